@@ -1,0 +1,225 @@
+"""Params and metrics of a revision, and their differences (``params diff``,
+``metrics show``, ``metrics diff``), as records; rendering reads the records.
+
+Params are those the pipeline names (stage ``params``, top-level ``params``) plus
+``params.yaml`` in full; metrics are stage ``metrics`` outputs and top-level
+``metrics``. A cached metric at a revision is read from the cache through that
+revision's ``dvc.lock``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import JupyterExpError
+from .params import DEFAULT_PARAMS_FILE, MISSING, flatten, lookup, parse_params
+from .pipeline.dvcfile import load_pipeline
+from .pipeline.lock import lock_path_for
+from .project import Project
+from .serialize import parse_yaml
+from .tree import GitTree, Tree, WorkspaceTree
+
+WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One changed (or, with ``all``, unchanged) param or metric."""
+
+    path: str
+    key: str
+    old: Any
+    new: Any
+    change: Any = None
+
+
+def tree_for(project: Project, rev: str | None) -> Tree | None:
+    """The workspace (``rev`` None or "workspace") or a commit; None for an unborn HEAD."""
+    if rev in (None, WORKSPACE):
+        return WorkspaceTree(project.root)
+    sha = project.git.rev_parse(rev)
+    if sha is None:
+        if rev == "HEAD":
+            return None
+        raise JupyterExpError(f"Unknown revision '{rev}'; use a commit, branch or tag.")
+    return GitTree(project.git, sha, rev)
+
+
+def _parse(tree: Tree, relpath: str) -> dict | None:
+    raw = tree.read(relpath)
+    if raw is None:
+        return None
+    return parse_params(raw.decode("utf-8"), relpath)
+
+
+def collect_params(project: Project, tree: Tree | None, deps_only: bool = False) -> dict[str, dict]:
+    """``{file: {flat.key: value}}`` for the params the project tracks at ``tree``."""
+    if tree is None:
+        return {}
+    pipeline = load_pipeline(project.root, tree=tree)
+    wanted: dict[str, set[str] | None] = {}  # None: the whole file
+    for stage in pipeline.stages:
+        for dep in stage.params:
+            if not dep.keys:
+                wanted[dep.path] = None
+            elif wanted.get(dep.path, set()) is not None:
+                wanted.setdefault(dep.path, set()).update(dep.keys)
+    if not deps_only:
+        for file in pipeline.params:
+            wanted[file] = None
+        if tree.exists(DEFAULT_PARAMS_FILE):
+            wanted[DEFAULT_PARAMS_FILE] = None
+    result: dict[str, dict] = {}
+    for file in sorted(wanted, key=lambda f: (f != DEFAULT_PARAMS_FILE, f)):
+        data = _parse(tree, file)
+        if data is None:
+            continue
+        keys = wanted[file]
+        if keys is None:
+            result[file] = flatten(data)
+        else:
+            selected = {}
+            for key in sorted(keys):
+                value = lookup(data, key)
+                if isinstance(value, dict):
+                    selected.update(flatten(value, f"{key}."))
+                elif value is not MISSING:
+                    selected[key] = value
+            result[file] = selected
+    return result
+
+
+def _metric_files(project: Project, tree: Tree) -> dict[str, str | None]:
+    """metrics path -> md5 in the cache (None: read the file from the tree)."""
+    pipeline = load_pipeline(project.root, tree=tree)
+    files: dict[str, str | None] = {m: None for m in pipeline.metrics}
+    lock = None
+    for stage in pipeline.stages:
+        for out in stage.outs:
+            if out.kind != "metrics":
+                continue
+            md5 = None
+            if out.cache and not isinstance(tree, WorkspaceTree):
+                if lock is None:
+                    raw = tree.read(lock_path_for(stage.dvcfile))
+                    lock = (parse_yaml(raw.decode(), "dvc.lock") or {}).get("stages", {}) if raw else {}
+                for entry in (lock.get(stage.name) or {}).get("outs") or []:
+                    if entry.get("path") == out.def_path:
+                        md5 = entry.get("md5")
+            files[out.path] = md5
+    return files
+
+
+def _scalars(data: dict) -> dict:
+    # DVC keeps numbers and strings (booleans count as numbers); lists are dropped.
+    return {k: v for k, v in flatten(data).items() if isinstance(v, (int, float, str))}
+
+
+def collect_metrics(project: Project, tree: Tree | None) -> dict[str, dict]:
+    """``{file: {"data": {flat.key: value}}}`` or ``{file: {"error": {...}}}``."""
+    if tree is None:
+        return {}
+    result: dict[str, dict] = {}
+    for path, md5 in sorted(_metric_files(project, tree).items()):
+        try:
+            if md5:
+                obj = project.cache_dir / "files" / "md5" / md5[:2] / md5[2:]
+                raw = obj.read_bytes() if obj.exists() else None
+            else:
+                raw = tree.read(path)
+            if raw is None:
+                raise FileNotFoundError(f"'{path}' is not there")
+            result[path] = {"data": _scalars(parse_params(raw.decode("utf-8"), path))}
+        except (JupyterExpError, FileNotFoundError, UnicodeDecodeError) as exc:
+            result[path] = {"error": {"type": type(exc).__name__, "msg": str(exc)}}
+    return result
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def diff_values(old: dict[str, dict], new: dict[str, dict], all: bool, numeric: bool) -> list[DiffRow]:
+    rows = []
+    for path in sorted(set(old) | set(new), key=lambda f: (f != DEFAULT_PARAMS_FILE, f)):
+        a, b = old.get(path, {}), new.get(path, {})
+        for key in sorted(set(a) | set(b)):
+            va, vb = a.get(key), b.get(key)
+            if va == vb and type(va) is type(vb) and not all:
+                continue
+            change = vb - va if numeric and _number(va) and _number(vb) else None
+            rows.append(DiffRow(path, key, va, vb, change))
+    return rows
+
+
+def params_diff(project: Project, a_rev: str | None = "HEAD", b_rev: str | None = None,
+                all: bool = False, deps: bool = False) -> list[DiffRow]:
+    """Params that differ between two revisions (default HEAD and the workspace)."""
+    old = collect_params(project, tree_for(project, a_rev or "HEAD"), deps)
+    new = collect_params(project, tree_for(project, b_rev), deps)
+    return diff_values(old, new, all, numeric=False)
+
+
+def metrics_show(project: Project, revs: list[str] | None = None) -> dict[str, dict]:
+    """``{rev: {file: {"data": {...}}}}``; the workspace is keyed ``workspace``."""
+    return {rev or WORKSPACE: collect_metrics(project, tree_for(project, rev)) for rev in (revs or [None])}
+
+
+def _data(collected: dict[str, dict]) -> dict[str, dict]:
+    return {path: value.get("data", {}) for path, value in collected.items()}
+
+
+def metrics_diff(project: Project, a_rev: str | None = "HEAD", b_rev: str | None = None,
+                 all: bool = False) -> list[DiffRow]:
+    """Metrics that differ between two revisions, with the numeric change."""
+    old = _data(collect_metrics(project, tree_for(project, a_rev or "HEAD")))
+    new = _data(collect_metrics(project, tree_for(project, b_rev)))
+    return diff_values(old, new, all, numeric=True)
+
+
+# -- rendering ------------------------------------------------------------------
+def format_value(value: Any, precision: int | None = None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and precision is not None:
+        return f"{value:.{precision}g}"
+    if isinstance(value, bool):
+        return str(value)
+    return str(value)
+
+
+def diff_json(rows: list[DiffRow], with_change: bool) -> str:
+    out: dict[str, dict] = {}
+    for row in rows:
+        item = {"old": row.old, "new": row.new}
+        if with_change:
+            item["diff"] = row.change
+        out.setdefault(row.path, {})[row.key] = item
+    return json.dumps(out, indent=2, default=str)
+
+
+def table(headers: list[str], rows: list[list[str]], markdown: bool = False) -> str:
+    """A plain-text or Markdown table."""
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("-" * (len(h) + 2) for h in headers) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines) + "\n"
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*r).rstrip() for r in [headers, *rows]) + "\n"
+
+
+def diff_table(rows: list[DiffRow], a_name: str, b_name: str, with_change: bool,
+               markdown: bool = False, precision: int | None = None) -> str:
+    headers = ["Path", "Metric" if with_change else "Param", a_name, b_name]
+    if with_change:
+        headers.append("Change")
+    body = []
+    for row in rows:
+        cells = [row.path, row.key, format_value(row.old, precision), format_value(row.new, precision)]
+        if with_change:
+            cells.append(format_value(row.change, precision))
+        body.append(cells)
+    return table(headers, body, markdown)

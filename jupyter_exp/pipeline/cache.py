@@ -1,0 +1,197 @@
+"""The content-addressed cache, laid out as DVC 3's: ``files/md5/<2 hex>/<30 hex>``.
+
+Objects are read-only. Saving a path links it into the cache, checking it out
+links it back, each by the first link type that works of the configured list
+(default reflink, hardlink, copy). A workspace file that shares its inode with a
+cache object is read-only too; :func:`Cache.unprotect` turns it back into a private
+copy before a stage appends to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import stat
+import uuid
+from pathlib import Path
+
+from ..errors import CacheError, CheckoutError
+from .hashing import HashInfo, Hasher, manifest_bytes, walk_files
+
+FICLONE = 0x40049409  # linux/fs.h: share extents (reflink)
+READONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+
+
+def _reflink(src: Path, dst: Path) -> None:
+    with open(src, "rb") as fsrc, open(dst, "wb") as fdst:
+        try:
+            fcntl.ioctl(fdst.fileno(), FICLONE, fsrc.fileno())
+        except OSError:
+            fdst.close()
+            os.unlink(dst)
+            raise
+
+
+def link_file(src: Path, dst: Path, link_types: list[str]) -> str:
+    """Create ``dst`` from ``src`` with the first link type that works; return it."""
+    last_error: OSError | None = None
+    for link_type in link_types:
+        try:
+            if link_type == "reflink":
+                _reflink(src, dst)
+            elif link_type == "hardlink":
+                os.link(src, dst)
+            elif link_type == "symlink":
+                os.symlink(src, dst)
+            else:
+                shutil.copyfile(src, dst)
+            return link_type
+        except OSError as exc:
+            last_error = exc
+    raise CacheError(f"Cannot link {src} to {dst}: {last_error}; check the cache.type setting.")
+
+
+class Cache:
+    """The project's object store, plus the state table used to hash into it."""
+
+    def __init__(self, cache_dir: Path, hasher: Hasher, link_types: list[str]) -> None:
+        self.dir = cache_dir
+        self.objects = cache_dir / "files" / "md5"
+        self.hasher = hasher
+        self.link_types = link_types
+
+    def object_path(self, md5: str) -> Path:
+        return self.objects / md5[:2] / md5[2:]
+
+    def exists(self, md5: str) -> bool:
+        return self.object_path(md5).exists()
+
+    def has_all(self, info: HashInfo) -> bool:
+        """Whether every object of ``info`` (a directory's files too) is in the cache."""
+        if not self.exists(info.md5):
+            return False
+        if not info.isdir:
+            return True
+        return all(self.exists(entry["md5"]) for entry in self.read_manifest(info.md5))
+
+    def read_manifest(self, md5: str) -> list[dict]:
+        try:
+            return json.loads(self.object_path(md5).read_bytes())
+        except FileNotFoundError:
+            raise CheckoutError(
+                f"Directory manifest {md5} is missing from the cache; "
+                "pull it with `dvc pull` or rerun the stage with -f."
+            ) from None
+
+    # -- saving ---------------------------------------------------------------
+    def _store(self, src: Path, md5: str, link_types: list[str]) -> None:
+        dst = self.object_path(md5)
+        if dst.exists():
+            return
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dst.with_name(f".{uuid.uuid4().hex}.tmp")
+            link_file(src, tmp, link_types)
+            os.chmod(tmp, READONLY)
+            os.replace(tmp, dst)
+        except OSError as exc:
+            raise CacheError(
+                f"Cannot write to the cache at {self.dir}: {exc.strerror or exc}; "
+                "free space or fix its permissions."
+            ) from None
+
+    def _store_bytes(self, data: bytes, md5: str) -> None:
+        dst = self.object_path(md5)
+        if dst.exists():
+            return
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dst.with_name(f".{uuid.uuid4().hex}.tmp")
+            tmp.write_bytes(data)
+            os.chmod(tmp, READONLY)
+            os.replace(tmp, dst)
+        except OSError as exc:
+            raise CacheError(
+                f"Cannot write to the cache at {self.dir}: {exc.strerror or exc}; "
+                "free space or fix its permissions."
+            ) from None
+
+    def save(self, path: Path) -> HashInfo:
+        """Hash ``path`` (file or directory) and put it in the cache."""
+        info = self.hasher.hash_path(path)
+        if info is None:
+            raise CacheError(f"Output '{path}' does not exist; the stage must create it.")
+        if info.isdir:
+            entries = []
+            for rel, file_path in walk_files(path):
+                md5 = self.hasher.hash_file(file_path)
+                self._store(file_path, md5, self._save_link_types())
+                entries.append((rel, md5))
+            self._store_bytes(manifest_bytes(entries), info.md5)
+        else:
+            self._store(path, info.md5, self._save_link_types())
+        self.hasher.flush()
+        return info
+
+    def _save_link_types(self) -> list[str]:
+        # A symlink into the cache is never a safe cache object.
+        return [t for t in self.link_types if t != "symlink"] or ["copy"]
+
+    # -- checking out -------------------------------------------------------------
+    def checkout(self, path: Path, info: HashInfo) -> bool:
+        """Make ``path`` hold ``info`` from the cache; return whether anything changed."""
+        current = self.hasher.hash_path(path) if path.exists() else None
+        if current is not None and current.md5 == info.md5:
+            return False
+        if not self.has_all(info):
+            raise CheckoutError(
+                f"'{path.name}' ({info.md5}) is not in the cache; "
+                "pull it with `dvc pull` or reproduce the stage that makes it."
+            )
+        remove(path)
+        if info.isdir:
+            path.mkdir(parents=True)
+            for entry in self.read_manifest(info.md5):
+                self._checkout_file(path / entry["relpath"], entry["md5"])
+        else:
+            self._checkout_file(path, info.md5)
+        self.hasher.flush()
+        return True
+
+    def _checkout_file(self, dst: Path, md5: str) -> None:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        link_file(self.object_path(md5), dst, self.link_types)
+        # Remember the hash: the linked file needs no reading to be known.
+        if self.hasher.state is not None:
+            self.hasher.state.put(dst, os.stat(dst), md5)
+
+    def unprotect(self, path: Path) -> None:
+        """Replace cache-shared files under ``path`` with writable private copies."""
+        targets = [p for _, p in walk_files(path)] if path.is_dir() else [path]
+        for file_path in targets:
+            if file_path.is_file() and os.stat(file_path).st_nlink > 1:
+                tmp = file_path.with_name(f".{file_path.name}.{uuid.uuid4().hex}.tmp")
+                shutil.copyfile(file_path, tmp)
+                os.replace(tmp, file_path)
+            if file_path.exists():
+                os.chmod(file_path, os.stat(file_path).st_mode | stat.S_IWUSR)
+
+
+def remove(path: Path) -> None:
+    """Delete a file, link or directory tree (read-only entries included)."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        def _onerror(func, target, _exc):
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.dirname(target), 0o755)
+            func(target)
+
+        shutil.rmtree(path, onerror=_onerror)
+    elif os.path.lexists(path):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+

@@ -1,0 +1,260 @@
+"""Loading ``dvc.yaml``: ``vars``, ``${...}`` interpolation, ``foreach``/``do``, ``matrix``.
+
+Variables come from ``params.yaml`` (when present) and the file's ``vars`` (params
+files, ``file:key1,key2`` selections, or inline mappings), then stage-level
+``vars``, then ``item``/``key`` of ``foreach`` and ``matrix``. A string that is one
+whole ``${expr}`` keeps the value's type; embedded ones are formatted as text
+(booleans as ``true``/``false``; in ``cmd`` a mapping becomes ``--key value`` flags).
+``\\${`` escapes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParamsError, PipelineError
+from ..params import DEFAULT_PARAMS_FILE, parse_params
+from ..serialize import parse_yaml
+from ..tree import Tree, WorkspaceTree
+from .stage import Stage, build_stage
+
+DVC_YAML = "dvc.yaml"
+TOP_LEVEL_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts", "datasets"})
+_EXPR = re.compile(r"(?<!\\)\$\{\s*([^}]+?)\s*\}")
+_WHOLE = re.compile(r"^\$\{\s*([^}]+?)\s*\}$")
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Everything one ``dvc.yaml`` declares."""
+
+    dvcfile: str
+    stages: tuple[Stage, ...]
+    params: tuple[str, ...] = ()  # top-level params files, project-relative
+    metrics: tuple[str, ...] = ()
+    plots: tuple[Any, ...] = ()
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # foreach name -> stages
+
+
+def _lookup(ctx: dict, expr: str, where: str) -> Any:
+    node: Any = ctx
+    walked = []
+    for name, index in _PATH_PART.findall(expr):
+        walked.append(name or f"[{index}]")
+        if name and isinstance(node, dict) and name in node:
+            node = node[name]
+        elif index and isinstance(node, list) and int(index) < len(node):
+            node = node[int(index)]
+        elif name and name.isdigit() and isinstance(node, list) and int(name) < len(node):
+            node = node[int(name)]
+        else:
+            raise PipelineError(
+                f"Could not find '{expr}' in {where}; define it in params.yaml or `vars`."
+            )
+    return node
+
+
+def _to_text(value: Any, in_cmd: bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "None"
+    if isinstance(value, dict):
+        if not in_cmd:
+            raise PipelineError("A mapping can only be interpolated into 'cmd'; pick one key.")
+        parts = []
+        for key, item in value.items():
+            if isinstance(item, bool):
+                parts.append(f"--{key}" if item else f"--no-{key}")
+            elif isinstance(item, list):
+                parts.append(f"--{key} " + " ".join(_quote(_to_text(i, False)) for i in item))
+            else:
+                parts.append(f"--{key} {_quote(_to_text(item, False))}")
+        return " ".join(parts)
+    if isinstance(value, list):
+        return " ".join(_to_text(v, in_cmd) for v in value)
+    return str(value)
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def interpolate(value: Any, ctx: dict, where: str, in_cmd: bool = False) -> Any:
+    """Resolve every ``${...}`` in ``value`` (recursively) against ``ctx``."""
+    if isinstance(value, str):
+        whole = _WHOLE.match(value)
+        if whole:
+            return _lookup(ctx, whole.group(1), where)
+        if "${" not in value:
+            return value
+        text = _EXPR.sub(lambda m: _to_text(_lookup(ctx, m.group(1), where), in_cmd), value)
+        return text.replace("\\${", "${")
+    if isinstance(value, list):
+        return [interpolate(v, ctx, where, in_cmd) for v in value]
+    if isinstance(value, dict):
+        return {
+            interpolate(k, ctx, where): interpolate(v, ctx, where, in_cmd or k == "cmd")
+            for k, v in value.items()
+        }
+    return value
+
+
+def _uses_vars(value: Any) -> bool:
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, list):
+        return any(_uses_vars(v) for v in value)
+    if isinstance(value, dict):
+        return any(_uses_vars(k) or _uses_vars(v) for k, v in value.items())
+    return False
+
+
+def _merge_vars(ctx: dict, source: dict, where: str) -> None:
+    for key, value in source.items():
+        if key in ctx and isinstance(ctx[key], dict) and isinstance(value, dict):
+            _merge_vars(ctx[key], value, where)
+        else:
+            ctx[key] = value
+
+
+def _read_params(tree: Tree, relpath: str) -> dict:
+    data = tree.read(relpath)
+    if data is None:
+        raise ParamsError(f"Params file '{relpath}' does not exist; create it or fix the path.")
+    return parse_params(data.decode("utf-8"), relpath)
+
+
+def _rel(base: str, name: str) -> str:
+    return name if base in ("", ".") else f"{base}/{name}"
+
+
+def _load_vars(entries: Any, tree: Tree, base: str, where: str) -> dict:
+    ctx: dict = {}
+    if entries is None:
+        return ctx
+    if not isinstance(entries, list):
+        raise PipelineError(f"'vars' in {where} must be a list of files or mappings.")
+    for entry in entries:
+        if isinstance(entry, dict):
+            _merge_vars(ctx, entry, where)
+        elif isinstance(entry, str):
+            file, _, keys = entry.partition(":")
+            data = _read_params(tree, _rel(base, file))
+            if keys:
+                data = {k: data[k] for k in keys.split(",") if k in data}
+            _merge_vars(ctx, data, where)
+        else:
+            raise PipelineError(f"Bad 'vars' entry {entry!r} in {where}.")
+    return ctx
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool)) or value is None
+
+
+def _expand(name: str, data: dict, ctx: dict, where: str, tree: Tree, base: str) -> list[tuple[str, dict]]:
+    """``(stage name, resolved definition)`` pairs for one entry of ``stages``."""
+    local = dict(ctx)
+    if "vars" in data and not ("foreach" in data or "matrix" in data):
+        _merge_vars(local, _load_vars(data["vars"], tree, base, where), where)
+    if "foreach" in data:
+        if "do" not in data:
+            raise PipelineError(f"Stage '{name}' in {where} has 'foreach' without 'do'.")
+        items = interpolate(data["foreach"], ctx, f"stage '{name}' of {where}")
+        if isinstance(items, dict):
+            pairs = [(str(k), k, v) for k, v in items.items()]
+        elif isinstance(items, list):
+            pairs = [
+                (_to_text(v, False) if _scalar(v) else str(i), i, v) for i, v in enumerate(items)
+            ]
+        else:
+            raise PipelineError(f"'foreach' of stage '{name}' must be a list or a mapping.")
+        result = []
+        for suffix, key, item in pairs:
+            item_ctx = dict(ctx, item=item, key=key)
+            body = interpolate(data["do"], item_ctx, f"stage '{name}@{suffix}' of {where}")
+            result.append((f"{name}@{suffix}", body))
+        return result
+    if "matrix" in data:
+        matrix = interpolate(data["matrix"], ctx, f"stage '{name}' of {where}")
+        if not isinstance(matrix, dict) or not all(isinstance(v, list) for v in matrix.values()):
+            raise PipelineError(f"'matrix' of stage '{name}' must map names to lists.")
+        keys = list(matrix)
+        result = []
+        for combo in itertools.product(*(list(enumerate(matrix[k])) for k in keys)):
+            suffix = "-".join(
+                _to_text(v, False) if _scalar(v) else f"{k}{i}" for k, (i, v) in zip(keys, combo)
+            )
+            item = {k: v for k, (_, v) in zip(keys, combo)}
+            body = {k: v for k, v in data.items() if k != "matrix"}
+            item_ctx = dict(ctx, item=item)
+            result.append((f"{name}@{suffix}", interpolate(body, item_ctx, f"stage '{name}@{suffix}'")))
+        return result
+    body = {k: v for k, v in data.items() if k != "vars"}
+    return [(name, interpolate(body, local, f"stage '{name}' of {where}") if _uses_vars(body) else body)]
+
+
+def load_pipeline(root: Path, dvcfile: str = DVC_YAML, tree: Tree | None = None) -> Pipeline:
+    """Load and resolve ``dvcfile`` (relative to ``root``); empty if it does not exist.
+
+    ``tree`` reads the files (default: the workspace at ``root``).
+
+    Raises:
+        YAMLFileError: malformed YAML, with file and line.
+        PipelineError: a valid YAML that is not a valid pipeline.
+    """
+    tree = tree or WorkspaceTree(root)
+    raw = tree.read(dvcfile)
+    if raw is None:
+        return Pipeline(dvcfile=dvcfile, stages=())
+    data = parse_yaml(raw.decode("utf-8"), dvcfile) or {}
+    if not isinstance(data, dict):
+        raise PipelineError(f"{dvcfile} must be a mapping with 'stages'.")
+    unknown = set(data) - TOP_LEVEL_KEYS
+    if unknown:
+        raise PipelineError(
+            f"{dvcfile} has unknown top-level key '{sorted(unknown)[0]}'; did you mean 'stages'?"
+        )
+    stages_data = data.get("stages") or {}
+    if not isinstance(stages_data, dict):
+        raise PipelineError(f"'stages' in {dvcfile} must be a mapping of stage names.")
+    base = str(Path(dvcfile).parent)
+    ctx: dict = {}
+    if _uses_vars(stages_data):
+        default_params = _rel(base, DEFAULT_PARAMS_FILE)
+        if tree.exists(default_params):
+            ctx = _read_params(tree, default_params)
+        _merge_vars(ctx, _load_vars(data.get("vars"), tree, base, dvcfile), dvcfile)
+
+    stages: list[Stage] = []
+    groups: dict[str, tuple[str, ...]] = {}
+    seen: set[str] = set()
+    for name, definition in stages_data.items():
+        name = str(name)
+        if not isinstance(definition, dict):
+            raise PipelineError(f"Stage '{name}' in {dvcfile} must be a mapping with a 'cmd'.")
+        expanded = _expand(name, definition, ctx, dvcfile, tree, base)
+        if "foreach" in definition or "matrix" in definition:
+            groups[name] = tuple(n for n, _ in expanded)
+        for stage_name, body in expanded:
+            if stage_name in seen:
+                raise PipelineError(f"Stage '{stage_name}' is defined twice in {dvcfile}.")
+            seen.add(stage_name)
+            stages.append(build_stage(stage_name, body, dvcfile, len(stages)))
+
+    return Pipeline(
+        dvcfile=dvcfile,
+        stages=tuple(stages),
+        params=tuple(_rel(base, p) for p in data.get("params") or [] if isinstance(p, str)),
+        metrics=tuple(_rel(base, m) for m in data.get("metrics") or []),
+        plots=tuple(data.get("plots") or []),
+        groups=groups,
+    )

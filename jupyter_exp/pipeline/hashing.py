@@ -1,0 +1,156 @@
+"""MD5 hashes identical to DVC 3, and the state table that avoids re-hashing.
+
+A file's hash is the MD5 of its bytes. A directory's hash is the MD5 of its
+manifest (``[{"md5": ..., "relpath": ...}, ...]`` sorted by relpath, JSON with
+``", "``/``": "`` separators, no trailing newline) followed by ``.dir``.
+
+The state table (SQLite, ``.dvc/tmp/jupyter_exp/state.db``) maps a path to the
+(inode, size, mtime) it had when hashed, so an unchanged file is never read again,
+by this process or any later one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK = 4 * 1024 * 1024
+IGNORED_DIR_NAMES = frozenset({".git", ".dvc"})
+
+
+@dataclass(frozen=True)
+class HashInfo:
+    """What dvc.lock records for one path."""
+
+    md5: str
+    size: int
+    nfiles: int | None = None  # set for directories only
+
+    @property
+    def isdir(self) -> bool:
+        return self.md5.endswith(".dir")
+
+    def to_lock(self) -> dict:
+        entry: dict = {"hash": "md5", "md5": self.md5, "size": self.size}
+        if self.isdir:
+            entry["nfiles"] = self.nfiles
+        return entry
+
+
+def md5_file(path: str | os.PathLike) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fobj:
+        while True:
+            n = fobj.readinto(buf)
+            if not n:
+                break
+            digest.update(view[:n])
+    return digest.hexdigest()
+
+
+def manifest_bytes(entries: list[tuple[str, str]]) -> bytes:
+    """The DVC ``.dir`` manifest for ``(relpath, md5)`` pairs."""
+    ordered = sorted(entries)
+    return json.dumps([{"md5": md5, "relpath": rel} for rel, md5 in ordered]).encode()
+
+
+def walk_files(root: Path) -> list[tuple[str, Path]]:
+    """``(relpath, path)`` of every file under ``root``, relpaths with forward slashes."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in IGNORED_DIR_NAMES]
+        base = Path(dirpath)
+        for name in filenames:
+            path = base / name
+            found.append((path.relative_to(root).as_posix(), path))
+    return found
+
+
+class State:
+    """Remembered hashes keyed by (inode, size, mtime), shared across processes."""
+
+    def __init__(self, db_path: Path) -> None:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode INTEGER, "
+            "size INTEGER, mtime INTEGER, md5 TEXT)"
+        )
+        self._pending: list[tuple] = []
+
+    def get(self, path: Path, st: os.stat_result) -> str | None:
+        row = self._db.execute(
+            "SELECT inode, size, mtime, md5 FROM state WHERE path = ?", (str(path),)
+        ).fetchone()
+        if row and row[:3] == (st.st_ino, st.st_size, st.st_mtime_ns):
+            return row[3]
+        return None
+
+    def put(self, path: Path, st: os.stat_result, md5: str) -> None:
+        self._pending.append((str(path), st.st_ino, st.st_size, st.st_mtime_ns, md5))
+        if len(self._pending) >= 1000:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", self._pending
+            )
+            self._pending.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self._db.close()
+
+
+class Hasher:
+    """Hashes files and directories, consulting and updating the state table."""
+
+    def __init__(self, state: State | None) -> None:
+        self.state = state
+        self.files_read = 0  # how many files were actually read (for tests and bench)
+
+    def hash_file(self, path: Path, st: os.stat_result | None = None) -> str:
+        st = st or os.stat(path)
+        if self.state is not None:
+            known = self.state.get(path, st)
+            if known is not None:
+                return known
+        md5 = md5_file(path)
+        self.files_read += 1
+        if self.state is not None:
+            self.state.put(path, st, md5)
+        return md5
+
+    def dir_entries(self, path: Path) -> list[tuple[str, str, int]]:
+        """``(relpath, md5, size)`` of every file in a directory."""
+        entries = []
+        for rel, file_path in walk_files(path):
+            st = os.stat(file_path)
+            entries.append((rel, self.hash_file(file_path, st), st.st_size))
+        return entries
+
+    def hash_path(self, path: Path) -> HashInfo | None:
+        """The HashInfo of a file or directory, or None when it does not exist."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        if os.path.isdir(path):
+            entries = self.dir_entries(path)
+            manifest = manifest_bytes([(rel, md5) for rel, md5, _ in entries])
+            md5 = hashlib.md5(manifest, usedforsecurity=False).hexdigest() + ".dir"
+            return HashInfo(md5, sum(size for _, _, size in entries), len(entries))
+        return HashInfo(self.hash_file(path, st), st.st_size)
+
+    def flush(self) -> None:
+        if self.state is not None:
+            self.state.flush()

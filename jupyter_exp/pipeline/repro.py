@@ -1,0 +1,293 @@
+"""Reproducing a pipeline: decide which stages are out of date, run them, record them.
+
+A stage runs when its command, a dependency, a tracked param or an output changed,
+an output is missing, it has no lock entry, or it is ``always_changed``. Before a
+run its outputs are removed (unless ``persist``); when its exact inputs ran before,
+the run-cache restores the outputs instead. After a run the outputs go to the cache
+and the stage's ``dvc.lock`` entry is written; a failing command leaves its entry
+untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import JupyterExpError, MissingDependencyError, PipelineError, StageFailedError
+from ..params import read_params
+from ..project import Project
+from .cache import Cache, remove
+from .dvcfile import load_pipeline
+from .gitignore import ignore
+from .graph import Graph, build_graph, plan
+from .hashing import Hasher, HashInfo, State
+from .lock import build_entry, current_params, entry_outs, lock_path_for, read_lock, why_changed, write_lock
+from .runcache import RunCache, can_cache
+from .runner import run_command
+from .stage import Stage
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What happened to one stage in a reproduction."""
+
+    stage: str
+    status: str  # ran | restored | skipped | frozen | dry | failed | not-run
+    reason: str | None = None
+    returncode: int | None = None
+    duration: float = 0.0
+    error: str | None = None
+
+
+class ReproFailedError(JupyterExpError):
+    pass
+
+
+def open_cache(project: Project) -> Cache:
+    """The project's cache with a state table attached."""
+    state = State(project.own_tmp_dir / "state.db")
+    return Cache(project.cache_dir, Hasher(state), project.link_types)
+
+
+def load_graph(project: Project) -> Graph:
+    pipeline = load_pipeline(project.root)
+    return build_graph(list(pipeline.stages), pipeline.groups)
+
+
+class _Run:
+    """One reproduction: memoised hashes and params, the lock file, the echo."""
+
+    def __init__(self, project: Project, echo: Echo, env: dict[str, str] | None) -> None:
+        self.project = project
+        self.echo = echo
+        self.extra_env = env or {}
+        self.cache = open_cache(project)
+        self.hasher = self.cache.hasher
+        self.run_cache = RunCache(project.cache_dir)
+        self._hashes: dict[str, HashInfo | None] = {}
+        self._params: dict[str, dict] = {}
+        self._locks: dict[str, dict[str, dict]] = {}
+
+    def hash_of(self, relpath: str) -> HashInfo | None:
+        if relpath not in self._hashes:
+            self._hashes[relpath] = self.hasher.hash_path(self.project.root / relpath)
+        return self._hashes[relpath]
+
+    def forget(self, relpaths: list[str]) -> None:
+        for relpath in relpaths:
+            self._hashes.pop(relpath, None)
+
+    def read_params(self, relpath: str) -> dict:
+        if relpath not in self._params:
+            self._params[relpath] = read_params(self.project.root / relpath)
+        return self._params[relpath]
+
+    def lock_entries(self, stage: Stage) -> dict[str, dict]:
+        name = lock_path_for(stage.dvcfile)
+        if name not in self._locks:
+            self._locks[name] = read_lock(self.project.root / name)
+        return self._locks[name]
+
+    def record(self, stage: Stage, entry: dict) -> None:
+        name = lock_path_for(stage.dvcfile)
+        self.echo(f"Updating lock file '{name}'\n")
+        write_lock(self.project.root / name, {stage.name: entry})
+        self.lock_entries(stage)[stage.name] = entry
+
+    def env_for(self, stage: Stage) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        env["DVC_ROOT"] = str(self.project.root)
+        env["DVC_STAGE"] = stage.address
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+    # -- one stage ------------------------------------------------------------
+    def check_deps(self, stage: Stage) -> None:
+        for dep in stage.deps:
+            if self.hash_of(dep.path) is None:
+                raise MissingDependencyError(
+                    f"Dependency '{dep.def_path}' of stage '{stage.address}' does not exist; "
+                    "create it or add the stage that outputs it."
+                )
+
+    def key_entry(self, stage: Stage, params: dict) -> dict:
+        deps = {d.def_path: self.hash_of(d.path) for d in stage.deps}
+        entry = build_entry(stage, deps, params, {})  # type: ignore[arg-type]
+        entry["outs"] = [{"path": p} for p in sorted(o.def_path for o in stage.outs)]
+        return entry
+
+    def restore_from_run_cache(self, stage: Stage, params: dict) -> bool:
+        cached = self.run_cache.lookup(self.key_entry(stage, params))
+        if cached is None:
+            return False
+        outs = entry_outs(cached)
+        if set(outs) != {o.def_path for o in stage.outs}:
+            return False
+        if not all(self.cache.has_all(info) for info in outs.values()):
+            return False
+        self.echo(f"Stage '{stage.address}' is cached - skipping run, checking out outputs\n")
+        for out in stage.outs:
+            self.cache.checkout(self.project.root / out.path, outs[out.def_path])
+            ignore(self.project.root, out.path)
+        self.forget([o.path for o in stage.outs])
+        deps = {d.def_path: self.hash_of(d.path) for d in stage.deps}
+        self.record(stage, build_entry(stage, deps, params, outs))  # type: ignore[arg-type]
+        return True
+
+    def run_stage(self, stage: Stage, params: dict) -> int:
+        root = self.project.root
+        for out in stage.outs:
+            path = root / out.path
+            if out.persist or out.checkpoint:
+                if path.exists():
+                    self.cache.unprotect(path)
+            else:
+                remove(path)
+        self.forget([o.path for o in stage.outs])
+        self.echo(f"Running stage '{stage.address}':\n")
+        env = self.env_for(stage)
+        for cmd in stage.commands:
+            self.echo(f"> {cmd}\n")
+            result = run_command(cmd, root / stage.wdir, env, self.echo)
+            if result.returncode != 0:
+                raise StageFailedError(stage.address, result.returncode, result.tail)
+        return 0
+
+    def commit_stage(self, stage: Stage, params: dict) -> dict:
+        root = self.project.root
+        outs: dict[str, HashInfo] = {}
+        for out in stage.outs:
+            path = root / out.path
+            if not path.exists():
+                raise PipelineError(
+                    f"Stage '{stage.address}' did not create output '{out.def_path}'; "
+                    "fix its command or the outs in dvc.yaml."
+                )
+            if out.cache:
+                outs[out.def_path] = self.cache.save(path)
+                ignore(root, out.path)
+            else:
+                info = self.hasher.hash_path(path)
+                assert info is not None
+                outs[out.def_path] = info
+        self.forget([d.path for d in stage.deps] + [o.path for o in stage.outs])
+        deps = {d.def_path: self.hash_of(d.path) for d in stage.deps}
+        entry = build_entry(stage, deps, params, outs)  # type: ignore[arg-type]
+        self.record(stage, entry)
+        if can_cache(stage):
+            self.run_cache.save(entry)
+        return entry
+
+
+def reproduce(
+    project: Project,
+    targets: list[str] | None = None,
+    *,
+    force: bool = False,
+    single_item: bool = False,
+    downstream: bool = False,
+    pipeline: bool = False,
+    all_pipelines: bool = False,
+    force_downstream: bool = False,
+    dry: bool = False,
+    keep_going: bool = False,
+    ignore_errors: bool = False,
+    run_cache: bool = True,
+    env: dict[str, str] | None = None,
+    echo: Echo | None = None,
+) -> list[StageResult]:
+    """Bring the selected stages up to date; return what happened to each.
+
+    Raises:
+        StageFailedError: a command failed (unless keep_going or ignore_errors).
+        MissingDependencyError, PipelineError, UnknownStageError, CyclicGraphError.
+        ReproFailedError: with keep_going, after the others ran, when any failed.
+    """
+    echo = echo or _stdout
+    with project.lock():
+        graph = load_graph(project)
+        order = plan(graph, targets, single_item, downstream, pipeline, all_pipelines)
+        run = _Run(project, echo, env)
+        results: dict[str, StageResult] = {}
+        try:
+            for address in order:
+                results[address] = _reproduce_one(
+                    run, graph, graph.stages[address], results,
+                    force=force, force_downstream=force_downstream, dry=dry,
+                    keep_going=keep_going, ignore_errors=ignore_errors, run_cache=run_cache,
+                )
+        finally:
+            run.hasher.flush()
+    final = list(results.values())
+    if not any(r.status in ("ran", "restored", "dry", "failed") for r in final):
+        echo("Data and pipelines are up to date.\n")
+    failed = [r.stage for r in final if r.status == "failed"]
+    if failed and keep_going:
+        raise ReproFailedError(
+            f"Stage(s) {', '.join(repr(f) for f in failed)} failed; fix them and rerun."
+        )
+    return final
+
+
+def _reproduce_one(
+    run: _Run,
+    graph: Graph,
+    stage: Stage,
+    results: dict[str, StageResult],
+    *,
+    force: bool,
+    force_downstream: bool,
+    dry: bool,
+    keep_going: bool,
+    ignore_errors: bool,
+    run_cache: bool,
+) -> StageResult:
+    upstream = [results[u] for u in graph.upstream[stage.address] if u in results]
+    if keep_going and any(r.status in ("failed", "not-run") for r in upstream):
+        return StageResult(stage.address, "not-run", "an upstream stage failed")
+    if stage.frozen and not force:
+        run.echo(f"Stage '{stage.address}' is frozen, skipping\n")
+        return StageResult(stage.address, "frozen")
+    params = current_params(stage, run.read_params)
+    entry = run.lock_entries(stage).get(stage.name)
+    upstream_ran = any(r.status in ("ran", "restored") for r in upstream)
+    if force:
+        reason: str | None = "forced"
+    elif force_downstream and upstream_ran:
+        reason = "an upstream stage ran"
+    else:
+        reason = why_changed(stage, entry, run.hash_of, params, run.cache.has_all)
+    if reason is None:
+        run.echo(f"Stage '{stage.address}' didn't change, skipping\n")
+        return StageResult(stage.address, "skipped")
+    if dry:
+        run.echo(f"Running stage '{stage.address}' ({reason}):\n")
+        for cmd in stage.commands:
+            run.echo(f"> {cmd}\n")
+        return StageResult(stage.address, "dry", reason)
+    started = time.monotonic()
+    try:
+        run.check_deps(stage)
+        if run_cache and not force and can_cache(stage) and run.restore_from_run_cache(stage, params):
+            return StageResult(stage.address, "restored", reason, duration=time.monotonic() - started)
+        run.run_stage(stage, params)
+        run.commit_stage(stage, params)
+    except JupyterExpError as exc:
+        if not (keep_going or ignore_errors):
+            raise
+        run.echo(f"ERROR: {exc}\n")
+        code = exc.returncode if isinstance(exc, StageFailedError) else None
+        return StageResult(stage.address, "failed", reason, code, time.monotonic() - started, str(exc))
+    return StageResult(stage.address, "ran", reason, 0, time.monotonic() - started)
+
+
+def _stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+

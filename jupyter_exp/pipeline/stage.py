@@ -1,0 +1,178 @@
+"""Stages as frozen records, built from one resolved ``dvc.yaml`` stage definition."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from ..errors import PipelineError
+from ..params import DEFAULT_PARAMS_FILE
+
+STAGE_KEYS = frozenset(
+    {"cmd", "wdir", "deps", "params", "outs", "metrics", "plots", "frozen",
+     "always_changed", "desc", "meta", "vars"}
+)
+OUT_FLAGS = frozenset({"cache", "persist", "checkpoint", "remote", "push", "desc", "type",
+                       "labels", "meta", "x", "y", "template", "title", "x_label", "y_label"})
+
+
+@dataclass(frozen=True)
+class Out:
+    """One output (``outs``, ``metrics`` or ``plots`` entry)."""
+
+    def_path: str  # as written, relative to the stage's wdir
+    path: str  # relative to the project root, forward slashes
+    kind: str = "outs"
+    cache: bool = True
+    persist: bool = False
+    checkpoint: bool = False
+
+
+@dataclass(frozen=True)
+class Dep:
+    def_path: str
+    path: str
+
+
+@dataclass(frozen=True)
+class ParamDep:
+    """Params of one file a stage depends on; empty ``keys`` means the whole file."""
+
+    def_file: str
+    path: str
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    cmd: str | tuple[str, ...]
+    dvcfile: str = "dvc.yaml"
+    wdir: str = "."  # relative to the project root
+    deps: tuple[Dep, ...] = ()
+    params: tuple[ParamDep, ...] = ()
+    outs: tuple[Out, ...] = ()
+    frozen: bool = False
+    always_changed: bool = False
+    desc: str | None = None
+    index: int = field(default=0, compare=False)  # position in the dvc.yaml, for ordering
+
+    @property
+    def address(self) -> str:
+        return self.name if self.dvcfile == "dvc.yaml" else f"{self.dvcfile}:{self.name}"
+
+    @property
+    def commands(self) -> tuple[str, ...]:
+        return (self.cmd,) if isinstance(self.cmd, str) else self.cmd
+
+    @property
+    def lock_cmd(self) -> str | list[str]:
+        return self.cmd if isinstance(self.cmd, str) else list(self.cmd)
+
+    @property
+    def has_checkpoint(self) -> bool:
+        return any(out.checkpoint for out in self.outs)
+
+
+def _join(base: str, path: str) -> str:
+    joined = posixpath.normpath(posixpath.join(base, path))
+    if joined == ".." or joined.startswith("../") or posixpath.isabs(path):
+        raise PipelineError(f"Path '{path}' leaves the project; use a path inside it.")
+    return joined
+
+
+def _entries(value, stage: str, key: str) -> list[tuple[str, dict]]:
+    """Normalise ``[str | {path: {flags}}]`` to ``[(path, flags)]``."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise PipelineError(f"Stage '{stage}': '{key}' must be a list; write it as a YAML list.")
+    result = []
+    for item in value:
+        if isinstance(item, str):
+            result.append((item, {}))
+        elif isinstance(item, dict) and len(item) == 1:
+            path, flags = next(iter(item.items()))
+            flags = flags or {}
+            if not isinstance(flags, dict):
+                raise PipelineError(f"Stage '{stage}': flags of '{path}' must be a mapping.")
+            unknown = set(flags) - OUT_FLAGS
+            if unknown:
+                raise PipelineError(
+                    f"Stage '{stage}': unknown flag '{sorted(unknown)[0]}' on '{path}'; "
+                    f"use one of cache, persist, checkpoint."
+                )
+            result.append((str(path), flags))
+        else:
+            raise PipelineError(f"Stage '{stage}': bad entry {item!r} in '{key}'.")
+    return result
+
+
+def build_stage(name: str, data: dict, dvcfile: str, index: int) -> Stage:
+    """Turn one resolved stage definition into a Stage; raise PipelineError if invalid."""
+    if not isinstance(data, dict):
+        raise PipelineError(f"Stage '{name}' in {dvcfile} must be a mapping with a 'cmd'.")
+    unknown = set(data) - STAGE_KEYS
+    if unknown:
+        raise PipelineError(
+            f"Stage '{name}' in {dvcfile} has unknown key '{sorted(unknown)[0]}'; "
+            f"valid keys: {', '.join(sorted(STAGE_KEYS))}."
+        )
+    cmd = data.get("cmd")
+    if isinstance(cmd, list) and cmd and all(isinstance(c, str) for c in cmd):
+        cmd = tuple(cmd)
+    elif not isinstance(cmd, str) or not cmd.strip():
+        raise PipelineError(f"Stage '{name}' in {dvcfile} needs a 'cmd' (a string or a list).")
+    base = posixpath.dirname(dvcfile) or "."
+    wdir = _join(base, str(data.get("wdir", ".")))
+
+    deps = tuple(Dep(p, _join(wdir, p)) for p, _ in _entries(data.get("deps"), name, "deps"))
+    params = []
+    for item in data.get("params") or []:
+        if isinstance(item, str):
+            params.append((DEFAULT_PARAMS_FILE, (item,)))
+        elif isinstance(item, dict):
+            for file, keys in item.items():
+                keys = keys or []
+                if not isinstance(keys, list):
+                    raise PipelineError(f"Stage '{name}': params of '{file}' must be a list of keys.")
+                params.append((str(file), tuple(str(k) for k in keys)))
+        else:
+            raise PipelineError(f"Stage '{name}': bad params entry {item!r}.")
+    merged: dict[str, list[str]] = {}
+    whole: set[str] = set()
+    for file, keys in params:
+        if not keys:
+            whole.add(file)
+        merged.setdefault(file, [])
+        merged[file].extend(k for k in keys if k not in merged[file])
+    param_deps = tuple(
+        ParamDep(file, _join(wdir, file), () if file in whole else tuple(keys))
+        for file, keys in merged.items()
+    )
+    outs = []
+    for kind in ("outs", "metrics", "plots"):
+        for path, flags in _entries(data.get(kind), name, kind):
+            outs.append(
+                Out(
+                    def_path=path,
+                    path=_join(wdir, path),
+                    kind=kind,
+                    cache=bool(flags.get("cache", True)),
+                    persist=bool(flags.get("persist", False)),
+                    checkpoint=bool(flags.get("checkpoint", False)),
+                )
+            )
+    return Stage(
+        name=name,
+        cmd=cmd,
+        dvcfile=dvcfile,
+        wdir=wdir,
+        deps=deps,
+        params=param_deps,
+        outs=tuple(outs),
+        frozen=bool(data.get("frozen", False)),
+        always_changed=bool(data.get("always_changed", False)),
+        desc=data.get("desc"),
+        index=index,
+    )

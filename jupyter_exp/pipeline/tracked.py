@@ -1,0 +1,148 @@
+"""Data tracked outside pipelines: ``jupyter exp add`` and ``jupyter exp checkout``.
+
+``add PATH`` puts a file or directory in the cache and writes ``PATH.dvc``
+(``outs: [{md5, size, [nfiles,] hash: md5, path}]``) and a ``.gitignore`` entry.
+``checkout`` links tracked data and cached stage outputs back from the cache.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import CheckoutError, JupyterExpError, PipelineError
+from ..project import Project
+from ..serialize import dump_yaml_text, load_yaml, write_text_atomic
+from .cache import Cache
+from .gitignore import ignore
+from .hashing import HashInfo
+from .lock import entry_outs, lock_path_for, read_lock
+from .repro import load_graph, open_cache
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """One path that ``checkout`` can restore."""
+
+    path: str  # project-relative
+    info: HashInfo
+    source: str  # the .dvc file or the stage address
+
+
+def _dvc_file_entry(info: HashInfo, name: str) -> dict:
+    entry: dict = {"md5": info.md5, "size": info.size}
+    if info.isdir:
+        entry["nfiles"] = info.nfiles
+    entry["hash"] = "md5"
+    entry["path"] = name
+    return entry
+
+
+def add(project: Project, paths: list[str], echo: Callable[[str], None] | None = None) -> list[str]:
+    """Track data files or directories; return the ``.dvc`` files written.
+
+    Raises:
+        JupyterExpError: a path is missing, outside the project, or a stage output.
+    """
+    echo = echo or (lambda text: sys.stdout.write(text))
+    with project.lock():
+        graph = load_graph(project)
+        cache = open_cache(project)
+        written = []
+        to_git = []
+        for raw in paths:
+            path = (Path.cwd() / raw).resolve()
+            if not path.is_relative_to(project.root):
+                raise JupyterExpError(f"'{raw}' is outside the project; add paths inside it.")
+            rel = project.relpath(path)
+            if not path.exists():
+                raise JupyterExpError(f"'{raw}' does not exist; check the path.")
+            if rel.startswith(".dvc/") or rel.startswith(".git/") or rel in (".dvc", ".git"):
+                raise JupyterExpError(f"'{raw}' is internal to the project and cannot be tracked.")
+            producer = graph.producer_of(rel)
+            if producer is not None:
+                raise PipelineError(
+                    f"'{rel}' is an output of stage '{producer.address}'; "
+                    "it is tracked by dvc.lock already."
+                )
+            info = cache.save(path)
+            dvc_file = path.with_name(path.name + ".dvc")
+            write_text_atomic(dvc_file, dump_yaml_text({"outs": [_dvc_file_entry(info, path.name)]}))
+            gitignore = ignore(project.root, rel)
+            written.append(project.relpath(dvc_file))
+            to_git.append(project.relpath(dvc_file))
+            if gitignore is not None or (project.root / rel).parent.joinpath(".gitignore").exists():
+                to_git.append(project.relpath(path.parent / ".gitignore"))
+        cache.hasher.flush()
+    if to_git:
+        echo("\nTo track the changes with git, run:\n\n\tgit add " + " ".join(sorted(set(to_git))) + "\n")
+    return written
+
+
+def _dvc_files(project: Project) -> list[Path]:
+    """The ``.dvc`` files git knows about or that sit in the work tree."""
+    listed = project.git.run("ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "*.dvc", check=False)
+    return [project.root / name for name in listed.split("\0") if name.endswith(".dvc")]
+
+
+def collect_tracked(project: Project) -> list[Tracked]:
+    """Everything checkout can restore: ``.dvc`` files and cached stage outputs."""
+    found: list[Tracked] = []
+    for dvc_file in _dvc_files(project):
+        data = load_yaml(dvc_file) or {}
+        for out in data.get("outs") or []:
+            if out.get("md5") and out.get("path"):
+                rel = project.relpath(dvc_file.parent / out["path"])
+                found.append(Tracked(rel, HashInfo(out["md5"], out.get("size", 0), out.get("nfiles")), project.relpath(dvc_file)))
+    graph = load_graph(project)
+    locks: dict[str, dict] = {}
+    for stage in graph.stages.values():
+        lock_name = lock_path_for(stage.dvcfile)
+        if lock_name not in locks:
+            locks[lock_name] = read_lock(project.root / lock_name)
+        entry = locks[lock_name].get(stage.name)
+        if not entry:
+            continue
+        recorded = entry_outs(entry)
+        for out in stage.outs:
+            if out.cache and out.def_path in recorded:
+                found.append(Tracked(out.path, recorded[out.def_path], stage.address))
+    return found
+
+
+def checkout(project: Project, targets: list[str] | None = None, force: bool = True) -> list[str]:
+    """Restore tracked data and stage outputs from the cache; return the paths changed.
+
+    ``targets`` are stage names, ``.dvc`` files or tracked paths; all when empty.
+
+    Raises:
+        CheckoutError: an object is missing from the cache (the others are restored).
+    """
+    with project.lock():
+        items = collect_tracked(project)
+        if targets:
+            wanted = set()
+            for target in targets:
+                wanted.update({target, project.relpath(Path.cwd() / target)})
+            items = [t for t in items if t.path in wanted or t.source in wanted
+                     or any(t.path.startswith(w.rstrip("/") + "/") for w in wanted)]
+            if not items:
+                raise CheckoutError(f"Nothing tracked matches {', '.join(targets)}; check the names.")
+        cache: Cache = open_cache(project)
+        changed, missing = [], []
+        for item in items:
+            try:
+                if cache.checkout(project.root / item.path, item.info):
+                    changed.append(item.path)
+            except CheckoutError:
+                missing.append(item.path)
+        cache.hasher.flush()
+    if missing:
+        raise CheckoutError(
+            f"Missing from the cache: {', '.join(missing)}; pull them with `dvc pull` "
+            "or reproduce their stages."
+        )
+    return changed
+
