@@ -119,8 +119,13 @@ class Cache:
                 "free space or fix its permissions."
             ) from None
 
-    def save(self, path: Path) -> HashInfo:
-        """Hash ``path`` (file or directory) and put it in the cache."""
+    def save(self, path: Path, copy: bool = False) -> HashInfo:
+        """Hash ``path`` (file or directory) and put it in the cache.
+
+        ``copy`` stores a private copy, leaving the workspace file untouched (for
+        outputs that git tracks but the run-cache must be able to restore).
+        """
+        link_types = ["copy"] if copy else self._save_link_types()
         info = self.hasher.hash_path(path)
         if info is None:
             raise CacheError(f"Output '{path}' does not exist; the stage must create it.")
@@ -128,11 +133,11 @@ class Cache:
             entries = []
             for rel, file_path in walk_files(path):
                 md5 = self.hasher.hash_file(file_path)
-                self._store(file_path, md5, self._save_link_types())
+                self._store(file_path, md5, link_types)
                 entries.append((rel, md5))
             self._store_bytes(manifest_bytes(entries), info.md5)
         else:
-            self._store(path, info.md5, self._save_link_types())
+            self._store(path, info.md5, link_types)
         self.hasher.flush()
         return info
 
@@ -141,8 +146,11 @@ class Cache:
         return [t for t in self.link_types if t != "symlink"] or ["copy"]
 
     # -- checking out -------------------------------------------------------------
-    def checkout(self, path: Path, info: HashInfo) -> bool:
-        """Make ``path`` hold ``info`` from the cache; return whether anything changed."""
+    def checkout(self, path: Path, info: HashInfo, copy: bool = False) -> bool:
+        """Make ``path`` hold ``info`` from the cache; return whether anything changed.
+
+        ``copy`` gives writable private copies instead of links.
+        """
         current = self.hasher.hash_path(path) if path.exists() else None
         if current is not None and current.md5 == info.md5:
             return False
@@ -155,15 +163,17 @@ class Cache:
         if info.isdir:
             path.mkdir(parents=True)
             for entry in self.read_manifest(info.md5):
-                self._checkout_file(path / entry["relpath"], entry["md5"])
+                self._checkout_file(path / entry["relpath"], entry["md5"], copy)
         else:
-            self._checkout_file(path, info.md5)
+            self._checkout_file(path, info.md5, copy)
         self.hasher.flush()
         return True
 
-    def _checkout_file(self, dst: Path, md5: str) -> None:
+    def _checkout_file(self, dst: Path, md5: str, copy: bool) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        link_file(self.object_path(md5), dst, self.link_types)
+        link_file(self.object_path(md5), dst, ["copy"] if copy else self.link_types)
+        if copy:
+            os.chmod(dst, 0o644)
         # Remember the hash: the linked file needs no reading to be known.
         if self.hasher.state is not None:
             self.hasher.state.put(dst, os.stat(dst), md5)

@@ -133,8 +133,9 @@ class _Run:
             return False
         self.echo(f"Stage '{stage.address}' is cached - skipping run, checking out outputs\n")
         for out in stage.outs:
-            self.cache.checkout(self.project.root / out.path, outs[out.def_path])
-            ignore(self.project.root, out.path)
+            self.cache.checkout(self.project.root / out.path, outs[out.def_path], copy=not out.cache)
+            if out.cache:
+                ignore(self.project.root, out.path)
         self.forget([o.path for o in stage.outs])
         deps = {d.def_path: self.hash_of(d.path) for d in stage.deps}
         self.record(stage, build_entry(stage, deps, params, outs))  # type: ignore[arg-type]
@@ -159,7 +160,7 @@ class _Run:
                 raise StageFailedError(stage.address, result.returncode, result.tail)
         return 0
 
-    def commit_stage(self, stage: Stage, params: dict) -> dict:
+    def commit_stage(self, stage: Stage, params: dict, cacheable: bool) -> dict:
         root = self.project.root
         outs: dict[str, HashInfo] = {}
         for out in stage.outs:
@@ -172,6 +173,8 @@ class _Run:
             if out.cache:
                 outs[out.def_path] = self.cache.save(path)
                 ignore(root, out.path)
+            elif cacheable:
+                outs[out.def_path] = self.cache.save(path, copy=True)
             else:
                 info = self.hasher.hash_path(path)
                 assert info is not None
@@ -180,7 +183,7 @@ class _Run:
         deps = {d.def_path: self.hash_of(d.path) for d in stage.deps}
         entry = build_entry(stage, deps, params, outs)  # type: ignore[arg-type]
         self.record(stage, entry)
-        if can_cache(stage):
+        if cacheable:
             self.run_cache.save(entry)
         return entry
 
@@ -257,9 +260,10 @@ def _reproduce_one(
     params = current_params(stage, run.read_params)
     entry = run.lock_entries(stage).get(stage.name)
     upstream_ran = any(r.status in ("ran", "restored") for r in upstream)
+    forced = force or (force_downstream and upstream_ran)
     if force:
         reason: str | None = "forced"
-    elif force_downstream and upstream_ran:
+    elif forced:
         reason = "an upstream stage ran"
     else:
         reason = why_changed(stage, entry, run.hash_of, params, run.cache.has_all)
@@ -274,10 +278,11 @@ def _reproduce_one(
     started = time.monotonic()
     try:
         run.check_deps(stage)
-        if run_cache and not force and can_cache(stage) and run.restore_from_run_cache(stage, params):
+        cacheable = run_cache and can_cache(stage)
+        if cacheable and not forced and run.restore_from_run_cache(stage, params):
             return StageResult(stage.address, "restored", reason, duration=time.monotonic() - started)
         run.run_stage(stage, params)
-        run.commit_stage(stage, params)
+        run.commit_stage(stage, params, cacheable)
     except JupyterExpError as exc:
         if not (keep_going or ignore_errors):
             raise

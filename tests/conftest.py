@@ -1,0 +1,126 @@
+"""Fixtures that build real projects: real git, real files, real subprocesses."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+import jupyter_exp
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DVC_VERSION = "3.67.1"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty git work tree, made the current directory."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "tests@example.com")
+    git(repo, "config", "user.name", "Tests")
+    monkeypatch.chdir(repo)
+    return repo
+
+
+@pytest.fixture
+def project(git_repo: Path) -> Path:
+    """An initialised, committed, empty project."""
+    jupyter_exp.init()
+    git(git_repo, "commit", "-q", "-m", "init")
+    return git_repo
+
+
+def copy_fixture(name: str, dest: Path) -> None:
+    shutil.copytree(FIXTURES / name, dest, dirs_exist_ok=True)
+
+
+@pytest.fixture
+def make_project(git_repo: Path):
+    """Copy a named fixture project into the repo, init it, and commit it."""
+
+    def make(name: str, commit: bool = True) -> Path:
+        copy_fixture(name, git_repo)
+        jupyter_exp.init()
+        if commit:
+            git(git_repo, "add", "-A")
+            git(git_repo, "commit", "-q", "-m", f"fixture {name}")
+        return git_repo
+
+    return make
+
+
+def cli_command() -> list[str]:
+    exe = Path(sys.executable).parent / "jupyter-exp"
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("jupyter-exp")
+    assert found, "jupyter-exp is not installed; pip install -e '.[test]'"
+    return [found]
+
+
+@pytest.fixture
+def cli():
+    """Run ``jupyter-exp ARGS`` in a real subprocess in the current directory."""
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([*cli_command(), *args], capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"jupyter exp {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    return run
+
+
+def _dvc_executable() -> Path:
+    """DVC 3 in a virtualenv of its own, made once and kept under .cache/."""
+    configured = os.environ.get("JUPYTER_EXP_DVC")
+    if configured:
+        return Path(configured)
+    env_dir = REPO_ROOT / ".cache" / f"dvc-{DVC_VERSION}"
+    exe = env_dir / "bin" / "dvc"
+    env_dir.parent.mkdir(exist_ok=True)
+    # pytest-xdist workers share one install: the first one builds it under a lock.
+    with open(env_dir.parent / "dvc-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not exe.exists():
+            venv.create(env_dir, with_pip=True, clear=True)
+            subprocess.run(
+                [str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q", f"dvc=={DVC_VERSION}"],
+                check=True,
+            )
+    return exe
+
+
+@pytest.fixture(scope="session")
+def dvc_exe() -> Path:
+    exe = _dvc_executable()
+    out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("3."), out
+    return exe
+
+
+@pytest.fixture
+def dvc(dvc_exe: Path):
+    """Run real DVC in the current directory; returns the completed process."""
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        env = dict(os.environ, DVC_NO_ANALYTICS="1")
+        proc = subprocess.run([str(dvc_exe), *args], capture_output=True, text=True, env=env)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"dvc {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    return run
