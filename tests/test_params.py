@@ -1,0 +1,128 @@
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jupyter_exp
+from jupyter_exp.errors import OverrideSyntaxError, ParamsError, YAMLFileError
+from jupyter_exp.overrides import apply_overrides, expand_sweeps, group_by_file
+from jupyter_exp.params import read_params
+
+YAML_TEXT = """# top comment
+train:
+  lr: 0.01  # learning rate
+  epochs: 3
+  layers: [1, 2]
+name: base
+"""
+
+
+def test_file_prefix_only_before_the_first_equals():
+    assert group_by_file(["a=1", "other.yaml:b=2", "c=http://x", "p.toml:d.e=1", "other.yaml:f=3"]) == {
+        "params.yaml": ["a=1", "c=http://x"],
+        "other.yaml": ["b=2", "f=3"],
+        "p.toml": ["d.e=1"],
+    }
+
+
+def test_set_add_force_add_delete_keep_yaml_comments(tmp_path: Path):
+    (tmp_path / "params.yaml").write_text(YAML_TEXT)
+    apply_overrides(tmp_path, group_by_file(
+        ["train.lr=0.1", "+train.seed=7", "++name=exp", "~train.layers", "+model={depth: 2, act: relu}", "+tags=[a,b]"]
+    ))
+    text = (tmp_path / "params.yaml").read_text()
+    # ruamel keeps the comment in its column, as DVC's rewrite does.
+    assert text.startswith("# top comment\ntrain:\n  lr: 0.1   # learning rate\n  epochs: 3\n")
+    assert read_params(tmp_path / "params.yaml") == {
+        "train": {"lr": 0.1, "epochs": 3, "seed": 7},
+        "name": "exp",
+        "model": {"depth": 2, "act": "relu"},
+        "tags": ["a", "b"],
+    }
+
+
+def test_typed_values_and_quoted_strings(tmp_path: Path):
+    (tmp_path / "params.yaml").write_text("a: 1\nb: x\nc: 1\nd: 1\n")
+    apply_overrides(tmp_path, group_by_file(["a=true", "b='resnet 50'", "c=null", "d=1e-3"]))
+    assert read_params(tmp_path / "params.yaml") == {"a": True, "b": "resnet 50", "c": None, "d": 0.001}
+
+
+def test_unknown_key_hints_plus(tmp_path: Path):
+    (tmp_path / "params.yaml").write_text(YAML_TEXT)
+    with pytest.raises(ParamsError, match=r"^Unknown param 'train.momentum' in params.yaml; use -S \+train.momentum=VALUE to add it.$"):
+        apply_overrides(tmp_path, group_by_file(["train.lr=0.5", "train.momentum=0.9"]))
+    assert (tmp_path / "params.yaml").read_text() == YAML_TEXT  # nothing written
+
+
+def test_adding_an_existing_key_hints_double_plus(tmp_path: Path):
+    (tmp_path / "params.yaml").write_text(YAML_TEXT)
+    with pytest.raises(ParamsError, match=r"Param 'name' already exists in params.yaml; use -S name=VALUE or \+\+name=VALUE"):
+        apply_overrides(tmp_path, group_by_file(["+name=x"]))
+
+
+def test_bad_override_syntax(tmp_path: Path):
+    (tmp_path / "params.yaml").write_text(YAML_TEXT)
+    with pytest.raises(OverrideSyntaxError, match=r"^Bad override 'train.layers=\[1': .*Hydra syntax"):
+        apply_overrides(tmp_path, group_by_file(["train.lr=1", "train.layers=[1"]))
+    assert (tmp_path / "params.yaml").read_text() == YAML_TEXT
+
+
+def test_sweep_without_queue_is_refused(tmp_path: Path):
+    (tmp_path / "params.yaml").write_text(YAML_TEXT)
+    with pytest.raises(OverrideSyntaxError, match="needs --queue"):
+        apply_overrides(tmp_path, group_by_file(["train.lr=0.1,0.2"]))
+
+
+def test_toml_keeps_comments_json_is_compact_py_is_patched(tmp_path: Path):
+    (tmp_path / "p.toml").write_text("# settings\n[train]\nlr = 0.1 # rate\nepochs = 2\n")
+    (tmp_path / "p.json").write_text('{\n  "a": 1,\n  "b": {"c": 5}\n}\n')
+    (tmp_path / "p.py").write_text("LR = 0.1  # rate\n\nclass Model:\n    depth = 2\n    act = 'relu'\n")
+    apply_overrides(tmp_path, group_by_file(["p.toml:train.lr=0.5", "p.json:b.c=6", "p.py:Model.depth=4", "p.py:LR=0.2"]))
+    assert (tmp_path / "p.toml").read_text() == "# settings\n[train]\nlr = 0.5 # rate\nepochs = 2\n"
+    assert (tmp_path / "p.json").read_text() == '{"a": 1, "b": {"c": 6}}'
+    assert (tmp_path / "p.py").read_text() == "LR = 0.2  # rate\n\nclass Model:\n    depth = 4\n    act = 'relu'\n"
+    assert read_params(tmp_path / "p.py") == {"LR": 0.2, "Model": {"depth": 4, "act": "relu"}}
+    with pytest.raises(ParamsError, match="only existing literal values can be changed"):
+        apply_overrides(tmp_path, group_by_file(["p.py:+NEW=1"]))
+
+
+def test_sweeps_expand_to_the_product_across_keys_and_files():
+    sets = expand_sweeps(["lr=choice(0.1,0.2)", "epochs=range(1,10,4)", "other.yaml:seed=1,2"])
+    assert len(sets) == 12
+    assert sets[0] == {"params.yaml": ["lr=0.1", "epochs=1"], "other.yaml": ["seed=1"]}
+    assert sets[1] == {"params.yaml": ["lr=0.1", "epochs=1"], "other.yaml": ["seed=2"]}
+    assert sets[-1] == {"params.yaml": ["lr=0.2", "epochs=9"], "other.yaml": ["seed=2"]}
+    assert expand_sweeps(["a=1"]) == [{"params.yaml": ["a=1"]}]
+    assert jupyter_exp.expand_sweeps("a=1,2") == [{"params.yaml": ["a=1"]}, {"params.yaml": ["a=2"]}]
+
+
+def test_malformed_params_yaml_names_the_line(tmp_path: Path):
+    (tmp_path / "params.yaml").write_text("a: 1\nb: [1, 2\n")
+    with pytest.raises(YAMLFileError, match=r"params.yaml, line \d+: .*fix the YAML syntax"):
+        read_params(tmp_path / "params.yaml")
+
+
+scalars = st.one_of(
+    st.integers(-10**6, 10**6),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).filter(lambda f: abs(f) < 1e6),
+    st.booleans(),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=scalars)
+def test_any_scalar_survives_the_round_trip(tmp_path_factory, value):
+    root = tmp_path_factory.mktemp("rt")
+    (root / "params.yaml").write_text("# keep me\nx: 0  # and me\ny: 1\n")
+    (root / "p.toml").write_text("# keep me\nx = 0 # and me\n")
+    literal = json.dumps(value) if not isinstance(value, str) else f"'{value}'"
+    if isinstance(value, bool):
+        literal = "true" if value else "false"
+    apply_overrides(root, group_by_file([f"x={literal}", f"p.toml:x={literal}"]))
+    assert read_params(root / "params.yaml")["x"] == value
+    assert read_params(root / "p.toml")["x"] == value
+    assert "# keep me" in (root / "params.yaml").read_text() and "# and me" in (root / "params.yaml").read_text()
+    assert "# keep me" in (root / "p.toml").read_text() and "# and me" in (root / "p.toml").read_text()
