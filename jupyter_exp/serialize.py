@@ -54,8 +54,6 @@ def dump_yaml_text(data: Any) -> str:
 
     yaml = YAML()
     yaml.default_flow_style = False
-    # DVC keeps key order and never wraps long command lines.
-    yaml.width = 4096
     buf = io.StringIO()
     yaml.dump(_to_plain(data), buf)
     return buf.getvalue()

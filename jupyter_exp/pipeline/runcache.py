@@ -39,12 +39,12 @@ def dict_sha256(data: dict) -> str:
 def can_cache(stage: Stage) -> bool:
     """Whether DVC would keep this stage in the run-cache.
 
-    As in DVC: it needs deps and outs, no persist (or checkpoint) outputs, and no
+    As in DVC: it needs dependencies (files or params) and outs, no persist (or checkpoint) outputs, and no
     uncached plain ``outs``; uncached metrics and plots are allowed (they are copied
     into the cache so a restore can bring them back).
     """
     return bool(
-        stage.deps
+        (stage.deps or stage.params)  # params are dependencies too
         and stage.outs
         and not stage.always_changed
         and not any(out.persist or out.checkpoint for out in stage.outs)

@@ -67,6 +67,10 @@ def add(project: Project, paths: list[str], echo: Callable[[str], None] | None =
                     f"'{rel}' is an output of stage '{producer.address}'; "
                     "it is tracked by dvc.lock already."
                 )
+            if project.git.run("ls-files", "--", rel).strip():
+                raise JupyterExpError(
+                    f"'{rel}' is tracked by git; untrack it with `git rm -r --cached {rel}` first."
+                )
             info = cache.save(path)
             dvc_file = path.with_name(path.name + ".dvc")
             write_text_atomic(dvc_file, dump_yaml_text({"outs": [_dvc_file_entry(info, path.name)]}))
