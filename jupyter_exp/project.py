@@ -7,19 +7,21 @@ DVC locks, so that DVC and jupyter_exp never reproduce into one project at once.
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import errno
 import fcntl
 import os
 import time
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from .errors import LockError, NotAProjectError
-from .git import Git, find_git_root
+
+if TYPE_CHECKING:
+    import configparser
+
+    from .git import Git
 
 DVC_DIR = ".dvc"
 DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
@@ -30,12 +32,22 @@ DVCIGNORE_TEXT = (
 LOCK_WAIT_SECONDS = 10.0
 
 
-@dataclass
 class Project:
-    """A DVC-compatible project rooted at ``root``."""
+    """A DVC-compatible project rooted at ``root``.
 
-    root: Path
-    _git: Git | None = field(default=None, repr=False)
+    A handle, not a record: it is cheap to make (the no-op fast path makes one), and
+    git and the config are opened on first use.
+    """
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self._git: Git | None = None
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.root)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Project) and other.root == self.root
 
     @classmethod
     def find(cls, start: str | os.PathLike | None = None) -> "Project":
@@ -51,8 +63,10 @@ class Project:
         )
 
     @property
-    def git(self) -> Git:
+    def git(self) -> "Git":
         if self._git is None:
+            from .git import Git
+
             self._git = Git(self.root)
         return self._git
 
@@ -70,7 +84,9 @@ class Project:
         return self.tmp_dir / "jupyter_exp"
 
     @cached_property
-    def config(self) -> configparser.ConfigParser:
+    def config(self) -> "configparser.ConfigParser":
+        import configparser
+
         parser = configparser.ConfigParser()
         parser.read([self.dvc_dir / "config", self.dvc_dir / "config.local"])
         return parser
@@ -131,6 +147,8 @@ def init(path: str | os.PathLike | None = None) -> Project:
     Raises:
         NotAGitRepoError: ``path`` is not inside a git work tree.
     """
+    from .git import find_git_root
+
     root = find_git_root(path or os.getcwd())
     project = Project(root)
     project.dvc_dir.mkdir(exist_ok=True)

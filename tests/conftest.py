@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
 
 import jupyter_exp
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from dvc_env import dvc_executable  # noqa: E402
+
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DVC_VERSION = "3.67.1"
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -84,29 +84,9 @@ def cli():
     return run
 
 
-def _dvc_executable() -> Path:
-    """DVC 3 in a virtualenv of its own, made once and kept under .cache/."""
-    configured = os.environ.get("JUPYTER_EXP_DVC")
-    if configured:
-        return Path(configured)
-    env_dir = REPO_ROOT / ".cache" / f"dvc-{DVC_VERSION}"
-    exe = env_dir / "bin" / "dvc"
-    env_dir.parent.mkdir(exist_ok=True)
-    # pytest-xdist workers share one install: the first one builds it under a lock.
-    with open(env_dir.parent / "dvc-install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not exe.exists():
-            venv.create(env_dir, with_pip=True, clear=True)
-            subprocess.run(
-                [str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q", f"dvc=={DVC_VERSION}"],
-                check=True,
-            )
-    return exe
-
-
 @pytest.fixture(scope="session")
 def dvc_exe() -> Path:
-    exe = _dvc_executable()
+    exe = dvc_executable()
     out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True).stdout
     assert out.startswith("3."), out
     return exe

@@ -77,6 +77,12 @@ class Cache:
             return True
         return all(self.exists(entry["md5"]) for entry in self.read_manifest(info.md5))
 
+    def object_ids(self, info: HashInfo) -> list[str]:
+        """The md5 of every object ``info`` needs (a directory's manifest and files)."""
+        if not info.isdir:
+            return [info.md5]
+        return [info.md5, *(entry["md5"] for entry in self.read_manifest(info.md5))]
+
     def read_manifest(self, md5: str) -> list[dict]:
         try:
             return json.loads(self.object_path(md5).read_bytes())

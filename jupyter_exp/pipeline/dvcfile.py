@@ -39,6 +39,7 @@ class Pipeline:
     metrics: tuple[str, ...] = ()
     plots: tuple[Any, ...] = ()
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # foreach name -> stages
+    sources: tuple[str, ...] = ()  # every file read to build it (missing ones too)
 
 
 def _lookup(ctx: dict, expr: str, where: str) -> Any:
@@ -136,7 +137,7 @@ def _rel(base: str, name: str) -> str:
     return name if base in ("", ".") else f"{base}/{name}"
 
 
-def _load_vars(entries: Any, tree: Tree, base: str, where: str) -> dict:
+def _load_vars(entries: Any, tree: Tree, base: str, where: str, sources: list[str]) -> dict:
     ctx: dict = {}
     if entries is None:
         return ctx
@@ -147,6 +148,7 @@ def _load_vars(entries: Any, tree: Tree, base: str, where: str) -> dict:
             _merge_vars(ctx, entry, where)
         elif isinstance(entry, str):
             file, _, keys = entry.partition(":")
+            sources.append(_rel(base, file))
             data = _read_params(tree, _rel(base, file))
             if keys:
                 data = {k: data[k] for k in keys.split(",") if k in data}
@@ -160,11 +162,13 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool)) or value is None
 
 
-def _expand(name: str, data: dict, ctx: dict, where: str, tree: Tree, base: str) -> list[tuple[str, dict]]:
+def _expand(
+    name: str, data: dict, ctx: dict, where: str, tree: Tree, base: str, sources: list[str]
+) -> list[tuple[str, dict]]:
     """``(stage name, resolved definition)`` pairs for one entry of ``stages``."""
     local = dict(ctx)
     if "vars" in data and not ("foreach" in data or "matrix" in data):
-        _merge_vars(local, _load_vars(data["vars"], tree, base, where), where)
+        _merge_vars(local, _load_vars(data["vars"], tree, base, where, sources), where)
     if "foreach" in data:
         if "do" not in data:
             raise PipelineError(f"Stage '{name}' in {where} has 'foreach' without 'do'.")
@@ -214,7 +218,7 @@ def load_pipeline(root: Path, dvcfile: str = DVC_YAML, tree: Tree | None = None)
     tree = tree or WorkspaceTree(root)
     raw = tree.read(dvcfile)
     if raw is None:
-        return Pipeline(dvcfile=dvcfile, stages=())
+        return Pipeline(dvcfile=dvcfile, stages=(), sources=(dvcfile,))
     data = parse_yaml(raw.decode("utf-8"), dvcfile) or {}
     if not isinstance(data, dict):
         raise PipelineError(f"{dvcfile} must be a mapping with 'stages'.")
@@ -228,11 +232,13 @@ def load_pipeline(root: Path, dvcfile: str = DVC_YAML, tree: Tree | None = None)
         raise PipelineError(f"'stages' in {dvcfile} must be a mapping of stage names.")
     base = str(Path(dvcfile).parent)
     ctx: dict = {}
+    sources = [dvcfile]
     if _uses_vars(stages_data):
         default_params = _rel(base, DEFAULT_PARAMS_FILE)
+        sources.append(default_params)
         if tree.exists(default_params):
             ctx = _read_params(tree, default_params)
-        _merge_vars(ctx, _load_vars(data.get("vars"), tree, base, dvcfile), dvcfile)
+        _merge_vars(ctx, _load_vars(data.get("vars"), tree, base, dvcfile, sources), dvcfile)
 
     stages: list[Stage] = []
     groups: dict[str, tuple[str, ...]] = {}
@@ -241,7 +247,7 @@ def load_pipeline(root: Path, dvcfile: str = DVC_YAML, tree: Tree | None = None)
         name = str(name)
         if not isinstance(definition, dict):
             raise PipelineError(f"Stage '{name}' in {dvcfile} must be a mapping with a 'cmd'.")
-        expanded = _expand(name, definition, ctx, dvcfile, tree, base)
+        expanded = _expand(name, definition, ctx, dvcfile, tree, base, sources)
         if "foreach" in definition or "matrix" in definition:
             groups[name] = tuple(n for n, _ in expanded)
         for stage_name, body in expanded:
@@ -257,4 +263,5 @@ def load_pipeline(root: Path, dvcfile: str = DVC_YAML, tree: Tree | None = None)
         metrics=tuple(_rel(base, m) for m in data.get("metrics") or []),
         plots=tuple(data.get("plots") or []),
         groups=groups,
+        sources=tuple(dict.fromkeys(sources)),
     )

@@ -23,6 +23,7 @@ class Graph:
     upstream: dict[str, frozenset[str]]  # address -> addresses it depends on
     downstream: dict[str, frozenset[str]]
     groups: dict[str, tuple[str, ...]]
+    sources: tuple[str, ...] = ()  # the files the graph was loaded from
 
     def producer_of(self, path: str) -> Stage | None:
         for stage in self.stages.values():
@@ -31,7 +32,11 @@ class Graph:
         return None
 
 
-def build_graph(stages: list[Stage], groups: dict[str, tuple[str, ...]] | None = None) -> Graph:
+def build_graph(
+    stages: list[Stage],
+    groups: dict[str, tuple[str, ...]] | None = None,
+    sources: tuple[str, ...] = (),
+) -> Graph:
     """Connect stages by their outputs and dependencies.
 
     Raises:
@@ -62,6 +67,7 @@ def build_graph(stages: list[Stage], groups: dict[str, tuple[str, ...]] | None =
         upstream={k: frozenset(v) for k, v in upstream.items()},
         downstream={k: frozenset(v) for k, v in downstream.items()},
         groups=dict(groups or {}),
+        sources=sources,
     )
     _check_acyclic(graph)
     return graph

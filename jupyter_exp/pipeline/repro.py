@@ -11,10 +11,8 @@ untouched.
 from __future__ import annotations
 
 import os
-import sys
 import time
-from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
 
 from ..errors import JupyterExpError, MissingDependencyError, PipelineError, StageFailedError
 from ..params import read_params
@@ -26,22 +24,10 @@ from .graph import Graph, build_graph, plan
 from .hashing import Hasher, HashInfo, State
 from .lock import build_entry, current_params, entry_outs, lock_path_for, read_lock, why_changed, write_lock
 from .runcache import RunCache, can_cache
+from . import stamp
+from .results import Echo, StageResult, echo_stdout
 from .runner import run_command
 from .stage import Stage
-
-Echo = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class StageResult:
-    """What happened to one stage in a reproduction."""
-
-    stage: str
-    status: str  # ran | restored | skipped | frozen | dry | failed | not-run
-    reason: str | None = None
-    returncode: int | None = None
-    duration: float = 0.0
-    error: str | None = None
 
 
 class ReproFailedError(JupyterExpError):
@@ -56,7 +42,7 @@ def open_cache(project: Project) -> Cache:
 
 def load_graph(project: Project) -> Graph:
     pipeline = load_pipeline(project.root)
-    return build_graph(list(pipeline.stages), pipeline.groups)
+    return build_graph(list(pipeline.stages), pipeline.groups, pipeline.sources)
 
 
 class _Run:
@@ -81,6 +67,10 @@ class _Run:
     def forget(self, relpaths: list[str]) -> None:
         for relpath in relpaths:
             self._hashes.pop(relpath, None)
+
+    @property
+    def params_read(self) -> list[str]:
+        return list(self._params)
 
     def read_params(self, relpath: str) -> dict:
         if relpath not in self._params:
@@ -212,7 +202,8 @@ def reproduce(
         MissingDependencyError, PipelineError, UnknownStageError, CyclicGraphError.
         ReproFailedError: with keep_going, after the others ran, when any failed.
     """
-    echo = echo or _stdout
+    echo = echo or echo_stdout
+    selected = stamp.selection(targets, single_item, downstream, pipeline, all_pipelines)
     with project.lock():
         graph = load_graph(project)
         order = plan(graph, targets, single_item, downstream, pipeline, all_pipelines)
@@ -227,9 +218,11 @@ def reproduce(
                 )
         finally:
             run.hasher.flush()
-    final = list(results.values())
-    if not any(r.status in ("ran", "restored", "dry", "failed") for r in final):
-        echo("Data and pipelines are up to date.\n")
+        final = list(results.values())
+        if not any(r.status in ("ran", "restored", "dry", "failed") for r in final):
+            if not dry:
+                stamp.record(project.own_tmp_dir, selected, final, _read_paths(run, graph, order))
+            echo("Data and pipelines are up to date.\n")
     failed = [r.stage for r in final if r.status == "failed"]
     if failed and keep_going:
         raise ReproFailedError(
@@ -292,7 +285,20 @@ def _reproduce_one(
     return StageResult(stage.address, "ran", reason, 0, time.monotonic() - started)
 
 
-def _stdout(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
+def _read_paths(run: _Run, graph: Graph, order: list[str]) -> list[Path]:
+    """Everything a no-op decision over ``order`` read, for the up-to-date stamp."""
+    root = run.project.root
+    paths = [root / p for p in graph.sources]
+    paths += [run.project.dvc_dir / "config", run.project.dvc_dir / "config.local"]
+    paths += [root / lock_path_for(graph.stages[a].dvcfile) for a in order]
+    paths += [root / p for p in run.params_read]
+    for address in order:
+        stage = graph.stages[address]
+        paths += [root / d.path for d in stage.deps]
+        for out in stage.outs:
+            paths.append(root / out.path)
+            info = run.hash_of(out.path)
+            if out.cache and info is not None:
+                paths += [run.cache.object_path(md5) for md5 in run.cache.object_ids(info)]
+    return sorted(set(paths))
 

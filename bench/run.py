@@ -1,0 +1,233 @@
+"""Side-by-side benchmarks of jupyter_exp against DVC, printed as one table.
+
+    python bench/run.py [--vs-dvc] [--quick] [--repeat N] [--data-mb N]
+
+Each workload builds a synthetic project in a temporary folder (a 2-stage pipeline of
+trivial ``python`` stages, nested params, a data file of the chosen size) and runs
+several times; the table gives the median and min-max in milliseconds, the peak
+resident memory of the measured process, and with ``--vs-dvc`` the same workload on
+DVC 3 (installed by bench/dvc_env.py) and the ratio DVC / ours. ``--quick`` uses small
+sizes and few repeats, so CI can run it to keep the code alive; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from dvc_env import DVC_VERSION, dvc_executable  # noqa: E402
+
+PARAMS = """# nested params, as real projects have them
+prepare:
+  scale: 2
+train:
+  lr: 0.01
+  epochs: 3
+  model:
+    depth: 4
+    act: relu
+    layers: [64, 32]
+"""
+PREPARE = "import shutil\nshutil.copyfile('data/raw.bin', 'prepared.bin')\n"
+TRAIN = "import json\njson.dump({'acc': 0.9, 'loss': 0.1}, open('metrics.json', 'w'))\nopen('model.bin', 'w').write('m')\n"
+DVC_YAML = """stages:
+  prepare:
+    cmd: python prepare.py
+    deps: [data/raw.bin, prepare.py]
+    params: [prepare.scale]
+    outs: [prepared.bin]
+  train:
+    cmd: python train.py
+    deps: [prepared.bin, train.py]
+    params: [train]
+    outs: [model.bin]
+    metrics:
+    - metrics.json:
+        cache: false
+"""
+
+
+@dataclass
+class Row:
+    workload: str
+    ours: list[float] = field(default_factory=list)
+    ours_mem: int = 0
+    dvc: list[float] = field(default_factory=list)
+    dvc_mem: int = 0
+    note: str = ""
+
+
+def run_timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, int]:
+    """Wall time in ms and peak RSS in MB of one command (its own rusage, via wait4)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = (time.perf_counter() - start) * 1000
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{err}")
+    proc.stderr and proc.stderr.close()
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def make_project(root: Path, data_bytes: int) -> Path:
+    root.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "config", "user.email", "bench@example.com"], cwd=root, check=True)
+    subprocess.run(["git", "config", "user.name", "Bench"], cwd=root, check=True)
+    (root / "data").mkdir()
+    with open(root / "data" / "raw.bin", "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for _ in range(max(1, data_bytes >> 20)):
+            f.write(chunk)
+    (root / "params.yaml").write_text(PARAMS)
+    (root / "prepare.py").write_text(PREPARE)
+    (root / "train.py").write_text(TRAIN)
+    (root / "dvc.yaml").write_text(DVC_YAML)
+    (root / ".gitignore").write_text("/data/raw.bin\n")
+    subprocess.run([sys.executable, "-m", "jupyter_exp.cli", "init"], cwd=root, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "init"], cwd=root, check=True)
+    return root
+
+
+def ours_cmd(*args: str) -> list[str]:
+    exe = Path(sys.executable).parent / "jupyter-exp"
+    return [str(exe) if exe.exists() else "jupyter-exp", *args]
+
+
+def fmt(values: list[float]) -> str:
+    if not values:
+        return "-"
+    med = statistics.median(values)
+    return f"{med:.1f} ({min(values):.1f}-{max(values):.1f})"
+
+
+def bench_imports(row_import: Row, repeat: int) -> None:
+    for _ in range(repeat):
+        t, mem = run_timed([sys.executable, "-c", "import jupyter_exp"], Path.cwd())
+        row_import.ours.append(t)
+        row_import.ours_mem = max(row_import.ours_mem, mem)
+
+
+def bench_repro(work: Path, repeat: int, data_mb: int, dvc: Path | None, rows: dict[str, Row]) -> None:
+    ours = make_project(work / "ours", data_mb << 20)
+    # Both tools get the same warm-up: one run that reproduces, one no-op.
+    for _ in range(2):
+        subprocess.run(ours_cmd("repro"), cwd=ours, check=True, stdout=subprocess.DEVNULL)
+    for _ in range(repeat):
+        t, mem = run_timed(ours_cmd("repro"), ours)
+        rows["noop"].ours.append(t)
+        rows["noop"].ours_mem = max(rows["noop"].ours_mem, mem)
+    for _ in range(repeat):
+        t, mem = run_timed(ours_cmd("repro", "-f"), ours)
+        rows["forced"].ours.append(t)
+        rows["forced"].ours_mem = max(rows["forced"].ours_mem, mem)
+    # Warm, in-process (as the kernel runs it).
+    code = (
+        "import time, statistics, jupyter_exp, os\n"
+        "jupyter_exp.repro(echo=lambda s: None)\n"
+        f"ts = []\nfor _ in range({repeat}):\n"
+        "    t = time.perf_counter(); jupyter_exp.repro(echo=lambda s: None); ts.append((time.perf_counter() - t) * 1000)\n"
+        "print(' '.join(f'{t:.3f}' for t in ts))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ours, check=True, capture_output=True, text=True).stdout
+    rows["noop_api"].ours = [float(x) for x in out.split()]
+    if dvc is not None:
+        theirs = make_project(work / "theirs", data_mb << 20)
+        env = dict(os.environ, DVC_NO_ANALYTICS="1")
+        for _ in range(2):
+            subprocess.run([str(dvc), "repro"], cwd=theirs, check=True, stdout=subprocess.DEVNULL, env=env)
+        for _ in range(repeat):
+            t, mem = run_timed([str(dvc), "repro"], theirs, env)
+            rows["noop"].dvc.append(t)
+            rows["noop"].dvc_mem = max(rows["noop"].dvc_mem, mem)
+        for _ in range(repeat):
+            t, mem = run_timed([str(dvc), "repro", "-f"], theirs, env)
+            rows["forced"].dvc.append(t)
+            rows["forced"].dvc_mem = max(rows["forced"].dvc_mem, mem)
+
+
+def bench_hash(work: Path, repeat: int, data_mb: int, rows: dict[str, Row]) -> None:
+    """First hash of a large file against md5sum, then the unchanged check."""
+    path = work / "big.bin"
+    with open(path, "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for _ in range(data_mb):
+            f.write(chunk)
+    code = (
+        "import sys, time\nfrom pathlib import Path\n"
+        "from jupyter_exp.pipeline.hashing import Hasher, State\n"
+        "db = Path(sys.argv[2]); p = Path(sys.argv[1])\n"
+        "h = Hasher(State(db)); t = time.perf_counter(); h.hash_path(p); h.flush()\n"
+        "first = (time.perf_counter() - t) * 1000\n"
+        "h2 = Hasher(State(db)); t = time.perf_counter(); h2.hash_path(p)\n"
+        "again = (time.perf_counter() - t) * 1000\n"
+        "print(first, again, h2.files_read)\n"
+    )
+    for i in range(repeat):
+        db = work / f"state{i}.db"
+        subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # same page-cache state for both
+        t_md5sum, _ = run_timed(["md5sum", str(path)], work)
+        out = subprocess.run([sys.executable, "-c", code, str(path), str(db)], capture_output=True, text=True, check=True).stdout.split()
+        first, again, reread = float(out[0]), float(out[1]), int(out[2])
+        rows["hash"].ours.append(first)
+        rows["hash"].dvc.append(t_md5sum)
+        rows["unchanged"].ours.append(again)
+        assert reread == 0, "the unchanged check must not read the file"
+    rows["hash"].note = f"{data_mb} MB; right column is md5sum, not DVC"
+    rows["unchanged"].note = f"{data_mb} MB file, state table hit, 0 bytes read"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vs-dvc", action="store_true", help=f"also run DVC {DVC_VERSION} and print ratios")
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (CI)")
+    parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--data-mb", type=int, default=None, help="size of the large dependency")
+    args = parser.parse_args(argv)
+    repeat = args.repeat or (2 if args.quick else 7)
+    data_mb = args.data_mb or (8 if args.quick else 1024)
+    dvc = dvc_executable() if args.vs_dvc else None
+
+    rows = {
+        "import": Row("python -c 'import jupyter_exp'"),
+        "noop": Row("no-op repro, 2 stages (CLI)"),
+        "noop_api": Row("no-op repro, 2 stages (api, warm process)"),
+        "forced": Row("forced repro -f, 2 stages (CLI)"),
+        "hash": Row("first hash of a large dependency"),
+        "unchanged": Row("unchanged check of that dependency"),
+    }
+    with tempfile.TemporaryDirectory(prefix="jupyter-exp-bench-") as tmp:
+        work = Path(tmp)
+        bench_imports(rows["import"], repeat)
+        bench_repro(work, repeat, 1, dvc, rows)
+        bench_hash(work, repeat, data_mb, rows)
+
+    print(f"jupyter_exp benchmarks — {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.system()} {platform.machine()}; repeat={repeat}" + (f"; DVC {DVC_VERSION}" if dvc else ""))
+    print()
+    print("| workload | ours ms, median (min-max) | peak MB | other ms | other peak MB | ratio other/ours | note |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows.values():
+        ratio = f"{statistics.median(row.dvc) / statistics.median(row.ours):.1f}x" if row.dvc and row.ours else "-"
+        other = "DVC" if row.workload.startswith(("no-op", "forced")) and row.dvc else ""
+        print(f"| {row.workload} | {fmt(row.ours)} | {row.ours_mem or '-'} | {fmt(row.dvc)} | "
+              f"{row.dvc_mem or '-'} | {ratio} | {row.note or other} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The up-to-date stamp: a no-op reproduction answered from ``os.stat`` alone.
+
+When a reproduction finds every stage up to date, it records the (inode, size,
+mtime) of everything that decision read: ``dvc.yaml``, ``dvc.lock``, params and
+vars files, every dependency and output (each file and directory of a directory,
+so added or removed entries change a directory's mtime), and the cache objects of
+the outputs. The next reproduction with the same selection compares those stats;
+if none moved, the answer is the same and the engine (YAML, hashing, the graph) is
+never loaded. It rests on the same assumption as the hash state table: a file whose
+inode, size and mtime are unchanged has unchanged content.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from pathlib import Path
+
+from .results import Echo, StageResult
+
+STAMP_VERSION = 1
+
+
+def selection(targets: list[str] | None, single_item: bool, downstream: bool,
+              pipeline: bool, all_pipelines: bool) -> dict:
+    """What a reproduction was asked to consider; stamps are kept per selection."""
+    return {
+        "targets": sorted(targets or []), "single_item": single_item, "downstream": downstream,
+        "pipeline": pipeline, "all_pipelines": all_pipelines,
+    }
+
+
+def _stamp_path(own_tmp: Path, selected: dict) -> Path:
+    # A checksum names the file; the selection itself is stored and compared, so a
+    # collision only costs a slow path. (hashlib would cost more to import than this saves.)
+    key = zlib.crc32(json.dumps(selected, sort_keys=True).encode())
+    return own_tmp / "uptodate" / f"{key:08x}.json"
+
+
+def _stat(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _expand(path: Path) -> list[str]:
+    """``path`` and, for a directory, every file and directory below it."""
+    found = [str(path)]
+    if path.is_dir():
+        for dirpath, dirnames, filenames in os.walk(path):
+            found.extend(os.path.join(dirpath, name) for name in dirnames + filenames)
+    return found
+
+
+def record(own_tmp: Path, selected: dict, results: list[StageResult], paths: list[Path]) -> None:
+    """Remember that ``selected`` was a no-op given the current state of ``paths``."""
+    stats: dict[str, list[int] | None] = {}
+    for path in paths:
+        for item in _expand(path):
+            stats[item] = _stat(item)
+    data = {
+        "version": STAMP_VERSION,
+        "selection": selected,
+        "results": [[r.stage, r.status] for r in results],
+        "stats": stats,
+    }
+    target = _stamp_path(own_tmp, selected)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, target)
+
+
+def check(own_tmp: Path, selected: dict, echo: Echo) -> list[StageResult] | None:
+    """The results of the recorded no-op if nothing it read has moved, else None."""
+    target = _stamp_path(own_tmp, selected)
+    try:
+        data = json.loads(target.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    if data.get("version") != STAMP_VERSION or data.get("selection") != selected:
+        return None
+    for path, stat in data["stats"].items():
+        if _stat(path) != stat:
+            return None
+    results = [StageResult(stage, status) for stage, status in data["results"]]
+    for result in results:
+        verb = "is frozen" if result.status == "frozen" else "didn't change"
+        echo(f"Stage '{result.stage}' {verb}, skipping\n")
+    echo("Data and pipelines are up to date.\n")
+    return results
+
+
