@@ -4,15 +4,18 @@ path can return it without importing the engine."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 Echo = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class StageResult:
-    """What happened to one stage in a reproduction."""
+class StageResult(NamedTuple):
+    """What happened to one stage in a reproduction.
+
+    A NamedTuple rather than a frozen dataclass, on purpose: this record is built on
+    the no-op fast path, where importing ``dataclasses`` (and ``inspect``) would cost
+    about a tenth of the whole command.
+    """
 
     stage: str
     status: str  # ran | restored | skipped | frozen | dry | failed | not-run

@@ -1,0 +1,24 @@
+"""bench/run.py keeps working (quick sizes, side by side with real DVC); no times asserted."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+
+
+def test_quick_benchmark_prints_its_table(dvc_exe):
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--vs-dvc", "--repeat", "1", "--data-mb", "4"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[2].startswith("| workload |")
+    rows = {line.split("|")[1].strip(): line for line in lines[4:]}
+    assert set(rows) == {
+        "python -c 'import jupyter_exp'", "no-op repro, 2 stages (CLI)",
+        "no-op repro, 2 stages (api, warm process)", "forced repro -f, 2 stages (CLI)",
+        "first hash of a large dependency", "unchanged check of that dependency",
+    }
+    assert rows["no-op repro, 2 stages (CLI)"].count("x |") == 1  # a DVC ratio was computed
