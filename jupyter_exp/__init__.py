@@ -13,8 +13,13 @@ from typing import TYPE_CHECKING, Any, Callable
 from .errors import JupyterExpError
 
 if TYPE_CHECKING:
+    import pandas
+
     from .compare import DiffRow
-    from .pipeline.repro import StageResult
+    from .experiments.apply import Applied
+    from .experiments.diff import ExpDiff
+    from .experiments.run import Experiment
+    from .pipeline.results import StageResult
     from .project import Project
 
 __version__ = "0.1.0"
@@ -23,14 +28,26 @@ __all__ = [
     "JupyterExpError",
     "__version__",
     "add",
+    "apply",
     "apply_params",
+    "branch",
     "checkout",
+    "diff",
     "expand_sweeps",
+    "gc",
     "init",
+    "ls",
     "metrics_diff",
     "metrics_show",
     "params_diff",
+    "pull",
+    "push",
+    "remove",
+    "rename",
     "repro",
+    "run",
+    "save",
+    "show",
 ]
 
 
@@ -140,3 +157,168 @@ def metrics_diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, all: b
     from .compare import metrics_diff as _diff
 
     return _diff(_project(root), a_rev, b_rev, all=all)
+
+
+# -- experiments ------------------------------------------------------------------
+def _overrides(params: dict[str, Any] | None, set_params: list[str] | None) -> list[str]:
+    from .overrides import format_override
+
+    result = list(set_params or [])
+    result += [format_override(key, value) for key, value in (params or {}).items()]
+    return result
+
+
+def run(
+    targets: list[str] | str | None = None,
+    *,
+    params: dict[str, Any] | None = None,
+    set_params: list[str] | None = None,
+    name: str | None = None,
+    force: bool = False,
+    message: str | None = None,
+    single_item: bool = False,
+    downstream: bool = False,
+    pipeline: bool = False,
+    all_pipelines: bool = False,
+    force_downstream: bool = False,
+    keep_going: bool = False,
+    ignore_errors: bool = False,
+    root: str | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> "Experiment":
+    """Run an experiment in the workspace and record it under ``refs/exps``.
+
+    ``params`` maps ``[file:]key`` to a value (``{"train.lr": 0.01}``); ``set_params``
+    takes ``-S`` strings. Returns the Experiment (name, rev, baseline, ref, stages).
+    """
+    from .experiments.run import run as _run
+
+    if isinstance(targets, str):
+        targets = [targets]
+    return _run(
+        _project(root), targets, set_params=_overrides(params, set_params), name=name, force=force,
+        message=message, single_item=single_item, downstream=downstream, pipeline=pipeline,
+        all_pipelines=all_pipelines, force_downstream=force_downstream, keep_going=keep_going,
+        ignore_errors=ignore_errors, echo=echo,
+    )
+
+
+def save(*, name: str | None = None, force: bool = False, include_untracked: list[str] | None = None,
+         message: str | None = None, root: str | None = None) -> "Experiment":
+    """Record the workspace as an experiment without running anything."""
+    from .experiments.run import save as _save
+
+    return _save(_project(root), name=name, force=force, include_untracked=include_untracked, message=message)
+
+
+def show(
+    *,
+    revs: list[str] | str | None = None,
+    num: int = 1,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+    hide_workspace: bool = False,
+    param_deps: bool = False,
+    force: bool = False,
+    sort_by: str | None = None,
+    sort_order: str = "asc",
+    only_changed: bool = False,
+    keep: list[str] | None = None,
+    drop: list[str] | None = None,
+    root: str | None = None,
+) -> "pandas.DataFrame":
+    """The experiment table as a DataFrame: one row per workspace, baseline, experiment.
+
+    Info columns ``experiment, rev, baseline, kind, state, created, parent`` (created is
+    UTC), then ``params.<key>`` and ``metrics.<key>`` (``file:key`` where a key is in
+    several files).
+    """
+    from .experiments import show as table
+
+    rows, cols = table.select(
+        _project(root), revs=[revs] if isinstance(revs, str) else revs, num=num,
+        all_branches=all_branches, all_tags=all_tags, all_commits=all_commits,
+        hide_workspace=hide_workspace, param_deps=param_deps, force=force, sort_by=sort_by,
+        sort_order=sort_order, only_changed=only_changed, keep=keep, drop=drop,
+    )
+    return table.to_dataframe(rows, cols)
+
+
+def diff(a_rev: str | None = None, b_rev: str | None = None, *, all: bool = False,
+         param_deps: bool = False, root: str | None = None) -> "ExpDiff":
+    """Params and metrics of two experiments or revisions (default HEAD vs workspace;
+    one experiment: its baseline vs it)."""
+    from .experiments.diff import diff as _diff
+
+    return _diff(_project(root), a_rev, b_rev, all=all, param_deps=param_deps)
+
+
+def apply(name: str, *, root: str | None = None, echo: Callable[[str], None] | None = None) -> "Applied":
+    """Bring an experiment's files and cached outputs into the workspace (saving the
+    workspace first when it holds anything unrecorded)."""
+    from .experiments.apply import apply as _apply
+
+    return _apply(_project(root), name, echo=echo)
+
+
+def branch(name: str, branch_name: str | None = None, *, root: str | None = None) -> str:
+    """Create a git branch at an experiment; returns the branch name."""
+    from .experiments.branch import branch as _branch
+
+    return _branch(_project(root), name, branch_name)
+
+
+def rename(name: str, new_name: str, *, force: bool = False, root: str | None = None) -> str:
+    """Rename an experiment on its baseline; returns the new ref."""
+    from .experiments.branch import rename as _rename
+
+    return str(_rename(_project(root), name, new_name, force=force))
+
+
+def remove(names: list[str] | str | None = None, *, all_commits: bool = False,
+           revs: list[str] | None = None, num: int = 1, keep: bool = False,
+           git_remote: str | None = None, root: str | None = None) -> list[str]:
+    """Remove experiments (by name, by baseline, or all); returns the names removed."""
+    from .experiments.remove import remove as _remove
+
+    return _remove(_project(root), [names] if isinstance(names, str) else names,
+                   all_commits=all_commits, revs=revs, num=num, keep=keep, git_remote=git_remote)
+
+
+def gc(*, workspace: bool = False, all_branches: bool = False, all_tags: bool = False,
+       all_commits: bool = False, root: str | None = None) -> list[str]:
+    """Remove experiments not derived from the kept revisions; returns the names removed."""
+    from .experiments.remove import gc as _gc
+
+    return _gc(_project(root), workspace=workspace, all_branches=all_branches,
+               all_tags=all_tags, all_commits=all_commits)
+
+
+def ls(git_remote: str | None = None, *, all_commits: bool = False, revs: list[str] | None = None,
+       num: int = 1, root: str | None = None) -> dict[str, list[tuple[str, str]]]:
+    """Experiments by baseline: ``{baseline: [(name, rev), ...]}``, local or on a remote."""
+    from .experiments.ls import list_by_baseline
+
+    return list_by_baseline(_project(root), git_remote, all_commits=all_commits, revs=revs, num=num)
+
+
+def push(git_remote: str, names: list[str] | str | None = None, *, all_commits: bool = False,
+         revs: list[str] | None = None, num: int = 1, force: bool = False, no_cache: bool = False,
+         dvc_remote: str | None = None, root: str | None = None) -> list[str]:
+    """Push experiments to a git remote and their cache objects to the DVC remote."""
+    from .experiments.share import push as _push
+
+    return _push(_project(root), git_remote, [names] if isinstance(names, str) else names,
+                 all_commits=all_commits, revs=revs, num=num, force=force, no_cache=no_cache,
+                 dvc_remote=dvc_remote)
+
+
+def pull(git_remote: str, names: list[str] | str | None = None, *, all_commits: bool = False,
+         force: bool = False, no_cache: bool = False, dvc_remote: str | None = None,
+         root: str | None = None) -> list[str]:
+    """Fetch experiments from a git remote and their cache objects from the DVC remote."""
+    from .experiments.share import pull as _pull
+
+    return _pull(_project(root), git_remote, [names] if isinstance(names, str) else names,
+                 all_commits=all_commits, force=force, no_cache=no_cache, dvc_remote=dvc_remote)

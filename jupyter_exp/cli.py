@@ -25,15 +25,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}; see `{self.prog} --help`.")
 
 
-def _repro_flags(parser: argparse.ArgumentParser) -> None:
+def _repro_flags(parser: argparse.ArgumentParser, exp: bool = False) -> None:
     parser.add_argument("targets", nargs="*", help="stages or dvc.yaml files (default: all)")
-    parser.add_argument("-f", "--force", action="store_true", help="reproduce even if nothing changed")
+    parser.add_argument("-f", "--force", action="store_true",
+                        help="reproduce even if nothing changed" + ("; overwrite an experiment of the same name" if exp else ""))
     parser.add_argument("-s", "--single-item", action="store_true", help="only the targets, not their upstream")
     parser.add_argument("-p", "--pipeline", action="store_true", help="whole pipelines the targets belong to")
     parser.add_argument("-P", "--all-pipelines", action="store_true", help="every stage of the project")
     parser.add_argument("--downstream", action="store_true", help="the targets and what depends on them")
     parser.add_argument("--force-downstream", action="store_true", help="rerun everything after a changed stage")
-    parser.add_argument("--dry", action="store_true", help="print the commands without running them")
+    if not exp:
+        parser.add_argument("--dry", action="store_true", help="print the commands without running them")
     parser.add_argument("-k", "--keep-going", action="store_true", help="continue past failures, skip their dependents")
     parser.add_argument("--ignore-errors", action="store_true", help="continue past failures")
 
@@ -97,6 +99,223 @@ def _cmd_metrics_show(args: argparse.Namespace) -> None:
         print(table(["Path", "Metric", "Value"], rows, markdown=args.md), end="")
 
 
+def _cmd_exp_run(args: argparse.Namespace) -> None:
+    api.run(
+        args.targets or None, set_params=args.set_param, name=args.name, force=args.force,
+        message=args.message, single_item=args.single_item, downstream=args.downstream,
+        pipeline=args.pipeline, all_pipelines=args.all_pipelines,
+        force_downstream=args.force_downstream, keep_going=args.keep_going,
+        ignore_errors=args.ignore_errors,
+    )
+
+
+def _cmd_exp_save(args: argparse.Namespace) -> None:
+    exp = api.save(name=args.name, force=args.force, include_untracked=args.include_untracked,
+                   message=args.message)
+    if args.json:
+        print(json.dumps({"ref": exp.rev}))
+
+
+def _cmd_exp_show(args: argparse.Namespace) -> None:
+    from .experiments import show
+    from .project import Project
+
+    rows, cols = show.select(
+        Project.find(), revs=args.rev, num=args.num, all_branches=args.all_branches,
+        all_tags=args.all_tags, all_commits=args.all_commits, hide_workspace=args.hide_workspace,
+        param_deps=args.param_deps, force=args.force, sort_by=args.sort_by,
+        sort_order=args.sort_order, only_changed=args.only_changed, keep=args.keep, drop=args.drop,
+        deps=args.csv,
+    )
+    if args.json:
+        print(json.dumps(show.to_json(rows), indent=2, default=str))
+        return
+    precision = args.precision if args.precision is not None else (None if args.csv else 5)
+    headers, body = show.table_rows(rows, cols, precision, args.sha, csv_mode=args.csv)
+    if args.csv:
+        print(show.render_csv(headers, body), end="")
+    elif args.md:
+        print(show.render_md(headers, body), end="")
+    else:
+        print(show.render_text(headers, body), end="")
+
+
+def _cmd_exp_diff(args: argparse.Namespace) -> None:
+    result = api.diff(args.a_rev, args.b_rev, all=args.all, param_deps=args.param_deps)
+    if args.json:
+        print(result.to_json())
+    else:
+        print(result.to_text(markdown=args.md, precision=args.precision), end="")
+
+
+def _cmd_exp_apply(args: argparse.Namespace) -> None:
+    api.apply(args.experiment)
+
+
+def _cmd_exp_branch(args: argparse.Namespace) -> None:
+    name = api.branch(args.experiment, args.branch)
+    print(f"Git branch '{name}' has been created from experiment '{args.experiment}'.")
+    print(f"To switch to the new branch run:\n\n\tgit checkout {name}")
+
+
+def _cmd_exp_rename(args: argparse.Namespace) -> None:
+    api.rename(args.experiment, args.name, force=args.force)
+    print(f"Renamed experiment '{args.experiment}' to '{args.name}'.")
+
+
+def _cmd_exp_remove(args: argparse.Namespace) -> None:
+    removed = api.remove(args.experiment or None, all_commits=args.all_commits, revs=args.rev,
+                         num=args.num, keep=args.keep, git_remote=args.git_remote)
+    if removed:
+        print("Removed experiments: " + ",".join(removed))
+
+
+def _cmd_exp_gc(args: argparse.Namespace) -> None:
+    if not args.force:
+        if not sys.stdin.isatty():
+            raise UsageError("exp gc removes experiments for good; rerun with -f to confirm.")
+        answer = input("This will remove all experiments except those derived from the kept revisions. Continue? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Aborted.")
+            return
+    removed = api.gc(workspace=args.workspace, all_branches=args.all_branches,
+                     all_tags=args.all_tags, all_commits=args.all_commits)
+    print(f"Removed {len(removed)} experiments." if removed else "No experiments to remove.")
+
+
+def _cmd_exp_list(args: argparse.Namespace) -> None:
+    from .experiments.ls import format_list
+    from .project import Project
+
+    grouped = api.ls(args.git_remote, all_commits=args.all_commits, revs=args.rev, num=args.num)
+    print(format_list(Project.find(), grouped, args.name_only), end="")
+
+
+def _cmd_exp_push(args: argparse.Namespace) -> None:
+    pushed = api.push(args.git_remote, args.experiment or None, all_commits=args.all_commits,
+                      revs=args.rev, num=args.num, force=args.force, no_cache=args.no_cache,
+                      dvc_remote=args.remote)
+    print(f"Pushed experiment(s) {', '.join(pushed)} to Git remote '{args.git_remote}'.")
+
+
+def _cmd_exp_pull(args: argparse.Namespace) -> None:
+    pulled = api.pull(args.git_remote, args.experiment or None, all_commits=args.all_commits,
+                      force=args.force, no_cache=args.no_cache, dvc_remote=args.remote)
+    if pulled:
+        print(f"Pulled experiment(s) {', '.join(pulled)} from Git remote '{args.git_remote}'.")
+    else:
+        print(f"No experiments to pull from '{args.git_remote}'.")
+
+
+def _selection_flags(parser: argparse.ArgumentParser, rev_default: bool = True) -> None:
+    parser.add_argument("-A", "--all-commits", action="store_true", help="experiments of every commit")
+    parser.add_argument("--rev", action="append", default=None, metavar="COMMIT", help="baseline commit(s)")
+    parser.add_argument("-n", "--num", type=int, default=1, help="baselines: this many first-parent commits from --rev")
+
+
+def _exp_parser(verbs) -> None:
+    p = verbs.add_parser("exp", help="experiments: run, show, diff, apply, branch, remove, push, pull")
+    sub = p.add_subparsers(dest="exp_verb", metavar="VERB", parser_class=_Parser)
+    sub.required = True
+
+    r = sub.add_parser("run", help="run an experiment in the workspace and record it")
+    _repro_flags(r, exp=True)
+    r.add_argument("-S", "--set-param", action="append", default=[], metavar="[FILE:]KEY=VALUE",
+                   help="override a param (Hydra grammar: +key adds, ++key adds or sets, ~key deletes)")
+    r.add_argument("-n", "--name", help="experiment name (default: a random adjective-noun)")
+    r.add_argument("-m", "--message", help="commit message of the experiment")
+    r.set_defaults(func=_cmd_exp_run)
+
+    v = sub.add_parser("save", help="record the workspace as an experiment without running")
+    v.add_argument("-n", "--name")
+    v.add_argument("-f", "--force", action="store_true", help="overwrite an experiment of the same name")
+    v.add_argument("-I", "--include-untracked", action="append", default=[], metavar="PATH")
+    v.add_argument("-m", "--message")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=_cmd_exp_save)
+
+    s = sub.add_parser("show", help="the experiment table")
+    _selection_flags(s)
+    s.add_argument("-a", "--all-branches", action="store_true")
+    s.add_argument("-T", "--all-tags", action="store_true")
+    s.add_argument("--only-changed", action="store_true", help="drop columns whose values are all equal")
+    s.add_argument("--keep", action="append", default=None, metavar="REGEX", help="always show matching columns")
+    s.add_argument("--drop", action="append", default=None, metavar="REGEX", help="hide matching columns")
+    s.add_argument("--param-deps", action="store_true", help="only params that stages depend on")
+    s.add_argument("--sort-by", metavar="[FILE:]NAME")
+    s.add_argument("--sort-order", choices=["asc", "desc"], default="asc")
+    s.add_argument("--sha", action="store_true", help="never replace baseline SHAs by branch names")
+    s.add_argument("--hide-workspace", action="store_true")
+    s.add_argument("--precision", type=int, default=None, help="significant digits (default 5)")
+    s.add_argument("-f", "--force", action="store_true", help="ignore what was cached and read again")
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    fmt.add_argument("--md", action="store_true")
+    s.set_defaults(func=_cmd_exp_show)
+
+    d = sub.add_parser("diff", help="params and metrics of two experiments or revisions")
+    d.add_argument("a_rev", nargs="?")
+    d.add_argument("b_rev", nargs="?")
+    d.add_argument("--all", action="store_true", help="unchanged values too")
+    d.add_argument("--param-deps", action="store_true")
+    d.add_argument("--json", action="store_true")
+    d.add_argument("--md", action="store_true")
+    d.add_argument("--precision", type=int, default=5)
+    d.set_defaults(func=_cmd_exp_diff)
+
+    a = sub.add_parser("apply", help="bring an experiment into the workspace")
+    a.add_argument("experiment")
+    a.set_defaults(func=_cmd_exp_apply)
+
+    b = sub.add_parser("branch", help="create a git branch from an experiment")
+    b.add_argument("experiment")
+    b.add_argument("branch", nargs="?")
+    b.set_defaults(func=_cmd_exp_branch)
+
+    n = sub.add_parser("rename", help="rename an experiment")
+    n.add_argument("experiment")
+    n.add_argument("name")
+    n.add_argument("-f", "--force", action="store_true")
+    n.set_defaults(func=_cmd_exp_rename)
+
+    for verb in ("remove", "rm"):
+        m = sub.add_parser(verb, help="remove experiments")
+        m.add_argument("experiment", nargs="*")
+        _selection_flags(m)
+        m.add_argument("--keep", action="store_true", help="remove all but the selected experiments")
+        m.add_argument("-g", "--git-remote", help="remove them on this git remote")
+        m.set_defaults(func=_cmd_exp_remove)
+
+    g = sub.add_parser("gc", help="remove experiments not derived from the kept revisions")
+    g.add_argument("-w", "--workspace", action="store_true", help="keep experiments of HEAD")
+    g.add_argument("-a", "--all-branches", action="store_true")
+    g.add_argument("-T", "--all-tags", action="store_true")
+    g.add_argument("-A", "--all-commits", action="store_true")
+    g.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+    g.set_defaults(func=_cmd_exp_gc)
+
+    for verb in ("list", "ls"):
+        ls = sub.add_parser(verb, help="list experiments")
+        ls.add_argument("git_remote", nargs="?")
+        _selection_flags(ls)
+        ls.add_argument("--name-only", "--names-only", action="store_true")
+        ls.set_defaults(func=_cmd_exp_list)
+
+    for verb, func in (("push", _cmd_exp_push), ("pull", _cmd_exp_pull)):
+        x = sub.add_parser(verb, help=f"{verb} experiments and their cached data")
+        x.add_argument("git_remote")
+        x.add_argument("experiment", nargs="*")
+        if verb == "push":
+            _selection_flags(x)
+        else:
+            x.add_argument("-A", "--all-commits", action="store_true")
+        x.add_argument("-f", "--force", action="store_true")
+        x.add_argument("--no-cache", action="store_true", help="refs only, no cache objects")
+        x.add_argument("-r", "--remote", help="DVC remote for the cache objects (default core.remote)")
+        x.set_defaults(func=func)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``jupyter exp`` parser: every verb and flag, shared with the magics."""
     parser = _Parser(prog="jupyter exp", description="DVC-compatible pipelines and experiments.")
@@ -147,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--md", action="store_true")
     d.add_argument("--precision", type=int, default=5)
     d.set_defaults(func=_cmd_metrics_diff)
+
+    _exp_parser(verbs)
     return parser
 
 

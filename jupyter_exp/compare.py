@@ -15,10 +15,10 @@ from typing import Any
 
 from .errors import JupyterExpError
 from .params import DEFAULT_PARAMS_FILE, MISSING, flatten, lookup, parse_params
-from .pipeline.dvcfile import load_pipeline
+from .pipeline.dvcfile import Pipeline, load_pipeline
 from .pipeline.lock import lock_path_for
 from .project import Project
-from .serialize import parse_yaml
+from .serialize import parse_lock
 from .tree import GitTree, Tree, WorkspaceTree
 
 WORKSPACE = "workspace"
@@ -47,18 +47,35 @@ def tree_for(project: Project, rev: str | None) -> Tree | None:
     return GitTree(project.git, sha, rev)
 
 
-def _parse(tree: Tree, relpath: str) -> dict | None:
-    raw = tree.read(relpath)
-    if raw is None:
-        return None
-    return parse_params(raw.decode("utf-8"), relpath)
+def _error(exc: BaseException) -> dict:
+    return {"error": {"type": type(exc).__name__, "msg": str(exc)}}
 
 
-def collect_params(project: Project, tree: Tree | None, deps_only: bool = False) -> dict[str, dict]:
-    """``{file: {flat.key: value}}`` for the params the project tracks at ``tree``."""
+def _select(data: dict, keys: set[str]) -> dict:
+    """The part of ``data`` the dotted ``keys`` name, nested as in the file."""
+    selected: dict = {}
+    for key in sorted(keys):
+        value = lookup(data, key)
+        if value is MISSING:
+            continue
+        node = selected
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return selected
+
+
+def read_params(project: Project, tree: Tree | None, deps_only: bool = False,
+                pipeline: Pipeline | None = None) -> dict[str, dict]:
+    """``{file: {"data": nested}}`` (or ``{"error": ...}``) for the params tracked at ``tree``.
+
+    Stage params dependencies (only the keys they name), top-level ``params`` files,
+    and, unless ``deps_only``, ``params.yaml`` in full.
+    """
     if tree is None:
         return {}
-    pipeline = load_pipeline(project.root, tree=tree)
+    pipeline = pipeline or load_pipeline(project.root, tree=tree)
     wanted: dict[str, set[str] | None] = {}  # None: the whole file
     for stage in pipeline.stages:
         for dep in stage.params:
@@ -73,27 +90,20 @@ def collect_params(project: Project, tree: Tree | None, deps_only: bool = False)
             wanted[DEFAULT_PARAMS_FILE] = None
     result: dict[str, dict] = {}
     for file in sorted(wanted, key=lambda f: (f != DEFAULT_PARAMS_FILE, f)):
-        data = _parse(tree, file)
+        try:
+            data = tree.load(file, parse_params)
+        except JupyterExpError as exc:
+            result[file] = _error(exc)
+            continue
         if data is None:
             continue
         keys = wanted[file]
-        if keys is None:
-            result[file] = flatten(data)
-        else:
-            selected = {}
-            for key in sorted(keys):
-                value = lookup(data, key)
-                if isinstance(value, dict):
-                    selected.update(flatten(value, f"{key}."))
-                elif value is not MISSING:
-                    selected[key] = value
-            result[file] = selected
+        result[file] = {"data": data if keys is None else _select(data, keys)}
     return result
 
 
-def _metric_files(project: Project, tree: Tree) -> dict[str, str | None]:
+def _metric_files(project: Project, tree: Tree, pipeline: Pipeline) -> dict[str, str | None]:
     """metrics path -> md5 in the cache (None: read the file from the tree)."""
-    pipeline = load_pipeline(project.root, tree=tree)
     files: dict[str, str | None] = {m: None for m in pipeline.metrics}
     lock = None
     for stage in pipeline.stages:
@@ -103,8 +113,7 @@ def _metric_files(project: Project, tree: Tree) -> dict[str, str | None]:
             md5 = None
             if out.cache and not isinstance(tree, WorkspaceTree):
                 if lock is None:
-                    raw = tree.read(lock_path_for(stage.dvcfile))
-                    lock = (parse_yaml(raw.decode(), "dvc.lock") or {}).get("stages", {}) if raw else {}
+                    lock = (tree.load(lock_path_for(stage.dvcfile), parse_lock) or {}).get("stages") or {}
                 for entry in (lock.get(stage.name) or {}).get("outs") or []:
                     if entry.get("path") == out.def_path:
                         md5 = entry.get("md5")
@@ -112,29 +121,54 @@ def _metric_files(project: Project, tree: Tree) -> dict[str, str | None]:
     return files
 
 
-def _scalars(data: dict) -> dict:
-    # DVC keeps numbers and strings (booleans count as numbers); lists are dropped.
-    return {k: v for k, v in flatten(data).items() if isinstance(v, (int, float, str))}
+def _metric_values(data: Any) -> Any:
+    """Numbers and strings, nested in mappings; lists and the rest are dropped (as DVC)."""
+    if isinstance(data, dict):
+        kept = {k: _metric_values(v) for k, v in data.items()}
+        return {k: v for k, v in kept.items() if v is not MISSING}
+    return data if isinstance(data, (int, float, str)) else MISSING
+
+
+def read_metrics(project: Project, tree: Tree | None, pipeline: Pipeline | None = None) -> dict[str, dict]:
+    """``{file: {"data": nested}}`` or ``{file: {"error": ...}}`` for the metrics at ``tree``."""
+    if tree is None:
+        return {}
+    pipeline = pipeline or load_pipeline(project.root, tree=tree)
+    result: dict[str, dict] = {}
+    for path, md5 in sorted(_metric_files(project, tree, pipeline).items()):
+        try:
+            if md5:
+                obj = project.cache_dir / "files" / "md5" / md5[:2] / md5[2:]
+                if not obj.exists():
+                    raise FileNotFoundError(f"'{path}' is not in the cache; pull it with `dvc pull`")
+                data = parse_params(obj.read_text(encoding="utf-8"), path)
+            else:
+                data = tree.load(path, parse_params)
+                if data is None:
+                    raise FileNotFoundError(f"'{path}' does not exist")
+            values = _metric_values(data)
+            result[path] = {"data": values if isinstance(values, dict) else {}}
+        except (JupyterExpError, FileNotFoundError, UnicodeDecodeError) as exc:
+            result[path] = _error(exc)
+    return result
+
+
+def flat_data(files: dict[str, dict]) -> dict[str, dict]:
+    """``{file: {"data": nested}}`` -> ``{file: {flat.key: value}}``, errors left out."""
+    return {f: flatten(v["data"]) for f, v in files.items() if "data" in v}
+
+
+def collect_params(project: Project, tree: Tree | None, deps_only: bool = False) -> dict[str, dict]:
+    """``{file: {flat.key: value}}`` for the params the project tracks at ``tree``."""
+    return flat_data(read_params(project, tree, deps_only))
 
 
 def collect_metrics(project: Project, tree: Tree | None) -> dict[str, dict]:
     """``{file: {"data": {flat.key: value}}}`` or ``{file: {"error": {...}}}``."""
-    if tree is None:
-        return {}
-    result: dict[str, dict] = {}
-    for path, md5 in sorted(_metric_files(project, tree).items()):
-        try:
-            if md5:
-                obj = project.cache_dir / "files" / "md5" / md5[:2] / md5[2:]
-                raw = obj.read_bytes() if obj.exists() else None
-            else:
-                raw = tree.read(path)
-            if raw is None:
-                raise FileNotFoundError(f"'{path}' is not there")
-            result[path] = {"data": _scalars(parse_params(raw.decode("utf-8"), path))}
-        except (JupyterExpError, FileNotFoundError, UnicodeDecodeError) as exc:
-            result[path] = {"error": {"type": type(exc).__name__, "msg": str(exc)}}
-    return result
+    return {
+        f: ({"data": flatten(v["data"])} if "data" in v else v)
+        for f, v in read_metrics(project, tree).items()
+    }
 
 
 def _number(value: Any) -> bool:
@@ -212,8 +246,8 @@ def table(headers: list[str], rows: list[list[str]], markdown: bool = False) -> 
 
 
 def diff_table(rows: list[DiffRow], a_name: str, b_name: str, with_change: bool,
-               markdown: bool = False, precision: int | None = None) -> str:
-    headers = ["Path", "Metric" if with_change else "Param", a_name, b_name]
+               markdown: bool = False, precision: int | None = None, what: str | None = None) -> str:
+    headers = ["Path", what or ("Metric" if with_change else "Param"), a_name, b_name]
     if with_change:
         headers.append("Change")
     body = []

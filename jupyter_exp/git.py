@@ -20,6 +20,19 @@ class GitError(JupyterExpError):
     pass
 
 
+def _explain(args: tuple[str, ...], stderr: str) -> str:
+    """One line for a failed git command, naming the fix where we know it."""
+    if "Please tell me who you are" in stderr or "empty ident name" in stderr:
+        return "git needs your identity; run `git config user.name NAME` and `git config user.email EMAIL`."
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    detail = lines[-1] if lines else "no message"
+    for line in lines:
+        if line.startswith(("fatal:", "error:", " ! [rejected]", " ! [remote rejected]")):
+            detail = line.strip()
+            break
+    return f"git {args[0]} failed: {detail}"
+
+
 def find_git_root(start: str | os.PathLike) -> Path:
     """Return the work-tree root that contains ``start``; raise NotAGitRepoError."""
     path = Path(start).resolve()
@@ -37,19 +50,49 @@ class Git:
         self._batch: subprocess.Popen | None = None
         self._batch_lock = threading.Lock()
 
-    def run(self, *args: str, input: bytes | None = None, check: bool = True) -> str:
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> str:
         """Run ``git args...`` in the work tree and return its stdout as text."""
         proc = subprocess.run(
             ["git", *args],
             cwd=self.root,
             input=input,
             capture_output=True,
+            env={**os.environ, **env} if env else None,
         )
         if check and proc.returncode != 0:
-            message = proc.stderr.decode(errors="replace").strip().splitlines()
-            detail = message[-1] if message else f"exit code {proc.returncode}"
-            raise GitError(f"git {args[0]} failed: {detail}")
+            raise GitError(_explain(args, proc.stderr.decode(errors="replace")))
         return proc.stdout.decode(errors="replace")
+
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None in a repository without commits."""
+        return self.rev_parse("HEAD")
+
+    def current_branch(self) -> str | None:
+        out = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
+        return out or None
+
+    def for_each_ref(self, prefix: str, fields: list[str]) -> list[list[str]]:
+        """One row of the given ``%(field)`` values per ref under ``prefix``."""
+        fmt = "%00".join(f"%({f})" for f in fields)
+        out = self.run("for-each-ref", f"--format={fmt}", prefix)
+        return [line.split("\0") for line in out.splitlines() if line]
+
+    def update_refs(self, commands: list[str]) -> None:
+        """Apply ``update-ref --stdin`` commands (create/update/delete) atomically."""
+        if commands:
+            self.run("update-ref", "--stdin", input=("\n".join(commands) + "\n").encode())
+
+    def commit_tree(self, tree: str, parents: list[str], message: str) -> str:
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        return self.run(*args, "-m", message).strip()
 
     def add(self, paths: list[str]) -> None:
         if paths:
@@ -62,21 +105,22 @@ class Git:
 
     def read_blob(self, rev: str, path: str) -> bytes | None:
         """The bytes of ``path`` at ``rev``, or None when it is not there."""
+        found = self.read_object(f"{rev}:{path}")
+        return found[2] if found and found[1] == "blob" else None
+
+    def read_object(self, spec: str) -> tuple[str, str, bytes] | None:
+        """``(oid, type, bytes)`` of the object ``spec`` names, or None if missing."""
         with self._batch_lock:
             proc = self._batch_process()
             assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(f"{rev}:{path}\n".encode())
+            proc.stdin.write(f"{spec}\n".encode())
             proc.stdin.flush()
             header = proc.stdout.readline().decode().split()
-            if len(header) < 3 or header[-1] == "missing" or header[1] != "blob":
-                # "missing" answers have two words; a tree has no bytes to give.
-                if len(header) == 3:
-                    proc.stdout.read(int(header[2]) + 1)
+            if len(header) != 3:  # "<spec> missing" / "ambiguous"
                 return None
-            size = int(header[2])
-            data = proc.stdout.read(size)
+            data = proc.stdout.read(int(header[2]))
             proc.stdout.read(1)
-            return data
+            return header[0], header[1], data
 
     def _batch_process(self) -> subprocess.Popen:
         if self._batch is None or self._batch.poll() is not None:

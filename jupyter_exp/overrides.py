@@ -37,6 +37,28 @@ def group_by_file(set_params: list[str]) -> OverrideSet:
     return grouped
 
 
+def format_override(key: str, value: object) -> str:
+    """``key=value`` in Hydra's grammar for a Python value (``+``/``file:`` prefixes kept)."""
+    return f"{key}={_literal(value)}"
+
+
+def _literal(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+        return f"'{escaped}'"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_literal(v)}" for k, v in value.items()) + "}"
+    raise OverrideSyntaxError(f"Cannot pass a {type(value).__name__} as a param; use str, number, bool, list or dict.")
+
+
 def _parser():
     from hydra.core.override_parser.overrides_parser import OverridesParser
 

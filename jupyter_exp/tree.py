@@ -7,8 +7,11 @@ from the workspace and from any commit (through one ``git cat-file --batch``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
 from .git import Git
+
+Parser = Callable[[str, str], Any]
 
 
 class Tree:
@@ -19,6 +22,14 @@ class Tree:
 
     def exists(self, relpath: str) -> bool:
         return self.read(relpath) is not None
+
+    def load(self, relpath: str, parse: Parser) -> Any:
+        """``parse(text, relpath)`` of the file, or None if it is not there.
+
+        The result may be shared between callers: treat it as read-only.
+        """
+        raw = self.read(relpath)
+        return None if raw is None else parse(raw.decode("utf-8"), relpath)
 
 
 class WorkspaceTree(Tree):
@@ -36,10 +47,24 @@ class WorkspaceTree(Tree):
 
 
 class GitTree(Tree):
-    def __init__(self, git: Git, rev: str, name: str | None = None) -> None:
+    """Files at a commit. ``memo`` (shared between trees) keeps parsed blobs by id, so a
+    file that is the same in a thousand commits is parsed once."""
+
+    def __init__(self, git: Git, rev: str, name: str | None = None,
+                 memo: dict[tuple[str, Any], Any] | None = None) -> None:
         self.git = git
         self.rev = rev
         self.name = name or rev
+        self.memo = memo if memo is not None else {}
 
     def read(self, relpath: str) -> bytes | None:
         return self.git.read_blob(self.rev, relpath)
+
+    def load(self, relpath: str, parse: Parser) -> Any:
+        found = self.git.read_object(f"{self.rev}:{relpath}")
+        if found is None or found[1] != "blob":
+            return None
+        key = (found[0], parse)
+        if key not in self.memo:
+            self.memo[key] = parse(found[2].decode("utf-8"), relpath)
+        return self.memo[key]

@@ -10,6 +10,7 @@ whole ``${expr}`` keeps the value's type; embedded ones are formatted as text
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -127,10 +128,10 @@ def _merge_vars(ctx: dict, source: dict, where: str) -> None:
 
 
 def _read_params(tree: Tree, relpath: str) -> dict:
-    data = tree.read(relpath)
+    data = tree.load(relpath, parse_params)
     if data is None:
         raise ParamsError(f"Params file '{relpath}' does not exist; create it or fix the path.")
-    return parse_params(data.decode("utf-8"), relpath)
+    return copy.deepcopy(data)  # vars are merged into it; the tree's copy stays intact
 
 
 def _rel(base: str, name: str) -> str:
@@ -166,7 +167,7 @@ def _expand(
     name: str, data: dict, ctx: dict, where: str, tree: Tree, base: str, sources: list[str]
 ) -> list[tuple[str, dict]]:
     """``(stage name, resolved definition)`` pairs for one entry of ``stages``."""
-    local = dict(ctx)
+    local = copy.deepcopy(ctx)
     if "vars" in data and not ("foreach" in data or "matrix" in data):
         _merge_vars(local, _load_vars(data["vars"], tree, base, where, sources), where)
     if "foreach" in data:
@@ -216,10 +217,10 @@ def load_pipeline(root: Path, dvcfile: str = DVC_YAML, tree: Tree | None = None)
         PipelineError: a valid YAML that is not a valid pipeline.
     """
     tree = tree or WorkspaceTree(root)
-    raw = tree.read(dvcfile)
-    if raw is None:
+    data = tree.load(dvcfile, parse_yaml)
+    if data is None:
         return Pipeline(dvcfile=dvcfile, stages=(), sources=(dvcfile,))
-    data = parse_yaml(raw.decode("utf-8"), dvcfile) or {}
+    data = data or {}
     if not isinstance(data, dict):
         raise PipelineError(f"{dvcfile} must be a mapping with 'stages'.")
     unknown = set(data) - TOP_LEVEL_KEYS

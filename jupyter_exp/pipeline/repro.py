@@ -231,6 +231,33 @@ def reproduce(
     return final
 
 
+def commit(project: Project, targets: list[str] | None = None, echo: Echo | None = None) -> list[str]:
+    """Record the outputs as they are in the cache and ``dvc.lock`` (``dvc commit -f``).
+
+    Stages whose dependencies or outputs are missing are left alone. Returns the
+    addresses of the stages whose lock entries changed.
+    """
+    with project.lock():
+        graph = load_graph(project)
+        run = _Run(project, echo or echo_stdout, None)
+        changed = []
+        try:
+            for address in plan(graph, targets):
+                stage = graph.stages[address]
+                paths = [d.path for d in stage.deps] + [o.path for o in stage.outs]
+                if any(run.hash_of(p) is None for p in paths):
+                    continue
+                params = current_params(stage, run.read_params)
+                entry = run.lock_entries(stage).get(stage.name)
+                if why_changed(stage, entry, run.hash_of, params, run.cache.has_all) is None:
+                    continue
+                run.commit_stage(stage, params, cacheable=False)
+                changed.append(address)
+        finally:
+            run.hasher.flush()
+    return changed
+
+
 def _reproduce_one(
     run: _Run,
     graph: Graph,

@@ -1,0 +1,1 @@
+"""Experiments: commits under ``refs/exps/`` that DVC lists and applies."""

@@ -1,0 +1,40 @@
+"""``exp branch`` and ``exp rename``."""
+
+from __future__ import annotations
+
+from ..errors import JupyterExpError
+from ..project import Project
+from ..refs import ExpRef, check_name
+from .catalog import list_experiments, resolve
+from .snapshot import ZERO
+
+
+def branch(project: Project, name: str, branch_name: str | None = None) -> str:
+    """Create git branch ``branch_name`` (default ``<name>-branch``) at the experiment."""
+    exp = resolve(project, name)
+    branch_name = branch_name or f"{exp.name}-branch"
+    if project.git.run("check-ref-format", "--branch", branch_name, check=False).strip() == "":
+        raise JupyterExpError(f"Invalid branch name '{branch_name}'; pick a valid git branch name.")
+    ref = f"refs/heads/{branch_name}"
+    if project.git.rev_parse(ref):
+        raise JupyterExpError(f"Branch '{branch_name}' already exists; pick another name.")
+    project.git.run("update-ref", "-m", f"dvc: Created from experiment '{exp.name}'", ref, exp.rev, ZERO)
+    return branch_name
+
+
+def rename(project: Project, name: str, new_name: str, force: bool = False) -> ExpRef:
+    """Give an experiment a new name on the same baseline (atomically)."""
+    check_name(new_name)
+    experiments = list_experiments(project)
+    exp = resolve(project, name, experiments)
+    new_ref = ExpRef(exp.baseline, new_name)
+    existing = next((e for e in experiments if e.ref == new_ref), None)
+    if existing is not None and not force:
+        raise JupyterExpError(
+            f"Experiment '{new_name}' already exists on baseline {exp.baseline[:7]}; rerun with -f to overwrite."
+        )
+    project.git.update_refs([
+        f"update {new_ref} {exp.rev} {existing.rev if existing else ZERO}",
+        f"delete {exp.ref} {exp.rev}",
+    ])
+    return new_ref

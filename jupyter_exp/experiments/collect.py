@@ -1,0 +1,238 @@
+"""Collecting the rows of ``exp show``: the workspace, baselines, their experiments.
+
+Every ref is read with one ``git for-each-ref``, every file through one
+``git cat-file --batch``, a file that is the same blob in many commits is parsed
+once, and what was derived from a commit is kept by its SHA in
+``.dvc/tmp/jupyter_exp/show-cache.pickle`` (commits never change). A commit that
+cannot be read is a row with its error, never an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..compare import read_metrics, read_params
+from ..errors import JupyterExpError
+from ..pipeline.dvcfile import load_pipeline
+from ..pipeline.lock import lock_path_for
+from ..project import Project
+from ..serialize import parse_lock
+from ..tree import GitTree, Tree, WorkspaceTree
+from .catalog import ExpInfo, list_experiments
+
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ExpData:
+    """What a commit (or the workspace) holds: DVC's SerializableExp fields."""
+
+    params: dict[str, dict] = field(default_factory=dict)  # file -> {"data": nested} | {"error": ...}
+    metrics: dict[str, dict] = field(default_factory=dict)
+    deps: dict[str, dict] = field(default_factory=dict)  # path -> {hash, size, nfiles}
+    outs: dict[str, dict] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def has_errors(self) -> bool:
+        return self.error is not None or any(
+            "error" in v for v in (*self.params.values(), *self.metrics.values())
+        )
+
+
+@dataclass(frozen=True)
+class ExpRow:
+    """One row of the experiment table."""
+
+    rev: str  # a commit SHA, or "workspace"
+    kind: str  # workspace | baseline | experiment | queued | checkpoint
+    data: ExpData
+    name: str | None = None  # experiment name, or branch/tag of a baseline
+    baseline: str | None = None
+    state: str | None = None  # success | queued | running | failed, for experiments
+    created: int | None = None  # committer time, seconds since the epoch (UTC)
+    parent: str | None = None
+
+
+def read_data(project: Project, tree: Tree, param_deps: bool = False) -> ExpData:
+    """Params, metrics, deps and outs at ``tree``; errors go into the record."""
+    try:
+        pipeline = load_pipeline(project.root, tree=tree)
+    except JupyterExpError as exc:
+        return ExpData(error=str(exc))
+    params = read_params(project, tree, deps_only=param_deps, pipeline=pipeline)
+    metrics = read_metrics(project, tree, pipeline=pipeline)
+    deps: dict[str, dict] = {}
+    outs: dict[str, dict] = {}
+    lock = tree.load(lock_path_for(pipeline.dvcfile), parse_lock) if pipeline.stages else None
+    stages = (lock or {}).get("stages") or {} if isinstance(lock, dict) else {}
+    for stage in pipeline.stages:
+        entry = stages.get(stage.name) or {}
+        locked_deps = {d.get("path"): d for d in entry.get("deps") or []}
+        locked_outs = {o.get("path"): o for o in entry.get("outs") or []}
+        for dep in stage.deps:
+            d = locked_deps.get(dep.def_path, {})
+            deps[dep.path] = {"hash": d.get("md5"), "size": d.get("size"), "nfiles": d.get("nfiles")}
+        for out in stage.outs:
+            if out.kind != "outs":
+                continue
+            o = locked_outs.get(out.def_path, {})
+            outs[out.path] = {
+                "hash": o.get("md5"), "size": o.get("size"), "nfiles": o.get("nfiles"),
+                "use_cache": out.cache, "is_data_source": False,
+            }
+    return ExpData(params, metrics, deps, outs)
+
+
+class _CommitCache:
+    """ExpData by (commit SHA, param_deps), persisted between processes."""
+
+    def __init__(self, project: Project) -> None:
+        self.path = project.own_tmp_dir / "show-cache.pickle"
+        self.entries: dict[tuple[str, bool], ExpData] = {}
+        self.dirty = False
+        try:
+            with open(self.path, "rb") as fobj:
+                version, entries = pickle.load(fobj)
+            if version == CACHE_VERSION:
+                self.entries = entries
+        except (FileNotFoundError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+            pass
+
+    def get(self, key: tuple[str, bool]) -> ExpData | None:
+        return self.entries.get(key)
+
+    def put(self, key: tuple[str, bool], data: ExpData) -> None:
+        if not data.has_errors:  # an error may be fixed later (a pull, a fetch)
+            self.entries[key] = data
+            self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}")
+        with open(tmp, "wb") as fobj:
+            pickle.dump((CACHE_VERSION, self.entries), fobj, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self.path)
+
+
+def _commit_meta(project: Project, revs: list[str]) -> dict[str, tuple[int, str | None]]:
+    """committer time and first parent of each commit, in one git process."""
+    if not revs:
+        return {}
+    out = project.git.run("log", "--no-walk=unsorted", "--format=%H %ct %P", *revs)
+    meta = {}
+    for line in out.splitlines():
+        parts = line.split()
+        meta[parts[0]] = (int(parts[1]), parts[2] if len(parts) > 2 else None)
+    return meta
+
+
+def baseline_names(project: Project, head: str | None) -> dict[str, str]:
+    """A branch (HEAD's own first) or tag name for commits that have one."""
+    names: dict[str, str] = {}
+    rows = project.git.for_each_ref("refs/heads", ["objectname", "refname:short"])
+    rows += project.git.for_each_ref("refs/tags", ["*objectname", "objectname", "refname:short"])
+    for row in rows:
+        sha = row[0] or row[1]
+        names.setdefault(sha, row[-1])
+    branch = project.git.current_branch()
+    if head and branch:
+        names[head] = branch
+    return names
+
+
+def all_commits_list(project: Project) -> list[str]:
+    """Every commit reachable from branches, tags and HEAD (experiment refs excluded)."""
+    head = ["HEAD"] if project.git.head() else []
+    return project.git.run("rev-list", "--branches", "--tags", *head).split()
+
+
+def select_baselines(
+    project: Project,
+    revs: list[str] | None = None,
+    num: int = 1,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+) -> list[str]:
+    """Baseline commits as DVC selects them (``--rev``, ``-n``, ``-a``, ``-T``, ``-A``)."""
+    git = project.git
+    found: list[str] = []
+    if all_commits:
+        found = all_commits_list(project)
+    else:
+        for rev in ["HEAD"] if revs is None else revs:
+            sha = git.rev_parse(rev)
+            if sha is None:
+                if rev == "HEAD":
+                    continue
+                raise JupyterExpError(f"Unknown revision '{rev}'; use a commit, branch or tag.")
+            if num == 1:
+                found.append(sha)
+            elif num != 0:
+                limit = [] if num < 0 else ["-n", str(num)]
+                found += git.run("rev-list", "--first-parent", *limit, sha).split()
+        if all_branches:
+            found += [r[0] for r in git.for_each_ref("refs/heads", ["objectname"])]
+        if all_tags:
+            found += [r[0] or r[1] for r in git.for_each_ref("refs/tags", ["*objectname", "objectname"])]
+    return list(dict.fromkeys(found))
+
+
+def collect(
+    project: Project,
+    *,
+    revs: list[str] | None = None,
+    num: int = 1,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+    hide_workspace: bool = False,
+    param_deps: bool = False,
+    force: bool = False,
+    experiments: list[ExpInfo] | None = None,
+) -> list[ExpRow]:
+    """The rows of ``exp show``: workspace, then each baseline and its experiments,
+    newest first."""
+    baselines = select_baselines(project, revs, num, all_branches, all_tags, all_commits)
+    head = project.git.head()
+    names = baseline_names(project, head)
+    experiments = list_experiments(project) if experiments is None else experiments
+    by_baseline: dict[str, list[ExpInfo]] = {}
+    for exp in experiments:
+        by_baseline.setdefault(exp.baseline, []).append(exp)
+    cache = _CommitCache(project)
+    memo: dict[tuple[str, Any], Any] = {}
+
+    def data_of(rev: str) -> ExpData:
+        key = (rev, param_deps)
+        cached = None if force else cache.get(key)
+        if cached is None:
+            try:
+                cached = read_data(project, GitTree(project.git, rev, memo=memo), param_deps)
+            except Exception as exc:  # a broken commit is a row with its error
+                cached = ExpData(error=f"{type(exc).__name__}: {exc}")
+            cache.put(key, cached)
+        return cached
+
+    rows: list[ExpRow] = []
+    if not hide_workspace:
+        rows.append(ExpRow("workspace", "workspace", read_data(project, WorkspaceTree(project.root), param_deps)))
+    meta = _commit_meta(project, baselines)
+    for baseline in baselines:
+        created, parent = meta.get(baseline, (None, None))
+        rows.append(ExpRow(baseline, "baseline", data_of(baseline), name=names.get(baseline),
+                           baseline=baseline, created=created, parent=parent))
+        exps = sorted(by_baseline.get(baseline, []), key=lambda e: (-e.created, e.rev))
+        for exp in exps:
+            rows.append(ExpRow(exp.rev, "experiment", data_of(exp.rev), name=exp.name,
+                               baseline=baseline, state="success", created=exp.created,
+                               parent=exp.parents[0] if exp.parents else None))
+    cache.save()
+    return rows

@@ -1,0 +1,102 @@
+"""``exp remove`` and ``exp gc``: delete experiment refs, locally or on a git remote."""
+
+from __future__ import annotations
+
+from ..errors import JupyterExpError
+from ..project import Project
+from .catalog import ExpInfo, list_experiments, resolve
+from .collect import all_commits_list, select_baselines
+
+
+def _select(project: Project, experiments: list[ExpInfo], names: list[str] | None, all_commits: bool,
+            revs: list[str] | None, num: int) -> list[ExpInfo]:
+    if all_commits:
+        return list(experiments)
+    chosen: dict[str, ExpInfo] = {}
+    for name in names or []:
+        exp = resolve(project, name, experiments)
+        chosen[str(exp.ref)] = exp
+    if revs:
+        baselines = set(select_baselines(project, revs, num))
+        for exp in experiments:
+            if exp.baseline in baselines:
+                chosen[str(exp.ref)] = exp
+    return list(chosen.values())
+
+
+def remove(
+    project: Project,
+    names: list[str] | None = None,
+    *,
+    all_commits: bool = False,
+    revs: list[str] | None = None,
+    num: int = 1,
+    keep: bool = False,
+    git_remote: str | None = None,
+) -> list[str]:
+    """Remove experiments by name, by baseline (``revs``, ``num``) or all; return their names.
+
+    ``keep`` removes every experiment except the selected ones. With ``git_remote`` the
+    refs are deleted on that remote instead.
+    """
+    if not (names or all_commits or revs):
+        raise JupyterExpError("Name the experiments to remove, or use -A or --rev.")
+    if git_remote:
+        return _remove_remote(project, git_remote, names or [], all_commits)
+    experiments = list_experiments(project)
+    selected = _select(project, experiments, names, all_commits, revs, num)
+    if keep:
+        kept = {str(e.ref) for e in selected}
+        selected = [e for e in experiments if str(e.ref) not in kept]
+    project.git.update_refs([f"delete {e.ref} {e.rev}" for e in selected])
+    return [e.name for e in selected]
+
+
+def _remote_refs(project: Project, remote: str) -> list[tuple[str, str]]:
+    out = project.git.run("ls-remote", remote, "refs/exps/*")
+    from ..refs import ExpRef
+
+    found = []
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        if ExpRef.parse(ref) is not None:
+            found.append((ref, sha))
+    return found
+
+
+def _remove_remote(project: Project, remote: str, names: list[str], all_commits: bool) -> list[str]:
+    from ..refs import ExpRef
+
+    refs = _remote_refs(project, remote)
+    wanted = [ref for ref, _ in refs if all_commits or ExpRef.parse(ref).name in names]  # type: ignore[union-attr]
+    missing = set(names) - {ExpRef.parse(r).name for r in wanted}  # type: ignore[union-attr]
+    if missing:
+        raise JupyterExpError(f"No experiment named '{sorted(missing)[0]}' on remote '{remote}'.")
+    if wanted:
+        project.git.run("push", remote, *[f":{ref}" for ref in wanted])
+    return [ExpRef.parse(r).name for r in wanted]  # type: ignore[union-attr]
+
+
+def gc(
+    project: Project,
+    *,
+    workspace: bool = False,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+) -> list[str]:
+    """Remove every experiment not derived from the kept revisions; return their names.
+
+    Kept: HEAD with ``workspace``, branch tips with ``all_branches``, tags with
+    ``all_tags``, every commit with ``all_commits``.
+    """
+    if not (workspace or all_branches or all_tags or all_commits):
+        raise JupyterExpError("Say what to keep: -w (HEAD), -a (branches), -T (tags) or -A (all commits).")
+    kept: set[str] = set()
+    if all_commits:
+        kept.update(all_commits_list(project))
+    kept.update(select_baselines(project, ["HEAD"] if workspace else [], 1, all_branches, all_tags))
+    experiments = list_experiments(project)
+    doomed = [e for e in experiments if e.baseline not in kept]
+    project.git.update_refs([f"delete {e.ref} {e.rev}" for e in doomed])
+    return [e.name for e in doomed]

@@ -1,0 +1,110 @@
+"""Recording the workspace as an experiment commit, with git plumbing only.
+
+The tree is built in a temporary index (never the user's): HEAD's tree, plus the
+tracked changes, plus the pipeline's own files (``dvc.yaml``, ``dvc.lock``, params
+files, uncached outputs, stage dependencies git does not ignore, and the
+``.gitignore`` files that hide cached outputs). Cached outputs stay in the cache;
+``dvc.lock`` names them. The commit's first parent is the baseline, and the ref is
+written last with a compare-and-swap, so no process can see half an experiment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from ..errors import JupyterExpError
+from ..params import DEFAULT_PARAMS_FILE
+from ..pipeline.dvcfile import load_pipeline
+from ..project import Project
+from ..refs import ExpRef
+from .catalog import ExpInfo
+
+ZERO = "0" * 40
+
+
+class ExperimentExistsError(JupyterExpError):
+    pass
+
+
+def pipeline_files(project: Project) -> list[str]:
+    """Project-relative paths an experiment commit must carry besides tracked changes."""
+    pipeline = load_pipeline(project.root)
+    paths = ["dvc.yaml", "dvc.lock", DEFAULT_PARAMS_FILE, *pipeline.params, *pipeline.metrics]
+    paths += [s for s in pipeline.sources]
+    for stage in pipeline.stages:
+        paths += [p.path for p in stage.params]
+        paths += [d.path for d in stage.deps]
+        for out in stage.outs:
+            if not out.cache:
+                paths.append(out.path)
+            else:
+                parent = out.path.rpartition("/")[0]
+                paths.append(f"{parent}/.gitignore" if parent else ".gitignore")
+    return list(dict.fromkeys(paths))
+
+
+def snapshot_tree(project: Project, include: list[str]) -> str:
+    """The tree of HEAD plus tracked changes plus ``include`` (minus what git ignores)."""
+    git = project.git
+    project.own_tmp_dir.mkdir(parents=True, exist_ok=True)
+    index = project.own_tmp_dir / f"index-{uuid.uuid4().hex}"
+    env = {"GIT_INDEX_FILE": str(index)}
+    try:
+        head = git.head()
+        git.run("read-tree", *([head] if head else ["--empty"]), env=env)
+        git.run("add", "-u", env=env)
+        present = [p for p in include if (project.root / p).exists()]
+        if present:
+            ignored = set(
+                git.run("check-ignore", "--no-index", "--stdin", input="\n".join(present).encode(),
+                        check=False, env=env).splitlines()
+            )
+            wanted = [p for p in present if p not in ignored]
+            if wanted:
+                git.run("add", "--", *wanted, env=env)
+        return git.run("write-tree", env=env).strip()
+    finally:
+        index.unlink(missing_ok=True)
+
+
+def experiment_message(project: Project) -> str:
+    lock = project.root / "dvc.lock"
+    digest = hashlib.sha256(lock.read_bytes() if lock.exists() else b"").hexdigest()
+    return f"dvc: commit experiment {digest}"
+
+
+def record(
+    project: Project,
+    baseline: str,
+    name: str,
+    tree: str,
+    message: str | None = None,
+    force: bool = False,
+    parent: str | None = None,
+) -> ExpInfo:
+    """Commit ``tree`` on ``parent`` (default the baseline) and point the experiment ref at it.
+
+    Raises:
+        ExperimentExistsError: the name is taken on this baseline by a different result
+            and ``force`` is not set.
+    """
+    git = project.git
+    ref = ExpRef(baseline, name)
+    existing = git.rev_parse(str(ref))
+    if existing and not force:
+        existing_tree = git.run("rev-parse", f"{existing}^{{tree}}").strip()
+        if existing_tree == tree:
+            return _info(project, ref, existing)
+        raise ExperimentExistsError(
+            f"Experiment '{name}' already exists on baseline {baseline[:7]}; "
+            "rerun with -f to overwrite."
+        )
+    commit = git.commit_tree(tree, [parent or baseline], message or experiment_message(project))
+    git.update_refs([f"update {ref} {commit} {existing or ZERO}"])
+    return _info(project, ref, commit)
+
+
+def _info(project: Project, ref: ExpRef, rev: str) -> ExpInfo:
+    out = project.git.run("show", "-s", "--format=%T%x00%ct%x00%P", rev).strip().split("\0")
+    return ExpInfo(ref, rev, out[0], int(out[1]), tuple(out[2].split()))

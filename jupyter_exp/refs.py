@@ -1,0 +1,69 @@
+"""All ref names in one place.
+
+Experiments live where DVC looks for them: ``refs/exps/<b[:2]>/<b[2:]>/<name>``
+with ``b`` the 40-hex baseline commit. DVC parses every ref under ``refs/exps``
+except its own ``apply/ celery/ exec/ temp/`` namespaces and stashes, so our own
+bookkeeping stays out of it, under ``refs/jupyter-exp/``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import JupyterExpError
+
+EXPS_NAMESPACE = "refs/exps"
+OWN_NAMESPACE = "refs/jupyter-exp"
+APPLY_STASH = f"{OWN_NAMESPACE}/apply/stash"  # the workspace saved by the last apply
+DVC_SKIP = frozenset({"apply", "celery", "exec", "temp"})
+DVC_STASHES = frozenset({f"{EXPS_NAMESPACE}/stash", f"{EXPS_NAMESPACE}/celery/stash"})
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+# git check-ref-format rules for one component, plus DVC's: no "/".
+_BAD_NAME = re.compile(r"(^\.|\.\.|[\x00-\x20\x7f~^:?*\[\\/]|@\{|\.lock$|\.$|^@$)")
+
+
+class InvalidExpNameError(JupyterExpError):
+    pass
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it can be an experiment name; raise InvalidExpNameError."""
+    if not name or _BAD_NAME.search(name):
+        raise InvalidExpNameError(
+            f"Invalid experiment name '{name}': use letters, digits, '-', '_' or '.', "
+            "with no '/', spaces, '..' or leading '.'."
+        )
+    return name
+
+
+@dataclass(frozen=True, order=True)
+class ExpRef:
+    """``refs/exps/<baseline[:2]>/<baseline[2:]>/<name>``."""
+
+    baseline: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{EXPS_NAMESPACE}/{self.baseline[:2]}/{self.baseline[2:]}/{self.name}"
+
+    @property
+    def baseline_prefix(self) -> str:
+        return f"{EXPS_NAMESPACE}/{self.baseline[:2]}/{self.baseline[2:]}/"
+
+    @classmethod
+    def parse(cls, ref: str) -> "ExpRef | None":
+        """The ExpRef of ``ref``, or None for refs DVC skips or that are not experiments."""
+        if not ref.startswith(EXPS_NAMESPACE + "/") or ref in DVC_STASHES:
+            return None
+        parts = ref.split("/")
+        if len(parts) != 5 or parts[2] in DVC_SKIP:
+            return None
+        baseline = parts[2] + parts[3]
+        if not _SHA.match(baseline):
+            return None
+        return cls(baseline, parts[4])
+
+
+def baseline_prefix(baseline: str) -> str:
+    return f"{EXPS_NAMESPACE}/{baseline[:2]}/{baseline[2:]}/"
