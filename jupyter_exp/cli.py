@@ -213,11 +213,8 @@ def _selection_flags(parser: argparse.ArgumentParser, rev_default: bool = True) 
     parser.add_argument("-n", "--num", type=int, default=1, help="baselines: this many first-parent commits from --rev")
 
 
-def _exp_parser(verbs) -> None:
-    p = verbs.add_parser("exp", help="experiments: run, show, diff, apply, branch, remove, push, pull")
-    sub = p.add_subparsers(dest="exp_verb", metavar="VERB", parser_class=_Parser)
-    sub.required = True
-
+def _exp_parser(sub) -> None:
+    """The verbs of ``dvc exp``, at the top level: ``jupyter exp run`` is ``dvc exp run``."""
     r = sub.add_parser("run", help="run an experiment in the workspace and record it")
     _repro_flags(r, exp=True)
     r.add_argument("-S", "--set-param", action="append", default=[], metavar="[FILE:]KEY=VALUE",

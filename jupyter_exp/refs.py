@@ -15,7 +15,7 @@ from .errors import JupyterExpError
 
 EXPS_NAMESPACE = "refs/exps"
 OWN_NAMESPACE = "refs/jupyter-exp"
-APPLY_STASH = f"{OWN_NAMESPACE}/apply/stash"  # the workspace saved by the last apply
+SAVED_NAMESPACE = f"{OWN_NAMESPACE}/saved"  # workspaces saved by apply, by name
 DVC_SKIP = frozenset({"apply", "celery", "exec", "temp"})
 DVC_STASHES = frozenset({f"{EXPS_NAMESPACE}/stash", f"{EXPS_NAMESPACE}/celery/stash"})
 _SHA = re.compile(r"^[0-9a-f]{40}$")

@@ -1,28 +1,35 @@
 """``exp apply``: bring an experiment's files and cached outputs into the workspace.
 
-Uncommitted work is never lost: unless the workspace holds nothing but what HEAD or
-an already recorded experiment holds, it is saved first as a git stash (untracked
-files too), also kept under ``refs/jupyter-exp/apply/stash``, and the one command
-that brings it back is printed. HEAD, the branch and the index do not move.
+Uncommitted work is never lost. Unless the workspace holds nothing but what HEAD or
+an already recorded experiment holds, it is first recorded as a commit of its own
+(tracked changes, pipeline files and untracked files git does not ignore) under
+``refs/jupyter-exp/saved/workspace-<time>``, out of DVC's sight, and the one command
+that brings it back (``jupyter exp apply workspace-<time>``) is printed. Applying
+writes the experiment's files over the workspace and removes nothing, so files the
+experiment does not know stay where they are. HEAD, the branch and the index do not
+move.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from ..pipeline.results import Echo, echo_stdout
 from ..pipeline.tracked import checkout
 from ..project import Project
-from ..refs import APPLY_STASH
+from ..refs import SAVED_NAMESPACE
 from .catalog import ExpInfo, list_experiments, resolve
-from .snapshot import pipeline_files, snapshot_tree
+from .snapshot import ZERO, pipeline_files, snapshot_tree
+
+SAVED_PREFIX = "workspace-"
 
 
 @dataclass(frozen=True)
 class Applied:
     name: str
     rev: str
-    saved: str | None  # the stash commit holding the previous workspace, if one was needed
+    saved: str | None  # the name the previous workspace was saved as, if it needed saving
     restore_command: str | None
 
 
@@ -31,39 +38,52 @@ def _untracked(project: Project) -> list[str]:
     return [p for p in out.split("\0") if p]
 
 
-def needs_saving(project: Project, experiments: list[ExpInfo]) -> bool:
-    """Whether the workspace holds anything that HEAD or a recorded experiment does not."""
-    tree = snapshot_tree(project, pipeline_files(project))
-    head = project.git.head()
+def save_workspace(project: Project, experiments: list[ExpInfo]) -> str | None:
+    """Record the workspace unless HEAD or an experiment already holds all of it.
+
+    Returns the name it was saved under, or None when nothing needed saving.
+    """
+    git = project.git
+    tree = snapshot_tree(project, pipeline_files(project) + _untracked(project))
+    head = git.head()
     known = {e.tree for e in experiments}
     if head:
-        known.add(project.git.run("rev-parse", f"{head}^{{tree}}").strip())
-    if tree not in known:
-        return True
-    # Untracked files the snapshot left out would be lost too.
-    in_tree = set(project.git.run("ls-tree", "-r", "--name-only", "-z", tree).split("\0"))
-    return any(path not in in_tree for path in _untracked(project))
+        known.add(git.run("rev-parse", f"{head}^{{tree}}").strip())
+    if tree in known:
+        return None
+    name = SAVED_PREFIX + time.strftime("%Y%m%d-%H%M%S")
+    ref = f"{SAVED_NAMESPACE}/{name}"
+    while git.rev_parse(ref):
+        name += "x"
+        ref = f"{SAVED_NAMESPACE}/{name}"
+    commit = git.commit_tree(tree, [head] if head else [], f"jupyter-exp: workspace saved before apply")
+    git.update_refs([f"update {ref} {commit} {ZERO}"])
+    return name
+
+
+def _target(project: Project, name: str, experiments: list[ExpInfo]) -> tuple[str, str]:
+    """``(name, commit)`` of an experiment or of a workspace saved by an earlier apply."""
+    if name.startswith(SAVED_PREFIX):
+        rev = project.git.rev_parse(f"{SAVED_NAMESPACE}/{name}")
+        if rev:
+            return name, rev
+    exp = resolve(project, name, experiments)
+    return exp.name, exp.rev
 
 
 def apply(project: Project, name: str, echo: Echo | None = None) -> Applied:
-    """Apply experiment ``name`` (a name, a ref or a commit) to the workspace."""
+    """Apply experiment ``name`` (a name, a ref, a commit, or a saved workspace)."""
     echo = echo or echo_stdout
     experiments = list_experiments(project)
-    exp = resolve(project, name, experiments)
+    target, rev = _target(project, name, experiments)
     git = project.git
-    saved = restore = None
-    if needs_saving(project, experiments):
-        message = f"jupyter-exp: workspace before applying '{exp.name}'"
-        git.run("stash", "push", "--include-untracked", "--quiet", "--message", message)
-        saved = git.rev_parse("stash@{0}")
-        assert saved is not None
-        git.update_refs([f"update {APPLY_STASH} {saved}"])
-        restore = f"git reset --hard && git stash apply {saved[:12]}"
+    saved = save_workspace(project, experiments)
     # Write the experiment's files without moving HEAD, then leave the index as HEAD's.
-    git.run("checkout", exp.rev, "--", ".")
+    git.run("checkout", rev, "--", ".")
     git.run("reset", "--quiet")
     checkout(project, force=True)
-    echo(f"Changes for experiment '{exp.name}' have been applied to your current workspace.\n")
+    echo(f"Changes for experiment '{target}' have been applied to your current workspace.\n")
+    restore = f"jupyter exp apply {saved}" if saved else None
     if restore:
-        echo(f"Your previous workspace was saved; bring it back with: {restore}\n")
-    return Applied(exp.name, exp.rev, saved, restore)
+        echo(f"Your previous workspace was saved as '{saved}'; bring it back with: {restore}\n")
+    return Applied(target, rev, saved, restore)
