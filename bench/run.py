@@ -13,6 +13,7 @@ sizes and few repeats, so CI can run it to keep the code alive; it asserts nothi
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import platform
 import shutil
@@ -191,12 +192,121 @@ def bench_hash(work: Path, repeat: int, data_mb: int, rows: dict[str, Row]) -> N
     rows["unchanged"].note = f"{data_mb} MB file, state table hit, 0 bytes read"
 
 
+def _command_ms(project: Path, repeat: int) -> float:
+    """Median time of the stage command an ``exp run -S train.lr=...`` reruns (train)."""
+    times = []
+    for _ in range(repeat):
+        t, _ = run_timed([sys.executable, "train.py"], project)
+        times.append(t)
+    return statistics.median(times)
+
+
+def bench_exp_run(work: Path, repeat: int, dvc: Path | None, rows: dict[str, Row]) -> None:
+    """exp run overhead: wall time minus the stage command it reruns."""
+    ours = make_project(work / "exp-ours", 1 << 20)
+    subprocess.run(ours_cmd("repro"), cwd=ours, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["git", "add", "-A"], cwd=ours, check=True)
+    subprocess.run(["git", "commit", "-qm", "ran"], cwd=ours, check=True)
+    command = _command_ms(ours, repeat)
+    for i in range(repeat):
+        t, mem = run_timed(ours_cmd("run", "-S", f"train.lr={0.001 * (i + 1)}"), ours)
+        rows["exp_cli"].ours.append(t - command)
+        rows["exp_cli"].ours_mem = max(rows["exp_cli"].ours_mem, mem)
+    code = (
+        "import sys, time, jupyter_exp\n"
+        "ts = []\n"
+        f"for i in range({repeat + 1}):\n"
+        "    t = time.perf_counter()\n"
+        "    jupyter_exp.run(params={'train.lr': 0.5 + i / 1000}, echo=lambda s: None)\n"
+        "    ts.append((time.perf_counter() - t) * 1000)\n"
+        "print(' '.join(f'{t:.3f}' for t in ts[1:]))\n"  # the first call warms the process
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ours, check=True, capture_output=True, text=True).stdout
+    rows["exp_api"].ours = [float(x) - command for x in out.split()]
+    rows["exp_cli"].note = rows["exp_api"].note = f"minus the stage command itself ({command:.0f} ms)"
+    if dvc is not None:
+        theirs = make_project(work / "exp-theirs", 1 << 20)
+        env = dict(os.environ, DVC_NO_ANALYTICS="1")
+        subprocess.run([str(dvc), "repro"], cwd=theirs, check=True, stdout=subprocess.DEVNULL, env=env)
+        subprocess.run(["git", "add", "-A"], cwd=theirs, check=True)
+        subprocess.run(["git", "commit", "-qm", "ran"], cwd=theirs, check=True)
+        for i in range(repeat):
+            t, mem = run_timed([str(dvc), "exp", "run", "-S", f"train.lr={0.001 * (i + 1)}"], theirs, env)
+            rows["exp_cli"].dvc.append(t - command)
+            rows["exp_cli"].dvc_mem = max(rows["exp_cli"].dvc_mem, mem)
+        rows["exp_api"].dvc = rows["exp_cli"].dvc  # DVC has no warm in-process path
+
+
+def make_experiments(root: Path, count: int) -> None:
+    """``count`` experiment commits on HEAD, written in one ``git fast-import``.
+
+    Each has its own params.yaml, metrics.json and dvc.lock, as exp run would leave them.
+    """
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+    lock = (root / "dvc.lock").read_text()
+    stream = io.StringIO()
+    for i in range(count):
+        lr = round(0.0001 * (i + 1), 6)
+        files = {
+            "params.yaml": PARAMS.replace("lr: 0.01", f"lr: {lr}"),
+            "metrics.json": f'{{"acc": {round(0.5 + (i % 500) / 1000, 4)}, "loss": {round(1 / (i + 2), 6)}}}',
+            "dvc.lock": lock.replace("lr: 0.01", f"lr: {lr}"),
+        }
+        name = f"exp-{i:05d}"
+        stream.write(f"commit refs/exps/{head[:2]}/{head[2:]}/{name}\n")
+        stream.write(f"committer Bench <bench@example.com> {1_790_000_000 + i} +0000\n")
+        message = f"dvc: commit experiment {i}"
+        stream.write(f"data {len(message)}\n{message}\nfrom {head}\n")
+        for path, text in files.items():
+            data = text.encode()
+            stream.write(f"M 100644 inline {path}\ndata {len(data)}\n")
+            stream.write(text + "\n")
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=stream.getvalue().encode(), check=True)
+
+
+def bench_exp_show(work: Path, sizes: list[int], repeat: int, dvc: Path | None, dvc_max: int,
+                   rows: dict[str, Row]) -> None:
+    for size in sizes:
+        root = make_project(work / f"show-{size}", 1 << 10)
+        subprocess.run(ours_cmd("repro"), cwd=root, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+        subprocess.run(["git", "commit", "-qm", "ran"], cwd=root, check=True)
+        make_experiments(root, size)
+        cold, warm = Row(f"exp show --json, {size} exps, first time"), Row(f"exp show --json, {size} exps, warm")
+        cache = root / ".dvc" / "tmp" / "jupyter_exp" / "show-cache.pickle"
+        for _ in range(max(1, repeat // 2)):
+            cache.unlink(missing_ok=True)
+            t, mem = run_timed(ours_cmd("show", "--json"), root)
+            cold.ours.append(t)
+            cold.ours_mem = max(cold.ours_mem, mem)
+        for _ in range(repeat):
+            t, mem = run_timed(ours_cmd("show", "--json"), root)
+            warm.ours.append(t)
+            warm.ours_mem = max(warm.ours_mem, mem)
+        if dvc is not None and size <= dvc_max:
+            env = dict(os.environ, DVC_NO_ANALYTICS="1")
+            for _ in range(max(1, repeat // 2)):
+                t, mem = run_timed([str(dvc), "exp", "show", "--json", "-f"], root, env)
+                cold.dvc.append(t)
+                cold.dvc_mem = max(cold.dvc_mem, mem)
+            for _ in range(max(1, repeat // 2)):
+                t, mem = run_timed([str(dvc), "exp", "show", "--json"], root, env)
+                warm.dvc.append(t)
+                warm.dvc_mem = max(warm.dvc_mem, mem)
+            cold.note = "DVC with -f (its cache ignored)"
+        rows[f"show_cold_{size}"] = cold
+        rows[f"show_warm_{size}"] = warm
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vs-dvc", action="store_true", help=f"also run DVC {DVC_VERSION} and print ratios")
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (CI)")
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--data-mb", type=int, default=None, help="size of the large dependency")
+    parser.add_argument("--show-sizes", type=int, nargs="*", help="experiment counts for exp show")
+    parser.add_argument("--dvc-show-max", type=int, default=1000,
+                        help="largest experiment count to time DVC's exp show on (it is slow)")
     args = parser.parse_args(argv)
     repeat = args.repeat or (2 if args.quick else 7)
     data_mb = args.data_mb or (8 if args.quick else 1024)
@@ -209,12 +319,17 @@ def main(argv: list[str] | None = None) -> int:
         "forced": Row("forced repro -f, 2 stages (CLI)"),
         "hash": Row("first hash of a large dependency"),
         "unchanged": Row("unchanged check of that dependency"),
+        "exp_cli": Row("exp run overhead, 2 stages (CLI)"),
+        "exp_api": Row("exp run overhead, 2 stages (api, warm; DVC: CLI)"),
     }
     with tempfile.TemporaryDirectory(prefix="jupyter-exp-bench-") as tmp:
         work = Path(tmp)
         bench_imports(rows["import"], repeat)
         bench_repro(work, repeat, 1, dvc, rows)
         bench_hash(work, repeat, data_mb, rows)
+        bench_exp_run(work, repeat, dvc, rows)
+        bench_exp_show(work, args.show_sizes or ([10, 100] if args.quick else [10, 100, 1000, 10000]),
+                       repeat, dvc, args.dvc_show_max, rows)
 
     print(f"jupyter_exp benchmarks — {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.system()} {platform.machine()}; repeat={repeat}" + (f"; DVC {DVC_VERSION}" if dvc else ""))
@@ -223,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     for row in rows.values():
         ratio = f"{statistics.median(row.dvc) / statistics.median(row.ours):.1f}x" if row.dvc and row.ours else "-"
-        other = "DVC" if row.workload.startswith(("no-op", "forced")) and row.dvc else ""
+        other = "DVC" if not row.workload.startswith(("first hash", "unchanged")) and row.dvc else ""
         print(f"| {row.workload} | {fmt(row.ours)} | {row.ours_mem or '-'} | {fmt(row.dvc)} | "
               f"{row.dvc_mem or '-'} | {ratio} | {row.note or other} |")
     return 0

@@ -128,7 +128,8 @@ def _cmd_exp_show(args: argparse.Namespace) -> None:
         deps=args.csv,
     )
     if args.json:
-        print(json.dumps(show.to_json(rows), indent=2, default=str))
+        # Indented for people; compact (and C-encoded, ten times faster) for programs.
+        print(json.dumps(show.to_json(rows), indent=2 if sys.stdout.isatty() else None, default=str))
         return
     precision = args.precision if args.precision is not None else (None if args.csv else 5)
     headers, body = show.table_rows(rows, cols, precision, args.sha, csv_mode=args.csv)

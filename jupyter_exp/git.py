@@ -122,6 +122,37 @@ class Git:
             proc.stdout.read(1)
             return header[0], header[1], data
 
+    def read_objects(self, specs: list[str]) -> list[tuple[str, str, bytes] | None]:
+        """Many ``read_object`` answers in one pipelined exchange with the batch process.
+
+        A writer thread feeds the requests while this thread reads the answers, so
+        neither side can block the other on a full pipe.
+        """
+        if not specs:
+            return []
+        with self._batch_lock:
+            proc = self._batch_process()
+            assert proc.stdin is not None and proc.stdout is not None
+            payload = "".join(f"{spec}\n" for spec in specs).encode()
+
+            def feed() -> None:
+                proc.stdin.write(payload)  # type: ignore[union-attr]
+                proc.stdin.flush()  # type: ignore[union-attr]
+
+            writer = threading.Thread(target=feed, daemon=True)
+            writer.start()
+            answers: list[tuple[str, str, bytes] | None] = []
+            for _ in specs:
+                header = proc.stdout.readline().decode().split()
+                if len(header) != 3:
+                    answers.append(None)
+                    continue
+                data = proc.stdout.read(int(header[2]))
+                proc.stdout.read(1)
+                answers.append((header[0], header[1], data))
+            writer.join()
+            return answers
+
     def _batch_process(self) -> subprocess.Popen:
         if self._batch is None or self._batch.poll() is not None:
             self._batch = subprocess.Popen(

@@ -24,7 +24,7 @@ def _safe_loader():
     if _safe_yaml is None:
         from ruamel.yaml import YAML
 
-        _safe_yaml = YAML(typ="safe", pure=True)
+        _safe_yaml = YAML(typ="safe")  # the C parser (ruamel.yaml.clib) when installed
     return _safe_yaml
 
 

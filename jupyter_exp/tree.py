@@ -56,15 +56,43 @@ class GitTree(Tree):
         self.rev = rev
         self.name = name or rev
         self.memo = memo if memo is not None else {}
+        self._objects: dict[str, tuple[str, str, bytes] | None] = {}
+
+    def prefetched(self, found: dict[str, tuple[str, str, bytes] | None]) -> "GitTree":
+        """Remember objects read ahead (see ``prefetch``)."""
+        self._objects.update(found)
+        return self
+
+    def _object(self, relpath: str) -> tuple[str, str, bytes] | None:
+        if relpath not in self._objects:
+            self._objects[relpath] = self.git.read_object(f"{self.rev}:{relpath}")
+        return self._objects[relpath]
+
+    def oid(self, relpath: str) -> str | None:
+        found = self._object(relpath)
+        return found[0] if found and found[1] == "blob" else None
 
     def read(self, relpath: str) -> bytes | None:
-        return self.git.read_blob(self.rev, relpath)
+        found = self._object(relpath)
+        return found[2] if found and found[1] == "blob" else None
 
     def load(self, relpath: str, parse: Parser) -> Any:
-        found = self.git.read_object(f"{self.rev}:{relpath}")
+        found = self._object(relpath)
         if found is None or found[1] != "blob":
             return None
         key = (found[0], parse)
         if key not in self.memo:
             self.memo[key] = parse(found[2].decode("utf-8"), relpath)
         return self.memo[key]
+
+
+def prefetch(git: Git, revs: list[str], paths: list[str], memo: dict | None = None) -> dict[str, GitTree]:
+    """GitTrees for ``revs`` with ``paths`` already read, in one pipelined exchange."""
+    memo = memo if memo is not None else {}
+    specs = [f"{rev}:{path}" for rev in revs for path in paths]
+    answers = iter(git.read_objects(specs))
+    trees = {}
+    for rev in revs:
+        found = {path: next(answers) for path in paths}
+        trees[rev] = GitTree(git, rev, memo=memo).prefetched(found)
+    return trees

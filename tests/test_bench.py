@@ -9,7 +9,8 @@ BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 
 def test_quick_benchmark_prints_its_table(dvc_exe):
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--vs-dvc", "--repeat", "1", "--data-mb", "4"],
+        [sys.executable, str(BENCH), "--quick", "--vs-dvc", "--repeat", "1", "--data-mb", "4",
+         "--show-sizes", "5"],
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
@@ -20,5 +21,8 @@ def test_quick_benchmark_prints_its_table(dvc_exe):
         "python -c 'import jupyter_exp'", "no-op repro, 2 stages (CLI)",
         "no-op repro, 2 stages (api, warm process)", "forced repro -f, 2 stages (CLI)",
         "first hash of a large dependency", "unchanged check of that dependency",
+        "exp run overhead, 2 stages (CLI)", "exp run overhead, 2 stages (api, warm; DVC: CLI)",
+        "exp show --json, 5 exps, first time", "exp show --json, 5 exps, warm",
     }
-    assert rows["no-op repro, 2 stages (CLI)"].count("x |") == 1  # a DVC ratio was computed
+    for name in ("no-op repro, 2 stages (CLI)", "exp run overhead, 2 stages (CLI)", "exp show --json, 5 exps, warm"):
+        assert rows[name].count("x |") == 1, name  # a DVC ratio was computed

@@ -17,11 +17,11 @@ from typing import Any
 
 from ..compare import read_metrics, read_params
 from ..errors import JupyterExpError
-from ..pipeline.dvcfile import load_pipeline
+from ..pipeline.dvcfile import DVC_YAML, Pipeline, load_pipeline
 from ..pipeline.lock import lock_path_for
 from ..project import Project
 from ..serialize import parse_lock
-from ..tree import GitTree, Tree, WorkspaceTree
+from ..tree import GitTree, Tree, WorkspaceTree, prefetch
 from .catalog import ExpInfo, list_experiments
 
 CACHE_VERSION = 1
@@ -58,10 +58,37 @@ class ExpRow:
     parent: str | None = None
 
 
-def read_data(project: Project, tree: Tree, param_deps: bool = False) -> ExpData:
+class PipelineMemo:
+    """Pipelines by the blob ids of the files they were built from.
+
+    A thousand experiments usually share one ``dvc.yaml``; it is resolved once per
+    distinct set of source files (``dvc.yaml`` and, with interpolation, the params
+    and vars files).
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[str, list[tuple[tuple[str | None, ...], tuple[str, ...], Pipeline]]] = {}
+
+    def load(self, project: Project, tree: Tree) -> Pipeline:
+        if not isinstance(tree, GitTree):
+            return load_pipeline(project.root, tree=tree)
+        dvc_oid = tree.oid(DVC_YAML)
+        if dvc_oid is None:
+            return load_pipeline(project.root, tree=tree)
+        for oids, sources, pipeline in self._known.get(dvc_oid, []):
+            if tuple(tree.oid(s) for s in sources) == oids:
+                return pipeline
+        pipeline = load_pipeline(project.root, tree=tree)
+        sources = pipeline.sources
+        self._known.setdefault(dvc_oid, []).append((tuple(tree.oid(s) for s in sources), sources, pipeline))
+        return pipeline
+
+
+def read_data(project: Project, tree: Tree, param_deps: bool = False,
+              pipelines: PipelineMemo | None = None) -> ExpData:
     """Params, metrics, deps and outs at ``tree``; errors go into the record."""
     try:
-        pipeline = load_pipeline(project.root, tree=tree)
+        pipeline = (pipelines or PipelineMemo()).load(project, tree)
     except JupyterExpError as exc:
         return ExpData(error=str(exc))
     params = read_params(project, tree, deps_only=param_deps, pipeline=pipeline)
@@ -209,13 +236,21 @@ def collect(
         by_baseline.setdefault(exp.baseline, []).append(exp)
     cache = _CommitCache(project)
     memo: dict[tuple[str, Any], Any] = {}
+    pipelines = PipelineMemo()
+    workspace = read_data(project, WorkspaceTree(project.root), param_deps, pipelines)
+    wanted = [baseline for baseline in baselines] + [e.rev for b in baselines for e in by_baseline.get(b, [])]
+    missing = [rev for rev in wanted if force or cache.get((rev, param_deps)) is None]
+    # Read ahead, in one exchange, the files the workspace's pipeline says commits hold.
+    paths = list(dict.fromkeys([DVC_YAML, "dvc.lock", *workspace.params, *workspace.metrics]))
+    trees = prefetch(project.git, missing, paths, memo) if missing else {}
 
     def data_of(rev: str) -> ExpData:
         key = (rev, param_deps)
         cached = None if force else cache.get(key)
         if cached is None:
             try:
-                cached = read_data(project, GitTree(project.git, rev, memo=memo), param_deps)
+                tree = trees.get(rev) or GitTree(project.git, rev, memo=memo)
+                cached = read_data(project, tree, param_deps, pipelines)
             except Exception as exc:  # a broken commit is a row with its error
                 cached = ExpData(error=f"{type(exc).__name__}: {exc}")
             cache.put(key, cached)
@@ -223,7 +258,7 @@ def collect(
 
     rows: list[ExpRow] = []
     if not hide_workspace:
-        rows.append(ExpRow("workspace", "workspace", read_data(project, WorkspaceTree(project.root), param_deps)))
+        rows.append(ExpRow("workspace", "workspace", workspace))
     meta = _commit_meta(project, baselines)
     for baseline in baselines:
         created, parent = meta.get(baseline, (None, None))
