@@ -24,10 +24,19 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_exp`` (or ``c.InteractiveShellApp.extensions``): register
+    ``%exp`` and ``%%stage``."""
+    from .magics import ExpMagics
+
+    ipython.register_magics(ExpMagics)
+
 __all__ = [
     "JupyterExpError",
     "__version__",
     "add",
+    "add_stage",
     "apply",
     "apply_params",
     "branch",
@@ -117,6 +126,58 @@ def repro(
         pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
         dry=dry, keep_going=keep_going, ignore_errors=ignore_errors, echo=echo,
     )
+
+
+def add_stage(
+    name: str,
+    code: str,
+    *,
+    deps: list[str] | None = None,
+    params: list[str] | None = None,
+    outs: list[str] | None = None,
+    outs_no_cache: list[str] | None = None,
+    metrics: list[str] | None = None,
+    metrics_no_cache: list[str] | None = None,
+    plots: list[str] | None = None,
+    plots_no_cache: list[str] | None = None,
+    checkpoints: list[str] | None = None,
+    wdir: str | None = None,
+    always_changed: bool = False,
+    desc: str | None = None,
+    script: str | None = None,
+    force: bool = False,
+    run: bool = True,
+    root: str | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> list["StageResult"]:
+    """Make ``code`` a pipeline stage: write it to ``script`` (default ``stages/NAME.py``),
+    add or update stage ``name`` in dvc.yaml to run it, and (unless ``run=False``)
+    reproduce it. What ``%%stage`` calls. Returns the reproduction's StageResults."""
+    from .pipeline.stage_add import StageSpec, write_stage
+
+    project = _project(root)
+    spec = StageSpec(
+        name=name, deps=tuple(deps or ()), params=tuple(params or ()), outs=tuple(outs or ()),
+        outs_no_cache=tuple(outs_no_cache or ()), metrics=tuple(metrics or ()),
+        metrics_no_cache=tuple(metrics_no_cache or ()), plots=tuple(plots or ()),
+        plots_no_cache=tuple(plots_no_cache or ()), checkpoints=tuple(checkpoints or ()),
+        wdir=wdir, always_changed=always_changed, desc=desc, script=script,
+    )
+    with project.lock():
+        script_path, changed = write_stage(project, spec, code, force=force)
+    say = echo or _echo
+    say(f"{'Wrote' if changed else 'Kept'} stage '{name}' in dvc.yaml; script {project.relpath(script_path)}\n")
+    if not run:
+        return []
+    from .pipeline.repro import reproduce
+
+    return reproduce(project, [name], echo=echo)
+
+
+def _echo(text: str) -> None:
+    from .pipeline.results import echo_stdout
+
+    echo_stdout(text)
 
 
 def apply_params(set_params: list[str] | str, root: str | None = None) -> list[str]:

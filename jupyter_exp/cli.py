@@ -20,9 +20,28 @@ class UsageError(JupyterExpError):
     exit_code = 2
 
 
+class Text(str):
+    """Output that is already text (JSON, CSV, Markdown): printed as is, shown as is."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class HelpShown(Exception):
+    """``--help`` or ``--version`` printed what was asked; nothing else to do."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, no usage dump
         raise UsageError(f"{self.prog}: {message}; see `{self.prog} --help`.")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:
+        # argparse would end the process: fatal inside a kernel.
+        if status:
+            raise UsageError((message or "bad arguments").strip())
+        if message:
+            sys.stdout.write(message)
+        raise HelpShown()
 
 
 def _repro_flags(parser: argparse.ArgumentParser, exp: bool = False) -> None:
@@ -63,44 +82,43 @@ def _cmd_repro(args: argparse.Namespace) -> None:
     )
 
 
-def _print_diff(rows, args: argparse.Namespace, with_change: bool) -> None:
+def _diff_result(rows, args: argparse.Namespace, with_change: bool):
     from .compare import diff_json, diff_table
+    from .display import DiffTable
 
     if args.json:
-        print(diff_json(rows, with_change))
-    elif rows:
-        print(diff_table(rows, args.a_rev or "HEAD", args.b_rev or "workspace", with_change,
-                         markdown=args.md, precision=getattr(args, "precision", None)), end="")
+        return Text(diff_json(rows, with_change) + "\n")
+    if args.md:
+        return Text(diff_table(rows, args.a_rev or "HEAD", args.b_rev or "workspace", with_change,
+                               markdown=True, precision=getattr(args, "precision", None)) if rows else "")
+    return DiffTable(rows, args.a_rev or "HEAD", args.b_rev or "workspace",
+                     "Metric" if with_change else "Param", with_change, getattr(args, "precision", None))
 
 
-def _cmd_params_diff(args: argparse.Namespace) -> None:
-    _print_diff(api.params_diff(args.a_rev, args.b_rev, all=args.all, deps=args.deps), args, False)
+def _cmd_params_diff(args: argparse.Namespace):
+    return _diff_result(api.params_diff(args.a_rev, args.b_rev, all=args.all, deps=args.deps), args, False)
 
 
-def _cmd_metrics_diff(args: argparse.Namespace) -> None:
-    _print_diff(api.metrics_diff(args.a_rev, args.b_rev, all=args.all), args, True)
+def _cmd_metrics_diff(args: argparse.Namespace):
+    return _diff_result(api.metrics_diff(args.a_rev, args.b_rev, all=args.all), args, True)
 
 
-def _cmd_metrics_show(args: argparse.Namespace) -> None:
-    from .compare import format_value, table
+def _cmd_metrics_show(args: argparse.Namespace):
+    from .display import MetricsView
 
     shown = api.metrics_show()
     if args.json:
-        print(json.dumps({rev: {"data": {f: v for f, v in files.items()}} for rev, files in shown.items()}, indent=2))
-        return
-    rows = []
-    for files in shown.values():
-        for path, value in files.items():
-            if "error" in value:
-                rows.append([path, "!", value["error"]["msg"]])
-            for key, metric in value.get("data", {}).items():
-                rows.append([path, key, format_value(metric, args.precision)])
-    if rows:
-        print(table(["Path", "Metric", "Value"], rows, markdown=args.md), end="")
+        return Text(json.dumps({rev: {"data": files} for rev, files in shown.items()}, indent=2) + "\n")
+    view = MetricsView(shown, args.precision)
+    if args.md:
+        from .compare import table
+
+        return Text(table(*view._cells(), markdown=True))
+    return view
 
 
-def _cmd_exp_run(args: argparse.Namespace) -> None:
-    api.run(
+def _cmd_exp_run(args: argparse.Namespace):
+    return api.run(
         args.targets or None, set_params=args.set_param, name=args.name, force=args.force,
         message=args.message, single_item=args.single_item, downstream=args.downstream,
         pipeline=args.pipeline, all_pipelines=args.all_pipelines,
@@ -109,14 +127,14 @@ def _cmd_exp_run(args: argparse.Namespace) -> None:
     )
 
 
-def _cmd_exp_save(args: argparse.Namespace) -> None:
+def _cmd_exp_save(args: argparse.Namespace):
     exp = api.save(name=args.name, force=args.force, include_untracked=args.include_untracked,
                    message=args.message)
-    if args.json:
-        print(json.dumps({"ref": exp.rev}))
+    return Text(json.dumps({"ref": exp.rev}) + "\n") if args.json else exp
 
 
-def _cmd_exp_show(args: argparse.Namespace) -> None:
+def _cmd_exp_show(args: argparse.Namespace):
+    from .display import ExperimentTable
     from .experiments import show
     from .project import Project
 
@@ -129,28 +147,28 @@ def _cmd_exp_show(args: argparse.Namespace) -> None:
     )
     if args.json:
         # Indented for people; compact (and C-encoded, ten times faster) for programs.
-        print(json.dumps(show.to_json(rows), indent=2 if sys.stdout.isatty() else None, default=str))
-        return
+        return Text(json.dumps(show.to_json(rows), indent=2 if sys.stdout.isatty() else None, default=str) + "\n")
     precision = args.precision if args.precision is not None else (None if args.csv else 5)
-    headers, body = show.table_rows(rows, cols, precision, args.sha, csv_mode=args.csv)
     if args.csv:
-        print(show.render_csv(headers, body), end="")
-    elif args.md:
-        print(show.render_md(headers, body), end="")
-    else:
-        print(show.render_text(headers, body), end="")
+        return Text(show.render_csv(*show.table_rows(rows, cols, precision, args.sha, csv_mode=True)))
+    if args.md:
+        return Text(show.render_md(*show.table_rows(rows, cols, precision, args.sha)))
+    return ExperimentTable(rows, cols, precision, args.sha)
 
 
-def _cmd_exp_diff(args: argparse.Namespace) -> None:
+def _cmd_exp_diff(args: argparse.Namespace):
+    from .display import ExpDiffView
+
     result = api.diff(args.a_rev, args.b_rev, all=args.all, param_deps=args.param_deps)
     if args.json:
-        print(result.to_json())
-    else:
-        print(result.to_text(markdown=args.md, precision=args.precision), end="")
+        return Text(result.to_json() + "\n")
+    if args.md:
+        return Text(result.to_text(markdown=True, precision=args.precision))
+    return ExpDiffView(result, args.precision)
 
 
-def _cmd_exp_apply(args: argparse.Namespace) -> None:
-    api.apply(args.experiment)
+def _cmd_exp_apply(args: argparse.Namespace):
+    return api.apply(args.experiment)
 
 
 def _cmd_exp_branch(args: argparse.Namespace) -> None:
@@ -184,12 +202,12 @@ def _cmd_exp_gc(args: argparse.Namespace) -> None:
     print(f"Removed {len(removed)} experiments." if removed else "No experiments to remove.")
 
 
-def _cmd_exp_list(args: argparse.Namespace) -> None:
+def _cmd_exp_list(args: argparse.Namespace):
     from .experiments.ls import format_list
     from .project import Project
 
     grouped = api.ls(args.git_remote, all_commits=args.all_commits, revs=args.rev, num=args.num)
-    print(format_list(Project.find(), grouped, args.name_only), end="")
+    return Text(format_list(Project.find(), grouped, args.name_only))
 
 
 def _cmd_exp_push(args: argparse.Namespace) -> None:
@@ -314,9 +332,32 @@ def _exp_parser(sub) -> None:
         x.set_defaults(func=func)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_stage_parser() -> argparse.ArgumentParser:
+    """The ``%%stage`` line: the flags of ``dvc stage add``, plus --no-run and --script."""
+    p = _Parser(prog="%%stage", description="Make this cell a pipeline stage (a script and its dvc.yaml entry).")
+    p.add_argument("name", help="stage name")
+    p.add_argument("-d", "--deps", action="append", default=[], metavar="PATH")
+    p.add_argument("-p", "--params", action="append", default=[], metavar="[FILE:]KEY[,KEY]")
+    p.add_argument("-o", "--outs", action="append", default=[], metavar="PATH")
+    p.add_argument("-O", "--outs-no-cache", action="append", default=[], metavar="PATH")
+    p.add_argument("-m", "--metrics", action="append", default=[], metavar="PATH")
+    p.add_argument("-M", "--metrics-no-cache", action="append", default=[], metavar="PATH")
+    p.add_argument("--plots", action="append", default=[], metavar="PATH")
+    p.add_argument("--plots-no-cache", action="append", default=[], metavar="PATH")
+    p.add_argument("-c", "--checkpoints", action="append", default=[], metavar="PATH",
+                   help="checkpoint outputs (kept between runs)")
+    p.add_argument("-w", "--wdir", help="directory the command runs in")
+    p.add_argument("-f", "--force", action="store_true", help="replace a different stage of that name")
+    p.add_argument("--always-changed", action="store_true")
+    p.add_argument("--desc")
+    p.add_argument("--script", help="where the cell is written (default stages/NAME.py)")
+    p.add_argument("--no-run", action="store_true", help="write the stage without reproducing it")
+    return p
+
+
+def build_parser(prog: str = "jupyter exp") -> argparse.ArgumentParser:
     """The ``jupyter exp`` parser: every verb and flag, shared with the magics."""
-    parser = _Parser(prog="jupyter exp", description="DVC-compatible pipelines and experiments.")
+    parser = _Parser(prog=prog, description="DVC-compatible pipelines and experiments.")
     parser.add_argument("--version", action="version", version=f"jupyter_exp {api.__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     verbs.required = True
@@ -369,12 +410,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def execute(argv: Sequence[str], prog: str = "jupyter exp") -> object:
+    """Parse ``argv`` with the one parser and run the verb; return what it produced.
+
+    The CLI prints the result; the ``%exp`` magic returns it for Jupyter to display.
+    """
+    try:
+        args = build_parser(prog).parse_args(list(argv))
+    except HelpShown:
+        return None
+    handler: Callable[[argparse.Namespace], object] = args.func
+    return handler(args)
+
+
+def _terminal_text(result: object) -> str | None:
+    """What the CLI prints for a verb's result (None: the verb printed as it went)."""
+    if result is None or not hasattr(result, "__str__"):
+        return None
+    if isinstance(result, Text):
+        return str(result)
+    if hasattr(result, "_repr_html_"):  # the rich views render as text tables
+        return str(result)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``jupyter-exp`` (and so of ``jupyter exp``)."""
     try:
-        args = build_parser().parse_args(argv)
-        handler: Callable[[argparse.Namespace], None] = args.func
-        handler(args)
+        text = _terminal_text(execute(sys.argv[1:] if argv is None else argv))
+        if text:
+            print(text, end="" if text.endswith("\n") else "\n")
     except JupyterExpError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -1,0 +1,164 @@
+"""Results that render themselves: as text in a terminal, as HTML in a notebook, and
+as a pandas DataFrame on request. The CLI prints ``str(result)``; a magic returns the
+object and Jupyter renders it. pandas is imported only when a frame is asked for."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from .compare import DiffRow, format_value
+
+
+def _html_table(headers: list[str], body: list[list[str]], caption: str | None = None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body
+    )
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return (f'<table class="jupyter-exp">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
+
+
+class ExperimentTable:
+    """The ``exp show`` table: ``.to_dataframe()``, ``.to_json()``, text and HTML."""
+
+    def __init__(self, rows: list, columns: list, precision: int | None = 5, sha: bool = False) -> None:
+        self.rows = rows
+        self.columns = columns
+        self.precision = precision
+        self.sha = sha
+
+    def to_dataframe(self):
+        from .experiments.show import to_dataframe
+
+        return to_dataframe(self.rows, self.columns)
+
+    def to_json(self) -> list[dict]:
+        from .experiments.show import to_json
+
+        return to_json(self.rows)
+
+    def _cells(self) -> tuple[list[str], list[list[str]]]:
+        from .experiments.show import table_rows
+
+        return table_rows(self.rows, self.columns, self.precision, self.sha)
+
+    def __str__(self) -> str:
+        from .experiments.show import render_text
+
+        return render_text(*self._cells())
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return _html_table(*self._cells())
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class DiffTable:
+    """Differences of params or metrics between two sides, as rows of DiffRow."""
+
+    def __init__(self, rows: list[DiffRow], a_name: str, b_name: str, what: str,
+                 with_change: bool = True, precision: int | None = 5) -> None:
+        self.rows = list(rows)
+        self.a_name, self.b_name = a_name, b_name
+        self.what = what  # "Param" or "Metric"
+        self.with_change = with_change
+        self.precision = precision
+
+    def _cells(self) -> tuple[list[str], list[list[str]]]:
+        headers = ["Path", self.what, self.a_name, self.b_name] + (["Change"] if self.with_change else [])
+        body = []
+        for row in self.rows:
+            cells = [row.path, row.key, format_value(row.old, self.precision), format_value(row.new, self.precision)]
+            if self.with_change:
+                cells.append(format_value(row.change, self.precision))
+            body.append(cells)
+        return headers, body
+
+    def to_dataframe(self):
+        import pandas as pd
+
+        data = [{"path": r.path, "key": r.key, "old": r.old, "new": r.new, "change": r.change} for r in self.rows]
+        return pd.DataFrame(data, columns=["path", "key", "old", "new", "change"])
+
+    def __str__(self) -> str:
+        from .compare import table
+
+        return table(*self._cells()) if self.rows else ""
+
+    def __repr__(self) -> str:
+        return str(self) or f"No {self.what.lower()} changes."
+
+    def _repr_html_(self) -> str:
+        return _html_table(*self._cells()) if self.rows else f"<p>No {self.what.lower()} changes.</p>"
+
+
+class ExpDiffView:
+    """``exp diff``: a metrics table and a params table."""
+
+    def __init__(self, result: Any, precision: int | None = 5) -> None:
+        self.result = result
+        self.metrics = DiffTable(list(result.metrics), result.a_name, result.b_name, "Metric", True, precision)
+        self.params = DiffTable(list(result.params), result.a_name, result.b_name, "Param", True, precision)
+
+    def to_dataframe(self):
+        import pandas as pd
+
+        frames = []
+        for kind, table in (("metric", self.metrics), ("param", self.params)):
+            frame = table.to_dataframe()
+            frame.insert(0, "kind", kind)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def __str__(self) -> str:
+        return "\n".join(t for t in (str(self.metrics), str(self.params)) if t)
+
+    def __repr__(self) -> str:
+        return str(self) or "No changes."
+
+    def _repr_html_(self) -> str:
+        return self.metrics._repr_html_() + self.params._repr_html_()
+
+
+class MetricsView:
+    """``metrics show``: ``{rev: {file: {"data": {...}}}}`` as a table."""
+
+    def __init__(self, shown: dict[str, dict], precision: int | None = 5) -> None:
+        self.shown = shown
+        self.precision = precision
+
+    def _cells(self) -> tuple[list[str], list[list[str]]]:
+        body = []
+        for files in self.shown.values():
+            for path, value in files.items():
+                if "error" in value:
+                    body.append([path, "!", value["error"]["msg"]])
+                for key, metric in value.get("data", {}).items():
+                    body.append([path, key, format_value(metric, self.precision)])
+        return ["Path", "Metric", "Value"], body
+
+    def to_dataframe(self):
+        import pandas as pd
+
+        rows = [{"rev": rev, "path": path, "metric": key, "value": metric}
+                for rev, files in self.shown.items() for path, value in files.items()
+                for key, metric in value.get("data", {}).items()]
+        return pd.DataFrame(rows, columns=["rev", "path", "metric", "value"])
+
+    def __str__(self) -> str:
+        from .compare import table
+
+        headers, body = self._cells()
+        return table(headers, body) if body else ""
+
+    def __repr__(self) -> str:
+        return str(self) or "No metrics."
+
+    def _repr_html_(self) -> str:
+        return _html_table(*self._cells())

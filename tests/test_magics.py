@@ -1,0 +1,163 @@
+"""%exp and %%stage in a real IPython shell that raises instead of printing."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+
+import jupyter_exp
+from jupyter_exp.cli import UsageError
+from jupyter_exp.display import DiffTable, ExpDiffView, ExperimentTable
+from jupyter_exp.errors import JupyterExpError
+from jupyter_exp.pipeline.stage_add import StageExistsError
+
+from conftest import git
+
+
+class TestingShell(InteractiveShell):
+    """Like jupysql's: a failing cell raises, so a test sees the error it caused."""
+
+    def run_cell(self, *args, **kwargs):
+        result = super().run_cell(*args, **kwargs)
+        result.raise_error()
+        return result
+
+
+@pytest.fixture(scope="module")
+def shell():
+    config = Config()
+    config.HistoryAccessor.enabled = False
+    ip = TestingShell.instance(config=config)
+    ip.run_line_magic("load_ext", "jupyter_exp")
+    return ip
+
+
+def test_load_ext_registers_both_magics(shell):
+    assert "exp" in shell.magics_manager.magics["line"]
+    assert "stage" in shell.magics_manager.magics["cell"]
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    seen = {}
+
+    def record(name):
+        def fake(*args, **kwargs):
+            seen[name] = (args, kwargs)
+            return []
+        return fake
+
+    for name in ("run", "apply", "branch", "remove", "repro", "push"):
+        monkeypatch.setattr(jupyter_exp, name, record(name))
+    return seen
+
+
+def test_what_exp_passes_to_the_api(shell, calls):
+    shell.user_ns["lr"] = 0.5
+    shell.run_cell("%exp run -S 'model.name=resnet 50' -S train.lr={lr} -n fast --downstream train")
+    args, kwargs = calls["run"]
+    assert args == (["train"],)
+    assert kwargs["set_params"] == ["model.name=resnet 50", "train.lr=0.5"]
+    assert kwargs["name"] == "fast" and kwargs["downstream"] is True and kwargs["force"] is False
+    shell.run_cell("%exp apply fast")
+    assert calls["apply"] == (("fast",), {})
+    shell.run_cell("%exp branch fast my-branch")
+    assert calls["branch"] == (("fast", "my-branch"), {})
+    shell.run_cell("%exp remove a b --keep")
+    assert calls["remove"][0] == (["a", "b"],) and calls["remove"][1]["keep"] is True
+    shell.run_cell("%exp repro -f -s train")
+    assert calls["repro"][0] == (["train"],) and calls["repro"][1]["force"] and calls["repro"][1]["single_item"]
+    shell.run_cell("%exp push origin fast -f")
+    assert calls["push"][0] == ("origin", ["fast"]) and calls["push"][1]["force"] is True
+
+
+def test_bad_flags_and_unknown_verbs_are_one_line(shell):
+    with pytest.raises(UsageError) as err:
+        shell.run_cell("%exp bogus")
+    assert str(err.value).startswith("%exp: argument VERB: invalid choice: 'bogus'")
+    with pytest.raises(UsageError, match=r"^%exp: unrecognized arguments: --bogus; see `%exp --help`.$"):
+        shell.run_cell("%exp show --bogus")
+    with pytest.raises(UsageError, match=r"^%%stage: the following arguments are required: name"):
+        shell.run_cell("%%stage\nprint(1)\n")
+    assert err.value._render_traceback_() == [f"ERROR: {err.value}"]
+
+
+def test_user_errors_print_one_line_as_ipython_shows_them(make_project, shell, capsys):
+    make_project("two_stage")
+    try:
+        shell.run_line_magic("exp", "apply nope")
+    except JupyterExpError:
+        shell.showtraceback()  # what IPython does with an error a cell raised
+    out = capsys.readouterr()
+    text = (out.out + out.err).strip()
+    assert text == "ERROR: Unknown experiment 'nope'; list them with `jupyter exp list`."
+
+
+def test_exp_returns_rich_objects(make_project, shell):
+    make_project("two_stage")
+    exp = shell.run_cell("%exp run -S train.lr=0.5 -n fast").result
+    assert exp.name == "fast"
+    table = shell.run_cell("%exp show").result
+    assert isinstance(table, ExperimentTable)
+    assert "<table" in table._repr_html_() and "[fast]" in str(table)
+    assert list(table.to_dataframe()["experiment"]) == list(jupyter_exp.show()["experiment"])
+    diff = shell.run_cell("%exp diff fast").result
+    assert isinstance(diff, ExpDiffView)
+    frame = diff.to_dataframe()
+    assert frame.loc[frame.key == "train.lr", "new"].item() == 0.5
+    params = shell.run_cell("%exp params diff").result
+    assert isinstance(params, DiffTable) and params.to_dataframe()["key"].tolist() == ["train.lr"]
+    metrics = shell.run_cell("%exp metrics show").result
+    assert metrics.to_dataframe()["metric"].tolist() == ["score", "nested.loss"]
+    as_json = shell.run_cell("%exp show --json").result
+    assert json.loads(as_json)[1]["experiments"][0]["name"] == "fast"
+
+
+def test_stage_cell_writes_script_and_stage_and_runs(project: Path, shell, capsys):
+    (project / "data.txt").write_text("3\n4\n")
+    body = "values = [int(x) for x in open('data.txt')]\nopen('total.txt', 'w').write(str(sum(values)))\nprint('summed', len(values))\n"
+    shell.run_cell(f"%%stage total -d data.txt -o total.txt --desc 'add them up'\n{body}")
+    assert "summed 2" in capsys.readouterr().out  # the stage's output streamed into the cell
+    assert (project / "total.txt").read_text() == "7"
+    script = (project / "stages" / "total.py").read_text()
+    assert script.endswith(body) and script.startswith("# Written by %%stage total")
+    from jupyter_exp.serialize import load_yaml
+
+    stage = load_yaml(project / "dvc.yaml")["stages"]["total"]
+    assert stage == {"cmd": "python stages/total.py", "deps": ["stages/total.py", "data.txt"],
+                     "outs": ["total.txt"], "desc": "add them up"}
+    # Re-running the cell with a new body updates the script and reruns the stage.
+    shell.run_cell("%%stage total -d data.txt -o total.txt --desc 'add them up'\n" + body.replace("sum(values)", "sum(values) * 10"))
+    assert (project / "total.txt").read_text() == "70"
+
+
+def test_stage_cell_flags(project: Path, shell):
+    (project / "params.yaml").write_text("train:\n  lr: 0.1\n  epochs: 2\n")
+    shell.run_cell(
+        "%%stage train -p train.lr,train.epochs -M metrics.json -O log.txt -c model.ckpt --plots loss.tsv --no-run\n"
+        "pass\n"
+    )
+    from jupyter_exp.serialize import load_yaml
+
+    stage = load_yaml(project / "dvc.yaml")["stages"]["train"]
+    assert stage["params"] == ["train.lr", "train.epochs"]
+    assert stage["outs"] == [{"log.txt": {"cache": False}}, {"model.ckpt": {"checkpoint": True}}]
+    assert stage["metrics"] == [{"metrics.json": {"cache": False}}]
+    assert stage["plots"] == ["loss.tsv"]
+    assert not (project / "dvc.lock").exists()  # --no-run
+
+
+def test_stage_cell_guards(project: Path, shell):
+    (project / "dvc.yaml").write_text("# my pipeline\nstages:\n  train:\n    cmd: python train.py\n")
+    with pytest.raises(StageExistsError, match="Stage 'train' already exists and runs 'python train.py'; rerun with -f"):
+        shell.run_cell("%%stage train --no-run\nprint(1)\n")
+    shell.run_cell("%%stage train -f --no-run\nprint(1)\n")
+    text = (project / "dvc.yaml").read_text()
+    assert text.startswith("# my pipeline\n") and "python stages/train.py" in text
+    with pytest.raises(JupyterExpError, match="Path '../escape.txt' is outside the project"):
+        shell.run_cell("%%stage bad -o ../escape.txt --no-run\nprint(1)\n")
+    with pytest.raises(JupyterExpError, match="Invalid stage name 'a/b'"):
+        shell.run_cell("%%stage a/b --no-run\nprint(1)\n")
