@@ -298,6 +298,33 @@ def bench_exp_show(work: Path, sizes: list[int], repeat: int, dvc: Path | None, 
         rows[f"show_warm_{size}"] = warm
 
 
+def bench_magics(work: Path, size: int, repeat: int, rows: dict[str, Row]) -> None:
+    """``%load_ext jupyter_exp`` and ``%exp show`` rendered to HTML, in an IPython shell."""
+    root = make_project(work / f"magic-{size}", 1 << 10)
+    subprocess.run(ours_cmd("repro"), cwd=root, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-qm", "ran"], cwd=root, check=True)
+    make_experiments(root, size)
+    code = (
+        "import time\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "ip = InteractiveShell.instance()\n"
+        "t = time.perf_counter(); ip.run_line_magic('load_ext', 'jupyter_exp')\n"
+        "load = (time.perf_counter() - t) * 1000\n"
+        "ts = []\n"
+        f"for _ in range({repeat + 1}):\n"
+        "    t = time.perf_counter(); html = ip.run_line_magic('exp', 'show')._repr_html_()\n"
+        "    ts.append((time.perf_counter() - t) * 1000)\n"
+        "print(load, ' '.join(f'{x:.3f}' for x in ts))\n"
+    )
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, check=True, capture_output=True, text=True).stdout.split()
+        rows["load_ext"].ours.append(float(out[0]))
+    times = [float(x) for x in out[1:]]
+    rows[f"magic_show_first"] = Row(f"%exp show, {size} exps, rendered (first in a kernel)", [times[0]])
+    rows[f"magic_show"] = Row(f"%exp show, {size} exps, rendered (again)", times[1:])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vs-dvc", action="store_true", help=f"also run DVC {DVC_VERSION} and print ratios")
@@ -319,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         "forced": Row("forced repro -f, 2 stages (CLI)"),
         "hash": Row("first hash of a large dependency"),
         "unchanged": Row("unchanged check of that dependency"),
+        "load_ext": Row("%load_ext jupyter_exp (in an IPython shell)"),
         "exp_cli": Row("exp run overhead, 2 stages (CLI)"),
         "exp_api": Row("exp run overhead, 2 stages (api, warm; DVC: CLI)"),
     }
@@ -328,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_repro(work, repeat, 1, dvc, rows)
         bench_hash(work, repeat, data_mb, rows)
         bench_exp_run(work, repeat, dvc, rows)
+        bench_magics(work, 100 if args.quick else 1000, repeat, rows)
         bench_exp_show(work, args.show_sizes or ([10, 100] if args.quick else [10, 100, 1000, 10000]),
                        repeat, dvc, args.dvc_show_max, rows)
 

@@ -5,19 +5,38 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+PREPARE = '''import csv, json, yaml
+split = yaml.safe_load(open("params.yaml"))["prepare"]["split"]
+rows = [(float(r["x"]), float(r["y"])) for r in csv.DictReader(open("data/points.csv"))]
+cut = int(len(rows) * split)
+json.dump({"train": rows[:cut], "test": rows[cut:]}, open("split.json", "w"))
+print(f"{cut} training points, {len(rows) - cut} test points")'''
+
+TRAIN = '''import json, yaml
+p = yaml.safe_load(open("params.yaml"))["train"]
+data = json.load(open("split.json"))
+w = b = 0.0
+for epoch in range(p["epochs"]):
+    gw = sum((w * x + b - y) * x for x, y in data["train"]) / len(data["train"])
+    gb = sum((w * x + b - y) for x, y in data["train"]) / len(data["train"])
+    w, b = w - p["lr"] * gw, b - p["lr"] * gb
+mse = sum((w * x + b - y) ** 2 for x, y in data["test"]) / len(data["test"])
+json.dump({"w": w, "b": b}, open("model.json", "w"))
+json.dump({"mse": round(mse, 6)}, open("metrics.json", "w"))
+print(f"w={w:.3f} b={b:.3f} mse={mse:.4f}")'''
+
 CELLS = [
     new_markdown_cell(
         "# jupyter_exp quick start\n\n"
-        "A small real pipeline, reproduced from the notebook: generate data, prepare it, train a "
-        "linear model, change a param, compare. The project lives in a fresh git repository "
-        "(a temporary folder unless `JUPYTER_EXP_QUICKSTART_DIR` names one), so this notebook "
-        "never touches the repository it ships in. Everything here is plain DVC 3 format: `dvc "
-        "repro` and `dvc exp show` work on the same project."
+        "A small real pipeline, built and iterated from this notebook: generate data, make two "
+        "`%%stage` cells, run experiments, compare them, apply the best and keep it on a branch. "
+        "The project lives in a fresh git repository (a temporary folder unless "
+        "`JUPYTER_EXP_QUICKSTART_DIR` names one), so the notebook never touches the repository it "
+        "ships in. It is plain DVC 3: `dvc repro` and `dvc exp show` work on the same project."
     ),
     new_code_cell(
         "import os, subprocess, tempfile\n"
         "from pathlib import Path\n\n"
-        "import jupyter_exp\n\n"
         "project = Path(os.environ.get('JUPYTER_EXP_QUICKSTART_DIR') or tempfile.mkdtemp(prefix='jupyter-exp-quickstart-'))\n"
         "project.mkdir(parents=True, exist_ok=True)\n"
         "os.chdir(project)\n"
@@ -25,10 +44,11 @@ CELLS = [
         "if not subprocess.run(['git', 'config', 'user.email'], capture_output=True).stdout:\n"
         "    subprocess.run(['git', 'config', 'user.email', 'quickstart@example.com'], check=True)\n"
         "    subprocess.run(['git', 'config', 'user.name', 'Quick Start'], check=True)\n"
-        "jupyter_exp.init()\n"
-        "print('project:', project)"
+        "print('project:', project)\n\n"
+        "%load_ext jupyter_exp\n"
+        "%exp init"
     ),
-    new_markdown_cell("## Data, params and stages\n\nA synthetic regression data set (`y = 3x + 2 + noise`), tracked in the cache like `dvc add`."),
+    new_markdown_cell("## Data and params\n\nA synthetic regression data set (`y = 3x + 2 + noise`), tracked in the cache like `dvc add`."),
     new_code_cell(
         "import random\n\n"
         "rng = random.Random(0)\n"
@@ -38,68 +58,40 @@ CELLS = [
         "    for _ in range(200):\n"
         "        x = rng.uniform(-1, 1)\n"
         "        f.write(f'{x:.5f},{3 * x + 2 + rng.gauss(0, 0.1):.5f}\\n')\n"
-        "jupyter_exp.add('data/points.csv')"
+        "%exp add data/points.csv"
     ),
     new_code_cell(
-        "Path('params.yaml').write_text('''# Parameters of the quick-start pipeline\n"
+        "%%writefile params.yaml\n"
+        "# Parameters of the quick-start pipeline\n"
         "prepare:\n"
         "  split: 0.8   # share of points used for training\n"
         "train:\n"
         "  lr: 0.1\n"
         "  epochs: 20\n"
-        "''')\n\n"
-        "Path('prepare.py').write_text('''import csv, json, yaml\n"
-        "split = yaml.safe_load(open(\"params.yaml\"))[\"prepare\"][\"split\"]\n"
-        "rows = [(float(r[\"x\"]), float(r[\"y\"])) for r in csv.DictReader(open(\"data/points.csv\"))]\n"
-        "cut = int(len(rows) * split)\n"
-        "json.dump({\"train\": rows[:cut], \"test\": rows[cut:]}, open(\"split.json\", \"w\"))\n"
-        "print(f\"{cut} training points, {len(rows) - cut} test points\")\n"
-        "''')\n\n"
-        "Path('train.py').write_text('''import json, yaml\n"
-        "p = yaml.safe_load(open(\"params.yaml\"))[\"train\"]\n"
-        "data = json.load(open(\"split.json\"))\n"
-        "w = b = 0.0\n"
-        "for epoch in range(p[\"epochs\"]):\n"
-        "    gw = sum((w * x + b - y) * x for x, y in data[\"train\"]) / len(data[\"train\"])\n"
-        "    gb = sum((w * x + b - y) for x, y in data[\"train\"]) / len(data[\"train\"])\n"
-        "    w, b = w - p[\"lr\"] * gw, b - p[\"lr\"] * gb\n"
-        "mse = sum((w * x + b - y) ** 2 for x, y in data[\"test\"]) / len(data[\"test\"])\n"
-        "json.dump({\"w\": w, \"b\": b}, open(\"model.json\", \"w\"))\n"
-        "json.dump({\"mse\": round(mse, 6)}, open(\"metrics.json\", \"w\"))\n"
-        "print(f\"w={w:.3f} b={b:.3f} mse={mse:.4f}\")\n"
-        "''')\n\n"
-        "Path('dvc.yaml').write_text('''stages:\n"
-        "  prepare:\n"
-        "    cmd: python prepare.py\n"
-        "    deps: [data/points.csv, prepare.py]\n"
-        "    params: [prepare]\n"
-        "    outs: [split.json]\n"
-        "  train:\n"
-        "    cmd: python train.py\n"
-        "    deps: [split.json, train.py]\n"
-        "    params: [train]\n"
-        "    outs: [model.json]\n"
-        "    metrics:\n"
-        "    - metrics.json:\n"
-        "        cache: false\n"
-        "''')"
     ),
-    new_markdown_cell("## Reproduce\n\nStage output streams into the cell; `dvc.lock` is written in DVC 3's format."),
-    new_code_cell("results = jupyter_exp.repro()\n[(r.stage, r.status) for r in results]"),
-    new_code_cell("!jupyter exp metrics show"),
+    new_markdown_cell(
+        "## Stages\n\nEach `%%stage` cell becomes a script (`stages/NAME.py`) and a stage in "
+        "`dvc.yaml`, and runs right away, its output streaming here. Re-run a cell after editing it "
+        "and the stage is updated."
+    ),
+    new_code_cell(f"%%stage prepare -d data/points.csv -p prepare -o split.json\n{PREPARE}"),
+    new_code_cell(f"%%stage train -d split.json -p train -o model.json -M metrics.json\n{TRAIN}"),
     new_code_cell("!git add -A && git commit -q -m 'baseline pipeline' && echo committed"),
-    new_markdown_cell("## Change a param: only what depends on it runs"),
+    new_markdown_cell("## Experiments\n\nEach run is a commit under `refs/exps/`; HEAD does not move."),
+    new_code_cell("%exp run -S train.lr=0.3 -S train.epochs=40 -n fast-lr"),
+    new_code_cell("lr = 0.05\n%exp run -S train.lr={lr} -n slow-lr"),
+    new_code_cell("%exp show"),
+    new_code_cell("%exp diff slow-lr fast-lr"),
+    new_markdown_cell("## Keep the best"),
     new_code_cell(
-        "jupyter_exp.apply_params(['train.lr=0.3', 'train.epochs=40'])\n"
-        "[(r.stage, r.status) for r in jupyter_exp.repro()]"
+        "import jupyter_exp\n\n"
+        "df = jupyter_exp.show()\n"
+        "best = df[df.kind == 'experiment'].sort_values('metrics.mse').iloc[0]['experiment']\n"
+        "print('best:', best)\n"
+        "%exp apply {best}"
     ),
-    new_code_cell("!jupyter exp params diff"),
-    new_code_cell("[(r.key, r.old, r.new, r.change) for r in jupyter_exp.metrics_diff()]"),
-    new_markdown_cell("## Back to the old params: the run-cache restores instead of training again"),
-    new_code_cell(
-        "jupyter_exp.apply_params(['train.lr=0.1', 'train.epochs=20'])\n"
-        "[(r.stage, r.status) for r in jupyter_exp.repro()]"
-    ),
+    new_code_cell("%exp branch {best} best-model"),
+    new_code_cell("%exp metrics show"),
 ]
 
 

@@ -23,6 +23,8 @@ def test_quick_benchmark_prints_its_table(dvc_exe):
         "first hash of a large dependency", "unchanged check of that dependency",
         "exp run overhead, 2 stages (CLI)", "exp run overhead, 2 stages (api, warm; DVC: CLI)",
         "exp show --json, 5 exps, first time", "exp show --json, 5 exps, warm",
+        "%load_ext jupyter_exp (in an IPython shell)",
+        "%exp show, 100 exps, rendered (first in a kernel)", "%exp show, 100 exps, rendered (again)",
     }
     for name in ("no-op repro, 2 stages (CLI)", "exp run overhead, 2 stages (CLI)", "exp show --json, 5 exps, warm"):
         assert rows[name].count("x |") == 1, name  # a DVC ratio was computed

@@ -1,5 +1,6 @@
 """The example notebooks run top to bottom in a real kernel (nbclient) in a fresh project."""
 
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -18,19 +19,26 @@ def _text(cell) -> str:
     return "".join(parts)
 
 
+def _html(cell) -> str:
+    return "".join(o.get("data", {}).get("text/html", "") for o in cell.get("outputs", []))
+
+
 def test_quickstart_runs_in_a_fresh_project(tmp_path: Path, monkeypatch):
     project = tmp_path / "quickstart"
     monkeypatch.setenv("JUPYTER_EXP_QUICKSTART_DIR", str(project))
     nb = nbformat.read(NOTEBOOKS / "quickstart.ipynb", as_version=4)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     code = [c for c in nb.cells if c.cell_type == "code"]
-    outputs = [_text(c) for c in code]
-    assert f"project: {project}" in outputs[0]
-    assert "Running stage 'prepare':" in outputs[3] and "160 training points, 40 test points" in outputs[3]
-    assert "[('prepare', 'ran'), ('train', 'ran')]" in outputs[3]
-    assert "metrics.json  mse" in outputs[4]
-    assert "[('prepare', 'skipped'), ('train', 'ran')]" in outputs[6]
-    assert "params.yaml  train.lr" in outputs[7] and "params.yaml  train.epochs" in outputs[7]
-    assert "('mse'," in outputs[8]
-    assert "[('prepare', 'skipped'), ('train', 'restored')]" in outputs[9]
-    assert (project / "dvc.lock").exists() and (project / "data" / "points.csv.dvc").exists()
+    out = [_text(c) for c in code]
+    assert f"project: {project}" in out[0] and "Initialized jupyter_exp" in out[0]
+    assert "git add data/.gitignore data/points.csv.dvc" in out[1]
+    assert "Running stage 'prepare':" in out[3] and "160 training points, 40 test points" in out[3]
+    assert "Running stage 'train':" in out[4] and "mse=" in out[4]
+    assert "Reproduced experiment(s): fast-lr" in out[6]
+    assert "Reproduced experiment(s): slow-lr" in out[7]
+    assert "[fast-lr]" in out[8] and "[slow-lr]" in out[8] and "<table" in _html(code[8])
+    assert "train.lr" in out[9] and "mse" in out[9]
+    assert "best: fast-lr" in out[10] and "Changes for experiment 'fast-lr' have been applied" in out[10]
+    assert "best-model" in subprocess.run(["git", "branch"], cwd=project, capture_output=True, text=True).stdout
+    assert "metrics.json  mse" in out[12]
+    assert "lr: 0.3" in (project / "params.yaml").read_text()
