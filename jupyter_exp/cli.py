@@ -134,26 +134,42 @@ def _cmd_exp_save(args: argparse.Namespace):
 
 
 def _cmd_exp_show(args: argparse.Namespace):
-    from .display import ExperimentTable
-    from .experiments import show
     from .project import Project
 
+    project = Project.find()
+    formatted = args.json or args.csv or args.md
+    if formatted and not args.force:
+        from .experiments import show_stamp
+
+        options = {k: v for k, v in vars(args).items() if k != "func"}
+        options["tty"] = sys.stdout.isatty()
+        known = show_stamp.lookup(project, options)
+        if known is not None:
+            return Text(known)
+    from .display import ExperimentTable
+    from .experiments import show
+
     rows, cols = show.select(
-        Project.find(), revs=args.rev, num=args.num, all_branches=args.all_branches,
+        project, revs=args.rev, num=args.num, all_branches=args.all_branches,
         all_tags=args.all_tags, all_commits=args.all_commits, hide_workspace=args.hide_workspace,
         param_deps=args.param_deps, force=args.force, sort_by=args.sort_by,
         sort_order=args.sort_order, only_changed=args.only_changed, keep=args.keep, drop=args.drop,
         deps=args.csv,
     )
+    if not formatted:
+        return ExperimentTable(rows, cols, args.precision if args.precision is not None else 5, args.sha)
     if args.json:
         # Indented for people; compact (and C-encoded, ten times faster) for programs.
-        return Text(json.dumps(show.to_json(rows), indent=2 if sys.stdout.isatty() else None, default=str) + "\n")
-    precision = args.precision if args.precision is not None else (None if args.csv else 5)
-    if args.csv:
-        return Text(show.render_csv(*show.table_rows(rows, cols, precision, args.sha, csv_mode=True)))
-    if args.md:
-        return Text(show.render_md(*show.table_rows(rows, cols, precision, args.sha)))
-    return ExperimentTable(rows, cols, precision, args.sha)
+        text = json.dumps(show.to_json(rows), indent=2 if sys.stdout.isatty() else None, default=str) + "\n"
+    else:
+        precision = args.precision if args.precision is not None else (None if args.csv else 5)
+        cells = show.table_rows(rows, cols, precision, args.sha, csv_mode=args.csv)
+        text = show.render_csv(*cells) if args.csv else show.render_md(*cells)
+    if not args.force and not any(row.data.has_errors and row.kind != "workspace" for row in rows):
+        from .experiments import show_stamp
+
+        show_stamp.record(project, options, text, show.workspace_files(project))
+    return Text(text)
 
 
 def _cmd_exp_diff(args: argparse.Namespace):

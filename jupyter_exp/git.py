@@ -45,8 +45,11 @@ def find_git_root(start: str | os.PathLike) -> Path:
 class Git:
     """A git work tree, driven through the git command line."""
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike, env: dict[str, str] | None = None) -> None:
+        """``env`` (e.g. GIT_DIR and GIT_WORK_TREE) is given to every git command: a
+        temporary run directory is a work tree of the project's repository this way."""
         self.root = Path(root)
+        self.env = dict(env or {})
         self._batch: subprocess.Popen | None = None
         self._batch_lock = threading.Lock()
 
@@ -63,7 +66,7 @@ class Git:
             cwd=self.root,
             input=input,
             capture_output=True,
-            env={**os.environ, **env} if env else None,
+            env={**os.environ, **self.env, **(env or {})} if (env or self.env) else None,
         )
         if check and proc.returncode != 0:
             raise GitError(_explain(args, proc.stderr.decode(errors="replace")))
@@ -158,6 +161,7 @@ class Git:
             self._batch = subprocess.Popen(
                 ["git", "cat-file", "--batch"],
                 cwd=self.root,
+                env={**os.environ, **self.env} if self.env else None,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -15,7 +15,8 @@ import os
 from pathlib import Path
 
 from .errors import OverrideSyntaxError, ParamsError
-from .params import DEFAULT_PARAMS_FILE, read_params, write_params
+from .params import DEFAULT_PARAMS_FILE, read_params, render_params
+from .serialize import write_text_atomic
 
 # file -> override strings for that file
 OverrideSet = dict[str, list[str]]
@@ -156,21 +157,27 @@ def _explain(message: str, path: str) -> str:
     return f"{first} ({path}); check the override."
 
 
-def apply_overrides(root: str | os.PathLike, overrides: OverrideSet) -> list[str]:
-    """Apply an OverrideSet to the params files under ``root``; return the files changed.
+def overridden_texts(root: str | os.PathLike, overrides: OverrideSet) -> dict[str, str]:
+    """The new text of each params file an OverrideSet changes, nothing written.
 
     A file that does not exist yet is created (DVC does the same for ``+key`` on a
-    new file). Every override is checked before any file is written, so a bad one
-    changes nothing.
+    new file). Every override is checked here, so a bad one changes nothing.
     """
     root = Path(root)
-    planned: list[tuple[Path, dict]] = []
+    texts: dict[str, str] = {}
     for name, file_overrides in overrides.items():
         path = root / name
         if not path.resolve().is_relative_to(root.resolve()):
             raise ParamsError(f"Params file '{name}' is outside the project; use a path inside it.")
-        data = read_params(path) if path.exists() else {}
-        planned.append((path, apply_to_data(data, file_overrides, name)))
-    for path, new in planned:
-        write_params(path, new)
-    return [p.relative_to(root).as_posix() for p, _ in planned]
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        data = read_params(path) if old is not None else {}
+        texts[name] = render_params(name, old, apply_to_data(data, file_overrides, name))
+    return texts
+
+
+def apply_overrides(root: str | os.PathLike, overrides: OverrideSet) -> list[str]:
+    """Apply an OverrideSet to the params files under ``root``; return the files changed."""
+    texts = overridden_texts(root, overrides)
+    for name, text in texts.items():
+        write_text_atomic(Path(root) / name, text)
+    return list(texts)

@@ -91,31 +91,37 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 def write_params(path: str | os.PathLike, new: dict) -> None:
     """Write ``new`` into the params file at ``path``, keeping its comments and order."""
     path = Path(path)
-    fmt = params_format(path)
+    old = path.read_text(encoding="utf-8") if path.exists() else None
+    write_text_atomic(path, render_params(path.name, old, new))
+
+
+def render_params(name: str, old_text: str | None, new: dict) -> str:
+    """The text of params file ``name`` (currently ``old_text``, None if new) holding ``new``,
+    with the comments and order of ``old_text`` kept."""
+    fmt = params_format(name)
     if fmt == "json":
-        write_text_atomic(path, json.dumps(new))
-    elif fmt == "toml":
+        return json.dumps(new)
+    if fmt == "toml":
         import tomlkit
 
-        doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+        doc = tomlkit.parse(old_text) if old_text is not None else tomlkit.document()
         _merge_into(doc, new)
-        write_text_atomic(path, tomlkit.dumps(doc))
-    elif fmt == "py":
-        _write_py(path, new)
-    else:
-        import io
+        return tomlkit.dumps(doc)
+    if fmt == "py":
+        return _render_py(name, old_text or "", new)
+    import io
 
-        from ruamel.yaml import YAML
+    from ruamel.yaml import YAML
 
-        yaml = YAML()
-        yaml.preserve_quotes = True
-        doc = yaml.load(path.read_text(encoding="utf-8")) if path.exists() else None
-        if doc is None:
-            doc = {}
-        _merge_into(doc, new)
-        buf = io.StringIO()
-        yaml.dump(doc, buf)
-        write_text_atomic(path, buf.getvalue())
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    doc = yaml.load(old_text) if old_text is not None else None
+    if doc is None:
+        doc = {}
+    _merge_into(doc, new)
+    buf = io.StringIO()
+    yaml.dump(doc, buf)
+    return buf.getvalue()
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -183,15 +189,14 @@ def _parse_py(text: str, name: str) -> dict:
     return data
 
 
-def _write_py(path: Path, new: dict) -> None:
-    text = path.read_text(encoding="utf-8")
+def _render_py(name: str, text: str, new: dict) -> str:
     tree = ast.parse(text)
     assignments = _py_assignments(tree)
-    old_flat = dict(_flatten_paths(_parse_py(text, path.name)))
+    old_flat = dict(_flatten_paths(_parse_py(text, name)))
     new_flat = dict(_flatten_paths(new))
     if set(new_flat) - set(old_flat) or set(old_flat) - set(new_flat):
         raise ParamsError(
-            f"'{path.name}' is a Python params file: only existing literal values can be changed."
+            f"'{name}' is a Python params file: only existing literal values can be changed."
         )
     lines = text.splitlines(keepends=True)
     # Patch from the bottom up so earlier offsets stay valid.
@@ -206,7 +211,7 @@ def _write_py(path: Path, new: dict) -> None:
         lines[lineno - 1 : end_lineno] = [first[:col] + replacement + last[end_col:]]
     result = "".join(lines)
     ast.parse(result)
-    write_text_atomic(path, result)
+    return result
 
 
 def _flatten_paths(data: dict, prefix: tuple[str, ...] = ()):

@@ -39,9 +39,9 @@ class Project:
     git and the config are opened on first use.
     """
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike, git: "Git | None" = None) -> None:
         self.root = Path(root)
-        self._git: Git | None = None
+        self._git: Git | None = git
 
     def __repr__(self) -> str:
         return f"Project({str(self.root)!r})"

@@ -146,3 +146,21 @@ def test_results_are_cached_by_commit(three):
     before = cache.stat().st_mtime_ns
     jupyter_exp.show()
     assert cache.stat().st_mtime_ns == before  # nothing new to derive
+
+
+def test_a_repeated_show_is_served_until_something_moves(three, cli, monkeypatch):
+    first = cli("show", "--json").stdout
+    assert list((three / ".dvc/tmp/jupyter_exp/show-output").glob("*.out"))
+    assert cli("show", "--json").stdout == first
+    # a new experiment (a ref moved)
+    jupyter_exp.run(params={"train.lr": 0.7}, name="newer")
+    assert "newer" in cli("show", "--json").stdout
+    # a workspace params edit (a file the workspace row read)
+    jupyter_exp.apply_params(["train.epochs=77"])
+    assert json.loads(cli("show", "--json").stdout)[0]["data"]["params"]["params.yaml"]["data"]["train"]["epochs"] == 77
+    # another branch checked out at the same commit changes the baseline's name
+    git(three, "checkout", "-q", "-b", "feature")
+    assert json.loads(cli("show", "--json").stdout)[1]["name"] == "feature"
+    # -f always recomputes, and the CSV/Markdown outputs are kept apart from JSON
+    assert cli("show", "--csv").stdout.startswith("Experiment,rev,typ")
+    assert json.loads(cli("show", "--json", "-f").stdout)[1]["name"] == "feature"

@@ -27,6 +27,10 @@ from .catalog import ExpInfo, list_experiments
 CACHE_VERSION = 1
 
 
+def _absent(error: dict) -> bool:
+    return error.get("type") == "FileNotFoundError" and error.get("msg", "").endswith("does not exist")
+
+
 @dataclass(frozen=True)
 class ExpData:
     """What a commit (or the workspace) holds: DVC's SerializableExp fields."""
@@ -39,8 +43,10 @@ class ExpData:
 
     @property
     def has_errors(self) -> bool:
+        """Whether reading again might give another answer (a file missing from the
+        commit is a fact about the commit; an object missing from the cache is not)."""
         return self.error is not None or any(
-            "error" in v for v in (*self.params.values(), *self.metrics.values())
+            "error" in v and not _absent(v["error"]) for v in (*self.params.values(), *self.metrics.values())
         )
 
 

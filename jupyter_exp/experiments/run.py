@@ -13,10 +13,10 @@ from ..overrides import apply_overrides, group_by_file, is_sweep
 from ..pipeline.repro import commit, reproduce
 from ..pipeline.results import Echo, StageResult, echo_stdout
 from ..project import Project
-from ..refs import check_name
+from ..refs import ExpRef, check_name
 from .catalog import list_experiments
 from .names import random_name
-from .snapshot import ExperimentExistsError, pipeline_files, record, snapshot_tree
+from .snapshot import ZERO, ExperimentExistsError, pipeline_files, record, snapshot_tree
 
 
 class NoBaselineError(JupyterExpError):
@@ -41,17 +41,20 @@ def _baseline(project: Project) -> str:
     return head
 
 
-def choose_name(project: Project, baseline: str, name: str | None, force: bool) -> str:
-    """Validate ``name`` (or make one up), failing early if it is taken and not ``force``."""
-    taken = {e.name for e in list_experiments(project) if e.baseline == baseline}
+def choose_name(project: Project, baseline: str, name: str | None, force: bool) -> tuple[str, str | None]:
+    """Validate ``name`` (or make one up), failing early if it is taken and not ``force``.
+
+    Returns the name and the commit its ref points at now (None: a new name).
+    """
+    taken = {e.name: e.rev for e in list_experiments(project) if e.baseline == baseline}
     if name is None:
-        return random_name(taken)
+        return random_name(set(taken)), None
     check_name(name)
     if name in taken and not force:
         raise ExperimentExistsError(
             f"Experiment '{name}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
         )
-    return name
+    return name, taken.get(name)
 
 
 def run(
@@ -83,7 +86,7 @@ def run(
     baseline = _baseline(project)
     if set_params and is_sweep(set_params):
         raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
-    name = choose_name(project, baseline, name, force)
+    name, existing = choose_name(project, baseline, name, force)
     if set_params:
         apply_overrides(project.root, group_by_file(set_params))
     env = {"DVC_EXP_NAME": name, "DVC_EXP_BASELINE_REV": baseline}
@@ -92,10 +95,10 @@ def run(
         pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
         keep_going=keep_going, ignore_errors=ignore_errors, env=env, echo=echo,
     )
-    info = record(project, baseline, name, snapshot_tree(project, pipeline_files(project)),
-                  message=message, force=force)
+    rev = record(project, baseline, name, snapshot_tree(project, pipeline_files(project)),
+                 message=message, force=force, existing=existing or ZERO)
     echo(f"\nReproduced experiment(s): {name}\nExperiment results have been applied to your workspace.\n")
-    return Experiment(info.name, info.rev, baseline, str(info.ref), tuple(results))
+    return Experiment(name, rev, baseline, str(ExpRef(baseline, name)), tuple(results))
 
 
 def save(
@@ -110,9 +113,10 @@ def save(
     """Record the workspace as it is as an experiment, without running anything."""
     echo = echo or echo_stdout
     baseline = _baseline(project)
-    name = choose_name(project, baseline, name, force)
+    name, existing = choose_name(project, baseline, name, force)
     commit(project, echo=lambda _text: None)
     include = pipeline_files(project) + [project.relpath(p) for p in include_untracked or []]
-    info = record(project, baseline, name, snapshot_tree(project, include), message=message, force=force)
+    rev = record(project, baseline, name, snapshot_tree(project, include), message=message,
+                 force=force, existing=existing or ZERO)
     echo(f"Experiment has been saved as: {name}\n")
-    return Experiment(info.name, info.rev, baseline, str(info.ref))
+    return Experiment(name, rev, baseline, str(ExpRef(baseline, name)))

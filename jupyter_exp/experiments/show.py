@@ -338,3 +338,21 @@ def select(
     rows = sort_rows(rows, cols, sort_by, sort_order)
     cols = filter_columns(rows, cols, keep=keep, drop=drop, only_changed=only_changed)
     return rows, cols
+
+
+def workspace_files(project) -> list:
+    """Every file the workspace row of ``exp show`` reads (for the output stamp)."""
+    from ..compare import read_metrics, read_params
+    from ..pipeline.dvcfile import load_pipeline
+    from ..pipeline.lock import lock_path_for
+    from ..tree import WorkspaceTree
+
+    tree = WorkspaceTree(project.root)
+    try:
+        pipeline = load_pipeline(project.root, tree=tree)
+    except JupyterExpError:
+        return [project.root / "dvc.yaml"]
+    files = {*pipeline.sources, lock_path_for(pipeline.dvcfile), "params.yaml"}
+    files |= set(read_params(project, tree, pipeline=pipeline)) | set(read_metrics(project, tree, pipeline=pipeline))
+    paths = [project.root / f for f in sorted(files)]
+    return paths + [project.dvc_dir / "config", project.dvc_dir / "config.local"]

@@ -18,7 +18,6 @@ from ..params import DEFAULT_PARAMS_FILE
 from ..pipeline.dvcfile import load_pipeline
 from ..project import Project
 from ..refs import ExpRef
-from .catalog import ExpInfo
 
 ZERO = "0" * 40
 
@@ -44,14 +43,16 @@ def pipeline_files(project: Project) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def snapshot_tree(project: Project, include: list[str]) -> str:
-    """The tree of HEAD plus tracked changes plus ``include`` (minus what git ignores)."""
+def snapshot_tree(project: Project, include: list[str], base: str | None = None,
+                  blobs: dict[str, str] | None = None) -> str:
+    """The tree of ``base`` (default HEAD) plus tracked changes plus ``include`` (minus
+    what git ignores), plus ``blobs`` (path -> text) written over whatever is there."""
     git = project.git
     project.own_tmp_dir.mkdir(parents=True, exist_ok=True)
     index = project.own_tmp_dir / f"index-{uuid.uuid4().hex}"
     env = {"GIT_INDEX_FILE": str(index)}
     try:
-        head = git.head()
+        head = base or git.head()
         git.run("read-tree", *([head] if head else ["--empty"]), env=env)
         git.run("add", "-u", env=env)
         present = [p for p in include if (project.root / p).exists()]
@@ -63,6 +64,9 @@ def snapshot_tree(project: Project, include: list[str]) -> str:
             wanted = [p for p in present if p not in ignored]
             if wanted:
                 git.run("add", "--", *wanted, env=env)
+        for path, text in (blobs or {}).items():
+            oid = git.run("hash-object", "-w", "--stdin", input=text.encode()).strip()
+            git.run("update-index", "--add", "--cacheinfo", f"100644,{oid},{path}", env=env)
         return git.run("write-tree", env=env).strip()
     finally:
         index.unlink(missing_ok=True)
@@ -82,8 +86,11 @@ def record(
     message: str | None = None,
     force: bool = False,
     parent: str | None = None,
-) -> ExpInfo:
-    """Commit ``tree`` on ``parent`` (default the baseline) and point the experiment ref at it.
+    existing: str | None = None,
+) -> str:
+    """Commit ``tree`` on ``parent`` (default the baseline), point the experiment ref at
+    it, and return the commit. ``existing`` is the ref's current commit (ZERO: none), if
+    the caller knows it (saves a lookup); the ref moves only if it still points there.
 
     Raises:
         ExperimentExistsError: the name is taken on this baseline by a different result
@@ -91,20 +98,16 @@ def record(
     """
     git = project.git
     ref = ExpRef(baseline, name)
-    existing = git.rev_parse(str(ref))
-    if existing and not force:
+    if existing is None:
+        existing = git.rev_parse(str(ref)) or ZERO
+    if existing != ZERO and not force:
         existing_tree = git.run("rev-parse", f"{existing}^{{tree}}").strip()
         if existing_tree == tree:
-            return _info(project, ref, existing)
+            return existing
         raise ExperimentExistsError(
             f"Experiment '{name}' already exists on baseline {baseline[:7]}; "
             "rerun with -f to overwrite."
         )
     commit = git.commit_tree(tree, [parent or baseline], message or experiment_message(project))
-    git.update_refs([f"update {ref} {commit} {existing or ZERO}"])
-    return _info(project, ref, commit)
-
-
-def _info(project: Project, ref: ExpRef, rev: str) -> ExpInfo:
-    out = project.git.run("show", "-s", "--format=%T%x00%ct%x00%P", rev).strip().split("\0")
-    return ExpInfo(ref, rev, out[0], int(out[1]), tuple(out[2].split()))
+    git.update_refs([f"update {ref} {commit} {existing}"])
+    return commit

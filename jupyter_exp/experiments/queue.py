@@ -1,0 +1,214 @@
+"""The durable experiment queue.
+
+An entry is a snapshot commit of the workspace as it was when queued (tracked
+changes, untracked files git does not ignore, ``-S`` overrides applied; the
+workspace itself untouched), kept alive by ``refs/jupyter-exp/queue/<id>``, and a
+JSON record in ``.dvc/tmp/jupyter_exp/queue/<id>.json`` with its name, baseline,
+reproduction flags and state: queued, running, success or failed. Both live on
+disk, so entries survive a kernel restart, a crash and a reboot; none of it is
+under ``refs/exps/``, so DVC never sees an entry as an experiment.
+
+Whoever runs an entry holds an ``flock`` on ``<id>.lock`` for the whole run. That
+is how two workers never run one entry, and how a worker that died is noticed: a
+"running" entry whose lock nobody holds is reported failed, its log kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import JupyterExpError
+from ..overrides import OverrideSet, expand_sweeps, overridden_texts
+from ..project import Project
+from ..refs import OWN_NAMESPACE
+from .catalog import list_experiments
+from .names import random_name
+from .snapshot import ZERO, pipeline_files, snapshot_tree
+
+QUEUE_NAMESPACE = f"{OWN_NAMESPACE}/queue"
+STATES = ("queued", "running", "success", "failed")
+
+
+class QueueError(JupyterExpError):
+    pass
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    id: str
+    name: str
+    baseline: str
+    rev: str  # the snapshot commit the run starts from
+    created: float
+    state: str = "queued"
+    targets: tuple[str, ...] = ()
+    flags: dict = field(default_factory=dict)  # reproduction flags (force, single_item, ...)
+    copy_paths: tuple[str, ...] = ()
+    message: str | None = None
+    worker: str | None = None
+    pid: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    returncode: int | None = None
+    error: str | None = None
+    exp_rev: str | None = None  # the experiment commit, once it succeeded
+
+
+class QueueStore:
+    """Entries of one project's queue, on disk."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.dir = project.own_tmp_dir / "queue"
+
+    # -- files ----------------------------------------------------------------
+    def _record(self, entry_id: str) -> Path:
+        return self.dir / f"{entry_id}.json"
+
+    def log_path(self, entry_id: str) -> Path:
+        return self.dir / f"{entry_id}.log"
+
+    def _lock_path(self, entry_id: str) -> Path:
+        return self.dir / f"{entry_id}.lock"
+
+    def save(self, entry: QueueEntry) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        data = asdict(entry)
+        tmp = self._record(entry.id).with_suffix(f".{uuid.uuid4().hex}.tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        os.replace(tmp, self._record(entry.id))
+
+    def get(self, entry_id: str) -> QueueEntry | None:
+        try:
+            data = json.loads(self._record(entry_id).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        data["targets"] = tuple(data.get("targets") or ())
+        data["copy_paths"] = tuple(data.get("copy_paths") or ())
+        return QueueEntry(**data)
+
+    def entries(self) -> list[QueueEntry]:
+        """Every entry, oldest first, with dead runs reported failed."""
+        if not self.dir.is_dir():
+            return []
+        found = [self.get(p.stem) for p in self.dir.glob("*.json")]
+        entries = sorted((e for e in found if e is not None), key=lambda e: (e.created, e.id))
+        return [self._check_alive(e) for e in entries]
+
+    def _check_alive(self, entry: QueueEntry) -> QueueEntry:
+        if entry.state != "running":
+            return entry
+        with self.try_lock(entry.id) as held:
+            if not held:
+                return entry  # its runner holds the lock: alive
+            current = self.get(entry.id) or entry
+            if current.state != "running":
+                return current
+            dead = replace(current, state="failed", finished=time.time(),
+                           error="its worker died before the run finished (killed?); the log is kept")
+            self.save(dead)
+            return dead
+
+    @contextlib.contextmanager
+    def try_lock(self, entry_id: str) -> Iterator[bool]:
+        """Hold the entry's run lock if nobody else does; yields whether it is held."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._lock_path(entry_id), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def find(self, name: str) -> QueueEntry:
+        matches = [e for e in self.entries() if e.name == name or e.id == name or e.id.startswith(name)]
+        if not matches:
+            from difflib import get_close_matches
+
+            close = get_close_matches(name, [e.name for e in self.entries()], n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else "; see `jupyter exp queue status`."
+            raise QueueError(f"No queued experiment '{name}'{hint}")
+        return matches[-1]
+
+    def remove(self, entry: QueueEntry) -> None:
+        self.project.git.update_refs([f"delete {QUEUE_NAMESPACE}/{entry.id}"])
+        for path in (self._record(entry.id), self.log_path(entry.id), self._lock_path(entry.id)):
+            path.unlink(missing_ok=True)
+
+
+# -- queueing ---------------------------------------------------------------------
+def _untracked(project: Project) -> list[str]:
+    out = project.git.run("ls-files", "--others", "--exclude-standard", "-z")
+    return [p for p in out.split("\0") if p]
+
+
+def enqueue(
+    project: Project,
+    *,
+    set_params: list[str] | None = None,
+    name: str | None = None,
+    targets: list[str] | None = None,
+    flags: dict | None = None,
+    copy_paths: list[str] | None = None,
+    message: str | None = None,
+    force: bool = False,
+) -> list[QueueEntry]:
+    """Snapshot the workspace (with overrides, one entry per sweep combination) into the
+    queue without touching it. ``-n prefix`` names a sweep ``prefix-1 ... prefix-N``."""
+    from ..refs import check_name
+    from .run import NoBaselineError
+
+    git = project.git
+    baseline = git.head()
+    if baseline is None:
+        raise NoBaselineError("Experiments need a baseline commit; commit your project first (git commit).")
+    combos: list[OverrideSet] = expand_sweeps(set_params) if set_params else [{}]
+    if name is not None:
+        check_name(name)
+    names_taken = {e.name for e in list_experiments(project) if e.baseline == baseline}
+    store = QueueStore(project)
+    names_taken |= {e.name for e in store.entries() if e.baseline == baseline and e.state in ("queued", "running")}
+    if len(combos) == 1:
+        names = [name] if name else [random_name(names_taken)]
+    else:
+        names = [f"{name}-{i}" for i in range(1, len(combos) + 1)] if name else []
+        for _ in combos[len(names):]:
+            names.append(random_name(names_taken | set(names)))
+    for chosen in names:
+        if chosen in names_taken and not force:
+            raise QueueError(
+                f"Experiment '{chosen}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
+            )
+    include = pipeline_files(project) + _untracked(project)
+    entries = []
+    for combo, chosen in zip(combos, names):
+        tree = snapshot_tree(project, include, blobs=overridden_texts(project.root, combo))
+        rev = git.commit_tree(tree, [baseline], f"jupyter-exp queue: {chosen}")
+        entry = QueueEntry(
+            id=uuid.uuid4().hex[:12], name=chosen, baseline=baseline, rev=rev, created=time.time(),
+            targets=tuple(targets or ()), flags=dict(flags or {}, force_name=force),
+            copy_paths=tuple(copy_paths or ()), message=message,
+        )
+        git.update_refs([f"update {QUEUE_NAMESPACE}/{entry.id} {rev} {ZERO}"])
+        store.save(entry)
+        entries.append(entry)
+    return entries
+
