@@ -8,11 +8,13 @@ IPython are imported when a function first needs them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
-
 from .errors import JupyterExpError
 
+# `typing` stays unimported on the no-op fast path; annotations are strings anyway.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Callable
+
     import pandas
 
     from .compare import DiffRow

@@ -7,13 +7,15 @@ A JupyterExpError prints one line on stderr and exits 1; Ctrl+C exits 130.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import Callable, Sequence
 
 import jupyter_exp as api
 
 from .errors import JupyterExpError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Sequence
 
 
 class UsageError(JupyterExpError):
@@ -104,6 +106,8 @@ def _cmd_metrics_diff(args: argparse.Namespace):
 
 
 def _cmd_metrics_show(args: argparse.Namespace):
+    import json
+
     from .display import MetricsView
 
     shown = api.metrics_show()
@@ -128,12 +132,16 @@ def _cmd_exp_run(args: argparse.Namespace):
 
 
 def _cmd_exp_save(args: argparse.Namespace):
+    import json
+
     exp = api.save(name=args.name, force=args.force, include_untracked=args.include_untracked,
                    message=args.message)
     return Text(json.dumps({"ref": exp.rev}) + "\n") if args.json else exp
 
 
 def _cmd_exp_show(args: argparse.Namespace):
+    import json
+
     from .project import Project
 
     project = Project.find()
@@ -371,12 +379,48 @@ def build_stage_parser() -> argparse.ArgumentParser:
     return p
 
 
-def build_parser(prog: str = "jupyter exp") -> argparse.ArgumentParser:
-    """The ``jupyter exp`` parser: every verb and flag, shared with the magics."""
+class _Skipped:
+    """Stands in for the parser of a verb that was not asked for: every call is a no-op."""
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: self
+
+
+class _OnlyVerb:
+    """Builds the sub-parser of one verb only (argparse costs ~5 ms for all of them,
+    a tenth of a no-op ``repro``); None builds every verb (for help and errors)."""
+
+    def __init__(self, verbs, only: str | None) -> None:
+        self.verbs = verbs
+        self.only = only
+
+    def add_parser(self, name: str, **kwargs):
+        if self.only is None or name == self.only:
+            return self.verbs.add_parser(name, **kwargs)
+        return _Skipped()
+
+
+def _verb_of(argv: Sequence[str]) -> str | None:
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in VERBS else None
+
+
+VERBS = frozenset({
+    "init", "add", "checkout", "repro", "params", "metrics", "run", "save", "show", "diff",
+    "apply", "branch", "rename", "remove", "rm", "gc", "list", "ls", "push", "pull",
+})
+
+
+def build_parser(prog: str = "jupyter exp", only: str | None = None) -> argparse.ArgumentParser:
+    """The ``jupyter exp`` parser: every verb and flag, shared with the magics.
+
+    ``only`` builds just that verb's sub-parser (the others are not needed to parse it).
+    """
     parser = _Parser(prog=prog, description="DVC-compatible pipelines and experiments.")
     parser.add_argument("--version", action="version", version=f"jupyter_exp {api.__version__}")
-    verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    verbs.required = True
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    subparsers.required = True
+    verbs = _OnlyVerb(subparsers, only)
 
     p = verbs.add_parser("init", help="make this git repository a DVC 3 compatible project")
     p.set_defaults(func=_cmd_init)
@@ -432,7 +476,7 @@ def execute(argv: Sequence[str], prog: str = "jupyter exp") -> object:
     The CLI prints the result; the ``%exp`` magic returns it for Jupyter to display.
     """
     try:
-        args = build_parser(prog).parse_args(list(argv))
+        args = build_parser(prog, only=_verb_of(argv)).parse_args(list(argv))
     except HelpShown:
         return None
     handler: Callable[[argparse.Namespace], object] = args.func

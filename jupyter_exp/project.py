@@ -14,11 +14,13 @@ import os
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
 
 from .errors import LockError, NotAProjectError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Iterator
+
     import configparser
 
     from .git import Git

@@ -161,3 +161,11 @@ def test_stage_cell_guards(project: Path, shell):
         shell.run_cell("%%stage bad -o ../escape.txt --no-run\nprint(1)\n")
     with pytest.raises(JupyterExpError, match="Invalid stage name 'a/b'"):
         shell.run_cell("%%stage a/b --no-run\nprint(1)\n")
+
+
+def test_every_verb_of_the_parser_is_known_to_the_fast_path():
+    from jupyter_exp.cli import VERBS, build_parser
+
+    parser = build_parser()
+    choices = set(parser._subparsers._group_actions[0].choices)
+    assert choices == VERBS
