@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pandas
 
     from .compare import DiffRow
+    from .display import QueueStatus
     from .experiments.apply import Applied
     from .experiments.diff import ExpDiff
     from .experiments.run import Experiment
@@ -53,6 +54,13 @@ __all__ = [
     "params_diff",
     "pull",
     "push",
+    "queue_kill",
+    "queue_logs",
+    "queue_remove",
+    "queue_retry",
+    "queue_start",
+    "queue_status",
+    "queue_stop",
     "remove",
     "rename",
     "repro",
@@ -239,6 +247,11 @@ def run(
     name: str | None = None,
     force: bool = False,
     message: str | None = None,
+    queue: bool = False,
+    temp: bool = False,
+    run_all: bool = False,
+    jobs: int = 1,
+    copy_paths: list[str] | None = None,
     single_item: bool = False,
     downstream: bool = False,
     pipeline: bool = False,
@@ -248,22 +261,117 @@ def run(
     ignore_errors: bool = False,
     root: str | None = None,
     echo: Callable[[str], None] | None = None,
-) -> "Experiment":
-    """Run an experiment in the workspace and record it under ``refs/exps``.
+) -> Any:
+    """Run an experiment and record it under ``refs/exps``.
 
     ``params`` maps ``[file:]key`` to a value (``{"train.lr": 0.01}``); ``set_params``
-    takes ``-S`` strings. Returns the Experiment (name, rev, baseline, ref, stages).
-    """
-    from .experiments.run import run as _run
+    takes ``-S`` strings (sweeps like ``lr=0.1,0.2`` need ``queue``).
 
+    - default: in the workspace; returns the Experiment (name, rev, baseline, ref, stages);
+    - ``queue``: snapshot into the durable queue, nothing runs; returns the QueueEntries;
+    - ``temp``: run now in a directory of its own, the workspace untouched; returns the
+      Experiment;
+    - ``run_all``: run the queue (after queueing, with ``queue``), ``jobs`` at a time, in
+      the foreground; returns the Outcomes.
+
+    ``copy_paths`` copies git-ignored files into queued and temporary runs.
+    """
+    from .errors import JupyterExpError
+    from .experiments import run as runs
+
+    project = _project(root)
     if isinstance(targets, str):
         targets = [targets]
-    return _run(
-        _project(root), targets, set_params=_overrides(params, set_params), name=name, force=force,
-        message=message, single_item=single_item, downstream=downstream, pipeline=pipeline,
-        all_pipelines=all_pipelines, force_downstream=force_downstream, keep_going=keep_going,
-        ignore_errors=ignore_errors, echo=echo,
-    )
+    overrides = _overrides(params, set_params)
+    flags = dict(force=force, single_item=single_item, downstream=downstream, pipeline=pipeline,
+                 all_pipelines=all_pipelines, force_downstream=force_downstream,
+                 keep_going=keep_going, ignore_errors=ignore_errors)
+    if copy_paths and not (queue or temp):
+        raise JupyterExpError("-C/--copy-paths applies to --queue and --temp runs only.")
+    if queue or (run_all and overrides):
+        entries = runs.queue(project, targets, set_params=overrides, name=name, force=force,
+                             message=message, copy_paths=copy_paths, flags=flags, echo=echo)
+        if not run_all:
+            return entries
+    if run_all:
+        from .experiments.workers import run_all as _run_all
+
+        return _run_all(project, jobs=jobs, echo=echo)
+    if temp:
+        return runs.run_temp(project, targets, set_params=overrides, name=name, force=force,
+                             message=message, copy_paths=copy_paths, flags=flags, echo=echo)
+    return runs.run(project, targets, set_params=overrides, name=name, message=message, **flags, echo=echo)
+
+
+def queue_start(jobs: int = 1, *, threads: bool | None = None, root: str | None = None) -> list:
+    """Start a background worker running ``jobs`` queued experiments at a time.
+
+    In a kernel (``threads`` None: detected) it is a thread, so the notebook stays
+    usable; from a shell it is a detached process. Returns the WorkerInfo.
+    """
+    from .experiments.workers import start
+
+    if threads is None:
+        threads = _in_kernel()
+    return start(_project(root), jobs, threads=threads)
+
+
+def queue_stop(*, kill: bool = False, root: str | None = None) -> int:
+    """Ask the workers to stop after their current experiments (``kill``: now)."""
+    from .experiments.workers import stop
+
+    return stop(_project(root), kill=kill)
+
+
+def queue_status(*, root: str | None = None) -> "QueueStatus":
+    """Every queue entry (name, created, state, ...) and the live workers."""
+    from .display import QueueStatus
+    from .experiments.queue import QueueStore
+    from .experiments.workers import list_workers
+
+    project = _project(root)
+    return QueueStatus(QueueStore(project).entries(), list_workers(project))
+
+
+def queue_logs(name: str, *, follow: bool = False, root: str | None = None,
+               echo: Callable[[str], None] | None = None) -> str:
+    """The log of a queued experiment; ``follow`` streams it until the run ends."""
+    from .experiments.queue import logs
+
+    return logs(_project(root), name, follow=follow, echo=echo or _echo)
+
+
+def queue_kill(name: str, *, force: bool = False, root: str | None = None) -> None:
+    """Interrupt a running queued experiment (``force``: kill it)."""
+    from .experiments.queue import kill
+
+    kill(_project(root), name, force=force)
+
+
+def queue_remove(names: list[str] | str | None = None, *, all: bool = False, queued: bool = False,
+                 failed: bool = False, success: bool = False, force: bool = False,
+                 root: str | None = None) -> list[str]:
+    """Remove queue entries by name or state (a running one needs ``force``)."""
+    from .experiments.queue import remove_entries
+
+    return remove_entries(_project(root), [names] if isinstance(names, str) else names, all=all,
+                          queued=queued, failed=failed, success=success, force=force)
+
+
+def queue_retry(names: list[str] | str | None = None, *, failed: bool = False,
+                root: str | None = None) -> list[str]:
+    """Put failed entries back in the queue."""
+    from .experiments.queue import retry
+
+    return retry(_project(root), [names] if isinstance(names, str) else names, failed=failed)
+
+
+def _in_kernel() -> bool:
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
 
 
 def save(*, name: str | None = None, force: bool = False, include_untracked: list[str] | None = None,

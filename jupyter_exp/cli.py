@@ -122,13 +122,52 @@ def _cmd_metrics_show(args: argparse.Namespace):
 
 
 def _cmd_exp_run(args: argparse.Namespace):
-    return api.run(
+    result = api.run(
         args.targets or None, set_params=args.set_param, name=args.name, force=args.force,
-        message=args.message, single_item=args.single_item, downstream=args.downstream,
-        pipeline=args.pipeline, all_pipelines=args.all_pipelines,
+        message=args.message, queue=args.queue, temp=args.temp, run_all=args.run_all,
+        jobs=args.jobs, copy_paths=args.copy_paths, single_item=args.single_item,
+        downstream=args.downstream, pipeline=args.pipeline, all_pipelines=args.all_pipelines,
         force_downstream=args.force_downstream, keep_going=args.keep_going,
         ignore_errors=args.ignore_errors,
     )
+    return result if not isinstance(result, list) else None  # queued entries and outcomes were printed
+
+
+def _cmd_queue_start(args: argparse.Namespace):
+    workers = api.queue_start(args.jobs, threads=getattr(args, "from_kernel", False))
+    kind = "thread in this kernel" if workers[0].kind == "thread" else f"detached process {workers[0].pid}"
+    return Text(f"Started a queue worker ({kind}) running {args.jobs} experiment(s) at a time.\n")
+
+
+def _cmd_queue_stop(args: argparse.Namespace):
+    count = api.queue_stop(kill=args.kill)
+    what = "interrupted now" if args.kill else "finish their current experiments, then stop"
+    return Text(f"Asked {count} worker(s) to {'stop: running experiments ' + what if args.kill else what}.\n")
+
+
+def _cmd_queue_status(args: argparse.Namespace):
+    return api.queue_status()
+
+
+def _cmd_queue_logs(args: argparse.Namespace):
+    text = api.queue_logs(args.name, follow=args.follow)
+    return None if args.follow else Text(text)
+
+
+def _cmd_queue_kill(args: argparse.Namespace):
+    api.queue_kill(args.name, force=args.force)
+    return Text(f"{'Killed' if args.force else 'Interrupted'} experiment '{args.name}'.\n")
+
+
+def _cmd_queue_remove(args: argparse.Namespace):
+    removed = api.queue_remove(args.names or None, all=args.all, queued=args.queued,
+                               failed=args.failed, success=args.success, force=args.force)
+    return Text(f"Removed {', '.join(removed)} from the queue.\n" if removed else "Nothing removed.\n")
+
+
+def _cmd_queue_retry(args: argparse.Namespace):
+    again = api.queue_retry(args.names or None, failed=args.failed)
+    return Text(f"Queued again: {', '.join(again)}.\n")
 
 
 def _cmd_exp_save(args: argparse.Namespace):
@@ -149,7 +188,7 @@ def _cmd_exp_show(args: argparse.Namespace):
     if formatted and not args.force:
         from .experiments import show_stamp
 
-        options = {k: v for k, v in vars(args).items() if k != "func"}
+        options = {k: v for k, v in vars(args).items() if k not in ("func", "from_kernel")}
         options["tty"] = sys.stdout.isatty()
         known = show_stamp.lookup(project, options)
         if known is not None:
@@ -207,6 +246,11 @@ def _cmd_exp_rename(args: argparse.Namespace) -> None:
 
 
 def _cmd_exp_remove(args: argparse.Namespace) -> None:
+    if args.queue:
+        removed = api.queue_remove(queued=True)
+        print("Removed from the queue: " + ",".join(removed) if removed else "The queue is empty.")
+        if not (args.experiment or args.all_commits or args.rev):
+            return
     removed = api.remove(args.experiment or None, all_commits=args.all_commits, revs=args.rev,
                          num=args.num, keep=args.keep, git_remote=args.git_remote)
     if removed:
@@ -264,7 +308,43 @@ def _exp_parser(sub) -> None:
                    help="override a param (Hydra grammar: +key adds, ++key adds or sets, ~key deletes)")
     r.add_argument("-n", "--name", help="experiment name (default: a random adjective-noun)")
     r.add_argument("-m", "--message", help="commit message of the experiment")
+    r.add_argument("--queue", action="store_true", help="queue it (sweeps: one entry per combination)")
+    r.add_argument("--run-all", action="store_true", help="run the queue in the foreground")
+    r.add_argument("-j", "--jobs", type=int, default=1, help="with --run-all: experiments at a time")
+    r.add_argument("--temp", action="store_true", help="run now in a directory of its own")
+    r.add_argument("-C", "--copy-paths", action="append", default=[], metavar="PATH",
+                   help="git-ignored files to copy into --queue/--temp runs")
     r.set_defaults(func=_cmd_exp_run)
+
+    q = sub.add_parser("queue", help="the experiment queue: start, stop, status, logs, kill, remove, retry")
+    qs = q.add_subparsers(dest="queue_verb", metavar="VERB", parser_class=_Parser)
+    qs.required = True
+    x = qs.add_parser("start", help="start a background worker")
+    x.add_argument("-j", "--jobs", type=int, default=1)
+    x.set_defaults(func=_cmd_queue_start)
+    x = qs.add_parser("stop", help="stop the workers after their current experiments")
+    x.add_argument("--kill", action="store_true", help="interrupt the running experiments too")
+    x.set_defaults(func=_cmd_queue_stop)
+    x = qs.add_parser("status", help="entries and workers")
+    x.set_defaults(func=_cmd_queue_status)
+    x = qs.add_parser("logs", help="the output of a queued experiment")
+    x.add_argument("name")
+    x.add_argument("-f", "--follow", action="store_true")
+    x.set_defaults(func=_cmd_queue_logs)
+    x = qs.add_parser("kill", help="interrupt a running experiment")
+    x.add_argument("name")
+    x.add_argument("--force", action="store_true", help="SIGKILL instead of SIGINT")
+    x.set_defaults(func=_cmd_queue_kill)
+    x = qs.add_parser("remove", help="remove entries")
+    x.add_argument("names", nargs="*")
+    for flag in ("--all", "--queued", "--failed", "--success"):
+        x.add_argument(flag, action="store_true")
+    x.add_argument("--force", action="store_true", help="remove running entries too (they are killed)")
+    x.set_defaults(func=_cmd_queue_remove)
+    x = qs.add_parser("retry", help="queue failed entries again")
+    x.add_argument("names", nargs="*")
+    x.add_argument("--failed", action="store_true", help="every failed entry")
+    x.set_defaults(func=_cmd_queue_retry)
 
     v = sub.add_parser("save", help="record the workspace as an experiment without running")
     v.add_argument("-n", "--name")
@@ -325,6 +405,7 @@ def _exp_parser(sub) -> None:
         _selection_flags(m)
         m.add_argument("--keep", action="store_true", help="remove all but the selected experiments")
         m.add_argument("-g", "--git-remote", help="remove them on this git remote")
+        m.add_argument("--queue", action="store_true", help="remove every queued experiment")
         m.set_defaults(func=_cmd_exp_remove)
 
     g = sub.add_parser("gc", help="remove experiments not derived from the kept revisions")
@@ -407,7 +488,7 @@ def _verb_of(argv: Sequence[str]) -> str | None:
 
 VERBS = frozenset({
     "init", "add", "checkout", "repro", "params", "metrics", "run", "save", "show", "diff",
-    "apply", "branch", "rename", "remove", "rm", "gc", "list", "ls", "push", "pull",
+    "apply", "branch", "rename", "remove", "rm", "gc", "list", "ls", "push", "pull", "queue",
 })
 
 
@@ -470,15 +551,17 @@ def build_parser(prog: str = "jupyter exp", only: str | None = None) -> argparse
     return parser
 
 
-def execute(argv: Sequence[str], prog: str = "jupyter exp") -> object:
+def execute(argv: Sequence[str], prog: str = "jupyter exp", from_kernel: bool = False) -> object:
     """Parse ``argv`` with the one parser and run the verb; return what it produced.
 
-    The CLI prints the result; the ``%exp`` magic returns it for Jupyter to display.
+    The CLI prints the result; the ``%exp`` magic returns it for Jupyter to display
+    (and says ``from_kernel``: background work then runs in threads, not processes).
     """
     try:
         args = build_parser(prog, only=_verb_of(argv)).parse_args(list(argv))
     except HelpShown:
         return None
+    args.from_kernel = from_kernel
     handler: Callable[[argparse.Namespace], object] = args.func
     return handler(args)
 

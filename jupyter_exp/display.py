@@ -162,3 +162,53 @@ class MetricsView:
 
     def _repr_html_(self) -> str:
         return _html_table(*self._cells())
+
+
+class QueueStatus:
+    """``queue status``: every entry with its state, and the workers."""
+
+    def __init__(self, entries: list, workers: list) -> None:
+        self.entries = entries
+        self.workers = workers
+
+    def _cells(self) -> tuple[list[str], list[list[str]]]:
+        import datetime as dt
+
+        body = []
+        for e in self.entries:
+            created = dt.datetime.fromtimestamp(e.created).strftime("%b %d %H:%M:%S")
+            body.append([e.id[:7], e.name, created, e.state.capitalize(), e.error or ""])
+        return ["Task", "Name", "Created", "Status", "Message"], body
+
+    def to_dataframe(self):
+        import pandas as pd
+
+        rows = [{"id": e.id, "name": e.name, "created": pd.Timestamp(e.created, unit="s", tz="UTC"),
+                 "state": e.state, "baseline": e.baseline, "error": e.error, "experiment_rev": e.exp_rev}
+                for e in self.entries]
+        return pd.DataFrame(rows, columns=["id", "name", "created", "state", "baseline", "error", "experiment_rev"])
+
+    def counts(self) -> dict[str, int]:
+        counts = {"queued": 0, "running": 0, "success": 0, "failed": 0}
+        for e in self.entries:
+            counts[e.state] = counts.get(e.state, 0) + 1
+        return counts
+
+    def _workers_line(self) -> str:
+        if not self.workers:
+            return "Workers: none"
+        kinds = ", ".join(f"{w.kind} {w.pid} (-j {w.jobs})" for w in self.workers)
+        return f"Workers: {len(self.workers)} alive: {kinds}"
+
+    def __str__(self) -> str:
+        from .compare import table
+
+        headers, body = self._cells()
+        text = table(headers, body) if body else "No experiments in the queue.\n"
+        return text + self._workers_line() + "\n"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return _html_table(*self._cells()) + f"<p>{html.escape(self._workers_line())}</p>"

@@ -55,7 +55,9 @@ class OutputDuplicatedError(PipelineError):
 
 
 class MissingDependencyError(JupyterExpError):
-    pass
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path  # project-relative
 
 
 class StageFailedError(JupyterExpError):

@@ -23,7 +23,7 @@ class ExpMagics(Magics):
     def exp(self, line: str):
         """Run a ``jupyter exp`` verb: ``%exp run -S train.lr=0.01``, ``%exp show``,
         ``%exp diff a b``, ``%exp apply NAME``, ``%exp repro``, ``%exp --help`` ..."""
-        return execute(arg_split(line, posix=True), prog="%exp")
+        return execute(arg_split(line, posix=True), prog="%exp", from_kernel=True)
 
     @cell_magic
     def stage(self, line: str, cell: str) -> None:

@@ -19,7 +19,7 @@ from ..pipeline.results import Echo, echo_stdout
 from ..pipeline.tracked import checkout
 from ..project import Project
 from ..refs import SAVED_NAMESPACE
-from .catalog import ExpInfo, list_experiments, resolve
+from .catalog import ExpInfo, UnknownExperimentError, list_experiments, resolve
 from .snapshot import ZERO, pipeline_files, snapshot_tree
 
 SAVED_PREFIX = "workspace-"
@@ -67,8 +67,26 @@ def _target(project: Project, name: str, experiments: list[ExpInfo]) -> tuple[st
         rev = project.git.rev_parse(f"{SAVED_NAMESPACE}/{name}")
         if rev:
             return name, rev
-    exp = resolve(project, name, experiments)
+    try:
+        exp = resolve(project, name, experiments)
+    except UnknownExperimentError:
+        # A queued or failed entry: its inputs, to debug a failure or look before running.
+        from .queue import QueueError, QueueStore
+
+        try:
+            entry = QueueStore(project).find(name)
+        except QueueError:
+            raise UnknownExperimentError(str(_unknown(project, name, experiments))) from None
+        return entry.name, entry.rev
     return exp.name, exp.rev
+
+
+def _unknown(project: Project, name: str, experiments: list[ExpInfo]) -> Exception:
+    try:
+        resolve(project, name, experiments)
+    except UnknownExperimentError as exc:
+        return exc
+    return UnknownExperimentError(f"Unknown experiment '{name}'.")
 
 
 def apply(project: Project, name: str, echo: Echo | None = None) -> Applied:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..compare import read_metrics, read_params
@@ -23,6 +23,7 @@ from ..project import Project
 from ..serialize import parse_lock
 from ..tree import GitTree, Tree, WorkspaceTree, prefetch
 from .catalog import ExpInfo, list_experiments
+from .queue import QueueStore
 
 CACHE_VERSION = 1
 
@@ -237,6 +238,10 @@ def collect(
     head = project.git.head()
     names = baseline_names(project, head)
     experiments = list_experiments(project) if experiments is None else experiments
+    queued: dict[str, list] = {}
+    for entry in reversed(QueueStore(project).entries()):  # newest first, as experiments
+        if entry.state in ("queued", "running", "failed"):
+            queued.setdefault(entry.baseline, []).append(entry)
     by_baseline: dict[str, list[ExpInfo]] = {}
     for exp in experiments:
         by_baseline.setdefault(exp.baseline, []).append(exp)
@@ -245,6 +250,7 @@ def collect(
     pipelines = PipelineMemo()
     workspace = read_data(project, WorkspaceTree(project.root), param_deps, pipelines)
     wanted = [baseline for baseline in baselines] + [e.rev for b in baselines for e in by_baseline.get(b, [])]
+    wanted += [e.rev for b in baselines for e in queued.get(b, [])]
     missing = [rev for rev in wanted if force or cache.get((rev, param_deps)) is None]
     # Read ahead, in one exchange, the files the workspace's pipeline says commits hold.
     paths = list(dict.fromkeys([DVC_YAML, "dvc.lock", *workspace.params, *workspace.metrics]))
@@ -275,5 +281,16 @@ def collect(
             rows.append(ExpRow(exp.rev, "experiment", data_of(exp.rev), name=exp.name,
                                baseline=baseline, state="success", created=exp.created,
                                parent=exp.parents[0] if exp.parents else None))
+        for entry in queued.get(baseline, []):
+            rows.append(_queue_row(entry, data_of(entry.rev)))
     cache.save()
     return rows
+
+
+def _queue_row(entry, data: ExpData) -> ExpRow:
+    """A queued, running or failed entry: its params as queued; no metrics yet (a failed
+    one says why it failed)."""
+    error = f"Experiment run failed: {entry.error}" if entry.state == "failed" else None
+    return ExpRow(entry.rev, "experiment", replace(data, metrics={}, error=error or data.error),
+                  name=entry.name, baseline=entry.baseline, state=entry.state,
+                  created=int(entry.created), parent=entry.baseline)

@@ -55,7 +55,8 @@ class QueueEntry:
     copy_paths: tuple[str, ...] = ()
     message: str | None = None
     worker: str | None = None
-    pid: int | None = None
+    pid: int | None = None  # the process running it
+    pgid: int | None = None  # the process group of the stage command running now
     started: float | None = None
     finished: float | None = None
     returncode: int | None = None
@@ -212,3 +213,97 @@ def enqueue(
         entries.append(entry)
     return entries
 
+
+
+# -- managing entries -------------------------------------------------------------------
+def kill(project: Project, name: str, force: bool = False) -> QueueEntry:
+    """Interrupt a running entry's stage command (SIGINT; ``force``: SIGKILL)."""
+    import signal
+
+    store = QueueStore(project)
+    entry = store.find(name)
+    if entry.state != "running":
+        raise QueueError(f"Experiment '{entry.name}' is {entry.state}, not running; nothing to kill.")
+    if not entry.pgid:
+        raise QueueError(f"Experiment '{entry.name}' has no stage command running yet; retry in a moment.")
+    try:
+        os.killpg(entry.pgid, signal.SIGKILL if force else signal.SIGINT)
+    except ProcessLookupError:
+        pass
+    return entry
+
+
+def remove_entries(
+    project: Project,
+    names: list[str] | None = None,
+    *,
+    all: bool = False,
+    queued: bool = False,
+    failed: bool = False,
+    success: bool = False,
+    force: bool = False,
+) -> list[str]:
+    """Remove entries by name or by state; a running one needs ``force`` (it is killed)."""
+    store = QueueStore(project)
+    entries = store.entries()
+    chosen = [store.find(n) for n in names or []]
+    chosen += [e for e in entries if all or (queued and e.state == "queued")
+               or (failed and e.state == "failed") or (success and e.state == "success")]
+    if not chosen and not names:
+        raise QueueError("Name the entries to remove, or use --all, --queued, --failed or --success.")
+    removed = []
+    for entry in {e.id: e for e in chosen}.values():
+        if entry.state == "running":
+            if not force:
+                raise QueueError(
+                    f"Experiment '{entry.name}' is running; kill it first (`queue kill {entry.name}`) "
+                    "or remove it with --force."
+                )
+            if entry.pgid:
+                with contextlib.suppress(ProcessLookupError):
+                    import signal
+
+                    os.killpg(entry.pgid, signal.SIGKILL)
+        store.remove(entry)
+        removed.append(entry.name)
+    return removed
+
+
+def retry(project: Project, names: list[str] | None = None, failed: bool = False) -> list[str]:
+    """Put failed (or finished) entries back in the queue."""
+    store = QueueStore(project)
+    chosen = [store.find(n) for n in names or []]
+    if failed:
+        chosen += [e for e in store.entries() if e.state == "failed"]
+    if not chosen:
+        raise QueueError("Name the entries to run again, or use --failed.")
+    again = []
+    for entry in chosen:
+        if entry.state == "running":
+            raise QueueError(f"Experiment '{entry.name}' is running; wait for it or kill it first.")
+        store.save(replace(entry, state="queued", pid=None, worker=None, started=None, finished=None,
+                           returncode=None, error=None, pgid=None))
+        again.append(entry.name)
+    return again
+
+
+def logs(project: Project, name: str, follow: bool = False, echo=None, poll: float = 0.2) -> str:
+    """The log of an entry; with ``follow``, streamed to ``echo`` until it stops running."""
+    store = QueueStore(project)
+    entry = store.find(name)
+    path = store.log_path(entry.id)
+    if not follow:
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+    seen = 0
+    while True:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        if len(text) > seen and echo is not None:
+            echo(text[seen:])
+        seen = len(text)
+        current = store.get(entry.id)
+        if current is None or current.state not in ("queued", "running"):
+            final = path.read_text(encoding="utf-8") if path.exists() else ""
+            if len(final) > seen and echo is not None:
+                echo(final[seen:])
+            return final
+        time.sleep(poll)

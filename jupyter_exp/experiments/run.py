@@ -120,3 +120,65 @@ def save(
                  force=force, existing=existing or ZERO)
     echo(f"Experiment has been saved as: {name}\n")
     return Experiment(name, rev, baseline, str(ExpRef(baseline, name)))
+
+
+def queue(
+    project: Project,
+    targets: list[str] | None = None,
+    *,
+    set_params: list[str] | None = None,
+    name: str | None = None,
+    force: bool = False,
+    message: str | None = None,
+    copy_paths: list[str] | None = None,
+    flags: dict | None = None,
+    echo: Echo | None = None,
+) -> list:
+    """Queue the workspace as it is now (one entry per sweep combination); nothing runs
+    and the workspace is not touched."""
+    from .queue import enqueue
+
+    echo = echo or echo_stdout
+    entries = enqueue(project, set_params=set_params, name=name, targets=targets, flags=flags,
+                      copy_paths=copy_paths, message=message, force=force)
+    for entry in entries:
+        echo(f"Queued experiment '{entry.name}' for future execution.\n")
+    return entries
+
+
+def run_temp(
+    project: Project,
+    targets: list[str] | None = None,
+    *,
+    set_params: list[str] | None = None,
+    name: str | None = None,
+    force: bool = False,
+    message: str | None = None,
+    copy_paths: list[str] | None = None,
+    flags: dict | None = None,
+    echo: Echo | None = None,
+) -> Experiment:
+    """Run one experiment now, in a directory of its own: the workspace is not touched.
+
+    While it runs it is a queue entry (so ``exp show`` lists it as running); a failed
+    one stays there, failed, with its log.
+    """
+    from .executor import run_entry
+    from .queue import QueueStore, enqueue
+
+    echo = echo or echo_stdout
+    if set_params and is_sweep(set_params):
+        raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
+    (entry,) = enqueue(project, set_params=set_params, name=name, targets=targets, flags=flags,
+                       copy_paths=copy_paths, message=message, force=force)
+    outcome = run_entry(str(project.root), entry.id, echo)
+    store = QueueStore(project)
+    if outcome.state != "success":
+        raise JupyterExpError(
+            f"Experiment '{entry.name}' failed: {outcome.error}"
+            if outcome.error else f"Experiment '{entry.name}' did not run ({outcome.state})."
+        )
+    finished = store.get(entry.id)
+    if finished is not None:
+        store.remove(finished)
+    return Experiment(entry.name, outcome.exp_rev or "", entry.baseline, str(ExpRef(entry.baseline, entry.name)))

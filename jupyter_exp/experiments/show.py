@@ -173,7 +173,7 @@ def to_json(rows: list[ExpRow]) -> list[dict]:
         elif current is not None:
             executor = None
             if row.state and row.state != "success":
-                executor = {"state": row.state, "name": None,
+                executor = {"state": row.state, "name": "jupyter-exp",
                             "local": {"root": None, "log": None, "pid": None, "returncode": None, "task_id": None}}
             current["experiments"].append({"name": row.name, "executor": executor, "revs": [_state(row)]})
     return result
@@ -355,4 +355,6 @@ def workspace_files(project) -> list:
     files = {*pipeline.sources, lock_path_for(pipeline.dvcfile), "params.yaml"}
     files |= set(read_params(project, tree, pipeline=pipeline)) | set(read_metrics(project, tree, pipeline=pipeline))
     paths = [project.root / f for f in sorted(files)]
-    return paths + [project.dvc_dir / "config", project.dvc_dir / "config.local"]
+    # The queue's records: an entry that starts, fails or succeeds changes the table.
+    return paths + [project.dvc_dir / "config", project.dvc_dir / "config.local",
+                    project.own_tmp_dir / "queue"]

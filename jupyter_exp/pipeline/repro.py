@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Callable
 
 from ..errors import JupyterExpError, MissingDependencyError, PipelineError, StageFailedError
 from ..params import read_params
@@ -48,10 +49,12 @@ def load_graph(project: Project) -> Graph:
 class _Run:
     """One reproduction: memoised hashes and params, the lock file, the echo."""
 
-    def __init__(self, project: Project, echo: Echo, env: dict[str, str] | None) -> None:
+    def __init__(self, project: Project, echo: Echo, env: dict[str, str] | None,
+                 on_start: "Callable[[int], None] | None" = None) -> None:
         self.project = project
         self.echo = echo
         self.extra_env = env or {}
+        self.on_start = on_start
         self.cache = open_cache(project)
         self.hasher = self.cache.hasher
         self.run_cache = RunCache(project.cache_dir)
@@ -103,7 +106,8 @@ class _Run:
             if self.hash_of(dep.path) is None:
                 raise MissingDependencyError(
                     f"Dependency '{dep.def_path}' of stage '{stage.address}' does not exist; "
-                    "create it or add the stage that outputs it."
+                    "create it or add the stage that outputs it.",
+                    path=dep.path,
                 )
 
     def key_entry(self, stage: Stage, params: dict) -> dict:
@@ -145,7 +149,7 @@ class _Run:
         env = self.env_for(stage)
         for cmd in stage.commands:
             self.echo(f"> {cmd}\n")
-            result = run_command(cmd, root / stage.wdir, env, self.echo)
+            result = run_command(cmd, root / stage.wdir, env, self.echo, self.on_start)
             if result.returncode != 0:
                 raise StageFailedError(stage.address, result.returncode, result.tail)
         return 0
@@ -194,8 +198,12 @@ def reproduce(
     run_cache: bool = True,
     env: dict[str, str] | None = None,
     echo: Echo | None = None,
+    on_start: "Callable[[int], None] | None" = None,
 ) -> list[StageResult]:
     """Bring the selected stages up to date; return what happened to each.
+
+    ``env`` is added to the stage commands' environment; ``on_start`` gets each
+    command's process group id when it starts.
 
     Raises:
         StageFailedError: a command failed (unless keep_going or ignore_errors).
@@ -207,7 +215,7 @@ def reproduce(
     with project.lock():
         graph = load_graph(project)
         order = plan(graph, targets, single_item, downstream, pipeline, all_pipelines)
-        run = _Run(project, echo, env)
+        run = _Run(project, echo, env, on_start)
         results: dict[str, StageResult] = {}
         try:
             for address in order:

@@ -14,10 +14,28 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
 TAIL_BYTES = 4000
+
+# Process groups of the commands running now, so that a stop (Ctrl+C while several
+# experiments run in threads, `queue stop --kill`) can reach every one of them.
+_active: set[int] = set()
+_active_lock = threading.Lock()
+
+
+def interrupt_all(sig: int = signal.SIGINT) -> int:
+    """Send ``sig`` to every running command's process group; return how many."""
+    with _active_lock:
+        groups = list(_active)
+    for pgid in groups:
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            pass
+    return len(groups)
 
 
 @dataclass(frozen=True)
@@ -36,8 +54,12 @@ def run_command(
     cwd: str | os.PathLike,
     env: dict[str, str],
     echo: Callable[[str], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> CommandResult:
-    """Run one shell command to completion, streaming its output."""
+    """Run one shell command to completion, streaming its output.
+
+    ``on_start`` gets the command's process group id (= its pid) once it runs.
+    """
     echo = echo or _default_echo
     proc = subprocess.Popen(
         cmd,
@@ -54,6 +76,10 @@ def run_command(
     tail_size = 0
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
+    with _active_lock:
+        _active.add(proc.pid)
+    if on_start is not None:
+        on_start(proc.pid)
     try:
         while True:
             chunk = os.read(fd, 65536)
@@ -69,6 +95,8 @@ def run_command(
         _stop(proc)
         raise
     finally:
+        with _active_lock:
+            _active.discard(proc.pid)
         proc.stdout.close()
     return CommandResult(returncode, b"".join(tail).decode(errors="replace")[-TAIL_BYTES:])
 

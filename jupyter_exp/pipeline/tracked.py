@@ -116,13 +116,15 @@ def collect_tracked(project: Project) -> list[Tracked]:
     return found
 
 
-def checkout(project: Project, targets: list[str] | None = None, force: bool = True) -> list[str]:
+def checkout(project: Project, targets: list[str] | None = None, force: bool = True,
+             allow_missing: bool = False) -> list[str]:
     """Restore tracked data and stage outputs from the cache; return the paths changed.
 
     ``targets`` are stage names, ``.dvc`` files or tracked paths; all when empty.
 
     Raises:
-        CheckoutError: an object is missing from the cache (the others are restored).
+        CheckoutError: an object is missing from the cache (the others are restored),
+            unless ``allow_missing``.
     """
     with project.lock():
         items = collect_tracked(project)
@@ -143,7 +145,7 @@ def checkout(project: Project, targets: list[str] | None = None, force: bool = T
             except CheckoutError:
                 missing.append(item.path)
         cache.hasher.flush()
-    if missing:
+    if missing and not allow_missing:
         raise CheckoutError(
             f"Missing from the cache: {', '.join(missing)}; pull them with `dvc pull` "
             "or reproduce their stages."

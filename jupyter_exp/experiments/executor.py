@@ -1,0 +1,226 @@
+"""Running queue entries, each in a directory of its own under ``.dvc/tmp/exps/``.
+
+A run directory holds what the entry's snapshot commit holds (what git tracked
+plus the untracked files it caught), then data tracked by ``.dvc`` files and
+stage outputs linked from the shared cache, then the ``-C`` copies. It is a work
+tree of the project's own repository (``GIT_DIR`` + ``GIT_WORK_TREE``), so the
+experiment commit is built and its ref written exactly as for a workspace run. The
+workspace, HEAD and index are never touched, and the directory is removed
+afterwards, also after failures.
+
+The seam: :class:`Executor` runs a list of entry ids, N at a time, through the
+top-level function :func:`run_entry` (picklable: a distributed engine such as Dask
+can ship it to other machines that see the same project). :class:`LocalExecutor`
+is the embedded default: threads of this process, each driving the stage commands
+as local processes.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shutil
+import threading
+import time
+import traceback
+import uuid
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from ..errors import JupyterExpError, MissingDependencyError, StageFailedError
+from ..git import Git
+from ..pipeline.cache import remove
+from ..pipeline.repro import reproduce
+from ..pipeline.results import Echo
+from ..pipeline.tracked import checkout
+from ..project import Project
+from .queue import QueueEntry, QueueStore
+from .snapshot import pipeline_files, record, snapshot_tree
+
+RUN_FLAGS = ("force", "single_item", "downstream", "pipeline", "all_pipelines",
+             "force_downstream", "keep_going", "ignore_errors")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one entry's run ended."""
+
+    entry_id: str
+    name: str
+    state: str  # success | failed | queued (interrupted: back in the queue) | skipped
+    exp_rev: str | None = None
+    error: str | None = None
+
+
+class Cancelled(Exception):
+    """The run was stopped on purpose (Ctrl+C, queue stop --kill)."""
+
+
+def _run_dir(project: Project, entry: QueueEntry) -> Path:
+    return project.tmp_dir / "exps" / f"run-{entry.id}"
+
+
+def _prepare(project: Project, entry: QueueEntry, run_dir: Path) -> Project:
+    """Fill ``run_dir`` from the entry's snapshot, share the cache, copy ``-C`` paths."""
+    if run_dir.exists():
+        remove(run_dir)  # left by a run that was killed
+    run_dir.mkdir(parents=True)
+    git_dir = project.git.run("rev-parse", "--absolute-git-dir").strip()
+    git = Git(run_dir, env={"GIT_DIR": git_dir, "GIT_WORK_TREE": str(run_dir)})
+    index = run_dir.parent / f"index-{entry.id}-{uuid.uuid4().hex[:6]}"
+    try:
+        git.run("read-tree", entry.rev, env={"GIT_INDEX_FILE": str(index)})
+        git.run("checkout-index", "--all", "--force", env={"GIT_INDEX_FILE": str(index)})
+    finally:
+        index.unlink(missing_ok=True)
+    local = configparser.ConfigParser()
+    local.read(project.dvc_dir / "config.local")
+    if not local.has_section("cache"):
+        local.add_section("cache")
+    local.set("cache", "dir", str(project.cache_dir.resolve()))
+    (run_dir / ".dvc").mkdir(exist_ok=True)
+    with open(run_dir / ".dvc" / "config.local", "w") as fobj:
+        local.write(fobj)
+    for path in entry.copy_paths:
+        source, target = project.root / path, run_dir / path
+        if not source.exists():
+            raise JupyterExpError(f"Cannot copy '{path}' into the run: it does not exist in the workspace.")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, target)
+    run_project = Project(run_dir, git=git)
+    checkout(run_project, allow_missing=True)
+    return run_project
+
+
+def _explain_missing(project: Project, exc: MissingDependencyError) -> JupyterExpError:
+    if exc.path and (project.root / exc.path).exists():
+        return JupyterExpError(
+            f"{exc} '{exc.path}' is in your workspace but git ignores it, so the run did not get it; "
+            f"queue again with -C {exc.path}."
+        )
+    return exc
+
+
+def execute(project: Project, entry: QueueEntry, echo: Echo,
+            on_start: Callable[[int], None] | None = None) -> str:
+    """Reproduce ``entry`` in its own directory and record the experiment; return its commit."""
+    run_dir = _run_dir(project, entry)
+    try:
+        run_project = _prepare(project, entry, run_dir)
+        flags = {k: bool(entry.flags.get(k)) for k in RUN_FLAGS}
+        env = {"DVC_EXP_NAME": entry.name, "DVC_EXP_BASELINE_REV": entry.baseline}
+        try:
+            reproduce(run_project, list(entry.targets) or None, env=env, echo=echo, on_start=on_start, **flags)
+        except MissingDependencyError as exc:
+            raise _explain_missing(project, exc) from None
+        tree = snapshot_tree(run_project, pipeline_files(run_project), base=entry.rev)
+        return record(run_project, entry.baseline, entry.name, tree, message=entry.message,
+                      force=bool(entry.flags.get("force_name")))
+    finally:
+        if run_dir.exists():
+            remove(run_dir)
+
+
+def run_entry(root: str, entry_id: str, echo: Echo | None = None,
+              cancel: threading.Event | None = None) -> Outcome:
+    """Claim queue entry ``entry_id`` of the project at ``root`` and run it.
+
+    Holds the entry's lock for the whole run; an entry someone else runs, or that is
+    no longer queued, is skipped. Output goes to the entry's log (and to ``echo``).
+    """
+    project = Project(root)
+    store = QueueStore(project)
+    with store.try_lock(entry_id) as held:
+        entry = store.get(entry_id)
+        if not held or entry is None or entry.state != "queued":
+            return Outcome(entry_id, entry.name if entry else entry_id, "skipped")
+        entry = replace(entry, state="running", pid=os.getpid(), started=time.time(),
+                        worker=threading.current_thread().name, error=None, returncode=None)
+        store.save(entry)
+        with open(store.log_path(entry_id), "a", encoding="utf-8") as log:
+
+            def out(text: str) -> None:
+                log.write(text)
+                log.flush()
+                if echo is not None:
+                    echo(text)
+
+            def started(pgid: int) -> None:
+                store.save(replace(store.get(entry_id) or entry, returncode=None, pgid=pgid))
+
+            try:
+                rev = execute(project, entry, out, started)
+            except BaseException as exc:
+                return _finish_failed(store, entry, exc, out, cancel)
+            done = replace(store.get(entry_id) or entry, state="success", exp_rev=rev,
+                           finished=time.time(), pgid=None)
+            store.save(done)
+            out(f"Reproduced experiment(s): {entry.name}\n")
+            return Outcome(entry_id, entry.name, "success", exp_rev=rev)
+
+
+def _finish_failed(store: QueueStore, entry: QueueEntry, exc: BaseException, out: Echo,
+                   cancel: threading.Event | None) -> Outcome:
+    current = store.get(entry.id) or entry
+    if isinstance(exc, (KeyboardInterrupt, Cancelled)) or (cancel is not None and cancel.is_set()):
+        # Stopped on purpose: back in the queue, nothing lost.
+        store.save(replace(current, state="queued", pid=None, worker=None, started=None, pgid=None))
+        out("Interrupted; the experiment is back in the queue.\n")
+        if isinstance(exc, KeyboardInterrupt):
+            raise exc
+        return Outcome(entry.id, entry.name, "queued")
+    if isinstance(exc, JupyterExpError):
+        message = str(exc)
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+        out(traceback.format_exc())
+    out(f"ERROR: {message}\n")
+    code = exc.returncode if isinstance(exc, StageFailedError) else None
+    store.save(replace(current, state="failed", finished=time.time(), error=message,
+                       returncode=code, pgid=None))
+    return Outcome(entry.id, entry.name, "failed", error=message)
+
+
+@dataclass
+class Control:
+    """How a caller steers a batch: ``drain`` starts nothing new, ``cancel`` also
+    interrupts what runs (those entries go back to the queue)."""
+
+    drain: threading.Event
+    cancel: threading.Event
+
+    @classmethod
+    def new(cls) -> "Control":
+        return cls(threading.Event(), threading.Event())
+
+
+class Executor(ABC):
+    """Runs entries N at a time; what a distributed engine implements to plug in."""
+
+    @abstractmethod
+    def run(self, root: str, entry_ids: list[str], jobs: int,
+            echo_for: Callable[[str], Echo | None], control: Control) -> list[Outcome]:
+        """Run every entry (each through :func:`run_entry`) and return their outcomes."""
+
+
+class LocalExecutor(Executor):
+    """Threads of this process; the stage commands are local processes."""
+
+    def run(self, root: str, entry_ids: list[str], jobs: int,
+            echo_for: Callable[[str], Echo | None], control: Control) -> list[Outcome]:
+        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="jupyter-exp") as pool:
+            futures = [pool.submit(self._one, root, entry_id, echo_for(entry_id), control)
+                       for entry_id in entry_ids]
+            return [future.result() for future in futures]
+
+    @staticmethod
+    def _one(root: str, entry_id: str, echo: Echo | None, control: Control) -> Outcome:
+        if control.drain.is_set() or control.cancel.is_set():
+            return Outcome(entry_id, entry_id, "skipped")
+        return run_entry(root, entry_id, echo, control.cancel)

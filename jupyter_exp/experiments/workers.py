@@ -1,0 +1,257 @@
+"""Running the queue: in the foreground (``--run-all``) or by background workers
+(``queue start``): detached processes from the shell, threads from a kernel so the
+notebook stays usable. Workers leave a record in ``.dvc/tmp/jupyter_exp/workers/``
+while they live; ``queue stop`` asks them to finish what runs (a stop file, or an
+event for threads), ``--kill`` interrupts it too (those entries go back to the queue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import JupyterExpError
+from ..pipeline.results import Echo, echo_stdout
+from ..pipeline.runner import interrupt_all
+from ..project import Project
+from .executor import Control, Executor, LocalExecutor, Outcome
+from .queue import QueueEntry, QueueStore
+
+
+class RunInterrupted(JupyterExpError):
+    exit_code = 130
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    pid: int
+    kind: str  # process | thread
+    jobs: int
+    started: float
+
+
+def _workers_dir(project: Project) -> Path:
+    return project.own_tmp_dir / "workers"
+
+
+def _stop_file(project: Project) -> Path:
+    return _workers_dir(project) / "STOP"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def list_workers(project: Project) -> list[WorkerInfo]:
+    """Workers alive now (records of dead ones are cleared)."""
+    found = []
+    folder = _workers_dir(project)
+    for record in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            info = WorkerInfo(**json.loads(record.read_text()))
+        except (ValueError, TypeError):
+            record.unlink(missing_ok=True)
+            continue
+        if info.kind == "thread":
+            # A thread worker of this process lives while its thread does.
+            alive = (record.stem in _threads) if info.pid == os.getpid() else _alive(info.pid)
+        else:
+            alive = _alive(info.pid)
+        if alive:
+            found.append(info)
+        else:
+            record.unlink(missing_ok=True)
+    return found
+
+
+def _line_prefixer(prefix: str, echo: Echo, lock: threading.Lock) -> Echo:
+    """An echo that writes whole lines, each prefixed (several runs share one screen)."""
+    pending = [""]
+
+    def write(text: str) -> None:
+        pending[0] += text
+        *lines, pending[0] = pending[0].split("\n")
+        if lines:
+            with lock:
+                echo("".join(f"{prefix}{line}\n" for line in lines))
+
+    return write
+
+
+def drain_queue(project: Project, jobs: int, control: Control, echo_for, executor: Executor | None = None) -> list[Outcome]:
+    """Run queued entries until none is left (or ``control`` says stop); entries queued
+    meanwhile are picked up too."""
+    executor = executor or LocalExecutor()
+    store = QueueStore(project)
+    outcomes: list[Outcome] = []
+    tried: set[str] = set()
+    while not (control.drain.is_set() or control.cancel.is_set()):
+        ids = [e.id for e in store.entries() if e.state == "queued" and e.id not in tried]
+        if not ids:
+            break
+        tried.update(ids)
+        outcomes += executor.run(str(project.root), ids, jobs, echo_for, control)
+    return outcomes
+
+
+def run_all(project: Project, jobs: int = 1, echo: Echo | None = None,
+            executor: Executor | None = None) -> list[Outcome]:
+    """Run the queue in the foreground, ``jobs`` at a time, each line prefixed with its
+    experiment's name. Ctrl+C (a kernel interrupt) stops cleanly: what ran goes back
+    to the queue."""
+    echo = echo or echo_stdout
+    store = QueueStore(project)
+    entries = {e.id: e for e in store.entries()}
+    if not any(e.state == "queued" for e in entries.values()):
+        echo("No queued experiments to run.\n")
+        return []
+    lock = threading.Lock()
+    control = Control.new()
+
+    def echo_for(entry_id: str) -> Echo:
+        entry = entries.get(entry_id) or store.get(entry_id)
+        return _line_prefixer(f"[{entry.name if entry else entry_id}] ", echo, lock)
+
+    try:
+        outcomes = drain_queue(project, jobs, control, echo_for, executor)
+    except KeyboardInterrupt:
+        control.cancel.set()
+        interrupt_all(signal.SIGINT)
+        back = [e.name for e in store.entries() if e.state == "queued"]
+        raise RunInterrupted(
+            f"Interrupted; {len(back)} experiment(s) are in the queue ({', '.join(back)}); "
+            "resume with `jupyter exp queue start` or `exp run --run-all`."
+        ) from None
+    done = [o for o in outcomes if o.state in ("success", "failed")]
+    for outcome in done:
+        echo(f"{outcome.name}: {outcome.state}" + (f" ({outcome.error})" if outcome.error else "") + "\n")
+    return outcomes
+
+
+# -- background workers -------------------------------------------------------------
+_threads: dict[str, tuple[threading.Thread, Control]] = {}
+
+
+def _register(project: Project, key: str, kind: str, jobs: int) -> Path:
+    folder = _workers_dir(project)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = folder / f"{key}.json"
+    record.write_text(json.dumps({"pid": os.getpid(), "kind": kind, "jobs": jobs, "started": time.time()}))
+    return record
+
+
+def start(project: Project, jobs: int = 1, threads: bool = False) -> list[WorkerInfo]:
+    """Start a background worker running ``jobs`` experiments at a time.
+
+    ``threads`` runs it in this process (a kernel stays usable); otherwise it is a
+    detached process that outlives the command that started it.
+    """
+    _stop_file(project).unlink(missing_ok=True)
+    if not any(e.state == "queued" for e in QueueStore(project).entries()):
+        raise JupyterExpError("The queue is empty; queue experiments with `exp run --queue` first.")
+    if threads:
+        key = f"thread-{os.getpid()}-{len(_threads) + 1}"
+        control = Control.new()
+
+        def work() -> None:
+            record = _register(project, key, "thread", jobs)
+            try:
+                drain_queue(project, jobs, control, lambda _id: None)
+            finally:
+                record.unlink(missing_ok=True)
+                _threads.pop(key, None)
+
+        thread = threading.Thread(target=work, name=f"jupyter-exp-{key}", daemon=True)
+        _threads[key] = (thread, control)
+        thread.start()
+        return [WorkerInfo(os.getpid(), "thread", jobs, time.time())]
+    log = _workers_dir(project)
+    log.mkdir(parents=True, exist_ok=True)
+    with open(log / "workers.log", "a") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_exp.experiments.workers", str(project.root), "--jobs", str(jobs)],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    return [WorkerInfo(proc.pid, "process", jobs, time.time())]
+
+
+def wait(project: Project, timeout: float | None = None) -> bool:
+    """Block until no worker of this project is alive (True) or ``timeout`` passes."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while list_workers(project):
+        if deadline is not None and time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def stop(project: Project, kill: bool = False) -> int:
+    """Ask every worker to stop after what runs now (``kill``: interrupt it too, those
+    entries go back to the queue). Returns how many workers were asked."""
+    workers = list_workers(project)
+    folder = _workers_dir(project)
+    folder.mkdir(parents=True, exist_ok=True)
+    _stop_file(project).write_text(str(time.time()))
+    for thread, control in list(_threads.values()):
+        control.drain.set()
+        if kill:
+            control.cancel.set()
+    if kill:
+        if _threads:
+            interrupt_all(signal.SIGINT)
+        for worker in workers:
+            if worker.kind == "process":
+                try:
+                    os.kill(worker.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+    return len(workers)
+
+
+def worker_main(argv: list[str] | None = None) -> int:
+    """A detached worker process: drains the queue, then exits."""
+    parser = argparse.ArgumentParser(prog="jupyter-exp worker")
+    parser.add_argument("root")
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args(argv)
+    project = Project(args.root)
+    control = Control.new()
+    record = _register(project, f"process-{os.getpid()}", "process", args.jobs)
+
+    def on_term(_signum, _frame) -> None:
+        control.cancel.set()
+        interrupt_all(signal.SIGINT)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    def watch_stop() -> None:
+        while not control.drain.is_set():
+            if _stop_file(project).exists():
+                control.drain.set()
+            time.sleep(0.2)
+
+    threading.Thread(target=watch_stop, daemon=True).start()
+    try:
+        drain_queue(project, args.jobs, control, lambda _id: None)
+    finally:
+        control.drain.set()
+        record.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - run as a detached process
+    sys.exit(worker_main())
