@@ -20,6 +20,7 @@ from __future__ import annotations
 import configparser
 import os
 import shutil
+import signal
 import threading
 import time
 import traceback
@@ -35,6 +36,7 @@ from ..git import Git
 from ..pipeline.cache import remove
 from ..pipeline.repro import reproduce
 from ..pipeline.results import Echo
+from ..pipeline.runner import interrupt_all
 from ..pipeline.tracked import checkout
 from ..project import Project
 from .queue import QueueEntry, QueueStore
@@ -217,7 +219,14 @@ class LocalExecutor(Executor):
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="jupyter-exp") as pool:
             futures = [pool.submit(self._one, root, entry_id, echo_for(entry_id), control)
                        for entry_id in entry_ids]
-            return [future.result() for future in futures]
+            try:
+                return [future.result() for future in futures]
+            except KeyboardInterrupt:
+                # Stop the runs before the pool waits for its threads: their commands
+                # are interrupted, and their entries go back to the queue.
+                control.cancel.set()
+                interrupt_all(signal.SIGINT)
+                raise
 
     @staticmethod
     def _one(root: str, entry_id: str, echo: Echo | None, control: Control) -> Outcome:

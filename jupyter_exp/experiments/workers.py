@@ -130,7 +130,7 @@ def run_all(project: Project, jobs: int = 1, echo: Echo | None = None,
         outcomes = drain_queue(project, jobs, control, echo_for, executor)
     except KeyboardInterrupt:
         control.cancel.set()
-        interrupt_all(signal.SIGINT)
+        interrupt_all(signal.SIGINT)  # an executor that did not stop them itself
         back = [e.name for e in store.entries() if e.state == "queued"]
         raise RunInterrupted(
             f"Interrupted; {len(back)} experiment(s) are in the queue ({', '.join(back)}); "
@@ -186,6 +186,13 @@ def start(project: Project, jobs: int = 1, threads: bool = False) -> list[Worker
             [sys.executable, "-m", "jupyter_exp.experiments.workers", str(project.root), "--jobs", str(jobs)],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
+    # Return once the worker is up (its record written), so `queue status` shows it.
+    record = _workers_dir(project) / f"process-{proc.pid}.json"
+    deadline = time.monotonic() + 10
+    while not record.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if proc.poll() not in (None, 0):
+        raise JupyterExpError(f"The queue worker could not start; see {log / 'workers.log'}.")
     return [WorkerInfo(proc.pid, "process", jobs, time.time())]
 
 
