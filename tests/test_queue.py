@@ -169,7 +169,7 @@ def test_an_unwritable_cache_fails_that_experiment_only(ran):
 
 
 def test_ctrl_c_during_run_all_puts_entries_back(ran):
-    slow(ran, 30)
+    slow(ran, 37)  # a duration no other test uses: pgrep below looks for it
     jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2"], name="long")
     proc = subprocess.Popen([*cli_command(), "run", "--run-all", "-j", "2"], cwd=ran,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -183,7 +183,7 @@ def test_ctrl_c_during_run_all_puts_entries_back(ran):
     assert err.startswith("ERROR: Interrupted; 2 experiment(s) are in the queue")
     assert states(ran) == {"long-1": "queued", "long-2": "queued"}
     assert not list((ran / ".dvc" / "tmp" / "exps").glob("run-*"))
-    assert subprocess.run(["pgrep", "-f", "sleep 30"], capture_output=True).stdout == b""
+    assert subprocess.run(["pgrep", "-f", "sleep 37"], capture_output=True).stdout == b""
 
 
 def test_background_workers_from_the_shell(ran, cli):
@@ -209,7 +209,7 @@ def test_two_starts_at_once_run_each_entry_once(ran):
 
 
 def test_a_killed_worker_is_reported_failed_and_can_run_again(ran, cli):
-    slow(ran, 30)
+    slow(ran, 38)
     jupyter_exp.run(queue=True, params={"train.lr": 0.6}, name="victim")
     cli("queue", "start")
     deadline = time.monotonic() + 30
@@ -223,8 +223,6 @@ def test_a_killed_worker_is_reported_failed_and_can_run_again(ran, cli):
     status = cli("queue", "status").stdout
     assert "victim" in status and "Failed" in status and "worker died" in status
     assert "Running stage 'train'" in cli("queue", "logs", "victim").stdout  # the log is kept
-    (ran / "dvc.yaml").write_text((ran / "dvc.yaml").read_text().replace("sleep 30 && ", ""))
-    git(ran, "commit", "-qam", "fast again")
     assert jupyter_exp.queue_retry("victim") == ["victim"]
     assert states(ran) == {"victim": "queued"}
     assert git(ran, "fsck", "--no-progress") == ""
@@ -232,7 +230,7 @@ def test_a_killed_worker_is_reported_failed_and_can_run_again(ran, cli):
 
 
 def test_queue_remove_kill_and_status(ran, cli):
-    slow(ran, 30)
+    slow(ran, 39)
     jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2"], name="rm")
     cli("queue", "start")
     deadline = time.monotonic() + 30

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,19 +165,20 @@ def start(project: Project, jobs: int = 1, threads: bool = False) -> list[Worker
     if not any(e.state == "queued" for e in QueueStore(project).entries()):
         raise JupyterExpError("The queue is empty; queue experiments with `exp run --queue` first.")
     if threads:
-        key = f"thread-{os.getpid()}-{len(_threads) + 1}"
+        key = f"thread-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         control = Control.new()
+        record = _workers_dir(project) / f"{key}.json"
 
         def work() -> None:
-            record = _register(project, key, "thread", jobs)
             try:
                 drain_queue(project, jobs, control, lambda _id: None)
             finally:
-                record.unlink(missing_ok=True)
                 _threads.pop(key, None)
+                record.unlink(missing_ok=True)
 
         thread = threading.Thread(target=work, name=f"jupyter-exp-{key}", daemon=True)
-        _threads[key] = (thread, control)
+        _threads[key] = (thread, control)  # known before its record is: never taken for dead
+        _register(project, key, "thread", jobs)
         thread.start()
         return [WorkerInfo(os.getpid(), "thread", jobs, time.time())]
     log = _workers_dir(project)
