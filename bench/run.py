@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import signal
 import platform
 import shutil
 import statistics
@@ -69,10 +70,23 @@ class Row:
     note: str = ""
 
 
-def run_timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, int]:
+def run_timed(cmd: list[str], cwd: Path, env: dict | None = None,
+              timeout: float | None = None) -> tuple[float, int]:
     """Wall time in ms and peak RSS in MB of one command (its own rusage, via wait4)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    if timeout is not None:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        elapsed = (time.perf_counter() - start) * 1000
+        if proc.returncode != 0:
+            raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{proc.stderr.read().decode()}")
+        return elapsed, 0
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = (time.perf_counter() - start) * 1000
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -97,8 +111,10 @@ def make_project(root: Path, data_bytes: int) -> Path:
     (root / "prepare.py").write_text(PREPARE)
     (root / "train.py").write_text(TRAIN)
     (root / "dvc.yaml").write_text(DVC_YAML)
-    (root / ".gitignore").write_text("/data/raw.bin\n")
     subprocess.run([sys.executable, "-m", "jupyter_exp.cli", "init"], cwd=root, check=True, stdout=subprocess.DEVNULL)
+    # Tracked by a .dvc file, so that runs in temporary directories find it in the cache.
+    subprocess.run([sys.executable, "-m", "jupyter_exp.cli", "add", "data/raw.bin"], cwd=root, check=True,
+                   stdout=subprocess.DEVNULL)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "commit", "-q", "-m", "init"], cwd=root, check=True)
     return root
@@ -327,6 +343,39 @@ def bench_magics(work: Path, size: int, repeat: int, rows: dict[str, Row]) -> No
     rows[f"magic_show"] = Row(f"%exp show, {size} exps, rendered (again)", times[1:])
 
 
+def bench_queue(work: Path, size: int, dvc: Path | None, rows: dict[str, Row], timeout: float) -> None:
+    """``size`` queued trivial experiments, run with --run-all -j 1 and -j 2 (wall time)."""
+    for jobs in (1, 2):
+        row = rows[f"queue_j{jobs}"] = Row(f"{size} queued experiments, --run-all -j {jobs}")
+        ours = make_project(work / f"queue-ours-{jobs}", 1 << 10)
+        subprocess.run(ours_cmd("repro"), cwd=ours, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["git", "add", "-A"], cwd=ours, check=True)
+        subprocess.run(["git", "commit", "-qm", "ran"], cwd=ours, check=True)
+        lrs = ",".join(str(round(0.001 * (i + 1), 4)) for i in range(size))
+        subprocess.run(ours_cmd("run", "--queue", "-S", f"train.lr={lrs}"), cwd=ours, check=True, stdout=subprocess.DEVNULL)
+        t, mem = run_timed(ours_cmd("run", "--run-all", "-j", str(jobs)), ours)
+        row.ours, row.ours_mem = [t], mem
+        if dvc is None:
+            continue
+        theirs = make_project(work / f"queue-theirs-{jobs}", 1 << 10)
+        # DVC's queue workers start `dvc` by name: its environment must be on PATH.
+        env = dict(os.environ, DVC_NO_ANALYTICS="1", PATH=f"{dvc.parent}{os.pathsep}{os.environ['PATH']}")
+        subprocess.run([str(dvc), "repro"], cwd=theirs, check=True, stdout=subprocess.DEVNULL, env=env)
+        subprocess.run(["git", "add", "-A"], cwd=theirs, check=True)
+        subprocess.run(["git", "commit", "-qm", "ran"], cwd=theirs, check=True)
+        subprocess.run([str(dvc), "exp", "run", "--queue", "-S", f"train.lr={lrs}"], cwd=theirs, check=True,
+                       stdout=subprocess.DEVNULL, env=env)
+        try:
+            t, mem = run_timed([str(dvc), "exp", "run", "--run-all", "-j", str(jobs)], theirs, env, timeout)
+            row.dvc, row.dvc_mem = [t], mem
+            done = subprocess.run(["git", "for-each-ref", "refs/exps"], cwd=theirs, capture_output=True, text=True).stdout
+            if done.count("refs/exps/") - done.count("refs/exps/celery") < size:
+                row.note = "DVC finished fewer experiments than queued"
+        except subprocess.TimeoutExpired:
+            row.note = f"DVC did not finish within {timeout:.0f} s"
+        subprocess.run([str(dvc), "queue", "stop", "--kill"], cwd=theirs, env=env, capture_output=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vs-dvc", action="store_true", help=f"also run DVC {DVC_VERSION} and print ratios")
@@ -334,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--data-mb", type=int, default=None, help="size of the large dependency")
     parser.add_argument("--show-sizes", type=int, nargs="*", help="experiment counts for exp show")
+    parser.add_argument("--queue-size", type=int, default=None, help="queued experiments to run")
+    parser.add_argument("--dvc-timeout", type=float, default=600, help="seconds before a DVC queue run is given up")
     parser.add_argument("--dvc-show-max", type=int, default=1000,
                         help="largest experiment count to time DVC's exp show on (it is slow)")
     args = parser.parse_args(argv)
@@ -359,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_hash(work, repeat, data_mb, rows)
         bench_exp_run(work, repeat, dvc, rows)
         bench_magics(work, 100 if args.quick else 1000, repeat, rows)
+        bench_queue(work, args.queue_size or (4 if args.quick else 16), dvc, rows, args.dvc_timeout)
         bench_exp_show(work, args.show_sizes or ([10, 100] if args.quick else [10, 100, 1000, 10000]),
                        repeat, dvc, args.dvc_show_max, rows)
 

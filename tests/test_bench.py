@@ -10,7 +10,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 def test_quick_benchmark_prints_its_table(dvc_exe):
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--quick", "--vs-dvc", "--repeat", "1", "--data-mb", "4",
-         "--show-sizes", "5"],
+         "--show-sizes", "5", "--queue-size", "2"],
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
@@ -25,6 +25,8 @@ def test_quick_benchmark_prints_its_table(dvc_exe):
         "exp show --json, 5 exps, first time", "exp show --json, 5 exps, warm",
         "%load_ext jupyter_exp (in an IPython shell)",
         "%exp show, 100 exps, rendered (first in a kernel)", "%exp show, 100 exps, rendered (again)",
+        "2 queued experiments, --run-all -j 1", "2 queued experiments, --run-all -j 2",
     }
-    for name in ("no-op repro, 2 stages (CLI)", "exp run overhead, 2 stages (CLI)", "exp show --json, 5 exps, warm"):
+    for name in ("no-op repro, 2 stages (CLI)", "exp run overhead, 2 stages (CLI)", "exp show --json, 5 exps, warm",
+                 "2 queued experiments, --run-all -j 2"):
         assert rows[name].count("x |") == 1, name  # a DVC ratio was computed
