@@ -61,6 +61,7 @@ __all__ = [
     "queue_start",
     "queue_status",
     "queue_stop",
+    "queue_wait",
     "remove",
     "rename",
     "repro",
@@ -331,6 +332,21 @@ def queue_status(*, root: str | None = None) -> "QueueStatus":
 
     project = _project(root)
     return QueueStatus(QueueStore(project).entries(), list_workers(project))
+
+
+def queue_wait(timeout: float | None = None, *, root: str | None = None) -> "QueueStatus":
+    """Block until nothing is queued or running (or ``timeout`` seconds pass); return the status."""
+    import time
+
+    project = _project(root)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        status = queue_status(root=str(project.root))
+        counts = status.counts()
+        idle = counts["running"] == 0 and (counts["queued"] == 0 or not status.workers)
+        if idle or (deadline is not None and time.monotonic() > deadline):
+            return status
+        time.sleep(0.2)
 
 
 def queue_logs(name: str, *, follow: bool = False, root: str | None = None,

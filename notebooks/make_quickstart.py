@@ -79,12 +79,19 @@ CELLS = [
     new_code_cell("!git add -A && git commit -q -m 'baseline pipeline' && echo committed"),
     new_markdown_cell("## Experiments\n\nEach run is a commit under `refs/exps/`; HEAD does not move."),
     new_code_cell("%exp run -S train.lr=0.3 -S train.epochs=40 -n fast-lr"),
-    new_code_cell("lr = 0.05\n%exp run -S train.lr={lr} -n slow-lr"),
+    new_code_cell("import jupyter_exp\n\nlr = 0.05\n%exp run -S train.lr={lr} -n slow-lr"),
+    new_markdown_cell(
+        "## A sweep in the background\n\nQueued experiments are snapshots of the workspace; "
+        "`%exp queue start -j 2` runs them two at a time in a background thread, each in a "
+        "directory of its own, while this notebook stays usable."
+    ),
+    new_code_cell("%exp run --queue -S 'train.lr=0.01,0.2,0.5' -n sweep"),
+    new_code_cell("%exp queue start -j 2"),
+    new_code_cell("jupyter_exp.queue_wait(timeout=300)"),
     new_code_cell("%exp show"),
     new_code_cell("%exp diff slow-lr fast-lr"),
     new_markdown_cell("## Keep the best"),
     new_code_cell(
-        "import jupyter_exp\n\n"
         "df = jupyter_exp.show()\n"
         "best = df[df.kind == 'experiment'].sort_values('metrics.mse').iloc[0]['experiment']\n"
         "print('best:', best)\n"

@@ -36,9 +36,15 @@ def test_quickstart_runs_in_a_fresh_project(tmp_path: Path, monkeypatch):
     assert "Running stage 'train':" in out[4] and "mse=" in out[4]
     assert "Reproduced experiment(s): fast-lr" in out[6]
     assert "Reproduced experiment(s): slow-lr" in out[7]
-    assert "[fast-lr]" in out[8] and "[slow-lr]" in out[8] and "<table" in _html(code[8])
-    assert "train.lr" in out[9] and "mse" in out[9]
-    assert "best: fast-lr" in out[10] and "Changes for experiment 'fast-lr' have been applied" in out[10]
+    assert "Queued experiment 'sweep-1' for future execution." in out[8] and "sweep-3" in out[8]
+    assert "Started a queue worker (thread in this kernel)" in out[9]
+    assert "Success" in out[10] and "sweep-3" in out[10] and "Queued" not in out[10]
+    assert all(f"[{name}]" in out[11] for name in ("fast-lr", "slow-lr", "sweep-1", "sweep-2", "sweep-3"))
+    assert "<table" in _html(code[11])
+    assert "train.lr" in out[12] and "mse" in out[12]
+    assert "best: " in out[13] and "have been applied" in out[13]
+    best = out[13].split("best: ")[1].split()[0]
     assert "best-model" in subprocess.run(["git", "branch"], cwd=project, capture_output=True, text=True).stdout
-    assert "metrics.json  mse" in out[12]
-    assert "lr: 0.3" in (project / "params.yaml").read_text()
+    assert "metrics.json  mse" in out[15]
+    assert best in ("fast-lr", "sweep-2", "sweep-3")
+    assert "lr:" in (project / "params.yaml").read_text()
