@@ -339,8 +339,8 @@ def bench_magics(work: Path, size: int, repeat: int, rows: dict[str, Row]) -> No
         out = subprocess.run([sys.executable, "-c", code], cwd=root, check=True, capture_output=True, text=True).stdout.split()
         rows["load_ext"].ours.append(float(out[0]))
     times = [float(x) for x in out[1:]]
-    rows[f"magic_show_first"] = Row(f"%exp show, {size} exps, rendered (first in a kernel)", [times[0]])
-    rows[f"magic_show"] = Row(f"%exp show, {size} exps, rendered (again)", times[1:])
+    rows["magic_show_first"] = Row(f"%exp show, {size} exps, rendered (first in a kernel)", [times[0]])
+    rows["magic_show"] = Row(f"%exp show, {size} exps, rendered (again)", times[1:])
 
 
 def bench_queue(work: Path, size: int, dvc: Path | None, rows: dict[str, Row], timeout: float) -> None:

@@ -304,17 +304,19 @@ def run(
     return runs.run(project, targets, set_params=overrides, name=name, message=message, **flags, echo=echo)
 
 
-def queue_start(jobs: int = 1, *, threads: bool | None = None, root: str | None = None) -> list:
+def queue_start(jobs: int = 1, *, threads: bool | None = None, root: str | None = None,
+                on_finish: "Callable[[Any], None] | None" = None) -> list:
     """Start a background worker running ``jobs`` queued experiments at a time.
 
     In a kernel (``threads`` None: detected) it is a thread, so the notebook stays
-    usable; from a shell it is a detached process. Returns the WorkerInfo.
+    usable, and ``on_finish`` hears of each experiment that ends (then of None when the
+    worker stops); from a shell it is a detached process. Returns the WorkerInfo.
     """
     from .experiments.workers import start
 
     if threads is None:
         threads = _in_kernel()
-    return start(_project(root), jobs, threads=threads)
+    return start(_project(root), jobs, threads=threads, on_finish=on_finish)
 
 
 def queue_stop(*, kill: bool = False, root: str | None = None) -> int:

@@ -134,9 +134,17 @@ def _cmd_exp_run(args: argparse.Namespace):
 
 
 def _cmd_queue_start(args: argparse.Namespace):
-    workers = api.queue_start(args.jobs, threads=getattr(args, "from_kernel", False))
-    kind = "thread in this kernel" if workers[0].kind == "thread" else f"detached process {workers[0].pid}"
-    return Text(f"Started a queue worker ({kind}) running {args.jobs} experiment(s) at a time.\n")
+    if getattr(args, "from_kernel", False):
+        # In a notebook: a status line in this cell that updates as experiments finish.
+        from .display import QueueStatusLine
+
+        line = QueueStatusLine.shown()
+        api.queue_start(args.jobs, threads=True, on_finish=line.refresh)
+        line.refresh(None, started=args.jobs)
+        return None
+    workers = api.queue_start(args.jobs, threads=False)
+    return Text(f"Started a queue worker (detached process {workers[0].pid}) running "
+                f"{args.jobs} experiment(s) at a time.\n")
 
 
 def _cmd_queue_stop(args: argparse.Namespace):

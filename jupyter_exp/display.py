@@ -212,3 +212,54 @@ class QueueStatus:
 
     def _repr_html_(self) -> str:
         return _html_table(*self._cells()) + f"<p>{html.escape(self._workers_line())}</p>"
+
+
+class QueueStatusLine:
+    """One line in a notebook cell, updated in place (an IPython display handle) as the
+    background worker finishes experiments: "Queue: 1 running, 2 queued, 3 done, 1 failed"."""
+
+    def __init__(self, handle, root=None) -> None:
+        self.handle = handle
+        self.root = root
+        self.jobs = None
+        self.last = None
+
+    @classmethod
+    def shown(cls) -> "QueueStatusLine":
+        from IPython.display import display
+
+        line = cls(None)
+        line.handle = display(_Line("Queue worker starting..."), display_id=True)
+        return line
+
+    def text(self) -> str:
+        import jupyter_exp
+
+        counts = jupyter_exp.queue_status(root=self.root).counts()
+        parts = [f"{counts['running']} running", f"{counts['queued']} queued",
+                 f"{counts['success']} done"]
+        if counts["failed"]:
+            parts.append(f"{counts['failed']} failed")
+        head = f"Queue (-j {self.jobs}): " if self.jobs else "Queue: "
+        tail = f"; last: {self.last.name} {self.last.state}" if self.last is not None else ""
+        return head + ", ".join(parts) + tail
+
+    def refresh(self, outcome=None, started: int | None = None) -> None:
+        """Called from the worker thread; throttled by nature (once per experiment)."""
+        if started is not None:
+            self.jobs = started
+        if outcome is not None:
+            self.last = outcome
+        if self.handle is not None:
+            self.handle.update(_Line(self.text()))
+
+
+class _Line:
+    def __init__(self, text: str) -> None:
+        self.value = text
+
+    def __repr__(self) -> str:
+        return self.value
+
+    def _repr_html_(self) -> str:
+        return f"<code>{html.escape(self.value)}</code>"

@@ -72,6 +72,11 @@ class Git:
             raise GitError(_explain(args, proc.stderr.decode(errors="replace")))
         return proc.stdout.decode(errors="replace")
 
+    def untracked_files(self) -> list[str]:
+        """Files in the work tree that git neither tracks nor ignores."""
+        out = self.run("ls-files", "--others", "--exclude-standard", "-z")
+        return [p for p in out.split("\0") if p]
+
     def head(self) -> str | None:
         """The commit HEAD points at, or None in a repository without commits."""
         return self.rev_parse("HEAD")

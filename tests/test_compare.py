@@ -8,7 +8,7 @@ from conftest import git
 
 
 def test_params_diff_against_head(make_project, cli):
-    root = make_project("two_stage")
+    make_project("two_stage")
     jupyter_exp.apply_params(["train.lr=0.5", "+train.seed=3"])
     rows = jupyter_exp.params_diff()
     assert rows == [

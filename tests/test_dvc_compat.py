@@ -1,7 +1,6 @@
 """Both directions against real DVC 3, installed in a virtualenv of its own."""
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest

@@ -1,8 +1,6 @@
 """Experiments both ways with real DVC 3: DVC lists and applies ours, we list and apply theirs."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 

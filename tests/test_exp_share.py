@@ -2,8 +2,6 @@
 DVC remote that is a local directory."""
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 

@@ -1,7 +1,6 @@
 """exp show: records, DataFrame, text tree, JSON, CSV, Markdown and their flags."""
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd

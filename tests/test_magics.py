@@ -1,6 +1,5 @@
 """%exp and %%stage in a real IPython shell that raises instead of printing."""
 
-import io
 import json
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from jupyter_exp.display import DiffTable, ExpDiffView, ExperimentTable
 from jupyter_exp.errors import JupyterExpError
 from jupyter_exp.pipeline.stage_add import StageExistsError
 
-from conftest import git
 
 
 class TestingShell(InteractiveShell):

@@ -37,7 +37,8 @@ def test_quickstart_runs_in_a_fresh_project(tmp_path: Path, monkeypatch):
     assert "Reproduced experiment(s): fast-lr" in out[6]
     assert "Reproduced experiment(s): slow-lr" in out[7]
     assert "Queued experiment 'sweep-1' for future execution." in out[8] and "sweep-3" in out[8]
-    assert "Started a queue worker (thread in this kernel)" in out[9]
+    # The cell's status line was updated in place as the experiments finished.
+    assert "Queue (-j 2): 0 running, 0 queued" in out[9] and "3 done" in out[9]
     assert "Success" in out[10] and "sweep-3" in out[10] and "Queued" not in out[10]
     assert all(f"[{name}]" in out[11] for name in ("fast-lr", "slow-lr", "sweep-1", "sweep-2", "sweep-3"))
     assert "<table" in _html(code[11])

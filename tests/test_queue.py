@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -253,8 +252,6 @@ def test_queue_remove_kill_and_status(ran, cli):
 
 
 def test_kernel_queue_start_returns_at_once(ran):
-    from IPython.core.interactiveshell import InteractiveShell
-
     jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2"], name="nb")
     workers = jupyter_exp.queue_start(2, threads=True)
     assert workers[0].kind == "thread"

@@ -1,7 +1,6 @@
 """The no-op fast path: a recorded no-op is answered from stats, and anything that
 moves sends the reproduction back through the engine."""
 
-import os
 import shutil
 import subprocess
 import sys

@@ -33,10 +33,6 @@ class Applied:
     restore_command: str | None
 
 
-def _untracked(project: Project) -> list[str]:
-    out = project.git.run("ls-files", "--others", "--exclude-standard", "-z")
-    return [p for p in out.split("\0") if p]
-
 
 def save_workspace(project: Project, experiments: list[ExpInfo]) -> str | None:
     """Record the workspace unless HEAD or an experiment already holds all of it.
@@ -44,7 +40,7 @@ def save_workspace(project: Project, experiments: list[ExpInfo]) -> str | None:
     Returns the name it was saved under, or None when nothing needed saving.
     """
     git = project.git
-    tree = snapshot_tree(project, pipeline_files(project) + _untracked(project))
+    tree = snapshot_tree(project, pipeline_files(project) + project.git.untracked_files())
     head = git.head()
     known = {e.tree for e in experiments}
     if head:
@@ -56,7 +52,7 @@ def save_workspace(project: Project, experiments: list[ExpInfo]) -> str | None:
     while git.rev_parse(ref):
         name += "x"
         ref = f"{SAVED_NAMESPACE}/{name}"
-    commit = git.commit_tree(tree, [head] if head else [], f"jupyter-exp: workspace saved before apply")
+    commit = git.commit_tree(tree, [head] if head else [], "jupyter-exp: workspace saved before apply")
     git.update_refs([f"update {ref} {commit} {ZERO}"])
     return name
 

@@ -81,3 +81,65 @@ def resolve(project: Project, name: str, experiments: list[ExpInfo] | None = Non
     close = get_close_matches(name, sorted({e.name for e in experiments}), n=1)
     hint = f"; did you mean '{close[0]}'?" if close else "; list them with `jupyter exp list`."
     raise UnknownExperimentError(f"Unknown experiment '{name}'{hint}")
+
+
+def all_commits_list(project: Project) -> list[str]:
+    """Every commit reachable from branches, tags and HEAD (experiment refs excluded)."""
+    head = ["HEAD"] if project.git.head() else []
+    return project.git.run("rev-list", "--branches", "--tags", *head).split()
+
+
+def select_baselines(
+    project: Project,
+    revs: list[str] | None = None,
+    num: int = 1,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+) -> list[str]:
+    """Baseline commits as DVC selects them (``--rev``, ``-n``, ``-a``, ``-T``, ``-A``)."""
+    git = project.git
+    found: list[str] = []
+    if all_commits:
+        found = all_commits_list(project)
+    else:
+        for rev in ["HEAD"] if revs is None else revs:
+            sha = git.rev_parse(rev)
+            if sha is None:
+                if rev == "HEAD":
+                    continue
+                raise JupyterExpError(f"Unknown revision '{rev}'; use a commit, branch or tag.")
+            if num == 1:
+                found.append(sha)
+            elif num != 0:
+                limit = [] if num < 0 else ["-n", str(num)]
+                found += git.run("rev-list", "--first-parent", *limit, sha).split()
+        if all_branches:
+            found += [r[0] for r in git.for_each_ref("refs/heads", ["objectname"])]
+        if all_tags:
+            found += [r[0] or r[1] for r in git.for_each_ref("refs/tags", ["*objectname", "objectname"])]
+    return list(dict.fromkeys(found))
+
+
+def select_experiments(
+    project: Project,
+    names: list[str] | None = None,
+    *,
+    all_commits: bool = False,
+    revs: list[str] | None = None,
+    num: int = 1,
+    experiments: list[ExpInfo] | None = None,
+) -> list[ExpInfo]:
+    """Experiments chosen as ``exp remove``/``push`` choose them: by name, all (``-A``),
+    and those of the baselines ``revs``/``num`` select (None: HEAD's when no names)."""
+    experiments = list_experiments(project) if experiments is None else experiments
+    if all_commits:
+        return list(experiments)
+    chosen: dict[str, ExpInfo] = {}
+    for name in names or []:
+        exp = resolve(project, name, experiments)
+        chosen[str(exp.ref)] = exp
+    if revs is not None or not names:
+        baselines = set(select_baselines(project, revs, num))
+        chosen.update({str(e.ref): e for e in experiments if e.baseline in baselines})
+    return list(chosen.values())

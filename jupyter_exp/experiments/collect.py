@@ -22,7 +22,7 @@ from ..pipeline.lock import lock_path_for
 from ..project import Project
 from ..serialize import parse_lock
 from ..tree import GitTree, Tree, WorkspaceTree, prefetch
-from .catalog import ExpInfo, list_experiments
+from .catalog import ExpInfo, list_experiments, select_baselines
 from .queue import QueueStore
 
 CACHE_VERSION = 1
@@ -179,44 +179,6 @@ def baseline_names(project: Project, head: str | None) -> dict[str, str]:
     if head and branch:
         names[head] = branch
     return names
-
-
-def all_commits_list(project: Project) -> list[str]:
-    """Every commit reachable from branches, tags and HEAD (experiment refs excluded)."""
-    head = ["HEAD"] if project.git.head() else []
-    return project.git.run("rev-list", "--branches", "--tags", *head).split()
-
-
-def select_baselines(
-    project: Project,
-    revs: list[str] | None = None,
-    num: int = 1,
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
-) -> list[str]:
-    """Baseline commits as DVC selects them (``--rev``, ``-n``, ``-a``, ``-T``, ``-A``)."""
-    git = project.git
-    found: list[str] = []
-    if all_commits:
-        found = all_commits_list(project)
-    else:
-        for rev in ["HEAD"] if revs is None else revs:
-            sha = git.rev_parse(rev)
-            if sha is None:
-                if rev == "HEAD":
-                    continue
-                raise JupyterExpError(f"Unknown revision '{rev}'; use a commit, branch or tag.")
-            if num == 1:
-                found.append(sha)
-            elif num != 0:
-                limit = [] if num < 0 else ["-n", str(num)]
-                found += git.run("rev-list", "--first-parent", *limit, sha).split()
-        if all_branches:
-            found += [r[0] for r in git.for_each_ref("refs/heads", ["objectname"])]
-        if all_tags:
-            found += [r[0] or r[1] for r in git.for_each_ref("refs/tags", ["*objectname", "objectname"])]
-    return list(dict.fromkeys(found))
 
 
 def collect(

@@ -192,14 +192,16 @@ def _finish_failed(store: QueueStore, entry: QueueEntry, exc: BaseException, out
 @dataclass
 class Control:
     """How a caller steers a batch: ``drain`` starts nothing new, ``cancel`` also
-    interrupts what runs (those entries go back to the queue)."""
+    interrupts what runs (those entries go back to the queue); ``on_finish`` hears of
+    every entry that ended (from the thread that ran it)."""
 
     drain: threading.Event
     cancel: threading.Event
+    on_finish: Callable[[Outcome], None] | None = None
 
     @classmethod
-    def new(cls) -> "Control":
-        return cls(threading.Event(), threading.Event())
+    def new(cls, on_finish: Callable[[Outcome], None] | None = None) -> "Control":
+        return cls(threading.Event(), threading.Event(), on_finish)
 
 
 class Executor(ABC):
@@ -232,4 +234,7 @@ class LocalExecutor(Executor):
     def _one(root: str, entry_id: str, echo: Echo | None, control: Control) -> Outcome:
         if control.drain.is_set() or control.cancel.is_set():
             return Outcome(entry_id, entry_id, "skipped")
-        return run_entry(root, entry_id, echo, control.cancel)
+        outcome = run_entry(root, entry_id, echo, control.cancel)
+        if control.on_finish is not None and outcome.state != "skipped":
+            control.on_finish(outcome)
+        return outcome

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..project import Project
 from ..refs import ExpRef
 from .catalog import list_experiments
-from .collect import baseline_names, select_baselines
+from .catalog import select_baselines
+from .collect import baseline_names
 
 
 def list_by_baseline(

@@ -156,10 +156,6 @@ class QueueStore:
 
 
 # -- queueing ---------------------------------------------------------------------
-def _untracked(project: Project) -> list[str]:
-    out = project.git.run("ls-files", "--others", "--exclude-standard", "-z")
-    return [p for p in out.split("\0") if p]
-
 
 def enqueue(
     project: Project,
@@ -198,7 +194,7 @@ def enqueue(
             raise QueueError(
                 f"Experiment '{chosen}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
             )
-    include = pipeline_files(project) + _untracked(project)
+    include = pipeline_files(project) + project.git.untracked_files()
     entries = []
     for combo, chosen in zip(combos, names):
         tree = snapshot_tree(project, include, blobs=overridden_texts(project.root, combo))

@@ -4,24 +4,7 @@ from __future__ import annotations
 
 from ..errors import JupyterExpError
 from ..project import Project
-from .catalog import ExpInfo, list_experiments, resolve
-from .collect import all_commits_list, select_baselines
-
-
-def _select(project: Project, experiments: list[ExpInfo], names: list[str] | None, all_commits: bool,
-            revs: list[str] | None, num: int) -> list[ExpInfo]:
-    if all_commits:
-        return list(experiments)
-    chosen: dict[str, ExpInfo] = {}
-    for name in names or []:
-        exp = resolve(project, name, experiments)
-        chosen[str(exp.ref)] = exp
-    if revs:
-        baselines = set(select_baselines(project, revs, num))
-        for exp in experiments:
-            if exp.baseline in baselines:
-                chosen[str(exp.ref)] = exp
-    return list(chosen.values())
+from .catalog import all_commits_list, list_experiments, select_baselines, select_experiments
 
 
 def remove(
@@ -44,7 +27,8 @@ def remove(
     if git_remote:
         return _remove_remote(project, git_remote, names or [], all_commits)
     experiments = list_experiments(project)
-    selected = _select(project, experiments, names, all_commits, revs, num)
+    selected = select_experiments(project, names, all_commits=all_commits, revs=revs, num=num,
+                                  experiments=experiments)
     if keep:
         kept = {str(e.ref) for e in selected}
         selected = [e for e in experiments if str(e.ref) not in kept]

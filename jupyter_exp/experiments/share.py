@@ -15,8 +15,7 @@ from ..project import Project
 from ..refs import ExpRef
 from ..serialize import parse_lock
 from ..tree import GitTree
-from .catalog import ExpInfo, list_experiments, resolve
-from .collect import select_baselines
+from .catalog import select_experiments
 
 
 class RemoteError(JupyterExpError):
@@ -70,17 +69,6 @@ def _copy_objects(md5s: set[str], src: Path, dst: Path) -> int:
     return copied
 
 
-def _select(project: Project, names: list[str] | None, all_commits: bool, revs: list[str] | None,
-            num: int) -> list[ExpInfo]:
-    experiments = list_experiments(project)
-    if all_commits:
-        return experiments
-    if names:
-        return [resolve(project, n, experiments) for n in names]
-    baselines = set(select_baselines(project, revs, num))
-    return [e for e in experiments if e.baseline in baselines]
-
-
 def push(
     project: Project,
     git_remote: str,
@@ -94,7 +82,7 @@ def push(
     dvc_remote: str | None = None,
 ) -> list[str]:
     """Push experiment refs (default: those of HEAD) and their cache objects."""
-    selected = _select(project, names, all_commits, revs, num)
+    selected = select_experiments(project, names, all_commits=all_commits, revs=revs, num=num)
     if not selected:
         raise JupyterExpError("No experiments to push; name them or use -A / --rev.")
     remote_dir = None if no_cache else dvc_remote_dir(project, dvc_remote)

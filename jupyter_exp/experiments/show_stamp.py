@@ -17,6 +17,7 @@ import os
 import zlib
 from pathlib import Path
 
+from ..pipeline.stamp import stat_key
 from ..project import Project
 
 STAMP_VERSION = 1
@@ -29,14 +30,6 @@ def _refs(project: Project) -> str:
     if not any(line.startswith("*") for line in out.splitlines()):
         out += "HEAD " + (project.git.head() or "") + "\n"  # detached (or unborn) HEAD
     return out
-
-
-def _stat(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return [st.st_ino, st.st_size, st.st_mtime_ns]
 
 
 def _path(project: Project, options: dict) -> Path:
@@ -57,7 +50,7 @@ def lookup(project: Project, options: dict) -> str | None:
         return None
     if data.get("options") != options:
         return None
-    if any(_stat(path) != stat for path, stat in data["stats"].items()):
+    if any(stat_key(path) != stat for path, stat in data["stats"].items()):
         return None
     if data["refs"] != _refs(project):
         return None
@@ -74,7 +67,7 @@ def record(project: Project, options: dict, output: str, workspace_files: list[P
     data = {
         "options": options,
         "refs": _refs(project),
-        "stats": {str(p): _stat(str(p)) for p in workspace_files},
+        "stats": {str(p): stat_key(str(p)) for p in workspace_files},
         "output_crc": zlib.crc32(output.encode()),
     }
     target = _path(project, options)

@@ -18,13 +18,14 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..errors import JupyterExpError
 from ..pipeline.results import Echo, echo_stdout
 from ..pipeline.runner import interrupt_all
 from ..project import Project
 from .executor import Control, Executor, LocalExecutor, Outcome
-from .queue import QueueEntry, QueueStore
+from .queue import QueueStore
 
 
 class RunInterrupted(JupyterExpError):
@@ -155,18 +156,20 @@ def _register(project: Project, key: str, kind: str, jobs: int) -> Path:
     return record
 
 
-def start(project: Project, jobs: int = 1, threads: bool = False) -> list[WorkerInfo]:
+def start(project: Project, jobs: int = 1, threads: bool = False,
+          on_finish: "Callable[[Outcome], None] | None" = None) -> list[WorkerInfo]:
     """Start a background worker running ``jobs`` experiments at a time.
 
-    ``threads`` runs it in this process (a kernel stays usable); otherwise it is a
-    detached process that outlives the command that started it.
+    ``threads`` runs it in this process (a kernel stays usable; ``on_finish`` then hears
+    of each experiment that ends); otherwise it is a detached process that outlives the
+    command that started it.
     """
     _stop_file(project).unlink(missing_ok=True)
     if not any(e.state == "queued" for e in QueueStore(project).entries()):
         raise JupyterExpError("The queue is empty; queue experiments with `exp run --queue` first.")
     if threads:
         key = f"thread-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        control = Control.new()
+        control = Control.new(on_finish)
         record = _workers_dir(project) / f"{key}.json"
 
         def work() -> None:
@@ -175,6 +178,8 @@ def start(project: Project, jobs: int = 1, threads: bool = False) -> list[Worker
             finally:
                 _threads.pop(key, None)
                 record.unlink(missing_ok=True)
+                if on_finish is not None:
+                    on_finish(None)  # the worker is done
 
         thread = threading.Thread(target=work, name=f"jupyter-exp-{key}", daemon=True)
         _threads[key] = (thread, control)  # known before its record is: never taken for dead

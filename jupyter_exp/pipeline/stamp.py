@@ -38,7 +38,8 @@ def _stamp_path(own_tmp: Path, selected: dict) -> Path:
     return own_tmp / "uptodate" / f"{key:08x}.json"
 
 
-def _stat(path: str) -> list[int] | None:
+def stat_key(path: str) -> list[int] | None:
+    """(inode, size, mtime) of ``path``, or None if it is not there."""
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -60,7 +61,7 @@ def record(own_tmp: Path, selected: dict, results: list[StageResult], paths: lis
     stats: dict[str, list[int] | None] = {}
     for path in paths:
         for item in _expand(path):
-            stats[item] = _stat(item)
+            stats[item] = stat_key(item)
     data = {
         "version": STAMP_VERSION,
         "selection": selected,
@@ -84,7 +85,7 @@ def check(own_tmp: Path, selected: dict, echo: Echo) -> list[StageResult] | None
     if data.get("version") != STAMP_VERSION or data.get("selection") != selected:
         return None
     for path, stat in data["stats"].items():
-        if _stat(path) != stat:
+        if stat_key(path) != stat:
             return None
     results = [StageResult(stage, status) for stage, status in data["results"]]
     for result in results:
