@@ -28,6 +28,22 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
+def make_checkpoint() -> None:
+    """In a stage with checkpoint outputs: record a checkpoint now (DVC 2's protocol)."""
+    from .live import make_checkpoint as _make
+
+    _make()
+
+
+def __getattr__(name: str) -> Any:
+    # `jupyter_exp.live`, the in-stage logger, is imported on first use.
+    if name == "live":
+        import importlib
+
+        return importlib.import_module(".live", __name__)
+    raise AttributeError(f"module 'jupyter_exp' has no attribute {name!r}")
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_exp`` (or ``c.InteractiveShellApp.extensions``): register
     ``%exp`` and ``%%stage``."""
@@ -48,7 +64,9 @@ __all__ = [
     "expand_sweeps",
     "gc",
     "init",
+    "live",
     "ls",
+    "make_checkpoint",
     "metrics_diff",
     "metrics_show",
     "params_diff",
@@ -260,8 +278,10 @@ def run(
     force_downstream: bool = False,
     keep_going: bool = False,
     ignore_errors: bool = False,
+    reset: bool = False,
     root: str | None = None,
     echo: Callable[[str], None] | None = None,
+    on_progress: Callable[[dict], None] | None = None,
 ) -> Any:
     """Run an experiment and record it under ``refs/exps``.
 
@@ -275,7 +295,10 @@ def run(
     - ``run_all``: run the queue (after queueing, with ``queue``), ``jobs`` at a time, in
       the foreground; returns the Outcomes.
 
-    ``copy_paths`` copies git-ignored files into queued and temporary runs.
+    ``copy_paths`` copies git-ignored files into queued and temporary runs. A pipeline
+    with checkpoint outputs commits each step and resumes the workspace's last checkpoint
+    experiment unless ``reset``; ``on_progress`` hears each step (experiment, step,
+    total, metrics, elapsed).
     """
     from .errors import JupyterExpError
     from .experiments import run as runs
@@ -301,7 +324,8 @@ def run(
     if temp:
         return runs.run_temp(project, targets, set_params=overrides, name=name, force=force,
                              message=message, copy_paths=copy_paths, flags=flags, echo=echo)
-    return runs.run(project, targets, set_params=overrides, name=name, message=message, **flags, echo=echo)
+    return runs.run(project, targets, set_params=overrides, name=name, message=message, **flags,
+                    reset=reset, echo=echo, on_progress=on_progress)
 
 
 def queue_start(jobs: int = 1, *, threads: bool | None = None, root: str | None = None,

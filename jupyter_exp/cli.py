@@ -128,7 +128,7 @@ def _cmd_exp_run(args: argparse.Namespace):
         jobs=args.jobs, copy_paths=args.copy_paths, single_item=args.single_item,
         downstream=args.downstream, pipeline=args.pipeline, all_pipelines=args.all_pipelines,
         force_downstream=args.force_downstream, keep_going=args.keep_going,
-        ignore_errors=args.ignore_errors,
+        ignore_errors=args.ignore_errors, reset=args.reset,
     )
     return result if not isinstance(result, list) else None  # queued entries and outcomes were printed
 
@@ -322,6 +322,8 @@ def _exp_parser(sub) -> None:
     r.add_argument("--temp", action="store_true", help="run now in a directory of its own")
     r.add_argument("-C", "--copy-paths", action="append", default=[], metavar="PATH",
                    help="git-ignored files to copy into --queue/--temp runs")
+    r.add_argument("--reset", action="store_true",
+                   help="checkpoint pipelines: start a new experiment instead of resuming")
     r.set_defaults(func=_cmd_exp_run)
 
     q = sub.add_parser("queue", help="the experiment queue: start, stop, status, logs, kill, remove, retry")

@@ -69,7 +69,7 @@ def test_import_is_cheap_and_light():
 def test_public_surface_is_pinned():
     assert sorted(jupyter_exp.__all__) == sorted([
         "JupyterExpError", "__version__", "add", "add_stage", "apply", "apply_params", "branch", "checkout",
-        "diff", "expand_sweeps", "gc", "init", "ls", "metrics_diff", "metrics_show",
+        "diff", "expand_sweeps", "gc", "init", "live", "ls", "make_checkpoint", "metrics_diff", "metrics_show",
         "params_diff", "pull", "push", "queue_kill", "queue_logs", "queue_remove", "queue_retry",
         "queue_start", "queue_status", "queue_stop", "queue_wait", "remove", "rename", "repro", "run", "save", "show",
     ])

@@ -63,6 +63,7 @@ class ExpRow:
     state: str | None = None  # success | queued | running | failed, for experiments
     created: int | None = None  # committer time, seconds since the epoch (UTC)
     parent: str | None = None
+    step: int | None = None  # checkpoint experiments: the step this commit records
 
 
 class PipelineMemo:
@@ -207,12 +208,16 @@ def collect(
     by_baseline: dict[str, list[ExpInfo]] = {}
     for exp in experiments:
         by_baseline.setdefault(exp.baseline, []).append(exp)
+    shown = [e for b in baselines for e in by_baseline.get(b, [])]
+    chains = checkpoint_chains(project, shown)
+    checkpoint_states, checkpoint_tips = _checkpoint_states(project)
     cache = _CommitCache(project)
     memo: dict[tuple[str, Any], Any] = {}
     pipelines = PipelineMemo()
     workspace = read_data(project, WorkspaceTree(project.root), param_deps, pipelines)
     wanted = [baseline for baseline in baselines] + [e.rev for b in baselines for e in by_baseline.get(b, [])]
     wanted += [e.rev for b in baselines for e in queued.get(b, [])]
+    wanted += [rev for chain in chains.values() for rev, _, _ in chain]
     missing = [rev for rev in wanted if force or cache.get((rev, param_deps)) is None]
     # Read ahead, in one exchange, the files the workspace's pipeline says commits hold.
     paths = list(dict.fromkeys([DVC_YAML, "dvc.lock", *workspace.params, *workspace.metrics]))
@@ -240,13 +245,55 @@ def collect(
                            baseline=baseline, created=created, parent=parent))
         exps = sorted(by_baseline.get(baseline, []), key=lambda e: (-e.created, e.rev))
         for exp in exps:
+            chain = chains.get(exp.rev, [])
             rows.append(ExpRow(exp.rev, "experiment", data_of(exp.rev), name=exp.name,
-                               baseline=baseline, state="success", created=exp.created,
-                               parent=exp.parents[0] if exp.parents else None))
+                               baseline=baseline, state=checkpoint_states.get(exp.name, "success")
+                               if exp.rev == checkpoint_tips.get(exp.name) else "success",
+                               created=exp.created, parent=exp.parents[0] if exp.parents else None,
+                               step=len(chain) + 1 if chain else None))
+            for index, (rev, parent, created) in enumerate(chain):
+                rows.append(ExpRow(rev, "checkpoint", data_of(rev), name=exp.name, baseline=baseline,
+                                   created=created, parent=parent, step=len(chain) - index))
         for entry in queued.get(baseline, []):
             rows.append(_queue_row(entry, data_of(entry.rev)))
     cache.save()
     return rows
+
+
+def checkpoint_chains(project: Project, experiments: list[ExpInfo]) -> dict[str, list[tuple[str, str, int]]]:
+    """For experiments whose commit does not sit on its baseline: the earlier commits of
+    the chain, newest first, as ``(rev, parent, committer time)``. One git process."""
+    chained = [e for e in experiments if e.parents and e.parents[0] != e.baseline]
+    if not chained:
+        return {}
+    baselines = sorted({e.baseline for e in chained})
+    out = project.git.run("log", "--format=%H %ct %P", *[e.rev for e in chained], "--not", *baselines)
+    commits: dict[str, tuple[int, str | None]] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        commits[parts[0]] = (int(parts[1]), parts[2] if len(parts) > 2 else None)
+    chains = {}
+    for exp in chained:
+        chain, rev = [], exp.parents[0]
+        while rev in commits and rev != exp.baseline:
+            created, parent = commits[rev]
+            chain.append((rev, parent, created))
+            rev = parent
+        chains[exp.rev] = chain
+    return chains
+
+
+def _checkpoint_states(project: Project) -> tuple[dict[str, str], dict[str, str]]:
+    """State and tip of checkpoint experiments that published progress (running,
+    interrupted, failed), by name."""
+    from .checkpoints import read_progress
+
+    states, tips = {}, {}
+    for event in read_progress(project):
+        if event.get("state") in ("running", "interrupted", "failed") and event.get("rev"):
+            states[event["experiment"]] = event["state"]
+            tips[event["experiment"]] = event["rev"]
+    return states, tips
 
 
 def _queue_row(entry, data: ExpData) -> ExpRow:

@@ -39,8 +39,11 @@ from ..pipeline.results import Echo
 from ..pipeline.runner import interrupt_all
 from ..pipeline.tracked import checkout
 from ..project import Project
+from ..pipeline.dvcfile import load_pipeline
+from ..refs import ExpRef
+from .checkpoints import CheckpointChain
 from .queue import QueueEntry, QueueStore
-from .snapshot import pipeline_files, record, snapshot_tree
+from .snapshot import ZERO, pipeline_files, record, snapshot_tree
 
 RUN_FLAGS = ("force", "single_item", "downstream", "pipeline", "all_pipelines",
              "force_downstream", "keep_going", "ignore_errors")
@@ -117,10 +120,27 @@ def execute(project: Project, entry: QueueEntry, echo: Echo,
         run_project = _prepare(project, entry, run_dir)
         flags = {k: bool(entry.flags.get(k)) for k in RUN_FLAGS}
         env = {"DVC_EXP_NAME": entry.name, "DVC_EXP_BASELINE_REV": entry.baseline}
+        chain = None
+        if any(s.has_checkpoint for s in load_pipeline(run_project.root).stages):
+            # Queued and temporary checkpoint runs start afresh from the baseline.
+            chain = CheckpointChain(run_project, project, entry.baseline, entry.name, entry.baseline,
+                                    project.git.rev_parse(str(ExpRef(entry.baseline, entry.name))) or ZERO,
+                                    base=entry.rev, message=entry.message, echo=echo, workspace=False)
         try:
-            reproduce(run_project, list(entry.targets) or None, env=env, echo=echo, on_start=on_start, **flags)
+            reproduce(run_project, list(entry.targets) or None, env=env, echo=echo, on_start=on_start,
+                      on_checkpoint=chain.checkpoint if chain else None, **flags)
         except MissingDependencyError as exc:
+            if chain:
+                chain.finish("failed")
             raise _explain_missing(project, exc) from None
+        except BaseException:
+            if chain:
+                chain.finish("failed")
+            raise
+        if chain is not None:
+            rev = chain.finish("success")
+            if rev is not None:
+                return rev
         tree = snapshot_tree(run_project, pipeline_files(run_project), base=entry.rev)
         return record(run_project, entry.baseline, entry.name, tree, message=entry.message,
                       force=bool(entry.flags.get("force_name")))

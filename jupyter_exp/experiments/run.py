@@ -7,9 +7,11 @@ as DVC leaves them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from ..errors import JupyterExpError
 from ..overrides import apply_overrides, group_by_file, is_sweep
+from ..pipeline.dvcfile import load_pipeline
 from ..pipeline.repro import commit, reproduce
 from ..pipeline.results import Echo, StageResult, echo_stdout
 from ..project import Project
@@ -72,20 +74,31 @@ def run(
     force_downstream: bool = False,
     keep_going: bool = False,
     ignore_errors: bool = False,
+    reset: bool = False,
     echo: Echo | None = None,
+    on_progress: "Callable[[dict], None] | None" = None,
 ) -> Experiment:
     """Apply ``set_params``, reproduce in the workspace, and record the experiment.
 
-    ``force`` reproduces every stage and overwrites an experiment of the same name.
+    ``force`` reproduces every stage and overwrites an experiment of the same name. A
+    pipeline with checkpoint outputs records a commit per step and resumes the
+    workspace's last checkpoint experiment unless ``reset`` (see checkpoints.py);
+    ``on_progress`` then hears each step.
 
     Raises:
         NoBaselineError, ExperimentExistsError, InvalidExpNameError, ParamsError,
-        StageFailedError (no ref is written when a stage fails).
+        StageFailedError (no ref is written when a stage fails; committed checkpoints stay).
     """
     echo = echo or echo_stdout
     baseline = _baseline(project)
     if set_params and is_sweep(set_params):
         raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
+    flags = dict(force=force, single_item=single_item, downstream=downstream, pipeline=pipeline,
+                 all_pipelines=all_pipelines, force_downstream=force_downstream,
+                 keep_going=keep_going, ignore_errors=ignore_errors)
+    if any(stage.has_checkpoint for stage in load_pipeline(project.root).stages):
+        return _run_checkpoints(project, baseline, targets, set_params, name, message, reset,
+                                flags, echo, on_progress)
     name, existing = choose_name(project, baseline, name, force)
     if set_params:
         apply_overrides(project.root, group_by_file(set_params))
@@ -99,6 +112,64 @@ def run(
                  message=message, force=force, existing=existing or ZERO)
     echo(f"\nReproduced experiment(s): {name}\nExperiment results have been applied to your workspace.\n")
     return Experiment(name, rev, baseline, str(ExpRef(baseline, name)), tuple(results))
+
+
+def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
+                     set_params: list[str] | None, name: str | None, message: str | None,
+                     reset: bool, flags: dict, echo: Echo,
+                     on_progress: "Callable[[dict], None] | None") -> Experiment:
+    """A workspace run of a pipeline with checkpoint outputs: new, resumed or modified."""
+    from ..compare import flat_data, read_params
+    from ..pipeline.cache import remove
+    from ..tree import GitTree, WorkspaceTree
+    from .checkpoints import CheckpointChain, load_workspace_state, save_workspace_state
+
+    state = None if reset else load_workspace_state(project)
+    if state is not None and (state.baseline != baseline
+                              or project.git.rev_parse(str(ExpRef(baseline, state.name))) != state.tip):
+        state = None  # another baseline, or the experiment was removed or moved since
+    if reset:
+        for stage in load_pipeline(project.root).stages:
+            for out in stage.outs:
+                if out.checkpoint:
+                    remove(project.root / out.path)
+        save_workspace_state(project, None)
+    if set_params:
+        apply_overrides(project.root, group_by_file(set_params))
+    env = {"DVC_EXP_BASELINE_REV": baseline}
+    if state is not None:
+        same_params = (flat_data(read_params(project, WorkspaceTree(project.root)))
+                       == flat_data(read_params(project, GitTree(project.git, state.tip))))
+        if same_params and name in (None, state.name):
+            chain_name, parent, tip = state.name, state.tip, state.tip
+            echo(f"Resuming checkpoint experiment '{state.name}' from step {state.step}.\n")
+        else:
+            chain_name, _ = choose_name(project, baseline, name, flags["force"])
+            parent, tip = state.tip, ZERO
+            echo(f"Modified checkpoint experiment based on '{state.name}' will be created as '{chain_name}'.\n")
+        env["DVCLIVE_RESUME"] = "1"
+        first_step = state.step
+    else:
+        chain_name, existing = choose_name(project, baseline, name, flags["force"])
+        parent, tip, first_step = baseline, existing or ZERO, 0
+        echo(f"{'Reset: starting' if reset else 'Starting'} checkpoint experiment '{chain_name}'.\n")
+    env["DVC_EXP_NAME"] = chain_name
+    chain = CheckpointChain(project, project, baseline, chain_name, parent, tip, message=message,
+                            echo=echo, on_progress=on_progress, first_step=first_step)
+    try:
+        results = reproduce(project, targets, env=env, echo=echo, on_checkpoint=chain.checkpoint, **flags)
+    except BaseException:
+        chain.finish("interrupted")
+        if chain.steps:
+            echo(f"Kept {chain.steps} checkpoint(s) of '{chain_name}'; `exp run` resumes from step "
+                 f"{first_step + chain.steps}.\n")
+        raise
+    rev = chain.finish("success")
+    if rev is None:  # the stage never asked for a checkpoint: one ordinary commit
+        rev = record(project, baseline, chain_name, snapshot_tree(project, pipeline_files(project)),
+                     message=message, force=flags["force"], parent=parent, existing=tip)
+    echo(f"\nReproduced experiment(s): {chain_name}\nExperiment results have been applied to your workspace.\n")
+    return Experiment(chain_name, rev, baseline, str(ExpRef(baseline, chain_name)), tuple(results))
 
 
 def save(

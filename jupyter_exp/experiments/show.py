@@ -160,7 +160,8 @@ def _state(row: ExpRow, with_data: bool = True) -> dict:
 
 
 def to_json(rows: list[ExpRow]) -> list[dict]:
-    """DVC's list-of-ExpState shape (``dvc exp show --json`` since 2.55)."""
+    """DVC's list-of-ExpState shape (``dvc exp show --json`` since 2.55); a checkpoint
+    experiment lists its steps in ``revs``, newest first, as DVC 2 chains did."""
     result: list[dict] = []
     current: dict | None = None
     for row in rows:
@@ -170,6 +171,8 @@ def to_json(rows: list[ExpRow]) -> list[dict]:
             current = _state(row)
             current["experiments"] = []
             result.append(current)
+        elif row.kind == "checkpoint" and current is not None and current["experiments"]:
+            current["experiments"][-1]["revs"].append(_state(row))
         elif current is not None:
             executor = None
             if row.state and row.state != "success":
@@ -200,13 +203,16 @@ def _created(ts: int | None, iso: bool) -> str:
     return when.strftime("%I:%M %p") if when.date() == dt.date.today() else when.strftime("%b %d, %Y")
 
 
-def _label(row: ExpRow, last: bool, sha: bool) -> str:
+def _label(row: ExpRow, last: bool, sha: bool, under_last: bool = False) -> str:
     if row.kind == "workspace":
         return "workspace"
     if row.kind == "baseline":
         return row.rev[:7] if sha or not row.name else row.name
+    if row.kind == "checkpoint":
+        return f"{' ' if under_last else '│'}   {'└' if last else '├'} {row.rev[:7]} (step {row.step})"
     branch = "└──" if last else "├──"
-    return f"{branch} {row.rev[:7]} [{row.name}]"
+    step = f" (step {row.step})" if row.step else ""
+    return f"{branch} {row.rev[:7]} [{row.name}]{step}"
 
 
 def table_rows(rows: list[ExpRow], cols: list[Column], precision: int | None, sha: bool,
@@ -217,9 +223,15 @@ def table_rows(rows: list[ExpRow], cols: list[Column], precision: int | None, sh
         headers.append("State")
     headers += [c.label for c in cols]
     body = []
+    experiment_was_last = False
     for i, row in enumerate(rows):
         nxt = rows[i + 1] if i + 1 < len(rows) else None
-        last = nxt is None or nxt.kind in ("workspace", "baseline")
+        if row.kind == "checkpoint":
+            last = nxt is None or nxt.kind != "checkpoint"
+        else:
+            following = next((r for r in rows[i + 1:] if r.kind != "checkpoint"), None)
+            last = following is None or following.kind in ("workspace", "baseline")
+            experiment_was_last = last
         cells = [v for v in (value(row, c) for c in cols)]
         rendered = [c if c in (MISSING, ERROR) else format_value(c, precision) for c in cells]
         if csv_mode:
@@ -228,7 +240,7 @@ def table_rows(rows: list[ExpRow], cols: list[Column], precision: int | None, sh
                     typ, _created(row.created, True) if row.created else "", row.parent or "", row.state or ""]
             rendered = ["" if c == MISSING else c for c in rendered]
         else:
-            info = [_label(row, last, sha), _created(row.created, False)]
+            info = [_label(row, last, sha, experiment_was_last), _created(row.created, False)]
             if show_state:
                 info.append(row.state.capitalize() if row.state and row.kind != "baseline" else MISSING)
         body.append(info + rendered)
@@ -272,15 +284,17 @@ def to_dataframe(rows: list[ExpRow], cols: list[Column]):
             "state": row.state,
             "created": pd.Timestamp(row.created, unit="s", tz="UTC") if row.created is not None else pd.NaT,
             "parent": row.parent,
+            "step": row.step,
         }
         for col in cols:
             v = value(row, col)
             record[f"{col.group}.{col.label}"] = None if v in (MISSING, ERROR) else v
         records.append(record)
-    info = ["experiment", "rev", "baseline", "kind", "state", "created", "parent"]
+    info = ["experiment", "rev", "baseline", "kind", "state", "created", "parent", "step"]
     data_cols = [f"{c.group}.{c.label}" for c in cols]
     frame = pd.DataFrame.from_records(records, columns=info + data_cols)
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
+    frame["step"] = frame["step"].astype("Int64")
     for col in data_cols:
         dtype = _dtype([v for v in frame[col] if v is not None])
         if dtype:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +78,9 @@ class State:
 
     def __init__(self, db_path: Path) -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+        # The checkpoint monitor hashes from its own thread: one connection, one lock.
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
@@ -87,24 +90,28 @@ class State:
         self._pending: list[tuple] = []
 
     def get(self, path: Path, st: os.stat_result) -> str | None:
-        row = self._db.execute(
-            "SELECT inode, size, mtime, md5 FROM state WHERE path = ?", (str(path),)
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT inode, size, mtime, md5 FROM state WHERE path = ?", (str(path),)
+            ).fetchone()
         if row and row[:3] == (st.st_ino, st.st_size, st.st_mtime_ns):
             return row[3]
         return None
 
     def put(self, path: Path, st: os.stat_result, md5: str) -> None:
-        self._pending.append((str(path), st.st_ino, st.st_size, st.st_mtime_ns, md5))
-        if len(self._pending) >= 1000:
+        with self._lock:
+            self._pending.append((str(path), st.st_ino, st.st_size, st.st_mtime_ns, md5))
+            full = len(self._pending) >= 1000
+        if full:
             self.flush()
 
     def flush(self) -> None:
-        if self._pending:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", self._pending
-            )
-            self._pending.clear()
+        with self._lock:
+            if self._pending:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", self._pending
+                )
+                self._pending.clear()
 
     def close(self) -> None:
         self.flush()

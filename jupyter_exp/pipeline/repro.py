@@ -10,6 +10,7 @@ untouched.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -50,11 +51,14 @@ class _Run:
     """One reproduction: memoised hashes and params, the lock file, the echo."""
 
     def __init__(self, project: Project, echo: Echo, env: dict[str, str] | None,
-                 on_start: "Callable[[int], None] | None" = None) -> None:
+                 on_start: "Callable[[int], None] | None" = None,
+                 on_checkpoint: "Callable[[Stage, dict], None] | None" = None) -> None:
         self.project = project
         self.echo = echo
         self.extra_env = env or {}
         self.on_start = on_start
+        self.on_checkpoint = on_checkpoint
+        self.checkpoints = 0
         self.cache = open_cache(project)
         self.hasher = self.cache.hasher
         self.run_cache = RunCache(project.cache_dir)
@@ -139,7 +143,9 @@ class _Run:
         root = self.project.root
         for out in stage.outs:
             path = root / out.path
-            if out.persist or out.checkpoint:
+            # A checkpoint stage resumes where it stopped: none of its outputs (its
+            # metrics and logs included) is removed before it runs.
+            if out.persist or stage.has_checkpoint:
                 if path.exists():
                     self.cache.unprotect(path)
             else:
@@ -147,12 +153,38 @@ class _Run:
         self.forget([o.path for o in stage.outs])
         self.echo(f"Running stage '{stage.address}':\n")
         env = self.env_for(stage)
+        monitor = None
+        if stage.has_checkpoint:
+            env["DVC_CHECKPOINT"] = "1"
+            self.signal_path.unlink(missing_ok=True)  # left behind by a run that was killed
+            monitor = lambda: self.check_signal(stage, params)  # noqa: E731
         for cmd in stage.commands:
             self.echo(f"> {cmd}\n")
-            result = run_command(cmd, root / stage.wdir, env, self.echo, self.on_start)
+            result = run_command(cmd, root / stage.wdir, env, self.echo, self.on_start, monitor)
             if result.returncode != 0:
                 raise StageFailedError(stage.address, result.returncode, result.tail)
         return 0
+
+    @property
+    def signal_path(self) -> Path:
+        return self.project.tmp_dir / "DVC_CHECKPOINT"
+
+    def check_signal(self, stage: Stage, params: dict) -> None:
+        """If the stage asked for a checkpoint: cache its outputs, write its lock entry,
+        let the experiment record it, then acknowledge (delete the signal file)."""
+        path = self.signal_path
+        if not path.exists():
+            return
+        try:
+            info = json.loads(path.read_text() or "{}")
+        except ValueError:
+            info = {}
+        self.forget([d.path for d in stage.deps] + [o.path for o in stage.outs])
+        self.commit_stage(stage, params, cacheable=False)
+        self.checkpoints += 1
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(stage, info if isinstance(info, dict) else {})
+        path.unlink(missing_ok=True)
 
     def commit_stage(self, stage: Stage, params: dict, cacheable: bool) -> dict:
         root = self.project.root
@@ -199,11 +231,14 @@ def reproduce(
     env: dict[str, str] | None = None,
     echo: Echo | None = None,
     on_start: "Callable[[int], None] | None" = None,
+    on_checkpoint: "Callable[[Stage, dict], None] | None" = None,
 ) -> list[StageResult]:
     """Bring the selected stages up to date; return what happened to each.
 
     ``env`` is added to the stage commands' environment; ``on_start`` gets each
-    command's process group id when it starts.
+    command's process group id when it starts; ``on_checkpoint(stage, info)`` is called
+    at each checkpoint a stage asks for, after its outputs are cached and its lock
+    entry written (without it, checkpoints are only acknowledged).
 
     Raises:
         StageFailedError: a command failed (unless keep_going or ignore_errors).
@@ -215,7 +250,7 @@ def reproduce(
     with project.lock():
         graph = load_graph(project)
         order = plan(graph, targets, single_item, downstream, pipeline, all_pipelines)
-        run = _Run(project, echo, env, on_start)
+        run = _Run(project, echo, env, on_start, on_checkpoint)
         results: dict[str, StageResult] = {}
         try:
             for address in order:

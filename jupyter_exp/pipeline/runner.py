@@ -55,10 +55,13 @@ def run_command(
     env: dict[str, str],
     echo: Callable[[str], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    monitor: Callable[[], None] | None = None,
 ) -> CommandResult:
     """Run one shell command to completion, streaming its output.
 
     ``on_start`` gets the command's process group id (= its pid) once it runs.
+    ``monitor`` is called every few milliseconds from a thread while the command runs
+    (checkpoint signals); if it raises, the command is stopped and the error re-raised.
     """
     echo = echo or _default_echo
     proc = subprocess.Popen(
@@ -80,6 +83,7 @@ def run_command(
         _active.add(proc.pid)
     if on_start is not None:
         on_start(proc.pid)
+    watcher, stop_watch, failures = _watch(proc, monitor)
     try:
         while True:
             chunk = os.read(fd, 65536)
@@ -95,10 +99,39 @@ def run_command(
         _stop(proc)
         raise
     finally:
+        stop_watch.set()
+        if watcher is not None:
+            watcher.join()
         with _active_lock:
             _active.discard(proc.pid)
         proc.stdout.close()
+    if failures:
+        raise failures[0]
     return CommandResult(returncode, b"".join(tail).decode(errors="replace")[-TAIL_BYTES:])
+
+
+MONITOR_SECONDS = 0.02
+
+
+def _watch(proc: subprocess.Popen, monitor: Callable[[], None] | None):
+    """Start the thread that calls ``monitor`` while ``proc`` runs."""
+    stop = threading.Event()
+    failures: list[BaseException] = []
+    if monitor is None:
+        return None, stop, failures
+
+    def loop() -> None:
+        while not stop.wait(MONITOR_SECONDS):
+            try:
+                monitor()
+            except BaseException as exc:  # the command cannot go on without its checkpoint
+                failures.append(exc)
+                _stop(proc)
+                return
+
+    thread = threading.Thread(target=loop, name="jupyter-exp-monitor", daemon=True)
+    thread.start()
+    return thread, stop, failures
 
 
 def _stop(proc: subprocess.Popen) -> None:

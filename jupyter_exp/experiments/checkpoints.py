@@ -1,0 +1,162 @@
+"""Checkpoint experiments: one commit per step on the experiment's ref, a chain of
+first parents back to the baseline, so every step can be applied, branched, resumed.
+
+The chain is extended as the stage signals (``make_checkpoint``): outputs cached and
+the lock entry written first, then the commit, then the ref moves with a
+compare-and-swap. A killed run keeps every step it committed. What the workspace last
+ran is remembered in ``.dvc/tmp/jupyter_exp/checkpoint.json``, so that the next
+``exp run`` resumes it; progress of every running checkpoint experiment is published
+in ``.dvc/tmp/jupyter_exp/progress/<name>.json`` for displays in other processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..pipeline.results import Echo
+from ..pipeline.stage import Stage
+from ..project import Project
+from ..refs import ExpRef
+from .snapshot import ZERO, experiment_message, pipeline_files, snapshot_tree
+
+Progress = Callable[[dict], None]
+
+
+@dataclass
+class WorkspaceCheckpoint:
+    """What the workspace's last checkpoint experiment was, for resuming it."""
+
+    name: str
+    baseline: str
+    tip: str
+    step: int
+    state: str  # running | interrupted | success
+    total: int | None = None
+
+
+def _state_path(project: Project) -> Path:
+    return project.own_tmp_dir / "checkpoint.json"
+
+
+def load_workspace_state(project: Project) -> WorkspaceCheckpoint | None:
+    try:
+        return WorkspaceCheckpoint(**json.loads(_state_path(project).read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+
+
+def save_workspace_state(project: Project, state: WorkspaceCheckpoint | None) -> None:
+    path = _state_path(project)
+    if state is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(asdict(state)))
+    os.replace(tmp, path)
+
+
+def publish_progress(project: Project, event: dict) -> None:
+    """Write an experiment's latest progress where other processes (widgets) read it."""
+    folder = project.own_tmp_dir / "progress"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{event['experiment']}.json"
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(event))
+    os.replace(tmp, target)
+
+
+def read_progress(project: Project) -> list[dict]:
+    """The latest progress event of every checkpoint experiment that published one."""
+    folder = project.own_tmp_dir / "progress"
+    events = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            events.append(json.loads(path.read_text()))
+        except ValueError:
+            continue
+    return events
+
+
+@dataclass
+class CheckpointChain:
+    """Appends a commit per checkpoint to experiment ``name`` on ``baseline``.
+
+    ``parent`` is where the chain continues (the baseline, or a checkpoint when
+    resuming); ``tip`` is the ref's current value (ZERO for a new ref); ``project`` is
+    where the run happens (the workspace or a run directory) and ``home`` the project
+    whose bookkeeping is written; ``base`` the commit whose tree the snapshots start from.
+    """
+
+    project: Project
+    home: Project
+    baseline: str
+    name: str
+    parent: str
+    tip: str = ZERO
+    base: str | None = None
+    message: str | None = None
+    echo: Echo | None = None
+    on_progress: Progress | None = None
+    workspace: bool = True
+    steps: int = 0
+    first_step: int = 0
+    total: int | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def ref(self) -> ExpRef:
+        return ExpRef(self.baseline, self.name)
+
+    def _commit(self) -> str:
+        git = self.project.git
+        tree = snapshot_tree(self.project, pipeline_files(self.project), base=self.base)
+        commit = git.commit_tree(tree, [self.parent], self.message or experiment_message(self.project))
+        git.update_refs([f"update {self.ref} {commit} {self.tip}"])
+        self.parent = self.tip = commit
+        return commit
+
+    def checkpoint(self, stage: Stage, info: dict) -> None:
+        """Called by the engine at each signal, after outputs and lock entry are saved."""
+        commit = self._commit()
+        self.steps += 1
+        step = self.first_step + self.steps
+        self.total = info.get("total") or self.total
+        event = {
+            "experiment": self.name, "stage": stage.address, "step": step, "total": self.total,
+            "metrics": info.get("metrics") or {}, "elapsed": round(time.monotonic() - self.started, 3),
+            "rev": commit, "state": "running",
+        }
+        publish_progress(self.home, event)
+        if self.workspace:
+            save_workspace_state(self.home, WorkspaceCheckpoint(self.name, self.baseline, commit, step, "running", self.total))
+        if self.echo is not None:
+            of_total = f"/{self.total}" if self.total else ""
+            self.echo(f"Checkpoint experiment iteration '{commit[:7]}' (step {step}{of_total}).\n")
+        if self.on_progress is not None:
+            self.on_progress(event)
+
+    def finish(self, state: str) -> str | None:
+        """Close the run: a wrap-up commit if anything changed since the last step
+        (only on success), and the final state for resuming and for displays."""
+        if state == "success":
+            git = self.project.git
+            tree = snapshot_tree(self.project, pipeline_files(self.project), base=self.base)
+            tip_tree = git.run("rev-parse", f"{self.tip}^{{tree}}").strip() if self.tip != ZERO else None
+            if tree != tip_tree:
+                commit = git.commit_tree(tree, [self.parent], self.message or experiment_message(self.project))
+                git.update_refs([f"update {self.ref} {commit} {self.tip}"])
+                self.parent = self.tip = commit
+        step = self.first_step + self.steps
+        if self.tip != ZERO:
+            publish_progress(self.home, {"experiment": self.name, "step": step, "total": self.total,
+                                         "rev": self.tip, "state": state,
+                                         "elapsed": round(time.monotonic() - self.started, 3), "metrics": {}})
+            if self.workspace:
+                save_workspace_state(self.home, WorkspaceCheckpoint(self.name, self.baseline, self.tip, step, state, self.total))
+        return None if self.tip == ZERO else self.tip
