@@ -143,7 +143,11 @@ def test_outputs_removed_before_run_unless_persist(project: Path):
         cache: false
 """)
     jupyter_exp.repro()
+    first = next(o for o in load_yaml(project / "dvc.lock")["stages"]["gen"]["outs"] if o["path"] == "kept.txt")
     jupyter_exp.repro(force=True)
+    # The persisted output was appended to in place; the cache object of the first run is intact.
+    obj = project / ".dvc/cache/files/md5" / first["md5"][:2] / first["md5"][2:]
+    assert obj.read_text() == "y\n"
     assert (project / "log.txt").read_text() == "fresh\n"
     assert (project / "out.txt").read_text() == "x\n"
     assert (project / "kept.txt").read_text() == "y\ny\n"

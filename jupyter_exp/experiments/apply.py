@@ -65,24 +65,39 @@ def _target(project: Project, name: str, experiments: list[ExpInfo]) -> tuple[st
             return name, rev
     try:
         exp = resolve(project, name, experiments)
-    except UnknownExperimentError:
+    except UnknownExperimentError as unknown:
+        checkpoint = checkpoint_commit(project, name, experiments)
+        if checkpoint is not None:
+            return checkpoint
         # A queued or failed entry: its inputs, to debug a failure or look before running.
         from .queue import QueueError, QueueStore
 
         try:
             entry = QueueStore(project).find(name)
         except QueueError:
-            raise UnknownExperimentError(str(_unknown(project, name, experiments))) from None
+            raise unknown from None
         return entry.name, entry.rev
     return exp.name, exp.rev
 
 
-def _unknown(project: Project, name: str, experiments: list[ExpInfo]) -> Exception:
-    try:
-        resolve(project, name, experiments)
-    except UnknownExperimentError as exc:
-        return exc
-    return UnknownExperimentError(f"Unknown experiment '{name}'.")
+def checkpoint_commit(project: Project, spec: str, experiments: list[ExpInfo]) -> tuple[str, str] | None:
+    """``(label, commit)`` when ``spec`` names a commit in an experiment's checkpoint chain."""
+    if len(spec) < 4 or any(c not in "0123456789abcdef" for c in spec.lower()):
+        return None
+    rev = project.git.rev_parse(spec)
+    if rev is None:
+        return None
+    from .collect import checkpoint_chains
+
+    for exp_rev, chain in checkpoint_chains(project, experiments).items():
+        for commit, _, _ in chain:
+            if commit == rev:
+                name = next(e.name for e in experiments if e.rev == exp_rev)
+                return f"{name}@{rev[:7]}", rev
+    return None
+
+
+
 
 
 def apply(project: Project, name: str, echo: Echo | None = None) -> Applied:

@@ -10,15 +10,27 @@ from .snapshot import ZERO
 
 
 def branch(project: Project, name: str, branch_name: str | None = None) -> str:
-    """Create git branch ``branch_name`` (default ``<name>-branch``) at the experiment."""
-    exp = resolve(project, name)
-    branch_name = branch_name or f"{exp.name}-branch"
+    """Create git branch ``branch_name`` (default ``<name>-branch``) at the experiment
+    (or at any checkpoint of one, named by its commit)."""
+    from .apply import checkpoint_commit
+    from .catalog import UnknownExperimentError
+
+    experiments = list_experiments(project)
+    try:
+        exp = resolve(project, name, experiments)
+        label, rev = exp.name, exp.rev
+    except UnknownExperimentError:
+        found = checkpoint_commit(project, name, experiments)
+        if found is None:
+            raise
+        label, rev = found
+    branch_name = branch_name or f"{label.replace('@', '-')}-branch"
     if project.git.run("check-ref-format", "--branch", branch_name, check=False).strip() == "":
         raise JupyterExpError(f"Invalid branch name '{branch_name}'; pick a valid git branch name.")
     ref = f"refs/heads/{branch_name}"
     if project.git.rev_parse(ref):
         raise JupyterExpError(f"Branch '{branch_name}' already exists; pick another name.")
-    project.git.run("update-ref", "-m", f"dvc: Created from experiment '{exp.name}'", ref, exp.rev, ZERO)
+    project.git.run("update-ref", "-m", f"dvc: Created from experiment '{label}'", ref, rev, ZERO)
     return branch_name
 
 

@@ -197,7 +197,9 @@ class _Run:
                     "fix its command or the outs in dvc.yaml."
                 )
             if out.cache:
-                outs[out.def_path] = self.cache.save(path)
+                # An output its stage goes on writing in place (persist, a checkpoint stage
+                # between steps) must not share its inode with the cache object.
+                outs[out.def_path] = self.cache.save(path, copy=out.persist or stage.has_checkpoint)
                 ignore(root, out.path)
             elif cacheable:
                 outs[out.def_path] = self.cache.save(path, copy=True)

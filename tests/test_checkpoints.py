@@ -1,0 +1,203 @@
+"""Checkpoint experiments: a commit per step, resume, reset, interruptions, display."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import jupyter_exp
+from jupyter_exp.errors import CacheError, StageFailedError
+from jupyter_exp.experiments.queue import QueueStore
+from jupyter_exp.project import Project
+
+from conftest import cli_command, git
+
+
+def chain(root: Path, name: str) -> list[str]:
+    head = git(root, "rev-parse", "HEAD").strip()
+    tip = git(root, "rev-parse", f"refs/exps/{head[:2]}/{head[2:]}/{name}").strip()
+    return git(root, "rev-list", "--first-parent", tip, f"^{head}").split()
+
+
+def model(root: Path) -> dict:
+    return json.loads((root / "model.json").read_text())
+
+
+def test_a_commit_per_step_back_to_the_baseline(make_project):
+    root = make_project("checkpoints")
+    head = git(root, "rev-parse", "HEAD").strip()
+    events = []
+    exp = jupyter_exp.run(name="ck", on_progress=events.append)
+    commits = chain(root, "ck")
+    assert len(commits) == 4 and commits[0] == exp.rev
+    assert git(root, "rev-parse", f"{commits[-1]}^").strip() == head
+    # each step's commit holds that step's model hash in dvc.lock and its metrics
+    steps = [json.loads(git(root, "show", f"{c}:dvclive/metrics.json"))["w"] for c in reversed(commits)]
+    assert steps == [0.5, 1.0, 1.5, 2.0]
+    assert [e["step"] for e in events] == [1, 2, 3, 4] and events[-1]["total"] == 4
+    assert events[-1]["metrics"] == {"w": 2.0} and events[0]["experiment"] == "ck"
+    assert git(root, "fsck", "--no-progress") == ""
+    progress = json.loads((root / ".dvc/tmp/jupyter_exp/progress/ck.json").read_text())
+    assert progress["state"] == "success" and progress["step"] == 4
+
+
+def test_resume_modified_and_reset(make_project, cli):
+    root = make_project("checkpoints")
+    jupyter_exp.run(name="ck")
+    # no change: resumes the same experiment on the same chain (nothing left to train)
+    out = cli("run").stdout
+    assert "Resuming checkpoint experiment 'ck' from step 4." in out
+    # changed params: a new experiment whose chain goes through the old one
+    out = cli("run", "-S", "train.epochs=6", "-n", "more").stdout
+    assert "Modified checkpoint experiment based on 'ck' will be created as 'more'." in out
+    more = chain(root, "more")
+    assert len(more) == 6 and more[2:] == chain(root, "ck")
+    assert model(root) == {"epoch": 6, "w": 3.0}
+    # --reset: checkpoint outputs deleted, a new chain from the baseline
+    out = cli("run", "--reset", "-n", "fresh").stdout
+    assert "Reset: starting checkpoint experiment 'fresh'." in out
+    assert len(chain(root, "fresh")) == 6 and model(root) == {"epoch": 6, "w": 3.0}
+    assert set(chain(root, "fresh")).isdisjoint(chain(root, "ck"))
+
+
+def test_a_crash_after_k_steps_keeps_them_and_the_next_run_resumes(make_project, monkeypatch, cli):
+    root = make_project("checkpoints")
+    monkeypatch.setenv("CRASH_AT_EPOCH", "3")
+    with pytest.raises(StageFailedError, match="crashed at epoch 3"):
+        jupyter_exp.run(name="crashy")
+    assert len(chain(root, "crashy")) == 2
+    df = jupyter_exp.show().set_index("experiment")
+    assert df.loc["crashy"].query("kind == 'experiment'")["state"].item() == "interrupted"
+    monkeypatch.delenv("CRASH_AT_EPOCH")
+    out = cli("run").stdout
+    assert "Resuming checkpoint experiment 'crashy' from step 2." in out
+    assert len(chain(root, "crashy")) == 4 and model(root) == {"epoch": 4, "w": 2.0}
+
+
+def test_ctrl_c_and_sigterm_keep_committed_steps(make_project):
+    root = make_project("checkpoints")
+    (root / "train.py").write_text((root / "train.py").read_text().replace(
+        "    live.next_step(total=params[\"epochs\"])", "    live.next_step(total=params[\"epochs\"])\n    import time; time.sleep(0.4)"))
+    git(root, "commit", "-qam", "slower")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        proc = subprocess.Popen([*cli_command(), "run", "-n", "stopped"], cwd=root,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 20
+        progress = root / ".dvc/tmp/jupyter_exp/progress/stopped.json"
+        while time.monotonic() < deadline and not (progress.exists() and json.loads(progress.read_text())["step"] >= 2):
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        proc.wait(timeout=20)
+        assert proc.returncode != 0
+        assert len(chain(root, "stopped")) >= 2
+        assert git(root, "fsck", "--no-progress") == ""
+    jupyter_exp.run()
+    assert len(chain(root, "stopped")) == 4
+
+
+def test_a_stale_signal_file_is_cleaned_up(make_project):
+    root = make_project("checkpoints")
+    (root / ".dvc/tmp").mkdir(exist_ok=True)
+    (root / ".dvc/tmp/DVC_CHECKPOINT").write_text("{}")  # left by a killed run
+    jupyter_exp.run(name="clean")
+    assert len(chain(root, "clean")) == 4
+    assert not (root / ".dvc/tmp/DVC_CHECKPOINT").exists()
+
+
+def test_a_checkpoint_that_cannot_be_cached_fails_without_a_half_commit(make_project):
+    import hashlib
+
+    root = make_project("checkpoints")
+    md5 = hashlib.md5(json.dumps({"epoch": 2, "w": 1.0}).encode()).hexdigest()
+    blocker = root / ".dvc/cache/files/md5" / md5[:2]
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the cache needs a directory")
+    with pytest.raises(CacheError, match="Cannot write to the cache"):
+        jupyter_exp.run(name="nocache")
+    commits = chain(root, "nocache")
+    assert len(commits) == 1  # step 1 only: step 2 never became a commit
+    assert git(root, "fsck", "--no-progress") == ""
+
+
+def test_sigkill_mid_run_leaves_previous_checkpoints_intact(make_project):
+    root = make_project("checkpoints")
+    (root / "train.py").write_text((root / "train.py").read_text().replace(
+        "    live.next_step(total=params[\"epochs\"])", "    live.next_step(total=params[\"epochs\"])\n    import time; time.sleep(0.3)"))
+    git(root, "commit", "-qam", "slower")
+    proc = subprocess.Popen([*cli_command(), "run", "-n", "killed"], cwd=root, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    progress = root / ".dvc/tmp/jupyter_exp/progress/killed.json"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (progress.exists() and json.loads(progress.read_text())["step"] >= 2):
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    commits = chain(root, "killed")
+    assert len(commits) >= 2
+    for commit in commits:
+        assert "model.json" in git(root, "show", f"{commit}:dvc.lock")
+    assert git(root, "fsck", "--no-progress") == ""
+
+
+def test_parallel_checkpoint_experiments_keep_separate_chains(make_project):
+    root = make_project("checkpoints")
+    jupyter_exp.run(queue=True, set_params=["train.lr=0.5,0.25"], name="par")
+    jupyter_exp.run(run_all=True, jobs=2)
+    first, second = chain(root, "par-1"), chain(root, "par-2")
+    assert len(first) == 4 and len(second) == 4 and set(first).isdisjoint(second)
+    assert json.loads(git(root, "show", f"{second[0]}:dvclive/metrics.json"))["w"] == 1.0
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_display_apply_and_branch_of_any_checkpoint(make_project, cli):
+    root = make_project("checkpoints")
+    jupyter_exp.run(name="ck")
+    df = jupyter_exp.show()
+    rows = df[df.experiment == "ck"]
+    assert list(rows["kind"]) == ["experiment", "checkpoint", "checkpoint", "checkpoint"]
+    assert list(rows["step"]) == [4, 3, 2, 1]
+    data = json.loads(cli("show", "--json").stdout)
+    ck = next(e for e in data[1]["experiments"] if e["name"] == "ck")
+    assert len(ck["revs"]) == 4
+    text = cli("show").stdout
+    assert "[ck] (step 4)" in text and "(step 2)" in text
+    second = chain(root, "ck")[2]  # step 2
+    jupyter_exp.apply(second[:10])
+    assert model(root) == {"epoch": 2, "w": 1.0}
+    name = jupyter_exp.branch(second[:10], "from-step-2")
+    assert git(root, "rev-parse", name).strip() == second
+
+
+def test_the_in_stage_api_outside_a_stage_is_a_no_op(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for var in ("DVC_STAGE", "DVC_CHECKPOINT", "DVC_ROOT"):
+        monkeypatch.delenv(var, raising=False)
+    code = (
+        "import sys, time; t = time.perf_counter()\n"
+        "from jupyter_exp import live\n"
+        "import jupyter_exp\n"
+        "live.log_metric('loss', 1.0); live.next_step(); jupyter_exp.make_checkpoint()\n"
+        "print([m for m in ('IPython', 'pandas', 'git', 'ruamel') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert not (tmp_path / "dvclive").exists()
+
+
+def test_a_dvc2_style_script_works_unchanged(project: Path):
+    (project / "train.sh").write_text(
+        "for i in 1 2 3; do echo $i > out.txt; touch .dvc/tmp/DVC_CHECKPOINT;"
+        " while [ -f .dvc/tmp/DVC_CHECKPOINT ]; do sleep 0.02; done; done\n"
+    )
+    (project / "dvc.yaml").write_text(
+        "stages:\n  s:\n    cmd: sh train.sh\n    deps: [train.sh]\n    outs:\n    - out.txt:\n        checkpoint: true\n"
+    )
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "sh")
+    jupyter_exp.run(name="shell")
+    assert len(chain(project, "shell")) == 3
