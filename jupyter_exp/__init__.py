@@ -279,6 +279,7 @@ def run(
     keep_going: bool = False,
     ignore_errors: bool = False,
     reset: bool = False,
+    rev: str | None = None,
     root: str | None = None,
     echo: Callable[[str], None] | None = None,
     on_progress: Callable[[dict], None] | None = None,
@@ -298,7 +299,8 @@ def run(
     ``copy_paths`` copies git-ignored files into queued and temporary runs. A pipeline
     with checkpoint outputs commits each step and resumes the workspace's last checkpoint
     experiment unless ``reset``; ``on_progress`` hears each step (experiment, step,
-    total, metrics, elapsed).
+    total, metrics, elapsed). ``rev`` (with ``queue`` or ``temp``) resumes from any
+    checkpoint of an experiment.
     """
     from .errors import JupyterExpError
     from .experiments import run as runs
@@ -312,9 +314,14 @@ def run(
                  keep_going=keep_going, ignore_errors=ignore_errors)
     if copy_paths and not (queue or temp):
         raise JupyterExpError("-C/--copy-paths applies to --queue and --temp runs only.")
+    if rev and not (queue or temp):
+        raise JupyterExpError("-r/--rev resumes a checkpoint in a --queue or --temp run; add one of them.")
+    if rev and reset:
+        raise JupyterExpError("-r/--rev and --reset exclude each other; pick one.")
     if queue or (run_all and overrides):
         entries = runs.queue(project, targets, set_params=overrides, name=name, force=force,
-                             message=message, copy_paths=copy_paths, flags=flags, echo=echo)
+                             message=message, copy_paths=copy_paths, flags=flags, resume_rev=rev,
+                             echo=echo)
         if not run_all:
             return entries
     if run_all:
@@ -323,7 +330,8 @@ def run(
         return _run_all(project, jobs=jobs, echo=echo)
     if temp:
         return runs.run_temp(project, targets, set_params=overrides, name=name, force=force,
-                             message=message, copy_paths=copy_paths, flags=flags, echo=echo)
+                             message=message, copy_paths=copy_paths, flags=flags, resume_rev=rev,
+                             echo=echo)
     return runs.run(project, targets, set_params=overrides, name=name, message=message, **flags,
                     reset=reset, echo=echo, on_progress=on_progress)
 

@@ -128,9 +128,25 @@ def _cmd_exp_run(args: argparse.Namespace):
         jobs=args.jobs, copy_paths=args.copy_paths, single_item=args.single_item,
         downstream=args.downstream, pipeline=args.pipeline, all_pipelines=args.all_pipelines,
         force_downstream=args.force_downstream, keep_going=args.keep_going,
-        ignore_errors=args.ignore_errors, reset=args.reset,
+        ignore_errors=args.ignore_errors, reset=args.reset, rev=args.rev,
+        on_progress=_progress_bar if not args.queue else None,
     )
     return result if not isinstance(result, list) else None  # queued entries and outcomes were printed
+
+
+def _progress_bar(event: dict) -> None:
+    """One line per checkpoint: a bar of step / total, the latest metrics, the time."""
+    step, total = event.get("step") or 0, event.get("total")
+    width = 20
+    if total:
+        done = min(width, round(width * step / total))
+        bar = f"[{'#' * done}{'.' * (width - done)}] {step}/{total}"
+    else:
+        bar = f"step {step}"
+    metrics = " ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in (event.get("metrics") or {}).items())
+    sys.stdout.write(f"{event['experiment']} {bar} {metrics} ({event.get('elapsed', 0):.1f}s)\n")
+    sys.stdout.flush()
 
 
 def _cmd_queue_start(args: argparse.Namespace):
@@ -324,6 +340,8 @@ def _exp_parser(sub) -> None:
                    help="git-ignored files to copy into --queue/--temp runs")
     r.add_argument("--reset", action="store_true",
                    help="checkpoint pipelines: start a new experiment instead of resuming")
+    r.add_argument("-r", "--rev", metavar="CHECKPOINT",
+                   help="with --queue/--temp: resume from this checkpoint of an experiment")
     r.set_defaults(func=_cmd_exp_run)
 
     q = sub.add_parser("queue", help="the experiment queue: start, stop, status, logs, kill, remove, retry")
@@ -587,8 +605,16 @@ def _terminal_text(result: object) -> str | None:
     return None
 
 
+def _terminate(_signum, _frame) -> None:
+    # SIGTERM stops like Ctrl+C: stage commands are interrupted, committed work stays.
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``jupyter-exp`` (and so of ``jupyter exp``)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         text = _terminal_text(execute(sys.argv[1:] if argv is None else argv))
         if text:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
+from typing import Callable
 
 from .errors import OverrideSyntaxError, ParamsError
-from .params import DEFAULT_PARAMS_FILE, read_params, render_params
+from .params import DEFAULT_PARAMS_FILE, parse_params, render_params
 from .serialize import write_text_atomic
 
 # file -> override strings for that file
@@ -157,11 +158,14 @@ def _explain(message: str, path: str) -> str:
     return f"{first} ({path}); check the override."
 
 
-def overridden_texts(root: str | os.PathLike, overrides: OverrideSet) -> dict[str, str]:
+def overridden_texts(root: str | os.PathLike, overrides: OverrideSet,
+                     read: "Callable[[str], str | None] | None" = None) -> dict[str, str]:
     """The new text of each params file an OverrideSet changes, nothing written.
 
-    A file that does not exist yet is created (DVC does the same for ``+key`` on a
-    new file). Every override is checked here, so a bad one changes nothing.
+    ``read`` gives a params file's current text (default: the file under ``root``), so
+    overrides can apply to a commit's files too. A file that does not exist yet is
+    created (DVC does the same for ``+key`` on a new file). Every override is checked
+    here, so a bad one changes nothing.
     """
     root = Path(root)
     texts: dict[str, str] = {}
@@ -169,8 +173,11 @@ def overridden_texts(root: str | os.PathLike, overrides: OverrideSet) -> dict[st
         path = root / name
         if not path.resolve().is_relative_to(root.resolve()):
             raise ParamsError(f"Params file '{name}' is outside the project; use a path inside it.")
-        old = path.read_text(encoding="utf-8") if path.exists() else None
-        data = read_params(path) if old is not None else {}
+        if read is not None:
+            old = read(name)
+        else:
+            old = path.read_text(encoding="utf-8") if path.exists() else None
+        data = parse_params(old, name) if old is not None else {}
         texts[name] = render_params(name, old, apply_to_data(data, file_overrides, name))
     return texts
 

@@ -201,3 +201,17 @@ def test_a_dvc2_style_script_works_unchanged(project: Path):
     git(project, "commit", "-qm", "sh")
     jupyter_exp.run(name="shell")
     assert len(chain(project, "shell")) == 3
+
+
+def test_resume_any_checkpoint_in_a_temp_run_and_the_progress_bar(make_project, cli):
+    root = make_project("checkpoints")
+    out = cli("run", "-n", "ck").stdout
+    assert "ck [#####...............] 1/4 w=0.5" in out and "ck [####################] 4/4 w=2" in out
+    second = chain(root, "ck")[2]  # step 2
+    proc = cli("run", "-r", second[:10], check=False)
+    assert proc.returncode == 1 and "-r/--rev resumes a checkpoint in a --queue or --temp run" in proc.stderr
+    exp = jupyter_exp.run(temp=True, rev=second[:10], set_params=["train.epochs=5"], name="from-two")
+    steps = chain(root, "from-two")
+    assert len(steps) == 5 and steps[3] == second  # steps 3..5 continue after step 2
+    assert json.loads(git(root, "show", f"{exp.rev}:dvclive/metrics.json"))["w"] == 2.5
+    assert model(root) == {"epoch": 4, "w": 2.0}  # the workspace was not touched

@@ -122,10 +122,18 @@ def execute(project: Project, entry: QueueEntry, echo: Echo,
         env = {"DVC_EXP_NAME": entry.name, "DVC_EXP_BASELINE_REV": entry.baseline}
         chain = None
         if any(s.has_checkpoint for s in load_pipeline(run_project.root).stages):
-            # Queued and temporary checkpoint runs start afresh from the baseline.
-            chain = CheckpointChain(run_project, project, entry.baseline, entry.name, entry.baseline,
+            # Queued and temporary checkpoint runs start afresh from the baseline, unless
+            # they resume a checkpoint (-r/--rev): then their chain goes on from it.
+            first_step = 0
+            if entry.parent:
+                env["DVCLIVE_RESUME"] = "1"
+                first_step = len(project.git.run("rev-list", "--first-parent", entry.parent,
+                                                 f"^{entry.baseline}").split())
+            chain = CheckpointChain(run_project, project, entry.baseline, entry.name,
+                                    entry.parent or entry.baseline,
                                     project.git.rev_parse(str(ExpRef(entry.baseline, entry.name))) or ZERO,
-                                    base=entry.rev, message=entry.message, echo=echo, workspace=False)
+                                    base=entry.rev, message=entry.message, echo=echo, workspace=False,
+                                    first_step=first_step)
         try:
             reproduce(run_project, list(entry.targets) or None, env=env, echo=echo, on_start=on_start,
                       on_checkpoint=chain.checkpoint if chain else None, **flags)

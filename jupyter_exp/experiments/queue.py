@@ -62,6 +62,7 @@ class QueueEntry:
     returncode: int | None = None
     error: str | None = None
     exp_rev: str | None = None  # the experiment commit, once it succeeded
+    parent: str | None = None  # a checkpoint to resume from (-r/--rev); else the baseline
 
 
 class QueueStore:
@@ -167,14 +168,20 @@ def enqueue(
     copy_paths: list[str] | None = None,
     message: str | None = None,
     force: bool = False,
+    resume_rev: str | None = None,
 ) -> list[QueueEntry]:
     """Snapshot the workspace (with overrides, one entry per sweep combination) into the
-    queue without touching it. ``-n prefix`` names a sweep ``prefix-1 ... prefix-N``."""
+    queue without touching it. ``-n prefix`` names a sweep ``prefix-1 ... prefix-N``.
+
+    ``resume_rev`` (a checkpoint of an experiment) snapshots that commit instead, and
+    the run continues its chain."""
     from ..refs import check_name
     from .run import NoBaselineError
 
     git = project.git
     baseline = git.head()
+    if resume_rev is not None:
+        baseline, resume_rev = _checkpoint_baseline(project, resume_rev)
     if baseline is None:
         raise NoBaselineError("Experiments need a baseline commit; commit your project first (git commit).")
     combos: list[OverrideSet] = expand_sweeps(set_params) if set_params else [{}]
@@ -194,21 +201,45 @@ def enqueue(
             raise QueueError(
                 f"Experiment '{chosen}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
             )
-    include = pipeline_files(project) + project.git.untracked_files()
+    include = pipeline_files(project) + project.git.untracked_files() if resume_rev is None else []
+    reader = (lambda name: git.read_blob(resume_rev, name).decode()  # noqa: E731
+              if git.read_blob(resume_rev, name) is not None else None) if resume_rev else None
     entries = []
     for combo, chosen in zip(combos, names):
-        tree = snapshot_tree(project, include, blobs=overridden_texts(project.root, combo))
+        blobs = overridden_texts(project.root, combo, read=reader)
+        if resume_rev is not None:
+            tree = snapshot_tree(project, [], base=resume_rev, blobs=blobs, tracked_changes=False)
+        else:
+            tree = snapshot_tree(project, include, blobs=blobs)
         rev = git.commit_tree(tree, [baseline], f"jupyter-exp queue: {chosen}")
         entry = QueueEntry(
             id=uuid.uuid4().hex[:12], name=chosen, baseline=baseline, rev=rev, created=time.time(),
             targets=tuple(targets or ()), flags=dict(flags or {}, force_name=force),
-            copy_paths=tuple(copy_paths or ()), message=message,
+            copy_paths=tuple(copy_paths or ()), message=message, parent=resume_rev,
         )
         git.update_refs([f"update {QUEUE_NAMESPACE}/{entry.id} {rev} {ZERO}"])
         store.save(entry)
         entries.append(entry)
     return entries
 
+
+
+def _checkpoint_baseline(project: Project, spec: str) -> tuple[str, str]:
+    """``(baseline, commit)`` for ``-r/--rev``: a checkpoint (or tip) of an experiment."""
+    from .apply import checkpoint_commit
+    from .catalog import UnknownExperimentError, resolve
+
+    experiments = list_experiments(project)
+    try:
+        exp = resolve(project, spec, experiments)
+        return exp.baseline, exp.rev
+    except UnknownExperimentError:
+        found = checkpoint_commit(project, spec, experiments)
+        if found is None:
+            raise QueueError(f"'{spec}' is not a checkpoint of any experiment; use a commit `exp show` lists.") from None
+        rev = found[1]
+        owner = next(e for e in experiments if e.name == found[0].split("@")[0])
+        return owner.baseline, rev
 
 
 # -- managing entries -------------------------------------------------------------------

@@ -203,15 +203,16 @@ def queue(
     message: str | None = None,
     copy_paths: list[str] | None = None,
     flags: dict | None = None,
+    resume_rev: str | None = None,
     echo: Echo | None = None,
 ) -> list:
     """Queue the workspace as it is now (one entry per sweep combination); nothing runs
-    and the workspace is not touched."""
+    and the workspace is not touched. ``resume_rev``: resume that checkpoint instead."""
     from .queue import enqueue
 
     echo = echo or echo_stdout
     entries = enqueue(project, set_params=set_params, name=name, targets=targets, flags=flags,
-                      copy_paths=copy_paths, message=message, force=force)
+                      copy_paths=copy_paths, message=message, force=force, resume_rev=resume_rev)
     for entry in entries:
         echo(f"Queued experiment '{entry.name}' for future execution.\n")
     return entries
@@ -227,6 +228,7 @@ def run_temp(
     message: str | None = None,
     copy_paths: list[str] | None = None,
     flags: dict | None = None,
+    resume_rev: str | None = None,
     echo: Echo | None = None,
 ) -> Experiment:
     """Run one experiment now, in a directory of its own: the workspace is not touched.
@@ -241,7 +243,7 @@ def run_temp(
     if set_params and is_sweep(set_params):
         raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
     (entry,) = enqueue(project, set_params=set_params, name=name, targets=targets, flags=flags,
-                       copy_paths=copy_paths, message=message, force=force)
+                       copy_paths=copy_paths, message=message, force=force, resume_rev=resume_rev)
     outcome = run_entry(str(project.root), entry.id, echo)
     store = QueueStore(project)
     if outcome.state != "success":

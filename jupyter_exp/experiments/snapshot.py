@@ -44,9 +44,10 @@ def pipeline_files(project: Project) -> list[str]:
 
 
 def snapshot_tree(project: Project, include: list[str], base: str | None = None,
-                  blobs: dict[str, str] | None = None) -> str:
-    """The tree of ``base`` (default HEAD) plus tracked changes plus ``include`` (minus
-    what git ignores), plus ``blobs`` (path -> text) written over whatever is there."""
+                  blobs: dict[str, str] | None = None, tracked_changes: bool = True) -> str:
+    """The tree of ``base`` (default HEAD) plus tracked changes (unless not
+    ``tracked_changes``) plus ``include`` (minus what git ignores), plus ``blobs``
+    (path -> text) written over whatever is there."""
     git = project.git
     project.own_tmp_dir.mkdir(parents=True, exist_ok=True)
     index = project.own_tmp_dir / f"index-{uuid.uuid4().hex}"
@@ -54,7 +55,8 @@ def snapshot_tree(project: Project, include: list[str], base: str | None = None,
     try:
         head = base or git.head()
         git.run("read-tree", *([head] if head else ["--empty"]), env=env)
-        git.run("add", "-u", env=env)
+        if tracked_changes:
+            git.run("add", "-u", env=env)
         present = [p for p in include if (project.root / p).exists()]
         if present:
             ignored = set(
