@@ -49,3 +49,21 @@ def test_quickstart_runs_in_a_fresh_project(tmp_path: Path, monkeypatch):
     assert "metrics.json  mse" in out[15]
     assert best in ("fast-lr", "sweep-2", "sweep-3")
     assert "lr:" in (project / "params.yaml").read_text()
+
+
+def test_checkpoints_notebook_interrupts_and_resumes(tmp_path: Path, monkeypatch):
+    project = tmp_path / "checkpoints"
+    monkeypatch.setenv("JUPYTER_EXP_CHECKPOINTS_DIR", str(project))
+    nb = nbformat.read(NOTEBOOKS / "checkpoints.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    out = [_text(c) for c in code]
+    assert "Starting checkpoint experiment 'long'." in out[4]
+    assert "] 2/6 loss=" in out[4]
+    assert "Kept 2 checkpoint(s) of 'long'; `exp run` resumes from step 2." in out[4]
+    assert any(o.get("ename") == "StageFailedError" for o in code[4]["outputs"])
+    assert "[long] (step 2)" in out[5] and "Interrupted" in out[5]
+    assert "Resuming checkpoint experiment 'long' from step 2." in out[6] and "6/6" in out[6]
+    assert "trained to epoch 6" in out[6]
+    assert "checkpoint" in out[7] and "6" in out[7]
+    assert '"epoch": 3' in out[8]
