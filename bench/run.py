@@ -376,6 +376,67 @@ def bench_queue(work: Path, size: int, dvc: Path | None, rows: dict[str, Row], t
         subprocess.run([str(dvc), "queue", "stop", "--kill"], cwd=theirs, env=env, capture_output=True)
 
 
+CHECKPOINT_TRAIN = """import os, sys, time, statistics
+from jupyter_exp import live
+steps = int(sys.argv[1])
+costs = []
+for step in range(steps):
+    with open("model.bin", "wb") as f:
+        f.write(os.urandom(10 * 1024 * 1024))
+    live.log_metric("loss", 1 / (step + 1))
+    t = time.perf_counter()
+    live.next_step(total=steps)
+    costs.append((time.perf_counter() - t) * 1000)
+open("costs.txt", "w").write(" ".join(f"{c:.3f}" for c in costs))
+"""
+
+
+def bench_checkpoints(work: Path, steps: int, chains: int, chain_length: int, repeat: int,
+                      rows: dict[str, Row]) -> None:
+    """One checkpoint (commit + cache of a 10 MB output), a run of ``steps`` steps, and
+    exp show over ``chains`` experiments of ``chain_length`` checkpoints each."""
+    root = make_project(work / "checkpoints", 1 << 10)
+    (root / "ck.py").write_text(CHECKPOINT_TRAIN)
+    (root / "dvc.yaml").write_text(
+        f"stages:\n  train:\n    cmd: python ck.py {steps}\n    deps: [ck.py]\n"
+        "    outs:\n    - model.bin:\n        checkpoint: true\n    - costs.txt:\n        cache: false\n"
+        "    metrics:\n    - dvclive/metrics.json:\n        cache: false\n"
+    )
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-qm", "checkpoints"], cwd=root, check=True)
+    t, mem = run_timed(ours_cmd("run", "-n", "long"), root)
+    rows["ck_run"] = Row(f"checkpoint run of {steps} steps, 10 MB output (CLI, total)", [t], mem)
+    rows["ck_one"] = Row("one checkpoint: cache a 10 MB output + commit (seen from the stage)",
+                         [float(x) for x in (root / "costs.txt").read_text().split()])
+    # exp show over many long chains, written with fast-import
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+    lock = (root / "dvc.lock").read_text() if (root / "dvc.lock").exists() else ""
+    stream = io.StringIO()
+    mark = 0
+    for c in range(chains):
+        previous = head
+        for step in range(chain_length):
+            mark += 1
+            files = {"dvclive/metrics.json": f'{{"step": {step}, "loss": {1 / (step + 1 + c):.6f}}}',
+                     "dvc.lock": lock}
+            ref = f"refs/exps/{head[:2]}/{head[2:]}/chain-{c:02d}"
+            stream.write(f"commit {ref}\nmark :{mark}\n")
+            stream.write(f"committer Bench <bench@example.com> {1_790_000_000 + mark} +0000\n")
+            message = f"checkpoint {step}"
+            stream.write(f"data {len(message)}\n{message}\nfrom {previous}\n")
+            for path, text in files.items():
+                stream.write(f"M 100644 inline {path}\ndata {len(text.encode())}\n{text}\n")
+            previous = f":{mark}"
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=stream.getvalue().encode(), check=True)
+    own = root / ".dvc" / "tmp" / "jupyter_exp"
+    (own / "show-cache.pickle").unlink(missing_ok=True)
+    shutil.rmtree(own / "show-output", ignore_errors=True)
+    cold, _ = run_timed(ours_cmd("show", "--json"), root)
+    warm = [run_timed(ours_cmd("show", "--json"), root)[0] for _ in range(repeat)]
+    rows["ck_show_cold"] = Row(f"exp show --json, {chains} exps x {chain_length} checkpoints, first time", [cold])
+    rows["ck_show_warm"] = Row(f"exp show --json, {chains} exps x {chain_length} checkpoints, warm", warm)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vs-dvc", action="store_true", help=f"also run DVC {DVC_VERSION} and print ratios")
@@ -411,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_exp_run(work, repeat, dvc, rows)
         bench_magics(work, 100 if args.quick else 1000, repeat, rows)
         bench_queue(work, args.queue_size or (4 if args.quick else 16), dvc, rows, args.dvc_timeout)
+        bench_checkpoints(work, 5 if args.quick else 200, 2 if args.quick else 20,
+                          5 if args.quick else 200, repeat, rows)
         bench_exp_show(work, args.show_sizes or ([10, 100] if args.quick else [10, 100, 1000, 10000]),
                        repeat, dvc, args.dvc_show_max, rows)
 

@@ -26,6 +26,9 @@ def test_quick_benchmark_prints_its_table(dvc_exe):
         "%load_ext jupyter_exp (in an IPython shell)",
         "%exp show, 100 exps, rendered (first in a kernel)", "%exp show, 100 exps, rendered (again)",
         "2 queued experiments, --run-all -j 1", "2 queued experiments, --run-all -j 2",
+        "checkpoint run of 5 steps, 10 MB output (CLI, total)",
+        "one checkpoint: cache a 10 MB output + commit (seen from the stage)",
+        "exp show --json, 2 exps x 5 checkpoints, first time", "exp show --json, 2 exps x 5 checkpoints, warm",
     }
     for name in ("no-op repro, 2 stages (CLI)", "exp run overhead, 2 stages (CLI)", "exp show --json, 5 exps, warm",
                  "2 queued experiments, --run-all -j 2"):

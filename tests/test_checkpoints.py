@@ -192,15 +192,19 @@ def test_the_in_stage_api_outside_a_stage_is_a_no_op(tmp_path, monkeypatch):
 def test_a_dvc2_style_script_works_unchanged(project: Path):
     (project / "train.sh").write_text(
         "for i in 1 2 3; do echo $i > out.txt; touch .dvc/tmp/DVC_CHECKPOINT;"
-        " while [ -f .dvc/tmp/DVC_CHECKPOINT ]; do sleep 0.02; done; done\n"
+        " while [ -f .dvc/tmp/DVC_CHECKPOINT ]; do sleep 0.02; done; done; echo done > report.txt\n"
     )
     (project / "dvc.yaml").write_text(
         "stages:\n  s:\n    cmd: sh train.sh\n    deps: [train.sh]\n    outs:\n    - out.txt:\n        checkpoint: true\n"
+        "    - report.txt\n"
     )
     git(project, "add", "-A")
     git(project, "commit", "-qm", "sh")
-    jupyter_exp.run(name="shell")
-    assert len(chain(project, "shell")) == 3
+    exp = jupyter_exp.run(name="shell")
+    # three steps, then a wrap-up commit: report.txt, written at the end only, is in it
+    assert len(chain(project, "shell")) == 4
+    assert "report.txt" not in git(project, "show", f"{chain(project, 'shell')[1]}:dvc.lock")
+    assert "report.txt" in git(project, "show", f"{exp.rev}:dvc.lock")
 
 
 def test_resume_any_checkpoint_in_a_temp_run_and_the_progress_bar(make_project, cli):

@@ -180,17 +180,21 @@ class _Run:
         except ValueError:
             info = {}
         self.forget([d.path for d in stage.deps] + [o.path for o in stage.outs])
-        self.commit_stage(stage, params, cacheable=False)
+        self.commit_stage(stage, params, cacheable=False, allow_missing=True)
         self.checkpoints += 1
         if self.on_checkpoint is not None:
             self.on_checkpoint(stage, info if isinstance(info, dict) else {})
         path.unlink(missing_ok=True)
 
-    def commit_stage(self, stage: Stage, params: dict, cacheable: bool) -> dict:
+    def commit_stage(self, stage: Stage, params: dict, cacheable: bool, allow_missing: bool = False) -> dict:
+        """Cache the outputs and write the lock entry (``allow_missing``: at a checkpoint,
+        outputs the stage has not written yet are left out)."""
         root = self.project.root
         outs: dict[str, HashInfo] = {}
         for out in stage.outs:
             path = root / out.path
+            if allow_missing and not path.exists():
+                continue
             if not path.exists():
                 raise PipelineError(
                     f"Stage '{stage.address}' did not create output '{out.def_path}'; "
