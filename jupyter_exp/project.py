@@ -11,6 +11,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import threading
 import time
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +33,7 @@ DVCIGNORE_TEXT = (
     "# in .gitignore syntax.\n"
 )
 LOCK_WAIT_SECONDS = 10.0
+_held = threading.local()  # project locks this thread holds, by project, with their depth
 
 
 class Project:
@@ -113,7 +115,21 @@ class Project:
 
     @contextlib.contextmanager
     def lock(self, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-        """Hold ``.dvc/tmp/lock`` (DVC's repo lock) for the duration of the block."""
+        """Hold ``.dvc/tmp/lock`` (DVC's repo lock) for the duration of the block.
+
+        Re-entrant within one thread (``exp run`` holds it around a reproduction that
+        takes it too); other threads and processes wait up to ``wait`` seconds, then
+        get a one-line LockError.
+        """
+        key = str(self.tmp_dir.resolve())
+        held = _held.__dict__.setdefault("roots", {})
+        if held.get(key):
+            held[key] += 1
+            try:
+                yield
+            finally:
+                held[key] -= 1
+            return
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.tmp_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + wait
@@ -133,8 +149,10 @@ class Project:
                     time.sleep(0.05)
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
+            held[key] = 1
             yield
         finally:
+            held.pop(key, None)
             with contextlib.suppress(OSError):
                 fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)

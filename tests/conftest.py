@@ -19,10 +19,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def git(cwd: Path, *args: str, input_text: str | None = None) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, input=input_text
-    ).stdout
+def git(cwd: Path, *args: str, input_text: str | None = None, check_ok: bool = False):
+    """git's stdout; with ``check_ok``, whether it succeeded instead."""
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, check=not check_ok, capture_output=True, text=True, input=input_text
+    )
+    return proc.returncode == 0 if check_ok else proc.stdout
 
 
 @pytest.fixture

@@ -126,3 +126,23 @@ def test_any_scalar_survives_the_round_trip(tmp_path_factory, value):
     assert read_params(root / "p.toml")["x"] == value
     assert "# keep me" in (root / "params.yaml").read_text() and "# and me" in (root / "params.yaml").read_text()
     assert "# keep me" in (root / "p.toml").read_text() and "# and me" in (root / "p.toml").read_text()
+
+
+@settings(max_examples=30, deadline=None)
+@given(path=st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True), min_size=1, max_size=3, unique=True),
+       value=scalars)
+def test_adding_then_deleting_a_key_gives_the_file_back(tmp_path_factory, path, value):
+    root = tmp_path_factory.mktemp("grammar")
+    original = "# settings\nkeep: 1  # a comment\n"
+    (root / "params.yaml").write_text(original)
+    key = "zz_" + ".".join(path)
+    literal = f"'{value}'" if isinstance(value, str) else ("true" if value is True else "false" if value is False else json.dumps(value))
+    apply_overrides(root, group_by_file([f"+{key}={literal}"]))
+    node = read_params(root / "params.yaml")
+    for part in key.split("."):
+        node = node[part]
+    assert node == value
+    with pytest.raises(ParamsError):
+        apply_overrides(root, group_by_file([f"+{key}={literal}"]))  # + refuses an existing key
+    apply_overrides(root, group_by_file([f"~{key.split('.')[0]}"]))
+    assert (root / "params.yaml").read_text() == original

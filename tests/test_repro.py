@@ -360,7 +360,20 @@ def test_a_second_process_waits_for_the_lock(make_project):
     from jupyter_exp.errors import LockError
     from jupyter_exp.project import Project
 
-    with Project(root).lock():
-        with pytest.raises(LockError, match="Another DVC or jupyter_exp command is running"):
+    errors = []
+
+    def other_thread():
+        try:
             with Project(root).lock(wait=0.2):
                 pass
+        except LockError as exc:
+            errors.append(str(exc))
+
+    with Project(root).lock():
+        with Project(root).lock():  # re-entrant in the thread that holds it
+            thread = threading.Thread(target=other_thread)
+            thread.start()
+            thread.join()
+    assert errors == ["Another DVC or jupyter_exp command is running in this project; wait for it to finish and retry."]
+    with Project(root).lock(wait=0.2):  # released
+        pass

@@ -89,29 +89,32 @@ def run(
         NoBaselineError, ExperimentExistsError, InvalidExpNameError, ParamsError,
         StageFailedError (no ref is written when a stage fails; committed checkpoints stay).
     """
-    echo = echo or echo_stdout
-    baseline = _baseline(project)
-    if set_params and is_sweep(set_params):
-        raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
-    flags = dict(force=force, single_item=single_item, downstream=downstream, pipeline=pipeline,
-                 all_pipelines=all_pipelines, force_downstream=force_downstream,
-                 keep_going=keep_going, ignore_errors=ignore_errors)
-    if any(stage.has_checkpoint for stage in load_pipeline(project.root).stages):
-        return _run_checkpoints(project, baseline, targets, set_params, name, message, reset,
-                                flags, echo, on_progress)
-    name, existing = choose_name(project, baseline, name, force)
-    if set_params:
-        apply_overrides(project.root, group_by_file(set_params))
-    env = {"DVC_EXP_NAME": name, "DVC_EXP_BASELINE_REV": baseline}
-    results = reproduce(
-        project, targets, force=force, single_item=single_item, downstream=downstream,
-        pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
-        keep_going=keep_going, ignore_errors=ignore_errors, env=env, echo=echo,
-    )
-    rev = record(project, baseline, name, snapshot_tree(project, pipeline_files(project)),
-                 message=message, force=force, existing=existing or ZERO)
-    echo(f"\nReproduced experiment(s): {name}\nExperiment results have been applied to your workspace.\n")
-    return Experiment(name, rev, baseline, str(ExpRef(baseline, name)), tuple(results))
+    # The project lock is held from the overrides to the recorded ref: two runs
+    # in one workspace never interleave (the second waits, then fails in one line).
+    with project.lock():
+        echo = echo or echo_stdout
+        baseline = _baseline(project)
+        if set_params and is_sweep(set_params):
+            raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
+        flags = dict(force=force, single_item=single_item, downstream=downstream, pipeline=pipeline,
+                     all_pipelines=all_pipelines, force_downstream=force_downstream,
+                     keep_going=keep_going, ignore_errors=ignore_errors)
+        if any(stage.has_checkpoint for stage in load_pipeline(project.root).stages):
+            return _run_checkpoints(project, baseline, targets, set_params, name, message, reset,
+                                    flags, echo, on_progress)
+        name, existing = choose_name(project, baseline, name, force)
+        if set_params:
+            apply_overrides(project.root, group_by_file(set_params))
+        env = {"DVC_EXP_NAME": name, "DVC_EXP_BASELINE_REV": baseline}
+        results = reproduce(
+            project, targets, force=force, single_item=single_item, downstream=downstream,
+            pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
+            keep_going=keep_going, ignore_errors=ignore_errors, env=env, echo=echo,
+        )
+        rev = record(project, baseline, name, snapshot_tree(project, pipeline_files(project)),
+                     message=message, force=force, existing=existing or ZERO)
+        echo(f"\nReproduced experiment(s): {name}\nExperiment results have been applied to your workspace.\n")
+        return Experiment(name, rev, baseline, str(ExpRef(baseline, name)), tuple(results))
 
 
 def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
@@ -125,9 +128,15 @@ def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
     from .checkpoints import CheckpointChain, load_workspace_state, save_workspace_state
 
     state = None if reset else load_workspace_state(project)
-    if state is not None and (state.baseline != baseline
-                              or project.git.rev_parse(str(ExpRef(baseline, state.name))) != state.tip):
-        state = None  # another baseline, or the experiment was removed or moved since
+    if state is not None:
+        # Resume from wherever the experiment's ref is now: a run killed between its
+        # commit and this bookkeeping must not fork the chain.
+        tip_now = project.git.rev_parse(str(ExpRef(baseline, state.name))) if state.baseline == baseline else None
+        if tip_now is None:
+            state = None  # another baseline, or the experiment was removed since
+        elif tip_now != state.tip:
+            steps = len(project.git.run("rev-list", "--first-parent", tip_now, f"^{baseline}").split())
+            state.tip, state.step = tip_now, steps
     if reset:
         for stage in load_pipeline(project.root).stages:
             for out in stage.outs:
