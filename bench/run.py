@@ -97,6 +97,18 @@ def run_timed(cmd: list[str], cwd: Path, env: dict | None = None,
     return elapsed, usage.ru_maxrss // 1024
 
 
+def run_captured(cmd: list[str], cwd: Path) -> tuple[str, int]:
+    """stdout and peak RSS in MB of a measuring script (in-process workloads)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = proc.stdout.read()  # the scripts print a line; their stderr stays small
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark script failed in {cwd}:\n{err}")
+    return out, usage.ru_maxrss // 1024
+
+
 def make_project(root: Path, data_bytes: int) -> Path:
     root.mkdir(parents=True)
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
@@ -160,7 +172,7 @@ def bench_repro(work: Path, repeat: int, data_mb: int, dvc: Path | None, rows: d
         "    t = time.perf_counter(); jupyter_exp.repro(echo=lambda s: None); ts.append((time.perf_counter() - t) * 1000)\n"
         "print(' '.join(f'{t:.3f}' for t in ts))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ours, check=True, capture_output=True, text=True).stdout
+    out, rows["noop_api"].ours_mem = run_captured([sys.executable, "-c", code], ours)
     rows["noop_api"].ours = [float(x) for x in out.split()]
     if dvc is not None:
         theirs = make_project(work / "theirs", data_mb << 20)
@@ -198,7 +210,9 @@ def bench_hash(work: Path, repeat: int, data_mb: int, rows: dict[str, Row]) -> N
         db = work / f"state{i}.db"
         subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # same page-cache state for both
         t_md5sum, _ = run_timed(["md5sum", str(path)], work)
-        out = subprocess.run([sys.executable, "-c", code, str(path), str(db)], capture_output=True, text=True, check=True).stdout.split()
+        text, mem = run_captured([sys.executable, "-c", code, str(path), str(db)], work)
+        out = text.split()
+        rows["hash"].ours_mem = max(rows["hash"].ours_mem, mem)
         first, again, reread = float(out[0]), float(out[1]), int(out[2])
         rows["hash"].ours.append(first)
         rows["hash"].dvc.append(t_md5sum)
@@ -237,7 +251,7 @@ def bench_exp_run(work: Path, repeat: int, dvc: Path | None, rows: dict[str, Row
         "    ts.append((time.perf_counter() - t) * 1000)\n"
         "print(' '.join(f'{t:.3f}' for t in ts[1:]))\n"  # the first call warms the process
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ours, check=True, capture_output=True, text=True).stdout
+    out, rows["exp_api"].ours_mem = run_captured([sys.executable, "-c", code], ours)
     rows["exp_api"].ours = [float(x) - command for x in out.split()]
     rows["exp_cli"].note = rows["exp_api"].note = f"minus the stage command itself ({command:.0f} ms)"
     if dvc is not None:
@@ -336,11 +350,13 @@ def bench_magics(work: Path, size: int, repeat: int, rows: dict[str, Row]) -> No
         "print(load, ' '.join(f'{x:.3f}' for x in ts))\n"
     )
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", code], cwd=root, check=True, capture_output=True, text=True).stdout.split()
+        text, mem = run_captured([sys.executable, "-c", code], root)
+        out = text.split()
         rows["load_ext"].ours.append(float(out[0]))
+        rows["load_ext"].ours_mem = max(rows["load_ext"].ours_mem, mem)
     times = [float(x) for x in out[1:]]
-    rows["magic_show_first"] = Row(f"%exp show, {size} exps, rendered (first in a kernel)", [times[0]])
-    rows["magic_show"] = Row(f"%exp show, {size} exps, rendered (again)", times[1:])
+    rows["magic_show_first"] = Row(f"%exp show, {size} exps, rendered (first in a kernel)", [times[0]], mem)
+    rows["magic_show"] = Row(f"%exp show, {size} exps, rendered (again)", times[1:], mem)
 
 
 def bench_queue(work: Path, size: int, dvc: Path | None, rows: dict[str, Row], timeout: float) -> None:
@@ -407,7 +423,7 @@ def bench_checkpoints(work: Path, steps: int, chains: int, chain_length: int, re
     t, mem = run_timed(ours_cmd("run", "-n", "long"), root)
     rows["ck_run"] = Row(f"checkpoint run of {steps} steps, 10 MB output (CLI, total)", [t], mem)
     rows["ck_one"] = Row("one checkpoint: cache a 10 MB output + commit (seen from the stage)",
-                         [float(x) for x in (root / "costs.txt").read_text().split()])
+                         [float(x) for x in (root / "costs.txt").read_text().split()], mem)
     # exp show over many long chains, written with fast-import
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
     lock = (root / "dvc.lock").read_text() if (root / "dvc.lock").exists() else ""
@@ -431,10 +447,12 @@ def bench_checkpoints(work: Path, steps: int, chains: int, chain_length: int, re
     own = root / ".dvc" / "tmp" / "jupyter_exp"
     (own / "show-cache.pickle").unlink(missing_ok=True)
     shutil.rmtree(own / "show-output", ignore_errors=True)
-    cold, _ = run_timed(ours_cmd("show", "--json"), root)
-    warm = [run_timed(ours_cmd("show", "--json"), root)[0] for _ in range(repeat)]
-    rows["ck_show_cold"] = Row(f"exp show --json, {chains} exps x {chain_length} checkpoints, first time", [cold])
-    rows["ck_show_warm"] = Row(f"exp show --json, {chains} exps x {chain_length} checkpoints, warm", warm)
+    cold, cold_mem = run_timed(ours_cmd("show", "--json"), root)
+    warm_runs = [run_timed(ours_cmd("show", "--json"), root) for _ in range(repeat)]
+    rows["ck_show_cold"] = Row(f"exp show --json, {chains} exps x {chain_length} checkpoints, first time",
+                               [cold], cold_mem)
+    rows["ck_show_warm"] = Row(f"exp show --json, {chains} exps x {chain_length} checkpoints, warm",
+                               [t for t, _ in warm_runs], max(m for _, m in warm_runs))
 
 
 def main(argv: list[str] | None = None) -> int:
