@@ -202,8 +202,11 @@ def enqueue(
                 f"Experiment '{chosen}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
             )
     include = pipeline_files(project) + project.git.untracked_files() if resume_rev is None else []
-    reader = (lambda name: git.read_blob(resume_rev, name).decode()  # noqa: E731
-              if git.read_blob(resume_rev, name) is not None else None) if resume_rev else None
+    def read_at_resume_rev(path: str) -> str | None:
+        data = git.read_blob(resume_rev, path) if resume_rev else None
+        return data.decode("utf-8") if data is not None else None
+
+    reader = read_at_resume_rev if resume_rev else None
     entries = []
     for combo, chosen in zip(combos, names):
         blobs = overridden_texts(project.root, combo, read=reader)

@@ -246,13 +246,13 @@ def run_temp(
     one stays there, failed, with its log.
     """
     from .executor import run_entry
-    from .queue import QueueStore, enqueue
+    from .queue import QueueStore
 
     echo = echo or echo_stdout
     if set_params and is_sweep(set_params):
         raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
-    (entry,) = enqueue(project, set_params=set_params, name=name, targets=targets, flags=flags,
-                       copy_paths=copy_paths, message=message, force=force, resume_rev=resume_rev)
+    (entry,) = queue(project, targets, set_params=set_params, name=name, force=force, message=message,
+                     copy_paths=copy_paths, flags=flags, resume_rev=resume_rev, echo=lambda _text: None)
     outcome = run_entry(str(project.root), entry.id, echo)
     store = QueueStore(project)
     if outcome.state != "success":
