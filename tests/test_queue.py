@@ -274,3 +274,28 @@ def test_kernel_queue_start_returns_at_once(ran):
     assert wait(Project(ran), timeout=60)
     assert states(ran) == {"nb-1": "success", "nb-2": "success"}
     assert "Workers: none" in str(jupyter_exp.queue_status())
+
+
+def test_logs_follow_stop_kill_and_remove_queue(ran, cli):
+    slow(ran, 36)
+    jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2,0.3"], name="lf")
+    cli("queue", "start")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "running" not in states(ran).values():
+        time.sleep(0.1)
+    running = next(name for name, state in states(ran).items() if state == "running")
+    # logs -f follows the running experiment until its run ends
+    follower = subprocess.Popen([*cli_command(), "queue", "logs", running, "-f"], cwd=ran,
+                                stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    assert follower.poll() is None  # still following
+    # stop --kill: the running experiment is interrupted and goes back to the queue
+    assert "Asked 1 worker(s) to stop" in cli("queue", "stop", "--kill").stdout
+    out, _ = follower.communicate(timeout=30)
+    assert "Running stage 'train'" in out and "Interrupted; the experiment is back in the queue." in out
+    assert wait(Project(ran), timeout=30)
+    assert set(states(ran).values()) == {"queued"}
+    assert not processes_running("sleep 36")
+    # exp remove --queue empties the queue
+    assert cli("remove", "--queue").stdout.startswith("Removed from the queue: ")
+    assert states(ran) == {}

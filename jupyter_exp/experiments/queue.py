@@ -325,13 +325,16 @@ def logs(project: Project, name: str, follow: bool = False, echo=None, poll: flo
     if not follow:
         return path.read_text(encoding="utf-8") if path.exists() else ""
     seen = 0
+    started = entry.state == "running"
     while True:
         text = path.read_text(encoding="utf-8") if path.exists() else ""
         if len(text) > seen and echo is not None:
             echo(text[seen:])
         seen = len(text)
         current = store.get(entry.id)
-        if current is None or current.state not in ("queued", "running"):
+        started = started or (current is not None and current.state == "running")
+        # Follow a queued entry until its run ends (it may be stopped and queued again).
+        if current is None or current.state in ("success", "failed") or (started and current.state != "running"):
             final = path.read_text(encoding="utf-8") if path.exists() else ""
             if len(final) > seen and echo is not None:
                 echo(final[seen:])
