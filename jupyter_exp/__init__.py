@@ -1,8 +1,8 @@
 """jupyter_exp: DVC-compatible pipelines and experiments from Jupyter, Python and the shell.
 
-The functions here are the api: the ``jupyter exp`` command calls them and so will
-the ``%exp`` magics. Each takes ``root`` (any path inside the project; default the
-current directory). Importing this package stays cheap: the engine, pandas and
+The functions here are the api: the ``jupyter exp`` command and the ``%exp`` /
+``%%stage`` magics call them. Each takes ``root`` (any path inside the project; default
+the current directory). Importing this package stays cheap: the engine, pandas and
 IPython are imported when a function first needs them.
 """
 
