@@ -43,6 +43,17 @@ def processes_running(text: str) -> list[int]:
     return found
 
 
+def wait_until_running(root: Path, timeout: float = 30) -> str:
+    """The name of an entry that a worker runs, once one does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = [name for name, state in states(root).items() if state == "running"]
+        if running:
+            return running[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no entry started within {timeout} s: {states(root)}")
+
+
 def states(root: Path) -> dict[str, str]:
     return {e.name: e.state for e in QueueStore(Project(root)).entries()}
 
@@ -246,10 +257,7 @@ def test_queue_remove_kill_and_status(ran, cli):
     slow(ran, 39)
     jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2"], name="rm")
     cli("queue", "start")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "running" not in states(ran).values():
-        time.sleep(0.1)
-    running = next(name for name, state in states(ran).items() if state == "running")
+    running = wait_until_running(ran)
     proc = cli("queue", "remove", running, check=False)
     assert proc.returncode == 1
     assert f"Experiment '{running}' is running; kill it first" in proc.stderr
@@ -280,10 +288,7 @@ def test_logs_follow_stop_kill_and_remove_queue(ran, cli):
     slow(ran, 36)
     jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2,0.3"], name="lf")
     cli("queue", "start")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "running" not in states(ran).values():
-        time.sleep(0.1)
-    running = next(name for name, state in states(ran).items() if state == "running")
+    running = wait_until_running(ran)
     # logs -f follows the running experiment until its run ends
     follower = subprocess.Popen([*cli_command(), "queue", "logs", running, "-f"], cwd=ran,
                                 stdout=subprocess.PIPE, text=True)
