@@ -69,6 +69,17 @@ class Row:
     dvc_mem: int = 0
     note: str = ""
 
+    def time_ours(self, cmd: list[str], cwd: Path, minus: float = 0.0) -> None:
+        """Run ``cmd`` once; keep its time (less ``minus``) and its peak memory."""
+        t, mem = run_timed(cmd, cwd)
+        self.ours.append(t - minus)
+        self.ours_mem = max(self.ours_mem, mem)
+
+    def time_dvc(self, cmd: list[str], cwd: Path, env: dict, minus: float = 0.0) -> None:
+        t, mem = run_timed(cmd, cwd, env)
+        self.dvc.append(t - minus)
+        self.dvc_mem = max(self.dvc_mem, mem)
+
 
 def run_timed(cmd: list[str], cwd: Path, env: dict | None = None,
               timeout: float | None = None) -> tuple[float, int]:
@@ -146,9 +157,7 @@ def fmt(values: list[float]) -> str:
 
 def bench_imports(row_import: Row, repeat: int) -> None:
     for _ in range(repeat):
-        t, mem = run_timed([sys.executable, "-c", "import jupyter_exp"], Path.cwd())
-        row_import.ours.append(t)
-        row_import.ours_mem = max(row_import.ours_mem, mem)
+        row_import.time_ours([sys.executable, "-c", "import jupyter_exp"], Path.cwd())
 
 
 def bench_repro(work: Path, repeat: int, data_mb: int, dvc: Path | None, rows: dict[str, Row]) -> None:
@@ -157,13 +166,9 @@ def bench_repro(work: Path, repeat: int, data_mb: int, dvc: Path | None, rows: d
     for _ in range(2):
         subprocess.run(ours_cmd("repro"), cwd=ours, check=True, stdout=subprocess.DEVNULL)
     for _ in range(repeat):
-        t, mem = run_timed(ours_cmd("repro"), ours)
-        rows["noop"].ours.append(t)
-        rows["noop"].ours_mem = max(rows["noop"].ours_mem, mem)
+        rows["noop"].time_ours(ours_cmd("repro"), ours)
     for _ in range(repeat):
-        t, mem = run_timed(ours_cmd("repro", "-f"), ours)
-        rows["forced"].ours.append(t)
-        rows["forced"].ours_mem = max(rows["forced"].ours_mem, mem)
+        rows["forced"].time_ours(ours_cmd("repro", "-f"), ours)
     # Warm, in-process (as the kernel runs it).
     code = (
         "import time, statistics, jupyter_exp, os\n"
@@ -180,13 +185,9 @@ def bench_repro(work: Path, repeat: int, data_mb: int, dvc: Path | None, rows: d
         for _ in range(2):
             subprocess.run([str(dvc), "repro"], cwd=theirs, check=True, stdout=subprocess.DEVNULL, env=env)
         for _ in range(repeat):
-            t, mem = run_timed([str(dvc), "repro"], theirs, env)
-            rows["noop"].dvc.append(t)
-            rows["noop"].dvc_mem = max(rows["noop"].dvc_mem, mem)
+            rows["noop"].time_dvc([str(dvc), "repro"], theirs, env)
         for _ in range(repeat):
-            t, mem = run_timed([str(dvc), "repro", "-f"], theirs, env)
-            rows["forced"].dvc.append(t)
-            rows["forced"].dvc_mem = max(rows["forced"].dvc_mem, mem)
+            rows["forced"].time_dvc([str(dvc), "repro", "-f"], theirs, env)
 
 
 def bench_hash(work: Path, repeat: int, data_mb: int, rows: dict[str, Row]) -> None:
@@ -239,9 +240,7 @@ def bench_exp_run(work: Path, repeat: int, dvc: Path | None, rows: dict[str, Row
     subprocess.run(["git", "commit", "-qm", "ran"], cwd=ours, check=True)
     command = _command_ms(ours, repeat)
     for i in range(repeat):
-        t, mem = run_timed(ours_cmd("run", "-S", f"train.lr={0.001 * (i + 1)}"), ours)
-        rows["exp_cli"].ours.append(t - command)
-        rows["exp_cli"].ours_mem = max(rows["exp_cli"].ours_mem, mem)
+        rows["exp_cli"].time_ours(ours_cmd("run", "-S", f"train.lr={0.001 * (i + 1)}"), ours, command)
     code = (
         "import sys, time, jupyter_exp\n"
         "ts = []\n"
@@ -261,9 +260,8 @@ def bench_exp_run(work: Path, repeat: int, dvc: Path | None, rows: dict[str, Row
         subprocess.run(["git", "add", "-A"], cwd=theirs, check=True)
         subprocess.run(["git", "commit", "-qm", "ran"], cwd=theirs, check=True)
         for i in range(repeat):
-            t, mem = run_timed([str(dvc), "exp", "run", "-S", f"train.lr={0.001 * (i + 1)}"], theirs, env)
-            rows["exp_cli"].dvc.append(t - command)
-            rows["exp_cli"].dvc_mem = max(rows["exp_cli"].dvc_mem, mem)
+            rows["exp_cli"].time_dvc([str(dvc), "exp", "run", "-S", f"train.lr={0.001 * (i + 1)}"], theirs, env,
+                                     command)
         rows["exp_api"].dvc = rows["exp_cli"].dvc  # DVC has no warm in-process path
 
 
@@ -308,23 +306,15 @@ def bench_exp_show(work: Path, sizes: list[int], repeat: int, dvc: Path | None, 
             # First time: nothing derived from these commits, no output remembered.
             (own / "show-cache.pickle").unlink(missing_ok=True)
             shutil.rmtree(own / "show-output", ignore_errors=True)
-            t, mem = run_timed(ours_cmd("show", "--json"), root)
-            cold.ours.append(t)
-            cold.ours_mem = max(cold.ours_mem, mem)
+            cold.time_ours(ours_cmd("show", "--json"), root)
         for _ in range(repeat):
-            t, mem = run_timed(ours_cmd("show", "--json"), root)
-            warm.ours.append(t)
-            warm.ours_mem = max(warm.ours_mem, mem)
+            warm.time_ours(ours_cmd("show", "--json"), root)
         if dvc is not None and size <= dvc_max:
             env = dict(os.environ, DVC_NO_ANALYTICS="1")
             for _ in range(max(1, repeat // 2)):
-                t, mem = run_timed([str(dvc), "exp", "show", "--json", "-f"], root, env)
-                cold.dvc.append(t)
-                cold.dvc_mem = max(cold.dvc_mem, mem)
+                cold.time_dvc([str(dvc), "exp", "show", "--json", "-f"], root, env)
             for _ in range(max(1, repeat // 2)):
-                t, mem = run_timed([str(dvc), "exp", "show", "--json"], root, env)
-                warm.dvc.append(t)
-                warm.dvc_mem = max(warm.dvc_mem, mem)
+                warm.time_dvc([str(dvc), "exp", "show", "--json"], root, env)
             cold.note = "DVC with -f (its cache ignored)"
         rows[f"show_cold_{size}"] = cold
         rows[f"show_warm_{size}"] = warm
