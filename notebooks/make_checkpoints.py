@@ -1,9 +1,7 @@
 """Writes notebooks/checkpoints.ipynb (kept in git; rerun this after editing the cells)."""
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from notebook_files import write_notebook
 
 TRAIN = '''import json, os, sys, time
 import yaml
@@ -68,11 +66,7 @@ CELLS = [
 
 
 def main() -> None:
-    nb = new_notebook(cells=CELLS)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = Path(__file__).with_name("checkpoints.ipynb")
-    nbformat.write(nb, path)
-    print(f"wrote {path}")
+    write_notebook(CELLS, "checkpoints.ipynb")
 
 
 if __name__ == "__main__":

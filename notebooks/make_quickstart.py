@@ -1,9 +1,7 @@
 """Writes notebooks/quickstart.ipynb (kept in git; rerun this after editing the cells)."""
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from notebook_files import write_notebook
 
 PREPARE = '''import csv, json, yaml
 split = yaml.safe_load(open("params.yaml"))["prepare"]["split"]
@@ -103,11 +101,7 @@ CELLS = [
 
 
 def main() -> None:
-    nb = new_notebook(cells=CELLS)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = Path(__file__).with_name("quickstart.ipynb")
-    nbformat.write(nb, path)
-    print(f"wrote {path}")
+    write_notebook(CELLS, "quickstart.ipynb")
 
 
 if __name__ == "__main__":
