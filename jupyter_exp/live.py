@@ -23,6 +23,8 @@ import time
 SIGNAL_NAME = "DVC_CHECKPOINT"
 POLL_SECONDS = 0.02
 DEFAULT_DIR = "dvclive"
+# Set by our engine (not DVC's): the process that deletes the signal file.
+ENGINE_PID_VAR = "JUPYTER_EXP_ENGINE_PID"
 
 
 def _root() -> str:
@@ -44,8 +46,25 @@ def make_checkpoint(info: dict | None = None) -> None:
         fobj.write(json.dumps(info or {}))
         fobj.flush()
         os.fsync(fobj.fileno())
+    engine = int(os.environ.get(ENGINE_PID_VAR) or 0)
+    polls = 0
     while os.path.exists(path):  # the engine deletes it once the checkpoint is committed
         time.sleep(POLL_SECONDS)
+        polls += 1
+        if engine and polls % 25 == 0 and not _alive(engine):
+            # Killed engines delete nothing; waiting would hang this stage for ever.
+            os.unlink(path)
+            raise SystemExit(f"jupyter_exp: the engine (pid {engine}) that ran this stage is gone; stopping.")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Live:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .. import faults
 from ..pipeline.results import Echo
 from ..pipeline.stage import Stage
 from ..project import Project
@@ -117,7 +118,9 @@ class CheckpointChain:
         git = self.project.git
         tree = snapshot_tree(self.project, pipeline_files(self.project), base=self.base)
         commit = git.commit_tree(tree, [self.parent], self.message or experiment_message(self.project))
+        faults.point("checkpoint.committed")
         git.update_refs([f"update {self.ref} {commit} {self.tip}"])
+        faults.point("checkpoint.ref-written")
         self.parent = self.tip = commit
         return commit
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from .. import faults
 from ..errors import JupyterExpError, MissingDependencyError, StageFailedError
 from ..git import Git
 from ..pipeline.cache import remove
@@ -172,7 +173,8 @@ def run_entry(root: str, entry_id: str, echo: Echo | None = None,
             return Outcome(entry_id, entry.name if entry else entry_id, "skipped")
         entry = replace(entry, state="running", pid=os.getpid(), started=time.time(),
                         worker=threading.current_thread().name, error=None, returncode=None)
-        store.save(entry)
+        # The log exists before the record says running: a worker killed at any later
+        # moment leaves the log the failed entry points to.
         with open(store.log_path(entry_id), "a", encoding="utf-8") as log:
 
             def out(text: str) -> None:
@@ -181,6 +183,11 @@ def run_entry(root: str, entry_id: str, echo: Echo | None = None,
                 if echo is not None:
                     echo(text)
 
+            log.write(f"Running experiment '{entry.name}' (pid {os.getpid()}).\n")
+            log.flush()
+            store.save(entry)
+            faults.point("queue.claimed")
+
             def started(pgid: int) -> None:
                 store.save(replace(store.get(entry_id) or entry, returncode=None, pgid=pgid))
 
@@ -188,6 +195,7 @@ def run_entry(root: str, entry_id: str, echo: Echo | None = None,
                 rev = execute(project, entry, out, started)
             except BaseException as exc:
                 return _finish_failed(store, entry, exc, out, cancel)
+            faults.point("queue.recorded")
             done = replace(store.get(entry_id) or entry, state="success", exp_rev=rev,
                            finished=time.time(), pgid=None)
             store.save(done)

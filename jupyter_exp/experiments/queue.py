@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
+from .. import faults
 from ..errors import JupyterExpError
 from ..overrides import OverrideSet, expand_sweeps, overridden_texts
 from ..project import Project
@@ -215,12 +216,14 @@ def enqueue(
         else:
             tree = snapshot_tree(project, include, blobs=blobs)
         rev = git.commit_tree(tree, [baseline], f"jupyter-exp queue: {chosen}")
+        faults.point("queue.committed")
         entry = QueueEntry(
             id=uuid.uuid4().hex[:12], name=chosen, baseline=baseline, rev=rev, created=time.time(),
             targets=tuple(targets or ()), flags=dict(flags or {}, force_name=force),
             copy_paths=tuple(copy_paths or ()), message=message, parent=resume_rev,
         )
         git.update_refs([f"update {QUEUE_NAMESPACE}/{entry.id} {rev} {ZERO}"])
+        faults.point("queue.ref-written")
         store.save(entry)
         entries.append(entry)
     return entries

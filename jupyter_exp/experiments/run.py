@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .. import faults
 from ..errors import JupyterExpError
 from ..overrides import apply_overrides, group_by_file, is_sweep
 from ..pipeline.dvcfile import load_pipeline
@@ -111,6 +112,7 @@ def run(
             pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
             keep_going=keep_going, ignore_errors=ignore_errors, env=env, echo=echo,
         )
+        faults.point("run.reproduced")
         rev = record(project, baseline, name, snapshot_tree(project, pipeline_files(project)),
                      message=message, force=force, existing=existing or ZERO)
         echo(f"\nReproduced experiment(s): {name}\nExperiment results have been applied to your workspace.\n")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+from .. import faults
 from ..errors import JupyterExpError
 from ..params import DEFAULT_PARAMS_FILE
 from ..pipeline.dvcfile import load_pipeline
@@ -111,5 +112,7 @@ def record(
             "rerun with -f to overwrite."
         )
     commit = git.commit_tree(tree, [parent or baseline], message or experiment_message(project))
+    faults.point("record.committed")
     git.update_refs([f"update {ref} {commit} {existing}"])
+    faults.point("record.ref-written")
     return commit

@@ -18,6 +18,7 @@ import stat
 import uuid
 from pathlib import Path
 
+from .. import faults
 from ..errors import CacheError, CheckoutError
 from .hashing import HashInfo, Hasher, manifest_bytes, walk_files
 
@@ -102,6 +103,7 @@ class Cache:
             tmp = dst.with_name(f".{uuid.uuid4().hex}.tmp")
             link_file(src, tmp, link_types)
             os.chmod(tmp, READONLY)
+            faults.point("cache.linked")
             os.replace(tmp, dst)
         except OSError as exc:
             raise CacheError(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import JupyterExpError, MissingDependencyError, PipelineError, StageFailedError
+from ..live import ENGINE_PID_VAR
 from ..params import read_params
 from ..project import Project
 from .cache import Cache, remove
@@ -156,6 +157,7 @@ class _Run:
         monitor = None
         if stage.has_checkpoint:
             env["DVC_CHECKPOINT"] = "1"
+            env[ENGINE_PID_VAR] = str(os.getpid())
             self.signal_path.unlink(missing_ok=True)  # left behind by a run that was killed
             monitor = lambda: self.check_signal(stage, params)  # noqa: E731
         for cmd in stage.commands:

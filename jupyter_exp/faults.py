@@ -1,0 +1,42 @@
+"""Named points at which the fault-injection tests kill a process.
+
+With ``JUPYTER_EXP_KILL_AT=<point>`` (or ``<point>#<n>`` for its n-th arrival) in the
+environment, the process SIGKILLs itself when it reaches that point: nothing runs after
+it, no ``finally``, no atexit, as when the machine loses power. tests/test_faults.py
+kills every command at every point listed in ``POINTS`` and checks that nothing is
+lost. Unset (always, outside those tests), a point costs one comparison.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+# Each point sits between two writes whose order the recovery depends on.
+POINTS = {
+    "cache.linked": "an object linked to a temporary name in the cache, before its rename",
+    "run.reproduced": "exp run: stages ran, lock written, nothing recorded in git yet",
+    "record.committed": "the experiment commit exists, its ref is not written",
+    "record.ref-written": "the experiment ref is written, the command has not returned",
+    "queue.committed": "exp run --queue: the snapshot commit exists, no record or ref yet",
+    "queue.ref-written": "exp run --queue: the entry's ref is written, its record is not",
+    "queue.claimed": "a worker marked the entry running, nothing reproduced yet",
+    "queue.recorded": "a worker recorded the experiment, the entry still says running",
+    "checkpoint.committed": "a step's commit exists, the ref still names the previous step",
+    "checkpoint.ref-written": "a step's ref is written, its progress not yet published",
+}
+
+_TARGET = os.environ.get("JUPYTER_EXP_KILL_AT") or None
+_arrivals: dict[str, int] = {}
+
+
+def point(name: str) -> None:
+    """Die here if the environment asks for it (see the module docstring)."""
+    if _TARGET is None:
+        return
+    target, _, nth = _TARGET.partition("#")
+    if name != target:
+        return
+    _arrivals[name] = _arrivals.get(name, 0) + 1
+    if _arrivals[name] == int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,146 @@
+"""SIGKILL at every named fault point (jupyter_exp/faults.py) of exp run, queued and
+temporary runs and checkpoint runs. Afterwards git and the cache are whole, nothing
+recorded is lost, and the next command carries on as if nothing had happened."""
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import jupyter_exp
+from jupyter_exp import faults
+from jupyter_exp.experiments.queue import QueueStore
+from jupyter_exp.project import Project
+
+from conftest import cli_command, git
+from test_faults import assert_whole
+
+
+def run_killed_at(point: str, root: Path, *args: str) -> None:
+    """Run ``jupyter-exp ARGS`` in ``root``; assert it died at ``point``."""
+    env = dict(os.environ, JUPYTER_EXP_KILL_AT=point)
+    proc = subprocess.run([*cli_command(), *args], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == -9, f"never reached {point}: {proc.returncode}\n{proc.stdout}{proc.stderr}"
+
+
+def processes_in(root: Path) -> list[int]:
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(proc.name) != os.getpid() and Path(os.readlink(proc / "cwd")).is_relative_to(root):
+                pids.append(int(proc.name))
+        except OSError:
+            pass
+    return pids
+
+
+def exp_refs(root: Path) -> dict[str, str]:
+    out = git(root, "for-each-ref", "--format=%(refname:lstrip=4) %(objectname)", "refs/exps")
+    return dict(line.split() for line in out.splitlines())
+
+
+def workspace_files(root: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in root.rglob("*")
+            if p.is_file() and not {".git", ".dvc"} & set(p.relative_to(root).parts)}
+
+
+@pytest.fixture
+def ran(make_project):
+    root = make_project("two_stage")
+    jupyter_exp.repro()
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "ran")
+    return root
+
+
+@pytest.mark.parametrize("point", ["cache.linked", "run.reproduced", "record.committed", "record.ref-written"])
+def test_exp_run_killed_at(point, ran):
+    run_killed_at(point, ran, "run", "-S", "train.lr=0.3", "-n", "k")
+    assert_whole(ran)
+    recorded = exp_refs(ran)
+    assert (point == "record.ref-written") == ("k" in recorded)  # the ref is the last write
+    assert list(ran.glob(".dvc/cache/files/md5/*/*.tmp")) == [] or point == "cache.linked"
+    if "k" in recorded:  # the run was over but for returning: the name is taken
+        assert "lr: 0.3" in git(ran, "show", f"refs/exps/{_ref(ran, 'k')}:params.yaml")
+        with pytest.raises(jupyter_exp.JupyterExpError, match="'k' already exists"):
+            jupyter_exp.run(set_params=["train.lr=0.3"], name="k")
+    else:  # the same command again finishes the job: same name, no -f needed
+        jupyter_exp.run(set_params=["train.lr=0.3"], name="k")
+        assert "lr: 0.3" in git(ran, "show", f"refs/exps/{_ref(ran, 'k')}:params.yaml")
+    assert_whole(ran)
+
+
+@pytest.mark.parametrize("point", ["queue.committed", "queue.ref-written"])
+def test_queueing_killed_at(point, ran):
+    run_killed_at(point, ran, "run", "--queue", "-S", "train.lr=0.4", "-n", "q")
+    assert_whole(ran)
+    assert QueueStore(Project(ran)).entries() == []  # the record is the last write
+    assert "q" not in jupyter_exp.show()["experiment"].tolist()
+    jupyter_exp.run(queue=True, set_params=["train.lr=0.4"], name="q")
+    jupyter_exp.run(run_all=True)
+    assert "q" in exp_refs(ran)
+    assert_whole(ran)
+
+
+@pytest.mark.parametrize("point", ["queue.claimed", "record.committed", "queue.recorded"])
+@pytest.mark.parametrize("how", [("run", "--run-all"), ("run", "--temp", "-S", "train.lr=0.5", "-n", "t")])
+def test_queued_and_temp_runs_killed_at(point, how, ran):
+    if how[1] == "--run-all":
+        jupyter_exp.run(queue=True, set_params=["train.lr=0.5"], name="t")
+    before = workspace_files(ran)
+    run_killed_at(point, ran, *how)
+    assert_whole(ran)
+    assert workspace_files(ran) == before  # queued and temp runs never touch the workspace
+    (entry,) = QueueStore(Project(ran)).entries()
+    assert entry.state == "failed"  # its worker is dead: reported as such, with its log
+    assert QueueStore(Project(ran)).log_path(entry.id).exists()
+    assert ("t" in exp_refs(ran)) == (point == "queue.recorded")
+    jupyter_exp.queue_retry(failed=True)
+    jupyter_exp.run(run_all=True)
+    assert [e.state for e in QueueStore(Project(ran)).entries()] == ["success"]
+    assert "lr: 0.5" in git(ran, "show", f"refs/exps/{_ref(ran, 't')}:params.yaml")
+    assert workspace_files(ran) == before
+    assert_whole(ran)
+
+
+def _ref(root: Path, name: str) -> str:
+    out = git(root, "for-each-ref", "--format=%(refname)", "refs/exps")
+    (ref,) = [r for r in out.split() if r.endswith(f"/{name}")]
+    return ref[len("refs/exps/"):]
+
+
+@pytest.mark.parametrize("point", ["checkpoint.committed", "checkpoint.ref-written"])
+def test_checkpoint_run_killed_at(point, make_project):
+    root = make_project("checkpoints")
+    head = git(root, "rev-parse", "HEAD").strip()
+    ref = f"refs/exps/{head[:2]}/{head[2:]}/ck"
+    run_killed_at(f"{point}#3", root, "run", "-n", "ck")
+    # The stage waiting for its checkpoint notices that the engine is gone and stops.
+    deadline = time.monotonic() + 10
+    while processes_in(root) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_in(root) == []
+    assert_whole(root)
+    steps = git(root, "rev-list", "--first-parent", ref, f"^{head}").split()
+    assert len(steps) == (3 if point == "checkpoint.ref-written" else 2)
+    progress = root / ".dvc/tmp/jupyter_exp/progress/ck.json"
+    assert json.loads(progress.read_text())["rev"] == steps[0 if point == "checkpoint.committed" else 1]
+    jupyter_exp.run()  # resumes from the ref's tip, whatever the progress file says
+    final = git(root, "rev-list", "--first-parent", ref, f"^{head}").split()
+    assert final[len(final) - len(steps):] == steps
+    assert json.loads((root / "model.json").read_text())["epoch"] == 4
+    assert_whole(root)
+
+
+def test_every_named_point_is_placed_once_and_killed_at_here():
+    source = Path(jupyter_exp.__file__).parent
+    placed = re.findall(r'faults\.point\("([^"]+)"\)', "\n".join(
+        p.read_text() for p in source.rglob("*.py")))
+    assert sorted(placed) == sorted(faults.POINTS)
+    tested = re.findall(r'"((?:cache|run|record|queue|checkpoint)\.[a-z-]+)"', Path(__file__).read_text())
+    assert set(faults.POINTS) <= set(tested)
