@@ -86,6 +86,7 @@ __all__ = [
     "run",
     "save",
     "show",
+    "show_table",
 ]
 
 
@@ -464,6 +465,34 @@ def show(
         sort_order=sort_order, only_changed=only_changed, keep=keep, drop=drop,
     )
     return table.to_dataframe(rows, cols)
+
+
+def show_table(
+    *,
+    revs: list[str] | str | None = None,
+    num: int = 1,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+    hide_workspace: bool = False,
+    param_deps: bool = False,
+    live: bool = True,
+    root: str | None = None,
+) -> "ExperimentTableWidget":
+    """The interactive experiment table (what ``%exp show`` displays in a notebook).
+
+    The rows of ``show()``, with multi-column sort, filters, column choices and stars
+    (kept per project in ``.dvc/tmp/jupyter_exp/table.json``), row actions (apply,
+    branch, rename, remove, push, queue again, diff, plot) and, with ``live``, progress
+    of running experiments as they go.
+    """
+    from .widgets.table import ExperimentTableWidget
+
+    return ExperimentTableWidget(
+        root, live=live, revs=[revs] if isinstance(revs, str) else revs, num=num,
+        all_branches=all_branches, all_tags=all_tags, all_commits=all_commits,
+        hide_workspace=hide_workspace, param_deps=param_deps,
+    )
 
 
 def diff(a_rev: str | None = None, b_rev: str | None = None, *, all: bool = False,

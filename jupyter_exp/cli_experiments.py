@@ -120,6 +120,8 @@ def _cmd_exp_show(args: argparse.Namespace):
         deps=args.csv,
     )
     if not formatted:
+        if getattr(args, "from_kernel", False) and _in_kernel():
+            return _table_widget(project, args)
         return ExperimentTable(rows, cols, args.precision if args.precision is not None else 5, args.sha)
     if args.json:
         # Indented for people; compact (and C-encoded, ten times faster) for programs.
@@ -133,6 +135,31 @@ def _cmd_exp_show(args: argparse.Namespace):
 
         show_stamp.record(project, options, text, show.workspace_files(project))
     return Text(text)
+
+
+def _in_kernel() -> bool:
+    """A Jupyter kernel (widgets render), not a terminal IPython or a test shell."""
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+def _table_widget(project, args: argparse.Namespace):
+    """``%exp show`` in a notebook: the interactive table; the flags that choose order
+    and columns set its (persisted) preferences."""
+    from dataclasses import replace
+
+    from .widgets.table import ExperimentTableWidget
+
+    widget = ExperimentTableWidget(
+        str(project.root), revs=args.rev, num=args.num, all_branches=args.all_branches,
+        all_tags=args.all_tags, all_commits=args.all_commits, hide_workspace=args.hide_workspace,
+        param_deps=args.param_deps,
+    )
+    if args.sort_by or args.only_changed:
+        sort = ((widget.column_for(args.sort_by), args.sort_order),) if args.sort_by else widget.state.sort
+        widget.set_state(replace(widget.state, sort=sort, only_changed=args.only_changed))
+    return widget
 
 
 def _cmd_exp_diff(args: argparse.Namespace):

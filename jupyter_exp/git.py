@@ -91,6 +91,31 @@ class Git:
         out = self.run("for-each-ref", f"--format={fmt}", prefix)
         return [line.split("\0") for line in out.splitlines() if line]
 
+    def refs_stamp(self, prefixes: tuple[str, ...] = ("refs/exps", "refs/heads", "refs/jupyter-exp")) -> tuple:
+        """A cheap fingerprint of the refs under ``prefixes`` and of HEAD, from file
+        stats alone (no git process): it changes whenever one of them is written.
+
+        A loose ref is written by a rename, which changes its directory's mtime; packed
+        refs live in one file; HEAD's reflog grows on every commit and checkout.
+        """
+        git_dir = self.root / ".git"
+        if git_dir.is_file():  # a linked work tree: "gitdir: <path>"
+            git_dir = Path(git_dir.read_text().split(":", 1)[1].strip())
+        stamp = []
+        for name in ("HEAD", "packed-refs", "logs/HEAD"):
+            try:
+                st = os.stat(git_dir / name)
+                stamp.append((name, st.st_mtime_ns, st.st_size))
+            except FileNotFoundError:
+                pass
+        for prefix in prefixes:
+            for folder, dirs, _files in os.walk(git_dir / prefix):
+                try:
+                    stamp.append((folder, os.stat(folder).st_mtime_ns))
+                except FileNotFoundError:
+                    pass
+        return tuple(stamp)
+
     def update_refs(self, commands: list[str]) -> None:
         """Apply ``update-ref --stdin`` commands (create/update/delete) atomically."""
         if commands:

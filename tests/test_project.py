@@ -71,7 +71,7 @@ def test_public_surface_is_pinned():
         "JupyterExpError", "__version__", "add", "add_stage", "apply", "apply_params", "branch", "checkout",
         "diff", "expand_sweeps", "gc", "init", "live", "ls", "make_checkpoint", "metrics_diff", "metrics_show",
         "params_diff", "pull", "push", "queue_kill", "queue_logs", "queue_remove", "queue_retry",
-        "queue_start", "queue_status", "queue_stop", "queue_wait", "remove", "rename", "repro", "run", "save", "show",
+        "queue_start", "queue_status", "queue_stop", "queue_wait", "remove", "rename", "repro", "run", "save", "show", "show_table",
     ])
     for name in jupyter_exp.__all__:
         assert hasattr(jupyter_exp, name), name

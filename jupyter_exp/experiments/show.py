@@ -93,20 +93,25 @@ def filter_columns(rows: list[ExpRow], cols: list[Column], keep: list[str] | Non
     return result
 
 
+def find_column(cols: list[Column], name: str, flag: str = "--sort-by") -> Column:
+    """The column ``name`` (``key`` or ``file:key``) designates."""
+    matches = [c for c in cols if name in (c.label, f"{c.file}:{c.key}", c.key)]
+    exact = [c for c in matches if name in (c.label, f"{c.file}:{c.key}")]
+    matches = exact or matches
+    if not matches:
+        raise JupyterExpError(f"Unknown column '{name}' for {flag}; use a param or metric name.")
+    if len(matches) > 1:
+        options = ", ".join(f"{c.file}:{c.key}" for c in matches)
+        raise JupyterExpError(f"Ambiguous {flag} '{name}'; use one of {options}.")
+    return matches[0]
+
+
 def sort_rows(rows: list[ExpRow], cols: list[Column], sort_by: str | None,
               sort_order: str = "asc") -> list[ExpRow]:
     """Sort experiments within each baseline by a column (``key`` or ``file:key``)."""
     if not sort_by:
         return rows
-    matches = [c for c in cols if sort_by in (c.label, f"{c.file}:{c.key}", c.key)]
-    exact = [c for c in matches if sort_by in (c.label, f"{c.file}:{c.key}")]
-    matches = exact or matches
-    if not matches:
-        raise JupyterExpError(f"Unknown column '{sort_by}' for --sort-by; use a param or metric name.")
-    if len(matches) > 1:
-        options = ", ".join(f"{c.file}:{c.key}" for c in matches)
-        raise JupyterExpError(f"Ambiguous --sort-by '{sort_by}'; use one of {options}.")
-    col = matches[0]
+    col = find_column(cols, sort_by)
 
     def key(row: ExpRow):
         v = value(row, col)

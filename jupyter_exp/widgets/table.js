@@ -1,0 +1,258 @@
+// The experiment table's front end: draws what the kernel computed (the `table`
+// trait) and sends every click back as a message. Sorting, filtering and actions
+// happen in Python (jupyter_exp/widgets/table.py); nothing here is built or bundled.
+
+const ACTIONS = [
+  ["apply", "Apply"], ["branch", "Branch…"], ["rename", "Rename…"], ["remove", "Remove"],
+  ["push", "Push"], ["requeue", "Queue again…"], ["diff", "Diff"], ["plot", "Plot"],
+];
+
+function esc(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => ({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+  })[c]);
+}
+
+function seconds(s) {
+  if (s == null) return "";
+  s = Math.round(s);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+}
+
+function progressCell(p) {
+  if (!p) return "";
+  const pct = p.total ? Math.min(100, (100 * p.step) / p.total) : null;
+  const metrics = Object.entries(p.metrics || {})
+    .map(([k, v]) => `${esc(k)}=${typeof v === "number" ? Number(v.toPrecision(4)) : esc(v)}`).join(" ");
+  return `<div class="jx-progress" title="${esc(metrics)}">` +
+    `<div class="jx-bar${pct == null ? " jx-bar-unknown" : ""}"><div style="width:${pct ?? 100}%"></div></div>` +
+    `<span>step ${p.step}${p.total ? ` of ${p.total}` : ""} · ${seconds(p.elapsed)}${metrics ? " · " + metrics : ""}</span></div>`;
+}
+
+function render({ model, el }) {
+  el.classList.add("jx-table-widget");
+  el.innerHTML = `
+    <div class="jx-toolbar">
+      <span class="jx-counts"></span>
+      <span class="jx-live" title="updates while experiments run"></span>
+      <button data-cmd="refresh" title="collect the experiments again">Refresh</button>
+    </div>
+    <div class="jx-filterbar">
+      <select class="jx-f-col" aria-label="filter column"></select>
+      <select class="jx-f-op" aria-label="filter operator"></select>
+      <input class="jx-f-val" placeholder="value" aria-label="filter value">
+      <button data-cmd="add-filter">Add filter</button>
+      <span class="jx-chips"></span>
+      <label><input type="checkbox" data-option="only_changed"> Only changed columns</label>
+      <label><input type="checkbox" data-option="starred_only"> Starred only</label>
+      <button data-cmd="columns">Columns…</button>
+      <button data-cmd="reset" title="clear sort, filters and column choices (stars stay)">Reset</button>
+    </div>
+    <div class="jx-columns" hidden></div>
+    <div class="jx-actions"></div>
+    <div class="jx-pending" hidden></div>
+    <div class="jx-message" role="status"></div>
+    <div class="jx-scroll"><table class="jx-table"><thead></thead><tbody></tbody></table></div>
+    <div class="jx-panel" hidden><div class="jx-panel-head"><b></b>
+      <button data-cmd="close-panel" title="close">×</button></div><div class="jx-panel-body"></div></div>`;
+  const $ = (sel) => el.querySelector(sel);
+  const send = (msg) => model.send(msg);
+  let selected = new Set(model.get("selected") || []);
+  let lastClicked = null;
+
+  $(".jx-actions").innerHTML = ACTIONS.map(([a, label]) =>
+    `<button data-action="${a}" disabled>${label}</button>`).join("") +
+    `<span class="jx-selection"></span>`;
+
+  function syncSelection() {
+    model.set("selected", [...selected]);
+    model.save_changes();
+    drawActions();
+    el.querySelectorAll("tbody tr").forEach((tr) => {
+      const on = selected.has(tr.dataset.key);
+      tr.classList.toggle("jx-selected", on);
+      const box = tr.querySelector("input.jx-select");
+      if (box) box.checked = on;
+    });
+  }
+
+  function drawActions() {
+    const n = selected.size;
+    el.querySelectorAll(".jx-actions button").forEach((b) => {
+      const a = b.dataset.action;
+      b.disabled = n === 0 || (["apply", "branch", "rename", "requeue"].includes(a) && n !== 1) ||
+        (a === "diff" && n > 2);
+    });
+    $(".jx-selection").textContent = n ? `${n} selected` : "select rows to act on them";
+  }
+
+  function drawToolbar() {
+    const t = model.get("table") || {};
+    const c = t.counts || {};
+    const parts = [`${c.experiments ?? 0} experiments`];
+    for (const s of ["running", "queued", "failed"]) if (c[s]) parts.push(`${c[s]} ${s}`);
+    parts.push(`${c.success ?? 0} done`);
+    $(".jx-counts").textContent = parts.join(" · ") + (c.shown !== c.experiments ? ` · showing ${c.shown}` : "");
+    $(".jx-live").textContent = model.get("live") ? "● live" : "";
+    const prefs = model.get("prefs") || {};
+    el.querySelectorAll("[data-option]").forEach((box) => { box.checked = !!prefs[box.dataset.option]; });
+    const col = $(".jx-f-col"), op = $(".jx-f-op");
+    const keepCol = col.value, keepOp = op.value;
+    col.innerHTML = (t.all_columns || []).map((c) =>
+      `<option value="${esc(c.id)}">${esc(c.group === "info" ? c.label : `${c.group}: ${c.label}`)}</option>`).join("");
+    op.innerHTML = (t.operators || []).map((o) => `<option value="${esc(o)}">${esc(o === "empty" ? "is empty" : o)}</option>`).join("");
+    if (keepCol) col.value = keepCol;
+    if (keepOp) op.value = keepOp;
+    $(".jx-chips").innerHTML = (prefs.filters || []).map((f, i) =>
+      `<span class="jx-chip">${esc(f.column)} ${esc(f.op === "empty" ? "is empty" : f.op)} ${esc(f.value)}` +
+      `<button data-unfilter="${i}" title="remove this filter">×</button></span>`).join("");
+    $(".jx-columns").innerHTML = (t.all_columns || []).map((c) =>
+      `<div class="jx-colrow"><label><input type="checkbox" data-hide="${esc(c.id)}" ${c.hidden ? "" : "checked"}>` +
+      ` ${esc(c.group === "info" ? c.label : `${c.group}: ${c.label}`)}</label>` +
+      `<button data-move="${esc(c.id)}" data-by="-1" title="move left">←</button>` +
+      `<button data-move="${esc(c.id)}" data-by="1" title="move right">→</button></div>`).join("");
+  }
+
+  function drawTable() {
+    const t = model.get("table") || {};
+    const cols = t.columns || [];
+    const sort = (model.get("prefs") || {}).sort || [];
+    const groups = [];
+    for (const c of cols) {
+      const g = c.group === "info" ? "" : c.group;
+      if (groups.length && groups[groups.length - 1][0] === g) groups[groups.length - 1][1] += 1;
+      else groups.push([g, 1]);
+    }
+    const mark = (id) => {
+      const i = sort.findIndex(([c]) => c === id);
+      if (i < 0) return "";
+      return ` <span class="jx-sort">${sort[i][1] === "desc" ? "▼" : "▲"}${sort.length > 1 ? i + 1 : ""}</span>`;
+    };
+    $("thead").innerHTML =
+      `<tr class="jx-groups"><th colspan="3"></th>${groups.map(([g, n]) =>
+        `<th colspan="${n}" class="jx-group-${esc(g)}">${esc(g)}</th>`).join("")}</tr>` +
+      `<tr><th></th><th></th><th></th>${cols.map((c) =>
+        `<th data-sort="${esc(c.id)}" class="jx-${esc(c.group)}" title="click: sort; shift+click: add to the sort${c.file ? "; " + esc(c.file) : ""}">` +
+        `${esc(c.label)}${mark(c.id)}</th>`).join("")}</tr>`;
+    const out = [];
+    for (const r of t.rows || []) {
+      const isExp = r.kind === "experiment" || r.kind === "checkpoint";
+      const cells = r.cells.map((v, i) => {
+        const c = cols[i];
+        if (c.id === "experiment") {
+          const twist = r.children ? `<button class="jx-twist" data-expand="${esc(r.key)}" title="${r.children} checkpoints">${r.expanded ? "▾" : "▸"}</button>` : `<span class="jx-twist"></span>`;
+          const rev = r.rev && r.rev !== v ? ` <span class="jx-rev">${esc(r.rev)}</span>` : "";
+          const step = r.kind === "checkpoint" && r.step != null ? ` <span class="jx-rev">step ${r.step}</span>` : "";
+          return `<td class="jx-name" style="padding-left:${0.3 + r.depth * 1.2}em">${twist}${esc(v)}${rev}${step}${progressCell(r.progress)}</td>`;
+        }
+        if (c.id === "state") return `<td>${r.state ? `<span class="jx-state jx-state-${esc(r.state)}" title="${esc(r.error)}">${esc(r.state)}</span>` : ""}</td>`;
+        return `<td class="jx-${esc(c.type)}">${esc(v)}</td>`;
+      }).join("");
+      out.push(`<tr data-key="${esc(r.key)}" class="jx-row jx-${esc(r.kind)}${selected.has(r.key) ? " jx-selected" : ""}">` +
+        `<td><input type="checkbox" class="jx-select" aria-label="select ${esc(r.cells[0])}" ${selected.has(r.key) ? "checked" : ""}></td>` +
+        `<td>${r.kind === "experiment" ? `<button class="jx-star" data-star="${esc(r.key)}" title="star">${r.starred ? "★" : "☆"}</button>` : ""}</td>` +
+        `<td>${isExp ? `<button class="jx-apply" data-row-action="apply" data-key="${esc(r.key)}" title="apply to the workspace">Apply</button>` : ""}</td>` +
+        cells + "</tr>");
+    }
+    $("tbody").innerHTML = out.join("");
+    const keys = new Set((t.rows || []).map((r) => r.key));
+    const before = selected.size;
+    selected = new Set([...selected].filter((k) => keys.has(k)));
+    if (selected.size !== before) syncSelection(); else drawActions();
+  }
+
+  function drawMessage() {
+    const m = $(".jx-message");
+    m.textContent = model.get("message") || "";
+    m.className = `jx-message jx-${model.get("message_kind") || "info"}`;
+  }
+
+  function drawPending() {
+    const p = model.get("pending") || {};
+    const box = $(".jx-pending");
+    box.hidden = !p.action;
+    if (!p.action) { box.innerHTML = ""; return; }
+    const fields = (p.params || []).map((f) =>
+      `<label class="jx-param">${esc(f.file === "params.yaml" ? f.key : `${f.file}:${f.key}`)} ` +
+      `<input data-param="${esc(f.id)}" value="${esc(f.value)}"></label>`).join("");
+    box.innerHTML = `<span>${esc(p.prompt)}</span> ${p.input ? `<input class="jx-answer" value="${esc(p.value || "")}">` : ""}` +
+      `${fields ? `<div class="jx-params">${fields}</div>` : ""}` +
+      `<button data-cmd="confirm">${p.action === "remove" ? "Remove" : "OK"}</button><button data-cmd="cancel">Cancel</button>`;
+    const answer = box.querySelector(".jx-answer");
+    if (answer) answer.focus();
+  }
+
+  function drawPanel() {
+    const p = model.get("panel") || {};
+    const box = $(".jx-panel");
+    box.hidden = !p.kind;
+    box.querySelector("b").textContent = p.title || "";
+    box.querySelector(".jx-panel-body").innerHTML = p.html || "";
+  }
+
+  function confirmPending() {
+    const p = model.get("pending") || {};
+    const msg = { type: "action", action: p.action, keys: p.keys, confirmed: true };
+    const answer = el.querySelector(".jx-pending .jx-answer");
+    if (answer) msg.arg = answer.value.trim();
+    if (p.params) {
+      msg.arg = {};
+      el.querySelectorAll(".jx-pending [data-param]").forEach((i) => { msg.arg[i.dataset.param] = i.value; });
+    }
+    send(msg);
+  }
+
+  el.addEventListener("click", (ev) => {
+    const t = ev.target.closest("button, th[data-sort], input.jx-select, tr.jx-row");
+    if (!t) return;
+    const d = t.dataset;
+    if (t.matches("th[data-sort]")) send({ type: "sort", column: d.sort, add: ev.shiftKey });
+    else if (d.action) send({ type: "action", action: d.action, keys: [...selected] });
+    else if (d.rowAction) send({ type: "action", action: d.rowAction, keys: [d.key] });
+    else if (d.star) send({ type: "star", key: d.star });
+    else if (d.expand) send({ type: "expand", key: d.expand });
+    else if (d.unfilter) send({ type: "unfilter", index: Number(d.unfilter) });
+    else if (d.move) send({ type: "move", column: d.move, by: Number(d.by) });
+    else if (d.cmd === "add-filter") send({ type: "filter", column: $(".jx-f-col").value, op: $(".jx-f-op").value, value: $(".jx-f-val").value });
+    else if (d.cmd === "columns") $(".jx-columns").hidden = !$(".jx-columns").hidden;
+    else if (d.cmd === "confirm") confirmPending();
+    else if (d.cmd) send({ type: d.cmd });
+    else if (t.matches("input.jx-select") || t.matches("tr.jx-row")) {
+      const key = t.closest("tr").dataset.key;
+      if (ev.shiftKey && lastClicked) {  // a range, as in a file list
+        const keys = [...el.querySelectorAll("tbody tr")].map((tr) => tr.dataset.key);
+        const [a, b] = [keys.indexOf(lastClicked), keys.indexOf(key)].sort((x, y) => x - y);
+        keys.slice(a, b + 1).forEach((k) => selected.add(k));
+      } else if (t.matches("input.jx-select") || ev.metaKey || ev.ctrlKey) {
+        selected.has(key) ? selected.delete(key) : selected.add(key);
+      } else {
+        selected = new Set(selected.has(key) && selected.size === 1 ? [] : [key]);
+      }
+      lastClicked = key;
+      syncSelection();
+    }
+  });
+  el.addEventListener("change", (ev) => {
+    const d = ev.target.dataset;
+    if (d.option) send({ type: "option", name: d.option, value: ev.target.checked });
+    else if (d.hide) send({ type: "hide", column: d.hide });
+  });
+  el.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && ev.target.matches(".jx-pending input")) confirmPending();
+    if (ev.key === "Enter" && ev.target.matches(".jx-f-val")) el.querySelector('[data-cmd="add-filter"]').click();
+    if (ev.key === "Escape" && ev.target.closest(".jx-pending")) send({ type: "cancel" });
+  });
+
+  const drawAll = () => { drawToolbar(); drawTable(); };
+  model.on("change:table", drawAll);
+  model.on("change:prefs", drawAll);
+  model.on("change:live", drawToolbar);
+  model.on("change:message", drawMessage);
+  model.on("change:message_kind", drawMessage);
+  model.on("change:pending", drawPending);
+  model.on("change:panel", drawPanel);
+  model.on("change:selected", () => { selected = new Set(model.get("selected") || []); syncSelection(); });
+  drawAll(); drawMessage(); drawPending(); drawPanel();
+}
+
+export default { render };
