@@ -124,8 +124,9 @@ def test_only_changed_hide_and_reorder_columns(table):
     send(table, type="move", column="params.train.lr", by=-1)
     after = [c["id"] for c in table.table["all_columns"]]
     assert after == before[:i - 1] + ["params.train.lr", before[i - 1]] + before[i + 1:]
+    send(table, type="option", name="only_changed", value=False)
     shown = [c["id"] for c in table.table["columns"]]
-    assert shown.index("params.train.lr") < shown.index(before[i - 1]) or before[i - 1] not in shown
+    assert shown.index("params.train.lr") == shown.index(before[i - 1]) - 1
 
 
 def test_stars_and_preferences_persist_per_project(table, exps):

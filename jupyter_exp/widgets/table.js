@@ -132,7 +132,7 @@ function render({ model, el }) {
       `<tr class="jx-groups"><th colspan="3"></th>${groups.map(([g, n]) =>
         `<th colspan="${n}" class="jx-group-${esc(g)}">${esc(g)}</th>`).join("")}</tr>` +
       `<tr><th></th><th></th><th></th>${cols.map((c) =>
-        `<th data-sort="${esc(c.id)}" class="jx-${esc(c.group)}" title="click: sort; shift+click: add to the sort${c.file ? "; " + esc(c.file) : ""}">` +
+        `<th data-sort="${esc(c.id)}" class="jx-col-${esc(c.group)}" title="click: sort; shift+click: add to the sort${c.file ? "; " + esc(c.file) : ""}">` +
         `${esc(c.label)}${mark(c.id)}</th>`).join("")}</tr>`;
     const out = [];
     for (const r of t.rows || []) {
@@ -146,7 +146,7 @@ function render({ model, el }) {
           return `<td class="jx-name" style="padding-left:${0.3 + r.depth * 1.2}em">${twist}${esc(v)}${rev}${step}${progressCell(r.progress)}</td>`;
         }
         if (c.id === "state") return `<td>${r.state ? `<span class="jx-state jx-state-${esc(r.state)}" title="${esc(r.error)}">${esc(r.state)}</span>` : ""}</td>`;
-        return `<td class="jx-${esc(c.type)}">${esc(v)}</td>`;
+        return `<td class="jx-t-${esc(c.type)}">${esc(v)}</td>`;
       }).join("");
       out.push(`<tr data-key="${esc(r.key)}" class="jx-row jx-${esc(r.kind)}${selected.has(r.key) ? " jx-selected" : ""}">` +
         `<td><input type="checkbox" class="jx-select" aria-label="select ${esc(r.cells[0])}" ${selected.has(r.key) ? "checked" : ""}></td>` +
