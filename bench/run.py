@@ -29,6 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from dvc_env import DVC_VERSION, dvc_executable  # noqa: E402
+import widget as widget_bench  # noqa: E402
 
 PARAMS = """# nested params, as real projects have them
 prepare:
@@ -347,6 +348,13 @@ def bench_magics(work: Path, size: int, repeat: int, rows: dict[str, Row]) -> No
     times = [float(x) for x in out[1:]]
     rows["magic_show_first"] = Row(f"%exp show, {size} exps, rendered (first in a kernel)", [times[0]], mem)
     rows["magic_show"] = Row(f"%exp show, {size} exps, rendered (again)", times[1:], mem)
+    widget_bench.bench_table(root, size, repeat, rows, Row)
+
+
+def bench_widget_live(work: Path, steps: int, others: int, rows: dict[str, Row]) -> None:
+    for count in (0, others):
+        root = make_project(work / f"live-{count}", 1 << 10)
+        widget_bench.bench_live(root, steps, ours_cmd, rows, Row, count, make_experiments)
 
 
 def bench_queue(work: Path, size: int, dvc: Path | None, rows: dict[str, Row], timeout: float) -> None:
@@ -479,6 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_hash(work, repeat, data_mb, rows)
         bench_exp_run(work, repeat, dvc, rows)
         bench_magics(work, 100 if args.quick else 1000, repeat, rows)
+        bench_widget_live(work, 6 if args.quick else 20, 100 if args.quick else 1000, rows)
         bench_queue(work, args.queue_size or (4 if args.quick else 16), dvc, rows, args.dvc_timeout)
         bench_checkpoints(work, 5 if args.quick else 200, 2 if args.quick else 20,
                           5 if args.quick else 200, repeat, rows)

@@ -281,3 +281,26 @@ def test_live_progress_of_a_checkpoint_run(make_project):
     steps = [p["step"] for p in seen]
     assert steps == sorted(steps) and len(set(steps)) >= 2
     assert names(widget).count("slow") == 1
+
+
+def test_in_a_real_kernel_exp_show_is_the_widget_and_follows_a_foreground_run(exps):
+    """ipykernel (6 or 7) under nbclient: %exp show displays the widget (with text and
+    HTML fallbacks), and its thread's updates reach the front end after a run."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(f"import os\nos.chdir({str(exps)!r})\n%load_ext jupyter_exp"),
+        nbformat.v4.new_code_cell("%exp show"),
+        nbformat.v4.new_code_cell("%exp run -S train.lr=0.5 -n in-kernel"),
+        nbformat.v4.new_code_cell("import time\ntime.sleep(3)"),
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True).execute()
+    (shown,) = [o for o in nb.cells[1].outputs if o.get("output_type") == "execute_result"]
+    assert {"application/vnd.jupyter.widget-view+json", "text/html", "text/plain"} <= set(shown["data"])
+    assert "e1" in shown["data"]["text/plain"]
+    model_id = shown["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"][model_id]["state"]
+    rows = [r["cells"][0] for r in state["table"]["rows"]]
+    assert "in-kernel" in rows and state["table"]["counts"]["experiments"] == 4

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 POLL_SECONDS = 0.5  # how often the watcher looks at file stats (no git process)
 MIN_REFRESH_SECONDS = 1.0  # at most one re-collection a second while things change
+CPU_SHARE = 0.03  # and no more often than keeps refreshing under 3% of a core
 ROW_ACTIONS = ("apply", "branch", "rename", "remove", "push", "requeue")
 MULTI_ACTIONS = ("diff", "plot")
 
@@ -403,20 +404,23 @@ class _Watcher:
         self._stop.set()
 
     def _loop(self) -> None:
-        last_refresh = 0.0
+        next_allowed = 0.0
         while not self._stop.wait(POLL_SECONDS):
             widget = self._widget()
             if widget is None or widget.comm is None:  # closed
                 return
             try:
                 stamp = self._stamp()
-                if stamp == self._last or time.monotonic() - last_refresh < MIN_REFRESH_SECONDS:
+                if stamp == self._last or time.monotonic() < next_allowed:
                     continue
                 self._last = stamp
-                last_refresh = time.monotonic()
+                started, cpu = time.monotonic(), time.thread_time()
                 widget.refresh()
                 self._files = show_table.workspace_files(self._project)
                 self.refreshes += 1
+                # A big table costs more to refresh: wait longer, keep the kernel's share small.
+                cost = time.thread_time() - cpu
+                next_allowed = started + max(MIN_REFRESH_SECONDS, cost / CPU_SHARE)
             except Exception:  # noqa: BLE001 - a broken refresh must not kill the thread
                 log.exception("experiment table: live refresh failed")
             del widget  # hold it only while refreshing

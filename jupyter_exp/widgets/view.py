@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import JupyterExpError
 from ..experiments.collect import ExpRow
 from ..experiments.show import ERROR, MISSING, Column, format_value, value
+from ..params import flatten
 
 # The info columns, by id; params and metrics columns are "params.<label>", "metrics.<label>".
 INFO_COLUMNS = {"experiment": "Experiment", "state": "State", "created": "Created"}
@@ -134,6 +135,42 @@ def cell(row: ExpRow, column: str, cols: dict[str, Column]) -> Any:
     return None if v in (MISSING, ERROR) else v
 
 
+_BROKEN = object()  # a cell of a file that failed to parse (not a str: values can be "!")
+
+
+class Cells:
+    """Every cell of every row, each params/metrics file flattened once per row (a
+    thousand rows by twenty columns would otherwise flatten each file twenty times)."""
+
+    def __init__(self, cols: dict[str, Column]) -> None:
+        self.cols = cols
+        self._rows: dict[int, dict[str, Any]] = {}
+
+    def values(self, row: ExpRow) -> dict[str, Any]:
+        known = self._rows.get(id(row))
+        if known is None:
+            known = {"experiment": cell(row, "experiment", self.cols), "state": row.state,
+                     "created": row.created}
+            flat: dict[tuple[str, str], dict | None] = {}
+            for cid, col in self.cols.items():
+                if col.group == "deps":
+                    known[cid] = cell(row, cid, self.cols)
+                    continue
+                where = (col.group, col.file)
+                if where not in flat:
+                    entry = getattr(row.data, col.group).get(col.file)
+                    flat[where] = None if entry is None else (
+                        _BROKEN if "error" in entry else flatten(entry["data"]))
+                data = flat[where]
+                known[cid] = _BROKEN if data is _BROKEN else None if data is None else data.get(col.key)
+            self._rows[id(row)] = known
+        return known
+
+    def get(self, row: ExpRow, column: str) -> Any:
+        v = self.values(row)[column]
+        return None if v is _BROKEN else v
+
+
 def column_type(values: list[Any]) -> str:
     present = [v for v in values if v is not None]
     if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
@@ -243,10 +280,11 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState,
             dropped silently; a filter with a bad value raises.
     """
     by_id = {column_id(c): c for c in cols}
+    cells = Cells(by_id)
     data_ids = list(by_id)
     kinds: dict[str, str] = {"experiment": "text", "state": "text", "created": "date"}
     for cid in data_ids:
-        kinds[cid] = column_type([cell(r, cid, by_id) for r in rows[:2000]])
+        kinds[cid] = column_type([cells.get(r, cid) for r in rows[:2000]])
     filters = [f for f in state.filters if f.column in kinds]
     sort = [(c, d) for c, d in state.sort if c in kinds]
 
@@ -261,14 +299,14 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState,
             return True
         if state.starred_only and row_key(head) not in starred:
             return False
-        return all(matches(f, cell(head, f.column, by_id), kinds[f.column]) for f in filters)
+        return all(matches(f, cells.get(head, f.column), kinds[f.column]) for f in filters)
 
     def flush() -> None:
         kept = [b for b in pending if passes(b)]
         for column, direction in reversed(sort):  # stable sorts, last key first
-            present = [b for b in kept if cell(b.head, column, by_id) is not None]
-            absent = [b for b in kept if cell(b.head, column, by_id) is None]
-            present.sort(key=lambda b: _sort_key(cell(b.head, column, by_id), kinds[column]),
+            present = [b for b in kept if cells.get(b.head, column) is not None]
+            absent = [b for b in kept if cells.get(b.head, column) is None]
+            present.sort(key=lambda b: _sort_key(cells.get(b.head, column), kinds[column]),
                          reverse=direction == "desc")
             kept = present + absent  # missing values last, whichever the direction
         out_blocks.extend(kept)
@@ -286,7 +324,7 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState,
     visible_data = data_ids
     if state.only_changed:
         visible_data = [cid for cid in data_ids
-                        if len({repr(cell(r, cid, by_id)) for r in shown_rows}) > 1]
+                        if len({repr(cells.get(r, cid)) for r in shown_rows}) > 1]
     all_ids = ordered(list(INFO_COLUMNS) + data_ids, state.order)
     visible = [cid for cid in all_ids if cid not in state.hidden and (cid in INFO_COLUMNS or cid in visible_data)]
 
@@ -296,12 +334,12 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState,
     for block in out_blocks:
         head = block.head
         key = row_key(head)
-        out_rows.append(_row(head, key, visible, by_id, 0 if head.kind in ("workspace", "baseline") else 1,
+        out_rows.append(_row(head, key, visible, cells, 0 if head.kind in ("workspace", "baseline") else 1,
                              key in starred, len(block.children), key in expanded,
                              progress.get(head.name or "") if head.kind == "experiment" else None))
         if key in expanded:
             for child in block.children:
-                out_rows.append(_row(child, row_key(child), visible, by_id, 2, False, 0, False, None))
+                out_rows.append(_row(child, row_key(child), visible, cells, 2, False, 0, False, None))
     experiments = [b.head for b in groups if b.head.kind == "experiment"]
     counts = {s: sum(1 for r in experiments if (r.state or "success") == s)
               for s in ("queued", "running", "failed", "success")}
@@ -323,18 +361,13 @@ def _column(cid: str, by_id: dict[str, Column], kinds: dict[str, str]) -> dict:
     return {"id": cid, "label": col.label, "group": col.group, "file": col.file, "type": kinds[cid]}
 
 
-def _row(row: ExpRow, key: str, visible: list[str], by_id: dict[str, Column], depth: int,
+def _row(row: ExpRow, key: str, visible: list[str], cells: Cells, depth: int,
          starred: bool, children: int, expanded: bool, progress: dict | None) -> dict:
-    cells = []
-    for cid in visible:
-        v = cell(row, cid, by_id)
-        if cid not in INFO_COLUMNS and cid in by_id and value(row, by_id[cid]) == ERROR:
-            cells.append(ERROR)
-        else:
-            cells.append(_display(v, cid))
+    values = cells.values(row)
+    shown = [ERROR if values[cid] is _BROKEN else _display(values[cid], cid) for cid in visible]
     return {
         "key": key, "kind": row.kind, "depth": depth, "rev": row.rev[:7] if row.kind != "workspace" else "",
         "state": row.state or "", "step": row.step, "starred": starred, "children": children,
-        "expanded": expanded, "error": row.data.error or "", "cells": cells,
+        "expanded": expanded, "error": row.data.error or "", "cells": shown,
         "progress": progress,
     }
