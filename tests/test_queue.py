@@ -304,3 +304,13 @@ def test_logs_follow_stop_kill_and_remove_queue(ran, cli):
     # exp remove --queue empties the queue
     assert cli("remove", "--queue").stdout.startswith("Removed from the queue: ")
     assert states(ran) == {}
+
+
+def test_exp_remove_takes_the_name_of_a_queued_entry(ran, cli):
+    jupyter_exp.run(queue=True, set_params=["train.lr=0.4"], name="waiting")
+    jupyter_exp.run(params={"train.lr": 0.5}, name="done")
+    assert cli("remove", "waiting", "done").returncode == 0
+    assert jupyter_exp.queue_status().entries == []
+    assert git(ran, "for-each-ref", "refs/exps") == ""
+    proc = cli("remove", "waiting", check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith("ERROR: Unknown experiment 'waiting'")

@@ -304,3 +304,32 @@ def test_in_a_real_kernel_exp_show_is_the_widget_and_follows_a_foreground_run(ex
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"][model_id]["state"]
     rows = [r["cells"][0] for r in state["table"]["rows"]]
     assert "in-kernel" in rows and state["table"]["counts"]["experiments"] == 4
+
+
+def test_only_the_newest_tables_of_a_project_stay_live(exps):
+    tables = [ExperimentTableWidget(str(exps), live=True) for _ in range(5)]
+    try:
+        assert [t.live for t in tables] == [False, False, True, True, True]
+        assert [t._watcher is None for t in tables] == [True, True, False, False, False]
+        send(tables[0], type="refresh")  # a table that stopped following still refreshes on demand
+        assert names(tables[0])[2:]
+    finally:
+        for t in tables:
+            t.close()
+
+
+def test_running_and_failed_queue_entries_show_their_state(make_project):
+    root = make_project("failing_stage")
+    jupyter_exp.run(queue=True, name="broken")
+    widget = ExperimentTableWidget(str(root), live=False)
+    assert [(r["cells"][0], r["state"]) for r in widget.table["rows"] if r["kind"] == "experiment"] == [
+        ("broken", "queued")]
+    jupyter_exp.run(run_all=True)  # reports the failure; the entry stays, failed
+    send(widget, type="refresh")
+    (row,) = [r for r in widget.table["rows"] if r["kind"] == "experiment"]
+    assert row["state"] == "failed" and "failed" in row["error"]
+    assert widget.table["counts"]["failed"] == 1
+    send(widget, type="action", action="remove", keys=[row["key"]], confirmed=True)
+    assert widget.message_kind == "info", widget.message
+    assert [r for r in widget.table["rows"] if r["kind"] == "experiment"] == []
+    widget.close()

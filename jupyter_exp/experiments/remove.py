@@ -27,13 +27,26 @@ def remove(
     if git_remote:
         return _remove_remote(project, git_remote, names or [], all_commits)
     experiments = list_experiments(project)
+    # As in DVC, a name may also be a queued or failed run's: its queue entry goes.
+    entries: list[str] = []
+    if names and not keep:
+        from .queue import QueueStore, remove_entries
+
+        recorded = {e.name for e in experiments}
+        waiting = {e.name for e in QueueStore(project).entries() if e.state != "success"}
+        entries = [n for n in names if n in waiting and n not in recorded]
+        names = [n for n in names if n not in entries]
+        if entries:
+            entries = remove_entries(project, entries)
+        if not names and not (all_commits or revs):
+            return entries
     selected = select_experiments(project, names, all_commits=all_commits, revs=revs, num=num,
                                   experiments=experiments)
     if keep:
         kept = {str(e.ref) for e in selected}
         selected = [e for e in experiments if str(e.ref) not in kept]
     project.git.update_refs([f"delete {e.ref} {e.rev}" for e in selected])
-    return [e.name for e in selected]
+    return entries + [e.name for e in selected]
 
 
 def _remote_refs(project: Project, remote: str) -> list[tuple[str, str]]:

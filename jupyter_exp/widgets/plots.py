@@ -89,12 +89,9 @@ def scatter(chosen: list[ExpRow], cols: list[Column], x: str | None, y: str | No
     def numbers(cid: str) -> list:
         return [cell(r, cid, by_id) for r in chosen]
 
-    def numeric(cid: str) -> bool:
-        vals = [v for v in numbers(cid) if v is not None]
-        return bool(vals) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals)
-
-    params = [cid for cid, c in by_id.items() if c.group == "params" and numeric(cid)]
-    metrics = [cid for cid, c in by_id.items() if c.group == "metrics" and numeric(cid)]
+    params, metrics = axes(chosen, cols)
+    x = x if x in params else None
+    y = y if y in metrics else None
     x = x or next((p for p in params if len(set(numbers(p))) > 1), params[0] if params else None)
     y = y or (metrics[0] if metrics else None)
     if x is None or y is None:
@@ -155,9 +152,22 @@ def svg(title: str, series: list[Series], x_label: str, y_label: str, lines: boo
     return "".join(out)
 
 
+def axes(chosen: list[ExpRow], cols: list[Column]) -> tuple[list[str], list[str]]:
+    """The numeric params and metrics among ``chosen``: the scatter's possible axes."""
+    by_id = {column_id(c): c for c in cols}
+
+    def numeric(cid: str) -> bool:
+        vals = [v for v in (cell(r, cid, by_id) for r in chosen) if v is not None]
+        return bool(vals) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals)
+
+    return ([cid for cid, c in by_id.items() if c.group == "params" and numeric(cid)],
+            [cid for cid, c in by_id.items() if c.group == "metrics" and numeric(cid)])
+
+
 def render(project: Project, chosen: list[ExpRow], rows: list[ExpRow], cols: list[Column],
-           x: str | None = None, y: str | None = None) -> str:
-    """The plot panel: a curve chart per metric with steps, then the scatter."""
+           x: str | None = None, y: str | None = None) -> tuple[str, str, str]:
+    """The plot panel, and the scatter's axes: a curve chart per metric with steps,
+    then the param-vs-metric scatter."""
     parts = []
     for metric, series in sorted(step_curves(project, chosen, rows, cols).items()):
         parts.append(svg(metric, series, "step", metric, lines=True))
@@ -166,5 +176,5 @@ def render(project: Project, chosen: list[ExpRow], rows: list[ExpRow], cols: lis
         label = lambda cid: cid.split(".", 1)[1]  # noqa: E731
         parts.append(svg(f"{label(y)} vs {label(x)}", points, label(x), label(y), lines=False))
     if not parts:
-        return '<div class="jx-plot-empty">No metrics over steps and no numeric params to plot.</div>'
-    return '<div class="jx-plots">' + "".join(parts) + "</div>"
+        return '<div class="jx-plot-empty">No metrics over steps and no numeric params to plot.</div>', x, y
+    return '<div class="jx-plots">' + "".join(parts) + "</div>", x, y

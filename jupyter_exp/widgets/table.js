@@ -19,14 +19,21 @@ function seconds(s) {
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
 }
 
+function elapsed(p) {
+  // Queued runs carry their start (the clock ticks here); checkpoint events their elapsed.
+  return p.started ? Date.now() / 1000 - p.started : p.elapsed;
+}
+
 function progressCell(p) {
   if (!p) return "";
-  const pct = p.total ? Math.min(100, (100 * p.step) / p.total) : null;
+  const pct = p.total && p.step != null ? Math.min(100, (100 * p.step) / p.total) : null;
   const metrics = Object.entries(p.metrics || {})
     .map(([k, v]) => `${esc(k)}=${typeof v === "number" ? Number(v.toPrecision(4)) : esc(v)}`).join(" ");
+  const step = p.step != null ? `step ${p.step}${p.total ? ` of ${p.total}` : ""} · ` : "";
   return `<div class="jx-progress" title="${esc(metrics)}">` +
     `<div class="jx-bar${pct == null ? " jx-bar-unknown" : ""}"><div style="width:${pct ?? 100}%"></div></div>` +
-    `<span>step ${p.step}${p.total ? ` of ${p.total}` : ""} · ${seconds(p.elapsed)}${metrics ? " · " + metrics : ""}</span></div>`;
+    `<span>${step}<span class="jx-elapsed"${p.started ? ` data-started="${p.started}"` : ""}>${seconds(elapsed(p))}</span>` +
+    `${metrics ? " · " + metrics : ""}</span></div>`;
 }
 
 function render({ model, el }) {
@@ -187,7 +194,11 @@ function render({ model, el }) {
     const box = $(".jx-panel");
     box.hidden = !p.kind;
     box.querySelector("b").textContent = p.title || "";
-    box.querySelector(".jx-panel-body").innerHTML = p.html || "";
+    const pick = (which, ids, chosen) => ids && ids.length > 1 ?
+      `<label>${which} <select data-axis="${which}">${ids.map((id) =>
+        `<option value="${esc(id)}" ${id === chosen ? "selected" : ""}>${esc(id.split(".").slice(1).join("."))}</option>`).join("")}</select></label> ` : "";
+    const axes = p.kind === "plot" ? `<div class="jx-axes">${pick("x", p.params, p.x)}${pick("y", p.metrics, p.y)}</div>` : "";
+    box.querySelector(".jx-panel-body").innerHTML = axes + (p.html || "");
   }
 
   function confirmPending() {
@@ -234,7 +245,11 @@ function render({ model, el }) {
   });
   el.addEventListener("change", (ev) => {
     const d = ev.target.dataset;
-    if (d.option) send({ type: "option", name: d.option, value: ev.target.checked });
+    if (d.axis) {
+      const p = model.get("panel") || {};
+      const x = d.axis === "x" ? ev.target.value : p.x, y = d.axis === "y" ? ev.target.value : p.y;
+      send({ type: "action", action: "plot", keys: p.keys, arg: [x, y] });
+    } else if (d.option) send({ type: "option", name: d.option, value: ev.target.checked });
     else if (d.hide) send({ type: "hide", column: d.hide });
   });
   el.addEventListener("keydown", (ev) => {
@@ -253,6 +268,13 @@ function render({ model, el }) {
   model.on("change:panel", drawPanel);
   model.on("change:selected", () => { selected = new Set(model.get("selected") || []); syncSelection(); });
   drawAll(); drawMessage(); drawPending(); drawPanel();
+  const ticker = setInterval(() => {
+    if (!el.isConnected) { clearInterval(ticker); return; }
+    el.querySelectorAll(".jx-elapsed[data-started]").forEach((span) => {
+      span.textContent = seconds(Date.now() / 1000 - Number(span.dataset.started));
+    });
+  }, 1000);
+  return () => clearInterval(ticker);
 }
 
 export default { render };

@@ -31,6 +31,10 @@ HERE = Path(__file__).parent
 POLL_SECONDS = 0.5  # how often the watcher looks at file stats (no git process)
 MIN_REFRESH_SECONDS = 1.0  # at most one re-collection a second while things change
 CPU_SHARE = 0.03  # and no more often than keeps refreshing under 3% of a core
+# Re-running a cell leaves the old table's model alive (ipywidgets keeps every widget
+# until it is closed): only the newest few tables of a project follow it live.
+MAX_LIVE_TABLES = 3
+_live_tables: dict[Path, list[weakref.ref]] = {}
 ROW_ACTIONS = ("apply", "branch", "rename", "remove", "push", "requeue")
 MULTI_ACTIONS = ("diff", "plot")
 
@@ -91,8 +95,7 @@ class ExperimentTableWidget(anywidget.AnyWidget):
         """Collect the experiments again and redraw."""
         with self._lock:
             self._rows, self._cols = show_table.select(self.project, **self._options)
-            self._progress = {e["experiment"]: e for e in read_progress(self.project)
-                              if e.get("state") == "running"}
+            self._progress = running_progress(self.project, self._rows)
             self._redraw()
 
     def _redraw(self) -> None:
@@ -223,9 +226,11 @@ class ExperimentTableWidget(anywidget.AnyWidget):
             self._say("")
             return
         if action == "plot":
+            x, y = arg if isinstance(arg, list) and len(arg) == 2 else (None, None)
+            shown, x, y = plots.render(self.project, rows, self._rows, self._cols, x, y)
+            params, metrics = plots.axes(rows, self._cols)
             self.panel = {"kind": "plot", "title": "Plots of " + ", ".join(r.name or r.rev[:7] for r in rows),
-                          "html": plots.render(self.project, rows, self._rows, self._cols,
-                                               *(arg if isinstance(arg, list) else (None, None)))}
+                          "html": shown, "keys": keys, "x": x, "y": y, "params": params, "metrics": metrics}
             self._say("")
             return
         names = [self._exp_name(r, action) for r in rows]
@@ -321,6 +326,13 @@ class ExperimentTableWidget(anywidget.AnyWidget):
             self._watcher = _Watcher(self)
             self._watcher.start()
         self.live = True
+        tables = [ref for ref in _live_tables.get(self.project.root, [])
+                  if (t := ref()) is not None and t is not self and t._watcher is not None]
+        tables.append(weakref.ref(self))
+        for ref in tables[:-MAX_LIVE_TABLES]:
+            if (older := ref()) is not None:
+                older.stop_live()
+        _live_tables[self.project.root] = tables[-MAX_LIVE_TABLES:]
 
     def stop_live(self) -> None:
         if self._watcher is not None:
@@ -345,6 +357,24 @@ class ExperimentTableWidget(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"<ExperimentTableWidget: {len(self._rows)} rows>"
+
+
+def running_progress(project: Project, rows: list[ExpRow]) -> dict[str, dict]:
+    """Progress of each running experiment, by name: the latest checkpoint event
+    (step, total, metrics) and, for queued runs, when its worker started it (the front
+    end counts the elapsed time from there)."""
+    running = {r.name for r in rows if r.state == "running" and r.name}
+    progress = {e["experiment"]: dict(e) for e in read_progress(project)
+                if e.get("state") == "running" and e.get("experiment")}
+    if running:
+        from ..experiments.queue import QueueStore
+
+        for entry in QueueStore(project).entries():
+            if entry.state == "running" and entry.name in running:
+                event = progress.setdefault(entry.name, {"experiment": entry.name, "step": None,
+                                                         "total": None, "metrics": {}})
+                event["started"] = entry.started
+    return progress
 
 
 def override_text(v: Any) -> str:
