@@ -157,8 +157,8 @@ def _table_widget(project, args: argparse.Namespace):
         param_deps=args.param_deps,
     )
     if args.sort_by or args.only_changed:
-        sort = ((widget.column_for(args.sort_by), args.sort_order),) if args.sort_by else widget.state.sort
-        widget.set_state(replace(widget.state, sort=sort, only_changed=args.only_changed))
+        sort = ((widget.column_for(args.sort_by), args.sort_order),) if args.sort_by else widget.preferences.sort
+        widget.set_preferences(replace(widget.preferences, sort=sort, only_changed=args.only_changed))
     return widget
 
 

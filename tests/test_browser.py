@@ -123,7 +123,39 @@ def test_experiment_table_in_jupyterlab(lab):
             expect(table.locator(".jx-message")).to_have_text("Applied 'e1' to the workspace.")
             assert "lr: 0.1" in (root / "params.yaml").read_text()
 
-            # A filter from the filter bar, then an experiment run outside the notebook
+            # Select e2, Branch…: the widget asks for the name; Enter creates the branch.
+            rows.nth(3).locator("input.jx-select").check()
+            table.get_by_role("button", name="Branch…").click()
+            answer = table.locator(".jx-pending input.jx-answer")
+            answer.fill("from-e2")
+            answer.press("Enter")
+            expect(table.locator(".jx-message")).to_have_text("Created branch 'from-e2' from 'e2'.")
+            assert "lr: 0.2" in git(root, "show", "from-e2:params.yaml")
+
+            # A filter from the filter bar; a star, and starred only.
+            table.locator("select.jx-f-col").select_option("params.train.lr")
+            table.locator("select.jx-f-op").select_option(">=")
+            table.locator("input.jx-f-val").fill("0.2")
+            table.get_by_role("button", name="Add filter").click()
+            expect(rows).to_have_count(4)
+            expect(table.locator(".jx-chip")).to_contain_text("params.train.lr >= 0.2")
+            table.locator(".jx-chip button").click()
+            expect(rows).to_have_count(5)
+            rows.nth(2).locator("button.jx-star").click()
+            expect(rows.nth(2).locator("button.jx-star")).to_have_text("★")
+            table.get_by_label("Starred only").check()
+            expect(rows).to_have_count(3)
+            table.get_by_label("Starred only").uncheck()
+            expect(rows).to_have_count(5)
+
+            # Plot the three experiments: one dot each on the scatter.
+            table.locator("input.jx-select").nth(3).uncheck()
+            for i in (2, 3, 4):
+                rows.nth(i).locator("input.jx-select").check()
+            table.get_by_role("button", name="Plot").click()
+            expect(table.locator(".jx-panel svg circle")).to_have_count(3)
+
+            # An experiment run outside the notebook
             # appears without re-running the cell (live updates over real comms).
             subprocess.run([*cli_command(), "run", "-S", "train.lr=0.7", "-n", "from-shell"], cwd=root,
                            check=True, capture_output=True)

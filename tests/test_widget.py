@@ -139,10 +139,18 @@ def test_stars_and_preferences_persist_per_project(table, exps):
     assert saved["starred"] == [key] and saved["starred_only"] is True
     again = ExperimentTableWidget(str(exps), live=False)  # a new kernel, the same project
     assert names(again) == ["workspace", "main", "e2"]
-    assert again.state.sort == (("metrics.score", "asc"),)
+    assert again.preferences.sort == (("metrics.score", "asc"),)
     send(again, type="reset")
-    assert again.state == TableState(starred=(key,))
+    assert again.preferences == TableState(starred=(key,))
     again.close()
+
+
+def test_selection_synced_from_the_front_end_keeps_preferences(table):
+    send(table, type="sort", column="params.train.lr", add=False)
+    table.set_state({"selected": [_key(table, "e1")]})  # what a checkbox's save_changes() does
+    assert table.selected == [_key(table, "e1")]
+    send(table, type="filter", column="params.train.lr", op=">", value="0.1")
+    assert table.message == "" and table.preferences.sort == (("params.train.lr", "asc"),)
 
 
 def test_apply_changes_the_workspace(table, exps):
@@ -333,3 +341,22 @@ def test_running_and_failed_queue_entries_show_their_state(make_project):
     assert widget.message_kind == "info", widget.message
     assert [r for r in widget.table["rows"] if r["kind"] == "experiment"] == []
     widget.close()
+
+
+def test_plot_colours_are_distinct_and_kept_per_experiment(table, exps):
+    import re
+
+    def colours():
+        return dict(re.findall(r'<circle data-experiment="([^"]+)" [^>]*fill="(#[0-9a-f]{6})"', table.panel["html"]))
+
+    send(table, type="action", action="plot", keys=[_key(table, n) for n in ("e1", "e2", "e3")])
+    first = colours()
+    assert len(set(first.values())) == 3
+    send(table, type="action", action="plot", keys=[_key(table, n) for n in ("e3", "e1")],
+         arg=["params.train.lr", "metrics.nested.loss"])
+    assert colours() == {"e3": first["e3"], "e1": first["e1"]}
+    assert "nested.loss vs train.lr" in table.panel["html"]
+    again = ExperimentTableWidget(str(exps), live=False)  # kept with the preferences
+    send(again, type="action", action="plot", keys=[_key(again, "e2")])
+    assert 'fill="%s"' % first["e2"] in again.panel["html"]
+    again.close()

@@ -1,6 +1,8 @@
 """Plots for the experiment table: metric-over-step curves and a param-vs-metric
 scatter, drawn as inline SVG (no plotting library, no front-end code). Each
-experiment keeps its colour wherever it appears: the colour is a hash of its name."""
+experiment keeps its colour wherever it appears: the first time it is plotted it takes
+the first palette colour no other plotted experiment holds, and the table's preferences
+keep it (``assign_colours``)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,25 @@ PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
 WIDTH, HEIGHT, PAD = 420, 260, 44
 
 
-def colour(name: str) -> str:
+def assign_colours(known: dict[str, str], names: list[str]) -> dict[str, str]:
+    """``known`` plus a colour for each new name: one that none of ``names`` holds,
+    the least used among all known experiments first (past ten, the least used among
+    ``names``)."""
+    result = dict(known)
+    for name in names:
+        if name in result:
+            continue
+        taken = [result[n] for n in names if n in result]
+        used = list(result.values())
+        free = [c for c in PALETTE if c not in taken]
+        result[name] = min(free or PALETTE, key=lambda c: (taken.count(c), used.count(c), PALETTE.index(c)))
+    return result
+
+
+def colour(name: str, colours: dict[str, str] | None = None) -> str:
+    """The experiment's assigned colour; unassigned ones get one from a hash of the name."""
+    if colours and name in colours:
+        return colours[name]
     return PALETTE[zlib.crc32(name.encode("utf-8")) % len(PALETTE)]
 
 
@@ -110,13 +130,17 @@ def _ticks(lo: float, hi: float) -> list[float]:
     return [lo + (hi - lo) * i / 4 for i in range(5)]
 
 
-def svg(title: str, series: list[Series], x_label: str, y_label: str, lines: bool) -> str:
+def svg(title: str, series: list[Series], x_label: str, y_label: str, lines: bool,
+        colours: dict[str, str] | None = None) -> str:
     """One chart: lines (curves) or dots (scatter), axes with five ticks, a legend."""
     points = [p for s in series for p in s.points]
     if not points:
         return f'<div class="jx-plot-empty">{html.escape(title)}: nothing to plot.</div>'
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    # A margin, so points on the extremes are not drawn on the axes.
+    dx, dy = (x1 - x0) * 0.05, (y1 - y0) * 0.05
+    x0, x1, y0, y1 = x0 - dx, x1 + dx, y0 - dy, y1 + dy
 
     def sx(v: float) -> float:
         return PAD + (0.5 if x1 == x0 else (v - x0) / (x1 - x0)) * (WIDTH - 2 * PAD)
@@ -137,7 +161,7 @@ def svg(title: str, series: list[Series], x_label: str, y_label: str, lines: boo
     out.append(f'<text x="10" y="{HEIGHT / 2:.0f}" transform="rotate(-90 10 {HEIGHT / 2:.0f})" '
                f'text-anchor="middle">{html.escape(y_label)}</text>')
     for i, s in enumerate(series):
-        c = colour(s.name)
+        c = colour(s.name, colours)
         name = html.escape(s.name)
         if lines and len(s.points) > 1:
             coords = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in s.points)
@@ -165,16 +189,18 @@ def axes(chosen: list[ExpRow], cols: list[Column]) -> tuple[list[str], list[str]
 
 
 def render(project: Project, chosen: list[ExpRow], rows: list[ExpRow], cols: list[Column],
-           x: str | None = None, y: str | None = None) -> tuple[str, str, str]:
+           x: str | None = None, y: str | None = None,
+           colours: dict[str, str] | None = None) -> tuple[str, str, str]:
     """The plot panel, and the scatter's axes: a curve chart per metric with steps,
     then the param-vs-metric scatter."""
     parts = []
     for metric, series in sorted(step_curves(project, chosen, rows, cols).items()):
-        parts.append(svg(metric, series, "step", metric, lines=True))
+        parts.append(svg(metric, series, "step", metric, lines=True, colours=colours))
     x, y, points = scatter(chosen, cols, x, y)
     if points:
         label = lambda cid: cid.split(".", 1)[1]  # noqa: E731
-        parts.append(svg(f"{label(y)} vs {label(x)}", points, label(x), label(y), lines=False))
+        parts.append(svg(f"{label(y)} vs {label(x)}", points, label(x), label(y), lines=False,
+                         colours=colours))
     if not parts:
         return '<div class="jx-plot-empty">No metrics over steps and no numeric params to plot.</div>', x, y
     return '<div class="jx-plots">' + "".join(parts) + "</div>", x, y

@@ -108,12 +108,14 @@ class ExperimentTableWidget(anywidget.AnyWidget):
         """The same DataFrame as ``jupyter_exp.show()``, in collection order."""
         return show_table.to_dataframe(self._rows, self._cols)
 
+    # Not ``state``/``set_state``: ipywidgets' own set_state receives the front end's
+    # trait updates.
     @property
-    def state(self) -> view.TableState:
+    def preferences(self) -> view.TableState:
         """The table's preferences (sort, filters, columns, stars)."""
         return self._state
 
-    def set_state(self, state: view.TableState) -> None:
+    def set_preferences(self, state: view.TableState) -> None:
         """Change the preferences (saved for the project) and redraw."""
         with self._lock:
             self._set_state(state)
@@ -227,7 +229,10 @@ class ExperimentTableWidget(anywidget.AnyWidget):
             return
         if action == "plot":
             x, y = arg if isinstance(arg, list) and len(arg) == 2 else (None, None)
-            shown, x, y = plots.render(self.project, rows, self._rows, self._cols, x, y)
+            colours = plots.assign_colours(dict(self._state.colours), [r.name or r.rev[:7] for r in rows])
+            if colours != dict(self._state.colours):
+                self._set_state(replace(self._state, colours=tuple(colours.items())))
+            shown, x, y = plots.render(self.project, rows, self._rows, self._cols, x, y, colours)
             params, metrics = plots.axes(rows, self._cols)
             self.panel = {"kind": "plot", "title": "Plots of " + ", ".join(r.name or r.rev[:7] for r in rows),
                           "html": shown, "keys": keys, "x": x, "y": y, "params": params, "metrics": metrics}

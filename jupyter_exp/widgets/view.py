@@ -46,11 +46,13 @@ class TableState:
     starred: tuple[str, ...] = ()  # row keys
     starred_only: bool = False
     expanded: tuple[str, ...] = ()  # row keys of experiments whose checkpoints show
+    colours: tuple[tuple[str, str], ...] = ()  # (experiment name, plot colour), once plotted
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["sort"] = [list(s) for s in self.sort]
         data["filters"] = [asdict(f) for f in self.filters]
+        data["colours"] = dict(self.colours)
         return data
 
     @classmethod
@@ -60,6 +62,7 @@ class TableState:
         known["filters"] = tuple(Filter(**f) for f in known.get("filters", ()))
         for key in ("hidden", "order", "starred", "expanded"):
             known[key] = tuple(known.get(key, ()))
+        known["colours"] = tuple((str(k), str(v)) for k, v in dict(known.get("colours") or {}).items())
         return cls(**known)
 
 
