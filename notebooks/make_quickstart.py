@@ -86,6 +86,14 @@ CELLS = [
     new_code_cell("%exp run --queue -S 'train.lr=0.01,0.2,0.5' -n sweep"),
     new_code_cell("%exp queue start -j 2"),
     new_code_cell("jupyter_exp.queue_wait(timeout=300)"),
+    new_markdown_cell(
+        "## The experiment table\n\n"
+        "Click a header to sort (shift+click adds a second key), add filters, star rows, "
+        "pick the columns. Select rows for **Diff** or **Plot**; **Apply**, **Branch…**, "
+        "**Rename…**, **Remove**, **Push** and **Queue again…** act on them. Your choices are "
+        "kept for this project. The table follows running experiments by itself: queue more "
+        "and start the queue again, and watch them come in."
+    ),
     new_code_cell("%exp show"),
     new_code_cell("%exp diff slow-lr fast-lr"),
     new_markdown_cell("## Keep the best"),
