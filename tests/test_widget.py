@@ -303,6 +303,7 @@ def test_in_a_real_kernel_exp_show_is_the_widget_and_follows_a_foreground_run(ex
         nbformat.v4.new_code_cell("%exp show"),
         nbformat.v4.new_code_cell("%exp run -S train.lr=0.5 -n in-kernel"),
         nbformat.v4.new_code_cell("import time\ntime.sleep(3)"),
+        nbformat.v4.new_code_cell("%exp show --sort-by score --sort-order desc"),
     ]
     NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True).execute()
     (shown,) = [o for o in nb.cells[1].outputs if o.get("output_type") == "execute_result"]
@@ -312,6 +313,11 @@ def test_in_a_real_kernel_exp_show_is_the_widget_and_follows_a_foreground_run(ex
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"][model_id]["state"]
     rows = [r["cells"][0] for r in state["table"]["rows"]]
     assert "in-kernel" in rows and state["table"]["counts"]["experiments"] == 4
+    (sorted_view,) = [o for o in nb.cells[4].outputs if o.get("output_type") == "execute_result"]
+    model_id = sorted_view["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"][model_id]["state"]
+    assert state["prefs"]["sort"] == [["metrics.score", "desc"]]
+    assert [r["cells"][0] for r in state["table"]["rows"]][2:] == ["in-kernel", "e3", "e2", "e1"]
 
 
 def test_only_the_newest_tables_of_a_project_stay_live(exps):

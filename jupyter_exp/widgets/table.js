@@ -150,7 +150,8 @@ function render({ model, el }) {
           const twist = r.children ? `<button class="jx-twist" data-expand="${esc(r.key)}" title="${r.children} checkpoints">${r.expanded ? "▾" : "▸"}</button>` : `<span class="jx-twist"></span>`;
           const rev = r.rev && r.rev !== v ? ` <span class="jx-rev">${esc(r.rev)}</span>` : "";
           const step = r.kind === "checkpoint" && r.step != null ? ` <span class="jx-rev">step ${r.step}</span>` : "";
-          return `<td class="jx-name" style="padding-left:${0.3 + r.depth * 1.2}em">${twist}${esc(v)}${rev}${step}${progressCell(r.progress)}</td>`;
+          const warn = r.error ? ` <span class="jx-warn" title="${esc(r.error)}">⚠</span>` : "";
+          return `<td class="jx-name" style="padding-left:${0.3 + r.depth * 1.2}em">${twist}${esc(v)}${rev}${step}${warn}${progressCell(r.progress)}</td>`;
         }
         if (c.id === "state") return `<td>${r.state ? `<span class="jx-state jx-state-${esc(r.state)}" title="${esc(r.error)}">${esc(r.state)}</span>` : ""}</td>`;
         return `<td class="jx-t-${esc(c.type)}">${esc(v)}</td>`;

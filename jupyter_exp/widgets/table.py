@@ -456,6 +456,7 @@ class _Watcher:
                 # A big table costs more to refresh: wait longer, keep the kernel's share small.
                 cost = time.thread_time() - cpu
                 next_allowed = started + max(MIN_REFRESH_SECONDS, cost / CPU_SHARE)
-            except Exception:  # noqa: BLE001 - a broken refresh must not kill the thread
+            except Exception as exc:  # noqa: BLE001 - a broken refresh must not kill the thread
                 log.exception("experiment table: live refresh failed")
+                widget._say(f"Live refresh failed: {exc}", "error")
             del widget  # hold it only while refreshing
