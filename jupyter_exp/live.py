@@ -39,6 +39,8 @@ def make_checkpoint(info: dict | None = None) -> None:
     """
     if os.environ.get("DVC_CHECKPOINT") != "1":
         return
+    engine = int(os.environ.get(ENGINE_PID_VAR) or 0)
+    _check_engine(engine)
     folder = os.path.join(_root(), ".dvc", "tmp")
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, SIGNAL_NAME)
@@ -46,15 +48,22 @@ def make_checkpoint(info: dict | None = None) -> None:
         fobj.write(json.dumps(info or {}))
         fobj.flush()
         os.fsync(fobj.fileno())
-    engine = int(os.environ.get(ENGINE_PID_VAR) or 0)
     polls = 0
     while os.path.exists(path):  # the engine deletes it once the checkpoint is committed
         time.sleep(POLL_SECONDS)
         polls += 1
         if engine and polls % 25 == 0 and not _alive(engine):
-            # Killed engines delete nothing; waiting would hang this stage for ever.
             os.unlink(path)
-            raise SystemExit(f"jupyter_exp: the engine (pid {engine}) that ran this stage is gone; stopping.")
+            _check_engine(engine)
+    # Gone, but deleted by whom? A later run clears a stale signal file as it starts.
+    _check_engine(engine)
+
+
+def _check_engine(engine: int) -> None:
+    """Stop this stage if the engine that runs it was killed: nobody would record its
+    checkpoints, and a later run may already be writing the same outputs."""
+    if engine and not _alive(engine):
+        raise SystemExit(f"jupyter_exp: the engine (pid {engine}) that ran this stage is gone; stopping.")
 
 
 def _alive(pid: int) -> bool:

@@ -15,6 +15,7 @@ import jupyter_exp
 from jupyter_exp import faults
 from jupyter_exp.experiments.queue import QueueStore
 from jupyter_exp.project import Project
+from jupyter_exp.serialize import parse_lock
 
 from conftest import cli_command, git
 from test_faults import assert_whole
@@ -144,3 +145,40 @@ def test_every_named_point_is_placed_once_and_killed_at_here():
     assert sorted(placed) == sorted(faults.POINTS)
     tested = re.findall(r'"((?:cache|run|record|queue|checkpoint)\.[a-z-]+)"', Path(__file__).read_text())
     assert set(faults.POINTS) <= set(tested)
+
+
+DVC2_STAGE = """import json, os, time
+step = json.load(open("model.json"))["step"] if os.path.exists("model.json") else 0
+for i in range(step, 4):
+    json.dump({"step": i + 1}, open("model.json", "w"))
+    os.makedirs("dvclive/plots", exist_ok=True)
+    open("dvclive/plots/step.tsv", "a").write(f"{i}\\n")
+    json.dump({"step": i}, open("dvclive/metrics.json", "w"))
+    open(".dvc/tmp/DVC_CHECKPOINT", "w").close()  # DVC 2's protocol, no engine check
+    while os.path.exists(".dvc/tmp/DVC_CHECKPOINT"):
+        time.sleep(0.02)
+"""
+
+
+def test_a_stage_orphaned_by_a_killed_engine_is_stopped_by_the_next_run(make_project):
+    root = make_project("checkpoints")
+    (root / "train.py").write_text(DVC2_STAGE)
+    git(root, "commit", "-qam", "a DVC 2 style stage")
+    run_killed_at("checkpoint.committed#2", root, "run", "-n", "ck")
+    pgid, engine = (int(x) for x in (root / ".dvc/tmp/jupyter_exp/running-stage").read_text().split())
+    os.killpg(pgid, 0)  # the orphan still waits for its checkpoint, for ever
+    jupyter_exp.run()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pgid, 0)
+    assert processes_in(root) == []
+    head = git(root, "rev-parse", "HEAD").strip()
+    steps = git(root, "rev-list", "--first-parent", f"refs/exps/{head[:2]}/{head[2:]}/ck", f"^{head}").split()
+
+    def model_step(rev: str) -> int:
+        lock = parse_lock(git(root, "show", f"{rev}:dvc.lock"), "dvc.lock")
+        (md5,) = [o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "model.json"]
+        return json.loads((root / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).read_text())["step"]
+
+    recorded = [model_step(rev) for rev in reversed(steps)]
+    assert recorded == sorted(set(recorded)) and recorded[-1] == 4  # every step once, in order
+    assert_whole(root)

@@ -29,7 +29,7 @@ from .lock import build_entry, current_params, entry_outs, lock_path_for, read_l
 from .runcache import RunCache, can_cache
 from . import stamp
 from .results import Echo, StageResult, echo_stdout
-from .runner import run_command
+from .runner import record_stage, run_command, stop_orphaned_stage
 from .stage import Stage
 
 
@@ -160,12 +160,25 @@ class _Run:
             env[ENGINE_PID_VAR] = str(os.getpid())
             self.signal_path.unlink(missing_ok=True)  # left behind by a run that was killed
             monitor = lambda: self.check_signal(stage, params)  # noqa: E731
+        stop_orphaned_stage(self.stage_record)
         for cmd in stage.commands:
             self.echo(f"> {cmd}\n")
-            result = run_command(cmd, root / stage.wdir, env, self.echo, self.on_start, monitor)
+            try:
+                result = run_command(cmd, root / stage.wdir, env, self.echo, self.started, monitor)
+            finally:
+                self.stage_record.unlink(missing_ok=True)
             if result.returncode != 0:
                 raise StageFailedError(stage.address, result.returncode, result.tail)
         return 0
+
+    @property
+    def stage_record(self) -> Path:
+        return self.project.own_tmp_dir / "running-stage"
+
+    def started(self, pgid: int) -> None:
+        record_stage(self.stage_record, pgid)
+        if self.on_start is not None:
+            self.on_start(pgid)
 
     @property
     def signal_path(self) -> Path:

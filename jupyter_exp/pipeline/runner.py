@@ -15,7 +15,9 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 TAIL_BYTES = 4000
@@ -36,6 +38,53 @@ def interrupt_all(sig: int = signal.SIGINT) -> int:
         except ProcessLookupError:
             pass
     return len(groups)
+
+
+def record_stage(path: Path, pgid: int) -> None:
+    """Note that this process runs the stage command of group ``pgid`` (``path`` is
+    per project), so that the next engine can stop it if this process dies first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{pgid} {os.getpid()}\n")
+
+
+def stop_orphaned_stage(path: Path, timeout: float = 5.0) -> bool:
+    """Kill the stage command recorded at ``path`` if the engine that ran it is dead.
+
+    A SIGKILLed engine leaves its stage running: a checkpoint stage would go on
+    writing outputs beside the next run's stage. Called under the project lock, so a
+    live recorded engine is another project's run (or a reused pid) and is left alone.
+    """
+    try:
+        pgid, engine = (int(x) for x in path.read_text().split())
+    except (FileNotFoundError, ValueError):
+        return False
+    if engine != os.getpid() and _alive(engine):
+        return False
+    path.unlink(missing_ok=True)
+    if engine == os.getpid() and pgid in _active:
+        return False
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass(frozen=True)
