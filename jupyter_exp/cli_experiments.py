@@ -130,7 +130,10 @@ def _cmd_exp_show(args: argparse.Namespace):
         precision = args.precision if args.precision is not None else (None if args.csv else 5)
         cells = show.table_rows(rows, cols, precision, args.sha, csv_mode=args.csv)
         text = show.render_csv(*cells) if args.csv else show.render_md(*cells)
-    if not args.force and not any(row.data.has_errors and row.kind != "workspace" for row in rows):
+    # Not kept: rows with errors (a pull may mend them) or running (their engine may
+    # die without a file changing).
+    if not args.force and not any((row.data.has_errors and row.kind != "workspace") or row.state == "running"
+                                  for row in rows):
         from .experiments import show_stamp
 
         show_stamp.record(project, options, text, show.workspace_files(project))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from .processes import alive
 
 SIGNAL_NAME = "DVC_CHECKPOINT"
 POLL_SECONDS = 0.02
@@ -52,7 +53,7 @@ def make_checkpoint(info: dict | None = None) -> None:
     while os.path.exists(path):  # the engine deletes it once the checkpoint is committed
         time.sleep(POLL_SECONDS)
         polls += 1
-        if engine and polls % 25 == 0 and not _alive(engine):
+        if engine and polls % 25 == 0 and not alive(engine):
             os.unlink(path)
             _check_engine(engine)
     # Gone, but deleted by whom? A later run clears a stale signal file as it starts.
@@ -62,18 +63,9 @@ def make_checkpoint(info: dict | None = None) -> None:
 def _check_engine(engine: int) -> None:
     """Stop this stage if the engine that runs it was killed: nobody would record its
     checkpoints, and a later run may already be writing the same outputs."""
-    if engine and not _alive(engine):
+    if engine and not alive(engine):
         raise SystemExit(f"jupyter_exp: the engine (pid {engine}) that ran this stage is gone; stopping.")
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Live:

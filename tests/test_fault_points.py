@@ -182,3 +182,11 @@ def test_a_stage_orphaned_by_a_killed_engine_is_stopped_by_the_next_run(make_pro
     recorded = [model_step(rev) for rev in reversed(steps)]
     assert recorded == sorted(set(recorded)) and recorded[-1] == 4  # every step once, in order
     assert_whole(root)
+
+
+def test_a_checkpoint_run_whose_engine_was_killed_shows_interrupted(make_project):
+    root = make_project("checkpoints")
+    run_killed_at("checkpoint.ref-written#2", root, "run", "-n", "ck")
+    frame = jupyter_exp.show()
+    assert frame.loc[frame.experiment == "ck", "state"].tolist()[0] == "interrupted"
+    assert "running" not in frame["state"].tolist()

@@ -24,6 +24,7 @@ from ..pipeline.stage import Stage
 from ..project import Project
 from ..refs import ExpRef
 from .snapshot import ZERO, experiment_message, pipeline_files, snapshot_tree
+from ..processes import alive
 
 Progress = Callable[[dict], None]
 
@@ -68,7 +69,7 @@ def publish_progress(project: Project, event: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{event['experiment']}.json"
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(event))
+    tmp.write_text(json.dumps(dict(event, pid=os.getpid())))
     os.replace(tmp, target)
 
 
@@ -78,10 +79,14 @@ def read_progress(project: Project) -> list[dict]:
     events = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            events.append(json.loads(path.read_text()))
+            event = json.loads(path.read_text())
         except ValueError:
             continue
+        if event.get("state") == "running" and event.get("pid") and not alive(event["pid"]):
+            event["state"] = "interrupted"  # its engine was killed before it could say so
+        events.append(event)
     return events
+
 
 
 @dataclass

@@ -246,9 +246,13 @@ def collect(
         exps = sorted(by_baseline.get(baseline, []), key=lambda e: (-e.created, e.rev))
         for exp in exps:
             chain = chains.get(exp.rev, [])
+            # The state of the run that made this chain, if it reported on this chain
+            # (its last report may be a step behind the ref: killed in between).
+            reported = checkpoint_tips.get(exp.name)
+            on_chain = reported == exp.rev or any(rev == reported for rev, _, _ in chain)
             rows.append(ExpRow(exp.rev, "experiment", data_of(exp.rev), name=exp.name,
                                baseline=baseline, state=checkpoint_states.get(exp.name, "success")
-                               if exp.rev == checkpoint_tips.get(exp.name) else "success",
+                               if on_chain else "success",
                                created=exp.created, parent=exp.parents[0] if exp.parents else None,
                                step=len(chain) + 1 if chain else None))
             for index, (rev, parent, created) in enumerate(chain):

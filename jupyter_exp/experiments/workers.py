@@ -26,6 +26,7 @@ from ..pipeline.runner import interrupt_all
 from ..project import Project
 from .executor import Control, Executor, LocalExecutor, Outcome
 from .queue import QueueStore
+from ..processes import alive
 
 
 class RunInterrupted(JupyterExpError):
@@ -48,15 +49,6 @@ def _stop_file(project: Project) -> Path:
     return _workers_dir(project) / "STOP"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def list_workers(project: Project) -> list[WorkerInfo]:
     """Workers alive now (records of dead ones are cleared)."""
@@ -70,10 +62,10 @@ def list_workers(project: Project) -> list[WorkerInfo]:
             continue
         if info.kind == "thread":
             # A thread worker of this process lives while its thread does.
-            alive = (record.stem in _threads) if info.pid == os.getpid() else _alive(info.pid)
+            living = (record.stem in _threads) if info.pid == os.getpid() else alive(info.pid)
         else:
-            alive = _alive(info.pid)
-        if alive:
+            living = alive(info.pid)
+        if living:
             found.append(info)
         else:
             record.unlink(missing_ok=True)

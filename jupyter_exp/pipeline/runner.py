@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from ..processes import alive
 
 TAIL_BYTES = 4000
 
@@ -58,7 +59,7 @@ def stop_orphaned_stage(path: Path, timeout: float = 5.0) -> bool:
         pgid, engine = (int(x) for x in path.read_text().split())
     except (FileNotFoundError, ValueError):
         return False
-    if engine != os.getpid() and _alive(engine):
+    if engine != os.getpid() and alive(engine):
         return False
     path.unlink(missing_ok=True)
     if engine == os.getpid() and pgid in _active:
@@ -76,15 +77,6 @@ def stop_orphaned_stage(path: Path, timeout: float = 5.0) -> bool:
         time.sleep(0.02)
     return True
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ api. Nothing here sorts, filters or edits a repository by itself."""
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import os
@@ -13,7 +12,7 @@ import time
 import weakref
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import anywidget
 import traitlets
