@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import http.server
-import json
 import subprocess
 import sys
 import threading

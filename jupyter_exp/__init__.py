@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .experiments.run import Experiment
     from .pipeline.results import StageResult
     from .project import Project
+    from .widgets.table import ExperimentTableWidget
 
 __version__ = "0.1.0"
 

@@ -66,6 +66,27 @@ def make_project(git_repo: Path):
     return make
 
 
+@pytest.fixture
+def ran(make_project):
+    """two_stage, reproduced and committed: the outputs are in the cache."""
+    root = make_project("two_stage")
+    jupyter_exp.repro()
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "ran")
+    return root
+
+
+@pytest.fixture
+def exps(ran):
+    """``ran`` with three experiments, e1..e3 (train.lr 0.1, 0.2, 0.3); the workspace
+    back at the baseline."""
+    for i, lr in enumerate((0.1, 0.2, 0.3)):
+        jupyter_exp.run(params={"train.lr": lr}, name=f"e{i + 1}")
+    git(ran, "checkout", "-q", "--", ".")
+    jupyter_exp.checkout()
+    return ran
+
+
 def cli_command() -> list[str]:
     exe = Path(sys.executable).parent / "jupyter-exp"
     if exe.exists():

@@ -14,7 +14,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import jupyter_exp
 
 from conftest import REPO_ROOT, cli_command, git
 
@@ -31,22 +30,14 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def project_with_experiments(make_project):
-    root = make_project("two_stage")
-    with open(root / ".gitignore", "a") as ignore:
-        ignore.write("table.ipynb\n.ipynb_checkpoints\n")
-    jupyter_exp.repro()
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "ran")
-    for i, lr in enumerate((0.1, 0.2, 0.3)):
-        jupyter_exp.run(params={"train.lr": lr}, name=f"e{i + 1}")
-    git(root, "checkout", "-q", "--", ".")
-    jupyter_exp.checkout()
+def project_with_experiments(exps):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell("%load_ext jupyter_exp"), nbformat.v4.new_code_cell("%exp show")]
-    nbformat.write(nb, root / "table.ipynb")
-    return root
+    nbformat.write(nb, exps / "table.ipynb")
+    with open(exps / ".git" / "info" / "exclude", "a") as exclude:  # the baseline stays as it is
+        exclude.write("table.ipynb\n.ipynb_checkpoints\n")
+    return exps
 
 
 @pytest.fixture

@@ -50,15 +50,6 @@ def workspace_files(root: Path) -> dict[Path, bytes]:
             if p.is_file() and not {".git", ".dvc"} & set(p.relative_to(root).parts)}
 
 
-@pytest.fixture
-def ran(make_project):
-    root = make_project("two_stage")
-    jupyter_exp.repro()
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "ran")
-    return root
-
-
 @pytest.mark.parametrize("point", ["cache.linked", "run.reproduced", "record.committed", "record.ref-written"])
 def test_exp_run_killed_at(point, ran):
     run_killed_at(point, ran, "run", "-S", "train.lr=0.3", "-n", "k")

@@ -9,8 +9,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 import jupyter_exp
 from jupyter_exp.experiments.queue import QueueStore
 from jupyter_exp.project import Project
@@ -48,15 +46,6 @@ def kill_at(cmd: list[str], cwd: Path, delay: float) -> int:
     except ProcessLookupError:
         pass
     return proc.wait()
-
-
-@pytest.fixture
-def ran(make_project):
-    root = make_project("two_stage")
-    jupyter_exp.repro()
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "ran")
-    return root
 
 
 def test_sigkill_during_exp_run_at_random_moments(ran):

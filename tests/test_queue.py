@@ -58,16 +58,6 @@ def states(root: Path) -> dict[str, str]:
     return {e.name: e.state for e in QueueStore(Project(root)).entries()}
 
 
-@pytest.fixture
-def ran(make_project):
-    """two_stage, reproduced and committed: the outputs are in the cache."""
-    root = make_project("two_stage")
-    jupyter_exp.repro()
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "ran")
-    return root
-
-
 def slow(root: Path, seconds: float) -> None:
     text = (root / "dvc.yaml").read_text().replace("cmd: python train.py", f"cmd: sleep {seconds} && python train.py")
     (root / "dvc.yaml").write_text(text)

@@ -9,23 +9,9 @@ import pytest
 
 import jupyter_exp
 from jupyter_exp.widgets import ExperimentTableWidget
-from jupyter_exp.widgets.view import Filter, TableState
+from jupyter_exp.widgets.view import TableState
 
 from conftest import cli_command, git
-
-
-@pytest.fixture
-def exps(make_project):
-    """A committed two-stage project with three experiments (lr 0.1, 0.2, 0.3)."""
-    root = make_project("two_stage")
-    jupyter_exp.repro()
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "ran")
-    for i, lr in enumerate((0.1, 0.2, 0.3)):
-        jupyter_exp.run(params={"train.lr": lr}, name=f"e{i + 1}")
-    git(root, "checkout", "-q", "--", ".")
-    jupyter_exp.checkout()
-    return root
 
 
 def send(widget, **content):
