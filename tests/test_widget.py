@@ -352,3 +352,23 @@ def test_plot_colours_are_distinct_and_kept_per_experiment(table, exps):
     send(again, type="action", action="plot", keys=[_key(again, "e2")])
     assert 'fill="%s"' % first["e2"] in again.panel["html"]
     again.close()
+
+
+def test_saved_preferences_that_no_longer_fit_are_left_out_not_fatal(exps):
+    prefs = exps / ".dvc/tmp/jupyter_exp/table.json"
+    prefs.parent.mkdir(parents=True, exist_ok=True)
+    prefs.write_text(json.dumps({
+        "sort": [["params.gone", "asc"], ["params.train.lr", "desc"]],
+        "filters": [{"column": "params.train.lr", "op": ">", "value": "abc"},
+                    {"column": "params.gone", "op": "=", "value": "1"},
+                    {"column": "params.train.lr", "op": "<", "value": "0.3"}],
+        "hidden": ["params.gone"],
+    }))
+    widget = ExperimentTableWidget(str(exps), live=False)
+    assert names(widget)[2:] == ["e2", "e1"]  # the one usable filter, the usable sort key
+    assert widget.table["inactive_filters"] == [0, 1]
+    prefs.write_text("{not json")
+    again = ExperimentTableWidget(str(exps), live=False)  # unreadable: defaults
+    assert again.preferences == TableState()
+    widget.close()
+    again.close()

@@ -110,8 +110,9 @@ function render({ model, el }) {
     op.innerHTML = (t.operators || []).map((o) => `<option value="${esc(o)}">${esc(o === "empty" ? "is empty" : o)}</option>`).join("");
     if (keepCol) col.value = keepCol;
     if (keepOp) op.value = keepOp;
+    const inactive = new Set(t.inactive_filters || []);
     $(".jx-chips").innerHTML = (prefs.filters || []).map((f, i) =>
-      `<span class="jx-chip">${esc(f.column)} ${esc(f.op === "empty" ? "is empty" : f.op)} ${esc(f.value)}` +
+      `<span class="jx-chip${inactive.has(i) ? " jx-inactive" : ""}"${inactive.has(i) ? ' title="does not apply to the columns shown now"' : ""}>${esc(f.column)} ${esc(f.op === "empty" ? "is empty" : f.op)} ${esc(f.value)}` +
       `<button data-unfilter="${i}" title="remove this filter">×</button></span>`).join("");
     $(".jx-columns").innerHTML = (t.all_columns || []).map((c) =>
       `<div class="jx-colrow"><label><input type="checkbox" data-hide="${esc(c.id)}" ${c.hidden ? "" : "checked"}>` +

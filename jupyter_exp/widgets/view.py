@@ -256,13 +256,25 @@ class Block:
 
 
 def blocks(rows: list[ExpRow]) -> list[Block]:
-    result: list[Block] = []
+    grouped: list[tuple[ExpRow, list[ExpRow]]] = []
     for row in rows:
-        if row.kind == "checkpoint" and result and result[-1].head.kind == "experiment":
-            result[-1] = replace(result[-1], children=result[-1].children + (row,))
+        if row.kind == "checkpoint" and grouped and grouped[-1][0].kind == "experiment":
+            grouped[-1][1].append(row)
         else:
-            result.append(Block(row))
-    return result
+            grouped.append((row, []))
+    return [Block(head, tuple(children)) for head, children in grouped]
+
+
+def _usable(flt: Filter, kind: str | None) -> bool:
+    """A saved filter still applies: its column exists and its value fits the column
+    (a column's type can change as experiments come and go)."""
+    if kind is None:
+        return False
+    try:
+        _operand(flt, kind)
+    except FilterError:
+        return False
+    return True
 
 
 def _sort_key(v: Any, kind: str):
@@ -278,9 +290,8 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState,
     """The table as the front end draws it: visible columns (grouped), rows in order
     with depth and flags, formatted cells, counts, and every column for the menus.
 
-    Raises:
-        FilterError: a saved filter or sort names a column that no longer exists is
-            dropped silently; a filter with a bad value raises.
+    Saved filters and sort keys that no longer fit (their column is gone, or its type
+    changed) are left out, and listed under ``inactive_filters``.
     """
     by_id = {column_id(c): c for c in cols}
     cells = Cells(by_id)
@@ -288,7 +299,7 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState,
     kinds: dict[str, str] = {"experiment": "text", "state": "text", "created": "date"}
     for cid in data_ids:
         kinds[cid] = column_type([cells.get(r, cid) for r in rows[:2000]])
-    filters = [f for f in state.filters if f.column in kinds]
+    filters = [f for f in state.filters if _usable(f, kinds.get(f.column))]
     sort = [(c, d) for c, d in state.sort if c in kinds]
 
     groups = blocks(rows)
@@ -354,6 +365,7 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState,
         "rows": out_rows,
         "counts": counts,
         "operators": list(OPERATORS),
+        "inactive_filters": [i for i, f in enumerate(state.filters) if f not in filters],
     }
 
 
