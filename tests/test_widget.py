@@ -372,3 +372,11 @@ def test_saved_preferences_that_no_longer_fit_are_left_out_not_fatal(exps):
     assert again.preferences == TableState()
     widget.close()
     again.close()
+
+
+def test_show_table_from_python_takes_show_options(exps):
+    widget = jupyter_exp.show_table(hide_workspace=True, live=False)
+    assert isinstance(widget, ExperimentTableWidget)
+    assert sorted(names(widget)) == ["e1", "e2", "e3", "main"]
+    assert widget.to_dataframe().equals(jupyter_exp.show(hide_workspace=True))
+    widget.close()
