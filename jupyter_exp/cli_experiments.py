@@ -120,7 +120,7 @@ def _cmd_exp_show(args: argparse.Namespace):
         deps=args.csv,
     )
     if not formatted:
-        if getattr(args, "from_kernel", False) and _in_kernel():
+        if getattr(args, "from_kernel", False) and _widgets_render():
             return _table_widget(project, args)
         return ExperimentTable(rows, cols, args.precision if args.precision is not None else 5, args.sha)
     if args.json:
@@ -140,8 +140,8 @@ def _cmd_exp_show(args: argparse.Namespace):
     return Text(text)
 
 
-def _in_kernel() -> bool:
-    """A Jupyter kernel (widgets render), not a terminal IPython or a test shell."""
+def _widgets_render() -> bool:
+    """In a Jupyter kernel (widgets render), not a terminal IPython or a test shell."""
     from IPython import get_ipython
 
     return getattr(get_ipython(), "kernel", None) is not None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
 import sys
+import venv
 from pathlib import Path
 
 import pytest
@@ -129,3 +132,27 @@ def dvc(dvc_exe: Path):
         return proc
 
     return run
+
+
+@pytest.fixture(scope="session")
+def ipykernel6_spec(tmp_path_factory) -> str:
+    """A kernel spec for ipykernel 6 (this environment has 7): a virtualenv in .cache/
+    that sees this environment's packages but has ipykernel<7 of its own. Returns the
+    kernel name; JUPYTER_PATH is pointed at it for the session."""
+    env_dir = REPO_ROOT / ".cache" / "ipykernel6"
+    python = env_dir / "bin" / "python"
+    env_dir.parent.mkdir(exist_ok=True)
+    with open(env_dir.parent / "ipykernel6-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel workers: the first one builds it
+        if not (env_dir / "ready").exists():
+            venv.create(env_dir, with_pip=True, clear=True, system_site_packages=True)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "ipykernel>=6.25,<7"], check=True)
+            (env_dir / "ready").touch()
+    kernels = tmp_path_factory.mktemp("jupyter-path") / "kernels" / "ipykernel6"
+    kernels.mkdir(parents=True)
+    (kernels / "kernel.json").write_text(json.dumps({
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (ipykernel 6)", "language": "python",
+    }))
+    os.environ["JUPYTER_PATH"] = str(kernels.parent.parent)
+    return "ipykernel6"

@@ -277,21 +277,31 @@ def test_live_progress_of_a_checkpoint_run(make_project):
     assert names(widget).count("slow") == 1
 
 
-def test_in_a_real_kernel_exp_show_is_the_widget_and_follows_a_foreground_run(exps):
-    """ipykernel (6 or 7) under nbclient: %exp show displays the widget (with text and
-    HTML fallbacks), and its thread's updates reach the front end after a run."""
+@pytest.mark.parametrize("kernel", ["python3", "ipykernel6"])
+def test_in_a_real_kernel_exp_show_is_the_widget_and_follows_a_foreground_run(exps, kernel, request):
+    """ipykernel 7 (this environment's) and 6 under nbclient: %exp show displays the
+    widget (with text and HTML fallbacks), and its thread's updates reach the front end
+    after a run."""
     import nbformat
     from nbclient import NotebookClient
 
+    if kernel == "ipykernel6":
+        kernel = request.getfixturevalue("ipykernel6_spec")
+        expected = "6."
+    else:
+        import ipykernel
+        expected = ipykernel.__version__
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_code_cell(f"import os\nos.chdir({str(exps)!r})\n%load_ext jupyter_exp"),
+        nbformat.v4.new_code_cell(f"import os\nos.chdir({str(exps)!r})\n%load_ext jupyter_exp\n"
+                                  "import ipykernel\nprint(ipykernel.__version__)"),
         nbformat.v4.new_code_cell("%exp show"),
         nbformat.v4.new_code_cell("%exp run -S train.lr=0.5 -n in-kernel"),
         nbformat.v4.new_code_cell("import time\ntime.sleep(3)"),
         nbformat.v4.new_code_cell("%exp show --sort-by score --sort-order desc"),
     ]
-    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True).execute()
+    NotebookClient(nb, timeout=120, kernel_name=kernel, store_widget_state=True).execute()
+    assert nb.cells[0].outputs[0]["text"].startswith(expected)
     (shown,) = [o for o in nb.cells[1].outputs if o.get("output_type") == "execute_result"]
     assert {"application/vnd.jupyter.widget-view+json", "text/html", "text/plain"} <= set(shown["data"])
     assert "e1" in shown["data"]["text/plain"]
@@ -379,4 +389,18 @@ def test_show_table_from_python_takes_show_options(exps):
     assert isinstance(widget, ExperimentTableWidget)
     assert sorted(names(widget)) == ["e1", "e2", "e3", "main"]
     assert widget.to_dataframe().equals(jupyter_exp.show(hide_workspace=True))
+    widget.close()
+
+
+def test_run_the_queue_from_the_table(exps):
+    jupyter_exp.run(queue=True, set_params=["train.lr=0.6,0.7"], name="q")
+    widget = ExperimentTableWidget(str(exps), live=False)
+    assert widget.table["counts"]["queued"] == 2 and widget.table["counts"]["workers"] == 0
+    send(widget, type="queue", op="start", jobs=2)
+    assert widget.message == "Started a queue worker running 2 at a time."
+    assert jupyter_exp.queue_wait(timeout=120)
+    send(widget, type="refresh")
+    assert widget.table["counts"]["success"] == 5 and widget.table["counts"]["workers"] == 0
+    send(widget, type="queue", op="pause")
+    assert widget.message == "Unknown queue operation 'pause'; use start or stop."
     widget.close()

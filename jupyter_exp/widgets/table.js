@@ -43,6 +43,9 @@ function render({ model, el }) {
       <span class="jx-counts"></span>
       <span class="jx-live" title="updates while experiments run"></span>
       <button data-cmd="refresh" title="collect the experiments again">Refresh</button>
+      <span class="jx-queue-ctl"><button data-queue="start" title="run the queued experiments in a thread of this kernel">▶ Run queue</button>
+        <select class="jx-jobs" aria-label="experiments at a time">${[1, 2, 3, 4].map((j) => `<option value="${j}">-j ${j}</option>`).join("")}</select></span>
+      <button data-queue="stop" title="stop after the experiments running now">■ Stop queue</button>
     </div>
     <div class="jx-filterbar">
       <select class="jx-f-col" aria-label="filter column"></select>
@@ -101,6 +104,8 @@ function render({ model, el }) {
     parts.push(`${c.success ?? 0} done`);
     $(".jx-counts").textContent = parts.join(" · ") + (c.shown !== c.experiments ? ` · showing ${c.shown}` : "");
     $(".jx-live").textContent = model.get("live") ? "● live" : "";
+    $(".jx-queue-ctl").hidden = !c.queued || c.workers > 0;
+    el.querySelector('[data-queue="stop"]').hidden = !c.workers;
     const prefs = model.get("prefs") || {};
     el.querySelectorAll("[data-option]").forEach((box) => { box.checked = !!prefs[box.dataset.option]; });
     const col = $(".jx-f-col"), op = $(".jx-f-op");
@@ -225,6 +230,7 @@ function render({ model, el }) {
     else if (d.star) send({ type: "star", key: d.star });
     else if (d.expand) send({ type: "expand", key: d.expand });
     else if (d.unfilter) send({ type: "unfilter", index: Number(d.unfilter) });
+    else if (d.queue) send({ type: "queue", op: d.queue, jobs: Number($(".jx-jobs").value) });
     else if (d.move) send({ type: "move", column: d.move, by: Number(d.by) });
     else if (d.cmd === "add-filter") send({ type: "filter", column: $(".jx-f-col").value, op: $(".jx-f-op").value, value: $(".jx-f-val").value });
     else if (d.cmd === "columns") $(".jx-columns").hidden = !$(".jx-columns").hidden;

@@ -21,6 +21,7 @@ from ..errors import JupyterExpError
 from ..experiments import show as show_table
 from ..experiments.checkpoints import read_progress
 from ..experiments.collect import ExpRow
+from ..experiments.workers import list_workers
 from ..project import Project
 from ..serialize import write_text_atomic
 from . import plots, view
@@ -83,6 +84,7 @@ class ExperimentTableWidget(anywidget.AnyWidget):
         self._rows: list[ExpRow] = []
         self._cols: list[show_table.Column] = []
         self._progress: dict[str, dict] = {}
+        self._workers = 0
         self._watcher: _Watcher | None = None
         self.on_msg(self._on_message)
         self.refresh()
@@ -95,10 +97,12 @@ class ExperimentTableWidget(anywidget.AnyWidget):
         with self._lock:
             self._rows, self._cols = show_table.select(self.project, **self._options)
             self._progress = running_progress(self.project, self._rows)
+            self._workers = len(list_workers(self.project))
             self._redraw()
 
     def _redraw(self) -> None:
         table = view.build(self._rows, self._cols, self._state, self._progress)
+        table["counts"]["workers"] = self._workers
         with self.hold_sync():
             self.table = table
             self.prefs = self._state.to_json()
@@ -176,11 +180,28 @@ class ExperimentTableWidget(anywidget.AnyWidget):
             self.pending = {}
         elif kind == "close-panel":
             self.panel = {}
+        elif kind == "queue":  # the toolbar's run / stop buttons
+            self._queue(content.get("op"), int(content.get("jobs") or 1))
         elif kind == "action":
             self._action(content["action"], list(content.get("keys") or self.selected),
                          content.get("arg"), bool(content.get("confirmed")))
         else:
             raise JupyterExpError(f"Unknown table message '{kind}'.")
+
+    def _queue(self, op: str | None, jobs: int) -> None:
+        import jupyter_exp as api
+
+        root = str(self.project.root)
+        if op == "start":
+            # A thread of this kernel, as `%exp queue start` starts it; the table follows.
+            api.queue_start(jobs, threads=True, root=root)
+            self._say(f"Started a queue worker running {jobs} at a time.")
+        elif op == "stop":
+            api.queue_stop(root=root)
+            self._say("The queue stops after the experiments running now.")
+        else:
+            raise JupyterExpError(f"Unknown queue operation '{op}'; use start or stop.")
+        self.refresh()
 
     def _say(self, text: str, kind: str = "info") -> None:
         with self.hold_sync():
