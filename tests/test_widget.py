@@ -44,7 +44,7 @@ def test_rows_columns_and_groups_are_those_of_show(table, exps):
     assert groups["created"] == "info"
     assert [r["depth"] for r in table.table["rows"]] == [0, 0, 1, 1, 1]
     assert table.table["counts"] == {"queued": 0, "running": 0, "failed": 0, "success": 3,
-                                     "experiments": 3, "shown": 3}
+                                     "experiments": 3, "shown": 3, "workers": 0}
 
 
 def test_sort_by_clicks_and_shift_clicks(table):
