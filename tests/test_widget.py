@@ -404,3 +404,23 @@ def test_run_the_queue_from_the_table(exps):
     send(widget, type="queue", op="pause")
     assert widget.message == "Unknown queue operation 'pause'; use start or stop."
     widget.close()
+
+
+def test_step_curves_from_cached_dvclive_plots(make_project):
+    root = make_project("checkpoints", commit=False)
+    (root / "dvc.yaml").write_text((root / "dvc.yaml").read_text().replace(
+        "    - dvclive/plots:\n        cache: false\n", "    - dvclive/plots\n"))
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "plots in the cache")
+    jupyter_exp.run(name="cached")
+    head = git(root, "rev-parse", "HEAD").strip()
+    assert "dvclive/plots" not in git(root, "ls-tree", "-r", "--name-only", f"refs/exps/{head[:2]}/{head[2:]}/cached")
+    widget = ExperimentTableWidget(str(root), live=False)
+    send(widget, type="action", action="plot", keys=[_key(widget, "cached")])
+    assert '<polyline data-experiment="cached"' in widget.panel["html"]
+    widget.close()
+    from jupyter_exp.project import Project
+    from jupyter_exp.widgets.plots import _tsv_curves
+
+    tip = git(root, "rev-parse", f"refs/exps/{head[:2]}/{head[2:]}/cached").strip()
+    assert _tsv_curves(Project(root), tip) == {"w": [(0.0, 0.5), (1.0, 1.0), (2.0, 1.5), (3.0, 2.0)]}  # from the cache

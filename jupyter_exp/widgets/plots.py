@@ -51,30 +51,65 @@ class Series:
     points: tuple[tuple[float, float], ...]
 
 
-def _tsv_curves(project: Project, rev: str) -> dict[str, list[tuple[float, float]]]:
-    """``plots/metrics/<name>.tsv`` files (DVCLive's layout) in a commit."""
-    git = project.git
-    names = git.run("ls-tree", "-r", "--name-only", rev).splitlines()
-    curves: dict[str, list[tuple[float, float]]] = {}
-    for path in names:
-        parts = path.split("/")
-        if len(parts) < 3 or parts[-3:-1] != ["plots", "metrics"] or not path.endswith(".tsv"):
-            continue
-        data = git.read_blob(rev, path)
-        if data is None:
-            continue
-        reader = csv.reader(io.StringIO(data.decode("utf-8", "replace")), delimiter="\t")
-        header = next(reader, None)
-        if not header or len(header) < 2:
-            continue
-        points = []
+def _is_metric_tsv(path: str) -> bool:
+    parts = path.split("/")
+    return len(parts) >= 3 and parts[-3:-1] == ["plots", "metrics"] and path.endswith(".tsv")
+
+
+def _parse_tsv(data: bytes) -> list[tuple[float, float]]:
+    """DVCLive's ``step<TAB>value`` rows (a header first); unreadable rows are skipped."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8", "replace")), delimiter="\t")
+    header = next(reader, None)
+    points = []
+    if header and len(header) >= 2:
         for record in reader:
             try:
                 points.append((float(record[0]), float(record[-1])))
             except (ValueError, IndexError):
                 continue
-        curves[parts[-1][: -len(".tsv")]] = points
-    return curves
+    return points
+
+
+def _tsv_curves(project: Project, rev: str) -> dict[str, list[tuple[float, float]]]:
+    """``plots/metrics/<name>.tsv`` files (DVCLive's layout) of a commit: from git when
+    they are committed (``cache: false``), else from the cache, through the outputs
+    its ``dvc.lock`` records (a cached ``dvclive`` directory, say)."""
+    git = project.git
+    found: dict[str, bytes] = {}
+    for path in git.run("ls-tree", "-r", "--name-only", rev).splitlines():
+        if _is_metric_tsv(path) and (data := git.read_blob(rev, path)) is not None:
+            found[path] = data
+    if not found:
+        found = _cached_tsvs(project, rev)
+    return {path.rsplit("/", 1)[-1][: -len(".tsv")]: _parse_tsv(data) for path, data in sorted(found.items())}
+
+
+def _cached_tsvs(project: Project, rev: str) -> dict[str, bytes]:
+    from ..errors import JupyterExpError
+    from ..pipeline.repro import open_cache
+    from ..serialize import parse_lock
+
+    text = project.git.read_blob(rev, "dvc.lock")
+    try:
+        lock = parse_lock(text.decode("utf-8"), "dvc.lock") if text else None
+    except JupyterExpError:
+        return {}
+    cache = open_cache(project)
+    found: dict[str, bytes] = {}
+    for stage in (lock or {}).get("stages", {}).values():
+        for out in stage.get("outs", []):
+            md5, path = out.get("md5", ""), out.get("path", "")
+            try:
+                if md5.endswith(".dir"):
+                    entries = [(f"{path}/{e['relpath']}", e["md5"]) for e in cache.read_manifest(md5)]
+                else:
+                    entries = [(path, md5)]
+                for name, obj in entries:
+                    if _is_metric_tsv(name) and cache.exists(obj):
+                        found[name] = cache.object_path(obj).read_bytes()
+            except JupyterExpError:  # a manifest not in this cache: nothing to plot from it
+                continue
+    return found
 
 
 def step_curves(project: Project, chosen: list[ExpRow], rows: list[ExpRow],
