@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,8 @@ import jupyter_exp
 from jupyter_exp.errors import OverrideSyntaxError, ParamsError, YAMLFileError
 from jupyter_exp.overrides import apply_overrides, expand_sweeps, group_by_file
 from jupyter_exp.params import read_params
+
+from conftest import git
 
 YAML_TEXT = """# top comment
 train:
@@ -146,3 +150,55 @@ def test_adding_then_deleting_a_key_gives_the_file_back(tmp_path_factory, path, 
         apply_overrides(root, group_by_file([f"+{key}={literal}"]))  # + refuses an existing key
     apply_overrides(root, group_by_file([f"~{key.split('.')[0]}"]))
     assert (root / "params.yaml").read_text() == original
+
+
+simple_values = st.one_of(
+    st.integers(-10**9, 10**9).map(str),
+    st.from_regex(r"[+-]?(\d{1,4}\.\d{0,4}|\.\d{1,4})([eE][+-]?\d{1,2})?", fullmatch=True),
+    st.from_regex(r"[+-]?\d{1,3}[eE][+-]?\d{1,2}", fullmatch=True),
+    st.sampled_from(["true", "false", "True", "FALSE", "null", "NULL", "inf", "nan", "-inf", "relu", "adam_w",
+                     "_x", "a1", "00", "1_000", "0x10", "1.2.3", "'quoted'", "a b", "[1,2]", "1,2", "${x}", ""]),
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(key=st.sampled_from(["lr", "model.depth", "model.act", "model", "missing", "model.missing", "lst"]),
+       text=simple_values)
+def test_plain_overrides_read_without_hydra_agree_with_hydra(key, text):
+    from jupyter_exp.errors import JupyterExpError
+    from jupyter_exp.overrides import _apply_simple, _apply_with_hydra
+
+    data = {"lr": 0.1, "model": {"depth": 2, "act": "relu"}, "lst": [1, 2]}
+    override = f"{key}={text}"
+    fast = _apply_simple(data, [override])
+    if fast is None:
+        return  # not a plain override: Hydra reads it
+    assert data == {"lr": 0.1, "model": {"depth": 2, "act": "relu"}, "lst": [1, 2]}  # not modified in place
+    try:
+        slow = _apply_with_hydra(data, [override], "params.yaml")
+    except JupyterExpError as exc:
+        raise AssertionError(f"{override}: Hydra refuses ({exc}) what the fast path took") from None
+    assert repr(fast) == repr(slow), override  # repr: 1 and 1.0 and True must differ
+
+
+@pytest.mark.parametrize("override", ["lr=0.01", "lr=1e-3", "lr=-2", "lr=.5", "lr=5.", "lr=null",
+                                      "model.act=tanh", "model.depth=TRUE", "model.depth=+7"])
+def test_common_overrides_take_the_fast_path_and_read_as_hydra_reads_them(override):
+    from jupyter_exp.overrides import _apply_simple, _apply_with_hydra
+
+    data = {"lr": 0.1, "model": {"depth": 2, "act": "relu"}}
+    fast = _apply_simple(data, [override])
+    assert fast is not None
+    assert repr(fast) == repr(_apply_with_hydra(data, [override], "params.yaml"))
+
+
+def test_an_experiment_with_plain_overrides_does_not_import_hydra(make_project):
+    root = make_project("two_stage")
+    code = ("import sys, jupyter_exp\n"
+            "jupyter_exp.run(set_params=['train.lr=0.02', 'train.model.act=tanh'], name='fast')\n"
+            "assert not any(m == 'hydra' or m.startswith('hydra.') for m in sys.modules), 'hydra imported'\n")
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, capture_output=True)
+    head = git(root, "rev-parse", "HEAD").strip()
+    params = git(root, "show", f"refs/exps/{head[:2]}/{head[2:]}/fast:params.yaml")
+    assert "lr: 0.02" in params and "act: tanh" in params and "# multiply every value" in params
