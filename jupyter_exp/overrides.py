@@ -44,10 +44,11 @@ def group_by_file(set_params: list[str]) -> OverrideSet:
 
 def format_override(key: str, value: object) -> str:
     """``key=value`` in Hydra's grammar for a Python value (``+``/``file:`` prefixes kept)."""
-    return f"{key}={_literal(value)}"
+    return f"{key}={literal(value)}"
 
 
-def _literal(value: object) -> str:
+def literal(value: object) -> str:
+    """A Python value as Hydra's grammar reads it back (strings always quoted)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -58,9 +59,9 @@ def _literal(value: object) -> str:
         escaped = value.replace("\\", "\\\\").replace("'", "\\'")
         return f"'{escaped}'"
     if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_literal(v) for v in value) + "]"
+        return "[" + ",".join(literal(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{k}:{_literal(v)}" for k, v in value.items()) + "}"
+        return "{" + ",".join(f"{k}:{literal(v)}" for k, v in value.items()) + "}"
     raise OverrideSyntaxError(f"Cannot pass a {type(value).__name__} as a param; use str, number, bool, list or dict.")
 
 

@@ -296,9 +296,9 @@ class ExperimentTableWidget(anywidget.AnyWidget):
             if not isinstance(arg, dict):
                 self.pending = {"action": "requeue", "keys": keys, "input": False,
                                 "prompt": f"Queue '{shown}' again with these params:",
-                                "params": self._param_fields(row)}
+                                "params": view.param_fields(row, self._cols)}
                 return
-            overrides = self._overrides(row, arg)
+            overrides = view.requeue_overrides(row, self._rows, self._cols, arg)
             (entry, *_) = api.run(queue=True, set_params=overrides or None, root=root)
             self._say(f"Queued '{entry.name}' ({len(overrides)} param(s) set); "
                       "run it with `%exp queue start`.")
@@ -313,35 +313,6 @@ class ExperimentTableWidget(anywidget.AnyWidget):
     def _default_remote(self) -> str | None:
         remotes = self.project.git.run("remote").split()
         return "origin" if "origin" in remotes else (remotes[0] if len(remotes) == 1 else None)
-
-    def _param_fields(self, row: ExpRow) -> list[dict]:
-        fields = []
-        for col in self._cols:
-            if col.group != "params":
-                continue
-            v = show_table.value(row, col)
-            if v in (show_table.MISSING, show_table.ERROR):
-                continue
-            fields.append({"id": view.column_id(col), "file": col.file, "key": col.key,
-                           "value": override_text(v)})
-        return fields
-
-    def _overrides(self, row: ExpRow, edits: dict) -> list[str]:
-        """``-S`` overrides that reproduce ``row``'s params with ``edits`` (column id →
-        override text) on top, for every param that differs from the workspace."""
-        workspace = next((r for r in self._rows if r.kind == "workspace"), None)
-        result = []
-        for field in self._param_fields(row):
-            text = str(edits.get(field["id"], field["value"])).strip()
-            current = None
-            if workspace is not None:
-                col = next(c for c in self._cols if view.column_id(c) == field["id"])
-                v = show_table.value(workspace, col)
-                current = None if v in (show_table.MISSING, show_table.ERROR) else override_text(v)
-            if text != current:
-                prefix = "" if field["file"] == "params.yaml" else f"{field['file']}:"
-                result.append(f"{prefix}{field['key']}={text}")
-        return result
 
     # -- live updates -------------------------------------------------------------------
     def start_live(self) -> None:
@@ -400,21 +371,6 @@ def running_progress(project: Project, rows: list[ExpRow]) -> dict[str, dict]:
                                                          "total": None, "metrics": {}})
                 event["started"] = entry.started
     return progress
-
-
-def override_text(v: Any) -> str:
-    """A value as the ``-S`` grammar reads it back (strings always quoted)."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if v is None:
-        return "null"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, list):
-        return "[" + ",".join(override_text(i) for i in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ",".join(f"{k}:{override_text(i)}" for k, i in v.items()) + "}"
-    return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class _Watcher:

@@ -12,7 +12,8 @@ from typing import Any
 from ..errors import JupyterExpError
 from ..experiments.collect import ExpRow
 from ..experiments.show import ERROR, MISSING, Column, format_value, value
-from ..params import flatten
+from ..overrides import literal
+from ..params import DEFAULT_PARAMS_FILE, flatten
 
 # The info columns, by id; params and metrics columns are "params.<label>", "metrics.<label>".
 INFO_COLUMNS = {"experiment": "Experiment", "state": "State", "created": "Created"}
@@ -386,3 +387,28 @@ def _row(row: ExpRow, key: str, visible: list[str], cells: Cells, depth: int,
         "expanded": expanded, "error": row.data.error or "", "cells": shown,
         "progress": progress,
     }
+
+
+# -- queue again with modified params -----------------------------------------------
+def param_fields(row: ExpRow, cols: list[Column]) -> list[dict]:
+    """The row's params as editable fields: column id, file, key, ``-S`` text."""
+    fields = []
+    for col in cols:
+        v = value(row, col) if col.group == "params" else MISSING
+        if v not in (MISSING, ERROR):
+            fields.append({"id": column_id(col), "file": col.file, "key": col.key, "value": literal(v)})
+    return fields
+
+
+def requeue_overrides(row: ExpRow, rows: list[ExpRow], cols: list[Column], edits: dict) -> list[str]:
+    """``-S`` overrides that give the workspace ``row``'s params with ``edits`` (column
+    id → ``-S`` text) on top: one for every param that differs from the workspace's."""
+    workspace = next((r for r in rows if r.kind == "workspace"), None)
+    current = {f["id"]: f["value"] for f in param_fields(workspace, cols)} if workspace else {}
+    result = []
+    for field in param_fields(row, cols):
+        text = str(edits.get(field["id"], field["value"])).strip()
+        if text != current.get(field["id"]):
+            prefix = "" if field["file"] == DEFAULT_PARAMS_FILE else f"{field['file']}:"
+            result.append(f"{prefix}{field['key']}={text}")
+    return result
