@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import time
+
 from .processes import alive
 
 SIGNAL_NAME = "DVC_CHECKPOINT"
@@ -65,7 +66,6 @@ def _check_engine(engine: int) -> None:
     checkpoints, and a later run may already be writing the same outputs."""
     if engine and not alive(engine):
         raise SystemExit(f"jupyter_exp: the engine (pid {engine}) that ran this stage is gone; stopping.")
-
 
 
 class Live:

@@ -156,7 +156,7 @@ def test_a_stage_orphaned_by_a_killed_engine_is_stopped_by_the_next_run(make_pro
     (root / "train.py").write_text(DVC2_STAGE)
     git(root, "commit", "-qam", "a DVC 2 style stage")
     run_killed_at("checkpoint.committed#2", root, "run", "-n", "ck")
-    pgid, engine = (int(x) for x in (root / ".dvc/tmp/jupyter_exp/running-stage").read_text().split())
+    pgid = int((root / ".dvc/tmp/jupyter_exp/running-stage").read_text().split()[0])
     os.killpg(pgid, 0)  # the orphan still waits for its checkpoint, for ever
     jupyter_exp.run()
     with pytest.raises(ProcessLookupError):
@@ -181,3 +181,23 @@ def test_a_checkpoint_run_whose_engine_was_killed_shows_interrupted(make_project
     frame = jupyter_exp.show()
     assert frame.loc[frame.experiment == "ck", "state"].tolist()[0] == "interrupted"
     assert "running" not in frame["state"].tolist()
+
+
+def test_a_reused_pid_is_never_killed_as_an_orphan(tmp_path):
+    from jupyter_exp.pipeline.runner import record_stage, stop_orphaned_stage
+
+    other = subprocess.Popen(["sleep", "30"], start_new_session=True)  # some program, alive
+    try:
+        record = tmp_path / "running-stage"
+        dead_engine = subprocess.Popen(["true"])
+        dead_engine.wait()
+        # The record names this group, but as started at another time: the pid was reused.
+        record.write_text(f"{other.pid} {dead_engine.pid} 1\n")
+        assert stop_orphaned_stage(record) is False
+        assert other.poll() is None and not record.exists()
+        record_stage(record, other.pid)  # recorded by a process that then died
+        record.write_text(record.read_text().replace(f" {os.getpid()} ", f" {dead_engine.pid} "))
+        assert stop_orphaned_stage(record) is True
+        assert other.wait(timeout=5) == -9
+    finally:
+        other.kill()

@@ -23,8 +23,8 @@ from ..pipeline.results import Echo
 from ..pipeline.stage import Stage
 from ..project import Project
 from ..refs import ExpRef
-from .snapshot import ZERO, experiment_message, pipeline_files, snapshot_tree
 from ..processes import alive
+from .snapshot import ZERO, experiment_message, pipeline_files, snapshot_tree
 
 Progress = Callable[[dict], None]
 

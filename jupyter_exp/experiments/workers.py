@@ -24,9 +24,9 @@ from ..errors import JupyterExpError
 from ..pipeline.results import Echo, echo_stdout
 from ..pipeline.runner import interrupt_all
 from ..project import Project
+from ..processes import alive
 from .executor import Control, Executor, LocalExecutor, Outcome
 from .queue import QueueStore
-from ..processes import alive
 
 
 class RunInterrupted(JupyterExpError):

@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-from ..processes import alive
+
+from ..processes import alive, start_time
 
 TAIL_BYTES = 4000
 
@@ -45,7 +46,7 @@ def record_stage(path: Path, pgid: int) -> None:
     """Note that this process runs the stage command of group ``pgid`` (``path`` is
     per project), so that the next engine can stop it if this process dies first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{pgid} {os.getpid()}\n")
+    path.write_text(f"{pgid} {os.getpid()} {start_time(pgid)}\n")
 
 
 def stop_orphaned_stage(path: Path, timeout: float = 5.0) -> bool:
@@ -54,15 +55,18 @@ def stop_orphaned_stage(path: Path, timeout: float = 5.0) -> bool:
     A SIGKILLed engine leaves its stage running: a checkpoint stage would go on
     writing outputs beside the next run's stage. Called under the project lock, so a
     live recorded engine is another project's run (or a reused pid) and is left alone.
+    The group is killed only if its leader is the very process recorded (same start
+    time): a pid reused since by another program is never touched.
     """
     try:
-        pgid, engine = (int(x) for x in path.read_text().split())
+        pgid, engine, started = path.read_text().split()
+        pgid, engine = int(pgid), int(engine)
     except (FileNotFoundError, ValueError):
         return False
     if engine != os.getpid() and alive(engine):
         return False
     path.unlink(missing_ok=True)
-    if engine == os.getpid() and pgid in _active:
+    if (engine == os.getpid() and pgid in _active) or started == "None" or start_time(pgid) != started:
         return False
     try:
         os.killpg(pgid, signal.SIGKILL)
@@ -76,7 +80,6 @@ def stop_orphaned_stage(path: Path, timeout: float = 5.0) -> bool:
             break
         time.sleep(0.02)
     return True
-
 
 
 @dataclass(frozen=True)
