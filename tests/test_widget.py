@@ -424,3 +424,25 @@ def test_step_curves_from_cached_dvclive_plots(make_project):
 
     tip = git(root, "rev-parse", f"refs/exps/{head[:2]}/{head[2:]}/cached").strip()
     assert _tsv_curves(Project(root), tip) == {"w": [(0.0, 0.5), (1.0, 1.0), (2.0, 1.5), (3.0, 2.0)]}  # from the cache
+
+
+def test_a_foreground_run_in_another_process_shows_while_it_runs(exps):
+    (exps / "train.py").write_text("import time\ntime.sleep(3)\n" + (exps / "train.py").read_text())
+    git(exps, "commit", "-qam", "slower training")
+    widget = ExperimentTableWidget(str(exps), live=True)
+    seen = []
+    widget.observe(lambda change: seen.extend(
+        (r["cells"][0], r["state"], bool(r["progress"] and r["progress"].get("started")))
+        for r in change["new"]["rows"] if r["kind"] == "experiment"), names="table")
+    proc = subprocess.Popen([*cli_command(), "run", "-S", "train.lr=0.8", "-n", "slowrun"], cwd=exps,
+                            stdout=subprocess.DEVNULL)
+    try:
+        assert proc.wait(timeout=60) == 0
+        deadline = time.monotonic() + 10
+        while ("slowrun", "success", False) not in seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        widget.close()
+    assert ("slowrun", "running", True) in seen  # a row with a ticking clock while it ran
+    assert ("slowrun", "success", False) in seen  # then the recorded experiment
+    assert list((exps / ".dvc/tmp/jupyter_exp/progress").glob("slowrun.json")) == []

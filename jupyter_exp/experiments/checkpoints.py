@@ -73,6 +73,10 @@ def publish_progress(project: Project, event: dict) -> None:
     os.replace(tmp, target)
 
 
+def clear_progress(project: Project, name: str) -> None:
+    (project.own_tmp_dir / "progress" / f"{name}.json").unlink(missing_ok=True)
+
+
 def read_progress(project: Project) -> list[dict]:
     """The latest progress event of every checkpoint experiment that published one."""
     folder = project.own_tmp_dir / "progress"

@@ -6,6 +6,7 @@ as DVC leaves them.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,6 +19,7 @@ from ..pipeline.results import Echo, StageResult, echo_stdout
 from ..project import Project
 from ..refs import ExpRef, check_name
 from .catalog import list_experiments
+from .checkpoints import clear_progress, publish_progress
 from .names import random_name
 from .snapshot import ZERO, ExperimentExistsError, pipeline_files, record, snapshot_tree
 
@@ -107,14 +109,20 @@ def run(
         if set_params:
             apply_overrides(project.root, group_by_file(set_params))
         env = {"DVC_EXP_NAME": name, "DVC_EXP_BASELINE_REV": baseline}
-        results = reproduce(
-            project, targets, force=force, single_item=single_item, downstream=downstream,
-            pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
-            keep_going=keep_going, ignore_errors=ignore_errors, env=env, echo=echo,
-        )
-        faults.point("run.reproduced")
-        rev = record(project, baseline, name, snapshot_tree(project, pipeline_files(project)),
-                     message=message, force=force, existing=existing or ZERO)
+        # Announced while it runs, for tables in other processes; gone once it ends.
+        publish_progress(project, {"experiment": name, "baseline": baseline, "state": "running",
+                                   "started": time.time(), "step": None, "total": None, "metrics": {}})
+        try:
+            results = reproduce(
+                project, targets, force=force, single_item=single_item, downstream=downstream,
+                pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
+                keep_going=keep_going, ignore_errors=ignore_errors, env=env, echo=echo,
+            )
+            faults.point("run.reproduced")
+            rev = record(project, baseline, name, snapshot_tree(project, pipeline_files(project)),
+                         message=message, force=force, existing=existing or ZERO)
+        finally:
+            clear_progress(project, name)
         echo(f"\nReproduced experiment(s): {name}\nExperiment results have been applied to your workspace.\n")
         return Experiment(name, rev, baseline, str(ExpRef(baseline, name)), tuple(results))
 

@@ -101,7 +101,8 @@ class ExperimentTableWidget(anywidget.AnyWidget):
             self._redraw()
 
     def _redraw(self) -> None:
-        table = view.build(self._rows, self._cols, self._state, self._progress)
+        table = view.build(view.with_running(self._rows, self._progress), self._cols, self._state,
+                           self._progress)
         table["counts"]["workers"] = self._workers
         with self.hold_sync():
             self.table = table

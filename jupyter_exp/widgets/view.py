@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..errors import JupyterExpError
-from ..experiments.collect import ExpRow
+from ..experiments.collect import ExpData, ExpRow
 from ..experiments.show import ERROR, MISSING, Column, format_value, value
 from ..overrides import literal
 from ..params import DEFAULT_PARAMS_FILE, flatten
@@ -245,6 +245,23 @@ def _display(v: Any, column: str) -> str:
     if v is None:
         return MISSING
     return format_value(v, PRECISION)
+
+
+def with_running(rows: list[ExpRow], progress: dict[str, dict]) -> list[ExpRow]:
+    """``rows`` plus a row for each experiment that runs in a workspace now and has no
+    commit yet (a foreground ``exp run`` announces itself), under its baseline."""
+    known = {(r.baseline, r.name) for r in rows if r.kind == "experiment"}
+    result = list(rows)
+    for name, event in progress.items():
+        baseline = event.get("baseline")
+        if event.get("rev") or not baseline or (baseline, name) in known:
+            continue
+        row = ExpRow("", "experiment", ExpData(), name=name, baseline=baseline, state="running",
+                     created=int(event.get("started") or 0) or None, parent=baseline)
+        at = next((i + 1 for i, r in enumerate(result) if r.kind == "baseline" and r.rev == baseline), None)
+        if at is not None:
+            result.insert(at, row)
+    return result
 
 
 # -- the view ---------------------------------------------------------------------------
