@@ -1,6 +1,7 @@
 """%exp and %%stage in a real IPython shell that raises instead of printing."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from jupyter_exp.display import DiffTable, ExpDiffView, ExperimentTable
 from jupyter_exp.errors import JupyterExpError
 from jupyter_exp.pipeline.stage_add import StageExistsError
 
+from conftest import git
 
 
 class TestingShell(InteractiveShell):
@@ -167,3 +169,41 @@ def test_every_verb_of_the_parser_is_known_to_the_fast_path():
     parser = build_parser()
     choices = set(parser._subparsers._group_actions[0].choices)
     assert choices == VERBS
+
+
+def test_a_kernel_interrupt_stops_a_foreground_run_and_loses_nothing(ran):
+    """A real kernel (jupyter_client): Kernel > Interrupt during `%exp run` stops the
+    stage's processes, records nothing, releases the project, and the kernel goes on."""
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    (ran / "train.py").write_text("import time\ntime.sleep(60)\n" + (ran / "train.py").read_text())
+    git(ran, "commit", "-qam", "a long training")
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(ran))
+    try:
+        kc.execute_interactive("%load_ext jupyter_exp", timeout=60)
+        msg_id = kc.execute("%exp run -S train.lr=0.9 -n cut")
+        record = ran / ".dvc/tmp/jupyter_exp/running-stage"
+        deadline = time.monotonic() + 60
+        while not record.exists():  # train's command started (prepare is up to date)
+            assert time.monotonic() < deadline, "the stage never started"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        pgid = int(record.read_text().split()[0])
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=60)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = kc.get_shell_msg(timeout=60)
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pgid, 0)  # the stage's process group was stopped with the kernel's run
+        assert git(ran, "for-each-ref", "refs/exps") == ""  # nothing half recorded
+        (ran / "train.py").write_text((ran / "train.py").read_text().replace("time.sleep(60)", "time.sleep(0)"))
+        out = kc.execute_interactive("%exp run -S train.lr=0.9 -n after", timeout=120)
+        assert out["content"]["status"] == "ok"  # the project lock was released
+        assert "after" in git(ran, "for-each-ref", "--format=%(refname)", "refs/exps")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
