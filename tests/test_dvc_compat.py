@@ -138,6 +138,29 @@ def test_add_writes_what_dvc_add_writes(tmp_path: Path, monkeypatch, dvc):
     assert (ours / "imgs" / "sub" / "y.txt").read_text() == "yy"
 
 
+def test_dvcignore_patterns_leave_out_what_dvc_leaves_out(tmp_path: Path, monkeypatch, dvc):
+    ours, theirs = _make(tmp_path / "ours"), _make(tmp_path / "theirs")
+    for root in (ours, theirs):
+        with open(root / ".dvcignore", "a") as ignore:
+            ignore.write("*.log\n!keep.log\ntmp/\n/data/top.txt\n")
+        for name, text in {"a.txt": "a", "b.log": "b", "top.txt": "t", "sub/c.log": "c", "sub/keep.log": "k",
+                           "sub/top.txt": "nested", "tmp/x.txt": "x", "sub/tmp/y.txt": "y"}.items():
+            (root / "data" / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / "data" / name).write_text(text)
+        git(root, "add", ".dvcignore")
+        git(root, "commit", "-qm", "ignore")
+    monkeypatch.chdir(theirs)
+    dvc("add", "data")
+    monkeypatch.chdir(ours)
+    jupyter_exp.add(["data"])
+    assert (ours / "data.dvc").read_bytes() == (theirs / "data.dvc").read_bytes()
+    assert _tree(ours, ".dvc/cache/files") == _tree(theirs, ".dvc/cache/files")
+    manifest = next(v for k, v in _tree(ours, ".dvc/cache/files").items() if k.endswith(".dir"))
+    assert b"a.txt" in manifest and b"keep.log" in manifest and b"sub/top.txt" in manifest
+    assert b"b.log" not in manifest and b"tmp/" not in manifest and b'"top.txt"' not in manifest
+    assert "Data and pipelines are up to date." in dvc("status").stdout
+
+
 def test_we_check_out_what_dvc_added(tmp_path: Path, monkeypatch, dvc):
     root = _make(tmp_path / "p")
     (root / "big.txt").write_text("payload\n")

@@ -95,3 +95,13 @@ def test_add_refuses_files_git_tracks(project: Path):
     with pytest.raises(JupyterExpError, match=r"^'notes.txt' is tracked by git; untrack it with `git rm -r --cached notes.txt` first.$"):
         jupyter_exp.add("notes.txt")
     assert not (project / "notes.txt.dvc").exists()
+
+
+def test_a_bad_dvcignore_pattern_is_one_line_and_adds_nothing(project):
+    (project / "imgs").mkdir()
+    (project / "imgs" / "x.txt").write_text("x")
+    (project / ".dvcignore").write_text("*.log\n\\\n")
+    with pytest.raises(jupyter_exp.JupyterExpError) as info:
+        jupyter_exp.add(["imgs"])
+    assert str(info.value) == ".dvcignore: Invalid git pattern: '\\\\'; fix or remove that pattern."
+    assert not (project / "imgs.dvc").exists()

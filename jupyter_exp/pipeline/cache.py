@@ -139,7 +139,7 @@ class Cache:
             raise CacheError(f"Output '{path}' does not exist; the stage must create it.")
         if info.isdir:
             entries = []
-            for rel, file_path in walk_files(path):
+            for rel, file_path in self.hasher.walk(path):
                 md5 = self.hasher.hash_file(file_path)
                 self._store(file_path, md5, link_types)
                 entries.append((rel, md5))

@@ -19,6 +19,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .ignore import DvcIgnore
+
 CHUNK = 4 * 1024 * 1024
 IGNORED_DIR_NAMES = frozenset({".git", ".dvc"})
 
@@ -121,9 +125,14 @@ class State:
 class Hasher:
     """Hashes files and directories, consulting and updating the state table."""
 
-    def __init__(self, state: State | None) -> None:
+    def __init__(self, state: State | None, ignore: "DvcIgnore | None" = None) -> None:
         self.state = state
+        self.ignore = ignore  # the project's .dvcignore patterns, applied inside directories
         self.files_read = 0  # how many files were actually read (for tests and bench)
+
+    def walk(self, path: Path) -> list[tuple[str, Path]]:
+        """The files of a directory as DVC sees them (``.dvcignore`` applied)."""
+        return self.ignore.walk(path) if self.ignore is not None else walk_files(path)
 
     def hash_file(self, path: Path, st: os.stat_result | None = None) -> str:
         st = st or os.stat(path)
@@ -140,7 +149,7 @@ class Hasher:
     def dir_entries(self, path: Path) -> list[tuple[str, str, int]]:
         """``(relpath, md5, size)`` of every file in a directory."""
         entries = []
-        for rel, file_path in walk_files(path):
+        for rel, file_path in self.walk(path):
             st = os.stat(file_path)
             entries.append((rel, self.hash_file(file_path, st), st.st_size))
         return entries

@@ -21,6 +21,7 @@ from ..live import ENGINE_PID_VAR
 from ..params import read_params
 from ..project import Project
 from .cache import Cache, remove
+from .ignore import DvcIgnore
 from .dvcfile import load_pipeline
 from .gitignore import ignore
 from .graph import Graph, build_graph, plan
@@ -40,7 +41,7 @@ class ReproFailedError(JupyterExpError):
 def open_cache(project: Project) -> Cache:
     """The project's cache with a state table attached."""
     state = State(project.own_tmp_dir / "state.db")
-    return Cache(project.cache_dir, Hasher(state), project.link_types)
+    return Cache(project.cache_dir, Hasher(state, DvcIgnore(project.root)), project.link_types)
 
 
 def load_graph(project: Project) -> Graph:
