@@ -272,6 +272,7 @@ def run(
     temp: bool = False,
     run_all: bool = False,
     jobs: int = 1,
+    executor: str | None = None,
     copy_paths: list[str] | None = None,
     single_item: bool = False,
     downstream: bool = False,
@@ -296,7 +297,9 @@ def run(
     - ``temp``: run now in a directory of its own, the workspace untouched; returns the
       Experiment;
     - ``run_all``: run the queue (after queueing, with ``queue``), ``jobs`` at a time, in
-      the foreground; returns the Outcomes.
+      the foreground; returns the Outcomes. ``executor``: ``"dask"`` runs them on a local
+      Dask cluster, ``"dask://HOST:PORT"`` on that scheduler's workers (default: threads
+      of this process).
 
     ``copy_paths`` copies git-ignored files into queued and temporary runs. A pipeline
     with checkpoint outputs commits each step and resumes the workspace's last checkpoint
@@ -320,6 +323,8 @@ def run(
         raise JupyterExpError("-r/--rev resumes a checkpoint in a --queue or --temp run; add one of them.")
     if rev and reset:
         raise JupyterExpError("-r/--rev and --reset exclude each other; pick one.")
+    if executor and not run_all:
+        raise JupyterExpError("--executor applies to --run-all (and `queue start`); add --run-all.")
     if queue or (run_all and overrides):
         entries = runs.queue(project, targets, set_params=overrides, name=name, force=force,
                              message=message, copy_paths=copy_paths, flags=flags, resume_rev=rev,
@@ -327,9 +332,10 @@ def run(
         if not run_all:
             return entries
     if run_all:
+        from .experiments.dask_executor import executor_for
         from .experiments.workers import run_all as _run_all
 
-        return _run_all(project, jobs=jobs, echo=echo)
+        return _run_all(project, jobs=jobs, echo=echo, executor=executor_for(executor))
     if temp:
         return runs.run_temp(project, targets, set_params=overrides, name=name, force=force,
                              message=message, copy_paths=copy_paths, flags=flags, resume_rev=rev,
@@ -338,19 +344,21 @@ def run(
                     reset=reset, echo=echo, on_progress=on_progress)
 
 
-def queue_start(jobs: int = 1, *, threads: bool | None = None, root: str | None = None,
-                on_finish: "Callable[[Any], None] | None" = None) -> list:
+def queue_start(jobs: int = 1, *, threads: bool | None = None, executor: str | None = None,
+                root: str | None = None, on_finish: "Callable[[Any], None] | None" = None) -> list:
     """Start a background worker running ``jobs`` queued experiments at a time.
 
     In a kernel (``threads`` None: detected) it is a thread, so the notebook stays
     usable, and ``on_finish`` hears of each experiment that ends (then of None when the
-    worker stops); from a shell it is a detached process. Returns the WorkerInfo.
+    worker stops); from a shell it is a detached process. ``executor`` as in ``run``:
+    ``"dask"`` or ``"dask://HOST:PORT"`` runs the experiments on a Dask cluster.
+    Returns the WorkerInfo.
     """
     from .experiments.workers import start
 
     if threads is None:
         threads = _in_kernel()
-    return start(_project(root), jobs, threads=threads, on_finish=on_finish)
+    return start(_project(root), jobs, threads=threads, on_finish=on_finish, executor=executor)
 
 
 def queue_stop(*, kill: bool = False, root: str | None = None) -> int:

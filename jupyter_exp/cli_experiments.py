@@ -17,7 +17,7 @@ def _cmd_exp_run(args: argparse.Namespace):
     result = api.run(
         args.targets or None, set_params=args.set_param, name=args.name, force=args.force,
         message=args.message, queue=args.queue, temp=args.temp, run_all=args.run_all,
-        jobs=args.jobs, copy_paths=args.copy_paths, single_item=args.single_item,
+        jobs=args.jobs, executor=args.executor, copy_paths=args.copy_paths, single_item=args.single_item,
         downstream=args.downstream, pipeline=args.pipeline, all_pipelines=args.all_pipelines,
         force_downstream=args.force_downstream, keep_going=args.keep_going,
         ignore_errors=args.ignore_errors, reset=args.reset, rev=args.rev,
@@ -47,12 +47,13 @@ def _cmd_queue_start(args: argparse.Namespace):
         from .display import QueueStatusLine
 
         line = QueueStatusLine.shown()
-        api.queue_start(args.jobs, threads=True, on_finish=line.refresh)
+        api.queue_start(args.jobs, threads=True, executor=args.executor, on_finish=line.refresh)
         line.refresh(None, started=args.jobs)
         return None
-    workers = api.queue_start(args.jobs, threads=False)
+    workers = api.queue_start(args.jobs, threads=False, executor=args.executor)
+    where = f" on {args.executor}" if args.executor not in (None, "local") else ""
     return Text(f"Started a queue worker (detached process {workers[0].pid}) running "
-                f"{args.jobs} experiment(s) at a time.\n")
+                f"{args.jobs} experiment(s) at a time{where}.\n")
 
 
 def _cmd_queue_stop(args: argparse.Namespace):
@@ -257,6 +258,8 @@ def add_experiment_verbs(sub) -> None:
     r.add_argument("--queue", action="store_true", help="queue it (sweeps: one entry per combination)")
     r.add_argument("--run-all", action="store_true", help="run the queue in the foreground")
     r.add_argument("-j", "--jobs", type=int, default=1, help="with --run-all: experiments at a time")
+    r.add_argument("--executor", default=None, metavar="local|dask|dask://HOST:PORT",
+                   help="with --run-all: where the experiments run (ours; default local)")
     r.add_argument("--temp", action="store_true", help="run now in a directory of its own")
     r.add_argument("-C", "--copy-paths", action="append", default=[], metavar="PATH",
                    help="git-ignored files to copy into --queue/--temp runs")
@@ -271,6 +274,8 @@ def add_experiment_verbs(sub) -> None:
     qs.required = True
     x = qs.add_parser("start", help="start a background worker")
     x.add_argument("-j", "--jobs", type=int, default=1)
+    x.add_argument("--executor", default=None, metavar="local|dask|dask://HOST:PORT",
+                   help="where the experiments run (ours; default local)")
     x.set_defaults(func=_cmd_queue_start)
     x = qs.add_parser("stop", help="stop the workers after their current experiments")
     x.add_argument("--kill", action="store_true", help="interrupt the running experiments too")

@@ -304,3 +304,36 @@ def test_exp_remove_takes_the_name_of_a_queued_entry(ran, cli):
     assert git(ran, "for-each-ref", "refs/exps") == ""
     proc = cli("remove", "waiting", check=False)
     assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith("ERROR: Unknown experiment 'waiting'")
+
+
+def test_run_all_on_a_local_dask_cluster(ran):
+    jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2,0.3"], name="dk")
+    outcomes = jupyter_exp.run(run_all=True, jobs=2, executor="dask")
+    assert sorted((o.name, o.state) for o in outcomes) == [("dk-1", "success"), ("dk-2", "success"), ("dk-3", "success")]
+    entries = QueueStore(Project(ran)).entries()
+    assert {e.pid for e in entries} - {os.getpid()} == {e.pid for e in entries}  # ran in Dask's worker processes
+    head = git(ran, "rev-parse", "HEAD").strip()
+    for i, lr in enumerate((0.1, 0.2, 0.3), start=1):
+        assert f"lr: {lr}" in git(ran, "show", f"refs/exps/{head[:2]}/{head[2:]}/dk-{i}:params.yaml")
+    assert git(ran, "status", "--porcelain") == ""  # the workspace untouched
+
+
+def test_queue_start_on_dask_from_the_shell(ran, cli):
+    jupyter_exp.run(queue=True, set_params=["train.lr=0.4,0.5"], name="bg")
+    out = cli("queue", "start", "-j", "2", "--executor", "dask").stdout
+    assert "running 2 experiment(s) at a time on dask" in out
+    assert jupyter_exp.queue_wait(timeout=180)
+    assert states(ran) == {"bg-1": "success", "bg-2": "success"}
+
+
+def test_dask_executor_errors_are_one_line(ran, cli):
+    jupyter_exp.run(queue=True, set_params=["train.lr=0.4"], name="nowhere")
+    proc = cli("run", "--run-all", "--executor", "dask://127.0.0.1:9", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith("ERROR: Cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+    assert proc.stderr.strip().endswith("or use --executor dask for a local cluster.")
+    proc = cli("queue", "start", "--executor", "spark", check=False)
+    assert proc.stderr.strip() == "ERROR: Unknown executor 'spark'; use local, dask or dask://HOST:PORT."
+    proc = cli("run", "--executor", "dask", check=False)
+    assert proc.stderr.strip() == "ERROR: --executor applies to --run-all (and `queue start`); add --run-all."
+    assert states(ran) == {"nowhere": "queued"}  # nothing ran, nothing lost

@@ -149,13 +149,18 @@ def _register(project: Project, key: str, kind: str, jobs: int) -> Path:
 
 
 def start(project: Project, jobs: int = 1, threads: bool = False,
-          on_finish: "Callable[[Outcome], None] | None" = None) -> list[WorkerInfo]:
+          on_finish: "Callable[[Outcome], None] | None" = None,
+          executor: str | None = None) -> list[WorkerInfo]:
     """Start a background worker running ``jobs`` experiments at a time.
 
     ``threads`` runs it in this process (a kernel stays usable; ``on_finish`` then hears
     of each experiment that ends); otherwise it is a detached process that outlives the
-    command that started it.
+    command that started it. ``executor``: where the experiments run (see
+    ``dask_executor.executor_for``; default: this machine).
     """
+    from .dask_executor import executor_for
+
+    chosen = executor_for(executor)  # an unknown name fails here, not in the worker
     _stop_file(project).unlink(missing_ok=True)
     if not any(e.state == "queued" for e in QueueStore(project).entries()):
         raise JupyterExpError("The queue is empty; queue experiments with `exp run --queue` first.")
@@ -166,7 +171,7 @@ def start(project: Project, jobs: int = 1, threads: bool = False,
 
         def work() -> None:
             try:
-                drain_queue(project, jobs, control, lambda _id: None)
+                drain_queue(project, jobs, control, lambda _id: None, chosen)
             finally:
                 _threads.pop(key, None)
                 record.unlink(missing_ok=True)
@@ -182,7 +187,8 @@ def start(project: Project, jobs: int = 1, threads: bool = False,
     log.mkdir(parents=True, exist_ok=True)
     with open(log / "workers.log", "a") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_exp.experiments.workers", str(project.root), "--jobs", str(jobs)],
+            [sys.executable, "-m", "jupyter_exp.experiments.workers", str(project.root), "--jobs", str(jobs),
+             *(["--executor", executor] if executor else [])],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     # Return once the worker is up (its record written), so `queue status` shows it.
@@ -233,6 +239,7 @@ def worker_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jupyter-exp worker")
     parser.add_argument("root")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--executor", default=None)
     args = parser.parse_args(argv)
     project = Project(args.root)
     control = Control.new()
@@ -251,8 +258,10 @@ def worker_main(argv: list[str] | None = None) -> int:
             time.sleep(0.2)
 
     threading.Thread(target=watch_stop, daemon=True).start()
+    from .dask_executor import executor_for
+
     try:
-        drain_queue(project, args.jobs, control, lambda _id: None)
+        drain_queue(project, args.jobs, control, lambda _id: None, executor_for(args.executor))
     finally:
         control.drain.set()
         record.unlink(missing_ok=True)
