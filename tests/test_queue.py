@@ -337,3 +337,22 @@ def test_dask_executor_errors_are_one_line(ran, cli):
     proc = cli("run", "--executor", "dask", check=False)
     assert proc.stderr.strip() == "ERROR: --executor applies to --run-all (and `queue start`); add --run-all."
     assert states(ran) == {"nowhere": "queued"}  # nothing ran, nothing lost
+
+
+def test_stopping_a_dask_batch(ran):
+    (ran / "train.py").write_text("import time\ntime.sleep(30)\n" + (ran / "train.py").read_text())
+    git(ran, "commit", "-qam", "slow")
+    jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2,0.3"], name="st")
+    jupyter_exp.queue_start(1, threads=True, executor="dask")
+    deadline = time.monotonic() + 60
+    while "running" not in states(ran).values():
+        assert time.monotonic() < deadline, states(ran)
+        time.sleep(0.1)
+    jupyter_exp.queue_stop()  # drain: the two unclaimed entries are not started
+    time.sleep(1)
+    jupyter_exp.queue_stop(kill=True)  # and the running one is interrupted on its worker
+    assert jupyter_exp.queue_wait(timeout=60)
+    assert sorted(states(ran).values()) == ["failed", "queued", "queued"]
+    (failed,) = [e for e in QueueStore(Project(ran)).entries() if e.state == "failed"]
+    assert "Stage 'train' failed" in failed.error
+    assert git(ran, "for-each-ref", "refs/exps") == ""

@@ -11,13 +11,16 @@ shared file system) and have jupyter_exp installed. Output goes to each entry's 
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from ..errors import JupyterExpError
 from ..pipeline.results import Echo
+from ..pipeline.runner import interrupt_all
 from .executor import Control, Executor, Outcome, run_entry
 
 SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
+POLL_SECONDS = 0.1
 
 
 class DaskUnavailableError(JupyterExpError):
@@ -51,33 +54,27 @@ class DaskExecutor(Executor):
 
     def run(self, root: str, entry_ids: list[str], jobs: int,
             echo_for: Callable[[str], Echo | None], control: Control) -> list[Outcome]:
-        from distributed import as_completed
-
         client, cluster = self._client(jobs)
         try:
             futures = {client.submit(run_entry, root, entry_id, pure=False,
                                      key=f"jupyter-exp-{entry_id}"): entry_id for entry_id in entry_ids}
             outcomes: dict[str, Outcome] = {}
+            pending = list(futures)
             try:
-                for future in as_completed(futures):
-                    if control.cancel.is_set() or control.drain.is_set():
-                        client.cancel([f for f in futures if not f.done()])
-                    entry_id = futures[future]
-                    if future.cancelled():
-                        outcomes[entry_id] = Outcome(entry_id, entry_id, "skipped")
-                        continue
-                    try:
-                        outcome = future.result()
-                    except Exception as exc:  # noqa: BLE001 - a lost worker (KilledWorker, ...)
-                        outcome = Outcome(entry_id, entry_id, "failed", error=f"{type(exc).__name__}: {exc}")
-                    outcomes[entry_id] = outcome
-                    echo = echo_for(entry_id)
-                    if echo is not None and outcome.state != "skipped":
-                        echo(f"{outcome.state} on the Dask cluster; `jupyter exp queue logs {outcome.name}` "
-                             "shows its output.\n")
-                    if control.on_finish is not None and outcome.state != "skipped":
-                        control.on_finish(outcome)
+                while pending:
+                    if control.cancel.is_set():
+                        # Interrupt the stage commands on every worker (their entries are
+                        # then reported failed), and start nothing more.
+                        client.run(interrupt_all)
+                        client.cancel(pending)
+                    elif control.drain.is_set():
+                        self._cancel_unclaimed(client, root, pending, futures)
+                    for future in [f for f in pending if f.done()]:
+                        outcomes[futures[future]] = self._outcome(future, futures[future], echo_for, control)
+                    pending = [f for f in pending if not f.done()]
+                    time.sleep(POLL_SECONDS)
             except KeyboardInterrupt:
+                client.run(interrupt_all)
                 client.cancel(list(futures))
                 raise
             return [outcomes.get(i, Outcome(i, i, "skipped")) for i in entry_ids]
@@ -85,6 +82,34 @@ class DaskExecutor(Executor):
             client.close()
             if cluster is not None:
                 cluster.close()
+
+    @staticmethod
+    def _cancel_unclaimed(client, root: str, pending: list, futures: dict) -> None:
+        """``queue stop``: cancel the tasks whose entries no worker has claimed yet; the
+        running ones finish."""
+        from ..project import Project
+        from .queue import QueueStore
+
+        waiting = {e.id for e in QueueStore(Project(root)).entries() if e.state == "queued"}
+        unclaimed = [f for f in pending if futures[f] in waiting]
+        if unclaimed:
+            client.cancel(unclaimed)
+
+    @staticmethod
+    def _outcome(future, entry_id: str, echo_for: Callable[[str], Echo | None], control: Control) -> Outcome:
+        if future.cancelled():
+            return Outcome(entry_id, entry_id, "skipped")
+        try:
+            outcome = future.result()
+        except Exception as exc:  # noqa: BLE001 - a lost worker (KilledWorker, ...)
+            return Outcome(entry_id, entry_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        echo = echo_for(entry_id)
+        if echo is not None and outcome.state != "skipped":
+            echo(f"{outcome.state} on the Dask cluster; `jupyter exp queue logs {outcome.name}` "
+                 "shows its output.\n")
+        if control.on_finish is not None and outcome.state != "skipped":
+            control.on_finish(outcome)
+        return outcome
 
 
 def executor_for(spec: str | None) -> Executor:
