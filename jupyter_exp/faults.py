@@ -26,17 +26,22 @@ POINTS = {
     "checkpoint.ref-written": "a step's ref is written, its progress not yet published",
 }
 
-_TARGET = os.environ.get("JUPYTER_EXP_KILL_AT") or None
+def _target(value: str | None) -> tuple[str, int] | None:
+    """``point[#n]`` from the environment; a count that is not a number counts as 1."""
+    if not value:
+        return None
+    name, _, nth = value.partition("#")
+    return name, int(nth) if nth.isdigit() else 1
+
+
+_TARGET = _target(os.environ.get("JUPYTER_EXP_KILL_AT"))
 _arrivals: dict[str, int] = {}
 
 
 def point(name: str) -> None:
     """Die here if the environment asks for it (see the module docstring)."""
-    if _TARGET is None:
-        return
-    target, _, nth = _TARGET.partition("#")
-    if name != target:
+    if _TARGET is None or name != _TARGET[0]:
         return
     _arrivals[name] = _arrivals.get(name, 0) + 1
-    if _arrivals[name] == int(nth or 1):
+    if _arrivals[name] == _TARGET[1]:
         os.kill(os.getpid(), signal.SIGKILL)
