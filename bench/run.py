@@ -357,16 +357,27 @@ def bench_widget_live(work: Path, steps: int, others: int, rows: dict[str, Row])
         widget_bench.bench_live(root, steps, ours_cmd, rows, Row, count, make_experiments)
 
 
+def _lrs(size: int) -> str:
+    return ",".join(str(round(0.001 * (i + 1), 4)) for i in range(size))
+
+
+def _queued_project(root: Path, size: int) -> Path:
+    """A project of ours, reproduced and committed, with ``size`` experiments queued."""
+    root = make_project(root, 1 << 10)
+    subprocess.run(ours_cmd("repro"), cwd=root, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-qm", "ran"], cwd=root, check=True)
+    subprocess.run(ours_cmd("run", "--queue", "-S", f"train.lr={_lrs(size)}"), cwd=root, check=True,
+                   stdout=subprocess.DEVNULL)
+    return root
+
+
 def bench_queue(work: Path, size: int, dvc: Path | None, rows: dict[str, Row], timeout: float) -> None:
     """``size`` queued trivial experiments, run with --run-all -j 1 and -j 2 (wall time)."""
     for jobs in (1, 2):
         row = rows[f"queue_j{jobs}"] = Row(f"{size} queued experiments, --run-all -j {jobs}")
-        ours = make_project(work / f"queue-ours-{jobs}", 1 << 10)
-        subprocess.run(ours_cmd("repro"), cwd=ours, check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["git", "add", "-A"], cwd=ours, check=True)
-        subprocess.run(["git", "commit", "-qm", "ran"], cwd=ours, check=True)
-        lrs = ",".join(str(round(0.001 * (i + 1), 4)) for i in range(size))
-        subprocess.run(ours_cmd("run", "--queue", "-S", f"train.lr={lrs}"), cwd=ours, check=True, stdout=subprocess.DEVNULL)
+        ours = _queued_project(work / f"queue-ours-{jobs}", size)
+        lrs = _lrs(size)
         t, mem = run_timed(ours_cmd("run", "--run-all", "-j", str(jobs)), ours)
         row.ours, row.ours_mem = [t], mem
         if dvc is None:
@@ -388,6 +399,11 @@ def bench_queue(work: Path, size: int, dvc: Path | None, rows: dict[str, Row], t
         except subprocess.TimeoutExpired:
             row.note = f"DVC did not finish within {timeout:.0f} s"
         subprocess.run([str(dvc), "queue", "stop", "--kill"], cwd=theirs, env=env, capture_output=True)
+    # The same batch on a local Dask cluster of 2 worker processes (its start included).
+    row = rows["queue_dask"] = Row(f"{size} queued experiments, --run-all -j 2 --executor dask")
+    ours = _queued_project(work / "queue-dask", size)
+    row.time_ours(ours_cmd("run", "--run-all", "-j", "2", "--executor", "dask"), ours)
+    row.note = "a local cluster started for the batch"
 
 
 CHECKPOINT_TRAIN = """import os, sys, time, statistics

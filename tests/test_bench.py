@@ -30,6 +30,7 @@ def test_quick_benchmark_prints_its_table(dvc_exe):
         "live table while 2 experiments run (6 steps each): kernel CPU ms",
         "live table while 2 experiments run (6 steps each, 100 more in the table): kernel CPU ms",
         "2 queued experiments, --run-all -j 1", "2 queued experiments, --run-all -j 2",
+        "2 queued experiments, --run-all -j 2 --executor dask",
         "checkpoint run of 5 steps, 10 MB output (CLI, total)",
         "one checkpoint: cache a 10 MB output + commit (seen from the stage)",
         "exp show --json, 2 exps x 5 checkpoints, first time", "exp show --json, 2 exps x 5 checkpoints, warm",
