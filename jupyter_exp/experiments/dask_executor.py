@@ -21,6 +21,7 @@ from .executor import Control, Executor, Outcome, run_entry
 
 SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
 POLL_SECONDS = 0.1
+GRACE_SECONDS = 10.0  # after an interrupt, for tasks to record how their entries ended
 
 
 class DaskUnavailableError(JupyterExpError):
@@ -60,15 +61,18 @@ class DaskExecutor(Executor):
                                      key=f"jupyter-exp-{entry_id}"): entry_id for entry_id in entry_ids}
             outcomes: dict[str, Outcome] = {}
             pending = list(futures)
+            interrupted = None
             try:
                 while pending:
-                    if control.cancel.is_set():
-                        # Interrupt the stage commands on every worker (their entries are
-                        # then reported failed), and start nothing more.
+                    if control.cancel.is_set() and interrupted is None:
+                        # Interrupt the stage commands on every worker; their tasks then
+                        # record their entries as failed, given a moment to do so.
                         client.run(interrupt_all)
-                        client.cancel(pending)
-                    elif control.drain.is_set():
+                        interrupted = time.monotonic()
+                    if control.cancel.is_set() or control.drain.is_set():
                         self._cancel_unclaimed(client, root, pending, futures)
+                    if interrupted is not None and time.monotonic() - interrupted > GRACE_SECONDS:
+                        client.cancel(pending)  # the cluster's end stops what is left
                     for future in [f for f in pending if f.done()]:
                         outcomes[futures[future]] = self._outcome(future, futures[future], echo_for, control)
                     pending = [f for f in pending if not f.done()]
