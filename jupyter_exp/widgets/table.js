@@ -68,6 +68,7 @@ function render({ model, el }) {
   const $ = (sel) => el.querySelector(sel);
   const send = (msg) => model.send(msg);
   let selected = new Set(model.get("selected") || []);
+  let columnsShown = null;
   let lastClicked = null;
 
   $(".jx-actions").innerHTML = ACTIONS.map(([a, label]) =>
@@ -108,13 +109,18 @@ function render({ model, el }) {
     el.querySelector('[data-queue="stop"]').hidden = !c.workers;
     const prefs = model.get("prefs") || {};
     el.querySelectorAll("[data-option]").forEach((box) => { box.checked = !!prefs[box.dataset.option]; });
-    const col = $(".jx-f-col"), op = $(".jx-f-op");
-    const keepCol = col.value, keepOp = op.value;
-    col.innerHTML = (t.all_columns || []).map((c) =>
-      `<option value="${esc(c.id)}">${esc(c.group === "info" ? c.label : `${c.group}: ${c.label}`)}</option>`).join("");
-    op.innerHTML = (t.operators || []).map((o) => `<option value="${esc(o)}">${esc(o === "empty" ? "is empty" : o)}</option>`).join("");
-    if (keepCol) col.value = keepCol;
-    if (keepOp) op.value = keepOp;
+    // Rebuilt only when the columns change: a live refresh must not close an open menu.
+    const signature = JSON.stringify([(t.all_columns || []).map((c) => c.id), t.operators]);
+    if (signature !== columnsShown) {
+      columnsShown = signature;
+      const col = $(".jx-f-col"), op = $(".jx-f-op");
+      const keepCol = col.value, keepOp = op.value;
+      col.innerHTML = (t.all_columns || []).map((c) =>
+        `<option value="${esc(c.id)}">${esc(c.group === "info" ? c.label : `${c.group}: ${c.label}`)}</option>`).join("");
+      op.innerHTML = (t.operators || []).map((o) => `<option value="${esc(o)}">${esc(o === "empty" ? "is empty" : o)}</option>`).join("");
+      if (keepCol) col.value = keepCol;
+      if (keepOp) op.value = keepOp;
+    }
     const inactive = new Set(t.inactive_filters || []);
     $(".jx-chips").innerHTML = (prefs.filters || []).map((f, i) =>
       `<span class="jx-chip${inactive.has(i) ? " jx-inactive" : ""}"${inactive.has(i) ? ' title="does not apply to the columns shown now"' : ""}>${esc(f.column)} ${esc(f.op === "empty" ? "is empty" : f.op)} ${esc(f.value)}` +
