@@ -86,7 +86,8 @@ def _tsv_curves(project: Project, rev: str) -> dict[str, list[tuple[float, float
 
 def _cached_tsvs(project: Project, rev: str) -> dict[str, bytes]:
     from ..errors import JupyterExpError
-    from ..pipeline.repro import open_cache
+    from ..pipeline.cache import Cache
+    from ..pipeline.hashing import Hasher
     from ..serialize import parse_lock
 
     text = project.git.read_blob(rev, "dvc.lock")
@@ -94,7 +95,7 @@ def _cached_tsvs(project: Project, rev: str) -> dict[str, bytes]:
         lock = parse_lock(text.decode("utf-8"), "dvc.lock") if text else None
     except JupyterExpError:
         return {}
-    cache = open_cache(project)
+    cache = Cache(project.cache_dir, Hasher(None), project.link_types)  # read only: no state table
     found: dict[str, bytes] = {}
     for stage in (lock or {}).get("stages", {}).values():
         for out in stage.get("outs", []):
