@@ -137,16 +137,33 @@ def dvc(dvc_exe: Path):
 @pytest.fixture(scope="session")
 def ipykernel6_spec(tmp_path_factory) -> str:
     """A kernel spec for ipykernel 6 (this environment has 7): a virtualenv in .cache/
-    that sees this environment's packages but has ipykernel<7 of its own. Returns the
-    kernel name; JUPYTER_PATH is pointed at it for the session."""
-    env_dir = REPO_ROOT / ".cache" / "ipykernel6"
+    with ipykernel<7 of its own that sees the packages of the interpreter running the
+    tests (a venv's, jupyter_exp's editable install included), through a .pth file that
+    adds this interpreter's site directories after its own. ``venv``'s
+    ``system_site_packages`` would give the *base* interpreter's packages instead, which
+    lack jupyter_exp when the tests run in a virtualenv. One env per interpreter prefix.
+    Returns the kernel name; JUPYTER_PATH is pointed at it for the session."""
+    import hashlib
+    import site
+    import sysconfig
+
+    tag = hashlib.sha1(sys.prefix.encode()).hexdigest()[:10]
+    env_dir = REPO_ROOT / ".cache" / f"ipykernel6-{tag}"
     python = env_dir / "bin" / "python"
     env_dir.parent.mkdir(exist_ok=True)
     with open(env_dir.parent / "ipykernel6-install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel workers: the first one builds it
         if not (env_dir / "ready").exists():
-            venv.create(env_dir, with_pip=True, clear=True, system_site_packages=True)
+            venv.create(env_dir, with_pip=True, clear=True)
             subprocess.run([str(python), "-m", "pip", "install", "-q", "ipykernel>=6.25,<7"], check=True)
+            purelib = subprocess.run(
+                [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                capture_output=True, text=True, check=True).stdout.strip()
+            parents = list(dict.fromkeys([*site.getsitepackages(), sysconfig.get_paths()["purelib"]]))
+            # A line starting with "import" runs: addsitedir also reads the parent's .pth
+            # files (the editable install of jupyter_exp is one).
+            (Path(purelib) / "_parent_env.pth").write_text(
+                "import site; " + "; ".join(f"site.addsitedir({p!r})" for p in parents) + "\n")
             (env_dir / "ready").touch()
     kernels = tmp_path_factory.mktemp("jupyter-path") / "kernels" / "ipykernel6"
     kernels.mkdir(parents=True)
