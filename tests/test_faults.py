@@ -37,6 +37,16 @@ def assert_whole(root: Path) -> None:
                 assert (objects / md5[:2] / md5[2:]).exists(), f"{ref}: {out['path']} {md5} missing"
 
 
+def kill_if_in(root: Path, pid: int, group: bool) -> None:
+    """SIGKILL ``pid`` (its group with ``group``) only if it works inside ``root``."""
+    try:
+        if not Path(os.readlink(f"/proc/{pid}/cwd")).is_relative_to(root):
+            return
+        (os.killpg if group else os.kill)(pid, signal.SIGKILL)
+    except (OSError, ProcessLookupError):
+        pass
+
+
 def kill_at(cmd: list[str], cwd: Path, delay: float) -> int:
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
@@ -68,18 +78,14 @@ def test_sigkill_of_queue_workers_at_random_moments(ran, cli):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         proc.wait()
         time.sleep(rng.uniform(0.05, 0.6))
+        # Recorded pids may be dead and reused by now (pid_max can be 32768, and a full
+        # test run starts more processes than that): kill only processes of this project,
+        # or the test kills a neighbour test's process.
         for record in (ran / ".dvc/tmp/jupyter_exp/workers").glob("process-*.json"):
-            pid = json.loads(record.read_text())["pid"]
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            kill_if_in(ran, json.loads(record.read_text())["pid"], group=False)
         for entry in QueueStore(Project(ran)).entries():
             if entry.pgid:
-                try:
-                    os.killpg(entry.pgid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                kill_if_in(ran, entry.pgid, group=True)
         entries = QueueStore(Project(ran)).entries()  # dead runs are reported failed here
         assert all(e.state in ("queued", "success", "failed") for e in entries)
         for e in entries:
