@@ -89,8 +89,18 @@ def test_ctrl_c_and_sigterm_keep_committed_steps(make_project):
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 20
         progress = root / ".dvc/tmp/jupyter_exp/progress/stopped.json"
-        while time.monotonic() < deadline and not (progress.exists() and json.loads(progress.read_text())["step"] >= 2):
+        # Wait for a step of *this* run (the first run's progress file is still there when
+        # the second starts): signalling an engine that has not started its stage yet
+        # tests nothing, and one killed before its handlers can leave its stage running.
+        def stepped() -> bool:
+            try:
+                event = json.loads(progress.read_text())
+            except (OSError, ValueError):
+                return False
+            return event.get("pid") == proc.pid and event["step"] >= 2
+        while time.monotonic() < deadline and not stepped():
             time.sleep(0.05)
+        assert stepped(), "the run never reached step 2"
         proc.send_signal(sig)
         proc.wait(timeout=20)
         assert proc.returncode != 0
