@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import CacheError
+from ..errors import CacheError, PathError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -130,6 +130,16 @@ def walk_files(root: Path) -> list[tuple[str, Path]]:
     return found
 
 
+def _check_utf8_name(path: Path) -> None:
+    # A manifest relpath and the state table's key are text: a name that is not UTF-8
+    # (read with surrogate escapes) has no DVC manifest either (DVC fails on it too).
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise PathError(f"File name '{shown}' is not UTF-8; rename it (DVC cannot track it either).") from None
+
+
 class State:
     """Remembered hashes keyed by (inode, size, mtime), shared across processes."""
 
@@ -188,6 +198,7 @@ class Hasher:
         return self.ignore.walk(path) if self.ignore is not None else walk_files(path)
 
     def hash_file(self, path: Path, st: os.stat_result | None = None) -> str:
+        _check_utf8_name(path)
         st = st or os.stat(path)
         if self.state is not None:
             known = self.state.get(path, st)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from ..errors import PipelineError
 from ..params import DEFAULT_PARAMS_FILE, has_key, lookup
-from ..serialize import dump_yaml_text, load_yaml, write_text_atomic
+from ..serialize import dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from .hashing import HashInfo
 from .stage import Stage
 
@@ -28,7 +28,7 @@ def read_lock(path: Path) -> dict[str, dict]:
     """Stage name -> lock entry, checked (:func:`check_lock`); empty when there is no file."""
     if not path.exists():
         return {}
-    return check_lock(load_yaml(path), path.name)
+    return check_lock(parse_yaml(read_text(path, path.name), path.name), path.name)
 
 
 _FIX = "restore it from git or delete it and rerun"

@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..errors import CheckoutError, JupyterExpError, PipelineError
 from ..project import Project
-from ..serialize import dump_yaml_text, load_yaml, write_text_atomic
+from ..serialize import dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from .cache import Cache
 from .gitignore import ignore
 from .hashing import HashInfo
@@ -103,7 +103,7 @@ def read_dvc_file(project: Project, name: str) -> list[Tracked]:
         PipelineError, PathError, CacheError: a wrong type, a path or a hash refused.
     """
     fix = "restore it from git or track the data again with `jupyter exp add`"
-    data = load_yaml(project.root / name) or {}
+    data = parse_yaml(read_text(project.root / name, name), name) or {}
     outs = data.get("outs") if isinstance(data, dict) else data
     if outs is None:
         return []
