@@ -92,3 +92,11 @@ class LockError(JupyterExpError):
 
 class CheckoutError(JupyterExpError):
     pass
+
+
+class PathError(JupyterExpError):
+    """A path from a file or a flag that leaves the project or names its machinery."""
+
+
+class ConfigError(JupyterExpError):
+    """``.dvc/config`` (or ``config.local``) cannot be read."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ParamsError
-from .serialize import parse_json, parse_toml, parse_yaml, write_text_atomic
+from .serialize import parse_json, parse_toml, parse_yaml, read_text, write_text_atomic
 
 DEFAULT_PARAMS_FILE = "params.yaml"
 MISSING = object()
@@ -30,11 +30,11 @@ def read_params(path: str | os.PathLike) -> dict:
 
     Raises:
         ParamsError: the file is missing or not a mapping.
-        YAMLFileError: the file does not parse.
+        YAMLFileError: the file does not parse, is not UTF-8 or is a directory.
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, path.name)
     except FileNotFoundError:
         raise ParamsError(f"Params file '{path.name}' does not exist; create it or fix the path.") from None
     return parse_params(text, str(path))
@@ -91,7 +91,7 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 def write_params(path: str | os.PathLike, new: dict) -> None:
     """Write ``new`` into the params file at ``path``, keeping its comments and order."""
     path = Path(path)
-    old = path.read_text(encoding="utf-8") if path.exists() else None
+    old = read_text(path, path.name) if path.exists() else None
     write_text_atomic(path, render_params(path.name, old, new))
 
 

@@ -11,12 +11,13 @@ import contextlib
 import errno
 import fcntl
 import os
+import posixpath
 import threading
 import time
 from functools import cached_property
 from pathlib import Path
 
-from .errors import LockError, NotAProjectError
+from .errors import ConfigError, LockError, NotAProjectError, PathError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ DVCIGNORE_TEXT = (
     "# in .gitignore syntax.\n"
 )
 LOCK_WAIT_SECONDS = 10.0
+MACHINERY = (".git", DVC_DIR)  # never a path a file or a flag may name
+DVC_FILE_NAMES = ("dvc.yaml", "dvc.lock")
 _held = threading.local()  # project locks this thread holds, by project, with their depth
 
 
@@ -89,10 +92,29 @@ class Project:
 
     @cached_property
     def config(self) -> "configparser.ConfigParser":
+        """``.dvc/config`` merged with ``config.local``.
+
+        Raises:
+            ConfigError: a file that is not UTF-8 or not valid INI, naming the file.
+        """
         import configparser
 
         parser = configparser.ConfigParser()
-        parser.read([self.dvc_dir / "config", self.dvc_dir / "config.local"])
+        for path in (self.dvc_dir / "config", self.dvc_dir / "config.local"):
+            name = f"{DVC_DIR}/{path.name}"
+            try:
+                text = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                continue
+            except UnicodeDecodeError:
+                raise ConfigError(f"{name} is not UTF-8 text; fix or recreate it.") from None
+            except OSError as exc:
+                raise ConfigError(f"Cannot read {name}: {exc.strerror or exc}; fix or recreate it.") from None
+            try:
+                parser.read_string(text, source=name)
+            except configparser.Error as exc:
+                problem = " ".join(str(exc).split())
+                raise ConfigError(f"{name} is not a valid config file ({problem}); fix or recreate it.") from None
         return parser
 
     @property
@@ -108,6 +130,81 @@ class Project:
         configured = self.config.get("cache", "type", fallback="")
         types = [t.strip() for t in configured.split(",") if t.strip()]
         return types or ["reflink", "hardlink", "copy"]
+
+    @cached_property
+    def _real_root(self) -> Path:
+        return self.root.resolve()
+
+    @cached_property
+    def _cache_relpath(self) -> str | None:
+        """The cache directory relative to the root when it lies inside the project."""
+        cache = self.cache_dir.resolve()
+        if not cache.is_relative_to(self._real_root):
+            return None
+        return cache.relative_to(self._real_root).as_posix()
+
+    def resolve(self, path: object, base: str = ".", *, where: str, output: bool = False,
+                follow_links: bool = True) -> Path:
+        """The one boundary for paths read from a file or a flag: ``root / path``, confined.
+
+        ``path`` is relative to ``base`` (a project-relative directory) or absolute.
+        Refused: a path that is not a non-empty string, that leaves the project (``..``,
+        an absolute path elsewhere), that names ``.git``, ``.dvc`` or the cache, and, with
+        ``follow_links`` (anything we write or delete), one whose symlinks lead outside
+        the project or into its machinery. With ``output`` it may not be the project root
+        or a DVC file either, as DVC refuses. ``where`` names the source for the message.
+
+        Raises:
+            PathError: one line naming ``where``, the path and the fix.
+        """
+        return self.root / self.resolve_relpath(path, base, where=where, output=output,
+                                                follow_links=follow_links)
+
+    def resolve_relpath(self, path: object, base: str = ".", *, where: str, output: bool = False,
+                        follow_links: bool = True) -> str:
+        """:meth:`resolve`, as a project-relative path with forward slashes."""
+        if not isinstance(path, str) or not path or "\0" in path:
+            raise PathError(f"{where}: path {path!r} is not a valid path; write it as a relative path.")
+        if posixpath.isabs(path):
+            absolute = Path(posixpath.normpath(path))
+            for root in (self.root, self._real_root):
+                if absolute.is_relative_to(root):
+                    path, base = absolute.relative_to(root).as_posix(), "."
+                    break
+            else:
+                raise PathError(f"{where}: '{path}' is outside the project; use a path inside it.")
+        rel = posixpath.normpath(posixpath.join(base, path))
+        if rel == ".." or rel.startswith("../"):
+            raise PathError(f"{where}: '{path}' leaves the project; use a path inside it.")
+        self._refuse_machinery(rel, path, where, output)
+        if follow_links and rel != ".":
+            real = (self.root / rel).resolve()
+            if not real.is_relative_to(self._real_root):
+                raise PathError(
+                    f"{where}: '{path}' leads through a symlink to {real}, outside the project; "
+                    "use a path inside it."
+                )
+            real_rel = real.relative_to(self._real_root).as_posix()
+            if real_rel != rel:
+                self._refuse_machinery(real_rel, path, where, output)
+        return rel
+
+    def _refuse_machinery(self, rel: str, path: str, where: str, output: bool) -> None:
+        first = rel.split("/", 1)[0]
+        if first in MACHINERY:
+            raise PathError(f"{where}: '{path}' is inside {first}, which belongs to git or DVC; "
+                            "use a path outside it.")
+        cache = self._cache_relpath
+        if cache is not None and (rel == cache or rel.startswith(cache + "/")):
+            raise PathError(f"{where}: '{path}' is inside the DVC cache; use a path outside it.")
+        if not output:
+            return
+        if rel == "." or (cache is not None and cache.startswith(rel + "/")):
+            raise PathError(f"{where}: output '{path}' overlaps the project root; "
+                            "name a file or directory inside the project.")
+        name = posixpath.basename(rel)
+        if name in DVC_FILE_NAMES or name.endswith(".dvc"):
+            raise PathError(f"{where}: DVC file '{path}' cannot be an output; use another name.")
 
     def relpath(self, path: str | os.PathLike) -> str:
         """``path`` relative to the root, with forward slashes."""

@@ -43,25 +43,122 @@ def parse_yaml(text: str, path: str | os.PathLike) -> Any:
         raise YAMLFileError(f"{path}: {str(exc).splitlines()[0]}; fix the YAML syntax.") from None
 
 
-def parse_lock(text: str, path: str) -> Any:
-    """Parse a machine-written lock file fast (libyaml through PyYAML).
+_lock_loader = None
 
-    Lock files hold hashes, sizes and paths written by DVC or us; YAML 1.1 and 1.2
-    read those the same, and libyaml is twice as fast as ruamel's loader, which
-    matters when ``exp show`` reads a thousand of them.
+# YAML 1.2 core schema as ruamel.yaml resolves it (the loader DVC reads dvc.lock with):
+# `off`/`yes` are strings, `1:30` is a string, `017` is 17, `1e3` is a float.
+_YAML12_RESOLVERS = (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:float", r"""^(?:
+         [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""", "-+0123456789."),
+    ("tag:yaml.org,2002:int", r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0o?[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""", "-+0123456789"),
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:timestamp", r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+        (?:[Tt]|[ \t]+)[0-9][0-9]?
+        :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789"),
+)
+
+
+def _construct_int12(loader, node) -> int:
+    text = loader.construct_scalar(node).replace("_", "")
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    for prefix, base in (("0b", 2), ("0o", 8), ("0x", 16)):
+        if digits.startswith(prefix):
+            return sign * int(digits[2:], base)
+    return sign * int(digits, 10)  # a leading 0 is decimal in YAML 1.2
+
+
+def _construct_float12(loader, node) -> float:
+    text = loader.construct_scalar(node).replace("_", "").lower()
+    if text.endswith(".inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    return float("nan") if text == ".nan" else float(text)
+
+
+def _construct_bool12(loader, node) -> bool:
+    return loader.construct_scalar(node).lower() == "true"
+
+
+def _lock_yaml_loader():
+    """PyYAML's libyaml loader with YAML 1.2 core-schema resolution (see parse_lock)."""
+    global _lock_loader
+    if _lock_loader is None:
+        import re
+
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class Yaml12Loader(base):  # type: ignore[misc, valid-type]
+            yaml_implicit_resolvers: dict = {}
+            yaml_constructors = dict(base.yaml_constructors)
+
+        for tag, pattern, first in _YAML12_RESOLVERS:
+            Yaml12Loader.add_implicit_resolver(tag, re.compile(pattern, re.X), list(first))
+        Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int12)
+        Yaml12Loader.add_constructor("tag:yaml.org,2002:float", _construct_float12)
+        Yaml12Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool12)
+        _lock_loader = Yaml12Loader
+    return _lock_loader
+
+
+def parse_lock(text: str, path: str) -> Any:
+    """Parse a lock file fast, as YAML 1.2 (as DVC writes and reads it).
+
+    libyaml (through PyYAML) parses; the scalars are resolved by YAML 1.2's core
+    schema, the rules of ruamel's loader, so an output named ``off`` stays a string.
+    This is about three times as fast as ruamel's safe loader (0.5 s against 1.4 s
+    for a thousand four-stage locks), which matters when ``exp show`` reads a
+    thousand of them. Errors go through :func:`parse_yaml` for the one-line message.
     """
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)
+        return yaml.load(text, Loader=_lock_yaml_loader())
     except yaml.YAMLError:
         return parse_yaml(text, path)  # for the one-line error with file and line
+    except ValueError:  # a scalar the resolver took for a number but int()/float() refuse
+        return parse_yaml(text, path)
+
+
+def read_text(path: str | os.PathLike, name: str | os.PathLike | None = None) -> str:
+    """The UTF-8 text of a project file.
+
+    Raises:
+        YAMLFileError: the file is not UTF-8 or is a directory, naming it and the fix.
+        FileNotFoundError: as ``open`` does.
+    """
+    name = name or path
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YAMLFileError(f"{name} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
+    except IsADirectoryError:
+        raise YAMLFileError(f"{name} is a directory, not a file; remove it or fix the path.") from None
+
+
+def decode_text(raw: bytes, name: str | os.PathLike) -> str:
+    """``raw`` as UTF-8; a YAMLFileError naming ``name`` if it is not."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise YAMLFileError(f"{name} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
 
 
 def load_yaml(path: str | os.PathLike) -> Any:
     """Read and parse a YAML file (see :func:`parse_yaml`)."""
-    return parse_yaml(Path(path).read_text(encoding="utf-8"), path)
+    return parse_yaml(read_text(path), path)
 
 
 def dump_yaml_text(data: Any) -> str:

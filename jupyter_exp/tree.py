@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .git import Git
+from .serialize import decode_text
 
 Parser = Callable[[str, str], Any]
 
@@ -29,7 +30,7 @@ class Tree:
         The result may be shared between callers: treat it as read-only.
         """
         raw = self.read(relpath)
-        return None if raw is None else parse(raw.decode("utf-8"), relpath)
+        return None if raw is None else parse(decode_text(raw, relpath), relpath)
 
 
 class WorkspaceTree(Tree):
@@ -82,7 +83,7 @@ class GitTree(Tree):
             return None
         key = (found[0], parse)
         if key not in self.memo:
-            self.memo[key] = parse(found[2].decode("utf-8"), relpath)
+            self.memo[key] = parse(decode_text(found[2], relpath), relpath)
         return self.memo[key]
 
 

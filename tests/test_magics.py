@@ -157,7 +157,7 @@ def test_stage_cell_guards(project: Path, shell):
     shell.run_cell("%%stage train -f --no-run\nprint(1)\n")
     text = (project / "dvc.yaml").read_text()
     assert text.startswith("# my pipeline\n") and "python stages/train.py" in text
-    with pytest.raises(JupyterExpError, match="Path '../escape.txt' is outside the project"):
+    with pytest.raises(JupyterExpError, match="^%%stage outs: '../escape.txt' leaves the project; use a path inside it.$"):
         shell.run_cell("%%stage bad -o ../escape.txt --no-run\nprint(1)\n")
     with pytest.raises(JupyterExpError, match="Invalid stage name 'a/b'"):
         shell.run_cell("%%stage a/b --no-run\nprint(1)\n")

@@ -90,8 +90,13 @@ def _prepare(project: Project, entry: QueueEntry, run_dir: Path) -> Project:
     (run_dir / ".dvc").mkdir(exist_ok=True)
     with open(run_dir / ".dvc" / "config.local", "w") as fobj:
         local.write(fobj)
+    run_project = Project(run_dir, git=git)
     for path in entry.copy_paths:
-        source, target = project.root / path, run_dir / path
+        # -C names a workspace path; it is copied to the same place in the run's directory,
+        # so both ends go through the boundary (the target's symlinks come from the commit).
+        rel = project.resolve_relpath(path, where="-C/--copy-paths", output=True, follow_links=False)
+        source = project.root / rel
+        target = run_project.resolve(rel, where="-C/--copy-paths", output=True)
         if not source.exists():
             raise JupyterExpError(f"Cannot copy '{path}' into the run: it does not exist in the workspace.")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +104,6 @@ def _prepare(project: Project, entry: QueueEntry, run_dir: Path) -> Project:
             shutil.copytree(source, target, dirs_exist_ok=True)
         else:
             shutil.copy2(source, target)
-    run_project = Project(run_dir, git=git)
     checkout(run_project, allow_missing=True)
     return run_project
 

@@ -179,6 +179,8 @@ def enqueue(
     from ..refs import check_name
     from .run import NoBaselineError
 
+    for path in copy_paths or ():  # refused before anything is queued; the executor checks again
+        project.resolve_relpath(path, where="-C/--copy-paths", output=True, follow_links=False)
     git = project.git
     baseline = git.head()
     if resume_rev is not None:

@@ -50,7 +50,10 @@ def _objects_of(project: Project, rev: str, object_dir: Path) -> set[str]:
                 if manifest.exists():
                     import json
 
-                    found.update(e["md5"] for e in json.loads(manifest.read_bytes()))
+                    from ..pipeline.hashing import check_md5  # a manifest names objects by hash only
+
+                    found.update(check_md5(e.get("md5") if isinstance(e, dict) else e, f"cache manifest {info.md5}")
+                                 for e in json.loads(manifest.read_bytes()))
     return found
 
 

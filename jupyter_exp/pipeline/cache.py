@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .. import faults
 from ..errors import CacheError, CheckoutError
-from .hashing import HashInfo, Hasher, manifest_bytes, walk_files
+from .hashing import HashInfo, Hasher, check_md5, manifest_bytes, walk_files
 
 FICLONE = 0x40049409  # linux/fs.h: share extents (reflink)
 READONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
@@ -65,6 +65,7 @@ class Cache:
         self.link_types = link_types
 
     def object_path(self, md5: str) -> Path:
+        check_md5(md5)  # a hash from a file must not name a path outside the cache
         return self.objects / md5[:2] / md5[2:]
 
     def exists(self, md5: str) -> bool:
@@ -85,13 +86,33 @@ class Cache:
         return [info.md5, *(entry["md5"] for entry in self.read_manifest(info.md5))]
 
     def read_manifest(self, md5: str) -> list[dict]:
+        """The entries of a ``.dir`` manifest, each with a checked md5 and a relpath that
+        stays inside its directory.
+
+        Raises:
+            CheckoutError: the manifest is missing.
+            CacheError: the manifest is malformed or names a path outside its directory.
+        """
         try:
-            return json.loads(self.object_path(md5).read_bytes())
+            entries = json.loads(self.object_path(md5).read_bytes())
         except FileNotFoundError:
             raise CheckoutError(
                 f"Directory manifest {md5} is missing from the cache; "
                 "pull it with `dvc pull` or rerun the stage with -f."
             ) from None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            entries = None
+        where = f"cache manifest {md5}"
+        if not isinstance(entries, list):
+            raise CacheError(f"{where} is not a DVC directory manifest; remove it from the cache and rerun.")
+        for entry in entries:
+            rel = entry.get("relpath") if isinstance(entry, dict) else None
+            parts = rel.split("/") if isinstance(rel, str) else [""]
+            if rel is None or rel.startswith("/") or "\0" in rel or any(p in ("", ".", "..") for p in parts):
+                raise CacheError(f"{where}: entry {entry!r} names a path outside its directory; "
+                                 "remove the manifest from the cache and rerun.")
+            check_md5(entry.get("md5"), where)
+        return entries
 
     # -- saving ---------------------------------------------------------------
     def _store(self, src: Path, md5: str, link_types: list[str]) -> None:

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ParamsError, PipelineError
+from ..errors import ParamsError, PathError, PipelineError
 from ..params import DEFAULT_PARAMS_FILE, parse_params
+from ..project import Project
 from ..serialize import parse_yaml
 from ..tree import Tree, WorkspaceTree
 from .stage import Stage, build_stage
@@ -129,6 +130,8 @@ def _merge_vars(ctx: dict, source: dict, where: str) -> None:
 
 def _read_params(tree: Tree, relpath: str) -> dict:
     data = tree.load(relpath, parse_params)
+    if data is None and tree.exists(relpath):
+        raise ParamsError(f"Params file '{relpath}' is a directory, not a file; fix the path.")
     if data is None:
         raise ParamsError(f"Params file '{relpath}' does not exist; create it or fix the path.")
     return copy.deepcopy(data)  # vars are merged into it; the tree's copy stays intact
@@ -138,7 +141,8 @@ def _rel(base: str, name: str) -> str:
     return name if base in ("", ".") else f"{base}/{name}"
 
 
-def _load_vars(entries: Any, tree: Tree, base: str, where: str, sources: list[str]) -> dict:
+def _load_vars(entries: Any, tree: Tree, base: str, where: str, sources: list[str],
+               project: Project) -> dict:
     ctx: dict = {}
     if entries is None:
         return ctx
@@ -149,8 +153,12 @@ def _load_vars(entries: Any, tree: Tree, base: str, where: str, sources: list[st
             _merge_vars(ctx, entry, where)
         elif isinstance(entry, str):
             file, _, keys = entry.partition(":")
-            sources.append(_rel(base, file))
-            data = _read_params(tree, _rel(base, file))
+            if file.startswith("/"):
+                raise PathError(f"{where}, vars: '{file}' is an absolute path; "
+                                "use a params file inside the project.")
+            relpath = project.resolve_relpath(file, base, where=f"{where}, vars", follow_links=False)
+            sources.append(relpath)
+            data = _read_params(tree, relpath)
             if keys:
                 data = {k: data[k] for k in keys.split(",") if k in data}
             _merge_vars(ctx, data, where)
@@ -164,12 +172,13 @@ def _scalar(value: Any) -> bool:
 
 
 def _expand(
-    name: str, data: dict, ctx: dict, where: str, tree: Tree, base: str, sources: list[str]
+    name: str, data: dict, ctx: dict, where: str, tree: Tree, base: str, sources: list[str],
+    project: Project,
 ) -> list[tuple[str, dict]]:
     """``(stage name, resolved definition)`` pairs for one entry of ``stages``."""
     local = copy.deepcopy(ctx)
     if "vars" in data and not ("foreach" in data or "matrix" in data):
-        _merge_vars(local, _load_vars(data["vars"], tree, base, where, sources), where)
+        _merge_vars(local, _load_vars(data["vars"], tree, base, where, sources, project), where)
     if "foreach" in data:
         if "do" not in data:
             raise PipelineError(f"Stage '{name}' in {where} has 'foreach' without 'do'.")
@@ -217,6 +226,7 @@ def load_pipeline(root: Path, dvcfile: str = DVC_YAML, tree: Tree | None = None)
         PipelineError: a valid YAML that is not a valid pipeline.
     """
     tree = tree or WorkspaceTree(root)
+    project = Project(root)
     data = tree.load(dvcfile, parse_yaml)
     if data is None:
         return Pipeline(dvcfile=dvcfile, stages=(), sources=(dvcfile,))
@@ -239,7 +249,7 @@ def load_pipeline(root: Path, dvcfile: str = DVC_YAML, tree: Tree | None = None)
         sources.append(default_params)
         if tree.exists(default_params):
             ctx = _read_params(tree, default_params)
-        _merge_vars(ctx, _load_vars(data.get("vars"), tree, base, dvcfile, sources), dvcfile)
+        _merge_vars(ctx, _load_vars(data.get("vars"), tree, base, dvcfile, sources, project), dvcfile)
 
     stages: list[Stage] = []
     groups: dict[str, tuple[str, ...]] = {}
@@ -248,20 +258,22 @@ def load_pipeline(root: Path, dvcfile: str = DVC_YAML, tree: Tree | None = None)
         name = str(name)
         if not isinstance(definition, dict):
             raise PipelineError(f"Stage '{name}' in {dvcfile} must be a mapping with a 'cmd'.")
-        expanded = _expand(name, definition, ctx, dvcfile, tree, base, sources)
+        expanded = _expand(name, definition, ctx, dvcfile, tree, base, sources, project)
         if "foreach" in definition or "matrix" in definition:
             groups[name] = tuple(n for n, _ in expanded)
         for stage_name, body in expanded:
             if stage_name in seen:
                 raise PipelineError(f"Stage '{stage_name}' is defined twice in {dvcfile}.")
             seen.add(stage_name)
-            stages.append(build_stage(stage_name, body, dvcfile, len(stages)))
+            stages.append(build_stage(stage_name, body, dvcfile, len(stages), project))
 
     return Pipeline(
         dvcfile=dvcfile,
         stages=tuple(stages),
-        params=tuple(_rel(base, p) for p in data.get("params") or [] if isinstance(p, str)),
-        metrics=tuple(_rel(base, m) for m in data.get("metrics") or []),
+        params=tuple(project.resolve_relpath(p, base, where=f"{dvcfile}, params", follow_links=False)
+                     for p in data.get("params") or [] if isinstance(p, str)),
+        metrics=tuple(project.resolve_relpath(m, base, where=f"{dvcfile}, metrics", follow_links=False)
+                      for m in data.get("metrics") or []),
         plots=tuple(data.get("plots") or []),
         groups=groups,
         sources=tuple(dict.fromkeys(sources)),

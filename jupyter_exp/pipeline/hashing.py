@@ -14,10 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from ..errors import CacheError, PathError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,6 +29,29 @@ if TYPE_CHECKING:
 
 CHUNK = 4 * 1024 * 1024
 IGNORED_DIR_NAMES = frozenset({".git", ".dvc"})
+_MD5 = re.compile(r"[0-9a-f]{32}(\.dir)?")
+
+
+def check_md5(value: object, where: str = "a hash") -> str:
+    """``value`` if it is a DVC md5 (32 lowercase hex digits, ``.dir`` for a directory).
+
+    The one validator for hashes read from files: a hash becomes a cache path
+    (``md5[:2]/md5[2:]``), so anything else could name a file outside the cache.
+
+    Raises:
+        CacheError: naming ``where`` and the fix.
+    """
+    if not isinstance(value, str) or _MD5.fullmatch(value) is None:
+        raise CacheError(f"{where}: {value!r} is not an md5 hash; restore the file from git "
+                         "or rerun the stage that wrote it.")
+    return value
+
+
+def _count(value: object, where: str, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CacheError(f"{where}: '{key}' must be a non-negative integer, not {value!r}; "
+                         "restore the file from git or rerun the stage that wrote it.")
+    return value
 
 
 @dataclass(frozen=True)
@@ -34,6 +61,32 @@ class HashInfo:
     md5: str
     size: int
     nfiles: int | None = None  # set for directories only
+
+    def __post_init__(self) -> None:
+        check_md5(self.md5)
+
+    @classmethod
+    def from_entry(cls, entry: Any, where: str) -> "HashInfo":
+        """The HashInfo of an ``outs`` entry of ``dvc.lock`` or a ``.dvc`` file, checked.
+
+        ``size`` may be missing (DVC writes none for some outputs); ``nfiles`` only
+        for directories.
+
+        Raises:
+            CacheError: a wrong type or a malformed hash, naming ``where``.
+        """
+        if not isinstance(entry, dict):
+            raise CacheError(f"{where}: entry {entry!r} must be a mapping with 'path' and 'md5'; "
+                             "restore the file from git or rerun the stage that wrote it.")
+        if entry.get("hash", "md5") != "md5":
+            raise CacheError(f"{where}: hash {entry.get('hash')!r} is not supported, only md5; "
+                             "restore the file from git or rerun the stage that wrote it.")
+        md5 = check_md5(entry.get("md5"), where)
+        size = _count(entry.get("size", 0) if entry.get("size") is not None else 0, where, "size")
+        nfiles = entry.get("nfiles")
+        if nfiles is not None:
+            nfiles = _count(nfiles, where, "nfiles")
+        return cls(md5, size, nfiles)
 
     @property
     def isdir(self) -> bool:
@@ -75,6 +128,16 @@ def walk_files(root: Path) -> list[tuple[str, Path]]:
             path = base / name
             found.append((path.relative_to(root).as_posix(), path))
     return found
+
+
+def _check_utf8_name(path: Path) -> None:
+    # A manifest relpath and the state table's key are text: a name that is not UTF-8
+    # (read with surrogate escapes) has no DVC manifest either (DVC fails on it too).
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise PathError(f"File name '{shown}' is not UTF-8; rename it (DVC cannot track it either).") from None
 
 
 class State:
@@ -135,6 +198,7 @@ class Hasher:
         return self.ignore.walk(path) if self.ignore is not None else walk_files(path)
 
     def hash_file(self, path: Path, st: os.stat_result | None = None) -> str:
+        _check_utf8_name(path)
         st = st or os.stat(path)
         if self.state is not None:
             known = self.state.get(path, st)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from ..errors import PipelineError
 from ..params import DEFAULT_PARAMS_FILE, has_key, lookup
-from ..serialize import dump_yaml_text, load_yaml, write_text_atomic
+from ..serialize import dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from .hashing import HashInfo
 from .stage import Stage
 
@@ -25,17 +25,56 @@ def lock_path_for(dvcfile: str) -> str:
 
 
 def read_lock(path: Path) -> dict[str, dict]:
-    """Stage name -> lock entry; empty when the file does not exist."""
+    """Stage name -> lock entry, checked (:func:`check_lock`); empty when there is no file."""
     if not path.exists():
         return {}
-    data = load_yaml(path) or {}
-    if not isinstance(data, dict) or "stages" not in data:
-        if data:
-            raise PipelineError(f"{path.name} is not a DVC 3 lock file; delete it and rerun.")
+    return check_lock(parse_yaml(read_text(path, path.name), path.name), path.name)
+
+
+_FIX = "restore it from git or delete it and rerun"
+
+
+def check_lock(data: Any, name: str) -> dict[str, dict]:
+    """The ``stages`` of parsed lock ``data``, every entry checked as DVC's schema does.
+
+    Paths must be relative strings (they are matched against ``dvc.yaml``'s, which go
+    through the project's boundary), hashes valid md5s, sizes integers.
+
+    Raises:
+        PipelineError: the lock is not a DVC 3 lock file, naming ``name`` and the fix.
+        CacheError: a malformed hash, size or file count.
+    """
+    if not data:
         return {}
+    if not isinstance(data, dict) or "stages" not in data:
+        raise PipelineError(f"{name} is not a DVC 3 lock file; delete it and rerun.")
     stages = data.get("stages") or {}
     if not isinstance(stages, dict):
-        raise PipelineError(f"'stages' in {path.name} must be a mapping; delete it and rerun.")
+        raise PipelineError(f"'stages' in {name} must be a mapping; {_FIX}.")
+    for stage, entry in stages.items():
+        where = f"{name}, stage '{stage}'"
+        if not isinstance(entry, dict):
+            raise PipelineError(f"{where} must be a mapping; {_FIX}.")
+        cmd = entry.get("cmd")
+        if not (isinstance(cmd, str) or (isinstance(cmd, list) and all(isinstance(c, str) for c in cmd))):
+            raise PipelineError(f"{where}: 'cmd' must be a string or a list of strings; {_FIX}.")
+        for key in ("deps", "outs"):
+            items = entry.get(key)
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                raise PipelineError(f"{where}: '{key}' must be a list, not {items!r}; {_FIX}.")
+            for item in items:
+                path = item.get("path") if isinstance(item, dict) else None
+                if not isinstance(path, str) or not path or path.startswith("/") or "\0" in path:
+                    raise PipelineError(f"{where}: {key} entry {item!r} needs a relative 'path'; {_FIX}.")
+                if item.get("md5") is not None:
+                    HashInfo.from_entry(item, f"{where}, {key} '{path}'")
+        params = entry.get("params")
+        if params is not None and not (
+            isinstance(params, dict) and all(isinstance(v, dict) for v in params.values())
+        ):
+            raise PipelineError(f"{where}: 'params' must map files to mappings; {_FIX}.")
     return stages
 
 
@@ -156,10 +195,19 @@ def why_changed(
     return None
 
 
-def entry_outs(entry: dict) -> dict[str, HashInfo]:
-    """def_path -> HashInfo of the outputs recorded in a lock entry."""
-    return {
-        o["path"]: HashInfo(o["md5"], o.get("size", 0), o.get("nfiles"))
-        for o in entry.get("outs") or []
-        if o.get("md5")
-    }
+def entry_outs(entry: dict, where: str = "dvc.lock") -> dict[str, HashInfo]:
+    """def_path -> HashInfo of the outputs recorded in a lock entry (hashes checked).
+
+    Raises:
+        PipelineError, CacheError: a malformed entry, naming ``where``.
+    """
+    outs = entry.get("outs") or []
+    if not isinstance(outs, list):
+        raise PipelineError(f"{where}: 'outs' must be a list, not {outs!r}; {_FIX}.")
+    found = {}
+    for out in outs:
+        if not isinstance(out, dict) or not isinstance(out.get("path"), str):
+            raise PipelineError(f"{where}: outs entry {out!r} needs a relative 'path'; {_FIX}.")
+        if out.get("md5"):
+            found[out["path"]] = HashInfo.from_entry(out, f"{where}, outs '{out['path']}'")
+    return found

@@ -5,8 +5,12 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
-from ..errors import PipelineError
+from ..errors import PathError, PipelineError
 from ..params import DEFAULT_PARAMS_FILE
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..project import Project
 
 STAGE_KEYS = frozenset(
     {"cmd", "wdir", "deps", "params", "outs", "metrics", "plots", "frozen",
@@ -74,11 +78,16 @@ class Stage:
         return any(out.checkpoint for out in self.outs)
 
 
-def _join(base: str, path: str) -> str:
-    joined = posixpath.normpath(posixpath.join(base, path))
-    if joined == ".." or joined.startswith("../") or posixpath.isabs(path):
-        raise PipelineError(f"Path '{path}' leaves the project; use a path inside it.")
-    return joined
+def _join(project: "Project", base: str, path: str, where: str, output: bool = False,
+          follow_links: bool = True) -> str:
+    """``path`` (relative to ``base``) as a project-relative path, through the one boundary.
+
+    Absolute paths are refused (DVC's external outputs are not supported) even inside
+    the project, so that a dvc.yaml means the same in every copy of the project.
+    """
+    if posixpath.isabs(path):
+        raise PathError(f"{where}: '{path}' is an absolute path; use a path relative to the project.")
+    return project.resolve_relpath(path, base, where=where, output=output, follow_links=follow_links)
 
 
 def _entries(value, stage: str, key: str) -> list[tuple[str, dict]]:
@@ -108,8 +117,17 @@ def _entries(value, stage: str, key: str) -> list[tuple[str, dict]]:
     return result
 
 
-def build_stage(name: str, data: dict, dvcfile: str, index: int) -> Stage:
-    """Turn one resolved stage definition into a Stage; raise PipelineError if invalid."""
+def build_stage(name: str, data: dict, dvcfile: str, index: int, project: "Project") -> Stage:
+    """Turn one resolved stage definition into a Stage.
+
+    Every path goes through ``project``'s boundary: outputs may not leave the project
+    (symlinks followed), name ``.git``, ``.dvc``, the cache or a DVC file, or overlap
+    the root or their own ``dvc.yaml``; deps and params files may not leave it.
+
+    Raises:
+        PipelineError: the definition is not valid.
+        PathError: a path that is refused.
+    """
     if not isinstance(data, dict):
         raise PipelineError(f"Stage '{name}' in {dvcfile} must be a mapping with a 'cmd'.")
     unknown = set(data) - STAGE_KEYS
@@ -124,9 +142,10 @@ def build_stage(name: str, data: dict, dvcfile: str, index: int) -> Stage:
     elif not isinstance(cmd, str) or not cmd.strip():
         raise PipelineError(f"Stage '{name}' in {dvcfile} needs a 'cmd' (a string or a list).")
     base = posixpath.dirname(dvcfile) or "."
-    wdir = _join(base, str(data.get("wdir", ".")))
-
-    deps = tuple(Dep(p, _join(wdir, p)) for p, _ in _entries(data.get("deps"), name, "deps"))
+    where = f"{dvcfile}, stage '{name}'"
+    wdir = _join(project, base, str(data.get("wdir", ".")), f"{where}, wdir", follow_links=False)
+    deps = tuple(Dep(p, _join(project, wdir, p, f"{where}, deps", follow_links=False))
+                 for p, _ in _entries(data.get("deps"), name, "deps"))
     params = []
     for item in data.get("params") or []:
         if isinstance(item, str):
@@ -147,16 +166,21 @@ def build_stage(name: str, data: dict, dvcfile: str, index: int) -> Stage:
         merged.setdefault(file, [])
         merged[file].extend(k for k in keys if k not in merged[file])
     param_deps = tuple(
-        ParamDep(file, _join(wdir, file), () if file in whole else tuple(keys))
+        ParamDep(file, _join(project, wdir, file, f"{where}, params", follow_links=False),
+                 () if file in whole else tuple(keys))
         for file, keys in merged.items()
     )
     outs = []
     for kind in ("outs", "metrics", "plots"):
         for path, flags in _entries(data.get(kind), name, kind):
+            out_path = _join(project, wdir, path, f"{where}, {kind}", output=True)
+            if posixpath.dirname(dvcfile).startswith(out_path + "/") or posixpath.dirname(dvcfile) == out_path:
+                raise PathError(f"{where}, {kind}: output '{path}' contains {dvcfile}; "
+                                "name a file or directory beside it.")
             outs.append(
                 Out(
                     def_path=path,
-                    path=_join(wdir, path),
+                    path=out_path,
                     kind=kind,
                     cache=bool(flags.get("cache", True)),
                     persist=bool(flags.get("persist", False)),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import JupyterExpError, PipelineError
 from ..project import Project
-from ..serialize import write_text_atomic
+from ..serialize import read_text, write_text_atomic
 from .dvcfile import DVC_YAML
 
 _STAGE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -50,13 +50,11 @@ class StageExistsError(JupyterExpError):
     pass
 
 
-def _inside(project: Project, path: str, base: str = ".") -> str:
-    """``path`` (relative to ``base`` in the project) as a project-relative path; it must stay inside."""
-    joined = posixpath.normpath(posixpath.join(base, path))
-    resolved = (project.root / joined).resolve()
-    if posixpath.isabs(path) or joined.startswith("..") or not resolved.is_relative_to(project.root.resolve()):
-        raise PipelineError(f"Path '{path}' is outside the project; use a path inside it.")
-    return joined
+def _inside(project: Project, path: str, base: str = ".", what: str = "deps", output: bool = False) -> str:
+    """``path`` (relative to ``base`` in the project) as a project-relative path, through
+    the project's boundary (outputs and the script: symlinks followed, DVC files refused)."""
+    return project.resolve_relpath(path, base, where=f"%%stage {what}", output=output,
+                                   follow_links=output)
 
 
 def _params_entries(items: tuple[str, ...]) -> list:
@@ -79,11 +77,13 @@ def stage_definition(project: Project, spec: StageSpec) -> tuple[dict, str]:
         raise PipelineError(
             f"Invalid stage name '{spec.name}'; use letters, digits, '_', '-' or '.'."
         )
-    script = _inside(project, spec.script or f"stages/{spec.name}.py")
-    wdir = _inside(project, spec.wdir) if spec.wdir else "."
-    for path in (*spec.deps, *spec.outs, *spec.outs_no_cache, *spec.metrics, *spec.metrics_no_cache,
-                 *spec.plots, *spec.plots_no_cache, *spec.checkpoints):
+    script = _inside(project, spec.script or f"stages/{spec.name}.py", what="--script", output=True)
+    wdir = _inside(project, spec.wdir, what="--wdir") if spec.wdir else "."
+    for path in spec.deps:
         _inside(project, path, wdir)
+    for path in (*spec.outs, *spec.outs_no_cache, *spec.metrics, *spec.metrics_no_cache,
+                 *spec.plots, *spec.plots_no_cache, *spec.checkpoints):
+        _inside(project, path, wdir, what="outs", output=True)
     script_from_wdir = posixpath.relpath(script, wdir)
     entry: dict = {"cmd": f"python {shlex.quote(script_from_wdir)}"}
     if spec.wdir:
@@ -112,8 +112,10 @@ def write_stage(project: Project, spec: StageSpec, code: str, force: bool = Fals
     """Write the script and the stage; return the script path and whether dvc.yaml changed.
 
     Raises:
-        StageExistsError: a stage of that name runs another command and ``force`` is not set.
-        PipelineError: a bad name or a path outside the project.
+        StageExistsError: a stage of that name runs another command, or the script path
+            holds a file that is not this stage's script, and ``force`` is not set.
+        PipelineError: a bad name.
+        PathError: a path outside the project, or in ``.git``/``.dvc`` (even with ``force``).
     """
     from ruamel.yaml import YAML
 
@@ -121,7 +123,7 @@ def write_stage(project: Project, spec: StageSpec, code: str, force: bool = Fals
     yaml = YAML()
     yaml.default_flow_style = False
     path = project.root / DVC_YAML
-    doc = yaml.load(path.read_text(encoding="utf-8")) if path.exists() else None
+    doc = yaml.load(read_text(path, DVC_YAML)) if path.exists() else None
     if doc is None:
         doc = {}
     stages = doc.setdefault("stages", {})
@@ -132,6 +134,14 @@ def write_stage(project: Project, spec: StageSpec, code: str, force: bool = Fals
             "rerun with -f to replace it."
         )
     script_path = project.root / script
+    own_script = existing is not None and existing.get("cmd") == entry["cmd"]
+    if (script_path.exists() or script_path.is_symlink()) and not own_script and not force:
+        raise StageExistsError(
+            f"'{script}' already exists and is not the script of stage '{spec.name}'; "
+            "pick another --script or rerun with -f to overwrite it."
+        )
+    if script_path.is_dir():
+        raise PipelineError(f"'{script}' is a directory; pick another --script.")
     script_path.parent.mkdir(parents=True, exist_ok=True)
     body = code if code.endswith("\n") else code + "\n"
     write_text_atomic(script_path, HEADER.format(name=spec.name) + body)

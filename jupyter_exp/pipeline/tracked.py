@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Callable
 
 from ..errors import CheckoutError, JupyterExpError, PipelineError
 from ..project import Project
-from ..serialize import dump_yaml_text, load_yaml, write_text_atomic
+from ..serialize import dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from .cache import Cache
 from .gitignore import ignore
 from .hashing import HashInfo
@@ -91,15 +92,39 @@ def _dvc_files(project: Project) -> list[Path]:
     return [project.root / name for name in listed.split("\0") if name.endswith(".dvc")]
 
 
+def read_dvc_file(project: Project, name: str) -> list[Tracked]:
+    """The outputs a ``.dvc`` file (project-relative ``name``) records, checked.
+
+    Each ``path`` goes through the project's boundary (relative to the file's
+    directory, as DVC reads it) and each hash through the hash validator.
+
+    Raises:
+        YAMLFileError: the file does not parse or is not UTF-8.
+        PipelineError, PathError, CacheError: a wrong type, a path or a hash refused.
+    """
+    fix = "restore it from git or track the data again with `jupyter exp add`"
+    data = parse_yaml(read_text(project.root / name, name), name) or {}
+    outs = data.get("outs") if isinstance(data, dict) else data
+    if outs is None:
+        return []
+    if not isinstance(outs, list):
+        raise PipelineError(f"{name}: 'outs' must be a list, not {outs!r}; {fix}.")
+    base = posixpath.dirname(name) or "."
+    found = []
+    for out in outs:
+        if not isinstance(out, dict) or "path" not in out:
+            raise PipelineError(f"{name}: outs entry {out!r} needs a 'path'; {fix}.")
+        rel = project.resolve_relpath(out["path"], base, where=name, output=True)
+        if out.get("md5") is not None:
+            found.append(Tracked(rel, HashInfo.from_entry(out, f"{name}, '{out['path']}'"), name))
+    return found
+
+
 def collect_tracked(project: Project) -> list[Tracked]:
     """Everything checkout can restore: ``.dvc`` files and cached stage outputs."""
     found: list[Tracked] = []
     for dvc_file in _dvc_files(project):
-        data = load_yaml(dvc_file) or {}
-        for out in data.get("outs") or []:
-            if out.get("md5") and out.get("path"):
-                rel = project.relpath(dvc_file.parent / out["path"])
-                found.append(Tracked(rel, HashInfo(out["md5"], out.get("size", 0), out.get("nfiles")), project.relpath(dvc_file)))
+        found.extend(read_dvc_file(project, dvc_file.relative_to(project.root).as_posix()))
     graph = load_graph(project)
     locks: dict[str, dict] = {}
     for stage in graph.stages.values():
@@ -109,7 +134,7 @@ def collect_tracked(project: Project) -> list[Tracked]:
         entry = locks[lock_name].get(stage.name)
         if not entry:
             continue
-        recorded = entry_outs(entry)
+        recorded = entry_outs(entry, f"{lock_name}, stage '{stage.name}'")
         for out in stage.outs:
             if out.cache and out.def_path in recorded:
                 found.append(Tracked(out.path, recorded[out.def_path], stage.address))
