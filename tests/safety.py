@@ -79,7 +79,9 @@ class Snapshot:
     def _read(self) -> dict[str, object]:
         root = self.root
         state: dict[str, object] = {
-            "status": _git(root, "status", "--porcelain=v1", "-uall", "--ignored"),
+            "status": "".join(
+                line for line in _git(root, "status", "--porcelain=v1", "-uall", "--ignored")
+                .splitlines(keepends=True) if not line[3:].startswith(IGNORED_PARTS)),
             "refs": _git(root, "for-each-ref", "--format=%(refname) %(objectname)"),
             "HEAD": _git(root, "symbolic-ref", "-q", "HEAD") + _git(root, "rev-parse", "HEAD"),
             "index": _git(root, "ls-files", "-s") + _git(root, "diff", "--cached", "--binary"),

@@ -60,19 +60,6 @@ def commit(root: Path, files: dict[str, str | bytes], message: str = "hostile") 
     git(root, "commit", "-qm", message)
 
 
-def assert_unchanged(before: Snapshot) -> None:
-    """``before.assert_unchanged()``, except for git status lines of ``.dvc/tmp/`` (the lock
-    and state files, which Snapshot already ignores in the workspace)."""
-    diff = before.changes()
-    status = diff.get("status")
-    if status is not None:
-        def keep(text):
-            return [line for line in text.splitlines() if not line[3:].startswith(".dvc/tmp/")]
-        if keep(status["before"]) == keep(status["after"]):
-            del diff["status"]
-    assert not diff, f"the bad input changed the project or its surroundings: {diff}"
-
-
 def refused(cli, args: list[str], message: str, root: Path, tmp_path: Path) -> None:
     """Run ``jupyter exp ARGS``: it must print exactly ``ERROR: message`` and change nothing."""
     before = Snapshot.take(root, outside=[tmp_path])
@@ -81,7 +68,7 @@ def refused(cli, args: list[str], message: str, root: Path, tmp_path: Path) -> N
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == f"ERROR: {message}", proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert_unchanged(before)
+    before.assert_unchanged()
 
 
 def stage_yaml(outs: list[str], extra: str = "") -> str:
@@ -165,7 +152,7 @@ def test_stage_magic_refuses_outputs_naming_the_project(hostile, shell, tmp_path
     with pytest.raises(PathError) as caught:
         shell.run_cell(f"%%stage s {flag} --no-run\nprint(1)\n")
     assert str(caught.value) == message
-    assert_unchanged(before)
+    before.assert_unchanged()
 
 
 # -- 2. paths and hashes from .dvc files, dvc.lock and the cache ----------------------------
@@ -334,7 +321,7 @@ def test_stage_script_never_overwrites_other_files(hostile, shell, tmp_path, scr
     with pytest.raises(error) as caught:
         shell.run_cell(f"%%stage s --script {script} {'-f' if force else ''} --no-run\nprint(1)\n")
     assert str(caught.value) == message
-    assert_unchanged(before)
+    before.assert_unchanged()
 
 
 def test_stage_script_rewrites_its_own_script_and_others_with_force(hostile, shell):
