@@ -50,7 +50,7 @@ def remove(
 
 
 def _remote_refs(project: Project, remote: str) -> list[tuple[str, str]]:
-    out = project.git.run("ls-remote", remote, "refs/exps/*")
+    out = project.git.run_network("ls-remote", remote, "refs/exps/*")
     from ..refs import ExpRef
 
     found = []
@@ -70,7 +70,7 @@ def _remove_remote(project: Project, remote: str, names: list[str], all_commits:
     if missing:
         raise JupyterExpError(f"No experiment named '{sorted(missing)[0]}' on remote '{remote}'.")
     if wanted:
-        project.git.run("push", remote, *[f":{ref}" for ref in wanted])
+        project.git.run_network("push", remote, *[f":{ref}" for ref in wanted])
     return [ExpRef.parse(r).name for r in wanted]  # type: ignore[union-attr]
 
 
