@@ -69,14 +69,11 @@ def test_the_command_line_refuses_an_option_as_remote_in_one_line(args, exps, tm
 
 
 def test_the_tables_push_with_an_option_as_remote_runs_nothing(exps, tmp_path):
+    from jupyter_exp.widgets import view
     from jupyter_exp.widgets.table import ExperimentTableWidget
 
     table = ExperimentTableWidget(str(exps), live=False)
-    key = next(k for k in (table._state.rows_keys() if hasattr(table._state, "rows_keys") else [])) \
-        if False else None  # noqa: the row key is found below, as the front end sends it
-    from jupyter_exp.widgets import view
-
-    key = next(view.row_key(r) for r in table._rows if r.name == "e2")
+    key = next(view.row_key(r) for r in table._rows if r.name == "e2")  # as the front end sends it
     marker = tmp_path / "injected"
     remote = f"--receive-pack=touch {marker};"
     before = Snapshot.take(exps, outside=[tmp_path])
