@@ -4,26 +4,79 @@ Commands go through :func:`Git.run`; blobs at a revision are read through one
 persistent ``git cat-file --batch`` process per repository, so reading many files
 costs one process, not one each. Git's own errors become one-line
 :class:`GitError` messages here, at the boundary.
+
+User-supplied names never reach git as options: remotes and revisions that start
+with ``-`` are refused (:func:`check_remote`, :meth:`Git.rev_parse`) and come after
+``--`` (or ``--end-of-options``). Commands that talk to a remote run through
+:meth:`Git.run_network`: no prompt (``GIT_TERMINAL_PROMPT=0``, no askpass helper,
+ssh in batch mode) and a timeout (``JUPYTER_EXP_GIT_TIMEOUT`` seconds, default 300),
+so a kernel never waits for a password nobody can type.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 from .errors import JupyterExpError, NotAGitRepoError
 
+NETWORK_TIMEOUT_ENV = "JUPYTER_EXP_GIT_TIMEOUT"
+DEFAULT_NETWORK_TIMEOUT = 300.0
+# A ref lock file older than this is left by a killed process: git holds a ref lock for
+# the milliseconds of one transaction, never for a minute.
+STALE_LOCK_SECONDS = 60.0
+
 
 class GitError(JupyterExpError):
-    pass
+    def __init__(self, message: str, stderr: str = "") -> None:
+        super().__init__(message)
+        self.stderr = stderr  # git's own words, for callers that classify the failure
 
 
-def _explain(args: tuple[str, ...], stderr: str) -> str:
+class RemoteUnavailableError(GitError):
+    """A git remote that does not exist, cannot be read, or did not answer in time."""
+
+
+def check_remote(remote: str) -> str:
+    """Return ``remote`` (a remote name or URL) if git can take it as one; raise GitError.
+
+    A name that starts with ``-`` would be read as an option (``--upload-pack=CMD``
+    runs CMD), so it is refused before any git process starts.
+    """
+    if not remote or remote.startswith("-") or any(c in remote for c in "\0\n\r"):
+        raise GitError(f"Invalid git remote {remote!r}: name a remote (`git remote -v`) or a URL, "
+                       "not an option.")
+    return remote
+
+
+def _repository_problem(stderr: str, root: Path) -> str | None:
+    """One line when git refuses the repository itself (not the command), else None."""
+    found = re.search(r"detected dubious ownership in repository at '([^']*)'", stderr)
+    if found:
+        where = found.group(1)
+        return (f"git refuses the repository at {where}: it belongs to another user; if you trust it, "
+                f"run `git config --global --add safe.directory {where}`.")
+    found = re.search(r"fatal: not a git repository: (.+)", stderr)
+    if found:
+        return (f"{root}/.git names {found.group(1).strip()}, which is not a git repository; "
+                f"fix the path in {root}/.git or remove that file.")
+    if "invalid gitfile format" in stderr:
+        return f"{root}/.git is not a git directory nor a valid gitfile; fix or remove it."
+    return None
+
+
+def _explain(args: tuple[str, ...], stderr: str, root: Path | None = None) -> str:
     """One line for a failed git command, naming the fix where we know it."""
     if "Please tell me who you are" in stderr or "empty ident name" in stderr:
         return "git needs your identity; run `git config user.name NAME` and `git config user.email EMAIL`."
+    problem = _repository_problem(stderr, root or Path("."))
+    if problem:
+        return problem
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
     detail = lines[-1] if lines else "no message"
     for line in lines:
@@ -68,9 +121,58 @@ class Git:
             capture_output=True,
             env={**os.environ, **self.env, **(env or {})} if (env or self.env) else None,
         )
+        stderr = proc.stderr.decode(errors="replace")
+        # A repository git refuses (another owner, a .git file naming nothing) is an error
+        # even where the caller reads a failure as "no" (rev_parse -> "no commits").
+        if proc.returncode == 128 and not check and _repository_problem(stderr, self.root):
+            check = True
         if check and proc.returncode != 0:
-            raise GitError(_explain(args, proc.stderr.decode(errors="replace")))
+            raise GitError(_explain(args, stderr, self.root), stderr)
         return proc.stdout.decode(errors="replace")
+
+    def run_network(self, verb: str, remote: str, *args: str, options: tuple[str, ...] = ()) -> str:
+        """Run ``git VERB OPTIONS -- REMOTE ARGS...`` (push, fetch, ls-remote) without
+        prompts and with a timeout; return its stdout.
+
+        Raises:
+            GitError: ``remote`` looks like an option, or git failed.
+            RemoteUnavailableError: the remote is missing or unreadable, or the command
+                did not finish within the timeout.
+        """
+        check_remote(remote)
+        timeout = network_timeout()
+        cmd = ["git", verb, *options, "--", remote, *args]
+        # A session of its own: on timeout or interrupt the whole group (git and its ssh
+        # or https helper) gets SIGTERM first, on which git removes its lock files.
+        env = {**os.environ, **self.env}
+        if not (env.get("GIT_SSH_COMMAND") or env.get("GIT_SSH")):
+            configured = self.run("config", "--get", "core.sshCommand", check=False).strip()
+            env.update(network_env(ssh_command=configured or None))
+        else:
+            env.update(network_env(ssh_command=env.get("GIT_SSH_COMMAND") or env["GIT_SSH"]))
+        proc = subprocess.Popen(cmd, cwd=self.root, env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop_group(proc)
+            raise RemoteUnavailableError(
+                f"git {verb} to '{remote}' did not finish within {timeout:g} s; check the remote and the "
+                f"network, or set {NETWORK_TIMEOUT_ENV} to wait longer."
+            ) from None
+        except BaseException:
+            _stop_group(proc)
+            raise
+        stderr = err.decode(errors="replace")
+        if proc.returncode != 0:
+            if _remote_missing(stderr):
+                detail = next((l.strip() for l in stderr.splitlines() if l.startswith("fatal:")), "")
+                raise RemoteUnavailableError(
+                    f"Git remote '{remote}' is missing or cannot be read ({detail}); check `git remote -v` "
+                    "or the URL and your access rights.", stderr)
+            raise GitError(_explain((verb,), stderr, self.root), stderr)
+        return out.decode(errors="replace")
 
     def untracked_files(self) -> list[str]:
         """Files in the work tree that git neither tracks nor ignores."""
@@ -117,9 +219,67 @@ class Git:
         return tuple(stamp)
 
     def update_refs(self, commands: list[str]) -> None:
-        """Apply ``update-ref --stdin`` commands (create/update/delete) atomically."""
-        if commands:
-            self.run("update-ref", "--stdin", input=("\n".join(commands) + "\n").encode())
+        """Apply ``update-ref --stdin`` commands (create/update/delete) in one transaction.
+
+        git locks every ref first (a ``<ref>.lock`` file each) and removes its locks on
+        SIGINT or SIGTERM, not on SIGKILL. So git runs in a session of its own (a
+        terminal's Ctrl-C reaches us, not it), and when we are interrupted it gets
+        SIGTERM, never the SIGKILL ``subprocess.run`` would send: no lock file is left.
+        """
+        if not commands:
+            return
+        payload = ("start\n" + "\n".join(commands) + "\nprepare\ncommit\n").encode()
+        proc = subprocess.Popen(["git", "update-ref", "--stdin"], cwd=self.root,
+                                env={**os.environ, **self.env} if self.env else None,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        try:
+            _out, err = proc.communicate(payload)
+        except BaseException:
+            _stop_group(proc)
+            raise
+        if proc.returncode != 0:
+            stderr = err.decode(errors="replace")
+            locked = re.search(r"Unable to create '([^']+\.lock)': File exists", stderr)
+            if locked:
+                raise GitError(
+                    f"A ref is locked ({locked.group(1)}): another git command is running, or one was "
+                    f"killed; if none is running, delete that file and retry.", stderr)
+            raise GitError(_explain(("update-ref",), stderr, self.root), stderr)
+
+    def common_dir(self) -> Path:
+        """The directory that holds the refs (the main ``.git`` of a linked work tree)."""
+        out = self.run("rev-parse", "--git-common-dir").strip()
+        path = Path(out)
+        return path if path.is_absolute() else (self.root / path).resolve()
+
+    def git_dir(self) -> Path:
+        """This work tree's own git directory (``.git``, or ``.git/worktrees/<name>``)."""
+        return Path(self.run("rev-parse", "--absolute-git-dir").strip())
+
+    def clear_stale_ref_locks(self, prefix: str, older_than: float = STALE_LOCK_SECONDS) -> list[str]:
+        """Delete ``*.lock`` files under ``<common dir>/<prefix>`` older than ``older_than``
+        seconds, which a killed git left behind; return their ref names.
+
+        As git itself, we never take a young lock for a stale one: a live transaction
+        holds its locks for milliseconds, so a lock a minute old has no owner.
+        """
+        top = self.common_dir() / prefix
+        now = time.time()
+        cleared = []
+        for folder, _dirs, files in os.walk(top):
+            for name in files:
+                if not name.endswith(".lock"):
+                    continue
+                path = Path(folder) / name
+                try:
+                    if now - path.lstat().st_mtime < older_than:
+                        continue
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                cleared.append(path.relative_to(top.parents[prefix.count("/")]).as_posix()[: -len(".lock")])
+        return cleared
 
     def commit_tree(self, tree: str, parents: list[str], message: str) -> str:
         args = ["commit-tree", tree]
@@ -132,8 +292,12 @@ class Git:
             self.run("add", "--", *paths)
 
     def rev_parse(self, rev: str) -> str | None:
-        """The full SHA of ``rev``, or None when it does not name a commit."""
-        out = self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
+        """The full SHA of ``rev``, or None when it does not name a commit (or looks like
+        an option: a revision never starts with ``-``)."""
+        if not rev or rev.startswith("-") or "\n" in rev:
+            return None
+        out = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
+                       check=False)
         return out.strip() or None
 
     def read_blob(self, rev: str, path: str) -> bytes | None:
@@ -146,12 +310,14 @@ class Git:
         with self._batch_lock:
             proc = self._batch_process()
             assert proc.stdin is not None and proc.stdout is not None
+            if not _askable(spec):
+                return None
             proc.stdin.write(f"{spec}\n".encode())
             proc.stdin.flush()
-            header = proc.stdout.readline().decode().split()
-            if len(header) != 3:  # "<spec> missing" / "ambiguous"
+            header = _parse_header(proc.stdout.readline())
+            if header is None:
                 return None
-            data = proc.stdout.read(int(header[2]))
+            data = proc.stdout.read(header[2])
             proc.stdout.read(1)
             return header[0], header[1], data
 
@@ -166,7 +332,8 @@ class Git:
         with self._batch_lock:
             proc = self._batch_process()
             assert proc.stdin is not None and proc.stdout is not None
-            payload = "".join(f"{spec}\n" for spec in specs).encode()
+            asked = [spec for spec in specs if _askable(spec)]
+            payload = "".join(f"{spec}\n" for spec in asked).encode()
 
             def feed() -> None:
                 proc.stdin.write(payload)  # type: ignore[union-attr]
@@ -175,12 +342,15 @@ class Git:
             writer = threading.Thread(target=feed, daemon=True)
             writer.start()
             answers: list[tuple[str, str, bytes] | None] = []
-            for _ in specs:
-                header = proc.stdout.readline().decode().split()
-                if len(header) != 3:
+            for spec in specs:
+                if not _askable(spec):
                     answers.append(None)
                     continue
-                data = proc.stdout.read(int(header[2]))
+                header = _parse_header(proc.stdout.readline())
+                if header is None:
+                    answers.append(None)
+                    continue
+                data = proc.stdout.read(header[2])
                 proc.stdout.read(1)
                 answers.append((header[0], header[1], data))
             writer.join()
@@ -210,3 +380,66 @@ class Git:
             self.close()
         except Exception:
             pass
+
+
+def _askable(spec: str) -> bool:
+    """Whether ``spec`` can go to ``cat-file --batch``: one request per line, so a
+    newline in it would split it in two and shift every later answer."""
+    return bool(spec) and "\n" not in spec and "\r" not in spec
+
+
+def _parse_header(line: bytes) -> tuple[str, str, int] | None:
+    """``(oid, type, size)`` from a ``cat-file --batch`` header, or None for
+    ``<spec> missing`` / ``<spec> ambiguous`` (whatever spaces the spec holds)."""
+    text = line.decode(errors="replace").rstrip("\n")
+    if text.endswith((" missing", " ambiguous")) or not text:
+        return None
+    parts = text.split(" ")
+    if len(parts) != 3 or not parts[2].isdigit():
+        return None
+    return parts[0], parts[1], int(parts[2])
+
+
+def _remote_missing(stderr: str) -> bool:
+    return any(marker in stderr for marker in (
+        "does not appear to be a git repository", "Could not read from remote repository",
+        "not found", "unable to access", "Could not resolve host", "terminal prompts disabled",
+        "Authentication failed", "Permission denied",
+    ))
+
+
+def network_timeout() -> float:
+    """Seconds a push, fetch or ls-remote may take (``JUPYTER_EXP_GIT_TIMEOUT``)."""
+    value = os.environ.get(NETWORK_TIMEOUT_ENV, "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return DEFAULT_NETWORK_TIMEOUT
+    return seconds if seconds > 0 else DEFAULT_NETWORK_TIMEOUT
+
+
+def network_env(ssh_command: str | None = None) -> dict[str, str]:
+    """Environment for git commands that talk to a remote: never prompt.
+
+    No terminal prompt, no askpass program (a GUI dialog nobody sees from a kernel),
+    and ssh in batch mode unless the user chose an ssh command (``ssh_command``:
+    ``GIT_SSH_COMMAND``, ``GIT_SSH`` or ``core.sshCommand``), which is kept as it is.
+    """
+    env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": "", "GCM_INTERACTIVE": "never"}
+    if ssh_command is None:
+        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+    return env
+
+
+def _stop_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """SIGTERM the process group of ``proc`` (git cleans up its locks on it), then SIGKILL."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue

@@ -129,12 +129,35 @@ def test_checkpoint_run_killed_at(point, make_project):
     assert_whole(root)
 
 
+@pytest.mark.parametrize("point", ["apply.saved", "apply.files-written", "apply.index-restored"])
+def test_apply_killed_at(point, exps):
+    # Work apply must keep: a staged new file the experiment also has (edited since), a
+    # staged edit of a file it overwrites, an unstaged edit.
+    (exps / "params.yaml").write_text((exps / "params.yaml").read_text() + "# unstaged\n")
+    (exps / "train.py").write_text((exps / "train.py").read_text() + "# staged\n")
+    (exps / "notes.txt").write_text("staged\n")
+    git(exps, "add", "train.py", "notes.txt")
+    (exps / "notes.txt").write_text("staged, then edited\n")
+    before = workspace_files(exps)
+    index = git(exps, "ls-files", "-s") + git(exps, "diff", "--cached")
+    run_killed_at(point, exps, "apply", "e2")
+    assert_whole(exps)
+    (saved,) = git(exps, "for-each-ref", "--format=%(refname:lstrip=3)", "refs/jupyter-exp/saved").split()
+    if point != "apply.saved":
+        assert "# unstaged" not in (exps / "params.yaml").read_text()  # it had begun
+    # The way back printed before the first write brings back the workspace and the index.
+    subprocess.run([*cli_command(), "apply", saved], cwd=exps, check=True, capture_output=True)
+    assert workspace_files(exps) == before
+    assert git(exps, "ls-files", "-s") + git(exps, "diff", "--cached") == index
+    assert_whole(exps)
+
+
 def test_every_named_point_is_placed_once_and_killed_at_here():
     source = Path(jupyter_exp.__file__).parent
     placed = re.findall(r'faults\.point\("([^"]+)"\)', "\n".join(
         p.read_text() for p in source.rglob("*.py")))
     assert sorted(placed) == sorted(faults.POINTS)
-    tested = re.findall(r'"((?:cache|run|record|queue|checkpoint)\.[a-z-]+)"', Path(__file__).read_text())
+    tested = re.findall(r'"((?:cache|run|record|queue|checkpoint|apply)\.[a-z-]+)"', Path(__file__).read_text())
     assert set(faults.POINTS) <= set(tested)
 
 

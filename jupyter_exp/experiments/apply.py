@@ -1,20 +1,32 @@
 """``exp apply``: bring an experiment's files and cached outputs into the workspace.
 
-Uncommitted work is never lost. Unless the workspace holds nothing but what HEAD or
-an already recorded experiment holds, it is first recorded as a commit of its own
-(tracked changes, pipeline files and untracked files git does not ignore) under
-``refs/jupyter-exp/saved/workspace-<time>``, out of DVC's sight, and the one command
-that brings it back (``jupyter exp apply workspace-<time>``) is printed. Applying
-writes the experiment's files over the workspace and removes nothing, so files the
-experiment does not know stay where they are. HEAD, the branch and the index do not
-move.
+Uncommitted work is never lost. Unless the workspace and the index hold nothing but
+what HEAD or an already recorded experiment holds, both are first recorded, under
+``refs/jupyter-exp/saved/workspace-<time>`` (out of DVC's sight), and the one command
+that brings them back (``jupyter exp apply workspace-<time>``) is printed before any
+file changes. As ``git stash`` does, the saved commit has HEAD as first parent and its
+tree is the workspace (tracked changes, staged new files, pipeline files and untracked
+files git does not ignore); when the index differs from HEAD, a second parent holds
+the index exactly as it was (staged content, even where the file was edited since).
+Applying a saved workspace puts both back.
+
+Applying writes only the paths where the experiment differs from the workspace, over
+the workspace, and removes nothing, so files the experiment does not know stay where
+they are. In the index those paths go back to HEAD's version (unstaged, as after DVC's
+apply); every other index entry is left as the user had it. HEAD and the branch do
+not move. Apply holds the project lock (an ``exp run`` in progress never records
+another experiment's files), and refuses while a merge, rebase, cherry-pick or revert
+is in progress or the index has conflicts, which its writes would destroy.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 
+from .. import faults
+from ..errors import JupyterExpError
 from ..pipeline.results import Echo, echo_stdout
 from ..pipeline.tracked import checkout
 from ..project import Project
@@ -23,6 +35,12 @@ from .catalog import ExpInfo, UnknownExperimentError, list_experiments, resolve
 from .snapshot import ZERO, pipeline_files, snapshot_tree
 
 SAVED_PREFIX = "workspace-"
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}  # a path is a path, never a glob or a :(magic)
+
+
+class ApplyRefusedError(JupyterExpError):
+    """The repository is in a state apply would destroy (a merge, rebase, conflicts)."""
 
 
 @dataclass(frozen=True)
@@ -33,28 +51,81 @@ class Applied:
     restore_command: str | None
 
 
+# (marker in the git dir, what is in progress, how to finish it, how to abort it)
+_IN_PROGRESS = (
+    ("MERGE_HEAD", "a merge", "git commit", "git merge --abort"),
+    ("rebase-merge", "a rebase", "git rebase --continue", "git rebase --abort"),
+    ("rebase-apply", "a rebase or `git am`", "git rebase --continue", "git rebase --abort"),
+    ("CHERRY_PICK_HEAD", "a cherry-pick", "git cherry-pick --continue", "git cherry-pick --abort"),
+    ("REVERT_HEAD", "a revert", "git revert --continue", "git revert --abort"),
+)
 
-def save_workspace(project: Project, experiments: list[ExpInfo]) -> str | None:
-    """Record the workspace unless HEAD or an experiment already holds all of it.
 
-    Returns the name it was saved under, or None when nothing needed saving.
+def check_applicable(project: Project) -> None:
+    """Refuse, with one line, while git is in the middle of something apply would break.
+
+    Raises:
+        ApplyRefusedError: a merge, rebase, cherry-pick or revert is in progress, or the
+            index holds unresolved conflicts.
     """
     git = project.git
-    tree = snapshot_tree(project, pipeline_files(project) + project.git.untracked_files())
+    git_dir = git.git_dir()
+    for marker, what, finish, abort in _IN_PROGRESS:
+        if (git_dir / marker).exists():
+            raise ApplyRefusedError(
+                f"Cannot apply an experiment during {what}; finish it (`{finish}`) or abort it "
+                f"(`{abort}`) first."
+            )
+    unmerged = git.run("ls-files", "--unmerged", "-z")
+    if unmerged:
+        path = unmerged.split("\0")[0].split("\t", 1)[1]
+        raise ApplyRefusedError(
+            f"Cannot apply an experiment while '{path}' has unresolved conflicts; resolve them and "
+            "`git add` the files first."
+        )
+
+
+def _index_tree(project: Project) -> str:
+    """The tree of the user's index, written from a copy of it (the index is not touched)."""
+    import shutil
+
+    git = project.git
+    project.own_tmp_dir.mkdir(parents=True, exist_ok=True)
+    copy = project.own_tmp_dir / f"index-{uuid.uuid4().hex}"
+    try:
+        index = git.git_dir() / "index"
+        if index.exists():
+            shutil.copyfile(index, copy)
+        return git.run("write-tree", env={"GIT_INDEX_FILE": str(copy)}).strip()
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def save_workspace(project: Project, experiments: list[ExpInfo]) -> tuple[str | None, str]:
+    """Record the workspace and the index unless HEAD or an experiment already holds them.
+
+    Returns the name they were saved under (None when nothing needed saving) and the
+    tree of the workspace.
+    """
+    git = project.git
     head = git.head()
-    known = {e.tree for e in experiments}
-    if head:
-        known.add(git.run("rev-parse", f"{head}^{{tree}}").strip())
-    if tree in known:
-        return None
+    index_tree = _index_tree(project)
+    tree = snapshot_tree(project, pipeline_files(project) + git.untracked_files(), base=index_tree)
+    head_tree = git.run("rev-parse", f"{head}^{{tree}}").strip() if head else EMPTY_TREE
+    known = {e.tree for e in experiments} | {head_tree}
+    if tree in known and index_tree == head_tree:
+        return None, tree
     name = SAVED_PREFIX + time.strftime("%Y%m%d-%H%M%S")
     ref = f"{SAVED_NAMESPACE}/{name}"
     while git.rev_parse(ref):
         name += "x"
         ref = f"{SAVED_NAMESPACE}/{name}"
-    commit = git.commit_tree(tree, [head] if head else [], "jupyter-exp: workspace saved before apply")
+    parents = [head] if head else []
+    if index_tree != head_tree:  # the index as it was, staged content included
+        parents.append(git.commit_tree(index_tree, parents[:1], "jupyter-exp: index saved before apply"))
+    commit = git.commit_tree(tree, parents, "jupyter-exp: workspace saved before apply")
     git.update_refs([f"update {ref} {commit} {ZERO}"])
-    return name
+    return name, tree
 
 
 def _target(project: Project, name: str, experiments: list[ExpInfo]) -> tuple[str, str]:
@@ -97,22 +168,53 @@ def checkpoint_commit(project: Project, spec: str, experiments: list[ExpInfo]) -
     return None
 
 
+def _saved_index(project: Project, name: str, rev: str) -> str | None:
+    """The index commit of a saved workspace (its second parent), if it has one."""
+    if not name.startswith(SAVED_PREFIX) or project.git.rev_parse(f"{SAVED_NAMESPACE}/{name}") != rev:
+        return None
+    return project.git.rev_parse(f"{rev}^2")
 
+
+def _changed_paths(project: Project, workspace_tree: str, rev: str) -> list[str]:
+    """Paths the experiment adds or changes relative to the workspace (never deletions:
+    apply removes nothing)."""
+    out = project.git.run("diff-tree", "-r", "-z", "--no-renames", "--name-only", "--diff-filter=AMT",
+                          workspace_tree, rev)
+    return [p for p in out.split("\0") if p]
 
 
 def apply(project: Project, name: str, echo: Echo | None = None) -> Applied:
-    """Apply experiment ``name`` (a name, a ref, a commit, or a saved workspace)."""
+    """Apply experiment ``name`` (a name, a ref, a commit, or a saved workspace).
+
+    Raises:
+        ApplyRefusedError: a merge, rebase, cherry-pick or revert is in progress, or
+            the index has conflicts.
+        LockError: another command holds the project lock.
+    """
     echo = echo or echo_stdout
-    experiments = list_experiments(project)
-    target, rev = _target(project, name, experiments)
-    git = project.git
-    saved = save_workspace(project, experiments)
-    # Write the experiment's files without moving HEAD, then leave the index as HEAD's.
-    git.run("checkout", rev, "--", ".")
-    git.run("reset", "--quiet")
-    checkout(project, force=True)
+    with project.lock():
+        check_applicable(project)
+        experiments = list_experiments(project)
+        target, rev = _target(project, name, experiments)
+        git = project.git
+        index_source = _saved_index(project, name, rev) or git.head()
+        saved, workspace_tree = save_workspace(project, experiments)
+        restore = f"jupyter exp apply {saved}" if saved else None
+        if restore:  # said before anything changes, so that a kill mid-way leaves the way back
+            echo(f"Your previous workspace was saved as '{saved}'; bring it back with: {restore}\n")
+        faults.point("apply.saved")
+        paths = _changed_paths(project, workspace_tree, rev)
+        if paths:
+            listed = ("\0".join(paths) + "\0").encode()
+            git.run("checkout", rev, "--pathspec-from-file=-", "--pathspec-file-nul", input=listed, env=LITERAL)
+            faults.point("apply.files-written")
+            if index_source:  # those paths' index entries as in HEAD (or the saved index)
+                git.run("reset", "-q", index_source, "--pathspec-from-file=-", "--pathspec-file-nul",
+                        input=listed, env=LITERAL)
+            else:  # no commit yet: nothing to reset to
+                git.run("rm", "--cached", "-q", "--ignore-unmatch", "--pathspec-from-file=-",
+                        "--pathspec-file-nul", input=listed, env=LITERAL)
+            faults.point("apply.index-restored")
+        checkout(project, force=True)
     echo(f"Changes for experiment '{target}' have been applied to your current workspace.\n")
-    restore = f"jupyter exp apply {saved}" if saved else None
-    if restore:
-        echo(f"Your previous workspace was saved as '{saved}'; bring it back with: {restore}\n")
     return Applied(target, rev, saved, restore)

@@ -19,7 +19,7 @@ def list_by_baseline(
 ) -> dict[str, list[tuple[str, str]]]:
     """``{baseline: [(name, rev), ...]}`` for the selected baselines (all with -A)."""
     if git_remote:
-        out = project.git.run("ls-remote", git_remote, "refs/exps/*")
+        out = project.git.run_network("ls-remote", git_remote, "refs/exps/*")
         pairs = []
         for line in out.splitlines():
             sha, _, refname = line.partition("\t")

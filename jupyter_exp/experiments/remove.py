@@ -1,10 +1,22 @@
-"""``exp remove`` and ``exp gc``: delete experiment refs, locally or on a git remote."""
+"""``exp remove`` and ``exp gc``: delete experiment refs, locally or on a git remote.
+
+Local deletions are one ``update-ref --stdin`` transaction; interrupted, git removes
+its locks (see :meth:`Git.update_refs`). One that was SIGKILLed leaves a ``.lock`` file
+per ref it had locked, and every later one would fail on them: such lock files under
+``refs/exps`` older than a minute (git holds a ref lock for milliseconds) are removed
+first, with a one-line warning.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from ..errors import JupyterExpError
 from ..project import Project
+from ..refs import EXPS_NAMESPACE
 from .catalog import all_commits_list, list_experiments, select_baselines, select_experiments
+
+log = logging.getLogger(__name__)
 
 
 def remove(
@@ -26,6 +38,23 @@ def remove(
         raise JupyterExpError("Name the experiments to remove, or use -A or --rev.")
     if git_remote:
         return _remove_remote(project, git_remote, names or [], all_commits)
+    return _remove_local(project, names, all_commits=all_commits, revs=revs, num=num, keep=keep)
+
+
+def _delete_refs(project: Project, doomed: list) -> None:
+    """Delete the refs of ``doomed`` experiments in one transaction, after clearing the
+    lock files a killed transaction left."""
+    if not doomed:
+        return
+    cleared = project.git.clear_stale_ref_locks(EXPS_NAMESPACE)
+    if cleared:
+        log.warning(f"Removed {len(cleared)} stale ref lock file(s) left under {EXPS_NAMESPACE} by a killed "
+                    "git command.")
+    project.git.update_refs([f"delete {e.ref} {e.rev}" for e in doomed])
+
+
+def _remove_local(project: Project, names: list[str] | None, *, all_commits: bool, revs: list[str] | None,
+                  num: int, keep: bool) -> list[str]:
     experiments = list_experiments(project)
     # As in DVC, a name may also be a queued or failed run's: its queue entry goes.
     entries: list[str] = []
@@ -45,12 +74,12 @@ def remove(
     if keep:
         kept = {str(e.ref) for e in selected}
         selected = [e for e in experiments if str(e.ref) not in kept]
-    project.git.update_refs([f"delete {e.ref} {e.rev}" for e in selected])
+    _delete_refs(project, selected)
     return entries + [e.name for e in selected]
 
 
 def _remote_refs(project: Project, remote: str) -> list[tuple[str, str]]:
-    out = project.git.run("ls-remote", remote, "refs/exps/*")
+    out = project.git.run_network("ls-remote", remote, "refs/exps/*")
     from ..refs import ExpRef
 
     found = []
@@ -70,7 +99,7 @@ def _remove_remote(project: Project, remote: str, names: list[str], all_commits:
     if missing:
         raise JupyterExpError(f"No experiment named '{sorted(missing)[0]}' on remote '{remote}'.")
     if wanted:
-        project.git.run("push", remote, *[f":{ref}" for ref in wanted])
+        project.git.run_network("push", remote, *[f":{ref}" for ref in wanted])
     return [ExpRef.parse(r).name for r in wanted]  # type: ignore[union-attr]
 
 
@@ -95,5 +124,5 @@ def gc(
     kept.update(select_baselines(project, ["HEAD"] if workspace else [], 1, all_branches, all_tags))
     experiments = list_experiments(project)
     doomed = [e for e in experiments if e.baseline not in kept]
-    project.git.update_refs([f"delete {e.ref} {e.rev}" for e in doomed])
+    _delete_refs(project, doomed)
     return [e.name for e in doomed]

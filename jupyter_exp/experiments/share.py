@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import JupyterExpError
-from ..git import GitError
+from ..git import GitError, RemoteUnavailableError
 from ..pipeline.cache import READONLY
 from ..pipeline.lock import entry_outs
 from ..project import Project
@@ -95,10 +95,19 @@ def push(
         _copy_objects(needed, objects, remote_dir / "files" / "md5")
     plus = "+" if force else ""
     try:
-        project.git.run("push", git_remote, *[f"{plus}{e.ref}:{e.ref}" for e in selected])
+        project.git.run_network("push", git_remote, *[f"{plus}{e.ref}:{e.ref}" for e in selected])
+    except RemoteUnavailableError:
+        raise
     except GitError as exc:
+        if not _rejected(exc.stderr):
+            raise
         raise RemoteError(f"Push to '{git_remote}' was rejected ({exc}); pull first or push with -f.") from None
     return [e.name for e in selected]
+
+
+def _rejected(stderr: str) -> bool:
+    """Whether git refused to move a ref (it moved on the other side), not failed to talk."""
+    return "[rejected]" in stderr or "non-fast-forward" in stderr or "already exists" in stderr
 
 
 def pull(
@@ -113,7 +122,7 @@ def pull(
 ) -> list[str]:
     """Fetch experiment refs (by name, or all with ``all_commits``, or those of HEAD)
     and the cache objects they need."""
-    out = project.git.run("ls-remote", git_remote, "refs/exps/*")
+    out = project.git.run_network("ls-remote", git_remote, "refs/exps/*")
     remote = [(ExpRef.parse(r), sha) for sha, _, r in (l.partition("\t") for l in out.splitlines())]
     remote = [(ref, sha) for ref, sha in remote if ref is not None]
     if names:
@@ -132,8 +141,12 @@ def pull(
         return []
     plus = "+" if force else ""
     try:
-        project.git.run("fetch", git_remote, *[f"{plus}{ref}:{ref}" for ref, _ in chosen])
+        project.git.run_network("fetch", git_remote, *[f"{plus}{ref}:{ref}" for ref, _ in chosen])
+    except RemoteUnavailableError:
+        raise
     except GitError as exc:
+        if not _rejected(exc.stderr):
+            raise
         raise RemoteError(f"Fetch from '{git_remote}' failed ({exc}); use -f to overwrite local experiments.") from None
     remote_dir = None if no_cache else dvc_remote_dir(project, dvc_remote)
     if remote_dir is not None:
