@@ -405,3 +405,36 @@ def test_hash_validator_is_used_by_cache_paths(hostile):
         cache.object_path("ab/../../../../etc/passwd")
     with pytest.raises(JupyterExpError):
         cache.read_manifest("ab/../x.dir")
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"data.dvc": dvc_file("../outside")},
+     "data.dvc: '../outside' leaves the project; use a path inside it."),
+    ({"data.dvc": dvc_file("data", md5="ab/../../../../etc/passwd")}, None),
+    ({"dvc.yaml": "stages:\n  s:\n    cmd: echo\n    outs: [o]\n",
+      "dvc.lock": "schema: '2.0'\nstages:\n  s:\n    cmd: echo\n    outs:\n    - path: o\n"
+                  "      hash: md5\n      md5: ab/../../../outside/secret.txt\n      size: 1\n"}, None),
+])
+def test_exp_apply_refuses_an_experiment_with_hostile_files_before_changing_anything(
+        hostile, cli, tmp_path, files, message):
+    """An experiment that arrives with ``exp pull`` carrying a crafted .dvc file or lock:
+    apply refuses it before it saves the workspace or writes a file."""
+    head = git(hostile, "rev-parse", "HEAD").strip()
+    for name, text in files.items():
+        (hostile / name).write_text(text)
+    git(hostile, "add", "-A")
+    tree = git(hostile, "write-tree").strip()
+    git(hostile, "reset", "-q", "--hard", head)
+    rev = git(hostile, "commit-tree", tree, "-p", head, "-m", "pulled").strip()
+    git(hostile, "update-ref", f"refs/exps/{head[:2]}/{head[2:]}/evil", rev)
+    (hostile / "README.md").write_text("# unsaved work\n")  # apply would save it first
+    before = Snapshot.take(hostile, outside=[tmp_path])
+    proc = cli("apply", "evil", check=False)
+    assert proc.returncode == 1 and proc.stdout == "", proc.stdout + proc.stderr
+    line = proc.stderr.strip()
+    assert "\n" not in line and line.startswith("ERROR: ")
+    if message:
+        assert line == f"ERROR: {message}"
+    else:
+        assert "md5" in line or "hash" in line
+    before.assert_unchanged()

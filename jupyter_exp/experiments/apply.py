@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from .. import faults
 from ..errors import JupyterExpError
 from ..pipeline.results import Echo, echo_stdout
-from ..pipeline.tracked import checkout
+from ..pipeline.tracked import checkout, collect_tracked
 from ..project import Project
 from ..refs import SAVED_NAMESPACE
+from ..tree import GitTree
 from .catalog import ExpInfo, UnknownExperimentError, list_experiments, resolve
 from .snapshot import ZERO, pipeline_files, snapshot_tree
 
@@ -198,6 +199,9 @@ def apply(project: Project, name: str, echo: Echo | None = None) -> Applied:
         target, rev = _target(project, name, experiments)
         git = project.git
         index_source = _saved_index(project, name, rev) or git.head()
+        # Paths and hashes of the experiment's .dvc files and locks are checked before
+        # anything is saved or written: a refused one leaves everything as it was.
+        collect_tracked(project, GitTree(git, rev))
         saved, workspace_tree = save_workspace(project, experiments)
         restore = f"jupyter exp apply {saved}" if saved else None
         if restore:  # said before anything changes, so that a kill mid-way leaves the way back

@@ -15,11 +15,14 @@ from typing import Callable
 
 from ..errors import CheckoutError, JupyterExpError, PipelineError
 from ..project import Project
-from ..serialize import dump_yaml_text, parse_yaml, read_text, write_text_atomic
+from ..serialize import decode_text, dump_yaml_text, parse_yaml, read_text, write_text_atomic
+from ..tree import GitTree
 from .cache import Cache
+from .dvcfile import load_pipeline
 from .gitignore import ignore
+from .graph import build_graph
 from .hashing import HashInfo
-from .lock import entry_outs, lock_path_for, read_lock
+from .lock import check_lock, entry_outs, lock_path_for, read_lock
 from .repro import load_graph, open_cache
 
 
@@ -92,7 +95,7 @@ def _dvc_files(project: Project) -> list[Path]:
     return [project.root / name for name in listed.split("\0") if name.endswith(".dvc")]
 
 
-def read_dvc_file(project: Project, name: str) -> list[Tracked]:
+def read_dvc_file(project: Project, name: str, text: str | None = None) -> list[Tracked]:
     """The outputs a ``.dvc`` file (project-relative ``name``) records, checked.
 
     Each ``path`` goes through the project's boundary (relative to the file's
@@ -103,7 +106,9 @@ def read_dvc_file(project: Project, name: str) -> list[Tracked]:
         PipelineError, PathError, CacheError: a wrong type, a path or a hash refused.
     """
     fix = "restore it from git or track the data again with `jupyter exp add`"
-    data = parse_yaml(read_text(project.root / name, name), name) or {}
+    if text is None:
+        text = read_text(project.root / name, name)
+    data = parse_yaml(text, name) or {}
     outs = data.get("outs") if isinstance(data, dict) else data
     if outs is None:
         return []
@@ -120,17 +125,36 @@ def read_dvc_file(project: Project, name: str) -> list[Tracked]:
     return found
 
 
-def collect_tracked(project: Project) -> list[Tracked]:
-    """Everything checkout can restore: ``.dvc`` files and cached stage outputs."""
+def collect_tracked(project: Project, tree: GitTree | None = None) -> list[Tracked]:
+    """Everything checkout can restore: ``.dvc`` files and cached stage outputs.
+
+    ``tree`` reads them at a commit instead of the workspace (``exp apply`` checks an
+    experiment's files this way before it changes anything). Every path and hash is
+    checked on the way (see :func:`read_dvc_file` and ``check_lock``).
+    """
     found: list[Tracked] = []
-    for dvc_file in _dvc_files(project):
-        found.extend(read_dvc_file(project, dvc_file.relative_to(project.root).as_posix()))
-    graph = load_graph(project)
+    if tree is None:
+        for dvc_file in _dvc_files(project):
+            found.extend(read_dvc_file(project, dvc_file.relative_to(project.root).as_posix()))
+        pipeline = load_pipeline(project.root)
+    else:
+        listed = project.git.run("ls-tree", "-r", "-z", "--name-only", tree.rev)
+        for name in (n for n in listed.split("\0") if n.endswith(".dvc")):
+            raw = tree.read(name)
+            if raw is not None:
+                found.extend(read_dvc_file(project, name, decode_text(raw, name)))
+        pipeline = load_pipeline(project.root, tree=tree)
+    graph = build_graph(list(pipeline.stages), pipeline.groups, pipeline.sources)
     locks: dict[str, dict] = {}
     for stage in graph.stages.values():
         lock_name = lock_path_for(stage.dvcfile)
         if lock_name not in locks:
-            locks[lock_name] = read_lock(project.root / lock_name)
+            if tree is None:
+                locks[lock_name] = read_lock(project.root / lock_name)
+            else:
+                raw = tree.read(lock_name)
+                locks[lock_name] = {} if raw is None else check_lock(
+                    parse_yaml(decode_text(raw, lock_name), lock_name), lock_name)
         entry = locks[lock_name].get(stage.name)
         if not entry:
             continue
