@@ -438,3 +438,23 @@ def test_exp_apply_refuses_an_experiment_with_hostile_files_before_changing_anyt
     else:
         assert "md5" in line or "hash" in line
     before.assert_unchanged()
+
+
+def test_exp_push_of_an_experiment_with_a_malformed_lock_is_one_line(hostile, cli, tmp_path):
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(hostile, "remote", "add", "origin", str(remote))
+    (hostile / ".dvc" / "config").write_text(
+        f"[core]\n    remote = store\n['remote \"store\"']\n    url = {tmp_path / 'store'}\n")
+    git(hostile, "commit", "-qam", "a DVC remote")
+    head = git(hostile, "rev-parse", "HEAD").strip()
+    (hostile / "dvc.lock").write_text("schema: '2.0'\nstages:\n  s: 5\n")
+    git(hostile, "add", "-A")
+    rev = git(hostile, "commit-tree", git(hostile, "write-tree").strip(), "-p", head, "-m", "x").strip()
+    git(hostile, "reset", "-q", "--hard", head)
+    git(hostile, "update-ref", f"refs/exps/{head[:2]}/{head[2:]}/odd", rev)
+    before = Snapshot.take(hostile, outside=[tmp_path])
+    proc = cli("push", "origin", "odd", check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"ERROR: dvc.lock of {rev[:7]}"), proc.stderr
+    before.assert_unchanged()

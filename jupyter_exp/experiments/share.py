@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import JupyterExpError
 from ..git import GitError, RemoteUnavailableError
 from ..pipeline.cache import READONLY
-from ..pipeline.lock import entry_outs
+from ..pipeline.lock import check_lock, entry_outs
 from ..project import Project
 from ..refs import ExpRef
 from ..serialize import parse_lock
@@ -40,10 +40,10 @@ def dvc_remote_dir(project: Project, name: str | None = None) -> Path | None:
 
 def _objects_of(project: Project, rev: str, object_dir: Path) -> set[str]:
     """md5s of the cache objects experiment ``rev`` names in its dvc.lock (dirs expanded)."""
-    lock = GitTree(project.git, rev).load("dvc.lock", parse_lock) or {}
+    lock = check_lock(GitTree(project.git, rev).load("dvc.lock", parse_lock), f"dvc.lock of {rev[:7]}")
     found: set[str] = set()
-    for entry in (lock.get("stages") or {}).values():
-        for info in entry_outs(entry).values():
+    for stage, entry in lock.items():
+        for info in entry_outs(entry, f"dvc.lock of {rev[:7]}, stage '{stage}'").values():
             found.add(info.md5)
             if info.isdir:
                 manifest = object_dir / info.md5[:2] / info.md5[2:]
