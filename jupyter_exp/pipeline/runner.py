@@ -233,10 +233,10 @@ def _drain(fd: int, emit: Callable[[bytes], None]) -> None:
 # engine died, and the command's group gets SIGTERM, then SIGKILL if it lingers.
 _WATCHDOG_SCRIPT = (
     'read -r done && exit 0\n'
-    'kill -TERM -- -"$1" 2>/dev/null || exit 0\n'
+    'kill -TERM -"$1" 2>/dev/null || exit 0\n'
     'i=0\n'
-    'while [ "$i" -lt 30 ] && kill -0 -- -"$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done\n'
-    'kill -KILL -- -"$1" 2>/dev/null\n'
+    'while [ "$i" -lt 30 ] && kill -0 -"$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done\n'
+    'kill -KILL -"$1" 2>/dev/null\n'
     'exit 0\n'
 )
 
