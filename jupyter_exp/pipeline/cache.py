@@ -203,6 +203,8 @@ class Cache:
         versions that hard-linked by default, or by an earlier ``cache.type``): an
         in-place write must not reach the object."""
         if info.isdir:
+            if not self.exists(info.md5):
+                return  # the workspace has the data, the cache not: nothing can be shared
             targets = [(path / e["relpath"], e["md5"]) for e in self.read_manifest(info.md5)]
         else:
             targets = [(path, info.md5)]
