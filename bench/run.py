@@ -191,6 +191,37 @@ def bench_repro(work: Path, repeat: int, data_mb: int, dvc: Path | None, rows: d
             rows["forced"].time_dvc([str(dvc), "repro", "-f"], theirs, env)
 
 
+CACHE_DVC_YAML = """stages:
+  make:
+    cmd: python make.py
+    deps: [data/raw.bin, make.py]
+    outs: [out.bin]
+"""
+# A new output every run (16 random bytes at its end), so each run stores a new object.
+MAKE = ("import os, shutil\nshutil.copyfile('data/raw.bin', 'out.bin')\n"
+        "open('out.bin', 'ab').write(os.urandom(16))\n")
+
+
+def bench_cache(work: Path, repeat: int, data_mb: int, rows: dict[str, Row]) -> None:
+    """Saving a large output into the cache (forced repro) and checking it out again.
+
+    Both run under the default ``cache.type``: copies (or reflinks where the file system
+    has them), so a write into the workspace file can never change the cache object.
+    """
+    root = make_project(work / "cache", data_mb << 20)
+    (root / "dvc.yaml").write_text(CACHE_DVC_YAML)
+    (root / "make.py").write_text(MAKE)
+    subprocess.run(ours_cmd("repro"), cwd=root, check=True, stdout=subprocess.DEVNULL)
+    command_ms = statistics.median(run_timed([sys.executable, "make.py"], root)[0] for _ in range(repeat))
+    for _ in range(repeat):
+        rows["cache_save"].time_ours(ours_cmd("repro", "-f"), root, minus=command_ms)
+    for _ in range(repeat):
+        (root / "out.bin").unlink()
+        rows["cache_checkout"].time_ours(ours_cmd("checkout"), root)
+    rows["cache_save"].note = f"{data_mb} MB output; the stage command's own {command_ms:.0f} ms taken off"
+    rows["cache_checkout"].note = f"{data_mb} MB output, deleted first"
+
+
 def bench_hash(work: Path, repeat: int, data_mb: int, rows: dict[str, Row]) -> None:
     """First hash of a large file against md5sum, then the unchanged check."""
     path = work / "big.bin"
@@ -469,6 +500,9 @@ def bench_checkpoints(work: Path, steps: int, chains: int, chain_length: int, re
                                [t for t, _ in warm_runs], max(m for _, m in warm_runs))
 
 
+GROUPS = ("import", "repro", "hash", "cache", "exp_run", "magics", "widget", "queue", "checkpoints", "show")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vs-dvc", action="store_true", help=f"also run DVC {DVC_VERSION} and print ratios")
@@ -480,6 +514,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dvc-timeout", type=float, default=600, help="seconds before a DVC queue run is given up")
     parser.add_argument("--dvc-show-max", type=int, default=1000,
                         help="largest experiment count to time DVC's exp show on (it is slow)")
+    parser.add_argument("--only", nargs="+", choices=sorted(GROUPS),
+                        help="run only these groups of workloads (default: all)")
     args = parser.parse_args(argv)
     repeat = args.repeat or (2 if args.quick else 7)
     data_mb = args.data_mb or (8 if args.quick else 1024)
@@ -495,20 +531,35 @@ def main(argv: list[str] | None = None) -> int:
         "load_ext": Row("%load_ext jupyter_exp (in an IPython shell)"),
         "exp_cli": Row("exp run overhead, 2 stages (CLI)"),
         "exp_api": Row("exp run overhead, 2 stages (api, warm; DVC: CLI)"),
+        "cache_save": Row("forced repro of a stage writing a large output (cache save)"),
+        "cache_checkout": Row("checkout of that large output"),
     }
+    only = set(args.only or GROUPS)
     with tempfile.TemporaryDirectory(prefix="jupyter-exp-bench-") as tmp:
         work = Path(tmp)
-        bench_imports(rows["import"], repeat)
-        bench_repro(work, repeat, 1, dvc, rows)
-        bench_hash(work, repeat, data_mb, rows)
-        bench_exp_run(work, repeat, dvc, rows)
-        bench_magics(work, 100 if args.quick else 1000, repeat, rows)
-        bench_widget_live(work, 6 if args.quick else 20, 100 if args.quick else 1000, rows)
-        bench_queue(work, args.queue_size or (4 if args.quick else 16), dvc, rows, args.dvc_timeout)
-        bench_checkpoints(work, 5 if args.quick else 200, 2 if args.quick else 20,
-                          5 if args.quick else 200, repeat, rows)
-        bench_exp_show(work, args.show_sizes or ([10, 100] if args.quick else [10, 100, 1000, 10000]),
-                       repeat, dvc, args.dvc_show_max, rows)
+        if "import" in only:
+            bench_imports(rows["import"], repeat)
+        if "repro" in only:
+            bench_repro(work, repeat, 1, dvc, rows)
+        if "hash" in only:
+            bench_hash(work, repeat, data_mb, rows)
+        if "cache" in only:
+            bench_cache(work, repeat, data_mb, rows)
+        if "exp_run" in only:
+            bench_exp_run(work, repeat, dvc, rows)
+        if "magics" in only:
+            bench_magics(work, 100 if args.quick else 1000, repeat, rows)
+        if "widget" in only:
+            bench_widget_live(work, 6 if args.quick else 20, 100 if args.quick else 1000, rows)
+        if "queue" in only:
+            bench_queue(work, args.queue_size or (4 if args.quick else 16), dvc, rows, args.dvc_timeout)
+        if "checkpoints" in only:
+            bench_checkpoints(work, 5 if args.quick else 200, 2 if args.quick else 20,
+                              5 if args.quick else 200, repeat, rows)
+        if "show" in only:
+            bench_exp_show(work, args.show_sizes or ([10, 100] if args.quick else [10, 100, 1000, 10000]),
+                           repeat, dvc, args.dvc_show_max, rows)
+        rows = {key: row for key, row in rows.items() if row.ours or row.dvc}
 
     print(f"jupyter_exp benchmarks — {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.system()} {platform.machine()}; repeat={repeat}" + (f"; DVC {DVC_VERSION}" if dvc else ""))

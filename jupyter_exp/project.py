@@ -129,7 +129,9 @@ class Project:
     def link_types(self) -> list[str]:
         configured = self.config.get("cache", "type", fallback="")
         types = [t.strip() for t in configured.split(",") if t.strip()]
-        return types or ["reflink", "hardlink", "copy"]
+        # DVC's default: a hard link or symlink only when configured, since writing
+        # into such a workspace file in place would change the cache object.
+        return types or ["reflink", "copy"]
 
     @cached_property
     def _real_root(self) -> Path:

@@ -22,6 +22,7 @@ def test_quick_benchmark_prints_its_table(dvc_exe):
         "no-op repro, 2 stages (api, warm process)", "forced repro -f, 2 stages (CLI)",
         "first hash of a large dependency", "unchanged check of that dependency",
         "exp run overhead, 2 stages (CLI)", "exp run overhead, 2 stages (api, warm; DVC: CLI)",
+        "forced repro of a stage writing a large output (cache save)", "checkout of that large output",
         "exp show --json, 5 exps, first time", "exp show --json, 5 exps, warm",
         "%load_ext jupyter_exp (in an IPython shell)",
         "%exp show, 100 exps, rendered (first in a kernel)", "%exp show, 100 exps, rendered (again)",

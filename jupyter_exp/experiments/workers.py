@@ -72,16 +72,40 @@ def list_workers(project: Project) -> list[WorkerInfo]:
     return found
 
 
+LINE_LIMIT = 65536  # characters of one line held back before it is shown in pieces
+
+
 def _line_prefixer(prefix: str, echo: Echo, lock: threading.Lock) -> Echo:
-    """An echo that writes whole lines, each prefixed (several runs share one screen)."""
-    pending = [""]
+    """An echo that writes whole lines, each prefixed (several runs share one screen).
+
+    Linear in the output: the unfinished line is kept as a list of pieces, never
+    re-joined and re-split per chunk, and a line longer than LINE_LIMIT is shown in
+    LINE_LIMIT pieces, so memory stays bounded whatever a stage prints without a
+    newline. (The entry's log gets the output as it came.)
+    """
+    pending: list[str] = []
+    size = 0
 
     def write(text: str) -> None:
-        pending[0] += text
-        *lines, pending[0] = pending[0].split("\n")
-        if lines:
+        nonlocal size
+        *complete, last = text.split("\n")
+        shown: list[str] = []
+        for piece in complete:
+            pending.append(piece)
+            shown.append(f"{prefix}{''.join(pending)}\n")
+            pending.clear()
+            size = 0
+        pending.append(last)
+        size += len(last)
+        if size >= LINE_LIMIT:
+            line = "".join(pending)
+            cut = len(line) - len(line) % LINE_LIMIT
+            shown.extend(f"{prefix}{line[i:i + LINE_LIMIT]}\n" for i in range(0, cut, LINE_LIMIT))
+            pending[:] = [line[cut:]]
+            size = len(line) - cut
+        if shown:
             with lock:
-                echo("".join(f"{prefix}{line}\n" for line in lines))
+                echo("".join(shown))
 
     return write
 

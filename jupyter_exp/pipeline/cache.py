@@ -1,10 +1,13 @@
 """The content-addressed cache, laid out as DVC 3's: ``files/md5/<2 hex>/<30 hex>``.
 
-Objects are read-only. Saving a path links it into the cache, checking it out
-links it back, each by the first link type that works of the configured list
-(default reflink, hardlink, copy). A workspace file that shares its inode with a
-cache object is read-only too; :func:`Cache.unprotect` turns it back into a private
-copy before a stage appends to it.
+Objects are read-only and never change. Saving a path puts it into the cache,
+checking it out brings it back, each by the first link type that works of the
+configured list. The default is DVC's, reflink else copy: a workspace file then
+never shares its bytes with an object, so writing into it in place (as root, which
+ignores read-only modes) cannot change the cache. Hard links and symlinks are used
+only when ``cache.type`` names them; such a workspace file is read-only (it shares
+the object's inode, or points at it), as DVC makes it, and :func:`Cache.unprotect`
+turns it back into a private copy before a stage writes to it.
 """
 
 from __future__ import annotations
@@ -155,24 +158,30 @@ class Cache:
         outputs that git tracks but the run-cache must be able to restore).
         """
         link_types = ["copy"] if copy else self._save_link_types()
-        info = self.hasher.hash_path(path)
-        if info is None:
+        found = self.hasher.hash_tree(path)
+        if found is None:
             raise CacheError(f"Output '{path}' does not exist; the stage must create it.")
+        info, files = found
         if info.isdir:
-            entries = []
-            for rel, file_path in self.hasher.walk(path):
-                md5 = self.hasher.hash_file(file_path)
+            # The files hashed are the files stored: one walk, so a file created or
+            # changed between two walks cannot make the manifest and the objects differ.
+            for _, file_path, md5, _ in files:
                 self._store(file_path, md5, link_types)
-                entries.append((rel, md5))
-            self._store_bytes(manifest_bytes(entries), info.md5)
+            self._store_bytes(manifest_bytes([(rel, md5) for rel, _, md5, _ in files]), info.md5)
         else:
             self._store(path, info.md5, link_types)
         self.hasher.flush()
         return info
 
     def _save_link_types(self) -> list[str]:
-        # A symlink into the cache is never a safe cache object.
+        # A symlink into the cache is never a safe cache object. A hard link is made
+        # only when configured (the workspace file then turns read-only with the object).
         return [t for t in self.link_types if t != "symlink"] or ["copy"]
+
+    @property
+    def shares_files(self) -> bool:
+        """Whether workspace files may be hard links or symlinks of cache objects (configured)."""
+        return "hardlink" in self.link_types or "symlink" in self.link_types
 
     # -- checking out -------------------------------------------------------------
     def checkout(self, path: Path, info: HashInfo, copy: bool = False) -> bool:
@@ -182,6 +191,8 @@ class Cache:
         """
         current = self.hasher.hash_path(path) if path.exists() else None
         if current is not None and current.md5 == info.md5:
+            if not copy and not self.shares_files:
+                self._unshare(path, info)
             return False
         if not self.has_all(info):
             raise CheckoutError(
@@ -207,14 +218,50 @@ class Cache:
         if self.hasher.state is not None:
             self.hasher.state.put(dst, os.stat(dst), md5)
 
+    def _unshare(self, path: Path, info: HashInfo) -> None:
+        """Give private copies to files under ``path`` that are hard links of their cache
+        object (or symlinks to it) although no such link type is configured (left by
+        versions that hard-linked by default, or by an earlier ``cache.type``): an
+        in-place write must not reach the object."""
+        if info.isdir:
+            if not self.exists(info.md5):
+                return  # the workspace has the data, the cache not: nothing can be shared
+            targets = [(path / e["relpath"], e["md5"]) for e in self.read_manifest(info.md5)]
+        else:
+            targets = [(path, info.md5)]
+        for file_path, md5 in targets:
+            try:
+                st, obj = os.lstat(file_path), os.stat(self.object_path(md5))
+                if stat.S_ISLNK(st.st_mode):
+                    shared = os.path.samestat(os.stat(file_path), obj)
+                else:
+                    shared = st.st_nlink > 1 and os.path.samestat(st, obj)
+            except OSError:
+                continue
+            if shared:
+                self._private_copy(file_path)
+                if self.hasher.state is not None:
+                    self.hasher.state.put(file_path, os.stat(file_path), md5)
+
+    @staticmethod
+    def _private_copy(file_path: Path) -> None:
+        """Replace ``file_path`` (a hard link or symlink) by a writable copy of its bytes."""
+        tmp = file_path.with_name(f".{file_path.name}.{uuid.uuid4().hex}.tmp")
+        shutil.copyfile(file_path, tmp)  # follows a symlink; the new file is 0644
+        os.replace(tmp, file_path)
+
     def unprotect(self, path: Path) -> None:
-        """Replace cache-shared files under ``path`` with writable private copies."""
-        targets = [p for _, p in walk_files(path)] if path.is_dir() else [path]
+        """Replace cache-shared files under ``path`` (hard links, symlinks) with
+        writable private copies."""
+        targets = [p for _, p in walk_files(path)] if path.is_dir() and not path.is_symlink() else [path]
         for file_path in targets:
+            if file_path.is_symlink():
+                # Never chmod through a symlink: its target may be a cache object.
+                if file_path.is_file():
+                    self._private_copy(file_path)
+                continue
             if file_path.is_file() and os.stat(file_path).st_nlink > 1:
-                tmp = file_path.with_name(f".{file_path.name}.{uuid.uuid4().hex}.tmp")
-                shutil.copyfile(file_path, tmp)
-                os.replace(tmp, file_path)
+                self._private_copy(file_path)
             if file_path.exists():
                 os.chmod(file_path, os.stat(file_path).st_mode | stat.S_IWUSR)
 

@@ -210,26 +210,37 @@ class Hasher:
             self.state.put(path, st, md5)
         return md5
 
-    def dir_entries(self, path: Path) -> list[tuple[str, str, int]]:
-        """``(relpath, md5, size)`` of every file in a directory."""
-        entries = []
+    def dir_files(self, path: Path) -> list[tuple[str, Path, str, int]]:
+        """``(relpath, path, md5, size)`` of every file in a directory, from one walk."""
+        found = []
         for rel, file_path in self.walk(path):
             st = os.stat(file_path)
-            entries.append((rel, self.hash_file(file_path, st), st.st_size))
-        return entries
+            found.append((rel, file_path, self.hash_file(file_path, st), st.st_size))
+        return found
 
-    def hash_path(self, path: Path) -> HashInfo | None:
-        """The HashInfo of a file or directory, or None when it does not exist."""
+    def dir_entries(self, path: Path) -> list[tuple[str, str, int]]:
+        """``(relpath, md5, size)`` of every file in a directory."""
+        return [(rel, md5, size) for rel, _, md5, size in self.dir_files(path)]
+
+    def hash_tree(self, path: Path) -> tuple[HashInfo, list[tuple[str, Path, str, int]]] | None:
+        """The HashInfo of a file or directory with the files it was computed from
+        (``[]`` for a file), or None when it does not exist. Saving uses the files
+        listed here, so what is stored is exactly what was hashed (one walk)."""
         try:
             st = os.stat(path)
         except FileNotFoundError:
             return None
-        if os.path.isdir(path):
-            entries = self.dir_entries(path)
-            manifest = manifest_bytes([(rel, md5) for rel, md5, _ in entries])
-            md5 = hashlib.md5(manifest, usedforsecurity=False).hexdigest() + ".dir"
-            return HashInfo(md5, sum(size for _, _, size in entries), len(entries))
-        return HashInfo(self.hash_file(path, st), st.st_size)
+        if not os.path.isdir(path):
+            return HashInfo(self.hash_file(path, st), st.st_size), []
+        files = self.dir_files(path)
+        manifest = manifest_bytes([(rel, md5) for rel, _, md5, _ in files])
+        md5 = hashlib.md5(manifest, usedforsecurity=False).hexdigest() + ".dir"
+        return HashInfo(md5, sum(size for *_, size in files), len(files)), files
+
+    def hash_path(self, path: Path) -> HashInfo | None:
+        """The HashInfo of a file or directory, or None when it does not exist."""
+        found = self.hash_tree(path)
+        return found[0] if found is not None else None
 
     def flush(self) -> None:
         if self.state is not None:

@@ -5,12 +5,22 @@ streamed live to ``echo`` (the terminal, or the notebook cell) and the tail kept
 error messages. A KeyboardInterrupt (Ctrl+C, a kernel interrupt) is passed on to
 the command's process group, which is then waited for before the interrupt
 propagates.
+
+The command is done when its own process exits, not when its output ends: a
+background child that keeps the output pipe open (``(sleep 60 &); echo ok``) does
+not hold the engine, as it does not hold DVC. And a command never outlives its
+engine: a small watchdog process (a shell reading a pipe only the engine holds)
+sees the engine die, however it dies (SIGKILL, the OOM killer), and stops the
+command's process group.
 """
 
 from __future__ import annotations
 
+import codecs
 import collections
+import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -119,25 +129,33 @@ def run_command(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    watchdog = _Watchdog.start(proc.pid)
     tail: collections.deque[bytes] = collections.deque()
     tail_size = 0
+    # Output arrives in arbitrary chunks: a multi-byte character may span two.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def emit(chunk: bytes) -> None:
+        nonlocal tail_size
+        text = decoder.decode(chunk)
+        if text:
+            echo(text)
+        tail.append(chunk)
+        tail_size += len(chunk)
+        while tail_size > TAIL_BYTES and len(tail) > 1:
+            tail_size -= len(tail.popleft())
+
     assert proc.stdout is not None
-    fd = proc.stdout.fileno()
     with _active_lock:
         _active.add(proc.pid)
     if on_start is not None:
         on_start(proc.pid)
     watcher, stop_watch, failures = _watch(proc, monitor)
     try:
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            echo(chunk.decode(errors="replace"))
-            tail.append(chunk)
-            tail_size += len(chunk)
-            while tail_size > TAIL_BYTES and len(tail) > 1:
-                tail_size -= len(tail.popleft())
+        _pump(proc, proc.stdout.fileno(), emit)
+        rest = decoder.decode(b"", final=True)
+        if rest:
+            echo(rest)
         returncode = proc.wait()
     except BaseException:
         _stop(proc)
@@ -149,9 +167,123 @@ def run_command(
         with _active_lock:
             _active.discard(proc.pid)
         proc.stdout.close()
+        watchdog.release()
     if failures:
         raise failures[0]
     return CommandResult(returncode, b"".join(tail).decode(errors="replace")[-TAIL_BYTES:])
+
+
+READ_BYTES = 65536
+DRAIN_SECONDS = 0.2  # after the command exits: how long to collect output still buffered
+POLL_MS = 50  # where pidfd_open is missing: how often to look whether the command exited
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that turns readable when ``pid`` exits (Linux 5.3+), else None."""
+    try:
+        return os.pidfd_open(pid)  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return None
+
+
+def _pump(proc: subprocess.Popen, fd: int, emit: Callable[[bytes], None]) -> None:
+    """Pass ``proc``'s output to ``emit`` until the pipe ends or ``proc`` itself exits.
+
+    When ``proc`` exits while something else (a background child) still holds the
+    pipe, what is already buffered is read, for at most DRAIN_SECONDS, and the rest
+    is left to that child: waiting for the end of output would wait for the child.
+    """
+    pidfd = _pidfd(proc.pid)
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    if pidfd is not None:
+        poller.register(pidfd, select.POLLIN)
+    try:
+        while True:
+            ready = {f for f, _ in poller.poll(None if pidfd is not None else POLL_MS)}
+            if fd in ready:
+                chunk = os.read(fd, READ_BYTES)
+                if not chunk:
+                    return  # nobody writes any more
+                emit(chunk)
+            if (pidfd is not None and pidfd in ready) or (pidfd is None and proc.poll() is not None):
+                _drain(fd, emit)
+                return
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _drain(fd: int, emit: Callable[[bytes], None]) -> None:
+    """Read what ``fd`` holds now, without waiting for more."""
+    os.set_blocking(fd, False)
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, READ_BYTES)
+        except BlockingIOError:
+            return
+        if not chunk:
+            return
+        emit(chunk)
+
+
+# The watchdog: a shell whose stdin is a pipe only the engine can write. The engine
+# writes a line when the command is done; end of file without that line means the
+# engine died, and the command's group gets SIGTERM, then SIGKILL if it lingers.
+_WATCHDOG_SCRIPT = (
+    'read -r done && exit 0\n'
+    'kill -TERM -"$1" 2>/dev/null || exit 0\n'
+    'i=0\n'
+    'while [ "$i" -lt 30 ] && kill -0 -"$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done\n'
+    'kill -KILL -"$1" 2>/dev/null\n'
+    'exit 0\n'
+)
+
+
+@dataclass
+class _Watchdog:
+    """Stops a command's process group when the engine dies first.
+
+    A pipe's end, unlike PR_SET_PDEATHSIG, is tied to the process, not to the thread
+    that started the command (queue runs start commands from worker threads), and
+    it also reaches the command's own children, which a parent-death signal set on
+    the shell would not. The watchdog runs in a session of its own, so a signal to
+    the engine's process group (Ctrl+C in a terminal) does not take it along.
+    """
+
+    proc: subprocess.Popen | None
+    write_fd: int | None
+
+    @classmethod
+    def start(cls, pgid: int) -> "_Watchdog":
+        read_fd, write_fd = os.pipe()  # not inherited by other children (PEP 446)
+        try:
+            proc = subprocess.Popen(
+                ["/bin/sh", "-c", _WATCHDOG_SCRIPT, "jupyter-exp-watchdog", str(pgid)],
+                stdin=read_fd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError:
+            # No /bin/sh for the watchdog: the command still runs; only the next
+            # engine's stop_orphaned_stage guards against this one dying.
+            os.close(write_fd)
+            return cls(None, None)
+        finally:
+            os.close(read_fd)
+        return cls(proc, write_fd)
+
+    def release(self) -> None:
+        """The command is done: let the watchdog exit without signalling."""
+        if self.write_fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.write(self.write_fd, b"done\n")
+        os.close(self.write_fd)
+        self.write_fd = None
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=2)
 
 
 MONITOR_SECONDS = 0.02
