@@ -181,6 +181,10 @@ class Project:
         self._refuse_machinery(rel, path, where, output)
         if follow_links and rel != ".":
             real = (self.root / rel).resolve()
+            if output and self._links_into_cache(rel, real):
+                # cache.type symlink: the output itself is a link to its cache object,
+                # which checkout replaces and never writes through; its directory counts.
+                real = (self.root / rel).parent.resolve() / posixpath.basename(rel)
             if not real.is_relative_to(self._real_root):
                 raise PathError(
                     f"{where}: '{path}' leads through a symlink to {real}, outside the project; "
@@ -190,6 +194,10 @@ class Project:
             if real_rel != rel:
                 self._refuse_machinery(real_rel, path, where, output)
         return rel
+
+    def _links_into_cache(self, rel: str, real: Path) -> bool:
+        """Whether ``rel`` is itself a symlink to a file in the cache."""
+        return (self.root / rel).is_symlink() and real.is_relative_to(self.cache_dir.resolve())
 
     def _refuse_machinery(self, rel: str, path: str, where: str, output: bool) -> None:
         first = rel.split("/", 1)[0]
