@@ -59,6 +59,20 @@ def test_sigkill_during_exp_run_at_random_moments(ran):
     assert_whole(ran)
 
 
+def wait_dead(pid: int, timeout: float = 10) -> None:
+    """Until ``pid`` has exited (gone, or a zombie nobody reaped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} still runs {timeout} s after SIGKILL")
+
+
 def test_sigkill_of_queue_workers_at_random_moments(ran, cli):
     rng = random.Random(SEED + 1)
     before = {p: p.read_bytes() for p in ran.rglob("*") if p.is_file() and ".git" not in p.parts and ".dvc" not in p.parts}
@@ -74,6 +88,7 @@ def test_sigkill_of_queue_workers_at_random_moments(ran, cli):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            wait_dead(pid)  # SIGKILL is delivered asynchronously; its locks go when it is gone
         for entry in QueueStore(Project(ran)).entries():
             if entry.pgid:
                 try:
