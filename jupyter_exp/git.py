@@ -107,7 +107,7 @@ class Git:
                 git_dir = self.root / git_dir
         common = git_dir
         try:  # what `git rev-parse --git-common-dir` reads, without a process
-            common = git_dir / (git_dir / "commondir").read_text().strip()
+            common = Path(os.path.normpath(git_dir / (git_dir / "commondir").read_text().strip()))
         except OSError:
             pass
         stamp = []
