@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .experiments.apply import Applied
     from .experiments.diff import ExpDiff
     from .experiments.run import Experiment
+    from .experiments.workers import StopReport
     from .pipeline.results import StageResult
     from .project import Project
     from .widgets.table import ExperimentTableWidget
@@ -361,8 +362,10 @@ def queue_start(jobs: int = 1, *, threads: bool | None = None, executor: str | N
     return start(_project(root), jobs, threads=threads, on_finish=on_finish, executor=executor)
 
 
-def queue_stop(*, kill: bool = False, root: str | None = None) -> int:
-    """Ask the workers to stop after their current experiments (``kill``: now)."""
+def queue_stop(*, kill: bool = False, root: str | None = None) -> "StopReport":
+    """Ask the workers to stop after their current experiments (``kill``: stop those
+    now, SIGINT then SIGTERM then SIGKILL; they go back to the queue). Returns a
+    StopReport: ``workers`` asked (``int()`` of it) and what happened to each stage."""
     from .experiments.workers import stop
 
     return stop(_project(root), kill=kill)
@@ -401,11 +404,12 @@ def queue_logs(name: str, *, follow: bool = False, root: str | None = None,
     return logs(_project(root), name, follow=follow, echo=echo or _echo)
 
 
-def queue_kill(name: str, *, force: bool = False, root: str | None = None) -> None:
-    """Interrupt a running queued experiment (``force``: kill it)."""
+def queue_kill(name: str, *, force: bool = False, root: str | None = None) -> str:
+    """Stop a running queued experiment: SIGINT, then SIGTERM, then SIGKILL, a grace
+    period apart (``force``: SIGKILL at once). Returns what happened, in one line."""
     from .experiments.queue import kill
 
-    kill(_project(root), name, force=force)
+    return kill(_project(root), name, force=force)
 
 
 def queue_remove(names: list[str] | str | None = None, *, all: bool = False, queued: bool = False,

@@ -57,9 +57,12 @@ def _cmd_queue_start(args: argparse.Namespace):
 
 
 def _cmd_queue_stop(args: argparse.Namespace):
-    count = api.queue_stop(kill=args.kill)
-    what = "interrupted now" if args.kill else "finish their current experiments, then stop"
-    return Text(f"Asked {count} worker(s) to {'stop: running experiments ' + what if args.kill else what}.\n")
+    report = api.queue_stop(kill=args.kill)
+    if not args.kill:
+        return Text(f"Asked {report.workers} worker(s) to finish their current experiments, then stop.\n")
+    done = "".join(f"'{name}' {what}; back in the queue.\n" for name, what in report.stopped)
+    return Text(f"Asked {report.workers} worker(s) to stop: running experiments interrupted now.\n"
+                + (done or "No experiment was running.\n"))
 
 
 def _cmd_queue_status(args: argparse.Namespace):
@@ -72,18 +75,24 @@ def _cmd_queue_logs(args: argparse.Namespace):
 
 
 def _cmd_queue_kill(args: argparse.Namespace):
-    api.queue_kill(args.name, force=args.force)
-    return Text(f"{'Killed' if args.force else 'Interrupted'} experiment '{args.name}'.\n")
+    return Text(api.queue_kill(args.name, force=args.force) + "\n")
 
 
 def _cmd_queue_remove(args: argparse.Namespace):
     removed = api.queue_remove(args.names or None, all=args.all, queued=args.queued,
                                failed=args.failed, success=args.success, force=args.force)
-    return Text(f"Removed {', '.join(removed)} from the queue.\n" if removed else "Nothing removed.\n")
+    if removed:
+        return Text(f"Removed {', '.join(removed)} from the queue.\n")
+    if args.all:
+        return Text("Nothing to remove: the queue is empty.\n")
+    states = [s for s in ("queued", "failed", "success") if getattr(args, s)]
+    return Text(f"Nothing to remove: no {' or '.join(states)} entries in the queue.\n")
 
 
 def _cmd_queue_retry(args: argparse.Namespace):
     again = api.queue_retry(args.names or None, failed=args.failed)
+    if not again:
+        return Text("Nothing to retry: no failed entries in the queue.\n")
     return Text(f"Queued again: {', '.join(again)}.\n")
 
 
@@ -288,7 +297,7 @@ def add_experiment_verbs(sub) -> None:
     x.set_defaults(func=_cmd_queue_logs)
     x = qs.add_parser("kill", help="interrupt a running experiment")
     x.add_argument("name")
-    x.add_argument("--force", action="store_true", help="SIGKILL instead of SIGINT")
+    x.add_argument("--force", action="store_true", help="SIGKILL at once (default: SIGINT, then SIGTERM, then SIGKILL)")
     x.set_defaults(func=_cmd_queue_kill)
     x = qs.add_parser("remove", help="remove entries")
     x.add_argument("names", nargs="*")

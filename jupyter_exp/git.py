@@ -198,20 +198,29 @@ class Git:
         stats alone (no git process): it changes whenever one of them is written.
 
         A loose ref is written by a rename, which changes its directory's mtime; packed
-        refs live in one file; HEAD's reflog grows on every commit and checkout.
+        refs live in one file (rewritten, so its inode changes, when one is removed);
+        HEAD's reflog grows on every commit and checkout. In a linked work tree HEAD is
+        its own but the refs and packed-refs are in the common git directory.
         """
         git_dir = self.root / ".git"
         if git_dir.is_file():  # a linked work tree: "gitdir: <path>"
             git_dir = Path(git_dir.read_text().split(":", 1)[1].strip())
+            if not git_dir.is_absolute():
+                git_dir = self.root / git_dir
+        common = git_dir
+        try:  # what `git rev-parse --git-common-dir` reads, without a process
+            common = Path(os.path.normpath(git_dir / (git_dir / "commondir").read_text().strip()))
+        except OSError:
+            pass
         stamp = []
-        for name in ("HEAD", "packed-refs", "logs/HEAD"):
+        for folder, name in ((git_dir, "HEAD"), (git_dir, "logs/HEAD"), (common, "packed-refs")):
             try:
-                st = os.stat(git_dir / name)
-                stamp.append((name, st.st_mtime_ns, st.st_size))
+                st = os.stat(folder / name)
+                stamp.append((name, st.st_ino, st.st_mtime_ns, st.st_size))
             except FileNotFoundError:
                 pass
         for prefix in prefixes:
-            for folder, dirs, _files in os.walk(git_dir / prefix):
+            for folder, dirs, _files in os.walk(common / prefix):
                 try:
                     stamp.append((folder, os.stat(folder).st_mtime_ns))
                 except FileNotFoundError:

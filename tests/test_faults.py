@@ -37,14 +37,16 @@ def assert_whole(root: Path) -> None:
                 assert (objects / md5[:2] / md5[2:]).exists(), f"{ref}: {out['path']} {md5} missing"
 
 
-def kill_if_in(root: Path, pid: int, group: bool) -> None:
-    """SIGKILL ``pid`` (its group with ``group``) only if it works inside ``root``."""
+def kill_if_in(root: Path, pid: int, group: bool) -> bool:
+    """SIGKILL ``pid`` (its group with ``group``) only if it works inside ``root``;
+    whether a signal was sent."""
     try:
         if not Path(os.readlink(f"/proc/{pid}/cwd")).is_relative_to(root):
-            return
+            return False
         (os.killpg if group else os.kill)(pid, signal.SIGKILL)
+        return True
     except (OSError, ProcessLookupError):
-        pass
+        return False
 
 
 def kill_at(cmd: list[str], cwd: Path, delay: float) -> int:
@@ -69,6 +71,20 @@ def test_sigkill_during_exp_run_at_random_moments(ran):
     assert_whole(ran)
 
 
+def wait_dead(pid: int, timeout: float = 10) -> None:
+    """Until ``pid`` has exited (gone, or a zombie nobody reaped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} still runs {timeout} s after SIGKILL")
+
+
 def test_sigkill_of_queue_workers_at_random_moments(ran, cli):
     rng = random.Random(SEED + 1)
     before = {p: p.read_bytes() for p in ran.rglob("*") if p.is_file() and ".git" not in p.parts and ".dvc" not in p.parts}
@@ -82,7 +98,9 @@ def test_sigkill_of_queue_workers_at_random_moments(ran, cli):
         # test run starts more processes than that): kill only processes of this project,
         # or the test kills a neighbour test's process.
         for record in (ran / ".dvc/tmp/jupyter_exp/workers").glob("process-*.json"):
-            kill_if_in(ran, json.loads(record.read_text())["pid"], group=False)
+            pid = json.loads(record.read_text())["pid"]
+            if kill_if_in(ran, pid, group=False):
+                wait_dead(pid)  # SIGKILL is delivered asynchronously; its locks go when it is gone
         for entry in QueueStore(Project(ran)).entries():
             if entry.pgid:
                 kill_if_in(ran, entry.pgid, group=True)

@@ -16,7 +16,6 @@ from typing import Callable
 
 from ..errors import JupyterExpError
 from ..pipeline.results import Echo
-from ..pipeline.runner import interrupt_all
 from .executor import Control, Executor, Outcome, run_entry
 
 SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
@@ -65,11 +64,11 @@ class DaskExecutor(Executor):
             try:
                 while pending:
                     if control.cancel.is_set() and interrupted is None:
-                        # Interrupt the stage commands on every worker; their tasks then
-                        # record their entries as failed, given a moment to do so.
-                        client.run(interrupt_all)
+                        # Stop the stage commands on every worker (escalating); their tasks
+                        # then put their entries back in the queue, given a moment to do so.
+                        client.run(stop_worker_runs, root)
                         interrupted = time.monotonic()
-                    if control.cancel.is_set() or control.drain.is_set():
+                    if control.stopping():
                         self._cancel_unclaimed(client, root, pending, futures)
                     if interrupted is not None and time.monotonic() - interrupted > GRACE_SECONDS:
                         client.cancel(pending)  # the cluster's end stops what is left
@@ -78,7 +77,7 @@ class DaskExecutor(Executor):
                     pending = [f for f in pending if not f.done()]
                     time.sleep(POLL_SECONDS)
             except KeyboardInterrupt:
-                client.run(interrupt_all)
+                client.run(stop_worker_runs, root)
                 client.cancel(list(futures))
                 raise
             return [outcomes.get(i, Outcome(i, i, "skipped")) for i in entry_ids]
@@ -114,6 +113,17 @@ class DaskExecutor(Executor):
         if control.on_finish is not None and outcome.state != "skipped":
             control.on_finish(outcome)
         return outcome
+
+
+def stop_worker_runs(root: str) -> int:
+    """On a Dask worker: stop the stage commands of the entries this worker process runs
+    (SIGINT, SIGTERM, SIGKILL), marked to go back to the queue. Returns how many."""
+    import os
+
+    from ..project import Project
+    from .queue import stop_running
+
+    return len(stop_running(Project(root), "requeue", pid=os.getpid()))
 
 
 def executor_for(spec: str | None) -> Executor:

@@ -18,6 +18,7 @@ as local processes.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import shutil
 import signal
@@ -27,7 +28,7 @@ import traceback
 import uuid
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -37,13 +38,13 @@ from ..git import Git
 from ..pipeline.cache import remove
 from ..pipeline.repro import reproduce
 from ..pipeline.results import Echo
-from ..pipeline.runner import interrupt_all
 from ..pipeline.tracked import checkout
 from ..project import Project
 from ..pipeline.dvcfile import load_pipeline
 from ..refs import ExpRef
 from .checkpoints import CheckpointChain
-from .queue import QueueEntry, QueueStore
+from ..processes import start_time
+from .queue import EntryGone, QueueEntry, QueueStore, StateConflict, stop_stage, this_host
 from .snapshot import ZERO, pipeline_files, record, snapshot_tree
 
 RUN_FLAGS = ("force", "single_item", "downstream", "pipeline", "all_pipelines",
@@ -56,13 +57,17 @@ class Outcome:
 
     entry_id: str
     name: str
-    state: str  # success | failed | queued (interrupted: back in the queue) | skipped
+    state: str  # success | failed | queued (interrupted: back in the queue) | skipped | removed
     exp_rev: str | None = None
     error: str | None = None
 
 
 class Cancelled(Exception):
     """The run was stopped on purpose (Ctrl+C, queue stop --kill)."""
+
+
+class ClaimLost(Cancelled):
+    """The entry was removed, killed or stopped while it ran: nothing is recorded."""
 
 
 def _run_dir(project: Project, entry: QueueEntry) -> Path:
@@ -118,8 +123,15 @@ def _explain_missing(project: Project, exc: MissingDependencyError) -> JupyterEx
 
 
 def execute(project: Project, entry: QueueEntry, echo: Echo,
-            on_start: Callable[[int], None] | None = None) -> str:
-    """Reproduce ``entry`` in its own directory and record the experiment; return its commit."""
+            on_start: Callable[[int], None] | None = None,
+            commit: Callable[[Callable[[], str]], str] | None = None) -> str:
+    """Reproduce ``entry`` in its own directory and record the experiment; return its commit.
+
+    ``commit`` wraps the recording step (it is given the function that records and
+    returns the commit): the queue checks there, under the entry's lock, that the run
+    still owns its entry, and marks it done in the same hold. If it refuses
+    (:class:`ClaimLost`) nothing is recorded.
+    """
     run_dir = _run_dir(project, entry)
     try:
         run_project = _prepare(project, entry, run_dir)
@@ -150,24 +162,37 @@ def execute(project: Project, entry: QueueEntry, echo: Echo,
             if chain:
                 chain.finish("failed")
             raise
-        if chain is not None:
-            rev = chain.finish("success")
-            if rev is not None:
-                return rev
-        tree = snapshot_tree(run_project, pipeline_files(run_project), base=entry.rev)
-        return record(run_project, entry.baseline, entry.name, tree, message=entry.message,
-                      force=bool(entry.flags.get("force_name")))
+
+        def make_rev() -> str:
+            if chain is not None:
+                rev = chain.finish("success")
+                if rev is not None:
+                    return rev
+            tree = snapshot_tree(run_project, pipeline_files(run_project), base=entry.rev)
+            return record(run_project, entry.baseline, entry.name, tree, message=entry.message,
+                          force=bool(entry.flags.get("force_name")))
+
+        try:
+            return commit(make_rev) if commit is not None else make_rev()
+        except ClaimLost:  # refused before anything was recorded
+            if chain is not None:
+                chain.finish("failed")
+            raise
     finally:
         if run_dir.exists():
             remove(run_dir)
 
 
 def run_entry(root: str, entry_id: str, echo: Echo | None = None,
-              cancel: threading.Event | None = None) -> Outcome:
+              cancel: threading.Event | None = None,
+              should_stop: Callable[[], bool] | None = None) -> Outcome:
     """Claim queue entry ``entry_id`` of the project at ``root`` and run it.
 
-    Holds the entry's lock for the whole run; an entry someone else runs, or that is
-    no longer queued, is skipped. Output goes to the entry's log (and to ``echo``).
+    Holds the entry's run lock for the whole run; an entry someone else runs, or that
+    is no longer queued, is skipped. Every change of the entry's record is a
+    transition of the queue store, made for this run's claim. Output goes to the
+    entry's log (and to ``echo``). ``should_stop`` (a background worker asked to stop)
+    is asked once the entry is claimed: a stop requested before then gives it back.
     """
     project = Project(root)
     store = QueueStore(project)
@@ -175,8 +200,10 @@ def run_entry(root: str, entry_id: str, echo: Echo | None = None,
         entry = store.get(entry_id)
         if not held or entry is None or entry.state != "queued":
             return Outcome(entry_id, entry.name if entry else entry_id, "skipped")
-        entry = replace(entry, state="running", pid=os.getpid(), started=time.time(),
-                        worker=threading.current_thread().name, error=None, returncode=None)
+        # A stage the previous claim of this entry left running (its worker was killed)
+        # must not write into the run directory this run is about to reuse.
+        stop_stage(entry)
+        token = uuid.uuid4().hex
         # The log exists before the record says running: a worker killed at any later
         # moment leaves the log the failed entry points to.
         with open(store.log_path(entry_id), "a", encoding="utf-8") as log:
@@ -187,45 +214,93 @@ def run_entry(root: str, entry_id: str, echo: Echo | None = None,
                 if echo is not None:
                     echo(text)
 
+            try:
+                entry = store.transition(entry_id, "running", ("queued",), pid=os.getpid(), started=time.time(),
+                                         worker=threading.current_thread().name, error=None, returncode=None,
+                                         claim=token, host=this_host(), pgid=None, pgid_start=None,
+                                         stop_request=None)
+            except (EntryGone, StateConflict):
+                return Outcome(entry_id, entry.name, "skipped")
+            if should_stop is not None and should_stop():
+                with contextlib.suppress(EntryGone, StateConflict):
+                    store.transition(entry_id, "queued", ("running",), owner=token, pid=None, worker=None,
+                                     started=None, claim=None)
+                return Outcome(entry_id, entry.name, "skipped")
             log.write(f"Running experiment '{entry.name}' (pid {os.getpid()}).\n")
             log.flush()
-            store.save(entry)
             faults.point("queue.claimed")
 
             def started(pgid: int) -> None:
-                store.save(replace(store.get(entry_id) or entry, returncode=None, pgid=pgid))
+                try:
+                    now = store.transition(entry_id, "running", ("running",), owner=token,
+                                           returncode=None, pgid=pgid, pgid_start=start_time(pgid))
+                    stop = now.stop_request is not None
+                except (EntryGone, StateConflict):
+                    stop = True
+                if stop:  # removed, killed or stopped before this stage began: it is ours
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(pgid, signal.SIGKILL)
+
+            def commit(make_rev: Callable[[], str]) -> str:
+                with store.locked(entry_id):
+                    try:
+                        current = store.transition(entry_id, "running", ("running",), owner=token)
+                    except (EntryGone, StateConflict) as exc:
+                        raise ClaimLost(str(exc)) from None
+                    if current.stop_request is not None:
+                        raise ClaimLost(current.stop_request)
+                    rev = make_rev()
+                    faults.point("queue.recorded")
+                    store.transition(entry_id, "success", ("running",), owner=token, exp_rev=rev,
+                                     finished=time.time(), pgid=None)
+                    return rev
 
             try:
-                rev = execute(project, entry, out, started)
+                rev = execute(project, entry, out, started, commit)
             except BaseException as exc:
-                return _finish_failed(store, entry, exc, out, cancel)
-            faults.point("queue.recorded")
-            done = replace(store.get(entry_id) or entry, state="success", exp_rev=rev,
-                           finished=time.time(), pgid=None)
-            store.save(done)
+                return _finish_failed(store, entry, token, exc, out, cancel)
             out(f"Reproduced experiment(s): {entry.name}\n")
             return Outcome(entry_id, entry.name, "success", exp_rev=rev)
 
 
-def _finish_failed(store: QueueStore, entry: QueueEntry, exc: BaseException, out: Echo,
+def _finish_failed(store: QueueStore, entry: QueueEntry, token: str, exc: BaseException, out: Echo,
                    cancel: threading.Event | None) -> Outcome:
-    current = store.get(entry.id) or entry
-    if isinstance(exc, (KeyboardInterrupt, Cancelled)) or (cancel is not None and cancel.is_set()):
-        # Stopped on purpose: back in the queue, nothing lost.
-        store.save(replace(current, state="queued", pid=None, worker=None, started=None, pgid=None))
-        out("Interrupted; the experiment is back in the queue.\n")
+    current = store.get(entry.id)
+    if current is None or current.claim != token:
+        out("Removed from the queue while it ran; nothing was recorded.\n")
         if isinstance(exc, KeyboardInterrupt):
             raise exc
-        return Outcome(entry.id, entry.name, "queued")
-    if isinstance(exc, JupyterExpError):
-        message = str(exc)
-    else:
-        message = f"{type(exc).__name__}: {exc}"
-        out(traceback.format_exc())
-    out(f"ERROR: {message}\n")
-    code = exc.returncode if isinstance(exc, StageFailedError) else None
-    store.save(replace(current, state="failed", finished=time.time(), error=message,
-                       returncode=code, pgid=None))
+        return Outcome(entry.id, entry.name, "removed")
+    request = current.stop_request
+    stopped = request == "requeue" or (request is None and (
+        isinstance(exc, (KeyboardInterrupt, Cancelled)) or (cancel is not None and cancel.is_set())))
+    try:
+        if stopped:
+            # Stopped on purpose: back in the queue, nothing lost.
+            store.transition(entry.id, "queued", ("running",), owner=token, pid=None, worker=None,
+                             started=None, pgid=None, pgid_start=None, claim=None, stop_request=None)
+            out("Interrupted; the experiment is back in the queue.\n")
+            if isinstance(exc, KeyboardInterrupt):
+                raise exc
+            return Outcome(entry.id, entry.name, "queued")
+        if request == "kill":
+            # The stage's own complaint about the signal (a KeyboardInterrupt traceback)
+            # is not the user's code failing: say who stopped it.
+            message = "killed by `jupyter exp queue kill`; its log keeps the output until then"
+        elif isinstance(exc, JupyterExpError):
+            message = str(exc)
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+            out(traceback.format_exc())
+        out(f"ERROR: {message}\n")
+        code = exc.returncode if isinstance(exc, StageFailedError) else None
+        store.transition(entry.id, "failed", ("running",), owner=token, finished=time.time(), error=message,
+                         returncode=code, pgid=None, pgid_start=None)
+    except (EntryGone, StateConflict):
+        out("Removed from the queue while it ran; nothing was recorded.\n")
+        return Outcome(entry.id, entry.name, "removed")
+    if isinstance(exc, KeyboardInterrupt):
+        raise exc
     return Outcome(entry.id, entry.name, "failed", error=message)
 
 
@@ -233,15 +308,24 @@ def _finish_failed(store: QueueStore, entry: QueueEntry, exc: BaseException, out
 class Control:
     """How a caller steers a batch: ``drain`` starts nothing new, ``cancel`` also
     interrupts what runs (those entries go back to the queue); ``on_finish`` hears of
-    every entry that ended (from the thread that ran it)."""
+    every entry that ended (from the thread that ran it). ``stop_file``: a background
+    worker's, through which a stop asked from another process reaches it."""
 
     drain: threading.Event
     cancel: threading.Event
     on_finish: Callable[[Outcome], None] | None = None
+    stop_file: Path | None = None
 
     @classmethod
-    def new(cls, on_finish: Callable[[Outcome], None] | None = None) -> "Control":
-        return cls(threading.Event(), threading.Event(), on_finish)
+    def new(cls, on_finish: Callable[[Outcome], None] | None = None,
+            stop_file: Path | None = None) -> "Control":
+        return cls(threading.Event(), threading.Event(), on_finish, stop_file)
+
+    def stopping(self) -> bool:
+        """Whether to start nothing new (asked here, or through the stop file)."""
+        if self.stop_file is not None and self.stop_file.exists():
+            self.drain.set()
+        return self.drain.is_set() or self.cancel.is_set()
 
 
 class Executor(ABC):
@@ -267,14 +351,16 @@ class LocalExecutor(Executor):
                 # Stop the runs before the pool waits for its threads: their commands
                 # are interrupted, and their entries go back to the queue.
                 control.cancel.set()
-                interrupt_all(signal.SIGINT)
+                from .queue import stop_running
+
+                stop_running(Project(root), "requeue", pid=os.getpid())
                 raise
 
     @staticmethod
     def _one(root: str, entry_id: str, echo: Echo | None, control: Control) -> Outcome:
-        if control.drain.is_set() or control.cancel.is_set():
+        if control.stopping():
             return Outcome(entry_id, entry_id, "skipped")
-        outcome = run_entry(root, entry_id, echo, control.cancel)
+        outcome = run_entry(root, entry_id, echo, control.cancel, control.stopping)
         if control.on_finish is not None and outcome.state != "skipped":
             control.on_finish(outcome)
         return outcome

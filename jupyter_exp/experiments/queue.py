@@ -11,6 +11,13 @@ under ``refs/exps/``, so DVC never sees an entry as an experiment.
 Whoever runs an entry holds an ``flock`` on ``<id>.lock`` for the whole run. That
 is how two workers never run one entry, and how a worker that died is noticed: a
 "running" entry whose lock nobody holds is reported failed, its log kept.
+
+An entry is a small state machine: every change of its record (claim, stage
+process, finish, retry, remove, kill) goes through :meth:`QueueStore.transition`,
+which holds the entry's record lock (``<id>.state``, held only for the change
+itself), re-reads the record and refuses a change from a state it does not allow.
+A run owns its entry through a claim token: a run whose entry was removed, retried
+or claimed again meanwhile can no longer write it back.
 """
 
 from __future__ import annotations
@@ -20,15 +27,17 @@ import errno
 import fcntl
 import json
 import os
+import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Iterator
 
 from .. import faults
 from ..errors import JupyterExpError
 from ..overrides import OverrideSet, expand_sweeps, overridden_texts
+from ..processes import ESCALATION, Stopped
 from ..project import Project
 from ..refs import OWN_NAMESPACE
 from .catalog import list_experiments
@@ -37,10 +46,20 @@ from .snapshot import ZERO, pipeline_files, snapshot_tree
 
 QUEUE_NAMESPACE = f"{OWN_NAMESPACE}/queue"
 STATES = ("queued", "running", "success", "failed")
+REMOVED = "removed"  # the target of a removal: the entry's files are gone
+MIN_ID_PREFIX = 4  # shorter id prefixes would pick an entry at random
 
 
 class QueueError(JupyterExpError):
     pass
+
+
+class EntryGone(QueueError):
+    """The entry was removed, or claimed by another run, while this one used it."""
+
+
+class StateConflict(QueueError):
+    """The entry is not in a state the change is allowed from (it changed meanwhile)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,14 @@ class QueueEntry:
     error: str | None = None
     exp_rev: str | None = None  # the experiment commit, once it succeeded
     parent: str | None = None  # a checkpoint to resume from (-r/--rev); else the baseline
+    claim: str | None = None  # the token of the run that owns it while it runs
+    host: str | None = None  # the machine it runs on (pid and pgid are that machine's)
+    pgid_start: str | None = None  # when the stage's group leader started: its identity
+    stop_request: str | None = None  # "kill" (queue kill) or "requeue" (queue stop --kill)
+
+
+_FIELDS = {f.name for f in fields(QueueEntry)}
+_held_records = threading.local()  # record locks this thread holds, by path, with their depth
 
 
 class QueueStore:
@@ -83,21 +110,95 @@ class QueueStore:
     def _lock_path(self, entry_id: str) -> Path:
         return self.dir / f"{entry_id}.lock"
 
-    def save(self, entry: QueueEntry) -> None:
+    def _state_lock_path(self, entry_id: str) -> Path:
+        return self.dir / f"{entry_id}.state"
+
+    def _write(self, entry: QueueEntry) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         data = asdict(entry)
         tmp = self._record(entry.id).with_suffix(f".{uuid.uuid4().hex}.tmp")
         tmp.write_text(json.dumps(data, indent=1))
         os.replace(tmp, self._record(entry.id))
 
+    def create(self, entry: QueueEntry) -> None:
+        """Write a new entry's record (its ref exists already)."""
+        with self.locked(entry.id):
+            if self.get(entry.id) is not None:
+                raise StateConflict(f"Queue entry {entry.id} exists already; queue it again.")
+            self._write(entry)
+
     def get(self, entry_id: str) -> QueueEntry | None:
         try:
             data = json.loads(self._record(entry_id).read_text())
-        except (FileNotFoundError, ValueError):
+        except (FileNotFoundError, ValueError, UnicodeDecodeError):
             return None
+        if not isinstance(data, dict):
+            return None
+        data = {k: v for k, v in data.items() if k in _FIELDS}  # a newer version's fields
         data["targets"] = tuple(data.get("targets") or ())
         data["copy_paths"] = tuple(data.get("copy_paths") or ())
-        return QueueEntry(**data)
+        try:
+            return QueueEntry(**data)
+        except TypeError:  # a field missing: not a record we can use
+            return None
+
+    @contextlib.contextmanager
+    def locked(self, entry_id: str) -> Iterator[None]:
+        """Hold the entry's record lock (re-entrant within a thread). Held only while a
+        record changes, never for a whole run: a remove or kill waits milliseconds."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = str(self._state_lock_path(entry_id))
+        held = _held_records.__dict__.setdefault("depth", {})
+        if held.get(path):
+            held[path] += 1
+            try:
+                yield
+            finally:
+                held[path] -= 1
+            return
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held[path] = 1
+            try:
+                yield
+            finally:
+                held.pop(path, None)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def transition(self, entry_id: str, to_state: str, allowed_from: tuple[str, ...], *,
+                   owner: str | None = None, **changes) -> QueueEntry:
+        """The one way an entry changes: under its record lock, from one of
+        ``allowed_from`` to ``to_state`` (``REMOVED`` deletes it), setting ``changes``.
+
+        ``owner``: the change is made for the run holding that claim token, and refused
+        (:class:`EntryGone`) if the entry was removed or claimed again meanwhile.
+        Raises :class:`StateConflict` when the entry is in another state. Returns the
+        entry as it is now (as it was, for a removal).
+        """
+        with self.locked(entry_id):
+            current = self.get(entry_id)
+            if current is None:
+                raise EntryGone(f"Queue entry {entry_id} is no longer in the queue (removed?).")
+            if owner is not None and current.claim != owner:
+                raise EntryGone(f"Experiment '{current.name}' was claimed again or retried meanwhile.")
+            if current.state not in allowed_from:
+                raise StateConflict(
+                    f"Experiment '{current.name}' is {current.state} now; "
+                    "see `jupyter exp queue status` and try again."
+                )
+            if to_state == REMOVED:
+                self.project.git.update_refs([f"delete {QUEUE_NAMESPACE}/{entry_id}"])
+                for path in (self._record(entry_id), self.log_path(entry_id), self._lock_path(entry_id)):
+                    path.unlink(missing_ok=True)
+                # Last: a waiter that got the old lock file finds the record gone.
+                self._state_lock_path(entry_id).unlink(missing_ok=True)
+                return current
+            changed = replace(current, state=to_state, **changes)
+            self._write(changed)
+            return changed
 
     def entries(self) -> list[QueueEntry]:
         """Every entry, oldest first, with dead runs reported failed."""
@@ -113,13 +214,13 @@ class QueueStore:
         with self.try_lock(entry.id) as held:
             if not held:
                 return entry  # its runner holds the lock: alive
-            current = self.get(entry.id) or entry
-            if current.state != "running":
-                return current
-            dead = replace(current, state="failed", finished=time.time(),
-                           error="its worker died before the run finished (killed?); the log is kept")
-            self.save(dead)
-            return dead
+            try:
+                # pgid and pgid_start stay: a retry stops the stage the dead worker left.
+                return self.transition(
+                    entry.id, "failed", ("running",), owner=entry.claim, finished=time.time(),
+                    error="its worker died before the run finished (killed?); the log is kept")
+            except (EntryGone, StateConflict):
+                return self.get(entry.id) or entry
 
     @contextlib.contextmanager
     def try_lock(self, entry_id: str) -> Iterator[bool]:
@@ -142,19 +243,32 @@ class QueueStore:
             os.close(fd)
 
     def find(self, name: str) -> QueueEntry:
-        matches = [e for e in self.entries() if e.name == name or e.id == name or e.id.startswith(name)]
-        if not matches:
-            from difflib import get_close_matches
+        """The entry named ``name`` exactly (the newest, if several share it), else the
+        one whose id is ``name`` or starts with it (at least 4 characters, one match)."""
+        entries = self.entries()
+        if not name.strip():
+            raise QueueError("Name a queue entry (its name or id); see `jupyter exp queue status`.")
+        named = [e for e in entries if e.name == name] or [e for e in entries if e.id == name]
+        if named:
+            return named[-1]
+        by_prefix = [e for e in entries if len(name) >= MIN_ID_PREFIX and e.id.startswith(name.lower())]
+        if len(by_prefix) == 1:
+            return by_prefix[0]
+        if by_prefix:
+            listed = ", ".join(f"{e.name} ({e.id})" for e in by_prefix[:5])
+            raise QueueError(f"'{name}' is the start of {len(by_prefix)} entries' ids ({listed}); "
+                             "give more of the id, or the name.")
+        from difflib import get_close_matches
 
-            close = get_close_matches(name, [e.name for e in self.entries()], n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else "; see `jupyter exp queue status`."
-            raise QueueError(f"No queued experiment '{name}'{hint}")
-        return matches[-1]
+        close = get_close_matches(name, [e.name for e in entries], n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "; see `jupyter exp queue status`."
+        if len(name) < MIN_ID_PREFIX and not close and any(e.id.startswith(name.lower()) for e in entries):
+            hint = f"; give its name, or at least {MIN_ID_PREFIX} characters of its id."
+        raise QueueError(f"No queued experiment '{name}'{hint}")
 
     def remove(self, entry: QueueEntry) -> None:
-        self.project.git.update_refs([f"delete {QUEUE_NAMESPACE}/{entry.id}"])
-        for path in (self._record(entry.id), self.log_path(entry.id), self._lock_path(entry.id)):
-            path.unlink(missing_ok=True)
+        """Remove a finished or queued entry (a running one: ``remove_entries(force=True)``)."""
+        self.transition(entry.id, REMOVED, ("queued", "success", "failed"))
 
 
 # -- queueing ---------------------------------------------------------------------
@@ -177,6 +291,21 @@ def enqueue(
     ``resume_rev`` (a checkpoint of an experiment) snapshots that commit instead, and
     the run continues its chain."""
     from ..refs import check_name
+
+    combos: list[OverrideSet] = expand_sweeps(set_params) if set_params else [{}]
+    if name is not None:
+        check_name(name)
+    # Under the project lock: a workspace run rewrites params in place while it runs
+    # (a snapshot taken then would hold its overrides), and two queueings of one name
+    # must not both find it free.
+    with project.lock():
+        return _enqueue_locked(project, combos, name, targets, flags, copy_paths, message, force,
+                               resume_rev)
+
+
+def _enqueue_locked(project: Project, combos: list[OverrideSet], name: str | None,
+                    targets: list[str] | None, flags: dict | None, copy_paths: list[str] | None,
+                    message: str | None, force: bool, resume_rev: str | None) -> list[QueueEntry]:
     from .run import NoBaselineError
 
     for path in copy_paths or ():  # refused before anything is queued; the executor checks again
@@ -187,9 +316,6 @@ def enqueue(
         baseline, resume_rev = _checkpoint_baseline(project, resume_rev)
     if baseline is None:
         raise NoBaselineError("Experiments need a baseline commit; commit your project first (git commit).")
-    combos: list[OverrideSet] = expand_sweeps(set_params) if set_params else [{}]
-    if name is not None:
-        check_name(name)
     names_taken = {e.name for e in list_experiments(project) if e.baseline == baseline}
     store = QueueStore(project)
     names_taken |= {e.name for e in store.entries() if e.baseline == baseline and e.state in ("queued", "running")}
@@ -226,7 +352,7 @@ def enqueue(
         )
         git.update_refs([f"update {QUEUE_NAMESPACE}/{entry.id} {rev} {ZERO}"])
         faults.point("queue.ref-written")
-        store.save(entry)
+        store.create(entry)
         entries.append(entry)
     return entries
 
@@ -251,21 +377,64 @@ def _checkpoint_baseline(project: Project, spec: str) -> tuple[str, str]:
 
 
 # -- managing entries -------------------------------------------------------------------
-def kill(project: Project, name: str, force: bool = False) -> QueueEntry:
-    """Interrupt a running entry's stage command (SIGINT; ``force``: SIGKILL)."""
+def stop_stage(entry: QueueEntry, force: bool = False) -> Stopped:
+    """Stop the stage command an entry's run recorded (its group, identity-checked),
+    escalating SIGINT, SIGTERM, SIGKILL (``force``: SIGKILL at once)."""
     import signal
 
+    from ..processes import stop_group
+
+    if not entry.pgid:
+        return Stopped(None, 0.0, True, "had no stage command running")
+    if entry.host not in (None, this_host()):
+        return Stopped(None, 0.0, False, f"runs on {entry.host}; stop it there")
+    return stop_group(entry.pgid, entry.pgid_start, signals=(signal.SIGKILL,) if force else ESCALATION)
+
+
+def this_host() -> str:
+    """The name runs record as their host."""
+    import socket
+
+    return socket.gethostname()
+
+
+def stop_running(project: Project, request: str, pid: int | None = None) -> list[tuple[str, Stopped]]:
+    """Mark every running entry of this host (``pid``: of that process only) with
+    ``request`` ("requeue": it goes back to the queue; "kill": it ends failed), then stop
+    their stages, all at once. Returns each entry's name and what happened to it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = QueueStore(project)
+    marked = []
+    for entry in store.entries():
+        if entry.state != "running" or entry.host not in (None, this_host()) or pid not in (None, entry.pid):
+            continue
+        try:
+            marked.append(store.transition(entry.id, "running", ("running",), owner=entry.claim,
+                                           stop_request=request))
+        except (EntryGone, StateConflict):
+            continue  # it ended meanwhile
+    if not marked:
+        return []
+    with ThreadPoolExecutor(max_workers=len(marked)) as pool:
+        return list(zip((e.name for e in marked), pool.map(stop_stage, marked)))
+
+
+def kill(project: Project, name: str, force: bool = False) -> str:
+    """Stop a running entry's stage command: SIGINT, then SIGTERM, then SIGKILL after a
+    grace period each (``force``: SIGKILL at once). Its run ends failed. Returns what
+    happened, in one line."""
     store = QueueStore(project)
     entry = store.find(name)
     if entry.state != "running":
         raise QueueError(f"Experiment '{entry.name}' is {entry.state}, not running; nothing to kill.")
-    if not entry.pgid:
-        raise QueueError(f"Experiment '{entry.name}' has no stage command running yet; retry in a moment.")
-    try:
-        os.killpg(entry.pgid, signal.SIGKILL if force else signal.SIGINT)
-    except ProcessLookupError:
-        pass
-    return entry
+    # Recorded first: the run then ends "killed", also if its stage starts only now.
+    entry = store.transition(entry.id, "running", ("running",), owner=entry.claim, stop_request="kill")
+    stopped = stop_stage(entry, force)
+    if stopped.signal is None and stopped.gone:
+        return (f"Experiment '{entry.name}' had no stage command running; "
+                "it stops before its next stage starts.")
+    return f"Experiment '{entry.name}': its stage {stopped.describe()}."
 
 
 def remove_entries(
@@ -278,46 +447,52 @@ def remove_entries(
     success: bool = False,
     force: bool = False,
 ) -> list[str]:
-    """Remove entries by name or by state; a running one needs ``force`` (it is killed)."""
+    """Remove entries by name or by state; a running one needs ``force`` (its stage is
+    stopped). Every name is resolved, and every running entry refused, before anything
+    is removed. Returns the names removed (none: nothing matched the states given)."""
     store = QueueStore(project)
-    entries = store.entries()
-    chosen = [store.find(n) for n in names or []]
-    chosen += [e for e in entries if all or (queued and e.state == "queued")
-               or (failed and e.state == "failed") or (success and e.state == "success")]
-    if not chosen and not names:
+    if not names and not (all or queued or failed or success):
         raise QueueError("Name the entries to remove, or use --all, --queued, --failed or --success.")
+    chosen = [store.find(n) for n in names or []]
+    chosen += [e for e in store.entries() if all or (queued and e.state == "queued")
+               or (failed and e.state == "failed") or (success and e.state == "success")]
+    unique = list({e.id: e for e in chosen}.values())
+    for entry in unique:
+        if entry.state == "running" and not force:
+            raise QueueError(
+                f"Experiment '{entry.name}' is running; kill it first (`queue kill {entry.name}`) "
+                "or remove it with --force."
+            )
     removed = []
-    for entry in {e.id: e for e in chosen}.values():
-        if entry.state == "running":
-            if not force:
-                raise QueueError(
-                    f"Experiment '{entry.name}' is running; kill it first (`queue kill {entry.name}`) "
-                    "or remove it with --force."
-                )
-            if entry.pgid:
-                with contextlib.suppress(ProcessLookupError):
-                    import signal
-
-                    os.killpg(entry.pgid, signal.SIGKILL)
-        store.remove(entry)
+    for entry in unique:
+        # Removed before its stage is stopped: the run, when it ends, finds no entry to
+        # write back (and a stage it starts meanwhile is stopped by the run itself).
+        gone = store.transition(entry.id, REMOVED, ("queued", "running", "success", "failed"))
+        if gone.state == "running":
+            stop_stage(gone)
         removed.append(entry.name)
     return removed
 
 
 def retry(project: Project, names: list[str] | None = None, failed: bool = False) -> list[str]:
-    """Put failed (or finished) entries back in the queue."""
+    """Put failed (or finished) entries back in the queue; a stage the previous run left
+    behind (its worker killed) is stopped first."""
     store = QueueStore(project)
+    if not names and not failed:
+        raise QueueError("Name the entries to run again, or use --failed.")
     chosen = [store.find(n) for n in names or []]
     if failed:
         chosen += [e for e in store.entries() if e.state == "failed"]
-    if not chosen:
-        raise QueueError("Name the entries to run again, or use --failed.")
-    again = []
     for entry in chosen:
-        if entry.state == "running":
-            raise QueueError(f"Experiment '{entry.name}' is running; wait for it or kill it first.")
-        store.save(replace(entry, state="queued", pid=None, worker=None, started=None, finished=None,
-                           returncode=None, error=None, pgid=None))
+        if entry.state in ("running", "queued"):
+            raise QueueError(f"Experiment '{entry.name}' is {entry.state}; "
+                             + ("wait for it or kill it first." if entry.state == "running" else "nothing to retry."))
+    again = []
+    for entry in {e.id: e for e in chosen}.values():
+        stop_stage(entry)
+        store.transition(entry.id, "queued", ("success", "failed"), pid=None, worker=None, started=None,
+                         finished=None, returncode=None, error=None, pgid=None, pgid_start=None,
+                         claim=None, stop_request=None)
         again.append(entry.name)
     return again
 

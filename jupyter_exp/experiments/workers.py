@@ -1,8 +1,10 @@
 """Running the queue: in the foreground (``--run-all``) or by background workers
 (``queue start``): detached processes from the shell, threads from a kernel so the
 notebook stays usable. Workers leave a record in ``.dvc/tmp/jupyter_exp/workers/``
-while they live; ``queue stop`` asks them to finish what runs (a stop file, or an
-event for threads), ``--kill`` interrupts it too (those entries go back to the queue).
+while they live; ``queue stop`` asks them to finish what runs: through a stop file
+that every background worker (process or thread, of any process) reads before it
+claims an entry, and an event for threads of this process. ``--kill`` also stops what
+runs (SIGINT, SIGTERM, SIGKILL; those entries go back to the queue).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ..pipeline.runner import interrupt_all
 from ..project import Project
 from ..processes import alive
 from .executor import Control, Executor, LocalExecutor, Outcome
-from .queue import QueueStore
+from .queue import QueueStore, stop_running
 
 
 class RunInterrupted(JupyterExpError):
@@ -117,7 +119,7 @@ def drain_queue(project: Project, jobs: int, control: Control, echo_for, executo
     store = QueueStore(project)
     outcomes: list[Outcome] = []
     tried: set[str] = set()
-    while not (control.drain.is_set() or control.cancel.is_set()):
+    while not control.stopping():
         ids = [e.id for e in store.entries() if e.state == "queued" and e.id not in tried]
         if not ids:
             break
@@ -190,7 +192,7 @@ def start(project: Project, jobs: int = 1, threads: bool = False,
         raise JupyterExpError("The queue is empty; queue experiments with `exp run --queue` first.")
     if threads:
         key = f"thread-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        control = Control.new(on_finish)
+        control = Control.new(on_finish, stop_file=_stop_file(project))
         record = _workers_dir(project) / f"{key}.json"
 
         def work() -> None:
@@ -235,27 +237,38 @@ def wait(project: Project, timeout: float | None = None) -> bool:
     return True
 
 
-def stop(project: Project, kill: bool = False) -> int:
-    """Ask every worker to stop after what runs now (``kill``: interrupt it too, those
-    entries go back to the queue). Returns how many workers were asked."""
+@dataclass(frozen=True)
+class StopReport:
+    """What ``queue stop`` did: how many workers were asked, and (``--kill``) what
+    happened to each running experiment's stage."""
+
+    workers: int
+    stopped: tuple[tuple[str, str], ...] = ()  # (experiment, "stopped with SIGTERM after 3.0 s")
+
+    def __int__(self) -> int:
+        return self.workers
+
+
+def stop(project: Project, kill: bool = False) -> StopReport:
+    """Ask every worker to stop after what runs now. ``kill``: stop what runs too
+    (SIGINT, then SIGTERM, then SIGKILL), those entries go back to the queue.
+
+    Reaches thread workers of other processes (a kernel's) through the stop file,
+    which every background worker reads before it claims an entry."""
     workers = list_workers(project)
     folder = _workers_dir(project)
     folder.mkdir(parents=True, exist_ok=True)
+    # Written before the running entries are listed: an entry claimed after that
+    # listing is given back by its worker, which reads this file after claiming.
     _stop_file(project).write_text(str(time.time()))
     for thread, control in list(_threads.values()):
         control.drain.set()
         if kill:
             control.cancel.set()
+    stopped: list[tuple[str, str]] = []
     if kill:
-        if _threads:
-            interrupt_all(signal.SIGINT)
-        for worker in workers:
-            if worker.kind == "process":
-                try:
-                    os.kill(worker.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-    return len(workers)
+        stopped = [(name, result.describe()) for name, result in stop_running(project, "requeue")]
+    return StopReport(len(workers), tuple(stopped))
 
 
 def worker_main(argv: list[str] | None = None) -> int:
@@ -266,22 +279,15 @@ def worker_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executor", default=None)
     args = parser.parse_args(argv)
     project = Project(args.root)
-    control = Control.new()
+    control = Control.new(stop_file=_stop_file(project))
     record = _register(project, f"process-{os.getpid()}", "process", args.jobs)
 
     def on_term(_signum, _frame) -> None:
         control.cancel.set()
-        interrupt_all(signal.SIGINT)
+        # Not in the handler itself: stopping escalates over seconds.
+        threading.Thread(target=stop_running, args=(project, "requeue", os.getpid()), daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_term)
-
-    def watch_stop() -> None:
-        while not control.drain.is_set():
-            if _stop_file(project).exists():
-                control.drain.set()
-            time.sleep(0.2)
-
-    threading.Thread(target=watch_stop, daemon=True).start()
     from .dask_executor import executor_for
 
     try:
