@@ -287,12 +287,31 @@ def test_a_stored_group_id_that_names_another_process_is_not_signalled():
 
 
 # -- 10: a retry stops what the previous claim left -------------------------------------
+def watchdogs_of(pgid: int) -> list[int]:
+    """Pids of the watchdog processes guarding the stage group ``pgid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"jupyter-exp-watchdog" in argv and str(pgid).encode() in argv:
+                found.append(int(entry.name))
+    assert found, f"no watchdog guards stage group {pgid}"
+    return found
+
+
 def test_retry_stops_the_stage_a_killed_worker_left(ran, cli, fast_kills):
     stage_cmd(ran, "sleep 48")
     jupyter_exp.run(queue=True, set_params=["train.lr=0.1"], name="orphan")
     cli("queue", "start")
     entry = running_with_stage(ran, "orphan")
-    os.kill(entry.pid, signal.SIGKILL)  # the worker only: its stage runs on
+    # The worker and its stage's watchdog (which would otherwise stop the stage when the
+    # worker dies: the OOM killer can take both): the stage runs on.
+    for pid in watchdogs_of(entry.pgid):
+        os.kill(pid, signal.SIGKILL)
+    os.kill(entry.pid, signal.SIGKILL)
     wait_for(lambda: states(ran)["orphan"] == "failed", "the dead worker to be noticed")
     assert group_alive(entry.pgid)
     assert jupyter_exp.queue_retry("orphan") == ["orphan"]
