@@ -150,7 +150,7 @@ def run_all(project: Project, jobs: int = 1, echo: Echo | None = None,
         outcomes = drain_queue(project, jobs, control, echo_for, executor)
     except KeyboardInterrupt:
         control.cancel.set()
-        interrupt_all(signal.SIGINT)  # an executor that did not stop them itself
+        interrupt_all()  # an executor that did not stop them itself
         back = [e.name for e in store.entries() if e.state == "queued"]
         raise RunInterrupted(
             f"Interrupted; {len(back)} experiment(s) are in the queue ({', '.join(back)}); "

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..processes import alive, start_time
+from ..processes import alive, group_alive, same_group, start_time, stop_group
 
 TAIL_BYTES = 4000
 
@@ -40,15 +40,16 @@ _active: set[int] = set()
 _active_lock = threading.Lock()
 
 
-def interrupt_all(sig: int = signal.SIGINT) -> int:
-    """Send ``sig`` to every running command's process group; return how many."""
+def interrupt_all() -> int:
+    """Stop every running command's process group (SIGINT, then SIGTERM, then SIGKILL,
+    as :func:`processes.stop_group` escalates), all at once; return how many."""
     with _active_lock:
-        groups = list(_active)
-    for pgid in groups:
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            pass
+        groups = [(pgid, start_time(pgid)) for pgid in _active]
+    stoppers = [threading.Thread(target=stop_group, args=group, daemon=True) for group in groups]
+    for thread in stoppers:
+        thread.start()
+    for thread in stoppers:
+        thread.join()
     return len(groups)
 
 
@@ -76,12 +77,14 @@ def stop_orphaned_stage(path: Path, timeout: float = 5.0) -> bool:
     if engine != os.getpid() and alive(engine):
         return False
     path.unlink(missing_ok=True)
-    if (engine == os.getpid() and pgid in _active) or started == "None" or start_time(pgid) != started:
+    if engine == os.getpid() and pgid in _active:
         return False
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        return False
+    # An orphan gets no grace: its engine is gone and it may be writing outputs.
+    if group_alive(pgid) and not same_group(pgid, started):
+        return False  # the id names another program now
+    stopped = stop_group(pgid, started, signals=(signal.SIGKILL,), grace=timeout)
+    # Until its zombies are reaped too (its watchdog may have stopped it first): the dead
+    # engine's watchdog polls the group and ends with it, and the id is not free before.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -89,7 +92,7 @@ def stop_orphaned_stage(path: Path, timeout: float = 5.0) -> bool:
         except ProcessLookupError:
             break
         time.sleep(0.02)
-    return True
+    return stopped.signal is not None
 
 
 @dataclass(frozen=True)
@@ -312,14 +315,5 @@ def _watch(proc: subprocess.Popen, monitor: Callable[[], None] | None):
 
 def _stop(proc: subprocess.Popen) -> None:
     """Interrupt the command's process group, then terminate, then kill."""
-    for sig, grace in ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, None)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    stop_group(proc.pid, start_time(proc.pid))
     proc.wait()
