@@ -91,7 +91,8 @@ def temp_sibling(path: str | os.PathLike) -> Path:
     import threading
 
     path = Path(path)
-    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.{os.urandom(6).hex()}.tmp")
+    # The name is cut to 100 characters: a long name plus the suffix must stay a valid file name.
+    return path.with_name(f".{path.name[:100]}.{os.getpid()}.{threading.get_ident()}.{os.urandom(6).hex()}.tmp")
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
