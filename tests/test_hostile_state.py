@@ -340,10 +340,16 @@ def test_the_checkpoint_signal_is_never_seen_half_written(tmp_path, monkeypatch)
     for _ in range(5):
         stage = threading.Thread(target=live.make_checkpoint, args=(info,))
         stage.start()
-        while not signal.exists():  # the engine's poll, as tight as it gets
-            pass
-        seen.append(json.loads(signal.read_text()) == info)
-        signal.unlink()
-        stage.join()
+        try:
+            while not signal.exists():  # the engine's poll, as tight as it gets
+                pass
+            try:
+                seen.append(json.loads(signal.read_text()) == info)
+            except ValueError:
+                seen.append(False)  # seen empty or half written
+        finally:
+            while stage.is_alive():  # acknowledge, whatever was read, so the stage ends
+                signal.unlink(missing_ok=True)
+                stage.join(0.05)
     assert all(seen)
     assert [p.name for p in signal.parent.iterdir()] == []
