@@ -210,7 +210,10 @@ def test_bad_jobs_through_the_api(make_project, tmp_path):
     assert not list((ran / OWN).glob("queue/**/*.json"))
 
 
-def test_a_300_character_name_is_refused_before_anything(ran, tmp_path):
+def test_a_300_character_name_is_refused_before_anything(make_project, tmp_path):
+    ran = make_project("two_stage")  # no open hash state whose WAL a collection could fold in
+    (ran / ".dvc/tmp").mkdir(exist_ok=True)
+    (ran / ".dvc/tmp/lock").touch()  # the project lock's file, which any run creates
     before = Snapshot.take(ran, outside=[tmp_path])
     with pytest.raises(InvalidExpNameError) as info:
         jupyter_exp.run(params={"train.lr": 0.5}, name="a" * 300)
