@@ -336,7 +336,7 @@ def bench_exp_show(work: Path, sizes: list[int], repeat: int, dvc: Path | None, 
         own = root / ".dvc" / "tmp" / "jupyter_exp"
         for _ in range(max(1, repeat // 2)):
             # First time: nothing derived from these commits, no output remembered.
-            (own / "show-cache.pickle").unlink(missing_ok=True)
+            (own / "show-cache.json").unlink(missing_ok=True)
             shutil.rmtree(own / "show-output", ignore_errors=True)
             cold.time_ours(ours_cmd("show", "--json"), root)
         for _ in range(repeat):
@@ -490,7 +490,7 @@ def bench_checkpoints(work: Path, steps: int, chains: int, chain_length: int, re
             previous = f":{mark}"
     subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=stream.getvalue().encode(), check=True)
     own = root / ".dvc" / "tmp" / "jupyter_exp"
-    (own / "show-cache.pickle").unlink(missing_ok=True)
+    (own / "show-cache.json").unlink(missing_ok=True)
     shutil.rmtree(own / "show-output", ignore_errors=True)
     cold, cold_mem = run_timed(ours_cmd("show", "--json"), root)
     warm_runs = [run_timed(ours_cmd("show", "--json"), root) for _ in range(repeat)]

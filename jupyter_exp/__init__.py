@@ -326,6 +326,10 @@ def run(
         raise JupyterExpError("-r/--rev and --reset exclude each other; pick one.")
     if executor and not run_all:
         raise JupyterExpError("--executor applies to --run-all (and `queue start`); add --run-all.")
+    if run_all:
+        from .arguments import check_jobs
+
+        check_jobs(jobs)
     if queue or (run_all and overrides):
         entries = runs.queue(project, targets, set_params=overrides, name=name, force=force,
                              message=message, copy_paths=copy_paths, flags=flags, resume_rev=rev,
@@ -355,8 +359,10 @@ def queue_start(jobs: int = 1, *, threads: bool | None = None, executor: str | N
     ``"dask"`` or ``"dask://HOST:PORT"`` runs the experiments on a Dask cluster.
     Returns the WorkerInfo.
     """
+    from .arguments import check_jobs
     from .experiments.workers import start
 
+    check_jobs(jobs)
     if threads is None:
         threads = _in_kernel()
     return start(_project(root), jobs, threads=threads, on_finish=on_finish, executor=executor)

@@ -11,6 +11,7 @@ import sys
 
 import jupyter_exp as api
 
+from .arguments import precision_arg
 from .errors import JupyterExpError
 
 TYPE_CHECKING = False
@@ -220,7 +221,7 @@ def build_parser(prog: str = "jupyter exp", only: str | None = None) -> argparse
     s = sub.add_parser("show", help="the metrics in the workspace")
     s.add_argument("--json", action="store_true")
     s.add_argument("--md", action="store_true")
-    s.add_argument("--precision", type=int, default=5)
+    s.add_argument("--precision", type=precision_arg, default=5)
     s.set_defaults(func=_cmd_metrics_show)
     d = sub.add_parser("diff", help="metrics that changed between two revisions")
     d.add_argument("a_rev", nargs="?", default="HEAD")
@@ -228,7 +229,7 @@ def build_parser(prog: str = "jupyter exp", only: str | None = None) -> argparse
     d.add_argument("--all", action="store_true")
     d.add_argument("--json", action="store_true")
     d.add_argument("--md", action="store_true")
-    d.add_argument("--precision", type=int, default=5)
+    d.add_argument("--precision", type=precision_arg, default=5)
     d.set_defaults(func=_cmd_metrics_diff)
 
     from .cli_experiments import add_experiment_verbs

@@ -10,6 +10,7 @@ import sys
 
 import jupyter_exp as api
 
+from .arguments import jobs_arg, num_arg, precision_arg
 from .cli import Text, UsageError, _Parser, _repro_flags
 
 
@@ -253,7 +254,7 @@ def _cmd_exp_pull(args: argparse.Namespace) -> None:
 def _selection_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-A", "--all-commits", action="store_true", help="experiments of every commit")
     parser.add_argument("--rev", action="append", default=None, metavar="COMMIT", help="baseline commit(s)")
-    parser.add_argument("-n", "--num", type=int, default=1, help="baselines: this many first-parent commits from --rev")
+    parser.add_argument("-n", "--num", type=num_arg, default=1, help="baselines: this many first-parent commits from --rev")
 
 
 def add_experiment_verbs(sub) -> None:
@@ -266,7 +267,7 @@ def add_experiment_verbs(sub) -> None:
     r.add_argument("-m", "--message", help="commit message of the experiment")
     r.add_argument("--queue", action="store_true", help="queue it (sweeps: one entry per combination)")
     r.add_argument("--run-all", action="store_true", help="run the queue in the foreground")
-    r.add_argument("-j", "--jobs", type=int, default=1, help="with --run-all: experiments at a time")
+    r.add_argument("-j", "--jobs", type=jobs_arg, default=1, help="with --run-all: experiments at a time")
     r.add_argument("--executor", default=None, metavar="local|dask|dask://HOST:PORT",
                    help="with --run-all: where the experiments run (ours; default local)")
     r.add_argument("--temp", action="store_true", help="run now in a directory of its own")
@@ -282,7 +283,7 @@ def add_experiment_verbs(sub) -> None:
     qs = q.add_subparsers(dest="queue_verb", metavar="VERB", parser_class=_Parser)
     qs.required = True
     x = qs.add_parser("start", help="start a background worker")
-    x.add_argument("-j", "--jobs", type=int, default=1)
+    x.add_argument("-j", "--jobs", type=jobs_arg, default=1)
     x.add_argument("--executor", default=None, metavar="local|dask|dask://HOST:PORT",
                    help="where the experiments run (ours; default local)")
     x.set_defaults(func=_cmd_queue_start)
@@ -330,7 +331,7 @@ def add_experiment_verbs(sub) -> None:
     s.add_argument("--sort-order", choices=["asc", "desc"], default="asc")
     s.add_argument("--sha", action="store_true", help="never replace baseline SHAs by branch names")
     s.add_argument("--hide-workspace", action="store_true")
-    s.add_argument("--precision", type=int, default=None, help="significant digits (default 5)")
+    s.add_argument("--precision", type=precision_arg, default=None, help="significant digits (default 5)")
     s.add_argument("-f", "--force", action="store_true", help="ignore what was cached and read again")
     fmt = s.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
@@ -345,7 +346,7 @@ def add_experiment_verbs(sub) -> None:
     d.add_argument("--param-deps", action="store_true")
     d.add_argument("--json", action="store_true")
     d.add_argument("--md", action="store_true")
-    d.add_argument("--precision", type=int, default=5)
+    d.add_argument("--precision", type=precision_arg, default=5)
     d.set_defaults(func=_cmd_exp_diff)
 
     a = sub.add_parser("apply", help="bring an experiment into the workspace")

@@ -20,6 +20,7 @@ DVC_SKIP = frozenset({"apply", "celery", "exec", "temp"})
 DVC_STASHES = frozenset({f"{EXPS_NAMESPACE}/stash", f"{EXPS_NAMESPACE}/celery/stash"})
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 # git check-ref-format rules for one component, plus DVC's: no "/".
+MAX_NAME_BYTES = 200
 _BAD_NAME = re.compile(r"(^\.|\.\.|[\x00-\x20\x7f~^:?*\[\\/]|@\{|\.lock$|\.$|^@$)")
 
 
@@ -33,6 +34,14 @@ def check_name(name: str) -> str:
         raise InvalidExpNameError(
             f"Invalid experiment name '{name}': use letters, digits, '-', '_' or '.', "
             "with no '/', spaces, '..' or leading '.'."
+        )
+    if len(name.encode()) > MAX_NAME_BYTES:
+        # git check-ref-format accepts any length, but the ref is a file (and so is its
+        # .lock, and the name's progress file): past the file system's 255 bytes, git
+        # would fail only after the run.
+        raise InvalidExpNameError(
+            f"Experiment name '{name[:24]}...' is {len(name.encode())} bytes long; "
+            f"use a name of at most {MAX_NAME_BYTES} bytes."
         )
     return name
 

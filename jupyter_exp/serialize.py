@@ -181,13 +181,31 @@ def _to_plain(data: Any) -> Any:
     return data
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write a file through a temporary sibling and a rename, so readers never see half."""
+def temp_sibling(path: str | os.PathLike) -> Path:
+    """A fresh name beside ``path`` for writing it by rename: unique per process,
+    thread and call (threads of one process, a kernel and its queue workers, may
+    write the same file at once, so the pid alone is not enough)."""
+    import threading
+
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fobj:
-        fobj.write(text)
-    os.replace(tmp, path)
+    # The name is cut to 100 characters: a long name plus the suffix must stay a valid file name.
+    return path.with_name(f".{path.name[:100]}.{os.getpid()}.{threading.get_ident()}.{os.urandom(6).hex()}.tmp")
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a file through a temporary sibling and a rename, so readers never see half.
+
+    On any failure (a full disk) the sibling is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    tmp = temp_sibling(path)
+    try:
+        with open(tmp, "x", encoding="utf-8") as fobj:
+            fobj.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def parse_json(text: str, name: str) -> Any:

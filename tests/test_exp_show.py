@@ -140,7 +140,7 @@ def test_show_costs_a_constant_number_of_git_processes(three, tmp_path, monkeypa
 
 def test_results_are_cached_by_commit(three):
     jupyter_exp.show()
-    cache = three / ".dvc/tmp/jupyter_exp/show-cache.pickle"
+    cache = three / ".dvc/tmp/jupyter_exp/show-cache.json"
     assert cache.exists()
     before = cache.stat().st_mtime_ns
     jupyter_exp.show()

@@ -22,7 +22,9 @@ from .. import faults
 from ..pipeline.results import Echo
 from ..pipeline.stage import Stage
 from ..project import Project
+from ..notices import warn
 from ..refs import ExpRef
+from ..serialize import write_text_atomic
 from ..processes import alive
 from .snapshot import ZERO, experiment_message, pipeline_files, snapshot_tree
 
@@ -46,9 +48,18 @@ def _state_path(project: Project) -> Path:
 
 
 def load_workspace_state(project: Project) -> WorkspaceCheckpoint | None:
+    """The workspace's last checkpoint experiment; None (with a warning) if its record
+    is damaged: the next run then starts a new experiment instead of resuming."""
+    path = _state_path(project)
     try:
-        return WorkspaceCheckpoint(**json.loads(_state_path(project).read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
+        state = WorkspaceCheckpoint(**json.loads(path.read_text()))
+        if not (isinstance(state.name, str) and isinstance(state.tip, str) and isinstance(state.step, int)):
+            raise TypeError(state)
+        return state
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError):
+        warn(f"ignoring the damaged {project.relpath(path)}; the next checkpoint run starts afresh.")
         return None
 
 
@@ -58,9 +69,7 @@ def save_workspace_state(project: Project, state: WorkspaceCheckpoint | None) ->
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(state)))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(asdict(state)))
 
 
 def publish_progress(project: Project, event: dict) -> None:
@@ -68,9 +77,7 @@ def publish_progress(project: Project, event: dict) -> None:
     folder = project.own_tmp_dir / "progress"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{event['experiment']}.json"
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(dict(event, pid=os.getpid())))
-    os.replace(tmp, target)
+    write_text_atomic(target, json.dumps(dict(event, pid=os.getpid())))
 
 
 def clear_progress(project: Project, name: str) -> None:
@@ -84,7 +91,13 @@ def read_progress(project: Project) -> list[dict]:
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             event = json.loads(path.read_text())
-        except ValueError:
+        except FileNotFoundError:
+            continue  # its run ended while we listed the folder
+        except (OSError, ValueError):
+            event = None
+        if not (isinstance(event, dict) and isinstance(event.get("experiment"), str)
+                and isinstance(event.get("pid", 0), (int, type(None)))):
+            warn(f"skipping the damaged progress file {project.relpath(path)}; delete it.")
             continue
         if event.get("state") == "running" and event.get("pid") and not alive(event["pid"]):
             event["state"] = "interrupted"  # its engine was killed before it could say so

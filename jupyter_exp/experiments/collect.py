@@ -3,29 +3,31 @@
 Every ref is read with one ``git for-each-ref``, every file through one
 ``git cat-file --batch``, a file that is the same blob in many commits is parsed
 once, and what was derived from a commit is kept by its SHA in
-``.dvc/tmp/jupyter_exp/show-cache.pickle`` (commits never change). A commit that
-cannot be read is a row with its error, never an exception.
+``.dvc/tmp/jupyter_exp/show-cache.json`` (commits never change). A commit that
+cannot be read is a row with its error, never an exception. The cache is JSON, not
+pickle: a file in the project directory must never be able to run code when read.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
-import uuid
+import contextlib
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..compare import read_metrics, read_params
 from ..errors import JupyterExpError
+from ..notices import warn
 from ..pipeline.dvcfile import DVC_YAML, Pipeline, load_pipeline
 from ..pipeline.lock import lock_path_for
 from ..project import Project
-from ..serialize import parse_lock
+from ..serialize import parse_lock, write_text_atomic
 from ..tree import GitTree, Tree, WorkspaceTree, prefetch
 from .catalog import ExpInfo, list_experiments, select_baselines
 from .queue import QueueStore
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+CACHE_NAME = "show-cache.json"
 
 
 def _absent(error: dict) -> bool:
@@ -123,37 +125,78 @@ def read_data(project: Project, tree: Tree, param_deps: bool = False,
     return ExpData(params, metrics, deps, outs)
 
 
+def _json_exact(value: Any) -> bool:
+    """Whether ``value`` comes back from JSON as it went in (str keys, plain types):
+    a YAML date or an integer key would not, so such an entry is not kept."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and _json_exact(v) for k, v in value.items())
+    if kind is list:
+        return all(_json_exact(v) for v in value)
+    return kind in (str, int, float, bool) or value is None
+
+
 class _CommitCache:
-    """ExpData by (commit SHA, param_deps), persisted between processes."""
+    """ExpData by (commit SHA, param_deps), persisted between processes as JSON."""
 
     def __init__(self, project: Project) -> None:
-        self.path = project.own_tmp_dir / "show-cache.pickle"
+        self.path = project.own_tmp_dir / CACHE_NAME
         self.entries: dict[tuple[str, bool], ExpData] = {}
         self.dirty = False
         try:
-            with open(self.path, "rb") as fobj:
-                version, entries = pickle.load(fobj)
-            if version == CACHE_VERSION:
-                self.entries = entries
-        except (FileNotFoundError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
-            pass
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            warn(f"cannot read {project.relpath(self.path)} ({exc.strerror}); exp show reads every commit.")
+            return
+        try:
+            data = json.loads(text)
+            if data.get("version") != CACHE_VERSION:
+                return
+            for rev, param_deps, fields in data["entries"]:
+                if type(rev) is not str or type(param_deps) is not bool or not _valid_fields(fields):
+                    raise ValueError(rev)
+                self.entries[(rev, param_deps)] = ExpData(**fields)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            warn(f"rebuilding the damaged {project.relpath(self.path)}.")
+            self.entries.clear()
+            self.dirty = True  # written anew on save, even if nothing is added
 
     def get(self, key: tuple[str, bool]) -> ExpData | None:
         return self.entries.get(key)
 
     def put(self, key: tuple[str, bool], data: ExpData) -> None:
-        if not data.has_errors:  # an error may be fixed later (a pull, a fetch)
+        # Not kept: an error may be fixed later (a pull, a fetch); values JSON would change.
+        if not data.has_errors and _json_exact(_fields(data)):
             self.entries[key] = data
             self.dirty = True
 
     def save(self) -> None:
         if not self.dirty:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}")
-        with open(tmp, "wb") as fobj:
-            pickle.dump((CACHE_VERSION, self.entries), fobj, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self.path)
+        entries = [[rev, param_deps, _fields(data)] for (rev, param_deps), data in self.entries.items()]
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(self.path, json.dumps({"version": CACHE_VERSION, "entries": entries}))
+        except OSError as exc:  # a full disk: only a shortcut is lost
+            warn(f"cannot write {self.path} ({exc.strerror}); exp show will read the commits again.")
+        with contextlib.suppress(OSError):
+            (self.path.parent / "show-cache.pickle").unlink(missing_ok=True)  # the old format, never read
+
+
+_FIELDS = ("params", "metrics", "deps", "outs")
+
+
+def _fields(data: ExpData) -> dict:
+    return {"params": data.params, "metrics": data.metrics, "deps": data.deps, "outs": data.outs,
+            "error": data.error}
+
+
+def _valid_fields(fields: Any) -> bool:
+    return (type(fields) is dict and set(fields) == {*_FIELDS, "error"}
+            and all(type(fields[f]) is dict for f in _FIELDS)
+            and (fields["error"] is None or type(fields["error"]) is str))
 
 
 def _commit_meta(project: Project, revs: list[str]) -> dict[str, tuple[int, str | None]]:

@@ -4,6 +4,7 @@ cache objects they name to and from a DVC remote that is a local directory
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def _copy_objects(md5s: set[str], src: Path, dst: Path) -> int:
         if target.exists() or not source.exists():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")  # unique across processes
         shutil.copyfile(source, tmp)
         tmp.chmod(READONLY)
         tmp.replace(target)

@@ -6,21 +6,24 @@ set of flags with a fingerprint: the refs as one ``git for-each-ref`` prints the
 and the (inode, size, mtime) of the workspace files. If both are the same, the
 same text is printed without loading the engine; anything else recomputes. Outputs
 with an error row are never kept (a pull or a fetch may mend them). The text table's
-dates depend on the day, so the day is part of the key.
+dates depend on the day, so the day is part of the key. As with the up-to-date
+stamp, a recorded output answers only in the project that wrote it (not in a copy
+made with ``cp -a``, which keeps the sizes and mtimes of the files it read).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-import os
 import zlib
 from pathlib import Path
 
-from ..pipeline.stamp import stat_key
+from ..pipeline.stamp import location_key, stat_key
 from ..project import Project
+from ..serialize import write_text_atomic
 
-STAMP_VERSION = 1
+STAMP_VERSION = 2
 REF_PREFIXES = ("refs/exps", "refs/heads", "refs/tags", "refs/jupyter-exp")
 
 
@@ -46,19 +49,18 @@ def lookup(project: Project, options: dict) -> str | None:
     options = _options(options)
     try:
         data = json.loads(_path(project, options).read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    if data.get("options") != options:
-        return None
-    if any(stat_key(path) != stat for path, stat in data["stats"].items()):
-        return None
-    if data["refs"] != _refs(project):
-        return None
-    try:
+        if data.get("options") != options:
+            return None
+        if data.get("location") is None or data["location"] != location_key(project.own_tmp_dir):
+            return None  # recorded by the project this one was copied or moved from
+        if any(stat_key(path) != stat for path, stat in data["stats"].items()):
+            return None
+        if data["refs"] != _refs(project):
+            return None
         output = _path(project, options).with_suffix(".out").read_text()
-    except FileNotFoundError:
-        return None
-    return output if zlib.crc32(output.encode()) == data["output_crc"] else None
+        return output if zlib.crc32(output.encode()) == data["output_crc"] else None
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+        return None  # missing or damaged: recompute (and record anew)
 
 
 def record(project: Project, options: dict, output: str, workspace_files: list[Path]) -> None:
@@ -66,14 +68,18 @@ def record(project: Project, options: dict, output: str, workspace_files: list[P
     options = _options(options)
     data = {
         "options": options,
+        "location": location_key(project.own_tmp_dir),
         "refs": _refs(project),
         "stats": {str(p): stat_key(str(p)) for p in workspace_files},
         "output_crc": zlib.crc32(output.encode()),
     }
     target = _path(project, options)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # The output sits beside its fingerprint, unescaped; the checksum ties the two.
-    for path, text in ((target.with_suffix(".out"), output), (target, json.dumps(data))):
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # The output sits beside its fingerprint, unescaped; the checksum ties the two.
+        for path, text in ((target.with_suffix(".out"), output), (target, json.dumps(data))):
+            write_text_atomic(path, text)
+    except OSError:
+        # Only a shortcut (a full disk): the next show recomputes; drop a half-updated pair.
+        with contextlib.suppress(OSError):
+            target.unlink(missing_ok=True)

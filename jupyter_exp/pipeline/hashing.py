@@ -141,48 +141,121 @@ def _check_utf8_name(path: Path) -> None:
 
 
 class State:
-    """Remembered hashes keyed by (inode, size, mtime), shared across processes."""
+    """Remembered hashes keyed by (device, inode, size, mtime), shared across processes.
+
+    Only a shortcut: a damaged database is set aside and rebuilt, and a database that
+    cannot be written (a full disk, a read-only directory) is given up for the rest of
+    the process; either way with one warning, and hashes are then computed from bytes.
+    Rows are keyed by absolute path *and* device and inode, so a copy of the project
+    (``cp -a`` keeps sizes and mtimes; the copy's files have other inodes) never
+    borrows the original's hashes.
+    """
 
     def __init__(self, db_path: Path) -> None:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = db_path
         # The checkpoint monitor hashes from its own thread: one connection, one lock.
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode INTEGER, "
-            "size INTEGER, mtime INTEGER, md5 TEXT)"
-        )
         self._pending: list[tuple] = []
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            if not _is_damaged(exc):
+                self._give_up(exc)
+                return
+            _warn(f"rebuilding the damaged hash state {db_path} ({exc}).")
+            try:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+                self._db = self._open()
+            except (OSError, sqlite3.Error) as again:
+                self._give_up(again)
+        except OSError as exc:
+            self._give_up(exc)
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            # state2: rows of the first table had no device; they are dropped, not trusted.
+            db.execute("DROP TABLE IF EXISTS state")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS state2 (path TEXT PRIMARY KEY, dev INTEGER, inode INTEGER, "
+                "size INTEGER, mtime INTEGER, md5 TEXT)"
+            )
+            db.execute("SELECT 1 FROM state2 LIMIT 1").fetchall()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _give_up(self, exc: BaseException) -> None:
+        """Go on without the table (caller holds no lock or holds ``_lock``)."""
+        _warn(f"cannot use the hash state {self.path} ({exc}); files are hashed without it. "
+              "Free disk space or fix its permissions.")
+        self._pending.clear()
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+        self._db = None
 
     def get(self, path: Path, st: os.stat_result) -> str | None:
         with self._lock:
-            row = self._db.execute(
-                "SELECT inode, size, mtime, md5 FROM state WHERE path = ?", (str(path),)
-            ).fetchone()
-        if row and row[:3] == (st.st_ino, st.st_size, st.st_mtime_ns):
-            return row[3]
+            if self._db is None:
+                return None
+            try:
+                row = self._db.execute(
+                    "SELECT dev, inode, size, mtime, md5 FROM state2 WHERE path = ?", (str(path),)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                self._give_up(exc)
+                return None
+        if row and row[:4] == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
+            return row[4]
         return None
 
     def put(self, path: Path, st: os.stat_result, md5: str) -> None:
         with self._lock:
-            self._pending.append((str(path), st.st_ino, st.st_size, st.st_mtime_ns, md5))
+            if self._db is None:
+                return
+            self._pending.append((str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, md5))
             full = len(self._pending) >= 1000
         if full:
             self.flush()
 
     def flush(self) -> None:
         with self._lock:
-            if self._pending:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", self._pending
-                )
+            if self._db is not None and self._pending:
+                try:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO state2 VALUES (?, ?, ?, ?, ?, ?)", self._pending
+                    )
+                except sqlite3.Error as exc:  # "database or disk is full", read-only, ...
+                    self._give_up(exc)
                 self._pending.clear()
 
     def close(self) -> None:
         self.flush()
-        self._db.close()
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+
+def _is_damaged(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the file itself is broken (not busy, full or read-only)."""
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
+
+
+def _warn(message: str) -> None:
+    from ..notices import warn
+
+    warn(message)
 
 
 class Hasher:

@@ -8,18 +8,27 @@ the outputs. The next reproduction with the same selection compares those stats;
 if none moved, the answer is the same and the engine (YAML, hashing, the graph) is
 never loaded. It rests on the same assumption as the hash state table: a file whose
 inode, size and mtime are unchanged has unchanged content.
+
+A stamp answers only for the project that wrote it. ``cp -a`` copies the stamp with
+the project and keeps every size and mtime; a stamp keyed by absolute paths alone
+would then vouch, in the copy, for the original's files. So every stamp records where
+it was written (the bookkeeping directory's path, device and inode, and the project
+root's device and inode) and is ignored anywhere else, and each stat includes the
+device, so a file on another file system never matches by inode number.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import zlib
 from pathlib import Path
 
+from ..serialize import write_text_atomic
 from .results import Echo, StageResult
 
-STAMP_VERSION = 1
+STAMP_VERSION = 2
 
 
 def selection(targets: list[str] | None, single_item: bool, downstream: bool,
@@ -39,12 +48,23 @@ def _stamp_path(own_tmp: Path, selected: dict) -> Path:
 
 
 def stat_key(path: str) -> list[int] | None:
-    """(inode, size, mtime) of ``path``, or None if it is not there."""
+    """(device, inode, size, mtime) of ``path``, or None if it is not there."""
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return [st.st_ino, st.st_size, st.st_mtime_ns]
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def location_key(own_tmp: Path) -> list | None:
+    """Which project's bookkeeping ``own_tmp`` is: its path and (device, inode), and
+    the (device, inode) of the project root above it. A copied or moved project has
+    another; a stamp recorded elsewhere never answers here."""
+    try:
+        here, root = os.stat(own_tmp), os.stat(own_tmp.parent.parent.parent)
+    except OSError:
+        return None
+    return [os.path.abspath(own_tmp), here.st_dev, here.st_ino, root.st_dev, root.st_ino]
 
 
 def _expand(path: Path) -> list[str]:
@@ -64,15 +84,20 @@ def record(own_tmp: Path, selected: dict, results: list[StageResult], paths: lis
             stats[item] = stat_key(item)
     data = {
         "version": STAMP_VERSION,
+        "location": location_key(own_tmp),
         "selection": selected,
         "results": [[r.stage, r.status] for r in results],
         "stats": stats,
     }
     target = _stamp_path(own_tmp, selected)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(target, json.dumps(data))
+    except OSError:
+        # Only a shortcut: without it (a full disk) the next run takes the slow path.
+        # A stale stamp must not outlive a failed update, though.
+        with contextlib.suppress(OSError):
+            target.unlink(missing_ok=True)
 
 
 def check(own_tmp: Path, selected: dict, echo: Echo) -> list[StageResult] | None:
@@ -80,14 +105,16 @@ def check(own_tmp: Path, selected: dict, echo: Echo) -> list[StageResult] | None
     target = _stamp_path(own_tmp, selected)
     try:
         data = json.loads(target.read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    if data.get("version") != STAMP_VERSION or data.get("selection") != selected:
-        return None
-    for path, stat in data["stats"].items():
-        if stat_key(path) != stat:
+        if data.get("version") != STAMP_VERSION or data.get("selection") != selected:
             return None
-    results = [StageResult(stage, status) for stage, status in data["results"]]
+        if data.get("location") is None or data["location"] != location_key(own_tmp):
+            return None  # written by the project this one was copied or moved from
+        for path, stat in data["stats"].items():
+            if stat_key(path) != stat:
+                return None
+        results = [StageResult(stage, status) for stage, status in data["results"]]
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+        return None  # missing or damaged: the slow path decides, and records a new one
     for result in results:
         verb = "is frozen" if result.status == "frozen" else "didn't change"
         echo(f"Stage '{result.stage}' {verb}, skipping\n")
