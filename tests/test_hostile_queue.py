@@ -7,6 +7,7 @@ and the queue's own status, compared before and after.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -339,3 +340,27 @@ def test_refs_stamp_in_a_linked_worktree(exps, tmp_path):
     stamp = Git(linked).refs_stamp()
     jupyter_exp.remove("e3")
     assert Git(linked).refs_stamp() != stamp
+
+
+# -- 8: a damaged queue record is skipped with a warning ------------------------------------
+@pytest.mark.parametrize("content", [
+    b"{not json", b"[1, 2]", b"\xff\xfe\x00", b'{"id": 5}',
+    None,  # a valid record with fields of the wrong type, made below
+])
+def test_a_damaged_queue_record_is_skipped_with_one_warning(ran, cli, content):
+    jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2"], name="ok")
+    store = QueueStore(Project(ran))
+    damaged, kept = store.entries()
+    record = store.dir / f"{damaged.id}.json"
+    if content is None:
+        data = json.loads(record.read_text())
+        data.update(created="yesterday", state="exploded", pid="12")
+        content = json.dumps(data).encode()
+    record.write_bytes(content)
+    for args in (["queue", "status"], ["show", "--json"]):
+        proc = cli(*args)
+        warning = (f"WARNING: Skipping the damaged queue record .dvc/tmp/jupyter_exp/queue/{damaged.id}.json; "
+                   "delete it (its experiment is not queued).\n")
+        assert proc.stderr == warning, proc.stderr
+    assert "ok-2" in cli("queue", "status").stdout and kept.name == "ok-2"
+    assert record.read_bytes() == content  # set aside, not rewritten

@@ -36,6 +36,7 @@ from typing import Iterator
 
 from .. import faults
 from ..errors import JupyterExpError
+from ..notices import warn
 from ..overrides import OverrideSet, expand_sweeps, overridden_texts
 from ..processes import ESCALATION, Stopped
 from ..project import Project
@@ -93,6 +94,18 @@ _FIELDS = {f.name for f in fields(QueueEntry)}
 _held_records = threading.local()  # record locks this thread holds, by path, with their depth
 
 
+def _well_typed(entry: QueueEntry) -> bool:
+    """Whether a record read from disk has the types the queue relies on."""
+    texts = (entry.id, entry.name, entry.baseline, entry.rev)
+    optional_ints = (entry.pid, entry.pgid, entry.returncode)
+    return (all(isinstance(v, str) and v for v in texts)
+            and isinstance(entry.created, (int, float)) and not isinstance(entry.created, bool)
+            and entry.state in STATES
+            and all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in optional_ints)
+            and all(isinstance(v, str) for v in (*entry.targets, *entry.copy_paths))
+            and isinstance(entry.flags, dict))
+
+
 class QueueStore:
     """Entries of one project's queue, on disk."""
 
@@ -128,19 +141,32 @@ class QueueStore:
             self._write(entry)
 
     def get(self, entry_id: str) -> QueueEntry | None:
+        """The entry's record; None when there is none. A damaged record (not JSON, or
+        fields of the wrong type) is skipped with a one-line warning, never a traceback."""
+        path = self._record(entry_id)
         try:
-            data = json.loads(self._record(entry_id).read_text())
-        except (FileNotFoundError, ValueError, UnicodeDecodeError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
             return None
+        except (OSError, ValueError, UnicodeDecodeError):
+            return self._damaged(path)
         if not isinstance(data, dict):
-            return None
+            return self._damaged(path)
         data = {k: v for k, v in data.items() if k in _FIELDS}  # a newer version's fields
         data["targets"] = tuple(data.get("targets") or ())
         data["copy_paths"] = tuple(data.get("copy_paths") or ())
         try:
-            return QueueEntry(**data)
+            entry = QueueEntry(**data)
         except TypeError:  # a field missing: not a record we can use
-            return None
+            return self._damaged(path)
+        if not _well_typed(entry) or entry.id != entry_id:
+            return self._damaged(path)
+        return entry
+
+    def _damaged(self, path: Path) -> None:
+        warn(f"Skipping the damaged queue record {self.project.relpath(path)}; "
+             "delete it (its experiment is not queued).")
+        return None
 
     @contextlib.contextmanager
     def locked(self, entry_id: str) -> Iterator[None]:
