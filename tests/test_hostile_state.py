@@ -19,7 +19,7 @@ import pytest
 import jupyter_exp
 from jupyter_exp.arguments import InvalidArgumentError
 from jupyter_exp.errors import JupyterExpError
-from jupyter_exp.experiments.run import CannotRecordError
+from jupyter_exp.experiments.recordable import CannotRecordError
 from jupyter_exp.git import GitError
 from jupyter_exp.refs import InvalidExpNameError
 from jupyter_exp.serialize import write_text_atomic
@@ -143,9 +143,9 @@ def full_disk(tmp_path):
     """A directory on a tiny tmpfs that is already full (needs root and mount)."""
     mount = tmp_path / "full"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                      capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, f"these tests run as root and mount a tmpfs: {made.stderr}"
     try:
         fd = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
         try:
@@ -226,18 +226,24 @@ def test_a_300_character_name_is_refused_before_anything(make_project, tmp_path)
 
 # --- 17: what would make recording fail is refused before the pipeline runs -------------------------
 
-def _refused_before_running(root: Path, tmp_path: Path, error, message: str) -> None:
+MODES = {"workspace": {}, "queue": {"queue": True}, "temp": {"temp": True}}
+
+
+def _refused_before_running(root: Path, tmp_path: Path, error, message: str, mode: str = "workspace") -> None:
     (root / ".dvc/tmp").mkdir(exist_ok=True)
     (root / ".dvc/tmp/lock").touch()  # the project lock's file, which the run creates anyway
     before = Snapshot.take(root, outside=[tmp_path])
     with pytest.raises(error) as info:
-        jupyter_exp.run(params={"prepare.scale": 5})
+        jupyter_exp.run(params={"prepare.scale": 5}, **MODES[mode])
     assert str(info.value) == message
     assert not (root / "prepared").exists()  # no stage ran
+    assert not list((root / OWN / "queue").glob("*.json"))  # nothing queued
+    assert not (root / ".dvc/tmp/exps").exists() or not any((root / ".dvc/tmp/exps").iterdir())
     before.assert_unchanged()  # params.yaml among the workspace files
 
 
-def test_no_git_identity_is_refused_before_running(make_project, tmp_path, monkeypatch):
+@pytest.mark.parametrize("mode", MODES)
+def test_no_git_identity_is_refused_before_running(make_project, tmp_path, monkeypatch, mode):
     root = make_project("two_stage")
     home = tmp_path / "home"
     home.mkdir()
@@ -248,7 +254,8 @@ def test_no_git_identity_is_refused_before_running(make_project, tmp_path, monke
     git(root, "config", "--unset", "user.name")
     git(root, "config", "--unset", "user.email")
     _refused_before_running(root, tmp_path, GitError,
-                            "git needs your identity; run `git config user.name NAME` and `git config user.email EMAIL`.")
+                            "git needs your identity; run `git config user.name NAME` and `git config user.email EMAIL`.",
+                            mode)
 
 
 @pytest.fixture
@@ -257,8 +264,8 @@ def immutable():
     done: list[Path] = []
 
     def make(path: Path) -> None:
-        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
-            pytest.skip("chattr +i is not available here")
+        made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+        assert made.returncode == 0, f"these tests run as root with chattr: {made.stderr}"
         done.append(path)
 
     yield make
@@ -266,13 +273,14 @@ def immutable():
         subprocess.run(["chattr", "-i", str(path)], check=False)
 
 
-def test_a_read_only_git_is_refused_before_running(make_project, tmp_path, immutable):
+@pytest.mark.parametrize("mode", MODES)
+def test_a_read_only_git_is_refused_before_running(make_project, tmp_path, immutable, mode):
     root = make_project("two_stage")
     immutable(root / ".git/objects")
     _refused_before_running(
         root, tmp_path, CannotRecordError,
         "Cannot write .git/objects (Operation not permitted), so the experiment could not be recorded; "
-        "make .git writable (`chattr -i`, a read-write mount) and rerun.")
+        "make .git writable (`chattr -i`, a read-write mount) and rerun.", mode)
 
 
 def test_an_unwritable_progress_folder_is_refused_before_running(make_project, tmp_path, immutable):
@@ -356,3 +364,28 @@ def test_the_checkpoint_signal_is_never_seen_half_written(tmp_path, monkeypatch)
                 stage.join(0.05)
     assert all(seen)
     assert [p.name for p in signal.parent.iterdir()] == []
+
+
+def test_repro_onto_a_full_cache_is_one_line_and_records_nothing(project, tmp_path, cli):
+    """A whole command on a full disk: the cache is a tmpfs too small for the output."""
+    (project / "dvc.yaml").write_text(
+        "stages:\n  big:\n    cmd: head -c 600000 /dev/urandom > big.bin\n    outs: [big.bin]\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "a big output")
+    cache = project / ".dvc" / "cache"
+    cache.mkdir(exist_ok=True)
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(cache)],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, f"these tests run as root and mount a tmpfs: {made.stderr}"
+    try:
+        proc = cli("repro", check=False)
+        assert proc.returncode == 1
+        line = proc.stderr.strip()
+        assert "\n" not in line and line.startswith(f"ERROR: Cannot write {cache}/files/md5/"), proc.stderr
+        assert line.endswith(": No space left on device; free space or fix its permissions."), line
+        assert not (project / "dvc.lock").exists()  # nothing recorded
+        assert [p.name for p in cache.rglob("*") if p.is_file()] == []  # no half object
+        assert git(project, "status", "--porcelain") == "?? big.bin\n" or "big.bin" in git(
+            project, "status", "--porcelain", "--ignored")
+    finally:
+        subprocess.run(["umount", "-l", str(cache)], check=False)

@@ -43,6 +43,7 @@ from ..project import Project
 from ..refs import OWN_NAMESPACE
 from .catalog import list_experiments
 from .names import random_name
+from .recordable import check_can_record
 from .snapshot import ZERO, pipeline_files, snapshot_tree
 
 QUEUE_NAMESPACE = f"{OWN_NAMESPACE}/queue"
@@ -334,6 +335,9 @@ def _enqueue_locked(project: Project, combos: list[OverrideSet], name: str | Non
                     message: str | None, force: bool, resume_rev: str | None) -> list[QueueEntry]:
     from .run import NoBaselineError
 
+    # Queued and --temp runs are recorded in this repository too: what would make that
+    # fail is refused now, not after the run (a --temp run comes through here first).
+    check_can_record(project)
     for path in copy_paths or ():  # refused before anything is queued; the executor checks again
         project.resolve_relpath(path, where="-C/--copy-paths", output=True, follow_links=False)
     git = project.git

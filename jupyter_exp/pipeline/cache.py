@@ -13,6 +13,7 @@ turns it back into a private copy before a stage writes to it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -39,6 +40,10 @@ def _reflink(src: Path, dst: Path) -> None:
             raise
 
 
+# Errors of the destination's file system, not of the link type tried.
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
 def link_file(src: Path, dst: Path, link_types: list[str]) -> str:
     """Create ``dst`` from ``src`` with the first link type that works; return it."""
     last_error: OSError | None = None
@@ -55,6 +60,11 @@ def link_file(src: Path, dst: Path, link_types: list[str]) -> str:
             return link_type
         except OSError as exc:
             last_error = exc
+            if os.path.lexists(dst) and link_type == "copy":
+                os.unlink(dst)  # a partial copy
+            if exc.errno in _NO_ROOM:  # another link type will not find room either
+                raise CacheError(f"Cannot write {dst.parent}: {exc.strerror}; free space or fix its "
+                                 "permissions.") from None
     raise CacheError(f"Cannot link {src} to {dst}: {last_error}; check the cache.type setting.")
 
 
