@@ -9,6 +9,7 @@ what changed."""
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import shutil
 import signal
@@ -424,3 +425,23 @@ def test_apply_in_a_clean_workspace_saves_nothing_and_stages_nothing(exps, tmp_p
     changes = before.changes()
     assert set(changes) <= {"status", "workspace"}, changes
     assert git(exps, "diff", "--cached") == "" and "lr: 0.2" in (exps / "params.yaml").read_text()
+
+
+def test_show_while_remove_and_gc_run_reads_whole_tables(exps, cli):
+    """Readers never take the lock; removals under them leave them whole tables, never a
+    traceback: every `exp show --json` answers valid JSON while 2000 refs go."""
+    _many_refs(exps, 2000)
+    remover = subprocess.Popen([*cli_command(), "remove", "-A"], cwd=exps, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    answers = []
+    while remover.poll() is None or len(answers) < 3:
+        proc = cli("show", "--json", check=False)
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+        answers.append(json.loads(proc.stdout))
+    out, err = remover.communicate()
+    assert remover.returncode == 0, err
+    rows = answers[-1]
+    assert [r["rev"] for r in rows] == ["workspace", git(exps, "rev-parse", "HEAD").strip()]
+    assert not rows[1].get("experiments")
+    cli("gc", "-w", "-f")
+    assert cli("show", "--json").returncode == 0

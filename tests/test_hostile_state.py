@@ -18,7 +18,6 @@ import pytest
 
 import jupyter_exp
 from jupyter_exp.arguments import InvalidArgumentError
-from jupyter_exp.errors import JupyterExpError
 from jupyter_exp.experiments.recordable import CannotRecordError
 from jupyter_exp.git import GitError
 from jupyter_exp.refs import InvalidExpNameError
