@@ -173,3 +173,24 @@ def ipykernel6_spec(tmp_path_factory) -> str:
     }))
     os.environ["JUPYTER_PATH"] = str(kernels.parent.parent)
     return "ipykernel6"
+
+
+def wait_for_command(root: Path, text: str, timeout: float = 60) -> int:
+    """Wait until a process working in ``root`` runs a command line containing ``text``;
+    return its pid. (A condition to wait on before a signal, instead of a fixed sleep.)"""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                cwd = Path(os.readlink(entry / "cwd"))
+            except OSError:
+                continue
+            if text in cmdline and cwd.is_relative_to(root):
+                return int(entry.name)
+        assert time.monotonic() < deadline, f"no process in {root} ran {text!r} within {timeout} s"
+        time.sleep(0.02)

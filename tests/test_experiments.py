@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from jupyter_exp.experiments.run import NoBaselineError
 from jupyter_exp.experiments.snapshot import ExperimentExistsError
 from jupyter_exp.refs import InvalidExpNameError
 
-from conftest import cli_command, git
+from conftest import cli_command, git, wait_for_command
 
 
 def exp_refs(root: Path) -> dict[str, str]:
@@ -106,10 +105,7 @@ def test_killed_run_leaves_no_half_experiment(make_project):
     git(root, "commit", "-qam", "slow")
     proc = subprocess.Popen([*cli_command(), "run", "-n", "killed"], cwd=root,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (root / "prepared").exists():
-        time.sleep(0.05)
-    time.sleep(0.3)
+    wait_for_command(root, "sleep 30")  # the train stage runs: the moment to kill
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert exp_refs(root) == {}

@@ -14,7 +14,7 @@ from jupyter_exp.display import DiffTable, ExpDiffView, ExperimentTable
 from jupyter_exp.errors import JupyterExpError
 from jupyter_exp.pipeline.stage_add import StageExistsError
 
-from conftest import git
+from conftest import git, wait_for_command
 
 
 class TestingShell(InteractiveShell):
@@ -189,7 +189,7 @@ def test_a_kernel_interrupt_stops_a_foreground_run_and_loses_nothing(ran):
         while not record.exists():  # train's command started (prepare is up to date)
             assert time.monotonic() < deadline, "the stage never started"
             time.sleep(0.05)
-        time.sleep(0.5)
+        wait_for_command(ran, "train.py")  # the stage's python runs, inside the group recorded
         pgid = int(record.read_text().split()[0])
         km.interrupt_kernel()
         reply = kc.get_shell_msg(timeout=60)

@@ -16,7 +16,7 @@ from jupyter_exp.experiments.queue import QueueError, QueueStore
 from jupyter_exp.experiments.workers import wait
 from jupyter_exp.project import Project
 
-from conftest import cli_command, git
+from conftest import cli_command, git, wait_for_command
 
 
 def exp_names(root: Path) -> list[str]:
@@ -188,9 +188,9 @@ def test_ctrl_c_during_run_all_puts_entries_back(ran):
     proc = subprocess.Popen([*cli_command(), "run", "--run-all", "-j", "2"], cwd=ran,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and list(states(ran).values()) != ["running", "running"]:
-        time.sleep(0.1)
-    time.sleep(0.5)
+    while len(processes_running("sleep 37")) < 2:  # both stage commands run
+        assert time.monotonic() < deadline, states(ran)
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
@@ -233,8 +233,10 @@ def test_a_killed_worker_is_reported_failed_and_can_run_again(ran, cli):
     os.kill(entry.pid, signal.SIGKILL)
     if entry.pgid:
         os.killpg(entry.pgid, signal.SIGKILL)
-    time.sleep(0.3)
-    status = cli("queue", "status").stdout
+    deadline = time.monotonic() + 30
+    while "Failed" not in (status := cli("queue", "status").stdout):  # the death is noticed
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
     assert "victim" in status and "Failed" in status and "worker died" in status
     assert "Running stage 'train'" in cli("queue", "logs", "victim").stdout  # the log is kept
     assert jupyter_exp.queue_retry("victim") == ["victim"]
@@ -282,7 +284,7 @@ def test_logs_follow_stop_kill_and_remove_queue(ran, cli):
     # logs -f follows the running experiment until its run ends
     follower = subprocess.Popen([*cli_command(), "queue", "logs", running, "-f"], cwd=ran,
                                 stdout=subprocess.PIPE, text=True)
-    time.sleep(0.5)
+    wait_for_command(ran, "sleep 36")  # the stage runs: stop --kill interrupts it
     assert follower.poll() is None  # still following
     # stop --kill: the running experiment is interrupted and goes back to the queue
     assert "Asked 1 worker(s) to stop" in cli("queue", "stop", "--kill").stdout
@@ -349,7 +351,9 @@ def test_stopping_a_dask_batch(ran):
         assert time.monotonic() < deadline, states(ran)
         time.sleep(0.1)
     jupyter_exp.queue_stop()  # drain: the two unclaimed entries are not started
-    time.sleep(1)
+    while not any(e.pgid for e in QueueStore(Project(ran)).entries()):  # its stage runs, recorded
+        assert time.monotonic() < deadline, states(ran)
+        time.sleep(0.02)
     report = jupyter_exp.queue_stop(kill=True)  # and the running one is stopped on its worker
     assert len(report.stopped) == 1 and report.stopped[0][1].startswith("stopped with SIGINT after ")
     assert jupyter_exp.queue_wait(timeout=60)

@@ -11,7 +11,9 @@ shared file system) and have jupyter_exp installed. Output goes to each entry's 
 
 from __future__ import annotations
 
+import os
 import time
+from functools import partial
 from typing import Callable
 
 from ..errors import JupyterExpError
@@ -56,7 +58,10 @@ class DaskExecutor(Executor):
             echo_for: Callable[[str], Echo | None], control: Control) -> list[Outcome]:
         client, cluster = self._client(jobs)
         try:
-            futures = {client.submit(run_entry, root, entry_id, pure=False,
+            # A task that starts on its worker after a `queue stop` (before this loop has
+            # cancelled it) reads the stop file itself and gives its entry back.
+            should_stop = None if control.stop_file is None else partial(os.path.exists, str(control.stop_file))
+            futures = {client.submit(run_entry, root, entry_id, should_stop=should_stop, pure=False,
                                      key=f"jupyter-exp-{entry_id}"): entry_id for entry_id in entry_ids}
             outcomes: dict[str, Outcome] = {}
             pending = list(futures)

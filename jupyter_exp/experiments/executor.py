@@ -225,6 +225,8 @@ def run_entry(root: str, entry_id: str, echo: Echo | None = None,
                 with contextlib.suppress(EntryGone, StateConflict):
                     store.transition(entry_id, "queued", ("running",), owner=token, pid=None, worker=None,
                                      started=None, claim=None)
+                if log.tell() == 0:  # it never ran: no log (an earlier run's log stays)
+                    store.log_path(entry_id).unlink(missing_ok=True)
                 return Outcome(entry_id, entry.name, "skipped")
             log.write(f"Running experiment '{entry.name}' (pid {os.getpid()}).\n")
             log.flush()

@@ -432,8 +432,13 @@ def stop_running(project: Project, request: str, pid: int | None = None) -> list
     """Mark every running entry of this host (``pid``: of that process only) with
     ``request`` ("requeue": it goes back to the queue; "kill": it ends failed), then stop
     their stages, all at once. Returns each entry's name and what happened to it."""
-    from concurrent.futures import ThreadPoolExecutor
+    return stop_marked(mark_running(project, request, pid))
 
+
+def mark_running(project: Project, request: str, pid: int | None = None) -> list[QueueEntry]:
+    """Record ``request`` on every running entry of this host (``pid``: of that process
+    only) and return them. Done before anything interrupts their runs, so that a run
+    ending on the interrupt finds out why."""
     store = QueueStore(project)
     marked = []
     for entry in store.entries():
@@ -444,6 +449,13 @@ def stop_running(project: Project, request: str, pid: int | None = None) -> list
                                            stop_request=request))
         except (EntryGone, StateConflict):
             continue  # it ended meanwhile
+    return marked
+
+
+def stop_marked(marked: list[QueueEntry]) -> list[tuple[str, Stopped]]:
+    """Stop the stages of entries :func:`mark_running` marked, all at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
     if not marked:
         return []
     with ThreadPoolExecutor(max_workers=len(marked)) as pool:

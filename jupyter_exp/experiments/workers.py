@@ -28,7 +28,7 @@ from ..pipeline.runner import interrupt_all
 from ..project import Project
 from ..processes import alive
 from .executor import Control, Executor, LocalExecutor, Outcome
-from .queue import QueueStore, stop_running
+from .queue import QueueStore, mark_running, stop_marked, stop_running
 
 
 class RunInterrupted(JupyterExpError):
@@ -261,13 +261,14 @@ def stop(project: Project, kill: bool = False) -> StopReport:
     # Written before the running entries are listed: an entry claimed after that
     # listing is given back by its worker, which reads this file after claiming.
     _stop_file(project).write_text(str(time.time()))
+    # With kill, the runs are marked before any executor is told to cancel: a run that
+    # ends on the cancel (a Dask task interrupted on its worker) must find "requeue".
+    marked = mark_running(project, "requeue") if kill else []
     for thread, control in list(_threads.values()):
         control.drain.set()
         if kill:
             control.cancel.set()
-    stopped: list[tuple[str, str]] = []
-    if kill:
-        stopped = [(name, result.describe()) for name, result in stop_running(project, "requeue")]
+    stopped = [(name, result.describe()) for name, result in stop_marked(marked)]
     return StopReport(len(workers), tuple(stopped))
 
 
