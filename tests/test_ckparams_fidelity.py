@@ -185,3 +185,74 @@ def test_override_bytes_equal_dvc_exp_run(name, text, overrides, tmp_path, monke
         results.append((root / name).read_bytes())
     assert results[0] == results[1]
     assert results[1] != text.encode()
+
+
+# -- item 6: checkpoints ---------------------------------------------------------------
+
+def chain(root: Path, name: str) -> list[str]:
+    """The experiment's commits back to (not including) HEAD, newest first."""
+    head = git(root, "rev-parse", "HEAD").strip()
+    tip = git(root, "rev-parse", f"refs/exps/{head[:2]}/{head[2:]}/{name}").strip()
+    return git(root, "rev-list", "--first-parent", tip, f"^{head}").split()
+
+
+def model_at(root: Path, rev: str) -> dict:
+    """The model a checkpoint commit's dvc.lock names, read from the cache."""
+    from jupyter_exp.serialize import parse_yaml
+
+    lock = parse_yaml(git(root, "show", f"{rev}:dvc.lock"), "dvc.lock")
+    md5 = next(o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "model.json")
+    return json.loads((root / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).read_text())
+
+
+def test_a_queued_checkpoint_run_starts_afresh_unless_given_a_rev(make_project):
+    root = make_project("checkpoints")
+    jupyter_exp.run(name="ck")  # the workspace now holds a model trained to epoch 4
+    jupyter_exp.run(queue=True, name="queued")
+    jupyter_exp.run(run_all=True)
+    steps = chain(root, "queued")
+    assert len(steps) == 4 and set(steps).isdisjoint(chain(root, "ck"))
+    assert [model_at(root, rev)["epoch"] for rev in reversed(steps)] == [1, 2, 3, 4]
+    # -r/--rev still resumes that checkpoint
+    second = chain(root, "ck")[2]
+    jupyter_exp.run(queue=True, rev=second, set_params=["train.epochs=5"], name="resumed")
+    jupyter_exp.run(run_all=True)
+    resumed = chain(root, "resumed")
+    assert len(resumed) == 5 and resumed[3] == second
+    assert model_at(root, resumed[0]) == {"epoch": 5, "w": 2.5}
+
+
+def test_apply_an_earlier_step_then_run_branches_from_it(make_project, cli):
+    root = make_project("checkpoints")
+    jupyter_exp.run(name="ck")
+    ck = chain(root, "ck")
+    step1 = ck[2]  # the second commit: step 1 as DVCLive counts
+    jupyter_exp.apply(step1[:10])
+    out = cli("run", "-n", "again").stdout
+    assert f"Checkpoint experiment 'again' will go on from step 1 of 'ck' ({step1[:7]})." in out
+    assert "step 6" not in out and "5/4" not in out
+    again = chain(root, "again")
+    assert len(again) == 4 and again[2:] == ck[2:]  # two new steps after step 1
+    assert chain(root, "ck") == ck  # the old chain is untouched
+    assert json.loads((root / "model.json").read_text()) == {"epoch": 4, "w": 2.0}
+    # each new step's model and metrics go on from step 1
+    assert [model_at(root, rev)["epoch"] for rev in reversed(again)] == [1, 2, 3, 4]
+    # a row's step label and the step metric DVCLive's layout records agree, on both chains
+    df = jupyter_exp.show()
+    for name in ("ck", "again"):
+        rows = df[df.experiment == name]
+        for rev, step in zip(rows["rev"], rows["step"]):
+            assert json.loads(git(root, "show", f"{rev}:dvclive/metrics.json"))["step"] == step
+        assert list(rows["step"]) == [3, 2, 1, 0]
+    # the next run resumes the new experiment's tip
+    assert "Resuming checkpoint experiment 'again' from step 3." in cli("run").stdout
+
+
+def test_force_regenerates_a_checkpoint_experiment_from_scratch(make_project, cli):
+    root = make_project("checkpoints")
+    jupyter_exp.run(name="ck")
+    out = cli("run", "-f", "-n", "fresh").stdout
+    assert "Reset: starting checkpoint experiment 'fresh'." in out
+    fresh = chain(root, "fresh")
+    assert len(fresh) == 4 and set(fresh).isdisjoint(chain(root, "ck"))
+    assert [model_at(root, rev)["epoch"] for rev in reversed(fresh)] == [1, 2, 3, 4]
