@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import OverrideSyntaxError, ParamsError
-from .params import DEFAULT_PARAMS_FILE, parse_params, render_params
+from .params import DEFAULT_PARAMS_FILE, parse_params, read_params_text, render_params
 from .serialize import write_text_atomic
 
 # file -> override strings for that file
@@ -232,7 +232,7 @@ def overridden_texts(root: str | os.PathLike, overrides: OverrideSet,
         if read is not None:
             old = read(name)
         else:
-            old = path.read_text(encoding="utf-8") if path.exists() else None
+            old = read_params_text(path) if path.exists() else None
         data = parse_params(old, name) if old is not None else {}
         texts[name] = render_params(name, old, apply_to_data(data, file_overrides, name))
     return texts

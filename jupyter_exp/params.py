@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +93,35 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 def write_params(path: str | os.PathLike, new: dict) -> None:
     """Write ``new`` into the params file at ``path``, keeping its comments and order."""
     path = Path(path)
-    old = read_text(path, path.name) if path.exists() else None
+    old = read_params_text(path) if path.exists() else None
     write_text_atomic(path, render_params(path.name, old, new))
 
 
+def read_params_text(path: str | os.PathLike) -> str:
+    """A params file's text exactly as stored (CRLF line ends are not translated), so
+    that rewriting one value keeps every other byte.
+
+    Raises:
+        YAMLFileError: not UTF-8, or a directory. FileNotFoundError: as ``open``.
+    """
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8", newline="") as fobj:
+            return fobj.read()
+    except (UnicodeDecodeError, IsADirectoryError):
+        return read_text(path, path.name)  # the same one-line error as every other read
+
+
 def render_params(name: str, old_text: str | None, new: dict) -> str:
-    """The text of params file ``name`` (currently ``old_text``, None if new) holding ``new``,
-    with the comments and order of ``old_text`` kept."""
+    """The text of params file ``name`` (currently ``old_text``, None if new) holding ``new``.
+
+    Only what changed is rewritten: in YAML a changed scalar is spliced into the old
+    text (every other byte stays: spellings like ``0.20``, ``1.0e-3``, ``~``, quotes,
+    comments, trailing spaces, CRLF, a missing final newline) and written as DVC's
+    ruamel writes that value; TOML goes through tomlkit, which keeps the rest as it was.
+    Other changes (added or deleted keys, a scalar becoming a list) are written by a
+    ruamel round-trip, which keeps comments and order.
+    """
     fmt = params_format(name)
     if fmt == "json":
         return json.dumps(new)
@@ -109,6 +133,10 @@ def render_params(name: str, old_text: str | None, new: dict) -> str:
         return tomlkit.dumps(doc)
     if fmt == "py":
         return _render_py(name, old_text or "", new)
+    if old_text is not None:
+        spliced = _splice_yaml(name, old_text, new)
+        if spliced is not None:
+            return spliced
     import io
 
     from ruamel.yaml import YAML
@@ -122,6 +150,155 @@ def render_params(name: str, old_text: str | None, new: dict) -> str:
     buf = io.StringIO()
     yaml.dump(doc, buf)
     return buf.getvalue()
+
+
+# -- YAML: changed scalars spliced into the old text ----------------------------------
+@dataclass(frozen=True)
+class _Span:
+    start: int  # character offsets of the scalar's text (quotes included)
+    end: int
+    in_flow: bool  # inside a [..] or {..} collection, where , [ ] { } end a plain scalar
+
+
+def _scalar_spans(text: str) -> dict[tuple[str, ...], _Span] | None:
+    """Where each plain or quoted scalar value sits in ``text``, by key path (list
+    indexes as strings); None for text with several documents. Scalars that cannot be
+    replaced by splicing (empty, anchored, tagged, block ``|``/``>``) are left out."""
+    from ruamel.yaml import YAML, events
+
+    spans: dict[tuple[str, ...], _Span] = {}
+    # A stack of [path, is_mapping, expecting_key, next_index, flow]
+    stack: list[list] = []
+    documents = 0
+
+    def value_path() -> tuple[str, ...] | None:
+        """The path of the node that starts now (None: it is a mapping key)."""
+        if not stack:
+            return ()
+        frame = stack[-1]
+        if frame[1]:
+            if frame[2]:
+                return None
+            frame[2] = True
+            return frame[0] + (frame[3],)
+        frame[3] += 1
+        return frame[0] + (str(frame[3] - 1),)
+
+    for event in YAML().parse(text):
+        if isinstance(event, events.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                return None
+        elif isinstance(event, (events.MappingStartEvent, events.SequenceStartEvent)):
+            path = value_path()
+            if path is None:  # a complex key: nothing under it is a param we splice
+                path = ("\0complex",)
+                stack[-1][2] = False
+            mapping = isinstance(event, events.MappingStartEvent)
+            flow = bool(event.flow_style) or bool(stack and stack[-1][4])
+            stack.append([path, mapping, True, "" if mapping else 0, flow])
+        elif isinstance(event, (events.MappingEndEvent, events.SequenceEndEvent)):
+            stack.pop()
+        elif isinstance(event, (events.ScalarEvent, events.AliasEvent)):
+            frame = stack[-1] if stack else None
+            if frame is not None and frame[1] and frame[2]:  # a key
+                frame[2], frame[3] = False, str(getattr(event, "value", ""))
+                continue
+            path = value_path()
+            if (isinstance(event, events.ScalarEvent) and path is not None and not event.anchor
+                    and event.tag is None and event.style not in ("|", ">")
+                    and event.end_mark.index > event.start_mark.index):
+                spans[path] = _Span(event.start_mark.index, event.end_mark.index, bool(frame and frame[4]))
+    return spans
+
+
+def _changed_scalars(old: Any, new: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]] | None:
+    """The scalars of ``new`` that differ from ``old`` by path, or None when the change
+    is not scalar-for-scalar (keys added or removed, a list resized, a type of node changed)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        if list(old) != list(new):
+            return None
+        changes: list = []
+        for key in old:
+            found = _changed_scalars(old[key], new[key], path + (str(key),))
+            if found is None:
+                return None
+            changes += found
+        return changes
+    if isinstance(old, list) and isinstance(new, list):
+        if len(old) != len(new):
+            return None
+        changes = []
+        for index, (a, b) in enumerate(zip(old, new)):
+            found = _changed_scalars(a, b, path + (str(index),))
+            if found is None:
+                return None
+            changes += found
+        return changes
+    if isinstance(old, (dict, list)) or isinstance(new, (dict, list)):
+        return None
+    return [] if _same(old, new) or (old != old and new != new) else [(path, new)]
+
+
+def _yaml_scalar_text(value: Any, flow: bool) -> str | None:
+    """``value`` as DVC's ruamel round-trip dump writes it after a key (in a ``{..}``
+    collection when ``flow``); None if it takes more than one line."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.default_flow_style = flow
+    buf = io.StringIO()
+    yaml.dump({"k": value}, buf)
+    text = buf.getvalue()
+    prefix, suffix = ("{k: ", "}\n") if flow else ("k: ", "\n")
+    if not (text.startswith(prefix) and text.endswith(suffix)) or text.count("\n") != 1:
+        return None
+    return text[len(prefix):-len(suffix)]
+
+
+def _splice_yaml(name: str, old_text: str, new: dict) -> str | None:
+    """``old_text`` with the scalars that differ in ``new`` replaced in place, or None
+    when the change needs a full rewrite."""
+    old = parse_params(old_text, name)
+    changes = _changed_scalars(old, new)
+    if changes is None:
+        return None
+    if not changes:
+        return old_text
+    spans = _scalar_spans(old_text)
+    if spans is None:
+        return None
+    edits = []
+    for path, value in changes:
+        span = spans.get(path)
+        rendered = _yaml_scalar_text(value, span.in_flow) if span is not None else None
+        if rendered is None:
+            return None
+        edits.append((span, rendered))
+    result = old_text
+    for span, rendered in sorted(edits, key=lambda edit: edit[0].start, reverse=True):
+        result = result[:span.start] + rendered + _keep_comment_column(result, span, rendered)
+    if parse_params(result, name) != new:  # never write what does not read back
+        return None
+    return result
+
+
+_COMMENT_AFTER = re.compile(r"([ \t]+)#")
+
+
+def _keep_comment_column(text: str, span: _Span, rendered: str) -> str:
+    """The text after the replaced scalar: a comment on its line keeps its column (at
+    least one space from the value), as ruamel, and so DVC, writes it."""
+    rest = text[span.end:]
+    match = _COMMENT_AFTER.match(rest)
+    if match is None:
+        return rest
+    line_start = text.rfind("\n", 0, span.start) + 1
+    comment_column = span.end - line_start + len(match.group(1))
+    value_end = span.start - line_start + len(rendered)
+    return " " * max(1, comment_column - value_end) + rest[len(match.group(1)):]
 
 
 def _same(a: Any, b: Any) -> bool:

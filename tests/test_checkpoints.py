@@ -51,7 +51,7 @@ def test_resume_modified_and_reset(make_project, cli):
     jupyter_exp.run(name="ck")
     # no change: resumes the same experiment on the same chain (nothing left to train)
     out = cli("run").stdout
-    assert "Resuming checkpoint experiment 'ck' from step 4." in out
+    assert "Resuming checkpoint experiment 'ck' from step 3." in out
     # changed params: a new experiment whose chain goes through the old one
     out = cli("run", "-S", "train.epochs=6", "-n", "more").stdout
     assert "Modified checkpoint experiment based on 'ck' will be created as 'more'." in out
@@ -75,7 +75,7 @@ def test_a_crash_after_k_steps_keeps_them_and_the_next_run_resumes(make_project,
     assert df.loc["crashy"].query("kind == 'experiment'")["state"].item() == "interrupted"
     monkeypatch.delenv("CRASH_AT_EPOCH")
     out = cli("run").stdout
-    assert "Resuming checkpoint experiment 'crashy' from step 2." in out
+    assert "Resuming checkpoint experiment 'crashy' from step 1." in out
     assert len(chain(root, "crashy")) == 4 and model(root) == {"epoch": 4, "w": 2.0}
 
 
@@ -170,12 +170,12 @@ def test_display_apply_and_branch_of_any_checkpoint(make_project, cli):
     df = jupyter_exp.show()
     rows = df[df.experiment == "ck"]
     assert list(rows["kind"]) == ["experiment", "checkpoint", "checkpoint", "checkpoint"]
-    assert list(rows["step"]) == [4, 3, 2, 1]
+    assert list(rows["step"]) == [3, 2, 1, 0]  # as DVCLive counts steps
     data = json.loads(cli("show", "--json").stdout)
     ck = next(e for e in data[1]["experiments"] if e["name"] == "ck")
     assert len(ck["revs"]) == 4
     text = cli("show").stdout
-    assert "[ck] (step 4)" in text and "(step 2)" in text
+    assert "[ck] (step 3)" in text and "(step 1)" in text
     second = chain(root, "ck")[2]  # step 2
     jupyter_exp.apply(second[:10])
     assert model(root) == {"epoch": 2, "w": 1.0}

@@ -60,10 +60,10 @@ def test_checkpoints_notebook_interrupts_and_resumes(tmp_path: Path, monkeypatch
     out = [_text(c) for c in code]
     assert "Starting checkpoint experiment 'long'." in out[4]
     assert "] 2/6 loss=" in out[4]
-    assert "Kept 2 checkpoint(s) of 'long'; `exp run` resumes from step 2." in out[4]
+    assert "Kept 2 checkpoint(s) of 'long'; `exp run` resumes from step 1." in out[4]
     assert any(o.get("ename") == "StageFailedError" for o in code[4]["outputs"])
-    assert "[long] (step 2)" in out[5] and "Interrupted" in out[5]
-    assert "Resuming checkpoint experiment 'long' from step 2." in out[6] and "6/6" in out[6]
+    assert "[long] (step 1)" in out[5] and "Interrupted" in out[5]
+    assert "Resuming checkpoint experiment 'long' from step 1." in out[6] and "6/6" in out[6]
     assert "trained to epoch 6" in out[6]
     assert "checkpoint" in out[7] and "6" in out[7]
     assert '"epoch": 3' in out[8]

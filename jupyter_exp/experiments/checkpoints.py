@@ -106,6 +106,58 @@ def read_progress(project: Project) -> list[dict]:
 
 
 
+# -- where a run resumes ---------------------------------------------------------------
+@dataclass(frozen=True)
+class ResumePoint:
+    """The checkpoint the workspace's checkpoint outputs come from: experiment ``name``'s
+    commit ``rev``, ``count`` commits from the baseline; ``tip`` whether it is the tip."""
+
+    name: str
+    rev: str
+    count: int
+    tip: bool
+
+
+def _checkpoint_outs(stages: list[Stage], lock_text: bytes | str | None) -> dict | None:
+    """The ``outs`` lock entries of the stages with checkpoint outputs (None: no lock)."""
+    from ..serialize import parse_yaml
+
+    if lock_text is None:
+        return None
+    try:
+        lock = parse_yaml(lock_text if isinstance(lock_text, str) else lock_text.decode("utf-8"), "dvc.lock")
+        entries = lock.get("stages") or {}
+        found = {s.name: entries[s.name].get("outs") for s in stages if s.name in entries}
+    except Exception:  # a damaged lock names no checkpoint: nothing to resume from
+        return None
+    return found if any(found.values()) else None
+
+
+def find_resume_point(project: Project, baseline: str, stages: list[Stage],
+                      state: WorkspaceCheckpoint | None) -> ResumePoint | None:
+    """The checkpoint whose ``dvc.lock`` outputs the workspace's ``dvc.lock`` holds (DVC 2:
+    ``exp apply`` of a step, then ``exp run``, goes on from that step), looked for in the
+    workspace's last checkpoint experiment first, then in every experiment of
+    ``baseline``, each newest first. None when no commit matches."""
+    from .catalog import list_experiments
+
+    stages = [s for s in stages if s.has_checkpoint and s.dvcfile == "dvc.yaml"]
+    lock_path = project.root / "dvc.lock"
+    wanted = _checkpoint_outs(stages, lock_path.read_text(encoding="utf-8")) if lock_path.exists() else None
+    if wanted is None:
+        return None
+    git = project.git
+    tips = {e.name: e.rev for e in list_experiments(project) if e.baseline == baseline}
+    order = sorted(tips, key=lambda n: (state is None or n != state.name, n))
+    for name in order:
+        chain = git.run("rev-list", "--first-parent", tips[name], f"^{baseline}").split()
+        for index, rev in enumerate(chain):
+            if _checkpoint_outs(stages, git.read_blob(rev, "dvc.lock")) == wanted:
+                return ResumePoint(name, rev, len(chain) - index, index == 0)
+    return None
+
+
+
 @dataclass
 class CheckpointChain:
     """Appends a commit per checkpoint to experiment ``name`` on ``baseline``.
@@ -161,8 +213,9 @@ class CheckpointChain:
         if self.workspace:
             save_workspace_state(self.home, WorkspaceCheckpoint(self.name, self.baseline, commit, step, "running", self.total))
         if self.echo is not None:
-            of_total = f"/{self.total}" if self.total else ""
-            self.echo(f"Checkpoint experiment iteration '{commit[:7]}' (step {step}{of_total}).\n")
+            # Labelled as DVCLive's `step` metric counts (from 0); the fraction is steps done.
+            of_total = f", {step}/{self.total} done" if self.total else ""
+            self.echo(f"Checkpoint experiment iteration '{commit[:7]}' (step {step - 1}{of_total}).\n")
         if self.on_progress is not None:
             self.on_progress(event)
 

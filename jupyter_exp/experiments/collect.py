@@ -297,10 +297,10 @@ def collect(
                                baseline=baseline, state=checkpoint_states.get(exp.name, "success")
                                if on_chain else "success",
                                created=exp.created, parent=exp.parents[0] if exp.parents else None,
-                               step=len(chain) + 1 if chain else None))
+                               step=len(chain) if chain else None))  # DVCLive's step: from 0
             for index, (rev, parent, created) in enumerate(chain):
                 rows.append(ExpRow(rev, "checkpoint", data_of(rev), name=exp.name, baseline=baseline,
-                                   created=created, parent=parent, step=len(chain) - index))
+                                   created=created, parent=parent, step=len(chain) - index - 1))
         for entry in queued.get(baseline, []):
             rows.append(_queue_row(entry, data_of(entry.rev)))
     cache.save()

@@ -146,6 +146,11 @@ def execute(project: Project, entry: QueueEntry, echo: Echo,
                 env["DVCLIVE_RESUME"] = "1"
                 first_step = len(project.git.run("rev-list", "--first-parent", entry.parent,
                                                  f"^{entry.baseline}").split())
+            else:  # DVC 2: --queue implies --reset: outputs the snapshot's lock brought go
+                for stage in load_pipeline(run_project.root).stages:
+                    for out in stage.outs:
+                        if out.checkpoint:
+                            remove(run_project.root / out.path)
             chain = CheckpointChain(run_project, project, entry.baseline, entry.name,
                                     entry.parent or entry.baseline,
                                     project.git.rev_parse(str(ExpRef(entry.baseline, entry.name))) or ZERO,

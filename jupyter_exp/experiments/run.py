@@ -137,21 +137,26 @@ def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
     from ..compare import flat_data, read_params
     from ..pipeline.cache import remove
     from ..tree import GitTree, WorkspaceTree
-    from .checkpoints import CheckpointChain, load_workspace_state, save_workspace_state
+    from .checkpoints import (CheckpointChain, ResumePoint, find_resume_point, load_workspace_state,
+                              save_workspace_state)
 
     check_can_record(project)
+    # DVC 2: -f regenerates from scratch, as --reset does.
+    reset = reset or flags["force"]
+    stages = load_pipeline(project.root).stages
     state = None if reset else load_workspace_state(project)
-    if state is not None:
-        # Resume from wherever the experiment's ref is now: a run killed between its
-        # commit and this bookkeeping must not fork the chain.
-        tip_now = project.git.rev_parse(str(ExpRef(baseline, state.name))) if state.baseline == baseline else None
-        if tip_now is None:
-            state = None  # another baseline, or the experiment was removed since
-        elif tip_now != state.tip:
+    # The run goes on from the checkpoint the workspace's checkpoint outputs come from
+    # (after `exp apply` of a step, that step), else from the last experiment's tip.
+    point = None if reset else find_resume_point(project, baseline, stages, state)
+    if point is None and state is not None and state.baseline == baseline:
+        # Wherever the experiment's ref is now: a run killed between its commit and
+        # this bookkeeping must not fork the chain.
+        tip_now = project.git.rev_parse(str(ExpRef(baseline, state.name)))
+        if tip_now is not None:  # else the experiment was removed since
             steps = len(project.git.run("rev-list", "--first-parent", tip_now, f"^{baseline}").split())
-            state.tip, state.step = tip_now, steps
+            point = ResumePoint(state.name, tip_now, steps, True)
     if reset:
-        for stage in load_pipeline(project.root).stages:
+        for stage in stages:
             for out in stage.outs:
                 if out.checkpoint:
                     remove(project.root / out.path)
@@ -159,18 +164,24 @@ def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
     if set_params:
         apply_overrides(project.root, group_by_file(set_params))
     env = {"DVC_EXP_BASELINE_REV": baseline}
-    if state is not None:
+    if point is not None:
+        # Steps are labelled as DVCLive counts them (its `step` metric): the first is 0.
+        label = point.count - 1
         same_params = (flat_data(read_params(project, WorkspaceTree(project.root)))
-                       == flat_data(read_params(project, GitTree(project.git, state.tip))))
-        if same_params and name in (None, state.name):
-            chain_name, parent, tip = state.name, state.tip, state.tip
-            echo(f"Resuming checkpoint experiment '{state.name}' from step {state.step}.\n")
+                       == flat_data(read_params(project, GitTree(project.git, point.rev))))
+        if point.tip and same_params and name in (None, point.name):
+            chain_name, parent, tip = point.name, point.rev, point.rev
+            echo(f"Resuming checkpoint experiment '{point.name}' from step {label}.\n")
         else:
             chain_name, _ = choose_name(project, baseline, name, flags["force"])
-            parent, tip = state.tip, ZERO
-            echo(f"Modified checkpoint experiment based on '{state.name}' will be created as '{chain_name}'.\n")
+            parent, tip = point.rev, ZERO
+            if point.tip:
+                echo(f"Modified checkpoint experiment based on '{point.name}' will be created as '{chain_name}'.\n")
+            else:
+                echo(f"Checkpoint experiment '{chain_name}' will go on from step {label} of '{point.name}' "
+                     f"({point.rev[:7]}).\n")
         env["DVCLIVE_RESUME"] = "1"
-        first_step = state.step
+        first_step = point.count
     else:
         chain_name, existing = choose_name(project, baseline, name, flags["force"])
         parent, tip, first_step = baseline, existing or ZERO, 0
@@ -184,7 +195,7 @@ def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
         chain.finish("interrupted")
         if chain.steps:
             echo(f"Kept {chain.steps} checkpoint(s) of '{chain_name}'; `exp run` resumes from step "
-                 f"{first_step + chain.steps}.\n")
+                 f"{first_step + chain.steps - 1}.\n")
         raise
     rev = chain.finish("success")
     if rev is None:  # the stage never asked for a checkpoint: one ordinary commit
