@@ -169,10 +169,7 @@ def resolve_targets(graph: Graph, targets: list[str], cwd: str = ".",
 def _stages_of(graph: Graph, target: str, file: str, name: str | None) -> list[str]:
     if file not in graph.dvcfiles:
         raise UnknownStageError(
-            f"'{file}' does not exist; name a stage, a dvc.yaml or a .dvc file of the project."
-            if file.endswith(".dvc") or posixpath.basename(file) == "dvc.yaml"
-            else f"'{file}' is not a dvc.yaml; name a stage, a dvc.yaml or a .dvc file."
-        )
+            f"'{file}' does not exist; name a stage, a dvc.yaml or a .dvc file of the project.")
     in_file = {s.name: a for a, s in graph.stages.items() if s.dvcfile == file}
     if file.endswith(".dvc") or name is None:
         if not in_file:

@@ -353,7 +353,7 @@ def reproduce(
             run.hasher.flush()
         final = list(results.values())
         if not any(r.status in ("ran", "restored", "dry", "failed") for r in final):
-            if not dry:
+            if not (dry or allow_missing):  # missing data is no "up to date" for a plain repro
                 stamp.record(project.own_tmp_dir, selected, final, _read_paths(run, graph, order),
                              _searched_dirs(project, graph))
             echo("Data and pipelines are up to date.\n")
