@@ -274,3 +274,31 @@ def test_dvc2_cache_layout_is_found(twins, monkeypatch, dvc):
     monkeypatch.chdir(ours)
     jupyter_exp.checkout(["data.txt.dvc"])
     assert (ours / "data.txt").read_bytes() == (theirs / "data.txt").read_bytes() == data
+
+
+@pytest.mark.dvc
+def test_dvc_file_as_repro_target_like_dvc(twins, monkeypatch, dvc, tmp_path):
+    """``repro data.txt.dvc``: unchanged data is skipped; changed data is cached and the
+    .dvc file rewritten byte for byte as DVC rewrites it; missing data is one line."""
+    ours, theirs = twins
+    for root in (ours, theirs):
+        monkeypatch.chdir(root)
+        (root / "data.txt").write_text("one\n")
+        dvc("add", "data.txt")
+    monkeypatch.chdir(ours)
+    lines: list[str] = []
+    assert [r.status for r in jupyter_exp.repro("data.txt.dvc", echo=lines.append)] == ["skipped"]
+    assert lines == ["'data.txt.dvc' didn't change, skipping\n", "Data and pipelines are up to date.\n"]
+    for root in (ours, theirs):
+        (root / "data.txt").write_text("two\n")
+    monkeypatch.chdir(theirs)
+    dvc("repro", "data.txt.dvc")
+    monkeypatch.chdir(ours)
+    assert [r.status for r in jupyter_exp.repro("data.txt.dvc")] == ["ran"]
+    assert (ours / "data.txt.dvc").read_bytes() == (theirs / "data.txt.dvc").read_bytes()
+    assert "up to date" in dvc("status", "data.txt.dvc").stdout
+    os.unlink(ours / "data.txt")
+    before = Snapshot.take(ours, outside=[tmp_path])
+    with pytest.raises(JupyterExpError, match="missing data 'source': data.txt;"):
+        jupyter_exp.repro("data.txt.dvc")
+    before.assert_unchanged()

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..errors import JupyterExpError, MissingDependencyError, PipelineError, StageFailedError
+from ..errors import (JupyterExpError, MissingDependencyError, PipelineError, StageFailedError,
+                      UnknownStageError)
 from ..live import ENGINE_PID_VAR
 from ..params import read_params
 from ..project import Project
@@ -336,12 +337,24 @@ def reproduce(
         rooted = [posixpath.normpath(posixpath.join(cwd, t)) if dirs and
                   posixpath.normpath(posixpath.join(cwd, t)) in dirs else _from_root(t, cwd)
                   for t in wanted]
-        order = plan(graph, None if all_pipelines else rooted,
-                     single_item, downstream, pipeline, all_pipelines,
-                     recursive_dirs=dirs)
+        # A .dvc file is a stage with no command (DVC's data source).
+        sources = [t for t in rooted if t.endswith(".dvc") and not all_pipelines]
+        for name in sources:
+            if not (project.root / name).is_file():
+                raise UnknownStageError(f"'{name}' does not exist; name a stage, a dvc.yaml "
+                                        "or a .dvc file of the project.")
+        rooted = [t for t in rooted if t not in sources]
+        order = [] if sources and not rooted else plan(
+            graph, None if all_pipelines else rooted, single_item, downstream, pipeline,
+            all_pipelines, recursive_dirs=dirs)
         run = _Run(project, echo, env, on_start, on_checkpoint)
         results: dict[str, StageResult] = {}
         try:
+            if sources:
+                from .tracked import reproduce_data_source
+
+                for name in sources:
+                    results[name] = reproduce_data_source(project, name, run.cache, echo, dry=dry)
             for address in order:
                 results[address] = _reproduce_one(
                     run, graph, graph.stages[address], results,
@@ -353,7 +366,7 @@ def reproduce(
             run.hasher.flush()
         final = list(results.values())
         if not any(r.status in ("ran", "restored", "dry", "failed") for r in final):
-            if not (dry or allow_missing):  # missing data is no "up to date" for a plain repro
+            if not (dry or allow_missing or sources):  # missing data is no "up to date" for a plain repro
                 stamp.record(project.own_tmp_dir, selected, final, _read_paths(run, graph, order),
                              _searched_dirs(project, graph))
             echo("Data and pipelines are up to date.\n")
