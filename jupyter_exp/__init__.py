@@ -131,10 +131,22 @@ def repro(
     dry: bool = False,
     keep_going: bool = False,
     ignore_errors: bool = False,
+    recursive: bool = False,
+    allow_missing: bool = False,
+    pull: bool = False,
+    interactive: bool = False,
+    quiet: bool = False,
+    verbose: bool = False,
     root: str | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> list["StageResult"]:
     """Reproduce the pipeline (or ``targets`` and what they need) as ``dvc repro`` does.
+
+    Targets are read from the current directory as DVC reads them (none: its
+    ``dvc.yaml``); ``recursive`` lets a directory stand for the stages inside it;
+    ``allow_missing`` skips stages whose only change is missing data; ``pull`` fetches
+    missing outputs from the DVC remote; ``interactive`` asks before each stage;
+    ``quiet`` prints nothing (``verbose`` is accepted for DVC's sake).
 
     Returns one StageResult per stage considered. Raises JupyterExpError subclasses
     for user errors (a failing stage names its exit code).
@@ -142,12 +154,15 @@ def repro(
     if isinstance(targets, str):
         targets = [targets]
     project = _project(root)
-    if not (force or force_downstream or dry):
+    if quiet:
+        echo = _silent
+    if not (force or force_downstream or dry or pull or interactive or allow_missing):
         # A recorded no-op whose inputs have not moved is answered without the engine.
         from .pipeline import stamp
         from .pipeline.results import echo_stdout
 
-        selected = stamp.selection(targets, single_item, downstream, pipeline, all_pipelines)
+        selected = stamp.selection(targets, single_item, downstream, pipeline, all_pipelines,
+                                   stamp.current_dir(project.root), recursive)
         known = stamp.check(project.own_tmp_dir, selected, echo or echo_stdout)
         if known is not None:
             return known
@@ -157,7 +172,22 @@ def repro(
         project, targets, force=force, single_item=single_item, downstream=downstream,
         pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
         dry=dry, keep_going=keep_going, ignore_errors=ignore_errors, echo=echo,
+        recursive=recursive, allow_missing=allow_missing, pull=pull,
+        confirm=_confirm if interactive else None,
     )
+
+
+def _silent(text: str) -> None:
+    """The echo of ``quiet``."""
+
+
+def _confirm(question: str) -> bool:
+    """``-i``: ask on the terminal (or the kernel's input box); yes only for y/yes."""
+    try:
+        answer = input(f"{question} [y/n] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def add_stage(
@@ -284,6 +314,13 @@ def run(
     ignore_errors: bool = False,
     reset: bool = False,
     rev: str | None = None,
+    dry: bool = False,
+    recursive: bool = False,
+    interactive: bool = False,
+    pull: bool = False,
+    allow_missing: bool = False,
+    quiet: bool = False,
+    verbose: bool = False,
     root: str | None = None,
     echo: Callable[[str], None] | None = None,
     on_progress: Callable[[dict], None] | None = None,
@@ -307,6 +344,10 @@ def run(
     experiment unless ``reset``; ``on_progress`` hears each step (experiment, step,
     total, metrics, elapsed). ``rev`` (with ``queue`` or ``temp``) resumes from any
     checkpoint of an experiment.
+
+    DVC's reproduction flags as in :func:`repro`: ``recursive``, ``allow_missing``,
+    ``pull``, ``interactive`` (workspace runs), ``quiet``, ``verbose``; ``dry`` shows
+    what would run and records nothing.
     """
     from .errors import JupyterExpError
     from .experiments import run as runs
@@ -314,10 +355,21 @@ def run(
     project = _project(root)
     if isinstance(targets, str):
         targets = [targets]
+    if quiet:
+        echo = _silent
     overrides = _overrides(params, set_params)
     flags = dict(force=force, single_item=single_item, downstream=downstream, pipeline=pipeline,
                  all_pipelines=all_pipelines, force_downstream=force_downstream,
                  keep_going=keep_going, ignore_errors=ignore_errors)
+    # Only when set, so queue records and executors that predate them read the same.
+    flags.update({k: v for k, v in dict(recursive=recursive, allow_missing=allow_missing,
+                                        pull=pull).items() if v})
+    if dry:
+        if queue or temp or run_all:
+            raise JupyterExpError("--dry shows what a workspace run would do; drop --queue/--temp/--run-all.")
+        from .pipeline.repro import reproduce
+
+        return reproduce(project, targets, dry=True, echo=echo, **flags)
     if copy_paths and not (queue or temp):
         raise JupyterExpError("-C/--copy-paths applies to --queue and --temp runs only.")
     if rev and not (queue or temp):
@@ -346,7 +398,8 @@ def run(
                              message=message, copy_paths=copy_paths, flags=flags, resume_rev=rev,
                              echo=echo)
     return runs.run(project, targets, set_params=overrides, name=name, message=message, **flags,
-                    reset=reset, echo=echo, on_progress=on_progress)
+                    reset=reset, echo=echo, on_progress=on_progress,
+                    confirm=_confirm if interactive else None)
 
 
 def queue_start(jobs: int = 1, *, threads: bool | None = None, executor: str | None = None,

@@ -56,10 +56,16 @@ def _repro_flags(parser: argparse.ArgumentParser, exp: bool = False) -> None:
     parser.add_argument("-P", "--all-pipelines", action="store_true", help="every stage of the project")
     parser.add_argument("--downstream", action="store_true", help="the targets and what depends on them")
     parser.add_argument("--force-downstream", action="store_true", help="rerun everything after a changed stage")
-    if not exp:
-        parser.add_argument("--dry", action="store_true", help="print the commands without running them")
+    parser.add_argument("--dry", action="store_true", help="print the commands without running them"
+                        + ("; record nothing" if exp else ""))
     parser.add_argument("-k", "--keep-going", action="store_true", help="continue past failures, skip their dependents")
     parser.add_argument("--ignore-errors", action="store_true", help="continue past failures")
+    parser.add_argument("-R", "--recursive", action="store_true", help="a directory target means every stage inside it")
+    parser.add_argument("-i", "--interactive", action="store_true", help="ask before each stage runs")
+    parser.add_argument("--pull", action="store_true", help="take missing outputs from the DVC remote")
+    parser.add_argument("--allow-missing", action="store_true", help="skip stages whose only change is missing data")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    parser.add_argument("-v", "--verbose", action="store_true", help="accepted for DVC's sake")
 
 
 def _cmd_init(args: argparse.Namespace) -> None:
@@ -81,7 +87,8 @@ def _cmd_repro(args: argparse.Namespace) -> None:
         args.targets or None, force=args.force, single_item=args.single_item,
         downstream=args.downstream, pipeline=args.pipeline, all_pipelines=args.all_pipelines,
         force_downstream=args.force_downstream, dry=args.dry, keep_going=args.keep_going,
-        ignore_errors=args.ignore_errors,
+        ignore_errors=args.ignore_errors, recursive=args.recursive, interactive=args.interactive,
+        pull=args.pull, allow_missing=args.allow_missing, quiet=args.quiet, verbose=args.verbose,
     )
 
 

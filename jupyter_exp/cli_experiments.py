@@ -21,8 +21,10 @@ def _cmd_exp_run(args: argparse.Namespace):
         jobs=args.jobs, executor=args.executor, copy_paths=args.copy_paths, single_item=args.single_item,
         downstream=args.downstream, pipeline=args.pipeline, all_pipelines=args.all_pipelines,
         force_downstream=args.force_downstream, keep_going=args.keep_going,
-        ignore_errors=args.ignore_errors, reset=args.reset, rev=args.rev,
-        on_progress=_progress_bar if not args.queue else None,
+        ignore_errors=args.ignore_errors, reset=args.reset, rev=args.rev, dry=args.dry,
+        recursive=args.recursive, interactive=args.interactive, pull=args.pull,
+        allow_missing=args.allow_missing, quiet=args.quiet, verbose=args.verbose,
+        on_progress=_progress_bar if not (args.queue or args.quiet) else None,
     )
     return result if not isinstance(result, list) else None  # queued entries and outcomes were printed
 

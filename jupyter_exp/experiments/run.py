@@ -81,6 +81,10 @@ def run(
     reset: bool = False,
     echo: Echo | None = None,
     on_progress: "Callable[[dict], None] | None" = None,
+    recursive: bool = False,
+    allow_missing: bool = False,
+    pull: bool = False,
+    confirm: "Callable[[str], bool] | None" = None,
 ) -> Experiment:
     """Apply ``set_params``, reproduce in the workspace, and record the experiment.
 
@@ -102,7 +106,8 @@ def run(
             raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
         flags = dict(force=force, single_item=single_item, downstream=downstream, pipeline=pipeline,
                      all_pipelines=all_pipelines, force_downstream=force_downstream,
-                     keep_going=keep_going, ignore_errors=ignore_errors)
+                     keep_going=keep_going, ignore_errors=ignore_errors, recursive=recursive,
+                     allow_missing=allow_missing, pull=pull, confirm=confirm)
         if any(stage.has_checkpoint for stage in load_pipeline(project.root).stages):
             return _run_checkpoints(project, baseline, targets, set_params, name, message, reset,
                                     flags, echo, on_progress)
@@ -119,6 +124,7 @@ def run(
                 project, targets, force=force, single_item=single_item, downstream=downstream,
                 pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
                 keep_going=keep_going, ignore_errors=ignore_errors, env=env, echo=echo,
+                recursive=recursive, allow_missing=allow_missing, pull=pull, confirm=confirm,
             )
             faults.point("run.reproduced")
             rev = record(project, baseline, name, snapshot_tree(project, pipeline_files(project)),

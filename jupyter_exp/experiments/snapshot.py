@@ -16,7 +16,7 @@ import uuid
 from .. import faults
 from ..errors import JupyterExpError
 from ..params import DEFAULT_PARAMS_FILE
-from ..pipeline.dvcfile import load_pipeline
+from ..pipeline.dvcfile import load_all
 from ..project import Project
 from ..refs import ExpRef
 
@@ -29,18 +29,19 @@ class ExperimentExistsError(JupyterExpError):
 
 def pipeline_files(project: Project) -> list[str]:
     """Project-relative paths an experiment commit must carry besides tracked changes."""
-    pipeline = load_pipeline(project.root)
-    paths = ["dvc.yaml", "dvc.lock", DEFAULT_PARAMS_FILE, *pipeline.params, *pipeline.metrics]
-    paths += [s for s in pipeline.sources]
-    for stage in pipeline.stages:
-        paths += [p.path for p in stage.params]
-        paths += [d.path for d in stage.deps]
-        for out in stage.outs:
-            if not out.cache:
-                paths.append(out.path)
-            else:
-                parent = out.path.rpartition("/")[0]
-                paths.append(f"{parent}/.gitignore" if parent else ".gitignore")
+    paths = ["dvc.yaml", "dvc.lock", DEFAULT_PARAMS_FILE]
+    for pipeline in load_all(project):  # every dvc.yaml, each with its dvc.lock
+        paths += [pipeline.dvcfile, pipeline.dvcfile[: -len("dvc.yaml")] + "dvc.lock"]
+        paths += [*pipeline.params, *pipeline.metrics, *pipeline.sources]
+        for stage in pipeline.stages:
+            paths += [p.path for p in stage.params]
+            paths += [d.path for d in stage.deps]
+            for out in stage.outs:
+                if not out.cache:
+                    paths.append(out.path)
+                else:
+                    parent = out.path.rpartition("/")[0]
+                    paths.append(f"{parent}/.gitignore" if parent else ".gitignore")
     return list(dict.fromkeys(paths))
 
 

@@ -78,8 +78,16 @@ class Cache:
         self.link_types = link_types
 
     def object_path(self, md5: str) -> Path:
+        """Where object ``md5`` is: DVC 3's ``files/md5/xx/...``, or else, when only there,
+        DVC 2's ``xx/...`` at the cache root (DVC 3 still reads that layout for entries
+        written by DVC 2; new objects always go to DVC 3's)."""
         check_md5(md5)  # a hash from a file must not name a path outside the cache
-        return self.objects / md5[:2] / md5[2:]
+        path = self.objects / md5[:2] / md5[2:]
+        if not os.path.lexists(path):
+            legacy = self.dir / md5[:2] / md5[2:]
+            if os.path.lexists(legacy):
+                return legacy
+        return path
 
     def exists(self, md5: str) -> bool:
         return self.object_path(md5).exists()
@@ -128,8 +136,13 @@ class Cache:
         return entries
 
     # -- saving ---------------------------------------------------------------
+    def _dvc3_path(self, md5: str) -> Path:
+        # Stored objects always go to DVC 3's layout, which the lock entries we write name.
+        check_md5(md5)
+        return self.objects / md5[:2] / md5[2:]
+
     def _store(self, src: Path, md5: str, link_types: list[str]) -> None:
-        dst = self.object_path(md5)
+        dst = self._dvc3_path(md5)
         if dst.exists():
             return
         try:
@@ -146,7 +159,7 @@ class Cache:
             ) from None
 
     def _store_bytes(self, data: bytes, md5: str) -> None:
-        dst = self.object_path(md5)
+        dst = self._dvc3_path(md5)
         if dst.exists():
             return
         try:

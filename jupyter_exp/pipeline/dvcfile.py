@@ -278,3 +278,139 @@ def load_pipeline(root: Path, dvcfile: str = DVC_YAML, tree: Tree | None = None)
         groups=groups,
         sources=tuple(dict.fromkeys(sources)),
     )
+
+
+# -- every dvc.yaml of the project, as DVC collects them --------------------------------
+#
+# DVC 3 (repo/index.py ``collect_files``) walks the work tree top-down without following
+# symlinks and: skips ``.git`` and ``.dvc`` anywhere, what ``.dvcignore`` ignores and
+# sub-repositories (a directory holding a ``.dvc`` directory of its own); takes a
+# ``dvc.yaml`` git does not ignore; does not descend into a git-ignored directory or
+# into an output of a stage it has already collected.
+
+_LISTINGS: dict[str, list[str]] = {}  # commit SHA -> dvc.yaml paths in its tree
+
+
+def _ignored_by_git(project: Project) -> tuple[set[str], set[str]]:
+    """Git-ignored (files, directories) of the work tree, from one ``git ls-files``."""
+    out = project.git.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard",
+                          "--directory", check=False)
+    files, dirs = set(), set()
+    for item in out.split("\0"):
+        if item.endswith("/"):
+            dirs.add(item.rstrip("/"))
+        elif item:
+            files.add(item)
+    return files, dirs
+
+
+def walk_pipelines(project: Project) -> tuple[list[Pipeline], list[str]]:
+    """(every pipeline, the directories walked), as DVC walks the work tree.
+
+    The directories are where a new ``dvc.yaml`` would appear (for the up-to-date stamp).
+
+    Raises:
+        YAMLFileError, PipelineError, PathError: as :func:`load_pipeline`, for any file.
+    """
+    import os
+
+    from .ignore import DvcIgnore
+
+    root = project.root
+    ignore = DvcIgnore(root)
+    ignored_files, ignored_dirs = _ignored_by_git(project)
+    pipelines: list[Pipeline] = []
+    walked: list[str] = []
+    outs: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = Path(dirpath).relative_to(root).as_posix()
+        walked.append(rel)
+        base = Path(dirpath)
+        chain = ignore._chain(base)
+        if DVC_YAML in filenames:
+            relfile = _rel(rel, DVC_YAML)
+            if relfile not in ignored_files and not (chain and ignore.ignored(base / DVC_YAML, False, chain)):
+                pipeline = load_pipeline(root, relfile)
+                pipelines.append(pipeline)
+                outs.update(o.path for s in pipeline.stages for o in s.outs)
+        keep = []
+        for name in sorted(dirnames):
+            sub = _rel(rel, name)
+            if name in (".git", ".dvc") or sub in ignored_dirs or sub in outs:
+                continue
+            if (base / name / ".dvc").is_dir() or (chain and ignore.ignored(base / name, True, chain)):
+                continue
+            keep.append(name)
+        dirnames[:] = keep  # os.walk does not follow symlinked directories
+    return pipelines, walked
+
+
+def _git_listing(tree: Tree) -> list[str]:
+    """``dvc.yaml`` paths in a commit's tree (outside ``.dvc``/``.git``, sub-repositories
+    and what the tree's ``.dvcignore`` files ignore), cached by commit."""
+    git, rev = tree.git, tree.rev  # type: ignore[attr-defined]
+    sha = git.rev_parse(rev) or rev
+    if sha in _LISTINGS:
+        return _LISTINGS[sha]
+    names = git.run("ls-tree", "-r", "-z", "--name-only", sha, check=False).split("\0")
+    subrepos = {n.split("/.dvc/", 1)[0] for n in names if "/.dvc/" in n}
+    found = []
+    for name in names:
+        parts = name.split("/")
+        if parts[-1] != DVC_YAML or ".git" in parts or ".dvc" in parts[:-1]:
+            continue
+        if any("/".join(parts[:i]) in subrepos for i in range(1, len(parts))):
+            continue
+        if not _tree_ignored(tree, parts):
+            found.append(name)
+    found.sort(key=lambda p: (p.count("/"), p))
+    if len(_LISTINGS) > 4096:
+        _LISTINGS.clear()
+    _LISTINGS[sha] = found
+    return found
+
+
+def _tree_ignored(tree: Tree, parts: list[str]) -> bool:
+    """Whether the ``.dvcignore`` files of ``tree`` ignore the path ``parts`` or a parent."""
+    import pathspec
+
+    from .ignore import _pattern_kind
+
+    for depth in range(len(parts)):
+        base = "/".join(parts[:depth])
+        raw = tree.read(_rel(base, ".dvcignore") if base else ".dvcignore")
+        if not raw:
+            continue
+        spec = pathspec.PathSpec.from_lines(_pattern_kind(), raw.decode("utf-8", "replace").splitlines())
+        for end in range(depth + 1, len(parts) + 1):
+            rel = "/".join(parts[depth:end]) + ("/" if end < len(parts) else "")
+            if spec.match_file(rel):
+                return True
+    return False
+
+
+def collect_dvcfiles(project: Project, tree: Tree | None = None) -> list[str]:
+    """Project-relative paths of every ``dvc.yaml`` DVC would collect, root first.
+
+    ``tree`` is a revision to list (a GitTree); default the work tree.
+    """
+    if tree is None or isinstance(tree, WorkspaceTree):
+        return [p.dvcfile for p in walk_pipelines(project)[0]]
+    if hasattr(tree, "git") and hasattr(tree, "rev"):
+        return _git_listing(tree)
+    return [DVC_YAML] if tree.exists(DVC_YAML) else []
+
+
+def load_all(project: Project, tree: Tree | None = None) -> list[Pipeline]:
+    """Every pipeline of the project (see :func:`collect_dvcfiles`), root first.
+
+    Raises:
+        YAMLFileError, PipelineError, PathError: as :func:`load_pipeline`, for any file.
+    """
+    if tree is None or isinstance(tree, WorkspaceTree):
+        return walk_pipelines(project)[0]
+    pipelines = [load_pipeline(project.root, f, tree=tree) for f in collect_dvcfiles(project, tree)]
+    # As the walk: no dvc.yaml inside another one's stage output.
+    outs = [o.path for p in pipelines for s in p.stages for o in s.outs]
+    return [p for p in pipelines
+            if not any(p.dvcfile.startswith(out + "/") for out in outs)]

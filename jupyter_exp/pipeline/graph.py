@@ -7,6 +7,8 @@ inside an output directory, or an output inside a dependency directory.
 from __future__ import annotations
 
 import heapq
+import posixpath
+import re
 from dataclasses import dataclass
 
 from ..errors import CyclicGraphError, OutputDuplicatedError, UnknownStageError
@@ -24,6 +26,8 @@ class Graph:
     downstream: dict[str, frozenset[str]]
     groups: dict[str, tuple[str, ...]]
     sources: tuple[str, ...] = ()  # the files the graph was loaded from
+    dvcfiles: tuple[str, ...] = ("dvc.yaml",)  # every dvc.yaml (and .dvc file) collected
+    walked: tuple[str, ...] = ()  # directories searched for them
 
     def producer_of(self, path: str) -> Stage | None:
         for stage in self.stages.values():
@@ -36,6 +40,8 @@ def build_graph(
     stages: list[Stage],
     groups: dict[str, tuple[str, ...]] | None = None,
     sources: tuple[str, ...] = (),
+    dvcfiles: tuple[str, ...] = ("dvc.yaml",),
+    walked: tuple[str, ...] = (),
 ) -> Graph:
     """Connect stages by their outputs and dependencies.
 
@@ -68,6 +74,8 @@ def build_graph(
         downstream={k: frozenset(v) for k, v in downstream.items()},
         groups=dict(groups or {}),
         sources=sources,
+        dvcfiles=dvcfiles,
+        walked=walked,
     )
     _check_acyclic(graph)
     return graph
@@ -100,25 +108,85 @@ def _check_acyclic(graph: Graph) -> None:
                 stack.append((child, iter(sorted(graph.upstream[child]))))
 
 
-def resolve_targets(graph: Graph, targets: list[str]) -> list[str]:
-    """Stage addresses named by ``targets`` (names, ``file:name``, foreach groups, files)."""
+_TARGET = re.compile(r"(?P<path>.*?)(:(?P<name>[^\\/:]*))??$")  # DVC's TARGET_REGEX
+
+
+def _is_dvcfile(path: str) -> bool:
+    return posixpath.basename(path) == "dvc.yaml" or path.endswith(".dvc")
+
+
+def parse_target(target: str, cwd: str = ".") -> tuple[str, str | None]:
+    """``(project-relative file, stage name or None)`` as DVC's ``parse_target``: a path
+    ending in ``dvc.yaml`` or ``.dvc`` names a file, ``FILE:NAME`` a stage of a file, any
+    other word a stage of ``dvc.yaml`` in ``cwd`` (a project-relative directory).
+
+    Raises:
+        UnknownStageError: a ``dvc.lock`` given for its ``dvc.yaml``.
+    """
+    group, sep, key = target.partition("@")
+    match = _TARGET.match(group)
+    path, name = (match.group("path"), match.group("name")) if match else (target, None)
+    if name and sep:
+        name += "@" + key
+    elif not name and sep:
+        path = target
+    if path and posixpath.basename(path) == "dvc.lock":
+        raise UnknownStageError(f"Did you mean: `{target.replace('.lock', '.yaml', 1)}`?")
+    if path and not name:
+        if not _is_dvcfile(target):
+            path, name = None, target
+        else:
+            path = target
+    file = posixpath.normpath(posixpath.join(cwd, path or "dvc.yaml"))
+    return file, name
+
+
+def resolve_targets(graph: Graph, targets: list[str], cwd: str = ".",
+                    recursive_dirs: "set[str] | None" = None) -> list[str]:
+    """Stage addresses named by ``targets``, as DVC reads them from ``cwd``: stage names of
+    ``cwd``'s ``dvc.yaml``, ``FILE:NAME``, foreach groups, ``dvc.yaml`` and ``.dvc`` files;
+    with ``recursive_dirs`` (project-relative), a target naming one of those directories
+    stands for every stage whose file lies inside it.
+
+    Raises:
+        UnknownStageError: a target that names nothing (one line).
+    """
     found: list[str] = []
     for target in targets:
-        name = target
-        if target.endswith("dvc.yaml"):
-            matches = [a for a, s in graph.stages.items() if s.dvcfile == target]
+        where = posixpath.normpath(posixpath.join(cwd, target))
+        if recursive_dirs is not None and where in recursive_dirs:
+            prefix = "" if where == "." else where + "/"
+            matches = [a for a, s in graph.stages.items() if s.dvcfile.startswith(prefix)]
+            if not matches:
+                raise UnknownStageError(f"No stages inside '{target}'; name a directory holding a dvc.yaml.")
         else:
-            if target.startswith("dvc.yaml:"):
-                name = target.split(":", 1)[1]
-            matches = [name] if name in graph.stages else list(graph.groups.get(name, ()))
-        if not matches and not target.endswith("dvc.yaml"):
-            from difflib import get_close_matches
-
-            close = get_close_matches(name, list(graph.stages) + list(graph.groups), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else "; list stages in dvc.yaml."
-            raise UnknownStageError(f"Unknown stage '{target}'{hint}")
+            file, name = parse_target(target, cwd)
+            matches = _stages_of(graph, target, file, name)
         found.extend(m for m in matches if m not in found)
     return found
+
+
+def _stages_of(graph: Graph, target: str, file: str, name: str | None) -> list[str]:
+    if file not in graph.dvcfiles:
+        raise UnknownStageError(
+            f"'{file}' does not exist; name a stage, a dvc.yaml or a .dvc file of the project.")
+    in_file = {s.name: a for a, s in graph.stages.items() if s.dvcfile == file}
+    if file.endswith(".dvc") or name is None:
+        if not in_file:
+            raise UnknownStageError(f"'{file}' has no stages; add one or name another target.")
+        return list(in_file.values())
+    if name in in_file:
+        return [in_file[name]]
+    group = name if file == "dvc.yaml" else f"{file}:{name}"
+    if group in graph.groups:
+        return list(graph.groups[group])
+    from difflib import get_close_matches
+
+    prefix = "" if file == "dvc.yaml" else f"{file}:"
+    groups = [g[len(prefix):] for g in graph.groups if g.startswith(prefix) and ":" not in g[len(prefix):]]
+    close = get_close_matches(name, list(in_file) + groups, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; list stages in {file}."
+    raise UnknownStageError(f"Unknown stage '{target}'{hint}")
 
 
 def _closure(start: list[str], edges: dict[str, frozenset[str]]) -> set[str]:
@@ -139,12 +207,17 @@ def plan(
     downstream: bool = False,
     pipeline: bool = False,
     all_pipelines: bool = False,
+    cwd: str = ".",
+    recursive_dirs: "set[str] | None" = None,
 ) -> list[str]:
-    """Addresses of the stages to consider, upstream first, in definition order otherwise."""
+    """Addresses of the stages to consider, upstream first, in definition order otherwise.
+
+    No ``targets`` means every stage (callers pass DVC's default, ``dvc.yaml`` of the
+    current directory, themselves)."""
     if all_pipelines or not targets:
         selected = set(graph.stages)
     else:
-        named = resolve_targets(graph, targets)
+        named = resolve_targets(graph, targets, cwd, recursive_dirs)
         if single_item:
             selected = set(named)
         elif downstream:

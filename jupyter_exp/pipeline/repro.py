@@ -10,21 +10,24 @@ untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import posixpath
 import time
 from pathlib import Path
 from typing import Callable
 
-from ..errors import JupyterExpError, MissingDependencyError, PipelineError, StageFailedError
+from ..errors import (JupyterExpError, MissingDependencyError, PipelineError, StageFailedError,
+                      UnknownStageError)
 from ..live import ENGINE_PID_VAR
 from ..params import read_params
 from ..project import Project
 from .cache import Cache, remove
 from .ignore import DvcIgnore
-from .dvcfile import load_pipeline
+from .dvcfile import walk_pipelines
 from .gitignore import ignore
-from .graph import Graph, build_graph, plan
+from .graph import Graph, build_graph, parse_target, plan
 from .hashing import Hasher, HashInfo, State
 from .lock import build_entry, current_params, entry_outs, lock_path_for, read_lock, why_changed, write_lock
 from .runcache import RunCache, can_cache
@@ -38,6 +41,36 @@ class ReproFailedError(JupyterExpError):
     pass
 
 
+class ReproAbortedError(JupyterExpError):
+    pass
+
+
+def _changed_besides_missing(run: _Run, graph: Graph, stage: Stage, entry: dict,
+                             params: dict) -> str | None:
+    """DVC's ``--allow-missing``: why ``stage`` must run when its missing dependencies and
+    outputs (absent or not in the cache) count as what its lock entry recorded. A missing
+    dependency an upstream stage now records with another hash still counts as changed."""
+    recorded: dict[str, HashInfo] = {}
+    for key, items in (("deps", stage.deps), ("outs", stage.outs)):
+        locked = {i.get("path"): i for i in entry.get(key) or [] if isinstance(i, dict)}
+        for item in items:
+            if item.def_path in locked and locked[item.def_path].get("md5"):
+                recorded[item.path] = HashInfo.from_entry(locked[item.def_path], item.def_path)
+    for dep in stage.deps:
+        producer = graph.producer_of(dep.path)
+        if run.hash_of(dep.path) is None and producer is not None and dep.path in recorded:
+            produced = entry_outs(run.lock_entries(producer).get(producer.name) or {})
+            for out in producer.outs:
+                if out.path == dep.path and out.def_path in produced \
+                        and produced[out.def_path].md5 != recorded[dep.path].md5:
+                    return f"dependency '{dep.def_path}' changed"
+
+    def hash_of(path: str) -> HashInfo | None:
+        return run.hash_of(path) or recorded.get(path)
+
+    return why_changed(stage, entry, hash_of, params, lambda info: True)  # "not in cache" allowed
+
+
 def open_cache(project: Project) -> Cache:
     """The project's cache with a state table attached."""
     state = State(project.own_tmp_dir / "state.db")
@@ -45,8 +78,21 @@ def open_cache(project: Project) -> Cache:
 
 
 def load_graph(project: Project) -> Graph:
-    pipeline = load_pipeline(project.root)
-    return build_graph(list(pipeline.stages), pipeline.groups, pipeline.sources)
+    """One graph over the stages of every ``dvc.yaml`` of the project, as DVC collects
+    them (:func:`~.dvcfile.walk_pipelines`)."""
+    pipelines, walked = walk_pipelines(project)
+    stages: list[Stage] = []
+    groups: dict[str, tuple[str, ...]] = {}
+    sources: list[str] = ["dvc.yaml"]
+    for pipeline in pipelines:
+        prefix = "" if pipeline.dvcfile == "dvc.yaml" else f"{pipeline.dvcfile}:"
+        for stage in pipeline.stages:
+            stages.append(dataclasses.replace(stage, index=len(stages)))
+        for name, members in pipeline.groups.items():
+            groups[prefix + name] = tuple(prefix + m for m in members)
+        sources += pipeline.sources
+    return build_graph(stages, groups, tuple(dict.fromkeys(sources)),
+                       dvcfiles=tuple(p.dvcfile for p in pipelines), walked=tuple(walked))
 
 
 class _Run:
@@ -254,8 +300,20 @@ def reproduce(
     echo: Echo | None = None,
     on_start: "Callable[[int], None] | None" = None,
     on_checkpoint: "Callable[[Stage, dict], None] | None" = None,
+    recursive: bool = False,
+    cwd: str | None = None,
+    allow_missing: bool = False,
+    pull: bool = False,
+    confirm: "Callable[[str], bool] | None" = None,
 ) -> list[StageResult]:
     """Bring the selected stages up to date; return what happened to each.
+
+    Targets are read as DVC reads them from ``cwd`` (a project-relative directory;
+    default the current directory when it is inside the project, else the root): no
+    target means ``dvc.yaml`` there; ``recursive`` makes a directory target stand for
+    every stage inside it. ``allow_missing`` skips stages whose only changes are missing
+    data (DVC's ``--allow-missing``); ``confirm(question)`` is asked before each stage
+    runs (``-i``), and a no ends the reproduction with ReproAbortedError.
 
     ``env`` is added to the stage commands' environment; ``on_start`` gets each
     command's process group id when it starts; ``on_checkpoint(stage, info)`` is called
@@ -268,25 +326,49 @@ def reproduce(
         ReproFailedError: with keep_going, after the others ran, when any failed.
     """
     echo = echo or echo_stdout
-    selected = stamp.selection(targets, single_item, downstream, pipeline, all_pipelines)
+    cwd = stamp.current_dir(project.root) if cwd is None else cwd
+    selected = stamp.selection(targets, single_item, downstream, pipeline, all_pipelines, cwd, recursive)
+    if pull:
+        _pull_notice(project, echo)
     with project.lock():
         graph = load_graph(project)
-        order = plan(graph, targets, single_item, downstream, pipeline, all_pipelines)
+        wanted = list(targets or []) or ["dvc.yaml"]  # DVC: dvc.yaml of the current directory
+        dirs = _target_dirs(project, wanted, cwd) if recursive else None
+        rooted = [posixpath.normpath(posixpath.join(cwd, t)) if dirs and
+                  posixpath.normpath(posixpath.join(cwd, t)) in dirs else _from_root(t, cwd)
+                  for t in wanted]
+        # A .dvc file is a stage with no command (DVC's data source).
+        sources = [t for t in rooted if t.endswith(".dvc") and not all_pipelines]
+        for name in sources:
+            if not (project.root / name).is_file():
+                raise UnknownStageError(f"'{name}' does not exist; name a stage, a dvc.yaml "
+                                        "or a .dvc file of the project.")
+        rooted = [t for t in rooted if t not in sources]
+        order = [] if sources and not rooted else plan(
+            graph, None if all_pipelines else rooted, single_item, downstream, pipeline,
+            all_pipelines, recursive_dirs=dirs)
         run = _Run(project, echo, env, on_start, on_checkpoint)
         results: dict[str, StageResult] = {}
         try:
+            if sources:
+                from .tracked import reproduce_data_source
+
+                for name in sources:
+                    results[name] = reproduce_data_source(project, name, run.cache, echo, dry=dry)
             for address in order:
                 results[address] = _reproduce_one(
                     run, graph, graph.stages[address], results,
                     force=force, force_downstream=force_downstream, dry=dry,
                     keep_going=keep_going, ignore_errors=ignore_errors, run_cache=run_cache,
+                    allow_missing=allow_missing, confirm=confirm,
                 )
         finally:
             run.hasher.flush()
         final = list(results.values())
         if not any(r.status in ("ran", "restored", "dry", "failed") for r in final):
-            if not dry:
-                stamp.record(project.own_tmp_dir, selected, final, _read_paths(run, graph, order))
+            if not (dry or allow_missing or sources):  # missing data is no "up to date" for a plain repro
+                stamp.record(project.own_tmp_dir, selected, final, _read_paths(run, graph, order),
+                             _searched_dirs(project, graph))
             echo("Data and pipelines are up to date.\n")
     failed = [r.stage for r in final if r.status == "failed"]
     if failed and keep_going:
@@ -335,6 +417,8 @@ def _reproduce_one(
     keep_going: bool,
     ignore_errors: bool,
     run_cache: bool,
+    allow_missing: bool = False,
+    confirm: "Callable[[str], bool] | None" = None,
 ) -> StageResult:
     upstream = [results[u] for u in graph.upstream[stage.address] if u in results]
     if keep_going and any(r.status in ("failed", "not-run") for r in upstream):
@@ -352,6 +436,8 @@ def _reproduce_one(
         reason = "an upstream stage ran"
     else:
         reason = why_changed(stage, entry, run.hash_of, params, run.cache.has_all)
+        if reason is not None and allow_missing and entry is not None:
+            reason = _changed_besides_missing(run, graph, stage, entry, params)
     if reason is None:
         run.echo(f"Stage '{stage.address}' didn't change, skipping\n")
         return StageResult(stage.address, "skipped")
@@ -360,6 +446,11 @@ def _reproduce_one(
         for cmd in stage.commands:
             run.echo(f"> {cmd}\n")
         return StageResult(stage.address, "dry", reason)
+    if confirm is not None and not confirm(
+            f"Going to reproduce stage: '{stage.address}'. Are you sure you want to continue?"
+    ):
+        raise ReproAbortedError(f"Reproduction aborted by the user at stage '{stage.address}'; "
+                                "answer y to run it.")
     started = time.monotonic()
     try:
         run.check_deps(stage)
@@ -375,6 +466,44 @@ def _reproduce_one(
         code = exc.returncode if isinstance(exc, StageFailedError) else None
         return StageResult(stage.address, "failed", reason, code, time.monotonic() - started, str(exc))
     return StageResult(stage.address, "ran", reason, 0, time.monotonic() - started)
+
+
+def _pull_notice(project: Project, echo: Echo) -> None:
+    """``--pull``: outputs come from the DVC remote; with none configured, say so once."""
+    if not project.config.get("core", "remote", fallback=None):
+        echo("WARNING: --pull: no DVC remote is configured, nothing was pulled; "
+             "add one with `dvc remote add -d NAME URL`.\n")
+
+
+def _from_root(target: str, cwd: str) -> str:
+    """``target`` (relative to ``cwd``) as a project-relative target; stage names of the
+    current directory's ``dvc.yaml`` become ``DIR/dvc.yaml:NAME``."""
+    if cwd == ".":
+        return target
+    file, name = parse_target(target, cwd)
+    if name is None:
+        return file
+    return name if file == "dvc.yaml" else f"{file}:{name}"
+
+
+def _target_dirs(project: Project, targets: list[str], cwd: str) -> set[str]:
+    """Project-relative directories among ``targets`` (for ``-R``)."""
+    found = set()
+    for target in targets:
+        rel = posixpath.normpath(posixpath.join(cwd, target))
+        if not rel.startswith("../") and rel != ".." and (project.root / rel).is_dir():
+            found.add(rel)
+    return found
+
+
+def _searched_dirs(project: Project, graph: Graph) -> list[Path]:
+    """The directories searched for ``dvc.yaml`` files and the ignore files that steered
+    the search, for the up-to-date stamp."""
+    root = project.root
+    paths = [root / d for d in graph.walked]
+    paths += [root / d / name for d in graph.walked for name in (".gitignore", ".dvcignore")]
+    paths.append(root / ".git" / "info" / "exclude")  # a linked work tree: not watched
+    return paths
 
 
 def _read_paths(run: _Run, graph: Graph, order: list[str]) -> list[Path]:

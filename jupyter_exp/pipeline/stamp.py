@@ -32,12 +32,23 @@ STAMP_VERSION = 2
 
 
 def selection(targets: list[str] | None, single_item: bool, downstream: bool,
-              pipeline: bool, all_pipelines: bool) -> dict:
-    """What a reproduction was asked to consider; stamps are kept per selection."""
+              pipeline: bool, all_pipelines: bool, cwd: str = ".", recursive: bool = False) -> dict:
+    """What a reproduction was asked to consider; stamps are kept per selection (targets
+    are read from ``cwd``, the project-relative current directory)."""
     return {
         "targets": sorted(targets or []), "single_item": single_item, "downstream": downstream,
-        "pipeline": pipeline, "all_pipelines": all_pipelines,
+        "pipeline": pipeline, "all_pipelines": all_pipelines, "cwd": cwd, "recursive": recursive,
     }
+
+
+def current_dir(root: Path) -> str:
+    """The current directory relative to the project ``root`` (where DVC reads targets
+    from), or ``.`` outside it."""
+    try:
+        rel = Path(os.getcwd()).resolve().relative_to(Path(root).resolve()).as_posix()
+    except (ValueError, OSError):
+        return "."
+    return rel if rel and not rel.startswith((".git", ".dvc")) else "."
 
 
 def _stamp_path(own_tmp: Path, selected: dict) -> Path:
@@ -76,12 +87,17 @@ def _expand(path: Path) -> list[str]:
     return found
 
 
-def record(own_tmp: Path, selected: dict, results: list[StageResult], paths: list[Path]) -> None:
-    """Remember that ``selected`` was a no-op given the current state of ``paths``."""
+def record(own_tmp: Path, selected: dict, results: list[StageResult], paths: list[Path],
+           directories: list[Path] = ()) -> None:  # type: ignore[assignment]
+    """Remember that ``selected`` was a no-op given the current state of ``paths`` (each
+    directory with everything below it) and of ``directories`` themselves (those searched
+    for ``dvc.yaml`` files: one created or removed in them moves their mtime)."""
     stats: dict[str, list[int] | None] = {}
     for path in paths:
         for item in _expand(path):
             stats[item] = stat_key(item)
+    for directory in directories:
+        stats.setdefault(str(directory), stat_key(str(directory)))
     data = {
         "version": STAMP_VERSION,
         "location": location_key(own_tmp),

@@ -18,7 +18,7 @@ from ..project import Project
 from ..serialize import decode_text, dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from ..tree import GitTree
 from .cache import Cache
-from .dvcfile import load_pipeline
+from .dvcfile import load_all
 from .gitignore import ignore
 from .graph import build_graph
 from .hashing import HashInfo
@@ -136,15 +136,14 @@ def collect_tracked(project: Project, tree: GitTree | None = None) -> list[Track
     if tree is None:
         for dvc_file in _dvc_files(project):
             found.extend(read_dvc_file(project, dvc_file.relative_to(project.root).as_posix()))
-        pipeline = load_pipeline(project.root)
     else:
         listed = project.git.run("ls-tree", "-r", "-z", "--name-only", tree.rev)
         for name in (n for n in listed.split("\0") if n.endswith(".dvc")):
             raw = tree.read(name)
             if raw is not None:
                 found.extend(read_dvc_file(project, name, decode_text(raw, name)))
-        pipeline = load_pipeline(project.root, tree=tree)
-    graph = build_graph(list(pipeline.stages), pipeline.groups, pipeline.sources)
+    # Every dvc.yaml of the project, each with its own dvc.lock.
+    graph = build_graph([s for p in load_all(project, tree) for s in p.stages])
     locks: dict[str, dict] = {}
     for stage in graph.stages.values():
         lock_name = lock_path_for(stage.dvcfile)
@@ -201,3 +200,41 @@ def checkout(project: Project, targets: list[str] | None = None, force: bool = T
         )
     return changed
 
+
+
+def reproduce_data_source(project: Project, name: str, cache: Cache,
+                          echo: Callable[[str], None], dry: bool = False) -> "StageResult":
+    """``dvc repro X.dvc``: a ``.dvc`` file is a stage with no command. Unchanged data is
+    skipped; changed data is cached and its entry in the file rewritten, as DVC does.
+
+    Raises:
+        PipelineError: data the file records is missing (one line).
+    """
+    from .results import StageResult
+
+    path = project.root / name
+    data = parse_yaml(read_text(path, name), name) or {}
+    tracked = read_dvc_file(project, name)
+    current = {t.path: cache.hasher.hash_path(project.root / t.path) for t in tracked}
+    if all(current[t.path] is not None and current[t.path].md5 == t.info.md5 and cache.has_all(t.info)
+           for t in tracked):
+        echo(f"'{name}' didn't change, skipping\n")
+        return StageResult(name, "skipped")
+    echo(f"Verifying data sources in stage: '{name}'\n")
+    missing = [t.path for t in tracked if current[t.path] is None]
+    if missing:
+        raise PipelineError(f"Failed to reproduce '{name}': missing data 'source': {missing[0]}; "
+                            "restore it or remove the .dvc file.")
+    if dry:
+        return StageResult(name, "dry", "its data changed")
+    base = posixpath.dirname(name)
+    for out in data.get("outs") or []:
+        rel = project.resolve_relpath(out["path"], base or ".", where=name, output=True)
+        info = cache.save(project.root / rel)
+        entry = _dvc_file_entry(info, out["path"])
+        out_keys = {k: v for k, v in out.items() if k not in entry and k not in ("md5", "nfiles", "size")}
+        out.clear()
+        out.update(entry, **out_keys)
+    write_text_atomic(path, dump_yaml_text(data))
+    cache.hasher.flush()
+    return StageResult(name, "ran", "its data changed")
