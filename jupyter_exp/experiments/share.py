@@ -237,6 +237,23 @@ def _remote_refs(project: Project, git_remote: str) -> list[tuple[ExpRef, str]]:
     return [(ref, sha) for ref, sha in remote if ref is not None]
 
 
+def _ref_updates(project: Project, chosen: list[tuple[ExpRef, str]], force: bool,
+                 git_remote: str) -> list[str]:
+    """``update-ref --stdin`` commands that move each ref to its fetched commit, each
+    guarded by the value it has now; a local experiment that is not an ancestor of the
+    fetched one (it diverged) is refused unless ``force``, as git's fetch refuses it."""
+    commands = []
+    for ref, sha in chosen:
+        current = project.git.rev_parse(str(ref))
+        if current == sha:
+            continue
+        if current is not None and not force and project.git.run("rev-list", "-n", "1", current, "--not", sha):
+            raise RemoteError(f"Fetch from '{git_remote}' failed (local experiment '{ref.name}' has diverged "
+                              "from the remote one); use -f to overwrite local experiments.")
+        commands.append(f"update {ref} {sha} {current or '0' * 40}")
+    return commands
+
+
 def pull(
     project: Project,
     git_remote: str,
@@ -252,12 +269,14 @@ def pull(
 ) -> list[str]:
     """Fetch experiment refs (all with ``all_commits``, else by name, else those whose
     baseline ``revs``/``num`` select, HEAD's by default) and, unless ``no_cache``, every
-    cache object they need from the DVC remote into the cache.
+    cache object they need from the DVC remote into the cache. The refs are written
+    last, in one transaction, once their commits are checked and their data is here.
 
     Raises:
-        JupyterExpError: an unknown name, git refused the fetch, a malformed ``.dvc``,
-            lock or manifest in a pulled experiment, an unknown DVC remote, or objects
-            missing from the DVC remote (the refs are fetched; the others are copied).
+        JupyterExpError: an unknown name, git failed, a local experiment diverged
+            (without ``force``), a malformed ``.dvc``, lock or manifest in a pulled
+            experiment, an unknown DVC remote, or objects missing from the DVC remote
+            (the others are copied; no ref is written).
     """
     remote = _remote_refs(project, git_remote)
     if all_commits:
@@ -274,15 +293,11 @@ def pull(
         chosen = [(r, s) for r, s in remote if r.baseline in baselines]
     if not chosen:
         return []
-    plus = "+" if force else ""
-    try:
-        project.git.run_network("fetch", git_remote, *[f"{plus}{ref}:{ref}" for ref, _ in chosen])
-    except RemoteUnavailableError:
-        raise
-    except GitError as exc:
-        if not _rejected(exc.stderr):
-            raise
-        raise RemoteError(f"Fetch from '{git_remote}' failed ({exc}); use -f to overwrite local experiments.") from None
+    # The commits come first, without touching a ref: what they name is checked and
+    # copied before any experiment ref appears (a ref is written last, after its data).
+    project.git.run_network("fetch", git_remote, *dict.fromkeys(sha for _, sha in chosen),
+                            options=("--no-write-fetch-head", "--no-tags"))
+    updates = _ref_updates(project, chosen, force, git_remote)
     if not no_cache:
         remote_dir = dvc_remote_dir(project, dvc_remote)
         local = _store(project.cache_dir)
@@ -297,5 +312,6 @@ def pull(
             _, missing = transfer(needed, stores[0], local, jobs)
             if missing:
                 raise RemoteError(_say_missing(missing, f"are missing from the DVC remote at {remote_dir}")
-                                  + "; push them from a clone that has them, then pull again.")
+                                  + "; push them from a clone that has them, or pull with --no-cache for the refs alone.")
+    project.git.update_refs(updates)
     return [ref.name for ref, _ in chosen]
