@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import JupyterExpError
-from ..git import GitError, RemoteUnavailableError
+from ..git import GitError, RemoteUnavailableError, check_remote
 from ..notices import warn
 from ..pipeline.cache import READONLY, Cache
 from ..pipeline.dvcfile import load_pipeline
@@ -197,9 +197,11 @@ def push(
         JupyterExpError: nothing selected, an unknown name, a malformed ``.dvc`` or lock
             in an experiment, an unknown DVC remote, or git refused the push.
     """
+    check_remote(git_remote)  # before any work, so an option as remote is the only line said
     selected = select_experiments(project, names, all_commits=all_commits, revs=revs, num=num)
     if not selected:
         raise JupyterExpError("No experiments to push; name them or use -A / --rev.")
+    notices = []
     if not no_cache:
         remote_dir = dvc_remote_dir(project, dvc_remote)
         local = _store(project.cache_dir)
@@ -207,13 +209,13 @@ def push(
         needed = needed_objects(project, commits, [local])
         if remote_dir is None:
             if needed:
-                warn("no DVC remote is set, so only the experiment refs are pushed; "
-                     "add one with `dvc remote add -d NAME PATH` or pass -r NAME.")
+                notices.append("no DVC remote is set, so only the experiment refs are pushed; "
+                               "add one with `dvc remote add -d NAME PATH` or pass -r NAME.")
         else:
             _, missing = transfer(needed, local, _store(remote_dir), jobs)
             if missing:
-                warn(_say_missing(missing, "are neither in the cache nor on the DVC remote, not pushed")
-                     + "; reproduce their stages and push again.")
+                notices.append(_say_missing(missing, "are neither in the cache nor on the DVC remote, not pushed")
+                               + "; reproduce their stages and push again.")
     plus = "+" if force else ""
     try:
         project.git.run_network("push", git_remote, *[f"{plus}{e.ref}:{e.ref}" for e in selected])
@@ -223,6 +225,8 @@ def push(
         if not _rejected(exc.stderr):
             raise
         raise RemoteError(f"Push to '{git_remote}' was rejected ({exc}); pull first or push with -f.") from None
+    for notice in notices:  # said once the push went through: a refused push stays one line
+        warn(notice)
     return [e.name for e in selected]
 
 
