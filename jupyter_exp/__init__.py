@@ -627,20 +627,23 @@ def ls(git_remote: str | None = None, *, all_commits: bool = False, revs: list[s
 
 def push(git_remote: str, names: list[str] | str | None = None, *, all_commits: bool = False,
          revs: list[str] | None = None, num: int = 1, force: bool = False, no_cache: bool = False,
-         dvc_remote: str | None = None, root: str | None = None) -> list[str]:
-    """Push experiments to a git remote and their cache objects to the DVC remote."""
+         dvc_remote: str | None = None, jobs: int | None = None, root: str | None = None) -> list[str]:
+    """Push experiments to a git remote and every cache object they need (``.dvc`` data,
+    the outputs of every ``dvc.lock``) to the DVC remote, as ``dvc exp push`` does."""
     from .experiments.share import push as _push
 
     return _push(_project(root), git_remote, [names] if isinstance(names, str) else names,
                  all_commits=all_commits, revs=revs, num=num, force=force, no_cache=no_cache,
-                 dvc_remote=dvc_remote)
+                 dvc_remote=dvc_remote, jobs=jobs)
 
 
 def pull(git_remote: str, names: list[str] | str | None = None, *, all_commits: bool = False,
-         force: bool = False, no_cache: bool = False, dvc_remote: str | None = None,
-         root: str | None = None) -> list[str]:
-    """Fetch experiments from a git remote and their cache objects from the DVC remote."""
+         revs: list[str] | None = None, num: int = 1, force: bool = False, no_cache: bool = False,
+         dvc_remote: str | None = None, jobs: int | None = None, root: str | None = None) -> list[str]:
+    """Fetch experiments from a git remote and every cache object they need from the DVC
+    remote, as ``dvc exp pull`` does."""
     from .experiments.share import pull as _pull
 
     return _pull(_project(root), git_remote, [names] if isinstance(names, str) else names,
-                 all_commits=all_commits, force=force, no_cache=no_cache, dvc_remote=dvc_remote)
+                 all_commits=all_commits, revs=revs, num=num, force=force, no_cache=no_cache,
+                 dvc_remote=dvc_remote, jobs=jobs)

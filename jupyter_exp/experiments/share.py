@@ -1,22 +1,40 @@
 """``exp push`` / ``exp pull``: experiment refs to and from a git remote, and the
-cache objects they name to and from a DVC remote that is a local directory
-(DVC 3 layout: ``<url>/files/md5/<2 hex>/<30 hex>``)."""
+cache objects they need to and from a DVC remote that is a local directory.
+
+What travels is what ``dvc exp push`` / ``dvc exp pull`` carry (their ``_push_cache``
+runs ``dvc push --rev`` over every commit of the experiment): for each commit from the
+experiment's tip down its first parents to the baseline, the outputs of every ``.dvc``
+file and of every cached stage output recorded in any ``dvc.lock`` (the stage declared
+in the ``dvc.yaml`` beside it, ``cache: false`` outputs left out), directories with their
+``.dir`` manifest and every file it names. The remote is DVC 3's layout,
+``<url>/files/md5/<2 hex>/<30 hex>``, objects read-only, so either tool reads what the
+other wrote. Every path and hash read from the commits goes through the same validators
+as ``exp apply`` (``read_dvc_file``, ``check_lock``, ``check_md5``).
+"""
 
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import JupyterExpError
-from ..git import GitError, RemoteUnavailableError
-from ..pipeline.cache import READONLY
+from ..git import GitError, RemoteUnavailableError, check_remote
+from ..notices import warn
+from ..pipeline.cache import READONLY, Cache
+from ..pipeline.dvcfile import load_pipeline
+from ..pipeline.hashing import Hasher, HashInfo
 from ..pipeline.lock import check_lock, entry_outs
+from ..pipeline.tracked import read_dvc_file
 from ..project import Project
 from ..refs import ExpRef
-from ..serialize import parse_lock
+from ..serialize import decode_text, parse_yaml
 from ..tree import GitTree
-from .catalog import select_experiments
+from .catalog import select_baselines, select_experiments
+
+LOCK_NAME = "dvc.lock"
 
 
 class RemoteError(JupyterExpError):
@@ -29,6 +47,8 @@ def dvc_remote_dir(project: Project, name: str | None = None) -> Path | None:
     name = name or config.get("core", "remote", fallback=None)
     if not name:
         return None
+    if name.startswith("-"):
+        raise RemoteError(f"'{name}' is not a DVC remote name; name one from `dvc remote list`.")
     for section in (f'remote "{name}"', f"'remote \"{name}\"'"):
         if config.has_section(section):
             url = config.get(section, "url", fallback="")
@@ -39,39 +59,120 @@ def dvc_remote_dir(project: Project, name: str | None = None) -> Path | None:
     raise RemoteError(f"No DVC remote named '{name}'; add it with `dvc remote add {name} PATH`.")
 
 
-def _objects_of(project: Project, rev: str, object_dir: Path) -> set[str]:
-    """md5s of the cache objects experiment ``rev`` names in its dvc.lock (dirs expanded)."""
-    lock = check_lock(GitTree(project.git, rev).load("dvc.lock", parse_lock), f"dvc.lock of {rev[:7]}")
-    found: set[str] = set()
-    for stage, entry in lock.items():
-        for info in entry_outs(entry, f"dvc.lock of {rev[:7]}, stage '{stage}'").values():
-            found.add(info.md5)
-            if info.isdir:
-                manifest = object_dir / info.md5[:2] / info.md5[2:]
-                if manifest.exists():
-                    import json
+# -- what an experiment needs ---------------------------------------------------------
 
-                    from ..pipeline.hashing import check_md5  # a manifest names objects by hash only
+def experiment_commits(project: Project, rev: str, baseline: str) -> list[str]:
+    """``rev`` and its first parents down to (not including) ``baseline``: the commits
+    DVC's ``exp_commits`` walks (a checkpoint chain has one per step)."""
+    if project.git.rev_parse(f"{baseline}^{{commit}}") is None:
+        return [rev]
+    return project.git.run("rev-list", "--first-parent", rev, "--not", baseline).split() or [rev]
 
-                    found.update(check_md5(e.get("md5") if isinstance(e, dict) else e, f"cache manifest {info.md5}")
-                                 for e in json.loads(manifest.read_bytes()))
+
+def _tracked_outputs(project: Project, rev: str, memo: dict) -> dict[str, HashInfo]:
+    """Project path -> HashInfo of every cached output commit ``rev`` records through its
+    ``.dvc`` files and ``dvc.lock`` files, checked. ``memo`` keeps parsed blobs by id."""
+    listing = project.git.run("ls-tree", "-r", "-z", "--full-tree", rev)
+    dvc_files, locks, yamls = [], [], set()
+    for line in filter(None, listing.split("\0")):
+        meta, _, name = line.partition("\t")
+        if meta.split(" ")[1:2] != ["blob"] or name.split("/", 1)[0] in (".dvc", ".git"):
+            continue
+        base = posixpath.basename(name)
+        if base == LOCK_NAME:
+            locks.append(name)
+        elif base == "dvc.yaml":
+            yamls.add(name)
+        elif name.endswith(".dvc") and base != ".dvc":
+            dvc_files.append(name)
+    tree = GitTree(project.git, rev, memo=memo)
+    found: dict[str, HashInfo] = {}
+    for name in dvc_files:
+        for item in read_dvc_file(project, name, decode_text(tree.read(name) or b"", name)):
+            found[item.path] = item.info
+    for lock_name in locks:
+        where = f"{lock_name} of {rev[:7]}"
+        lock = check_lock(tree.load(lock_name, parse_yaml), where)
+        dvcfile = posixpath.join(posixpath.dirname(lock_name), "dvc.yaml")
+        if not lock or dvcfile not in yamls:
+            continue  # DVC reads a lock only through the dvc.yaml beside it
+        for stage in load_pipeline(project.root, dvcfile, tree=tree).stages:
+            entry = lock.get(stage.name)
+            if not entry:
+                continue
+            recorded = entry_outs(entry, f"{where}, stage '{stage.name}'")
+            for out in stage.outs:
+                if out.cache and out.def_path in recorded:
+                    found[out.path] = recorded[out.def_path]
     return found
 
 
-def _copy_objects(md5s: set[str], src: Path, dst: Path) -> int:
-    copied = 0
-    for md5 in sorted(md5s, key=lambda m: not m.endswith(".dir")):
-        source, target = src / md5[:2] / md5[2:], dst / md5[:2] / md5[2:]
-        if target.exists() or not source.exists():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")  # unique across processes
-        shutil.copyfile(source, tmp)
-        tmp.chmod(READONLY)
-        tmp.replace(target)
-        copied += 1
-    return copied
+def needed_objects(project: Project, commits: list[str], stores: list[Cache]) -> dict[str, str]:
+    """md5 -> the path that needs it, for every object ``commits`` name: files, ``.dir``
+    manifests and the files in them (manifests read from the first store holding them;
+    a manifest found nowhere is needed, its files unknown)."""
+    memo: dict = {}
+    needed: dict[str, str] = {}
+    seen: set[str] = set()
+    for rev in dict.fromkeys(commits):
+        for path, info in _tracked_outputs(project, rev, memo).items():
+            needed.setdefault(info.md5, path)
+            if not info.isdir or info.md5 in seen:
+                continue
+            seen.add(info.md5)
+            store = next((s for s in stores if s.exists(info.md5)), None)
+            if store is not None:
+                for entry in store.read_manifest(info.md5):  # checked: md5s and relpaths
+                    needed.setdefault(entry["md5"], f"{path}/{entry['relpath']}")
+    return needed
 
+
+# -- copying --------------------------------------------------------------------------
+
+def _copy_one(md5: str, src: Cache, dst: Cache) -> bool:
+    source, target = src.object_path(md5), dst.object_path(md5)
+    if target.exists():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")  # unique across processes
+    try:
+        shutil.copyfile(source, tmp)
+        tmp.chmod(READONLY)  # as DVC leaves remote and cache objects: read-only
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise RemoteError(f"Cannot copy object {md5} to {dst.dir}: {exc.strerror or exc}; "
+                          "free space or fix its permissions.") from None
+    return True
+
+
+def transfer(needed: dict[str, str], src: Cache, dst: Cache, jobs: int | None = None) -> tuple[int, list[str]]:
+    """Copy the objects of ``needed`` that ``dst`` lacks from ``src``; return how many
+    were copied and the paths whose objects neither holds.
+
+    Files go first and ``.dir`` manifests last, so a manifest in ``dst`` means its files
+    are there too (DVC's remote status reads a present manifest that way)."""
+    missing = sorted(needed[m] for m in needed if not dst.exists(m) and not src.exists(m))
+    todo = [m for m in needed if not dst.exists(m) and src.exists(m)]
+    files = sorted(m for m in todo if not m.endswith(".dir"))
+    dirs = sorted(m for m in todo if m.endswith(".dir"))
+    copied = 0
+    with ThreadPoolExecutor(max_workers=max(1, jobs or 4)) as pool:
+        for batch in (files, dirs):
+            copied += sum(pool.map(lambda m: _copy_one(m, src, dst), batch))
+    return copied, missing
+
+
+def _store(path: Path) -> Cache:
+    return Cache(path, Hasher(None), ["copy"])
+
+
+def _say_missing(missing: list[str], where: str) -> str:
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return f"{len(missing)} cache object(s) {where}: {shown}"
+
+
+# -- the verbs ------------------------------------------------------------------------
 
 def push(
     project: Project,
@@ -84,16 +185,37 @@ def push(
     force: bool = False,
     no_cache: bool = False,
     dvc_remote: str | None = None,
+    jobs: int | None = None,
 ) -> list[str]:
-    """Push experiment refs (default: those of HEAD) and their cache objects."""
+    """Push experiment refs (default: those of HEAD) and, unless ``no_cache``, every cache
+    object they need to the DVC remote (``dvc_remote``, default ``core.remote``), objects
+    first so that a pushed ref never names data the remote lacks.
+
+    Objects missing from the local cache are left out with a warning, as DVC does.
+
+    Raises:
+        JupyterExpError: nothing selected, an unknown name, a malformed ``.dvc`` or lock
+            in an experiment, an unknown DVC remote, or git refused the push.
+    """
+    check_remote(git_remote)  # before any work, so an option as remote is the only line said
     selected = select_experiments(project, names, all_commits=all_commits, revs=revs, num=num)
     if not selected:
         raise JupyterExpError("No experiments to push; name them or use -A / --rev.")
-    remote_dir = None if no_cache else dvc_remote_dir(project, dvc_remote)
-    if remote_dir is not None:
-        objects = project.cache_dir / "files" / "md5"
-        needed = set().union(*(_objects_of(project, e.rev, objects) for e in selected))
-        _copy_objects(needed, objects, remote_dir / "files" / "md5")
+    notices = []
+    if not no_cache:
+        remote_dir = dvc_remote_dir(project, dvc_remote)
+        local = _store(project.cache_dir)
+        commits = [c for e in selected for c in experiment_commits(project, e.rev, e.baseline)]
+        needed = needed_objects(project, commits, [local])
+        if remote_dir is None:
+            if needed:
+                notices.append("no DVC remote is set, so only the experiment refs are pushed; "
+                               "add one with `dvc remote add -d NAME PATH` or pass -r NAME.")
+        else:
+            _, missing = transfer(needed, local, _store(remote_dir), jobs)
+            if missing:
+                notices.append(_say_missing(missing, "are neither in the cache nor on the DVC remote, not pushed")
+                               + "; reproduce their stages and push again.")
     plus = "+" if force else ""
     try:
         project.git.run_network("push", git_remote, *[f"{plus}{e.ref}:{e.ref}" for e in selected])
@@ -103,6 +225,8 @@ def push(
         if not _rejected(exc.stderr):
             raise
         raise RemoteError(f"Push to '{git_remote}' was rejected ({exc}); pull first or push with -f.") from None
+    for notice in notices:  # said once the push went through: a refused push stays one line
+        warn(notice)
     return [e.name for e in selected]
 
 
@@ -111,47 +235,87 @@ def _rejected(stderr: str) -> bool:
     return "[rejected]" in stderr or "non-fast-forward" in stderr or "already exists" in stderr
 
 
+def _remote_refs(project: Project, git_remote: str) -> list[tuple[ExpRef, str]]:
+    out = project.git.run_network("ls-remote", git_remote, "refs/exps/*")
+    remote = [(ExpRef.parse(r), sha) for sha, _, r in (line.partition("\t") for line in out.splitlines())]
+    return [(ref, sha) for ref, sha in remote if ref is not None]
+
+
+def _ref_updates(project: Project, chosen: list[tuple[ExpRef, str]], force: bool,
+                 git_remote: str) -> list[str]:
+    """``update-ref --stdin`` commands that move each ref to its fetched commit, each
+    guarded by the value it has now; a local experiment that is not an ancestor of the
+    fetched one (it diverged) is refused unless ``force``, as git's fetch refuses it."""
+    commands = []
+    for ref, sha in chosen:
+        current = project.git.rev_parse(str(ref))
+        if current == sha:
+            continue
+        if current is not None and not force and project.git.run("rev-list", "-n", "1", current, "--not", sha):
+            raise RemoteError(f"Fetch from '{git_remote}' failed (local experiment '{ref.name}' has diverged "
+                              "from the remote one); use -f to overwrite local experiments.")
+        commands.append(f"update {ref} {sha} {current or '0' * 40}")
+    return commands
+
+
 def pull(
     project: Project,
     git_remote: str,
     names: list[str] | None = None,
     *,
     all_commits: bool = False,
+    revs: list[str] | None = None,
+    num: int = 1,
     force: bool = False,
     no_cache: bool = False,
     dvc_remote: str | None = None,
+    jobs: int | None = None,
 ) -> list[str]:
-    """Fetch experiment refs (by name, or all with ``all_commits``, or those of HEAD)
-    and the cache objects they need."""
-    out = project.git.run_network("ls-remote", git_remote, "refs/exps/*")
-    remote = [(ExpRef.parse(r), sha) for sha, _, r in (l.partition("\t") for l in out.splitlines())]
-    remote = [(ref, sha) for ref, sha in remote if ref is not None]
-    if names:
+    """Fetch experiment refs (all with ``all_commits``, else by name, else those whose
+    baseline ``revs``/``num`` select, HEAD's by default) and, unless ``no_cache``, every
+    cache object they need from the DVC remote into the cache. The refs are written
+    last, in one transaction, once their commits are checked and their data is here.
+
+    Raises:
+        JupyterExpError: an unknown name, git failed, a local experiment diverged
+            (without ``force``), a malformed ``.dvc``, lock or manifest in a pulled
+            experiment, an unknown DVC remote, or objects missing from the DVC remote
+            (the others are copied; no ref is written).
+    """
+    remote = _remote_refs(project, git_remote)
+    if all_commits:
+        chosen = remote
+    elif names:
         chosen = []
         for name in names:
             matches = [(r, s) for r, s in remote if r.name == name or str(r) == name]
             if not matches:
                 raise JupyterExpError(f"No experiment named '{name}' on remote '{git_remote}'.")
             chosen += matches
-    elif all_commits:
-        chosen = remote
     else:
-        head = project.git.head()
-        chosen = [(r, s) for r, s in remote if r.baseline == head]
+        baselines = set(select_baselines(project, revs, num))
+        chosen = [(r, s) for r, s in remote if r.baseline in baselines]
     if not chosen:
         return []
-    plus = "+" if force else ""
-    try:
-        project.git.run_network("fetch", git_remote, *[f"{plus}{ref}:{ref}" for ref, _ in chosen])
-    except RemoteUnavailableError:
-        raise
-    except GitError as exc:
-        if not _rejected(exc.stderr):
-            raise
-        raise RemoteError(f"Fetch from '{git_remote}' failed ({exc}); use -f to overwrite local experiments.") from None
-    remote_dir = None if no_cache else dvc_remote_dir(project, dvc_remote)
-    if remote_dir is not None:
-        objects = remote_dir / "files" / "md5"
-        needed = set().union(*(_objects_of(project, sha, objects) for _, sha in chosen))
-        _copy_objects(needed, objects, project.cache_dir / "files" / "md5")
+    # The commits come first, without touching a ref: what they name is checked and
+    # copied before any experiment ref appears (a ref is written last, after its data).
+    project.git.run_network("fetch", git_remote, *dict.fromkeys(sha for _, sha in chosen),
+                            options=("--no-write-fetch-head", "--no-tags"))
+    updates = _ref_updates(project, chosen, force, git_remote)
+    if not no_cache:
+        remote_dir = dvc_remote_dir(project, dvc_remote)
+        local = _store(project.cache_dir)
+        stores = [local] if remote_dir is None else [_store(remote_dir), local]
+        commits = [c for ref, sha in chosen for c in experiment_commits(project, sha, ref.baseline)]
+        needed = needed_objects(project, commits, stores)
+        if remote_dir is None:
+            if any(not local.exists(m) for m in needed):
+                warn("no DVC remote is set, so only the experiment refs were pulled; "
+                     "add one with `dvc remote add -d NAME PATH` or pass -r NAME.")
+        else:
+            _, missing = transfer(needed, stores[0], local, jobs)
+            if missing:
+                raise RemoteError(_say_missing(missing, f"are missing from the DVC remote at {remote_dir}")
+                                  + "; push them from a clone that has them, or pull with --no-cache for the refs alone.")
+    project.git.update_refs(updates)
     return [ref.name for ref, _ in chosen]
