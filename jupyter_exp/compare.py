@@ -3,22 +3,25 @@
 
 Params are those the pipeline names (stage ``params``, top-level ``params``) plus
 ``params.yaml`` in full; metrics are stage ``metrics`` outputs and top-level
-``metrics``. A cached metric at a revision is read from the cache through that
-revision's ``dvc.lock``.
+``metrics``. Every file is read through the revision view (``revision.py``): a
+cached metric, or one inside a cached output directory, comes from the cache
+through that revision's ``dvc.lock`` or ``.dvc`` files, as DVC reads it.
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import JupyterExpError
 from .params import DEFAULT_PARAMS_FILE, MISSING, flatten, lookup, parse_params
 from .pipeline.dvcfile import Pipeline, load_pipeline
-from .pipeline.lock import lock_path_for
 from .project import Project
-from .serialize import parse_lock
+from .revision import revision_tree
+from .serialize import parse_yaml
 from .tree import GitTree, Tree, WorkspaceTree
 
 WORKSPACE = "workspace"
@@ -36,15 +39,16 @@ class DiffRow:
 
 
 def tree_for(project: Project, rev: str | None) -> Tree | None:
-    """The workspace (``rev`` None or "workspace") or a commit; None for an unborn HEAD."""
+    """The workspace (``rev`` None or "workspace") or a commit, through the revision
+    view; None for an unborn HEAD."""
     if rev in (None, WORKSPACE):
-        return WorkspaceTree(project.root)
+        return revision_tree(project, WorkspaceTree(project.root))
     sha = project.git.rev_parse(rev)
     if sha is None:
         if rev == "HEAD":
             return None
         raise JupyterExpError(f"Unknown revision '{rev}'; use a commit, branch or tag.")
-    return GitTree(project.git, sha, rev)
+    return revision_tree(project, GitTree(project.git, sha, rev))
 
 
 def _error(exc: BaseException) -> dict:
@@ -76,6 +80,7 @@ def read_params(project: Project, tree: Tree | None, deps_only: bool = False,
     if tree is None:
         return {}
     pipeline = pipeline or load_pipeline(project.root, tree=tree)
+    tree = revision_tree(project, tree)
     wanted: dict[str, set[str] | None] = {}  # None: the whole file
     for stage in pipeline.stages:
         for dep in stage.params:
@@ -92,33 +97,75 @@ def read_params(project: Project, tree: Tree | None, deps_only: bool = False,
     for file in sorted(wanted, key=lambda f: (f != DEFAULT_PARAMS_FILE, f)):
         try:
             data = tree.load(file, parse_params)
-        except JupyterExpError as exc:
+        except (JupyterExpError, UnicodeDecodeError) as exc:
             result[file] = _error(exc)
             continue
         if data is None:
             continue
         keys = wanted[file]
         result[file] = {"data": data if keys is None else _select(data, keys)}
+    if not deps_only:
+        for file, values in _tracked_vars(project, tree, pipeline).items():
+            result.setdefault(file, {"data": values})
     return result
 
 
-def _metric_files(project: Project, tree: Tree, pipeline: Pipeline) -> dict[str, str | None]:
-    """metrics path -> md5 in the cache (None: read the file from the tree)."""
-    files: dict[str, str | None] = {m: None for m in pipeline.metrics}
-    lock = None
-    for stage in pipeline.stages:
-        for out in stage.outs:
-            if out.kind != "metrics":
+_INTERPOLATION = re.compile(r"\$\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*\}")
+_LOOP_NAMES = frozenset({"item", "key"})
+
+
+def _interpolated(node: Any, found: list[str]) -> None:
+    if isinstance(node, str):
+        found += _INTERPOLATION.findall(node)
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            _interpolated(k, found)
+            _interpolated(v, found)
+    elif isinstance(node, list):
+        for v in node:
+            _interpolated(v, found)
+
+
+def _tracked_vars(project: Project, tree: Tree, pipeline: Pipeline) -> dict[str, dict]:
+    """``{vars file: {dotted.key: value}}`` for the keys of ``vars:`` files that stages
+    interpolate: DVC shows them as params columns, keyed by the dotted name as used."""
+    raw = tree.load(pipeline.dvcfile, parse_yaml)
+    if not isinstance(raw, dict) or not isinstance(raw.get("stages"), dict):
+        return {}
+    base = posixpath.dirname(pipeline.dvcfile) or "."
+    files = [v for v in raw.get("vars") or [] if isinstance(v, str)]
+    for stage in raw["stages"].values():
+        if isinstance(stage, dict):
+            files += [v for v in stage.get("vars") or [] if isinstance(v, str)]
+    if not files:
+        return {}
+    used: list[str] = []
+    _interpolated(raw["stages"], used)
+    result: dict[str, dict] = {}
+    for entry in dict.fromkeys(files):
+        file = project.resolve_relpath(entry.partition(":")[0], base, where=f"{pipeline.dvcfile}, vars",
+                                       follow_links=False)
+        try:
+            data = tree.load(file, parse_params)
+        except JupyterExpError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        for key in dict.fromkeys(used):
+            if key.split(".")[0] in _LOOP_NAMES:
                 continue
-            md5 = None
-            if out.cache and not isinstance(tree, WorkspaceTree):
-                if lock is None:
-                    lock = (tree.load(lock_path_for(stage.dvcfile), parse_lock) or {}).get("stages") or {}
-                for entry in (lock.get(stage.name) or {}).get("outs") or []:
-                    if entry.get("path") == out.def_path:
-                        md5 = entry.get("md5")
-            files[out.path] = md5
-    return files
+            value = lookup(data, key)
+            if value is not MISSING:
+                result.setdefault(file, {})[key] = value
+    return result
+
+
+def _metric_files(pipeline: Pipeline) -> list[str]:
+    """Top-level metrics files and stage ``metrics`` outputs, project-relative."""
+    files = dict.fromkeys(pipeline.metrics)
+    for stage in pipeline.stages:
+        files.update(dict.fromkeys(out.path for out in stage.outs if out.kind == "metrics"))
+    return sorted(files)
 
 
 def _metric_values(data: Any) -> Any:
@@ -134,18 +181,13 @@ def read_metrics(project: Project, tree: Tree | None, pipeline: Pipeline | None 
     if tree is None:
         return {}
     pipeline = pipeline or load_pipeline(project.root, tree=tree)
+    tree = revision_tree(project, tree)
     result: dict[str, dict] = {}
-    for path, md5 in sorted(_metric_files(project, tree, pipeline).items()):
+    for path in _metric_files(pipeline):
         try:
-            if md5:
-                obj = project.cache_dir / "files" / "md5" / md5[:2] / md5[2:]
-                if not obj.exists():
-                    raise FileNotFoundError(f"'{path}' is not in the cache; pull it with `dvc pull`")
-                data = parse_params(obj.read_text(encoding="utf-8"), path)
-            else:
-                data = tree.load(path, parse_params)
-                if data is None:
-                    raise FileNotFoundError(f"'{path}' does not exist")
+            data = tree.load(path, parse_params)
+            if data is None:
+                raise FileNotFoundError(f"'{path}' does not exist")
             values = _metric_values(data)
             result[path] = {"data": values if isinstance(values, dict) else {}}
         except (JupyterExpError, FileNotFoundError, UnicodeDecodeError) as exc:
