@@ -187,7 +187,7 @@ def read_metrics(project: Project, tree: Tree | None, pipeline: Pipeline | None 
         try:
             data = tree.load(path, parse_params)
             if data is None:
-                raise FileNotFoundError(f"'{path}' does not exist")
+                raise FileNotFoundError(2, "No such file or directory", path)  # DVC's message
             values = _metric_values(data)
             result[path] = {"data": values if isinstance(values, dict) else {}}
         except (JupyterExpError, FileNotFoundError, UnicodeDecodeError) as exc:
@@ -243,6 +243,48 @@ def metrics_show(project: Project, revs: list[str] | None = None) -> dict[str, d
     return {rev or WORKSPACE: collect_metrics(project, tree_for(project, rev)) for rev in (revs or [None])}
 
 
+def metric_revisions(project: Project, all_branches: bool = False, all_tags: bool = False,
+                     all_commits: bool = False) -> list[str]:
+    """The revisions ``metrics show`` reads, as DVC's brancher names them: ``""`` (the
+    workspace alone), or ``workspace`` then branch names, tags, or every commit's SHA."""
+    if not (all_branches or all_tags or all_commits):
+        return [""]
+    found = [WORKSPACE]
+    if all_commits:
+        out = project.git.run("rev-list", "--exclude=refs/exps/*", "--exclude=refs/jupyter-exp/*", "--all",
+                              check=False)
+        return found + [sha for sha in out.split() if sha]
+    if all_branches:
+        found += [row[0] for row in project.git.for_each_ref("refs/heads", ["refname:short"])]
+    if all_tags:
+        found += [row[0] for row in project.git.for_each_ref("refs/tags", ["refname:short"])]
+    return list(dict.fromkeys(found))
+
+
+def metrics_show_dvc(project: Project, revs: list[str]) -> dict[str, dict]:
+    """``dvc metrics show --json``'s shape: ``{rev: {"data": {file: {"data": nested}}}}``
+    (a file that cannot be read: ``{"error": {"type", "msg"}}``)."""
+    return {rev: {"data": read_metrics(project, tree_for(project, rev or None))} for rev in revs}
+
+
+def metrics_cells(shown: dict[str, dict], precision: int | None = 5,
+                  with_revision: bool = False) -> tuple[list[str], list[list[str]]]:
+    """DVC's ``metrics show`` table: one row per file (and revision), a column per
+    flattened metric, sorted; ``-`` where a file has no such metric."""
+    rows: list[dict[str, str]] = []
+    for rev, value in shown.items():
+        for path, metric in value.get("data", {}).items():
+            row = {"Revision": rev, "Path": path}
+            for key, val in flatten(metric.get("data") or {}).items():
+                if isinstance(val, float) and precision:
+                    val = round(val, precision)  # DVC rounds digits here, not significant ones
+                row[key] = str(val)
+            rows.append(row)
+    keys = sorted({k for row in rows for k in row} - {"Revision", "Path"})
+    headers = (["Revision"] if with_revision else []) + ["Path", *keys]
+    return headers, [[row.get(h, "-") for h in headers] for row in rows]
+
+
 def _data(collected: dict[str, dict]) -> dict[str, dict]:
     return {path: value.get("data", {}) for path, value in collected.items()}
 
@@ -266,23 +308,35 @@ def format_value(value: Any, precision: int | None = None) -> str:
     return str(value)
 
 
-def diff_json(rows: list[DiffRow], with_change: bool) -> str:
+def diff_dict(rows: list[DiffRow]) -> dict[str, dict]:
+    """``{path: {key: {"old", "new"[, "diff"]}}}`` as DVC's ``diff``: ``diff`` when both
+    sides are numbers (bools included, as Python counts them)."""
     out: dict[str, dict] = {}
     for row in rows:
         item = {"old": row.old, "new": row.new}
-        if with_change:
-            item["diff"] = row.change
+        if isinstance(row.old, (int, float)) and isinstance(row.new, (int, float)):
+            item["diff"] = row.new - row.old
         out.setdefault(row.path, {})[row.key] = item
-    return json.dumps(out, indent=2, default=str)
+    return out
+
+
+def dumps(data: Any, tty: bool) -> str:
+    """JSON as DVC writes it: indented for a terminal, compact when piped."""
+    return json.dumps(data, indent=2 if tty else None, default=str)
+
+
+def diff_json(rows: list[DiffRow], with_change: bool = True, tty: bool = False) -> str:
+    return dumps(diff_dict(rows), tty)
 
 
 def table(headers: list[str], rows: list[list[str]], markdown: bool = False) -> str:
-    """A plain-text or Markdown table."""
+    """A plain-text or Markdown table, laid out as DVC's (tabulate's ``plain`` and
+    ``github``: a column is at least its header plus two wide)."""
+    widths = [max(len(h) + 2, *(len(r[i]) for r in rows)) if rows else len(h) + 2 for i, h in enumerate(headers)]
     if markdown:
-        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("-" * (len(h) + 2) for h in headers) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines) + "\n"
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+        lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in [headers, *rows]]
+        lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        return "\n".join(lines) + "\n\n"  # DVC ends a Markdown table with an empty line
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join(fmt.format(*r).rstrip() for r in [headers, *rows]) + "\n"
 

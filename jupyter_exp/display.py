@@ -127,28 +127,33 @@ class ExpDiffView:
 
 
 class MetricsView:
-    """``metrics show``: ``{rev: {file: {"data": {...}}}}`` as a table."""
+    """``metrics show``: ``{rev: {"data": {file: {"data": nested}}}}`` (DVC's shape) as
+    DVC's table: one row per file, a column per metric."""
 
-    def __init__(self, shown: dict[str, dict], precision: int | None = 5) -> None:
+    def __init__(self, shown: dict[str, dict], precision: int | None = 5, with_revision: bool = False) -> None:
         self.shown = shown
         self.precision = precision
+        self.with_revision = with_revision
 
     def _cells(self) -> tuple[list[str], list[list[str]]]:
-        body = []
-        for files in self.shown.values():
-            for path, value in files.items():
-                if "error" in value:
-                    body.append([path, "!", value["error"]["msg"]])
-                for key, metric in value.get("data", {}).items():
-                    body.append([path, key, format_value(metric, self.precision)])
-        return ["Path", "Metric", "Value"], body
+        from .compare import metrics_cells
+
+        return metrics_cells(self.shown, self.precision, self.with_revision)
+
+    def markdown(self) -> str:
+        from .compare import table
+
+        headers, body = self._cells()
+        return table(headers, body, markdown=True) if body else ""
 
     def to_dataframe(self):
         import pandas as pd
 
-        rows = [{"rev": rev, "path": path, "metric": key, "value": metric}
-                for rev, files in self.shown.items() for path, value in files.items()
-                for key, metric in value.get("data", {}).items()]
+        from .params import flatten
+
+        rows = [{"rev": rev or "workspace", "path": path, "metric": key, "value": metric}
+                for rev, value in self.shown.items() for path, file in value.get("data", {}).items()
+                for key, metric in flatten(file.get("data") or {}).items()]
         return pd.DataFrame(rows, columns=["rev", "path", "metric", "value"])
 
     def __str__(self) -> str:

@@ -32,7 +32,7 @@ CACHE_NAME = "show-cache.json"
 
 
 def _absent(error: dict) -> bool:
-    return error.get("type") == "FileNotFoundError" and error.get("msg", "").endswith("does not exist")
+    return error.get("type") == "FileNotFoundError" and error.get("msg", "").startswith("[Errno 2] ")
 
 
 @dataclass(frozen=True)
