@@ -93,9 +93,12 @@ def _diff_result(rows, args: argparse.Namespace, with_change: bool):
         return Text(diff_json(rows, tty=sys.stdout.isatty()) + "\n")
     if args.md:
         return Text(diff_table(rows, args.a_rev or "HEAD", args.b_rev or "workspace", with_change,
-                               markdown=True, precision=getattr(args, "precision", None)) if rows else "")
+                               markdown=True, precision=getattr(args, "precision", None),
+                               round_digits=with_change) if rows else "")
+    # DVC rounds metrics to digits after the point; params are shown as they are
     return DiffTable(rows, args.a_rev or "HEAD", args.b_rev or "workspace",
-                     "Metric" if with_change else "Param", with_change, getattr(args, "precision", None))
+                     "Metric" if with_change else "Param", with_change, getattr(args, "precision", None),
+                     round_digits=with_change)
 
 
 def _cmd_params_diff(args: argparse.Namespace):

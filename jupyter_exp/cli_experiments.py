@@ -181,7 +181,7 @@ def _cmd_exp_diff(args: argparse.Namespace):
 
     result = api.diff(args.a_rev, args.b_rev, all=args.all, param_deps=args.param_deps)
     if args.json:
-        return Text(result.to_json() + "\n")
+        return Text(result.to_json(tty=sys.stdout.isatty()) + "\n")
     if args.md:
         return Text(result.to_text(markdown=True, precision=args.precision))
     return ExpDiffView(result, args.precision)

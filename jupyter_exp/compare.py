@@ -298,11 +298,13 @@ def metrics_diff(project: Project, a_rev: str | None = "HEAD", b_rev: str | None
 
 
 # -- rendering ------------------------------------------------------------------
-def format_value(value: Any, precision: int | None = None) -> str:
+def format_value(value: Any, precision: int | None = None, round_digits: bool = False) -> str:
+    """A cell as DVC writes it: ``precision`` significant digits, or with
+    ``round_digits`` that many digits after the point (``metrics show|diff``)."""
     if value is None:
         return "-"
     if isinstance(value, float) and precision is not None:
-        return f"{value:.{precision}g}"
+        return str(round(value, precision)) if round_digits else f"{value:.{precision}g}"
     if isinstance(value, bool):
         return str(value)
     return str(value)
@@ -342,14 +344,16 @@ def table(headers: list[str], rows: list[list[str]], markdown: bool = False) -> 
 
 
 def diff_table(rows: list[DiffRow], a_name: str, b_name: str, with_change: bool,
-               markdown: bool = False, precision: int | None = None, what: str | None = None) -> str:
+               markdown: bool = False, precision: int | None = None, what: str | None = None,
+               round_digits: bool = False) -> str:
     headers = ["Path", what or ("Metric" if with_change else "Param"), a_name, b_name]
     if with_change:
         headers.append("Change")
     body = []
     for row in rows:
-        cells = [row.path, row.key, format_value(row.old, precision), format_value(row.new, precision)]
+        cells = [row.path, row.key, format_value(row.old, precision, round_digits),
+                 format_value(row.new, precision, round_digits)]
         if with_change:
-            cells.append(format_value(row.change, precision))
+            cells.append(format_value(row.change, precision, round_digits))
         body.append(cells)
     return table(headers, body, markdown)
