@@ -264,7 +264,11 @@ def metric_revisions(project: Project, all_branches: bool = False, all_tags: boo
 def metrics_show_dvc(project: Project, revs: list[str]) -> dict[str, dict]:
     """``dvc metrics show --json``'s shape: ``{rev: {"data": {file: {"data": nested}}}}``
     (a file that cannot be read: ``{"error": {"type", "msg"}}``)."""
-    return {rev: {"data": read_metrics(project, tree_for(project, rev or None))} for rev in revs}
+    shown = {rev: {"data": read_metrics(project, tree_for(project, rev or None))} for rev in revs}
+    branch = project.git.current_branch()
+    if branch and WORKSPACE in shown and shown[WORKSPACE] == shown.get(branch):
+        del shown[WORKSPACE]  # as DVC: the workspace is not repeated when it equals its branch
+    return shown
 
 
 def metrics_cells(shown: dict[str, dict], precision: int | None = 5,
