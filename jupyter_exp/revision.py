@@ -154,6 +154,20 @@ class RevisionTree(Tree):
             pipeline = load_pipeline(self.project.root, dvcfile, tree=self.inner)
         return {stage.name: stage.wdir for stage in pipeline.stages}
 
+    def output_files(self, lock_path: str = "dvc.lock") -> list[str]:
+        """Every file inside the outputs ``lock_path`` records (a directory's files
+        through its manifest); a manifest the cache lacks adds nothing."""
+        files = []
+        for path, md5 in self._outputs(lock_path).items():
+            if not md5.endswith(".dir"):
+                files.append(path)
+                continue
+            try:
+                files += [f"{path}/{rel}" for rel in self._manifest_of(md5)]
+            except NotInCache:
+                continue
+        return files
+
     # -- the cache ------------------------------------------------------------------
     def _object_path(self, md5: str) -> Path:
         check_md5(md5)
@@ -171,11 +185,14 @@ class RevisionTree(Tree):
         except (FileNotFoundError, NotADirectoryError):
             raise NotInCache(f"'{relpath}' is not in the cache; pull it with `dvc pull`.") from None
 
-    def _in_directory(self, dir_md5: str, inner_path: str) -> str | None:
+    def _manifest_of(self, dir_md5: str) -> dict[str, str]:
         key = ("manifest", dir_md5)
         if key not in self.memo:
             self.memo[key] = self._manifest(dir_md5)
-        return self.memo[key].get(inner_path)
+        return self.memo[key]
+
+    def _in_directory(self, dir_md5: str, inner_path: str) -> str | None:
+        return self._manifest_of(dir_md5).get(inner_path)
 
     def _manifest(self, md5: str) -> dict[str, str]:
         """relpath -> md5 of a ``.dir`` manifest, checked."""
