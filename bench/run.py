@@ -13,7 +13,9 @@ sizes and few repeats, so CI can run it to keep the code alive; it asserts nothi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
+import json
 import os
 import signal
 import platform
@@ -352,6 +354,87 @@ def bench_exp_show(work: Path, sizes: list[int], repeat: int, dvc: Path | None, 
         rows[f"show_warm_{size}"] = warm
 
 
+CACHED_METRICS_YAML = """stages:
+  train:
+    cmd: python train.py
+    deps: [train.py]
+    params: [train]
+    outs: [eval]
+metrics: [eval/metrics.json]
+"""
+
+
+def _cached_eval(root: Path, i: int) -> str:
+    """``eval/metrics.json`` of experiment ``i`` stored in the cache inside an ``eval``
+    directory (its object and ``.dir`` manifest, as DVC stores them); the lock entry."""
+    objects = root / ".dvc" / "cache" / "files" / "md5"
+    metrics = f'{{"acc": {round(0.5 + (i % 500) / 1000, 4)}, "loss": {round(1 / (i + 2), 6)}}}'.encode()
+    md5 = hashlib.md5(metrics).hexdigest()
+    manifest = json.dumps([{"md5": md5, "relpath": "metrics.json"}]).encode()
+    dir_md5 = hashlib.md5(manifest).hexdigest() + ".dir"
+    for digest, data in ((md5, metrics), (dir_md5, manifest)):
+        (objects / digest[:2]).mkdir(parents=True, exist_ok=True)
+        (objects / digest[:2] / digest[2:]).write_bytes(data)
+    lr = round(0.0001 * (i + 1), 6) if i >= 0 else 0.01
+    return (f"schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    deps:\n    - path: train.py\n"
+            f"      hash: md5\n      md5: {'0' * 32}\n      size: 1\n    params:\n      params.yaml:\n"
+            f"        train:\n          lr: {lr}\n    outs:\n    - path: eval\n      hash: md5\n"
+            f"      md5: {dir_md5}\n      size: {len(metrics)}\n      nfiles: 1\n")
+
+
+def bench_exp_show_cached(work: Path, size: int, repeat: int, rows: dict[str, Row]) -> None:
+    """``exp show --json`` where every row's metrics live inside a cached ``eval``
+    directory (example-get-started's shape), against the same table with plain
+    git-tracked metrics files (the ``show`` group's project)."""
+    timings = {}
+    for kind in ("plain", "cached"):
+        root = make_project(work / f"show-{kind}-{size}", 1 << 10)
+        if kind == "plain":
+            subprocess.run(ours_cmd("repro"), cwd=root, check=True, stdout=subprocess.DEVNULL)
+        else:
+            (root / "dvc.yaml").write_text(CACHED_METRICS_YAML)
+            (root / "train.py").write_text("pass\n")
+            (root / "dvc.lock").write_text(_cached_eval(root, -1))
+            (root / ".gitignore").write_text("/eval\n")
+        subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+        subprocess.run(["git", "commit", "-qm", "ran"], cwd=root, check=True)
+        if kind == "plain":
+            make_experiments(root, size)
+        else:
+            _make_cached_experiments(root, size)
+        cold, warm = Row("cold"), Row("warm")
+        own = root / ".dvc" / "tmp" / "jupyter_exp"
+        for _ in range(max(1, repeat // 2)):
+            (own / "show-cache.json").unlink(missing_ok=True)
+            shutil.rmtree(own / "show-output", ignore_errors=True)
+            cold.time_ours(ours_cmd("show", "--json"), root)
+        for _ in range(repeat):
+            warm.time_ours(ours_cmd("show", "--json"), root)
+        timings[kind] = (cold, warm)
+    for index, label in ((0, "first time"), (1, "warm")):
+        row = Row(f"exp show --json, {size} exps, metrics inside a cached eval/, {label}")
+        row.ours, row.ours_mem = timings["cached"][index].ours, timings["cached"][index].ours_mem
+        row.dvc = timings["plain"][index].ours
+        row.note = "other = ours on the same table with plain git-tracked metrics"
+        rows[f"show_cached_{index}_{size}"] = row
+
+
+def _make_cached_experiments(root: Path, count: int) -> None:
+    """``count`` experiment commits whose ``eval/metrics.json`` is only in the cache."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+    stream = io.StringIO()
+    for i in range(count):
+        lr = round(0.0001 * (i + 1), 6)
+        files = {"params.yaml": PARAMS.replace("lr: 0.01", f"lr: {lr}"), "dvc.lock": _cached_eval(root, i)}
+        stream.write(f"commit refs/exps/{head[:2]}/{head[2:]}/exp-{i:05d}\n")
+        stream.write(f"committer Bench <bench@example.com> {1_790_000_000 + i} +0000\n")
+        message = f"dvc: commit experiment {i}"
+        stream.write(f"data {len(message)}\n{message}\nfrom {head}\n")
+        for path, text in files.items():
+            stream.write(f"M 100644 inline {path}\ndata {len(text.encode())}\n{text}\n")
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=stream.getvalue().encode(), check=True)
+
+
 def bench_magics(work: Path, size: int, repeat: int, rows: dict[str, Row]) -> None:
     """``%load_ext jupyter_exp`` and ``%exp show`` rendered to HTML, in an IPython shell."""
     root = make_project(work / f"magic-{size}", 1 << 10)
@@ -500,7 +583,8 @@ def bench_checkpoints(work: Path, steps: int, chains: int, chain_length: int, re
                                [t for t, _ in warm_runs], max(m for _, m in warm_runs))
 
 
-GROUPS = ("import", "repro", "hash", "cache", "exp_run", "magics", "widget", "queue", "checkpoints", "show")
+GROUPS = ("import", "repro", "hash", "cache", "exp_run", "magics", "widget", "queue", "checkpoints", "show",
+          "show_cached")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -559,6 +643,8 @@ def main(argv: list[str] | None = None) -> int:
         if "show" in only:
             bench_exp_show(work, args.show_sizes or ([10, 100] if args.quick else [10, 100, 1000, 10000]),
                            repeat, dvc, args.dvc_show_max, rows)
+        if "show_cached" in only:
+            bench_exp_show_cached(work, 100 if args.quick else 1000, repeat, rows)
         rows = {key: row for key, row in rows.items() if row.ours or row.dvc}
 
     print(f"jupyter_exp benchmarks — {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "

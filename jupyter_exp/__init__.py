@@ -267,11 +267,27 @@ def params_diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, all: bo
     return _diff(_project(root), a_rev, b_rev, all=all, deps=deps)
 
 
-def metrics_show(revs: list[str] | None = None, root: str | None = None) -> dict[str, Any]:
-    """Metrics per revision: ``{rev: {file: {"data": {key: value}}}}``."""
+def metrics_show(revs: list[str] | None = None, root: str | None = None, *, all_branches: bool = False,
+                 all_tags: bool = False, all_commits: bool = False, nested: bool = False) -> dict[str, Any]:
+    """Metrics per revision: ``{rev: {file: {"data": {key: value}}}}``.
+
+    ``all_branches``/``all_tags``/``all_commits`` read those revisions too (the
+    workspace then first). ``nested`` gives ``dvc metrics show --json``'s shape,
+    ``{rev: {"data": {file: {"data": nested}}}}``, keyed ``""`` for the workspace alone.
+    """
+    from .compare import flat_data, metric_revisions, metrics_show_dvc
     from .compare import metrics_show as _show
 
-    return _show(_project(root), revs)
+    project = _project(root)
+    if revs is None and (nested or all_branches or all_tags or all_commits):
+        revs = metric_revisions(project, all_branches, all_tags, all_commits)
+        shown = metrics_show_dvc(project, revs)
+        if nested:
+            return shown
+        return {rev or "workspace": {f: ({"data": d} if "data" in v else v) for f, v in value["data"].items()
+                                     for d in [flat_data({f: v}).get(f)]}
+                for rev, value in shown.items()}
+    return _show(project, revs)
 
 
 def metrics_diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, all: bool = False,

@@ -97,12 +97,15 @@ def _diff_result(rows, args: argparse.Namespace, with_change: bool):
     from .display import DiffTable
 
     if args.json:
-        return Text(diff_json(rows, with_change) + "\n")
+        return Text(diff_json(rows, tty=sys.stdout.isatty()) + "\n")
     if args.md:
         return Text(diff_table(rows, args.a_rev or "HEAD", args.b_rev or "workspace", with_change,
-                               markdown=True, precision=getattr(args, "precision", None)) if rows else "")
+                               markdown=True, precision=getattr(args, "precision", None),
+                               round_digits=with_change) if rows else "")
+    # DVC rounds metrics to digits after the point; params are shown as they are
     return DiffTable(rows, args.a_rev or "HEAD", args.b_rev or "workspace",
-                     "Metric" if with_change else "Param", with_change, getattr(args, "precision", None))
+                     "Metric" if with_change else "Param", with_change, getattr(args, "precision", None),
+                     round_digits=with_change)
 
 
 def _cmd_params_diff(args: argparse.Namespace):
@@ -114,18 +117,20 @@ def _cmd_metrics_diff(args: argparse.Namespace):
 
 
 def _cmd_metrics_show(args: argparse.Namespace):
-    import json
-
+    from .compare import dumps
     from .display import MetricsView
 
-    shown = api.metrics_show()
+    flags = {"all_branches": args.all_branches, "all_tags": args.all_tags, "all_commits": args.all_commits}
+    shown = api.metrics_show(nested=True, **flags)
+    failed = [rev or "workspace" for rev, value in shown.items()
+              if any("error" in f for f in value["data"].values())]
+    if failed:  # as DVC, on stderr; the output still shows the rest
+        print(f"Failed to load some metrics for following revisions: '{', '.join(failed)}'.", file=sys.stderr)
     if args.json:
-        return Text(json.dumps({rev: {"data": files} for rev, files in shown.items()}, indent=2) + "\n")
-    view = MetricsView(shown, args.precision)
+        return Text(dumps(shown, sys.stdout.isatty()) + "\n")
+    view = MetricsView(shown, args.precision, with_revision=any(flags.values()))
     if args.md:
-        from .compare import table
-
-        return Text(table(*view._cells(), markdown=True))
+        return Text(view.markdown())
     return view
 
 
@@ -226,6 +231,9 @@ def build_parser(prog: str = "jupyter exp", only: str | None = None) -> argparse
     sub = p.add_subparsers(dest="metrics_verb", metavar="VERB", parser_class=_Parser)
     sub.required = True
     s = sub.add_parser("show", help="the metrics in the workspace")
+    s.add_argument("-a", "--all-branches", action="store_true", help="every branch's too")
+    s.add_argument("-T", "--all-tags", action="store_true", help="every tag's too")
+    s.add_argument("-A", "--all-commits", action="store_true", help="every commit's too")
     s.add_argument("--json", action="store_true")
     s.add_argument("--md", action="store_true")
     s.add_argument("--precision", type=precision_arg, default=5)

@@ -130,7 +130,7 @@ def _cmd_exp_show(args: argparse.Namespace):
         all_tags=args.all_tags, all_commits=args.all_commits, hide_workspace=args.hide_workspace,
         param_deps=args.param_deps, force=args.force, sort_by=args.sort_by,
         sort_order=args.sort_order, only_changed=args.only_changed, keep=args.keep, drop=args.drop,
-        deps=args.csv,
+        deps=args.csv, hide_queued=args.hide_queued, hide_failed=args.hide_failed,
     )
     if not formatted:
         if getattr(args, "from_kernel", False) and _widgets_render():
@@ -183,7 +183,7 @@ def _cmd_exp_diff(args: argparse.Namespace):
 
     result = api.diff(args.a_rev, args.b_rev, all=args.all, param_deps=args.param_deps)
     if args.json:
-        return Text(result.to_json() + "\n")
+        return Text(result.to_json(tty=sys.stdout.isatty()) + "\n")
     if args.md:
         return Text(result.to_text(markdown=True, precision=args.precision))
     return ExpDiffView(result, args.precision)
@@ -334,6 +334,9 @@ def add_experiment_verbs(sub) -> None:
     s.add_argument("--sort-order", choices=["asc", "desc"], default="asc")
     s.add_argument("--sha", action="store_true", help="never replace baseline SHAs by branch names")
     s.add_argument("--hide-workspace", action="store_true")
+    s.add_argument("--hide-queued", action="store_true", help="leave out queued experiments")
+    s.add_argument("--hide-failed", action="store_true", help="leave out failed experiments")
+    s.add_argument("--no-pager", action="store_true", help="accepted for DVC's sake: we never page")
     s.add_argument("--precision", type=precision_arg, default=None, help="significant digits (default 5)")
     s.add_argument("-f", "--force", action="store_true", help="ignore what was cached and read again")
     fmt = s.add_mutually_exclusive_group()

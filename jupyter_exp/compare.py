@@ -3,22 +3,25 @@
 
 Params are those the pipeline names (stage ``params``, top-level ``params``) plus
 ``params.yaml`` in full; metrics are stage ``metrics`` outputs and top-level
-``metrics``. A cached metric at a revision is read from the cache through that
-revision's ``dvc.lock``.
+``metrics``. Every file is read through the revision view (``revision.py``): a
+cached metric, or one inside a cached output directory, comes from the cache
+through that revision's ``dvc.lock`` or ``.dvc`` files, as DVC reads it.
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import JupyterExpError
 from .params import DEFAULT_PARAMS_FILE, MISSING, flatten, lookup, parse_params
 from .pipeline.dvcfile import Pipeline, load_pipeline
-from .pipeline.lock import lock_path_for
 from .project import Project
-from .serialize import parse_lock
+from .revision import revision_tree
+from .serialize import parse_yaml
 from .tree import GitTree, Tree, WorkspaceTree
 
 WORKSPACE = "workspace"
@@ -36,15 +39,16 @@ class DiffRow:
 
 
 def tree_for(project: Project, rev: str | None) -> Tree | None:
-    """The workspace (``rev`` None or "workspace") or a commit; None for an unborn HEAD."""
+    """The workspace (``rev`` None or "workspace") or a commit, through the revision
+    view; None for an unborn HEAD."""
     if rev in (None, WORKSPACE):
-        return WorkspaceTree(project.root)
+        return revision_tree(project, WorkspaceTree(project.root))
     sha = project.git.rev_parse(rev)
     if sha is None:
         if rev == "HEAD":
             return None
         raise JupyterExpError(f"Unknown revision '{rev}'; use a commit, branch or tag.")
-    return GitTree(project.git, sha, rev)
+    return revision_tree(project, GitTree(project.git, sha, rev))
 
 
 def _error(exc: BaseException) -> dict:
@@ -76,6 +80,7 @@ def read_params(project: Project, tree: Tree | None, deps_only: bool = False,
     if tree is None:
         return {}
     pipeline = pipeline or load_pipeline(project.root, tree=tree)
+    tree = revision_tree(project, tree)
     wanted: dict[str, set[str] | None] = {}  # None: the whole file
     for stage in pipeline.stages:
         for dep in stage.params:
@@ -92,33 +97,75 @@ def read_params(project: Project, tree: Tree | None, deps_only: bool = False,
     for file in sorted(wanted, key=lambda f: (f != DEFAULT_PARAMS_FILE, f)):
         try:
             data = tree.load(file, parse_params)
-        except JupyterExpError as exc:
+        except (JupyterExpError, UnicodeDecodeError) as exc:
             result[file] = _error(exc)
             continue
         if data is None:
             continue
         keys = wanted[file]
         result[file] = {"data": data if keys is None else _select(data, keys)}
+    if not deps_only:
+        for file, values in _tracked_vars(project, tree, pipeline).items():
+            result.setdefault(file, {"data": values})
     return result
 
 
-def _metric_files(project: Project, tree: Tree, pipeline: Pipeline) -> dict[str, str | None]:
-    """metrics path -> md5 in the cache (None: read the file from the tree)."""
-    files: dict[str, str | None] = {m: None for m in pipeline.metrics}
-    lock = None
-    for stage in pipeline.stages:
-        for out in stage.outs:
-            if out.kind != "metrics":
+_INTERPOLATION = re.compile(r"\$\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*\}")
+_LOOP_NAMES = frozenset({"item", "key"})
+
+
+def _interpolated(node: Any, found: list[str]) -> None:
+    if isinstance(node, str):
+        found += _INTERPOLATION.findall(node)
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            _interpolated(k, found)
+            _interpolated(v, found)
+    elif isinstance(node, list):
+        for v in node:
+            _interpolated(v, found)
+
+
+def _tracked_vars(project: Project, tree: Tree, pipeline: Pipeline) -> dict[str, dict]:
+    """``{vars file: {dotted.key: value}}`` for the keys of ``vars:`` files that stages
+    interpolate: DVC shows them as params columns, keyed by the dotted name as used."""
+    raw = tree.load(pipeline.dvcfile, parse_yaml)
+    if not isinstance(raw, dict) or not isinstance(raw.get("stages"), dict):
+        return {}
+    base = posixpath.dirname(pipeline.dvcfile) or "."
+    files = [v for v in raw.get("vars") or [] if isinstance(v, str)]
+    for stage in raw["stages"].values():
+        if isinstance(stage, dict):
+            files += [v for v in stage.get("vars") or [] if isinstance(v, str)]
+    if not files:
+        return {}
+    used: list[str] = []
+    _interpolated(raw["stages"], used)
+    result: dict[str, dict] = {}
+    for entry in dict.fromkeys(files):
+        file = project.resolve_relpath(entry.partition(":")[0], base, where=f"{pipeline.dvcfile}, vars",
+                                       follow_links=False)
+        try:
+            data = tree.load(file, parse_params)
+        except JupyterExpError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        for key in dict.fromkeys(used):
+            if key.split(".")[0] in _LOOP_NAMES:
                 continue
-            md5 = None
-            if out.cache and not isinstance(tree, WorkspaceTree):
-                if lock is None:
-                    lock = (tree.load(lock_path_for(stage.dvcfile), parse_lock) or {}).get("stages") or {}
-                for entry in (lock.get(stage.name) or {}).get("outs") or []:
-                    if entry.get("path") == out.def_path:
-                        md5 = entry.get("md5")
-            files[out.path] = md5
-    return files
+            value = lookup(data, key)
+            if value is not MISSING:
+                result.setdefault(file, {})[key] = value
+    return result
+
+
+def _metric_files(pipeline: Pipeline) -> list[str]:
+    """Top-level metrics files and stage ``metrics`` outputs, project-relative."""
+    files = dict.fromkeys(pipeline.metrics)
+    for stage in pipeline.stages:
+        files.update(dict.fromkeys(out.path for out in stage.outs if out.kind == "metrics"))
+    return sorted(files)
 
 
 def _metric_values(data: Any) -> Any:
@@ -134,18 +181,13 @@ def read_metrics(project: Project, tree: Tree | None, pipeline: Pipeline | None 
     if tree is None:
         return {}
     pipeline = pipeline or load_pipeline(project.root, tree=tree)
+    tree = revision_tree(project, tree)
     result: dict[str, dict] = {}
-    for path, md5 in sorted(_metric_files(project, tree, pipeline).items()):
+    for path in _metric_files(pipeline):
         try:
-            if md5:
-                obj = project.cache_dir / "files" / "md5" / md5[:2] / md5[2:]
-                if not obj.exists():
-                    raise FileNotFoundError(f"'{path}' is not in the cache; pull it with `dvc pull`")
-                data = parse_params(obj.read_text(encoding="utf-8"), path)
-            else:
-                data = tree.load(path, parse_params)
-                if data is None:
-                    raise FileNotFoundError(f"'{path}' does not exist")
+            data = tree.load(path, parse_params)
+            if data is None:
+                raise FileNotFoundError(2, "No such file or directory", path)  # DVC's message
             values = _metric_values(data)
             result[path] = {"data": values if isinstance(values, dict) else {}}
         except (JupyterExpError, FileNotFoundError, UnicodeDecodeError) as exc:
@@ -201,6 +243,52 @@ def metrics_show(project: Project, revs: list[str] | None = None) -> dict[str, d
     return {rev or WORKSPACE: collect_metrics(project, tree_for(project, rev)) for rev in (revs or [None])}
 
 
+def metric_revisions(project: Project, all_branches: bool = False, all_tags: bool = False,
+                     all_commits: bool = False) -> list[str]:
+    """The revisions ``metrics show`` reads, as DVC's brancher names them: ``""`` (the
+    workspace alone), or ``workspace`` then branch names, tags, or every commit's SHA."""
+    if not (all_branches or all_tags or all_commits):
+        return [""]
+    found = [WORKSPACE]
+    if all_commits:
+        out = project.git.run("rev-list", "--exclude=refs/exps/*", "--exclude=refs/jupyter-exp/*", "--all",
+                              check=False)
+        return found + [sha for sha in out.split() if sha]
+    if all_branches:
+        found += [row[0] for row in project.git.for_each_ref("refs/heads", ["refname:short"])]
+    if all_tags:
+        found += [row[0] for row in project.git.for_each_ref("refs/tags", ["refname:short"])]
+    return list(dict.fromkeys(found))
+
+
+def metrics_show_dvc(project: Project, revs: list[str]) -> dict[str, dict]:
+    """``dvc metrics show --json``'s shape: ``{rev: {"data": {file: {"data": nested}}}}``
+    (a file that cannot be read: ``{"error": {"type", "msg"}}``)."""
+    shown = {rev: {"data": read_metrics(project, tree_for(project, rev or None))} for rev in revs}
+    branch = project.git.current_branch()
+    if branch and WORKSPACE in shown and shown[WORKSPACE] == shown.get(branch):
+        del shown[WORKSPACE]  # as DVC: the workspace is not repeated when it equals its branch
+    return shown
+
+
+def metrics_cells(shown: dict[str, dict], precision: int | None = 5,
+                  with_revision: bool = False) -> tuple[list[str], list[list[str]]]:
+    """DVC's ``metrics show`` table: one row per file (and revision), a column per
+    flattened metric, sorted; ``-`` where a file has no such metric."""
+    rows: list[dict[str, str]] = []
+    for rev, value in shown.items():
+        for path, metric in value.get("data", {}).items():
+            row = {"Revision": rev, "Path": path}
+            for key, val in flatten(metric.get("data") or {}).items():
+                if isinstance(val, float) and precision:
+                    val = round(val, precision)  # DVC rounds digits here, not significant ones
+                row[key] = str(val)
+            rows.append(row)
+    keys = sorted({k for row in rows for k in row} - {"Revision", "Path"})
+    headers = (["Revision"] if with_revision else []) + ["Path", *keys]
+    return headers, [[row.get(h, "-") for h in headers] for row in rows]
+
+
 def _data(collected: dict[str, dict]) -> dict[str, dict]:
     return {path: value.get("data", {}) for path, value in collected.items()}
 
@@ -214,46 +302,62 @@ def metrics_diff(project: Project, a_rev: str | None = "HEAD", b_rev: str | None
 
 
 # -- rendering ------------------------------------------------------------------
-def format_value(value: Any, precision: int | None = None) -> str:
+def format_value(value: Any, precision: int | None = None, round_digits: bool = False) -> str:
+    """A cell as DVC writes it: ``precision`` significant digits, or with
+    ``round_digits`` that many digits after the point (``metrics show|diff``)."""
     if value is None:
         return "-"
     if isinstance(value, float) and precision is not None:
-        return f"{value:.{precision}g}"
+        return str(round(value, precision)) if round_digits else f"{value:.{precision}g}"
     if isinstance(value, bool):
         return str(value)
     return str(value)
 
 
-def diff_json(rows: list[DiffRow], with_change: bool) -> str:
+def diff_dict(rows: list[DiffRow]) -> dict[str, dict]:
+    """``{path: {key: {"old", "new"[, "diff"]}}}`` as DVC's ``diff``: ``diff`` when both
+    sides are numbers (bools included, as Python counts them)."""
     out: dict[str, dict] = {}
     for row in rows:
         item = {"old": row.old, "new": row.new}
-        if with_change:
-            item["diff"] = row.change
+        if isinstance(row.old, (int, float)) and isinstance(row.new, (int, float)):
+            item["diff"] = row.new - row.old
         out.setdefault(row.path, {})[row.key] = item
-    return json.dumps(out, indent=2, default=str)
+    return out
+
+
+def dumps(data: Any, tty: bool) -> str:
+    """JSON as DVC writes it: indented for a terminal, compact when piped."""
+    return json.dumps(data, indent=2 if tty else None, default=str)
+
+
+def diff_json(rows: list[DiffRow], with_change: bool = True, tty: bool = False) -> str:
+    return dumps(diff_dict(rows), tty)
 
 
 def table(headers: list[str], rows: list[list[str]], markdown: bool = False) -> str:
-    """A plain-text or Markdown table."""
+    """A plain-text or Markdown table, laid out as DVC's (tabulate's ``plain`` and
+    ``github``: a column is at least its header plus two wide)."""
+    widths = [max(len(h) + 2, *(len(r[i]) for r in rows)) if rows else len(h) + 2 for i, h in enumerate(headers)]
     if markdown:
-        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("-" * (len(h) + 2) for h in headers) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines) + "\n"
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+        lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in [headers, *rows]]
+        lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        return "\n".join(lines) + "\n\n"  # DVC ends a Markdown table with an empty line
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join(fmt.format(*r).rstrip() for r in [headers, *rows]) + "\n"
 
 
 def diff_table(rows: list[DiffRow], a_name: str, b_name: str, with_change: bool,
-               markdown: bool = False, precision: int | None = None, what: str | None = None) -> str:
+               markdown: bool = False, precision: int | None = None, what: str | None = None,
+               round_digits: bool = False) -> str:
     headers = ["Path", what or ("Metric" if with_change else "Param"), a_name, b_name]
     if with_change:
         headers.append("Change")
     body = []
     for row in rows:
-        cells = [row.path, row.key, format_value(row.old, precision), format_value(row.new, precision)]
+        cells = [row.path, row.key, format_value(row.old, precision, round_digits),
+                 format_value(row.new, precision, round_digits)]
         if with_change:
-            cells.append(format_value(row.change, precision))
+            cells.append(format_value(row.change, precision, round_digits))
         body.append(cells)
     return table(headers, body, markdown)

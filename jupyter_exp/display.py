@@ -63,8 +63,9 @@ class DiffTable:
     """Differences of params or metrics between two sides, as rows of DiffRow."""
 
     def __init__(self, rows: list[DiffRow], a_name: str, b_name: str, what: str,
-                 with_change: bool = True, precision: int | None = 5) -> None:
+                 with_change: bool = True, precision: int | None = 5, round_digits: bool = False) -> None:
         self.rows = list(rows)
+        self.round_digits = round_digits
         self.a_name, self.b_name = a_name, b_name
         self.what = what  # "Param" or "Metric"
         self.with_change = with_change
@@ -74,9 +75,10 @@ class DiffTable:
         headers = ["Path", self.what, self.a_name, self.b_name] + (["Change"] if self.with_change else [])
         body = []
         for row in self.rows:
-            cells = [row.path, row.key, format_value(row.old, self.precision), format_value(row.new, self.precision)]
+            cells = [row.path, row.key, *(format_value(v, self.precision, self.round_digits)
+                                          for v in (row.old, row.new))]
             if self.with_change:
-                cells.append(format_value(row.change, self.precision))
+                cells.append(format_value(row.change, self.precision, self.round_digits))
             body.append(cells)
         return headers, body
 
@@ -104,7 +106,7 @@ class ExpDiffView:
     def __init__(self, result: Any, precision: int | None = 5) -> None:
         self.result = result
         self.metrics = DiffTable(list(result.metrics), result.a_name, result.b_name, "Metric", True, precision)
-        self.params = DiffTable(list(result.params), result.a_name, result.b_name, "Param", True, precision)
+        self.params = DiffTable(list(result.params), result.a_name, result.b_name, "Param", True, None)  # as DVC
 
     def to_dataframe(self):
         import pandas as pd
@@ -117,7 +119,8 @@ class ExpDiffView:
         return pd.concat(frames, ignore_index=True)
 
     def __str__(self) -> str:
-        return "\n".join(t for t in (str(self.metrics), str(self.params)) if t)
+        # DVC prints both tables with an empty line between, an empty table as nothing
+        return (str(self.metrics) + "\n" + str(self.params)) if self.metrics.rows or self.params.rows else ""
 
     def __repr__(self) -> str:
         return str(self) or "No changes."
@@ -127,28 +130,33 @@ class ExpDiffView:
 
 
 class MetricsView:
-    """``metrics show``: ``{rev: {file: {"data": {...}}}}`` as a table."""
+    """``metrics show``: ``{rev: {"data": {file: {"data": nested}}}}`` (DVC's shape) as
+    DVC's table: one row per file, a column per metric."""
 
-    def __init__(self, shown: dict[str, dict], precision: int | None = 5) -> None:
+    def __init__(self, shown: dict[str, dict], precision: int | None = 5, with_revision: bool = False) -> None:
         self.shown = shown
         self.precision = precision
+        self.with_revision = with_revision
 
     def _cells(self) -> tuple[list[str], list[list[str]]]:
-        body = []
-        for files in self.shown.values():
-            for path, value in files.items():
-                if "error" in value:
-                    body.append([path, "!", value["error"]["msg"]])
-                for key, metric in value.get("data", {}).items():
-                    body.append([path, key, format_value(metric, self.precision)])
-        return ["Path", "Metric", "Value"], body
+        from .compare import metrics_cells
+
+        return metrics_cells(self.shown, self.precision, self.with_revision)
+
+    def markdown(self) -> str:
+        from .compare import table
+
+        headers, body = self._cells()
+        return table(headers, body, markdown=True) if body else ""
 
     def to_dataframe(self):
         import pandas as pd
 
-        rows = [{"rev": rev, "path": path, "metric": key, "value": metric}
-                for rev, files in self.shown.items() for path, value in files.items()
-                for key, metric in value.get("data", {}).items()]
+        from .params import flatten
+
+        rows = [{"rev": rev or "workspace", "path": path, "metric": key, "value": metric}
+                for rev, value in self.shown.items() for path, file in value.get("data", {}).items()
+                for key, metric in flatten(file.get("data") or {}).items()]
         return pd.DataFrame(rows, columns=["rev", "path", "metric", "value"])
 
     def __str__(self) -> str:

@@ -15,8 +15,10 @@ def test_diff_defaults_and_formats(make_project, cli):
     root = make_project("two_stage")
     jupyter_exp.run(params={"train.lr": 0.5}, name="a")
     jupyter_exp.run(params={"train.lr": 0.1}, name="b")
-    d = jupyter_exp.diff("a")  # one experiment: its baseline vs it
-    assert d.a_name == git(root, "rev-parse", "--short=7", "HEAD").strip() and d.b_name == "a"
+    d = jupyter_exp.diff("a")  # one experiment: it vs the workspace (holding b's results), as DVC
+    assert d.a_name == "a" and d.b_name == "workspace"
+    assert [(r.key, r.old, r.new) for r in d.params] == [("train.lr", 0.5, 0.1)]
+    d = jupyter_exp.diff(git(root, "rev-parse", "HEAD").strip(), "a")  # its baseline vs it
     assert [(r.key, r.old, r.new) for r in d.params] == [("train.lr", 0.01, 0.5)]
     d = jupyter_exp.diff("a", "b")
     assert [(r.key, r.old, r.new) for r in d.metrics] == [("nested.loss", 0.032258, 0.142857), ("score", 30.0, 6.0)]

@@ -104,7 +104,7 @@ def test_exp_returns_rich_objects(make_project, shell):
     assert isinstance(table, ExperimentTable)
     assert "<table" in table._repr_html_() and "[fast]" in str(table)
     assert list(table.to_dataframe()["experiment"]) == list(jupyter_exp.show()["experiment"])
-    diff = shell.run_cell("%exp diff fast").result
+    diff = shell.run_cell("%exp diff HEAD fast").result  # `exp diff fast` alone: fast vs the workspace, as DVC
     assert isinstance(diff, ExpDiffView)
     frame = diff.to_dataframe()
     assert frame.loc[frame.key == "train.lr", "new"].item() == 0.5

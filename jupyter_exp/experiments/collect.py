@@ -21,17 +21,18 @@ from ..notices import warn
 from ..pipeline.dvcfile import DVC_YAML, Pipeline, load_pipeline
 from ..pipeline.lock import lock_path_for
 from ..project import Project
+from ..revision import RevisionTree
 from ..serialize import parse_lock, write_text_atomic
 from ..tree import GitTree, Tree, WorkspaceTree, prefetch
 from .catalog import ExpInfo, list_experiments, select_baselines
 from .queue import QueueStore
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: files inside cached outputs are read (2 kept them as absent)
 CACHE_NAME = "show-cache.json"
 
 
 def _absent(error: dict) -> bool:
-    return error.get("type") == "FileNotFoundError" and error.get("msg", "").endswith("does not exist")
+    return error.get("type") == "FileNotFoundError" and error.get("msg", "").startswith("[Errno 2] ")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class PipelineMemo:
         self._known: dict[str, list[tuple[tuple[str | None, ...], tuple[str, ...], Pipeline]]] = {}
 
     def load(self, project: Project, tree: Tree) -> Pipeline:
+        if isinstance(tree, RevisionTree):
+            tree = tree.inner  # a pipeline's files are git's
         if not isinstance(tree, GitTree):
             return load_pipeline(project.root, tree=tree)
         dvc_oid = tree.oid(DVC_YAML)
@@ -96,7 +99,10 @@ class PipelineMemo:
 
 def read_data(project: Project, tree: Tree, param_deps: bool = False,
               pipelines: PipelineMemo | None = None) -> ExpData:
-    """Params, metrics, deps and outs at ``tree``; errors go into the record."""
+    """Params, metrics, deps and outs at ``tree``, read through the revision view;
+    errors go into the record."""
+    if not isinstance(tree, RevisionTree):
+        tree = RevisionTree(project, tree, getattr(tree, "memo", None))
     try:
         pipeline = (pipelines or PipelineMemo()).load(project, tree)
     except JupyterExpError as exc:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from ..compare import DiffRow, diff_table, diff_values, flat_data
+from ..compare import DiffRow, diff_dict, diff_table, diff_values, dumps, flat_data
 from ..errors import JupyterExpError
 from ..project import Project
 from ..tree import GitTree, Tree, WorkspaceTree
@@ -22,23 +21,18 @@ class ExpDiff:
     params: tuple[DiffRow, ...]
     metrics: tuple[DiffRow, ...]
 
-    def to_json(self) -> str:
-        out: dict[str, dict] = {"metrics": {}, "params": {}}
-        for group, rows, with_change in (("metrics", self.metrics, True), ("params", self.params, True)):
-            for row in rows:
-                item = {"old": row.old, "new": row.new}
-                if with_change:
-                    item["diff"] = row.change
-                out[group].setdefault(row.path, {})[row.key] = item
-        return json.dumps(out, indent=2, default=str)
+    def to_json(self, tty: bool = False) -> str:
+        """``dvc exp diff --json``: indented for a terminal, compact when piped."""
+        return dumps({"metrics": diff_dict(list(self.metrics)), "params": diff_dict(list(self.params))}, tty)
 
     def to_text(self, markdown: bool = False, precision: int | None = None) -> str:
-        parts = []
-        if self.metrics:
-            parts.append(diff_table(list(self.metrics), self.a_name, self.b_name, True, markdown, precision, "Metric"))
-        if self.params:
-            parts.append(diff_table(list(self.params), self.a_name, self.b_name, True, markdown, precision, "Param"))
-        return "\n".join(parts)
+        if not (self.metrics or self.params):
+            return ""
+        metrics = diff_table(list(self.metrics), self.a_name, self.b_name, True, markdown, precision, "Metric") \
+            if self.metrics else ""
+        params = diff_table(list(self.params), self.a_name, self.b_name, True, markdown, None, "Param") \
+            if self.params else ""
+        return metrics + "\n" + params  # DVC's separator, printed even when a table is empty
 
 
 def _side(project: Project, spec: str, experiments: list[ExpInfo]) -> tuple[Tree, str, ExpInfo | None]:
@@ -58,16 +52,11 @@ def _side(project: Project, spec: str, experiments: list[ExpInfo]) -> tuple[Tree
 
 def diff(project: Project, a_rev: str | None = None, b_rev: str | None = None, *,
          all: bool = False, param_deps: bool = False) -> ExpDiff:
-    """Compare two sides (default HEAD and the workspace; one experiment: its baseline and it)."""
+    """Compare two sides: ``a_rev`` (default HEAD) and ``b_rev`` (default the
+    workspace), as ``dvc exp diff`` does."""
     experiments = list_experiments(project)
-    if a_rev is None:
-        a_rev, b_rev = "HEAD", WORKSPACE
-    if b_rev is None:
-        _, name, exp = _side(project, a_rev, experiments)
-        if exp is not None:
-            a_rev, b_rev = exp.baseline, exp.rev
-        else:
-            b_rev = WORKSPACE
+    a_rev = a_rev or "HEAD"
+    b_rev = b_rev or WORKSPACE
     a_tree, a_name, _ = _side(project, a_rev, experiments)
     b_tree, b_name, _ = _side(project, b_rev, experiments)
     if a_name == a_rev and len(a_rev) == 40:

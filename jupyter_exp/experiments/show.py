@@ -343,8 +343,11 @@ def select(
     keep: list[str] | None = None,
     drop: list[str] | None = None,
     deps: bool = False,
+    hide_queued: bool = False,
+    hide_failed: bool = False,
 ) -> tuple[list[ExpRow], list[Column]]:
-    """Collect the rows and choose and order the columns, as ``exp show`` flags say."""
+    """Collect the rows and choose and order the columns, as ``exp show`` flags say
+    (``hide_queued``/``hide_failed``: leave out queued or failed experiments, as DVC)."""
     from .collect import collect
 
     if sort_order not in ("asc", "desc"):
@@ -353,6 +356,9 @@ def select(
         project, revs=revs, num=num, all_branches=all_branches, all_tags=all_tags,
         all_commits=all_commits, hide_workspace=hide_workspace, param_deps=param_deps, force=force,
     )
+    hidden = {"queued"} if hide_queued else set()
+    hidden |= {"failed"} if hide_failed else set()
+    rows = [row for row in rows if row.kind != "experiment" or row.state not in hidden]
     cols = columns(rows, deps=deps)
     rows = sort_rows(rows, cols, sort_by, sort_order)
     cols = filter_columns(rows, cols, keep=keep, drop=drop, only_changed=only_changed)

@@ -85,31 +85,25 @@ def _tsv_curves(project: Project, rev: str) -> dict[str, list[tuple[float, float
 
 
 def _cached_tsvs(project: Project, rev: str) -> dict[str, bytes]:
+    """DVCLive's step TSVs inside the cached outputs of ``rev``, read through the
+    revision view (the one reader of cached files at a revision)."""
     from ..errors import JupyterExpError
-    from ..pipeline.cache import Cache
-    from ..pipeline.hashing import Hasher
-    from ..serialize import parse_lock
+    from ..revision import RevisionTree
+    from ..tree import GitTree
 
-    text = project.git.read_blob(rev, "dvc.lock")
-    try:
-        lock = parse_lock(text.decode("utf-8"), "dvc.lock") if text else None
-    except JupyterExpError:
-        return {}
-    cache = Cache(project.cache_dir, Hasher(None), project.link_types)  # read only: no state table
+    view = RevisionTree(project, GitTree(project.git, rev))
     found: dict[str, bytes] = {}
-    for stage in (lock or {}).get("stages", {}).values():
-        for out in stage.get("outs", []):
-            md5, path = out.get("md5", ""), out.get("path", "")
-            try:
-                if md5.endswith(".dir"):
-                    entries = [(f"{path}/{e['relpath']}", e["md5"]) for e in cache.read_manifest(md5)]
-                else:
-                    entries = [(path, md5)]
-                for name, obj in entries:
-                    if _is_metric_tsv(name) and cache.exists(obj):
-                        found[name] = cache.object_path(obj).read_bytes()
-            except JupyterExpError:  # a manifest not in this cache: nothing to plot from it
-                continue
+    try:
+        names = [name for name in view.output_files() if _is_metric_tsv(name)]
+    except JupyterExpError:  # a malformed dvc.lock: nothing to plot from it
+        return {}
+    for name in names:
+        try:
+            data = view.read(name)
+        except JupyterExpError:  # an object not in this cache
+            continue
+        if data is not None:
+            found[name] = data
     return found
 
 
