@@ -303,4 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m jupyter_exp.cli`: run the imported module's main, not this __main__ copy,
+    # whose classes (Text) the verbs' modules do not see.
+    from jupyter_exp.cli import main as _main
+
+    sys.exit(_main())

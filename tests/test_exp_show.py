@@ -1,6 +1,8 @@
 """exp show: records, DataFrame, text tree, JSON, CSV, Markdown and their flags."""
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +11,7 @@ import pytest
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError
 
-from conftest import git
+from conftest import cli_command, git
 
 
 @pytest.fixture
@@ -73,7 +75,7 @@ def test_text_json_csv_md(three, cli):
     assert state["data"]["outs"]["model.bin"]["use_cache"] is True
     assert state["data"]["deps"]["train.py"]["hash"]
     csv_text = cli("show", "--csv").stdout.splitlines()
-    assert csv_text[0].startswith("Experiment,rev,typ,Created,parent,State,score,nested.loss,")
+    assert csv_text[0].startswith("Experiment,rev,typ,Created,parent,score,nested.loss,")  # no State: all done
     md = cli("show", "--md", "--precision", "2").stdout.splitlines()
     assert md[0].startswith("| Experiment | Created | score |")
     assert cli("show", "--sha").stdout.splitlines()[3].startswith(git(three, "rev-parse", "--short=7", "HEAD").strip())
@@ -163,3 +165,22 @@ def test_a_repeated_show_is_served_until_something_moves(three, cli, monkeypatch
     # -f always recomputes, and the CSV/Markdown outputs are kept apart from JSON
     assert cli("show", "--csv").stdout.startswith("Experiment,rev,typ")
     assert json.loads(cli("show", "--json", "-f").stdout)[1]["name"] == "feature"
+
+
+@pytest.mark.dvc
+def test_csv_is_dvcs_byte_for_byte(ran, dvc_exe, cli, monkeypatch):
+    """`exp show --csv` as `dvc exp show --csv` writes it on the same repository: the
+    workspace and baseline rows, typ, no parent, sorted deps, \\r\\n line ends."""
+    for i, lr in enumerate((0.1, 0.2, 0.4)):  # a second apart: both order them by time
+        monkeypatch.setenv("GIT_COMMITTER_DATE", f"2026-01-0{i + 1}T10:00:00+00:00")
+        jupyter_exp.run(params={"train.lr": lr}, name=f"e{i + 1}")  # the workspace: e3's
+    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    ours = subprocess.run([*cli_command(), "show", "--csv"], capture_output=True, check=True).stdout
+    theirs = subprocess.run([str(dvc_exe), "exp", "show", "--csv"], capture_output=True, check=True,
+                            env=dict(os.environ, DVC_NO_ANALYTICS="1")).stdout
+    assert ours == theirs
+    queued = jupyter_exp.run(queue=True, params={"train.lr": 0.5}, name="later")[0]
+    rows = cli("show", "--csv").stdout.splitlines()
+    assert rows[0].startswith("Experiment,rev,typ,Created,parent,State,Executor,")
+    (row,) = [r for r in rows if r.startswith("later,")]
+    assert row.startswith(f"later,{queued.rev[:7]},branch_") and ",Queued,Dvc-task," in row

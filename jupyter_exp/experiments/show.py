@@ -32,17 +32,16 @@ def _flat(files: dict[str, dict]) -> dict[str, dict[str, Any]]:
 
 
 def columns(rows: list[ExpRow], deps: bool = False) -> list[Column]:
-    """Metrics columns, then params (then deps), in first-seen order."""
+    """Metrics columns, then params, in first-seen order (then deps, sorted)."""
     seen: dict[tuple[str, str, str], None] = {}
     for group in ("metrics", "params"):
         for row in rows:
             for file, values in _flat(getattr(row.data, group)).items():
                 for key in values:
                     seen.setdefault((group, file, key))
-    if deps:
-        for row in rows:
-            for path in row.data.deps:
-                seen.setdefault(("deps", path, path))
+    if deps:  # sorted by path, as DVC orders them
+        for path in sorted({path for row in rows for path in row.data.deps}):
+            seen.setdefault(("deps", path, path))
     files_of: dict[str, set[str]] = {}
     for group, file, key in seen:
         if group != "deps":
@@ -222,7 +221,8 @@ def _label(row: ExpRow, last: bool, sha: bool, under_last: bool = False) -> str:
 
 def table_rows(rows: list[ExpRow], cols: list[Column], precision: int | None, sha: bool,
                csv_mode: bool = False) -> tuple[list[str], list[list[str]]]:
-    headers = ["Experiment", "rev", "typ", "Created", "parent", "State"] if csv_mode else ["Experiment", "Created"]
+    headers = ["Experiment", "rev", "typ", "Created", "parent", "State", "Executor"] if csv_mode \
+        else ["Experiment", "Created"]
     show_state = csv_mode or any(r.state and r.state != "success" for r in rows)
     if show_state and not csv_mode:
         headers.append("State")
@@ -240,16 +240,40 @@ def table_rows(rows: list[ExpRow], cols: list[Column], precision: int | None, sh
         cells = [v for v in (value(row, c) for c in cols)]
         rendered = [c if c in (MISSING, ERROR) else format_value(c, precision) for c in cells]
         if csv_mode:
-            typ = {"workspace": "workspace", "baseline": "baseline"}.get(row.kind, "branch_base")
-            info = [row.name or ("workspace" if row.kind == "workspace" else ""), row.rev[:7] if row.kind != "workspace" else "workspace",
-                    typ, _created(row.created, True) if row.created else "", row.parent or "", row.state or ""]
+            info = _csv_info(row, last)
             rendered = ["" if c == MISSING else c for c in rendered]
         else:
             info = [_label(row, last, sha, experiment_was_last), _created(row.created, False)]
             if show_state:
                 info.append(row.state.capitalize() if row.state and row.kind != "baseline" else MISSING)
         body.append(info + rendered)
+    if csv_mode:  # as DVC: State and Executor only when some row has one
+        for column in ("Executor", "State"):
+            index = headers.index(column)
+            if not any(line[index] for line in body):
+                del headers[index]
+                for line in body:
+                    del line[index]
     return headers, body
+
+
+# DVC's executor names for the runs it shows as queued or running (a run in the
+# workspace shows as Tempdir here too: the row does not say where it runs).
+_EXECUTOR = {"queued": "Dvc-task", "running": "Tempdir"}
+
+
+def _csv_info(row: ExpRow, last: bool) -> list[str]:
+    """The first columns of ``exp show --csv``, as DVC writes them: the workspace and
+    baselines as ``typ`` baseline with no name, experiments as branch_commit (branch_base
+    for a baseline's last), no parent, State only for runs not recorded as done."""
+    created = _created(row.created, True) if row.created else ""
+    if row.kind == "workspace":
+        return ["", "workspace", "baseline", created, "", "", ""]
+    if row.kind == "baseline":
+        return ["", row.name or row.rev[:7], "baseline", created, "", "", ""]
+    typ = "checkpoint" if row.kind == "checkpoint" else ("branch_base" if last else "branch_commit")
+    state = row.state.capitalize() if row.state and row.state != "success" else ""
+    return [row.name or "", row.rev[:7], typ, created, "", state, _EXECUTOR.get(row.state or "", "")]
 
 
 def render_text(headers: list[str], body: list[list[str]]) -> str:
@@ -269,7 +293,7 @@ def render_md(headers: list[str], body: list[list[str]]) -> str:
 
 def render_csv(headers: list[str], body: list[list[str]]) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf)  # "\r\n" after each row, as DVC writes it
     writer.writerow(headers)
     writer.writerows(body)
     return buf.getvalue()

@@ -40,8 +40,23 @@ def _path(project: Project, options: dict) -> Path:
     return project.own_tmp_dir / "show-output" / f"{key:08x}.json"
 
 
+def _code_key() -> list[int]:
+    """The engine that rendered an output: an upgrade (or an edited checkout) must not
+    be answered with what the old code printed."""
+    here = Path(__file__).resolve().parent
+    found = []
+    for path in (here / "show.py", here / "collect.py", here.parent / "compare.py", here.parent / "revision.py"):
+        with contextlib.suppress(OSError):
+            info = path.stat()
+            found += [info.st_mtime_ns, info.st_size]
+    return found
+
+
 def _options(options: dict) -> dict:
-    return dict(options, day=dt.date.today().isoformat(), version=STAMP_VERSION)
+    from .. import __version__
+
+    return dict(options, day=dt.date.today().isoformat(), version=STAMP_VERSION, engine=__version__,
+                code=_code_key())
 
 
 def lookup(project: Project, options: dict) -> str | None:
