@@ -6,7 +6,6 @@ the lock files beside each dvc.yaml must be byte-identical and ``dvc status`` cl
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest

@@ -24,6 +24,7 @@ from .graph import build_graph
 from .hashing import HashInfo
 from .lock import check_lock, entry_outs, lock_path_for, read_lock
 from .repro import load_graph, open_cache
+from .results import StageResult
 
 
 @dataclass(frozen=True)
@@ -201,17 +202,14 @@ def checkout(project: Project, targets: list[str] | None = None, force: bool = T
     return changed
 
 
-
 def reproduce_data_source(project: Project, name: str, cache: Cache,
-                          echo: Callable[[str], None], dry: bool = False) -> "StageResult":
+                          echo: Callable[[str], None], dry: bool = False) -> StageResult:
     """``dvc repro X.dvc``: a ``.dvc`` file is a stage with no command. Unchanged data is
     skipped; changed data is cached and its entry in the file rewritten, as DVC does.
 
     Raises:
         PipelineError: data the file records is missing (one line).
     """
-    from .results import StageResult
-
     path = project.root / name
     data = parse_yaml(read_text(path, name), name) or {}
     tracked = read_dvc_file(project, name)
