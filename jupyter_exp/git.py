@@ -441,14 +441,9 @@ def network_env(ssh_command: str | None = None) -> dict[str, str]:
 
 
 def _stop_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    """SIGTERM the process group of ``proc`` (git cleans up its locks on it), then SIGKILL."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """SIGTERM the process group of ``proc`` (git cleans up its locks on it), then SIGKILL;
+    return once no process of the group runs (its ssh or https helper included)."""
+    from .processes import start_time, stop_group
+
+    stop_group(proc.pid, start_time(proc.pid), signals=(signal.SIGTERM, signal.SIGKILL), grace=grace)
+    proc.wait()

@@ -24,6 +24,8 @@ def test_quick_benchmark_prints_its_table(dvc_exe):
         "exp run overhead, 2 stages (CLI)", "exp run overhead, 2 stages (api, warm; DVC: CLI)",
         "forced repro of a stage writing a large output (cache save)", "checkout of that large output",
         "exp show --json, 5 exps, first time", "exp show --json, 5 exps, warm",
+        "exp show --json, 100 exps, metrics inside a cached eval/, first time",
+        "exp show --json, 100 exps, metrics inside a cached eval/, warm",
         "%load_ext jupyter_exp (in an IPython shell)",
         "%exp show, 100 exps, rendered (first in a kernel)", "%exp show, 100 exps, rendered (again)",
         "table widget, 100 exps: built (first in a kernel)", "table widget, 100 exps: built (again)",

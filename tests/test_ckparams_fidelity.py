@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import jupyter_exp
@@ -82,6 +82,7 @@ def params_files(draw, fmt: str):
 
 def _check_only_target_changed(fmt: str, case, pick: int, value, tmp_path: Path) -> None:
     lines, end, final, candidates = case
+    assume(candidates)  # a file of lists only has no scalar to override
     index, key, spelling = candidates[pick % len(candidates)]
     text = end.join(lines) + (end if final else "")
     name = "params.yaml" if fmt == "yaml" else "params.toml"

@@ -440,7 +440,7 @@ def test_show_while_remove_and_gc_run_reads_whole_tables(exps, cli):
         answers.append(json.loads(proc.stdout))
     out, err = remover.communicate()
     assert remover.returncode == 0, err
-    rows = answers[-1]
+    rows = json.loads(cli("show", "--json").stdout)
     assert [r["rev"] for r in rows] == ["workspace", git(exps, "rev-parse", "HEAD").strip()]
     assert not rows[1].get("experiments")
     cli("gc", "-w", "-f")

@@ -18,6 +18,7 @@ import pytest
 
 import jupyter_exp
 from jupyter_exp.arguments import InvalidArgumentError
+from jupyter_exp.experiments.collect import CACHE_VERSION
 from jupyter_exp.experiments.recordable import CannotRecordError
 from jupyter_exp.git import GitError
 from jupyter_exp.refs import InvalidExpNameError
@@ -86,7 +87,7 @@ def test_a_planted_show_cache_pickle_is_never_loaded(exps, cli):
     cli("show", "--json", "-f")
     cli("show", "--json")
     assert not (exps / "pwned").exists()
-    assert json.loads((exps / OWN / "show-cache.json").read_text())["version"] == 2
+    assert json.loads((exps / OWN / "show-cache.json").read_text())["version"] == CACHE_VERSION
 
 
 def test_a_damaged_show_cache_is_rebuilt_with_a_warning(exps, cli):

@@ -46,7 +46,7 @@ def test_quickstart_runs_in_a_fresh_project(tmp_path: Path, monkeypatch):
     assert "best: " in out[13] and "have been applied" in out[13]
     best = out[13].split("best: ")[1].split()[0]
     assert "best-model" in subprocess.run(["git", "branch"], cwd=project, capture_output=True, text=True).stdout
-    assert "metrics.json  mse" in out[15]
+    assert "Path          mse" in out[15] and "metrics.json  " in out[15]  # DVC's metrics show table
     assert best in ("fast-lr", "sweep-2", "sweep-3")
     assert "lr:" in (project / "params.yaml").read_text()
 
