@@ -26,7 +26,7 @@ from ..notices import warn
 from ..refs import ExpRef
 from ..serialize import write_text_atomic
 from ..processes import alive
-from .snapshot import ZERO, experiment_message, pipeline_files, snapshot_tree
+from .snapshot import ZERO, experiment_message, pipeline_files, run_files, snapshot_tree
 
 Progress = Callable[[dict], None]
 
@@ -136,9 +136,16 @@ class CheckpointChain:
     def ref(self) -> ExpRef:
         return ExpRef(self.baseline, self.name)
 
+    def _files(self) -> list[str]:
+        if self.base is None:  # the workspace: its index holds what stages staged
+            return pipeline_files(self.project)
+        return run_files(self.project, self.base)
+
     def _commit(self) -> str:
-        git = self.project.git
-        tree = snapshot_tree(self.project, pipeline_files(self.project), base=self.base)
+        # The run's own repository builds the tree (its objects land in the project's
+        # store); the commit and the ref are the project's.
+        git = self.home.git
+        tree = snapshot_tree(self.project, self._files(), base=self.base)
         commit = git.commit_tree(tree, [self.parent], self.message or experiment_message(self.project))
         faults.point("checkpoint.committed")
         git.update_refs([f"update {self.ref} {commit} {self.tip}"])
@@ -170,8 +177,8 @@ class CheckpointChain:
         """Close the run: a wrap-up commit if anything changed since the last step
         (only on success), and the final state for resuming and for displays."""
         if state == "success":
-            git = self.project.git
-            tree = snapshot_tree(self.project, pipeline_files(self.project), base=self.base)
+            git = self.home.git
+            tree = snapshot_tree(self.project, self._files(), base=self.base)
             tip_tree = git.run("rev-parse", f"{self.tip}^{{tree}}").strip() if self.tip != ZERO else None
             if tree != tip_tree:
                 commit = git.commit_tree(tree, [self.parent], self.message or experiment_message(self.project))
