@@ -102,6 +102,48 @@ def read_progress(project: Project) -> list[dict]:
         if event.get("state") == "running" and event.get("pid") and not alive(event["pid"]):
             event["state"] = "interrupted"  # its engine was killed before it could say so
         events.append(event)
+    return _with_dvclive_steps(project, events)
+
+
+DVCLIVE_STEP_FILE = ("exps", "run", "DVCLIVE_STEP_COMPLETED")
+
+
+def _dvclive_step(root_tmp: Path) -> int | None:
+    """Steps done by a stock DVCLive stage, from the signal file it writes under
+    ``$DVC_ROOT/.dvc/tmp/exps/run/`` (0-based step of the last one completed)."""
+    try:
+        signal = json.loads(root_tmp.joinpath(*DVCLIVE_STEP_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(signal, dict) or not isinstance(signal.get("step"), int):
+        return None
+    if isinstance(signal.get("pid"), int) and not alive(signal["pid"]):
+        return None  # left by a stage that is gone
+    return signal["step"] + 1
+
+
+def _with_dvclive_steps(project: Project, events: list[dict]) -> list[dict]:
+    """Progress of stages that log with stock DVCLive: a workspace run's step goes into
+    its running event; each queued or temporary run (a run directory, whose
+    ``DVC_ROOT`` it is) gets an event of its own."""
+    step = _dvclive_step(project.tmp_dir)
+    if step is not None:
+        for event in events:
+            if event.get("state") == "running" and not event.get("rev"):
+                event["step"] = step
+    exps = project.tmp_dir / "exps"
+    runs = [p for p in exps.glob("run-*") if (p / ".dvc" / "tmp").joinpath(*DVCLIVE_STEP_FILE).exists()] \
+        if exps.is_dir() else []
+    if runs:
+        from .queue import QueueStore
+
+        store = QueueStore(project)
+        for run_dir in runs:
+            step = _dvclive_step(run_dir / ".dvc" / "tmp")
+            entry = store.get(run_dir.name[len("run-"):]) if step is not None else None
+            if entry is not None and entry.state == "running":
+                events.append({"experiment": entry.name, "step": step, "total": None, "metrics": {},
+                               "state": "running", "baseline": entry.baseline})
     return events
 
 
