@@ -23,6 +23,8 @@ from typing import Iterator
 
 from .. import faults
 from ..errors import JupyterExpError
+from ..git import GitError
+from ..notices import warn
 from ..params import DEFAULT_PARAMS_FILE
 from ..pipeline.dvcfile import load_pipeline
 from ..project import Project
@@ -132,10 +134,14 @@ def preserved_index(project: Project) -> Iterator[None]:
             else:
                 lines.append(f"0 {ZERO}\t{path}")
         if lines:
-            # Several stages of one path (a conflict) cannot be told apart here: those
-            # are left as they are (a run in a conflicted index is refused elsewhere).
-            project.git.run("update-index", "--index-info",
-                            input="".join(f"{line}\n" for line in lines).encode())
+            # A failure here (the user's own `git add` holds index.lock right now) must
+            # not hide how the run ended: the experiment is recorded; say what is left.
+            try:
+                project.git.run("update-index", "--index-info",
+                                input="".join(f"{line}\n" for line in lines).encode())
+            except GitError:
+                warn("stages staged files the run could not unstage (the index was locked); "
+                     "check `git status` before you commit.")
 
 
 def changed_data(project: Project, write: bool) -> dict[str, str]:
