@@ -66,6 +66,8 @@ def slow(root: Path, seconds: float) -> None:
 
 def test_queue_snapshots_without_touching_the_workspace(ran, cli):
     (ran / "notes.txt").write_text("untracked, not ignored")
+    (ran / "staged.txt").write_text("staged, never committed")
+    git(ran, "add", "staged.txt")
     before_status = git(ran, "status", "--porcelain")
     before_params = (ran / "params.yaml").read_text()
     out = cli("run", "--queue", "-S", "train.lr=0.5", "-n", "later").stdout
@@ -74,7 +76,9 @@ def test_queue_snapshots_without_touching_the_workspace(ran, cli):
     assert (ran / "params.yaml").read_text() == before_params
     entry = QueueStore(Project(ran)).find("later")
     assert "lr: 0.5" in git(ran, "show", f"{entry.rev}:params.yaml")
-    assert git(ran, "show", f"{entry.rev}:notes.txt") == "untracked, not ignored"
+    # As DVC: what is staged is in the snapshot, untracked files nobody staged are not.
+    assert git(ran, "show", f"{entry.rev}:staged.txt") == "staged, never committed"
+    assert "notes.txt" not in git(ran, "ls-tree", "-r", "--name-only", entry.rev).split()
     assert not git(ran, "for-each-ref", "refs/exps")  # nothing DVC would list yet
     # Durable: a new process (a restarted kernel) sees it.
     assert "later  " in cli("queue", "status").stdout

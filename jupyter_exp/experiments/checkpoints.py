@@ -26,7 +26,7 @@ from ..notices import warn
 from ..refs import ExpRef
 from ..serialize import write_text_atomic
 from ..processes import alive
-from .snapshot import ZERO, experiment_message, pipeline_files, snapshot_tree
+from .snapshot import ZERO, experiment_message, pipeline_files, run_files, snapshot_tree
 
 Progress = Callable[[dict], None]
 
@@ -102,6 +102,48 @@ def read_progress(project: Project) -> list[dict]:
         if event.get("state") == "running" and event.get("pid") and not alive(event["pid"]):
             event["state"] = "interrupted"  # its engine was killed before it could say so
         events.append(event)
+    return _with_dvclive_steps(project, events)
+
+
+DVCLIVE_STEP_FILE = ("exps", "run", "DVCLIVE_STEP_COMPLETED")
+
+
+def _dvclive_step(root_tmp: Path) -> int | None:
+    """Steps done by a stock DVCLive stage, from the signal file it writes under
+    ``$DVC_ROOT/.dvc/tmp/exps/run/`` (0-based step of the last one completed)."""
+    try:
+        signal = json.loads(root_tmp.joinpath(*DVCLIVE_STEP_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(signal, dict) or not isinstance(signal.get("step"), int):
+        return None
+    if isinstance(signal.get("pid"), int) and not alive(signal["pid"]):
+        return None  # left by a stage that is gone
+    return signal["step"] + 1
+
+
+def _with_dvclive_steps(project: Project, events: list[dict]) -> list[dict]:
+    """Progress of stages that log with stock DVCLive: a workspace run's step goes into
+    its running event; each queued or temporary run (a run directory, whose
+    ``DVC_ROOT`` it is) gets an event of its own."""
+    step = _dvclive_step(project.tmp_dir)
+    if step is not None:
+        for event in events:
+            if event.get("state") == "running" and not event.get("rev"):
+                event["step"] = step
+    exps = project.tmp_dir / "exps"
+    runs = [p for p in exps.glob("run-*") if (p / ".dvc" / "tmp").joinpath(*DVCLIVE_STEP_FILE).exists()] \
+        if exps.is_dir() else []
+    if runs:
+        from .queue import QueueStore
+
+        store = QueueStore(project)
+        for run_dir in runs:
+            step = _dvclive_step(run_dir / ".dvc" / "tmp")
+            entry = store.get(run_dir.name[len("run-"):]) if step is not None else None
+            if entry is not None and entry.state == "running":
+                events.append({"experiment": entry.name, "step": step, "total": None, "metrics": {},
+                               "state": "running", "baseline": entry.baseline})
     return events
 
 
@@ -188,9 +230,16 @@ class CheckpointChain:
     def ref(self) -> ExpRef:
         return ExpRef(self.baseline, self.name)
 
+    def _files(self) -> list[str]:
+        if self.base is None:  # the workspace: its index holds what stages staged
+            return pipeline_files(self.project)
+        return run_files(self.project, self.base)
+
     def _commit(self) -> str:
-        git = self.project.git
-        tree = snapshot_tree(self.project, pipeline_files(self.project), base=self.base)
+        # The run's own repository builds the tree (its objects land in the project's
+        # store); the commit and the ref are the project's.
+        git = self.home.git
+        tree = snapshot_tree(self.project, self._files(), base=self.base)
         commit = git.commit_tree(tree, [self.parent], self.message or experiment_message(self.project))
         faults.point("checkpoint.committed")
         git.update_refs([f"update {self.ref} {commit} {self.tip}"])
@@ -223,8 +272,8 @@ class CheckpointChain:
         """Close the run: a wrap-up commit if anything changed since the last step
         (only on success), and the final state for resuming and for displays."""
         if state == "success":
-            git = self.project.git
-            tree = snapshot_tree(self.project, pipeline_files(self.project), base=self.base)
+            git = self.home.git
+            tree = snapshot_tree(self.project, self._files(), base=self.base)
             tip_tree = git.run("rev-parse", f"{self.tip}^{{tree}}").strip() if self.tip != ZERO else None
             if tree != tip_tree:
                 commit = git.commit_tree(tree, [self.parent], self.message or experiment_message(self.project))

@@ -1,12 +1,18 @@
 """Running queue entries, each in a directory of its own under ``.dvc/tmp/exps/``.
 
-A run directory holds what the entry's snapshot commit holds (what git tracked
-plus the untracked files it caught), then data tracked by ``.dvc`` files and
-stage outputs linked from the shared cache, then the ``-C`` copies. It is a work
-tree of the project's own repository (``GIT_DIR`` + ``GIT_WORK_TREE``), so the
-experiment commit is built and its ref written exactly as for a workspace run. The
-workspace, HEAD and index are never touched, and the directory is removed
-afterwards, also after failures.
+A run directory holds what the entry's snapshot commit holds (HEAD, what was
+staged and the tracked changes), then data tracked by ``.dvc`` files and stage
+outputs linked from the shared cache, then the ``-C`` copies. It is a git
+repository of its own, as DVC's temporary executors are: its own index, HEAD
+(detached at the baseline, which is what DVCLive reads) and refs, so stages that
+call git (DVCLive's ``git add``) never race on the user's ``index.lock``. Its
+object store borrows the project's through ``objects/info/alternates`` (nothing is
+copied), and our own git commands there write their objects straight into the
+project's store (``GIT_OBJECT_DIRECTORY``), so the experiment commit, built from
+the run's files plus whatever the stages staged, lands in the user's repository
+and its ref is written there last, with the same compare-and-swap as a workspace
+run. The workspace, HEAD and index are never touched, and the directory is
+removed afterwards, also after failures.
 
 The seam: :class:`Executor` runs a list of entry ids, N at a time, through the
 top-level function :func:`run_entry` (picklable: a distributed engine such as Dask
@@ -45,7 +51,7 @@ from ..refs import ExpRef
 from .checkpoints import CheckpointChain
 from ..processes import start_time
 from .queue import EntryGone, QueueEntry, QueueStore, StateConflict, stop_stage, this_host
-from .snapshot import ZERO, pipeline_files, record, snapshot_tree
+from .snapshot import ZERO, experiment_message, record, run_files, snapshot_tree
 
 RUN_FLAGS = ("force", "single_item", "downstream", "pipeline", "all_pipelines",
              "force_downstream", "keep_going", "ignore_errors")
@@ -79,14 +85,21 @@ def _prepare(project: Project, entry: QueueEntry, run_dir: Path) -> Project:
     if run_dir.exists():
         remove(run_dir)  # left by a run that was killed
     run_dir.mkdir(parents=True)
-    git_dir = project.git.run("rev-parse", "--absolute-git-dir").strip()
-    git = Git(run_dir, env={"GIT_DIR": git_dir, "GIT_WORK_TREE": str(run_dir)})
-    index = run_dir.parent / f"index-{entry.id}-{uuid.uuid4().hex[:6]}"
-    try:
-        git.run("read-tree", entry.rev, env={"GIT_INDEX_FILE": str(index)})
-        git.run("checkout-index", "--all", "--force", env={"GIT_INDEX_FILE": str(index)})
-    finally:
-        index.unlink(missing_ok=True)
+    objects = Path(project.git.run("rev-parse", "--git-path", "objects").strip())
+    objects = objects if objects.is_absolute() else (project.root / objects).resolve()
+    # A repository of its own (no hooks copied), reading the project's objects.
+    Git(run_dir).run("init", "-q", "--template=", str(run_dir))
+    run_git_dir = run_dir / ".git"
+    (run_git_dir / "objects" / "info").mkdir(parents=True, exist_ok=True)
+    (run_git_dir / "objects" / "info" / "alternates").write_text(f"{objects}\n")
+    # A stage's `git commit` must never prune what it cannot see is ours.
+    (run_git_dir / "config").write_text(
+        (run_git_dir / "config").read_text() + "[gc]\n\tauto = 0\n\tpruneExpire = never\n")
+    git = Git(run_dir, env={"GIT_DIR": str(run_git_dir), "GIT_WORK_TREE": str(run_dir),
+                            "GIT_OBJECT_DIRECTORY": str(objects)})
+    git.run("update-ref", "--no-deref", "HEAD", entry.baseline)
+    git.run("read-tree", entry.rev)  # the run repository's own index: the snapshot is tracked there
+    git.run("checkout-index", "--all", "--force")
     local = configparser.ConfigParser()
     local.read(project.dvc_dir / "config.local")
     if not local.has_section("cache"):
@@ -173,8 +186,9 @@ def execute(project: Project, entry: QueueEntry, echo: Echo,
                 rev = chain.finish("success")
                 if rev is not None:
                     return rev
-            tree = snapshot_tree(run_project, pipeline_files(run_project), base=entry.rev)
-            return record(run_project, entry.baseline, entry.name, tree, message=entry.message,
+            tree = snapshot_tree(run_project, run_files(run_project, entry.rev), base=entry.rev)
+            return record(project, entry.baseline, entry.name, tree,
+                          message=entry.message or experiment_message(run_project),
                           force=bool(entry.flags.get("force_name")))
 
         try:

@@ -1,8 +1,8 @@
 """The durable experiment queue.
 
-An entry is a snapshot commit of the workspace as it was when queued (tracked
-changes, untracked files git does not ignore, ``-S`` overrides applied; the
-workspace itself untouched), kept alive by ``refs/jupyter-exp/queue/<id>``, and a
+An entry is a snapshot commit of the workspace as it was when queued (what is
+staged, tracked changes, ``.dvc`` files of changed data, ``-S`` overrides applied;
+untracked files nobody staged stay out, as in DVC; the workspace itself untouched), kept alive by ``refs/jupyter-exp/queue/<id>``, and a
 JSON record in ``.dvc/tmp/jupyter_exp/queue/<id>.json`` with its name, baseline,
 reproduction flags and state: queued, running, success or failed. Both live on
 disk, so entries survive a kernel restart, a crash and a reboot; none of it is
@@ -44,7 +44,7 @@ from ..refs import OWN_NAMESPACE
 from .catalog import list_experiments
 from .names import random_name
 from .recordable import check_can_record
-from .snapshot import ZERO, pipeline_files, snapshot_tree
+from .snapshot import ZERO, changed_data, pipeline_files, snapshot_tree
 
 QUEUE_NAMESPACE = f"{OWN_NAMESPACE}/queue"
 STATES = ("queued", "running", "success", "failed")
@@ -360,7 +360,12 @@ def _enqueue_locked(project: Project, combos: list[OverrideSet], name: str | Non
             raise QueueError(
                 f"Experiment '{chosen}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
             )
-    include = pipeline_files(project) + project.git.untracked_files() if resume_rev is None else []
+    # What is staged is in the snapshot (it starts from the index); untracked files nobody
+    # staged are not, as in DVC (`git add` them, or copy them in with -C).
+    include = pipeline_files(project) if resume_rev is None else []
+    # .dvc-tracked data changed in the workspace is cached now and its .dvc file goes
+    # into the snapshot (DVC commits data deps when it queues); the workspace is untouched.
+    data_texts = changed_data(project, write=False) if resume_rev is None else {}
     def read_at_resume_rev(path: str) -> str | None:
         data = git.read_blob(resume_rev, path) if resume_rev else None
         return data.decode("utf-8") if data is not None else None
@@ -368,7 +373,7 @@ def _enqueue_locked(project: Project, combos: list[OverrideSet], name: str | Non
     reader = read_at_resume_rev if resume_rev else None
     entries = []
     for combo, chosen in zip(combos, names):
-        blobs = overridden_texts(project.root, combo, read=reader)
+        blobs = {**data_texts, **overridden_texts(project.root, combo, read=reader)}
         if resume_rev is not None:
             tree = snapshot_tree(project, [], base=resume_rev, blobs=blobs, tracked_changes=False)
         else:

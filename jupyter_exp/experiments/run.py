@@ -22,7 +22,8 @@ from .catalog import list_experiments
 from .checkpoints import clear_progress, publish_progress
 from .names import random_name
 from .recordable import check_can_record
-from .snapshot import ZERO, ExperimentExistsError, pipeline_files, record, snapshot_tree
+from .snapshot import (ZERO, ExperimentExistsError, changed_data, pipeline_files, preserved_index, record,
+                       snapshot_tree)
 
 
 class NoBaselineError(JupyterExpError):
@@ -120,15 +121,19 @@ def run(
         publish_progress(project, {"experiment": name, "baseline": baseline, "state": "running",
                                    "started": time.time(), "step": None, "total": None, "metrics": {}})
         try:
-            results = reproduce(
-                project, targets, force=force, single_item=single_item, downstream=downstream,
-                pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
-                keep_going=keep_going, ignore_errors=ignore_errors, env=env, echo=echo,
-                recursive=recursive, allow_missing=allow_missing, pull=pull, confirm=confirm,
-            )
-            faults.point("run.reproduced")
-            rev = record(project, baseline, name, snapshot_tree(project, pipeline_files(project)),
-                         message=message, force=force, existing=existing or ZERO)
+            # As `dvc exp run`: data tracked by .dvc files that changed is committed
+            # first, so the experiment records the data its stages read.
+            changed_data(project, write=True)
+            with preserved_index(project):
+                results = reproduce(
+                    project, targets, force=force, single_item=single_item, downstream=downstream,
+                    pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
+                    keep_going=keep_going, ignore_errors=ignore_errors, env=env, echo=echo,
+                    recursive=recursive, allow_missing=allow_missing, pull=pull, confirm=confirm,
+                )
+                faults.point("run.reproduced")
+                rev = record(project, baseline, name, snapshot_tree(project, pipeline_files(project)),
+                             message=message, force=force, existing=existing or ZERO)
         finally:
             clear_progress(project, name)
         echo(f"\nReproduced experiment(s): {name}\nExperiment results have been applied to your workspace.\n")
@@ -195,18 +200,20 @@ def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
     env["DVC_EXP_NAME"] = chain_name
     chain = CheckpointChain(project, project, baseline, chain_name, parent, tip, message=message,
                             echo=echo, on_progress=on_progress, first_step=first_step)
-    try:
-        results = reproduce(project, targets, env=env, echo=echo, on_checkpoint=chain.checkpoint, **flags)
-    except BaseException:
-        chain.finish("interrupted")
-        if chain.steps:
-            echo(f"Kept {chain.steps} checkpoint(s) of '{chain_name}'; `exp run` resumes from step "
-                 f"{first_step + chain.steps - 1}.\n")
-        raise
-    rev = chain.finish("success")
-    if rev is None:  # the stage never asked for a checkpoint: one ordinary commit
-        rev = record(project, baseline, chain_name, snapshot_tree(project, pipeline_files(project)),
-                     message=message, force=flags["force"], parent=parent, existing=tip)
+    changed_data(project, write=True)
+    with preserved_index(project):
+        try:
+            results = reproduce(project, targets, env=env, echo=echo, on_checkpoint=chain.checkpoint, **flags)
+        except BaseException:
+            chain.finish("interrupted")
+            if chain.steps:
+                echo(f"Kept {chain.steps} checkpoint(s) of '{chain_name}'; `exp run` resumes from step "
+                     f"{first_step + chain.steps - 1}.\n")
+            raise
+        rev = chain.finish("success")
+        if rev is None:  # the stage never asked for a checkpoint: one ordinary commit
+            rev = record(project, baseline, chain_name, snapshot_tree(project, pipeline_files(project)),
+                         message=message, force=flags["force"], parent=parent, existing=tip)
     echo(f"\nReproduced experiment(s): {chain_name}\nExperiment results have been applied to your workspace.\n")
     return Experiment(chain_name, rev, baseline, str(ExpRef(baseline, chain_name)), tuple(results))
 

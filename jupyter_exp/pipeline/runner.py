@@ -101,6 +101,37 @@ class CommandResult:
     tail: str
 
 
+def _in_kernel() -> bool:
+    # Only a running kernel: importing IPython (a test, a script) is not one.
+    app = sys.modules.get("ipykernel.kernelapp")
+    return app is not None and app.IPKernelApp.initialized()
+
+
+def interpreter_path(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the directory of this process's interpreter on ``PATH``, so that a
+    stage's ``python`` is the one the engine (the kernel) runs on.
+
+    A kernel registered from a virtualenv, or ``venv/bin/ipython`` started by path,
+    does not have its ``bin/`` first on ``PATH``: its stages would run another
+    ``python`` and fail on their imports. In a kernel the
+    interpreter's directory goes first, since the user chose that interpreter and
+    not ``PATH``; elsewhere (the command line, a script) it is added first only when
+    it is not on ``PATH`` at all (an interpreter started by its path): a ``PATH``
+    arranged on purpose (an activated venv, pyenv's own ``bin``) stays as DVC would
+    run it. Nothing is written into ``dvc.yaml``.
+    """
+    bindir = os.path.dirname(sys.executable)
+    if not bindir:
+        return env
+    parts = env.get("PATH", os.defpath).split(os.pathsep)
+    interactive = _in_kernel()
+    normalized = [os.path.realpath(p) for p in parts if p]
+    if (normalized[:1] == [os.path.realpath(bindir)]
+            or (not interactive and os.path.realpath(bindir) in normalized)):
+        return env
+    return dict(env, PATH=os.pathsep.join([bindir, *(p for p in parts if p != bindir)]))
+
+
 def _default_echo(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
@@ -121,6 +152,7 @@ def run_command(
     (checkpoint signals); if it raises, the command is stopped and the error re-raised.
     """
     echo = echo or _default_echo
+    env = interpreter_path(env)
     proc = subprocess.Popen(
         cmd,
         shell=True,
