@@ -46,7 +46,7 @@ from ..pipeline.repro import reproduce
 from ..pipeline.results import Echo
 from ..pipeline.tracked import checkout
 from ..project import Project
-from ..pipeline.dvcfile import load_pipeline
+from ..pipeline.dvcfile import load_all
 from ..refs import ExpRef
 from .checkpoints import CheckpointChain
 from ..processes import start_time
@@ -54,7 +54,7 @@ from .queue import EntryGone, QueueEntry, QueueStore, StateConflict, stop_stage,
 from .snapshot import ZERO, experiment_message, record, run_files, snapshot_tree
 
 RUN_FLAGS = ("force", "single_item", "downstream", "pipeline", "all_pipelines",
-             "force_downstream", "keep_going", "ignore_errors")
+             "force_downstream", "keep_going", "ignore_errors", "recursive", "allow_missing", "pull")
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,8 @@ def execute(project: Project, entry: QueueEntry, echo: Echo,
         flags = {k: bool(entry.flags.get(k)) for k in RUN_FLAGS}
         env = {"DVC_EXP_NAME": entry.name, "DVC_EXP_BASELINE_REV": entry.baseline}
         chain = None
-        if any(s.has_checkpoint for s in load_pipeline(run_project.root).stages):
+        stages = [s for p in load_all(run_project) for s in p.stages]  # every dvc.yaml
+        if any(s.has_checkpoint for s in stages):
             # Queued and temporary checkpoint runs start afresh from the baseline, unless
             # they resume a checkpoint (-r/--rev): then their chain goes on from it.
             first_step = 0
@@ -160,7 +161,7 @@ def execute(project: Project, entry: QueueEntry, echo: Echo,
                 first_step = len(project.git.run("rev-list", "--first-parent", entry.parent,
                                                  f"^{entry.baseline}").split())
             else:  # DVC 2: --queue implies --reset: outputs the snapshot's lock brought go
-                for stage in load_pipeline(run_project.root).stages:
+                for stage in stages:
                     for out in stage.outs:
                         if out.checkpoint:
                             remove(run_project.root / out.path)

@@ -13,7 +13,7 @@ from typing import Callable
 from .. import faults
 from ..errors import JupyterExpError
 from ..overrides import apply_overrides, group_by_file, is_sweep
-from ..pipeline.dvcfile import load_pipeline
+from ..pipeline.dvcfile import load_all, load_pipeline
 from ..pipeline.repro import commit, reproduce
 from ..pipeline.results import Echo, StageResult, echo_stdout
 from ..project import Project
@@ -109,7 +109,7 @@ def run(
                      all_pipelines=all_pipelines, force_downstream=force_downstream,
                      keep_going=keep_going, ignore_errors=ignore_errors, recursive=recursive,
                      allow_missing=allow_missing, pull=pull, confirm=confirm)
-        if any(stage.has_checkpoint for stage in load_pipeline(project.root).stages):
+        if any(stage.has_checkpoint for p in load_all(project) for stage in p.stages):
             return _run_checkpoints(project, baseline, targets, set_params, name, message, reset,
                                     flags, echo, on_progress)
         name, existing = choose_name(project, baseline, name, force)
