@@ -72,14 +72,17 @@ def test_sigkill_during_exp_run_at_random_moments(ran):
 
 
 def wait_dead(pid: int, timeout: float = 10) -> None:
-    """Until ``pid`` has exited (gone, or a zombie nobody reaped)."""
+    """Until ``pid`` has exited (gone, or a zombie nobody reaped) with all its threads: a
+    SIGKILLed multi-threaded process shows its leader as a zombie while the other threads
+    still exit, and its files (the queue entries' locks) close only with the last one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            threads = len(list(Path(f"/proc/{pid}/task").iterdir()))
         except (OSError, IndexError):
             return
-        if state in ("Z", "X"):
+        if state in ("Z", "X") and threads <= 1:
             return
         time.sleep(0.01)
     raise AssertionError(f"process {pid} still runs {timeout} s after SIGKILL")
