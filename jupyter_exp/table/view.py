@@ -55,6 +55,8 @@ class TableState:
         data["sort"] = [list(s) for s in self.sort]
         data["filters"] = [asdict(f) for f in self.filters]
         data["colours"] = dict(self.colours)
+        for key in ("hidden", "order", "starred", "expanded"):  # JSON's lists, as a host receives them
+            data[key] = list(data[key])
         return data
 
     @classmethod
