@@ -1,6 +1,9 @@
 """Results that render themselves: as text in a terminal, as HTML in a notebook, and
 as a pandas DataFrame on request. The CLI prints ``str(result)``; a magic returns the
-object and Jupyter renders it. pandas is imported only when a frame is asked for."""
+object and Jupyter renders it. pandas is imported only when a frame is asked for.
+
+Each class wraps engine records it is given (rows, diffs, queue entries); none calls
+back into the api. The queue's status line asks the engine for fresh counts."""
 
 from __future__ import annotations
 
@@ -197,10 +200,9 @@ class QueueStatus:
         return pd.DataFrame(rows, columns=["id", "name", "created", "state", "baseline", "error", "experiment_rev"])
 
     def counts(self) -> dict[str, int]:
-        counts = {"queued": 0, "running": 0, "success": 0, "failed": 0}
-        for e in self.entries:
-            counts[e.state] = counts.get(e.state, 0) + 1
-        return counts
+        from .experiments.live_state import count_states
+
+        return count_states(self.entries)
 
     def _workers_line(self) -> str:
         if not self.workers:
@@ -241,9 +243,10 @@ class QueueStatusLine:
         return line
 
     def text(self) -> str:
-        import jupyter_exp
+        from .experiments.live_state import queue_counts
+        from .project import Project
 
-        counts = jupyter_exp.queue_status(root=self.root).counts()
+        counts = queue_counts(Project.find(self.root))
         parts = [f"{counts['running']} running", f"{counts['queued']} queued",
                  f"{counts['success']} done"]
         if counts["failed"]:

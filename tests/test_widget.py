@@ -9,7 +9,7 @@ import pytest
 
 import jupyter_exp
 from jupyter_exp.widgets import ExperimentTableWidget
-from jupyter_exp.widgets.view import TableState
+from jupyter_exp.table.view import TableState
 
 from conftest import cli_command, git
 
@@ -420,7 +420,7 @@ def test_step_curves_from_cached_dvclive_plots(make_project):
     assert '<polyline data-experiment="cached"' in widget.panel["html"]
     widget.close()
     from jupyter_exp.project import Project
-    from jupyter_exp.widgets.plots import _tsv_curves
+    from jupyter_exp.table.plots import _tsv_curves
 
     tip = git(root, "rev-parse", f"refs/exps/{head[:2]}/{head[2:]}/cached").strip()
     assert _tsv_curves(Project(root), tip) == {"w": [(0.0, 0.5), (1.0, 1.0), (2.0, 1.5), (3.0, 2.0)]}  # from the cache

@@ -1,0 +1,278 @@
+"""The experiment table's logic, free of any host: its state, the messages the front
+end sends, refreshing, and following the project live.
+
+A host (the notebook widget in ``widgets/table.py``; JupyterLab's panel over a
+websocket) creates a ``TableController``, shows ``state`` and every patch
+``on_change`` passes it, and forwards the front end's messages to ``handle``.
+Everything going in and out is plain JSON-able dicts, so no host needs a kernel."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import JupyterExpError
+from ..experiments import live_state
+from ..experiments import show as show_table
+from ..experiments.collect import ExpRow
+from ..project import Project
+from . import actions, view
+from .prefs import load_prefs, save_prefs
+from .watcher import Watcher
+
+log = logging.getLogger(__name__)
+# A host that shows a new table without closing the old one (a re-run notebook cell)
+# leaves the old one alive: only the newest few tables of a project follow it live.
+MAX_LIVE_TABLES = 3
+_live_tables: dict[Path, list[weakref.ref]] = {}
+
+Patch = dict[str, Any]
+INITIAL_STATE: dict[str, Any] = {
+    "table": {},  # the rows and columns on screen (view.build)
+    "prefs": {},  # sort, filters, columns and stars (view.TableState.to_json)
+    "selected": [],  # keys of the selected rows
+    "message": "",  # the last action's one-line outcome
+    "message_kind": "",  # info | error
+    "pending": {},  # a question to the user before an action runs
+    "panel": {},  # diff or plots: {"kind", "title", "html", ...}
+    "live": False,  # whether the table follows running experiments
+}
+
+
+class TableController:
+    """One experiment table: the rows of ``show()`` for ``options`` (``show.select``'s:
+    revs, num, all_branches, ...), with the project's saved preferences.
+
+    ``state`` is what the front end draws; every change to it goes to the ``on_change``
+    callbacks as a patch (the changed keys and their new values). ``is_open`` tells the
+    watcher whether the host still shows the table.
+    """
+
+    def __init__(self, project: Project, options: dict[str, Any] | None = None, *,
+                 is_open: Callable[[], bool] | None = None) -> None:
+        self.project = project
+        self.options = dict(options or {})
+        self.is_open = is_open or (lambda: True)
+        self.state: dict[str, Any] = {k: (type(v)() if isinstance(v, (dict, list)) else v)
+                                      for k, v in INITIAL_STATE.items()}
+        self.rows: list[ExpRow] = []
+        self.cols: list[show_table.Column] = []
+        self.watcher: Watcher | None = None
+        self._prefs = load_prefs(project)
+        self._progress: dict[str, dict] = {}
+        self._workers = 0
+        self._callbacks: list[Callable[[Patch], None]] = []
+        self._lock = threading.RLock()
+        self._closed = False
+        self._handlers: dict[str, Callable[[dict], None]] = {
+            "sort": self._sort, "filter": self._filter, "unfilter": self._unfilter,
+            "option": self._option, "star": self._star, "expand": self._expand, "hide": self._hide,
+            "move": self._move, "reset": self._reset, "select": self._select,
+            "refresh": lambda _msg: self.refresh(), "cancel": lambda _msg: self._emit(pending={}),
+            "close-panel": lambda _msg: self._emit(panel={}), "queue": self._queue,
+            "action": self._action,
+        }
+        self.refresh()
+
+    # -- state out ------------------------------------------------------------------
+    def on_change(self, callback: Callable[[Patch], None]) -> Callable[[], None]:
+        """Call ``callback(patch)`` after each change of ``state``; returns a function
+        that stops the calls."""
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
+
+    def _emit(self, **patch: Any) -> None:
+        with self._lock:
+            self.state.update(patch)
+            for callback in list(self._callbacks):
+                callback(patch)
+
+    def say(self, text: str, kind: str = "info") -> None:
+        """Show a one-line message (the first line of ``text``)."""
+        self._emit(message=text.strip().splitlines()[0] if text.strip() else "", message_kind=kind)
+
+    # -- data -----------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Collect the experiments again and redraw."""
+        with self._lock:
+            self.rows, self.cols = show_table.select(self.project, **self.options)
+            self._progress = live_state.running_progress(self.project, self.rows)
+            self._workers = live_state.worker_count(self.project)
+            self._redraw()
+
+    def _redraw(self) -> None:
+        table = view.build(view.with_running(self.rows, self._progress), self.cols, self._prefs,
+                           self._progress)
+        table["counts"]["workers"] = self._workers
+        self._emit(table=table, prefs=self._prefs.to_json())
+
+    def to_dataframe(self):
+        """The same DataFrame as ``jupyter_exp.show()``, in collection order."""
+        return show_table.to_dataframe(self.rows, self.cols)
+
+    @property
+    def preferences(self) -> view.TableState:
+        """The table's preferences (sort, filters, columns, stars)."""
+        return self._prefs
+
+    def set_preferences(self, prefs: view.TableState) -> None:
+        """Change the preferences (saved for the project) and redraw."""
+        with self._lock:
+            self._prefs = prefs
+            save_prefs(self.project, prefs)
+            self._redraw()
+
+    def column_for(self, name: str) -> str:
+        """The column id of a param or metric named as ``--sort-by`` takes it."""
+        return view.column_id(show_table.find_column(self.cols, name))
+
+    # -- messages in ----------------------------------------------------------------
+    def handle(self, message: dict) -> dict:
+        """One message from the front end; returns the reply ``{"ok": True}`` or
+        ``{"ok": False, "error": line}``. An error is also shown as the table's message:
+        the table survives whatever a message does."""
+        try:
+            self.dispatch(message)
+        except JupyterExpError as exc:
+            self.say(str(exc), "error")
+            return {"ok": False, "error": self.state["message"]}
+        except Exception as exc:  # noqa: BLE001 - the table must survive; the log keeps the traceback
+            log.exception("experiment table: %s failed", message.get("type"))
+            self.say(f"{type(exc).__name__}: {exc}", "error")
+            return {"ok": False, "error": self.state["message"]}
+        return {"ok": True}
+
+    def dispatch(self, message: dict) -> None:
+        """One message, raising what goes wrong (the Python way to drive the table)."""
+        handler = self._handlers.get(message.get("type"))  # type: ignore[arg-type]
+        if handler is None:
+            raise JupyterExpError(f"Unknown table message '{message.get('type')}'.")
+        with self._lock:
+            handler(message)
+
+    def _column_types(self) -> dict[str, str]:
+        return {c["id"]: c["type"] for c in self.state["table"]["all_columns"]}
+
+    def _sort(self, msg: dict) -> None:
+        self.set_preferences(view.toggle_sort(self._prefs, msg["column"], bool(msg.get("add"))))
+
+    def _filter(self, msg: dict) -> None:
+        flt = view.Filter(msg["column"], msg["op"], str(msg.get("value", "")))
+        self.set_preferences(view.add_filter(self._prefs, flt, self._column_types()))
+
+    def _unfilter(self, msg: dict) -> None:
+        index, filters = int(msg["index"]), self._prefs.filters
+        self.set_preferences(replace(self._prefs, filters=filters[:index] + filters[index + 1:]))
+
+    def _option(self, msg: dict) -> None:
+        name = msg["name"]
+        if name not in ("only_changed", "starred_only"):
+            raise JupyterExpError(f"Unknown table option '{name}'.")
+        self.set_preferences(replace(self._prefs, **{name: bool(msg["value"])}))
+
+    def _star(self, msg: dict) -> None:
+        self.set_preferences(replace(self._prefs, starred=view.toggle(self._prefs.starred, msg["key"])))
+
+    def _expand(self, msg: dict) -> None:
+        self.set_preferences(replace(self._prefs, expanded=view.toggle(self._prefs.expanded, msg["key"])))
+
+    def _hide(self, msg: dict) -> None:
+        self.set_preferences(replace(self._prefs, hidden=view.toggle(self._prefs.hidden, msg["column"])))
+
+    def _move(self, msg: dict) -> None:
+        ids = list(self._column_types())
+        self.set_preferences(view.move_column(self._prefs, ids, msg["column"], int(msg["by"])))
+
+    def _reset(self, _msg: dict) -> None:
+        self.set_preferences(replace(view.TableState(), starred=self._prefs.starred))
+
+    def _select(self, msg: dict) -> None:
+        keys = [str(k) for k in msg["keys"]]
+        if keys != self.state["selected"]:
+            self._emit(selected=keys)
+
+    def _queue(self, msg: dict) -> None:
+        """The toolbar's run and stop buttons."""
+        import jupyter_exp as api
+
+        op, jobs, root = msg.get("op"), int(msg.get("jobs") or 1), str(self.project.root)
+        if op == "start":
+            # A thread of this process, as `%exp queue start` starts it; the table follows.
+            api.queue_start(jobs, threads=True, root=root)
+            self.say(f"Started a queue worker running {jobs} at a time.")
+        elif op == "stop":
+            api.queue_stop(root=root)
+            self.say("The queue stops after the experiments running now.")
+        else:
+            raise JupyterExpError(f"Unknown queue operation '{op}'; use start or stop.")
+        self.refresh()
+
+    def _row(self, key: str) -> ExpRow:
+        for row in self.rows:
+            if view.row_key(row) == key:
+                return row
+        raise JupyterExpError(f"No row '{key}' in the table any more; refresh it.")
+
+    def _action(self, msg: dict) -> None:
+        name = msg["action"]
+        keys = list(msg.get("keys") or self.state["selected"])
+        run = actions.check(name, keys)
+        chosen = [self._row(k) for k in keys]
+        self._emit(pending={})
+        req = actions.Request(name, keys, chosen, msg.get("arg"), bool(msg.get("confirmed")),
+                              self.project, self.rows, self.cols, self._prefs)
+        actions.check_rows(req)
+        outcome = run(req)
+        if outcome.state is not None:
+            self.set_preferences(outcome.state)
+        if outcome.pending:
+            self._emit(pending=outcome.pending)
+            return
+        if outcome.panel is not None:
+            self._emit(panel=outcome.panel)
+        if outcome.deselect:
+            self._emit(selected=[k for k in self.state["selected"] if k not in outcome.deselect])
+        self.say(outcome.message)
+        if outcome.refresh:
+            self.refresh()
+
+    # -- following the project ---------------------------------------------------------
+    def start_live(self) -> None:
+        """Follow the project: new experiments, queue states and checkpoint progress
+        appear without asking (a daemon thread that stats files)."""
+        with self._lock:
+            if self.watcher is None:
+                self.watcher = Watcher(self)
+                self.watcher.start()
+            self._emit(live=True)
+        tables = [ref for ref in _live_tables.get(self.project.root, [])
+                  if (t := ref()) is not None and t is not self and t.watcher is not None]
+        tables.append(weakref.ref(self))
+        for ref in tables[:-MAX_LIVE_TABLES]:
+            if (older := ref()) is not None:
+                older.stop_live()
+        _live_tables[self.project.root] = tables[-MAX_LIVE_TABLES:]
+
+    def stop_live(self) -> None:
+        """Stop following the project (``refresh`` still works)."""
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        self._emit(live=False)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or not self.is_open()
+
+    def close(self) -> None:
+        """Stop following the project and stop calling back."""
+        self.stop_live()
+        self._closed = True
+        self._callbacks.clear()
+
+    def __repr__(self) -> str:
+        return f"<TableController {self.project.root}: {len(self.rows)} rows>"

@@ -1,0 +1,72 @@
+"""Following a project live: a daemon thread that polls file stats (no git process)
+and refreshes a table when something changed, at most once a second and within a
+small share of a core."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING
+
+from ..experiments import live_state
+from ..experiments import show as show_table
+
+if TYPE_CHECKING:
+    from .controller import TableController
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 0.5  # how often the watcher looks at file stats (no git process)
+MIN_REFRESH_SECONDS = 1.0  # at most one re-collection a second while things change
+CPU_SHARE = 0.03  # and no more often than keeps refreshing under 3% of a core
+
+
+class Watcher:
+    """Polls the project's change stamp; on a change, refreshes the table.
+
+    It holds the table weakly: a table that is dropped or whose host closed it ends
+    the thread. The refresh runs on this thread, so a host's ``on_change`` callback
+    must be safe to call from it (the notebook widget's trait updates go straight out
+    over IOPub, which is thread-safe in ipykernel 6 and 7.0.1+): a foreground
+    ``%exp run`` blocks the kernel's loop, and the table must move while it runs.
+    """
+
+    def __init__(self, table: TableController) -> None:
+        self._table = weakref.ref(table)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="jupyter-exp-table", daemon=True)
+        self._project = table.project
+        self._files = show_table.workspace_files(self._project)
+        self._last = live_state.change_stamp(self._project, self._files)
+        self.refreshes = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        next_allowed = 0.0
+        while not self._stop.wait(POLL_SECONDS):
+            table = self._table()
+            if table is None or table.closed:
+                return
+            try:
+                stamp = live_state.change_stamp(self._project, self._files)
+                if stamp == self._last or time.monotonic() < next_allowed:
+                    continue
+                self._last = stamp
+                started, cpu = time.monotonic(), time.thread_time()
+                table.refresh()
+                self._files = show_table.workspace_files(self._project)
+                self.refreshes += 1
+                # A big table costs more to refresh: wait longer, keep the process's share small.
+                cost = time.thread_time() - cpu
+                next_allowed = started + max(MIN_REFRESH_SECONDS, cost / CPU_SHARE)
+            except Exception as exc:  # noqa: BLE001 - a broken refresh must not kill the thread
+                log.exception("experiment table: live refresh failed")
+                table.say(f"Live refresh failed: {exc}", "error")
+            finally:
+                del table  # hold it only while refreshing
