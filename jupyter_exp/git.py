@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from .errors import JupyterExpError, NotAGitRepoError
+from .refs import EXPS_NAMESPACE, HEADS, OWN_NAMESPACE
 
 NETWORK_TIMEOUT_ENV = "JUPYTER_EXP_GIT_TIMEOUT"
 DEFAULT_NETWORK_TIMEOUT = 300.0
@@ -193,7 +194,7 @@ class Git:
         out = self.run("for-each-ref", f"--format={fmt}", prefix)
         return [line.split("\0") for line in out.splitlines() if line]
 
-    def refs_stamp(self, prefixes: tuple[str, ...] = ("refs/exps", "refs/heads", "refs/jupyter-exp")) -> tuple:
+    def refs_stamp(self, prefixes: tuple[str, ...] = (EXPS_NAMESPACE, HEADS, OWN_NAMESPACE)) -> tuple:
         """A cheap fingerprint of the refs under ``prefixes`` and of HEAD, from file
         stats alone (no git process): it changes whenever one of them is written.
 

@@ -21,10 +21,15 @@ import shutil
 import stat
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import faults
 from ..errors import CacheError, CheckoutError
-from .hashing import HashInfo, Hasher, check_md5, manifest_bytes, walk_files
+from .hashing import HashInfo, Hasher, State, check_md5, manifest_bytes, walk_files
+from .ignore import DvcIgnore
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 FICLONE = 0x40049409  # linux/fs.h: share extents (reflink)
 READONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
@@ -304,3 +309,9 @@ def remove(path: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(path)
 
+
+
+def open_cache(project: Project) -> Cache:
+    """The project's cache with a state table attached (unchanged files are not hashed again)."""
+    state = State(project.state_db)
+    return Cache(project.cache_dir, Hasher(state, DvcIgnore(project.root)), project.link_types)

@@ -17,13 +17,12 @@ from ..errors import CheckoutError, JupyterExpError, PipelineError
 from ..project import Project
 from ..serialize import decode_text, dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from ..tree import GitTree
-from .cache import Cache
-from .dvcfile import load_all
+from .cache import Cache, open_cache
+from .dvcfile import load_all, walk_pipelines
 from .gitignore import ignore
 from .graph import build_graph
 from .hashing import HashInfo
 from .lock import check_lock, entry_outs, lock_path_for, read_lock
-from .repro import load_graph, open_cache
 from .results import StageResult
 
 
@@ -53,7 +52,7 @@ def add(project: Project, paths: list[str], echo: Callable[[str], None] | None =
     """
     echo = echo or (lambda text: sys.stdout.write(text))
     with project.lock():
-        graph = load_graph(project)
+        graph = walk_pipelines(project).graph()
         cache = open_cache(project)
         written = []
         to_git = []
