@@ -62,10 +62,6 @@ class ExpRef:
     def __str__(self) -> str:
         return f"{EXPS_NAMESPACE}/{self.baseline[:2]}/{self.baseline[2:]}/{self.name}"
 
-    @property
-    def baseline_prefix(self) -> str:
-        return f"{EXPS_NAMESPACE}/{self.baseline[:2]}/{self.baseline[2:]}/"
-
     @classmethod
     def parse(cls, ref: str) -> "ExpRef | None":
         """The ExpRef of ``ref``, or None for refs DVC skips or that are not experiments."""
@@ -78,10 +74,6 @@ class ExpRef:
         if not _SHA.match(baseline):
             return None
         return cls(baseline, parts[4])
-
-
-def baseline_prefix(baseline: str) -> str:
-    return f"{EXPS_NAMESPACE}/{baseline[:2]}/{baseline[2:]}/"
 
 
 def branch_ref(name: str) -> str:

@@ -19,12 +19,12 @@ import json
 import os
 import shutil
 import stat
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import faults
 from ..errors import CacheError, CheckoutError
+from ..serialize import replacing, write_bytes_atomic
 from .hashing import HashInfo, Hasher, State, check_md5, manifest_bytes, walk_files
 from .ignore import DvcIgnore
 
@@ -152,11 +152,10 @@ class Cache:
             return
         try:
             dst.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dst.with_name(f".{uuid.uuid4().hex}.tmp")
-            link_file(src, tmp, link_types)
-            os.chmod(tmp, READONLY)
-            faults.point("cache.linked")
-            os.replace(tmp, dst)
+            with replacing(dst) as tmp:
+                link_file(src, tmp, link_types)
+                os.chmod(tmp, READONLY)
+                faults.point("cache.linked")
         except OSError as exc:
             raise CacheError(
                 f"Cannot write to the cache at {self.dir}: {exc.strerror or exc}; "
@@ -169,10 +168,7 @@ class Cache:
             return
         try:
             dst.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dst.with_name(f".{uuid.uuid4().hex}.tmp")
-            tmp.write_bytes(data)
-            os.chmod(tmp, READONLY)
-            os.replace(tmp, dst)
+            write_bytes_atomic(dst, data, READONLY)
         except OSError as exc:
             raise CacheError(
                 f"Cannot write to the cache at {self.dir}: {exc.strerror or exc}; "
@@ -274,9 +270,8 @@ class Cache:
     @staticmethod
     def _private_copy(file_path: Path) -> None:
         """Replace ``file_path`` (a hard link or symlink) by a writable copy of its bytes."""
-        tmp = file_path.with_name(f".{file_path.name}.{uuid.uuid4().hex}.tmp")
-        shutil.copyfile(file_path, tmp)  # follows a symlink; the new file is 0644
-        os.replace(tmp, file_path)
+        with replacing(file_path) as tmp:
+            shutil.copyfile(file_path, tmp)  # follows a symlink; the new file is 0644
 
     def unprotect(self, path: Path) -> None:
         """Replace cache-shared files under ``path`` (hard links, symlinks) with

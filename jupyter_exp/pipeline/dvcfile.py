@@ -393,7 +393,7 @@ def _git_listing(tree: Tree) -> list[str]:
     sha = git.rev_parse(rev) or rev
     if sha in _LISTINGS:
         return _LISTINGS[sha]
-    names = git.run("ls-tree", "-r", "-z", "--name-only", sha, check=False).split("\0")
+    names = git.ls_tree(sha, check=False)
     subrepos = {n.split("/.dvc/", 1)[0] for n in names if "/.dvc/" in n}
     found = []
     for name in names:
