@@ -293,8 +293,7 @@ class Git:
 
     # -- typed queries and updates (one method per git command more than one module uses) --
     def ls_tree(self, rev: str, check: bool = True) -> list[str]:
-        """Every file path in ``rev``'s tree (``ls-tree -r --name-only``); with not
-        ``check``, an empty list for a revision git does not know."""
+        """Every file path in ``rev``'s tree; not ``check``: [] for a revision git does not know."""
         return [n for n in self.run("ls-tree", "-r", "-z", "--name-only", rev, check=check).split("\0") if n]
 
     def ls_files(self, *patterns: str, untracked: bool = True, check: bool = True) -> list[str]:
