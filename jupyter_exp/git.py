@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from .errors import JupyterExpError, NotAGitRepoError
+from .refs import EXPS_NAMESPACE, HEADS, OWN_NAMESPACE
 
 NETWORK_TIMEOUT_ENV = "JUPYTER_EXP_GIT_TIMEOUT"
 DEFAULT_NETWORK_TIMEOUT = 300.0
@@ -193,7 +194,7 @@ class Git:
         out = self.run("for-each-ref", f"--format={fmt}", prefix)
         return [line.split("\0") for line in out.splitlines() if line]
 
-    def refs_stamp(self, prefixes: tuple[str, ...] = ("refs/exps", "refs/heads", "refs/jupyter-exp")) -> tuple:
+    def refs_stamp(self, prefixes: tuple[str, ...] = (EXPS_NAMESPACE, HEADS, OWN_NAMESPACE)) -> tuple:
         """A cheap fingerprint of the refs under ``prefixes`` and of HEAD, from file
         stats alone (no git process): it changes whenever one of them is written.
 
@@ -289,6 +290,56 @@ class Git:
                     continue
                 cleared.append(path.relative_to(top.parents[prefix.count("/")]).as_posix()[: -len(".lock")])
         return cleared
+
+    # -- typed queries and updates (one method per git command more than one module uses) --
+    def ls_tree(self, rev: str, check: bool = True) -> list[str]:
+        """Every file path in ``rev``'s tree; not ``check``: [] for a revision git does not know."""
+        return [n for n in self.run("ls-tree", "-r", "-z", "--name-only", rev, check=check).split("\0") if n]
+
+    def ls_files(self, *patterns: str, untracked: bool = True, check: bool = True) -> list[str]:
+        """Work-tree paths git knows (the index) plus, when ``untracked``, those it does
+        not ignore, limited to the pathspec ``patterns`` (``"*.dvc"``) when given."""
+        args = ["ls-files", "-z", "--cached"] + (["--others", "--exclude-standard"] if untracked else [])
+        out = self.run(*args, "--", *patterns, check=check)
+        return [n for n in out.split("\0") if n]
+
+    def diff_index(self, rev: str, cached: bool = True) -> list[str]:
+        """Paths whose index (``cached``) or work-tree content differs from ``rev``."""
+        out = self.run("diff-index", *(["--cached"] * cached), "--name-only", "--no-renames", "-z", rev)
+        return [n for n in out.split("\0") if n]
+
+    def tree_of(self, rev: str) -> str:
+        """The tree id of commit ``rev``."""
+        return self.run("rev-parse", f"{rev}^{{tree}}").strip()
+
+    def git_path(self, name: str) -> Path:
+        """Where git keeps ``name`` (``index``, ``objects``) for this work tree."""
+        path = Path(self.run("rev-parse", "--git-path", name).strip())
+        return path if path.is_absolute() else self.root / path
+
+    def first_parent_chain(self, tip: str, *exclude: str) -> list[str]:
+        """Commits from ``tip`` down its first parents, newest first, stopping at ``exclude``."""
+        return self.run("rev-list", "--first-parent", tip, *(["--not", *exclude] if exclude else [])).split()
+
+    def read_tree(self, rev: str | None, env: dict[str, str] | None = None) -> None:
+        """Load ``rev``'s tree into the index (``env``'s ``GIT_INDEX_FILE``); None: empty it."""
+        self.run("read-tree", *([rev] if rev else ["--empty"]), env=env)
+
+    def write_tree(self, env: dict[str, str] | None = None) -> str:
+        """The tree id of the index (``env``'s ``GIT_INDEX_FILE``)."""
+        return self.run("write-tree", env=env).strip()
+
+    def update_ref(self, ref: str, new: str, old: str | None = None, message: str | None = None,
+                   no_deref: bool = False) -> None:
+        """Point ``ref`` at ``new``; when ``old`` is given (all zeros: must not exist), only
+        if it points there now (a compare-and-swap)."""
+        args = ["update-ref"] + (["-m", message] if message else []) + (["--no-deref"] if no_deref else [])
+        self.run(*args, ref, new, *([old] if old is not None else []))
+
+    def ls_remote(self, remote: str, pattern: str) -> list[tuple[str, str]]:
+        """``(sha, ref)`` of the refs matching ``pattern`` on ``remote`` (a network call)."""
+        lines = self.run_network("ls-remote", remote, pattern).splitlines()
+        return [(sha, ref) for sha, _, ref in (line.partition("\t") for line in lines) if ref]
 
     def commit_tree(self, tree: str, parents: list[str], message: str) -> str:
         args = ["commit-tree", tree]

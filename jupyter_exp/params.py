@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ParamsError
-from .serialize import parse_json, parse_toml, parse_yaml, read_text, write_text_atomic
+from .serialize import parse_json, parse_toml, parse_yaml, read_text
 
 DEFAULT_PARAMS_FILE = "params.yaml"
 MISSING = object()
@@ -88,13 +88,6 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
             else:
                 flat[name] = value
     return flat
-
-
-def write_params(path: str | os.PathLike, new: dict) -> None:
-    """Write ``new`` into the params file at ``path``, keeping its comments and order."""
-    path = Path(path)
-    old = read_params_text(path) if path.exists() else None
-    write_text_atomic(path, render_params(path.name, old, new))
 
 
 def read_params_text(path: str | os.PathLike) -> str:

@@ -87,8 +87,82 @@ class Project:
 
     @property
     def own_tmp_dir(self) -> Path:
-        """Our own bookkeeping; DVC never reads it."""
+        """Our own bookkeeping; DVC never reads it. Every file in it is named below."""
         return self.tmp_dir / "jupyter_exp"
+
+    # -- what lives under .dvc/tmp (DVC's names) ---------------------------------------
+    @property
+    def lock_file(self) -> Path:
+        """DVC's project lock (``.dvc/tmp/lock``)."""
+        return self.tmp_dir / "lock"
+
+    @property
+    def checkpoint_signal_file(self) -> Path:
+        """DVC 2's checkpoint signal (``.dvc/tmp/DVC_CHECKPOINT``; see live.py)."""
+        return self.tmp_dir / "DVC_CHECKPOINT"
+
+    @property
+    def exp_runs_dir(self) -> Path:
+        """Where queued and temp runs get a directory each (``.dvc/tmp/exps``, as DVC)."""
+        return self.tmp_dir / "exps"
+
+    # -- our own, under .dvc/tmp/jupyter_exp --------------------------------------------
+    @property
+    def state_db(self) -> Path:
+        """The hash state table (inode, size, mtime -> md5)."""
+        return self.own_tmp_dir / "state.db"
+
+    @property
+    def uptodate_dir(self) -> Path:
+        """Stamps of no-op reproductions (pipeline/stamp.py)."""
+        return self.own_tmp_dir / "uptodate"
+
+    @property
+    def running_stage_file(self) -> Path:
+        """The process group of the stage command running now (to stop an orphan)."""
+        return self.own_tmp_dir / "running-stage"
+
+    @property
+    def queue_dir(self) -> Path:
+        """One JSON record per queue entry."""
+        return self.own_tmp_dir / "queue"
+
+    @property
+    def progress_dir(self) -> Path:
+        """One JSON record per running experiment, for tables in other processes."""
+        return self.own_tmp_dir / "progress"
+
+    @property
+    def workers_dir(self) -> Path:
+        """One record per background queue worker."""
+        return self.own_tmp_dir / "workers"
+
+    @property
+    def checkpoint_state_file(self) -> Path:
+        """Which checkpoint experiment the workspace's checkpoint outputs come from."""
+        return self.own_tmp_dir / "checkpoint.json"
+
+    @property
+    def show_cache_file(self) -> Path:
+        """Per-commit values collected for ``exp show`` (commits never change)."""
+        return self.own_tmp_dir / "show-cache.json"
+
+    @property
+    def show_output_dir(self) -> Path:
+        """Rendered ``exp show`` outputs, keyed by what they were made from."""
+        return self.own_tmp_dir / "show-output"
+
+    @property
+    def table_state_file(self) -> Path:
+        """The experiment table's sort, filter and column choices."""
+        return self.own_tmp_dir / "table.json"
+
+    def scratch_index(self) -> Path:
+        """A fresh path for a temporary git index (never the user's); its folder exists."""
+        import uuid
+
+        self.own_tmp_dir.mkdir(parents=True, exist_ok=True)
+        return self.own_tmp_dir / f"index-{uuid.uuid4().hex}"
 
     @cached_property
     def config(self) -> "configparser.ConfigParser":
@@ -238,7 +312,7 @@ class Project:
                 held[key] -= 1
             return
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.tmp_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + wait
         try:
             while True:

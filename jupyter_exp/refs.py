@@ -14,8 +14,14 @@ from dataclasses import dataclass
 from .errors import JupyterExpError
 
 EXPS_NAMESPACE = "refs/exps"
+EXPS_GLOB = f"{EXPS_NAMESPACE}/*"  # every experiment ref of a remote (``git ls-remote``)
+HEADS = "refs/heads"
+TAGS = "refs/tags"
 OWN_NAMESPACE = "refs/jupyter-exp"
 SAVED_NAMESPACE = f"{OWN_NAMESPACE}/saved"  # workspaces saved by apply, by name
+QUEUE_NAMESPACE = f"{OWN_NAMESPACE}/queue"  # keeps each queue entry's snapshot alive, by id
+# Every namespace whose change can change what ``exp show`` prints.
+SHOWN_NAMESPACES = (EXPS_NAMESPACE, HEADS, TAGS, OWN_NAMESPACE)
 DVC_SKIP = frozenset({"apply", "celery", "exec", "temp"})
 DVC_STASHES = frozenset({f"{EXPS_NAMESPACE}/stash", f"{EXPS_NAMESPACE}/celery/stash"})
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -56,10 +62,6 @@ class ExpRef:
     def __str__(self) -> str:
         return f"{EXPS_NAMESPACE}/{self.baseline[:2]}/{self.baseline[2:]}/{self.name}"
 
-    @property
-    def baseline_prefix(self) -> str:
-        return f"{EXPS_NAMESPACE}/{self.baseline[:2]}/{self.baseline[2:]}/"
-
     @classmethod
     def parse(cls, ref: str) -> "ExpRef | None":
         """The ExpRef of ``ref``, or None for refs DVC skips or that are not experiments."""
@@ -74,5 +76,16 @@ class ExpRef:
         return cls(baseline, parts[4])
 
 
-def baseline_prefix(baseline: str) -> str:
-    return f"{EXPS_NAMESPACE}/{baseline[:2]}/{baseline[2:]}/"
+def branch_ref(name: str) -> str:
+    """``refs/heads/<name>``."""
+    return f"{HEADS}/{name}"
+
+
+def saved_ref(name: str) -> str:
+    """The ref of a workspace ``exp apply`` saved: ``refs/jupyter-exp/saved/<name>``."""
+    return f"{SAVED_NAMESPACE}/{name}"
+
+
+def queue_ref(entry_id: str) -> str:
+    """The ref keeping queue entry ``entry_id``'s snapshot alive."""
+    return f"{QUEUE_NAMESPACE}/{entry_id}"

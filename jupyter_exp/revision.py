@@ -219,16 +219,3 @@ class RevisionTree(Tree):
 def revision_tree(project: Project, inner: Tree, memo: dict | None = None) -> RevisionTree:
     """``inner`` seen through its DVC outputs (itself if it already is a view)."""
     return inner if isinstance(inner, RevisionTree) else RevisionTree(project, inner, memo)
-
-
-def dvc_files_of(project: Project, rev: str | None) -> list[str]:
-    """Every ``dvc.yaml`` of the project at ``rev`` (None: the workspace's, as git lists
-    them), root first; one git process. The coordinator may unify this with the
-    pipeline collection in ``pipeline/``."""
-    if rev is None:
-        listed = project.git.run("ls-files", "--cached", "--others", "--exclude-standard", "-z",
-                                 "--", "dvc.yaml", "*/dvc.yaml", check=False)
-    else:
-        listed = project.git.run("ls-tree", "-r", "-z", "--name-only", rev, check=False)
-    names = [n for n in listed.split("\0") if n == DVC_YAML or n.endswith("/" + DVC_YAML)]
-    return sorted(set(names), key=lambda n: (n != DVC_YAML, n))

@@ -8,11 +8,12 @@ them. Every parse error becomes one :class:`YAMLFileError` naming file and line.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import YAMLFileError
 
@@ -192,20 +193,40 @@ def temp_sibling(path: str | os.PathLike) -> Path:
     return path.with_name(f".{path.name[:100]}.{os.getpid()}.{threading.get_ident()}.{os.urandom(6).hex()}.tmp")
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write a file through a temporary sibling and a rename, so readers never see half.
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike) -> Iterator[Path]:
+    """The one way we write a file atomically: yield a fresh sibling of ``path`` for the
+    caller to create (write, link, chmod), then rename it over ``path``, so readers see
+    the old file or the new one, never half.
 
-    On any failure (a full disk) the sibling is removed and ``path`` is left as it was.
+    On any failure in the block or the rename, the sibling is removed and ``path`` is
+    left as it was. (A process killed in between leaves a hidden ``.*.tmp`` sibling.)
     """
     path = Path(path)
     tmp = temp_sibling(path)
     try:
-        with open(tmp, "x", encoding="utf-8") as fobj:
-            fobj.write(text)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically (:func:`replacing`)."""
+    with replacing(path) as tmp:
+        with open(tmp, "x", encoding="utf-8") as fobj:
+            fobj.write(text)
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` atomically (:func:`replacing`), with permission bits
+    ``mode`` when given (set before the rename: nobody sees it writable)."""
+    with replacing(path) as tmp:
+        with open(tmp, "xb") as fobj:
+            fobj.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
 
 
 def parse_json(text: str, name: str) -> Any:

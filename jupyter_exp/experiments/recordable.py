@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import JupyterExpError
+from ..pipeline.dvcfile import Pipelines
 from ..project import Project
 from .snapshot import pipeline_files
 
@@ -20,7 +21,7 @@ class CannotRecordError(JupyterExpError):
     """Something would make recording the experiment fail once the pipeline has run."""
 
 
-def check_can_record(project: Project, name: str | None = None) -> None:
+def check_can_record(project: Project, name: str | None = None, pipelines: Pipelines | None = None) -> None:
     """Refuse, before params are rewritten or any stage runs, what would make the
     recording fail afterwards: no git identity, a ``.git`` that cannot be written, a
     pipeline file inside a git submodule, bookkeeping that cannot be written.
@@ -35,7 +36,7 @@ def check_can_record(project: Project, name: str | None = None) -> None:
     common = common if common.is_absolute() else project.root / common
     for folder in (common / "objects", common / "refs"):
         _probe(project, folder, "make .git writable (`chattr -i`, a read-write mount) and rerun.")
-    for path in pipeline_files(project):
+    for path in pipeline_files(project, pipelines):
         module = _submodule_of(project, path)
         if module is not None:
             raise CannotRecordError(

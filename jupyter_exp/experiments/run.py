@@ -13,7 +13,7 @@ from typing import Callable
 from .. import faults
 from ..errors import JupyterExpError
 from ..overrides import apply_overrides, group_by_file, is_sweep
-from ..pipeline.dvcfile import load_all, load_pipeline
+from ..pipeline.dvcfile import load_pipeline, walk_pipelines
 from ..pipeline.repro import commit, reproduce
 from ..pipeline.results import Echo, StageResult, echo_stdout
 from ..project import Project
@@ -109,13 +109,18 @@ def run(
                      all_pipelines=all_pipelines, force_downstream=force_downstream,
                      keep_going=keep_going, ignore_errors=ignore_errors, recursive=recursive,
                      allow_missing=allow_missing, pull=pull, confirm=confirm)
-        if any(stage.has_checkpoint for p in load_all(project) for stage in p.stages):
+        # Loaded once and passed down: again only when -S rewrote a file they were built from.
+        pipelines = walk_pipelines(project)
+        if any(stage.has_checkpoint for stage in pipelines.stages):
             return _run_checkpoints(project, baseline, targets, set_params, name, message, reset,
                                     flags, echo, on_progress)
         name, existing = choose_name(project, baseline, name, force)
-        check_can_record(project, name)
+        check_can_record(project, name, pipelines)
         if set_params:
-            apply_overrides(project.root, group_by_file(set_params))
+            overrides = group_by_file(set_params)
+            apply_overrides(project.root, overrides)
+            if pipelines.reads(set(overrides)):
+                pipelines = walk_pipelines(project)
         env = {"DVC_EXP_NAME": name, "DVC_EXP_BASELINE_REV": baseline}
         # Announced while it runs, for tables in other processes; gone once it ends.
         publish_progress(project, {"experiment": name, "baseline": baseline, "state": "running",
@@ -130,9 +135,10 @@ def run(
                     pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
                     keep_going=keep_going, ignore_errors=ignore_errors, env=env, echo=echo,
                     recursive=recursive, allow_missing=allow_missing, pull=pull, confirm=confirm,
+                    pipelines=pipelines,
                 )
                 faults.point("run.reproduced")
-                rev = record(project, baseline, name, snapshot_tree(project, pipeline_files(project)),
+                rev = record(project, baseline, name, snapshot_tree(project, pipeline_files(project, pipelines)),
                              message=message, force=force, existing=existing or ZERO)
         finally:
             clear_progress(project, name)

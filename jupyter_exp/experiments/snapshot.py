@@ -26,7 +26,7 @@ from ..errors import JupyterExpError
 from ..git import GitError
 from ..notices import warn
 from ..params import DEFAULT_PARAMS_FILE
-from ..pipeline.dvcfile import load_all
+from ..pipeline.dvcfile import Pipelines, load_all
 from ..project import Project
 from ..serialize import dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from ..refs import ExpRef
@@ -38,10 +38,11 @@ class ExperimentExistsError(JupyterExpError):
     pass
 
 
-def pipeline_files(project: Project) -> list[str]:
-    """Project-relative paths an experiment commit must carry besides tracked changes."""
+def pipeline_files(project: Project, pipelines: Pipelines | None = None) -> list[str]:
+    """Project-relative paths an experiment commit must carry besides tracked changes
+    (``pipelines``: the project's, when the caller loaded them already)."""
     paths = ["dvc.yaml", "dvc.lock", DEFAULT_PARAMS_FILE]
-    for pipeline in load_all(project):  # every dvc.yaml, each with its dvc.lock
+    for pipeline in pipelines.items if pipelines else load_all(project):  # every dvc.yaml, each with its dvc.lock
         paths += [pipeline.dvcfile, pipeline.dvcfile[: -len("dvc.yaml")] + "dvc.lock"]
         paths += [*pipeline.params, *pipeline.metrics, *pipeline.sources]
         for stage in pipeline.stages:

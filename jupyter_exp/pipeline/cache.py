@@ -19,12 +19,17 @@ import json
 import os
 import shutil
 import stat
-import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import faults
 from ..errors import CacheError, CheckoutError
-from .hashing import HashInfo, Hasher, check_md5, manifest_bytes, walk_files
+from ..serialize import replacing, write_bytes_atomic
+from .hashing import HashInfo, Hasher, State, check_md5, manifest_bytes, walk_files
+from .ignore import DvcIgnore
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 FICLONE = 0x40049409  # linux/fs.h: share extents (reflink)
 READONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
@@ -147,11 +152,10 @@ class Cache:
             return
         try:
             dst.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dst.with_name(f".{uuid.uuid4().hex}.tmp")
-            link_file(src, tmp, link_types)
-            os.chmod(tmp, READONLY)
-            faults.point("cache.linked")
-            os.replace(tmp, dst)
+            with replacing(dst) as tmp:
+                link_file(src, tmp, link_types)
+                os.chmod(tmp, READONLY)
+                faults.point("cache.linked")
         except OSError as exc:
             raise CacheError(
                 f"Cannot write to the cache at {self.dir}: {exc.strerror or exc}; "
@@ -164,10 +168,7 @@ class Cache:
             return
         try:
             dst.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dst.with_name(f".{uuid.uuid4().hex}.tmp")
-            tmp.write_bytes(data)
-            os.chmod(tmp, READONLY)
-            os.replace(tmp, dst)
+            write_bytes_atomic(dst, data, READONLY)
         except OSError as exc:
             raise CacheError(
                 f"Cannot write to the cache at {self.dir}: {exc.strerror or exc}; "
@@ -269,9 +270,8 @@ class Cache:
     @staticmethod
     def _private_copy(file_path: Path) -> None:
         """Replace ``file_path`` (a hard link or symlink) by a writable copy of its bytes."""
-        tmp = file_path.with_name(f".{file_path.name}.{uuid.uuid4().hex}.tmp")
-        shutil.copyfile(file_path, tmp)  # follows a symlink; the new file is 0644
-        os.replace(tmp, file_path)
+        with replacing(file_path) as tmp:
+            shutil.copyfile(file_path, tmp)  # follows a symlink; the new file is 0644
 
     def unprotect(self, path: Path) -> None:
         """Replace cache-shared files under ``path`` (hard links, symlinks) with
@@ -304,3 +304,9 @@ def remove(path: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(path)
 
+
+
+def open_cache(project: Project) -> Cache:
+    """The project's cache with a state table attached (unchanged files are not hashed again)."""
+    state = State(project.state_db)
+    return Cache(project.cache_dir, Hasher(state, DvcIgnore(project.root)), project.link_types)

@@ -11,6 +11,7 @@ whole ``${expr}`` keeps the value's type; embedded ones are formatted as text
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ..params import DEFAULT_PARAMS_FILE, parse_params
 from ..project import Project
 from ..serialize import parse_yaml
 from ..tree import Tree, WorkspaceTree
+from .graph import Graph, build_graph
 from .stage import Stage, build_stage
 
 DVC_YAML = "dvc.yaml"
@@ -304,10 +306,49 @@ def _ignored_by_git(project: Project) -> tuple[set[str], set[str]]:
     return files, dirs
 
 
-def walk_pipelines(project: Project) -> tuple[list[Pipeline], list[str]]:
-    """(every pipeline, the directories walked), as DVC walks the work tree.
+@dataclass(frozen=True)
+class Pipelines:
+    """Every pipeline of the work tree, loaded once per command and passed down.
 
-    The directories are where a new ``dvc.yaml`` would appear (for the up-to-date stamp).
+    ``walked`` are the directories searched: where a new ``dvc.yaml`` would appear (for
+    the up-to-date stamp).
+    """
+
+    items: tuple[Pipeline, ...]
+    walked: tuple[str, ...] = ()
+
+    @property
+    def stages(self) -> list[Stage]:
+        return [stage for pipeline in self.items for stage in pipeline.stages]
+
+    def reads(self, relpaths: "list[str] | set[str]") -> bool:
+        """Whether building these pipelines read any of ``relpaths`` (then, once they
+        changed, e.g. by ``-S`` overrides, the pipelines must be loaded again)."""
+        wanted = set(relpaths)
+        return any(source in wanted for pipeline in self.items for source in pipeline.sources)
+
+    def graph(self) -> Graph:
+        """One graph over every stage, as DVC collects them.
+
+        Raises:
+            OutputDuplicatedError, CyclicGraphError.
+        """
+        stages: list[Stage] = []
+        groups: dict[str, tuple[str, ...]] = {}
+        sources: list[str] = [DVC_YAML]
+        for pipeline in self.items:
+            prefix = "" if pipeline.dvcfile == DVC_YAML else f"{pipeline.dvcfile}:"
+            for stage in pipeline.stages:
+                stages.append(dataclasses.replace(stage, index=len(stages)))
+            for name, members in pipeline.groups.items():
+                groups[prefix + name] = tuple(prefix + m for m in members)
+            sources += pipeline.sources
+        return build_graph(stages, groups, tuple(dict.fromkeys(sources)),
+                           dvcfiles=tuple(p.dvcfile for p in self.items), walked=self.walked)
+
+
+def walk_pipelines(project: Project) -> Pipelines:
+    """Every pipeline of the work tree, as DVC walks it.
 
     Raises:
         YAMLFileError, PipelineError, PathError: as :func:`load_pipeline`, for any file.
@@ -342,7 +383,7 @@ def walk_pipelines(project: Project) -> tuple[list[Pipeline], list[str]]:
                 continue
             keep.append(name)
         dirnames[:] = keep  # os.walk does not follow symlinked directories
-    return pipelines, walked
+    return Pipelines(tuple(pipelines), tuple(walked))
 
 
 def _git_listing(tree: Tree) -> list[str]:
@@ -352,7 +393,7 @@ def _git_listing(tree: Tree) -> list[str]:
     sha = git.rev_parse(rev) or rev
     if sha in _LISTINGS:
         return _LISTINGS[sha]
-    names = git.run("ls-tree", "-r", "-z", "--name-only", sha, check=False).split("\0")
+    names = git.ls_tree(sha, check=False)
     subrepos = {n.split("/.dvc/", 1)[0] for n in names if "/.dvc/" in n}
     found = []
     for name in names:
@@ -395,7 +436,7 @@ def collect_dvcfiles(project: Project, tree: Tree | None = None) -> list[str]:
     ``tree`` is a revision to list (a GitTree); default the work tree.
     """
     if tree is None or isinstance(tree, WorkspaceTree):
-        return [p.dvcfile for p in walk_pipelines(project)[0]]
+        return [p.dvcfile for p in walk_pipelines(project).items]
     if hasattr(tree, "git") and hasattr(tree, "rev"):
         return _git_listing(tree)
     return [DVC_YAML] if tree.exists(DVC_YAML) else []
@@ -408,7 +449,7 @@ def load_all(project: Project, tree: Tree | None = None) -> list[Pipeline]:
         YAMLFileError, PipelineError, PathError: as :func:`load_pipeline`, for any file.
     """
     if tree is None or isinstance(tree, WorkspaceTree):
-        return walk_pipelines(project)[0]
+        return list(walk_pipelines(project).items)
     pipelines = [load_pipeline(project.root, f, tree=tree) for f in collect_dvcfiles(project, tree)]
     # As the walk: no dvc.yaml inside another one's stage output.
     outs = [o.path for p in pipelines for s in p.stages for o in s.outs]

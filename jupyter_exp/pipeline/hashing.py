@@ -291,10 +291,6 @@ class Hasher:
             found.append((rel, file_path, self.hash_file(file_path, st), st.st_size))
         return found
 
-    def dir_entries(self, path: Path) -> list[tuple[str, str, int]]:
-        """``(relpath, md5, size)`` of every file in a directory."""
-        return [(rel, md5, size) for rel, _, md5, size in self.dir_files(path)]
-
     def hash_tree(self, path: Path) -> tuple[HashInfo, list[tuple[str, Path, str, int]]] | None:
         """The HashInfo of a file or directory with the files it was computed from
         (``[]`` for a file), or None when it does not exist. Saving uses the files

@@ -85,6 +85,33 @@ def write_lock(path: Path, updates: dict[str, dict]) -> None:
     write_text_atomic(path, dump_yaml_text({"schema": SCHEMA, "stages": current}))
 
 
+class LockFiles:
+    """The ``dvc.lock`` files of a project's pipelines during one command: each read
+    once, written through on every change."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._entries: dict[str, dict[str, dict]] = {}
+
+    def entries(self, stage: Stage) -> dict[str, dict]:
+        """Stage name -> lock entry of the lock file beside ``stage``'s ``dvc.yaml``."""
+        name = lock_path_for(stage.dvcfile)
+        if name not in self._entries:
+            self._entries[name] = read_lock(self.root / name)
+        return self._entries[name]
+
+    def entry(self, stage: Stage) -> dict | None:
+        """``stage``'s lock entry, None when it has none."""
+        return self.entries(stage).get(stage.name)
+
+    def record(self, stage: Stage, entry: dict) -> str:
+        """Write ``stage``'s entry into its lock file; return the file's project path."""
+        name = lock_path_for(stage.dvcfile)
+        write_lock(self.root / name, {stage.name: entry})
+        self.entries(stage)[stage.name] = entry
+        return name
+
+
 def _params_section(values: dict[str, dict[str, Any]]) -> dict:
     files = sorted(values, key=lambda f: (f != DEFAULT_PARAMS_FILE, f))
     return {f: {k: values[f][k] for k in sorted(values[f])} for f in files}

@@ -10,9 +10,6 @@ untouched.
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
 import posixpath
 import time
 from pathlib import Path
@@ -20,21 +17,24 @@ from typing import Callable
 
 from ..errors import (JupyterExpError, MissingDependencyError, PipelineError, StageFailedError,
                       UnknownStageError)
-from ..live import ENGINE_PID_VAR
-from ..params import read_params
 from ..project import Project
-from .cache import Cache, remove
-from .ignore import DvcIgnore
-from .dvcfile import walk_pipelines
-from .gitignore import ignore
-from .graph import Graph, build_graph, parse_target, plan
-from .hashing import Hasher, HashInfo, State
-from .lock import build_entry, current_params, entry_outs, lock_path_for, read_lock, why_changed, write_lock
-from .runcache import RunCache, can_cache
 from . import stamp
+from .cache import open_cache, remove
+from .checkpoint_signal import CheckpointSignal
+from .dvcfile import Pipelines, walk_pipelines
+from .gitignore import ignore
+from .graph import Graph, parse_target, plan
+from .hashing import HashInfo
+from .lock import LockFiles, build_entry, current_params, entry_outs, lock_path_for, why_changed
+from .memo import WorkspaceMemo
 from .results import Echo, StageResult, echo_stdout
+from .runcache import RunCache, can_cache
 from .runner import record_stage, run_command, stop_orphaned_stage
 from .stage import Stage
+from .stage_env import stage_env
+
+__all__ = ["ReproAbortedError", "ReproFailedError", "commit", "open_cache", "reproduce"]
+# open_cache moved to cache.py; re-exported for experiments/snapshot.py
 
 
 class ReproFailedError(JupyterExpError):
@@ -59,7 +59,7 @@ def _changed_besides_missing(run: _Run, graph: Graph, stage: Stage, entry: dict,
     for dep in stage.deps:
         producer = graph.producer_of(dep.path)
         if run.hash_of(dep.path) is None and producer is not None and dep.path in recorded:
-            produced = entry_outs(run.lock_entries(producer).get(producer.name) or {})
+            produced = entry_outs(run.locks.entry(producer) or {})
             for out in producer.outs:
                 if out.path == dep.path and out.def_path in produced \
                         and produced[out.def_path].md5 != recorded[dep.path].md5:
@@ -71,32 +71,10 @@ def _changed_besides_missing(run: _Run, graph: Graph, stage: Stage, entry: dict,
     return why_changed(stage, entry, hash_of, params, lambda info: True)  # "not in cache" allowed
 
 
-def open_cache(project: Project) -> Cache:
-    """The project's cache with a state table attached."""
-    state = State(project.own_tmp_dir / "state.db")
-    return Cache(project.cache_dir, Hasher(state, DvcIgnore(project.root)), project.link_types)
-
-
-def load_graph(project: Project) -> Graph:
-    """One graph over the stages of every ``dvc.yaml`` of the project, as DVC collects
-    them (:func:`~.dvcfile.walk_pipelines`)."""
-    pipelines, walked = walk_pipelines(project)
-    stages: list[Stage] = []
-    groups: dict[str, tuple[str, ...]] = {}
-    sources: list[str] = ["dvc.yaml"]
-    for pipeline in pipelines:
-        prefix = "" if pipeline.dvcfile == "dvc.yaml" else f"{pipeline.dvcfile}:"
-        for stage in pipeline.stages:
-            stages.append(dataclasses.replace(stage, index=len(stages)))
-        for name, members in pipeline.groups.items():
-            groups[prefix + name] = tuple(prefix + m for m in members)
-        sources += pipeline.sources
-    return build_graph(stages, groups, tuple(dict.fromkeys(sources)),
-                       dvcfiles=tuple(p.dvcfile for p in pipelines), walked=tuple(walked))
-
-
 class _Run:
-    """One reproduction: memoised hashes and params, the lock file, the echo."""
+    """One reproduction: what it read (:class:`~.memo.WorkspaceMemo`), the lock files
+    (:class:`~.lock.LockFiles`), the cache and run-cache, the echo; it runs and records
+    one stage at a time."""
 
     def __init__(self, project: Project, echo: Echo, env: dict[str, str] | None,
                  on_start: "Callable[[int], None] | None" = None,
@@ -106,51 +84,17 @@ class _Run:
         self.extra_env = env or {}
         self.on_start = on_start
         self.on_checkpoint = on_checkpoint
-        self.checkpoints = 0
         self.cache = open_cache(project)
         self.hasher = self.cache.hasher
+        self.memo = WorkspaceMemo(project.root, self.hasher)
+        self.hash_of = self.memo.hash_of
+        self.locks = LockFiles(project.root)
         self.run_cache = RunCache(project.cache_dir)
-        self._hashes: dict[str, HashInfo | None] = {}
-        self._params: dict[str, dict] = {}
-        self._locks: dict[str, dict[str, dict]] = {}
-
-    def hash_of(self, relpath: str) -> HashInfo | None:
-        if relpath not in self._hashes:
-            self._hashes[relpath] = self.hasher.hash_path(self.project.root / relpath)
-        return self._hashes[relpath]
-
-    def forget(self, relpaths: list[str]) -> None:
-        for relpath in relpaths:
-            self._hashes.pop(relpath, None)
-
-    @property
-    def params_read(self) -> list[str]:
-        return list(self._params)
-
-    def read_params(self, relpath: str) -> dict:
-        if relpath not in self._params:
-            self._params[relpath] = read_params(self.project.root / relpath)
-        return self._params[relpath]
-
-    def lock_entries(self, stage: Stage) -> dict[str, dict]:
-        name = lock_path_for(stage.dvcfile)
-        if name not in self._locks:
-            self._locks[name] = read_lock(self.project.root / name)
-        return self._locks[name]
+        self.signal = CheckpointSignal(project.checkpoint_signal_file)
 
     def record(self, stage: Stage, entry: dict) -> None:
-        name = lock_path_for(stage.dvcfile)
-        self.echo(f"Updating lock file '{name}'\n")
-        write_lock(self.project.root / name, {stage.name: entry})
-        self.lock_entries(stage)[stage.name] = entry
-
-    def env_for(self, stage: Stage) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(self.extra_env)
-        env["DVC_ROOT"] = str(self.project.root)
-        env["DVC_STAGE"] = stage.address
-        env.setdefault("PYTHONUNBUFFERED", "1")
-        return env
+        self.echo(f"Updating lock file '{lock_path_for(stage.dvcfile)}'\n")
+        self.locks.record(stage, entry)
 
     # -- one stage ------------------------------------------------------------
     def check_deps(self, stage: Stage) -> None:
@@ -182,7 +126,7 @@ class _Run:
             self.cache.checkout(self.project.root / out.path, outs[out.def_path], copy=not out.cache)
             if out.cache:
                 ignore(self.project.root, out.path)
-        self.forget([o.path for o in stage.outs])
+        self.memo.forget([o.path for o in stage.outs])
         deps = {d.def_path: self.hash_of(d.path) for d in stage.deps}
         self.record(stage, build_entry(stage, deps, params, outs))  # type: ignore[arg-type]
         return True
@@ -198,15 +142,13 @@ class _Run:
                     self.cache.unprotect(path)
             else:
                 remove(path)
-        self.forget([o.path for o in stage.outs])
+        self.memo.forget([o.path for o in stage.outs])
         self.echo(f"Running stage '{stage.address}':\n")
-        env = self.env_for(stage)
+        env = stage_env(root, stage, self.extra_env)
         monitor = None
         if stage.has_checkpoint:
-            env["DVC_CHECKPOINT"] = "1"
-            env[ENGINE_PID_VAR] = str(os.getpid())
-            self.signal_path.unlink(missing_ok=True)  # left behind by a run that was killed
-            monitor = lambda: self.check_signal(stage, params)  # noqa: E731
+            self.signal.reset()
+            monitor = lambda: self.signal.poll(lambda info: self.checkpoint(stage, params, info))  # noqa: E731
         stop_orphaned_stage(self.stage_record)
         for cmd in stage.commands:
             self.echo(f"> {cmd}\n")
@@ -220,33 +162,20 @@ class _Run:
 
     @property
     def stage_record(self) -> Path:
-        return self.project.own_tmp_dir / "running-stage"
+        return self.project.running_stage_file
 
     def started(self, pgid: int) -> None:
         record_stage(self.stage_record, pgid)
         if self.on_start is not None:
             self.on_start(pgid)
 
-    @property
-    def signal_path(self) -> Path:
-        return self.project.tmp_dir / "DVC_CHECKPOINT"
-
-    def check_signal(self, stage: Stage, params: dict) -> None:
-        """If the stage asked for a checkpoint: cache its outputs, write its lock entry,
-        let the experiment record it, then acknowledge (delete the signal file)."""
-        path = self.signal_path
-        if not path.exists():
-            return
-        try:
-            info = json.loads(path.read_text() or "{}")
-        except ValueError:
-            info = {}
-        self.forget([d.path for d in stage.deps] + [o.path for o in stage.outs])
+    def checkpoint(self, stage: Stage, params: dict, info: dict) -> None:
+        """The stage asked for a checkpoint: cache its outputs, write its lock entry and
+        let the experiment record it (the signal is acknowledged after this returns)."""
+        self.memo.forget([d.path for d in stage.deps] + [o.path for o in stage.outs])
         self.commit_stage(stage, params, cacheable=False, allow_missing=True)
-        self.checkpoints += 1
         if self.on_checkpoint is not None:
-            self.on_checkpoint(stage, info if isinstance(info, dict) else {})
-        path.unlink(missing_ok=True)
+            self.on_checkpoint(stage, info)
 
     def commit_stage(self, stage: Stage, params: dict, cacheable: bool, allow_missing: bool = False) -> dict:
         """Cache the outputs and write the lock entry (``allow_missing``: at a checkpoint,
@@ -273,7 +202,7 @@ class _Run:
                 info = self.hasher.hash_path(path)
                 assert info is not None
                 outs[out.def_path] = info
-        self.forget([d.path for d in stage.deps] + [o.path for o in stage.outs])
+        self.memo.forget([d.path for d in stage.deps] + [o.path for o in stage.outs])
         deps = {d.def_path: self.hash_of(d.path) for d in stage.deps}
         entry = build_entry(stage, deps, params, outs)  # type: ignore[arg-type]
         self.record(stage, entry)
@@ -305,6 +234,7 @@ def reproduce(
     allow_missing: bool = False,
     pull: bool = False,
     confirm: "Callable[[str], bool] | None" = None,
+    pipelines: Pipelines | None = None,
 ) -> list[StageResult]:
     """Bring the selected stages up to date; return what happened to each.
 
@@ -320,6 +250,10 @@ def reproduce(
     at each checkpoint a stage asks for, after its outputs are cached and its lock
     entry written (without it, checkpoints are only acknowledged).
 
+    ``pipelines`` are the project's pipelines when the caller has loaded them already
+    (under the project lock, after any change to the files they were built from; see
+    :meth:`~.dvcfile.Pipelines.reads`); default: loaded here.
+
     Raises:
         StageFailedError: a command failed (unless keep_going or ignore_errors).
         MissingDependencyError, PipelineError, UnknownStageError, CyclicGraphError.
@@ -331,7 +265,7 @@ def reproduce(
     if pull:
         _pull_notice(project, echo)
     with project.lock():
-        graph = load_graph(project)
+        graph = (pipelines or walk_pipelines(project)).graph()
         wanted = list(targets or []) or ["dvc.yaml"]  # DVC: dvc.yaml of the current directory
         dirs = _target_dirs(project, wanted, cwd) if recursive else None
         rooted = [posixpath.normpath(posixpath.join(cwd, t)) if dirs and
@@ -378,14 +312,15 @@ def reproduce(
     return final
 
 
-def commit(project: Project, targets: list[str] | None = None, echo: Echo | None = None) -> list[str]:
+def commit(project: Project, targets: list[str] | None = None, echo: Echo | None = None,
+           pipelines: Pipelines | None = None) -> list[str]:
     """Record the outputs as they are in the cache and ``dvc.lock`` (``dvc commit -f``).
 
     Stages whose dependencies or outputs are missing are left alone. Returns the
-    addresses of the stages whose lock entries changed.
+    addresses of the stages whose lock entries changed. ``pipelines``: as :func:`reproduce`.
     """
     with project.lock():
-        graph = load_graph(project)
+        graph = (pipelines or walk_pipelines(project)).graph()
         run = _Run(project, echo or echo_stdout, None)
         changed = []
         try:
@@ -394,8 +329,8 @@ def commit(project: Project, targets: list[str] | None = None, echo: Echo | None
                 paths = [d.path for d in stage.deps] + [o.path for o in stage.outs]
                 if any(run.hash_of(p) is None for p in paths):
                     continue
-                params = current_params(stage, run.read_params)
-                entry = run.lock_entries(stage).get(stage.name)
+                params = current_params(stage, run.memo.read_params)
+                entry = run.locks.entry(stage)
                 if why_changed(stage, entry, run.hash_of, params, run.cache.has_all) is None:
                     continue
                 run.commit_stage(stage, params, cacheable=False)
@@ -426,8 +361,8 @@ def _reproduce_one(
     if stage.frozen and not force:
         run.echo(f"Stage '{stage.address}' is frozen, skipping\n")
         return StageResult(stage.address, "frozen")
-    params = current_params(stage, run.read_params)
-    entry = run.lock_entries(stage).get(stage.name)
+    params = current_params(stage, run.memo.read_params)
+    entry = run.locks.entry(stage)
     upstream_ran = any(r.status in ("ran", "restored") for r in upstream)
     forced = force or (force_downstream and upstream_ran)
     if force:
@@ -512,7 +447,7 @@ def _read_paths(run: _Run, graph: Graph, order: list[str]) -> list[Path]:
     paths = [root / p for p in graph.sources]
     paths += [run.project.dvc_dir / "config", run.project.dvc_dir / "config.local"]
     paths += [root / lock_path_for(graph.stages[a].dvcfile) for a in order]
-    paths += [root / p for p in run.params_read]
+    paths += [root / p for p in run.memo.params_read]
     for address in order:
         stage = graph.stages[address]
         paths += [root / d.path for d in stage.deps]

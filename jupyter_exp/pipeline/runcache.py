@@ -11,13 +11,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
 from ..errors import YAMLFileError
-from ..serialize import dump_yaml_text, load_yaml
+from ..serialize import dump_yaml_text, load_yaml, write_text_atomic
 from .stage import Stage
 
 _EXCLUDED = ("size", "nfiles")
@@ -89,6 +87,4 @@ class RunCache:
         if target.exists():
             return
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{uuid.uuid4().hex}.tmp"
-        tmp.write_text(dump_yaml_text(entry), encoding="utf-8")
-        os.replace(tmp, target)
+        write_text_atomic(target, dump_yaml_text(entry))

@@ -17,13 +17,12 @@ from ..errors import CheckoutError, JupyterExpError, PipelineError
 from ..project import Project
 from ..serialize import decode_text, dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from ..tree import GitTree
-from .cache import Cache
-from .dvcfile import load_all
+from .cache import Cache, open_cache
+from .dvcfile import load_all, walk_pipelines
 from .gitignore import ignore
 from .graph import build_graph
 from .hashing import HashInfo
 from .lock import check_lock, entry_outs, lock_path_for, read_lock
-from .repro import load_graph, open_cache
 from .results import StageResult
 
 
@@ -53,7 +52,7 @@ def add(project: Project, paths: list[str], echo: Callable[[str], None] | None =
     """
     echo = echo or (lambda text: sys.stdout.write(text))
     with project.lock():
-        graph = load_graph(project)
+        graph = walk_pipelines(project).graph()
         cache = open_cache(project)
         written = []
         to_git = []
@@ -72,7 +71,7 @@ def add(project: Project, paths: list[str], echo: Callable[[str], None] | None =
                     f"'{rel}' is an output of stage '{producer.address}'; "
                     "it is tracked by dvc.lock already."
                 )
-            if project.git.run("ls-files", "--", rel).strip():
+            if project.git.ls_files(rel, untracked=False):
                 raise JupyterExpError(
                     f"'{rel}' is tracked by git; untrack it with `git rm -r --cached {rel}` first."
                 )
@@ -92,8 +91,7 @@ def add(project: Project, paths: list[str], echo: Callable[[str], None] | None =
 
 def _dvc_files(project: Project) -> list[Path]:
     """The ``.dvc`` files git knows about or that sit in the work tree."""
-    listed = project.git.run("ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "*.dvc", check=False)
-    return [project.root / name for name in listed.split("\0") if name.endswith(".dvc")]
+    return [project.root / name for name in project.git.ls_files("*.dvc", check=False) if name.endswith(".dvc")]
 
 
 def read_dvc_file(project: Project, name: str, text: str | None = None) -> list[Tracked]:
@@ -138,8 +136,7 @@ def collect_tracked(project: Project, tree: GitTree | None = None) -> list[Track
         for dvc_file in _dvc_files(project):
             found.extend(read_dvc_file(project, dvc_file.relative_to(project.root).as_posix()))
     else:
-        listed = project.git.run("ls-tree", "-r", "-z", "--name-only", tree.rev)
-        for name in (n for n in listed.split("\0") if n.endswith(".dvc")):
+        for name in (n for n in project.git.ls_tree(tree.rev) if n.endswith(".dvc")):
             raw = tree.read(name)
             if raw is not None:
                 found.extend(read_dvc_file(project, name, decode_text(raw, name)))
