@@ -122,6 +122,10 @@ def _cmd_exp_show(args: argparse.Namespace):
         known = show_stamp.lookup(project, options)
         if known is not None:
             return Text(known)
+    if formatted and not args.force:
+        from .experiments import show as _show
+
+        taken = show_stamp.fingerprint(project, _show.workspace_files(project))
     from .display import ExperimentTable
     from .experiments import show
 
@@ -149,7 +153,7 @@ def _cmd_exp_show(args: argparse.Namespace):
                                   for row in rows):
         from .experiments import show_stamp
 
-        show_stamp.record(project, options, text, show.workspace_files(project))
+        show_stamp.record(project, options, text, taken)
     return Text(text)
 
 

@@ -78,7 +78,7 @@ class DaskExecutor(Executor):
                     if interrupted is not None and time.monotonic() - interrupted > GRACE_SECONDS:
                         client.cancel(pending)  # the cluster's end stops what is left
                     for future in [f for f in pending if f.done()]:
-                        outcomes[futures[future]] = self._outcome(future, futures[future], echo_for, control)
+                        outcomes[futures[future]] = self._outcome(future, futures[future], echo_for, control, root)
                     pending = [f for f in pending if not f.done()]
                     time.sleep(POLL_SECONDS)
             except KeyboardInterrupt:
@@ -104,13 +104,16 @@ class DaskExecutor(Executor):
             client.cancel(unclaimed)
 
     @staticmethod
-    def _outcome(future, entry_id: str, echo_for: Callable[[str], Echo | None], control: Control) -> Outcome:
+    def _outcome(future, entry_id: str, echo_for: Callable[[str], Echo | None], control: Control,
+                 root: str | None = None) -> Outcome:
         if future.cancelled():
-            return Outcome(entry_id, entry_id, "skipped")
-        try:
-            outcome = future.result()
-        except Exception as exc:  # noqa: BLE001 - a lost worker (KilledWorker, ...)
-            return Outcome(entry_id, entry_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            outcome = _recorded(root, entry_id) or Outcome(entry_id, entry_id, "skipped")
+        else:
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker (KilledWorker, ...)
+                outcome = _recorded(root, entry_id) or Outcome(
+                    entry_id, entry_id, "failed", error=f"{type(exc).__name__}: {exc}")
         echo = echo_for(entry_id)
         if echo is not None and outcome.state != "skipped":
             echo(f"{outcome.state} on the Dask cluster; `jupyter exp queue logs {outcome.name}` "
@@ -118,6 +121,20 @@ class DaskExecutor(Executor):
         if control.on_finish is not None and outcome.state != "skipped":
             control.on_finish(outcome)
         return outcome
+
+
+def _recorded(root: str | None, entry_id: str) -> Outcome | None:
+    """How the entry's record says its run ended, when the future cannot tell: the client
+    lost the scheduler (a loaded machine: its futures are cancelled) after the task ran."""
+    if root is None:
+        return None
+    from ..project import Project
+    from .queue import QueueStore
+
+    entry = QueueStore(Project(root)).get(entry_id)
+    if entry is None or entry.state not in ("success", "failed"):
+        return None
+    return Outcome(entry_id, entry.name, entry.state, exp_rev=entry.exp_rev, error=entry.error)
 
 
 def stop_worker_runs(root: str) -> int:

@@ -78,14 +78,21 @@ def lookup(project: Project, options: dict) -> str | None:
         return None  # missing or damaged: recompute (and record anew)
 
 
-def record(project: Project, options: dict, output: str, workspace_files: list[Path]) -> None:
-    """Remember ``output`` for ``options`` with the current refs and file stats."""
+def fingerprint(project: Project, workspace_files: list[Path]) -> dict:
+    """The refs and workspace file stats an ``exp show`` is about to read. Taken *before*
+    it reads them: a ref or file that changes while it collects then leaves the recorded
+    fingerprint behind, and the next show recomputes instead of repeating a stale table."""
+    return {"refs": _refs(project), "stats": {str(p): stat_key(str(p)) for p in workspace_files}}
+
+
+def record(project: Project, options: dict, output: str, taken: dict) -> None:
+    """Remember ``output`` for ``options`` with the fingerprint taken before it was made."""
     options = _options(options)
     data = {
         "options": options,
         "location": location_key(project.own_tmp_dir),
-        "refs": _refs(project),
-        "stats": {str(p): stat_key(str(p)) for p in workspace_files},
+        "refs": taken["refs"],
+        "stats": taken["stats"],
         "output_crc": zlib.crc32(output.encode()),
     }
     target = _path(project, options)
