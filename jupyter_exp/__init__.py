@@ -259,12 +259,27 @@ def expand_sweeps(set_params: list[str] | str) -> list[dict[str, list[str]]]:
     return _expand([set_params] if isinstance(set_params, str) else list(set_params))
 
 
+def _revision(project, rev: str | None) -> str | None:
+    """``rev`` as git names it, or the commit of the experiment it names (as DVC's
+    ``params diff``/``metrics diff`` take experiment names too)."""
+    if rev in (None, "workspace") or project.git.rev_parse(rev) is not None:
+        return rev
+    from .experiments.catalog import UnknownExperimentError, resolve
+
+    try:
+        return resolve(project, rev).rev
+    except UnknownExperimentError:
+        return rev  # the revision view says it is unknown, in git's words
+
+
 def params_diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, all: bool = False,
                 deps: bool = False, root: str | None = None) -> list["DiffRow"]:
-    """Params that differ between two revisions (default HEAD and the workspace)."""
+    """Params that differ between two revisions or experiments (default HEAD and the
+    workspace)."""
     from .compare import params_diff as _diff
 
-    return _diff(_project(root), a_rev, b_rev, all=all, deps=deps)
+    project = _project(root)
+    return _diff(project, _revision(project, a_rev), _revision(project, b_rev), all=all, deps=deps)
 
 
 def metrics_show(revs: list[str] | None = None, root: str | None = None, *, all_branches: bool = False,
@@ -292,10 +307,11 @@ def metrics_show(revs: list[str] | None = None, root: str | None = None, *, all_
 
 def metrics_diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, all: bool = False,
                  root: str | None = None) -> list["DiffRow"]:
-    """Metrics that differ between two revisions, with the numeric change."""
+    """Metrics that differ between two revisions or experiments, with the numeric change."""
     from .compare import metrics_diff as _diff
 
-    return _diff(_project(root), a_rev, b_rev, all=all)
+    project = _project(root)
+    return _diff(project, _revision(project, a_rev), _revision(project, b_rev), all=all)
 
 
 # -- experiments ------------------------------------------------------------------

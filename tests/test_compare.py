@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 import jupyter_exp
 from jupyter_exp.compare import DiffRow
 
@@ -64,3 +66,13 @@ def test_unknown_revision_is_one_line(make_project, cli):
     proc = cli("params", "diff", "nope", check=False)
     assert proc.returncode == 1
     assert proc.stderr == "ERROR: Unknown revision 'nope'; use a commit, branch or tag.\n"
+
+
+@pytest.mark.dvc
+def test_params_and_metrics_diff_take_experiment_names_as_dvc_does(exps, cli, dvc):
+    for verb in ("params", "metrics"):
+        ours = json.loads(cli(verb, "diff", "e1", "e3", "--json").stdout)
+        theirs = json.loads(dvc(verb, "diff", "e1", "e3", "--json").stdout)
+        assert ours == theirs and ours, verb  # equal data (DVC's key order varies by run)
+    rows = jupyter_exp.params_diff("HEAD", "e2")
+    assert [(r.key, r.old, r.new) for r in rows] == [("train.lr", 0.01, 0.2)]
