@@ -161,11 +161,12 @@ def _tracked_vars(project: Project, tree: Tree, pipeline: Pipeline) -> dict[str,
 
 
 def _metric_files(pipeline: Pipeline) -> list[str]:
-    """Top-level metrics files and stage ``metrics`` outputs, project-relative."""
+    """Top-level metrics files, then stage ``metrics`` outputs, project-relative, in the
+    order ``dvc.yaml`` lists them (as DVC shows them)."""
     files = dict.fromkeys(pipeline.metrics)
     for stage in pipeline.stages:
         files.update(dict.fromkeys(out.path for out in stage.outs if out.kind == "metrics"))
-    return sorted(files)
+    return list(files)
 
 
 def _metric_values(data: Any) -> Any:
