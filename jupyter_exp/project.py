@@ -254,7 +254,11 @@ class Project:
             raise PathError(f"{where}: '{path}' leaves the project; use a path inside it.")
         self._refuse_machinery(rel, path, where, output)
         if follow_links and rel != ".":
-            real = (self.root / rel).resolve()
+            try:
+                real = (self.root / rel).resolve()
+            except (RuntimeError, OSError):  # Python names a symlink loop either way
+                raise PathError(f"{where}: '{path}' is a symlink loop; replace the link with a file "
+                                "or directory.") from None
             if output and self._links_into_cache(rel, real):
                 # cache.type symlink: the output itself is a link to its cache object,
                 # which checkout replaces and never writes through; its directory counts.

@@ -115,7 +115,8 @@ class RevisionTree(Tree):
         if source.endswith(".dvc"):
             data = self.inner.load(source, parse_yaml)
             base = posixpath.dirname(source) or "."
-            entries = [(base, out) for out in (data or {}).get("outs") or []] if isinstance(data, dict) else []
+            outs = data.get("outs") if isinstance(data, dict) else None
+            entries = [(base, out) for out in outs] if isinstance(outs, list) else []
         else:
             entries = self._lock_entries(source)
         for base, out in entries:
@@ -138,7 +139,8 @@ class RevisionTree(Tree):
         for name, entry in stages.items():
             outs = entry.get("outs") if isinstance(entry, dict) else None
             wdir = wdirs.get(str(name), base)
-            entries += [(wdir, out) for out in outs or [] if isinstance(outs, list)]
+            if isinstance(outs, list):
+                entries += [(wdir, out) for out in outs]
         return entries
 
     def _wdirs(self, dvcfile: str) -> dict[str, str]:

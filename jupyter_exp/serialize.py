@@ -147,6 +147,10 @@ def read_text(path: str | os.PathLike, name: str | os.PathLike | None = None) ->
         raise YAMLFileError(f"{name} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
     except IsADirectoryError:
         raise YAMLFileError(f"{name} is a directory, not a file; remove it or fix the path.") from None
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise YAMLFileError(f"Cannot read {name} ({exc.strerror or exc}); fix the file or its link.") from None
 
 
 def decode_text(raw: bytes, name: str | os.PathLike) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from .errors import YAMLFileError
 from .git import Git
 from .serialize import decode_text
 
@@ -42,6 +43,9 @@ class WorkspaceTree(Tree):
             return (self.root / relpath).read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
+        except OSError as exc:  # a symlink loop, a file we may not read: one line, not a traceback
+            raise YAMLFileError(f"Cannot read {relpath} ({exc.strerror or exc}); fix the file or its "
+                                "link.") from None
 
     def exists(self, relpath: str) -> bool:
         return (self.root / relpath).exists()

@@ -458,3 +458,41 @@ def test_exp_push_of_an_experiment_with_a_malformed_lock_is_one_line(hostile, cl
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"ERROR: dvc.lock of {rev[:7]}"), proc.stderr
     before.assert_unchanged()
+
+
+# -- found by an adversarial review ------------------------------------------------------
+@pytest.mark.parametrize("field", ["outs: [LP/x]", "outs: [LP]", "deps: [LP]", "params: [{LP: []}]",
+                                   "wdir: LP"])
+def test_a_symlink_loop_is_one_line_everywhere(hostile, cli, tmp_path, field):
+    (hostile / "LP").symlink_to("LP")
+    commit(hostile, {"dvc.yaml": f"stages:\n  s:\n    cmd: echo a > o\n    {field}\n"})
+    before = Snapshot.take(hostile, outside=[tmp_path])
+    for verb in (["repro"], ["checkout"], ["show"], ["params", "diff"]):
+        proc = cli(*verb, check=False)
+        assert "Traceback" not in proc.stderr, (verb, proc.stderr)
+        if proc.returncode:
+            assert proc.stderr.count("\n") == 1 and "symlink" in proc.stderr or "LP" in proc.stderr, proc.stderr
+    before.assert_unchanged()
+
+
+def test_a_gitignore_that_is_a_symlink_is_replaced_never_written_through(hostile, cli, tmp_path):
+    victim = tmp_path / "outside" / "keep.txt"
+    (hostile / ".gitignore").symlink_to(victim)
+    commit(hostile, {"dvc.yaml": "stages:\n  s:\n    cmd: echo a > o.txt\n    outs: [o.txt]\n"})
+    cli("repro")
+    assert victim.read_text() == "keep me\n"
+    assert not (hostile / ".gitignore").is_symlink() and (hostile / ".gitignore").read_text() == "/o.txt\n"
+
+
+@pytest.mark.parametrize("lock", ["stages: [1, 2]", "stages: {s: 5}", "stages: {s: {outs: 5}}",
+                                  "stages: {s: {cmd: echo, outs: [5]}}",
+                                  "stages: {s: {cmd: echo, outs: [{path: [1]}]}}",
+                                  "stages: {s: {cmd: echo, outs: [{path: o, md5: [1]}]}}"])
+def test_exp_show_and_diff_read_a_malformed_lock_as_a_row_error(hostile, cli, lock):
+    commit(hostile, {"dvc.yaml": "stages:\n  s:\n    cmd: echo a > o\n    outs: [o]\n",
+                     "dvc.lock": f"schema: '2.0'\n{lock}\n"})
+    for args in (["show"], ["show", "--json"], ["diff", "HEAD~1", "HEAD"], ["metrics", "show"]):
+        proc = cli(*args, check=False)
+        assert "Traceback" not in proc.stderr, (args, proc.stderr)
+    rows = json.loads(cli("show", "--json").stdout)
+    assert rows[0]["error"] or rows[0]["data"].get("error") or "dvc.lock" in json.dumps(rows)

@@ -94,12 +94,22 @@ def test_a_damaged_show_cache_is_rebuilt_with_a_warning(exps, cli):
     cli("show", "--json")
     expected = cli("show", "--json", "-f").stdout
     cache = exps / OWN / "show-cache.json"
-    cache.write_text('{"version": 2, "entries": [["abc", false, {"params": 3}]]')
+    cache.write_text('{"version": %d, "entries": [["abc", false, {"params": 3}]]' % CACHE_VERSION)
     shutil.rmtree(exps / OWN / "show-output")
     proc = cli("show", "--json")
     assert proc.stdout == expected
     assert proc.stderr == f"WARNING: rebuilding the damaged {OWN}/show-cache.json.\n"
     assert json.loads(cache.read_text())["entries"]
+
+
+def test_a_show_cache_that_is_not_utf8_is_rebuilt_with_a_warning(exps, cli):
+    expected = cli("show", "--json", "-f").stdout
+    cache = exps / OWN / "show-cache.json"
+    cache.write_bytes(b'{"a": "\xff"}')
+    shutil.rmtree(exps / OWN / "show-output", ignore_errors=True)
+    proc = cli("show", "--json")
+    assert proc.stdout == expected
+    assert proc.stderr == f"WARNING: rebuilding the damaged {OWN}/show-cache.json.\n"
 
 
 def test_a_damaged_state_db_is_rebuilt_with_a_warning(ran, cli):

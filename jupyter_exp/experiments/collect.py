@@ -19,7 +19,7 @@ from ..compare import read_metrics, read_params
 from ..errors import JupyterExpError
 from ..notices import warn
 from ..pipeline.dvcfile import DVC_YAML, Pipeline, load_pipeline
-from ..pipeline.lock import lock_path_for
+from ..pipeline.lock import check_lock, lock_path_for
 from ..project import Project
 from ..revision import RevisionTree
 from ..serialize import parse_lock, write_text_atomic
@@ -111,8 +111,11 @@ def read_data(project: Project, tree: Tree, param_deps: bool = False,
     metrics = read_metrics(project, tree, pipeline=pipeline)
     deps: dict[str, dict] = {}
     outs: dict[str, dict] = {}
-    lock = tree.load(lock_path_for(pipeline.dvcfile), parse_lock) if pipeline.stages else None
-    stages = (lock or {}).get("stages") or {} if isinstance(lock, dict) else {}
+    lock_name = lock_path_for(pipeline.dvcfile)
+    try:  # a lock we did not write is checked as repro checks it: a row error, not a traceback
+        stages = check_lock(tree.load(lock_name, parse_lock), lock_name) if pipeline.stages else {}
+    except JupyterExpError as exc:
+        return ExpData(params, metrics, error=str(exc))
     for stage in pipeline.stages:
         entry = stages.get(stage.name) or {}
         locked_deps = {d.get("path"): d for d in entry.get("deps") or []}
@@ -150,14 +153,14 @@ class _CommitCache:
         self.entries: dict[tuple[str, bool], ExpData] = {}
         self.dirty = False
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return
         except OSError as exc:
             warn(f"cannot read {project.relpath(self.path)} ({exc.strerror}); exp show reads every commit.")
             return
         try:
-            data = json.loads(text)
+            data = json.loads(raw.decode("utf-8"))  # not UTF-8: a ValueError, damage as any other
             if data.get("version") != CACHE_VERSION:
                 return
             for rev, param_deps, fields in data["entries"]:

@@ -11,6 +11,7 @@ by this process or any later one.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import CacheError, PathError
+from ..errors import CacheError, JupyterExpError, PathError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -299,6 +300,11 @@ class Hasher:
             st = os.stat(path)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise JupyterExpError(f"'{path}' is a symlink loop; replace the link with a file or "
+                                      "directory.") from None
+            raise
         if not os.path.isdir(path):
             return HashInfo(self.hash_file(path, st), st.st_size), []
         files = self.dir_files(path)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..errors import JupyterExpError
 from ..processes import alive, group_alive, same_group, start_time, stop_group
 
 TAIL_BYTES = 4000
@@ -153,6 +154,9 @@ def run_command(
     """
     echo = echo or _default_echo
     env = interpreter_path(env)
+    if not os.path.isdir(cwd):  # a wdir that vanished or is a symlink loop: one line
+        raise JupyterExpError(f"Cannot run the stage in '{cwd}': it is not a directory (a missing "
+                              "directory or a symlink loop); fix the stage's wdir.")
     proc = subprocess.Popen(
         cmd,
         shell=True,
