@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import math
 import os
 from pathlib import Path
@@ -496,3 +497,48 @@ def test_exp_show_and_diff_read_a_malformed_lock_as_a_row_error(hostile, cli, lo
         assert "Traceback" not in proc.stderr, (args, proc.stderr)
     rows = json.loads(cli("show", "--json").stdout)
     assert rows[0]["error"] or rows[0]["data"].get("error") or "dvc.lock" in json.dumps(rows)
+
+
+def _crafted_experiment(root: Path, name: str, files: dict[str, str], links: dict[str, str]) -> str:
+    """An experiment commit made by hand (as one could arrive with `exp pull`): ``files``
+    and ``links`` (path -> symlink target) over HEAD's tree, under refs/exps."""
+    head = git(root, "rev-parse", "HEAD").strip()
+    index = root / ".git" / "crafted-index"
+    env_index = {"GIT_INDEX_FILE": str(index)}
+    import os as _os
+    env = dict(_os.environ, **env_index)
+    subprocess.run(["git", "read-tree", head], cwd=root, env=env, check=True)
+    for path, text in files.items():
+        oid = git(root, "hash-object", "-w", "--stdin", input_text=text).strip()
+        subprocess.run(["git", "update-index", "--add", "--cacheinfo", f"100644,{oid},{path}"],
+                       cwd=root, env=env, check=True)
+    for path, target in links.items():
+        oid = git(root, "hash-object", "-w", "--stdin", input_text=target).strip()
+        subprocess.run(["git", "update-index", "--add", "--cacheinfo", f"120000,{oid},{path}"],
+                       cwd=root, env=env, check=True)
+    tree = subprocess.run(["git", "write-tree"], cwd=root, env=env, check=True, capture_output=True,
+                          text=True).stdout.strip()
+    index.unlink()
+    rev = git(root, "commit-tree", tree, "-p", head, "-m", "crafted").strip()
+    git(root, "update-ref", f"refs/exps/{head[:2]}/{head[2:]}/{name}", rev)
+    return rev
+
+
+@pytest.mark.parametrize("files, links, says", [
+    ({".dvc/cache/files/md5/98/56b42d9279343cc9fba01ee70f0da1": "POISON"}, {}, "writes '.dvc/cache/"),
+    ({".dvc/tmp/jupyter_exp/planted": "x"}, {}, "writes '.dvc/tmp/"),
+    ({".dvc/config.local": "[core]\n"}, {}, "writes '.dvc/config.local'"),
+    ({"dvc.yaml": "stages:\n  s:\n    cmd: echo\n    outs: [newdir/pwn]\n"}, {"newdir": "../outside"},
+     "makes 'newdir' a symlink to '../outside'"),
+    ({}, {".gitignore": "/etc/passwd"}, "makes '.gitignore' a symlink to '/etc/passwd'"),
+    ({}, {"inner": ".git/hooks"}, "makes 'inner' a symlink to '.git/hooks'"),
+])
+def test_exp_apply_refuses_an_experiment_that_writes_machinery_or_escaping_links(
+        hostile, cli, tmp_path, files, links, says):
+    rev = _crafted_experiment(hostile, "crafted", files, links)
+    (hostile / "README.md").write_text("# unsaved work\n")
+    before = Snapshot.take(hostile, outside=[tmp_path])
+    proc = cli("apply", "crafted", check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"ERROR: Experiment commit {rev[:7]} {says}"), proc.stderr
+    before.assert_unchanged()

@@ -184,6 +184,49 @@ def _changed_paths(project: Project, workspace_tree: str, rev: str) -> list[str]
     return [p for p in out.split("\0") if p]
 
 
+# What an experiment commit may carry under .dvc/: DVC's own tracked files. Its cache,
+# tmp (our bookkeeping, the queue) and config.local are git-ignored and never an
+# experiment's to write.
+_DVC_TRACKED = (".dvc/config", ".dvc/.gitignore")
+_DVC_TRACKED_DIRS = (".dvc/plots/",)
+
+
+def check_tree(project: Project, rev: str) -> None:
+    """Refuse an experiment whose files (those that differ from HEAD's) would write into
+    ``.git``, DVC's cache or bookkeeping, or are symlinks leading outside the project or
+    into its machinery. Called before anything is saved or written.
+
+    Raises:
+        ApplyRefusedError: one line naming the path.
+    """
+    import posixpath
+
+    git = project.git
+    head = git.head()
+    raw = git.run("diff-tree", "-r", "-z", "--no-renames", "--diff-filter=AMT", head or EMPTY_TREE, rev)
+    fields = raw.split("\0")
+    links: list[tuple[str, str]] = []
+    for meta, path in zip(fields[0::2], fields[1::2]):
+        if not meta:
+            continue
+        mode, oid = meta.split()[1], meta.split()[3]
+        parts = path.split("/")
+        machinery = ".git" in parts or (path.startswith(".dvc/") and path not in _DVC_TRACKED
+                                       and not path.startswith(_DVC_TRACKED_DIRS))
+        if machinery:
+            raise ApplyRefusedError(f"Experiment commit {rev[:7]} writes '{path}', which belongs to git or "
+                                    "DVC; it was not made by jupyter_exp or DVC, so it is not applied.")
+        if mode == "120000":
+            links.append((path, oid))
+    for (path, _), found in zip(links, git.read_objects([oid for _, oid in links])):
+        target = found[2].decode("utf-8", "surrogateescape") if found else ""
+        where = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        first = where.split("/", 1)[0]
+        if posixpath.isabs(target) or where == ".." or where.startswith("../") or first in (".git", ".dvc"):
+            raise ApplyRefusedError(f"Experiment commit {rev[:7]} makes '{path}' a symlink to '{target}', "
+                                    "outside the project or into its machinery; it is not applied.")
+
+
 def apply(project: Project, name: str, echo: Echo | None = None) -> Applied:
     """Apply experiment ``name`` (a name, a ref, a commit, or a saved workspace).
 
@@ -202,6 +245,7 @@ def apply(project: Project, name: str, echo: Echo | None = None) -> Applied:
         # Paths and hashes of the experiment's .dvc files and locks are checked before
         # anything is saved or written: a refused one leaves everything as it was.
         collect_tracked(project, GitTree(git, rev))
+        check_tree(project, rev)
         saved, workspace_tree = save_workspace(project, experiments)
         restore = f"jupyter exp apply {saved}" if saved else None
         if restore:  # said before anything changes, so that a kill mid-way leaves the way back
