@@ -112,11 +112,13 @@ def add(paths: list[str] | str, root: str | None = None) -> list[str]:
     return _add(_project(root), [paths] if isinstance(paths, str) else list(paths))
 
 
-def checkout(targets: list[str] | None = None, root: str | None = None) -> list[str]:
-    """Restore tracked data and cached stage outputs from the cache; return changed paths."""
+def checkout(targets: list[str] | None = None, root: str | None = None, *, force: bool = False) -> list[str]:
+    """Restore tracked data and cached stage outputs from the cache; return changed paths.
+
+    Workspace files no cache object holds (edits) are not replaced unless ``force``."""
     from .pipeline.tracked import checkout as _checkout
 
-    return _checkout(_project(root), targets)
+    return _checkout(_project(root), targets, force=force)
 
 
 def repro(

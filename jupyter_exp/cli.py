@@ -78,7 +78,7 @@ def _cmd_add(args: argparse.Namespace) -> None:
 
 
 def _cmd_checkout(args: argparse.Namespace) -> None:
-    for path in api.checkout(args.targets or None):
+    for path in api.checkout(args.targets or None, force=args.force):
         print(f"M\t{path}")
 
 
@@ -209,6 +209,8 @@ def build_parser(prog: str = "jupyter exp", only: str | None = None) -> argparse
 
     p = verbs.add_parser("checkout", help="restore tracked data and stage outputs from the cache")
     p.add_argument("targets", nargs="*")
+    p.add_argument("-f", "--force", action="store_true",
+                   help="replace workspace files that no cache object holds (edits are lost)")
     p.set_defaults(func=_cmd_checkout)
 
     p = verbs.add_parser("repro", help="reproduce the pipeline")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_exp
+from jupyter_exp.errors import CheckoutError
 from jupyter_exp.experiments.queue import QueueStore
 from jupyter_exp.pipeline.cache import Cache
 from jupyter_exp.pipeline.hashing import Hasher
@@ -81,7 +82,9 @@ def test_in_place_write_after_repro_does_not_change_the_cache(ran):
     write_in_place(model, "overwritten\n")
     write_in_place(values, "1\n")
     assert_cache_intact(ran)
-    restored = jupyter_exp.checkout()
+    with pytest.raises(CheckoutError, match="unsaved files"):  # edits no object holds: as DVC
+        jupyter_exp.checkout()
+    restored = jupyter_exp.checkout(force=True)
     assert sorted(restored) == ["model.bin", "prepared"]
     assert model.read_bytes() == good_model and values.read_bytes() == good_values
     assert_cache_intact(ran)
@@ -95,7 +98,9 @@ def test_in_place_write_after_checkout_does_not_change_the_cache(ran):
     jupyter_exp.checkout()
     assert os.stat(model).st_nlink == 1 and model.stat().st_mode & 0o200  # a private, writable copy
     write_in_place(model, "overwritten\n")
-    jupyter_exp.checkout()
+    with pytest.raises(CheckoutError, match="confirmation: model.bin;"):
+        jupyter_exp.checkout()
+    jupyter_exp.checkout(force=True)
     assert model.read_bytes() == good
     assert_cache_intact(ran)
     # repro sees the output changed and brings the right bytes back too.
@@ -114,7 +119,7 @@ def test_truncating_added_data_does_not_change_the_cache(project):
     jupyter_exp.add("data/data.xml")
     subprocess.run(["truncate", "-s", "0", str(data)], check=True)
     assert_cache_intact(project)
-    jupyter_exp.checkout()
+    jupyter_exp.checkout(force=True)
     assert data.read_bytes() == good
 
 

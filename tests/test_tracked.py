@@ -105,3 +105,18 @@ def test_a_bad_dvcignore_pattern_is_one_line_and_adds_nothing(project):
         jupyter_exp.add(["imgs"])
     assert str(info.value) == ".dvcignore: Invalid git pattern: '\\\\'; fix or remove that pattern."
     assert not (project / "imgs.dvc").exists()
+
+
+def test_checkout_keeps_unsaved_edits_unless_forced_as_dvc(ran, cli, dvc):
+    """An edited output or a file added to a tracked directory is never silently lost."""
+    (ran / "model.bin").write_text("precious edit\n")
+    (ran / "prepared" / "notes.txt").write_text("mine\n")
+    ours = cli("checkout", check=False)
+    theirs = dvc("checkout", check=False)
+    assert ours.returncode != 0 and theirs.returncode != 0  # both refuse
+    assert ours.stderr.startswith("ERROR: Can't remove the following unsaved files without confirmation: ")
+    assert "model.bin" in ours.stderr and "prepared/notes.txt" in ours.stderr
+    assert (ran / "model.bin").read_text() == "precious edit\n"
+    assert (ran / "prepared" / "notes.txt").read_text() == "mine\n"
+    assert cli("checkout", "--force").returncode == 0
+    assert not (ran / "prepared" / "notes.txt").exists() and (ran / "model.bin").read_text() != "precious edit\n"

@@ -122,7 +122,7 @@ def _prepare(project: Project, entry: QueueEntry, run_dir: Path) -> Project:
             shutil.copytree(source, target, dirs_exist_ok=True)
         else:
             shutil.copy2(source, target)
-    checkout(run_project, allow_missing=True)
+    checkout(run_project, force=True, allow_missing=True)
     return run_project
 
 

@@ -162,15 +162,17 @@ def collect_tracked(project: Project, tree: GitTree | None = None) -> list[Track
     return found
 
 
-def checkout(project: Project, targets: list[str] | None = None, force: bool = True,
+def checkout(project: Project, targets: list[str] | None = None, force: bool = False,
              allow_missing: bool = False) -> list[str]:
     """Restore tracked data and stage outputs from the cache; return the paths changed.
 
-    ``targets`` are stage names, ``.dvc`` files or tracked paths; all when empty.
+    ``targets`` are stage names, ``.dvc`` files or tracked paths; all when empty. As
+    DVC's, it does not replace a workspace file whose content is in no cache object
+    (an edit, or a file added to a tracked directory) unless ``force``.
 
     Raises:
-        CheckoutError: an object is missing from the cache (the others are restored),
-            unless ``allow_missing``.
+        CheckoutError: unsaved files would be replaced (nothing is changed); an object
+            is missing from the cache (the others are restored), unless ``allow_missing``.
     """
     with project.lock():
         items = collect_tracked(project)
@@ -183,6 +185,12 @@ def checkout(project: Project, targets: list[str] | None = None, force: bool = T
             if not items:
                 raise CheckoutError(f"Nothing tracked matches {', '.join(targets)}; check the names.")
         cache: Cache = open_cache(project)
+        if not force:
+            unsaved = [p for item in items for p in _unsaved(project, cache, item)]
+            if unsaved:
+                raise CheckoutError(
+                    f"Can't remove the following unsaved files without confirmation: "
+                    f"{', '.join(unsaved)}; copy them elsewhere or rerun with --force.")
         changed, missing = [], []
         for item in items:
             try:
@@ -197,6 +205,21 @@ def checkout(project: Project, targets: list[str] | None = None, force: bool = T
             "or reproduce their stages."
         )
     return changed
+
+
+def _unsaved(project: Project, cache: Cache, item: Tracked) -> list[str]:
+    """Workspace files under ``item`` that checking it out would replace or remove and
+    that no cache object holds (so they would be lost)."""
+    path = project.root / item.path
+    if not path.exists() and not path.is_symlink():
+        return []
+    found = cache.hasher.hash_tree(path)
+    if found is None or found[0].md5 == item.info.md5:
+        return []
+    info, files = found
+    if not files:  # a file: lost unless its bytes are an object
+        return [] if cache.exists(info.md5) or path.is_dir() else [item.path]
+    return [f"{item.path}/{rel}" for rel, _, md5, _ in files if not cache.exists(md5)]
 
 
 def reproduce_data_source(project: Project, name: str, cache: Cache,
