@@ -27,7 +27,7 @@ DVC_STASHES = frozenset({f"{EXPS_NAMESPACE}/stash", f"{EXPS_NAMESPACE}/celery/st
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 # git check-ref-format rules for one component, plus DVC's: no "/".
 MAX_NAME_BYTES = 200
-_BAD_NAME = re.compile(r"(^\.|\.\.|[\x00-\x20\x7f~^:?*\[\\/]|@\{|\.lock$|\.$|^@$)")
+_BAD_NAME = re.compile(r"(^[.-]|\.\.|[\x00-\x20\x7f~^:?*\[\\/]|@\{|\.lock$|\.$|^@$|^HEAD$)")
 
 
 class InvalidExpNameError(JupyterExpError):
@@ -39,7 +39,7 @@ def check_name(name: str) -> str:
     if not name or _BAD_NAME.search(name):
         raise InvalidExpNameError(
             f"Invalid experiment name '{name}': use letters, digits, '-', '_' or '.', "
-            "with no '/', spaces, '..' or leading '.'."
+            "with no '/', spaces, '..', leading '.' or '-', and not HEAD."
         )
     if len(name.encode()) > MAX_NAME_BYTES:
         # git check-ref-format accepts any length, but the ref is a file (and so is its

@@ -542,3 +542,40 @@ def test_exp_apply_refuses_an_experiment_that_writes_machinery_or_escaping_links
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith(f"ERROR: Experiment commit {rev[:7]} {says}"), proc.stderr
     before.assert_unchanged()
+
+
+def test_copy_paths_through_a_symlink_leading_outside_is_refused(hostile, cli, tmp_path):
+    (hostile / "lnk").symlink_to(tmp_path / "outside")
+    (hostile / ".gitignore").write_text("/lnk\n")
+    commit(hostile, {"dvc.yaml": "stages:\n  s:\n    cmd: ls\n"})
+    before = Snapshot.take(hostile, outside=[tmp_path])
+    proc = cli("run", "--temp", "-C", "lnk", check=False)
+    assert proc.returncode == 1 and proc.stderr.startswith("ERROR: -C/--copy-paths: 'lnk' leads through a symlink"), proc.stderr
+    before.assert_unchanged()
+
+
+@pytest.mark.parametrize("name", ["-x", "--force", "HEAD"])
+def test_experiment_names_that_read_as_options_or_head_are_refused(hostile, cli, tmp_path, name):
+    commit(hostile, {"dvc.yaml": "stages:\n  s:\n    cmd: echo a > o\n    outs: [o]\n"})
+    before = Snapshot.take(hostile, outside=[tmp_path])
+    proc = cli("run", f"--name={name}", check=False)
+    assert proc.returncode == 1 and proc.stderr.startswith(f"ERROR: Invalid experiment name '{name}'"), proc.stderr
+    before.assert_unchanged()
+
+
+def test_a_cache_object_that_is_a_symlink_is_never_copied_out(hostile, cli, tmp_path):
+    (hostile / "data.txt").write_text("data\n")
+    cli("add", "data.txt")
+    commit(hostile, {})
+    md5 = "6137cde4893c59f76f005a8123d8e8e6"  # of "data\n"
+    obj = hostile / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    obj.chmod(0o644)
+    obj.unlink()
+    obj.symlink_to(tmp_path / "outside" / "secret.txt")
+    (hostile / "data.txt").unlink()
+    before = Snapshot.take(hostile, outside=[tmp_path])
+    proc = cli("checkout", check=False)
+    assert proc.returncode == 1 and "ERROR: Missing from the cache: data.txt" in proc.stderr or \
+        proc.stderr.startswith(f"ERROR: Cache object {md5} is a symlink"), proc.stderr
+    assert not (hostile / "data.txt").exists()
+    before.assert_unchanged()

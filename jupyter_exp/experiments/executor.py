@@ -112,7 +112,7 @@ def _prepare(project: Project, entry: QueueEntry, run_dir: Path) -> Project:
     for path in entry.copy_paths:
         # -C names a workspace path; it is copied to the same place in the run's directory,
         # so both ends go through the boundary (the target's symlinks come from the commit).
-        rel = project.resolve_relpath(path, where="-C/--copy-paths", output=True, follow_links=False)
+        rel = project.resolve_relpath(path, where="-C/--copy-paths", output=True)
         source = project.root / rel
         target = run_project.resolve(rel, where="-C/--copy-paths", output=True)
         if not source.exists():

@@ -339,7 +339,7 @@ def _enqueue_locked(project: Project, combos: list[OverrideSet], name: str | Non
     # fail is refused now, not after the run (a --temp run comes through here first).
     check_can_record(project)
     for path in copy_paths or ():  # refused before anything is queued; the executor checks again
-        project.resolve_relpath(path, where="-C/--copy-paths", output=True, follow_links=False)
+        project.resolve_relpath(path, where="-C/--copy-paths", output=True)
     git = project.git
     baseline = git.head()
     if resume_rev is not None:

@@ -137,6 +137,9 @@ class Cache:
             if rel is None or rel.startswith("/") or "\0" in rel or any(p in ("", ".", "..") for p in parts):
                 raise CacheError(f"{where}: entry {entry!r} names a path outside its directory; "
                                  "remove the manifest from the cache and rerun.")
+            if ".git" in parts:  # a repository checked out inside the output: git would run its config
+                raise CacheError(f"{where}: entry {entry!r} writes a .git directory; remove the manifest "
+                                 "from the cache and rerun.")
             check_md5(entry.get("md5"), where)
         return entries
 
@@ -234,8 +237,12 @@ class Cache:
         return True
 
     def _checkout_file(self, dst: Path, md5: str, copy: bool) -> None:
+        source = self.object_path(md5)
+        if source.is_symlink():  # we store files only: a link would copy whatever it names
+            raise CacheError(f"Cache object {md5} is a symlink, not a file we stored; remove it from "
+                             "the cache and pull or reproduce it again.")
         dst.parent.mkdir(parents=True, exist_ok=True)
-        link_file(self.object_path(md5), dst, ["copy"] if copy else self.link_types)
+        link_file(source, dst, ["copy"] if copy else self.link_types)
         if copy:
             os.chmod(dst, 0o644)
         # Remember the hash: the linked file needs no reading to be known.
