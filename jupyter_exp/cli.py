@@ -7,6 +7,7 @@ A JupyterExpError prints one line on stderr and exits 1; Ctrl+C exits 130.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 import jupyter_exp as api
@@ -267,7 +268,22 @@ def execute(argv: Sequence[str], prog: str = "jupyter exp", from_kernel: bool = 
         return None
     args.from_kernel = from_kernel
     handler: Callable[[argparse.Namespace], object] = args.func
-    return handler(args)
+    try:
+        return handler(args)
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            raise
+        # A full disk or a read-only file system is the user's to fix, wherever it struck.
+        where = f" {exc.filename}" if exc.filename else ""
+        raise DiskError(f"Cannot write{where}: {exc.strerror}; free space (or make it writable) "
+                        "and rerun.") from None
+
+
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
+class DiskError(JupyterExpError):
+    """The disk is full, over quota or read-only."""
 
 
 def _terminal_text(result: object) -> str | None:

@@ -399,3 +399,40 @@ def test_repro_onto_a_full_cache_is_one_line_and_records_nothing(project, tmp_pa
             project, "status", "--porcelain", "--ignored")
     finally:
         subprocess.run(["umount", "-l", str(cache)], check=False)
+
+
+def test_a_full_disk_under_the_whole_project_is_one_line(tmp_path, cli, monkeypatch):
+    """The project on a tmpfs filled up after it was set up: no traceback, whatever the
+    command was writing when the space ran out."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, f"these tests run as root and mount a tmpfs: {made.stderr}"
+    try:
+        root = disk / "repo"
+        root.mkdir()
+        monkeypatch.chdir(root)
+        git(root, "init", "-q", "-b", "main")
+        git(root, "config", "user.email", "t@example.com")
+        git(root, "config", "user.name", "T")
+        cli("init")
+        (root / "params.yaml").write_text("lr: 0.1\n")
+        (root / "dvc.yaml").write_text(
+            "stages:\n  s:\n    cmd: python -c \"open('o.txt','w').write('x' * 4000)\"\n    params: [lr]\n"
+            "    outs: [o.txt]\n")
+        git(root, "add", "-A")
+        git(root, "commit", "-qm", "init")
+        with open(root / "filler", "wb") as fobj:  # every byte the file system has left
+            try:
+                while fobj.write(b"\0" * 65536):
+                    fobj.flush()
+            except OSError:
+                pass
+        for args in (["run", "-S", "lr=0.3"], ["run", "--queue", "-S", "lr=0.4"], ["save"], ["repro"]):
+            proc = cli(*args, check=False)
+            assert proc.returncode != 0 and "Traceback" not in proc.stderr, (args, proc.stderr)
+            assert proc.stderr.strip().splitlines()[-1].startswith("ERROR: "), (args, proc.stderr)
+    finally:
+        monkeypatch.chdir(tmp_path)
+        subprocess.run(["umount", "-l", str(disk)], check=False)
