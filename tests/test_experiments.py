@@ -10,9 +10,8 @@ import pytest
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError, StageFailedError
-from jupyter_exp.experiments.catalog import AmbiguousExperimentError, UnknownExperimentError
-from jupyter_exp.experiments.run import NoBaselineError
-from jupyter_exp.experiments.snapshot import ExperimentExistsError
+from jupyter_exp.experiments.exceptions import (AmbiguousExperimentError, ExperimentExistsError, NoBaselineError,
+                                                UnknownExperimentError)
 from jupyter_exp.refs import InvalidExpNameError
 
 from conftest import cli_command, git, wait_for_command

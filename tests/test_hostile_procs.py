@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_exp
-from jupyter_exp.experiments.queue import QueueStore
+from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.pipeline.cache import Cache
 from jupyter_exp.pipeline.hashing import Hasher
 from jupyter_exp.project import Project

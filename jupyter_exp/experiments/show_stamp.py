@@ -42,10 +42,13 @@ def _path(project: Project, options: dict) -> Path:
 
 def _code_key() -> list[int]:
     """The engine that rendered an output: an upgrade (or an edited checkout) must not
-    be answered with what the old code printed."""
+    be answered with what the old code printed. The package's ``__init__.py`` (which
+    holds its version) stands for the version: read here, not imported, so that this
+    module does not import the package root back."""
     here = Path(__file__).resolve().parent
     found = []
-    for path in (here / "show.py", here / "collect.py", here.parent / "compare.py", here.parent / "revision.py"):
+    for path in (here / "show.py", here / "collect.py", here / "history.py", here.parent / "compare.py",
+                 here.parent / "revision.py", here.parent / "__init__.py"):
         with contextlib.suppress(OSError):
             info = path.stat()
             found += [info.st_mtime_ns, info.st_size]
@@ -53,10 +56,7 @@ def _code_key() -> list[int]:
 
 
 def _options(options: dict) -> dict:
-    from .. import __version__
-
-    return dict(options, day=dt.date.today().isoformat(), version=STAMP_VERSION, engine=__version__,
-                code=_code_key())
+    return dict(options, day=dt.date.today().isoformat(), version=STAMP_VERSION, code=_code_key())
 
 
 def lookup(project: Project, options: dict) -> str | None:
