@@ -230,3 +230,32 @@ def test_known_long_modules_are_still_long():
     counts = line_counts()
     for name, where in KNOWN_LONG.items():
         assert counts.get(name, 0) > MAX_LINES, f"{name} ({where}) is short now: remove it from KNOWN_LONG"
+
+
+# Exceptions that are signals inside one module, never errors a user sees.
+INTERNAL_SIGNALS = {"jupyter_exp.experiments.executor": {"Cancelled", "ClaimLost"}}
+
+
+def test_experiments_errors_live_in_one_module():
+    """Every error of experiments/ is defined in experiments/exceptions.py, and each is a
+    JupyterExpError (one line that names the fix)."""
+    import importlib
+
+    from jupyter_exp.errors import JupyterExpError
+
+    elsewhere = {}
+    for name in modules():
+        if not name.startswith("jupyter_exp.experiments."):
+            continue
+        module = importlib.import_module(name)
+        defined = {n for n, v in vars(module).items()
+                   if isinstance(v, type) and issubclass(v, BaseException) and v.__module__ == name}
+        if name == "jupyter_exp.experiments.exceptions":
+            assert defined and all(issubclass(getattr(module, n), JupyterExpError) for n in defined)
+            continue
+        defined -= INTERNAL_SIGNALS.get(name, set())
+        if defined:
+            elsewhere[name] = sorted(defined)
+    assert not elsewhere, f"errors defined outside experiments/exceptions.py: {elsewhere}"
+    # exceptions.py sits at the bottom: it imports nothing of ours but the base class.
+    assert import_graph()["jupyter_exp.experiments.exceptions"] == {"jupyter_exp.errors"}

@@ -32,9 +32,9 @@ from ..project import Project
 from ..refs import SAVED_NAMESPACE
 from ..tree import GitTree
 from .catalog import ExpInfo, list_experiments
-from .snapshot import ZERO, pipeline_files, snapshot_tree
 from .exceptions import ApplyRefusedError
 from .resolve import SAVED_PREFIX, resolve
+from .snapshot import ZERO, pipeline_files, snapshot_tree
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}  # a path is a path, never a glob or a :(magic)
