@@ -131,7 +131,9 @@ def _checkpoint(project: Project, spec: str, experiments: list[ExpInfo]) -> Targ
     rev = project.git.rev_parse(spec)
     if rev is None:
         return None
-    by_rev = {e.rev: e for e in experiments}
+    by_rev: dict[str, ExpInfo] = {}
+    for exp in experiments:  # the first listed, when two refs share a commit
+        by_rev.setdefault(exp.rev, exp)
     for exp_rev, chain in checkpoint_chains(project, experiments).items():
         for commit, _, _ in chain:
             if commit == rev:

@@ -59,9 +59,16 @@ def _options(options: dict) -> dict:
     return dict(options, day=dt.date.today().isoformat(), version=STAMP_VERSION, code=_code_key())
 
 
+# The refs each lookup saw, by output path, for the record that follows it: the refs an
+# output is recorded under are those read before the rows were collected. Read after,
+# a ref deleted (or moved) while collecting would stamp the old table as current.
+_refs_seen: dict[str, str] = {}
+
+
 def lookup(project: Project, options: dict) -> str | None:
     """The recorded output for ``options`` if neither refs nor workspace files moved."""
     options = _options(options)
+    refs = _refs_seen[str(_path(project, options))] = _refs(project)
     try:
         data = json.loads(_path(project, options).read_text())
         if data.get("options") != options:
@@ -70,7 +77,7 @@ def lookup(project: Project, options: dict) -> str | None:
             return None  # recorded by the project this one was copied or moved from
         if any(stat_key(path) != stat for path, stat in data["stats"].items()):
             return None
-        if data["refs"] != _refs(project):
+        if data["refs"] != refs:
             return None
         output = _path(project, options).with_suffix(".out").read_text()
         return output if zlib.crc32(output.encode()) == data["output_crc"] else None
@@ -79,12 +86,14 @@ def lookup(project: Project, options: dict) -> str | None:
 
 
 def record(project: Project, options: dict, output: str, workspace_files: list[Path]) -> None:
-    """Remember ``output`` for ``options`` with the current refs and file stats."""
+    """Remember ``output`` for ``options`` with the refs :func:`lookup` saw before the
+    output was computed (read now if it was not called) and the file stats."""
     options = _options(options)
+    refs = _refs_seen.pop(str(_path(project, options)), None)
     data = {
         "options": options,
         "location": location_key(project.own_tmp_dir),
-        "refs": _refs(project),
+        "refs": refs if refs is not None else _refs(project),
         "stats": {str(p): stat_key(str(p)) for p in workspace_files},
         "output_crc": zlib.crc32(output.encode()),
     }
