@@ -81,8 +81,8 @@ def _import_nodes(node: ast.AST) -> list[ast.Import | ast.ImportFrom]:
         if isinstance(child, (ast.Import, ast.ImportFrom)):
             found.append(child)
         elif isinstance(child, ast.If) and _is_type_checking(child):
-            for rest in child.orelse:  # an `else:` branch runs
-                found += _import_nodes(rest) if not isinstance(rest, (ast.Import, ast.ImportFrom)) else [rest]
+            # Its body never runs; an `else:` branch does.
+            found += _import_nodes(ast.Module(body=child.orelse, type_ignores=[]))
         else:
             found += _import_nodes(child)
     return found

@@ -16,6 +16,7 @@ whatever comes after it: a later try never hides that.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ..project import Project
 from ..refs import EXPS_NAMESPACE, SAVED_NAMESPACE
@@ -27,19 +28,20 @@ from .queue_store import QueueStore
 SAVED_PREFIX = "workspace-"  # names of workspaces `exp apply` saved (refs/jupyter-exp/saved/...)
 WORKSPACE = "workspace"
 
+TargetKind = Literal["experiment", "checkpoint", "saved", "queued", "revision", "workspace"]
+
 
 @dataclass(frozen=True)
 class Target:
     """What a word designates.
 
-    ``kind``: experiment | checkpoint | saved | queued | revision | workspace.
     ``label``: how to name it to the user (an experiment's name, ``name@abc1234`` for a
     checkpoint, the saved or queued name, the word itself for a revision).
     ``rev``: its commit (None for the workspace). ``experiment``: the experiment it is,
     or whose chain holds it. ``baseline``: that experiment's, or a queue entry's.
     """
 
-    kind: str
+    kind: TargetKind
     label: str
     rev: str | None
     experiment: ExpInfo | None = None
