@@ -125,7 +125,7 @@ def _cmd_exp_show(args: argparse.Namespace):
     if formatted and not args.force:
         from .experiments import show as _show
 
-        taken = show_stamp.fingerprint(project, _show.workspace_files(project))
+        taken = show_stamp.file_stats(_show.workspace_files(project))
     from .display import ExperimentTable
     from .experiments import show
 

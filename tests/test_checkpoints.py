@@ -12,7 +12,7 @@ import pytest
 
 import jupyter_exp
 from jupyter_exp.errors import CacheError, StageFailedError
-from jupyter_exp.experiments.queue import QueueStore
+from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.project import Project
 
 from conftest import cli_command, git

@@ -19,7 +19,8 @@ import pytest
 
 import jupyter_exp
 from jupyter_exp.experiments.checkpoints import read_progress
-from jupyter_exp.experiments.queue import QueueStore, this_host
+from jupyter_exp.experiments.queue import this_host
+from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.project import Project
 
 from conftest import git

@@ -6,7 +6,7 @@ import json
 import pytest
 
 import jupyter_exp
-from jupyter_exp.experiments.share import RemoteError
+from jupyter_exp.experiments.exceptions import RemoteError
 
 from conftest import git
 

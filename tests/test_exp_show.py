@@ -168,6 +168,25 @@ def test_a_repeated_show_is_served_until_something_moves(three, cli, monkeypatch
 
 
 @pytest.mark.dvc
+def test_a_ref_that_moves_while_show_collects_is_not_stamped_as_seen(three):
+    """The output is recorded under the refs read before its rows were collected: an
+    experiment removed meanwhile (`exp remove` beside `exp show`) makes the next show
+    recompute instead of printing the table that still lists it."""
+    from jupyter_exp.experiments import show_stamp
+    from jupyter_exp.project import Project
+
+    project = Project(three)
+    options = {"json": True}
+    assert show_stamp.lookup(project, options) is None  # nothing recorded: collect now
+    stale = "rows that list 'mid'\n"
+    jupyter_exp.remove(["mid"])  # lands while the rows are being collected
+    show_stamp.record(project, options, stale, {})
+    assert show_stamp.lookup(project, options) is None
+    # Nothing moved since the lookup: the recorded output answers.
+    show_stamp.record(project, options, "current\n", {})
+    assert show_stamp.lookup(project, options) == "current\n"
+
+
 def test_csv_is_dvcs_byte_for_byte(ran, dvc_exe, cli, monkeypatch):
     """`exp show --csv` as `dvc exp show --csv` writes it on the same repository: the
     workspace and baseline rows, typ, no parent, sorted deps, \\r\\n line ends."""

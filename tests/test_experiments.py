@@ -10,9 +10,8 @@ import pytest
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError, StageFailedError
-from jupyter_exp.experiments.catalog import AmbiguousExperimentError, UnknownExperimentError
-from jupyter_exp.experiments.run import NoBaselineError
-from jupyter_exp.experiments.snapshot import ExperimentExistsError
+from jupyter_exp.experiments.exceptions import (AmbiguousExperimentError, ExperimentExistsError, NoBaselineError,
+                                                UnknownExperimentError)
 from jupyter_exp.refs import InvalidExpNameError
 
 from conftest import cli_command, git, wait_for_command
@@ -74,6 +73,36 @@ def test_names_random_unique_and_validated(make_project):
         jupyter_exp.run(name=first.name, params={"train.lr": 0.9})
     again = jupyter_exp.run(name=first.name, params={"train.lr": 0.9}, force=True)
     assert again.rev != first.rev and len(exp_refs(root)) == 1
+
+
+def test_one_condition_one_error_type(make_project):
+    """A taken name raises ExperimentExistsError from every verb (the queue raised a
+    QueueError, rename a bare JupyterExpError); a word that names nothing raises
+    UnknownExperimentError from every resolver (diff and queue -r raised other types)."""
+    root = make_project("two_stage")
+    jupyter_exp.run(name="taken")
+    jupyter_exp.run(name="other", params={"train.lr": 0.5})
+    refs = exp_refs(root)
+    taken = [
+        lambda: jupyter_exp.run(name="taken", params={"train.lr": 0.9}),
+        lambda: jupyter_exp.run(queue=True, name="taken", params={"train.lr": 0.9}),
+        lambda: jupyter_exp.save(name="taken"),
+        lambda: jupyter_exp.rename("other", "taken"),
+        lambda: jupyter_exp.branch("taken", "main"),
+    ]
+    for attempt in taken:
+        with pytest.raises(ExperimentExistsError, match="already exists"):
+            attempt()
+    unknown = [
+        (lambda: jupyter_exp.apply("ghost"), "Unknown experiment 'ghost'"),
+        (lambda: jupyter_exp.branch("ghost"), "Unknown experiment 'ghost'"),
+        (lambda: jupyter_exp.diff("ghost"), "Unknown experiment or revision 'ghost'"),
+        (lambda: jupyter_exp.run(queue=True, rev="abcdef12"), "'abcdef12' is not a checkpoint of any experiment"),
+    ]
+    for attempt, message in unknown:
+        with pytest.raises(UnknownExperimentError, match=message):
+            attempt()
+    assert exp_refs(root) == refs and sorted(r.rsplit("/", 1)[1] for r in refs) == ["other", "taken"]
 
 
 def test_a_failing_stage_writes_no_ref(make_project, cli):

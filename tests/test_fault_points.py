@@ -14,7 +14,7 @@ import pytest
 import jupyter_exp
 from jupyter_exp.processes import group_alive
 from jupyter_exp import faults
-from jupyter_exp.experiments.queue import QueueStore
+from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.project import Project
 from jupyter_exp.serialize import parse_lock
 

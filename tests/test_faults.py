@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import jupyter_exp
-from jupyter_exp.experiments.queue import QueueStore
+from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.project import Project
 from jupyter_exp.serialize import parse_lock
 

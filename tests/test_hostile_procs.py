@@ -16,7 +16,7 @@ import pytest
 
 import jupyter_exp
 from jupyter_exp.errors import CheckoutError
-from jupyter_exp.experiments.queue import QueueStore
+from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.pipeline.cache import Cache
 from jupyter_exp.pipeline.hashing import Hasher
 from jupyter_exp.project import Project

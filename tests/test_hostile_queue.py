@@ -20,7 +20,8 @@ import pytest
 import jupyter_exp
 from jupyter_exp.git import Git
 from jupyter_exp.experiments import queue as queue_module
-from jupyter_exp.experiments.queue import QueueStore
+from jupyter_exp.experiments.exceptions import EntryGone, StateConflict
+from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.experiments.workers import wait
 from jupyter_exp.processes import group_alive, start_time, stop_group
 from jupyter_exp.project import Project
@@ -88,11 +89,9 @@ def test_one_hex_digit_or_empty_name_picks_no_entry(ran, cli, tmp_path, verb):
 
 
 def test_an_id_prefix_of_four_resolves_and_an_ambiguous_one_is_refused(ran, cli, tmp_path, monkeypatch):
-    import uuid
-
-    # Each queued entry takes an id, then a temp-file name for its record.
-    ids = iter(["abcd1111aaaa", uuid.uuid4().hex, "abcd2222bbbb", uuid.uuid4().hex,
-                "ffff3333cccc", uuid.uuid4().hex])
+    # The queue's verbs take a uuid only for each entry's id (the store, which names its
+    # temp files with uuids too, is another module: its uuids stay real).
+    ids = iter(["abcd1111aaaa", "abcd2222bbbb", "ffff3333cccc"])
 
     class FixedIds:  # only the entry ids are fixed; everything else stays real
         @staticmethod
@@ -139,9 +138,9 @@ def test_changes_from_a_state_they_do_not_apply_to_are_refused(ran, cli, tmp_pat
     assert proc.stderr == "ERROR: Experiment 'waiting' is queued; nothing to retry.\n"
     store = QueueStore(Project(ran))
     entry = store.find("waiting")
-    with pytest.raises(queue_module.StateConflict, match="Experiment 'waiting' is queued now"):
+    with pytest.raises(StateConflict, match="Experiment 'waiting' is queued now"):
         store.transition(entry.id, "success", ("running",))
-    with pytest.raises(queue_module.EntryGone, match="claimed again or retried"):
+    with pytest.raises(EntryGone, match="claimed again or retried"):
         store.transition(entry.id, "running", ("queued",), owner="not-its-claim")
     before.assert_unchanged()
     assert queue_state(ran) == queued

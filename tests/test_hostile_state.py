@@ -19,7 +19,7 @@ import pytest
 import jupyter_exp
 from jupyter_exp.arguments import InvalidArgumentError
 from jupyter_exp.experiments.collect import CACHE_VERSION
-from jupyter_exp.experiments.recordable import CannotRecordError
+from jupyter_exp.experiments.exceptions import CannotRecordError
 from jupyter_exp.git import GitError
 from jupyter_exp.refs import InvalidExpNameError
 from jupyter_exp.serialize import write_text_atomic

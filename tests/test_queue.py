@@ -12,7 +12,8 @@ import pytest
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError
-from jupyter_exp.experiments.queue import QueueError, QueueStore
+from jupyter_exp.experiments.exceptions import QueueError
+from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.experiments.workers import wait
 from jupyter_exp.project import Project
 

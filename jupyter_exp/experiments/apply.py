@@ -26,22 +26,18 @@ import uuid
 from dataclasses import dataclass
 
 from .. import faults
-from ..errors import JupyterExpError
 from ..pipeline.results import Echo, echo_stdout
 from ..pipeline.tracked import checkout, collect_tracked
 from ..project import Project
 from ..refs import SAVED_NAMESPACE
 from ..tree import GitTree
-from .catalog import ExpInfo, UnknownExperimentError, list_experiments, resolve
+from .catalog import ExpInfo, list_experiments
+from .exceptions import ApplyRefusedError
+from .resolve import SAVED_PREFIX, resolve
 from .snapshot import ZERO, pipeline_files, snapshot_tree
 
-SAVED_PREFIX = "workspace-"
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}  # a path is a path, never a glob or a :(magic)
-
-
-class ApplyRefusedError(JupyterExpError):
-    """The repository is in a state apply would destroy (a merge, rebase, conflicts)."""
 
 
 @dataclass(frozen=True)
@@ -129,50 +125,8 @@ def save_workspace(project: Project, experiments: list[ExpInfo]) -> tuple[str | 
     return name, tree
 
 
-def _target(project: Project, name: str, experiments: list[ExpInfo]) -> tuple[str, str]:
-    """``(name, commit)`` of an experiment or of a workspace saved by an earlier apply."""
-    if name.startswith(SAVED_PREFIX):
-        rev = project.git.rev_parse(f"{SAVED_NAMESPACE}/{name}")
-        if rev:
-            return name, rev
-    try:
-        exp = resolve(project, name, experiments)
-    except UnknownExperimentError as unknown:
-        checkpoint = checkpoint_commit(project, name, experiments)
-        if checkpoint is not None:
-            return checkpoint
-        # A queued or failed entry: its inputs, to debug a failure or look before running.
-        from .queue import QueueError, QueueStore
-
-        try:
-            entry = QueueStore(project).find(name)
-        except QueueError:
-            raise unknown from None
-        return entry.name, entry.rev
-    return exp.name, exp.rev
-
-
-def checkpoint_commit(project: Project, spec: str, experiments: list[ExpInfo]) -> tuple[str, str] | None:
-    """``(label, commit)`` when ``spec`` names a commit in an experiment's checkpoint chain."""
-    if len(spec) < 4 or any(c not in "0123456789abcdef" for c in spec.lower()):
-        return None
-    rev = project.git.rev_parse(spec)
-    if rev is None:
-        return None
-    from .collect import checkpoint_chains
-
-    for exp_rev, chain in checkpoint_chains(project, experiments).items():
-        for commit, _, _ in chain:
-            if commit == rev:
-                name = next(e.name for e in experiments if e.rev == exp_rev)
-                return f"{name}@{rev[:7]}", rev
-    return None
-
-
-def _saved_index(project: Project, name: str, rev: str) -> str | None:
+def _saved_index(project: Project, rev: str) -> str | None:
     """The index commit of a saved workspace (its second parent), if it has one."""
-    if not name.startswith(SAVED_PREFIX) or project.git.rev_parse(f"{SAVED_NAMESPACE}/{name}") != rev:
-        return None
     return project.git.rev_parse(f"{rev}^2")
 
 
@@ -239,9 +193,11 @@ def apply(project: Project, name: str, echo: Echo | None = None) -> Applied:
     with project.lock():
         check_applicable(project)
         experiments = list_experiments(project)
-        target, rev = _target(project, name, experiments)
+        found = resolve(project, name, experiments, saved=True, checkpoints=True, queued=True)
+        target, rev = found.label, found.rev
+        assert rev is not None  # the workspace is not among what apply takes
         git = project.git
-        index_source = _saved_index(project, name, rev) or git.head()
+        index_source = (_saved_index(project, rev) if found.kind == "saved" else None) or git.head()
         # Paths and hashes of the experiment's .dvc files and locks are checked before
         # anything is saved or written: a refused one leaves everything as it was.
         collect_tracked(project, GitTree(git, rev))

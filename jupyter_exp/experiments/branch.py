@@ -5,31 +5,23 @@ from __future__ import annotations
 from ..errors import JupyterExpError
 from ..project import Project
 from ..refs import ExpRef, check_name
-from .catalog import list_experiments, resolve
+from .catalog import list_experiments
+from .exceptions import ExperimentExistsError
+from .resolve import resolve
 from .snapshot import ZERO
 
 
 def branch(project: Project, name: str, branch_name: str | None = None) -> str:
     """Create git branch ``branch_name`` (default ``<name>-branch``) at the experiment
     (or at any checkpoint of one, named by its commit)."""
-    from .apply import checkpoint_commit
-    from .catalog import UnknownExperimentError
-
-    experiments = list_experiments(project)
-    try:
-        exp = resolve(project, name, experiments)
-        label, rev = exp.name, exp.rev
-    except UnknownExperimentError:
-        found = checkpoint_commit(project, name, experiments)
-        if found is None:
-            raise
-        label, rev = found
+    found = resolve(project, name, checkpoints=True)
+    label, rev = found.label, found.rev
     branch_name = branch_name or f"{label.replace('@', '-')}-branch"
     if project.git.run("check-ref-format", "--branch", branch_name, check=False).strip() == "":
         raise JupyterExpError(f"Invalid branch name '{branch_name}'; pick a valid git branch name.")
     ref = f"refs/heads/{branch_name}"
     if project.git.rev_parse(ref):
-        raise JupyterExpError(f"Branch '{branch_name}' already exists; pick another name.")
+        raise ExperimentExistsError(f"Branch '{branch_name}' already exists; pick another name.")
     project.git.run("update-ref", "-m", f"dvc: Created from experiment '{label}'", ref, rev, ZERO)
     return branch_name
 
@@ -38,11 +30,12 @@ def rename(project: Project, name: str, new_name: str, force: bool = False) -> E
     """Give an experiment a new name on the same baseline (atomically)."""
     check_name(new_name)
     experiments = list_experiments(project)
-    exp = resolve(project, name, experiments)
+    exp = resolve(project, name, experiments).experiment
+    assert exp is not None  # with no fallbacks allowed, only an experiment matches
     new_ref = ExpRef(exp.baseline, new_name)
     existing = next((e for e in experiments if e.ref == new_ref), None)
     if existing is not None and not force:
-        raise JupyterExpError(
+        raise ExperimentExistsError(
             f"Experiment '{new_name}' already exists on baseline {exp.baseline[:7]}; rerun with -f to overwrite."
         )
     project.git.update_refs([

@@ -1,5 +1,6 @@
-"""The experiments a repository holds, read with one ``git for-each-ref``, and
-name resolution (exact, then unambiguous, with did-you-mean)."""
+"""The experiments a repository holds, read with one ``git for-each-ref``, and the
+baselines a ``--rev``/``-n``/``-a``/``-T``/``-A`` selection names. What a user's word
+designates is ``resolve.py``'s."""
 
 from __future__ import annotations
 
@@ -8,14 +9,6 @@ from dataclasses import dataclass
 from ..errors import JupyterExpError
 from ..project import Project
 from ..refs import EXPS_NAMESPACE, ExpRef
-
-
-class UnknownExperimentError(JupyterExpError):
-    pass
-
-
-class AmbiguousExperimentError(JupyterExpError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -48,39 +41,6 @@ def list_experiments(project: Project) -> list[ExpInfo]:
         if ref is not None and tree:  # a ref to something that is not a commit is skipped
             found.append(ExpInfo(ref, rev, tree, int(created or 0), tuple(parents.split())))
     return found
-
-
-def resolve(project: Project, name: str, experiments: list[ExpInfo] | None = None) -> ExpInfo:
-    """The experiment ``name`` designates: a full ref, a name, or a commit of one.
-
-    Raises:
-        UnknownExperimentError: nothing matches (with the closest name).
-        AmbiguousExperimentError: the name exists on several baselines, none of them HEAD.
-    """
-    experiments = list_experiments(project) if experiments is None else experiments
-    if name.startswith(EXPS_NAMESPACE + "/"):
-        matches = [e for e in experiments if str(e.ref) == name]
-    else:
-        matches = [e for e in experiments if e.name == name]
-        if not matches and len(name) >= 4 and all(c in "0123456789abcdef" for c in name.lower()):
-            matches = [e for e in experiments if e.rev.startswith(name.lower())]
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        head = project.git.head()
-        on_head = [e for e in matches if e.baseline == head]
-        if len(on_head) == 1:
-            return on_head[0]
-        baselines = ", ".join(sorted(e.baseline[:7] for e in matches))
-        raise AmbiguousExperimentError(
-            f"Experiment '{name}' exists on several baselines ({baselines}); "
-            f"name it by its ref, e.g. {matches[0].ref}."
-        )
-    from difflib import get_close_matches
-
-    close = get_close_matches(name, sorted({e.name for e in experiments}), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else "; list them with `jupyter exp list`."
-    raise UnknownExperimentError(f"Unknown experiment '{name}'{hint}")
 
 
 def all_commits_list(project: Project) -> list[str]:
@@ -119,27 +79,3 @@ def select_baselines(
         if all_tags:
             found += [r[0] or r[1] for r in git.for_each_ref("refs/tags", ["*objectname", "objectname"])]
     return list(dict.fromkeys(found))
-
-
-def select_experiments(
-    project: Project,
-    names: list[str] | None = None,
-    *,
-    all_commits: bool = False,
-    revs: list[str] | None = None,
-    num: int = 1,
-    experiments: list[ExpInfo] | None = None,
-) -> list[ExpInfo]:
-    """Experiments chosen as ``exp remove``/``push`` choose them: by name, all (``-A``),
-    and those of the baselines ``revs``/``num`` select (None: HEAD's when no names)."""
-    experiments = list_experiments(project) if experiments is None else experiments
-    if all_commits:
-        return list(experiments)
-    chosen: dict[str, ExpInfo] = {}
-    for name in names or []:
-        exp = resolve(project, name, experiments)
-        chosen[str(exp.ref)] = exp
-    if revs is not None or not names:
-        baselines = set(select_baselines(project, revs, num))
-        chosen.update({str(e.ref): e for e in experiments if e.baseline in baselines})
-    return list(chosen.values())

@@ -26,6 +26,9 @@ from ..notices import warn
 from ..refs import ExpRef
 from ..serialize import write_text_atomic
 from ..processes import alive
+from .catalog import list_experiments
+from .history import first_parents
+from .queue_store import QueueStore
 from .snapshot import ZERO, experiment_message, pipeline_files, run_files, snapshot_tree
 
 Progress = Callable[[dict], None]
@@ -135,8 +138,6 @@ def _with_dvclive_steps(project: Project, events: list[dict]) -> list[dict]:
     runs = [p for p in exps.glob("run-*") if (p / ".dvc" / "tmp").joinpath(*DVCLIVE_STEP_FILE).exists()] \
         if exps.is_dir() else []
     if runs:
-        from .queue import QueueStore
-
         store = QueueStore(project)
         for run_dir in runs:
             step = _dvclive_step(run_dir / ".dvc" / "tmp")
@@ -181,8 +182,6 @@ def find_resume_point(project: Project, baseline: str, stages: list[Stage],
     ``exp apply`` of a step, then ``exp run``, goes on from that step), looked for in the
     workspace's last checkpoint experiment first, then in every experiment of
     ``baseline``, each newest first. None when no commit matches."""
-    from .catalog import list_experiments
-
     stages = [s for s in stages if s.has_checkpoint and s.dvcfile == "dvc.yaml"]
     lock_path = project.root / "dvc.lock"
     wanted = _checkpoint_outs(stages, lock_path.read_text(encoding="utf-8")) if lock_path.exists() else None
@@ -192,7 +191,7 @@ def find_resume_point(project: Project, baseline: str, stages: list[Stage],
     tips = {e.name: e.rev for e in list_experiments(project) if e.baseline == baseline}
     order = sorted(tips, key=lambda n: (state is None or n != state.name, n))
     for name in order:
-        chain = git.run("rev-list", "--first-parent", tips[name], f"^{baseline}").split()
+        chain = first_parents(project, tips[name], baseline)
         for index, rev in enumerate(chain):
             if _checkpoint_outs(stages, git.read_blob(rev, "dvc.lock")) == wanted:
                 return ResumePoint(name, rev, len(chain) - index, index == 0)

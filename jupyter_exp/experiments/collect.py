@@ -25,7 +25,8 @@ from ..revision import RevisionTree
 from ..serialize import parse_lock, write_text_atomic
 from ..tree import GitTree, Tree, WorkspaceTree, prefetch
 from .catalog import ExpInfo, list_experiments, select_baselines
-from .queue import QueueStore
+from .history import baseline_names, checkpoint_chains, commit_meta
+from .queue_store import QueueEntry, QueueStore
 
 CACHE_VERSION = 3  # 3: files inside cached outputs are read (2 kept them as absent)
 CACHE_NAME = "show-cache.json"
@@ -208,32 +209,6 @@ def _valid_fields(fields: Any) -> bool:
             and (fields["error"] is None or type(fields["error"]) is str))
 
 
-def _commit_meta(project: Project, revs: list[str]) -> dict[str, tuple[int, str | None]]:
-    """committer time and first parent of each commit, in one git process."""
-    if not revs:
-        return {}
-    out = project.git.run("log", "--no-walk=unsorted", "--format=%H %ct %P", *revs)
-    meta = {}
-    for line in out.splitlines():
-        parts = line.split()
-        meta[parts[0]] = (int(parts[1]), parts[2] if len(parts) > 2 else None)
-    return meta
-
-
-def baseline_names(project: Project, head: str | None) -> dict[str, str]:
-    """A branch (HEAD's own first) or tag name for commits that have one."""
-    names: dict[str, str] = {}
-    rows = project.git.for_each_ref("refs/heads", ["objectname", "refname:short"])
-    rows += project.git.for_each_ref("refs/tags", ["*objectname", "objectname", "refname:short"])
-    for row in rows:
-        sha = row[0] or row[1]
-        names.setdefault(sha, row[-1])
-    branch = project.git.current_branch()
-    if head and branch:
-        names[head] = branch
-    return names
-
-
 def collect(
     project: Project,
     *,
@@ -290,7 +265,7 @@ def collect(
     rows: list[ExpRow] = []
     if not hide_workspace:
         rows.append(ExpRow("workspace", "workspace", workspace))
-    meta = _commit_meta(project, baselines)
+    meta = commit_meta(project, baselines)
     for baseline in baselines:
         created, parent = meta.get(baseline, (None, None))
         rows.append(ExpRow(baseline, "baseline", data_of(baseline), name=names.get(baseline),
@@ -316,29 +291,6 @@ def collect(
     return rows
 
 
-def checkpoint_chains(project: Project, experiments: list[ExpInfo]) -> dict[str, list[tuple[str, str, int]]]:
-    """For experiments whose commit does not sit on its baseline: the earlier commits of
-    the chain, newest first, as ``(rev, parent, committer time)``. One git process."""
-    chained = [e for e in experiments if e.parents and e.parents[0] != e.baseline]
-    if not chained:
-        return {}
-    baselines = sorted({e.baseline for e in chained})
-    out = project.git.run("log", "--format=%H %ct %P", *[e.rev for e in chained], "--not", *baselines)
-    commits: dict[str, tuple[int, str | None]] = {}
-    for line in out.splitlines():
-        parts = line.split()
-        commits[parts[0]] = (int(parts[1]), parts[2] if len(parts) > 2 else None)
-    chains = {}
-    for exp in chained:
-        chain, rev = [], exp.parents[0]
-        while rev in commits and rev != exp.baseline:
-            created, parent = commits[rev]
-            chain.append((rev, parent, created))
-            rev = parent
-        chains[exp.rev] = chain
-    return chains
-
-
 def _checkpoint_states(project: Project) -> tuple[dict[str, str], dict[str, str]]:
     """State and tip of checkpoint experiments that published progress (running,
     interrupted, failed), by name."""
@@ -352,7 +304,7 @@ def _checkpoint_states(project: Project) -> tuple[dict[str, str], dict[str, str]
     return states, tips
 
 
-def _queue_row(entry, data: ExpData) -> ExpRow:
+def _queue_row(entry: QueueEntry, data: ExpData) -> ExpRow:
     """A queued, running or failed entry: its params as queued; no metrics yet (a failed
     one says why it failed)."""
     error = f"Experiment run failed: {entry.error}" if entry.state == "failed" else None

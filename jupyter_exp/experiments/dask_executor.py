@@ -18,15 +18,12 @@ from typing import Callable
 
 from ..errors import JupyterExpError
 from ..pipeline.results import Echo
+from .exceptions import DaskUnavailableError
 from .executor import Control, Executor, Outcome, run_entry
 
 SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
 POLL_SECONDS = 0.1
 GRACE_SECONDS = 10.0  # after an interrupt, for tasks to record how their entries ended
-
-
-class DaskUnavailableError(JupyterExpError):
-    """Dask is missing, or its scheduler cannot be reached."""
 
 
 class DaskExecutor(Executor):
@@ -96,7 +93,7 @@ class DaskExecutor(Executor):
         """``queue stop``: cancel the tasks whose entries no worker has claimed yet; the
         running ones finish."""
         from ..project import Project
-        from .queue import QueueStore
+        from .queue_store import QueueStore
 
         waiting = {e.id for e in QueueStore(Project(root)).entries() if e.state == "queued"}
         unclaimed = [f for f in pending if futures[f] in waiting]

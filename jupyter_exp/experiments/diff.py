@@ -8,10 +8,9 @@ from ..compare import DiffRow, diff_dict, diff_table, diff_values, dumps, flat_d
 from ..errors import JupyterExpError
 from ..project import Project
 from ..tree import GitTree, Tree, WorkspaceTree
-from .catalog import ExpInfo, UnknownExperimentError, list_experiments, resolve
+from .catalog import ExpInfo, list_experiments
 from .collect import read_data
-
-WORKSPACE = "workspace"
+from .resolve import WORKSPACE, resolve
 
 
 @dataclass(frozen=True)
@@ -35,19 +34,12 @@ class ExpDiff:
         return metrics + "\n" + params  # DVC's separator, printed even when a table is empty
 
 
-def _side(project: Project, spec: str, experiments: list[ExpInfo]) -> tuple[Tree, str, ExpInfo | None]:
-    if spec == WORKSPACE:
-        return WorkspaceTree(project.root), WORKSPACE, None
-    try:
-        exp = resolve(project, spec, experiments)
-        return GitTree(project.git, exp.rev), exp.name, exp
-    except UnknownExperimentError:
-        sha = project.git.rev_parse(spec)
-        if sha is None:
-            raise JupyterExpError(
-                f"Unknown experiment or revision '{spec}'; list experiments with `jupyter exp list`."
-            ) from None
-        return GitTree(project.git, sha), spec, None
+def _side(project: Project, spec: str, experiments: list[ExpInfo]) -> tuple[Tree, str]:
+    """The tree to read for one side, and its label: the workspace, an experiment or any revision."""
+    target = resolve(project, spec, experiments, workspace=True, revisions=True)
+    if target.rev is None:
+        return WorkspaceTree(project.root), WORKSPACE
+    return GitTree(project.git, target.rev), target.label
 
 
 def diff(project: Project, a_rev: str | None = None, b_rev: str | None = None, *,
@@ -57,8 +49,8 @@ def diff(project: Project, a_rev: str | None = None, b_rev: str | None = None, *
     experiments = list_experiments(project)
     a_rev = a_rev or "HEAD"
     b_rev = b_rev or WORKSPACE
-    a_tree, a_name, _ = _side(project, a_rev, experiments)
-    b_tree, b_name, _ = _side(project, b_rev, experiments)
+    a_tree, a_name = _side(project, a_rev, experiments)
+    b_tree, b_name = _side(project, b_rev, experiments)
     if a_name == a_rev and len(a_rev) == 40:
         a_name = a_rev[:7]
     if b_name == b_rev and len(b_rev) == 40:

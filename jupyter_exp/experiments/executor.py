@@ -48,9 +48,12 @@ from ..pipeline.tracked import checkout
 from ..project import Project
 from ..pipeline.dvcfile import load_all
 from ..refs import ExpRef
-from .checkpoints import CheckpointChain
 from ..processes import start_time
-from .queue import EntryGone, QueueEntry, QueueStore, StateConflict, stop_stage, this_host
+from .checkpoints import CheckpointChain
+from .exceptions import EntryGone, StateConflict
+from .history import first_parents
+from .queue import stop_running, stop_stage, this_host
+from .queue_store import QueueEntry, QueueStore
 from .snapshot import ZERO, experiment_message, record, run_files, snapshot_tree
 
 RUN_FLAGS = ("force", "single_item", "downstream", "pipeline", "all_pipelines",
@@ -158,8 +161,7 @@ def execute(project: Project, entry: QueueEntry, echo: Echo,
             first_step = 0
             if entry.parent:
                 env["DVCLIVE_RESUME"] = "1"
-                first_step = len(project.git.run("rev-list", "--first-parent", entry.parent,
-                                                 f"^{entry.baseline}").split())
+                first_step = len(first_parents(project, entry.parent, entry.baseline))
             else:  # DVC 2: --queue implies --reset: outputs the snapshot's lock brought go
                 for stage in stages:
                     for out in stage.outs:
@@ -373,8 +375,6 @@ class LocalExecutor(Executor):
                 # Stop the runs before the pool waits for its threads: their commands
                 # are interrupted, and their entries go back to the queue.
                 control.cancel.set()
-                from .queue import stop_running
-
                 stop_running(Project(root), "requeue", pid=os.getpid())
                 raise
 

@@ -6,7 +6,7 @@ from ..project import Project
 from ..refs import ExpRef
 from .catalog import list_experiments
 from .catalog import select_baselines
-from .collect import baseline_names
+from .history import baseline_names
 
 
 def list_by_baseline(

@@ -11,14 +11,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import JupyterExpError
 from ..pipeline.dvcfile import Pipelines
 from ..project import Project
+from .exceptions import CannotRecordError
 from .snapshot import pipeline_files
-
-
-class CannotRecordError(JupyterExpError):
-    """Something would make recording the experiment fail once the pipeline has run."""
 
 
 def check_can_record(project: Project, name: str | None = None, pipelines: Pipelines | None = None) -> None:

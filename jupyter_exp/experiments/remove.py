@@ -14,7 +14,9 @@ import logging
 from ..errors import JupyterExpError
 from ..project import Project
 from ..refs import EXPS_NAMESPACE
-from .catalog import all_commits_list, list_experiments, select_baselines, select_experiments
+from .catalog import all_commits_list, list_experiments, select_baselines
+from .exceptions import UnknownExperimentError
+from .resolve import select_experiments
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,8 @@ def _remove_local(project: Project, names: list[str] | None, *, all_commits: boo
     # As in DVC, a name may also be a queued or failed run's: its queue entry goes.
     entries: list[str] = []
     if names and not keep:
-        from .queue import QueueStore, remove_entries
+        from .queue import remove_entries
+        from .queue_store import QueueStore
 
         recorded = {e.name for e in experiments}
         waiting = {e.name for e in QueueStore(project).entries() if e.state != "success"}
@@ -97,7 +100,7 @@ def _remove_remote(project: Project, remote: str, names: list[str], all_commits:
     wanted = [ref for ref, _ in refs if all_commits or ExpRef.parse(ref).name in names]  # type: ignore[union-attr]
     missing = set(names) - {ExpRef.parse(r).name for r in wanted}  # type: ignore[union-attr]
     if missing:
-        raise JupyterExpError(f"No experiment named '{sorted(missing)[0]}' on remote '{remote}'.")
+        raise UnknownExperimentError(f"No experiment named '{sorted(missing)[0]}' on remote '{remote}'.")
     if wanted:
         project.git.run_network("push", remote, *[f":{ref}" for ref in wanted])
     return [ExpRef.parse(r).name for r in wanted]  # type: ignore[union-attr]

@@ -22,12 +22,9 @@ from .catalog import list_experiments
 from .checkpoints import clear_progress, publish_progress
 from .names import random_name
 from .recordable import check_can_record
-from .snapshot import (ZERO, ExperimentExistsError, changed_data, pipeline_files, preserved_index, record,
-                       snapshot_tree)
-
-
-class NoBaselineError(JupyterExpError):
-    pass
+from .exceptions import ExperimentExistsError, NoBaselineError
+from .history import first_parents
+from .snapshot import ZERO, changed_data, pipeline_files, preserved_index, record, snapshot_tree
 
 
 @dataclass(frozen=True)
@@ -170,7 +167,7 @@ def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
         # this bookkeeping must not fork the chain.
         tip_now = project.git.rev_parse(str(ExpRef(baseline, state.name)))
         if tip_now is not None:  # else the experiment was removed since
-            steps = len(project.git.run("rev-list", "--first-parent", tip_now, f"^{baseline}").split())
+            steps = len(first_parents(project, tip_now, baseline))
             point = ResumePoint(state.name, tip_now, steps, True)
     if reset:
         for stage in stages:
@@ -290,7 +287,7 @@ def run_temp(
     one stays there, failed, with its log.
     """
     from .executor import run_entry
-    from .queue import QueueStore
+    from .queue_store import QueueStore
 
     echo = echo or echo_stdout
     if set_params and is_sweep(set_params):

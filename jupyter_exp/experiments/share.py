@@ -32,13 +32,11 @@ from ..project import Project
 from ..refs import ExpRef
 from ..serialize import decode_text, parse_yaml
 from ..tree import GitTree
-from .catalog import select_baselines, select_experiments
+from .catalog import select_baselines
+from .exceptions import RemoteError, UnknownExperimentError
+from .resolve import select_experiments
 
 LOCK_NAME = "dvc.lock"
-
-
-class RemoteError(JupyterExpError):
-    pass
 
 
 def dvc_remote_dir(project: Project, name: str | None = None) -> Path | None:
@@ -290,7 +288,7 @@ def pull(
         for name in names:
             matches = [(r, s) for r, s in remote if r.name == name or str(r) == name]
             if not matches:
-                raise JupyterExpError(f"No experiment named '{name}' on remote '{git_remote}'.")
+                raise UnknownExperimentError(f"No experiment named '{name}' on remote '{git_remote}'.")
             chosen += matches
     else:
         baselines = set(select_baselines(project, revs, num))

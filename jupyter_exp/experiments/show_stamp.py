@@ -42,10 +42,13 @@ def _path(project: Project, options: dict) -> Path:
 
 def _code_key() -> list[int]:
     """The engine that rendered an output: an upgrade (or an edited checkout) must not
-    be answered with what the old code printed."""
+    be answered with what the old code printed. The package's ``__init__.py`` (which
+    holds its version) stands for the version: read here, not imported, so that this
+    module does not import the package root back."""
     here = Path(__file__).resolve().parent
     found = []
-    for path in (here / "show.py", here / "collect.py", here.parent / "compare.py", here.parent / "revision.py"):
+    for path in (here / "show.py", here / "collect.py", here / "history.py", here.parent / "compare.py",
+                 here.parent / "revision.py", here.parent / "__init__.py"):
         with contextlib.suppress(OSError):
             info = path.stat()
             found += [info.st_mtime_ns, info.st_size]
@@ -53,15 +56,19 @@ def _code_key() -> list[int]:
 
 
 def _options(options: dict) -> dict:
-    from .. import __version__
+    return dict(options, day=dt.date.today().isoformat(), version=STAMP_VERSION, code=_code_key())
 
-    return dict(options, day=dt.date.today().isoformat(), version=STAMP_VERSION, engine=__version__,
-                code=_code_key())
+
+# The refs each lookup saw, by output path, for the record that follows it: the refs an
+# output is recorded under are those read before the rows were collected. Read after,
+# a ref deleted (or moved) while collecting would stamp the old table as current.
+_refs_seen: dict[str, str] = {}
 
 
 def lookup(project: Project, options: dict) -> str | None:
     """The recorded output for ``options`` if neither refs nor workspace files moved."""
     options = _options(options)
+    refs = _refs_seen[str(_path(project, options))] = _refs(project)
     try:
         data = json.loads(_path(project, options).read_text())
         if data.get("options") != options:
@@ -70,7 +77,7 @@ def lookup(project: Project, options: dict) -> str | None:
             return None  # recorded by the project this one was copied or moved from
         if any(stat_key(path) != stat for path, stat in data["stats"].items()):
             return None
-        if data["refs"] != _refs(project):
+        if data["refs"] != refs:
             return None
         output = _path(project, options).with_suffix(".out").read_text()
         return output if zlib.crc32(output.encode()) == data["output_crc"] else None
@@ -78,21 +85,23 @@ def lookup(project: Project, options: dict) -> str | None:
         return None  # missing or damaged: recompute (and record anew)
 
 
-def fingerprint(project: Project, workspace_files: list[Path]) -> dict:
-    """The refs and workspace file stats an ``exp show`` is about to read. Taken *before*
-    it reads them: a ref or file that changes while it collects then leaves the recorded
-    fingerprint behind, and the next show recomputes instead of repeating a stale table."""
-    return {"refs": _refs(project), "stats": {str(p): stat_key(str(p)) for p in workspace_files}}
+def file_stats(workspace_files: list[Path]) -> dict:
+    """The stats of the workspace files an ``exp show`` is about to read. Taken *before*
+    it reads them (as :func:`lookup` reads the refs): a file that changes while the show
+    collects leaves the recorded stats behind, and the next show recomputes."""
+    return {str(p): stat_key(str(p)) for p in workspace_files}
 
 
-def record(project: Project, options: dict, output: str, taken: dict) -> None:
-    """Remember ``output`` for ``options`` with the fingerprint taken before it was made."""
+def record(project: Project, options: dict, output: str, stats: dict) -> None:
+    """Remember ``output`` for ``options`` with the refs :func:`lookup` saw and the file
+    ``stats`` taken, both before the output was computed."""
     options = _options(options)
+    refs = _refs_seen.pop(str(_path(project, options)), None)
     data = {
         "options": options,
         "location": location_key(project.own_tmp_dir),
-        "refs": taken["refs"],
-        "stats": taken["stats"],
+        "refs": refs if refs is not None else _refs(project),
+        "stats": stats,
         "output_crc": zlib.crc32(output.encode()),
     }
     target = _path(project, options)

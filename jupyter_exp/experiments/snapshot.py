@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import faults
-from ..errors import JupyterExpError
 from ..git import GitError
 from ..notices import warn
 from ..params import DEFAULT_PARAMS_FILE
@@ -30,12 +29,9 @@ from ..pipeline.dvcfile import Pipelines, load_all
 from ..project import Project
 from ..serialize import dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from ..refs import ExpRef
+from .exceptions import ExperimentExistsError
 
 ZERO = "0" * 40
-
-
-class ExperimentExistsError(JupyterExpError):
-    pass
 
 
 def pipeline_files(project: Project, pipelines: Pipelines | None = None) -> list[str]:

@@ -28,11 +28,9 @@ from ..pipeline.runner import interrupt_all
 from ..project import Project
 from ..processes import alive
 from .executor import Control, Executor, LocalExecutor, Outcome
-from .queue import QueueStore, mark_running, stop_marked, stop_running
-
-
-class RunInterrupted(JupyterExpError):
-    exit_code = 130
+from .exceptions import RunInterrupted
+from .queue import mark_running, stop_marked, stop_running
+from .queue_store import QueueStore
 
 
 @dataclass(frozen=True)
