@@ -266,10 +266,11 @@ def _revision(project, rev: str | None) -> str | None:
     ``params diff``/``metrics diff`` take experiment names too)."""
     if rev in (None, "workspace") or project.git.rev_parse(rev) is not None:
         return rev
-    from .experiments.catalog import UnknownExperimentError, resolve
+    from .experiments.exceptions import UnknownExperimentError
+    from .experiments.resolve import resolve
 
     try:
-        return resolve(project, rev).rev
+        return resolve(project, rev, checkpoints=True).rev
     except UnknownExperimentError:
         return rev  # the revision view says it is unknown, in git's words
 
