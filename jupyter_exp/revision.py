@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import CacheError, JupyterExpError
+from .pipeline.cache import check_manifest
 from .pipeline.hashing import check_md5
 from .project import Project
 from .serialize import parse_lock, parse_yaml
@@ -198,24 +199,13 @@ class RevisionTree(Tree):
 
     def _manifest(self, md5: str) -> dict[str, str]:
         """relpath -> md5 of a ``.dir`` manifest, checked."""
-        where = f"cache manifest {md5}"
         try:
             entries = json.loads(self._object_path(md5).read_bytes())
         except (FileNotFoundError, NotADirectoryError):
             raise NotInCache(f"directory {md5} is not in the cache; pull it with `dvc pull`.") from None
         except (UnicodeDecodeError, json.JSONDecodeError):
             entries = None
-        if not isinstance(entries, list):
-            raise CacheError(f"{where} is not a DVC directory manifest; remove it from the cache and rerun.")
-        files = {}
-        for entry in entries:
-            rel = entry.get("relpath") if isinstance(entry, dict) else None
-            parts = rel.split("/") if isinstance(rel, str) else [""]
-            if rel is None or rel.startswith("/") or "\0" in rel or any(p in ("", ".", "..") for p in parts):
-                raise CacheError(f"{where}: entry {entry!r} names a path outside its directory; "
-                                 "remove the manifest from the cache and rerun.")
-            files[rel] = check_md5(entry.get("md5"), where)
-        return files
+        return {entry["relpath"]: entry["md5"] for entry in check_manifest(entries, md5)}
 
 
 def revision_tree(project: Project, inner: Tree, memo: dict | None = None) -> RevisionTree:

@@ -73,6 +73,29 @@ def link_file(src: Path, dst: Path, link_types: list[str]) -> str:
     raise CacheError(f"Cannot link {src} to {dst}: {last_error}; check the cache.type setting.")
 
 
+def check_manifest(entries: object, md5: str) -> list[dict]:
+    """The parsed ``.dir`` manifest ``md5``, checked: a list of entries, each with a valid
+    md5 and a relpath that stays inside its directory and writes no ``.git``.
+
+    Raises:
+        CacheError: one line naming the manifest and the fix.
+    """
+    where = f"cache manifest {md5}"
+    if not isinstance(entries, list):
+        raise CacheError(f"{where} is not a DVC directory manifest; remove it from the cache and rerun.")
+    for entry in entries:
+        rel = entry.get("relpath") if isinstance(entry, dict) else None
+        parts = rel.split("/") if isinstance(rel, str) else [""]
+        if rel is None or rel.startswith("/") or "\0" in rel or any(p in ("", ".", "..") for p in parts):
+            raise CacheError(f"{where}: entry {entry!r} names a path outside its directory; "
+                             "remove the manifest from the cache and rerun.")
+        if ".git" in parts:  # a repository checked out inside the output: git would run its config
+            raise CacheError(f"{where}: entry {entry!r} writes a .git directory; remove the manifest "
+                             "from the cache and rerun.")
+        check_md5(entry.get("md5"), where)
+    return entries
+
+
 class Cache:
     """The project's object store, plus the state table used to hash into it."""
 
@@ -128,20 +151,7 @@ class Cache:
             ) from None
         except (UnicodeDecodeError, json.JSONDecodeError):
             entries = None
-        where = f"cache manifest {md5}"
-        if not isinstance(entries, list):
-            raise CacheError(f"{where} is not a DVC directory manifest; remove it from the cache and rerun.")
-        for entry in entries:
-            rel = entry.get("relpath") if isinstance(entry, dict) else None
-            parts = rel.split("/") if isinstance(rel, str) else [""]
-            if rel is None or rel.startswith("/") or "\0" in rel or any(p in ("", ".", "..") for p in parts):
-                raise CacheError(f"{where}: entry {entry!r} names a path outside its directory; "
-                                 "remove the manifest from the cache and rerun.")
-            if ".git" in parts:  # a repository checked out inside the output: git would run its config
-                raise CacheError(f"{where}: entry {entry!r} writes a .git directory; remove the manifest "
-                                 "from the cache and rerun.")
-            check_md5(entry.get("md5"), where)
-        return entries
+        return check_manifest(entries, md5)
 
     # -- saving ---------------------------------------------------------------
     def _dvc3_path(self, md5: str) -> Path:
