@@ -148,3 +148,37 @@ def test_result_and_error_types_a_user_receives_are_exported():
         for name, value in vars(module).items():
             if isinstance(value, type) and issubclass(value, JupyterExpError) and value.__module__ == module.__name__:
                 assert name in exported and getattr(jupyter_exp, name) is value, name
+
+
+def test_one_function_per_run_mode(make_project):
+    """run / run_temp / queue / run_all each return their own type; the old mode keywords
+    of run() still dispatch to them; api errors name keywords, not the CLI's flags."""
+    from jupyter_exp.errors import JupyterExpError
+
+    root = make_project("two_stage")
+    exp = jupyter_exp.run_temp(params={"train.lr": 0.7}, name="t1", root=str(root))
+    assert isinstance(exp, jupyter_exp.Experiment) and exp.name == "t1"
+    entries = jupyter_exp.queue(set_params=["train.lr=0.1,0.2"], name="sw", root=str(root))
+    assert [type(e) for e in entries] == [jupyter_exp.QueueEntry] * 2
+    outcomes = jupyter_exp.run_all(1, root=str(root))
+    assert len(outcomes) == 2 and all(isinstance(o, jupyter_exp.Outcome) for o in outcomes)
+    assert isinstance(jupyter_exp.run(name="w1", root=str(root)), jupyter_exp.Experiment)
+    # The deprecated keywords: the same functions behind them.
+    (entry,) = jupyter_exp.run(queue=True, name="q1", root=str(root))
+    assert isinstance(entry, jupyter_exp.QueueEntry) and entry.name == "q1"
+    for kwargs, words in (({"rev": "t1"}, "rev resumes a checkpoint in a queued or temporary run"),
+                          ({"executor": "dask"}, "executor applies to run_all()"),
+                          ({"dry": True, "queue": True}, "dry=True shows what a workspace run would do")):
+        with pytest.raises(JupyterExpError) as err:
+            jupyter_exp.run(root=str(root), **kwargs)
+        assert str(err.value).startswith(words) and "--" not in str(err.value)
+    with pytest.raises(JupyterExpError, match=r"^jobs must be a whole number of 1 or more, got 0; pass 1 or more\.$"):
+        jupyter_exp.run_all(0, root=str(root))
+
+
+def test_params_diff_takes_an_experiment_name(make_project):
+    """As DVC's ``params diff``: an experiment name stands for its commit."""
+    root = make_project("two_stage")
+    jupyter_exp.run(params={"train.lr": 0.5}, name="fast", root=str(root))
+    rows = jupyter_exp.params_diff("HEAD", "fast", root=str(root))
+    assert [(r.key, r.new) for r in rows] == [("train.lr", 0.5)]
