@@ -182,3 +182,22 @@ def test_params_diff_takes_an_experiment_name(make_project):
     jupyter_exp.run(params={"train.lr": 0.5}, name="fast", root=str(root))
     rows = jupyter_exp.params_diff("HEAD", "fast", root=str(root))
     assert [(r.key, r.new) for r in rows] == [("train.lr", 0.5)]
+
+
+def test_show_text_is_answered_from_the_show_cache(make_project, monkeypatch):
+    """The exp show output cache lives below the CLI: a Python caller of show_text gets it."""
+    from jupyter_exp.experiments import show
+
+    root = make_project("two_stage")
+    jupyter_exp.run(params={"train.lr": 0.5}, name="fast", root=str(root))
+    options = jupyter_exp.ShowOptions()
+    first = jupyter_exp.show_text(options, "json", root=str(root))
+    assert '"name": "fast"' in first or '"name":"fast"' in first.replace(" ", "")
+
+    def no_collect(*args, **kwargs):
+        raise AssertionError("collected again although nothing moved")
+
+    monkeypatch.setattr(show, "select", no_collect)
+    assert jupyter_exp.show_text(options, "json", root=str(root)) == first
+    with pytest.raises(AssertionError, match="collected again"):
+        jupyter_exp.show_text(options._replace(force=True), "json", root=str(root))
