@@ -16,7 +16,6 @@ import sys
 
 from ..errors import JupyterExpError
 from ..version import __version__
-from . import experiments, params_metrics, pipeline, queue, sharing
 from .parser import HelpShown, Parser, Text, UsageError
 
 TYPE_CHECKING = False
@@ -52,10 +51,44 @@ def _verb_of(argv: Sequence[str]) -> str | None:
     return first if first in VERBS else None
 
 
-VERBS = frozenset({
-    "init", "add", "checkout", "repro", "params", "metrics", "run", "save", "show", "diff",
-    "apply", "branch", "rename", "remove", "rm", "gc", "list", "ls", "push", "pull", "queue",
-})
+# The verbs each noun's module adds: only the module of the verb asked for is imported
+# (and its sub-parser built), so a no-op `repro` does not pay for the experiment verbs.
+NOUN_VERBS: dict[str, tuple[str, ...]] = {
+    "pipeline": ("init", "add", "checkout", "repro"),
+    "params_metrics": ("params", "metrics"),
+    "experiments": ("run", "save", "show", "diff", "apply", "branch", "rename", "remove", "rm", "gc", "list",
+                    "ls"),
+    "queue": ("queue",),
+    "sharing": ("push", "pull"),
+}
+VERBS = frozenset(verb for verbs in NOUN_VERBS.values() for verb in verbs)
+
+
+def _nouns(only: str | None) -> list:
+    """The modules whose verbs the parser needs (every one when ``only`` is None)."""
+    wanted = [noun for noun, verbs in NOUN_VERBS.items() if only is None or only in verbs]
+    found = []
+    if "pipeline" in wanted:
+        from . import pipeline
+
+        found.append(pipeline)
+    if "params_metrics" in wanted:
+        from . import params_metrics
+
+        found.append(params_metrics)
+    if "experiments" in wanted:
+        from . import experiments
+
+        found.append(experiments)
+    if "queue" in wanted:
+        from . import queue
+
+        found.append(queue)
+    if "sharing" in wanted:
+        from . import sharing
+
+        found.append(sharing)
+    return found
 
 
 def build_parser(prog: str = "jupyter exp", only: str | None = None) -> argparse.ArgumentParser:
@@ -68,7 +101,7 @@ def build_parser(prog: str = "jupyter exp", only: str | None = None) -> argparse
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
     subparsers.required = True
     verbs = _OnlyVerb(subparsers, only)
-    for noun in (pipeline, params_metrics, experiments, queue, sharing):
+    for noun in _nouns(only):
         noun.add_verbs(verbs)
     return parser
 
