@@ -1,8 +1,9 @@
 """Numeric arguments checked in one place, for the command line and the api alike.
 
 The argparse ``type=`` converters below turn a bad value into the parser's one-line
-usage error; the api functions call the same checks, so ``jupyter_exp.run(jobs=0)``
-says the same as ``exp run --run-all -j 0``.
+usage error (argparse names the flag); the api functions call the same checks, which
+name the keyword: ``jupyter_exp.run_all(jobs=0)`` and ``exp run --run-all -j 0`` say
+the same, each in its own words.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ class InvalidArgumentError(JupyterExpError):
 def check_jobs(jobs: int) -> int:
     """``jobs`` if it is a whole number of 1 or more; raise InvalidArgumentError."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise InvalidArgumentError(f"-j/--jobs must be a whole number of 1 or more, got {jobs!r}; use -j 1 or more.")
+        raise InvalidArgumentError(f"jobs must be a whole number of 1 or more, got {jobs!r}; pass 1 or more.")
     return jobs
 
 
@@ -27,15 +28,15 @@ def check_precision(precision: int | None) -> int | None:
     """``precision`` (digits shown) if None or 0 or more; raise InvalidArgumentError."""
     if precision is not None and (isinstance(precision, bool) or not isinstance(precision, int) or precision < 0):
         raise InvalidArgumentError(
-            f"--precision must be a whole number of 0 or more, got {precision!r}; use --precision 0 or more.")
+            f"precision must be a whole number of 0 or more, got {precision!r}; pass 0 or more.")
     return precision
 
 
 def check_num(num: int) -> int:
-    """``num`` (commits shown from each --rev; 0 shows the workspace only, as in DVC)
+    """``num`` (commits shown from each baseline rev; 0 shows the workspace only, as in DVC)
     if it is 0 or more; raise InvalidArgumentError."""
     if isinstance(num, bool) or not isinstance(num, int) or num < 0:
-        raise InvalidArgumentError(f"-n/--num must be a whole number of 0 or more, got {num!r}; use -n 0 or more.")
+        raise InvalidArgumentError(f"num must be a whole number of 0 or more, got {num!r}; pass 0 or more.")
     return num
 
 

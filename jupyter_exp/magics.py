@@ -11,8 +11,10 @@ from __future__ import annotations
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.utils.process import arg_split
 
-from . import add_stage
-from .cli import HelpShown, build_stage_parser, execute
+from . import cli
+from .api import pipeline
+from .cli.parser import HelpShown
+from .cli.pipeline import build_stage_parser
 
 
 @magics_class
@@ -23,7 +25,7 @@ class ExpMagics(Magics):
     def exp(self, line: str):
         """Run a ``jupyter exp`` verb: ``%exp run -S train.lr=0.01``, ``%exp show``,
         ``%exp diff a b``, ``%exp apply NAME``, ``%exp repro``, ``%exp --help`` ..."""
-        return execute(arg_split(line, posix=True), prog="%exp", from_kernel=True)
+        return cli.execute(arg_split(line, posix=True), prog="%exp", from_kernel=True)
 
     @cell_magic
     def stage(self, line: str, cell: str) -> None:
@@ -37,7 +39,7 @@ class ExpMagics(Magics):
             args = build_stage_parser().parse_args(arg_split(line, posix=True))
         except HelpShown:
             return None
-        add_stage(
+        pipeline.add_stage(
             args.name, cell, deps=args.deps, params=args.params, outs=args.outs,
             outs_no_cache=args.outs_no_cache, metrics=args.metrics,
             metrics_no_cache=args.metrics_no_cache, plots=args.plots,

@@ -212,7 +212,7 @@ def test_bad_numeric_flags_are_one_line(ran, cli, tmp_path, args, line):
 def test_bad_jobs_through_the_api(make_project, tmp_path):
     ran = make_project("two_stage")
     before = Snapshot.take(ran, outside=[tmp_path])
-    with pytest.raises(InvalidArgumentError, match=r"^-j/--jobs must be a whole number of 1 or more, got 0; use -j 1 or more\.$"):
+    with pytest.raises(InvalidArgumentError, match=r"^jobs must be a whole number of 1 or more, got 0; pass 1 or more\.$"):
         jupyter_exp.queue_start(jobs=0, threads=True)
     with pytest.raises(InvalidArgumentError, match="got -3"):
         jupyter_exp.run(set_params=["train.lr=0.5,0.6"], queue=True, run_all=True, jobs=-3)

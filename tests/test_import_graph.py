@@ -21,25 +21,11 @@ MAX_LINES = 500
 # left out of the graph before it is checked, and each must still exist and still close
 # a cycle (test_known_exceptions_are_still_needed), so that a fixed one is taken off.
 # Nothing else may be added here.
-KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-    # The CLI becomes a package by noun, each adding its verbs.
-    ("jupyter_exp.cli_experiments", "jupyter_exp.cli"): "issue 14 item 3",
-    # Front ends take the api from the package root, whose __init__ holds the api and
-    # imports them back (load_ipython_extension, show() returning the widget). The api
-    # moves to modules by noun that front ends import instead.
-    ("jupyter_exp.cli", "jupyter_exp"): "issue 14 item 2",
-    ("jupyter_exp.cli_experiments", "jupyter_exp"): "issue 14 item 2",
-    ("jupyter_exp.magics", "jupyter_exp"): "issue 14 item 2",
-    # The host-neutral table's actions call the api, still the package root.
-    ("jupyter_exp.table.actions", "jupyter_exp"): "issue 14 item 2",
-    ("jupyter_exp.table.controller", "jupyter_exp"): "issue 14 item 2",
-}
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 # Modules over MAX_LINES today that another piece of issue 14 splits (same rule: each
 # must still be long, or it is taken off).
-KNOWN_LONG: dict[str, str] = {
-    "jupyter_exp": "issue 14 item 2 (__init__.py becomes a short re-exporter)",
-}
+KNOWN_LONG: dict[str, str] = {}
 
 
 def module_name(path: Path) -> str:

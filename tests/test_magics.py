@@ -50,8 +50,12 @@ def calls(monkeypatch):
             return []
         return fake
 
-    for name in ("run", "apply", "branch", "remove", "repro", "push"):
-        monkeypatch.setattr(jupyter_exp, name, record(name))
+    # The CLI's handlers call the api's modules by noun (not the package root).
+    from jupyter_exp.api import experiments, pipeline, sharing
+
+    for module, name in ((experiments, "run"), (experiments, "apply"), (experiments, "branch"),
+                         (experiments, "remove"), (pipeline, "reproduce"), (sharing, "push")):
+        monkeypatch.setattr(module, name, record(name))
     return seen
 
 
@@ -69,7 +73,8 @@ def test_what_exp_passes_to_the_api(shell, calls):
     shell.run_cell("%exp remove a b --keep")
     assert calls["remove"][0] == (["a", "b"],) and calls["remove"][1]["keep"] is True
     shell.run_cell("%exp repro -f -s train")
-    assert calls["repro"][0] == (["train"],) and calls["repro"][1]["force"] and calls["repro"][1]["single_item"]
+    (targets, options), _ = calls["reproduce"]  # the flags passed whole, as one ReproOptions
+    assert targets == ["train"] and options.force and options.single_item
     shell.run_cell("%exp push origin fast -f")
     assert calls["push"][0] == ("origin", ["fast"]) and calls["push"][1]["force"] is True
 

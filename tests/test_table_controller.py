@@ -180,5 +180,6 @@ def test_the_queue_status_line_asks_the_engine_not_the_api(exps, monkeypatch):
         raise AssertionError("display.py called back into the api")
 
     monkeypatch.setattr(jupyter_exp, "queue_status", no_api)
+    monkeypatch.setattr("jupyter_exp.api.queue.queue_status", no_api)  # where the api lives now
     line = QueueStatusLine(None, root=str(exps))
     assert line.text() == "Queue: 0 running, 1 queued, 0 done"

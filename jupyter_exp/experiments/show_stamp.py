@@ -42,13 +42,12 @@ def _path(project: Project, options: dict) -> Path:
 
 def _code_key() -> list[int]:
     """The engine that rendered an output: an upgrade (or an edited checkout) must not
-    be answered with what the old code printed. The package's ``__init__.py`` (which
-    holds its version) stands for the version: read here, not imported, so that this
-    module does not import the package root back."""
+    be answered with what the old code printed. ``version.py`` stands for the version:
+    its file is read here, not imported (nothing else is needed of it)."""
     here = Path(__file__).resolve().parent
     found = []
-    for path in (here / "show.py", here / "collect.py", here / "history.py", here.parent / "compare.py",
-                 here.parent / "revision.py", here.parent / "__init__.py"):
+    for path in (here / "show.py", here / "show_output.py", here / "collect.py", here / "history.py",
+                 here.parent / "compare.py", here.parent / "revision.py", here.parent / "version.py"):
         with contextlib.suppress(OSError):
             info = path.stat()
             found += [info.st_mtime_ns, info.st_size]

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import JupyterExpError
+from ..kernel import in_kernel
 from ..processes import alive, group_alive, same_group, start_time, stop_group
 
 TAIL_BYTES = 4000
@@ -102,12 +103,6 @@ class CommandResult:
     tail: str
 
 
-def _in_kernel() -> bool:
-    # Only a running kernel: importing IPython (a test, a script) is not one.
-    app = sys.modules.get("ipykernel.kernelapp")
-    return app is not None and app.IPKernelApp.initialized()
-
-
 def interpreter_path(env: dict[str, str]) -> dict[str, str]:
     """``env`` with the directory of this process's interpreter on ``PATH``, so that a
     stage's ``python`` is the one the engine (the kernel) runs on.
@@ -125,7 +120,7 @@ def interpreter_path(env: dict[str, str]) -> dict[str, str]:
     if not bindir:
         return env
     parts = env.get("PATH", os.defpath).split(os.pathsep)
-    interactive = _in_kernel()
+    interactive = in_kernel()
     normalized = [os.path.realpath(p) for p in parts if p]
     if (normalized[:1] == [os.path.realpath(bindir)]
             or (not interactive and os.path.realpath(bindir) in normalized)):

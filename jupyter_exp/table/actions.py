@@ -74,14 +74,14 @@ def _rev_spec(row: ExpRow) -> str | None:
 
 
 def apply(req: Request) -> Outcome:
-    import jupyter_exp as api
+    from ..api import experiments as api
 
     api.apply(req.names[0], root=req.root, echo=lambda _text: None)
     return Outcome(f"Applied '{req.shown}' to the workspace.", refresh=True)
 
 
 def branch(req: Request) -> Outcome:
-    import jupyter_exp as api
+    from ..api import experiments as api
 
     if not req.arg:
         return Outcome(pending={"action": "branch", "keys": req.keys, "prompt": f"Branch name for '{req.shown}':",
@@ -91,7 +91,7 @@ def branch(req: Request) -> Outcome:
 
 
 def rename(req: Request) -> Outcome:
-    import jupyter_exp as api
+    from ..api import experiments as api
 
     if not req.arg:
         return Outcome(pending={"action": "rename", "keys": req.keys, "prompt": f"New name for '{req.shown}':",
@@ -101,7 +101,7 @@ def rename(req: Request) -> Outcome:
 
 
 def remove(req: Request) -> Outcome:
-    import jupyter_exp as api
+    from ..api import experiments as api
 
     if not req.confirmed:
         return Outcome(pending={"action": "remove", "keys": req.keys, "input": False,
@@ -111,7 +111,7 @@ def remove(req: Request) -> Outcome:
 
 
 def push(req: Request) -> Outcome:
-    import jupyter_exp as api
+    from ..api import sharing as api
 
     remote = req.arg or _default_remote(req.project)
     if not remote:
@@ -128,7 +128,7 @@ def _default_remote(project: Project) -> str | None:
 
 
 def requeue(req: Request) -> Outcome:
-    import jupyter_exp as api
+    from ..api import experiments as api
 
     (row,) = req.chosen
     if not isinstance(req.arg, dict):
@@ -142,7 +142,7 @@ def requeue(req: Request) -> Outcome:
 
 
 def diff(req: Request) -> Outcome:
-    import jupyter_exp as api
+    from ..api import experiments as api
 
     from ..display import ExpDiffView
 

@@ -197,7 +197,7 @@ class TableController:
 
     def _queue(self, msg: dict) -> None:
         """The toolbar's run and stop buttons."""
-        import jupyter_exp as api
+        from ..api import queue as api
 
         op, jobs, root = msg.get("op"), int(msg.get("jobs") or 1), str(self.project.root)
         if op == "start":

@@ -1,0 +1,51 @@
+"""The argument parser every verb of ``jupyter exp`` and ``%exp`` is built with, and
+what a verb hands back to be printed.
+
+One line for a usage error (no usage dump) and no ``sys.exit`` (fatal inside a kernel):
+``--help`` raises :class:`HelpShown` after printing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..arguments import num_arg
+from ..errors import JupyterExpError
+
+
+class UsageError(JupyterExpError):
+    """Bad flags or arguments on the command line (exit status 2, as argparse's)."""
+
+    exit_code = 2
+
+
+class HelpShown(Exception):
+    """``--help`` or ``--version`` printed what was asked; nothing else to do."""
+
+
+class Text(str):
+    """Output that is already text (JSON, CSV, Markdown): printed as is, shown as is."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]  # one line, no usage dump
+        raise UsageError(f"{self.prog}: {message}; see `{self.prog} --help`.")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        # argparse would end the process: fatal inside a kernel.
+        if status:
+            raise UsageError((message or "bad arguments").strip())
+        if message:
+            sys.stdout.write(message)
+        raise HelpShown()
+
+
+def selection_flags(parser: argparse.ArgumentParser) -> None:
+    """``-A``, ``--rev`` and ``-n``: which baselines' experiments a verb takes."""
+    parser.add_argument("-A", "--all-commits", action="store_true", help="experiments of every commit")
+    parser.add_argument("--rev", action="append", default=None, metavar="COMMIT", help="baseline commit(s)")
+    parser.add_argument("-n", "--num", type=num_arg, default=1, help="baselines: this many first-parent commits from --rev")
