@@ -42,7 +42,8 @@ def experiments(rows: list["ExpRow"], cols: list[Column]) -> pd.DataFrame:
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
     frame["step"] = frame["step"].astype("Int64")
     for col in data_cols:
-        dtype = _dtype([v for v in frame[col] if v is not None])
+        # From the values as read: the frame has already turned a missing int into NaN.
+        dtype = _dtype([r[col] for r in records if r[col] is not None])
         if dtype:
             frame[col] = frame[col].astype(dtype)
     return frame
