@@ -8,8 +8,7 @@ are that shape, used by the JSON output (``render/json.py``) and the show cache.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import Any
 
 from .params import flatten
@@ -28,13 +27,17 @@ class ErrorInfo:
         return cls(type(exc).__name__, str(exc))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileValues:
     """One params or metrics file at one revision: ``data`` (nested, as in the file)
     or ``error``, never both."""
 
     data: dict | None = None
     error: ErrorInfo | None = None
+    # DVC's shape, kept once made (or as read from the show cache): ``exp show --json``
+    # writes it for every row. Slots, not a __dict__ per record, and ``flat`` not kept:
+    # on 10,000 rows each object kept alive costs the garbage collector measurably.
+    _dvc: dict | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def failed(cls, exc: BaseException) -> "FileValues":
@@ -51,25 +54,28 @@ class FileValues:
         missing from the cache, which a pull may mend."""
         return self.error is not None and self.error.type == FileNotFoundError.__name__
 
-    @cached_property
+    @property
     def flat(self) -> dict[str, Any]:
-        """``{dotted.key: value}``; empty for an error. Kept: a table asks it per cell."""
+        """``{dotted.key: value}``; empty for an error."""
         return flatten(self.data) if self.data is not None else {}
 
     def to_dvc(self) -> dict:
         """DVC's shape: ``{"data": nested}`` or ``{"error": {"type", "msg"}}``."""
-        if self.error is not None:
-            return {"error": {"type": self.error.type, "msg": self.error.msg}}
-        return {"data": self.data}
+        if self._dvc is None:
+            shape = ({"error": {"type": self.error.type, "msg": self.error.msg}} if self.error is not None
+                     else {"data": self.data})
+            object.__setattr__(self, "_dvc", shape)
+        return self._dvc  # type: ignore[return-value]
 
     @classmethod
     def from_dvc(cls, entry: Any) -> "FileValues":
         """The record for DVC's shape; ValueError if ``entry`` is not that shape."""
-        if type(entry) is dict and set(entry) == {"data"} and type(entry["data"]) is dict:
-            return cls(data=entry["data"])
-        if type(entry) is dict and set(entry) == {"error"} and type(entry["error"]) is dict:
-            error = entry["error"]
-            if type(error.get("type")) is str and type(error.get("msg")) is str:
+        if type(entry) is dict and len(entry) == 1:
+            data = entry.get("data")
+            if type(data) is dict:
+                return cls(data, None, entry)
+            error = entry.get("error")
+            if type(error) is dict and type(error.get("type")) is str and type(error.get("msg")) is str:
                 return cls(error=ErrorInfo(error["type"], error["msg"]))
         raise ValueError(f"not a file's values: {entry!r}")
 

@@ -165,17 +165,20 @@ class _CommitCache:
             warn(f"cannot read {project.relpath(self.path)} ({exc.strerror}); exp show reads every commit.")
             return
         try:
-            data = json.loads(raw.decode("utf-8"))  # not UTF-8: a ValueError, damage as any other
-            if data.get("version") != CACHE_VERSION:
-                return
-            for rev, param_deps, fields in data["entries"]:
-                if type(rev) is not str or type(param_deps) is not bool or not _valid_fields(fields):
-                    raise ValueError(rev)
-                self.entries[(rev, param_deps)] = _from_fields(fields)
+            self._load(raw)
         except (ValueError, TypeError, KeyError, AttributeError):
             warn(f"rebuilding the damaged {project.relpath(self.path)}.")
             self.entries.clear()
             self.dirty = True  # written anew on save, even if nothing is added
+
+    def _load(self, raw: bytes) -> None:
+        data = json.loads(raw.decode("utf-8"))  # not UTF-8: a ValueError, damage as any other
+        if data.get("version") != CACHE_VERSION:
+            return
+        for rev, param_deps, fields in data["entries"]:
+            if type(rev) is not str or type(param_deps) is not bool or not _valid_fields(fields):
+                raise ValueError(rev)
+            self.entries[(rev, param_deps)] = _from_fields(fields)
 
     def get(self, key: tuple[str, bool]) -> ExpData | None:
         return self.entries.get(key)
@@ -211,9 +214,10 @@ def _fields(data: ExpData) -> dict:
 
 def _from_fields(fields: dict) -> ExpData:
     """The record back from the cache's JSON; ValueError if it is not that shape."""
-    return ExpData(params={f: FileValues.from_dvc(v) for f, v in fields["params"].items()},
-                   metrics={f: FileValues.from_dvc(v) for f, v in fields["metrics"].items()},
-                   deps=fields["deps"], outs=fields["outs"], error=fields["error"])
+    from_dvc = FileValues.from_dvc
+    return ExpData({f: from_dvc(v) for f, v in fields["params"].items()},
+                   {f: from_dvc(v) for f, v in fields["metrics"].items()},
+                   fields["deps"], fields["outs"], fields["error"])
 
 
 def _valid_fields(fields: Any) -> bool:
