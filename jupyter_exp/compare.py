@@ -1,5 +1,6 @@
 """Params and metrics of a revision, and their differences (``params diff``,
-``metrics show``, ``metrics diff``), as records; rendering reads the records.
+``metrics show``, ``metrics diff``), as records (``values.py``); rendering
+(``render/``) reads the records.
 
 Params are those the pipeline names (stage ``params``, top-level ``params``) plus
 ``params.yaml`` in full; metrics are stage ``metrics`` outputs and top-level
@@ -10,32 +11,23 @@ through that revision's ``dvc.lock`` or ``.dvc`` files, as DVC reads it.
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import JupyterExpError
-from .params import DEFAULT_PARAMS_FILE, MISSING, flatten, lookup, parse_params
+from .params import DEFAULT_PARAMS_FILE, MISSING, lookup, parse_params
 from .pipeline.dvcfile import Pipeline, load_pipeline
 from .project import Project
+from .render import json as render_json
+from .render.json import diff_json, dumps  # noqa: F401  moved to render/json.py (the CLI imports them here)
+from .render.text import diff_table  # noqa: F401  moved to render/text.py (the CLI imports it here)
 from .revision import revision_tree
 from .serialize import parse_yaml
 from .tree import GitTree, Tree, WorkspaceTree
+from .values import DiffRow, FileValues, flat_values
 
 WORKSPACE = "workspace"
-
-
-@dataclass(frozen=True)
-class DiffRow:
-    """One changed (or, with ``all``, unchanged) param or metric."""
-
-    path: str
-    key: str
-    old: Any
-    new: Any
-    change: Any = None
 
 
 def tree_for(project: Project, rev: str | None) -> Tree | None:
@@ -49,10 +41,6 @@ def tree_for(project: Project, rev: str | None) -> Tree | None:
             return None
         raise JupyterExpError(f"Unknown revision '{rev}'; use a commit, branch or tag.")
     return revision_tree(project, GitTree(project.git, sha, rev))
-
-
-def _error(exc: BaseException) -> dict:
-    return {"error": {"type": type(exc).__name__, "msg": str(exc)}}
 
 
 def _select(data: dict, keys: set[str]) -> dict:
@@ -71,8 +59,8 @@ def _select(data: dict, keys: set[str]) -> dict:
 
 
 def read_params(project: Project, tree: Tree | None, deps_only: bool = False,
-                pipeline: Pipeline | None = None) -> dict[str, dict]:
-    """``{file: {"data": nested}}`` (or ``{"error": ...}``) for the params tracked at ``tree``.
+                pipeline: Pipeline | None = None) -> dict[str, FileValues]:
+    """The values of each params file tracked at ``tree``.
 
     Stage params dependencies (only the keys they name), top-level ``params`` files,
     and, unless ``deps_only``, ``params.yaml`` in full.
@@ -93,20 +81,20 @@ def read_params(project: Project, tree: Tree | None, deps_only: bool = False,
             wanted[file] = None
         if tree.exists(DEFAULT_PARAMS_FILE):
             wanted[DEFAULT_PARAMS_FILE] = None
-    result: dict[str, dict] = {}
+    result: dict[str, FileValues] = {}
     for file in sorted(wanted, key=lambda f: (f != DEFAULT_PARAMS_FILE, f)):
         try:
             data = tree.load(file, parse_params)
         except (JupyterExpError, UnicodeDecodeError) as exc:
-            result[file] = _error(exc)
+            result[file] = FileValues.failed(exc)
             continue
         if data is None:
             continue
         keys = wanted[file]
-        result[file] = {"data": data if keys is None else _select(data, keys)}
+        result[file] = FileValues(data if keys is None else _select(data, keys))
     if not deps_only:
         for file, values in _tracked_vars(project, tree, pipeline).items():
-            result.setdefault(file, {"data": values})
+            result.setdefault(file, FileValues(values))
     return result
 
 
@@ -177,41 +165,43 @@ def _metric_values(data: Any) -> Any:
     return data if isinstance(data, (int, float, str)) else MISSING
 
 
-def read_metrics(project: Project, tree: Tree | None, pipeline: Pipeline | None = None) -> dict[str, dict]:
-    """``{file: {"data": nested}}`` or ``{file: {"error": ...}}`` for the metrics at ``tree``."""
+def read_metrics(project: Project, tree: Tree | None, pipeline: Pipeline | None = None) -> dict[str, FileValues]:
+    """The values of each metrics file at ``tree`` (a file the revision lacks: an
+    error, as DVC reports it)."""
     if tree is None:
         return {}
     pipeline = pipeline or load_pipeline(project.root, tree=tree)
     tree = revision_tree(project, tree)
-    result: dict[str, dict] = {}
+    result: dict[str, FileValues] = {}
     for path in _metric_files(pipeline):
         try:
             data = tree.load(path, parse_params)
-            if data is None:
-                raise FileNotFoundError(2, "No such file or directory", path)  # DVC's message
-            values = _metric_values(data)
-            result[path] = {"data": values if isinstance(values, dict) else {}}
-        except (JupyterExpError, FileNotFoundError, UnicodeDecodeError) as exc:
-            result[path] = _error(exc)
+        except (JupyterExpError, UnicodeDecodeError) as exc:
+            result[path] = FileValues.failed(exc)
+            continue
+        if data is None:
+            result[path] = FileValues.missing(path)
+            continue
+        values = _metric_values(data)
+        result[path] = FileValues(values if isinstance(values, dict) else {})
     return result
 
 
-def flat_data(files: dict[str, dict]) -> dict[str, dict]:
-    """``{file: {"data": nested}}`` -> ``{file: {flat.key: value}}``, errors left out."""
-    return {f: flatten(v["data"]) for f, v in files.items() if "data" in v}
+def flat_data(files: dict[str, FileValues] | dict[str, dict]) -> dict[str, dict]:
+    """``{file: {flat.key: value}}``, files that could not be read left out. Takes the
+    records, or DVC's ``{file: {"data"|"error"}}`` shape the api returns."""
+    return flat_values({f: v if isinstance(v, FileValues) else FileValues.from_dvc(v) for f, v in files.items()})
 
 
 def collect_params(project: Project, tree: Tree | None, deps_only: bool = False) -> dict[str, dict]:
     """``{file: {flat.key: value}}`` for the params the project tracks at ``tree``."""
-    return flat_data(read_params(project, tree, deps_only))
+    return flat_values(read_params(project, tree, deps_only))
 
 
 def collect_metrics(project: Project, tree: Tree | None) -> dict[str, dict]:
-    """``{file: {"data": {flat.key: value}}}`` or ``{file: {"error": {...}}}``."""
-    return {
-        f: ({"data": flatten(v["data"])} if "data" in v else v)
-        for f, v in read_metrics(project, tree).items()
-    }
+    """``{file: {"data": {flat.key: value}}}`` or ``{file: {"error": {...}}}`` (the api's
+    shape)."""
+    return {f: ({"data": v.flat} if v.error is None else v.to_dvc()) for f, v in read_metrics(project, tree).items()}
 
 
 def _number(value: Any) -> bool:
@@ -262,103 +252,25 @@ def metric_revisions(project: Project, all_branches: bool = False, all_tags: boo
     return list(dict.fromkeys(found))
 
 
-def metrics_show_dvc(project: Project, revs: list[str]) -> dict[str, dict]:
-    """``dvc metrics show --json``'s shape: ``{rev: {"data": {file: {"data": nested}}}}``
-    (a file that cannot be read: ``{"error": {"type", "msg"}}``)."""
-    shown = {rev: {"data": read_metrics(project, tree_for(project, rev or None))} for rev in revs}
+def metrics_by_revision(project: Project, revs: list[str]) -> dict[str, dict[str, FileValues]]:
+    """``{rev: {file: values}}`` for ``metrics show``; the workspace is left out when it
+    equals its branch, as DVC leaves it out."""
+    shown = {rev: read_metrics(project, tree_for(project, rev or None)) for rev in revs}
     branch = project.git.current_branch()
     if branch and WORKSPACE in shown and shown[WORKSPACE] == shown.get(branch):
-        del shown[WORKSPACE]  # as DVC: the workspace is not repeated when it equals its branch
+        del shown[WORKSPACE]
     return shown
 
 
-def metrics_cells(shown: dict[str, dict], precision: int | None = 5,
-                  with_revision: bool = False) -> tuple[list[str], list[list[str]]]:
-    """DVC's ``metrics show`` table: one row per file (and revision), a column per
-    flattened metric, sorted; ``-`` where a file has no such metric."""
-    rows: list[dict[str, str]] = []
-    for rev, value in shown.items():
-        for path, metric in value.get("data", {}).items():
-            row = {"Revision": rev, "Path": path}
-            for key, val in flatten(metric.get("data") or {}).items():
-                if isinstance(val, float) and precision:
-                    val = round(val, precision)  # DVC rounds digits here, not significant ones
-                row[key] = str(val)
-            rows.append(row)
-    keys = sorted({k for row in rows for k in row} - {"Revision", "Path"})
-    headers = (["Revision"] if with_revision else []) + ["Path", *keys]
-    return headers, [[row.get(h, "-") for h in headers] for row in rows]
-
-
-def _data(collected: dict[str, dict]) -> dict[str, dict]:
-    return {path: value.get("data", {}) for path, value in collected.items()}
+def metrics_show_dvc(project: Project, revs: list[str]) -> dict[str, dict]:
+    """``dvc metrics show --json``'s shape: ``{rev: {"data": {file: {"data": nested}}}}``
+    (a file that cannot be read: ``{"error": {"type", "msg"}}``)."""
+    return render_json.metrics_show(metrics_by_revision(project, revs))
 
 
 def metrics_diff(project: Project, a_rev: str | None = "HEAD", b_rev: str | None = None,
                  all: bool = False) -> list[DiffRow]:
     """Metrics that differ between two revisions, with the numeric change."""
-    old = _data(collect_metrics(project, tree_for(project, a_rev or "HEAD")))
-    new = _data(collect_metrics(project, tree_for(project, b_rev)))
+    old = flat_values(read_metrics(project, tree_for(project, a_rev or "HEAD")))
+    new = flat_values(read_metrics(project, tree_for(project, b_rev)))
     return diff_values(old, new, all, numeric=True)
-
-
-# -- rendering ------------------------------------------------------------------
-def format_value(value: Any, precision: int | None = None, round_digits: bool = False) -> str:
-    """A cell as DVC writes it: ``precision`` significant digits, or with
-    ``round_digits`` that many digits after the point (``metrics show|diff``)."""
-    if value is None:
-        return "-"
-    if isinstance(value, float) and precision is not None:
-        return str(round(value, precision)) if round_digits else f"{value:.{precision}g}"
-    if isinstance(value, bool):
-        return str(value)
-    return str(value)
-
-
-def diff_dict(rows: list[DiffRow]) -> dict[str, dict]:
-    """``{path: {key: {"old", "new"[, "diff"]}}}`` as DVC's ``diff``: ``diff`` when both
-    sides are numbers (bools included, as Python counts them)."""
-    out: dict[str, dict] = {}
-    for row in rows:
-        item = {"old": row.old, "new": row.new}
-        if isinstance(row.old, (int, float)) and isinstance(row.new, (int, float)):
-            item["diff"] = row.new - row.old
-        out.setdefault(row.path, {})[row.key] = item
-    return out
-
-
-def dumps(data: Any, tty: bool) -> str:
-    """JSON as DVC writes it: indented for a terminal, compact when piped."""
-    return json.dumps(data, indent=2 if tty else None, default=str)
-
-
-def diff_json(rows: list[DiffRow], with_change: bool = True, tty: bool = False) -> str:
-    return dumps(diff_dict(rows), tty)
-
-
-def table(headers: list[str], rows: list[list[str]], markdown: bool = False) -> str:
-    """A plain-text or Markdown table, laid out as DVC's (tabulate's ``plain`` and
-    ``github``: a column is at least its header plus two wide)."""
-    widths = [max(len(h) + 2, *(len(r[i]) for r in rows)) if rows else len(h) + 2 for i, h in enumerate(headers)]
-    if markdown:
-        lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in [headers, *rows]]
-        lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-        return "\n".join(lines) + "\n\n"  # DVC ends a Markdown table with an empty line
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join(fmt.format(*r).rstrip() for r in [headers, *rows]) + "\n"
-
-
-def diff_table(rows: list[DiffRow], a_name: str, b_name: str, with_change: bool,
-               markdown: bool = False, precision: int | None = None, what: str | None = None,
-               round_digits: bool = False) -> str:
-    headers = ["Path", what or ("Metric" if with_change else "Param"), a_name, b_name]
-    if with_change:
-        headers.append("Change")
-    body = []
-    for row in rows:
-        cells = [row.path, row.key, format_value(row.old, precision, round_digits),
-                 format_value(row.new, precision, round_digits)]
-        if with_change:
-            cells.append(format_value(row.change, precision, round_digits))
-        body.append(cells)
-    return table(headers, body, markdown)

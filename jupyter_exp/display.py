@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .compare import DiffRow, format_value
+from .render import text
+from .values import DiffRow, FileValues
 
 
 def _html_table(headers: list[str], body: list[list[str]], caption: str | None = None) -> str:
@@ -33,24 +34,20 @@ class ExperimentTable:
         self.sha = sha
 
     def to_dataframe(self):
-        from .experiments.show import to_dataframe
+        from .render import frame
 
-        return to_dataframe(self.rows, self.columns)
+        return frame.experiments(self.rows, self.columns)
 
     def to_json(self) -> list[dict]:
-        from .experiments.show import to_json
+        from .render import json
 
-        return to_json(self.rows)
+        return json.exp_show(self.rows)
 
-    def _cells(self) -> tuple[list[str], list[list[str]]]:
-        from .experiments.show import table_rows
-
-        return table_rows(self.rows, self.columns, self.precision, self.sha)
+    def _cells(self) -> text.Cells:
+        return text.table_rows(self.rows, self.columns, self.precision, self.sha)
 
     def __str__(self) -> str:
-        from .experiments.show import render_text
-
-        return render_text(*self._cells())
+        return text.ruled(*self._cells())
 
     def __repr__(self) -> str:
         return str(self)
@@ -74,27 +71,17 @@ class DiffTable:
         self.with_change = with_change
         self.precision = precision
 
-    def _cells(self) -> tuple[list[str], list[list[str]]]:
-        headers = ["Path", self.what, self.a_name, self.b_name] + (["Change"] if self.with_change else [])
-        body = []
-        for row in self.rows:
-            cells = [row.path, row.key, *(format_value(v, self.precision, self.round_digits)
-                                          for v in (row.old, row.new))]
-            if self.with_change:
-                cells.append(format_value(row.change, self.precision, self.round_digits))
-            body.append(cells)
-        return headers, body
+    def _cells(self) -> text.Cells:
+        return text.diff_cells(self.rows, self.a_name, self.b_name, self.what, self.with_change,
+                               self.precision, self.round_digits)
 
     def to_dataframe(self):
-        import pandas as pd
+        from .render import frame
 
-        data = [{"path": r.path, "key": r.key, "old": r.old, "new": r.new, "change": r.change} for r in self.rows]
-        return pd.DataFrame(data, columns=["path", "key", "old", "new", "change"])
+        return frame.diff(self.rows)
 
     def __str__(self) -> str:
-        from .compare import table
-
-        return table(*self._cells()) if self.rows else ""
+        return text.table(*self._cells()) if self.rows else ""
 
     def __repr__(self) -> str:
         return str(self) or f"No {self.what.lower()} changes."
@@ -112,14 +99,9 @@ class ExpDiffView:
         self.params = DiffTable(list(result.params), result.a_name, result.b_name, "Param", True, None)  # as DVC
 
     def to_dataframe(self):
-        import pandas as pd
+        from .render import frame
 
-        frames = []
-        for kind, table in (("metric", self.metrics), ("param", self.params)):
-            frame = table.to_dataframe()
-            frame.insert(0, "kind", kind)
-            frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        return frame.exp_diff(self.metrics.rows, self.params.rows)
 
     def __str__(self) -> str:
         # DVC prints both tables with an empty line between, an empty table as nothing
@@ -133,40 +115,31 @@ class ExpDiffView:
 
 
 class MetricsView:
-    """``metrics show``: ``{rev: {"data": {file: {"data": nested}}}}`` (DVC's shape) as
-    DVC's table: one row per file, a column per metric."""
+    """``metrics show``: ``{rev: {"data": {file: {"data": nested}}}}`` (DVC's shape, as the
+    api returns it) as DVC's table: one row per file, a column per metric."""
 
     def __init__(self, shown: dict[str, dict], precision: int | None = 5, with_revision: bool = False) -> None:
         self.shown = shown
         self.precision = precision
         self.with_revision = with_revision
+        self._records = {rev: {path: FileValues.from_dvc(v) for path, v in value.get("data", {}).items()}
+                         for rev, value in shown.items()}
 
-    def _cells(self) -> tuple[list[str], list[list[str]]]:
-        from .compare import metrics_cells
-
-        return metrics_cells(self.shown, self.precision, self.with_revision)
+    def _cells(self) -> text.Cells:
+        return text.metrics_cells(self._records, self.precision, self.with_revision)
 
     def markdown(self) -> str:
-        from .compare import table
-
         headers, body = self._cells()
-        return table(headers, body, markdown=True) if body else ""
+        return text.table(headers, body, markdown=True) if body else ""
 
     def to_dataframe(self):
-        import pandas as pd
+        from .render import frame
 
-        from .params import flatten
-
-        rows = [{"rev": rev or "workspace", "path": path, "metric": key, "value": metric}
-                for rev, value in self.shown.items() for path, file in value.get("data", {}).items()
-                for key, metric in flatten(file.get("data") or {}).items()]
-        return pd.DataFrame(rows, columns=["rev", "path", "metric", "value"])
+        return frame.metrics(self._records)
 
     def __str__(self) -> str:
-        from .compare import table
-
         headers, body = self._cells()
-        return table(headers, body) if body else ""
+        return text.table(headers, body) if body else ""
 
     def __repr__(self) -> str:
         return str(self) or "No metrics."
@@ -182,22 +155,13 @@ class QueueStatus:
         self.entries = entries
         self.workers = workers
 
-    def _cells(self) -> tuple[list[str], list[list[str]]]:
-        import datetime as dt
-
-        body = []
-        for e in self.entries:
-            created = dt.datetime.fromtimestamp(e.created).strftime("%b %d %H:%M:%S")
-            body.append([e.id[:7], e.name, created, e.state.capitalize(), e.error or ""])
-        return ["Task", "Name", "Created", "Status", "Message"], body
+    def _cells(self) -> text.Cells:
+        return text.queue_cells(self.entries)
 
     def to_dataframe(self):
-        import pandas as pd
+        from .render import frame
 
-        rows = [{"id": e.id, "name": e.name, "created": pd.Timestamp(e.created, unit="s", tz="UTC"),
-                 "state": e.state, "baseline": e.baseline, "error": e.error, "experiment_rev": e.exp_rev}
-                for e in self.entries]
-        return pd.DataFrame(rows, columns=["id", "name", "created", "state", "baseline", "error", "experiment_rev"])
+        return frame.queue(self.entries)
 
     def counts(self) -> dict[str, int]:
         from .experiments.live_state import count_states
@@ -211,11 +175,9 @@ class QueueStatus:
         return f"Workers: {len(self.workers)} alive: {kinds}"
 
     def __str__(self) -> str:
-        from .compare import table
-
         headers, body = self._cells()
-        text = table(headers, body) if body else "No experiments in the queue.\n"
-        return text + self._workers_line() + "\n"
+        table = text.table(headers, body) if body else "No experiments in the queue.\n"
+        return table + self._workers_line() + "\n"
 
     def __repr__(self) -> str:
         return str(self)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from ..compare import read_metrics, read_params
 from ..errors import JupyterExpError
@@ -24,6 +24,7 @@ from ..project import Project
 from ..revision import RevisionTree
 from ..serialize import parse_lock, write_text_atomic
 from ..tree import GitTree, Tree, WorkspaceTree, prefetch
+from ..values import FileValues
 from .catalog import ExpInfo, list_experiments, select_baselines
 from .history import baseline_names, checkpoint_chains, commit_meta
 from .queue_store import QueueEntry, QueueStore
@@ -31,17 +32,20 @@ from .queue_store import QueueEntry, QueueStore
 CACHE_VERSION = 3  # 3: files inside cached outputs are read (2 kept them as absent)
 CACHE_NAME = "show-cache.json"
 
-
-def _absent(error: dict) -> bool:
-    return error.get("type") == "FileNotFoundError" and error.get("msg", "").startswith("[Errno 2] ")
+# What a row is: the workspace, a baseline commit, an experiment (done, queued, running
+# or failed: see its state), or a checkpoint of a checkpoint experiment.
+RowKind = Literal["workspace", "baseline", "experiment", "checkpoint"]
+# An experiment's run: recorded (success), in the queue, running, failed, or (checkpoint
+# experiments) interrupted after committing some checkpoints.
+RowState = Literal["success", "queued", "running", "failed", "interrupted"]
 
 
 @dataclass(frozen=True)
 class ExpData:
     """What a commit (or the workspace) holds: DVC's SerializableExp fields."""
 
-    params: dict[str, dict] = field(default_factory=dict)  # file -> {"data": nested} | {"error": ...}
-    metrics: dict[str, dict] = field(default_factory=dict)
+    params: dict[str, FileValues] = field(default_factory=dict)  # by file
+    metrics: dict[str, FileValues] = field(default_factory=dict)
     deps: dict[str, dict] = field(default_factory=dict)  # path -> {hash, size, nfiles}
     outs: dict[str, dict] = field(default_factory=dict)
     error: str | None = None
@@ -51,7 +55,7 @@ class ExpData:
         """Whether reading again might give another answer (a file missing from the
         commit is a fact about the commit; an object missing from the cache is not)."""
         return self.error is not None or any(
-            "error" in v and not _absent(v["error"]) for v in (*self.params.values(), *self.metrics.values())
+            v.error is not None and not v.absent for v in (*self.params.values(), *self.metrics.values())
         )
 
 
@@ -60,11 +64,11 @@ class ExpRow:
     """One row of the experiment table."""
 
     rev: str  # a commit SHA, or "workspace"
-    kind: str  # workspace | baseline | experiment | queued | checkpoint
+    kind: RowKind
     data: ExpData
     name: str | None = None  # experiment name, or branch/tag of a baseline
     baseline: str | None = None
-    state: str | None = None  # success | queued | running | failed, for experiments
+    state: RowState | None = None  # for experiments
     created: int | None = None  # committer time, seconds since the epoch (UTC)
     parent: str | None = None
     step: int | None = None  # checkpoint experiments: the step this commit records
@@ -161,17 +165,20 @@ class _CommitCache:
             warn(f"cannot read {project.relpath(self.path)} ({exc.strerror}); exp show reads every commit.")
             return
         try:
-            data = json.loads(raw.decode("utf-8"))  # not UTF-8: a ValueError, damage as any other
-            if data.get("version") != CACHE_VERSION:
-                return
-            for rev, param_deps, fields in data["entries"]:
-                if type(rev) is not str or type(param_deps) is not bool or not _valid_fields(fields):
-                    raise ValueError(rev)
-                self.entries[(rev, param_deps)] = ExpData(**fields)
+            self._load(raw)
         except (ValueError, TypeError, KeyError, AttributeError):
             warn(f"rebuilding the damaged {project.relpath(self.path)}.")
             self.entries.clear()
             self.dirty = True  # written anew on save, even if nothing is added
+
+    def _load(self, raw: bytes) -> None:
+        data = json.loads(raw.decode("utf-8"))  # not UTF-8: a ValueError, damage as any other
+        if data.get("version") != CACHE_VERSION:
+            return
+        for rev, param_deps, fields in data["entries"]:
+            if type(rev) is not str or type(param_deps) is not bool or not _valid_fields(fields):
+                raise ValueError(rev)
+            self.entries[(rev, param_deps)] = _from_fields(fields)
 
     def get(self, key: tuple[str, bool]) -> ExpData | None:
         return self.entries.get(key)
@@ -199,8 +206,18 @@ _FIELDS = ("params", "metrics", "deps", "outs")
 
 
 def _fields(data: ExpData) -> dict:
-    return {"params": data.params, "metrics": data.metrics, "deps": data.deps, "outs": data.outs,
-            "error": data.error}
+    """The cache's JSON for ``data``: files' values in DVC's shape."""
+    return {"params": {f: v.to_dvc() for f, v in data.params.items()},
+            "metrics": {f: v.to_dvc() for f, v in data.metrics.items()},
+            "deps": data.deps, "outs": data.outs, "error": data.error}
+
+
+def _from_fields(fields: dict) -> ExpData:
+    """The record back from the cache's JSON; ValueError if it is not that shape."""
+    from_dvc = FileValues.from_dvc
+    return ExpData({f: from_dvc(v) for f, v in fields["params"].items()},
+                   {f: from_dvc(v) for f, v in fields["metrics"].items()},
+                   fields["deps"], fields["outs"], fields["error"])
 
 
 def _valid_fields(fields: Any) -> bool:
@@ -291,12 +308,13 @@ def collect(
     return rows
 
 
-def _checkpoint_states(project: Project) -> tuple[dict[str, str], dict[str, str]]:
+def _checkpoint_states(project: Project) -> tuple[dict[str, RowState], dict[str, str]]:
     """State and tip of checkpoint experiments that published progress (running,
     interrupted, failed), by name."""
     from .checkpoints import read_progress
 
-    states, tips = {}, {}
+    states: dict[str, RowState] = {}
+    tips: dict[str, str] = {}
     for event in read_progress(project):
         if event.get("state") in ("running", "interrupted", "failed") and event.get("rev"):
             states[event["experiment"]] = event["state"]

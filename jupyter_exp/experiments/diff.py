@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..compare import DiffRow, diff_dict, diff_table, diff_values, dumps, flat_data
+from ..compare import diff_values
 from ..errors import JupyterExpError
 from ..project import Project
 from ..tree import GitTree, Tree, WorkspaceTree
+from ..values import DiffRow, flat_values
 from .catalog import ExpInfo, list_experiments
 from .collect import read_data
 from .resolve import WORKSPACE, resolve
@@ -15,23 +16,25 @@ from .resolve import WORKSPACE, resolve
 
 @dataclass(frozen=True)
 class ExpDiff:
+    """The params and metrics that differ between two sides, named as the user named them."""
+
     a_name: str
     b_name: str
     params: tuple[DiffRow, ...]
     metrics: tuple[DiffRow, ...]
 
     def to_json(self, tty: bool = False) -> str:
-        """``dvc exp diff --json``: indented for a terminal, compact when piped."""
-        return dumps({"metrics": diff_dict(list(self.metrics)), "params": diff_dict(list(self.params))}, tty)
+        """``dvc exp diff --json``: indented for a terminal, compact when piped
+        (``render/json.py``)."""
+        from ..render import json
+
+        return json.exp_diff(self, tty)
 
     def to_text(self, markdown: bool = False, precision: int | None = None) -> str:
-        if not (self.metrics or self.params):
-            return ""
-        metrics = diff_table(list(self.metrics), self.a_name, self.b_name, True, markdown, precision, "Metric") \
-            if self.metrics else ""
-        params = diff_table(list(self.params), self.a_name, self.b_name, True, markdown, None, "Param") \
-            if self.params else ""
-        return metrics + "\n" + params  # DVC's separator, printed even when a table is empty
+        """``dvc exp diff``'s tables, or with ``markdown`` its ``--md`` (``render/text.py``)."""
+        from ..render import text
+
+        return text.exp_diff(self, markdown, precision)
 
 
 def _side(project: Project, spec: str, experiments: list[ExpInfo]) -> tuple[Tree, str]:
@@ -61,6 +64,6 @@ def diff(project: Project, a_rev: str | None = None, b_rev: str | None = None, *
             raise JupyterExpError(f"Cannot read {a_name if side is old else b_name}: {side.error}")
     return ExpDiff(
         a_name, b_name,
-        params=tuple(diff_values(flat_data(old.params), flat_data(new.params), all, numeric=True)),
-        metrics=tuple(diff_values(flat_data(old.metrics), flat_data(new.metrics), all, numeric=True)),
+        params=tuple(diff_values(flat_values(old.params), flat_values(new.params), all, numeric=True)),
+        metrics=tuple(diff_values(flat_values(old.metrics), flat_values(new.metrics), all, numeric=True)),
     )

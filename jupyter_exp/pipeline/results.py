@@ -4,9 +4,10 @@ path can return it without importing the engine."""
 from __future__ import annotations
 
 import sys
-from typing import Callable, NamedTuple
+from typing import Callable, Literal, NamedTuple
 
 Echo = Callable[[str], None]
+Status = Literal["ran", "restored", "skipped", "frozen", "dry", "failed", "not-run"]
 
 
 class StageResult(NamedTuple):
@@ -18,7 +19,7 @@ class StageResult(NamedTuple):
     """
 
     stage: str
-    status: str  # ran | restored | skipped | frozen | dry | failed | not-run
+    status: Status
     reason: str | None = None
     returncode: int | None = None
     duration: float = 0.0

@@ -12,9 +12,10 @@ from typing import Any
 
 from ..errors import JupyterExpError
 from ..experiments.collect import ExpData, ExpRow
-from ..experiments.show import ERROR, MISSING, Column, format_value, value
+from ..experiments.columns import ERROR, MISSING, Column, value
 from ..overrides import literal
-from ..params import DEFAULT_PARAMS_FILE, flatten
+from ..params import DEFAULT_PARAMS_FILE
+from ..render.text import format_value
 
 # The info columns, by id; params and metrics columns are "params.<label>", "metrics.<label>".
 INFO_COLUMNS = {"experiment": "Experiment", "state": "State", "created": "Created"}
@@ -166,8 +167,7 @@ class Cells:
                 where = (col.group, col.file)
                 if where not in flat:
                     entry = getattr(row.data, col.group).get(col.file)
-                    flat[where] = None if entry is None else (
-                        _BROKEN if "error" in entry else flatten(entry["data"]))
+                    flat[where] = None if entry is None else _BROKEN if entry.error is not None else entry.flat
                 data = flat[where]
                 known[cid] = _BROKEN if data is _BROKEN else None if data is None else data.get(col.key)
             self._rows[id(row)] = known
@@ -245,9 +245,7 @@ def _when(ts: int | None) -> str:
 def _display(v: Any, column: str) -> str:
     if column == "created":
         return _when(v)
-    if v is None:
-        return MISSING
-    return format_value(v, PRECISION)
+    return format_value(v, PRECISION)  # None: MISSING
 
 
 def with_running(rows: list[ExpRow], progress: dict[str, dict]) -> list[ExpRow]:

@@ -1,0 +1,100 @@
+"""pandas DataFrames for every engine record, with native types: ints stay ints
+where a row lacks the value, floats stay floats. Imported only when a frame is asked
+for (pandas is heavy)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ..experiments.columns import ERROR, MISSING, Column, value
+from ..values import DiffRow, FileValues
+
+if TYPE_CHECKING:
+    from ..experiments.collect import ExpRow
+    from ..experiments.queue_store import QueueEntry
+
+INFO = ["experiment", "rev", "baseline", "kind", "state", "created", "parent", "step"]
+
+
+def experiments(rows: list["ExpRow"], cols: list[Column]) -> pd.DataFrame:
+    """One row per workspace / baseline / experiment, a column per param and metric
+    (``params.<label>``, ``metrics.<label>``); a missing or unreadable value is None."""
+    records = []
+    for row in rows:
+        record: dict[str, Any] = {
+            "experiment": "workspace" if row.kind == "workspace" else row.name or row.rev[:7],
+            "rev": row.rev,
+            "baseline": row.baseline,
+            "kind": row.kind,
+            "state": row.state,
+            "created": pd.Timestamp(row.created, unit="s", tz="UTC") if row.created is not None else pd.NaT,
+            "parent": row.parent,
+            "step": row.step,
+        }
+        for col in cols:
+            v = value(row, col)
+            record[f"{col.group}.{col.label}"] = None if v in (MISSING, ERROR) else v
+        records.append(record)
+    data_cols = [f"{c.group}.{c.label}" for c in cols]
+    frame = pd.DataFrame.from_records(records, columns=INFO + data_cols)
+    frame["created"] = pd.to_datetime(frame["created"], utc=True)
+    frame["step"] = frame["step"].astype("Int64")
+    for col in data_cols:
+        # From the values as read: the frame has already turned a missing int into NaN.
+        dtype = _dtype([r[col] for r in records if r[col] is not None])
+        if dtype:
+            frame[col] = frame[col].astype(dtype)
+    return frame
+
+
+def _dtype(values: list[Any]) -> str | None:
+    """A nullable pandas dtype that keeps the Python type of every value, if one does.
+
+    Ints stay ints when a row lacks the value (no float NaN), and floats stay floats
+    even when they happen to be whole.
+    """
+    if not values:
+        return None
+    if all(isinstance(v, bool) for v in values):
+        return "boolean"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "Int64"
+    if all(isinstance(v, float) for v in values):
+        return "Float64"
+    if all(isinstance(v, str) for v in values):
+        return "string"
+    return None
+
+
+def diff(rows: list[DiffRow]) -> pd.DataFrame:
+    """``path, key, old, new, change``, one row per DiffRow."""
+    data = [{"path": r.path, "key": r.key, "old": r.old, "new": r.new, "change": r.change} for r in rows]
+    return pd.DataFrame(data, columns=["path", "key", "old", "new", "change"])
+
+
+def exp_diff(metrics: list[DiffRow], params: list[DiffRow]) -> pd.DataFrame:
+    """Both tables of ``exp diff``, a ``kind`` column (metric, param) first."""
+    frames = []
+    for kind, rows in (("metric", metrics), ("param", params)):
+        frame = diff(rows)
+        frame.insert(0, "kind", kind)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def metrics(shown: dict[str, dict[str, FileValues]]) -> pd.DataFrame:
+    """``rev, path, metric, value``, one row per metric of each file and revision."""
+    rows = [{"rev": rev or "workspace", "path": path, "metric": key, "value": metric}
+            for rev, files in shown.items() for path, values in files.items()
+            for key, metric in values.flat.items()]
+    return pd.DataFrame(rows, columns=["rev", "path", "metric", "value"])
+
+
+def queue(entries: list["QueueEntry"]) -> pd.DataFrame:
+    """One row per queue entry, its state and the experiment it made."""
+    rows = [{"id": e.id, "name": e.name, "created": pd.Timestamp(e.created, unit="s", tz="UTC"),
+             "state": e.state, "baseline": e.baseline, "error": e.error, "experiment_rev": e.exp_rev}
+            for e in entries]
+    return pd.DataFrame(rows, columns=["id", "name", "created", "state", "baseline", "error", "experiment_rev"])
