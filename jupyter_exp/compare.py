@@ -20,8 +20,6 @@ from .params import DEFAULT_PARAMS_FILE, MISSING, lookup, parse_params
 from .pipeline.dvcfile import Pipeline, load_pipeline
 from .project import Project
 from .render import json as render_json
-from .render.json import diff_json, dumps  # noqa: F401  moved to render/json.py (the CLI imports them here)
-from .render.text import diff_table  # noqa: F401  moved to render/text.py (the CLI imports it here)
 from .revision import revision_tree
 from .serialize import parse_yaml
 from .tree import GitTree, Tree, WorkspaceTree

@@ -121,9 +121,10 @@ def test_a_broken_commit_is_a_row_with_an_error(three):
 def jupyter_exp_show_json(root):
     from jupyter_exp.experiments import show
     from jupyter_exp.project import Project
+    from jupyter_exp.render.json import exp_show
 
     rows, _ = show.select(Project(root))
-    return show.to_json(rows)
+    return exp_show(rows)
 
 
 def test_show_costs_a_constant_number_of_git_processes(three, tmp_path, monkeypatch):

@@ -70,7 +70,7 @@ def test_the_command_line_refuses_an_option_as_remote_in_one_line(args, exps, tm
 
 
 def test_the_tables_push_with_an_option_as_remote_runs_nothing(exps, tmp_path):
-    from jupyter_exp.widgets import view
+    from jupyter_exp.table import view
     from jupyter_exp.widgets.table import ExperimentTableWidget
 
     table = ExperimentTableWidget(str(exps), live=False)

@@ -12,7 +12,8 @@ from .parser import Parser, Text
 
 
 def _diff_result(rows, args: argparse.Namespace, with_change: bool):
-    from ..compare import diff_json, diff_table
+    from ..render.json import diff_json
+    from ..render.text import diff_table
     from ..display import DiffTable
 
     if args.json:
@@ -36,7 +37,7 @@ def _cmd_metrics_diff(args: argparse.Namespace):
 
 
 def _cmd_metrics_show(args: argparse.Namespace):
-    from ..compare import dumps
+    from ..render.json import dumps
     from ..display import MetricsView
 
     flags = {"all_branches": args.all_branches, "all_tags": args.all_tags, "all_commits": args.all_commits}

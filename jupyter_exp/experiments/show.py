@@ -5,11 +5,6 @@ is the model they share."""
 from __future__ import annotations
 
 from ..errors import JupyterExpError
-# Moved to render/ (the CLI imports them here): exp_show, csv_text, table_rows, pipe_markdown.
-from ..render.json import exp_show as to_json  # noqa: F401
-from ..render.text import csv_text as render_csv  # noqa: F401
-from ..render.text import pipe_markdown as render_md  # noqa: F401
-from ..render.text import table_rows  # noqa: F401
 from .collect import ExpRow
 from .columns import ERROR, MISSING, Column, columns, filter_columns, find_column, value
 

@@ -32,6 +32,8 @@ def formatted(project: Project, options: ShowOptions, fmt: str, *, precision: in
         known = show_stamp.lookup(project, key)
         if known is not None:
             return known  # without importing the table's engine
+    from ..render import json as render_json
+    from ..render import text as render_text
     from . import show
 
     if not options.force:
@@ -39,11 +41,11 @@ def formatted(project: Project, options: ShowOptions, fmt: str, *, precision: in
     rows, cols = show.select(project, **options.select_kwargs())
     if fmt == "json":
         # Indented for people; compact (and C-encoded, ten times faster) for programs.
-        text = json.dumps(show.to_json(rows), indent=2 if tty else None, default=str) + "\n"
+        text = json.dumps(render_json.exp_show(rows), indent=2 if tty else None, default=str) + "\n"
     else:
         digits = precision if precision is not None else (None if fmt == "csv" else 5)
-        cells = show.table_rows(rows, cols, digits, sha, csv_mode=fmt == "csv")
-        text = show.render_csv(*cells) if fmt == "csv" else show.render_md(*cells)
+        cells = render_text.table_rows(rows, cols, digits, sha, csv_mode=fmt == "csv")
+        text = render_text.csv_text(*cells) if fmt == "csv" else render_text.pipe_markdown(*cells)
     # Not kept: rows with errors (a pull may mend them) or running (their engine may
     # die without a file changing).
     if not options.force and not any((row.data.has_errors and row.kind != "workspace") or row.state == "running"

@@ -1,1 +1,0 @@
-from ..table.view import *  # noqa: F401,F403 - moved to jupyter_exp.table.view
