@@ -377,7 +377,7 @@ def _cached_eval(root: Path, i: int) -> str:
         (objects / digest[:2] / digest[2:]).write_bytes(data)
     lr = round(0.0001 * (i + 1), 6) if i >= 0 else 0.01
     return (f"schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    deps:\n    - path: train.py\n"
-            f"      hash: md5\n      md5: {'0' * 32}\n      size: 1\n    params:\n      params.yaml:\n"
+            f"      hash: md5\n      md5: '{'0' * 32}'\n      size: 1\n    params:\n      params.yaml:\n"
             f"        train:\n          lr: {lr}\n    outs:\n    - path: eval\n      hash: md5\n"
             f"      md5: {dir_md5}\n      size: {len(metrics)}\n      nfiles: 1\n")
 
