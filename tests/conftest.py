@@ -30,6 +30,21 @@ def git(cwd: Path, *args: str, input_text: str | None = None, check_ok: bool = F
     return proc.returncode == 0 if check_ok else proc.stdout
 
 
+def make_repo(root: Path, files: dict[str, str]) -> Path:
+    """A new committed project at ``root`` holding ``files`` (path -> text)."""
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "t@example.com")
+    git(root, "config", "user.name", "T")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    jupyter_exp.init(str(root))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "init")
+    return root
+
+
 @pytest.fixture
 def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty git work tree, made the current directory."""

@@ -16,7 +16,7 @@ from jupyter_exp.pipeline.dvcfile import collect_dvcfiles, load_all
 from jupyter_exp.project import Project
 from jupyter_exp.tree import GitTree
 
-from conftest import git
+from conftest import git, make_repo
 from safety import Snapshot
 
 ROOT_YAML = """stages:
@@ -59,23 +59,9 @@ SHAPED = {
 }
 
 
-def _make(root: Path, files: dict[str, str]) -> Path:
-    root.mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "t@example.com")
-    git(root, "config", "user.name", "T")
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    jupyter_exp.init(str(root))
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "init")
-    return root
-
-
 @pytest.fixture
 def twins(tmp_path: Path):
-    return _make(tmp_path / "ours", SHAPED), _make(tmp_path / "theirs", SHAPED)
+    return make_repo(tmp_path / "ours", SHAPED), make_repo(tmp_path / "theirs", SHAPED)
 
 
 def test_collects_what_dvc_collects(twins):

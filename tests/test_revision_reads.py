@@ -10,7 +10,7 @@ import pytest
 
 import jupyter_exp
 
-from conftest import git
+from conftest import git, make_repo
 
 pytestmark = pytest.mark.dvc
 
@@ -62,24 +62,10 @@ stages:
 }
 
 
-def _make(root: Path) -> Path:
-    root.mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "t@example.com")
-    git(root, "config", "user.name", "T")
-    for name, text in FILES.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    jupyter_exp.init(str(root))
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "init")
-    return root
-
-
 @pytest.fixture
 def example(tmp_path: Path, monkeypatch, dvc) -> Path:
     """The project after DVC's repro (committed), a DVC-made experiment and one of ours."""
-    root = _make(tmp_path / "p")
+    root = make_repo(tmp_path / "p", FILES)
     monkeypatch.chdir(root)
     dvc("repro")
     git(root, "add", "-A")
