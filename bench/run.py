@@ -17,9 +17,9 @@ import hashlib
 import io
 import json
 import os
-import signal
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -30,8 +30,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from dvc_env import DVC_VERSION, dvc_executable  # noqa: E402
 import widget as widget_bench  # noqa: E402
+from dvc_env import DVC_VERSION, dvc_executable  # noqa: E402
 
 PARAMS = """# nested params, as real projects have them
 prepare:
@@ -45,7 +45,9 @@ train:
     layers: [64, 32]
 """
 PREPARE = "import shutil\nshutil.copyfile('data/raw.bin', 'prepared.bin')\n"
-TRAIN = "import json\njson.dump({'acc': 0.9, 'loss': 0.1}, open('metrics.json', 'w'))\nopen('model.bin', 'w').write('m')\n"
+TRAIN = (
+    "import json\njson.dump({'acc': 0.9, 'loss': 0.1}, open('metrics.json', 'w'))\nopen('model.bin', 'w').write('m')\n"
+)
 DVC_YAML = """stages:
   prepare:
     cmd: python prepare.py
@@ -84,12 +86,12 @@ class Row:
         self.dvc_mem = max(self.dvc_mem, mem)
 
 
-def run_timed(cmd: list[str], cwd: Path, env: dict | None = None,
-              timeout: float | None = None) -> tuple[float, int]:
+def run_timed(cmd: list[str], cwd: Path, env: dict | None = None, timeout: float | None = None) -> tuple[float, int]:
     """Wall time in ms and peak RSS in MB of one command (its own rusage, via wait4)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     if timeout is not None:
         try:
             proc.wait(timeout=timeout)
@@ -139,8 +141,12 @@ def make_project(root: Path, data_bytes: int) -> Path:
     (root / "dvc.yaml").write_text(DVC_YAML)
     subprocess.run([sys.executable, "-m", "jupyter_exp.cli", "init"], cwd=root, check=True, stdout=subprocess.DEVNULL)
     # Tracked by a .dvc file, so that runs in temporary directories find it in the cache.
-    subprocess.run([sys.executable, "-m", "jupyter_exp.cli", "add", "data/raw.bin"], cwd=root, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "jupyter_exp.cli", "add", "data/raw.bin"],
+        cwd=root,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "commit", "-q", "-m", "init"], cwd=root, check=True)
     return root
@@ -200,8 +206,7 @@ CACHE_DVC_YAML = """stages:
     outs: [out.bin]
 """
 # A new output every run (16 random bytes at its end), so each run stores a new object.
-MAKE = ("import os, shutil\nshutil.copyfile('data/raw.bin', 'out.bin')\n"
-        "open('out.bin', 'ab').write(os.urandom(16))\n")
+MAKE = "import os, shutil\nshutil.copyfile('data/raw.bin', 'out.bin')\nopen('out.bin', 'ab').write(os.urandom(16))\n"
 
 
 def bench_cache(work: Path, repeat: int, data_mb: int, rows: dict[str, Row]) -> None:
@@ -294,8 +299,9 @@ def bench_exp_run(work: Path, repeat: int, dvc: Path | None, rows: dict[str, Row
         subprocess.run(["git", "add", "-A"], cwd=theirs, check=True)
         subprocess.run(["git", "commit", "-qm", "ran"], cwd=theirs, check=True)
         for i in range(repeat):
-            rows["exp_cli"].time_dvc([str(dvc), "exp", "run", "-S", f"train.lr={0.001 * (i + 1)}"], theirs, env,
-                                     command)
+            rows["exp_cli"].time_dvc(
+                [str(dvc), "exp", "run", "-S", f"train.lr={0.001 * (i + 1)}"], theirs, env, command
+            )
         rows["exp_api"].dvc = rows["exp_cli"].dvc  # DVC has no warm in-process path
 
 
@@ -304,7 +310,9 @@ def make_experiments(root: Path, count: int) -> None:
 
     Each has its own params.yaml, metrics.json and dvc.lock, as exp run would leave them.
     """
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
     lock = (root / "dvc.lock").read_text()
     stream = io.StringIO()
     for i in range(count):
@@ -326,8 +334,9 @@ def make_experiments(root: Path, count: int) -> None:
     subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=stream.getvalue().encode(), check=True)
 
 
-def bench_exp_show(work: Path, sizes: list[int], repeat: int, dvc: Path | None, dvc_max: int,
-                   rows: dict[str, Row]) -> None:
+def bench_exp_show(
+    work: Path, sizes: list[int], repeat: int, dvc: Path | None, dvc_max: int, rows: dict[str, Row]
+) -> None:
     for size in sizes:
         root = make_project(work / f"show-{size}", 1 << 10)
         subprocess.run(ours_cmd("repro"), cwd=root, check=True, stdout=subprocess.DEVNULL)
@@ -376,10 +385,12 @@ def _cached_eval(root: Path, i: int) -> str:
         (objects / digest[:2]).mkdir(parents=True, exist_ok=True)
         (objects / digest[:2] / digest[2:]).write_bytes(data)
     lr = round(0.0001 * (i + 1), 6) if i >= 0 else 0.01
-    return (f"schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    deps:\n    - path: train.py\n"
-            f"      hash: md5\n      md5: '{'0' * 32}'\n      size: 1\n    params:\n      params.yaml:\n"
-            f"        train:\n          lr: {lr}\n    outs:\n    - path: eval\n      hash: md5\n"
-            f"      md5: {dir_md5}\n      size: {len(metrics)}\n      nfiles: 1\n")
+    return (
+        f"schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    deps:\n    - path: train.py\n"
+        f"      hash: md5\n      md5: '{'0' * 32}'\n      size: 1\n    params:\n      params.yaml:\n"
+        f"        train:\n          lr: {lr}\n    outs:\n    - path: eval\n      hash: md5\n"
+        f"      md5: {dir_md5}\n      size: {len(metrics)}\n      nfiles: 1\n"
+    )
 
 
 def bench_exp_show_cached(work: Path, size: int, repeat: int, rows: dict[str, Row]) -> None:
@@ -421,7 +432,9 @@ def bench_exp_show_cached(work: Path, size: int, repeat: int, rows: dict[str, Ro
 
 def _make_cached_experiments(root: Path, count: int) -> None:
     """``count`` experiment commits whose ``eval/metrics.json`` is only in the cache."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
     stream = io.StringIO()
     for i in range(count):
         lr = round(0.0001 * (i + 1), 6)
@@ -481,8 +494,9 @@ def _queued_project(root: Path, size: int) -> Path:
     subprocess.run(ours_cmd("repro"), cwd=root, check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "commit", "-qm", "ran"], cwd=root, check=True)
-    subprocess.run(ours_cmd("run", "--queue", "-S", f"train.lr={_lrs(size)}"), cwd=root, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ours_cmd("run", "--queue", "-S", f"train.lr={_lrs(size)}"), cwd=root, check=True, stdout=subprocess.DEVNULL
+    )
     return root
 
 
@@ -502,12 +516,19 @@ def bench_queue(work: Path, size: int, dvc: Path | None, rows: dict[str, Row], t
         subprocess.run([str(dvc), "repro"], cwd=theirs, check=True, stdout=subprocess.DEVNULL, env=env)
         subprocess.run(["git", "add", "-A"], cwd=theirs, check=True)
         subprocess.run(["git", "commit", "-qm", "ran"], cwd=theirs, check=True)
-        subprocess.run([str(dvc), "exp", "run", "--queue", "-S", f"train.lr={lrs}"], cwd=theirs, check=True,
-                       stdout=subprocess.DEVNULL, env=env)
+        subprocess.run(
+            [str(dvc), "exp", "run", "--queue", "-S", f"train.lr={lrs}"],
+            cwd=theirs,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
         try:
             t, mem = run_timed([str(dvc), "exp", "run", "--run-all", "-j", str(jobs)], theirs, env, timeout)
             row.dvc, row.dvc_mem = [t], mem
-            done = subprocess.run(["git", "for-each-ref", "refs/exps"], cwd=theirs, capture_output=True, text=True).stdout
+            done = subprocess.run(
+                ["git", "for-each-ref", "refs/exps"], cwd=theirs, capture_output=True, text=True
+            ).stdout
             if done.count("refs/exps/") - done.count("refs/exps/celery") < size:
                 row.note = "DVC finished fewer experiments than queued"
         except subprocess.TimeoutExpired:
@@ -535,8 +556,9 @@ open("costs.txt", "w").write(" ".join(f"{c:.3f}" for c in costs))
 """
 
 
-def bench_checkpoints(work: Path, steps: int, chains: int, chain_length: int, repeat: int,
-                      rows: dict[str, Row]) -> None:
+def bench_checkpoints(
+    work: Path, steps: int, chains: int, chain_length: int, repeat: int, rows: dict[str, Row]
+) -> None:
     """One checkpoint (commit + cache of a 10 MB output), a run of ``steps`` steps, and
     exp show over ``chains`` experiments of ``chain_length`` checkpoints each."""
     root = make_project(work / "checkpoints", 1 << 10)
@@ -550,10 +572,15 @@ def bench_checkpoints(work: Path, steps: int, chains: int, chain_length: int, re
     subprocess.run(["git", "commit", "-qm", "checkpoints"], cwd=root, check=True)
     t, mem = run_timed(ours_cmd("run", "-n", "long"), root)
     rows["ck_run"] = Row(f"checkpoint run of {steps} steps, 10 MB output (CLI, total)", [t], mem)
-    rows["ck_one"] = Row("one checkpoint: cache a 10 MB output + commit (seen from the stage)",
-                         [float(x) for x in (root / "costs.txt").read_text().split()], mem)
+    rows["ck_one"] = Row(
+        "one checkpoint: cache a 10 MB output + commit (seen from the stage)",
+        [float(x) for x in (root / "costs.txt").read_text().split()],
+        mem,
+    )
     # exp show over many long chains, written with fast-import
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
     lock = (root / "dvc.lock").read_text() if (root / "dvc.lock").exists() else ""
     stream = io.StringIO()
     mark = 0
@@ -561,8 +588,7 @@ def bench_checkpoints(work: Path, steps: int, chains: int, chain_length: int, re
         previous = head
         for step in range(chain_length):
             mark += 1
-            files = {"dvclive/metrics.json": f'{{"step": {step}, "loss": {1 / (step + 1 + c):.6f}}}',
-                     "dvc.lock": lock}
+            files = {"dvclive/metrics.json": f'{{"step": {step}, "loss": {1 / (step + 1 + c):.6f}}}', "dvc.lock": lock}
             ref = f"refs/exps/{head[:2]}/{head[2:]}/chain-{c:02d}"
             stream.write(f"commit {ref}\nmark :{mark}\n")
             stream.write(f"committer Bench <bench@example.com> {1_790_000_000 + mark} +0000\n")
@@ -577,14 +603,29 @@ def bench_checkpoints(work: Path, steps: int, chains: int, chain_length: int, re
     shutil.rmtree(own / "show-output", ignore_errors=True)
     cold, cold_mem = run_timed(ours_cmd("show", "--json"), root)
     warm_runs = [run_timed(ours_cmd("show", "--json"), root) for _ in range(repeat)]
-    rows["ck_show_cold"] = Row(f"exp show --json, {chains} exps x {chain_length} checkpoints, first time",
-                               [cold], cold_mem)
-    rows["ck_show_warm"] = Row(f"exp show --json, {chains} exps x {chain_length} checkpoints, warm",
-                               [t for t, _ in warm_runs], max(m for _, m in warm_runs))
+    rows["ck_show_cold"] = Row(
+        f"exp show --json, {chains} exps x {chain_length} checkpoints, first time", [cold], cold_mem
+    )
+    rows["ck_show_warm"] = Row(
+        f"exp show --json, {chains} exps x {chain_length} checkpoints, warm",
+        [t for t, _ in warm_runs],
+        max(m for _, m in warm_runs),
+    )
 
 
-GROUPS = ("import", "repro", "hash", "cache", "exp_run", "magics", "widget", "queue", "checkpoints", "show",
-          "show_cached")
+GROUPS = (
+    "import",
+    "repro",
+    "hash",
+    "cache",
+    "exp_run",
+    "magics",
+    "widget",
+    "queue",
+    "checkpoints",
+    "show",
+    "show_cached",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -596,10 +637,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-sizes", type=int, nargs="*", help="experiment counts for exp show")
     parser.add_argument("--queue-size", type=int, default=None, help="queued experiments to run")
     parser.add_argument("--dvc-timeout", type=float, default=600, help="seconds before a DVC queue run is given up")
-    parser.add_argument("--dvc-show-max", type=int, default=1000,
-                        help="largest experiment count to time DVC's exp show on (it is slow)")
-    parser.add_argument("--only", nargs="+", choices=sorted(GROUPS),
-                        help="run only these groups of workloads (default: all)")
+    parser.add_argument(
+        "--dvc-show-max", type=int, default=1000, help="largest experiment count to time DVC's exp show on (it is slow)"
+    )
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(GROUPS), help="run only these groups of workloads (default: all)"
+    )
     args = parser.parse_args(argv)
     repeat = args.repeat or (2 if args.quick else 7)
     data_mb = args.data_mb or (8 if args.quick else 1024)
@@ -638,25 +681,36 @@ def main(argv: list[str] | None = None) -> int:
         if "queue" in only:
             bench_queue(work, args.queue_size or (4 if args.quick else 16), dvc, rows, args.dvc_timeout)
         if "checkpoints" in only:
-            bench_checkpoints(work, 5 if args.quick else 200, 2 if args.quick else 20,
-                              5 if args.quick else 200, repeat, rows)
+            bench_checkpoints(
+                work, 5 if args.quick else 200, 2 if args.quick else 20, 5 if args.quick else 200, repeat, rows
+            )
         if "show" in only:
-            bench_exp_show(work, args.show_sizes or ([10, 100] if args.quick else [10, 100, 1000, 10000]),
-                           repeat, dvc, args.dvc_show_max, rows)
+            bench_exp_show(
+                work,
+                args.show_sizes or ([10, 100] if args.quick else [10, 100, 1000, 10000]),
+                repeat,
+                dvc,
+                args.dvc_show_max,
+                rows,
+            )
         if "show_cached" in only:
             bench_exp_show_cached(work, 100 if args.quick else 1000, repeat, rows)
         rows = {key: row for key, row in rows.items() if row.ours or row.dvc}
 
-    print(f"jupyter_exp benchmarks — {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.machine()}; repeat={repeat}" + (f"; DVC {DVC_VERSION}" if dvc else ""))
+    print(
+        f"jupyter_exp benchmarks — {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}; repeat={repeat}" + (f"; DVC {DVC_VERSION}" if dvc else "")
+    )
     print()
     print("| workload | ours ms, median (min-max) | peak MB | other ms | other peak MB | ratio other/ours | note |")
     print("|---|---|---|---|---|---|---|")
     for row in rows.values():
         ratio = f"{statistics.median(row.dvc) / statistics.median(row.ours):.1f}x" if row.dvc and row.ours else "-"
         other = "DVC" if not row.workload.startswith(("first hash", "unchanged")) and row.dvc else ""
-        print(f"| {row.workload} | {fmt(row.ours)} | {row.ours_mem or '-'} | {fmt(row.dvc)} | "
-              f"{row.dvc_mem or '-'} | {ratio} | {row.note or other} |")
+        print(
+            f"| {row.workload} | {fmt(row.ours)} | {row.ours_mem or '-'} | {fmt(row.dvc)} | "
+            f"{row.dvc_mem or '-'} | {ratio} | {row.note or other} |"
+        )
     return 0
 
 

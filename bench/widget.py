@@ -54,11 +54,17 @@ window.renderTimes = times;
 
 def bench_table(project: Path, size: int, repeat: int, rows: dict, row_cls) -> None:
     out_json = project / ".dvc" / "tmp" / "table-bench.json"
-    text = subprocess.run([sys.executable, "-c", BUILD.format(repeat=repeat), str(out_json)], cwd=project,
-                          check=True, capture_output=True, text=True).stdout.split()
+    text = subprocess.run(
+        [sys.executable, "-c", BUILD.format(repeat=repeat), str(out_json)],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     kb, times = int(text[0]), [float(x) for x in text[1:]]
-    rows["table_first"] = row_cls(f"table widget, {size} exps: built (first in a kernel)", [times[0]],
-                                  note=f"{kb} KB synced")
+    rows["table_first"] = row_cls(
+        f"table widget, {size} exps: built (first in a kernel)", [times[0]], note=f"{kb} KB synced"
+    )
     rows["table_again"] = row_cls(f"table widget, {size} exps: built (again)", times[1:])
     drawn = _draw_in_chromium(out_json)
     if drawn:
@@ -79,8 +85,14 @@ def _draw_in_chromium(table_json: Path) -> list[float]:
         def do_GET(self):  # noqa: N802 - http.server's name
             body = files.get(self.path.split("?")[0])
             self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Type", "text/javascript" if self.path.endswith(".js") else
-                             "application/json" if self.path.endswith(".json") else "text/html")
+            self.send_header(
+                "Content-Type",
+                "text/javascript"
+                if self.path.endswith(".js")
+                else "application/json"
+                if self.path.endswith(".json")
+                else "text/html",
+            )
             self.end_headers()
             self.wfile.write(body or b"")
 
@@ -91,9 +103,18 @@ def _draw_in_chromium(table_json: Path) -> list[float]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+            )
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
             page.wait_for_function("window.renderTimes !== undefined", timeout=60_000)
@@ -131,15 +152,17 @@ for step in range(state["step"], steps):
 """
 
 
-def bench_live(project: Path, steps: int, ours_cmd, rows: dict, row_cls, others: int = 0,
-               make_experiments=None) -> None:
+def bench_live(
+    project: Path, steps: int, ours_cmd, rows: dict, row_cls, others: int = 0, make_experiments=None
+) -> None:
     """CPU of a kernel holding a live table while two checkpoint experiments run, with
     ``others`` finished experiments in the table besides them."""
     (project / "slow.py").write_text(SLOW_TRAIN)
     (project / "dvc.yaml").write_text(
         f"stages:\n  train:\n    cmd: python slow.py {steps}\n    deps: [slow.py]\n"
         "    outs:\n    - model.json:\n        checkpoint: true\n"
-        "    metrics:\n    - dvclive/metrics.json:\n        cache: false\n")
+        "    metrics:\n    - dvclive/metrics.json:\n        cache: false\n"
+    )
     subprocess.run(["git", "add", "-A"], cwd=project, check=True)
     subprocess.run(["git", "commit", "-qm", "slow checkpoints"], cwd=project, check=True)
     if others:
@@ -148,8 +171,9 @@ def bench_live(project: Path, steps: int, ours_cmd, rows: dict, row_cls, others:
         (project / "dvc.lock").unlink()
     for name in ("a", "b"):
         subprocess.run(ours_cmd("run", "--queue", "-n", name), cwd=project, check=True, capture_output=True)
-    host = subprocess.Popen([sys.executable, "-c", HOST], cwd=project, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    host = subprocess.Popen(
+        [sys.executable, "-c", HOST], cwd=project, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert host.stdout.readline().strip() == "ready"
     subprocess.run(ours_cmd("run", "--run-all", "-j", "2"), cwd=project, check=True, capture_output=True)
     time.sleep(1.5)  # the last refresh
@@ -157,6 +181,8 @@ def bench_live(project: Path, steps: int, ours_cmd, rows: dict, row_cls, others:
     cpu, wall, updates = out.split()
     share = 100 * float(cpu) / float(wall)
     besides = f", {others} more in the table" if others else ""
-    rows[f"live_cpu_{others}"] = row_cls(f"live table while 2 experiments run ({steps} steps each{besides}): kernel CPU ms",
-                               [float(cpu)], note=f"{share:.1f}% of one core over {float(wall) / 1000:.1f} s, "
-                                                  f"{updates} table updates")
+    rows[f"live_cpu_{others}"] = row_cls(
+        f"live table while 2 experiments run ({steps} steps each{besides}): kernel CPU ms",
+        [float(cpu)],
+        note=f"{share:.1f}% of one core over {float(wall) / 1000:.1f} s, {updates} table updates",
+    )

@@ -17,26 +17,74 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from typing import Any
 
     from . import live
-    from .api.experiments import (apply, branch, diff, gc, ls, remove, rename, run, run_temp, run_temp_with,
-                                  save, show, show_text)
+    from .api.experiments import (
+        apply,
+        branch,
+        diff,
+        gc,
+        ls,
+        remove,
+        rename,
+        run,
+        run_temp,
+        run_temp_with,
+        save,
+        show,
+        show_text,
+    )
     from .api.params_metrics import apply_params, expand_sweeps, metrics_diff, metrics_show, params_diff
     from .api.pipeline import add, add_stage, checkout, init, repro, reproduce
-    from .api.queue import (queue, queue_kill, queue_logs, queue_remove, queue_retry, queue_start,
-                            queue_status, queue_stop, queue_wait, queue_with, run_all)
+    from .api.queue import (
+        queue,
+        queue_kill,
+        queue_logs,
+        queue_remove,
+        queue_retry,
+        queue_start,
+        queue_status,
+        queue_stop,
+        queue_wait,
+        queue_with,
+        run_all,
+    )
     from .api.sharing import pull, push
     from .api.table import show_table
     from .compare import DiffRow
     from .display import QueueStatus
-    from .errors import (PipelineError, StageFailedError, ParamsError, OverrideSyntaxError, LockError,
-                         PathError, CacheError, CheckoutError, ConfigError, NotAProjectError, NotAGitRepoError,
-                         MissingDependencyError, UnknownStageError, YAMLFileError, CyclicGraphError,
-                         OutputDuplicatedError)
+    from .errors import (
+        CacheError,
+        CheckoutError,
+        ConfigError,
+        CyclicGraphError,
+        LockError,
+        MissingDependencyError,
+        NotAGitRepoError,
+        NotAProjectError,
+        OutputDuplicatedError,
+        OverrideSyntaxError,
+        ParamsError,
+        PathError,
+        PipelineError,
+        StageFailedError,
+        UnknownStageError,
+        YAMLFileError,
+    )
     from .experiments.apply import Applied
     from .experiments.diff import ExpDiff
-    from .experiments.exceptions import (AmbiguousExperimentError, ApplyRefusedError, CannotRecordError,
-                                         DaskUnavailableError, ExperimentExistsError, NoBaselineError,
-                                         QueueError, RemoteError, RunInterrupted, UnknownExperimentError, EntryGone,
-                                         StateConflict)
+    from .experiments.exceptions import (
+        AmbiguousExperimentError,
+        ApplyRefusedError,
+        CannotRecordError,
+        DaskUnavailableError,
+        EntryGone,
+        ExperimentExistsError,
+        NoBaselineError,
+        QueueError,
+        RemoteError,
+        RunInterrupted,
+        StateConflict,
+        UnknownExperimentError,
+    )
     from .experiments.executor import Outcome
     from .experiments.queue_store import QueueEntry
     from .experiments.run import Experiment
@@ -49,31 +97,101 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
 # Each lazy name and the module (relative to this package) that defines it.
 _LAZY: dict[str, str] = {
     **dict.fromkeys(["add", "add_stage", "checkout", "init", "repro", "reproduce"], ".api.pipeline"),
-    **dict.fromkeys(["apply_params", "expand_sweeps", "metrics_diff", "metrics_show", "params_diff"],
-                    ".api.params_metrics"),
-    **dict.fromkeys(["apply", "branch", "diff", "gc", "ls", "remove", "rename", "run", "run_temp",
-                     "run_temp_with", "save", "show", "show_text"], ".api.experiments"),
-    **dict.fromkeys(["queue", "queue_kill", "queue_logs", "queue_remove", "queue_retry", "queue_start",
-                     "queue_status", "queue_stop", "queue_wait", "queue_with", "run_all"], ".api.queue"),
+    **dict.fromkeys(
+        ["apply_params", "expand_sweeps", "metrics_diff", "metrics_show", "params_diff"], ".api.params_metrics"
+    ),
+    **dict.fromkeys(
+        [
+            "apply",
+            "branch",
+            "diff",
+            "gc",
+            "ls",
+            "remove",
+            "rename",
+            "run",
+            "run_temp",
+            "run_temp_with",
+            "save",
+            "show",
+            "show_text",
+        ],
+        ".api.experiments",
+    ),
+    **dict.fromkeys(
+        [
+            "queue",
+            "queue_kill",
+            "queue_logs",
+            "queue_remove",
+            "queue_retry",
+            "queue_start",
+            "queue_status",
+            "queue_stop",
+            "queue_wait",
+            "queue_with",
+            "run_all",
+        ],
+        ".api.queue",
+    ),
     **dict.fromkeys(["pull", "push"], ".api.sharing"),
     "show_table": ".api.table",
     # What the functions return and take.
-    "Applied": ".experiments.apply", "DiffRow": ".compare", "ExpDiff": ".experiments.diff",
-    "Experiment": ".experiments.run", "Outcome": ".experiments.executor", "Project": ".project",
-    "QueueEntry": ".experiments.queue_store", "QueueStatus": ".display", "ReproOptions": ".options",
-    "ShowOptions": ".options", "StageResult": ".pipeline.results", "StopReport": ".experiments.workers",
+    "Applied": ".experiments.apply",
+    "DiffRow": ".compare",
+    "ExpDiff": ".experiments.diff",
+    "Experiment": ".experiments.run",
+    "Outcome": ".experiments.executor",
+    "Project": ".project",
+    "QueueEntry": ".experiments.queue_store",
+    "QueueStatus": ".display",
+    "ReproOptions": ".options",
+    "ShowOptions": ".options",
+    "StageResult": ".pipeline.results",
+    "StopReport": ".experiments.workers",
     "WorkerInfo": ".experiments.workers",
     # The errors a user may catch (all JupyterExpError).
-    **dict.fromkeys(["AmbiguousExperimentError", "ApplyRefusedError", "CannotRecordError",
-                     "DaskUnavailableError", "EntryGone", "ExperimentExistsError", "NoBaselineError", "QueueError",
-                     "StateConflict",
-                     "RemoteError", "RunInterrupted", "UnknownExperimentError"], ".experiments.exceptions"),
-    **dict.fromkeys(["CacheError", "CheckoutError", "ConfigError", "CyclicGraphError", "LockError",
-                     "MissingDependencyError", "NotAGitRepoError", "NotAProjectError", "OutputDuplicatedError",
-                     "OverrideSyntaxError", "ParamsError", "PathError", "PipelineError", "StageFailedError",
-                     "UnknownStageError", "YAMLFileError"], ".errors"),
+    **dict.fromkeys(
+        [
+            "AmbiguousExperimentError",
+            "ApplyRefusedError",
+            "CannotRecordError",
+            "DaskUnavailableError",
+            "EntryGone",
+            "ExperimentExistsError",
+            "NoBaselineError",
+            "QueueError",
+            "StateConflict",
+            "RemoteError",
+            "RunInterrupted",
+            "UnknownExperimentError",
+        ],
+        ".experiments.exceptions",
+    ),
+    **dict.fromkeys(
+        [
+            "CacheError",
+            "CheckoutError",
+            "ConfigError",
+            "CyclicGraphError",
+            "LockError",
+            "MissingDependencyError",
+            "NotAGitRepoError",
+            "NotAProjectError",
+            "OutputDuplicatedError",
+            "OverrideSyntaxError",
+            "ParamsError",
+            "PathError",
+            "PipelineError",
+            "StageFailedError",
+            "UnknownStageError",
+            "YAMLFileError",
+        ],
+        ".errors",
+    ),
     # The in-stage api: `jupyter_exp.live` (DVCLive's calls) and DVC 2's make_checkpoint.
-    "live": ".live", "make_checkpoint": ".live",
+    "live": ".live",
+    "make_checkpoint": ".live",
 }
 
 __all__ = sorted(["JupyterExpError", "__version__", "load_ipython_extension", *_LAZY])

@@ -27,8 +27,7 @@ def check_jobs(jobs: int) -> int:
 def check_precision(precision: int | None) -> int | None:
     """``precision`` (digits shown) if None or 0 or more; raise InvalidArgumentError."""
     if precision is not None and (isinstance(precision, bool) or not isinstance(precision, int) or precision < 0):
-        raise InvalidArgumentError(
-            f"precision must be a whole number of 0 or more, got {precision!r}; pass 0 or more.")
+        raise InvalidArgumentError(f"precision must be a whole number of 0 or more, got {precision!r}; pass 0 or more.")
     return precision
 
 

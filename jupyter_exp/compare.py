@@ -56,8 +56,9 @@ def _select(data: dict, keys: set[str]) -> dict:
     return selected
 
 
-def read_params(project: Project, tree: Tree | None, deps_only: bool = False,
-                pipeline: Pipeline | None = None) -> dict[str, FileValues]:
+def read_params(
+    project: Project, tree: Tree | None, deps_only: bool = False, pipeline: Pipeline | None = None
+) -> dict[str, FileValues]:
     """The values of each params file tracked at ``tree``.
 
     Stage params dependencies (only the keys they name), top-level ``params`` files,
@@ -129,8 +130,9 @@ def _tracked_vars(project: Project, tree: Tree, pipeline: Pipeline) -> dict[str,
     _interpolated(raw["stages"], used)
     result: dict[str, dict] = {}
     for entry in dict.fromkeys(files):
-        file = project.resolve_relpath(entry.partition(":")[0], base, where=f"{pipeline.dvcfile}, vars",
-                                       follow_links=False)
+        file = project.resolve_relpath(
+            entry.partition(":")[0], base, where=f"{pipeline.dvcfile}, vars", follow_links=False
+        )
         try:
             data = tree.load(file, parse_params)
         except JupyterExpError:
@@ -219,8 +221,9 @@ def diff_values(old: dict[str, dict], new: dict[str, dict], all: bool, numeric: 
     return rows
 
 
-def params_diff(project: Project, a_rev: str | None = "HEAD", b_rev: str | None = None,
-                all: bool = False, deps: bool = False) -> list[DiffRow]:
+def params_diff(
+    project: Project, a_rev: str | None = "HEAD", b_rev: str | None = None, all: bool = False, deps: bool = False
+) -> list[DiffRow]:
     """Params that differ between two revisions (default HEAD and the workspace)."""
     old = collect_params(project, tree_for(project, a_rev or "HEAD"), deps)
     new = collect_params(project, tree_for(project, b_rev), deps)
@@ -232,16 +235,16 @@ def metrics_show(project: Project, revs: list[str] | None = None) -> dict[str, d
     return {rev or WORKSPACE: collect_metrics(project, tree_for(project, rev)) for rev in (revs or [None])}
 
 
-def metric_revisions(project: Project, all_branches: bool = False, all_tags: bool = False,
-                     all_commits: bool = False) -> list[str]:
+def metric_revisions(
+    project: Project, all_branches: bool = False, all_tags: bool = False, all_commits: bool = False
+) -> list[str]:
     """The revisions ``metrics show`` reads, as DVC's brancher names them: ``""`` (the
     workspace alone), or ``workspace`` then branch names, tags, or every commit's SHA."""
     if not (all_branches or all_tags or all_commits):
         return [""]
     found = [WORKSPACE]
     if all_commits:
-        out = project.git.run("rev-list", "--exclude=refs/exps/*", "--exclude=refs/jupyter-exp/*", "--all",
-                              check=False)
+        out = project.git.run("rev-list", "--exclude=refs/exps/*", "--exclude=refs/jupyter-exp/*", "--all", check=False)
         return found + [sha for sha in out.split() if sha]
     if all_branches:
         found += [row[0] for row in project.git.for_each_ref("refs/heads", ["refname:short"])]
@@ -266,8 +269,9 @@ def metrics_show_dvc(project: Project, revs: list[str]) -> dict[str, dict]:
     return render_json.metrics_show(metrics_by_revision(project, revs))
 
 
-def metrics_diff(project: Project, a_rev: str | None = "HEAD", b_rev: str | None = None,
-                 all: bool = False) -> list[DiffRow]:
+def metrics_diff(
+    project: Project, a_rev: str | None = "HEAD", b_rev: str | None = None, all: bool = False
+) -> list[DiffRow]:
     """Metrics that differ between two revisions, with the numeric change."""
     old = flat_values(read_metrics(project, tree_for(project, a_rev or "HEAD")))
     new = flat_values(read_metrics(project, tree_for(project, b_rev)))

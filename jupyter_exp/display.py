@@ -16,12 +16,9 @@ from .values import DiffRow, FileValues
 
 def _html_table(headers: list[str], body: list[list[str]], caption: str | None = None) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body
-    )
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body)
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return (f'<table class="jupyter-exp">{cap}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{rows}</tbody></table>")
+    return f'<table class="jupyter-exp">{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
 class ExperimentTable:
@@ -62,8 +59,16 @@ class ExperimentTable:
 class DiffTable:
     """Differences of params or metrics between two sides, as rows of DiffRow."""
 
-    def __init__(self, rows: list[DiffRow], a_name: str, b_name: str, what: str,
-                 with_change: bool = True, precision: int | None = 5, round_digits: bool = False) -> None:
+    def __init__(
+        self,
+        rows: list[DiffRow],
+        a_name: str,
+        b_name: str,
+        what: str,
+        with_change: bool = True,
+        precision: int | None = 5,
+        round_digits: bool = False,
+    ) -> None:
         self.rows = list(rows)
         self.round_digits = round_digits
         self.a_name, self.b_name = a_name, b_name
@@ -72,8 +77,9 @@ class DiffTable:
         self.precision = precision
 
     def _cells(self) -> text.Cells:
-        return text.diff_cells(self.rows, self.a_name, self.b_name, self.what, self.with_change,
-                               self.precision, self.round_digits)
+        return text.diff_cells(
+            self.rows, self.a_name, self.b_name, self.what, self.with_change, self.precision, self.round_digits
+        )
 
     def to_dataframe(self):
         from .render import frame
@@ -122,8 +128,10 @@ class MetricsView:
         self.shown = shown
         self.precision = precision
         self.with_revision = with_revision
-        self._records = {rev: {path: FileValues.from_dvc(v) for path, v in value.get("data", {}).items()}
-                         for rev, value in shown.items()}
+        self._records = {
+            rev: {path: FileValues.from_dvc(v) for path, v in value.get("data", {}).items()}
+            for rev, value in shown.items()
+        }
 
     def _cells(self) -> text.Cells:
         return text.metrics_cells(self._records, self.precision, self.with_revision)
@@ -197,7 +205,7 @@ class QueueStatusLine:
         self.last = None
 
     @classmethod
-    def shown(cls) -> "QueueStatusLine":
+    def shown(cls) -> QueueStatusLine:
         from IPython.display import display
 
         line = cls(None)
@@ -209,8 +217,7 @@ class QueueStatusLine:
         from .project import Project
 
         counts = queue_counts(Project.find(self.root))
-        parts = [f"{counts['running']} running", f"{counts['queued']} queued",
-                 f"{counts['success']} done"]
+        parts = [f"{counts['running']} running", f"{counts['queued']} queued", f"{counts['success']} done"]
         if counts["failed"]:
             parts.append(f"{counts['failed']} failed")
         head = f"Queue (-j {self.jobs}): " if self.jobs else "Queue: "

@@ -29,6 +29,7 @@ POINTS = {
     "apply.index-restored": "exp apply: files written, index restored, cached outputs not checked out",
 }
 
+
 def _target(value: str | None) -> tuple[str, int] | None:
     """``point[#n]`` from the environment; a count that is not a number counts as 1."""
     if not value:

@@ -50,8 +50,7 @@ def check_remote(remote: str) -> str:
     runs CMD), so it is refused before any git process starts.
     """
     if not remote or remote.startswith("-") or any(c in remote for c in "\0\n\r"):
-        raise GitError(f"Invalid git remote {remote!r}: name a remote (`git remote -v`) or a URL, "
-                       "not an option.")
+        raise GitError(f"Invalid git remote {remote!r}: name a remote (`git remote -v`) or a URL, not an option.")
     return remote
 
 
@@ -60,12 +59,16 @@ def _repository_problem(stderr: str, root: Path) -> str | None:
     found = re.search(r"detected dubious ownership in repository at '([^']*)'", stderr)
     if found:
         where = found.group(1)
-        return (f"git refuses the repository at {where}: it belongs to another user; if you trust it, "
-                f"run `git config --global --add safe.directory {where}`.")
+        return (
+            f"git refuses the repository at {where}: it belongs to another user; if you trust it, "
+            f"run `git config --global --add safe.directory {where}`."
+        )
     found = re.search(r"fatal: not a git repository: (.+)", stderr)
     if found:
-        return (f"{root}/.git names {found.group(1).strip()}, which is not a git repository; "
-                f"fix the path in {root}/.git or remove that file.")
+        return (
+            f"{root}/.git names {found.group(1).strip()}, which is not a git repository; "
+            f"fix the path in {root}/.git or remove that file."
+        )
     if "invalid gitfile format" in stderr:
         return f"{root}/.git is not a git directory nor a valid gitfile; fix or remove it."
     return None
@@ -151,9 +154,15 @@ class Git:
             env.update(network_env(ssh_command=configured or None))
         else:
             env.update(network_env(ssh_command=env.get("GIT_SSH_COMMAND") or env["GIT_SSH"]))
-        proc = subprocess.Popen(cmd, cwd=self.root, env=env,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=self.root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -171,7 +180,9 @@ class Git:
                 detail = next((l.strip() for l in stderr.splitlines() if l.startswith("fatal:")), "")
                 raise RemoteUnavailableError(
                     f"Git remote '{remote}' is missing or cannot be read ({detail}); check `git remote -v` "
-                    "or the URL and your access rights.", stderr)
+                    "or the URL and your access rights.",
+                    stderr,
+                )
             raise GitError(_explain((verb,), stderr, self.root), stderr)
         return out.decode(errors="replace")
 
@@ -239,10 +250,15 @@ class Git:
         if not commands:
             return
         payload = ("start\n" + "\n".join(commands) + "\nprepare\ncommit\n").encode()
-        proc = subprocess.Popen(["git", "update-ref", "--stdin"], cwd=self.root,
-                                env={**os.environ, **self.env} if self.env else None,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            ["git", "update-ref", "--stdin"],
+            cwd=self.root,
+            env={**os.environ, **self.env} if self.env else None,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         try:
             _out, err = proc.communicate(payload)
         except BaseException:
@@ -254,7 +270,9 @@ class Git:
             if locked:
                 raise GitError(
                     f"A ref is locked ({locked.group(1)}): another git command is running, or one was "
-                    f"killed; if none is running, delete that file and retry.", stderr)
+                    f"killed; if none is running, delete that file and retry.",
+                    stderr,
+                )
             raise GitError(_explain(("update-ref",), stderr, self.root), stderr)
 
     def common_dir(self) -> Path:
@@ -329,8 +347,9 @@ class Git:
         """The tree id of the index (``env``'s ``GIT_INDEX_FILE``)."""
         return self.run("write-tree", env=env).strip()
 
-    def update_ref(self, ref: str, new: str, old: str | None = None, message: str | None = None,
-                   no_deref: bool = False) -> None:
+    def update_ref(
+        self, ref: str, new: str, old: str | None = None, message: str | None = None, no_deref: bool = False
+    ) -> None:
         """Point ``ref`` at ``new``; when ``old`` is given (all zeros: must not exist), only
         if it points there now (a compare-and-swap)."""
         args = ["update-ref"] + (["-m", message] if message else []) + (["--no-deref"] if no_deref else [])
@@ -356,8 +375,7 @@ class Git:
         an option: a revision never starts with ``-``)."""
         if not rev or rev.startswith("-") or "\n" in rev:
             return None
-        out = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
-                       check=False)
+        out = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False)
         return out.strip() or None
 
     def read_blob(self, rev: str, path: str) -> bytes | None:
@@ -461,11 +479,19 @@ def _parse_header(line: bytes) -> tuple[str, str, int] | None:
 
 
 def _remote_missing(stderr: str) -> bool:
-    return any(marker in stderr for marker in (
-        "does not appear to be a git repository", "Could not read from remote repository",
-        "not found", "unable to access", "Could not resolve host", "terminal prompts disabled",
-        "Authentication failed", "Permission denied",
-    ))
+    return any(
+        marker in stderr
+        for marker in (
+            "does not appear to be a git repository",
+            "Could not read from remote repository",
+            "not found",
+            "unable to access",
+            "Could not resolve host",
+            "terminal prompts disabled",
+            "Authentication failed",
+            "Permission denied",
+        )
+    )
 
 
 def network_timeout() -> float:

@@ -40,11 +40,22 @@ class ExpMagics(Magics):
         except HelpShown:
             return None
         pipeline.add_stage(
-            args.name, cell, deps=args.deps, params=args.params, outs=args.outs,
-            outs_no_cache=args.outs_no_cache, metrics=args.metrics,
-            metrics_no_cache=args.metrics_no_cache, plots=args.plots,
-            plots_no_cache=args.plots_no_cache, checkpoints=args.checkpoints, wdir=args.wdir,
-            always_changed=args.always_changed, desc=args.desc, script=args.script,
-            force=args.force, run=not args.no_run,
+            args.name,
+            cell,
+            deps=args.deps,
+            params=args.params,
+            outs=args.outs,
+            outs_no_cache=args.outs_no_cache,
+            metrics=args.metrics,
+            metrics_no_cache=args.metrics_no_cache,
+            plots=args.plots,
+            plots_no_cache=args.plots_no_cache,
+            checkpoints=args.checkpoints,
+            wdir=args.wdir,
+            always_changed=args.always_changed,
+            desc=args.desc,
+            script=args.script,
+            force=args.force,
+            run=not args.no_run,
         )
         return None

@@ -41,20 +41,30 @@ class ReproOptions(NamedTuple):
     def may_skip(self) -> bool:
         """Whether an up-to-date pipeline may be answered from its recorded no-op
         (nothing forces a run, fetches data or asks the user)."""
-        return not (self.force or self.force_downstream or self.pull or self.interactive
-                    or self.allow_missing)
+        return not (self.force or self.force_downstream or self.pull or self.interactive or self.allow_missing)
 
     def engine_flags(self) -> dict[str, bool]:
         """The keywords of the engine's ``reproduce``/``run``/``queue`` (without
         ``interactive``, which becomes a ``confirm`` callback). ``recursive``,
         ``allow_missing`` and ``pull`` only when set, so queue records and executors
         that predate them read the same."""
-        flags = dict(force=self.force, single_item=self.single_item, downstream=self.downstream,
-                     pipeline=self.pipeline, all_pipelines=self.all_pipelines,
-                     force_downstream=self.force_downstream, keep_going=self.keep_going,
-                     ignore_errors=self.ignore_errors)
-        flags.update({k: v for k, v in dict(recursive=self.recursive, allow_missing=self.allow_missing,
-                                            pull=self.pull).items() if v})
+        flags = dict(
+            force=self.force,
+            single_item=self.single_item,
+            downstream=self.downstream,
+            pipeline=self.pipeline,
+            all_pipelines=self.all_pipelines,
+            force_downstream=self.force_downstream,
+            keep_going=self.keep_going,
+            ignore_errors=self.ignore_errors,
+        )
+        flags.update(
+            {
+                k: v
+                for k, v in dict(recursive=self.recursive, allow_missing=self.allow_missing, pull=self.pull).items()
+                if v
+            }
+        )
         return flags
 
 
@@ -88,30 +98,45 @@ class ShowOptions(NamedTuple):
     force: bool = False
 
     @classmethod
-    def of(cls, revs: list[str] | tuple[str, ...] | str | None = None, *,
-           keep: list[str] | tuple[str, ...] | None = None, drop: list[str] | tuple[str, ...] | None = None,
-           **selection: Any) -> ShowOptions:
+    def of(
+        cls,
+        revs: list[str] | tuple[str, ...] | str | None = None,
+        *,
+        keep: list[str] | tuple[str, ...] | None = None,
+        drop: list[str] | tuple[str, ...] | None = None,
+        **selection: Any,
+    ) -> ShowOptions:
         """ShowOptions with ``revs``/``keep``/``drop`` given as lists or one string."""
         return cls(revs=_tuple(revs), keep=_tuple(keep), drop=_tuple(drop), **selection)
 
     def select_kwargs(self) -> dict[str, Any]:
         """The keywords of the engine's ``show.select``."""
         as_list = lambda value: list(value) if value is not None else None  # noqa: E731
-        return dict(revs=as_list(self.revs), num=self.num, all_branches=self.all_branches,
-                    all_tags=self.all_tags, all_commits=self.all_commits,
-                    hide_workspace=self.hide_workspace, param_deps=self.param_deps, force=self.force,
-                    sort_by=self.sort_by, sort_order=self.sort_order, only_changed=self.only_changed,
-                    keep=as_list(self.keep), drop=as_list(self.drop), deps=self.deps,
-                    hide_queued=self.hide_queued, hide_failed=self.hide_failed)
+        return dict(
+            revs=as_list(self.revs),
+            num=self.num,
+            all_branches=self.all_branches,
+            all_tags=self.all_tags,
+            all_commits=self.all_commits,
+            hide_workspace=self.hide_workspace,
+            param_deps=self.param_deps,
+            force=self.force,
+            sort_by=self.sort_by,
+            sort_order=self.sort_order,
+            only_changed=self.only_changed,
+            keep=as_list(self.keep),
+            drop=as_list(self.drop),
+            deps=self.deps,
+            hide_queued=self.hide_queued,
+            hide_failed=self.hide_failed,
+        )
 
     def key(self) -> dict[str, Any]:
         """The selection as plain JSON data (what a cached output is keyed by)."""
-        return {name: (list(value) if isinstance(value, tuple) else value)
-                for name, value in self._asdict().items()}
+        return {name: (list(value) if isinstance(value, tuple) else value) for name, value in self._asdict().items()}
 
 
 def _tuple(value: list[str] | tuple[str, ...] | str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     return (value,) if isinstance(value, str) else tuple(value)
-

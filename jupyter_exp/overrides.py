@@ -15,8 +15,8 @@ import copy
 import itertools
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .errors import OverrideSyntaxError, ParamsError
 from .params import DEFAULT_PARAMS_FILE, parse_params, read_params_text, render_params
@@ -162,7 +162,9 @@ def expand_sweeps(set_params: list[str]) -> list[OverrideSet]:
     per_file: list[list[tuple[str, list[str]]]] = []
     for path, overrides in grouped.items():
         parsed = _parse(overrides)
-        if any(o.is_sweep_override() and o.value_type is not None and "glob" in str(o.value_type).lower() for o in parsed):
+        if any(
+            o.is_sweep_override() and o.value_type is not None and "glob" in str(o.value_type).lower() for o in parsed
+        ):
             raise OverrideSyntaxError("Glob sweeps are not supported; list the values instead.")
         try:
             batches = BasicSweeper.split_arguments(parsed, None)
@@ -214,8 +216,9 @@ def _explain(message: str, path: str) -> str:
     return f"{first} ({path}); check the override."
 
 
-def overridden_texts(root: str | os.PathLike, overrides: OverrideSet,
-                     read: "Callable[[str], str | None] | None" = None) -> dict[str, str]:
+def overridden_texts(
+    root: str | os.PathLike, overrides: OverrideSet, read: Callable[[str], str | None] | None = None
+) -> dict[str, str]:
     """The new text of each params file an OverrideSet changes, nothing written.
 
     ``read`` gives a params file's current text (default: the file under ``root``), so

@@ -198,9 +198,14 @@ def _scalar_spans(text: str) -> dict[tuple[str, ...], _Span] | None:
                 frame[2], frame[3] = False, str(getattr(event, "value", ""))
                 continue
             path = value_path()
-            if (isinstance(event, events.ScalarEvent) and path is not None and not event.anchor
-                    and event.tag is None and event.style not in ("|", ">")
-                    and event.end_mark.index > event.start_mark.index):
+            if (
+                isinstance(event, events.ScalarEvent)
+                and path is not None
+                and not event.anchor
+                and event.tag is None
+                and event.style not in ("|", ">")
+                and event.end_mark.index > event.start_mark.index
+            ):
                 spans[path] = _Span(event.start_mark.index, event.end_mark.index, bool(frame and frame[4]))
     return spans
 
@@ -248,7 +253,7 @@ def _yaml_scalar_text(value: Any, flow: bool) -> str | None:
     prefix, suffix = ("{k: ", "}\n") if flow else ("k: ", "\n")
     if not (text.startswith(prefix) and text.endswith(suffix)) or text.count("\n") != 1:
         return None
-    return text[len(prefix):-len(suffix)]
+    return text[len(prefix) : -len(suffix)]
 
 
 def _splice_yaml(name: str, old_text: str, new: dict) -> str | None:
@@ -272,7 +277,7 @@ def _splice_yaml(name: str, old_text: str, new: dict) -> str | None:
         edits.append((span, rendered))
     result = old_text
     for span, rendered in sorted(edits, key=lambda edit: edit[0].start, reverse=True):
-        result = result[:span.start] + rendered + _keep_comment_column(result, span, rendered)
+        result = result[: span.start] + rendered + _keep_comment_column(result, span, rendered)
     if parse_params(result, name) != new:  # never write what does not read back
         return None
     return result
@@ -284,14 +289,14 @@ _COMMENT_AFTER = re.compile(r"([ \t]+)#")
 def _keep_comment_column(text: str, span: _Span, rendered: str) -> str:
     """The text after the replaced scalar: a comment on its line keeps its column (at
     least one space from the value), as ruamel, and so DVC, writes it."""
-    rest = text[span.end:]
+    rest = text[span.end :]
     match = _COMMENT_AFTER.match(rest)
     if match is None:
         return rest
     line_start = text.rfind("\n", 0, span.start) + 1
     comment_column = span.end - line_start + len(match.group(1))
     value_end = span.start - line_start + len(rendered)
-    return " " * max(1, comment_column - value_end) + rest[len(match.group(1)):]
+    return " " * max(1, comment_column - value_end) + rest[len(match.group(1)) :]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -365,9 +370,7 @@ def _render_py(name: str, text: str, new: dict) -> str:
     old_flat = dict(_flatten_paths(_parse_py(text, name)))
     new_flat = dict(_flatten_paths(new))
     if set(new_flat) - set(old_flat) or set(old_flat) - set(new_flat):
-        raise ParamsError(
-            f"'{name}' is a Python params file: only existing literal values can be changed."
-        )
+        raise ParamsError(f"'{name}' is a Python params file: only existing literal values can be changed.")
     lines = text.splitlines(keepends=True)
     # Patch from the bottom up so earlier offsets stay valid.
     edits = []

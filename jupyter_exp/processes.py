@@ -109,8 +109,9 @@ def same_group(pgid: int, started: str | None) -> bool:
     return group_alive(pgid)
 
 
-def stop_group(pgid: int, started: str | None, *, signals: tuple[int, ...] = ESCALATION,
-               grace: float | None = None) -> Stopped:
+def stop_group(
+    pgid: int, started: str | None, *, signals: tuple[int, ...] = ESCALATION, grace: float | None = None
+) -> Stopped:
     """Stop process group ``pgid``, escalating through ``signals`` (SIGINT, SIGTERM,
     SIGKILL): each gets ``grace`` seconds (default :func:`grace_seconds`) to end the
     group before the next is sent. ``started`` is the leader's start time recorded

@@ -21,17 +21,15 @@ from .errors import ConfigError, LockError, NotAProjectError, PathError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterator
-
     import configparser
+    from collections.abc import Iterator
 
     from .git import Git
 
 DVC_DIR = ".dvc"
 DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
 DVCIGNORE_TEXT = (
-    "# Patterns of files that DVC and jupyter_exp skip when they hash directories,\n"
-    "# in .gitignore syntax.\n"
+    "# Patterns of files that DVC and jupyter_exp skip when they hash directories,\n# in .gitignore syntax.\n"
 )
 LOCK_WAIT_SECONDS = 10.0
 MACHINERY = (".git", DVC_DIR)  # never a path a file or a flag may name
@@ -46,7 +44,7 @@ class Project:
     git and the config are opened on first use.
     """
 
-    def __init__(self, root: str | os.PathLike, git: "Git | None" = None) -> None:
+    def __init__(self, root: str | os.PathLike, git: Git | None = None) -> None:
         self.root = Path(root)
         self._git: Git | None = git
 
@@ -57,7 +55,7 @@ class Project:
         return isinstance(other, Project) and other.root == self.root
 
     @classmethod
-    def find(cls, start: str | os.PathLike | None = None) -> "Project":
+    def find(cls, start: str | os.PathLike | None = None) -> Project:
         """The project containing ``start`` (default: the current directory)."""
         start_path = Path(start or os.getcwd()).resolve()
         for candidate in (start_path, *start_path.parents):
@@ -65,12 +63,10 @@ class Project:
                 return cls(candidate)
             if (candidate / ".git").exists():
                 break
-        raise NotAProjectError(
-            f"{start_path} is not in a jupyter_exp/DVC project; run `jupyter exp init` first."
-        )
+        raise NotAProjectError(f"{start_path} is not in a jupyter_exp/DVC project; run `jupyter exp init` first.")
 
     @property
-    def git(self) -> "Git":
+    def git(self) -> Git:
         if self._git is None:
             from .git import Git
 
@@ -165,7 +161,7 @@ class Project:
         return self.own_tmp_dir / f"index-{uuid.uuid4().hex}"
 
     @cached_property
-    def config(self) -> "configparser.ConfigParser":
+    def config(self) -> configparser.ConfigParser:
         """``.dvc/config`` merged with ``config.local``.
 
         Raises:
@@ -219,8 +215,9 @@ class Project:
             return None
         return cache.relative_to(self._real_root).as_posix()
 
-    def resolve(self, path: object, base: str = ".", *, where: str, output: bool = False,
-                follow_links: bool = True) -> Path:
+    def resolve(
+        self, path: object, base: str = ".", *, where: str, output: bool = False, follow_links: bool = True
+    ) -> Path:
         """The one boundary for paths read from a file or a flag: ``root / path``, confined.
 
         ``path`` is relative to ``base`` (a project-relative directory) or absolute.
@@ -233,11 +230,11 @@ class Project:
         Raises:
             PathError: one line naming ``where``, the path and the fix.
         """
-        return self.root / self.resolve_relpath(path, base, where=where, output=output,
-                                                follow_links=follow_links)
+        return self.root / self.resolve_relpath(path, base, where=where, output=output, follow_links=follow_links)
 
-    def resolve_relpath(self, path: object, base: str = ".", *, where: str, output: bool = False,
-                        follow_links: bool = True) -> str:
+    def resolve_relpath(
+        self, path: object, base: str = ".", *, where: str, output: bool = False, follow_links: bool = True
+    ) -> str:
         """:meth:`resolve`, as a project-relative path with forward slashes."""
         if not isinstance(path, str) or not path or "\0" in path:
             raise PathError(f"{where}: path {path!r} is not a valid path; write it as a relative path.")
@@ -257,16 +254,16 @@ class Project:
             try:
                 real = (self.root / rel).resolve()
             except (RuntimeError, OSError):  # Python names a symlink loop either way
-                raise PathError(f"{where}: '{path}' is a symlink loop; replace the link with a file "
-                                "or directory.") from None
+                raise PathError(
+                    f"{where}: '{path}' is a symlink loop; replace the link with a file or directory."
+                ) from None
             if output and self._links_into_cache(rel, real):
                 # cache.type symlink: the output itself is a link to its cache object,
                 # which checkout replaces and never writes through; its directory counts.
                 real = (self.root / rel).parent.resolve() / posixpath.basename(rel)
             if not real.is_relative_to(self._real_root):
                 raise PathError(
-                    f"{where}: '{path}' leads through a symlink to {real}, outside the project; "
-                    "use a path inside it."
+                    f"{where}: '{path}' leads through a symlink to {real}, outside the project; use a path inside it."
                 )
             real_rel = real.relative_to(self._real_root).as_posix()
             if real_rel != rel:
@@ -280,16 +277,16 @@ class Project:
     def _refuse_machinery(self, rel: str, path: str, where: str, output: bool) -> None:
         first = rel.split("/", 1)[0]
         if first in MACHINERY:
-            raise PathError(f"{where}: '{path}' is inside {first}, which belongs to git or DVC; "
-                            "use a path outside it.")
+            raise PathError(f"{where}: '{path}' is inside {first}, which belongs to git or DVC; use a path outside it.")
         cache = self._cache_relpath
         if cache is not None and (rel == cache or rel.startswith(cache + "/")):
             raise PathError(f"{where}: '{path}' is inside the DVC cache; use a path outside it.")
         if not output:
             return
         if rel == "." or (cache is not None and cache.startswith(rel + "/")):
-            raise PathError(f"{where}: output '{path}' overlaps the project root; "
-                            "name a file or directory inside the project.")
+            raise PathError(
+                f"{where}: output '{path}' overlaps the project root; name a file or directory inside the project."
+            )
         name = posixpath.basename(rel)
         if name in DVC_FILE_NAMES or name.endswith(".dvc"):
             raise PathError(f"{where}: DVC file '{path}' cannot be an output; use another name.")

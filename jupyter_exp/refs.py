@@ -63,7 +63,7 @@ class ExpRef:
         return f"{EXPS_NAMESPACE}/{self.baseline[:2]}/{self.baseline[2:]}/{self.name}"
 
     @classmethod
-    def parse(cls, ref: str) -> "ExpRef | None":
+    def parse(cls, ref: str) -> ExpRef | None:
         """The ExpRef of ``ref``, or None for refs DVC skips or that are not experiments."""
         if not ref.startswith(EXPS_NAMESPACE + "/") or ref in DVC_STASHES:
             return None

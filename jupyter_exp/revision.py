@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .errors import CacheError, JupyterExpError
 from .pipeline.cache import check_manifest
@@ -43,8 +44,13 @@ class RevisionTree(Tree):
     cached files' parses by their hash: a cached object never changes.
     """
 
-    def __init__(self, project: Project, inner: Tree, memo: dict | None = None,
-                 pipelines: Callable[[Tree, str], Any] | None = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        inner: Tree,
+        memo: dict | None = None,
+        pipelines: Callable[[Tree, str], Any] | None = None,
+    ) -> None:
         self.project = project
         self.inner = inner
         self.name = inner.name
@@ -94,8 +100,7 @@ class RevisionTree(Tree):
         """
         parts = relpath.split("/")
         ancestors = ["/".join(parts[:i]) for i in range(len(parts), 0, -1)]  # the path, then up
-        sources = [posixpath.join(d, "dvc.lock") if d else "dvc.lock"
-                   for d in ["", *ancestors[1:][::-1]]]
+        sources = [posixpath.join(d, "dvc.lock") if d else "dvc.lock" for d in ["", *ancestors[1:][::-1]]]
         sources += [f"{a}.dvc" for a in ancestors]
         for source in sources:
             outs = self._outputs(source)
@@ -105,7 +110,7 @@ class RevisionTree(Tree):
                     continue
                 if prefix == relpath:
                     return None if md5.endswith(".dir") else md5
-                return self._in_directory(md5, relpath[len(prefix) + 1:])
+                return self._in_directory(md5, relpath[len(prefix) + 1 :])
         return None
 
     def _outputs(self, source: str) -> dict[str, str]:
@@ -122,8 +127,7 @@ class RevisionTree(Tree):
             entries = self._lock_entries(source)
         for base, out in entries:
             if isinstance(out, dict) and out.get("md5") and out.get("path"):
-                rel = self.project.resolve_relpath(out["path"], base, where=source, output=True,
-                                                   follow_links=False)
+                rel = self.project.resolve_relpath(out["path"], base, where=source, output=True, follow_links=False)
                 found[rel] = check_md5(out["md5"], f"{source}, '{out['path']}'")
         self._outs[source] = found
         return found
@@ -154,6 +158,7 @@ class RevisionTree(Tree):
             pipeline = self._pipelines(self.inner, dvcfile)
         else:
             from .pipeline.dvcfile import load_pipeline
+
             pipeline = load_pipeline(self.project.root, dvcfile, tree=self.inner)
         return {stage.name: stage.wdir for stage in pipeline.stages}
 

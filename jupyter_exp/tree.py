@@ -6,8 +6,9 @@ from the workspace and from any commit (through one ``git cat-file --batch``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .errors import YAMLFileError
 from .git import Git
@@ -44,8 +45,7 @@ class WorkspaceTree(Tree):
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
         except OSError as exc:  # a symlink loop, a file we may not read: one line, not a traceback
-            raise YAMLFileError(f"Cannot read {relpath} ({exc.strerror or exc}); fix the file or its "
-                                "link.") from None
+            raise YAMLFileError(f"Cannot read {relpath} ({exc.strerror or exc}); fix the file or its link.") from None
 
     def exists(self, relpath: str) -> bool:
         return (self.root / relpath).exists()
@@ -55,15 +55,16 @@ class GitTree(Tree):
     """Files at a commit. ``memo`` (shared between trees) keeps parsed blobs by id, so a
     file that is the same in a thousand commits is parsed once."""
 
-    def __init__(self, git: Git, rev: str, name: str | None = None,
-                 memo: dict[tuple[str, Any], Any] | None = None) -> None:
+    def __init__(
+        self, git: Git, rev: str, name: str | None = None, memo: dict[tuple[str, Any], Any] | None = None
+    ) -> None:
         self.git = git
         self.rev = rev
         self.name = name or rev
         self.memo = memo if memo is not None else {}
         self._objects: dict[str, tuple[str, str, bytes] | None] = {}
 
-    def prefetched(self, found: dict[str, tuple[str, str, bytes] | None]) -> "GitTree":
+    def prefetched(self, found: dict[str, tuple[str, str, bytes] | None]) -> GitTree:
         """Remember objects read ahead (see ``prefetch``)."""
         self._objects.update(found)
         return self

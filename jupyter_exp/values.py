@@ -23,7 +23,7 @@ class ErrorInfo:
     msg: str
 
     @classmethod
-    def of(cls, exc: BaseException) -> "ErrorInfo":
+    def of(cls, exc: BaseException) -> ErrorInfo:
         return cls(type(exc).__name__, str(exc))
 
 
@@ -40,11 +40,11 @@ class FileValues:
     _dvc: dict | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def failed(cls, exc: BaseException) -> "FileValues":
+    def failed(cls, exc: BaseException) -> FileValues:
         return cls(error=ErrorInfo.of(exc))
 
     @classmethod
-    def missing(cls, path: str) -> "FileValues":
+    def missing(cls, path: str) -> FileValues:
         """A file the pipeline names but the revision lacks, with DVC's message."""
         return cls.failed(FileNotFoundError(2, "No such file or directory", path))
 
@@ -62,13 +62,16 @@ class FileValues:
     def to_dvc(self) -> dict:
         """DVC's shape: ``{"data": nested}`` or ``{"error": {"type", "msg"}}``."""
         if self._dvc is None:
-            shape = ({"error": {"type": self.error.type, "msg": self.error.msg}} if self.error is not None
-                     else {"data": self.data})
+            shape = (
+                {"error": {"type": self.error.type, "msg": self.error.msg}}
+                if self.error is not None
+                else {"data": self.data}
+            )
             object.__setattr__(self, "_dvc", shape)
         return self._dvc  # type: ignore[return-value]
 
     @classmethod
-    def from_dvc(cls, entry: Any) -> "FileValues":
+    def from_dvc(cls, entry: Any) -> FileValues:
         """The record for DVC's shape; ValueError if ``entry`` is not that shape."""
         if type(entry) is dict and len(entry) == 1:
             data = entry.get("data")

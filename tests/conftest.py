@@ -24,9 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def git(cwd: Path, *args: str, input_text: str | None = None, check_ok: bool = False):
     """git's stdout; with ``check_ok``, whether it succeeded instead."""
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, check=not check_ok, capture_output=True, text=True, input=input_text
-    )
+    proc = subprocess.run(["git", *args], cwd=cwd, check=not check_ok, capture_output=True, text=True, input=input_text)
     return proc.returncode == 0 if check_ok else proc.stdout
 
 
@@ -173,19 +171,28 @@ def ipykernel6_spec(tmp_path_factory) -> str:
             subprocess.run([str(python), "-m", "pip", "install", "-q", "ipykernel>=6.25,<7"], check=True)
             purelib = subprocess.run(
                 [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                capture_output=True, text=True, check=True).stdout.strip()
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
             parents = list(dict.fromkeys([*site.getsitepackages(), sysconfig.get_paths()["purelib"]]))
             # A line starting with "import" runs: addsitedir also reads the parent's .pth
             # files (the editable install of jupyter_exp is one).
             (Path(purelib) / "_parent_env.pth").write_text(
-                "import site; " + "; ".join(f"site.addsitedir({p!r})" for p in parents) + "\n")
+                "import site; " + "; ".join(f"site.addsitedir({p!r})" for p in parents) + "\n"
+            )
             (env_dir / "ready").touch()
     kernels = tmp_path_factory.mktemp("jupyter-path") / "kernels" / "ipykernel6"
     kernels.mkdir(parents=True)
-    (kernels / "kernel.json").write_text(json.dumps({
-        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (ipykernel 6)", "language": "python",
-    }))
+    (kernels / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python 3 (ipykernel 6)",
+                "language": "python",
+            }
+        )
+    )
     os.environ["JUPYTER_PATH"] = str(kernels.parent.parent)
     return "ipykernel6"
 

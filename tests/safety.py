@@ -29,7 +29,8 @@ IGNORED_PARTS = (".dvc/tmp/",)
 
 def _git(root: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, check=False).stdout.decode(
-        "utf-8", "surrogateescape")
+        "utf-8", "surrogateescape"
+    )
 
 
 def _files(top: Path, skip: Path | None = None, ignore_git: bool = True) -> dict[str, str]:
@@ -71,7 +72,7 @@ class Snapshot:
     state: dict[str, object] = field(default_factory=dict)
 
     @classmethod
-    def take(cls, root: Path, outside: list[Path] | tuple[Path, ...] = ()) -> "Snapshot":
+    def take(cls, root: Path, outside: list[Path] | tuple[Path, ...] = ()) -> Snapshot:
         snap = cls(Path(root), tuple(Path(p) for p in outside))
         snap.state = snap._read()
         return snap
@@ -80,13 +81,16 @@ class Snapshot:
         root = self.root
         state: dict[str, object] = {
             "status": "".join(
-                line for line in _git(root, "status", "--porcelain=v1", "-uall", "--ignored")
-                .splitlines(keepends=True) if not line[3:].startswith(IGNORED_PARTS)),
+                line
+                for line in _git(root, "status", "--porcelain=v1", "-uall", "--ignored").splitlines(keepends=True)
+                if not line[3:].startswith(IGNORED_PARTS)
+            ),
             "refs": _git(root, "for-each-ref", "--format=%(refname) %(objectname)"),
             "HEAD": _git(root, "symbolic-ref", "-q", "HEAD") + _git(root, "rev-parse", "HEAD"),
             "index": _git(root, "ls-files", "-s") + _git(root, "diff", "--cached", "--binary"),
-            "merge": sorted(p for p in ("MERGE_HEAD", "REBASE_HEAD", "CHERRY_PICK_HEAD")
-                            if (root / ".git" / p).exists()),
+            "merge": sorted(
+                p for p in ("MERGE_HEAD", "REBASE_HEAD", "CHERRY_PICK_HEAD") if (root / ".git" / p).exists()
+            ),
             "workspace": _files(root),
             "cache": _files(root / ".dvc" / "cache", ignore_git=False),
         }

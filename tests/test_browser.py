@@ -13,14 +13,20 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-
 from conftest import REPO_ROOT, cli_command, git
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -44,14 +50,30 @@ def project_with_experiments(exps):
 def lab(project_with_experiments, tmp_path):
     token = secrets.token_hex(16)
     port = free_port()
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"))
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.token={token}", f"--ServerApp.root_dir={project_with_experiments}",
-         "--ServerApp.port_retries=0", "--allow-root",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        cwd=project_with_experiments, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "w"),
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--ServerApp.token={token}",
+            f"--ServerApp.root_dir={project_with_experiments}",
+            "--ServerApp.port_retries=0",
+            "--allow-root",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        cwd=project_with_experiments,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "lab.log", "w"),
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -148,8 +170,12 @@ def test_experiment_table_in_jupyterlab(lab):
 
             # An experiment run outside the notebook
             # appears without re-running the cell (live updates over real comms).
-            subprocess.run([*cli_command(), "run", "-S", "train.lr=0.7", "-n", "from-shell"], cwd=root,
-                           check=True, capture_output=True)
+            subprocess.run(
+                [*cli_command(), "run", "-S", "train.lr=0.7", "-n", "from-shell"],
+                cwd=root,
+                check=True,
+                capture_output=True,
+            )
             expect(table.locator("td.jx-name", has_text="from-shell")).to_have_count(1, timeout=20_000)
             expect(table.locator(".jx-counts")).to_contain_text("4 experiments")
             page.screenshot(path=str(ARTIFACTS / "experiment-table.png"), full_page=True)

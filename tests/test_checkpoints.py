@@ -9,13 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import cli_command, git
 
 import jupyter_exp
 from jupyter_exp.errors import CacheError, StageFailedError
-from jupyter_exp.experiments.queue_store import QueueStore
-from jupyter_exp.project import Project
-
-from conftest import cli_command, git
 
 
 def chain(root: Path, name: str) -> list[str]:
@@ -81,14 +78,26 @@ def test_a_crash_after_k_steps_keeps_them_and_the_next_run_resumes(make_project,
 
 def test_ctrl_c_and_sigterm_keep_committed_steps(make_project):
     root = make_project("checkpoints")
-    (root / "train.py").write_text((root / "train.py").read_text().replace(
-        "    live.next_step(total=params[\"epochs\"])", "    live.next_step(total=params[\"epochs\"])\n    import time; time.sleep(0.4)"))
+    (root / "train.py").write_text(
+        (root / "train.py")
+        .read_text()
+        .replace(
+            '    live.next_step(total=params["epochs"])',
+            '    live.next_step(total=params["epochs"])\n    import time; time.sleep(0.4)',
+        )
+    )
     git(root, "commit", "-qam", "slower")
     for sig in (signal.SIGINT, signal.SIGTERM):
-        proc = subprocess.Popen([*cli_command(), "run", "-n", "stopped"], cwd=root,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [*cli_command(), "run", "-n", "stopped"],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         deadline = time.monotonic() + 20
         progress = root / ".dvc/tmp/jupyter_exp/progress/stopped.json"
+
         # Wait for a step of *this* run (the first run's progress file is still there when
         # the second starts): signalling an engine that has not started its stage yet
         # tests nothing, and one killed before its handlers can leave its stage running.
@@ -98,6 +107,7 @@ def test_ctrl_c_and_sigterm_keep_committed_steps(make_project):
             except (OSError, ValueError):
                 return False
             return event.get("pid") == proc.pid and event["step"] >= 2
+
         while time.monotonic() < deadline and not stepped():
             time.sleep(0.05)
         assert stepped(), "the run never reached step 2"
@@ -136,11 +146,22 @@ def test_a_checkpoint_that_cannot_be_cached_fails_without_a_half_commit(make_pro
 
 def test_sigkill_mid_run_leaves_previous_checkpoints_intact(make_project):
     root = make_project("checkpoints")
-    (root / "train.py").write_text((root / "train.py").read_text().replace(
-        "    live.next_step(total=params[\"epochs\"])", "    live.next_step(total=params[\"epochs\"])\n    import time; time.sleep(0.3)"))
+    (root / "train.py").write_text(
+        (root / "train.py")
+        .read_text()
+        .replace(
+            '    live.next_step(total=params["epochs"])',
+            '    live.next_step(total=params["epochs"])\n    import time; time.sleep(0.3)',
+        )
+    )
     git(root, "commit", "-qam", "slower")
-    proc = subprocess.Popen([*cli_command(), "run", "-n", "killed"], cwd=root, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [*cli_command(), "run", "-n", "killed"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     progress = root / ".dvc/tmp/jupyter_exp/progress/killed.json"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not (progress.exists() and json.loads(progress.read_text())["step"] >= 2):

@@ -10,27 +10,70 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import git
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import jupyter_exp
 from jupyter_exp.overrides import overridden_texts
 
-from conftest import git
-
 # -- item 9: -S keeps every untouched byte ----------------------------------------------
 
 YAML_SPELLINGS = [
-    "0.20", "1.0e-3", "1_000", ".5", "+1", "0x10", "1e3", '"quoted"', "'single'", "~", "null",
-    "yes", "no", "on", "off", "True", "-0.0", ".inf", "-.inf", ".nan", "0o17", "017", "1:30",
-    "plain words", "2.50", "-3", "0", "'0.1'", "false", "NULL",
+    "0.20",
+    "1.0e-3",
+    "1_000",
+    ".5",
+    "+1",
+    "0x10",
+    "1e3",
+    '"quoted"',
+    "'single'",
+    "~",
+    "null",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "True",
+    "-0.0",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "0o17",
+    "017",
+    "1:30",
+    "plain words",
+    "2.50",
+    "-3",
+    "0",
+    "'0.1'",
+    "false",
+    "NULL",
 ]
 TOML_SPELLINGS = [
-    "0.20", "1.0e-3", "1_000", "+1", "0x10", "1e3", '"quoted"', "'literal'", "true", "false",
-    "0o17", "-0.0", "inf", "nan", "2.50", "-3", "0", '"0.1"', "[1, 2]",
+    "0.20",
+    "1.0e-3",
+    "1_000",
+    "+1",
+    "0x10",
+    "1e3",
+    '"quoted"',
+    "'literal'",
+    "true",
+    "false",
+    "0o17",
+    "-0.0",
+    "inf",
+    "nan",
+    "2.50",
+    "-3",
+    "0",
+    '"0.1"',
+    "[1, 2]",
 ]
 new_values = st.one_of(
-    st.integers(-10**6, 10**6),
+    st.integers(-(10**6), 10**6),
     st.floats(allow_nan=False, allow_infinity=False, width=64).filter(lambda f: abs(f) < 1e15),
     st.booleans(),
     st.sampled_from(["hello", "relu", "adam_w", "x1"]),
@@ -113,8 +156,8 @@ def _check_only_target_changed(fmt: str, case, pick: int, value, tmp_path: Path)
 
         expected = tomlkit.item(value).as_string()
     assert new_lines[index].startswith(head + expected)
-    rest = new_lines[index][len(head + expected):]
-    old_rest = lines[index][len(head + spelling):]
+    rest = new_lines[index][len(head + expected) :]
+    old_rest = lines[index][len(head + spelling) :]
     assert rest.strip() == old_rest.strip()  # the comment (and only it) follows
     data = parse_params(new, name)[key.split(".")[0]][key.split(".")[1]]
     assert data == value or (isinstance(value, float) and math.isclose(data, value))
@@ -133,8 +176,10 @@ def test_toml_override_changes_only_the_overridden_scalar(case, pick, value, tmp
 
 
 def test_yaml_spellings_named_in_the_issue_survive(tmp_path):
-    text = ("train:\r\n  lr: 0.020  # rate\r\n  split: 0.20\r\n  wd: 1.0e-3\r\n  n: 1_000\r\n  h: .5\r\n"
-            "  p: +1\r\n  x: 0x10\r\n  e: 1e3\r\n  s: \"str\"\r\n  t: ~\r\n  y: yes\r\n  z: null ")
+    text = (
+        "train:\r\n  lr: 0.020  # rate\r\n  split: 0.20\r\n  wd: 1.0e-3\r\n  n: 1_000\r\n  h: .5\r\n"
+        '  p: +1\r\n  x: 0x10\r\n  e: 1e3\r\n  s: "str"\r\n  t: ~\r\n  y: yes\r\n  z: null '
+    )
     (tmp_path / "params.yaml").write_bytes(text.encode())
     new = overridden_texts(tmp_path, {"params.yaml": ["train.lr=0.010"]})["params.yaml"]
     assert new == text.replace("lr: 0.020  # rate", "lr: 0.01   # rate")
@@ -149,14 +194,24 @@ def test_a_list_item_in_flow_style_stays_in_flow_style(tmp_path):
 
 # Cases where DVC 3.67.1 itself keeps the rest of the file: our bytes must equal its bytes.
 DVC_TWIN_CASES = [
-    ("params.yaml", "train:\n  lr: 0.020  # rate\n  split: 0.20\n  wd: 1.0e-3\n  n: 1_000\n  h: .5\n"
-                    "  x: 0x10\n  e: 1e3\n  y: yes\n", ["train.lr=0.010"]),
+    (
+        "params.yaml",
+        "train:\n  lr: 0.020  # rate\n  split: 0.20\n  wd: 1.0e-3\n  n: 1_000\n  h: .5\n"
+        "  x: 0x10\n  e: 1e3\n  y: yes\n",
+        ["train.lr=0.010"],
+    ),
     ("params.yaml", "train:\n  lr: 0.1  # rate\n  b: 2\n  wd: 1.0e-3\n", ["train.lr=0.0001234", "train.b=1e-3"]),
-    ("params.yaml", "train:\n  lr: 0.1\n  act: relu\n  flag: false\n", ["train.lr=true", "train.act=tanh",
-                                                                       "train.flag=true"]),
+    (
+        "params.yaml",
+        "train:\n  lr: 0.1\n  act: relu\n  flag: false\n",
+        ["train.lr=true", "train.act=tanh", "train.flag=true"],
+    ),
     ("params.yaml", "train: {lr: 0.1, act: relu}\nepochs: 5\n", ["train.act='a,b'"]),
-    ("params.toml", "[train]\nlr = 0.1  # rate\nb = 2\nc = \"s\"\nd = 1.0e-3\n", ["train.lr=0.0001234",
-                                                                               "train.b=1e-3", "train.c=yes"]),
+    (
+        "params.toml",
+        '[train]\nlr = 0.1  # rate\nb = 2\nc = "s"\nd = 1.0e-3\n',
+        ["train.lr=0.0001234", "train.b=1e-3", "train.c=yes"],
+    ),
 ]
 
 
@@ -174,8 +229,9 @@ def test_override_bytes_equal_dvc_exp_run(name, text, overrides, tmp_path, monke
         (root / name).write_text(text)
         key = overrides[0].split(".")[0]
         params = f"[{key}]" if name == "params.yaml" else f"[{{{name}: [{key}]}}]"
-        (root / "dvc.yaml").write_text(f"stages:\n  s:\n    cmd: cat {name} > out.txt\n    params: {params}\n"
-                                       "    outs: [out.txt]\n")
+        (root / "dvc.yaml").write_text(
+            f"stages:\n  s:\n    cmd: cat {name} > out.txt\n    params: {params}\n    outs: [out.txt]\n"
+        )
         git(root, "add", "-A")
         git(root, "commit", "-qm", "init")
         args = [arg for o in overrides for arg in ("-S", f"{name}:{o}" if name != "params.yaml" else o)]
@@ -189,6 +245,7 @@ def test_override_bytes_equal_dvc_exp_run(name, text, overrides, tmp_path, monke
 
 
 # -- item 6: checkpoints ---------------------------------------------------------------
+
 
 def chain(root: Path, name: str) -> list[str]:
     """The experiment's commits back to (not including) HEAD, newest first."""

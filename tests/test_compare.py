@@ -2,11 +2,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 import jupyter_exp
 from jupyter_exp.compare import DiffRow
-
-from conftest import git
 
 
 def test_params_diff_against_head(make_project, cli):
@@ -19,13 +18,20 @@ def test_params_diff_against_head(make_project, cli):
     ]
     out = json.loads(cli("params", "diff", "--json").stdout)
     # DVC's: "diff" where both sides are numbers; Markdown padded as tabulate pads it
-    assert out == {"params.yaml": {"train.lr": {"old": 0.01, "new": 0.5, "diff": 0.49},
-                                   "train.seed": {"old": None, "new": 3}}}
+    assert out == {
+        "params.yaml": {"train.lr": {"old": 0.01, "new": 0.5, "diff": 0.49}, "train.seed": {"old": None, "new": 3}}
+    }
     md = cli("params", "diff", "--md").stdout
     assert md.splitlines()[0] == "| Path        | Param      | HEAD   | workspace   |"
     assert "| params.yaml | train.lr   | 0.01   | 0.5         |" in md
     assert [r.key for r in jupyter_exp.params_diff(all=True)] == [
-        "prepare.scale", "train.epochs", "train.lr", "train.model.act", "train.model.depth", "train.seed"]
+        "prepare.scale",
+        "train.epochs",
+        "train.lr",
+        "train.model.act",
+        "train.model.depth",
+        "train.seed",
+    ]
 
 
 def test_metrics_show_and_diff(make_project, cli):
@@ -50,7 +56,9 @@ def test_metrics_show_and_diff(make_project, cli):
 
 def test_cached_metrics_are_read_from_the_cache_at_a_revision(project: Path):
     (project / "src.json").write_text('{"acc": 0.5}')
-    (project / "dvc.yaml").write_text("stages:\n  m:\n    cmd: cp src.json m.json\n    deps:\n    - src.json\n    metrics:\n    - m.json\n")
+    (project / "dvc.yaml").write_text(
+        "stages:\n  m:\n    cmd: cp src.json m.json\n    deps:\n    - src.json\n    metrics:\n    - m.json\n"
+    )
     jupyter_exp.repro()
     assert (project / ".gitignore").read_text() == "/m.json\n"  # cached: git never sees it
     git(project, "add", "-A")

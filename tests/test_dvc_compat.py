@@ -4,10 +4,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import copy_fixture, git
 
 import jupyter_exp
-
-from conftest import copy_fixture, git
 
 pytestmark = pytest.mark.dvc
 
@@ -143,8 +142,16 @@ def test_dvcignore_patterns_leave_out_what_dvc_leaves_out(tmp_path: Path, monkey
     for root in (ours, theirs):
         with open(root / ".dvcignore", "a") as ignore:
             ignore.write("*.log\n!keep.log\ntmp/\n/data/top.txt\n")
-        for name, text in {"a.txt": "a", "b.log": "b", "top.txt": "t", "sub/c.log": "c", "sub/keep.log": "k",
-                           "sub/top.txt": "nested", "tmp/x.txt": "x", "sub/tmp/y.txt": "y"}.items():
+        for name, text in {
+            "a.txt": "a",
+            "b.log": "b",
+            "top.txt": "t",
+            "sub/c.log": "c",
+            "sub/keep.log": "k",
+            "sub/top.txt": "nested",
+            "tmp/x.txt": "x",
+            "sub/tmp/y.txt": "y",
+        }.items():
             (root / "data" / name).parent.mkdir(parents=True, exist_ok=True)
             (root / "data" / name).write_text(text)
         git(root, "add", ".dvcignore")

@@ -16,14 +16,13 @@ import venv
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 import jupyter_exp
 from jupyter_exp.experiments.checkpoints import read_progress
 from jupyter_exp.experiments.queue import this_host
 from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.project import Project
-
-from conftest import git
 
 pytestmark = pytest.mark.dvc
 
@@ -53,13 +52,17 @@ DVC_YAML = """stages:
 LAYOUTS = {
     "default": ("{}", DVC_YAML),
     "subdir": ('{"dir": "results/train", "dvcyaml": "results/dvc.yaml"}', DVC_YAML),
-    "declared": ('{"dvcyaml": None}', DVC_YAML + """    metrics:
+    "declared": (
+        '{"dvcyaml": None}',
+        DVC_YAML
+        + """    metrics:
     - dvclive/metrics.json:
         cache: false
     plots:
     - dvclive/plots:
         cache: false
-"""),
+""",
+    ),
 }
 
 
@@ -74,8 +77,7 @@ def live_bin(dvc_exe: Path) -> Path:
         with open(bindir.parent.parent / "dvclive-install.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if subprocess.run(probe, capture_output=True).returncode != 0:
-                subprocess.run([str(python), "-m", "pip", "install", "-q", f"dvclive=={DVCLIVE_VERSION}"],
-                               check=True)
+                subprocess.run([str(python), "-m", "pip", "install", "-q", f"dvclive=={DVCLIVE_VERSION}"], check=True)
     return bindir
 
 
@@ -83,8 +85,7 @@ def live_bin(dvc_exe: Path) -> Path:
 def live_path(live_bin: Path, monkeypatch) -> Path:
     """Stages' ``python`` is the DVC venv's (it has dvclive); our engine's interpreter
     stays on PATH after it, so the stage PATH is left as arranged."""
-    monkeypatch.setenv("PATH", os.pathsep.join([str(live_bin), os.path.dirname(sys.executable),
-                                                os.environ["PATH"]]))
+    monkeypatch.setenv("PATH", os.pathsep.join([str(live_bin), os.path.dirname(sys.executable), os.environ["PATH"]]))
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     return live_bin
 
@@ -224,13 +225,16 @@ def test_parallel_dvclive_batches_do_not_fail(tmp_path, dvc, live_path):
     issue's 20 batches scaled to a 2-core machine)."""
     root = make(tmp_path / "p", dvc)
     for batch in range(5):
-        in_dir(root, lambda: jupyter_exp.run(queue=True, name=f"b{batch}",
-                                             set_params=["lr=" + ",".join(str(i) for i in range(1, 9))]))
+        in_dir(
+            root,
+            lambda: jupyter_exp.run(
+                queue=True, name=f"b{batch}", set_params=["lr=" + ",".join(str(i) for i in range(1, 9))]
+            ),
+        )
         in_dir(root, lambda: jupyter_exp.run(run_all=True, jobs=4))
     refs = git(root, "for-each-ref", "--format=%(refname)", "refs/exps").split()
     assert len(refs) == 40
-    failed = [e.name for e in QueueStore(Project(root)).entries()
-              if e.state == "failed"]
+    failed = [e.name for e in QueueStore(Project(root)).entries() if e.state == "failed"]
     assert failed == []
     for ref in refs:
         assert "dvclive/metrics.json" in git(root, "ls-tree", "-r", "--name-only", ref)
@@ -261,13 +265,20 @@ def test_stages_run_with_the_engines_interpreter(tmp_path, project):
     root = project
     (root / "dvc.yaml").write_text(
         "stages:\n  where:\n    cmd: python -c 'import sys; print(sys.prefix)' > prefix.txt\n"
-        "    outs:\n    - prefix.txt:\n        cache: false\n")
+        "    outs:\n    - prefix.txt:\n        cache: false\n"
+    )
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "stage")
-    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
-                           if os.path.realpath(p) != os.path.realpath(env_dir / "bin"))
+    path = os.pathsep.join(
+        p for p in os.environ["PATH"].split(os.pathsep) if os.path.realpath(p) != os.path.realpath(env_dir / "bin")
+    )
     env = dict(os.environ, PATH=path, PYTHONPATH=os.pathsep.join(sys.path))
-    subprocess.run([str(env_dir / "bin" / "python"), "-m", "jupyter_exp.cli", "repro"], cwd=root, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(env_dir / "bin" / "python"), "-m", "jupyter_exp.cli", "repro"],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     assert Path((root / "prefix.txt").read_text().strip()) == env_dir
     assert str(env_dir) not in (root / "dvc.yaml").read_text()

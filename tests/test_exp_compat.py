@@ -3,11 +3,10 @@
 import json
 
 import pytest
+from conftest import git
 
 import jupyter_exp
 from jupyter_exp.serialize import parse_yaml
-
-from conftest import git
 
 pytestmark = pytest.mark.dvc
 

@@ -4,11 +4,10 @@ DVC remote that is a local directory."""
 import json
 
 import pytest
+from conftest import git
 
 import jupyter_exp
 from jupyter_exp.experiments.exceptions import RemoteError
-
-from conftest import git
 
 
 def test_diff_defaults_and_formats(make_project, cli):

@@ -15,12 +15,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from conftest import git
+from safety import Snapshot
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError
-
-from conftest import git
-from safety import Snapshot
 
 DVC_YAML = """\
 stages:
@@ -253,12 +252,16 @@ def test_objects_missing_locally_warn_on_push_and_refuse_on_pull(origin, tmp_pat
     assert git(clone, "for-each-ref", "refs/exps") != ""
 
 
-@pytest.mark.parametrize("dvc_text", [
-    "outs:\n- md5: ab/../../../../etc/passwd\n  size: 1\n  hash: md5\n  path: x\n",
-    "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 1\n  hash: md5\n  path: ../../outside\n",
-])
+@pytest.mark.parametrize(
+    "dvc_text",
+    [
+        "outs:\n- md5: ab/../../../../etc/passwd\n  size: 1\n  hash: md5\n  path: x\n",
+        "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 1\n  hash: md5\n  path: ../../outside\n",
+    ],
+)
 def test_a_pulled_experiment_with_a_hostile_dvc_file_is_refused_before_anything_changes(
-        origin, tmp_path, monkeypatch, cli, dvc_text):
+    origin, tmp_path, monkeypatch, cli, dvc_text
+):
     head = git(origin, "rev-parse", "HEAD").strip()
     (origin / "evil.dvc").write_text(dvc_text)
     git(origin, "add", "evil.dvc")

@@ -7,22 +7,23 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import cli_command, git
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError
-
-from conftest import cli_command, git
 
 
 @pytest.fixture
 def three(make_project, monkeypatch):
     root = make_project("two_stage")
     # Distinct committer times, so that "newest first" has one answer.
-    for minute, (params, name) in enumerate([
-        ({"train.lr": 0.5}, "mid"),
-        ({"train.lr": 0.1, "train.epochs": 9}, "long"),
-        ({"train.lr": 0.01}, "base-like"),
-    ]):
+    for minute, (params, name) in enumerate(
+        [
+            ({"train.lr": 0.5}, "mid"),
+            ({"train.lr": 0.1, "train.epochs": 9}, "long"),
+            ({"train.lr": 0.01}, "base-like"),
+        ]
+    ):
         monkeypatch.setenv("GIT_COMMITTER_DATE", f"2026-11-24T10:0{minute}:00Z")
         jupyter_exp.run(params=params, name=name)
     monkeypatch.delenv("GIT_COMMITTER_DATE")
@@ -107,7 +108,11 @@ def test_key_in_two_files_gets_a_file_prefix(project: Path):
 
 def test_a_broken_commit_is_a_row_with_an_error(three):
     head = git(three, "rev-parse", "HEAD").strip()
-    tree_text = "100644 blob " + git(three, "hash-object", "-w", "--stdin", input_text="stages: [unclosed\n").strip() + "\tdvc.yaml\n"
+    tree_text = (
+        "100644 blob "
+        + git(three, "hash-object", "-w", "--stdin", input_text="stages: [unclosed\n").strip()
+        + "\tdvc.yaml\n"
+    )
     tree = git(three, "mktree", input_text=tree_text).strip()
     commit = git(three, "commit-tree", tree, "-p", head, "-m", "broken").strip()
     git(three, "update-ref", f"refs/exps/{head[:2]}/{head[2:]}/broken", commit)
@@ -196,8 +201,12 @@ def test_csv_is_dvcs_byte_for_byte(ran, dvc_exe, cli, monkeypatch):
         jupyter_exp.run(params={"train.lr": lr}, name=f"e{i + 1}")  # the workspace: e3's
     monkeypatch.delenv("GIT_COMMITTER_DATE")
     ours = subprocess.run([*cli_command(), "show", "--csv"], capture_output=True, check=True).stdout
-    theirs = subprocess.run([str(dvc_exe), "exp", "show", "--csv"], capture_output=True, check=True,
-                            env=dict(os.environ, DVC_NO_ANALYTICS="1")).stdout
+    theirs = subprocess.run(
+        [str(dvc_exe), "exp", "show", "--csv"],
+        capture_output=True,
+        check=True,
+        env=dict(os.environ, DVC_NO_ANALYTICS="1"),
+    ).stdout
     assert ours == theirs
     queued = jupyter_exp.run(queue=True, params={"train.lr": 0.5}, name="later")[0]
     rows = cli("show", "--csv").stdout.splitlines()

@@ -7,14 +7,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import cli_command, git, wait_for_command
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError, StageFailedError
-from jupyter_exp.experiments.exceptions import (AmbiguousExperimentError, ExperimentExistsError, NoBaselineError,
-                                                UnknownExperimentError)
+from jupyter_exp.experiments.exceptions import (
+    AmbiguousExperimentError,
+    ExperimentExistsError,
+    NoBaselineError,
+    UnknownExperimentError,
+)
 from jupyter_exp.refs import InvalidExpNameError
-
-from conftest import cli_command, git, wait_for_command
 
 
 def exp_refs(root: Path) -> dict[str, str]:
@@ -69,7 +72,10 @@ def test_names_random_unique_and_validated(make_project):
             continue
         with pytest.raises(InvalidExpNameError):
             jupyter_exp.run(name=bad)
-    with pytest.raises(ExperimentExistsError, match=f"Experiment '{first.name}' already exists on baseline .*; rerun with -f to overwrite."):
+    with pytest.raises(
+        ExperimentExistsError,
+        match=f"Experiment '{first.name}' already exists on baseline .*; rerun with -f to overwrite.",
+    ):
         jupyter_exp.run(name=first.name, params={"train.lr": 0.9})
     again = jupyter_exp.run(name=first.name, params={"train.lr": 0.9}, force=True)
     assert again.rev != first.rev and len(exp_refs(root)) == 1
@@ -132,8 +138,13 @@ def test_killed_run_leaves_no_half_experiment(make_project):
     text = (root / "dvc.yaml").read_text().replace("cmd: python train.py", "cmd: sleep 30 && python train.py")
     (root / "dvc.yaml").write_text(text)
     git(root, "commit", "-qam", "slow")
-    proc = subprocess.Popen([*cli_command(), "run", "-n", "killed"], cwd=root,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [*cli_command(), "run", "-n", "killed"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     wait_for_command(root, "sleep 30")  # the train stage runs: the moment to kill
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()

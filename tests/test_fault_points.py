@@ -10,23 +10,21 @@ import time
 from pathlib import Path
 
 import pytest
-
-import jupyter_exp
-from jupyter_exp.processes import group_alive
-from jupyter_exp import faults
-from jupyter_exp.experiments.queue_store import QueueStore
-from jupyter_exp.project import Project
-from jupyter_exp.serialize import parse_lock
-
 from conftest import cli_command, git
 from test_faults import assert_whole
+
+import jupyter_exp
+from jupyter_exp import faults
+from jupyter_exp.experiments.queue_store import QueueStore
+from jupyter_exp.processes import group_alive
+from jupyter_exp.project import Project
+from jupyter_exp.serialize import parse_lock
 
 
 def run_killed_at(point: str, root: Path, *args: str) -> None:
     """Run ``jupyter-exp ARGS`` in ``root``; assert it died at ``point``."""
     env = dict(os.environ, JUPYTER_EXP_KILL_AT=point)
-    proc = subprocess.run([*cli_command(), *args], cwd=root, env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run([*cli_command(), *args], cwd=root, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == -9, f"never reached {point}: {proc.returncode}\n{proc.stdout}{proc.stderr}"
 
 
@@ -47,8 +45,11 @@ def exp_refs(root: Path) -> dict[str, str]:
 
 
 def workspace_files(root: Path) -> dict[Path, bytes]:
-    return {p: p.read_bytes() for p in root.rglob("*")
-            if p.is_file() and not {".git", ".dvc"} & set(p.relative_to(root).parts)}
+    return {
+        p: p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and not {".git", ".dvc"} & set(p.relative_to(root).parts)
+    }
 
 
 @pytest.mark.parametrize("point", ["cache.linked", "run.reproduced", "record.committed", "record.ref-written"])
@@ -104,7 +105,7 @@ def test_queued_and_temp_runs_killed_at(point, how, ran):
 def _ref(root: Path, name: str) -> str:
     out = git(root, "for-each-ref", "--format=%(refname)", "refs/exps")
     (ref,) = [r for r in out.split() if r.endswith(f"/{name}")]
-    return ref[len("refs/exps/"):]
+    return ref[len("refs/exps/") :]
 
 
 @pytest.mark.parametrize("point", ["checkpoint.committed", "checkpoint.ref-written"])
@@ -125,7 +126,7 @@ def test_checkpoint_run_killed_at(point, make_project):
     assert json.loads(progress.read_text())["rev"] == steps[0 if point == "checkpoint.committed" else 1]
     jupyter_exp.run()  # resumes from the ref's tip, whatever the progress file says
     final = git(root, "rev-list", "--first-parent", ref, f"^{head}").split()
-    assert final[len(final) - len(steps):] == steps
+    assert final[len(final) - len(steps) :] == steps
     assert json.loads((root / "model.json").read_text())["epoch"] == 4
     assert_whole(root)
 
@@ -155,8 +156,7 @@ def test_apply_killed_at(point, exps):
 
 def test_every_named_point_is_placed_once_and_killed_at_here():
     source = Path(jupyter_exp.__file__).parent
-    placed = re.findall(r'faults\.point\("([^"]+)"\)', "\n".join(
-        p.read_text() for p in source.rglob("*.py")))
+    placed = re.findall(r'faults\.point\("([^"]+)"\)', "\n".join(p.read_text() for p in source.rglob("*.py")))
     assert sorted(placed) == sorted(faults.POINTS)
     tested = re.findall(r'"((?:cache|run|record|queue|checkpoint|apply)\.[a-z-]+)"', Path(__file__).read_text())
     assert set(faults.POINTS) <= set(tested)

@@ -9,12 +9,12 @@ import subprocess
 import time
 from pathlib import Path
 
+from conftest import cli_command, git
+
 import jupyter_exp
 from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.project import Project
 from jupyter_exp.serialize import parse_lock
-
-from conftest import cli_command, git
 
 SEED = 20261124
 
@@ -50,8 +50,7 @@ def kill_if_in(root: Path, pid: int, group: bool) -> bool:
 
 
 def kill_at(cmd: list[str], cwd: Path, delay: float) -> int:
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(delay)
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -63,8 +62,9 @@ def kill_at(cmd: list[str], cwd: Path, delay: float) -> int:
 def test_sigkill_during_exp_run_at_random_moments(ran):
     rng = random.Random(SEED)
     for i in range(6):
-        kill_at([*cli_command(), "run", "-S", f"train.lr={0.1 * (i + 1):.1f}", "-n", f"k{i}"], ran,
-                rng.uniform(0.05, 0.9))
+        kill_at(
+            [*cli_command(), "run", "-S", f"train.lr={0.1 * (i + 1):.1f}", "-n", f"k{i}"], ran, rng.uniform(0.05, 0.9)
+        )
         assert_whole(ran)
     exp = jupyter_exp.run(params={"train.lr": 0.77}, name="after", force=True)
     assert exp.rev and (ran / ".dvc/tmp/lock").exists()
@@ -90,11 +90,14 @@ def wait_dead(pid: int, timeout: float = 10) -> None:
 
 def test_sigkill_of_queue_workers_at_random_moments(ran, cli):
     rng = random.Random(SEED + 1)
-    before = {p: p.read_bytes() for p in ran.rglob("*") if p.is_file() and ".git" not in p.parts and ".dvc" not in p.parts}
+    before = {
+        p: p.read_bytes() for p in ran.rglob("*") if p.is_file() and ".git" not in p.parts and ".dvc" not in p.parts
+    }
     jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2,0.3,0.4"], name="q")
     for _ in range(4):
-        proc = subprocess.Popen([*cli_command(), "queue", "start", "-j", "2"], cwd=ran,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [*cli_command(), "queue", "start", "-j", "2"], cwd=ran, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         proc.wait()
         time.sleep(rng.uniform(0.05, 0.6))
         # Recorded pids may be dead and reused by now (pid_max can be 32768, and a full
@@ -123,8 +126,14 @@ def test_sigkill_of_queue_workers_at_random_moments(ran, cli):
 
 def test_sigkill_during_checkpoint_runs_keeps_every_committed_step(make_project):
     root = make_project("checkpoints")
-    (root / "train.py").write_text((root / "train.py").read_text().replace(
-        'live.next_step(total=params["epochs"])', 'live.next_step(total=params["epochs"]); import time; time.sleep(0.1)'))
+    (root / "train.py").write_text(
+        (root / "train.py")
+        .read_text()
+        .replace(
+            'live.next_step(total=params["epochs"])',
+            'live.next_step(total=params["epochs"]); import time; time.sleep(0.1)',
+        )
+    )
     (root / "params.yaml").write_text("train:\n  lr: 0.5\n  epochs: 30\n")
     git(root, "commit", "-qam", "longer")
     rng = random.Random(SEED + 2)
@@ -135,23 +144,33 @@ def test_sigkill_during_checkpoint_runs_keeps_every_committed_step(make_project)
         kill_at([*cli_command(), "run", "-n", "ck"], root, rng.uniform(0.3, 1.5))
         progress = root / ".dvc/tmp/jupyter_exp/progress/ck.json"
         announced = json.loads(progress.read_text())["rev"] if progress.exists() else None
-        now = git(root, "rev-list", "--first-parent", ref, f"^{head}").split() if git(
-            root, "rev-parse", "-q", "--verify", ref, check_ok=True) else []
-        assert now[len(now) - len(committed):] == committed  # every earlier step still there
+        now = (
+            git(root, "rev-list", "--first-parent", ref, f"^{head}").split()
+            if git(root, "rev-parse", "-q", "--verify", ref, check_ok=True)
+            else []
+        )
+        assert now[len(now) - len(committed) :] == committed  # every earlier step still there
         assert announced is None or announced in now  # every step announced was committed
         committed = now
         assert_whole(root)
     jupyter_exp.run()
     final = git(root, "rev-list", "--first-parent", ref, f"^{head}").split()
-    assert final[len(final) - len(committed):] == committed
+    assert final[len(final) - len(committed) :] == committed
     assert json.loads((root / "model.json").read_text())["epoch"] == 30
     assert_whole(root)
 
 
 def test_two_exp_runs_at_once_are_serialised_or_refused(ran):
-    procs = [subprocess.Popen([*cli_command(), "run", "-S", f"train.lr={lr}", "-n", name], cwd=ran,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for lr, name in ((0.3, "one"), (0.6, "two"))]
+    procs = [
+        subprocess.Popen(
+            [*cli_command(), "run", "-S", f"train.lr={lr}", "-n", name],
+            cwd=ran,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for lr, name in ((0.3, "one"), (0.6, "two"))
+    ]
     results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
     for out, err, code in results:
         assert code == 0 or err.strip() == (

@@ -26,7 +26,10 @@ def test_directory_hash_is_md5_of_dvc_manifest(tmp_path: Path):
             {"md5": hashlib.md5(b"aa").hexdigest(), "relpath": "sub/a.txt"},
         ]
     ).encode()
-    assert manifest_bytes([("sub/a.txt", hashlib.md5(b"aa").hexdigest()), ("b.txt", hashlib.md5(b"b").hexdigest())]) == manifest
+    assert (
+        manifest_bytes([("sub/a.txt", hashlib.md5(b"aa").hexdigest()), ("b.txt", hashlib.md5(b"b").hexdigest())])
+        == manifest
+    )
     assert info.md5 == hashlib.md5(manifest).hexdigest() + ".dir"
     assert (info.size, info.nfiles) == (3, 2)
 

@@ -19,14 +19,13 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import cli_command, git
+from safety import Snapshot
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError, LockError
 from jupyter_exp.git import Git, network_env
 from jupyter_exp.project import Project
-
-from conftest import cli_command, git
-from safety import Snapshot
 
 # -- 5. git argument injection ----------------------------------------------------------
 
@@ -46,18 +45,22 @@ def test_a_remote_that_is_an_option_runs_nothing(verb, option, exps, tmp_path):
     before = Snapshot.take(exps, outside=[tmp_path])
     with pytest.raises(JupyterExpError) as error:
         VERBS[verb](remote)
-    assert str(error.value) == (f"Invalid git remote {remote!r}: name a remote (`git remote -v`) or a URL, "
-                                "not an option.")
+    assert str(error.value) == (
+        f"Invalid git remote {remote!r}: name a remote (`git remote -v`) or a URL, not an option."
+    )
     assert not marker.exists()
     before.assert_unchanged()
 
 
-@pytest.mark.parametrize("args", [
-    ("list", "--", "--upload-pack=touch {m};"),
-    ("pull", "--", "--upload-pack=touch {m};"),
-    ("push", "-A", "--", "--receive-pack=touch {m};"),
-    ("remove", "-A", "--git-remote=--upload-pack=touch {m};"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("list", "--", "--upload-pack=touch {m};"),
+        ("pull", "--", "--upload-pack=touch {m};"),
+        ("push", "-A", "--", "--receive-pack=touch {m};"),
+        ("remove", "-A", "--git-remote=--upload-pack=touch {m};"),
+    ],
+)
 def test_the_command_line_refuses_an_option_as_remote_in_one_line(args, exps, tmp_path):
     marker = tmp_path / "injected"
     before = Snapshot.take(exps, outside=[tmp_path])
@@ -78,10 +81,11 @@ def test_the_tables_push_with_an_option_as_remote_runs_nothing(exps, tmp_path):
     marker = tmp_path / "injected"
     remote = f"--receive-pack=touch {marker};"
     before = Snapshot.take(exps, outside=[tmp_path])
-    table._on_message(table, {"type": "action", "action": "push", "keys": [key], "arg": remote,
-                              "confirmed": True}, [])
+    table._on_message(table, {"type": "action", "action": "push", "keys": [key], "arg": remote, "confirmed": True}, [])
     assert (table.message_kind, table.message) == (
-        "error", f"Invalid git remote {remote!r}: name a remote (`git remote -v`) or a URL, not an option.")
+        "error",
+        f"Invalid git remote {remote!r}: name a remote (`git remote -v`) or a URL, not an option.",
+    )
     assert not marker.exists()
     before.assert_unchanged()
 
@@ -97,12 +101,19 @@ def test_a_revision_that_is_an_option_is_an_unknown_revision(exps, tmp_path):
 
 # -- 18 / 23. remotes that are missing, hang, or ask for a password ---------------------
 
+
 def test_push_and_pull_to_a_missing_remote_say_it_is_missing(exps, tmp_path):
     before = Snapshot.take(exps, outside=[tmp_path])
-    expected = ("Git remote 'nosuch' is missing or cannot be read (fatal: 'nosuch' does not appear to be a "
-                "git repository); check `git remote -v` or the URL and your access rights.")
-    for call in (lambda: jupyter_exp.push("nosuch", all_commits=True), lambda: jupyter_exp.pull("nosuch"),
-                 lambda: jupyter_exp.ls("nosuch"), lambda: jupyter_exp.remove("e1", git_remote="nosuch")):
+    expected = (
+        "Git remote 'nosuch' is missing or cannot be read (fatal: 'nosuch' does not appear to be a "
+        "git repository); check `git remote -v` or the URL and your access rights."
+    )
+    for call in (
+        lambda: jupyter_exp.push("nosuch", all_commits=True),
+        lambda: jupyter_exp.pull("nosuch"),
+        lambda: jupyter_exp.ls("nosuch"),
+        lambda: jupyter_exp.remove("e1", git_remote="nosuch"),
+    ):
         with pytest.raises(JupyterExpError) as error:
             call()
         assert str(error.value) == expected
@@ -135,7 +146,8 @@ def test_a_remote_that_never_answers_times_out_in_one_line(exps, tmp_path, tmp_p
     assert time.monotonic() - started < 15
     assert str(error.value) == (
         "git ls-remote to 'ssh://example.invalid/repo.git' did not finish within 1 s; check the remote and "
-        "the network, or set JUPYTER_EXP_GIT_TIMEOUT to wait longer.")
+        "the network, or set JUPYTER_EXP_GIT_TIMEOUT to wait longer."
+    )
     assert not _alive(int(pidfile.read_text()))  # the hanging transport went with git
     before.assert_unchanged()
 
@@ -178,18 +190,25 @@ def test_a_remote_that_asks_for_a_password_never_prompts(exps, tmp_path, monkeyp
     assert str(error.value) == (
         f"Git remote '{url}' is missing or cannot be read (fatal: could not read Username for "
         f"'http://127.0.0.1:{server.server_address[1]}': terminal prompts disabled); check `git remote -v` "
-        "or the URL and your access rights.")
+        "or the URL and your access rights."
+    )
     assert not marker.exists()
     before.assert_unchanged()
 
 
 def test_network_git_never_prompts_and_keeps_a_chosen_ssh_command():
-    assert network_env() == {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": "",
-                             "GCM_INTERACTIVE": "never", "GIT_SSH_COMMAND": "ssh -o BatchMode=yes"}
+    assert network_env() == {
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "",
+        "SSH_ASKPASS": "",
+        "GCM_INTERACTIVE": "never",
+        "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
+    }
     assert "GIT_SSH_COMMAND" not in network_env(ssh_command="ssh -i key")
 
 
 # -- 18. repositories git refuses ----------------------------------------------------------
+
 
 def test_a_repository_of_another_owner_names_safe_directory(exps, tmp_path, cli):
     before = Snapshot.take(exps, outside=[tmp_path])
@@ -199,8 +218,10 @@ def test_a_repository_of_another_owner_names_safe_directory(exps, tmp_path, cli)
         listing = cli("list", check=False)
     finally:
         subprocess.run(["chown", "-R", f"{os.getuid()}:{os.getgid()}", str(exps)], check=True)
-    expected = (f"ERROR: git refuses the repository at {exps}: it belongs to another user; if you trust it, "
-                f"run `git config --global --add safe.directory {exps}`.\n")
+    expected = (
+        f"ERROR: git refuses the repository at {exps}: it belongs to another user; if you trust it, "
+        f"run `git config --global --add safe.directory {exps}`.\n"
+    )
     assert (proc.returncode, proc.stderr) == (1, expected)
     assert (listing.returncode, listing.stderr) == (1, expected)
     before.assert_unchanged()
@@ -217,12 +238,15 @@ def test_a_git_file_naming_a_missing_directory_says_so(exps, tmp_path, cli):
         (exps / ".git").unlink()
         shutil.move(moved, exps / ".git")
     assert (proc.returncode, proc.stderr) == (
-        1, f"ERROR: {exps}/.git names {tmp_path}/gone.git, which is not a git repository; fix the path in "
-           f"{exps}/.git or remove that file.\n")
+        1,
+        f"ERROR: {exps}/.git names {tmp_path}/gone.git, which is not a git repository; fix the path in "
+        f"{exps}/.git or remove that file.\n",
+    )
     before.assert_unchanged()
 
 
 # -- 20. cat-file --batch answers ----------------------------------------------------------
+
 
 def test_object_names_with_spaces_or_newlines_are_read_in_step(exps):
     repo = Git(exps)
@@ -238,6 +262,7 @@ def test_object_names_with_spaces_or_newlines_are_read_in_step(exps):
 
 
 # -- 12. ref lock files left by killed transactions ---------------------------------------
+
 
 def _many_refs(root: Path, n: int) -> None:
     head = git(root, "rev-parse", "HEAD").strip()
@@ -257,8 +282,9 @@ def test_an_interrupted_remove_leaves_no_ref_lock_files(exps, tmp_path):
     # git runs this with every ref locked: the moment a kill hurts most.
     hook.write_text(f'#!/bin/sh\n[ "$1" = prepared ] && touch {prepared} && exec sleep 60\nexit 0\n')
     hook.chmod(0o755)
-    proc = subprocess.Popen([*cli_command(), "remove", "-A"], cwd=exps, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*cli_command(), "remove", "-A"], cwd=exps, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
     while not prepared.exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -281,8 +307,10 @@ def test_stale_ref_lock_files_are_cleared_and_fresh_ones_refused(exps, tmp_path,
     before = Snapshot.take(exps, outside=[tmp_path])
     proc = cli("remove", "-A", check=False)
     assert (proc.returncode, proc.stderr) == (
-        1, f"ERROR: A ref is locked ({fresh}): another git command is running, or one was killed; if none is "
-           "running, delete that file and retry.\n")
+        1,
+        f"ERROR: A ref is locked ({fresh}): another git command is running, or one was killed; if none is "
+        "running, delete that file and retry.\n",
+    )
     before.assert_unchanged()
     # Left by a SIGKILLed transaction two minutes ago: nobody holds them.
     old = time.time() - 120
@@ -299,6 +327,7 @@ def test_stale_ref_lock_files_are_cleared_and_fresh_ones_refused(exps, tmp_path,
 
 # -- 4. exp apply ------------------------------------------------------------------------
 
+
 def _index(root: Path) -> str:
     return git(root, "ls-files", "-s")
 
@@ -314,8 +343,9 @@ def test_apply_refuses_during_a_merge_with_conflicts(exps, tmp_path):
     before = Snapshot.take(exps, outside=[tmp_path])
     with pytest.raises(JupyterExpError) as error:
         jupyter_exp.apply("e2")
-    assert str(error.value) == ("Cannot apply an experiment during a merge; finish it (`git commit`) or abort "
-                                "it (`git merge --abort`) first.")
+    assert str(error.value) == (
+        "Cannot apply an experiment during a merge; finish it (`git commit`) or abort it (`git merge --abort`) first."
+    )
     before.assert_unchanged()
     assert before.state["merge"] == ["MERGE_HEAD"]
 
@@ -340,8 +370,10 @@ def test_apply_refuses_during_a_clean_merge_and_a_rebase(exps, tmp_path):
     before = Snapshot.take(exps, outside=[tmp_path])
     with pytest.raises(JupyterExpError) as error:
         jupyter_exp.apply("e2")
-    assert str(error.value) == ("Cannot apply an experiment during a rebase; finish it (`git rebase --continue`) "
-                                "or abort it (`git rebase --abort`) first.")
+    assert str(error.value) == (
+        "Cannot apply an experiment during a rebase; finish it (`git rebase --continue`) "
+        "or abort it (`git rebase --abort`) first."
+    )
     before.assert_unchanged()
 
 
@@ -354,8 +386,10 @@ def test_apply_refuses_while_the_index_has_conflicts(exps, tmp_path):
     before = Snapshot.take(exps, outside=[tmp_path])
     with pytest.raises(JupyterExpError) as error:
         jupyter_exp.apply("e2")
-    assert str(error.value) == ("Cannot apply an experiment while 'params.yaml' has unresolved conflicts; "
-                                "resolve them and `git add` the files first.")
+    assert str(error.value) == (
+        "Cannot apply an experiment while 'params.yaml' has unresolved conflicts; "
+        "resolve them and `git add` the files first."
+    )
     before.assert_unchanged()
 
 
@@ -369,8 +403,9 @@ def test_apply_waits_for_the_project_lock(exps, tmp_path, monkeypatch):
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(LockError) as error:
             jupyter_exp.apply("e2")
-    assert str(error.value) == ("Another DVC or jupyter_exp command is running in this project; wait for it to "
-                                "finish and retry.")
+    assert str(error.value) == (
+        "Another DVC or jupyter_exp command is running in this project; wait for it to finish and retry."
+    )
     before.assert_unchanged()
 
 
@@ -396,8 +431,10 @@ def test_apply_keeps_the_index_and_saves_staged_files(exps, tmp_path):
     staged_before = git(exps, "diff", "--cached")
     out: list[str] = []
     applied = jupyter_exp.apply("noted", echo=out.append)
-    assert applied.saved and out[0] == (f"Your previous workspace was saved as '{applied.saved}'; bring it back "
-                                        f"with: jupyter exp apply {applied.saved}\n")
+    assert applied.saved and out[0] == (
+        f"Your previous workspace was saved as '{applied.saved}'; bring it back "
+        f"with: jupyter exp apply {applied.saved}\n"
+    )
     # What changed: the experiment's paths, in the workspace and (back to HEAD) in the index.
     assert (exps / "notes.txt").read_text() == "the experiment's notes\n"
     assert "# unstaged" not in (exps / "params.yaml").read_text()
@@ -431,8 +468,9 @@ def test_show_while_remove_and_gc_run_reads_whole_tables(exps, cli):
     """Readers never take the lock; removals under them leave them whole tables, never a
     traceback: every `exp show --json` answers valid JSON while 2000 refs go."""
     _many_refs(exps, 2000)
-    remover = subprocess.Popen([*cli_command(), "remove", "-A"], cwd=exps, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    remover = subprocess.Popen(
+        [*cli_command(), "remove", "-A"], cwd=exps, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     answers = []
     while remover.poll() is None or len(answers) < 3:
         proc = cli("show", "--json", check=False)

@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import math
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import git
+from safety import Snapshot
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError, PathError
 from jupyter_exp.pipeline.stage_add import StageExistsError
 from jupyter_exp.serialize import parse_lock, parse_yaml
-
-from conftest import git
-from safety import Snapshot
 
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 
@@ -85,12 +84,23 @@ DVCFILE = "DVC file '{o}' cannot be an output; use another name."
 LEAVES = "'{o}' leaves the project; use a path inside it."
 
 
-@pytest.mark.parametrize("out, problem", [
-    (".", ROOT), ("./", ROOT), ("data/..", ROOT),
-    (".git", GIT), (".git/objects", GIT), (".dvc", DVC), (".dvc/cache", DVC),
-    ("dvc.yaml", DVCFILE), ("dvc.lock", DVCFILE), ("data.dvc", DVCFILE),
-    ("../outside", LEAVES), ("data/../../outside", LEAVES),
-])
+@pytest.mark.parametrize(
+    "out, problem",
+    [
+        (".", ROOT),
+        ("./", ROOT),
+        ("data/..", ROOT),
+        (".git", GIT),
+        (".git/objects", GIT),
+        (".dvc", DVC),
+        (".dvc/cache", DVC),
+        ("dvc.yaml", DVCFILE),
+        ("dvc.lock", DVCFILE),
+        ("data.dvc", DVCFILE),
+        ("../outside", LEAVES),
+        ("data/../../outside", LEAVES),
+    ],
+)
 def test_outputs_naming_the_project_are_refused_at_load(hostile, cli, tmp_path, out, problem):
     commit(hostile, {"dvc.yaml": stage_yaml([out])})
     message = f"dvc.yaml, stage 's', outs: {problem.format(o=out)}"
@@ -103,23 +113,34 @@ def test_outputs_through_a_symlink_to_outside_are_refused(hostile, cli, tmp_path
     (hostile / "lnk").symlink_to(tmp_path / "outside")
     commit(hostile, {"dvc.yaml": stage_yaml([out])})
     real = (tmp_path / "outside" / out.removeprefix("lnk").lstrip("/")).resolve()
-    message = (f"dvc.yaml, stage 's', outs: '{out}' leads through a symlink to {real}, "
-               "outside the project; use a path inside it.")
+    message = (
+        f"dvc.yaml, stage 's', outs: '{out}' leads through a symlink to {real}, "
+        "outside the project; use a path inside it."
+    )
     refused(cli, ["repro"], message, hostile, tmp_path)
 
 
 def test_output_through_a_symlink_into_git_is_refused(hostile, cli, tmp_path):
     (hostile / "lnk").symlink_to(".git")
     commit(hostile, {"dvc.yaml": stage_yaml(["lnk/objects"])})
-    refused(cli, ["repro"], "dvc.yaml, stage 's', outs: 'lnk/objects' is inside .git, which "
-            "belongs to git or DVC; use a path outside it.", hostile, tmp_path)
+    refused(
+        cli,
+        ["repro"],
+        "dvc.yaml, stage 's', outs: 'lnk/objects' is inside .git, which belongs to git or DVC; use a path outside it.",
+        hostile,
+        tmp_path,
+    )
 
 
 def test_output_in_a_configured_cache_inside_the_project_is_refused(hostile, cli, tmp_path):
-    commit(hostile, {".dvc/config": "[cache]\n    dir = ../store\n",
-                     "dvc.yaml": stage_yaml(["store/files"])})
-    refused(cli, ["repro"], "dvc.yaml, stage 's', outs: 'store/files' is inside the DVC cache; "
-            "use a path outside it.", hostile, tmp_path)
+    commit(hostile, {".dvc/config": "[cache]\n    dir = ../store\n", "dvc.yaml": stage_yaml(["store/files"])})
+    refused(
+        cli,
+        ["repro"],
+        "dvc.yaml, stage 's', outs: 'store/files' is inside the DVC cache; use a path outside it.",
+        hostile,
+        tmp_path,
+    )
 
 
 def test_output_inside_the_project_through_a_symlink_still_runs(hostile, cli):
@@ -142,12 +163,15 @@ def shell():
     return ip
 
 
-@pytest.mark.parametrize("flag, message", [
-    ("-o .", "%%stage outs: output '.' overlaps the project root; name a file or directory inside the project."),
-    ("-o .git", "%%stage outs: '.git' is inside .git, which belongs to git or DVC; use a path outside it."),
-    ("-o dvc.yaml", "%%stage outs: DVC file 'dvc.yaml' cannot be an output; use another name."),
-    ("-O ../outside", "%%stage outs: '../outside' leaves the project; use a path inside it."),
-])
+@pytest.mark.parametrize(
+    "flag, message",
+    [
+        ("-o .", "%%stage outs: output '.' overlaps the project root; name a file or directory inside the project."),
+        ("-o .git", "%%stage outs: '.git' is inside .git, which belongs to git or DVC; use a path outside it."),
+        ("-o dvc.yaml", "%%stage outs: DVC file 'dvc.yaml' cannot be an output; use another name."),
+        ("-O ../outside", "%%stage outs: '../outside' leaves the project; use a path inside it."),
+    ],
+)
 def test_stage_magic_refuses_outputs_naming_the_project(hostile, shell, tmp_path, flag, message):
     before = Snapshot.take(hostile, outside=[tmp_path])
     with pytest.raises(PathError) as caught:
@@ -170,23 +194,44 @@ def _dvc_cases(tmp: Path) -> list[tuple[str, str | bytes, str]]:
     return [
         ("path-escape", dvc_file("../outside"), "data.dvc: '../outside' leaves the project; use a path inside it."),
         ("path-deep", dvc_file("../../x"), "data.dvc: '../../x' leaves the project; use a path inside it."),
-        ("path-absolute", dvc_file(str(tmp / "outside")),
-         f"data.dvc: '{tmp / 'outside'}' is outside the project; use a path inside it."),
+        (
+            "path-absolute",
+            dvc_file(str(tmp / "outside")),
+            f"data.dvc: '{tmp / 'outside'}' is outside the project; use a path inside it.",
+        ),
         ("path-root", dvc_file("."), f"data.dvc: {ROOT.format(o='.')}"),
         ("path-git", dvc_file(".git"), f"data.dvc: {GIT.format(o='.git')}"),
         ("path-dvc-file", dvc_file("dvc.yaml"), f"data.dvc: {DVCFILE.format(o='dvc.yaml')}"),
-        ("md5-abs-path", dvc_file("data", md5=f"ab/{secret}"),
-         f"data.dvc, 'data': 'ab/{secret}' is not an md5 hash; {FIX_HASH}"),
-        ("md5-dotdot", dvc_file("data", md5="ab/../../../../outside/secret.txt"),
-         f"data.dvc, 'data': 'ab/../../../../outside/secret.txt' is not an md5 hash; {FIX_HASH}"),
-        ("md5-upper", dvc_file("data", md5=EMPTY_MD5.upper()),
-         f"data.dvc, 'data': '{EMPTY_MD5.upper()}' is not an md5 hash; {FIX_HASH}"),
-        ("md5-list", "outs:\n- md5: [1]\n  size: 0\n  path: data\n",
-         f"data.dvc, 'data': [1] is not an md5 hash; {FIX_HASH}"),
-        ("size-str", dvc_file("data", size="x"),
-         f"data.dvc, 'data': 'size' must be a non-negative integer, not 'x'; {FIX_HASH}"),
-        ("path-int", "outs:\n- md5: d41d8cd98f00b204e9800998ecf8427e\n  path: 7\n",
-         "data.dvc: path 7 is not a valid path; write it as a relative path."),
+        (
+            "md5-abs-path",
+            dvc_file("data", md5=f"ab/{secret}"),
+            f"data.dvc, 'data': 'ab/{secret}' is not an md5 hash; {FIX_HASH}",
+        ),
+        (
+            "md5-dotdot",
+            dvc_file("data", md5="ab/../../../../outside/secret.txt"),
+            f"data.dvc, 'data': 'ab/../../../../outside/secret.txt' is not an md5 hash; {FIX_HASH}",
+        ),
+        (
+            "md5-upper",
+            dvc_file("data", md5=EMPTY_MD5.upper()),
+            f"data.dvc, 'data': '{EMPTY_MD5.upper()}' is not an md5 hash; {FIX_HASH}",
+        ),
+        (
+            "md5-list",
+            "outs:\n- md5: [1]\n  size: 0\n  path: data\n",
+            f"data.dvc, 'data': [1] is not an md5 hash; {FIX_HASH}",
+        ),
+        (
+            "size-str",
+            dvc_file("data", size="x"),
+            f"data.dvc, 'data': 'size' must be a non-negative integer, not 'x'; {FIX_HASH}",
+        ),
+        (
+            "path-int",
+            "outs:\n- md5: d41d8cd98f00b204e9800998ecf8427e\n  path: 7\n",
+            "data.dvc: path 7 is not a valid path; write it as a relative path.",
+        ),
         ("outs-int", "outs: 5\n", f"data.dvc: 'outs' must be a list, not 5; {FIX_DVC}"),
         ("not-utf8", b"outs:\n- path: caf\xe9\n", "data.dvc is not UTF-8 text (byte 17); save it as UTF-8."),
     ]
@@ -207,8 +252,7 @@ def test_dvc_file_escape_would_have_replaced_an_outside_directory(hostile, cli, 
     text = (hostile / "d.txt.dvc").read_text().replace("path: d.txt", "path: ../outside")
     (hostile / "d.txt").unlink()
     commit(hostile, {"d.txt.dvc": text})
-    refused(cli, ["checkout"], "d.txt.dvc: '../outside' leaves the project; use a path inside it.",
-            hostile, tmp_path)
+    refused(cli, ["checkout"], "d.txt.dvc: '../outside' leaves the project; use a path inside it.", hostile, tmp_path)
     assert (tmp_path / "outside" / "keep.txt").read_text() == "keep me\n"
 
 
@@ -223,26 +267,53 @@ def _lock_cases(tmp: Path) -> list[tuple[str, str | bytes, str]]:
     secret = tmp / "outside" / "secret.txt"
     where = "dvc.lock, stage 's'"
     return [
-        ("md5-abs-path", lock_with(f"    - path: model.bin\n      hash: md5\n      md5: ab/{secret}\n      size: 7\n"),
-         f"{where}, outs 'model.bin': 'ab/{secret}' is not an md5 hash; {FIX_HASH}"),
-        ("md5-list", lock_with("    - path: model.bin\n      md5: [1]\n      size: 7\n"),
-         f"{where}, outs 'model.bin': [1] is not an md5 hash; {FIX_HASH}"),
-        ("size-str", lock_with(f"    - path: model.bin\n      md5: {EMPTY_MD5}\n      size: x\n"),
-         f"{where}, outs 'model.bin': 'size' must be a non-negative integer, not 'x'; {FIX_HASH}"),
-        ("hash-sha", lock_with(f"    - path: model.bin\n      hash: sha256\n      md5: {EMPTY_MD5}\n"),
-         f"{where}, outs 'model.bin': hash 'sha256' is not supported, only md5; {FIX_HASH}"),
-        ("path-int", lock_with(f"    - path: 7\n      md5: {EMPTY_MD5}\n"),
-         f"{where}: outs entry {{'path': 7, 'md5': '{EMPTY_MD5}'}} needs a relative 'path'; "
-         "restore it from git or delete it and rerun."),
-        ("path-abs", lock_with(f"    - path: {secret}\n      md5: {EMPTY_MD5}\n"),
-         f"{where}: outs entry {{'path': '{secret}', 'md5': '{EMPTY_MD5}'}} needs a relative 'path'; "
-         "restore it from git or delete it and rerun."),
-        ("outs-int", "schema: '2.0'\nstages:\n  s:\n    cmd: x\n    outs: 5\n",
-         f"{where}: 'outs' must be a list, not 5; restore it from git or delete it and rerun."),
-        ("cmd-int", "schema: '2.0'\nstages:\n  s:\n    cmd: 5\n",
-         f"{where}: 'cmd' must be a string or a list of strings; restore it from git or delete it and rerun."),
-        ("not-utf8", b"schema: '2.0'\nstages:\n  s:\n    cmd: \xff\n",
-         "dvc.lock is not UTF-8 text (byte 36); save it as UTF-8."),
+        (
+            "md5-abs-path",
+            lock_with(f"    - path: model.bin\n      hash: md5\n      md5: ab/{secret}\n      size: 7\n"),
+            f"{where}, outs 'model.bin': 'ab/{secret}' is not an md5 hash; {FIX_HASH}",
+        ),
+        (
+            "md5-list",
+            lock_with("    - path: model.bin\n      md5: [1]\n      size: 7\n"),
+            f"{where}, outs 'model.bin': [1] is not an md5 hash; {FIX_HASH}",
+        ),
+        (
+            "size-str",
+            lock_with(f"    - path: model.bin\n      md5: {EMPTY_MD5}\n      size: x\n"),
+            f"{where}, outs 'model.bin': 'size' must be a non-negative integer, not 'x'; {FIX_HASH}",
+        ),
+        (
+            "hash-sha",
+            lock_with(f"    - path: model.bin\n      hash: sha256\n      md5: {EMPTY_MD5}\n"),
+            f"{where}, outs 'model.bin': hash 'sha256' is not supported, only md5; {FIX_HASH}",
+        ),
+        (
+            "path-int",
+            lock_with(f"    - path: 7\n      md5: {EMPTY_MD5}\n"),
+            f"{where}: outs entry {{'path': 7, 'md5': '{EMPTY_MD5}'}} needs a relative 'path'; "
+            "restore it from git or delete it and rerun.",
+        ),
+        (
+            "path-abs",
+            lock_with(f"    - path: {secret}\n      md5: {EMPTY_MD5}\n"),
+            f"{where}: outs entry {{'path': '{secret}', 'md5': '{EMPTY_MD5}'}} needs a relative 'path'; "
+            "restore it from git or delete it and rerun.",
+        ),
+        (
+            "outs-int",
+            "schema: '2.0'\nstages:\n  s:\n    cmd: x\n    outs: 5\n",
+            f"{where}: 'outs' must be a list, not 5; restore it from git or delete it and rerun.",
+        ),
+        (
+            "cmd-int",
+            "schema: '2.0'\nstages:\n  s:\n    cmd: 5\n",
+            f"{where}: 'cmd' must be a string or a list of strings; restore it from git or delete it and rerun.",
+        ),
+        (
+            "not-utf8",
+            b"schema: '2.0'\nstages:\n  s:\n    cmd: \xff\n",
+            "dvc.lock is not UTF-8 text (byte 36); save it as UTF-8.",
+        ),
     ]
 
 
@@ -270,18 +341,35 @@ def test_manifest_naming_a_path_outside_its_directory_is_refused(hostile, cli, t
     manifest = json.dumps(entries).encode()
     dir_md5 = _store(cache, manifest, ".dir")
     commit(hostile, {"data.dvc": f"outs:\n- md5: {dir_md5}\n  size: 8\n  nfiles: 1\n  hash: md5\n  path: data\n"})
-    message = (f"cache manifest {dir_md5}: entry {entries[0]!r} names a path outside its directory; "
-               "remove the manifest from the cache and rerun.")
+    message = (
+        f"cache manifest {dir_md5}: entry {entries[0]!r} names a path outside its directory; "
+        "remove the manifest from the cache and rerun."
+    )
     refused(cli, ["checkout"], message, hostile, tmp_path)
 
 
-@pytest.mark.parametrize("definition, message", [
-    ("    deps: [../outside/keep.txt]\n", "dvc.yaml, stage 's', deps: '../outside/keep.txt' leaves the project; use a path inside it."),
-    ("    deps: [.git/config]\n", "dvc.yaml, stage 's', deps: '.git/config' is inside .git, which belongs to git or DVC; use a path outside it."),
-    ("    params:\n    - ../outside/p.yaml: [a]\n", "dvc.yaml, stage 's', params: '../outside/p.yaml' leaves the project; use a path inside it."),
-    ("    wdir: ..\n", "dvc.yaml, stage 's', wdir: '..' leaves the project; use a path inside it."),
-    ("    outs: [/etc/passwd]\n", "dvc.yaml, stage 's', outs: '/etc/passwd' is an absolute path; use a path relative to the project."),
-])
+@pytest.mark.parametrize(
+    "definition, message",
+    [
+        (
+            "    deps: [../outside/keep.txt]\n",
+            "dvc.yaml, stage 's', deps: '../outside/keep.txt' leaves the project; use a path inside it.",
+        ),
+        (
+            "    deps: [.git/config]\n",
+            "dvc.yaml, stage 's', deps: '.git/config' is inside .git, which belongs to git or DVC; use a path outside it.",
+        ),
+        (
+            "    params:\n    - ../outside/p.yaml: [a]\n",
+            "dvc.yaml, stage 's', params: '../outside/p.yaml' leaves the project; use a path inside it.",
+        ),
+        ("    wdir: ..\n", "dvc.yaml, stage 's', wdir: '..' leaves the project; use a path inside it."),
+        (
+            "    outs: [/etc/passwd]\n",
+            "dvc.yaml, stage 's', outs: '/etc/passwd' is an absolute path; use a path relative to the project.",
+        ),
+    ],
+)
 def test_hostile_dvc_yaml_paths_are_refused(hostile, cli, tmp_path, definition, message):
     commit(hostile, {"dvc.yaml": f"stages:\n  s:\n    cmd: echo hi\n{definition}"})
     refused(cli, ["repro"], message, hostile, tmp_path)
@@ -290,33 +378,63 @@ def test_hostile_dvc_yaml_paths_are_refused(hostile, cli, tmp_path, definition, 
 def test_vars_file_outside_the_project_is_refused(hostile, cli, tmp_path):
     (tmp_path / "outside" / "v.yaml").write_text("x: 1\n")
     commit(hostile, {"dvc.yaml": "vars: [../outside/v.yaml]\nstages:\n  s:\n    cmd: echo ${x}\n"})
-    refused(cli, ["repro"], "dvc.yaml, vars: '../outside/v.yaml' leaves the project; use a path inside it.",
-            hostile, tmp_path)
+    refused(
+        cli,
+        ["repro"],
+        "dvc.yaml, vars: '../outside/v.yaml' leaves the project; use a path inside it.",
+        hostile,
+        tmp_path,
+    )
 
 
-@pytest.mark.parametrize("path, message", [
-    ("../outside/keep.txt", "-C/--copy-paths: '../outside/keep.txt' leaves the project; use a path inside it."),
-    ("../../../x", "-C/--copy-paths: '../../../x' leaves the project; use a path inside it."),
-    (".", "-C/--copy-paths: output '.' overlaps the project root; name a file or directory inside the project."),
-    (".git/config", "-C/--copy-paths: '.git/config' is inside .git, which belongs to git or DVC; use a path outside it."),
-])
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("../outside/keep.txt", "-C/--copy-paths: '../outside/keep.txt' leaves the project; use a path inside it."),
+        ("../../../x", "-C/--copy-paths: '../../../x' leaves the project; use a path inside it."),
+        (".", "-C/--copy-paths: output '.' overlaps the project root; name a file or directory inside the project."),
+        (
+            ".git/config",
+            "-C/--copy-paths: '.git/config' is inside .git, which belongs to git or DVC; use a path outside it.",
+        ),
+    ],
+)
 def test_copy_paths_are_confined(hostile, cli, tmp_path, path, message):
     commit(hostile, {"dvc.yaml": "stages:\n  s:\n    cmd: echo hi > made.txt\n    outs: [made.txt]\n"})
     refused(cli, ["run", "--temp", "-C", path], message, hostile, tmp_path)
 
 
 # -- 6. %%stage --script -------------------------------------------------------------------
-@pytest.mark.parametrize("script, force, error, message", [
-    ("README.md", False, StageExistsError,
-     "'README.md' already exists and is not the script of stage 's'; pick another --script or rerun with -f to overwrite it."),
-    (".git/hooks/pre-commit", True, PathError,
-     "%%stage --script: '.git/hooks/pre-commit' is inside .git, which belongs to git or DVC; use a path outside it."),
-    (".dvc/config", True, PathError,
-     "%%stage --script: '.dvc/config' is inside .dvc, which belongs to git or DVC; use a path outside it."),
-    ("dvc.yaml", True, PathError, "%%stage --script: DVC file 'dvc.yaml' cannot be an output; use another name."),
-    ("../outside/keep.txt", True, PathError,
-     "%%stage --script: '../outside/keep.txt' leaves the project; use a path inside it."),
-])
+@pytest.mark.parametrize(
+    "script, force, error, message",
+    [
+        (
+            "README.md",
+            False,
+            StageExistsError,
+            "'README.md' already exists and is not the script of stage 's'; pick another --script or rerun with -f to overwrite it.",
+        ),
+        (
+            ".git/hooks/pre-commit",
+            True,
+            PathError,
+            "%%stage --script: '.git/hooks/pre-commit' is inside .git, which belongs to git or DVC; use a path outside it.",
+        ),
+        (
+            ".dvc/config",
+            True,
+            PathError,
+            "%%stage --script: '.dvc/config' is inside .dvc, which belongs to git or DVC; use a path outside it.",
+        ),
+        ("dvc.yaml", True, PathError, "%%stage --script: DVC file 'dvc.yaml' cannot be an output; use another name."),
+        (
+            "../outside/keep.txt",
+            True,
+            PathError,
+            "%%stage --script: '../outside/keep.txt' leaves the project; use a path inside it.",
+        ),
+    ],
+)
 def test_stage_script_never_overwrites_other_files(hostile, shell, tmp_path, script, force, error, message):
     before = Snapshot.take(hostile, outside=[tmp_path])
     with pytest.raises(error) as caught:
@@ -337,44 +455,76 @@ def test_stage_script_rewrites_its_own_script_and_others_with_force(hostile, she
 
 
 # -- 16. unreadable files: one line naming the file and the fix ------------------------------
-@pytest.mark.parametrize("files, command, message", [
-    ({"dvc.yaml": b"stages:\n  s:\n    cmd: echo \xe9\n"}, ["repro"],
-     "dvc.yaml is not UTF-8 text (byte 27); save it as UTF-8."),
-    ({"dvc.yaml": "stages:\n  s:\n    cmd: echo ${a}\n", "params.yaml": b"a: \xe9\n"}, ["repro"],
-     "params.yaml is not UTF-8 text (byte 3); save it as UTF-8."),
-    ({"dvc.yaml": "stages:\n  s:\n    cmd: echo hi\n    params: [a]\n", "params.yaml": b"a: \xe9\n"}, ["repro"],
-     "params.yaml is not UTF-8 text (byte 3); save it as UTF-8."),
-    ({"dvc.yaml": "stages:\n  s:\n    cmd: echo hi\n    params: [a]\n", "params.yaml/x": "a: 1\n"}, ["repro"],
-     "params.yaml is a directory, not a file; remove it or fix the path."),
-    ({"dvc.yaml": "stages:\n  s:\n    cmd: echo ${a}\n", "params.yaml/x": "a: 1\n"}, ["repro"],
-     "Params file 'params.yaml' is a directory, not a file; fix the path."),
-    ({".dvc/config": b"[core]\n    remote = caf\xe9\n"}, ["checkout"],
-     ".dvc/config is not UTF-8 text; fix or recreate it."),
-    ({".dvc/config": "[cache\ndir = x\n"}, ["checkout"],
-     ".dvc/config is not a valid config file (File contains no section headers. file: '.dvc/config', "
-     "line: 1 '[cache\\n'); fix or recreate it."),
-    ({".dvc/config": "[cache]\ndir = a\ndir = b\n"}, ["checkout"],
-     ".dvc/config is not a valid config file (While reading from '.dvc/config' [line 3]: option 'dir' "
-     "in section 'cache' already exists); fix or recreate it."),
-])
+@pytest.mark.parametrize(
+    "files, command, message",
+    [
+        (
+            {"dvc.yaml": b"stages:\n  s:\n    cmd: echo \xe9\n"},
+            ["repro"],
+            "dvc.yaml is not UTF-8 text (byte 27); save it as UTF-8.",
+        ),
+        (
+            {"dvc.yaml": "stages:\n  s:\n    cmd: echo ${a}\n", "params.yaml": b"a: \xe9\n"},
+            ["repro"],
+            "params.yaml is not UTF-8 text (byte 3); save it as UTF-8.",
+        ),
+        (
+            {"dvc.yaml": "stages:\n  s:\n    cmd: echo hi\n    params: [a]\n", "params.yaml": b"a: \xe9\n"},
+            ["repro"],
+            "params.yaml is not UTF-8 text (byte 3); save it as UTF-8.",
+        ),
+        (
+            {"dvc.yaml": "stages:\n  s:\n    cmd: echo hi\n    params: [a]\n", "params.yaml/x": "a: 1\n"},
+            ["repro"],
+            "params.yaml is a directory, not a file; remove it or fix the path.",
+        ),
+        (
+            {"dvc.yaml": "stages:\n  s:\n    cmd: echo ${a}\n", "params.yaml/x": "a: 1\n"},
+            ["repro"],
+            "Params file 'params.yaml' is a directory, not a file; fix the path.",
+        ),
+        (
+            {".dvc/config": b"[core]\n    remote = caf\xe9\n"},
+            ["checkout"],
+            ".dvc/config is not UTF-8 text; fix or recreate it.",
+        ),
+        (
+            {".dvc/config": "[cache\ndir = x\n"},
+            ["checkout"],
+            ".dvc/config is not a valid config file (File contains no section headers. file: '.dvc/config', "
+            "line: 1 '[cache\\n'); fix or recreate it.",
+        ),
+        (
+            {".dvc/config": "[cache]\ndir = a\ndir = b\n"},
+            ["checkout"],
+            ".dvc/config is not a valid config file (While reading from '.dvc/config' [line 3]: option 'dir' "
+            "in section 'cache' already exists); fix or recreate it.",
+        ),
+    ],
+)
 def test_unreadable_files_give_one_line(hostile, cli, tmp_path, files, command, message):
     commit(hostile, files)
     refused(cli, command, message, hostile, tmp_path)
 
 
 def test_non_utf8_file_name_in_a_dependency_directory(hostile, cli, tmp_path):
-    commit(hostile, {"dvc.yaml": "stages:\n  s:\n    cmd: echo hi > o.txt\n    deps: [d]\n    outs: [o.txt]\n",
-                     "d/a.txt": "a\n"})
+    commit(
+        hostile,
+        {"dvc.yaml": "stages:\n  s:\n    cmd: echo hi > o.txt\n    deps: [d]\n    outs: [o.txt]\n", "d/a.txt": "a\n"},
+    )
     (hostile / "d" / os.fsdecode(b"caf\xe9.txt")).write_text("x\n")
     shown = f"{hostile}/d/caf\\xe9.txt"
-    refused(cli, ["repro"], f"File name '{shown}' is not UTF-8; rename it (DVC cannot track it either).",
-            hostile, tmp_path)
+    refused(
+        cli, ["repro"], f"File name '{shown}' is not UTF-8; rename it (DVC cannot track it either).", hostile, tmp_path
+    )
 
 
 # -- 19. dvc.lock is YAML 1.2 ---------------------------------------------------------------
-TRICKY = ("off: off\nyes: yes\nno: No\non: ON\ny: y\ntime: 1:30\noct: 017\noct2: 0o17\nhex: 0x1F\n"
-          "exp: 1e3\nfloat: 1.5e-3\nneg: -.inf\nunder: 1_000\nnull: ~\nempty:\n"
-          "date: 2001-12-14\ntrue: True\nstr: '1:30'\n")
+TRICKY = (
+    "off: off\nyes: yes\nno: No\non: ON\ny: y\ntime: 1:30\noct: 017\noct2: 0o17\nhex: 0x1F\n"
+    "exp: 1e3\nfloat: 1.5e-3\nneg: -.inf\nunder: 1_000\nnull: ~\nempty:\n"
+    "date: 2001-12-14\ntrue: True\nstr: '1:30'\n"
+)
 
 
 def test_parse_lock_reads_yaml_1_2_as_dvc_does():
@@ -387,8 +537,13 @@ def test_parse_lock_reads_yaml_1_2_as_dvc_does():
 
 
 def test_lock_with_an_output_named_off_is_read_back(hostile):
-    commit(hostile, {"dvc.yaml": "stages:\n  s:\n    cmd: echo hi > off\n    params: [yes]\n    outs: ['off']\n",
-                     "params.yaml": "'yes': '1:30'\n"})
+    commit(
+        hostile,
+        {
+            "dvc.yaml": "stages:\n  s:\n    cmd: echo hi > off\n    params: [yes]\n    outs: ['off']\n",
+            "params.yaml": "'yes': '1:30'\n",
+        },
+    )
     jupyter_exp.repro()
     lock = parse_lock((hostile / "dvc.lock").read_text(), "dvc.lock")
     entry = lock["stages"]["s"]
@@ -408,16 +563,24 @@ def test_hash_validator_is_used_by_cache_paths(hostile):
         cache.read_manifest("ab/../x.dir")
 
 
-@pytest.mark.parametrize("files, message", [
-    ({"data.dvc": dvc_file("../outside")},
-     "data.dvc: '../outside' leaves the project; use a path inside it."),
-    ({"data.dvc": dvc_file("data", md5="ab/../../../../etc/passwd")}, None),
-    ({"dvc.yaml": "stages:\n  s:\n    cmd: echo\n    outs: [o]\n",
-      "dvc.lock": "schema: '2.0'\nstages:\n  s:\n    cmd: echo\n    outs:\n    - path: o\n"
-                  "      hash: md5\n      md5: ab/../../../outside/secret.txt\n      size: 1\n"}, None),
-])
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"data.dvc": dvc_file("../outside")}, "data.dvc: '../outside' leaves the project; use a path inside it."),
+        ({"data.dvc": dvc_file("data", md5="ab/../../../../etc/passwd")}, None),
+        (
+            {
+                "dvc.yaml": "stages:\n  s:\n    cmd: echo\n    outs: [o]\n",
+                "dvc.lock": "schema: '2.0'\nstages:\n  s:\n    cmd: echo\n    outs:\n    - path: o\n"
+                "      hash: md5\n      md5: ab/../../../outside/secret.txt\n      size: 1\n",
+            },
+            None,
+        ),
+    ],
+)
 def test_exp_apply_refuses_an_experiment_with_hostile_files_before_changing_anything(
-        hostile, cli, tmp_path, files, message):
+    hostile, cli, tmp_path, files, message
+):
     """An experiment that arrives with ``exp pull`` carrying a crafted .dvc file or lock:
     apply refuses it before it saves the workspace or writes a file."""
     head = git(hostile, "rev-parse", "HEAD").strip()
@@ -446,7 +609,8 @@ def test_exp_push_of_an_experiment_with_a_malformed_lock_is_one_line(hostile, cl
     git(tmp_path, "init", "-q", "--bare", str(remote))
     git(hostile, "remote", "add", "origin", str(remote))
     (hostile / ".dvc" / "config").write_text(
-        f"[core]\n    remote = store\n['remote \"store\"']\n    url = {tmp_path / 'store'}\n")
+        f"[core]\n    remote = store\n['remote \"store\"']\n    url = {tmp_path / 'store'}\n"
+    )
     git(hostile, "commit", "-qam", "a DVC remote")
     head = git(hostile, "rev-parse", "HEAD").strip()
     (hostile / "dvc.lock").write_text("schema: '2.0'\nstages:\n  s: 5\n")
@@ -462,8 +626,7 @@ def test_exp_push_of_an_experiment_with_a_malformed_lock_is_one_line(hostile, cl
 
 
 # -- found by an adversarial review ------------------------------------------------------
-@pytest.mark.parametrize("field", ["outs: [LP/x]", "outs: [LP]", "deps: [LP]", "params: [{LP: []}]",
-                                   "wdir: LP"])
+@pytest.mark.parametrize("field", ["outs: [LP/x]", "outs: [LP]", "deps: [LP]", "params: [{LP: []}]", "wdir: LP"])
 def test_a_symlink_loop_is_one_line_everywhere(hostile, cli, tmp_path, field):
     (hostile / "LP").symlink_to("LP")
     commit(hostile, {"dvc.yaml": f"stages:\n  s:\n    cmd: echo a > o\n    {field}\n"})
@@ -485,13 +648,22 @@ def test_a_gitignore_that_is_a_symlink_is_replaced_never_written_through(hostile
     assert not (hostile / ".gitignore").is_symlink() and (hostile / ".gitignore").read_text() == "/o.txt\n"
 
 
-@pytest.mark.parametrize("lock", ["stages: [1, 2]", "stages: {s: 5}", "stages: {s: {outs: 5}}",
-                                  "stages: {s: {cmd: echo, outs: [5]}}",
-                                  "stages: {s: {cmd: echo, outs: [{path: [1]}]}}",
-                                  "stages: {s: {cmd: echo, outs: [{path: o, md5: [1]}]}}"])
+@pytest.mark.parametrize(
+    "lock",
+    [
+        "stages: [1, 2]",
+        "stages: {s: 5}",
+        "stages: {s: {outs: 5}}",
+        "stages: {s: {cmd: echo, outs: [5]}}",
+        "stages: {s: {cmd: echo, outs: [{path: [1]}]}}",
+        "stages: {s: {cmd: echo, outs: [{path: o, md5: [1]}]}}",
+    ],
+)
 def test_exp_show_and_diff_read_a_malformed_lock_as_a_row_error(hostile, cli, lock):
-    commit(hostile, {"dvc.yaml": "stages:\n  s:\n    cmd: echo a > o\n    outs: [o]\n",
-                     "dvc.lock": f"schema: '2.0'\n{lock}\n"})
+    commit(
+        hostile,
+        {"dvc.yaml": "stages:\n  s:\n    cmd: echo a > o\n    outs: [o]\n", "dvc.lock": f"schema: '2.0'\n{lock}\n"},
+    )
     for args in (["show"], ["show", "--json"], ["diff", "HEAD~1", "HEAD"], ["metrics", "show"]):
         proc = cli(*args, check=False)
         assert "Traceback" not in proc.stderr, (args, proc.stderr)
@@ -506,35 +678,46 @@ def _crafted_experiment(root: Path, name: str, files: dict[str, str], links: dic
     index = root / ".git" / "crafted-index"
     env_index = {"GIT_INDEX_FILE": str(index)}
     import os as _os
+
     env = dict(_os.environ, **env_index)
     subprocess.run(["git", "read-tree", head], cwd=root, env=env, check=True)
     for path, text in files.items():
         oid = git(root, "hash-object", "-w", "--stdin", input_text=text).strip()
-        subprocess.run(["git", "update-index", "--add", "--cacheinfo", f"100644,{oid},{path}"],
-                       cwd=root, env=env, check=True)
+        subprocess.run(
+            ["git", "update-index", "--add", "--cacheinfo", f"100644,{oid},{path}"], cwd=root, env=env, check=True
+        )
     for path, target in links.items():
         oid = git(root, "hash-object", "-w", "--stdin", input_text=target).strip()
-        subprocess.run(["git", "update-index", "--add", "--cacheinfo", f"120000,{oid},{path}"],
-                       cwd=root, env=env, check=True)
-    tree = subprocess.run(["git", "write-tree"], cwd=root, env=env, check=True, capture_output=True,
-                          text=True).stdout.strip()
+        subprocess.run(
+            ["git", "update-index", "--add", "--cacheinfo", f"120000,{oid},{path}"], cwd=root, env=env, check=True
+        )
+    tree = subprocess.run(
+        ["git", "write-tree"], cwd=root, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
     index.unlink()
     rev = git(root, "commit-tree", tree, "-p", head, "-m", "crafted").strip()
     git(root, "update-ref", f"refs/exps/{head[:2]}/{head[2:]}/{name}", rev)
     return rev
 
 
-@pytest.mark.parametrize("files, links, says", [
-    ({".dvc/cache/files/md5/98/56b42d9279343cc9fba01ee70f0da1": "POISON"}, {}, "writes '.dvc/cache/"),
-    ({".dvc/tmp/jupyter_exp/planted": "x"}, {}, "writes '.dvc/tmp/"),
-    ({".dvc/config.local": "[core]\n"}, {}, "writes '.dvc/config.local'"),
-    ({"dvc.yaml": "stages:\n  s:\n    cmd: echo\n    outs: [newdir/pwn]\n"}, {"newdir": "../outside"},
-     "makes 'newdir' a symlink to '../outside'"),
-    ({}, {".gitignore": "/etc/passwd"}, "makes '.gitignore' a symlink to '/etc/passwd'"),
-    ({}, {"inner": ".git/hooks"}, "makes 'inner' a symlink to '.git/hooks'"),
-])
+@pytest.mark.parametrize(
+    "files, links, says",
+    [
+        ({".dvc/cache/files/md5/98/56b42d9279343cc9fba01ee70f0da1": "POISON"}, {}, "writes '.dvc/cache/"),
+        ({".dvc/tmp/jupyter_exp/planted": "x"}, {}, "writes '.dvc/tmp/"),
+        ({".dvc/config.local": "[core]\n"}, {}, "writes '.dvc/config.local'"),
+        (
+            {"dvc.yaml": "stages:\n  s:\n    cmd: echo\n    outs: [newdir/pwn]\n"},
+            {"newdir": "../outside"},
+            "makes 'newdir' a symlink to '../outside'",
+        ),
+        ({}, {".gitignore": "/etc/passwd"}, "makes '.gitignore' a symlink to '/etc/passwd'"),
+        ({}, {"inner": ".git/hooks"}, "makes 'inner' a symlink to '.git/hooks'"),
+    ],
+)
 def test_exp_apply_refuses_an_experiment_that_writes_machinery_or_escaping_links(
-        hostile, cli, tmp_path, files, links, says):
+    hostile, cli, tmp_path, files, links, says
+):
     rev = _crafted_experiment(hostile, "crafted", files, links)
     (hostile / "README.md").write_text("# unsaved work\n")
     before = Snapshot.take(hostile, outside=[tmp_path])
@@ -550,7 +733,9 @@ def test_copy_paths_through_a_symlink_leading_outside_is_refused(hostile, cli, t
     commit(hostile, {"dvc.yaml": "stages:\n  s:\n    cmd: ls\n"})
     before = Snapshot.take(hostile, outside=[tmp_path])
     proc = cli("run", "--temp", "-C", "lnk", check=False)
-    assert proc.returncode == 1 and proc.stderr.startswith("ERROR: -C/--copy-paths: 'lnk' leads through a symlink"), proc.stderr
+    assert proc.returncode == 1 and proc.stderr.startswith("ERROR: -C/--copy-paths: 'lnk' leads through a symlink"), (
+        proc.stderr
+    )
     before.assert_unchanged()
 
 
@@ -575,7 +760,10 @@ def test_a_cache_object_that_is_a_symlink_is_never_copied_out(hostile, cli, tmp_
     (hostile / "data.txt").unlink()
     before = Snapshot.take(hostile, outside=[tmp_path])
     proc = cli("checkout", check=False)
-    assert proc.returncode == 1 and "ERROR: Missing from the cache: data.txt" in proc.stderr or \
-        proc.stderr.startswith(f"ERROR: Cache object {md5} is a symlink"), proc.stderr
+    assert (
+        proc.returncode == 1
+        and "ERROR: Missing from the cache: data.txt" in proc.stderr
+        or proc.stderr.startswith(f"ERROR: Cache object {md5} is a symlink")
+    ), proc.stderr
     assert not (hostile / "data.txt").exists()
     before.assert_unchanged()

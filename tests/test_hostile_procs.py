@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import cli_command, git
 
 import jupyter_exp
 from jupyter_exp.errors import CheckoutError
@@ -20,8 +21,6 @@ from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.pipeline.cache import Cache
 from jupyter_exp.pipeline.hashing import Hasher
 from jupyter_exp.project import Project
-
-from conftest import cli_command, git
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -242,12 +241,18 @@ def test_killing_the_engine_stops_its_stage(project, tmp_path, how):
     else:  # the stage is started from a queue worker thread, not the main thread
         jupyter_exp.run(queue=True, set_params=["n=2"])
         args = ["run", "--run-all"]
-    engine = subprocess.Popen([*cli_command(), *args], cwd=project, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    engine = subprocess.Popen(
+        [*cli_command(), *args],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     pgid = None
     try:
-        wait_for(lambda: tick.exists() and pgid_file.exists() and pgid_file.read_text().strip(),
-                 what="the stage to start")
+        wait_for(
+            lambda: tick.exists() and pgid_file.exists() and pgid_file.read_text().strip(), what="the stage to start"
+        )
         pgid = int(pgid_file.read_text())
         os.kill(engine.pid, signal.SIGKILL)  # the engine only, not its stage's group
         engine.wait()

@@ -16,18 +16,17 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import cli_command, git
+from safety import Snapshot
 
 import jupyter_exp
-from jupyter_exp.git import Git
 from jupyter_exp.experiments import queue as queue_module
 from jupyter_exp.experiments.exceptions import EntryGone, StateConflict
 from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.experiments.workers import wait
+from jupyter_exp.git import Git
 from jupyter_exp.processes import group_alive, start_time, stop_group
 from jupyter_exp.project import Project
-
-from conftest import cli_command, git
-from safety import Snapshot
 
 
 def queue_state(root: Path) -> list[tuple]:
@@ -59,6 +58,7 @@ def wait_for(condition, what: str, timeout: float = 30):
 
 def running_with_stage(root: Path, name: str):
     """The entry ``name`` once its stage command runs."""
+
     def check():
         entry = QueueStore(Project(root)).entries()
         found = [e for e in entry if e.name == name and e.state == "running" and e.pgid]
@@ -98,6 +98,7 @@ def test_an_id_prefix_of_four_resolves_and_an_ambiguous_one_is_refused(ran, cli,
         def uuid4():
             class Value:
                 hex = next(ids).ljust(32, "0")
+
             return Value
 
     with monkeypatch.context() as patch:
@@ -108,8 +109,10 @@ def test_an_id_prefix_of_four_resolves_and_an_ambiguous_one_is_refused(ran, cli,
     before, queued = Snapshot.take(ran, outside=[tmp_path]), queue_state(ran)
     proc = cli("queue", "remove", "abcd", check=False)
     assert proc.returncode == 1
-    assert proc.stderr == ("ERROR: 'abcd' is the start of 2 entries' ids (one (abcd1111aaaa), "
-                           "two (abcd2222bbbb)); give more of the id, or the name.\n")
+    assert proc.stderr == (
+        "ERROR: 'abcd' is the start of 2 entries' ids (one (abcd1111aaaa), "
+        "two (abcd2222bbbb)); give more of the id, or the name.\n"
+    )
     proc = cli("queue", "remove", "abc", check=False)
     assert proc.stderr == "ERROR: No queued experiment 'abc'; give its name, or at least 4 characters of its id.\n"
     before.assert_unchanged()
@@ -181,9 +184,16 @@ def test_queue_stop_from_a_shell_reaches_a_kernels_thread_worker(ran, cli):
 
 
 def test_two_queueings_of_one_name_at_once_queue_one(ran):
-    procs = [subprocess.Popen([*cli_command(), "run", "--queue", "-n", "same", "-S", f"train.lr=0.{i}"],
-                              cwd=ran, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in (1, 2)]
+    procs = [
+        subprocess.Popen(
+            [*cli_command(), "run", "--queue", "-n", "same", "-S", f"train.lr=0.{i}"],
+            cwd=ran,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in (1, 2)
+    ]
     results = [(proc.wait(timeout=60), *proc.communicate()) for proc in procs]
     assert sorted(code for code, _out, _err in results) == [0, 1]
     (err,) = [err for code, _out, err in results if code]
@@ -212,8 +222,13 @@ with Project(root).lock():
 def test_queueing_waits_for_the_project_lock_and_never_snapshots_another_runs_params(ran):
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(ran)])
     wait_for(lambda: (ran / "holding").exists(), "the lock holder")
-    queuer = subprocess.Popen([*cli_command(), "run", "--queue", "-n", "q"], cwd=ran,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    queuer = subprocess.Popen(
+        [*cli_command(), "run", "--queue", "-n", "q"],
+        cwd=ran,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     with pytest.raises(subprocess.TimeoutExpired):
         queuer.wait(timeout=2)  # it waits for the lock (unlocked, it snapshots at once)
     (ran / "release").touch()
@@ -241,8 +256,9 @@ def test_queue_kill_escalates_past_a_stage_that_ignores_sigint(ran, cli, fast_ki
 
 
 def test_a_killed_python_stage_is_not_reported_as_the_users_error(ran, cli, fast_kills):
-    (ran / "train.py").write_text("import time\nprint('waiting', flush=True)\ntime.sleep(45)\n"
-                                  + (ran / "train.py").read_text())
+    (ran / "train.py").write_text(
+        "import time\nprint('waiting', flush=True)\ntime.sleep(45)\n" + (ran / "train.py").read_text()
+    )
     git(ran, "commit", "-qam", "slow python")
     jupyter_exp.run(queue=True, set_params=["train.lr=0.1"], name="py")
     cli("queue", "start")
@@ -342,10 +358,16 @@ def test_refs_stamp_in_a_linked_worktree(exps, tmp_path):
 
 
 # -- 8: a damaged queue record is skipped with a warning ------------------------------------
-@pytest.mark.parametrize("content", [
-    b"{not json", b"[1, 2]", b"\xff\xfe\x00", b'{"id": 5}',
-    None,  # a valid record with fields of the wrong type, made below
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{not json",
+        b"[1, 2]",
+        b"\xff\xfe\x00",
+        b'{"id": 5}',
+        None,  # a valid record with fields of the wrong type, made below
+    ],
+)
 def test_a_damaged_queue_record_is_skipped_with_one_warning(ran, cli, content):
     jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2"], name="ok")
     store = QueueStore(Project(ran))
@@ -358,8 +380,10 @@ def test_a_damaged_queue_record_is_skipped_with_one_warning(ran, cli, content):
     record.write_bytes(content)
     for args in (["queue", "status"], ["show", "--json"]):
         proc = cli(*args)
-        warning = (f"WARNING: Skipping the damaged queue record .dvc/tmp/jupyter_exp/queue/{damaged.id}.json; "
-                   "delete it (its experiment is not queued).\n")
+        warning = (
+            f"WARNING: Skipping the damaged queue record .dvc/tmp/jupyter_exp/queue/{damaged.id}.json; "
+            "delete it (its experiment is not queued).\n"
+        )
         assert proc.stderr == warning, proc.stderr
     assert "ok-2" in cli("queue", "status").stdout and kept.name == "ok-2"
     assert record.read_bytes() == content  # set aside, not rewritten

@@ -15,6 +15,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import git
+from safety import Snapshot
 
 import jupyter_exp
 from jupyter_exp.arguments import InvalidArgumentError
@@ -23,9 +25,6 @@ from jupyter_exp.experiments.exceptions import CannotRecordError
 from jupyter_exp.git import GitError
 from jupyter_exp.refs import InvalidExpNameError
 from jupyter_exp.serialize import write_text_atomic
-from safety import Snapshot
-
-from conftest import git
 
 OWN = ".dvc/tmp/jupyter_exp"
 
@@ -42,6 +41,7 @@ def _same_size_same_mtime(path: Path, old: str, new: str) -> None:
 
 
 # --- 7: a copy never answers with the original's stamps or hashes ---------------------------------
+
 
 def test_a_copied_project_reruns_and_shows_its_own_params(ran, cli, monkeypatch):
     assert "up to date" in cli("repro").stdout  # records the up-to-date stamp
@@ -75,6 +75,7 @@ def test_a_project_replaced_in_place_by_a_copy_rehashes(ran, cli, monkeypatch):
 
 
 # --- 8: bookkeeping that cannot run code, and damaged bookkeeping ----------------------------------
+
 
 class _Payload:
     def __reduce__(self):
@@ -131,8 +132,11 @@ def test_a_damaged_progress_file_is_skipped_with_a_warning(exps, cli):
     (progress / "broken.json").write_bytes(b"\xff\xfe{not json")
     (progress / "list.json").write_text("[1, 2]")
     proc = cli("show", "--json", "-f")
-    assert sorted(row['name'] for row in json.loads(proc.stdout)[1]['experiments']) == ['e1', 'e2', 'e3']
-    assert "WARNING: skipping the damaged progress file .dvc/tmp/jupyter_exp/progress/broken.json; delete it." in proc.stderr
+    assert sorted(row["name"] for row in json.loads(proc.stdout)[1]["experiments"]) == ["e1", "e2", "e3"]
+    assert (
+        "WARNING: skipping the damaged progress file .dvc/tmp/jupyter_exp/progress/broken.json; delete it."
+        in proc.stderr
+    )
     assert "Traceback" not in proc.stderr
 
 
@@ -148,13 +152,15 @@ def test_a_damaged_checkpoint_record_starts_afresh(project):
 
 # --- 16: a full disk, numeric flags, long names ---------------------------------------------------
 
+
 @pytest.fixture
 def full_disk(tmp_path):
     """A directory on a tiny tmpfs that is already full (needs root and mount)."""
     mount = tmp_path / "full"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     assert made.returncode == 0, f"these tests run as root and mount a tmpfs: {made.stderr}"
     try:
         fd = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
@@ -193,14 +199,35 @@ def test_state_and_stamps_on_a_full_disk_warn_and_carry_on(ran, full_disk, cli, 
     assert not (full_disk / "uptodate").exists() or not list((full_disk / "uptodate").iterdir())
 
 
-@pytest.mark.parametrize("args, line", [
-    (("show", "--precision", "-3"), "jupyter exp show: argument --precision: must be a whole number of 0 or more, got -3; see `jupyter exp show --help`."),
-    (("show", "-n", "-3"), "jupyter exp show: argument -n/--num: must be a whole number of 0 or more, got -3; see `jupyter exp show --help`."),
-    (("run", "-j", "0"), "jupyter exp run: argument -j/--jobs: must be a whole number of 1 or more, got 0; see `jupyter exp run --help`."),
-    (("queue", "start", "-j", "-3"), "jupyter exp queue start: argument -j/--jobs: must be a whole number of 1 or more, got -3; see `jupyter exp queue start --help`."),
-    (("diff", "--precision", "-1"), "jupyter exp diff: argument --precision: must be a whole number of 0 or more, got -1; see `jupyter exp diff --help`."),
-    (("metrics", "show", "--precision", "x"), "jupyter exp metrics show: argument --precision: must be a whole number, got 'x'; see `jupyter exp metrics show --help`."),
-])
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (
+            ("show", "--precision", "-3"),
+            "jupyter exp show: argument --precision: must be a whole number of 0 or more, got -3; see `jupyter exp show --help`.",
+        ),
+        (
+            ("show", "-n", "-3"),
+            "jupyter exp show: argument -n/--num: must be a whole number of 0 or more, got -3; see `jupyter exp show --help`.",
+        ),
+        (
+            ("run", "-j", "0"),
+            "jupyter exp run: argument -j/--jobs: must be a whole number of 1 or more, got 0; see `jupyter exp run --help`.",
+        ),
+        (
+            ("queue", "start", "-j", "-3"),
+            "jupyter exp queue start: argument -j/--jobs: must be a whole number of 1 or more, got -3; see `jupyter exp queue start --help`.",
+        ),
+        (
+            ("diff", "--precision", "-1"),
+            "jupyter exp diff: argument --precision: must be a whole number of 0 or more, got -1; see `jupyter exp diff --help`.",
+        ),
+        (
+            ("metrics", "show", "--precision", "x"),
+            "jupyter exp metrics show: argument --precision: must be a whole number, got 'x'; see `jupyter exp metrics show --help`.",
+        ),
+    ],
+)
 def test_bad_numeric_flags_are_one_line(ran, cli, tmp_path, args, line):
     before = Snapshot.take(ran, outside=[tmp_path])
     proc = cli(*args, check=False)
@@ -212,7 +239,9 @@ def test_bad_numeric_flags_are_one_line(ran, cli, tmp_path, args, line):
 def test_bad_jobs_through_the_api(make_project, tmp_path):
     ran = make_project("two_stage")
     before = Snapshot.take(ran, outside=[tmp_path])
-    with pytest.raises(InvalidArgumentError, match=r"^jobs must be a whole number of 1 or more, got 0; pass 1 or more\.$"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"^jobs must be a whole number of 1 or more, got 0; pass 1 or more\.$"
+    ):
         jupyter_exp.queue_start(jobs=0, threads=True)
     with pytest.raises(InvalidArgumentError, match="got -3"):
         jupyter_exp.run(set_params=["train.lr=0.5,0.6"], queue=True, run_all=True, jobs=-3)
@@ -227,8 +256,9 @@ def test_a_300_character_name_is_refused_before_anything(make_project, tmp_path)
     before = Snapshot.take(ran, outside=[tmp_path])
     with pytest.raises(InvalidExpNameError) as info:
         jupyter_exp.run(params={"train.lr": 0.5}, name="a" * 300)
-    assert str(info.value) == ("Experiment name 'aaaaaaaaaaaaaaaaaaaaaaaa...' is 300 bytes long; "
-                               "use a name of at most 200 bytes.")
+    assert str(info.value) == (
+        "Experiment name 'aaaaaaaaaaaaaaaaaaaaaaaa...' is 300 bytes long; use a name of at most 200 bytes."
+    )
     with pytest.raises(InvalidExpNameError):
         jupyter_exp.run(params={"train.lr": 0.5}, name="b" * 300, queue=True)
     before.assert_unchanged()
@@ -263,9 +293,13 @@ def test_no_git_identity_is_refused_before_running(make_project, tmp_path, monke
         monkeypatch.delenv(var, raising=False)
     git(root, "config", "--unset", "user.name")
     git(root, "config", "--unset", "user.email")
-    _refused_before_running(root, tmp_path, GitError,
-                            "git needs your identity; run `git config user.name NAME` and `git config user.email EMAIL`.",
-                            mode)
+    _refused_before_running(
+        root,
+        tmp_path,
+        GitError,
+        "git needs your identity; run `git config user.name NAME` and `git config user.email EMAIL`.",
+        mode,
+    )
 
 
 @pytest.fixture
@@ -288,9 +322,13 @@ def test_a_read_only_git_is_refused_before_running(make_project, tmp_path, immut
     root = make_project("two_stage")
     immutable(root / ".git/objects")
     _refused_before_running(
-        root, tmp_path, CannotRecordError,
+        root,
+        tmp_path,
+        CannotRecordError,
         "Cannot write .git/objects (Operation not permitted), so the experiment could not be recorded; "
-        "make .git writable (`chattr -i`, a read-write mount) and rerun.", mode)
+        "make .git writable (`chattr -i`, a read-write mount) and rerun.",
+        mode,
+    )
 
 
 def test_an_unwritable_progress_folder_is_refused_before_running(make_project, tmp_path, immutable):
@@ -299,9 +337,12 @@ def test_an_unwritable_progress_folder_is_refused_before_running(make_project, t
     progress.mkdir(parents=True, exist_ok=True)
     immutable(progress)
     _refused_before_running(
-        root, tmp_path, CannotRecordError,
+        root,
+        tmp_path,
+        CannotRecordError,
         f"Cannot write {OWN}/progress (Operation not permitted), so the experiment could not be "
-        "recorded; make it writable and rerun.")
+        "recorded; make it writable and rerun.",
+    )
 
 
 def test_a_dependency_inside_a_submodule_is_refused_before_running(make_project, tmp_path):
@@ -313,17 +354,23 @@ def test_a_dependency_inside_a_submodule_is_refused_before_running(make_project,
     git(other, "add", "-A")
     git(other, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-qm", "x")
     git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(other), "sub")
-    text = (root / "dvc.yaml").read_text().replace("    - data/raw.csv\n", "    - data/raw.csv\n    - sub/input.txt\n", 1)
+    text = (
+        (root / "dvc.yaml").read_text().replace("    - data/raw.csv\n", "    - data/raw.csv\n    - sub/input.txt\n", 1)
+    )
     (root / "dvc.yaml").write_text(text)
     git(root, "add", "-A")
     git(root, "commit", "-qm", "submodule")
     _refused_before_running(
-        root, tmp_path, CannotRecordError,
+        root,
+        tmp_path,
+        CannotRecordError,
         "'sub/input.txt' is inside the git submodule 'sub', which an experiment commit cannot hold; "
-        "move it into the project's own repository.")
+        "move it into the project's own repository.",
+    )
 
 
 # --- 21: temp names unique per thread; the checkpoint signal appears whole -------------------------
+
 
 def test_threads_writing_one_file_never_collide(tmp_path):
     target = tmp_path / "shared.json"
@@ -379,13 +426,15 @@ def test_the_checkpoint_signal_is_never_seen_half_written(tmp_path, monkeypatch)
 def test_repro_onto_a_full_cache_is_one_line_and_records_nothing(project, tmp_path, cli):
     """A whole command on a full disk: the cache is a tmpfs too small for the output."""
     (project / "dvc.yaml").write_text(
-        "stages:\n  big:\n    cmd: head -c 600000 /dev/urandom > big.bin\n    outs: [big.bin]\n")
+        "stages:\n  big:\n    cmd: head -c 600000 /dev/urandom > big.bin\n    outs: [big.bin]\n"
+    )
     git(project, "add", "-A")
     git(project, "commit", "-qm", "a big output")
     cache = project / ".dvc" / "cache"
     cache.mkdir(exist_ok=True)
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(cache)],
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(cache)], capture_output=True, text=True
+    )
     assert made.returncode == 0, f"these tests run as root and mount a tmpfs: {made.stderr}"
     try:
         proc = cli("repro", check=False)
@@ -396,7 +445,8 @@ def test_repro_onto_a_full_cache_is_one_line_and_records_nothing(project, tmp_pa
         assert not (project / "dvc.lock").exists()  # nothing recorded
         assert [p.name for p in cache.rglob("*") if p.is_file()] == []  # no half object
         assert git(project, "status", "--porcelain") == "?? big.bin\n" or "big.bin" in git(
-            project, "status", "--porcelain", "--ignored")
+            project, "status", "--porcelain", "--ignored"
+        )
     finally:
         subprocess.run(["umount", "-l", str(cache)], check=False)
 
@@ -406,8 +456,7 @@ def test_a_full_disk_under_the_whole_project_is_one_line(tmp_path, cli, monkeypa
     command was writing when the space ran out."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
-                          capture_output=True, text=True)
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True, text=True)
     assert made.returncode == 0, f"these tests run as root and mount a tmpfs: {made.stderr}"
     try:
         root = disk / "repo"
@@ -420,7 +469,8 @@ def test_a_full_disk_under_the_whole_project_is_one_line(tmp_path, cli, monkeypa
         (root / "params.yaml").write_text("lr: 0.1\n")
         (root / "dvc.yaml").write_text(
             "stages:\n  s:\n    cmd: python -c \"open('o.txt','w').write('x' * 4000)\"\n    params: [lr]\n"
-            "    outs: [o.txt]\n")
+            "    outs: [o.txt]\n"
+        )
         git(root, "add", "-A")
         git(root, "commit", "-qm", "init")
         with open(root / "filler", "wb") as fobj:  # every byte the file system has left

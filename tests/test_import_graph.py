@@ -55,7 +55,8 @@ def _resolve_from(module: str, is_package: bool, node: ast.ImportFrom) -> str:
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _import_nodes(node: ast.AST) -> list[ast.Import | ast.ImportFrom]:
@@ -159,7 +160,7 @@ def a_cycle(graph: dict[str, set[str]], component: frozenset[str]) -> list[str]:
 def checked_graph() -> dict[str, set[str]]:
     """The import graph without the known exceptions."""
     graph = import_graph()
-    for (importer, imported) in KNOWN_EXCEPTIONS:
+    for importer, imported in KNOWN_EXCEPTIONS:
         graph[importer].discard(imported)
     return graph
 
@@ -197,8 +198,7 @@ def test_known_exceptions_are_still_needed():
         graph = checked_graph()
         graph[importer].add(imported)
         closes = any(importer in c and imported in c for c in strongly_connected(graph))
-        assert closes, (f"{importer} -> {imported} ({where}) no longer closes a cycle: "
-                        "remove it from KNOWN_EXCEPTIONS")
+        assert closes, f"{importer} -> {imported} ({where}) no longer closes a cycle: remove it from KNOWN_EXCEPTIONS"
 
 
 def line_counts() -> dict[str, int]:
@@ -232,8 +232,11 @@ def test_experiments_errors_live_in_one_module():
         if not name.startswith("jupyter_exp.experiments."):
             continue
         module = importlib.import_module(name)
-        defined = {n for n, v in vars(module).items()
-                   if isinstance(v, type) and issubclass(v, BaseException) and v.__module__ == name}
+        defined = {
+            n
+            for n, v in vars(module).items()
+            if isinstance(v, type) and issubclass(v, BaseException) and v.__module__ == name
+        }
         if name == "jupyter_exp.experiments.exceptions":
             assert defined and all(issubclass(getattr(module, n), JupyterExpError) for n in defined)
             continue

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import git, wait_for_command
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
@@ -13,8 +14,6 @@ from jupyter_exp.cli import UsageError
 from jupyter_exp.display import DiffTable, ExpDiffView, ExperimentTable
 from jupyter_exp.errors import JupyterExpError
 from jupyter_exp.pipeline.stage_add import StageExistsError
-
-from conftest import git, wait_for_command
 
 
 class TestingShell(InteractiveShell):
@@ -48,13 +47,20 @@ def calls(monkeypatch):
         def fake(*args, **kwargs):
             seen[name] = (args, kwargs)
             return []
+
         return fake
 
     # The CLI's handlers call the api's modules by noun (not the package root).
     from jupyter_exp.api import experiments, pipeline, sharing
 
-    for module, name in ((experiments, "run"), (experiments, "apply"), (experiments, "branch"),
-                         (experiments, "remove"), (pipeline, "reproduce"), (sharing, "push")):
+    for module, name in (
+        (experiments, "run"),
+        (experiments, "apply"),
+        (experiments, "branch"),
+        (experiments, "remove"),
+        (pipeline, "reproduce"),
+        (sharing, "push"),
+    ):
         monkeypatch.setattr(module, name, record(name))
     return seen
 
@@ -132,10 +138,17 @@ def test_stage_cell_writes_script_and_stage_and_runs(project: Path, shell, capsy
     from jupyter_exp.serialize import load_yaml
 
     stage = load_yaml(project / "dvc.yaml")["stages"]["total"]
-    assert stage == {"cmd": "python stages/total.py", "deps": ["stages/total.py", "data.txt"],
-                     "outs": ["total.txt"], "desc": "add them up"}
+    assert stage == {
+        "cmd": "python stages/total.py",
+        "deps": ["stages/total.py", "data.txt"],
+        "outs": ["total.txt"],
+        "desc": "add them up",
+    }
     # Re-running the cell with a new body updates the script and reruns the stage.
-    shell.run_cell("%%stage total -d data.txt -o total.txt --desc 'add them up'\n" + body.replace("sum(values)", "sum(values) * 10"))
+    shell.run_cell(
+        "%%stage total -d data.txt -o total.txt --desc 'add them up'\n"
+        + body.replace("sum(values)", "sum(values) * 10")
+    )
     assert (project / "total.txt").read_text() == "70"
 
 
@@ -157,12 +170,16 @@ def test_stage_cell_flags(project: Path, shell):
 
 def test_stage_cell_guards(project: Path, shell):
     (project / "dvc.yaml").write_text("# my pipeline\nstages:\n  train:\n    cmd: python train.py\n")
-    with pytest.raises(StageExistsError, match="Stage 'train' already exists and runs 'python train.py'; rerun with -f"):
+    with pytest.raises(
+        StageExistsError, match="Stage 'train' already exists and runs 'python train.py'; rerun with -f"
+    ):
         shell.run_cell("%%stage train --no-run\nprint(1)\n")
     shell.run_cell("%%stage train -f --no-run\nprint(1)\n")
     text = (project / "dvc.yaml").read_text()
     assert text.startswith("# my pipeline\n") and "python stages/train.py" in text
-    with pytest.raises(JupyterExpError, match="^%%stage outs: '../escape.txt' leaves the project; use a path inside it.$"):
+    with pytest.raises(
+        JupyterExpError, match="^%%stage outs: '../escape.txt' leaves the project; use a path inside it.$"
+    ):
         shell.run_cell("%%stage bad -o ../escape.txt --no-run\nprint(1)\n")
     with pytest.raises(JupyterExpError, match="Invalid stage name 'a/b'"):
         shell.run_cell("%%stage a/b --no-run\nprint(1)\n")

@@ -9,16 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 import jupyter_exp
 import jupyter_exp.pipeline.dvcfile as dvcfile
 from jupyter_exp.git import Git, GitError
 from jupyter_exp.project import Project
 from jupyter_exp.refs import ExpRef, queue_ref, saved_ref
-from jupyter_exp.serialize import replacing, write_bytes_atomic, write_text_atomic
-from jupyter_exp.serialize import load_yaml
-
-from conftest import git
+from jupyter_exp.serialize import load_yaml, replacing, write_bytes_atomic, write_text_atomic
 
 
 @pytest.fixture
@@ -55,8 +53,7 @@ def test_exp_run_reloads_when_overrides_change_interpolated_stages(ran: Path, pa
 
 
 def test_tracked_does_not_import_repro():
-    code = ("import sys, jupyter_exp.pipeline.tracked; "
-            "print('jupyter_exp.pipeline.repro' in sys.modules)")
+    code = "import sys, jupyter_exp.pipeline.tracked; print('jupyter_exp.pipeline.repro' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

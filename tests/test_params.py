@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import git
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,8 +12,6 @@ import jupyter_exp
 from jupyter_exp.errors import OverrideSyntaxError, ParamsError, YAMLFileError
 from jupyter_exp.overrides import apply_overrides, expand_sweeps, group_by_file
 from jupyter_exp.params import read_params
-
-from conftest import git
 
 YAML_TEXT = """# top comment
 train:
@@ -33,9 +32,19 @@ def test_file_prefix_only_before_the_first_equals():
 
 def test_set_add_force_add_delete_keep_yaml_comments(tmp_path: Path):
     (tmp_path / "params.yaml").write_text(YAML_TEXT)
-    apply_overrides(tmp_path, group_by_file(
-        ["train.lr=0.1", "+train.seed=7", "++name=exp", "~train.layers", "+model={depth: 2, act: relu}", "+tags=[a,b]"]
-    ))
+    apply_overrides(
+        tmp_path,
+        group_by_file(
+            [
+                "train.lr=0.1",
+                "+train.seed=7",
+                "++name=exp",
+                "~train.layers",
+                "+model={depth: 2, act: relu}",
+                "+tags=[a,b]",
+            ]
+        ),
+    )
     text = (tmp_path / "params.yaml").read_text()
     # ruamel keeps the comment in its column, as DVC's rewrite does.
     assert text.startswith("# top comment\ntrain:\n  lr: 0.1   # learning rate\n  epochs: 3\n")
@@ -55,14 +64,18 @@ def test_typed_values_and_quoted_strings(tmp_path: Path):
 
 def test_unknown_key_hints_plus(tmp_path: Path):
     (tmp_path / "params.yaml").write_text(YAML_TEXT)
-    with pytest.raises(ParamsError, match=r"^Unknown param 'train.momentum' in params.yaml; use -S \+train.momentum=VALUE to add it.$"):
+    with pytest.raises(
+        ParamsError, match=r"^Unknown param 'train.momentum' in params.yaml; use -S \+train.momentum=VALUE to add it.$"
+    ):
         apply_overrides(tmp_path, group_by_file(["train.lr=0.5", "train.momentum=0.9"]))
     assert (tmp_path / "params.yaml").read_text() == YAML_TEXT  # nothing written
 
 
 def test_adding_an_existing_key_hints_double_plus(tmp_path: Path):
     (tmp_path / "params.yaml").write_text(YAML_TEXT)
-    with pytest.raises(ParamsError, match=r"Param 'name' already exists in params.yaml; use -S name=VALUE or \+\+name=VALUE"):
+    with pytest.raises(
+        ParamsError, match=r"Param 'name' already exists in params.yaml; use -S name=VALUE or \+\+name=VALUE"
+    ):
         apply_overrides(tmp_path, group_by_file(["+name=x"]))
 
 
@@ -83,7 +96,9 @@ def test_toml_keeps_comments_json_is_compact_py_is_patched(tmp_path: Path):
     (tmp_path / "p.toml").write_text("# settings\n[train]\nlr = 0.1 # rate\nepochs = 2\n")
     (tmp_path / "p.json").write_text('{\n  "a": 1,\n  "b": {"c": 5}\n}\n')
     (tmp_path / "p.py").write_text("LR = 0.1  # rate\n\nclass Model:\n    depth = 2\n    act = 'relu'\n")
-    apply_overrides(tmp_path, group_by_file(["p.toml:train.lr=0.5", "p.json:b.c=6", "p.py:Model.depth=4", "p.py:LR=0.2"]))
+    apply_overrides(
+        tmp_path, group_by_file(["p.toml:train.lr=0.5", "p.json:b.c=6", "p.py:Model.depth=4", "p.py:LR=0.2"])
+    )
     assert (tmp_path / "p.toml").read_text() == "# settings\n[train]\nlr = 0.5 # rate\nepochs = 2\n"
     assert (tmp_path / "p.json").read_text() == '{"a": 1, "b": {"c": 6}}'
     assert (tmp_path / "p.py").read_text() == "LR = 0.2  # rate\n\nclass Model:\n    depth = 4\n    act = 'relu'\n"
@@ -109,7 +124,7 @@ def test_malformed_params_yaml_names_the_line(tmp_path: Path):
 
 
 scalars = st.one_of(
-    st.integers(-10**6, 10**6),
+    st.integers(-(10**6), 10**6),
     st.floats(allow_nan=False, allow_infinity=False, width=32).filter(lambda f: abs(f) < 1e6),
     st.booleans(),
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8),
@@ -133,14 +148,20 @@ def test_any_scalar_survives_the_round_trip(tmp_path_factory, value):
 
 
 @settings(max_examples=30, deadline=None)
-@given(path=st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True), min_size=1, max_size=3, unique=True),
-       value=scalars)
+@given(
+    path=st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True), min_size=1, max_size=3, unique=True),
+    value=scalars,
+)
 def test_adding_then_deleting_a_key_gives_the_file_back(tmp_path_factory, path, value):
     root = tmp_path_factory.mktemp("grammar")
     original = "# settings\nkeep: 1  # a comment\n"
     (root / "params.yaml").write_text(original)
     key = "zz_" + ".".join(path)
-    literal = f"'{value}'" if isinstance(value, str) else ("true" if value is True else "false" if value is False else json.dumps(value))
+    literal = (
+        f"'{value}'"
+        if isinstance(value, str)
+        else ("true" if value is True else "false" if value is False else json.dumps(value))
+    )
     apply_overrides(root, group_by_file([f"+{key}={literal}"]))
     node = read_params(root / "params.yaml")
     for part in key.split("."):
@@ -153,18 +174,45 @@ def test_adding_then_deleting_a_key_gives_the_file_back(tmp_path_factory, path, 
 
 
 simple_values = st.one_of(
-    st.integers(-10**9, 10**9).map(str),
+    st.integers(-(10**9), 10**9).map(str),
     st.from_regex(r"[+-]?(\d{1,4}\.\d{0,4}|\.\d{1,4})([eE][+-]?\d{1,2})?", fullmatch=True),
     st.from_regex(r"[+-]?\d{1,3}[eE][+-]?\d{1,2}", fullmatch=True),
-    st.sampled_from(["true", "false", "True", "FALSE", "null", "NULL", "inf", "nan", "-inf", "relu", "adam_w",
-                     "_x", "a1", "00", "1_000", "0x10", "1.2.3", "'quoted'", "a b", "[1,2]", "1,2", "${x}", ""]),
+    st.sampled_from(
+        [
+            "true",
+            "false",
+            "True",
+            "FALSE",
+            "null",
+            "NULL",
+            "inf",
+            "nan",
+            "-inf",
+            "relu",
+            "adam_w",
+            "_x",
+            "a1",
+            "00",
+            "1_000",
+            "0x10",
+            "1.2.3",
+            "'quoted'",
+            "a b",
+            "[1,2]",
+            "1,2",
+            "${x}",
+            "",
+        ]
+    ),
     st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True),
 )
 
 
 @settings(max_examples=1500, deadline=None)
-@given(key=st.sampled_from(["lr", "model.depth", "model.act", "model", "missing", "model.missing", "lst"]),
-       text=simple_values)
+@given(
+    key=st.sampled_from(["lr", "model.depth", "model.act", "model", "missing", "model.missing", "lst"]),
+    text=simple_values,
+)
 def test_plain_overrides_read_without_hydra_agree_with_hydra(key, text):
     from jupyter_exp.errors import JupyterExpError
     from jupyter_exp.overrides import _apply_simple, _apply_with_hydra
@@ -182,8 +230,20 @@ def test_plain_overrides_read_without_hydra_agree_with_hydra(key, text):
     assert repr(fast) == repr(slow), override  # repr: 1 and 1.0 and True must differ
 
 
-@pytest.mark.parametrize("override", ["lr=0.01", "lr=1e-3", "lr=-2", "lr=.5", "lr=5.", "lr=null",
-                                      "model.act=tanh", "model.depth=TRUE", "model.depth=+7"])
+@pytest.mark.parametrize(
+    "override",
+    [
+        "lr=0.01",
+        "lr=1e-3",
+        "lr=-2",
+        "lr=.5",
+        "lr=5.",
+        "lr=null",
+        "model.act=tanh",
+        "model.depth=TRUE",
+        "model.depth=+7",
+    ],
+)
 def test_common_overrides_take_the_fast_path_and_read_as_hydra_reads_them(override):
     from jupyter_exp.overrides import _apply_simple, _apply_with_hydra
 
@@ -195,9 +255,11 @@ def test_common_overrides_take_the_fast_path_and_read_as_hydra_reads_them(overri
 
 def test_an_experiment_with_plain_overrides_does_not_import_hydra(make_project):
     root = make_project("two_stage")
-    code = ("import sys, jupyter_exp\n"
-            "jupyter_exp.run(set_params=['train.lr=0.02', 'train.model.act=tanh'], name='fast')\n"
-            "assert not any(m == 'hydra' or m.startswith('hydra.') for m in sys.modules), 'hydra imported'\n")
+    code = (
+        "import sys, jupyter_exp\n"
+        "jupyter_exp.run(set_params=['train.lr=0.02', 'train.model.act=tanh'], name='fast')\n"
+        "assert not any(m == 'hydra' or m.startswith('hydra.') for m in sys.modules), 'hydra imported'\n"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True, capture_output=True)
     head = git(root, "rev-parse", "HEAD").strip()
     params = git(root, "show", f"refs/exps/{head[:2]}/{head[2:]}/fast:params.yaml")

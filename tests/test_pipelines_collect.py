@@ -9,15 +9,14 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import git, make_repo
+from safety import Snapshot
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError
 from jupyter_exp.pipeline.dvcfile import collect_dvcfiles, load_all
 from jupyter_exp.project import Project
 from jupyter_exp.tree import GitTree
-
-from conftest import git, make_repo
-from safety import Snapshot
 
 ROOT_YAML = """stages:
   prepare:
@@ -44,7 +43,7 @@ SHAPED = {
     "sub/dvc.yaml": SUB_YAML,
     "sub/params.yaml": "k: 1\n",
     "sub/train.py": "import json\nk = int(open('params.yaml').read().split(':')[1])\n"
-                    "json.dump({'score': k * 2}, open('metrics.json', 'w'))\n",
+    "json.dump({'score': k * 2}, open('metrics.json', 'w'))\n",
     # DVC skips these: git-ignored, .dvcignore'd, a sub-repository, inside .dvc-like dirs.
     "ignored/dvc.yaml": "stages:\n  nope:\n    cmd: echo no > nope.txt\n    outs: [nope.txt]\n",
     "hidden/dvc.yaml": "stages:\n  hid:\n    cmd: echo no > hid.txt\n    outs: [hid.txt]\n",
@@ -55,7 +54,7 @@ SHAPED = {
     "nodvc/readme.txt": "nothing here\n",
     # DVCLive's own file: only metrics and plots, no stages.
     "dvclive/dvc.yaml": "metrics:\n- metrics.json\nplots:\n- plots/metrics:\n    x: step\n",
-    "dvclive/metrics.json": "{\"acc\": 0.5}\n",
+    "dvclive/metrics.json": '{"acc": 0.5}\n',
 }
 
 
@@ -69,8 +68,7 @@ def test_collects_what_dvc_collects(twins):
     project = Project(ours)
     assert collect_dvcfiles(project) == ["dvc.yaml", "dvclive/dvc.yaml", "sub/dvc.yaml"]
     # The committed tree lists the same (git-ignored files are not in it).
-    assert collect_dvcfiles(project, GitTree(project.git, "HEAD")) == [
-        "dvc.yaml", "dvclive/dvc.yaml", "sub/dvc.yaml"]
+    assert collect_dvcfiles(project, GitTree(project.git, "HEAD")) == ["dvc.yaml", "dvclive/dvc.yaml", "sub/dvc.yaml"]
     dvclive = [p for p in load_all(project) if p.dvcfile == "dvclive/dvc.yaml"][0]
     assert dvclive.stages == () and dvclive.metrics == ("dvclive/metrics.json",)
 
@@ -119,14 +117,17 @@ def test_default_target_is_the_current_directorys_dvcyaml(twins, monkeypatch, dv
         jupyter_exp.repro()
 
 
-@pytest.mark.parametrize("args,match", [
-    (("sub/nosuch.yaml",), "Unknown stage 'sub/nosuch.yaml'"),  # DVC: a stage name
-    (("nosuch/dvc.yaml",), "'nosuch/dvc.yaml' does not exist"),
-    (("train",), "Unknown stage 'train'"),  # not in the root dvc.yaml
-    (("sub/dvc.yaml:nope",), "Unknown stage 'sub/dvc.yaml:nope'"),
-    (("sub/dvc.lock",), "Did you mean: `sub/dvc.yaml`"),
-    (("ignored/dvc.yaml",), "'ignored/dvc.yaml' does not exist"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (("sub/nosuch.yaml",), "Unknown stage 'sub/nosuch.yaml'"),  # DVC: a stage name
+        (("nosuch/dvc.yaml",), "'nosuch/dvc.yaml' does not exist"),
+        (("train",), "Unknown stage 'train'"),  # not in the root dvc.yaml
+        (("sub/dvc.yaml:nope",), "Unknown stage 'sub/dvc.yaml:nope'"),
+        (("sub/dvc.lock",), "Did you mean: `sub/dvc.yaml`"),
+        (("ignored/dvc.yaml",), "'ignored/dvc.yaml' does not exist"),
+    ],
+)
 def test_a_target_that_names_nothing_is_one_line_and_changes_nothing(twins, monkeypatch, tmp_path, args, match):
     ours, _ = twins
     monkeypatch.chdir(ours)
@@ -154,13 +155,11 @@ def test_up_to_date_stamp_sees_new_and_changed_dvcyaml(twins, monkeypatch):
     jupyter_exp.repro(all_pipelines=True)
     assert {r.status for r in jupyter_exp.repro(all_pipelines=True)} <= {"skipped"}
     (ours / "sub2").mkdir()
-    (ours / "sub2/dvc.yaml").write_text("stages:\n  more:\n    cmd: echo more > more.txt\n"
-                                        "    outs: [more.txt]\n")
+    (ours / "sub2/dvc.yaml").write_text("stages:\n  more:\n    cmd: echo more > more.txt\n    outs: [more.txt]\n")
     ran = [r.stage for r in jupyter_exp.repro(all_pipelines=True) if r.status == "ran"]
     assert ran == ["sub2/dvc.yaml:more"]
     assert (ours / "sub2/dvc.lock").exists()
-    (ours / "sub2/dvc.yaml").write_text("stages:\n  more:\n    cmd: echo other > more.txt\n"
-                                        "    outs: [more.txt]\n")
+    (ours / "sub2/dvc.yaml").write_text("stages:\n  more:\n    cmd: echo other > more.txt\n    outs: [more.txt]\n")
     ran = [r.stage for r in jupyter_exp.repro(all_pipelines=True) if r.status == "ran"]
     assert ran == ["sub2/dvc.yaml:more"]
     assert (ours / "sub2/more.txt").read_text() == "other\n"
@@ -178,8 +177,9 @@ def test_exp_run_set_param_in_sub_params_records_fresh_metric(twins, monkeypatch
 def test_outputs_overlapping_across_files_are_refused(twins, monkeypatch, tmp_path):
     ours, _ = twins
     (ours / "other").mkdir()
-    (ours / "other/dvc.yaml").write_text("stages:\n  dup:\n    cmd: echo x > ../prepared.txt\n"
-                                         "    outs: [../prepared.txt]\n")
+    (ours / "other/dvc.yaml").write_text(
+        "stages:\n  dup:\n    cmd: echo x > ../prepared.txt\n    outs: [../prepared.txt]\n"
+    )
     monkeypatch.chdir(ours)
     before = Snapshot.take(ours, outside=[tmp_path])
     with pytest.raises(JupyterExpError, match="overlaps output 'prepared.txt' of stage 'prepare'"):

@@ -1,11 +1,10 @@
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 import jupyter_exp
 from jupyter_exp.errors import NotAGitRepoError, NotAProjectError
-
-from conftest import git
 
 
 def test_init_creates_dvc_layout_and_stages_it(git_repo: Path):
@@ -68,11 +67,43 @@ def test_import_is_cheap_and_light():
 
 def test_public_surface_is_pinned():
     # What the package offers is pinned by name (a rename or a loss fails here) ...
-    assert {"JupyterExpError", "__version__", "add", "add_stage", "apply", "apply_params", "branch", "checkout",
-            "diff", "expand_sweeps", "gc", "init", "live", "ls", "make_checkpoint", "metrics_diff", "metrics_show",
-            "params_diff", "pull", "push", "queue_kill", "queue_logs", "queue_remove", "queue_retry",
-            "queue_start", "queue_status", "queue_stop", "queue_wait", "remove", "rename", "repro", "run", "save",
-            "show", "show_table"} <= set(jupyter_exp.__all__)
+    assert {
+        "JupyterExpError",
+        "__version__",
+        "add",
+        "add_stage",
+        "apply",
+        "apply_params",
+        "branch",
+        "checkout",
+        "diff",
+        "expand_sweeps",
+        "gc",
+        "init",
+        "live",
+        "ls",
+        "make_checkpoint",
+        "metrics_diff",
+        "metrics_show",
+        "params_diff",
+        "pull",
+        "push",
+        "queue_kill",
+        "queue_logs",
+        "queue_remove",
+        "queue_retry",
+        "queue_start",
+        "queue_status",
+        "queue_stop",
+        "queue_wait",
+        "remove",
+        "rename",
+        "repro",
+        "run",
+        "save",
+        "show",
+        "show_table",
+    } <= set(jupyter_exp.__all__)
     for name in jupyter_exp.__all__:
         assert hasattr(jupyter_exp, name), name
     assert len(set(jupyter_exp.__all__)) == len(jupyter_exp.__all__)
@@ -84,7 +115,9 @@ def _api_modules():
 
     import jupyter_exp.api
 
-    return [importlib.import_module(f"jupyter_exp.api.{m.name}") for m in pkgutil.iter_modules(jupyter_exp.api.__path__)]
+    return [
+        importlib.import_module(f"jupyter_exp.api.{m.name}") for m in pkgutil.iter_modules(jupyter_exp.api.__path__)
+    ]
 
 
 def test_all_is_the_api_modules_own_public_names():
@@ -95,8 +128,11 @@ def test_all_is_the_api_modules_own_public_names():
 
     exported = set(jupyter_exp.__all__)
     for module in _api_modules():
-        own = {name for name, value in vars(module).items()
-               if inspect.isfunction(value) and value.__module__ == module.__name__ and not name.startswith("_")}
+        own = {
+            name
+            for name, value in vars(module).items()
+            if inspect.isfunction(value) and value.__module__ == module.__name__ and not name.startswith("_")
+        }
         assert set(module.__all__) == own, module.__name__
         assert own <= exported, (module.__name__, own - exported)
         for name in own:
@@ -113,11 +149,10 @@ def test_result_and_error_types_a_user_receives_are_exported():
     user-facing error of the engine, can be named from the package."""
     import typing
 
-    from jupyter_exp.errors import JupyterExpError
-    from jupyter_exp.experiments import exceptions
-
     import pandas
 
+    from jupyter_exp.errors import JupyterExpError
+    from jupyter_exp.experiments import exceptions
     from jupyter_exp.widgets.table import ExperimentTableWidget
 
     exported = set(jupyter_exp.__all__)
@@ -133,8 +168,8 @@ def test_result_and_error_types_a_user_receives_are_exported():
             except NameError as exc:
                 raise AssertionError(f"{module.__name__}.{name}: {exc} (export it from jupyter_exp)") from None
             for hint in hints.values():
-                for arg in (typing.get_args(hint) or (hint,)):
-                    for inner in (typing.get_args(arg) or (arg,)):
+                for arg in typing.get_args(hint) or (hint,):
+                    for inner in typing.get_args(arg) or (arg,):
                         if isinstance(inner, type) and inner.__module__.startswith("jupyter_exp"):
                             returned.add(inner)
     assert returned, "no annotated result types found"
@@ -166,9 +201,11 @@ def test_one_function_per_run_mode(make_project):
     # The deprecated keywords: the same functions behind them.
     (entry,) = jupyter_exp.run(queue=True, name="q1", root=str(root))
     assert isinstance(entry, jupyter_exp.QueueEntry) and entry.name == "q1"
-    for kwargs, words in (({"rev": "t1"}, "rev resumes a checkpoint in a queued or temporary run"),
-                          ({"executor": "dask"}, "executor applies to run_all()"),
-                          ({"dry": True, "queue": True}, "dry=True shows what a workspace run would do")):
+    for kwargs, words in (
+        ({"rev": "t1"}, "rev resumes a checkpoint in a queued or temporary run"),
+        ({"executor": "dask"}, "executor applies to run_all()"),
+        ({"dry": True, "queue": True}, "dry=True shows what a workspace run would do"),
+    ):
         with pytest.raises(JupyterExpError) as err:
             jupyter_exp.run(root=str(root), **kwargs)
         assert str(err.value).startswith(words) and "--" not in str(err.value)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import cli_command, git, wait_for_command
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError
@@ -16,8 +17,6 @@ from jupyter_exp.experiments.exceptions import QueueError
 from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.experiments.workers import wait
 from jupyter_exp.project import Project
-
-from conftest import cli_command, git, wait_for_command
 
 
 def exp_names(root: Path) -> list[str]:
@@ -123,9 +122,13 @@ def test_temp_run_leaves_the_workspace_alone(ran):
 
 
 def test_a_failing_experiment_is_recorded_failed_and_the_others_go_on(ran, cli):
-    text = (ran / "train.py").read_text().replace(
-        'params = yaml.safe_load(open("params.yaml"))["train"]',
-        'params = yaml.safe_load(open("params.yaml"))["train"]\nif params["lr"] > 1:\n    raise SystemExit("lr too high")',
+    text = (
+        (ran / "train.py")
+        .read_text()
+        .replace(
+            'params = yaml.safe_load(open("params.yaml"))["train"]',
+            'params = yaml.safe_load(open("params.yaml"))["train"]\nif params["lr"] > 1:\n    raise SystemExit("lr too high")',
+        )
     )
     (ran / "train.py").write_text(text)
     git(ran, "commit", "-qam", "guard")
@@ -161,10 +164,16 @@ def pd_isna(value) -> bool:
 def test_a_git_ignored_dependency_names_the_file_and_suggests_copy(ran):
     (ran / "secret.cfg").write_text("k=1\n")
     (ran / ".gitignore").write_text((ran / ".gitignore").read_text() + "/secret.cfg\n")
-    (ran / "dvc.yaml").write_text((ran / "dvc.yaml").read_text() + "  extra:\n    cmd: cp secret.cfg copied.cfg\n    deps:\n    - secret.cfg\n    outs:\n    - copied.cfg\n")
+    (ran / "dvc.yaml").write_text(
+        (ran / "dvc.yaml").read_text()
+        + "  extra:\n    cmd: cp secret.cfg copied.cfg\n    deps:\n    - secret.cfg\n    outs:\n    - copied.cfg\n"
+    )
     git(ran, "add", "-A")
     git(ran, "commit", "-qm", "extra")
-    with pytest.raises(JupyterExpError, match=r"Dependency 'secret.cfg' of stage 'extra' does not exist.*git ignores it.*queue again with -C secret.cfg"):
+    with pytest.raises(
+        JupyterExpError,
+        match=r"Dependency 'secret.cfg' of stage 'extra' does not exist.*git ignores it.*queue again with -C secret.cfg",
+    ):
         jupyter_exp.run(temp=True, name="no-copy")
     assert states(ran) == {"no-copy": "failed"}
     exp = jupyter_exp.run(temp=True, name="with-copy", copy_paths=["secret.cfg"])
@@ -190,8 +199,13 @@ def test_an_unwritable_cache_fails_that_experiment_only(ran):
 def test_ctrl_c_during_run_all_puts_entries_back(ran):
     slow(ran, 37)  # a duration no other test uses: the process check below looks for it
     jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2"], name="long")
-    proc = subprocess.Popen([*cli_command(), "run", "--run-all", "-j", "2"], cwd=ran,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*cli_command(), "run", "--run-all", "-j", "2"],
+        cwd=ran,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while len(processes_running("sleep 37")) < 2:  # both stage commands run
         assert time.monotonic() < deadline, states(ran)
@@ -287,8 +301,9 @@ def test_logs_follow_stop_kill_and_remove_queue(ran, cli):
     cli("queue", "start")
     running = wait_until_running(ran)
     # logs -f follows the running experiment until its run ends
-    follower = subprocess.Popen([*cli_command(), "queue", "logs", running, "-f"], cwd=ran,
-                                stdout=subprocess.PIPE, text=True)
+    follower = subprocess.Popen(
+        [*cli_command(), "queue", "logs", running, "-f"], cwd=ran, stdout=subprocess.PIPE, text=True
+    )
     wait_for_command(ran, "sleep 36")  # the stage runs: stop --kill interrupts it
     assert follower.poll() is None  # still following
     # stop --kill: the running experiment is interrupted and goes back to the queue
@@ -310,13 +325,19 @@ def test_exp_remove_takes_the_name_of_a_queued_entry(ran, cli):
     assert jupyter_exp.queue_status().entries == []
     assert git(ran, "for-each-ref", "refs/exps") == ""
     proc = cli("remove", "waiting", check=False)
-    assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith("ERROR: Unknown experiment 'waiting'")
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith(
+        "ERROR: Unknown experiment 'waiting'"
+    )
 
 
 def test_run_all_on_a_local_dask_cluster(ran):
     jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2,0.3"], name="dk")
     outcomes = jupyter_exp.run(run_all=True, jobs=2, executor="dask")
-    assert sorted((o.name, o.state) for o in outcomes) == [("dk-1", "success"), ("dk-2", "success"), ("dk-3", "success")]
+    assert sorted((o.name, o.state) for o in outcomes) == [
+        ("dk-1", "success"),
+        ("dk-2", "success"),
+        ("dk-3", "success"),
+    ]
     entries = QueueStore(Project(ran)).entries()
     assert {e.pid for e in entries} - {os.getpid()} == {e.pid for e in entries}  # ran in Dask's worker processes
     head = git(ran, "rev-parse", "HEAD").strip()

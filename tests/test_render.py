@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import cli_command, git
 
 import jupyter_exp
 from jupyter_exp.experiments.collect import ExpData, ExpRow
@@ -20,22 +21,29 @@ from jupyter_exp.render import frame, text
 from jupyter_exp.render import json as render_json
 from jupyter_exp.values import DiffRow, ErrorInfo, FileValues
 
-from conftest import cli_command, git
-
 BASE = "a" * 40
 EXP = "b" * 40
 
 
 def _rows() -> list[ExpRow]:
     params = {"params.yaml": FileValues({"lr": 0.1, "opt": None, "model": {"depth": 4}})}
-    metrics = {"metrics.json": FileValues({"acc": 0.123456789}),
-               "eval/m.json": FileValues.missing("eval/m.json")}
+    metrics = {"metrics.json": FileValues({"acc": 0.123456789}), "eval/m.json": FileValues.missing("eval/m.json")}
     return [
         ExpRow("workspace", "workspace", ExpData(params, metrics)),
         ExpRow(BASE, "baseline", ExpData(params, metrics), name="main", baseline=BASE, created=0),
-        ExpRow(EXP, "experiment", ExpData({"params.yaml": FileValues({"lr": 0.2, "opt": "adam"})},
-                                          {"metrics.json": FileValues(error=ErrorInfo("YAMLFileError", "bad"))}),
-               name="e1", baseline=BASE, state="queued", created=0, parent=BASE),
+        ExpRow(
+            EXP,
+            "experiment",
+            ExpData(
+                {"params.yaml": FileValues({"lr": 0.2, "opt": "adam"})},
+                {"metrics.json": FileValues(error=ErrorInfo("YAMLFileError", "bad"))},
+            ),
+            name="e1",
+            baseline=BASE,
+            state="queued",
+            created=0,
+            parent=BASE,
+        ),
     ]
 
 
@@ -59,12 +67,12 @@ def test_the_table_view_uses_the_same_format_value():
 def test_table_is_tabulates_plain_and_github_layout():
     assert text.table(["Path", "x"], [["a.json", "1"]]) == "Path    x\na.json  1\n"
     assert text.table(["Path", "x"], [["a.json", "1"]], markdown=True) == (
-        "| Path   | x   |\n|--------|-----|\n| a.json | 1   |\n\n")
+        "| Path   | x   |\n|--------|-----|\n| a.json | 1   |\n\n"
+    )
 
 
 def test_exp_show_layouts():
-    assert text.ruled(["Experiment", "a"], [["workspace", "1"]]) == (
-        "Experiment  a\n─────────────\nworkspace   1\n")
+    assert text.ruled(["Experiment", "a"], [["workspace", "1"]]) == ("Experiment  a\n─────────────\nworkspace   1\n")
     assert text.pipe_markdown(["E", "x"], [["w", "a|b"]]) == "| E | x |\n|---|---|\n| w | a\\|b |\n"
     assert text.csv_text(["E", "x"], [["w", "1,2"]]) == 'E,x\r\nw,"1,2"\r\n'
 
@@ -92,33 +100,49 @@ def test_diff_text_json_and_frame():
     assert text.diff_table(DIFF, "HEAD", "workspace", with_change=False) == (
         "Path         Param    HEAD    workspace\n"
         "params.yaml  lr       0.1     0.2\n"
-        "params.yaml  opt      -       adam\n")
+        "params.yaml  opt      -       adam\n"
+    )
     assert json.loads(render_json.diff_json(DIFF)) == {
-        "params.yaml": {"lr": {"old": 0.1, "new": 0.2, "diff": 0.1}, "opt": {"old": None, "new": "adam"}}}
+        "params.yaml": {"lr": {"old": 0.1, "new": 0.2, "diff": 0.1}, "opt": {"old": None, "new": "adam"}}
+    }
     assert render_json.diff_json(DIFF, tty=True).startswith('{\n  "params.yaml"')
     assert frame.diff(DIFF)["old"].tolist()[0] == 0.1
 
 
 def test_exp_diff_renders_both_tables_as_dvc():
     result = ExpDiff("HEAD", "e1", params=(DIFF[0],), metrics=(DiffRow("m.json", "acc", 0.5, 0.75, 0.25),))
-    assert result.to_text() == text.exp_diff(result) == (
-        "Path    Metric    HEAD    e1    Change\nm.json  acc       0.5     0.75  0.25\n\n"
-        "Path         Param    HEAD    e1    Change\nparams.yaml  lr       0.1     0.2   0.1\n")
-    assert json.loads(result.to_json()) == {"metrics": {"m.json": {"acc": {"old": 0.5, "new": 0.75, "diff": 0.25}}},
-                                            "params": {"params.yaml": {"lr": {"old": 0.1, "new": 0.2, "diff": 0.1}}}}
+    assert (
+        result.to_text()
+        == text.exp_diff(result)
+        == (
+            "Path    Metric    HEAD    e1    Change\nm.json  acc       0.5     0.75  0.25\n\n"
+            "Path         Param    HEAD    e1    Change\nparams.yaml  lr       0.1     0.2   0.1\n"
+        )
+    )
+    assert json.loads(result.to_json()) == {
+        "metrics": {"m.json": {"acc": {"old": 0.5, "new": 0.75, "diff": 0.25}}},
+        "params": {"params.yaml": {"lr": {"old": 0.1, "new": 0.2, "diff": 0.1}}},
+    }
     assert ExpDiff("a", "b", (), ()).to_text() == ""
 
 
 def test_metrics_show_from_records():
-    shown = {"": {"m.json": FileValues({"acc": 0.123456, "nested": {"n": 2}}),
-                  "gone.json": FileValues.missing("gone.json")}}
+    shown = {
+        "": {"m.json": FileValues({"acc": 0.123456, "nested": {"n": 2}}), "gone.json": FileValues.missing("gone.json")}
+    }
     headers, body = text.metrics_cells(shown, precision=3)
     assert headers == ["Path", "acc", "nested.n"]
     assert body == [["m.json", "0.123", "2"], ["gone.json", "-", "-"]]
-    assert render_json.metrics_show(shown) == {"": {"data": {
-        "m.json": {"data": {"acc": 0.123456, "nested": {"n": 2}}},
-        "gone.json": {"error": {"type": "FileNotFoundError",
-                                "msg": "[Errno 2] No such file or directory: 'gone.json'"}}}}}
+    assert render_json.metrics_show(shown) == {
+        "": {
+            "data": {
+                "m.json": {"data": {"acc": 0.123456, "nested": {"n": 2}}},
+                "gone.json": {
+                    "error": {"type": "FileNotFoundError", "msg": "[Errno 2] No such file or directory: 'gone.json'"}
+                },
+            }
+        }
+    }
     assert frame.metrics(shown)["metric"].tolist() == ["acc", "nested.n"]
 
 
@@ -157,7 +181,10 @@ def test_experiments_frame_keeps_types():
     df = frame.experiments(rows, columns(rows))
     assert list(df["experiment"]) == ["workspace", "main", "e1"]
     assert str(df["params.model.depth"].dtype) == "Int64" and df["params.model.depth"].isna().tolist() == [
-        False, False, True]
+        False,
+        False,
+        True,
+    ]
     assert df["metrics.acc"].isna().tolist() == [False, False, True]  # "!" is a missing value in a frame
 
 
@@ -169,7 +196,8 @@ def nulls(project: Path) -> Path:
     (project / "t.py").write_text('open("m.json", "w").write(\'{"acc": 0.5}\')\n')
     (project / "dvc.yaml").write_text(
         f"stages:\n  train:\n    cmd: {sys.executable} t.py\n    deps: [t.py]\n"
-        "    params: [lr, opt, nested.a]\n    metrics: [{m.json: {cache: false}}]\n")
+        "    params: [lr, opt, nested.a]\n    metrics: [{m.json: {cache: false}}]\n"
+    )
     jupyter_exp.repro()
     git(project, "add", "-A")
     git(project, "commit", "-qm", "nulls")
@@ -196,6 +224,7 @@ def test_null_params_render_as_dvcs(nulls, dvc_exe):
     from jupyter_exp.compare import params_diff
     from jupyter_exp.project import Project
 
-    theirs_diff = subprocess.run([str(dvc_exe), "params", "diff", "--all"], capture_output=True, text=True,
-                                 check=True, env=env).stdout
+    theirs_diff = subprocess.run(
+        [str(dvc_exe), "params", "diff", "--all"], capture_output=True, text=True, check=True, env=env
+    ).stdout
     assert text.diff_table(params_diff(Project(nulls), all=True), "HEAD", "workspace", False) == theirs_diff

@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 import jupyter_exp
 from jupyter_exp.errors import (
@@ -16,8 +17,6 @@ from jupyter_exp.errors import (
     YAMLFileError,
 )
 from jupyter_exp.serialize import load_yaml
-
-from conftest import git
 
 
 def statuses(results):
@@ -132,7 +131,9 @@ def test_outputs_are_cached_read_only_and_gitignored(make_project):
 
 
 def test_outputs_removed_before_run_unless_persist(project: Path):
-    write(project / "dvc.yaml", """stages:
+    write(
+        project / "dvc.yaml",
+        """stages:
   gen:
     cmd: (test -f out.txt && echo existed || echo fresh) > log.txt; echo x >> out.txt; echo y >> kept.txt
     outs:
@@ -141,7 +142,8 @@ def test_outputs_removed_before_run_unless_persist(project: Path):
         persist: true
     - log.txt:
         cache: false
-""")
+""",
+    )
     jupyter_exp.repro()
     first = next(o for o in load_yaml(project / "dvc.lock")["stages"]["gen"]["outs"] if o["path"] == "kept.txt")
     jupyter_exp.repro(force=True)
@@ -154,23 +156,29 @@ def test_outputs_removed_before_run_unless_persist(project: Path):
 
 
 def test_stage_environment(project: Path):
-    write(project / "dvc.yaml", """stages:
+    write(
+        project / "dvc.yaml",
+        """stages:
   env:
     cmd: echo "$DVC_ROOT|$DVC_STAGE" > env.txt
     outs:
     - env.txt
-""")
+""",
+    )
     jupyter_exp.repro()
     assert (project / "env.txt").read_text() == f"{project}|env\n"
 
 
 def test_output_streams_live(project: Path):
-    write(project / "dvc.yaml", """stages:
+    write(
+        project / "dvc.yaml",
+        """stages:
   slow:
     cmd: echo started; while [ ! -f go ]; do sleep 0.05; done; echo finished > done.txt
     outs:
     - done.txt
-""")
+""",
+    )
     seen: list[str] = []
     thread = threading.Thread(target=lambda: jupyter_exp.repro(echo=seen.append))
     thread.start()
@@ -205,7 +213,9 @@ def test_run_cache_restores_instead_of_running(make_project):
 def test_templating_foreach_matrix_vars_and_cmd_lists(project: Path):
     write(project / "params.yaml", "models:\n  small: 1\n  big: 3\nsuffix: txt\n")
     write(project / "extra.yaml", "greeting: hello\n")
-    write(project / "dvc.yaml", """vars:
+    write(
+        project / "dvc.yaml",
+        """vars:
   - extra.yaml
   - local: 7
 stages:
@@ -228,7 +238,8 @@ stages:
     - echo two >> multi.txt
     outs:
     - multi.txt
-""")
+""",
+    )
     results = jupyter_exp.repro()
     assert [r.stage for r in results] == ["each@small", "each@big", "grid@1-x", "grid@2-x", "multi"]
     assert (project / "big.txt").read_text() == "big=3\n"
@@ -241,7 +252,9 @@ stages:
 
 def test_wdir_frozen_and_always_changed(project: Path):
     write(project / "sub" / "in.txt", "in\n")
-    write(project / "dvc.yaml", """stages:
+    write(
+        project / "dvc.yaml",
+        """stages:
   inside:
     wdir: sub
     cmd: cp in.txt out.txt
@@ -261,7 +274,8 @@ def test_wdir_frozen_and_always_changed(project: Path):
     - clock.txt:
         cache: false
         persist: true
-""")
+""",
+    )
     results = statuses(jupyter_exp.repro())
     assert results == {"inside": "ran", "ice": "frozen", "clock": "ran"}
     assert (project / "sub" / "out.txt").read_text() == "in\n"
@@ -288,7 +302,9 @@ def test_cycle(make_project):
 
 def test_two_stages_with_the_same_output(make_project):
     make_project("duplicate_out")
-    with pytest.raises(OutputDuplicatedError, match="Output 'result.txt' of stage 'two' overlaps output 'result.txt' of stage 'one'"):
+    with pytest.raises(
+        OutputDuplicatedError, match="Output 'result.txt' of stage 'two' overlaps output 'result.txt' of stage 'one'"
+    ):
         jupyter_exp.repro()
 
 
@@ -301,18 +317,25 @@ def test_missing_dependency(make_project):
 
 def test_failing_stage_names_exit_code_and_tail_and_keeps_lock(make_project, cli):
     root = make_project("failing_stage")
-    with pytest.raises(StageFailedError, match=r"Stage 'fail' failed with exit code 3: about to fail \| disk on fire; fix"):
+    with pytest.raises(
+        StageFailedError, match=r"Stage 'fail' failed with exit code 3: about to fail \| disk on fire; fix"
+    ):
         jupyter_exp.repro()
     lock = load_yaml(root / "dvc.lock")["stages"]
     assert list(lock) == ["ok"]
     proc = cli("repro", check=False)
     assert proc.returncode == 1
-    assert proc.stderr == "ERROR: Stage 'fail' failed with exit code 3: about to fail | disk on fire; fix the command and rerun.\n"
+    assert (
+        proc.stderr
+        == "ERROR: Stage 'fail' failed with exit code 3: about to fail | disk on fire; fix the command and rerun.\n"
+    )
     assert "about to fail" in proc.stdout  # the stage's own output streamed
 
 
 def test_keep_going_and_ignore_errors(project: Path):
-    write(project / "dvc.yaml", """stages:
+    write(
+        project / "dvc.yaml",
+        """stages:
   bad:
     cmd: exit 1
     outs:
@@ -327,7 +350,8 @@ def test_keep_going_and_ignore_errors(project: Path):
     cmd: echo ok > good.txt
     outs:
     - good.txt
-""")
+""",
+    )
     from jupyter_exp.pipeline.repro import ReproFailedError
 
     with pytest.raises(ReproFailedError, match="Stage\\(s\\) 'bad' failed"):

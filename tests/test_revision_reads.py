@@ -7,10 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import git, make_repo
 
 import jupyter_exp
-
-from conftest import git, make_repo
 
 pytestmark = pytest.mark.dvc
 
@@ -95,7 +94,9 @@ def test_exp_show_reads_what_dvc_reads_at_every_row(example: Path, dvc, cli):
     assert metrics["eval/metrics.json"] == {"data": {"avg_prec": {"train": 0.24, "test": 0.12}, "roc_auc": 0.5}}
     assert params["results/train/params.yaml"] == {"data": {"arch": "x", "epochs": 3, "lr": 0.1}}
     assert params["config.yaml"] == {"data": {"model.depth": 4}}
-    assert ours["ours-ep5"][1]["results/train/metrics.json"] == {"data": {"loss": 0.5}}  # lr 0.2 (the workspace after DVC's run), 5 epochs
+    assert ours["ours-ep5"][1]["results/train/metrics.json"] == {
+        "data": {"loss": 0.5}
+    }  # lr 0.2 (the workspace after DVC's run), 5 epochs
     # and again from the show cache, the same
     assert _rows(json.loads(cli("show", "--json").stdout)) == theirs
 
@@ -124,8 +125,9 @@ def test_dvc2_cache_layout_is_read(example: Path):
             shutil.move(obj, dest)
     shutil.rmtree(example / "eval")
     shown = jupyter_exp.metrics_show(["HEAD"])
-    assert shown["HEAD"]["eval/metrics.json"] == {"data": {"avg_prec.train": 0.24, "avg_prec.test": 0.12,
-                                                           "roc_auc": 0.5}}
+    assert shown["HEAD"]["eval/metrics.json"] == {
+        "data": {"avg_prec.train": 0.24, "avg_prec.test": 0.12, "roc_auc": 0.5}
+    }
 
 
 def test_a_manifest_naming_a_path_outside_is_refused(example: Path):

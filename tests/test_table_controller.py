@@ -9,6 +9,7 @@ import sys
 import threading
 
 import pytest
+from conftest import REPO_ROOT, cli_command, git
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError
@@ -16,8 +17,6 @@ from jupyter_exp.experiments import live_state
 from jupyter_exp.project import Project
 from jupyter_exp.table import TableController
 from jupyter_exp.table.view import TableState
-
-from conftest import REPO_ROOT, cli_command, git
 
 TABLE_JS = REPO_ROOT / "jupyter_exp" / "widgets" / "table.js"
 
@@ -41,9 +40,11 @@ def key(controller, name):
 
 
 def test_the_controller_imports_no_widget_library():
-    code = ("import sys, jupyter_exp.table, jupyter_exp.table.controller, jupyter_exp.table.actions; "
-            "print(sorted(m for m in ('ipywidgets', 'anywidget', 'traitlets', 'IPython', 'comm', 'ipykernel') "
-            "if m in sys.modules))")
+    code = (
+        "import sys, jupyter_exp.table, jupyter_exp.table.controller, jupyter_exp.table.actions; "
+        "print(sorted(m for m in ('ipywidgets', 'anywidget', 'traitlets', 'IPython', 'comm', 'ipykernel') "
+        "if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
 
@@ -151,8 +152,9 @@ def test_live_follows_a_run_in_another_process_and_close_ends_it(exps):
     table.start_live()
     try:
         assert table.state["live"] is True and table.watcher is not None
-        subprocess.run([*cli_command(), "run", "-S", "train.lr=0.9", "-n", "outside"], cwd=exps,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*cli_command(), "run", "-S", "train.lr=0.9", "-n", "outside"], cwd=exps, check=True, capture_output=True
+        )
         assert arrived.wait(timeout=10), "the live table did not refresh"
     finally:
         table.close()

@@ -80,19 +80,23 @@ def test_add_refuses_stage_outputs_and_missing_paths(make_project):
 def test_tracked_data_as_a_stage_dependency(project: Path):
     (project / "in.txt").write_text("data\n")
     jupyter_exp.add("in.txt")
-    (project / "dvc.yaml").write_text("stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps:\n    - in.txt\n    outs:\n    - out.txt\n")
+    (project / "dvc.yaml").write_text(
+        "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps:\n    - in.txt\n    outs:\n    - out.txt\n"
+    )
     assert [r.status for r in jupyter_exp.repro()] == ["ran"]
     assert (project / "out.txt").read_text() == "data\n"
 
 
 def test_add_refuses_files_git_tracks(project: Path):
-    from jupyter_exp.errors import JupyterExpError
-
     from conftest import git
+
+    from jupyter_exp.errors import JupyterExpError
 
     (project / "notes.txt").write_text("n")
     git(project, "add", "notes.txt")
-    with pytest.raises(JupyterExpError, match=r"^'notes.txt' is tracked by git; untrack it with `git rm -r --cached notes.txt` first.$"):
+    with pytest.raises(
+        JupyterExpError, match=r"^'notes.txt' is tracked by git; untrack it with `git rm -r --cached notes.txt` first.$"
+    ):
         jupyter_exp.add("notes.txt")
     assert not (project / "notes.txt.dvc").exists()
 

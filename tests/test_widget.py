@@ -6,12 +6,11 @@ import subprocess
 import time
 
 import pytest
+from conftest import cli_command, git
 
 import jupyter_exp
-from jupyter_exp.widgets import ExperimentTableWidget
 from jupyter_exp.table.view import TableState
-
-from conftest import cli_command, git
+from jupyter_exp.widgets import ExperimentTableWidget
 
 
 def send(widget, **content):
@@ -43,8 +42,15 @@ def test_rows_columns_and_groups_are_those_of_show(table, exps):
     assert groups["params.train.lr"] == "params" and groups["metrics.score"] == "metrics"
     assert groups["created"] == "info"
     assert [r["depth"] for r in table.table["rows"]] == [0, 0, 1, 1, 1]
-    assert table.table["counts"] == {"queued": 0, "running": 0, "failed": 0, "success": 3,
-                                     "experiments": 3, "shown": 3, "workers": 0}
+    assert table.table["counts"] == {
+        "queued": 0,
+        "running": 0,
+        "failed": 0,
+        "success": 3,
+        "experiments": 3,
+        "shown": 3,
+        "workers": 0,
+    }
 
 
 def test_sort_by_clicks_and_shift_clicks(table):
@@ -60,11 +66,19 @@ def test_sort_by_clicks_and_shift_clicks(table):
     assert table.prefs["sort"] == [["metrics.score", "asc"]]
 
 
-@pytest.mark.parametrize("op,value,expected", [
-    ("=", "0.2", ["e2"]), ("!=", "0.2", ["e1", "e3"]), ("<", "0.2", ["e1"]), ("<=", "0.2", ["e1", "e2"]),
-    (">", "0.1", ["e2", "e3"]), (">=", "0.3", ["e3"]), ("contains", "0.3", ["e3"]),
-    ("empty", "", []),
-])
+@pytest.mark.parametrize(
+    "op,value,expected",
+    [
+        ("=", "0.2", ["e2"]),
+        ("!=", "0.2", ["e1", "e3"]),
+        ("<", "0.2", ["e1"]),
+        ("<=", "0.2", ["e1", "e2"]),
+        (">", "0.1", ["e2", "e3"]),
+        (">=", "0.3", ["e3"]),
+        ("contains", "0.3", ["e3"]),
+        ("empty", "", []),
+    ],
+)
 def test_filters_on_a_param(table, op, value, expected):
     send(table, type="filter", column="params.train.lr", op=op, value=value)
     assert table.message == ""
@@ -109,7 +123,7 @@ def test_only_changed_hide_and_reorder_columns(table):
     i = before.index("params.train.lr")
     send(table, type="move", column="params.train.lr", by=-1)
     after = [c["id"] for c in table.table["all_columns"]]
-    assert after == before[:i - 1] + ["params.train.lr", before[i - 1]] + before[i + 1:]
+    assert after == before[: i - 1] + ["params.train.lr", before[i - 1]] + before[i + 1 :]
     send(table, type="option", name="only_changed", value=False)
     shown = [c["id"] for c in table.table["columns"]]
     assert shown.index("params.train.lr") == shown.index(before[i - 1]) - 1
@@ -191,8 +205,14 @@ def test_queue_again_with_modified_params(table, exps):
     send(table, type="action", action="requeue", keys=[_key(table, "e2")])
     fields = {f["id"]: f["value"] for f in table.pending["params"]}
     assert fields["params.train.lr"] == "0.2" and fields["params.train.model.act"] == "'relu'"
-    send(table, type="action", action="requeue", keys=[_key(table, "e2")], confirmed=True,
-         arg=dict(fields, **{"params.train.epochs": "7"}))
+    send(
+        table,
+        type="action",
+        action="requeue",
+        keys=[_key(table, "e2")],
+        confirmed=True,
+        arg=dict(fields, **{"params.train.epochs": "7"}),
+    )
     assert table.message_kind == "info", table.message
     (entry,) = jupyter_exp.queue_status().entries
     params = git(exps, "show", f"{entry.rev}:params.yaml")
@@ -234,7 +254,11 @@ def test_checkpoints_collapse_under_their_experiment_and_plot_over_steps(make_pr
     assert row["children"] == 3 and not row["expanded"]
     assert [r["kind"] for r in widget.table["rows"]].count("checkpoint") == 0
     send(widget, type="expand", key=row["key"])
-    assert [r["step"] for r in widget.table["rows"] if r["kind"] == "checkpoint"] == [2, 1, 0]  # labelled as DVCLive counts steps
+    assert [r["step"] for r in widget.table["rows"] if r["kind"] == "checkpoint"] == [
+        2,
+        1,
+        0,
+    ]  # labelled as DVCLive counts steps
     send(widget, type="action", action="plot", keys=[row["key"]])
     assert '<polyline data-experiment="ck"' in widget.panel["html"]  # from dvclive's TSV
     widget.close()
@@ -243,8 +267,9 @@ def test_checkpoints_collapse_under_their_experiment_and_plot_over_steps(make_pr
 def test_live_table_follows_runs_in_other_processes(exps):
     widget = ExperimentTableWidget(str(exps), live=True)
     try:
-        subprocess.run([*cli_command(), "run", "-S", "train.lr=0.9", "-n", "outside"], cwd=exps,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*cli_command(), "run", "-S", "train.lr=0.9", "-n", "outside"], cwd=exps, check=True, capture_output=True
+        )
         deadline = time.monotonic() + 10
         while "outside" not in names(widget) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -256,14 +281,21 @@ def test_live_table_follows_runs_in_other_processes(exps):
 
 def test_live_progress_of_a_checkpoint_run(make_project):
     root = make_project("checkpoints")
-    (root / "train.py").write_text((root / "train.py").read_text().replace(
-        'live.next_step(total=params["epochs"])', 'live.next_step(total=params["epochs"]); import time; time.sleep(0.4)'))
+    (root / "train.py").write_text(
+        (root / "train.py")
+        .read_text()
+        .replace(
+            'live.next_step(total=params["epochs"])',
+            'live.next_step(total=params["epochs"]); import time; time.sleep(0.4)',
+        )
+    )
     (root / "params.yaml").write_text("train:\n  lr: 0.5\n  epochs: 8\n")
     git(root, "commit", "-qam", "slower")
     widget = ExperimentTableWidget(str(root), live=True)
     seen = []
-    widget.observe(lambda change: seen.extend(
-        r["progress"] for r in change["new"]["rows"] if r.get("progress")), names="table")
+    widget.observe(
+        lambda change: seen.extend(r["progress"] for r in change["new"]["rows"] if r.get("progress")), names="table"
+    )
     proc = subprocess.Popen([*cli_command(), "run", "-n", "slow"], cwd=root, stdout=subprocess.DEVNULL)
     try:
         assert proc.wait(timeout=60) == 0
@@ -290,11 +322,13 @@ def test_in_a_real_kernel_exp_show_is_the_widget_and_follows_a_foreground_run(ex
         expected = "6."
     else:
         import ipykernel
+
         expected = ipykernel.__version__
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_code_cell(f"import os\nos.chdir({str(exps)!r})\n%load_ext jupyter_exp\n"
-                                  "import ipykernel\nprint(ipykernel.__version__)"),
+        nbformat.v4.new_code_cell(
+            f"import os\nos.chdir({str(exps)!r})\n%load_ext jupyter_exp\nimport ipykernel\nprint(ipykernel.__version__)"
+        ),
         nbformat.v4.new_code_cell("%exp show"),
         nbformat.v4.new_code_cell("%exp run -S train.lr=0.5 -n in-kernel"),
         nbformat.v4.new_code_cell("import time\ntime.sleep(3)"),
@@ -333,7 +367,8 @@ def test_running_and_failed_queue_entries_show_their_state(make_project):
     jupyter_exp.run(queue=True, name="broken")
     widget = ExperimentTableWidget(str(root), live=False)
     assert [(r["cells"][0], r["state"]) for r in widget.table["rows"] if r["kind"] == "experiment"] == [
-        ("broken", "queued")]
+        ("broken", "queued")
+    ]
     jupyter_exp.run(run_all=True)  # reports the failure; the entry stays, failed
     send(widget, type="refresh")
     (row,) = [r for r in widget.table["rows"] if r["kind"] == "experiment"]
@@ -354,8 +389,13 @@ def test_plot_colours_are_distinct_and_kept_per_experiment(table, exps):
     send(table, type="action", action="plot", keys=[_key(table, n) for n in ("e1", "e2", "e3")])
     first = colours()
     assert len(set(first.values())) == 3
-    send(table, type="action", action="plot", keys=[_key(table, n) for n in ("e3", "e1")],
-         arg=["params.train.lr", "metrics.nested.loss"])
+    send(
+        table,
+        type="action",
+        action="plot",
+        keys=[_key(table, n) for n in ("e3", "e1")],
+        arg=["params.train.lr", "metrics.nested.loss"],
+    )
     assert colours() == {"e3": first["e3"], "e1": first["e1"]}
     assert "nested.loss vs train.lr" in table.panel["html"]
     again = ExperimentTableWidget(str(exps), live=False)  # kept with the preferences
@@ -367,13 +407,19 @@ def test_plot_colours_are_distinct_and_kept_per_experiment(table, exps):
 def test_saved_preferences_that_no_longer_fit_are_left_out_not_fatal(exps):
     prefs = exps / ".dvc/tmp/jupyter_exp/table.json"
     prefs.parent.mkdir(parents=True, exist_ok=True)
-    prefs.write_text(json.dumps({
-        "sort": [["params.gone", "asc"], ["params.train.lr", "desc"]],
-        "filters": [{"column": "params.train.lr", "op": ">", "value": "abc"},
+    prefs.write_text(
+        json.dumps(
+            {
+                "sort": [["params.gone", "asc"], ["params.train.lr", "desc"]],
+                "filters": [
+                    {"column": "params.train.lr", "op": ">", "value": "abc"},
                     {"column": "params.gone", "op": "=", "value": "1"},
-                    {"column": "params.train.lr", "op": "<", "value": "0.3"}],
-        "hidden": ["params.gone"],
-    }))
+                    {"column": "params.train.lr", "op": "<", "value": "0.3"},
+                ],
+                "hidden": ["params.gone"],
+            }
+        )
+    )
     widget = ExperimentTableWidget(str(exps), live=False)
     assert names(widget)[2:] == ["e2", "e1"]  # the one usable filter, the usable sort key
     assert widget.table["inactive_filters"] == [0, 1]
@@ -408,8 +454,9 @@ def test_run_the_queue_from_the_table(exps):
 
 def test_step_curves_from_cached_dvclive_plots(make_project):
     root = make_project("checkpoints", commit=False)
-    (root / "dvc.yaml").write_text((root / "dvc.yaml").read_text().replace(
-        "    - dvclive/plots:\n        cache: false\n", "    - dvclive/plots\n"))
+    (root / "dvc.yaml").write_text(
+        (root / "dvc.yaml").read_text().replace("    - dvclive/plots:\n        cache: false\n", "    - dvclive/plots\n")
+    )
     git(root, "add", "-A")
     git(root, "commit", "-qm", "plots in the cache")
     jupyter_exp.run(name="cached")
@@ -431,11 +478,17 @@ def test_a_foreground_run_in_another_process_shows_while_it_runs(exps):
     git(exps, "commit", "-qam", "slower training")
     widget = ExperimentTableWidget(str(exps), live=True)
     seen = []
-    widget.observe(lambda change: seen.extend(
-        (r["cells"][0], r["state"], bool(r["progress"] and r["progress"].get("started")))
-        for r in change["new"]["rows"] if r["kind"] == "experiment"), names="table")
-    proc = subprocess.Popen([*cli_command(), "run", "-S", "train.lr=0.8", "-n", "slowrun"], cwd=exps,
-                            stdout=subprocess.DEVNULL)
+    widget.observe(
+        lambda change: seen.extend(
+            (r["cells"][0], r["state"], bool(r["progress"] and r["progress"].get("started")))
+            for r in change["new"]["rows"]
+            if r["kind"] == "experiment"
+        ),
+        names="table",
+    )
+    proc = subprocess.Popen(
+        [*cli_command(), "run", "-S", "train.lr=0.8", "-n", "slowrun"], cwd=exps, stdout=subprocess.DEVNULL
+    )
     try:
         assert proc.wait(timeout=60) == 0
         deadline = time.monotonic() + 10

@@ -9,7 +9,8 @@ from . import as_list, confirm, overrides, project_at, silent
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from collections.abc import Callable
+    from typing import Any
 
     import pandas
 
@@ -17,8 +18,21 @@ if TYPE_CHECKING:
     from ..experiments.diff import ExpDiff
     from ..experiments.run import Experiment
 
-__all__ = ["apply", "branch", "diff", "gc", "ls", "remove", "rename", "run", "run_temp", "run_temp_with", "save",
-           "show", "show_text"]
+__all__ = [
+    "apply",
+    "branch",
+    "diff",
+    "gc",
+    "ls",
+    "remove",
+    "rename",
+    "run",
+    "run_temp",
+    "run_temp_with",
+    "save",
+    "show",
+    "show_text",
+]
 
 
 def run(
@@ -75,28 +89,74 @@ def run(
     the mode's function returns (QueueEntries, an Experiment, Outcomes, StageResults).
     """
     options = ReproOptions(
-        force=force, single_item=single_item, downstream=downstream, pipeline=pipeline,
-        all_pipelines=all_pipelines, force_downstream=force_downstream, keep_going=keep_going,
-        ignore_errors=ignore_errors, recursive=recursive, allow_missing=allow_missing, pull=pull,
+        force=force,
+        single_item=single_item,
+        downstream=downstream,
+        pipeline=pipeline,
+        all_pipelines=all_pipelines,
+        force_downstream=force_downstream,
+        keep_going=keep_going,
+        ignore_errors=ignore_errors,
+        recursive=recursive,
+        allow_missing=allow_missing,
+        pull=pull,
         interactive=interactive,
     )
     echo = silent if quiet else echo
     if queue or temp or run_all or dry or copy_paths or rev or executor:
-        return _by_mode(as_list(targets), options, overrides(params, set_params), name=name,
-                        message=message, reset=reset, root=root, echo=echo, queue=queue, temp=temp,
-                        run_all=run_all, jobs=jobs, executor=executor, copy_paths=copy_paths, rev=rev,
-                        dry=dry)
+        return _by_mode(
+            as_list(targets),
+            options,
+            overrides(params, set_params),
+            name=name,
+            message=message,
+            reset=reset,
+            root=root,
+            echo=echo,
+            queue=queue,
+            temp=temp,
+            run_all=run_all,
+            jobs=jobs,
+            executor=executor,
+            copy_paths=copy_paths,
+            rev=rev,
+            dry=dry,
+        )
     from ..experiments import run as runs
 
-    return runs.run(project_at(root), as_list(targets), set_params=overrides(params, set_params), name=name,
-                    message=message, **options.engine_flags(), reset=reset, echo=echo,
-                    on_progress=on_progress, confirm=confirm if interactive else None)
+    return runs.run(
+        project_at(root),
+        as_list(targets),
+        set_params=overrides(params, set_params),
+        name=name,
+        message=message,
+        **options.engine_flags(),
+        reset=reset,
+        echo=echo,
+        on_progress=on_progress,
+        confirm=confirm if interactive else None,
+    )
 
 
-def _by_mode(targets: list[str] | None, options: ReproOptions, set_params: list[str], *, name: str | None,
-             message: str | None, reset: bool, root: str | None, echo: Callable[[str], None] | None,
-             queue: bool, temp: bool, run_all: bool, jobs: int, executor: str | None,
-             copy_paths: list[str] | None, rev: str | None, dry: bool) -> Any:
+def _by_mode(
+    targets: list[str] | None,
+    options: ReproOptions,
+    set_params: list[str],
+    *,
+    name: str | None,
+    message: str | None,
+    reset: bool,
+    root: str | None,
+    echo: Callable[[str], None] | None,
+    queue: bool,
+    temp: bool,
+    run_all: bool,
+    jobs: int,
+    executor: str | None,
+    copy_paths: list[str] | None,
+    rev: str | None,
+    dry: bool,
+) -> Any:
     """The deprecated mode keywords of :func:`run`, checked in the api's words and
     dispatched to the mode's own function."""
     from . import pipeline
@@ -119,14 +179,32 @@ def _by_mode(targets: list[str] | None, options: ReproOptions, set_params: list[
 
         check_jobs(jobs)  # before anything is queued
     if queue or (run_all and set_params):
-        entries = queues.queue_with(targets, options, set_params=set_params, name=name, message=message,
-                                    copy_paths=copy_paths, rev=rev, echo=echo, root=root)
+        entries = queues.queue_with(
+            targets,
+            options,
+            set_params=set_params,
+            name=name,
+            message=message,
+            copy_paths=copy_paths,
+            rev=rev,
+            echo=echo,
+            root=root,
+        )
         if not run_all:
             return entries
     if run_all:
         return queues.run_all(jobs, executor=executor, echo=echo, root=root)
-    return run_temp_with(targets, options, set_params=set_params, name=name, message=message,
-                         copy_paths=copy_paths, rev=rev, echo=echo, root=root)
+    return run_temp_with(
+        targets,
+        options,
+        set_params=set_params,
+        name=name,
+        message=message,
+        copy_paths=copy_paths,
+        rev=rev,
+        echo=echo,
+        root=root,
+    )
 
 
 def run_temp(
@@ -159,29 +237,68 @@ def run_temp(
     any checkpoint of an experiment. The other keywords as in :func:`run`.
     """
     options = ReproOptions(
-        force=force, single_item=single_item, downstream=downstream, pipeline=pipeline,
-        all_pipelines=all_pipelines, force_downstream=force_downstream, keep_going=keep_going,
-        ignore_errors=ignore_errors, recursive=recursive, allow_missing=allow_missing, pull=pull,
+        force=force,
+        single_item=single_item,
+        downstream=downstream,
+        pipeline=pipeline,
+        all_pipelines=all_pipelines,
+        force_downstream=force_downstream,
+        keep_going=keep_going,
+        ignore_errors=ignore_errors,
+        recursive=recursive,
+        allow_missing=allow_missing,
+        pull=pull,
     )
-    return run_temp_with(as_list(targets), options, set_params=overrides(params, set_params), name=name,
-                         message=message, copy_paths=copy_paths, rev=rev,
-                         echo=silent if quiet else echo, root=root)
+    return run_temp_with(
+        as_list(targets),
+        options,
+        set_params=overrides(params, set_params),
+        name=name,
+        message=message,
+        copy_paths=copy_paths,
+        rev=rev,
+        echo=silent if quiet else echo,
+        root=root,
+    )
 
 
-def run_temp_with(targets: list[str] | None, options: ReproOptions, *, set_params: list[str] | None = None,
-                  name: str | None = None, message: str | None = None, copy_paths: list[str] | None = None,
-                  rev: str | None = None, echo: Callable[[str], None] | None = None,
-                  root: str | None = None) -> Experiment:
+def run_temp_with(
+    targets: list[str] | None,
+    options: ReproOptions,
+    *,
+    set_params: list[str] | None = None,
+    name: str | None = None,
+    message: str | None = None,
+    copy_paths: list[str] | None = None,
+    rev: str | None = None,
+    echo: Callable[[str], None] | None = None,
+    root: str | None = None,
+) -> Experiment:
     """:func:`run_temp` with the reproduction flags as one :class:`ReproOptions` (what the CLI passes)."""
     from ..experiments import run as runs
 
-    return runs.run_temp(project_at(root), targets, set_params=set_params, name=name, force=options.force,
-                         message=message, copy_paths=copy_paths, flags=options.engine_flags(),
-                         resume_rev=rev, echo=echo)
+    return runs.run_temp(
+        project_at(root),
+        targets,
+        set_params=set_params,
+        name=name,
+        force=options.force,
+        message=message,
+        copy_paths=copy_paths,
+        flags=options.engine_flags(),
+        resume_rev=rev,
+        echo=echo,
+    )
 
 
-def save(*, name: str | None = None, force: bool = False, include_untracked: list[str] | None = None,
-         message: str | None = None, root: str | None = None) -> Experiment:
+def save(
+    *,
+    name: str | None = None,
+    force: bool = False,
+    include_untracked: list[str] | None = None,
+    message: str | None = None,
+    root: str | None = None,
+) -> Experiment:
     """Record the workspace as an experiment without running anything."""
     from ..experiments.run import save as _save
 
@@ -213,16 +330,34 @@ def show(
     """
     from ..experiments import show as table
 
-    options = ShowOptions.of(revs, keep=keep, drop=drop, num=num, all_branches=all_branches,
-                             all_tags=all_tags, all_commits=all_commits, hide_workspace=hide_workspace,
-                             param_deps=param_deps, force=force, sort_by=sort_by, sort_order=sort_order,
-                             only_changed=only_changed)
+    options = ShowOptions.of(
+        revs,
+        keep=keep,
+        drop=drop,
+        num=num,
+        all_branches=all_branches,
+        all_tags=all_tags,
+        all_commits=all_commits,
+        hide_workspace=hide_workspace,
+        param_deps=param_deps,
+        force=force,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        only_changed=only_changed,
+    )
     rows, cols = table.select(project_at(root), **options.select_kwargs())
     return table.to_dataframe(rows, cols)
 
 
-def show_text(options: ShowOptions, fmt: str, *, precision: int | None = None, sha: bool = False,
-              tty: bool = False, root: str | None = None) -> str:
+def show_text(
+    options: ShowOptions,
+    fmt: str,
+    *,
+    precision: int | None = None,
+    sha: bool = False,
+    tty: bool = False,
+    root: str | None = None,
+) -> str:
     """The experiment table as text: ``fmt`` ``"json"`` (DVC's shape; indented for a
     ``tty``), ``"csv"`` or ``"md"``. ``precision``: significant digits (default 5; CSV
     full); ``sha``: never replace baseline SHAs by branch names.
@@ -236,8 +371,14 @@ def show_text(options: ShowOptions, fmt: str, *, precision: int | None = None, s
     return show_output.formatted(project_at(root), options, fmt, precision=precision, sha=sha, tty=tty)
 
 
-def diff(a_rev: str | None = None, b_rev: str | None = None, *, all: bool = False,
-         param_deps: bool = False, root: str | None = None) -> ExpDiff:
+def diff(
+    a_rev: str | None = None,
+    b_rev: str | None = None,
+    *,
+    all: bool = False,
+    param_deps: bool = False,
+    root: str | None = None,
+) -> ExpDiff:
     """Params and metrics of two experiments or revisions (default HEAD vs workspace;
     one experiment: its baseline vs it)."""
     from ..experiments.diff import diff as _diff
@@ -267,29 +408,49 @@ def rename(name: str, new_name: str, *, force: bool = False, root: str | None = 
     return str(_rename(project_at(root), name, new_name, force=force))
 
 
-def remove(names: list[str] | str | None = None, *, all_commits: bool = False,
-           revs: list[str] | None = None, num: int = 1, keep: bool = False,
-           git_remote: str | None = None, root: str | None = None) -> list[str]:
+def remove(
+    names: list[str] | str | None = None,
+    *,
+    all_commits: bool = False,
+    revs: list[str] | None = None,
+    num: int = 1,
+    keep: bool = False,
+    git_remote: str | None = None,
+    root: str | None = None,
+) -> list[str]:
     """Remove experiments (by name, by baseline, or all); returns the names removed."""
     from ..experiments.remove import remove as _remove
 
-    return _remove(project_at(root), as_list(names), all_commits=all_commits, revs=revs, num=num, keep=keep,
-                   git_remote=git_remote)
+    return _remove(
+        project_at(root), as_list(names), all_commits=all_commits, revs=revs, num=num, keep=keep, git_remote=git_remote
+    )
 
 
-def gc(*, workspace: bool = False, all_branches: bool = False, all_tags: bool = False,
-       all_commits: bool = False, root: str | None = None) -> list[str]:
+def gc(
+    *,
+    workspace: bool = False,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+    root: str | None = None,
+) -> list[str]:
     """Remove experiments not derived from the kept revisions; returns the names removed."""
     from ..experiments.remove import gc as _gc
 
-    return _gc(project_at(root), workspace=workspace, all_branches=all_branches,
-               all_tags=all_tags, all_commits=all_commits)
+    return _gc(
+        project_at(root), workspace=workspace, all_branches=all_branches, all_tags=all_tags, all_commits=all_commits
+    )
 
 
-def ls(git_remote: str | None = None, *, all_commits: bool = False, revs: list[str] | None = None,
-       num: int = 1, root: str | None = None) -> dict[str, list[tuple[str, str]]]:
+def ls(
+    git_remote: str | None = None,
+    *,
+    all_commits: bool = False,
+    revs: list[str] | None = None,
+    num: int = 1,
+    root: str | None = None,
+) -> dict[str, list[tuple[str, str]]]:
     """Experiments by baseline: ``{baseline: [(name, rev), ...]}``, local or on a remote."""
     from ..experiments.ls import list_by_baseline
 
     return list_by_baseline(project_at(root), git_remote, all_commits=all_commits, revs=revs, num=num)
-

@@ -43,8 +43,14 @@ def _revision(project: Project, rev: str | None) -> str | None:
         return rev  # the revision view says it is unknown, in git's words
 
 
-def params_diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, all: bool = False,
-                deps: bool = False, root: str | None = None) -> list[DiffRow]:
+def params_diff(
+    a_rev: str | None = "HEAD",
+    b_rev: str | None = None,
+    *,
+    all: bool = False,
+    deps: bool = False,
+    root: str | None = None,
+) -> list[DiffRow]:
     """Params that differ between two revisions or experiments (default HEAD and the
     workspace)."""
     from ..compare import params_diff as _diff
@@ -53,8 +59,15 @@ def params_diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, all: bo
     return _diff(project, _revision(project, a_rev), _revision(project, b_rev), all=all, deps=deps)
 
 
-def metrics_show(revs: list[str] | None = None, root: str | None = None, *, all_branches: bool = False,
-                 all_tags: bool = False, all_commits: bool = False, nested: bool = False) -> dict[str, Any]:
+def metrics_show(
+    revs: list[str] | None = None,
+    root: str | None = None,
+    *,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+    nested: bool = False,
+) -> dict[str, Any]:
     """Metrics per revision: ``{rev: {file: {"data": {key: value}}}}``.
 
     ``all_branches``/``all_tags``/``all_commits`` read those revisions too (the
@@ -70,14 +83,20 @@ def metrics_show(revs: list[str] | None = None, root: str | None = None, *, all_
         shown = metrics_show_dvc(project, revs)
         if nested:
             return shown
-        return {rev or "workspace": {f: ({"data": d} if "data" in v else v) for f, v in value["data"].items()
-                                     for d in [flat_data({f: v}).get(f)]}
-                for rev, value in shown.items()}
+        return {
+            rev or "workspace": {
+                f: ({"data": d} if "data" in v else v)
+                for f, v in value["data"].items()
+                for d in [flat_data({f: v}).get(f)]
+            }
+            for rev, value in shown.items()
+        }
     return _show(project, revs)
 
 
-def metrics_diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, all: bool = False,
-                 root: str | None = None) -> list[DiffRow]:
+def metrics_diff(
+    a_rev: str | None = "HEAD", b_rev: str | None = None, *, all: bool = False, root: str | None = None
+) -> list[DiffRow]:
     """Metrics that differ between two revisions or experiments, with the numeric change."""
     from ..compare import metrics_diff as _diff
 

@@ -7,7 +7,7 @@ from . import as_list, confirm, echo_stdout, project_at, silent
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable
+    from collections.abc import Callable
 
     from ..pipeline.results import StageResult
     from ..project import Project
@@ -72,16 +72,30 @@ def repro(
     for user errors (a failing stage names its exit code).
     """
     options = ReproOptions(
-        force=force, single_item=single_item, downstream=downstream, pipeline=pipeline,
-        all_pipelines=all_pipelines, force_downstream=force_downstream, keep_going=keep_going,
-        ignore_errors=ignore_errors, recursive=recursive, allow_missing=allow_missing, pull=pull,
+        force=force,
+        single_item=single_item,
+        downstream=downstream,
+        pipeline=pipeline,
+        all_pipelines=all_pipelines,
+        force_downstream=force_downstream,
+        keep_going=keep_going,
+        ignore_errors=ignore_errors,
+        recursive=recursive,
+        allow_missing=allow_missing,
+        pull=pull,
         interactive=interactive,
     )
     return reproduce(as_list(targets), options, dry=dry, echo=silent if quiet else echo, root=root)
 
 
-def reproduce(targets: list[str] | None, options: ReproOptions, *, dry: bool = False,
-              echo: Callable[[str], None] | None = None, root: str | None = None) -> list[StageResult]:
+def reproduce(
+    targets: list[str] | None,
+    options: ReproOptions,
+    *,
+    dry: bool = False,
+    echo: Callable[[str], None] | None = None,
+    root: str | None = None,
+) -> list[StageResult]:
     """:func:`repro` with its flags as one :class:`ReproOptions` (what the CLI passes)."""
     from ..pipeline import noop
 
@@ -92,8 +106,9 @@ def reproduce(targets: list[str] | None, options: ReproOptions, *, dry: bool = F
             return known
     from ..pipeline.repro import reproduce as _reproduce
 
-    return _reproduce(project, targets, dry=dry, echo=echo, **options.engine_flags(),
-                      confirm=confirm if options.interactive else None)
+    return _reproduce(
+        project, targets, dry=dry, echo=echo, **options.engine_flags(), confirm=confirm if options.interactive else None
+    )
 
 
 def add_stage(
@@ -125,11 +140,20 @@ def add_stage(
 
     project = project_at(root)
     spec = StageSpec(
-        name=name, deps=tuple(deps or ()), params=tuple(params or ()), outs=tuple(outs or ()),
-        outs_no_cache=tuple(outs_no_cache or ()), metrics=tuple(metrics or ()),
-        metrics_no_cache=tuple(metrics_no_cache or ()), plots=tuple(plots or ()),
-        plots_no_cache=tuple(plots_no_cache or ()), checkpoints=tuple(checkpoints or ()),
-        wdir=wdir, always_changed=always_changed, desc=desc, script=script,
+        name=name,
+        deps=tuple(deps or ()),
+        params=tuple(params or ()),
+        outs=tuple(outs or ()),
+        outs_no_cache=tuple(outs_no_cache or ()),
+        metrics=tuple(metrics or ()),
+        metrics_no_cache=tuple(metrics_no_cache or ()),
+        plots=tuple(plots or ()),
+        plots_no_cache=tuple(plots_no_cache or ()),
+        checkpoints=tuple(checkpoints or ()),
+        wdir=wdir,
+        always_changed=always_changed,
+        desc=desc,
+        script=script,
     )
     with project.lock():
         script_path, changed = write_stage(project, spec, code, force=force)

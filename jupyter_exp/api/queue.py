@@ -8,15 +8,27 @@ from . import as_list, echo_stdout, overrides, project_at, silent
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from collections.abc import Callable
+    from typing import Any
 
     from ..display import QueueStatus
     from ..experiments.executor import Outcome
     from ..experiments.queue_store import QueueEntry
     from ..experiments.workers import StopReport, WorkerInfo
 
-__all__ = ["queue", "queue_kill", "queue_logs", "queue_remove", "queue_retry", "queue_start", "queue_status",
-           "queue_stop", "queue_wait", "queue_with", "run_all"]
+__all__ = [
+    "queue",
+    "queue_kill",
+    "queue_logs",
+    "queue_remove",
+    "queue_retry",
+    "queue_start",
+    "queue_status",
+    "queue_stop",
+    "queue_wait",
+    "queue_with",
+    "run_all",
+]
 
 
 def queue(
@@ -52,29 +64,63 @@ def queue(
     with :func:`run_all` or :func:`queue_start`.
     """
     options = ReproOptions(
-        force=force, single_item=single_item, downstream=downstream, pipeline=pipeline,
-        all_pipelines=all_pipelines, force_downstream=force_downstream, keep_going=keep_going,
-        ignore_errors=ignore_errors, recursive=recursive, allow_missing=allow_missing, pull=pull,
+        force=force,
+        single_item=single_item,
+        downstream=downstream,
+        pipeline=pipeline,
+        all_pipelines=all_pipelines,
+        force_downstream=force_downstream,
+        keep_going=keep_going,
+        ignore_errors=ignore_errors,
+        recursive=recursive,
+        allow_missing=allow_missing,
+        pull=pull,
     )
-    return queue_with(as_list(targets), options, set_params=overrides(params, set_params), name=name,
-                      message=message, copy_paths=copy_paths, rev=rev, echo=silent if quiet else echo,
-                      root=root)
+    return queue_with(
+        as_list(targets),
+        options,
+        set_params=overrides(params, set_params),
+        name=name,
+        message=message,
+        copy_paths=copy_paths,
+        rev=rev,
+        echo=silent if quiet else echo,
+        root=root,
+    )
 
 
-def queue_with(targets: list[str] | None, options: ReproOptions, *, set_params: list[str] | None = None,
-               name: str | None = None, message: str | None = None, copy_paths: list[str] | None = None,
-               rev: str | None = None, echo: Callable[[str], None] | None = None,
-               root: str | None = None) -> list[QueueEntry]:
+def queue_with(
+    targets: list[str] | None,
+    options: ReproOptions,
+    *,
+    set_params: list[str] | None = None,
+    name: str | None = None,
+    message: str | None = None,
+    copy_paths: list[str] | None = None,
+    rev: str | None = None,
+    echo: Callable[[str], None] | None = None,
+    root: str | None = None,
+) -> list[QueueEntry]:
     """:func:`queue` with the reproduction flags as one :class:`ReproOptions` (what the CLI passes)."""
     from ..experiments import run as runs
 
-    return runs.queue(project_at(root), targets, set_params=set_params, name=name, force=options.force,
-                      message=message, copy_paths=copy_paths, flags=options.engine_flags(), resume_rev=rev,
-                      echo=echo)
+    return runs.queue(
+        project_at(root),
+        targets,
+        set_params=set_params,
+        name=name,
+        force=options.force,
+        message=message,
+        copy_paths=copy_paths,
+        flags=options.engine_flags(),
+        resume_rev=rev,
+        echo=echo,
+    )
 
 
-def run_all(jobs: int = 1, *, executor: str | None = None, echo: Callable[[str], None] | None = None,
-            root: str | None = None) -> list[Outcome]:
+def run_all(
+    jobs: int = 1, *, executor: str | None = None, echo: Callable[[str], None] | None = None, root: str | None = None
+) -> list[Outcome]:
     """Run the queue in the foreground, ``jobs`` at a time; return the Outcomes.
     ``executor``: ``"dask"`` runs them on a local Dask cluster, ``"dask://HOST:PORT"``
     on that scheduler's workers (default: threads of this process)."""
@@ -86,8 +132,14 @@ def run_all(jobs: int = 1, *, executor: str | None = None, echo: Callable[[str],
     return _run_all(project_at(root), jobs=jobs, echo=echo, executor=executor_for(executor))
 
 
-def queue_start(jobs: int = 1, *, threads: bool | None = None, executor: str | None = None,
-                root: str | None = None, on_finish: Callable[[Any], None] | None = None) -> list[WorkerInfo]:
+def queue_start(
+    jobs: int = 1,
+    *,
+    threads: bool | None = None,
+    executor: str | None = None,
+    root: str | None = None,
+    on_finish: Callable[[Any], None] | None = None,
+) -> list[WorkerInfo]:
     """Start a background worker running ``jobs`` queued experiments at a time.
 
     In a kernel (``threads`` None: detected) it is a thread, so the notebook stays
@@ -139,8 +191,9 @@ def queue_wait(timeout: float | None = None, *, root: str | None = None) -> Queu
         time.sleep(0.2)
 
 
-def queue_logs(name: str, *, follow: bool = False, root: str | None = None,
-               echo: Callable[[str], None] | None = None) -> str:
+def queue_logs(
+    name: str, *, follow: bool = False, root: str | None = None, echo: Callable[[str], None] | None = None
+) -> str:
     """The log of a queued experiment; ``follow`` streams it until the run ends."""
     from ..experiments.queue import logs
 
@@ -155,18 +208,25 @@ def queue_kill(name: str, *, force: bool = False, root: str | None = None) -> st
     return kill(project_at(root), name, force=force)
 
 
-def queue_remove(names: list[str] | str | None = None, *, all: bool = False, queued: bool = False,
-                 failed: bool = False, success: bool = False, force: bool = False,
-                 root: str | None = None) -> list[str]:
+def queue_remove(
+    names: list[str] | str | None = None,
+    *,
+    all: bool = False,
+    queued: bool = False,
+    failed: bool = False,
+    success: bool = False,
+    force: bool = False,
+    root: str | None = None,
+) -> list[str]:
     """Remove queue entries by name or state (a running one needs ``force``)."""
     from ..experiments.queue import remove_entries
 
-    return remove_entries(project_at(root), as_list(names), all=all, queued=queued, failed=failed,
-                          success=success, force=force)
+    return remove_entries(
+        project_at(root), as_list(names), all=all, queued=queued, failed=failed, success=success, force=force
+    )
 
 
-def queue_retry(names: list[str] | str | None = None, *, failed: bool = False,
-                root: str | None = None) -> list[str]:
+def queue_retry(names: list[str] | str | None = None, *, failed: bool = False, root: str | None = None) -> list[str]:
     """Put failed entries back in the queue."""
     from ..experiments.queue import retry
 

@@ -35,6 +35,13 @@ def show_table(
     from ..widgets.table import ExperimentTableWidget
 
     return ExperimentTableWidget(
-        root, live=live, revs=as_list(revs), num=num, all_branches=all_branches, all_tags=all_tags,
-        all_commits=all_commits, hide_workspace=hide_workspace, param_deps=param_deps,
+        root,
+        live=live,
+        revs=as_list(revs),
+        num=num,
+        all_branches=all_branches,
+        all_tags=all_tags,
+        all_commits=all_commits,
+        hide_workspace=hide_workspace,
+        param_deps=param_deps,
     )

@@ -20,7 +20,7 @@ from .parser import HelpShown, Parser, Text, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Sequence
+    from collections.abc import Callable, Sequence
 
 __all__ = ["DiskError", "HelpShown", "Text", "UsageError", "build_parser", "execute", "main"]
 
@@ -56,8 +56,7 @@ def _verb_of(argv: Sequence[str]) -> str | None:
 NOUN_VERBS: dict[str, tuple[str, ...]] = {
     "pipeline": ("init", "add", "checkout", "repro"),
     "params_metrics": ("params", "metrics"),
-    "experiments": ("run", "save", "show", "diff", "apply", "branch", "rename", "remove", "rm", "gc", "list",
-                    "ls"),
+    "experiments": ("run", "save", "show", "diff", "apply", "branch", "rename", "remove", "rm", "gc", "list", "ls"),
     "queue": ("queue",),
     "sharing": ("push", "pull"),
 }
@@ -125,8 +124,7 @@ def execute(argv: Sequence[str], prog: str = "jupyter exp", from_kernel: bool = 
             raise
         # A full disk or a read-only file system is the user's to fix, wherever it struck.
         where = f" {exc.filename}" if exc.filename else ""
-        raise DiskError(f"Cannot write{where}: {exc.strerror}; free space (or make it writable) "
-                        "and rerun.") from None
+        raise DiskError(f"Cannot write{where}: {exc.strerror}; free space (or make it writable) and rerun.") from None
 
 
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)

@@ -41,18 +41,42 @@ def _cmd_exp_run(args: argparse.Namespace):
         pipeline_api.reproduce(targets, options, dry=True, echo=echo)
         return None
     if args.queue or (args.run_all and args.set_param):
-        queue_api.queue_with(targets, options, set_params=args.set_param, name=args.name, message=args.message,
-                             copy_paths=args.copy_paths, rev=args.rev, echo=echo)
+        queue_api.queue_with(
+            targets,
+            options,
+            set_params=args.set_param,
+            name=args.name,
+            message=args.message,
+            copy_paths=args.copy_paths,
+            rev=args.rev,
+            echo=echo,
+        )
     if args.run_all:
         queue_api.run_all(args.jobs, executor=args.executor, echo=echo)
     if args.queue or args.run_all:
         return None  # queued entries and outcomes were printed
     if args.temp:
-        return api.run_temp_with(targets, options, set_params=args.set_param, name=args.name,
-                                 message=args.message, copy_paths=args.copy_paths, rev=args.rev, echo=echo)
-    return api.run(targets, set_params=args.set_param, name=args.name, message=args.message,
-                   **options._asdict(), reset=args.reset, quiet=args.quiet,
-                   on_progress=None if args.quiet else _progress_bar, echo=echo)
+        return api.run_temp_with(
+            targets,
+            options,
+            set_params=args.set_param,
+            name=args.name,
+            message=args.message,
+            copy_paths=args.copy_paths,
+            rev=args.rev,
+            echo=echo,
+        )
+    return api.run(
+        targets,
+        set_params=args.set_param,
+        name=args.name,
+        message=args.message,
+        **options._asdict(),
+        reset=args.reset,
+        quiet=args.quiet,
+        on_progress=None if args.quiet else _progress_bar,
+        echo=echo,
+    )
 
 
 def _progress_bar(event: dict) -> None:
@@ -64,8 +88,9 @@ def _progress_bar(event: dict) -> None:
         bar = f"[{'#' * done}{'.' * (width - done)}] {step}/{total}"
     else:
         bar = f"step {step}"
-    metrics = " ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}"
-                       for k, v in (event.get("metrics") or {}).items())
+    metrics = " ".join(
+        f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in (event.get("metrics") or {}).items()
+    )
     sys.stdout.write(f"{event['experiment']} {bar} {metrics} ({event.get('elapsed', 0):.1f}s)\n")
     sys.stdout.flush()
 
@@ -73,17 +98,27 @@ def _progress_bar(event: dict) -> None:
 def _cmd_exp_save(args: argparse.Namespace):
     import json
 
-    exp = api.save(name=args.name, force=args.force, include_untracked=args.include_untracked,
-                   message=args.message)
+    exp = api.save(name=args.name, force=args.force, include_untracked=args.include_untracked, message=args.message)
     return Text(json.dumps({"ref": exp.rev}) + "\n") if args.json else exp
 
 
 def _show_options(args: argparse.Namespace) -> ShowOptions:
     return ShowOptions.of(
-        args.rev, keep=args.keep, drop=args.drop, num=args.num, all_branches=args.all_branches,
-        all_tags=args.all_tags, all_commits=args.all_commits, hide_workspace=args.hide_workspace,
-        hide_queued=args.hide_queued, hide_failed=args.hide_failed, param_deps=args.param_deps,
-        sort_by=args.sort_by, sort_order=args.sort_order, only_changed=args.only_changed, force=args.force,
+        args.rev,
+        keep=args.keep,
+        drop=args.drop,
+        num=args.num,
+        all_branches=args.all_branches,
+        all_tags=args.all_tags,
+        all_commits=args.all_commits,
+        hide_workspace=args.hide_workspace,
+        hide_queued=args.hide_queued,
+        hide_failed=args.hide_failed,
+        param_deps=args.param_deps,
+        sort_by=args.sort_by,
+        sort_order=args.sort_order,
+        only_changed=args.only_changed,
+        force=args.force,
     )
 
 
@@ -112,9 +147,14 @@ def _table_widget(args: argparse.Namespace):
     from ..api.table import show_table
 
     widget = show_table(
-        revs=args.rev, num=args.num, all_branches=args.all_branches,
-        all_tags=args.all_tags, all_commits=args.all_commits, hide_workspace=args.hide_workspace,
-        param_deps=args.param_deps, live=True,
+        revs=args.rev,
+        num=args.num,
+        all_branches=args.all_branches,
+        all_tags=args.all_tags,
+        all_commits=args.all_commits,
+        hide_workspace=args.hide_workspace,
+        param_deps=args.param_deps,
+        live=True,
     )
     if args.sort_by or args.only_changed:
         sort = ((widget.column_for(args.sort_by), args.sort_order),) if args.sort_by else widget.preferences.sort
@@ -154,8 +194,14 @@ def _cmd_exp_remove(args: argparse.Namespace) -> None:
         print("Removed from the queue: " + ",".join(removed) if removed else "The queue is empty.")
         if not (args.experiment or args.all_commits or args.rev):
             return
-    removed = api.remove(args.experiment or None, all_commits=args.all_commits, revs=args.rev,
-                         num=args.num, keep=args.keep, git_remote=args.git_remote)
+    removed = api.remove(
+        args.experiment or None,
+        all_commits=args.all_commits,
+        revs=args.rev,
+        num=args.num,
+        keep=args.keep,
+        git_remote=args.git_remote,
+    )
     if removed:
         print("Removed experiments: " + ",".join(removed))
 
@@ -164,12 +210,15 @@ def _cmd_exp_gc(args: argparse.Namespace) -> None:
     if not args.force:
         if not sys.stdin.isatty():
             raise UsageError("exp gc removes experiments for good; rerun with -f to confirm.")
-        answer = input("This will remove all experiments except those derived from the kept revisions. Continue? [y/N] ")
+        answer = input(
+            "This will remove all experiments except those derived from the kept revisions. Continue? [y/N] "
+        )
         if answer.strip().lower() not in ("y", "yes"):
             print("Aborted.")
             return
-    removed = api.gc(workspace=args.workspace, all_branches=args.all_branches,
-                     all_tags=args.all_tags, all_commits=args.all_commits)
+    removed = api.gc(
+        workspace=args.workspace, all_branches=args.all_branches, all_tags=args.all_tags, all_commits=args.all_commits
+    )
     print(f"Removed {len(removed)} experiments." if removed else "No experiments to remove.")
 
 
@@ -185,22 +234,40 @@ def add_verbs(sub) -> None:
     """The verbs of ``dvc exp``, at the top level: ``jupyter exp run`` is ``dvc exp run``."""
     r = sub.add_parser("run", help="run an experiment in the workspace and record it")
     add_repro_flags(r, exp=True)
-    r.add_argument("-S", "--set-param", action="append", default=[], metavar="[FILE:]KEY=VALUE",
-                   help="override a param (Hydra grammar: +key adds, ++key adds or sets, ~key deletes)")
+    r.add_argument(
+        "-S",
+        "--set-param",
+        action="append",
+        default=[],
+        metavar="[FILE:]KEY=VALUE",
+        help="override a param (Hydra grammar: +key adds, ++key adds or sets, ~key deletes)",
+    )
     r.add_argument("-n", "--name", help="experiment name (default: a random adjective-noun)")
     r.add_argument("-m", "--message", help="commit message of the experiment")
     r.add_argument("--queue", action="store_true", help="queue it (sweeps: one entry per combination)")
     r.add_argument("--run-all", action="store_true", help="run the queue in the foreground")
     r.add_argument("-j", "--jobs", type=jobs_arg, default=1, help="with --run-all: experiments at a time")
-    r.add_argument("--executor", default=None, metavar="local|dask|dask://HOST:PORT",
-                   help="with --run-all: where the experiments run (ours; default local)")
+    r.add_argument(
+        "--executor",
+        default=None,
+        metavar="local|dask|dask://HOST:PORT",
+        help="with --run-all: where the experiments run (ours; default local)",
+    )
     r.add_argument("--temp", action="store_true", help="run now in a directory of its own")
-    r.add_argument("-C", "--copy-paths", action="append", default=[], metavar="PATH",
-                   help="git-ignored files to copy into --queue/--temp runs")
-    r.add_argument("--reset", action="store_true",
-                   help="checkpoint pipelines: start a new experiment instead of resuming")
-    r.add_argument("-r", "--rev", metavar="CHECKPOINT",
-                   help="with --queue/--temp: resume from this checkpoint of an experiment")
+    r.add_argument(
+        "-C",
+        "--copy-paths",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="git-ignored files to copy into --queue/--temp runs",
+    )
+    r.add_argument(
+        "--reset", action="store_true", help="checkpoint pipelines: start a new experiment instead of resuming"
+    )
+    r.add_argument(
+        "-r", "--rev", metavar="CHECKPOINT", help="with --queue/--temp: resume from this checkpoint of an experiment"
+    )
     r.set_defaults(func=_cmd_exp_run)
 
     v = sub.add_parser("save", help="record the workspace as an experiment without running")

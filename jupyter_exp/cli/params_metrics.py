@@ -12,20 +12,36 @@ from .parser import Parser, Text
 
 
 def _diff_result(rows, args: argparse.Namespace, with_change: bool):
+    from ..display import DiffTable
     from ..render.json import diff_json
     from ..render.text import diff_table
-    from ..display import DiffTable
 
     if args.json:
         return Text(diff_json(rows, tty=sys.stdout.isatty()) + "\n")
     if args.md:
-        return Text(diff_table(rows, args.a_rev or "HEAD", args.b_rev or "workspace", with_change,
-                               markdown=True, precision=getattr(args, "precision", None),
-                               round_digits=with_change) if rows else "")
+        return Text(
+            diff_table(
+                rows,
+                args.a_rev or "HEAD",
+                args.b_rev or "workspace",
+                with_change,
+                markdown=True,
+                precision=getattr(args, "precision", None),
+                round_digits=with_change,
+            )
+            if rows
+            else ""
+        )
     # DVC rounds metrics to digits after the point; params are shown as they are
-    return DiffTable(rows, args.a_rev or "HEAD", args.b_rev or "workspace",
-                     "Metric" if with_change else "Param", with_change, getattr(args, "precision", None),
-                     round_digits=with_change)
+    return DiffTable(
+        rows,
+        args.a_rev or "HEAD",
+        args.b_rev or "workspace",
+        "Metric" if with_change else "Param",
+        with_change,
+        getattr(args, "precision", None),
+        round_digits=with_change,
+    )
 
 
 def _cmd_params_diff(args: argparse.Namespace):
@@ -37,13 +53,12 @@ def _cmd_metrics_diff(args: argparse.Namespace):
 
 
 def _cmd_metrics_show(args: argparse.Namespace):
-    from ..render.json import dumps
     from ..display import MetricsView
+    from ..render.json import dumps
 
     flags = {"all_branches": args.all_branches, "all_tags": args.all_tags, "all_commits": args.all_commits}
     shown = api.metrics_show(nested=True, **flags)
-    failed = [rev or "workspace" for rev, value in shown.items()
-              if any("error" in f for f in value["data"].values())]
+    failed = [rev or "workspace" for rev, value in shown.items() if any("error" in f for f in value["data"].values())]
     if failed:  # as DVC, on stderr; the output still shows the rest
         print(f"Failed to load some metrics for following revisions: '{', '.join(failed)}'.", file=sys.stderr)
     if args.json:

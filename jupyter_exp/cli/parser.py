@@ -48,4 +48,6 @@ def selection_flags(parser: argparse.ArgumentParser) -> None:
     """``-A``, ``--rev`` and ``-n``: which baselines' experiments a verb takes."""
     parser.add_argument("-A", "--all-commits", action="store_true", help="experiments of every commit")
     parser.add_argument("--rev", action="append", default=None, metavar="COMMIT", help="baseline commit(s)")
-    parser.add_argument("-n", "--num", type=num_arg, default=1, help="baselines: this many first-parent commits from --rev")
+    parser.add_argument(
+        "-n", "--num", type=num_arg, default=1, help="baselines: this many first-parent commits from --rev"
+    )

@@ -16,15 +16,22 @@ REPRO_FLAGS = ReproOptions._fields
 def add_repro_flags(parser: argparse.ArgumentParser, exp: bool = False) -> None:
     """``targets`` and ``dvc repro``'s flags (``exp``: their wording for ``exp run``)."""
     parser.add_argument("targets", nargs="*", help="stages or dvc.yaml files (default: all)")
-    parser.add_argument("-f", "--force", action="store_true",
-                        help="reproduce even if nothing changed" + ("; overwrite an experiment of the same name" if exp else ""))
+    parser.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="reproduce even if nothing changed" + ("; overwrite an experiment of the same name" if exp else ""),
+    )
     parser.add_argument("-s", "--single-item", action="store_true", help="only the targets, not their upstream")
     parser.add_argument("-p", "--pipeline", action="store_true", help="whole pipelines the targets belong to")
     parser.add_argument("-P", "--all-pipelines", action="store_true", help="every stage of the project")
     parser.add_argument("--downstream", action="store_true", help="the targets and what depends on them")
     parser.add_argument("--force-downstream", action="store_true", help="rerun everything after a changed stage")
-    parser.add_argument("--dry", action="store_true", help="print the commands without running them"
-                        + ("; record nothing" if exp else ""))
+    parser.add_argument(
+        "--dry",
+        action="store_true",
+        help="print the commands without running them" + ("; record nothing" if exp else ""),
+    )
     parser.add_argument("-k", "--keep-going", action="store_true", help="continue past failures, skip their dependents")
     parser.add_argument("--ignore-errors", action="store_true", help="continue past failures")
     parser.add_argument("-R", "--recursive", action="store_true", help="a directory target means every stage inside it")
@@ -55,8 +62,7 @@ def _cmd_checkout(args: argparse.Namespace) -> None:
 
 
 def _cmd_repro(args: argparse.Namespace) -> None:
-    api.reproduce(args.targets or None, repro_options(args), dry=args.dry,
-                  echo=silent if args.quiet else None)
+    api.reproduce(args.targets or None, repro_options(args), dry=args.dry, echo=silent if args.quiet else None)
 
 
 def add_verbs(verbs) -> None:
@@ -70,8 +76,9 @@ def add_verbs(verbs) -> None:
 
     p = verbs.add_parser("checkout", help="restore tracked data and stage outputs from the cache")
     p.add_argument("targets", nargs="*")
-    p.add_argument("-f", "--force", action="store_true",
-                   help="replace workspace files that no cache object holds (edits are lost)")
+    p.add_argument(
+        "-f", "--force", action="store_true", help="replace workspace files that no cache object holds (edits are lost)"
+    )
     p.set_defaults(func=_cmd_checkout)
 
     p = verbs.add_parser("repro", help="reproduce the pipeline")
@@ -91,8 +98,14 @@ def build_stage_parser() -> argparse.ArgumentParser:
     p.add_argument("-M", "--metrics-no-cache", action="append", default=[], metavar="PATH")
     p.add_argument("--plots", action="append", default=[], metavar="PATH")
     p.add_argument("--plots-no-cache", action="append", default=[], metavar="PATH")
-    p.add_argument("-c", "--checkpoints", action="append", default=[], metavar="PATH",
-                   help="checkpoint outputs (kept between runs)")
+    p.add_argument(
+        "-c",
+        "--checkpoints",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="checkpoint outputs (kept between runs)",
+    )
     p.add_argument("-w", "--wdir", help="directory the command runs in")
     p.add_argument("-f", "--force", action="store_true", help="replace a different stage of that name")
     p.add_argument("--always-changed", action="store_true")

@@ -20,8 +20,10 @@ def _cmd_queue_start(args: argparse.Namespace):
         return None
     workers = api.queue_start(args.jobs, threads=False, executor=args.executor)
     where = f" on {args.executor}" if args.executor not in (None, "local") else ""
-    return Text(f"Started a queue worker (detached process {workers[0].pid}) running "
-                f"{args.jobs} experiment(s) at a time{where}.\n")
+    return Text(
+        f"Started a queue worker (detached process {workers[0].pid}) running "
+        f"{args.jobs} experiment(s) at a time{where}.\n"
+    )
 
 
 def _cmd_queue_stop(args: argparse.Namespace):
@@ -29,8 +31,10 @@ def _cmd_queue_stop(args: argparse.Namespace):
     if not args.kill:
         return Text(f"Asked {report.workers} worker(s) to finish their current experiments, then stop.\n")
     done = "".join(f"'{name}' {what}; back in the queue.\n" for name, what in report.stopped)
-    return Text(f"Asked {report.workers} worker(s) to stop: running experiments interrupted now.\n"
-                + (done or "No experiment was running.\n"))
+    return Text(
+        f"Asked {report.workers} worker(s) to stop: running experiments interrupted now.\n"
+        + (done or "No experiment was running.\n")
+    )
 
 
 def _cmd_queue_status(args: argparse.Namespace):
@@ -47,8 +51,9 @@ def _cmd_queue_kill(args: argparse.Namespace):
 
 
 def _cmd_queue_remove(args: argparse.Namespace):
-    removed = api.queue_remove(args.names or None, all=args.all, queued=args.queued,
-                               failed=args.failed, success=args.success, force=args.force)
+    removed = api.queue_remove(
+        args.names or None, all=args.all, queued=args.queued, failed=args.failed, success=args.success, force=args.force
+    )
     if removed:
         return Text(f"Removed {', '.join(removed)} from the queue.\n")
     if args.all:
@@ -71,8 +76,12 @@ def add_verbs(verbs) -> None:
     qs.required = True
     x = qs.add_parser("start", help="start a background worker")
     x.add_argument("-j", "--jobs", type=jobs_arg, default=1)
-    x.add_argument("--executor", default=None, metavar="local|dask|dask://HOST:PORT",
-                   help="where the experiments run (ours; default local)")
+    x.add_argument(
+        "--executor",
+        default=None,
+        metavar="local|dask|dask://HOST:PORT",
+        help="where the experiments run (ours; default local)",
+    )
     x.set_defaults(func=_cmd_queue_start)
     x = qs.add_parser("stop", help="stop the workers after their current experiments")
     x.add_argument("--kill", action="store_true", help="interrupt the running experiments too")

@@ -9,16 +9,32 @@ from .parser import selection_flags
 
 
 def _cmd_exp_push(args: argparse.Namespace) -> None:
-    pushed = api.push(args.git_remote, args.experiment or None, all_commits=args.all_commits,
-                      revs=args.rev, num=args.num, force=args.force, no_cache=args.no_cache,
-                      dvc_remote=args.remote, jobs=args.jobs)
+    pushed = api.push(
+        args.git_remote,
+        args.experiment or None,
+        all_commits=args.all_commits,
+        revs=args.rev,
+        num=args.num,
+        force=args.force,
+        no_cache=args.no_cache,
+        dvc_remote=args.remote,
+        jobs=args.jobs,
+    )
     print(f"Pushed experiment(s) {', '.join(pushed)} to Git remote '{args.git_remote}'.")
 
 
 def _cmd_exp_pull(args: argparse.Namespace) -> None:
-    pulled = api.pull(args.git_remote, args.experiment or None, all_commits=args.all_commits,
-                      revs=args.rev, num=args.num, force=args.force, no_cache=args.no_cache,
-                      dvc_remote=args.remote, jobs=args.jobs)
+    pulled = api.pull(
+        args.git_remote,
+        args.experiment or None,
+        all_commits=args.all_commits,
+        revs=args.rev,
+        num=args.num,
+        force=args.force,
+        no_cache=args.no_cache,
+        dvc_remote=args.remote,
+        jobs=args.jobs,
+    )
     if pulled:
         print(f"Pulled experiment(s) {', '.join(pulled)} from Git remote '{args.git_remote}'.")
     else:

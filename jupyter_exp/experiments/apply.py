@@ -70,8 +70,7 @@ def check_applicable(project: Project) -> None:
     for marker, what, finish, abort in _IN_PROGRESS:
         if (git_dir / marker).exists():
             raise ApplyRefusedError(
-                f"Cannot apply an experiment during {what}; finish it (`{finish}`) or abort it "
-                f"(`{abort}`) first."
+                f"Cannot apply an experiment during {what}; finish it (`{finish}`) or abort it (`{abort}`) first."
             )
     unmerged = git.run("ls-files", "--unmerged", "-z")
     if unmerged:
@@ -133,8 +132,9 @@ def _saved_index(project: Project, rev: str) -> str | None:
 def _changed_paths(project: Project, workspace_tree: str, rev: str) -> list[str]:
     """Paths the experiment adds or changes relative to the workspace (never deletions:
     apply removes nothing)."""
-    out = project.git.run("diff-tree", "-r", "-z", "--no-renames", "--name-only", "--diff-filter=AMT",
-                          workspace_tree, rev)
+    out = project.git.run(
+        "diff-tree", "-r", "-z", "--no-renames", "--name-only", "--diff-filter=AMT", workspace_tree, rev
+    )
     return [p for p in out.split("\0") if p]
 
 
@@ -165,11 +165,14 @@ def check_tree(project: Project, rev: str) -> None:
             continue
         mode, oid = meta.split()[1], meta.split()[3]
         parts = path.split("/")
-        machinery = ".git" in parts or (path.startswith(".dvc/") and path not in _DVC_TRACKED
-                                       and not path.startswith(_DVC_TRACKED_DIRS))
+        machinery = ".git" in parts or (
+            path.startswith(".dvc/") and path not in _DVC_TRACKED and not path.startswith(_DVC_TRACKED_DIRS)
+        )
         if machinery:
-            raise ApplyRefusedError(f"Experiment commit {rev[:7]} writes '{path}', which belongs to git or "
-                                    "DVC; it was not made by jupyter_exp or DVC, so it is not applied.")
+            raise ApplyRefusedError(
+                f"Experiment commit {rev[:7]} writes '{path}', which belongs to git or "
+                "DVC; it was not made by jupyter_exp or DVC, so it is not applied."
+            )
         if mode == "120000":
             links.append((path, oid))
     for (path, _), found in zip(links, git.read_objects([oid for _, oid in links])):
@@ -177,8 +180,10 @@ def check_tree(project: Project, rev: str) -> None:
         where = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
         first = where.split("/", 1)[0]
         if posixpath.isabs(target) or where == ".." or where.startswith("../") or first in (".git", ".dvc"):
-            raise ApplyRefusedError(f"Experiment commit {rev[:7]} makes '{path}' a symlink to '{target}', "
-                                    "outside the project or into its machinery; it is not applied.")
+            raise ApplyRefusedError(
+                f"Experiment commit {rev[:7]} makes '{path}' a symlink to '{target}', "
+                "outside the project or into its machinery; it is not applied."
+            )
 
 
 def apply(project: Project, name: str, echo: Echo | None = None) -> Applied:
@@ -213,11 +218,26 @@ def apply(project: Project, name: str, echo: Echo | None = None) -> Applied:
             git.run("checkout", rev, "--pathspec-from-file=-", "--pathspec-file-nul", input=listed, env=LITERAL)
             faults.point("apply.files-written")
             if index_source:  # those paths' index entries as in HEAD (or the saved index)
-                git.run("reset", "-q", index_source, "--pathspec-from-file=-", "--pathspec-file-nul",
-                        input=listed, env=LITERAL)
+                git.run(
+                    "reset",
+                    "-q",
+                    index_source,
+                    "--pathspec-from-file=-",
+                    "--pathspec-file-nul",
+                    input=listed,
+                    env=LITERAL,
+                )
             else:  # no commit yet: nothing to reset to
-                git.run("rm", "--cached", "-q", "--ignore-unmatch", "--pathspec-from-file=-",
-                        "--pathspec-file-nul", input=listed, env=LITERAL)
+                git.run(
+                    "rm",
+                    "--cached",
+                    "-q",
+                    "--ignore-unmatch",
+                    "--pathspec-from-file=-",
+                    "--pathspec-file-nul",
+                    input=listed,
+                    env=LITERAL,
+                )
             faults.point("apply.index-restored")
         checkout(project, force=True)
     echo(f"Changes for experiment '{target}' have been applied to your current workspace.\n")

@@ -38,8 +38,10 @@ def rename(project: Project, name: str, new_name: str, force: bool = False) -> E
         raise ExperimentExistsError(
             f"Experiment '{new_name}' already exists on baseline {exp.baseline[:7]}; rerun with -f to overwrite."
         )
-    project.git.update_refs([
-        f"update {new_ref} {exp.rev} {existing.rev if existing else ZERO}",
-        f"delete {exp.ref} {exp.rev}",
-    ])
+    project.git.update_refs(
+        [
+            f"update {new_ref} {exp.rev} {existing.rev if existing else ZERO}",
+            f"delete {exp.ref} {exp.rev}",
+        ]
+    )
     return new_ref

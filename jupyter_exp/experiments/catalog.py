@@ -32,9 +32,7 @@ class ExpInfo:
 
 def list_experiments(project: Project) -> list[ExpInfo]:
     """Every experiment ref DVC would list (one git process, whatever their number)."""
-    rows = project.git.for_each_ref(
-        EXPS_NAMESPACE, ["refname", "objectname", "tree", "committerdate:unix", "parent"]
-    )
+    rows = project.git.for_each_ref(EXPS_NAMESPACE, ["refname", "objectname", "tree", "committerdate:unix", "parent"])
     found = []
     for refname, rev, tree, created, parents in rows:
         ref = ExpRef.parse(refname)

@@ -14,18 +14,18 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .. import faults
+from ..notices import warn
 from ..pipeline.results import Echo
 from ..pipeline.stage import Stage
+from ..processes import alive
 from ..project import Project
-from ..notices import warn
 from ..refs import ExpRef
 from ..serialize import write_text_atomic
-from ..processes import alive
 from .catalog import list_experiments
 from .history import first_parents
 from .queue_store import QueueStore
@@ -98,8 +98,11 @@ def read_progress(project: Project) -> list[dict]:
             continue  # its run ended while we listed the folder
         except (OSError, ValueError):
             event = None
-        if not (isinstance(event, dict) and isinstance(event.get("experiment"), str)
-                and isinstance(event.get("pid", 0), (int, type(None)))):
+        if not (
+            isinstance(event, dict)
+            and isinstance(event.get("experiment"), str)
+            and isinstance(event.get("pid", 0), (int, type(None)))
+        ):
             warn(f"skipping the damaged progress file {project.relpath(path)}; delete it.")
             continue
         if event.get("state") == "running" and event.get("pid") and not alive(event["pid"]):
@@ -135,18 +138,28 @@ def _with_dvclive_steps(project: Project, events: list[dict]) -> list[dict]:
             if event.get("state") == "running" and not event.get("rev"):
                 event["step"] = step
     exps = project.tmp_dir / "exps"
-    runs = [p for p in exps.glob("run-*") if (p / ".dvc" / "tmp").joinpath(*DVCLIVE_STEP_FILE).exists()] \
-        if exps.is_dir() else []
+    runs = (
+        [p for p in exps.glob("run-*") if (p / ".dvc" / "tmp").joinpath(*DVCLIVE_STEP_FILE).exists()]
+        if exps.is_dir()
+        else []
+    )
     if runs:
         store = QueueStore(project)
         for run_dir in runs:
             step = _dvclive_step(run_dir / ".dvc" / "tmp")
-            entry = store.get(run_dir.name[len("run-"):]) if step is not None else None
+            entry = store.get(run_dir.name[len("run-") :]) if step is not None else None
             if entry is not None and entry.state == "running":
-                events.append({"experiment": entry.name, "step": step, "total": None, "metrics": {},
-                               "state": "running", "baseline": entry.baseline})
+                events.append(
+                    {
+                        "experiment": entry.name,
+                        "step": step,
+                        "total": None,
+                        "metrics": {},
+                        "state": "running",
+                        "baseline": entry.baseline,
+                    }
+                )
     return events
-
 
 
 # -- where a run resumes ---------------------------------------------------------------
@@ -176,8 +189,9 @@ def _checkpoint_outs(stages: list[Stage], lock_text: bytes | str | None) -> dict
     return found if any(found.values()) else None
 
 
-def find_resume_point(project: Project, baseline: str, stages: list[Stage],
-                      state: WorkspaceCheckpoint | None) -> ResumePoint | None:
+def find_resume_point(
+    project: Project, baseline: str, stages: list[Stage], state: WorkspaceCheckpoint | None
+) -> ResumePoint | None:
     """The checkpoint whose ``dvc.lock`` outputs the workspace's ``dvc.lock`` holds (DVC 2:
     ``exp apply`` of a step, then ``exp run``, goes on from that step), looked for in the
     workspace's last checkpoint experiment first, then in every experiment of
@@ -196,7 +210,6 @@ def find_resume_point(project: Project, baseline: str, stages: list[Stage],
             if _checkpoint_outs(stages, git.read_blob(rev, "dvc.lock")) == wanted:
                 return ResumePoint(name, rev, len(chain) - index, index == 0)
     return None
-
 
 
 @dataclass
@@ -253,13 +266,20 @@ class CheckpointChain:
         step = self.first_step + self.steps
         self.total = info.get("total") or self.total
         event = {
-            "experiment": self.name, "stage": stage.address, "step": step, "total": self.total,
-            "metrics": info.get("metrics") or {}, "elapsed": round(time.monotonic() - self.started, 3),
-            "rev": commit, "state": "running",
+            "experiment": self.name,
+            "stage": stage.address,
+            "step": step,
+            "total": self.total,
+            "metrics": info.get("metrics") or {},
+            "elapsed": round(time.monotonic() - self.started, 3),
+            "rev": commit,
+            "state": "running",
         }
         publish_progress(self.home, event)
         if self.workspace:
-            save_workspace_state(self.home, WorkspaceCheckpoint(self.name, self.baseline, commit, step, "running", self.total))
+            save_workspace_state(
+                self.home, WorkspaceCheckpoint(self.name, self.baseline, commit, step, "running", self.total)
+            )
         if self.echo is not None:
             # Labelled as DVCLive's `step` metric counts (from 0); the fraction is steps done.
             of_total = f", {step}/{self.total} done" if self.total else ""
@@ -280,9 +300,20 @@ class CheckpointChain:
                 self.parent = self.tip = commit
         step = self.first_step + self.steps
         if self.tip != ZERO:
-            publish_progress(self.home, {"experiment": self.name, "step": step, "total": self.total,
-                                         "rev": self.tip, "state": state,
-                                         "elapsed": round(time.monotonic() - self.started, 3), "metrics": {}})
+            publish_progress(
+                self.home,
+                {
+                    "experiment": self.name,
+                    "step": step,
+                    "total": self.total,
+                    "rev": self.tip,
+                    "state": state,
+                    "elapsed": round(time.monotonic() - self.started, 3),
+                    "metrics": {},
+                },
+            )
             if self.workspace:
-                save_workspace_state(self.home, WorkspaceCheckpoint(self.name, self.baseline, self.tip, step, state, self.total))
+                save_workspace_state(
+                    self.home, WorkspaceCheckpoint(self.name, self.baseline, self.tip, step, state, self.total)
+                )
         return None if self.tip == ZERO else self.tip

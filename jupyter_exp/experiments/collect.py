@@ -102,8 +102,7 @@ class PipelineMemo:
         return pipeline
 
 
-def read_data(project: Project, tree: Tree, param_deps: bool = False,
-              pipelines: PipelineMemo | None = None) -> ExpData:
+def read_data(project: Project, tree: Tree, param_deps: bool = False, pipelines: PipelineMemo | None = None) -> ExpData:
     """Params, metrics, deps and outs at ``tree``, read through the revision view;
     errors go into the record."""
     if not isinstance(tree, RevisionTree):
@@ -133,8 +132,11 @@ def read_data(project: Project, tree: Tree, param_deps: bool = False,
                 continue
             o = locked_outs.get(out.def_path, {})
             outs[out.path] = {
-                "hash": o.get("md5"), "size": o.get("size"), "nfiles": o.get("nfiles"),
-                "use_cache": out.cache, "is_data_source": False,
+                "hash": o.get("md5"),
+                "size": o.get("size"),
+                "nfiles": o.get("nfiles"),
+                "use_cache": out.cache,
+                "is_data_source": False,
             }
     return ExpData(params, metrics, deps, outs)
 
@@ -207,23 +209,34 @@ _FIELDS = ("params", "metrics", "deps", "outs")
 
 def _fields(data: ExpData) -> dict:
     """The cache's JSON for ``data``: files' values in DVC's shape."""
-    return {"params": {f: v.to_dvc() for f, v in data.params.items()},
-            "metrics": {f: v.to_dvc() for f, v in data.metrics.items()},
-            "deps": data.deps, "outs": data.outs, "error": data.error}
+    return {
+        "params": {f: v.to_dvc() for f, v in data.params.items()},
+        "metrics": {f: v.to_dvc() for f, v in data.metrics.items()},
+        "deps": data.deps,
+        "outs": data.outs,
+        "error": data.error,
+    }
 
 
 def _from_fields(fields: dict) -> ExpData:
     """The record back from the cache's JSON; ValueError if it is not that shape."""
     from_dvc = FileValues.from_dvc
-    return ExpData({f: from_dvc(v) for f, v in fields["params"].items()},
-                   {f: from_dvc(v) for f, v in fields["metrics"].items()},
-                   fields["deps"], fields["outs"], fields["error"])
+    return ExpData(
+        {f: from_dvc(v) for f, v in fields["params"].items()},
+        {f: from_dvc(v) for f, v in fields["metrics"].items()},
+        fields["deps"],
+        fields["outs"],
+        fields["error"],
+    )
 
 
 def _valid_fields(fields: Any) -> bool:
-    return (type(fields) is dict and set(fields) == {*_FIELDS, "error"}
-            and all(type(fields[f]) is dict for f in _FIELDS)
-            and (fields["error"] is None or type(fields["error"]) is str))
+    return (
+        type(fields) is dict
+        and set(fields) == {*_FIELDS, "error"}
+        and all(type(fields[f]) is dict for f in _FIELDS)
+        and (fields["error"] is None or type(fields["error"]) is str)
+    )
 
 
 def collect(
@@ -285,8 +298,17 @@ def collect(
     meta = commit_meta(project, baselines)
     for baseline in baselines:
         created, parent = meta.get(baseline, (None, None))
-        rows.append(ExpRow(baseline, "baseline", data_of(baseline), name=names.get(baseline),
-                           baseline=baseline, created=created, parent=parent))
+        rows.append(
+            ExpRow(
+                baseline,
+                "baseline",
+                data_of(baseline),
+                name=names.get(baseline),
+                baseline=baseline,
+                created=created,
+                parent=parent,
+            )
+        )
         exps = sorted(by_baseline.get(baseline, []), key=lambda e: (-e.created, e.rev))
         for exp in exps:
             chain = chains.get(exp.rev, [])
@@ -294,14 +316,32 @@ def collect(
             # (its last report may be a step behind the ref: killed in between).
             reported = checkpoint_tips.get(exp.name)
             on_chain = reported == exp.rev or any(rev == reported for rev, _, _ in chain)
-            rows.append(ExpRow(exp.rev, "experiment", data_of(exp.rev), name=exp.name,
-                               baseline=baseline, state=checkpoint_states.get(exp.name, "success")
-                               if on_chain else "success",
-                               created=exp.created, parent=exp.parents[0] if exp.parents else None,
-                               step=len(chain) if chain else None))  # DVCLive's step: from 0
+            rows.append(
+                ExpRow(
+                    exp.rev,
+                    "experiment",
+                    data_of(exp.rev),
+                    name=exp.name,
+                    baseline=baseline,
+                    state=checkpoint_states.get(exp.name, "success") if on_chain else "success",
+                    created=exp.created,
+                    parent=exp.parents[0] if exp.parents else None,
+                    step=len(chain) if chain else None,
+                )
+            )  # DVCLive's step: from 0
             for index, (rev, parent, created) in enumerate(chain):
-                rows.append(ExpRow(rev, "checkpoint", data_of(rev), name=exp.name, baseline=baseline,
-                                   created=created, parent=parent, step=len(chain) - index - 1))
+                rows.append(
+                    ExpRow(
+                        rev,
+                        "checkpoint",
+                        data_of(rev),
+                        name=exp.name,
+                        baseline=baseline,
+                        created=created,
+                        parent=parent,
+                        step=len(chain) - index - 1,
+                    )
+                )
         for entry in queued.get(baseline, []):
             rows.append(_queue_row(entry, data_of(entry.rev)))
     cache.save()
@@ -326,6 +366,13 @@ def _queue_row(entry: QueueEntry, data: ExpData) -> ExpRow:
     """A queued, running or failed entry: its params as queued; no metrics yet (a failed
     one says why it failed)."""
     error = f"Experiment run failed: {entry.error}" if entry.state == "failed" else None
-    return ExpRow(entry.rev, "experiment", replace(data, metrics={}, error=error or data.error),
-                  name=entry.name, baseline=entry.baseline, state=entry.state,
-                  created=int(entry.created), parent=entry.baseline)
+    return ExpRow(
+        entry.rev,
+        "experiment",
+        replace(data, metrics={}, error=error or data.error),
+        name=entry.name,
+        baseline=entry.baseline,
+        state=entry.state,
+        created=int(entry.created),
+        parent=entry.baseline,
+    )

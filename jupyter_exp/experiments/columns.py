@@ -25,7 +25,7 @@ class Column:
     label: str  # key, or file:key when the key is in several files
 
 
-def columns(rows: list["ExpRow"], deps: bool = False) -> list[Column]:
+def columns(rows: list[ExpRow], deps: bool = False) -> list[Column]:
     """Metrics columns, then params, in first-seen order (then deps, sorted)."""
     seen: dict[tuple[str, str, str], None] = {}
     for group in ("metrics", "params"):
@@ -47,7 +47,7 @@ def columns(rows: list["ExpRow"], deps: bool = False) -> list[Column]:
     return result
 
 
-def value(row: "ExpRow", column: Column) -> Any:
+def value(row: ExpRow, column: Column) -> Any:
     """The cell's native value, MISSING, or ERROR."""
     if column.group == "deps":
         dep = row.data.deps.get(column.file)
@@ -60,8 +60,13 @@ def value(row: "ExpRow", column: Column) -> Any:
     return entry.flat.get(column.key, MISSING)
 
 
-def filter_columns(rows: list["ExpRow"], cols: list[Column], keep: list[str] | None = None,
-                   drop: list[str] | None = None, only_changed: bool = False) -> list[Column]:
+def filter_columns(
+    rows: list[ExpRow],
+    cols: list[Column],
+    keep: list[str] | None = None,
+    drop: list[str] | None = None,
+    only_changed: bool = False,
+) -> list[Column]:
     """``--drop``/``--only-changed`` remove columns; ``--keep`` protects them (re.match)."""
     keep_re = [re.compile(p) for p in keep or []]
     drop_re = [re.compile(p) for p in drop or []]

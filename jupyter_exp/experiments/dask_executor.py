@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 from ..errors import JupyterExpError
 from ..pipeline.results import Echo
@@ -40,8 +40,7 @@ class DaskExecutor(Executor):
                 "The Dask executor needs dask.distributed; pip install 'jupyter_exp[dask]'."
             ) from None
         if self.address is None:
-            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None)
             return Client(cluster), cluster
         try:
             return Client(self.address, timeout="10s"), None
@@ -51,15 +50,20 @@ class DaskExecutor(Executor):
                 "`dask scheduler`, or use --executor dask for a local cluster."
             ) from None
 
-    def run(self, root: str, entry_ids: list[str], jobs: int,
-            echo_for: Callable[[str], Echo | None], control: Control) -> list[Outcome]:
+    def run(
+        self, root: str, entry_ids: list[str], jobs: int, echo_for: Callable[[str], Echo | None], control: Control
+    ) -> list[Outcome]:
         client, cluster = self._client(jobs)
         try:
             # A task that starts on its worker after a `queue stop` (before this loop has
             # cancelled it) reads the stop file itself and gives its entry back.
             should_stop = None if control.stop_file is None else partial(os.path.exists, str(control.stop_file))
-            futures = {client.submit(run_entry, root, entry_id, should_stop=should_stop, pure=False,
-                                     key=f"jupyter-exp-{entry_id}"): entry_id for entry_id in entry_ids}
+            futures = {
+                client.submit(
+                    run_entry, root, entry_id, should_stop=should_stop, pure=False, key=f"jupyter-exp-{entry_id}"
+                ): entry_id
+                for entry_id in entry_ids
+            }
             outcomes: dict[str, Outcome] = {}
             pending = list(futures)
             interrupted = None
@@ -101,8 +105,9 @@ class DaskExecutor(Executor):
             client.cancel(unclaimed)
 
     @staticmethod
-    def _outcome(future, entry_id: str, echo_for: Callable[[str], Echo | None], control: Control,
-                 root: str | None = None) -> Outcome:
+    def _outcome(
+        future, entry_id: str, echo_for: Callable[[str], Echo | None], control: Control, root: str | None = None
+    ) -> Outcome:
         if future.cancelled():
             outcome = _recorded(root, entry_id) or Outcome(entry_id, entry_id, "skipped")
         else:
@@ -110,11 +115,11 @@ class DaskExecutor(Executor):
                 outcome = future.result()
             except Exception as exc:  # noqa: BLE001 - a lost worker (KilledWorker, ...)
                 outcome = _recorded(root, entry_id) or Outcome(
-                    entry_id, entry_id, "failed", error=f"{type(exc).__name__}: {exc}")
+                    entry_id, entry_id, "failed", error=f"{type(exc).__name__}: {exc}"
+                )
         echo = echo_for(entry_id)
         if echo is not None and outcome.state != "skipped":
-            echo(f"{outcome.state} on the Dask cluster; `jupyter exp queue logs {outcome.name}` "
-                 "shows its output.\n")
+            echo(f"{outcome.state} on the Dask cluster; `jupyter exp queue logs {outcome.name}` shows its output.\n")
         if control.on_finish is not None and outcome.state != "skipped":
             control.on_finish(outcome)
         return outcome
@@ -155,7 +160,7 @@ def executor_for(spec: str | None) -> Executor:
     if spec == "dask":
         return DaskExecutor()
     if spec.startswith("dask://"):
-        return DaskExecutor("tcp://" + spec[len("dask://"):])
+        return DaskExecutor("tcp://" + spec[len("dask://") :])
     if spec.startswith(SCHEMES):
         return DaskExecutor(spec)
     raise JupyterExpError(f"Unknown executor '{spec}'; use local, dask or dask://HOST:PORT.")

@@ -45,8 +45,9 @@ def _side(project: Project, spec: str, experiments: list[ExpInfo]) -> tuple[Tree
     return GitTree(project.git, target.rev), target.label
 
 
-def diff(project: Project, a_rev: str | None = None, b_rev: str | None = None, *,
-         all: bool = False, param_deps: bool = False) -> ExpDiff:
+def diff(
+    project: Project, a_rev: str | None = None, b_rev: str | None = None, *, all: bool = False, param_deps: bool = False
+) -> ExpDiff:
     """Compare two sides: ``a_rev`` (default HEAD) and ``b_rev`` (default the
     workspace), as ``dvc exp diff`` does."""
     experiments = list_experiments(project)
@@ -63,7 +64,8 @@ def diff(project: Project, a_rev: str | None = None, b_rev: str | None = None, *
         if side.error:
             raise JupyterExpError(f"Cannot read {a_name if side is old else b_name}: {side.error}")
     return ExpDiff(
-        a_name, b_name,
+        a_name,
+        b_name,
         params=tuple(diff_values(flat_values(old.params), flat_values(new.params), all, numeric=True)),
         metrics=tuple(diff_values(flat_values(old.metrics), flat_values(new.metrics), all, numeric=True)),
     )

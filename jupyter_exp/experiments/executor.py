@@ -33,22 +33,22 @@ import time
 import traceback
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .. import faults
 from ..errors import JupyterExpError, MissingDependencyError, StageFailedError
 from ..git import Git
 from ..pipeline.cache import remove
+from ..pipeline.dvcfile import load_all
 from ..pipeline.repro import reproduce
 from ..pipeline.results import Echo
 from ..pipeline.tracked import checkout
-from ..project import Project
-from ..pipeline.dvcfile import load_all
-from ..refs import ExpRef
 from ..processes import start_time
+from ..project import Project
+from ..refs import ExpRef
 from .checkpoints import CheckpointChain
 from .exceptions import EntryGone, StateConflict
 from .history import first_parents
@@ -56,8 +56,19 @@ from .queue import stop_running, stop_stage, this_host
 from .queue_store import QueueEntry, QueueStore
 from .snapshot import ZERO, experiment_message, record, run_files, snapshot_tree
 
-RUN_FLAGS = ("force", "single_item", "downstream", "pipeline", "all_pipelines",
-             "force_downstream", "keep_going", "ignore_errors", "recursive", "allow_missing", "pull")
+RUN_FLAGS = (
+    "force",
+    "single_item",
+    "downstream",
+    "pipeline",
+    "all_pipelines",
+    "force_downstream",
+    "keep_going",
+    "ignore_errors",
+    "recursive",
+    "allow_missing",
+    "pull",
+)
 
 
 @dataclass(frozen=True)
@@ -97,9 +108,11 @@ def _prepare(project: Project, entry: QueueEntry, run_dir: Path) -> Project:
     (run_git_dir / "objects" / "info" / "alternates").write_text(f"{objects}\n")
     # A stage's `git commit` must never prune what it cannot see is ours.
     (run_git_dir / "config").write_text(
-        (run_git_dir / "config").read_text() + "[gc]\n\tauto = 0\n\tpruneExpire = never\n")
-    git = Git(run_dir, env={"GIT_DIR": str(run_git_dir), "GIT_WORK_TREE": str(run_dir),
-                            "GIT_OBJECT_DIRECTORY": str(objects)})
+        (run_git_dir / "config").read_text() + "[gc]\n\tauto = 0\n\tpruneExpire = never\n"
+    )
+    git = Git(
+        run_dir, env={"GIT_DIR": str(run_git_dir), "GIT_WORK_TREE": str(run_dir), "GIT_OBJECT_DIRECTORY": str(objects)}
+    )
     git.run("update-ref", "--no-deref", "HEAD", entry.baseline)
     git.run("read-tree", entry.rev)  # the run repository's own index: the snapshot is tracked there
     git.run("checkout-index", "--all", "--force")
@@ -138,9 +151,13 @@ def _explain_missing(project: Project, exc: MissingDependencyError) -> JupyterEx
     return exc
 
 
-def execute(project: Project, entry: QueueEntry, echo: Echo,
-            on_start: Callable[[int], None] | None = None,
-            commit: Callable[[Callable[[], str]], str] | None = None) -> str:
+def execute(
+    project: Project,
+    entry: QueueEntry,
+    echo: Echo,
+    on_start: Callable[[int], None] | None = None,
+    commit: Callable[[Callable[[], str]], str] | None = None,
+) -> str:
     """Reproduce ``entry`` in its own directory and record the experiment; return its commit.
 
     ``commit`` wraps the recording step (it is given the function that records and
@@ -167,14 +184,29 @@ def execute(project: Project, entry: QueueEntry, echo: Echo,
                     for out in stage.outs:
                         if out.checkpoint:
                             remove(run_project.root / out.path)
-            chain = CheckpointChain(run_project, project, entry.baseline, entry.name,
-                                    entry.parent or entry.baseline,
-                                    project.git.rev_parse(str(ExpRef(entry.baseline, entry.name))) or ZERO,
-                                    base=entry.rev, message=entry.message, echo=echo, workspace=False,
-                                    first_step=first_step)
+            chain = CheckpointChain(
+                run_project,
+                project,
+                entry.baseline,
+                entry.name,
+                entry.parent or entry.baseline,
+                project.git.rev_parse(str(ExpRef(entry.baseline, entry.name))) or ZERO,
+                base=entry.rev,
+                message=entry.message,
+                echo=echo,
+                workspace=False,
+                first_step=first_step,
+            )
         try:
-            reproduce(run_project, list(entry.targets) or None, env=env, echo=echo, on_start=on_start,
-                      on_checkpoint=chain.checkpoint if chain else None, **flags)
+            reproduce(
+                run_project,
+                list(entry.targets) or None,
+                env=env,
+                echo=echo,
+                on_start=on_start,
+                on_checkpoint=chain.checkpoint if chain else None,
+                **flags,
+            )
         except MissingDependencyError as exc:
             if chain:
                 chain.finish("failed")
@@ -190,9 +222,14 @@ def execute(project: Project, entry: QueueEntry, echo: Echo,
                 if rev is not None:
                     return rev
             tree = snapshot_tree(run_project, run_files(run_project, entry.rev), base=entry.rev)
-            return record(project, entry.baseline, entry.name, tree,
-                          message=entry.message or experiment_message(run_project),
-                          force=bool(entry.flags.get("force_name")))
+            return record(
+                project,
+                entry.baseline,
+                entry.name,
+                tree,
+                message=entry.message or experiment_message(run_project),
+                force=bool(entry.flags.get("force_name")),
+            )
 
         try:
             return commit(make_rev) if commit is not None else make_rev()
@@ -205,9 +242,13 @@ def execute(project: Project, entry: QueueEntry, echo: Echo,
             remove(run_dir)
 
 
-def run_entry(root: str, entry_id: str, echo: Echo | None = None,
-              cancel: threading.Event | None = None,
-              should_stop: Callable[[], bool] | None = None) -> Outcome:
+def run_entry(
+    root: str,
+    entry_id: str,
+    echo: Echo | None = None,
+    cancel: threading.Event | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Outcome:
     """Claim queue entry ``entry_id`` of the project at ``root`` and run it.
 
     Holds the entry's run lock for the whole run; an entry someone else runs, or that
@@ -237,16 +278,28 @@ def run_entry(root: str, entry_id: str, echo: Echo | None = None,
                     echo(text)
 
             try:
-                entry = store.transition(entry_id, "running", ("queued",), pid=os.getpid(), started=time.time(),
-                                         worker=threading.current_thread().name, error=None, returncode=None,
-                                         claim=token, host=this_host(), pgid=None, pgid_start=None,
-                                         stop_request=None)
+                entry = store.transition(
+                    entry_id,
+                    "running",
+                    ("queued",),
+                    pid=os.getpid(),
+                    started=time.time(),
+                    worker=threading.current_thread().name,
+                    error=None,
+                    returncode=None,
+                    claim=token,
+                    host=this_host(),
+                    pgid=None,
+                    pgid_start=None,
+                    stop_request=None,
+                )
             except (EntryGone, StateConflict):
                 return Outcome(entry_id, entry.name, "skipped")
             if should_stop is not None and should_stop():
                 with contextlib.suppress(EntryGone, StateConflict):
-                    store.transition(entry_id, "queued", ("running",), owner=token, pid=None, worker=None,
-                                     started=None, claim=None)
+                    store.transition(
+                        entry_id, "queued", ("running",), owner=token, pid=None, worker=None, started=None, claim=None
+                    )
                 if log.tell() == 0:  # it never ran: no log (an earlier run's log stays)
                     store.log_path(entry_id).unlink(missing_ok=True)
                 return Outcome(entry_id, entry.name, "skipped")
@@ -256,8 +309,15 @@ def run_entry(root: str, entry_id: str, echo: Echo | None = None,
 
             def started(pgid: int) -> None:
                 try:
-                    now = store.transition(entry_id, "running", ("running",), owner=token,
-                                           returncode=None, pgid=pgid, pgid_start=start_time(pgid))
+                    now = store.transition(
+                        entry_id,
+                        "running",
+                        ("running",),
+                        owner=token,
+                        returncode=None,
+                        pgid=pgid,
+                        pgid_start=start_time(pgid),
+                    )
                     stop = now.stop_request is not None
                 except (EntryGone, StateConflict):
                     stop = True
@@ -275,8 +335,9 @@ def run_entry(root: str, entry_id: str, echo: Echo | None = None,
                         raise ClaimLost(current.stop_request)
                     rev = make_rev()
                     faults.point("queue.recorded")
-                    store.transition(entry_id, "success", ("running",), owner=token, exp_rev=rev,
-                                     finished=time.time(), pgid=None)
+                    store.transition(
+                        entry_id, "success", ("running",), owner=token, exp_rev=rev, finished=time.time(), pgid=None
+                    )
                     return rev
 
             try:
@@ -287,8 +348,9 @@ def run_entry(root: str, entry_id: str, echo: Echo | None = None,
             return Outcome(entry_id, entry.name, "success", exp_rev=rev)
 
 
-def _finish_failed(store: QueueStore, entry: QueueEntry, token: str, exc: BaseException, out: Echo,
-                   cancel: threading.Event | None) -> Outcome:
+def _finish_failed(
+    store: QueueStore, entry: QueueEntry, token: str, exc: BaseException, out: Echo, cancel: threading.Event | None
+) -> Outcome:
     current = store.get(entry.id)
     if current is None or current.claim != token:
         out("Removed from the queue while it ran; nothing was recorded.\n")
@@ -296,13 +358,26 @@ def _finish_failed(store: QueueStore, entry: QueueEntry, token: str, exc: BaseEx
             raise exc
         return Outcome(entry.id, entry.name, "removed")
     request = current.stop_request
-    stopped = request == "requeue" or (request is None and (
-        isinstance(exc, (KeyboardInterrupt, Cancelled)) or (cancel is not None and cancel.is_set())))
+    stopped = request == "requeue" or (
+        request is None
+        and (isinstance(exc, (KeyboardInterrupt, Cancelled)) or (cancel is not None and cancel.is_set()))
+    )
     try:
         if stopped:
             # Stopped on purpose: back in the queue, nothing lost.
-            store.transition(entry.id, "queued", ("running",), owner=token, pid=None, worker=None,
-                             started=None, pgid=None, pgid_start=None, claim=None, stop_request=None)
+            store.transition(
+                entry.id,
+                "queued",
+                ("running",),
+                owner=token,
+                pid=None,
+                worker=None,
+                started=None,
+                pgid=None,
+                pgid_start=None,
+                claim=None,
+                stop_request=None,
+            )
             out("Interrupted; the experiment is back in the queue.\n")
             if isinstance(exc, KeyboardInterrupt):
                 raise exc
@@ -318,8 +393,17 @@ def _finish_failed(store: QueueStore, entry: QueueEntry, token: str, exc: BaseEx
             out(traceback.format_exc())
         out(f"ERROR: {message}\n")
         code = exc.returncode if isinstance(exc, StageFailedError) else None
-        store.transition(entry.id, "failed", ("running",), owner=token, finished=time.time(), error=message,
-                         returncode=code, pgid=None, pgid_start=None)
+        store.transition(
+            entry.id,
+            "failed",
+            ("running",),
+            owner=token,
+            finished=time.time(),
+            error=message,
+            returncode=code,
+            pgid=None,
+            pgid_start=None,
+        )
     except (EntryGone, StateConflict):
         out("Removed from the queue while it ran; nothing was recorded.\n")
         return Outcome(entry.id, entry.name, "removed")
@@ -341,8 +425,7 @@ class Control:
     stop_file: Path | None = None
 
     @classmethod
-    def new(cls, on_finish: Callable[[Outcome], None] | None = None,
-            stop_file: Path | None = None) -> "Control":
+    def new(cls, on_finish: Callable[[Outcome], None] | None = None, stop_file: Path | None = None) -> Control:
         return cls(threading.Event(), threading.Event(), on_finish, stop_file)
 
     def stopping(self) -> bool:
@@ -356,19 +439,20 @@ class Executor(ABC):
     """Runs entries N at a time; what a distributed engine implements to plug in."""
 
     @abstractmethod
-    def run(self, root: str, entry_ids: list[str], jobs: int,
-            echo_for: Callable[[str], Echo | None], control: Control) -> list[Outcome]:
+    def run(
+        self, root: str, entry_ids: list[str], jobs: int, echo_for: Callable[[str], Echo | None], control: Control
+    ) -> list[Outcome]:
         """Run every entry (each through :func:`run_entry`) and return their outcomes."""
 
 
 class LocalExecutor(Executor):
     """Threads of this process; the stage commands are local processes."""
 
-    def run(self, root: str, entry_ids: list[str], jobs: int,
-            echo_for: Callable[[str], Echo | None], control: Control) -> list[Outcome]:
+    def run(
+        self, root: str, entry_ids: list[str], jobs: int, echo_for: Callable[[str], Echo | None], control: Control
+    ) -> list[Outcome]:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="jupyter-exp") as pool:
-            futures = [pool.submit(self._one, root, entry_id, echo_for(entry_id), control)
-                       for entry_id in entry_ids]
+            futures = [pool.submit(self._one, root, entry_id, echo_for(entry_id), control) for entry_id in entry_ids]
             try:
                 return [future.result() for future in futures]
             except KeyboardInterrupt:

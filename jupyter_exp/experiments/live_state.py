@@ -26,13 +26,15 @@ def running_progress(project: Project, rows: list[ExpRow]) -> dict[str, dict]:
     counts the elapsed time from there). ``rows`` are the collected rows; the queue is
     read only when one of them is running."""
     running = {r.name for r in rows if r.state == "running" and r.name}
-    progress = {e["experiment"]: dict(e) for e in read_progress(project)
-                if e.get("state") == "running" and e.get("experiment")}
+    progress = {
+        e["experiment"]: dict(e) for e in read_progress(project) if e.get("state") == "running" and e.get("experiment")
+    }
     if running:
         for entry in QueueStore(project).entries():
             if entry.state == "running" and entry.name in running:
-                event = progress.setdefault(entry.name, {"experiment": entry.name, "step": None,
-                                                         "total": None, "metrics": {}})
+                event = progress.setdefault(
+                    entry.name, {"experiment": entry.name, "step": None, "total": None, "metrics": {}}
+                )
                 event["started"] = entry.started
     return progress
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from ..project import Project
 from ..refs import ExpRef
-from .catalog import list_experiments
-from .catalog import select_baselines
+from .catalog import list_experiments, select_baselines
 from .history import baseline_names
 
 

@@ -48,13 +48,20 @@ def enqueue(
     # (a snapshot taken then would hold its overrides), and two queueings of one name
     # must not both find it free.
     with project.lock():
-        return _enqueue_locked(project, combos, name, targets, flags, copy_paths, message, force,
-                               resume_rev)
+        return _enqueue_locked(project, combos, name, targets, flags, copy_paths, message, force, resume_rev)
 
 
-def _enqueue_locked(project: Project, combos: list[OverrideSet], name: str | None,
-                    targets: list[str] | None, flags: dict | None, copy_paths: list[str] | None,
-                    message: str | None, force: bool, resume_rev: str | None) -> list[QueueEntry]:
+def _enqueue_locked(
+    project: Project,
+    combos: list[OverrideSet],
+    name: str | None,
+    targets: list[str] | None,
+    flags: dict | None,
+    copy_paths: list[str] | None,
+    message: str | None,
+    force: bool,
+    resume_rev: str | None,
+) -> list[QueueEntry]:
     # Queued and --temp runs are recorded in this repository too: what would make that
     # fail is refused now, not after the run (a --temp run comes through here first).
     check_can_record(project)
@@ -64,9 +71,12 @@ def _enqueue_locked(project: Project, combos: list[OverrideSet], name: str | Non
     baseline = git.head()
     if resume_rev is not None:
         # -r/--rev: a checkpoint (or tip) of an experiment; its chain goes on.
-        target = resolve(project, resume_rev, checkpoints=True,
-                         unknown=f"'{resume_rev}' is not a checkpoint of any experiment; "
-                                 "use a commit `exp show` lists.")
+        target = resolve(
+            project,
+            resume_rev,
+            checkpoints=True,
+            unknown=f"'{resume_rev}' is not a checkpoint of any experiment; use a commit `exp show` lists.",
+        )
         baseline, resume_rev = target.baseline, target.rev
     if baseline is None:
         raise NoBaselineError("Experiments need a baseline commit; commit your project first (git commit).")
@@ -77,7 +87,7 @@ def _enqueue_locked(project: Project, combos: list[OverrideSet], name: str | Non
         names = [name] if name else [random_name(names_taken)]
     else:
         names = [f"{name}-{i}" for i in range(1, len(combos) + 1)] if name else []
-        for _ in combos[len(names):]:
+        for _ in combos[len(names) :]:
             names.append(random_name(names_taken | set(names)))
     for chosen in names:
         if chosen in names_taken and not force:
@@ -90,6 +100,7 @@ def _enqueue_locked(project: Project, combos: list[OverrideSet], name: str | Non
     # .dvc-tracked data changed in the workspace is cached now and its .dvc file goes
     # into the snapshot (DVC commits data deps when it queues); the workspace is untouched.
     data_texts = changed_data(project, write=False) if resume_rev is None else {}
+
     def read_at_resume_rev(path: str) -> str | None:
         data = git.read_blob(resume_rev, path) if resume_rev else None
         return data.decode("utf-8") if data is not None else None
@@ -105,9 +116,16 @@ def _enqueue_locked(project: Project, combos: list[OverrideSet], name: str | Non
         rev = git.commit_tree(tree, [baseline], f"jupyter-exp queue: {chosen}")
         faults.point("queue.committed")
         entry = QueueEntry(
-            id=uuid.uuid4().hex[:12], name=chosen, baseline=baseline, rev=rev, created=time.time(),
-            targets=tuple(targets or ()), flags=dict(flags or {}, force_name=force),
-            copy_paths=tuple(copy_paths or ()), message=message, parent=resume_rev,
+            id=uuid.uuid4().hex[:12],
+            name=chosen,
+            baseline=baseline,
+            rev=rev,
+            created=time.time(),
+            targets=tuple(targets or ()),
+            flags=dict(flags or {}, force_name=force),
+            copy_paths=tuple(copy_paths or ()),
+            message=message,
+            parent=resume_rev,
         )
         git.update_refs([f"update {QUEUE_NAMESPACE}/{entry.id} {rev} {ZERO}"])
         faults.point("queue.ref-written")
@@ -155,8 +173,7 @@ def mark_running(project: Project, request: str, pid: int | None = None) -> list
         if entry.state != "running" or entry.host not in (None, this_host()) or pid not in (None, entry.pid):
             continue
         try:
-            marked.append(store.transition(entry.id, "running", ("running",), owner=entry.claim,
-                                           stop_request=request))
+            marked.append(store.transition(entry.id, "running", ("running",), owner=entry.claim, stop_request=request))
         except (EntryGone, StateConflict):
             continue  # it ended meanwhile
     return marked
@@ -184,8 +201,7 @@ def kill(project: Project, name: str, force: bool = False) -> str:
     entry = store.transition(entry.id, "running", ("running",), owner=entry.claim, stop_request="kill")
     stopped = stop_stage(entry, force)
     if stopped.signal is None and stopped.gone:
-        return (f"Experiment '{entry.name}' had no stage command running; "
-                "it stops before its next stage starts.")
+        return f"Experiment '{entry.name}' had no stage command running; it stops before its next stage starts."
     return f"Experiment '{entry.name}': its stage {stopped.describe()}."
 
 
@@ -206,8 +222,14 @@ def remove_entries(
     if not names and not (all or queued or failed or success):
         raise QueueError("Name the entries to remove, or use --all, --queued, --failed or --success.")
     chosen = [store.find(n) for n in names or []]
-    chosen += [e for e in store.entries() if all or (queued and e.state == "queued")
-               or (failed and e.state == "failed") or (success and e.state == "success")]
+    chosen += [
+        e
+        for e in store.entries()
+        if all
+        or (queued and e.state == "queued")
+        or (failed and e.state == "failed")
+        or (success and e.state == "success")
+    ]
     unique = list({e.id: e for e in chosen}.values())
     for entry in unique:
         if entry.state == "running" and not force:
@@ -237,14 +259,28 @@ def retry(project: Project, names: list[str] | None = None, failed: bool = False
         chosen += [e for e in store.entries() if e.state == "failed"]
     for entry in chosen:
         if entry.state in ("running", "queued"):
-            raise QueueError(f"Experiment '{entry.name}' is {entry.state}; "
-                             + ("wait for it or kill it first." if entry.state == "running" else "nothing to retry."))
+            raise QueueError(
+                f"Experiment '{entry.name}' is {entry.state}; "
+                + ("wait for it or kill it first." if entry.state == "running" else "nothing to retry.")
+            )
     again = []
     for entry in {e.id: e for e in chosen}.values():
         stop_stage(entry)
-        store.transition(entry.id, "queued", ("success", "failed"), pid=None, worker=None, started=None,
-                         finished=None, returncode=None, error=None, pgid=None, pgid_start=None,
-                         claim=None, stop_request=None)
+        store.transition(
+            entry.id,
+            "queued",
+            ("success", "failed"),
+            pid=None,
+            worker=None,
+            started=None,
+            finished=None,
+            returncode=None,
+            error=None,
+            pgid=None,
+            pgid_start=None,
+            claim=None,
+            stop_request=None,
+        )
         again.append(entry.name)
     return again
 

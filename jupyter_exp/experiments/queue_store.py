@@ -32,9 +32,9 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Iterator
 
 from ..notices import warn
 from ..project import Project
@@ -82,12 +82,15 @@ def _well_typed(entry: QueueEntry) -> bool:
     """Whether a record read from disk has the types the queue relies on."""
     texts = (entry.id, entry.name, entry.baseline, entry.rev)
     optional_ints = (entry.pid, entry.pgid, entry.returncode)
-    return (all(isinstance(v, str) and v for v in texts)
-            and isinstance(entry.created, (int, float)) and not isinstance(entry.created, bool)
-            and entry.state in STATES
-            and all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in optional_ints)
-            and all(isinstance(v, str) for v in (*entry.targets, *entry.copy_paths))
-            and isinstance(entry.flags, dict))
+    return (
+        all(isinstance(v, str) and v for v in texts)
+        and isinstance(entry.created, (int, float))
+        and not isinstance(entry.created, bool)
+        and entry.state in STATES
+        and all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in optional_ints)
+        and all(isinstance(v, str) for v in (*entry.targets, *entry.copy_paths))
+        and isinstance(entry.flags, dict)
+    )
 
 
 class QueueStore:
@@ -148,8 +151,9 @@ class QueueStore:
         return entry
 
     def _damaged(self, path: Path) -> None:
-        warn(f"Skipping the damaged queue record {self.project.relpath(path)}; "
-             "delete it (its experiment is not queued).")
+        warn(
+            f"Skipping the damaged queue record {self.project.relpath(path)}; delete it (its experiment is not queued)."
+        )
         return None
 
     @contextlib.contextmanager
@@ -178,8 +182,9 @@ class QueueStore:
         finally:
             os.close(fd)
 
-    def transition(self, entry_id: str, to_state: str, allowed_from: tuple[str, ...], *,
-                   owner: str | None = None, **changes) -> QueueEntry:
+    def transition(
+        self, entry_id: str, to_state: str, allowed_from: tuple[str, ...], *, owner: str | None = None, **changes
+    ) -> QueueEntry:
         """The one way an entry changes: under its record lock, from one of
         ``allowed_from`` to ``to_state`` (``REMOVED`` deletes it), setting ``changes``.
 
@@ -196,8 +201,7 @@ class QueueStore:
                 raise EntryGone(f"Experiment '{current.name}' was claimed again or retried meanwhile.")
             if current.state not in allowed_from:
                 raise StateConflict(
-                    f"Experiment '{current.name}' is {current.state} now; "
-                    "see `jupyter exp queue status` and try again."
+                    f"Experiment '{current.name}' is {current.state} now; see `jupyter exp queue status` and try again."
                 )
             if to_state == REMOVED:
                 self.project.git.update_refs([f"delete {QUEUE_NAMESPACE}/{entry_id}"])
@@ -227,8 +231,13 @@ class QueueStore:
             try:
                 # pgid and pgid_start stay: a retry stops the stage the dead worker left.
                 return self.transition(
-                    entry.id, "failed", ("running",), owner=entry.claim, finished=time.time(),
-                    error="its worker died before the run finished (killed?); the log is kept")
+                    entry.id,
+                    "failed",
+                    ("running",),
+                    owner=entry.claim,
+                    finished=time.time(),
+                    error="its worker died before the run finished (killed?); the log is kept",
+                )
             except (EntryGone, StateConflict):
                 return self.get(entry.id) or entry
 
@@ -266,8 +275,9 @@ class QueueStore:
             return by_prefix[0]
         if by_prefix:
             listed = ", ".join(f"{e.name} ({e.id})" for e in by_prefix[:5])
-            raise QueueError(f"'{name}' is the start of {len(by_prefix)} entries' ids ({listed}); "
-                             "give more of the id, or the name.")
+            raise QueueError(
+                f"'{name}' is the start of {len(by_prefix)} entries' ids ({listed}); give more of the id, or the name."
+            )
         from difflib import get_close_matches
 
         close = get_close_matches(name, [e.name for e in entries], n=1)

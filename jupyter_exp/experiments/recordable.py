@@ -60,8 +60,7 @@ def _probe(project: Project, path: Path, fix: str) -> None:
         os.unlink(probe)
     except OSError as exc:
         raise CannotRecordError(
-            f"Cannot write {project.relpath(path)} ({exc.strerror}), so the experiment could not be "
-            f"recorded; {fix}"
+            f"Cannot write {project.relpath(path)} ({exc.strerror}), so the experiment could not be recorded; {fix}"
         ) from None
 
 

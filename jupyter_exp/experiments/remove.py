@@ -50,13 +50,15 @@ def _delete_refs(project: Project, doomed: list) -> None:
         return
     cleared = project.git.clear_stale_ref_locks(EXPS_NAMESPACE)
     if cleared:
-        log.warning(f"Removed {len(cleared)} stale ref lock file(s) left under {EXPS_NAMESPACE} by a killed "
-                    "git command.")
+        log.warning(
+            f"Removed {len(cleared)} stale ref lock file(s) left under {EXPS_NAMESPACE} by a killed git command."
+        )
     project.git.update_refs([f"delete {e.ref} {e.rev}" for e in doomed])
 
 
-def _remove_local(project: Project, names: list[str] | None, *, all_commits: bool, revs: list[str] | None,
-                  num: int, keep: bool) -> list[str]:
+def _remove_local(
+    project: Project, names: list[str] | None, *, all_commits: bool, revs: list[str] | None, num: int, keep: bool
+) -> list[str]:
     experiments = list_experiments(project)
     # As in DVC, a name may also be a queued or failed run's: its queue entry goes.
     entries: list[str] = []
@@ -72,8 +74,7 @@ def _remove_local(project: Project, names: list[str] | None, *, all_commits: boo
             entries = remove_entries(project, entries)
         if not names and not (all_commits or revs):
             return entries
-    selected = select_experiments(project, names, all_commits=all_commits, revs=revs, num=num,
-                                  experiments=experiments)
+    selected = select_experiments(project, names, all_commits=all_commits, revs=revs, num=num, experiments=experiments)
     if keep:
         kept = {str(e.ref) for e in selected}
         selected = [e for e in experiments if str(e.ref) not in kept]

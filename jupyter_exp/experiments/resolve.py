@@ -116,8 +116,7 @@ def _experiment(project: Project, spec: str, experiments: list[ExpInfo]) -> ExpI
             return on_head[0]
         baselines = ", ".join(sorted(e.baseline[:7] for e in matches))
         raise AmbiguousExperimentError(
-            f"Experiment '{spec}' exists on several baselines ({baselines}); "
-            f"name it by its ref, e.g. {matches[0].ref}."
+            f"Experiment '{spec}' exists on several baselines ({baselines}); name it by its ref, e.g. {matches[0].ref}."
         )
     return None
 

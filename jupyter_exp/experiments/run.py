@@ -7,8 +7,8 @@ as DVC leaves them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .. import faults
 from ..errors import JupyterExpError
@@ -20,10 +20,10 @@ from ..project import Project
 from ..refs import ExpRef, check_name
 from .catalog import list_experiments
 from .checkpoints import clear_progress, publish_progress
-from .names import random_name
-from .recordable import check_can_record
 from .exceptions import ExperimentExistsError, NoBaselineError
 from .history import first_parents
+from .names import random_name
+from .recordable import check_can_record
 from .snapshot import ZERO, changed_data, pipeline_files, preserved_index, record, snapshot_tree
 
 
@@ -78,11 +78,11 @@ def run(
     ignore_errors: bool = False,
     reset: bool = False,
     echo: Echo | None = None,
-    on_progress: "Callable[[dict], None] | None" = None,
+    on_progress: Callable[[dict], None] | None = None,
     recursive: bool = False,
     allow_missing: bool = False,
     pull: bool = False,
-    confirm: "Callable[[str], bool] | None" = None,
+    confirm: Callable[[str], bool] | None = None,
 ) -> Experiment:
     """Apply ``set_params``, reproduce in the workspace, and record the experiment.
 
@@ -102,15 +102,26 @@ def run(
         baseline = _baseline(project)
         if set_params and is_sweep(set_params):
             raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
-        flags = dict(force=force, single_item=single_item, downstream=downstream, pipeline=pipeline,
-                     all_pipelines=all_pipelines, force_downstream=force_downstream,
-                     keep_going=keep_going, ignore_errors=ignore_errors, recursive=recursive,
-                     allow_missing=allow_missing, pull=pull, confirm=confirm)
+        flags = dict(
+            force=force,
+            single_item=single_item,
+            downstream=downstream,
+            pipeline=pipeline,
+            all_pipelines=all_pipelines,
+            force_downstream=force_downstream,
+            keep_going=keep_going,
+            ignore_errors=ignore_errors,
+            recursive=recursive,
+            allow_missing=allow_missing,
+            pull=pull,
+            confirm=confirm,
+        )
         # Loaded once and passed down: again only when -S rewrote a file they were built from.
         pipelines = walk_pipelines(project)
         if any(stage.has_checkpoint for stage in pipelines.stages):
-            return _run_checkpoints(project, baseline, targets, set_params, name, message, reset,
-                                    flags, echo, on_progress)
+            return _run_checkpoints(
+                project, baseline, targets, set_params, name, message, reset, flags, echo, on_progress
+            )
         name, existing = choose_name(project, baseline, name, force)
         check_can_record(project, name, pipelines)
         if set_params:
@@ -120,39 +131,75 @@ def run(
                 pipelines = walk_pipelines(project)
         env = {"DVC_EXP_NAME": name, "DVC_EXP_BASELINE_REV": baseline}
         # Announced while it runs, for tables in other processes; gone once it ends.
-        publish_progress(project, {"experiment": name, "baseline": baseline, "state": "running",
-                                   "started": time.time(), "step": None, "total": None, "metrics": {}})
+        publish_progress(
+            project,
+            {
+                "experiment": name,
+                "baseline": baseline,
+                "state": "running",
+                "started": time.time(),
+                "step": None,
+                "total": None,
+                "metrics": {},
+            },
+        )
         try:
             # As `dvc exp run`: data tracked by .dvc files that changed is committed
             # first, so the experiment records the data its stages read.
             changed_data(project, write=True)
             with preserved_index(project):
                 results = reproduce(
-                    project, targets, force=force, single_item=single_item, downstream=downstream,
-                    pipeline=pipeline, all_pipelines=all_pipelines, force_downstream=force_downstream,
-                    keep_going=keep_going, ignore_errors=ignore_errors, env=env, echo=echo,
-                    recursive=recursive, allow_missing=allow_missing, pull=pull, confirm=confirm,
+                    project,
+                    targets,
+                    force=force,
+                    single_item=single_item,
+                    downstream=downstream,
+                    pipeline=pipeline,
+                    all_pipelines=all_pipelines,
+                    force_downstream=force_downstream,
+                    keep_going=keep_going,
+                    ignore_errors=ignore_errors,
+                    env=env,
+                    echo=echo,
+                    recursive=recursive,
+                    allow_missing=allow_missing,
+                    pull=pull,
+                    confirm=confirm,
                     pipelines=pipelines,
                 )
                 faults.point("run.reproduced")
-                rev = record(project, baseline, name, snapshot_tree(project, pipeline_files(project, pipelines)),
-                             message=message, force=force, existing=existing or ZERO)
+                rev = record(
+                    project,
+                    baseline,
+                    name,
+                    snapshot_tree(project, pipeline_files(project, pipelines)),
+                    message=message,
+                    force=force,
+                    existing=existing or ZERO,
+                )
         finally:
             clear_progress(project, name)
         echo(f"\nReproduced experiment(s): {name}\nExperiment results have been applied to your workspace.\n")
         return Experiment(name, rev, baseline, str(ExpRef(baseline, name)), tuple(results))
 
 
-def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
-                     set_params: list[str] | None, name: str | None, message: str | None,
-                     reset: bool, flags: dict, echo: Echo,
-                     on_progress: "Callable[[dict], None] | None") -> Experiment:
+def _run_checkpoints(
+    project: Project,
+    baseline: str,
+    targets: list[str] | None,
+    set_params: list[str] | None,
+    name: str | None,
+    message: str | None,
+    reset: bool,
+    flags: dict,
+    echo: Echo,
+    on_progress: Callable[[dict], None] | None,
+) -> Experiment:
     """A workspace run of a pipeline with checkpoint outputs: new, resumed or modified."""
     from ..compare import flat_data, read_params
     from ..pipeline.cache import remove
     from ..tree import GitTree, WorkspaceTree
-    from .checkpoints import (CheckpointChain, ResumePoint, find_resume_point, load_workspace_state,
-                              save_workspace_state)
+    from .checkpoints import CheckpointChain, ResumePoint, find_resume_point, load_workspace_state, save_workspace_state
 
     check_can_record(project)
     # DVC 2: -f regenerates from scratch, as --reset does.
@@ -181,8 +228,9 @@ def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
     if point is not None:
         # Steps are labelled as DVCLive counts them (its `step` metric): the first is 0.
         label = point.count - 1
-        same_params = (flat_data(read_params(project, WorkspaceTree(project.root)))
-                       == flat_data(read_params(project, GitTree(project.git, point.rev))))
+        same_params = flat_data(read_params(project, WorkspaceTree(project.root))) == flat_data(
+            read_params(project, GitTree(project.git, point.rev))
+        )
         if point.tip and same_params and name in (None, point.name):
             chain_name, parent, tip = point.name, point.rev, point.rev
             echo(f"Resuming checkpoint experiment '{point.name}' from step {label}.\n")
@@ -192,8 +240,10 @@ def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
             if point.tip:
                 echo(f"Modified checkpoint experiment based on '{point.name}' will be created as '{chain_name}'.\n")
             else:
-                echo(f"Checkpoint experiment '{chain_name}' will go on from step {label} of '{point.name}' "
-                     f"({point.rev[:7]}).\n")
+                echo(
+                    f"Checkpoint experiment '{chain_name}' will go on from step {label} of '{point.name}' "
+                    f"({point.rev[:7]}).\n"
+                )
         env["DVCLIVE_RESUME"] = "1"
         first_step = point.count
     else:
@@ -201,8 +251,18 @@ def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
         parent, tip, first_step = baseline, existing or ZERO, 0
         echo(f"{'Reset: starting' if reset else 'Starting'} checkpoint experiment '{chain_name}'.\n")
     env["DVC_EXP_NAME"] = chain_name
-    chain = CheckpointChain(project, project, baseline, chain_name, parent, tip, message=message,
-                            echo=echo, on_progress=on_progress, first_step=first_step)
+    chain = CheckpointChain(
+        project,
+        project,
+        baseline,
+        chain_name,
+        parent,
+        tip,
+        message=message,
+        echo=echo,
+        on_progress=on_progress,
+        first_step=first_step,
+    )
     changed_data(project, write=True)
     with preserved_index(project):
         try:
@@ -210,13 +270,23 @@ def _run_checkpoints(project: Project, baseline: str, targets: list[str] | None,
         except BaseException:
             chain.finish("interrupted")
             if chain.steps:
-                echo(f"Kept {chain.steps} checkpoint(s) of '{chain_name}'; `exp run` resumes from step "
-                     f"{first_step + chain.steps - 1}.\n")
+                echo(
+                    f"Kept {chain.steps} checkpoint(s) of '{chain_name}'; `exp run` resumes from step "
+                    f"{first_step + chain.steps - 1}.\n"
+                )
             raise
         rev = chain.finish("success")
         if rev is None:  # the stage never asked for a checkpoint: one ordinary commit
-            rev = record(project, baseline, chain_name, snapshot_tree(project, pipeline_files(project)),
-                         message=message, force=flags["force"], parent=parent, existing=tip)
+            rev = record(
+                project,
+                baseline,
+                chain_name,
+                snapshot_tree(project, pipeline_files(project)),
+                message=message,
+                force=flags["force"],
+                parent=parent,
+                existing=tip,
+            )
     echo(f"\nReproduced experiment(s): {chain_name}\nExperiment results have been applied to your workspace.\n")
     return Experiment(chain_name, rev, baseline, str(ExpRef(baseline, chain_name)), tuple(results))
 
@@ -237,8 +307,15 @@ def save(
     check_can_record(project)
     commit(project, echo=lambda _text: None)
     include = pipeline_files(project) + [project.relpath(p) for p in include_untracked or []]
-    rev = record(project, baseline, name, snapshot_tree(project, include), message=message,
-                 force=force, existing=existing or ZERO)
+    rev = record(
+        project,
+        baseline,
+        name,
+        snapshot_tree(project, include),
+        message=message,
+        force=force,
+        existing=existing or ZERO,
+    )
     echo(f"Experiment has been saved as: {name}\n")
     return Experiment(name, rev, baseline, str(ExpRef(baseline, name)))
 
@@ -261,8 +338,17 @@ def queue(
     from .queue import enqueue
 
     echo = echo or echo_stdout
-    entries = enqueue(project, set_params=set_params, name=name, targets=targets, flags=flags,
-                      copy_paths=copy_paths, message=message, force=force, resume_rev=resume_rev)
+    entries = enqueue(
+        project,
+        set_params=set_params,
+        name=name,
+        targets=targets,
+        flags=flags,
+        copy_paths=copy_paths,
+        message=message,
+        force=force,
+        resume_rev=resume_rev,
+    )
     for entry in entries:
         echo(f"Queued experiment '{entry.name}' for future execution.\n")
     return entries
@@ -292,14 +378,25 @@ def run_temp(
     echo = echo or echo_stdout
     if set_params and is_sweep(set_params):
         raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
-    (entry,) = queue(project, targets, set_params=set_params, name=name, force=force, message=message,
-                     copy_paths=copy_paths, flags=flags, resume_rev=resume_rev, echo=lambda _text: None)
+    (entry,) = queue(
+        project,
+        targets,
+        set_params=set_params,
+        name=name,
+        force=force,
+        message=message,
+        copy_paths=copy_paths,
+        flags=flags,
+        resume_rev=resume_rev,
+        echo=lambda _text: None,
+    )
     outcome = run_entry(str(project.root), entry.id, echo)
     store = QueueStore(project)
     if outcome.state != "success":
         raise JupyterExpError(
             f"Experiment '{entry.name}' failed: {outcome.error}"
-            if outcome.error else f"Experiment '{entry.name}' did not run ({outcome.state})."
+            if outcome.error
+            else f"Experiment '{entry.name}' did not run ({outcome.state})."
         )
     finished = store.get(entry.id)
     if finished is not None:

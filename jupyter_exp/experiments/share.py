@@ -59,6 +59,7 @@ def dvc_remote_dir(project: Project, name: str | None = None) -> Path | None:
 
 # -- what an experiment needs ---------------------------------------------------------
 
+
 def experiment_commits(project: Project, rev: str, baseline: str) -> list[str]:
     """``rev`` and its first parents down to (not including) ``baseline``: the commits
     DVC's ``exp_commits`` walks (a checkpoint chain has one per step)."""
@@ -127,6 +128,7 @@ def needed_objects(project: Project, commits: list[str], stores: list[Cache]) ->
 
 # -- copying --------------------------------------------------------------------------
 
+
 def _copy_one(md5: str, src: Cache, dst: Cache) -> bool:
     source, target = src.object_path(md5), dst.object_path(md5)
     if target.exists():
@@ -139,8 +141,9 @@ def _copy_one(md5: str, src: Cache, dst: Cache) -> bool:
         tmp.replace(target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise RemoteError(f"Cannot copy object {md5} to {dst.dir}: {exc.strerror or exc}; "
-                          "free space or fix its permissions.") from None
+        raise RemoteError(
+            f"Cannot copy object {md5} to {dst.dir}: {exc.strerror or exc}; free space or fix its permissions."
+        ) from None
     return True
 
 
@@ -171,6 +174,7 @@ def _say_missing(missing: list[str], where: str) -> str:
 
 
 # -- the verbs ------------------------------------------------------------------------
+
 
 def push(
     project: Project,
@@ -207,13 +211,17 @@ def push(
         needed = needed_objects(project, commits, [local])
         if remote_dir is None:
             if needed:
-                notices.append("no DVC remote is set, so only the experiment refs are pushed; "
-                               "add one with `dvc remote add -d NAME PATH` or pass -r NAME.")
+                notices.append(
+                    "no DVC remote is set, so only the experiment refs are pushed; "
+                    "add one with `dvc remote add -d NAME PATH` or pass -r NAME."
+                )
         else:
             _, missing = transfer(needed, local, _store(remote_dir), jobs)
             if missing:
-                notices.append(_say_missing(missing, "are neither in the cache nor on the DVC remote, not pushed")
-                               + "; reproduce their stages and push again.")
+                notices.append(
+                    _say_missing(missing, "are neither in the cache nor on the DVC remote, not pushed")
+                    + "; reproduce their stages and push again."
+                )
     plus = "+" if force else ""
     try:
         project.git.run_network("push", git_remote, *[f"{plus}{e.ref}:{e.ref}" for e in selected])
@@ -239,8 +247,7 @@ def _remote_refs(project: Project, git_remote: str) -> list[tuple[ExpRef, str]]:
     return [(ref, sha) for ref, sha in remote if ref is not None]
 
 
-def _ref_updates(project: Project, chosen: list[tuple[ExpRef, str]], force: bool,
-                 git_remote: str) -> list[str]:
+def _ref_updates(project: Project, chosen: list[tuple[ExpRef, str]], force: bool, git_remote: str) -> list[str]:
     """``update-ref --stdin`` commands that move each ref to its fetched commit, each
     guarded by the value it has now; a local experiment that is not an ancestor of the
     fetched one (it diverged) is refused unless ``force``, as git's fetch refuses it."""
@@ -250,8 +257,10 @@ def _ref_updates(project: Project, chosen: list[tuple[ExpRef, str]], force: bool
         if current == sha:
             continue
         if current is not None and not force and project.git.run("rev-list", "-n", "1", current, "--not", sha):
-            raise RemoteError(f"Fetch from '{git_remote}' failed (local experiment '{ref.name}' has diverged "
-                              "from the remote one); use -f to overwrite local experiments.")
+            raise RemoteError(
+                f"Fetch from '{git_remote}' failed (local experiment '{ref.name}' has diverged "
+                "from the remote one); use -f to overwrite local experiments."
+            )
         commands.append(f"update {ref} {sha} {current or '0' * 40}")
     return commands
 
@@ -297,8 +306,9 @@ def pull(
         return []
     # The commits come first, without touching a ref: what they name is checked and
     # copied before any experiment ref appears (a ref is written last, after its data).
-    project.git.run_network("fetch", git_remote, *dict.fromkeys(sha for _, sha in chosen),
-                            options=("--no-write-fetch-head", "--no-tags"))
+    project.git.run_network(
+        "fetch", git_remote, *dict.fromkeys(sha for _, sha in chosen), options=("--no-write-fetch-head", "--no-tags")
+    )
     updates = _ref_updates(project, chosen, force, git_remote)
     if not no_cache:
         remote_dir = dvc_remote_dir(project, dvc_remote)
@@ -308,12 +318,16 @@ def pull(
         needed = needed_objects(project, commits, stores)
         if remote_dir is None:
             if any(not local.exists(m) for m in needed):
-                warn("no DVC remote is set, so only the experiment refs were pulled; "
-                     "add one with `dvc remote add -d NAME PATH` or pass -r NAME.")
+                warn(
+                    "no DVC remote is set, so only the experiment refs were pulled; "
+                    "add one with `dvc remote add -d NAME PATH` or pass -r NAME."
+                )
         else:
             _, missing = transfer(needed, stores[0], local, jobs)
             if missing:
-                raise RemoteError(_say_missing(missing, f"are missing from the DVC remote at {remote_dir}")
-                                  + "; push them from a clone that has them, or pull with --no-cache for the refs alone.")
+                raise RemoteError(
+                    _say_missing(missing, f"are missing from the DVC remote at {remote_dir}")
+                    + "; push them from a clone that has them, or pull with --no-cache for the refs alone."
+                )
     project.git.update_refs(updates)
     return [ref.name for ref, _ in chosen]

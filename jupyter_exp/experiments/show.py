@@ -9,8 +9,7 @@ from .collect import ExpRow
 from .columns import ERROR, MISSING, Column, columns, filter_columns, find_column, value
 
 
-def sort_rows(rows: list[ExpRow], cols: list[Column], sort_by: str | None,
-              sort_order: str = "asc") -> list[ExpRow]:
+def sort_rows(rows: list[ExpRow], cols: list[Column], sort_by: str | None, sort_order: str = "asc") -> list[ExpRow]:
     """Sort experiments within each baseline by a column (``key`` or ``file:key``)."""
     if not sort_by:
         return rows
@@ -67,8 +66,15 @@ def select(
     if sort_order not in ("asc", "desc"):
         raise JupyterExpError(f"Unknown sort order '{sort_order}'; use asc or desc.")
     rows = collect(
-        project, revs=revs, num=num, all_branches=all_branches, all_tags=all_tags,
-        all_commits=all_commits, hide_workspace=hide_workspace, param_deps=param_deps, force=force,
+        project,
+        revs=revs,
+        num=num,
+        all_branches=all_branches,
+        all_tags=all_tags,
+        all_commits=all_commits,
+        hide_workspace=hide_workspace,
+        param_deps=param_deps,
+        force=force,
     )
     hidden = {"queued"} if hide_queued else set()
     hidden |= {"failed"} if hide_failed else set()
@@ -95,8 +101,7 @@ def workspace_files(project) -> list:
     files |= set(read_params(project, tree, pipeline=pipeline)) | set(read_metrics(project, tree, pipeline=pipeline))
     paths = [project.root / f for f in sorted(files)]
     # The queue's records: an entry that starts, fails or succeeds changes the table.
-    return paths + [project.dvc_dir / "config", project.dvc_dir / "config.local",
-                    project.own_tmp_dir / "queue"]
+    return paths + [project.dvc_dir / "config", project.dvc_dir / "config.local", project.own_tmp_dir / "queue"]
 
 
 def to_dataframe(rows: list[ExpRow], cols: list[Column]):

@@ -19,8 +19,15 @@ if TYPE_CHECKING:
 FORMATS = ("json", "csv", "md")
 
 
-def formatted(project: Project, options: ShowOptions, fmt: str, *, precision: int | None = None,
-              sha: bool = False, tty: bool = False) -> str:
+def formatted(
+    project: Project,
+    options: ShowOptions,
+    fmt: str,
+    *,
+    precision: int | None = None,
+    sha: bool = False,
+    tty: bool = False,
+) -> str:
     """The table in ``fmt`` (json, csv or md); see ``jupyter_exp.show_text``."""
     if fmt not in FORMATS:
         from ..errors import JupyterExpError
@@ -48,7 +55,8 @@ def formatted(project: Project, options: ShowOptions, fmt: str, *, precision: in
         text = render_text.csv_text(*cells) if fmt == "csv" else render_text.pipe_markdown(*cells)
     # Not kept: rows with errors (a pull may mend them) or running (their engine may
     # die without a file changing).
-    if not options.force and not any((row.data.has_errors and row.kind != "workspace") or row.state == "running"
-                                     for row in rows):
+    if not options.force and not any(
+        (row.data.has_errors and row.kind != "workspace") or row.state == "running" for row in rows
+    ):
         show_stamp.record(project, key, text, taken)
     return text

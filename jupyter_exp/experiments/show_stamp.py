@@ -46,10 +46,19 @@ def _code_key() -> list[int]:
     its file is read here, not imported (nothing else is needed of it)."""
     here = Path(__file__).resolve().parent
     found = []
-    for path in (here / "show.py", here / "show_output.py", here / "collect.py", here / "history.py",
-                 here / "columns.py", here.parent / "compare.py", here.parent / "revision.py",
-                 here.parent / "version.py", here.parent / "values.py", here.parent / "render" / "text.py",
-                 here.parent / "render" / "json.py"):
+    for path in (
+        here / "show.py",
+        here / "show_output.py",
+        here / "collect.py",
+        here / "history.py",
+        here / "columns.py",
+        here.parent / "compare.py",
+        here.parent / "revision.py",
+        here.parent / "version.py",
+        here.parent / "values.py",
+        here.parent / "render" / "text.py",
+        here.parent / "render" / "json.py",
+    ):
         with contextlib.suppress(OSError):
             info = path.stat()
             found += [info.st_mtime_ns, info.st_size]

@@ -18,8 +18,8 @@ import contextlib
 import hashlib
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from .. import faults
 from ..git import GitError
@@ -27,8 +27,8 @@ from ..notices import warn
 from ..params import DEFAULT_PARAMS_FILE
 from ..pipeline.dvcfile import Pipelines, load_all
 from ..project import Project
-from ..serialize import dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from ..refs import ExpRef
+from ..serialize import dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from .exceptions import ExperimentExistsError
 
 ZERO = "0" * 40
@@ -60,8 +60,13 @@ def run_files(run_project: Project, start: str) -> list[str]:
     return pipeline_files(run_project) + [p for p in staged.split("\0") if p]
 
 
-def snapshot_tree(project: Project, include: list[str], base: str | None = None,
-                  blobs: dict[str, str] | None = None, tracked_changes: bool = True) -> str:
+def snapshot_tree(
+    project: Project,
+    include: list[str],
+    base: str | None = None,
+    blobs: dict[str, str] | None = None,
+    tracked_changes: bool = True,
+) -> str:
     """The tree of ``base`` (default: the repository's index, i.e. HEAD plus what is
     staged) plus tracked changes (unless not ``tracked_changes``) plus ``include``
     (minus what git ignores), plus ``blobs`` (path -> text) written over whatever is
@@ -83,8 +88,9 @@ def snapshot_tree(project: Project, include: list[str], base: str | None = None,
         present = [p for p in include if (project.root / p).exists()]
         if present:
             ignored = set(
-                git.run("check-ignore", "--no-index", "--stdin", input="\n".join(present).encode(),
-                        check=False, env=env).splitlines()
+                git.run(
+                    "check-ignore", "--no-index", "--stdin", input="\n".join(present).encode(), check=False, env=env
+                ).splitlines()
             )
             wanted = [p for p in present if p not in ignored]
             if wanted:
@@ -135,11 +141,12 @@ def preserved_index(project: Project) -> Iterator[None]:
             # A failure here (the user's own `git add` holds index.lock right now) must
             # not hide how the run ended: the experiment is recorded; say what is left.
             try:
-                project.git.run("update-index", "--index-info",
-                                input="".join(f"{line}\n" for line in lines).encode())
+                project.git.run("update-index", "--index-info", input="".join(f"{line}\n" for line in lines).encode())
             except GitError:
-                warn("stages staged files the run could not unstage (the index was locked); "
-                     "check `git status` before you commit.")
+                warn(
+                    "stages staged files the run could not unstage (the index was locked); "
+                    "check `git status` before you commit."
+                )
 
 
 def changed_data(project: Project, write: bool) -> dict[str, str]:
@@ -222,8 +229,7 @@ def record(
         if existing_tree == tree:
             return existing
         raise ExperimentExistsError(
-            f"Experiment '{name}' already exists on baseline {baseline[:7]}; "
-            "rerun with -f to overwrite."
+            f"Experiment '{name}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
         )
     commit = git.commit_tree(tree, [parent or baseline], message or experiment_message(project))
     faults.point("record.committed")

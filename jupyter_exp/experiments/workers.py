@@ -18,17 +18,17 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..errors import JupyterExpError
 from ..pipeline.results import Echo, echo_stdout
 from ..pipeline.runner import interrupt_all
-from ..project import Project
 from ..processes import alive
-from .executor import Control, Executor, LocalExecutor, Outcome
+from ..project import Project
 from .exceptions import RunInterrupted
+from .executor import Control, Executor, LocalExecutor, Outcome
 from .queue import mark_running, stop_marked, stop_running
 from .queue_store import QueueStore
 
@@ -47,7 +47,6 @@ def _workers_dir(project: Project) -> Path:
 
 def _stop_file(project: Project) -> Path:
     return _workers_dir(project) / "STOP"
-
 
 
 def list_workers(project: Project) -> list[WorkerInfo]:
@@ -100,7 +99,7 @@ def _line_prefixer(prefix: str, echo: Echo, lock: threading.Lock) -> Echo:
         if size >= LINE_LIMIT:
             line = "".join(pending)
             cut = len(line) - len(line) % LINE_LIMIT
-            shown.extend(f"{prefix}{line[i:i + LINE_LIMIT]}\n" for i in range(0, cut, LINE_LIMIT))
+            shown.extend(f"{prefix}{line[i : i + LINE_LIMIT]}\n" for i in range(0, cut, LINE_LIMIT))
             pending[:] = [line[cut:]]
             size = len(line) - cut
         if shown:
@@ -110,7 +109,9 @@ def _line_prefixer(prefix: str, echo: Echo, lock: threading.Lock) -> Echo:
     return write
 
 
-def drain_queue(project: Project, jobs: int, control: Control, echo_for, executor: Executor | None = None) -> list[Outcome]:
+def drain_queue(
+    project: Project, jobs: int, control: Control, echo_for, executor: Executor | None = None
+) -> list[Outcome]:
     """Run queued entries until none is left (or ``control`` says stop); entries queued
     meanwhile are picked up too."""
     executor = executor or LocalExecutor()
@@ -126,8 +127,9 @@ def drain_queue(project: Project, jobs: int, control: Control, echo_for, executo
     return outcomes
 
 
-def run_all(project: Project, jobs: int = 1, echo: Echo | None = None,
-            executor: Executor | None = None) -> list[Outcome]:
+def run_all(
+    project: Project, jobs: int = 1, echo: Echo | None = None, executor: Executor | None = None
+) -> list[Outcome]:
     """Run the queue in the foreground, ``jobs`` at a time, each line prefixed with its
     experiment's name. Ctrl+C (a kernel interrupt) stops cleanly: what ran goes back
     to the queue."""
@@ -172,9 +174,13 @@ def _register(project: Project, key: str, kind: str, jobs: int) -> Path:
     return record
 
 
-def start(project: Project, jobs: int = 1, threads: bool = False,
-          on_finish: "Callable[[Outcome], None] | None" = None,
-          executor: str | None = None) -> list[WorkerInfo]:
+def start(
+    project: Project,
+    jobs: int = 1,
+    threads: bool = False,
+    on_finish: Callable[[Outcome], None] | None = None,
+    executor: str | None = None,
+) -> list[WorkerInfo]:
     """Start a background worker running ``jobs`` experiments at a time.
 
     ``threads`` runs it in this process (a kernel stays usable; ``on_finish`` then hears
@@ -211,9 +217,19 @@ def start(project: Project, jobs: int = 1, threads: bool = False,
     log.mkdir(parents=True, exist_ok=True)
     with open(log / "workers.log", "a") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_exp.experiments.workers", str(project.root), "--jobs", str(jobs),
-             *(["--executor", executor] if executor else [])],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "jupyter_exp.experiments.workers",
+                str(project.root),
+                "--jobs",
+                str(jobs),
+                *(["--executor", executor] if executor else []),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     # Return once the worker is up (its record written), so `queue status` shows it.
     record = _workers_dir(project) / f"process-{proc.pid}.json"

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from .. import faults
 from ..errors import CacheError, CheckoutError
 from ..serialize import replacing, write_bytes_atomic
-from .hashing import HashInfo, Hasher, State, check_md5, manifest_bytes, walk_files
+from .hashing import Hasher, HashInfo, State, check_md5, manifest_bytes, walk_files
 from .ignore import DvcIgnore
 
 if TYPE_CHECKING:
@@ -68,8 +68,9 @@ def link_file(src: Path, dst: Path, link_types: list[str]) -> str:
             if os.path.lexists(dst) and link_type == "copy":
                 os.unlink(dst)  # a partial copy
             if exc.errno in _NO_ROOM:  # another link type will not find room either
-                raise CacheError(f"Cannot write {dst.parent}: {exc.strerror}; free space or fix its "
-                                 "permissions.") from None
+                raise CacheError(
+                    f"Cannot write {dst.parent}: {exc.strerror}; free space or fix its permissions."
+                ) from None
     raise CacheError(f"Cannot link {src} to {dst}: {last_error}; check the cache.type setting.")
 
 
@@ -87,11 +88,14 @@ def check_manifest(entries: object, md5: str) -> list[dict]:
         rel = entry.get("relpath") if isinstance(entry, dict) else None
         parts = rel.split("/") if isinstance(rel, str) else [""]
         if rel is None or rel.startswith("/") or "\0" in rel or any(p in ("", ".", "..") for p in parts):
-            raise CacheError(f"{where}: entry {entry!r} names a path outside its directory; "
-                             "remove the manifest from the cache and rerun.")
+            raise CacheError(
+                f"{where}: entry {entry!r} names a path outside its directory; "
+                "remove the manifest from the cache and rerun."
+            )
         if ".git" in parts:  # a repository checked out inside the output: git would run its config
-            raise CacheError(f"{where}: entry {entry!r} writes a .git directory; remove the manifest "
-                             "from the cache and rerun.")
+            raise CacheError(
+                f"{where}: entry {entry!r} writes a .git directory; remove the manifest from the cache and rerun."
+            )
         check_md5(entry.get("md5"), where)
     return entries
 
@@ -171,8 +175,7 @@ class Cache:
                 faults.point("cache.linked")
         except OSError as exc:
             raise CacheError(
-                f"Cannot write to the cache at {self.dir}: {exc.strerror or exc}; "
-                "free space or fix its permissions."
+                f"Cannot write to the cache at {self.dir}: {exc.strerror or exc}; free space or fix its permissions."
             ) from None
 
     def _store_bytes(self, data: bytes, md5: str) -> None:
@@ -184,8 +187,7 @@ class Cache:
             write_bytes_atomic(dst, data, READONLY)
         except OSError as exc:
             raise CacheError(
-                f"Cannot write to the cache at {self.dir}: {exc.strerror or exc}; "
-                "free space or fix its permissions."
+                f"Cannot write to the cache at {self.dir}: {exc.strerror or exc}; free space or fix its permissions."
             ) from None
 
     def save(self, path: Path, copy: bool = False) -> HashInfo:
@@ -249,8 +251,10 @@ class Cache:
     def _checkout_file(self, dst: Path, md5: str, copy: bool) -> None:
         source = self.object_path(md5)
         if source.is_symlink():  # we store files only: a link would copy whatever it names
-            raise CacheError(f"Cache object {md5} is a symlink, not a file we stored; remove it from "
-                             "the cache and pull or reproduce it again.")
+            raise CacheError(
+                f"Cache object {md5} is a symlink, not a file we stored; remove it from "
+                "the cache and pull or reproduce it again."
+            )
         dst.parent.mkdir(parents=True, exist_ok=True)
         link_file(source, dst, ["copy"] if copy else self.link_types)
         if copy:
@@ -311,6 +315,7 @@ def remove(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.is_dir():
+
         def _onerror(func, target, _exc):
             with contextlib.suppress(OSError):
                 os.chmod(os.path.dirname(target), 0o755)
@@ -320,7 +325,6 @@ def remove(path: Path) -> None:
     elif os.path.lexists(path):
         with contextlib.suppress(OSError):
             os.unlink(path)
-
 
 
 def open_cache(project: Project) -> Cache:

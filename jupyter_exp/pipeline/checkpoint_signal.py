@@ -10,9 +10,8 @@ deletes the file: deleting it is the acknowledgement.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
 
 
 class CheckpointSignal:

@@ -58,9 +58,7 @@ def _lookup(ctx: dict, expr: str, where: str) -> Any:
         elif name and name.isdigit() and isinstance(node, list) and int(name) < len(node):
             node = node[int(name)]
         else:
-            raise PipelineError(
-                f"Could not find '{expr}' in {where}; define it in params.yaml or `vars`."
-            )
+            raise PipelineError(f"Could not find '{expr}' in {where}; define it in params.yaml or `vars`.")
     return node
 
 
@@ -105,10 +103,7 @@ def interpolate(value: Any, ctx: dict, where: str, in_cmd: bool = False) -> Any:
     if isinstance(value, list):
         return [interpolate(v, ctx, where, in_cmd) for v in value]
     if isinstance(value, dict):
-        return {
-            interpolate(k, ctx, where): interpolate(v, ctx, where, in_cmd or k == "cmd")
-            for k, v in value.items()
-        }
+        return {interpolate(k, ctx, where): interpolate(v, ctx, where, in_cmd or k == "cmd") for k, v in value.items()}
     return value
 
 
@@ -143,8 +138,7 @@ def _rel(base: str, name: str) -> str:
     return name if base in ("", ".") else f"{base}/{name}"
 
 
-def _load_vars(entries: Any, tree: Tree, base: str, where: str, sources: list[str],
-               project: Project) -> dict:
+def _load_vars(entries: Any, tree: Tree, base: str, where: str, sources: list[str], project: Project) -> dict:
     ctx: dict = {}
     if entries is None:
         return ctx
@@ -156,8 +150,7 @@ def _load_vars(entries: Any, tree: Tree, base: str, where: str, sources: list[st
         elif isinstance(entry, str):
             file, _, keys = entry.partition(":")
             if file.startswith("/"):
-                raise PathError(f"{where}, vars: '{file}' is an absolute path; "
-                                "use a params file inside the project.")
+                raise PathError(f"{where}, vars: '{file}' is an absolute path; use a params file inside the project.")
             relpath = project.resolve_relpath(file, base, where=f"{where}, vars", follow_links=False)
             sources.append(relpath)
             data = _read_params(tree, relpath)
@@ -174,7 +167,13 @@ def _scalar(value: Any) -> bool:
 
 
 def _expand(
-    name: str, data: dict, ctx: dict, where: str, tree: Tree, base: str, sources: list[str],
+    name: str,
+    data: dict,
+    ctx: dict,
+    where: str,
+    tree: Tree,
+    base: str,
+    sources: list[str],
     project: Project,
 ) -> list[tuple[str, dict]]:
     """``(stage name, resolved definition)`` pairs for one entry of ``stages``."""
@@ -188,9 +187,7 @@ def _expand(
         if isinstance(items, dict):
             pairs = [(str(k), k, v) for k, v in items.items()]
         elif isinstance(items, list):
-            pairs = [
-                (_to_text(v, False) if _scalar(v) else str(i), i, v) for i, v in enumerate(items)
-            ]
+            pairs = [(_to_text(v, False) if _scalar(v) else str(i), i, v) for i, v in enumerate(items)]
         else:
             raise PipelineError(f"'foreach' of stage '{name}' must be a list or a mapping.")
         result = []
@@ -206,9 +203,7 @@ def _expand(
         keys = list(matrix)
         result = []
         for combo in itertools.product(*(list(enumerate(matrix[k])) for k in keys)):
-            suffix = "-".join(
-                _to_text(v, False) if _scalar(v) else f"{k}{i}" for k, (i, v) in zip(keys, combo)
-            )
+            suffix = "-".join(_to_text(v, False) if _scalar(v) else f"{k}{i}" for k, (i, v) in zip(keys, combo))
             item = {k: v for k, (_, v) in zip(keys, combo)}
             body = {k: v for k, v in data.items() if k != "matrix"}
             item_ctx = dict(ctx, item=item)
@@ -237,9 +232,7 @@ def load_pipeline(root: Path, dvcfile: str = DVC_YAML, tree: Tree | None = None)
         raise PipelineError(f"{dvcfile} must be a mapping with 'stages'.")
     unknown = set(data) - TOP_LEVEL_KEYS
     if unknown:
-        raise PipelineError(
-            f"{dvcfile} has unknown top-level key '{sorted(unknown)[0]}'; did you mean 'stages'?"
-        )
+        raise PipelineError(f"{dvcfile} has unknown top-level key '{sorted(unknown)[0]}'; did you mean 'stages'?")
     stages_data = data.get("stages") or {}
     if not isinstance(stages_data, dict):
         raise PipelineError(f"'stages' in {dvcfile} must be a mapping of stage names.")
@@ -272,10 +265,15 @@ def load_pipeline(root: Path, dvcfile: str = DVC_YAML, tree: Tree | None = None)
     return Pipeline(
         dvcfile=dvcfile,
         stages=tuple(stages),
-        params=tuple(project.resolve_relpath(p, base, where=f"{dvcfile}, params", follow_links=False)
-                     for p in data.get("params") or [] if isinstance(p, str)),
-        metrics=tuple(project.resolve_relpath(m, base, where=f"{dvcfile}, metrics", follow_links=False)
-                      for m in data.get("metrics") or []),
+        params=tuple(
+            project.resolve_relpath(p, base, where=f"{dvcfile}, params", follow_links=False)
+            for p in data.get("params") or []
+            if isinstance(p, str)
+        ),
+        metrics=tuple(
+            project.resolve_relpath(m, base, where=f"{dvcfile}, metrics", follow_links=False)
+            for m in data.get("metrics") or []
+        ),
         plots=tuple(data.get("plots") or []),
         groups=groups,
         sources=tuple(dict.fromkeys(sources)),
@@ -295,8 +293,7 @@ _LISTINGS: dict[str, list[str]] = {}  # commit SHA -> dvc.yaml paths in its tree
 
 def _ignored_by_git(project: Project) -> tuple[set[str], set[str]]:
     """Git-ignored (files, directories) of the work tree, from one ``git ls-files``."""
-    out = project.git.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard",
-                          "--directory", check=False)
+    out = project.git.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory", check=False)
     files, dirs = set(), set()
     for item in out.split("\0"):
         if item.endswith("/"):
@@ -321,7 +318,7 @@ class Pipelines:
     def stages(self) -> list[Stage]:
         return [stage for pipeline in self.items for stage in pipeline.stages]
 
-    def reads(self, relpaths: "list[str] | set[str]") -> bool:
+    def reads(self, relpaths: list[str] | set[str]) -> bool:
         """Whether building these pipelines read any of ``relpaths`` (then, once they
         changed, e.g. by ``-S`` overrides, the pipelines must be loaded again)."""
         wanted = set(relpaths)
@@ -343,8 +340,13 @@ class Pipelines:
             for name, members in pipeline.groups.items():
                 groups[prefix + name] = tuple(prefix + m for m in members)
             sources += pipeline.sources
-        return build_graph(stages, groups, tuple(dict.fromkeys(sources)),
-                           dvcfiles=tuple(p.dvcfile for p in self.items), walked=self.walked)
+        return build_graph(
+            stages,
+            groups,
+            tuple(dict.fromkeys(sources)),
+            dvcfiles=tuple(p.dvcfile for p in self.items),
+            walked=self.walked,
+        )
 
 
 def walk_pipelines(project: Project) -> Pipelines:
@@ -453,5 +455,4 @@ def load_all(project: Project, tree: Tree | None = None) -> list[Pipeline]:
     pipelines = [load_pipeline(project.root, f, tree=tree) for f in collect_dvcfiles(project, tree)]
     # As the walk: no dvc.yaml inside another one's stage output.
     outs = [o.path for p in pipelines for s in p.stages for o in s.outs]
-    return [p for p in pipelines
-            if not any(p.dvcfile.startswith(out + "/") for out in outs)]
+    return [p for p in pipelines if not any(p.dvcfile.startswith(out + "/") for out in outs)]

@@ -97,10 +97,9 @@ def _check_acyclic(graph: Graph) -> None:
                 stack.pop()
                 path.pop()
             elif state.get(child) == 1:
-                cycle = path[path.index(child):] + [child]
+                cycle = path[path.index(child) :] + [child]
                 raise CyclicGraphError(
-                    f"Pipeline has a cycle: {' -> '.join(reversed(cycle))}; "
-                    "remove one of these dependencies."
+                    f"Pipeline has a cycle: {' -> '.join(reversed(cycle))}; remove one of these dependencies."
                 )
             elif not state.get(child):
                 state[child] = 1
@@ -141,8 +140,9 @@ def parse_target(target: str, cwd: str = ".") -> tuple[str, str | None]:
     return file, name
 
 
-def resolve_targets(graph: Graph, targets: list[str], cwd: str = ".",
-                    recursive_dirs: "set[str] | None" = None) -> list[str]:
+def resolve_targets(
+    graph: Graph, targets: list[str], cwd: str = ".", recursive_dirs: set[str] | None = None
+) -> list[str]:
     """Stage addresses named by ``targets``, as DVC reads them from ``cwd``: stage names of
     ``cwd``'s ``dvc.yaml``, ``FILE:NAME``, foreach groups, ``dvc.yaml`` and ``.dvc`` files;
     with ``recursive_dirs`` (project-relative), a target naming one of those directories
@@ -168,8 +168,7 @@ def resolve_targets(graph: Graph, targets: list[str], cwd: str = ".",
 
 def _stages_of(graph: Graph, target: str, file: str, name: str | None) -> list[str]:
     if file not in graph.dvcfiles:
-        raise UnknownStageError(
-            f"'{file}' does not exist; name a stage, a dvc.yaml or a .dvc file of the project.")
+        raise UnknownStageError(f"'{file}' does not exist; name a stage, a dvc.yaml or a .dvc file of the project.")
     in_file = {s.name: a for a, s in graph.stages.items() if s.dvcfile == file}
     if file.endswith(".dvc") or name is None:
         if not in_file:
@@ -183,7 +182,7 @@ def _stages_of(graph: Graph, target: str, file: str, name: str | None) -> list[s
     from difflib import get_close_matches
 
     prefix = "" if file == "dvc.yaml" else f"{file}:"
-    groups = [g[len(prefix):] for g in graph.groups if g.startswith(prefix) and ":" not in g[len(prefix):]]
+    groups = [g[len(prefix) :] for g in graph.groups if g.startswith(prefix) and ":" not in g[len(prefix) :]]
     close = get_close_matches(name, list(in_file) + groups, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else f"; list stages in {file}."
     raise UnknownStageError(f"Unknown stage '{target}'{hint}")
@@ -208,7 +207,7 @@ def plan(
     pipeline: bool = False,
     all_pipelines: bool = False,
     cwd: str = ".",
-    recursive_dirs: "set[str] | None" = None,
+    recursive_dirs: set[str] | None = None,
 ) -> list[str]:
     """Addresses of the stages to consider, upstream first, in definition order otherwise.
 

@@ -43,15 +43,18 @@ def check_md5(value: object, where: str = "a hash") -> str:
         CacheError: naming ``where`` and the fix.
     """
     if not isinstance(value, str) or _MD5.fullmatch(value) is None:
-        raise CacheError(f"{where}: {value!r} is not an md5 hash; restore the file from git "
-                         "or rerun the stage that wrote it.")
+        raise CacheError(
+            f"{where}: {value!r} is not an md5 hash; restore the file from git or rerun the stage that wrote it."
+        )
     return value
 
 
 def _count(value: object, where: str, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise CacheError(f"{where}: '{key}' must be a non-negative integer, not {value!r}; "
-                         "restore the file from git or rerun the stage that wrote it.")
+        raise CacheError(
+            f"{where}: '{key}' must be a non-negative integer, not {value!r}; "
+            "restore the file from git or rerun the stage that wrote it."
+        )
     return value
 
 
@@ -67,7 +70,7 @@ class HashInfo:
         check_md5(self.md5)
 
     @classmethod
-    def from_entry(cls, entry: Any, where: str) -> "HashInfo":
+    def from_entry(cls, entry: Any, where: str) -> HashInfo:
         """The HashInfo of an ``outs`` entry of ``dvc.lock`` or a ``.dvc`` file, checked.
 
         ``size`` may be missing (DVC writes none for some outputs); ``nfiles`` only
@@ -77,11 +80,15 @@ class HashInfo:
             CacheError: a wrong type or a malformed hash, naming ``where``.
         """
         if not isinstance(entry, dict):
-            raise CacheError(f"{where}: entry {entry!r} must be a mapping with 'path' and 'md5'; "
-                             "restore the file from git or rerun the stage that wrote it.")
+            raise CacheError(
+                f"{where}: entry {entry!r} must be a mapping with 'path' and 'md5'; "
+                "restore the file from git or rerun the stage that wrote it."
+            )
         if entry.get("hash", "md5") != "md5":
-            raise CacheError(f"{where}: hash {entry.get('hash')!r} is not supported, only md5; "
-                             "restore the file from git or rerun the stage that wrote it.")
+            raise CacheError(
+                f"{where}: hash {entry.get('hash')!r} is not supported, only md5; "
+                "restore the file from git or rerun the stage that wrote it."
+            )
         md5 = check_md5(entry.get("md5"), where)
         size = _count(entry.get("size", 0) if entry.get("size") is not None else 0, where, "size")
         nfiles = entry.get("nfiles")
@@ -194,8 +201,10 @@ class State:
 
     def _give_up(self, exc: BaseException) -> None:
         """Go on without the table (caller holds no lock or holds ``_lock``)."""
-        _warn(f"cannot use the hash state {self.path} ({exc}); files are hashed without it. "
-              "Free disk space or fix its permissions.")
+        _warn(
+            f"cannot use the hash state {self.path} ({exc}); files are hashed without it. "
+            "Free disk space or fix its permissions."
+        )
         self._pending.clear()
         if self._db is not None:
             try:
@@ -232,9 +241,7 @@ class State:
         with self._lock:
             if self._db is not None and self._pending:
                 try:
-                    self._db.executemany(
-                        "INSERT OR REPLACE INTO state2 VALUES (?, ?, ?, ?, ?, ?)", self._pending
-                    )
+                    self._db.executemany("INSERT OR REPLACE INTO state2 VALUES (?, ?, ?, ?, ?, ?)", self._pending)
                 except sqlite3.Error as exc:  # "database or disk is full", read-only, ...
                     self._give_up(exc)
                 self._pending.clear()
@@ -262,7 +269,7 @@ def _warn(message: str) -> None:
 class Hasher:
     """Hashes files and directories, consulting and updating the state table."""
 
-    def __init__(self, state: State | None, ignore: "DvcIgnore | None" = None) -> None:
+    def __init__(self, state: State | None, ignore: DvcIgnore | None = None) -> None:
         self.state = state
         self.ignore = ignore  # the project's .dvcignore patterns, applied inside directories
         self.files_read = 0  # how many files were actually read (for tests and bench)
@@ -302,8 +309,9 @@ class Hasher:
             return None
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise JupyterExpError(f"'{path}' is a symlink loop; replace the link with a file or "
-                                      "directory.") from None
+                raise JupyterExpError(
+                    f"'{path}' is a symlink loop; replace the link with a file or directory."
+                ) from None
             raise
         if not os.path.isdir(path):
             return HashInfo(self.hash_file(path, st), st.st_size), []

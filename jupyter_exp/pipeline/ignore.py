@@ -88,8 +88,11 @@ class DvcIgnore:
         for dirpath, dirnames, filenames in os.walk(top):
             base = Path(dirpath)
             chain = self._chain(base)
-            dirnames[:] = [d for d in dirnames if d not in IGNORED_DIR_NAMES
-                           and not (chain and self.ignored(base / d, True, chain))]
+            dirnames[:] = [
+                d
+                for d in dirnames
+                if d not in IGNORED_DIR_NAMES and not (chain and self.ignored(base / d, True, chain))
+            ]
             for name in filenames:
                 path = base / name
                 if not (chain and self.ignored(path, False, chain)):

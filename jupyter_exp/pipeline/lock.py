@@ -7,8 +7,9 @@ An entry is ``cmd, deps, params, outs``: deps and outs sorted by path, each
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import PipelineError
 from ..params import DEFAULT_PARAMS_FILE, has_key, lookup
@@ -71,9 +72,7 @@ def check_lock(data: Any, name: str) -> dict[str, dict]:
                 if item.get("md5") is not None:
                     HashInfo.from_entry(item, f"{where}, {key} '{path}'")
         params = entry.get("params")
-        if params is not None and not (
-            isinstance(params, dict) and all(isinstance(v, dict) for v in params.values())
-        ):
+        if params is not None and not (isinstance(params, dict) and all(isinstance(v, dict) for v in params.values())):
             raise PipelineError(f"{where}: 'params' must map files to mappings; {_FIX}.")
     return stages
 

@@ -18,12 +18,20 @@ if TYPE_CHECKING:
     from ..project import Project
 
 
-def recall(project: Project, targets: list[str] | None, options: ReproOptions,
-           echo: Echo | None = None) -> list[StageResult] | None:
+def recall(
+    project: Project, targets: list[str] | None, options: ReproOptions, echo: Echo | None = None
+) -> list[StageResult] | None:
     """The recorded results of this selection if it was a no-op and nothing it read
     moved (echoed as a run would echo them); None when the engine must run."""
     if not options.may_skip:
         return None
-    selected = stamp.selection(targets, options.single_item, options.downstream, options.pipeline,
-                               options.all_pipelines, stamp.current_dir(project.root), options.recursive)
+    selected = stamp.selection(
+        targets,
+        options.single_item,
+        options.downstream,
+        options.pipeline,
+        options.all_pipelines,
+        stamp.current_dir(project.root),
+        options.recursive,
+    )
     return stamp.check(project.own_tmp_dir, selected, echo or echo_stdout)

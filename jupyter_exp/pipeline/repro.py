@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import posixpath
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from ..errors import (JupyterExpError, MissingDependencyError, PipelineError, StageFailedError,
-                      UnknownStageError)
+from ..errors import JupyterExpError, MissingDependencyError, PipelineError, StageFailedError, UnknownStageError
 from ..project import Project
 from . import stamp
 from .cache import open_cache, remove
@@ -45,8 +44,7 @@ class ReproAbortedError(JupyterExpError):
     pass
 
 
-def _changed_besides_missing(run: _Run, graph: Graph, stage: Stage, entry: dict,
-                             params: dict) -> str | None:
+def _changed_besides_missing(run: _Run, graph: Graph, stage: Stage, entry: dict, params: dict) -> str | None:
     """DVC's ``--allow-missing``: why ``stage`` must run when its missing dependencies and
     outputs (absent or not in the cache) count as what its lock entry recorded. A missing
     dependency an upstream stage now records with another hash still counts as changed."""
@@ -61,8 +59,11 @@ def _changed_besides_missing(run: _Run, graph: Graph, stage: Stage, entry: dict,
         if run.hash_of(dep.path) is None and producer is not None and dep.path in recorded:
             produced = entry_outs(run.locks.entry(producer) or {})
             for out in producer.outs:
-                if out.path == dep.path and out.def_path in produced \
-                        and produced[out.def_path].md5 != recorded[dep.path].md5:
+                if (
+                    out.path == dep.path
+                    and out.def_path in produced
+                    and produced[out.def_path].md5 != recorded[dep.path].md5
+                ):
                     return f"dependency '{dep.def_path}' changed"
 
     def hash_of(path: str) -> HashInfo | None:
@@ -76,9 +77,14 @@ class _Run:
     (:class:`~.lock.LockFiles`), the cache and run-cache, the echo; it runs and records
     one stage at a time."""
 
-    def __init__(self, project: Project, echo: Echo, env: dict[str, str] | None,
-                 on_start: "Callable[[int], None] | None" = None,
-                 on_checkpoint: "Callable[[Stage, dict], None] | None" = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        echo: Echo,
+        env: dict[str, str] | None,
+        on_start: Callable[[int], None] | None = None,
+        on_checkpoint: Callable[[Stage, dict], None] | None = None,
+    ) -> None:
         self.project = project
         self.echo = echo
         self.extra_env = env or {}
@@ -227,13 +233,13 @@ def reproduce(
     run_cache: bool = True,
     env: dict[str, str] | None = None,
     echo: Echo | None = None,
-    on_start: "Callable[[int], None] | None" = None,
-    on_checkpoint: "Callable[[Stage, dict], None] | None" = None,
+    on_start: Callable[[int], None] | None = None,
+    on_checkpoint: Callable[[Stage, dict], None] | None = None,
     recursive: bool = False,
     cwd: str | None = None,
     allow_missing: bool = False,
     pull: bool = False,
-    confirm: "Callable[[str], bool] | None" = None,
+    confirm: Callable[[str], bool] | None = None,
     pipelines: Pipelines | None = None,
 ) -> list[StageResult]:
     """Bring the selected stages up to date; return what happened to each.
@@ -268,19 +274,33 @@ def reproduce(
         graph = (pipelines or walk_pipelines(project)).graph()
         wanted = list(targets or []) or ["dvc.yaml"]  # DVC: dvc.yaml of the current directory
         dirs = _target_dirs(project, wanted, cwd) if recursive else None
-        rooted = [posixpath.normpath(posixpath.join(cwd, t)) if dirs and
-                  posixpath.normpath(posixpath.join(cwd, t)) in dirs else _from_root(t, cwd)
-                  for t in wanted]
+        rooted = [
+            posixpath.normpath(posixpath.join(cwd, t))
+            if dirs and posixpath.normpath(posixpath.join(cwd, t)) in dirs
+            else _from_root(t, cwd)
+            for t in wanted
+        ]
         # A .dvc file is a stage with no command (DVC's data source).
         sources = [t for t in rooted if t.endswith(".dvc") and not all_pipelines]
         for name in sources:
             if not (project.root / name).is_file():
-                raise UnknownStageError(f"'{name}' does not exist; name a stage, a dvc.yaml "
-                                        "or a .dvc file of the project.")
+                raise UnknownStageError(
+                    f"'{name}' does not exist; name a stage, a dvc.yaml or a .dvc file of the project."
+                )
         rooted = [t for t in rooted if t not in sources]
-        order = [] if sources and not rooted else plan(
-            graph, None if all_pipelines else rooted, single_item, downstream, pipeline,
-            all_pipelines, recursive_dirs=dirs)
+        order = (
+            []
+            if sources and not rooted
+            else plan(
+                graph,
+                None if all_pipelines else rooted,
+                single_item,
+                downstream,
+                pipeline,
+                all_pipelines,
+                recursive_dirs=dirs,
+            )
+        )
         run = _Run(project, echo, env, on_start, on_checkpoint)
         results: dict[str, StageResult] = {}
         try:
@@ -291,29 +311,37 @@ def reproduce(
                     results[name] = reproduce_data_source(project, name, run.cache, echo, dry=dry)
             for address in order:
                 results[address] = _reproduce_one(
-                    run, graph, graph.stages[address], results,
-                    force=force, force_downstream=force_downstream, dry=dry,
-                    keep_going=keep_going, ignore_errors=ignore_errors, run_cache=run_cache,
-                    allow_missing=allow_missing, confirm=confirm,
+                    run,
+                    graph,
+                    graph.stages[address],
+                    results,
+                    force=force,
+                    force_downstream=force_downstream,
+                    dry=dry,
+                    keep_going=keep_going,
+                    ignore_errors=ignore_errors,
+                    run_cache=run_cache,
+                    allow_missing=allow_missing,
+                    confirm=confirm,
                 )
         finally:
             run.hasher.flush()
         final = list(results.values())
         if not any(r.status in ("ran", "restored", "dry", "failed") for r in final):
             if not (dry or allow_missing or sources):  # missing data is no "up to date" for a plain repro
-                stamp.record(project.own_tmp_dir, selected, final, _read_paths(run, graph, order),
-                             _searched_dirs(project, graph))
+                stamp.record(
+                    project.own_tmp_dir, selected, final, _read_paths(run, graph, order), _searched_dirs(project, graph)
+                )
             echo("Data and pipelines are up to date.\n")
     failed = [r.stage for r in final if r.status == "failed"]
     if failed and keep_going:
-        raise ReproFailedError(
-            f"Stage(s) {', '.join(repr(f) for f in failed)} failed; fix them and rerun."
-        )
+        raise ReproFailedError(f"Stage(s) {', '.join(repr(f) for f in failed)} failed; fix them and rerun.")
     return final
 
 
-def commit(project: Project, targets: list[str] | None = None, echo: Echo | None = None,
-           pipelines: Pipelines | None = None) -> list[str]:
+def commit(
+    project: Project, targets: list[str] | None = None, echo: Echo | None = None, pipelines: Pipelines | None = None
+) -> list[str]:
     """Record the outputs as they are in the cache and ``dvc.lock`` (``dvc commit -f``).
 
     Stages whose dependencies or outputs are missing are left alone. Returns the
@@ -353,7 +381,7 @@ def _reproduce_one(
     ignore_errors: bool,
     run_cache: bool,
     allow_missing: bool = False,
-    confirm: "Callable[[str], bool] | None" = None,
+    confirm: Callable[[str], bool] | None = None,
 ) -> StageResult:
     upstream = [results[u] for u in graph.upstream[stage.address] if u in results]
     if keep_going and any(r.status in ("failed", "not-run") for r in upstream):
@@ -382,10 +410,9 @@ def _reproduce_one(
             run.echo(f"> {cmd}\n")
         return StageResult(stage.address, "dry", reason)
     if confirm is not None and not confirm(
-            f"Going to reproduce stage: '{stage.address}'. Are you sure you want to continue?"
+        f"Going to reproduce stage: '{stage.address}'. Are you sure you want to continue?"
     ):
-        raise ReproAbortedError(f"Reproduction aborted by the user at stage '{stage.address}'; "
-                                "answer y to run it.")
+        raise ReproAbortedError(f"Reproduction aborted by the user at stage '{stage.address}'; answer y to run it.")
     started = time.monotonic()
     try:
         run.check_deps(stage)
@@ -406,8 +433,10 @@ def _reproduce_one(
 def _pull_notice(project: Project, echo: Echo) -> None:
     """``--pull``: outputs come from the DVC remote; with none configured, say so once."""
     if not project.config.get("core", "remote", fallback=None):
-        echo("WARNING: --pull: no DVC remote is configured, nothing was pulled; "
-             "add one with `dvc remote add -d NAME URL`.\n")
+        echo(
+            "WARNING: --pull: no DVC remote is configured, nothing was pulled; "
+            "add one with `dvc remote add -d NAME URL`.\n"
+        )
 
 
 def _from_root(target: str, cwd: str) -> str:
@@ -457,4 +486,3 @@ def _read_paths(run: _Run, graph: Graph, order: list[str]) -> list[Path]:
             if out.cache and info is not None:
                 paths += [run.cache.object_path(md5) for md5 in run.cache.object_ids(info)]
     return sorted(set(paths))
-

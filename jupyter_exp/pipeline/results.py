@@ -4,7 +4,8 @@ path can return it without importing the engine."""
 from __future__ import annotations
 
 import sys
-from typing import Callable, Literal, NamedTuple
+from collections.abc import Callable
+from typing import Literal, NamedTuple
 
 Echo = Callable[[str], None]
 Status = Literal["ran", "restored", "skipped", "frozen", "dry", "failed", "not-run"]

@@ -26,9 +26,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..errors import JupyterExpError
 from ..kernel import in_kernel
@@ -122,8 +122,7 @@ def interpreter_path(env: dict[str, str]) -> dict[str, str]:
     parts = env.get("PATH", os.defpath).split(os.pathsep)
     interactive = in_kernel()
     normalized = [os.path.realpath(p) for p in parts if p]
-    if (normalized[:1] == [os.path.realpath(bindir)]
-            or (not interactive and os.path.realpath(bindir) in normalized)):
+    if normalized[:1] == [os.path.realpath(bindir)] or (not interactive and os.path.realpath(bindir) in normalized):
         return env
     return dict(env, PATH=os.pathsep.join([bindir, *(p for p in parts if p != bindir)]))
 
@@ -150,8 +149,10 @@ def run_command(
     echo = echo or _default_echo
     env = interpreter_path(env)
     if not os.path.isdir(cwd):  # a wdir that vanished or is a symlink loop: one line
-        raise JupyterExpError(f"Cannot run the stage in '{cwd}': it is not a directory (a missing "
-                              "directory or a symlink loop); fix the stage's wdir.")
+        raise JupyterExpError(
+            f"Cannot run the stage in '{cwd}': it is not a directory (a missing "
+            "directory or a symlink loop); fix the stage's wdir."
+        )
     proc = subprocess.Popen(
         cmd,
         shell=True,
@@ -266,12 +267,12 @@ def _drain(fd: int, emit: Callable[[bytes], None]) -> None:
 # writes a line when the command is done; end of file without that line means the
 # engine died, and the command's group gets SIGTERM, then SIGKILL if it lingers.
 _WATCHDOG_SCRIPT = (
-    'read -r done && exit 0\n'
+    "read -r done && exit 0\n"
     'kill -TERM -"$1" 2>/dev/null || exit 0\n'
-    'i=0\n'
+    "i=0\n"
     'while [ "$i" -lt 30 ] && kill -0 -"$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done\n'
     'kill -KILL -"$1" 2>/dev/null\n'
-    'exit 0\n'
+    "exit 0\n"
 )
 
 
@@ -290,12 +291,14 @@ class _Watchdog:
     write_fd: int | None
 
     @classmethod
-    def start(cls, pgid: int) -> "_Watchdog":
+    def start(cls, pgid: int) -> _Watchdog:
         read_fd, write_fd = os.pipe()  # not inherited by other children (PEP 446)
         try:
             proc = subprocess.Popen(
                 ["/bin/sh", "-c", _WATCHDOG_SCRIPT, "jupyter-exp-watchdog", str(pgid)],
-                stdin=read_fd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdin=read_fd,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
                 start_new_session=True,
             )
         except OSError:

@@ -13,11 +13,27 @@ if TYPE_CHECKING:
     from ..project import Project
 
 STAGE_KEYS = frozenset(
-    {"cmd", "wdir", "deps", "params", "outs", "metrics", "plots", "frozen",
-     "always_changed", "desc", "meta", "vars"}
+    {"cmd", "wdir", "deps", "params", "outs", "metrics", "plots", "frozen", "always_changed", "desc", "meta", "vars"}
 )
-OUT_FLAGS = frozenset({"cache", "persist", "checkpoint", "remote", "push", "desc", "type",
-                       "labels", "meta", "x", "y", "template", "title", "x_label", "y_label"})
+OUT_FLAGS = frozenset(
+    {
+        "cache",
+        "persist",
+        "checkpoint",
+        "remote",
+        "push",
+        "desc",
+        "type",
+        "labels",
+        "meta",
+        "x",
+        "y",
+        "template",
+        "title",
+        "x_label",
+        "y_label",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -78,8 +94,7 @@ class Stage:
         return any(out.checkpoint for out in self.outs)
 
 
-def _join(project: "Project", base: str, path: str, where: str, output: bool = False,
-          follow_links: bool = True) -> str:
+def _join(project: Project, base: str, path: str, where: str, output: bool = False, follow_links: bool = True) -> str:
     """``path`` (relative to ``base``) as a project-relative path, through the one boundary.
 
     Absolute paths are refused (DVC's external outputs are not supported) even inside
@@ -117,7 +132,7 @@ def _entries(value, stage: str, key: str) -> list[tuple[str, dict]]:
     return result
 
 
-def build_stage(name: str, data: dict, dvcfile: str, index: int, project: "Project") -> Stage:
+def build_stage(name: str, data: dict, dvcfile: str, index: int, project: Project) -> Stage:
     """Turn one resolved stage definition into a Stage.
 
     Every path goes through ``project``'s boundary: outputs may not leave the project
@@ -144,8 +159,10 @@ def build_stage(name: str, data: dict, dvcfile: str, index: int, project: "Proje
     base = posixpath.dirname(dvcfile) or "."
     where = f"{dvcfile}, stage '{name}'"
     wdir = _join(project, base, str(data.get("wdir", ".")), f"{where}, wdir", follow_links=False)
-    deps = tuple(Dep(p, _join(project, wdir, p, f"{where}, deps", follow_links=False))
-                 for p, _ in _entries(data.get("deps"), name, "deps"))
+    deps = tuple(
+        Dep(p, _join(project, wdir, p, f"{where}, deps", follow_links=False))
+        for p, _ in _entries(data.get("deps"), name, "deps")
+    )
     params = []
     for item in data.get("params") or []:
         if isinstance(item, str):
@@ -166,8 +183,11 @@ def build_stage(name: str, data: dict, dvcfile: str, index: int, project: "Proje
         merged.setdefault(file, [])
         merged[file].extend(k for k in keys if k not in merged[file])
     param_deps = tuple(
-        ParamDep(file, _join(project, wdir, file, f"{where}, params", follow_links=False),
-                 () if file in whole else tuple(keys))
+        ParamDep(
+            file,
+            _join(project, wdir, file, f"{where}, params", follow_links=False),
+            () if file in whole else tuple(keys),
+        )
         for file, keys in merged.items()
     )
     outs = []
@@ -175,8 +195,9 @@ def build_stage(name: str, data: dict, dvcfile: str, index: int, project: "Proje
         for path, flags in _entries(data.get(kind), name, kind):
             out_path = _join(project, wdir, path, f"{where}, {kind}", output=True)
             if posixpath.dirname(dvcfile).startswith(out_path + "/") or posixpath.dirname(dvcfile) == out_path:
-                raise PathError(f"{where}, {kind}: output '{path}' contains {dvcfile}; "
-                                "name a file or directory beside it.")
+                raise PathError(
+                    f"{where}, {kind}: output '{path}' contains {dvcfile}; name a file or directory beside it."
+                )
             outs.append(
                 Out(
                     def_path=path,

@@ -53,8 +53,7 @@ class StageExistsError(JupyterExpError):
 def _inside(project: Project, path: str, base: str = ".", what: str = "deps", output: bool = False) -> str:
     """``path`` (relative to ``base`` in the project) as a project-relative path, through
     the project's boundary (outputs and the script: symlinks followed, DVC files refused)."""
-    return project.resolve_relpath(path, base, where=f"%%stage {what}", output=output,
-                                   follow_links=output)
+    return project.resolve_relpath(path, base, where=f"%%stage {what}", output=output, follow_links=output)
 
 
 def _params_entries(items: tuple[str, ...]) -> list:
@@ -74,15 +73,20 @@ def _params_entries(items: tuple[str, ...]) -> list:
 def stage_definition(project: Project, spec: StageSpec) -> tuple[dict, str]:
     """The dvc.yaml entry for ``spec`` and the project-relative script path."""
     if not _STAGE_NAME.match(spec.name):
-        raise PipelineError(
-            f"Invalid stage name '{spec.name}'; use letters, digits, '_', '-' or '.'."
-        )
+        raise PipelineError(f"Invalid stage name '{spec.name}'; use letters, digits, '_', '-' or '.'.")
     script = _inside(project, spec.script or f"stages/{spec.name}.py", what="--script", output=True)
     wdir = _inside(project, spec.wdir, what="--wdir") if spec.wdir else "."
     for path in spec.deps:
         _inside(project, path, wdir)
-    for path in (*spec.outs, *spec.outs_no_cache, *spec.metrics, *spec.metrics_no_cache,
-                 *spec.plots, *spec.plots_no_cache, *spec.checkpoints):
+    for path in (
+        *spec.outs,
+        *spec.outs_no_cache,
+        *spec.metrics,
+        *spec.metrics_no_cache,
+        *spec.plots,
+        *spec.plots_no_cache,
+        *spec.checkpoints,
+    ):
         _inside(project, path, wdir, what="outs", output=True)
     script_from_wdir = posixpath.relpath(script, wdir)
     entry: dict = {"cmd": f"python {shlex.quote(script_from_wdir)}"}
@@ -91,8 +95,11 @@ def stage_definition(project: Project, spec: StageSpec) -> tuple[dict, str]:
     entry["deps"] = [script_from_wdir, *[d for d in spec.deps if d != script_from_wdir]]
     if spec.params:
         entry["params"] = _params_entries(spec.params)
-    outs: list = [*spec.outs, *[{o: {"cache": False}} for o in spec.outs_no_cache],
-                  *[{o: {"checkpoint": True}} for o in spec.checkpoints]]
+    outs: list = [
+        *spec.outs,
+        *[{o: {"cache": False}} for o in spec.outs_no_cache],
+        *[{o: {"checkpoint": True}} for o in spec.checkpoints],
+    ]
     if outs:
         entry["outs"] = outs
     metrics: list = [*spec.metrics, *[{m: {"cache": False}} for m in spec.metrics_no_cache]]
@@ -130,8 +137,7 @@ def write_stage(project: Project, spec: StageSpec, code: str, force: bool = Fals
     existing = stages.get(spec.name)
     if existing is not None and not force and existing.get("cmd") != entry["cmd"]:
         raise StageExistsError(
-            f"Stage '{spec.name}' already exists and runs '{existing.get('cmd')}'; "
-            "rerun with -f to replace it."
+            f"Stage '{spec.name}' already exists and runs '{existing.get('cmd')}'; rerun with -f to replace it."
         )
     script_path = project.root / script
     own_script = existing is not None and existing.get("cmd") == entry["cmd"]

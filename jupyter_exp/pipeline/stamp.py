@@ -31,13 +31,25 @@ from .results import Echo, StageResult
 STAMP_VERSION = 2
 
 
-def selection(targets: list[str] | None, single_item: bool, downstream: bool,
-              pipeline: bool, all_pipelines: bool, cwd: str = ".", recursive: bool = False) -> dict:
+def selection(
+    targets: list[str] | None,
+    single_item: bool,
+    downstream: bool,
+    pipeline: bool,
+    all_pipelines: bool,
+    cwd: str = ".",
+    recursive: bool = False,
+) -> dict:
     """What a reproduction was asked to consider; stamps are kept per selection (targets
     are read from ``cwd``, the project-relative current directory)."""
     return {
-        "targets": sorted(targets or []), "single_item": single_item, "downstream": downstream,
-        "pipeline": pipeline, "all_pipelines": all_pipelines, "cwd": cwd, "recursive": recursive,
+        "targets": sorted(targets or []),
+        "single_item": single_item,
+        "downstream": downstream,
+        "pipeline": pipeline,
+        "all_pipelines": all_pipelines,
+        "cwd": cwd,
+        "recursive": recursive,
     }
 
 
@@ -87,8 +99,9 @@ def _expand(path: Path) -> list[str]:
     return found
 
 
-def record(own_tmp: Path, selected: dict, results: list[StageResult], paths: list[Path],
-           directories: list[Path] = ()) -> None:  # type: ignore[assignment]
+def record(
+    own_tmp: Path, selected: dict, results: list[StageResult], paths: list[Path], directories: list[Path] = ()
+) -> None:  # type: ignore[assignment]
     """Remember that ``selected`` was a no-op given the current state of ``paths`` (each
     directory with everything below it) and of ``directories`` themselves (those searched
     for ``dvc.yaml`` files: one created or removed in them moves their mtime)."""
@@ -136,5 +149,3 @@ def check(own_tmp: Path, selected: dict, echo: Echo) -> list[StageResult] | None
         echo(f"Stage '{result.stage}' {verb}, skipping\n")
     echo("Data and pipelines are up to date.\n")
     return results
-
-

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import posixpath
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..errors import CheckoutError, JupyterExpError, PipelineError
 from ..project import Project
@@ -68,13 +68,10 @@ def add(project: Project, paths: list[str], echo: Callable[[str], None] | None =
             producer = graph.producer_of(rel)
             if producer is not None:
                 raise PipelineError(
-                    f"'{rel}' is an output of stage '{producer.address}'; "
-                    "it is tracked by dvc.lock already."
+                    f"'{rel}' is an output of stage '{producer.address}'; it is tracked by dvc.lock already."
                 )
             if project.git.ls_files(rel, untracked=False):
-                raise JupyterExpError(
-                    f"'{rel}' is tracked by git; untrack it with `git rm -r --cached {rel}` first."
-                )
+                raise JupyterExpError(f"'{rel}' is tracked by git; untrack it with `git rm -r --cached {rel}` first.")
             info = cache.save(path)
             dvc_file = path.with_name(path.name + ".dvc")
             write_text_atomic(dvc_file, dump_yaml_text({"outs": [_dvc_file_entry(info, path.name)]}))
@@ -150,8 +147,9 @@ def collect_tracked(project: Project, tree: GitTree | None = None) -> list[Track
                 locks[lock_name] = read_lock(project.root / lock_name)
             else:
                 raw = tree.read(lock_name)
-                locks[lock_name] = {} if raw is None else check_lock(
-                    parse_yaml(decode_text(raw, lock_name), lock_name), lock_name)
+                locks[lock_name] = (
+                    {} if raw is None else check_lock(parse_yaml(decode_text(raw, lock_name), lock_name), lock_name)
+                )
         entry = locks[lock_name].get(stage.name)
         if not entry:
             continue
@@ -162,8 +160,9 @@ def collect_tracked(project: Project, tree: GitTree | None = None) -> list[Track
     return found
 
 
-def checkout(project: Project, targets: list[str] | None = None, force: bool = False,
-             allow_missing: bool = False) -> list[str]:
+def checkout(
+    project: Project, targets: list[str] | None = None, force: bool = False, allow_missing: bool = False
+) -> list[str]:
     """Restore tracked data and stage outputs from the cache; return the paths changed.
 
     ``targets`` are stage names, ``.dvc`` files or tracked paths; all when empty. As
@@ -180,8 +179,11 @@ def checkout(project: Project, targets: list[str] | None = None, force: bool = F
             wanted = set()
             for target in targets:
                 wanted.update({target, project.relpath(Path.cwd() / target)})
-            items = [t for t in items if t.path in wanted or t.source in wanted
-                     or any(t.path.startswith(w.rstrip("/") + "/") for w in wanted)]
+            items = [
+                t
+                for t in items
+                if t.path in wanted or t.source in wanted or any(t.path.startswith(w.rstrip("/") + "/") for w in wanted)
+            ]
             if not items:
                 raise CheckoutError(f"Nothing tracked matches {', '.join(targets)}; check the names.")
         cache: Cache = open_cache(project)
@@ -190,7 +192,8 @@ def checkout(project: Project, targets: list[str] | None = None, force: bool = F
             if unsaved:
                 raise CheckoutError(
                     f"Can't remove the following unsaved files without confirmation: "
-                    f"{', '.join(unsaved)}; copy them elsewhere or rerun with --force.")
+                    f"{', '.join(unsaved)}; copy them elsewhere or rerun with --force."
+                )
         changed, missing = [], []
         for item in items:
             try:
@@ -201,8 +204,7 @@ def checkout(project: Project, targets: list[str] | None = None, force: bool = F
         cache.hasher.flush()
     if missing and not allow_missing:
         raise CheckoutError(
-            f"Missing from the cache: {', '.join(missing)}; pull them with `dvc pull` "
-            "or reproduce their stages."
+            f"Missing from the cache: {', '.join(missing)}; pull them with `dvc pull` or reproduce their stages."
         )
     return changed
 
@@ -222,8 +224,9 @@ def _unsaved(project: Project, cache: Cache, item: Tracked) -> list[str]:
     return [f"{item.path}/{rel}" for rel, _, md5, _ in files if not cache.exists(md5)]
 
 
-def reproduce_data_source(project: Project, name: str, cache: Cache,
-                          echo: Callable[[str], None], dry: bool = False) -> StageResult:
+def reproduce_data_source(
+    project: Project, name: str, cache: Cache, echo: Callable[[str], None], dry: bool = False
+) -> StageResult:
     """``dvc repro X.dvc``: a ``.dvc`` file is a stage with no command. Unchanged data is
     skipped; changed data is cached and its entry in the file rewritten, as DVC does.
 
@@ -234,15 +237,17 @@ def reproduce_data_source(project: Project, name: str, cache: Cache,
     data = parse_yaml(read_text(path, name), name) or {}
     tracked = read_dvc_file(project, name)
     current = {t.path: cache.hasher.hash_path(project.root / t.path) for t in tracked}
-    if all(current[t.path] is not None and current[t.path].md5 == t.info.md5 and cache.has_all(t.info)
-           for t in tracked):
+    if all(
+        current[t.path] is not None and current[t.path].md5 == t.info.md5 and cache.has_all(t.info) for t in tracked
+    ):
         echo(f"'{name}' didn't change, skipping\n")
         return StageResult(name, "skipped")
     echo(f"Verifying data sources in stage: '{name}'\n")
     missing = [t.path for t in tracked if current[t.path] is None]
     if missing:
-        raise PipelineError(f"Failed to reproduce '{name}': missing data 'source': {missing[0]}; "
-                            "restore it or remove the .dvc file.")
+        raise PipelineError(
+            f"Failed to reproduce '{name}': missing data 'source': {missing[0]}; restore it or remove the .dvc file."
+        )
     if dry:
         return StageResult(name, "dry", "its data changed")
     base = posixpath.dirname(name)

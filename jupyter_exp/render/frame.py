@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 INFO = ["experiment", "rev", "baseline", "kind", "state", "created", "parent", "step"]
 
 
-def experiments(rows: list["ExpRow"], cols: list[Column]) -> pd.DataFrame:
+def experiments(rows: list[ExpRow], cols: list[Column]) -> pd.DataFrame:
     """One row per workspace / baseline / experiment, a column per param and metric
     (``params.<label>``, ``metrics.<label>``); a missing or unreadable value is None."""
     records = []
@@ -86,15 +86,27 @@ def exp_diff(metrics: list[DiffRow], params: list[DiffRow]) -> pd.DataFrame:
 
 def metrics(shown: dict[str, dict[str, FileValues]]) -> pd.DataFrame:
     """``rev, path, metric, value``, one row per metric of each file and revision."""
-    rows = [{"rev": rev or "workspace", "path": path, "metric": key, "value": metric}
-            for rev, files in shown.items() for path, values in files.items()
-            for key, metric in values.flat.items()]
+    rows = [
+        {"rev": rev or "workspace", "path": path, "metric": key, "value": metric}
+        for rev, files in shown.items()
+        for path, values in files.items()
+        for key, metric in values.flat.items()
+    ]
     return pd.DataFrame(rows, columns=["rev", "path", "metric", "value"])
 
 
-def queue(entries: list["QueueEntry"]) -> pd.DataFrame:
+def queue(entries: list[QueueEntry]) -> pd.DataFrame:
     """One row per queue entry, its state and the experiment it made."""
-    rows = [{"id": e.id, "name": e.name, "created": pd.Timestamp(e.created, unit="s", tz="UTC"),
-             "state": e.state, "baseline": e.baseline, "error": e.error, "experiment_rev": e.exp_rev}
-            for e in entries]
+    rows = [
+        {
+            "id": e.id,
+            "name": e.name,
+            "created": pd.Timestamp(e.created, unit="s", tz="UTC"),
+            "state": e.state,
+            "baseline": e.baseline,
+            "error": e.error,
+            "experiment_rev": e.exp_rev,
+        }
+        for e in entries
+    ]
     return pd.DataFrame(rows, columns=["id", "name", "created", "state", "baseline", "error", "experiment_rev"])

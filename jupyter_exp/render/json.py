@@ -45,7 +45,7 @@ def diff_json(rows: list[DiffRow], with_change: bool = True, tty: bool = False) 
     return dumps(diff_dict(rows), tty)
 
 
-def exp_diff(result: "ExpDiff", tty: bool = False) -> str:
+def exp_diff(result: ExpDiff, tty: bool = False) -> str:
     """``dvc exp diff --json``."""
     return dumps({"metrics": diff_dict(list(result.metrics)), "params": diff_dict(list(result.params))}, tty)
 
@@ -61,7 +61,7 @@ def _iso(ts: int | None) -> str | None:
     return dt.datetime.fromtimestamp(ts).isoformat() if ts is not None else None
 
 
-def _serializable(row: "ExpRow") -> dict:
+def _serializable(row: ExpRow) -> dict:
     return {
         "rev": row.rev,
         "timestamp": _iso(row.created) if row.kind != "workspace" else None,
@@ -73,7 +73,7 @@ def _serializable(row: "ExpRow") -> dict:
     }
 
 
-def _state(row: "ExpRow") -> dict:
+def _state(row: ExpRow) -> dict:
     return {
         "rev": row.rev,
         "name": row.name if row.kind != "workspace" else None,
@@ -83,7 +83,7 @@ def _state(row: "ExpRow") -> dict:
     }
 
 
-def exp_show(rows: list["ExpRow"]) -> list[dict]:
+def exp_show(rows: list[ExpRow]) -> list[dict]:
     """DVC's list-of-ExpState shape (``dvc exp show --json`` since 2.55); a checkpoint
     experiment lists its steps in ``revs``, newest first, as DVC 2 chains did; a
     baseline without experiments has ``experiments: null``, as DVC writes it."""
@@ -102,8 +102,11 @@ def exp_show(rows: list["ExpRow"]) -> list[dict]:
         else:
             executor = None
             if row.state and row.state != "success":
-                executor = {"state": row.state, "name": "jupyter-exp",
-                            "local": {"root": None, "log": None, "pid": None, "returncode": None, "task_id": None}}
+                executor = {
+                    "state": row.state,
+                    "name": "jupyter-exp",
+                    "local": {"root": None, "log": None, "pid": None, "returncode": None, "task_id": None},
+                }
             if current["experiments"] is None:
                 current["experiments"] = []
             current["experiments"].append({"name": row.name, "executor": executor, "revs": [_state(row)]})

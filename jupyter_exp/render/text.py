@@ -75,42 +75,67 @@ def csv_text(headers: list[str], body: list[list[str]]) -> str:
 
 
 # -- params and metrics: diffs and metrics show -------------------------------------
-def diff_cells(rows: list[DiffRow], a_name: str, b_name: str, what: str, with_change: bool = True,
-               precision: int | None = None, round_digits: bool = False) -> Cells:
+def diff_cells(
+    rows: list[DiffRow],
+    a_name: str,
+    b_name: str,
+    what: str,
+    with_change: bool = True,
+    precision: int | None = None,
+    round_digits: bool = False,
+) -> Cells:
     """``Path, <what>, <a>, <b>[, Change]``, one line per DiffRow."""
     headers = ["Path", what, a_name, b_name] + (["Change"] if with_change else [])
     body = []
     for row in rows:
-        cells = [row.path, row.key, format_value(row.old, precision, round_digits),
-                 format_value(row.new, precision, round_digits)]
+        cells = [
+            row.path,
+            row.key,
+            format_value(row.old, precision, round_digits),
+            format_value(row.new, precision, round_digits),
+        ]
         if with_change:
             cells.append(format_value(row.change, precision, round_digits))
         body.append(cells)
     return headers, body
 
 
-def diff_table(rows: list[DiffRow], a_name: str, b_name: str, with_change: bool,
-               markdown: bool = False, precision: int | None = None, what: str | None = None,
-               round_digits: bool = False) -> str:
+def diff_table(
+    rows: list[DiffRow],
+    a_name: str,
+    b_name: str,
+    with_change: bool,
+    markdown: bool = False,
+    precision: int | None = None,
+    what: str | None = None,
+    round_digits: bool = False,
+) -> str:
     """``params diff`` / ``metrics diff`` as DVC prints them."""
     what = what or ("Metric" if with_change else "Param")
     return table(*diff_cells(rows, a_name, b_name, what, with_change, precision, round_digits), markdown)
 
 
-def exp_diff(result: "ExpDiff", markdown: bool = False, precision: int | None = None) -> str:
+def exp_diff(result: ExpDiff, markdown: bool = False, precision: int | None = None) -> str:
     """``exp diff``: the metrics table, an empty line, the params table (params as
     they are, as DVC shows them); nothing when nothing differs."""
     if not (result.metrics or result.params):
         return ""
-    metrics = diff_table(list(result.metrics), result.a_name, result.b_name, True, markdown, precision,
-                         "Metric") if result.metrics else ""
-    params = diff_table(list(result.params), result.a_name, result.b_name, True, markdown, None,
-                        "Param") if result.params else ""
+    metrics = (
+        diff_table(list(result.metrics), result.a_name, result.b_name, True, markdown, precision, "Metric")
+        if result.metrics
+        else ""
+    )
+    params = (
+        diff_table(list(result.params), result.a_name, result.b_name, True, markdown, None, "Param")
+        if result.params
+        else ""
+    )
     return metrics + "\n" + params  # DVC's separator, printed even when a table is empty
 
 
-def metrics_cells(shown: dict[str, dict[str, FileValues]], precision: int | None = 5,
-                  with_revision: bool = False) -> Cells:
+def metrics_cells(
+    shown: dict[str, dict[str, FileValues]], precision: int | None = 5, with_revision: bool = False
+) -> Cells:
     """DVC's ``metrics show`` table: one row per file (and revision), a column per
     flattened metric, sorted; ``-`` where a file has no such metric."""
     rows: list[dict[str, str]] = []
@@ -127,7 +152,7 @@ def metrics_cells(shown: dict[str, dict[str, FileValues]], precision: int | None
 
 
 # -- the queue ------------------------------------------------------------------------
-def queue_cells(entries: list["QueueEntry"]) -> Cells:
+def queue_cells(entries: list[QueueEntry]) -> Cells:
     """``queue status``: one line per entry, as DVC's ``queue status``."""
     body = []
     for e in entries:
@@ -146,7 +171,7 @@ def _created(ts: int | None, iso: bool) -> str:
     return when.strftime("%I:%M %p") if when.date() == dt.date.today() else when.strftime("%b %d, %Y")
 
 
-def _label(row: "ExpRow", last: bool, sha: bool, under_last: bool = False) -> str:
+def _label(row: ExpRow, last: bool, sha: bool, under_last: bool = False) -> str:
     if row.kind == "workspace":
         return "workspace"
     if row.kind == "baseline":
@@ -158,12 +183,16 @@ def _label(row: "ExpRow", last: bool, sha: bool, under_last: bool = False) -> st
     return f"{branch} {row.rev[:7]} [{row.name}]{step}"
 
 
-def table_rows(rows: list["ExpRow"], cols: list[Column], precision: int | None, sha: bool,
-               csv_mode: bool = False) -> Cells:
+def table_rows(
+    rows: list[ExpRow], cols: list[Column], precision: int | None, sha: bool, csv_mode: bool = False
+) -> Cells:
     """The cells of ``exp show``'s text and Markdown tables, or with ``csv_mode`` of
     its CSV (DVC's info columns, empty cells where a value is missing)."""
-    headers = ["Experiment", "rev", "typ", "Created", "parent", "State", "Executor"] if csv_mode \
+    headers = (
+        ["Experiment", "rev", "typ", "Created", "parent", "State", "Executor"]
+        if csv_mode
         else ["Experiment", "Created"]
+    )
     show_state = csv_mode or any(r.state and r.state != "success" for r in rows)
     if show_state and not csv_mode:
         headers.append("State")
@@ -175,7 +204,7 @@ def table_rows(rows: list["ExpRow"], cols: list[Column], precision: int | None, 
         if row.kind == "checkpoint":
             last = nxt is None or nxt.kind != "checkpoint"
         else:
-            following = next((r for r in rows[i + 1:] if r.kind != "checkpoint"), None)
+            following = next((r for r in rows[i + 1 :] if r.kind != "checkpoint"), None)
             last = following is None or following.kind in ("workspace", "baseline")
             experiment_was_last = last
         cells = [value(row, c) for c in cols]
@@ -203,7 +232,7 @@ def table_rows(rows: list["ExpRow"], cols: list[Column], precision: int | None, 
 _EXECUTOR = {"queued": "Dvc-task", "running": "Tempdir"}
 
 
-def _csv_info(row: "ExpRow", last: bool) -> list[str]:
+def _csv_info(row: ExpRow, last: bool) -> list[str]:
     """The first columns of ``exp show --csv``, as DVC writes them: the workspace and
     baselines as ``typ`` baseline with no name, experiments as branch_commit (branch_base
     for a baseline's last), no parent, State only for runs not recorded as done."""

@@ -5,8 +5,9 @@ the table's state itself, so any host drives them the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import JupyterExpError
 from ..experiments.collect import ExpRow
@@ -84,8 +85,15 @@ def branch(req: Request) -> Outcome:
     from ..api import experiments as api
 
     if not req.arg:
-        return Outcome(pending={"action": "branch", "keys": req.keys, "prompt": f"Branch name for '{req.shown}':",
-                                "input": True, "value": ""})
+        return Outcome(
+            pending={
+                "action": "branch",
+                "keys": req.keys,
+                "prompt": f"Branch name for '{req.shown}':",
+                "input": True,
+                "value": "",
+            }
+        )
     api.branch(req.names[0], str(req.arg), root=req.root)
     return Outcome(f"Created branch '{req.arg}' from '{req.shown}'.", refresh=True)
 
@@ -94,8 +102,15 @@ def rename(req: Request) -> Outcome:
     from ..api import experiments as api
 
     if not req.arg:
-        return Outcome(pending={"action": "rename", "keys": req.keys, "prompt": f"New name for '{req.shown}':",
-                                "input": True, "value": ""})
+        return Outcome(
+            pending={
+                "action": "rename",
+                "keys": req.keys,
+                "prompt": f"New name for '{req.shown}':",
+                "input": True,
+                "value": "",
+            }
+        )
     api.rename(req.names[0], str(req.arg), root=req.root)
     return Outcome(f"Renamed '{req.shown}' to '{req.arg}'.", refresh=True)
 
@@ -104,8 +119,14 @@ def remove(req: Request) -> Outcome:
     from ..api import experiments as api
 
     if not req.confirmed:
-        return Outcome(pending={"action": "remove", "keys": req.keys, "input": False,
-                                "prompt": f"Remove {len(req.chosen)} experiment(s): {req.shown}?"})
+        return Outcome(
+            pending={
+                "action": "remove",
+                "keys": req.keys,
+                "input": False,
+                "prompt": f"Remove {len(req.chosen)} experiment(s): {req.shown}?",
+            }
+        )
     removed = api.remove(req.names, root=req.root)
     return Outcome(f"Removed {', '.join(removed)}.", refresh=True, deselect=tuple(req.keys))
 
@@ -115,8 +136,9 @@ def push(req: Request) -> Outcome:
 
     remote = req.arg or _default_remote(req.project)
     if not remote:
-        return Outcome(pending={"action": "push", "keys": req.keys, "prompt": "Push to git remote:",
-                                "input": True, "value": ""})
+        return Outcome(
+            pending={"action": "push", "keys": req.keys, "prompt": "Push to git remote:", "input": True, "value": ""}
+        )
     pushed = api.push(str(remote), req.names, root=req.root)
     return Outcome(f"Pushed {', '.join(pushed) or 'nothing new'} to {remote}.", refresh=True)
 
@@ -132,26 +154,37 @@ def requeue(req: Request) -> Outcome:
 
     (row,) = req.chosen
     if not isinstance(req.arg, dict):
-        return Outcome(pending={"action": "requeue", "keys": req.keys, "input": False,
-                                "prompt": f"Queue '{req.shown}' again with these params:",
-                                "params": view.param_fields(row, req.cols)})
+        return Outcome(
+            pending={
+                "action": "requeue",
+                "keys": req.keys,
+                "input": False,
+                "prompt": f"Queue '{req.shown}' again with these params:",
+                "params": view.param_fields(row, req.cols),
+            }
+        )
     overrides = view.requeue_overrides(row, req.rows, req.cols, req.arg)
     (entry, *_) = api.run(queue=True, set_params=overrides or None, root=req.root)
-    return Outcome(f"Queued '{entry.name}' ({len(overrides)} param(s) set); run it with `%exp queue start`.",
-                   refresh=True)
+    return Outcome(
+        f"Queued '{entry.name}' ({len(overrides)} param(s) set); run it with `%exp queue start`.", refresh=True
+    )
 
 
 def diff(req: Request) -> Outcome:
     from ..api import experiments as api
-
     from ..display import ExpDiffView
 
     if len(req.chosen) > 2:
         raise JupyterExpError("Diff compares two rows; select one or two.")
     specs = [_rev_spec(r) for r in req.chosen]
     result = api.diff(*specs, root=req.root)
-    return Outcome(panel={"kind": "diff", "title": f"Diff {result.a_name} → {result.b_name}",
-                          "html": ExpDiffView(result)._repr_html_() or "<p>No changes.</p>"})
+    return Outcome(
+        panel={
+            "kind": "diff",
+            "title": f"Diff {result.a_name} → {result.b_name}",
+            "html": ExpDiffView(result)._repr_html_() or "<p>No changes.</p>",
+        }
+    )
 
 
 def plot(req: Request) -> Outcome:
@@ -163,14 +196,30 @@ def plot(req: Request) -> Outcome:
         state = replace(req.state, colours=tuple(colours.items()))
     shown, x, y = plots.render(req.project, req.chosen, req.rows, req.cols, x, y, colours)
     params, metrics = plots.axes(req.chosen, req.cols)
-    return Outcome(state=state, panel={
-        "kind": "plot", "title": "Plots of " + req.shown, "html": shown, "keys": req.keys,
-        "x": x, "y": y, "params": params, "metrics": metrics})
+    return Outcome(
+        state=state,
+        panel={
+            "kind": "plot",
+            "title": "Plots of " + req.shown,
+            "html": shown,
+            "keys": req.keys,
+            "x": x,
+            "y": y,
+            "params": params,
+            "metrics": metrics,
+        },
+    )
 
 
 ACTIONS: dict[str, Callable[[Request], Outcome]] = {
-    "apply": apply, "branch": branch, "rename": rename, "remove": remove, "push": push,
-    "requeue": requeue, "diff": diff, "plot": plot,
+    "apply": apply,
+    "branch": branch,
+    "rename": rename,
+    "remove": remove,
+    "push": push,
+    "requeue": requeue,
+    "diff": diff,
+    "plot": plot,
 }
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import JupyterExpError
 from ..experiments import live_state
@@ -52,13 +53,15 @@ class TableController:
     watcher whether the host still shows the table.
     """
 
-    def __init__(self, project: Project, options: dict[str, Any] | None = None, *,
-                 is_open: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self, project: Project, options: dict[str, Any] | None = None, *, is_open: Callable[[], bool] | None = None
+    ) -> None:
         self.project = project
         self.options = dict(options or {})
         self.is_open = is_open or (lambda: True)
-        self.state: dict[str, Any] = {k: (type(v)() if isinstance(v, (dict, list)) else v)
-                                      for k, v in INITIAL_STATE.items()}
+        self.state: dict[str, Any] = {
+            k: (type(v)() if isinstance(v, (dict, list)) else v) for k, v in INITIAL_STATE.items()
+        }
         self.rows: list[ExpRow] = []
         self.cols: list[show_table.Column] = []
         self.watcher: Watcher | None = None
@@ -69,11 +72,20 @@ class TableController:
         self._lock = threading.RLock()
         self._closed = False
         self._handlers: dict[str, Callable[[dict], None]] = {
-            "sort": self._sort, "filter": self._filter, "unfilter": self._unfilter,
-            "option": self._option, "star": self._star, "expand": self._expand, "hide": self._hide,
-            "move": self._move, "reset": self._reset, "select": self._select,
-            "refresh": lambda _msg: self.refresh(), "cancel": lambda _msg: self._emit(pending={}),
-            "close-panel": lambda _msg: self._emit(panel={}), "queue": self._queue,
+            "sort": self._sort,
+            "filter": self._filter,
+            "unfilter": self._unfilter,
+            "option": self._option,
+            "star": self._star,
+            "expand": self._expand,
+            "hide": self._hide,
+            "move": self._move,
+            "reset": self._reset,
+            "select": self._select,
+            "refresh": lambda _msg: self.refresh(),
+            "cancel": lambda _msg: self._emit(pending={}),
+            "close-panel": lambda _msg: self._emit(panel={}),
+            "queue": self._queue,
             "action": self._action,
         }
         self.refresh()
@@ -105,8 +117,7 @@ class TableController:
             self._redraw()
 
     def _redraw(self) -> None:
-        table = view.build(view.with_running(self.rows, self._progress), self.cols, self._prefs,
-                           self._progress)
+        table = view.build(view.with_running(self.rows, self._progress), self.cols, self._prefs, self._progress)
         table["counts"]["workers"] = self._workers
         self._emit(table=table, prefs=self._prefs.to_json())
 
@@ -166,7 +177,7 @@ class TableController:
 
     def _unfilter(self, msg: dict) -> None:
         index, filters = int(msg["index"]), self._prefs.filters
-        self.set_preferences(replace(self._prefs, filters=filters[:index] + filters[index + 1:]))
+        self.set_preferences(replace(self._prefs, filters=filters[:index] + filters[index + 1 :]))
 
     def _option(self, msg: dict) -> None:
         name = msg["name"]
@@ -223,8 +234,17 @@ class TableController:
         run = actions.check(name, keys)
         chosen = [self._row(k) for k in keys]
         self._emit(pending={})
-        req = actions.Request(name, keys, chosen, msg.get("arg"), bool(msg.get("confirmed")),
-                              self.project, self.rows, self.cols, self._prefs)
+        req = actions.Request(
+            name,
+            keys,
+            chosen,
+            msg.get("arg"),
+            bool(msg.get("confirmed")),
+            self.project,
+            self.rows,
+            self.cols,
+            self._prefs,
+        )
         actions.check_rows(req)
         outcome = run(req)
         if outcome.state is not None:
@@ -249,8 +269,11 @@ class TableController:
                 self.watcher = Watcher(self)
                 self.watcher.start()
             self._emit(live=True)
-        tables = [ref for ref in _live_tables.get(self.project.root, [])
-                  if (t := ref()) is not None and t is not self and t.watcher is not None]
+        tables = [
+            ref
+            for ref in _live_tables.get(self.project.root, [])
+            if (t := ref()) is not None and t is not self and t.watcher is not None
+        ]
         tables.append(weakref.ref(self))
         for ref in tables[:-MAX_LIVE_TABLES]:
             if (older := ref()) is not None:

@@ -18,8 +18,7 @@ from ..project import Project
 from .view import cell, column_id
 
 # Tableau 10: distinguishable, and readable on light and dark themes.
-PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 WIDTH, HEIGHT, PAD = 420, 260, 44
 
 
@@ -107,8 +106,9 @@ def _cached_tsvs(project: Project, rev: str) -> dict[str, bytes]:
     return found
 
 
-def step_curves(project: Project, chosen: list[ExpRow], rows: list[ExpRow],
-                cols: list[Column]) -> dict[str, list[Series]]:
+def step_curves(
+    project: Project, chosen: list[ExpRow], rows: list[ExpRow], cols: list[Column]
+) -> dict[str, list[Series]]:
     """Per metric, one series per chosen experiment: from its ``plots/metrics`` TSV
     files if it has them, else from the metrics of its checkpoint commits."""
     result: dict[str, list[Series]] = {}
@@ -116,14 +116,16 @@ def step_curves(project: Project, chosen: list[ExpRow], rows: list[ExpRow],
         name = exp.name or exp.rev[:7]
         curves = _tsv_curves(project, exp.rev) if exp.kind != "workspace" else {}
         if not curves:
-            chain = [r for r in rows if r.kind == "checkpoint" and r.name == exp.name
-                     and r.baseline == exp.baseline]
+            chain = [r for r in rows if r.kind == "checkpoint" and r.name == exp.name and r.baseline == exp.baseline]
             steps = sorted([exp] + chain, key=lambda r: r.step or 0)
             for col in cols:
                 if col.group != "metrics":
                     continue
-                points = [(float(r.step or 0), float(v)) for r in steps
-                          if isinstance(v := value(r, col), (int, float)) and not isinstance(v, bool)]
+                points = [
+                    (float(r.step or 0), float(v))
+                    for r in steps
+                    if isinstance(v := value(r, col), (int, float)) and not isinstance(v, bool)
+                ]
                 if len(points) > 1:
                     curves[col.label] = points
         for metric, points in curves.items():
@@ -160,8 +162,9 @@ def _ticks(lo: float, hi: float) -> list[float]:
     return [lo + (hi - lo) * i / 4 for i in range(5)]
 
 
-def svg(title: str, series: list[Series], x_label: str, y_label: str, lines: bool,
-        colours: dict[str, str] | None = None) -> str:
+def svg(
+    title: str, series: list[Series], x_label: str, y_label: str, lines: bool, colours: dict[str, str] | None = None
+) -> str:
     """One chart: lines (curves) or dots (scatter), axes with five ticks, a legend."""
     points = [p for s in series for p in s.points]
     if not points:
@@ -178,30 +181,40 @@ def svg(title: str, series: list[Series], x_label: str, y_label: str, lines: boo
     def sy(v: float) -> float:
         return HEIGHT - PAD + 10 - (0.5 if y1 == y0 else (v - y0) / (y1 - y0)) * (HEIGHT - 2 * PAD)
 
-    out = [f'<svg class="jx-plot" xmlns="http://www.w3.org/2000/svg" width="{WIDTH + 140}" '
-           f'height="{HEIGHT}" viewBox="0 0 {WIDTH + 140} {HEIGHT}" font-size="10" font-family="sans-serif">',
-           f'<text x="{PAD}" y="14" font-size="12" font-weight="bold">{html.escape(title)}</text>',
-           f'<line x1="{PAD}" y1="{HEIGHT - PAD + 10}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD + 10}" stroke="#888"/>',
-           f'<line x1="{PAD}" y1="{PAD - 10}" x2="{PAD}" y2="{HEIGHT - PAD + 10}" stroke="#888"/>']
+    out = [
+        f'<svg class="jx-plot" xmlns="http://www.w3.org/2000/svg" width="{WIDTH + 140}" '
+        f'height="{HEIGHT}" viewBox="0 0 {WIDTH + 140} {HEIGHT}" font-size="10" font-family="sans-serif">',
+        f'<text x="{PAD}" y="14" font-size="12" font-weight="bold">{html.escape(title)}</text>',
+        f'<line x1="{PAD}" y1="{HEIGHT - PAD + 10}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD + 10}" stroke="#888"/>',
+        f'<line x1="{PAD}" y1="{PAD - 10}" x2="{PAD}" y2="{HEIGHT - PAD + 10}" stroke="#888"/>',
+    ]
     for t in _ticks(x0, x1):
         out.append(f'<text x="{sx(t):.1f}" y="{HEIGHT - PAD + 24}" text-anchor="middle">{t:.4g}</text>')
     for t in _ticks(y0, y1):
         out.append(f'<text x="{PAD - 4}" y="{sy(t) + 3:.1f}" text-anchor="end">{t:.4g}</text>')
     out.append(f'<text x="{WIDTH / 2:.0f}" y="{HEIGHT - 4}" text-anchor="middle">{html.escape(x_label)}</text>')
-    out.append(f'<text x="10" y="{HEIGHT / 2:.0f}" transform="rotate(-90 10 {HEIGHT / 2:.0f})" '
-               f'text-anchor="middle">{html.escape(y_label)}</text>')
+    out.append(
+        f'<text x="10" y="{HEIGHT / 2:.0f}" transform="rotate(-90 10 {HEIGHT / 2:.0f})" '
+        f'text-anchor="middle">{html.escape(y_label)}</text>'
+    )
     for i, s in enumerate(series):
         c = colour(s.name, colours)
         name = html.escape(s.name)
         if lines and len(s.points) > 1:
             coords = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in s.points)
-            out.append(f'<polyline data-experiment="{name}" fill="none" stroke="{c}" stroke-width="2" points="{coords}"/>')
+            out.append(
+                f'<polyline data-experiment="{name}" fill="none" stroke="{c}" stroke-width="2" points="{coords}"/>'
+            )
         for a, b in s.points if not lines or len(s.points) == 1 else ():
-            out.append(f'<circle data-experiment="{name}" cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="4" fill="{c}">'
-                       f'<title>{name}: {a:.4g}, {b:.4g}</title></circle>')
+            out.append(
+                f'<circle data-experiment="{name}" cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="4" fill="{c}">'
+                f"<title>{name}: {a:.4g}, {b:.4g}</title></circle>"
+            )
         ly = PAD + 14 * i
-        out.append(f'<rect x="{WIDTH - PAD + 56}" y="{ly - 8}" width="10" height="10" fill="{c}"/>'
-                   f'<text x="{WIDTH - PAD + 70}" y="{ly + 1}">{name}</text>')
+        out.append(
+            f'<rect x="{WIDTH - PAD + 56}" y="{ly - 8}" width="10" height="10" fill="{c}"/>'
+            f'<text x="{WIDTH - PAD + 70}" y="{ly + 1}">{name}</text>'
+        )
     out.append("</svg>")
     return "".join(out)
 
@@ -214,13 +227,21 @@ def axes(chosen: list[ExpRow], cols: list[Column]) -> tuple[list[str], list[str]
         vals = [v for v in (cell(r, cid, by_id) for r in chosen) if v is not None]
         return bool(vals) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals)
 
-    return ([cid for cid, c in by_id.items() if c.group == "params" and numeric(cid)],
-            [cid for cid, c in by_id.items() if c.group == "metrics" and numeric(cid)])
+    return (
+        [cid for cid, c in by_id.items() if c.group == "params" and numeric(cid)],
+        [cid for cid, c in by_id.items() if c.group == "metrics" and numeric(cid)],
+    )
 
 
-def render(project: Project, chosen: list[ExpRow], rows: list[ExpRow], cols: list[Column],
-           x: str | None = None, y: str | None = None,
-           colours: dict[str, str] | None = None) -> tuple[str, str, str]:
+def render(
+    project: Project,
+    chosen: list[ExpRow],
+    rows: list[ExpRow],
+    cols: list[Column],
+    x: str | None = None,
+    y: str | None = None,
+    colours: dict[str, str] | None = None,
+) -> tuple[str, str, str]:
     """The plot panel, and the scatter's axes: a curve chart per metric with steps,
     then the param-vs-metric scatter."""
     parts = []
@@ -229,8 +250,7 @@ def render(project: Project, chosen: list[ExpRow], rows: list[ExpRow], cols: lis
     x, y, points = scatter(chosen, cols, x, y)
     if points:
         label = lambda cid: cid.split(".", 1)[1]  # noqa: E731
-        parts.append(svg(f"{label(y)} vs {label(x)}", points, label(x), label(y), lines=False,
-                         colours=colours))
+        parts.append(svg(f"{label(y)} vs {label(x)}", points, label(x), label(y), lines=False, colours=colours))
     if not parts:
         return '<div class="jx-plot-empty">No metrics over steps and no numeric params to plot.</div>', x, y
     return '<div class="jx-plots">' + "".join(parts) + "</div>", x, y

@@ -61,7 +61,7 @@ class TableState:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "TableState":
+    def from_json(cls, data: dict) -> TableState:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         known["sort"] = tuple((str(c), "desc" if d == "desc" else "asc") for c, d in known.get("sort", ()))
         known["filters"] = tuple(Filter(**f) for f in known.get("filters", ()))
@@ -157,8 +157,7 @@ class Cells:
     def values(self, row: ExpRow) -> dict[str, Any]:
         known = self._rows.get(id(row))
         if known is None:
-            known = {"experiment": cell(row, "experiment", self.cols), "state": row.state,
-                     "created": row.created}
+            known = {"experiment": cell(row, "experiment", self.cols), "state": row.state, "created": row.created}
             flat: dict[tuple[str, str], dict | None] = {}
             for cid, col in self.cols.items():
                 if col.group == "deps":
@@ -257,8 +256,16 @@ def with_running(rows: list[ExpRow], progress: dict[str, dict]) -> list[ExpRow]:
         baseline = event.get("baseline")
         if event.get("rev") or not baseline or (baseline, name) in known:
             continue
-        row = ExpRow("", "experiment", ExpData(), name=name, baseline=baseline, state="running",
-                     created=int(event.get("started") or 0) or None, parent=baseline)
+        row = ExpRow(
+            "",
+            "experiment",
+            ExpData(),
+            name=name,
+            baseline=baseline,
+            state="running",
+            created=int(event.get("started") or 0) or None,
+            parent=baseline,
+        )
         at = next((i + 1 for i, r in enumerate(result) if r.kind == "baseline" and r.rev == baseline), None)
         if at is not None:
             result.insert(at, row)
@@ -304,8 +311,7 @@ def _sort_key(v: Any, kind: str):
     return (0, format_value(v, None).lower())
 
 
-def build(rows: list[ExpRow], cols: list[Column], state: TableState,
-          progress: dict[str, dict] | None = None) -> dict:
+def build(rows: list[ExpRow], cols: list[Column], state: TableState, progress: dict[str, dict] | None = None) -> dict:
     """The table as the front end draws it: visible columns (grouped), rows in order
     with depth and flags, formatted cells, counts, and every column for the menus.
 
@@ -339,8 +345,7 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState,
         for column, direction in reversed(sort):  # stable sorts, last key first
             present = [b for b in kept if cells.get(b.head, column) is not None]
             absent = [b for b in kept if cells.get(b.head, column) is None]
-            present.sort(key=lambda b: _sort_key(cells.get(b.head, column), kinds[column]),
-                         reverse=direction == "desc")
+            present.sort(key=lambda b: _sort_key(cells.get(b.head, column), kinds[column]), reverse=direction == "desc")
             kept = present + absent  # missing values last, whichever the direction
         out_blocks.extend(kept)
         pending.clear()
@@ -356,8 +361,7 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState,
     shown_rows = [b.head for b in out_blocks]
     visible_data = data_ids
     if state.only_changed:
-        visible_data = [cid for cid in data_ids
-                        if len({repr(cells.get(r, cid)) for r in shown_rows}) > 1]
+        visible_data = [cid for cid in data_ids if len({repr(cells.get(r, cid)) for r in shown_rows}) > 1]
     all_ids = ordered(list(INFO_COLUMNS) + data_ids, state.order)
     visible = [cid for cid in all_ids if cid not in state.hidden and (cid in INFO_COLUMNS or cid in visible_data)]
 
@@ -367,15 +371,27 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState,
     for block in out_blocks:
         head = block.head
         key = row_key(head)
-        out_rows.append(_row(head, key, visible, cells, 0 if head.kind in ("workspace", "baseline") else 1,
-                             key in starred, len(block.children), key in expanded,
-                             progress.get(head.name or "") if head.kind == "experiment" else None))
+        out_rows.append(
+            _row(
+                head,
+                key,
+                visible,
+                cells,
+                0 if head.kind in ("workspace", "baseline") else 1,
+                key in starred,
+                len(block.children),
+                key in expanded,
+                progress.get(head.name or "") if head.kind == "experiment" else None,
+            )
+        )
         if key in expanded:
             for child in block.children:
                 out_rows.append(_row(child, row_key(child), visible, cells, 2, False, 0, False, None))
     experiments = [b.head for b in groups if b.head.kind == "experiment"]
-    counts = {s: sum(1 for r in experiments if (r.state or "success") == s)
-              for s in ("queued", "running", "failed", "success")}
+    counts = {
+        s: sum(1 for r in experiments if (r.state or "success") == s)
+        for s in ("queued", "running", "failed", "success")
+    }
     counts["experiments"] = len(experiments)
     counts["shown"] = sum(1 for b in out_blocks if b.head.kind == "experiment")
     return {
@@ -395,14 +411,31 @@ def _column(cid: str, by_id: dict[str, Column], kinds: dict[str, str]) -> dict:
     return {"id": cid, "label": col.label, "group": col.group, "file": col.file, "type": kinds[cid]}
 
 
-def _row(row: ExpRow, key: str, visible: list[str], cells: Cells, depth: int,
-         starred: bool, children: int, expanded: bool, progress: dict | None) -> dict:
+def _row(
+    row: ExpRow,
+    key: str,
+    visible: list[str],
+    cells: Cells,
+    depth: int,
+    starred: bool,
+    children: int,
+    expanded: bool,
+    progress: dict | None,
+) -> dict:
     values = cells.values(row)
     shown = [ERROR if values[cid] is _BROKEN else _display(values[cid], cid) for cid in visible]
     return {
-        "key": key, "kind": row.kind, "depth": depth, "rev": row.rev[:7] if row.kind != "workspace" else "",
-        "state": row.state or "", "step": row.step, "starred": starred, "children": children,
-        "expanded": expanded, "error": row.data.error or "", "cells": shown,
+        "key": key,
+        "kind": row.kind,
+        "depth": depth,
+        "rev": row.rev[:7] if row.kind != "workspace" else "",
+        "state": row.state or "",
+        "step": row.step,
+        "starred": starred,
+        "children": children,
+        "expanded": expanded,
+        "error": row.data.error or "",
+        "cells": shown,
         "progress": progress,
     }
 
