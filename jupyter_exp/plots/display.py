@@ -24,7 +24,6 @@ from .collect import Plot, PlotSet
 from .render import errors_json, renderers, to_json, vega_spec, write_html
 
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
-VL_VERSION = "5.20"  # DVC's templates are Vega-Lite 5, as JupyterLab's renderer
 IMAGE_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
 IMAGE_MIME[".svg"] = "image/svg+xml"
 
@@ -37,13 +36,20 @@ def _vl_convert():
     return vl_convert
 
 
+def _vl_version(vlc) -> str:
+    """The newest Vega-Lite 5 vl-convert has: DVC's templates are Vega-Lite 5, as is
+    JupyterLab's renderer."""
+    fives = [v for v in vlc.get_vegalite_versions() if v.startswith("5.")]
+    return max(fives, key=lambda v: tuple(int(p) for p in v.split(".")), default=None)
+
+
 def static_svg(spec: dict) -> str | None:
     """The spec drawn as SVG by vl-convert (None without it, or if it cannot draw it)."""
     vlc = _vl_convert()
     if vlc is None:
         return None
     try:
-        return vlc.vegalite_to_svg(spec, vl_version=VL_VERSION, allowed_base_urls=[])
+        return vlc.vegalite_to_svg(spec, vl_version=_vl_version(vlc), allowed_base_urls=[])
     except Exception:  # a spec vl-convert cannot draw: the other representations remain
         return None
 
@@ -54,7 +60,7 @@ def static_png(spec: dict) -> bytes | None:
     if vlc is None:
         return None
     try:
-        return vlc.vegalite_to_png(spec, vl_version=VL_VERSION, scale=1, allowed_base_urls=[])
+        return vlc.vegalite_to_png(spec, vl_version=_vl_version(vlc), scale=1, allowed_base_urls=[])
     except Exception:
         return None
 
@@ -175,7 +181,8 @@ class PlotsView:
         of each, and the Vega-Lite spec itself when there is one plot."""
         bundles = self.bundles()
         bundle: dict[str, Any] = dict(bundles[0]) if len(bundles) == 1 else {}
-        bundle["text/html"] = "".join(b.get("text/html", "") for b in bundles)
+        if bundles:
+            bundle["text/html"] = "".join(b.get("text/html", "") for b in bundles)
         bundle["text/plain"] = str(self)
         return bundle
 
