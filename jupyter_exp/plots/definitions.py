@@ -25,6 +25,7 @@ from ..errors import JupyterExpError, PipelineError
 from ..pipeline.dvcfile import Pipeline, load_all
 from ..project import Project
 from ..revision import RevisionTree
+from ..serialize import parse_yaml
 from ..tree import GitTree, WorkspaceTree
 
 DEFINITION_KEYS = frozenset({"x", "y", "x_label", "y_label", "title", "template"})
@@ -96,13 +97,15 @@ def _exists(project: Project, view: RevisionTree, path: str) -> bool:
         return False
 
 
-def _entries(pipeline: Pipeline) -> dict[str, dict]:
+def _entries(view: RevisionTree, pipeline: Pipeline) -> dict[str, dict]:
     """``plots:`` of one ``dvc.yaml`` as ``{id: props}``, checked as DVC's schema checks it."""
     where = f"{pipeline.dvcfile}, plots"
     found: dict[str, dict] = {}
-    if not isinstance(pipeline.plots, (list, tuple)):
+    raw = view.inner.load(pipeline.dvcfile, parse_yaml)  # as written (the pipeline keeps a tuple)
+    plots = raw.get("plots") if isinstance(raw, dict) else None
+    if not isinstance(plots, list):
         raise PipelineError(f"{where} must be a list; write it as a YAML list.")
-    for item in pipeline.plots:
+    for item in plots:
         if isinstance(item, str):
             found[item] = {}
             continue
@@ -143,7 +146,7 @@ def _top_level(
     """One ``dvc.yaml``'s top-level plots: ``{data path or id: props}``."""
     config = pipeline.dvcfile
     base = posixpath.dirname(config)
-    entries = _entries(pipeline)
+    entries = _entries(view, pipeline)
     parents = [_normpath(posixpath.join(base, inner_id)) for inner_id in entries]
     found: dict[str, dict] = {}
     for inner_id, own in entries.items():

@@ -210,8 +210,8 @@ def scatter(
         "params": [{"name": "grid", "select": "interval", "bind": "scales"}],
         "mark": {"type": "point", "filled": True, "size": 80},
         "encoding": {
-            "x": {"field": "x", "type": "quantitative", "title": x_title, "scale": {"zero": False, "padding": 12}},
-            "y": {"field": "y", "type": "quantitative", "title": y_title, "scale": {"zero": False, "padding": 12}},
+            "x": {"field": "x", "type": "quantitative", "title": x_title, "scale": {"zero": False}},
+            "y": {"field": "y", "type": "quantitative", "title": y_title, "scale": {"zero": False}},
             "color": {
                 "field": "experiment",
                 "type": "nominal",
