@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -316,3 +317,12 @@ def test_the_notebook_gets_vega_lite_from_exp_plots_diff(plots_repo):
     specs = json.loads(nb.cells[2].outputs[0]["text"])
     assert [o["data"]["application/vnd.vegalite.v5+json"] for o in vega] == [specs["loss.tsv"], specs["acc"]]
     assert specs["loss.tsv"]["encoding"]["color"]["scale"]["domain"] == ["HEAD~1", "HEAD"]
+
+
+def test_the_plots_benchmark_runs(dvc_exe):
+    """bench/plots.py keeps working (quick sizes, side by side with DVC); no times asserted."""
+    bench = Path(__file__).resolve().parent.parent / "bench" / "plots.py"
+    proc = subprocess.run([sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| plots diff")]
+    assert len(rows) == 2 and all(row.count("|") == 5 and "x |" in row for row in rows), proc.stdout

@@ -197,12 +197,29 @@ def files_under(project: Project, view: RevisionTree, path: str) -> list[str]:
                 rel = os.path.relpath(dirpath, project.root).replace(os.sep, "/")
                 found.update(posixpath.join(rel, name) for name in filenames)
     elif isinstance(inner, GitTree):
-        entry = inner.git.read_object(f"{inner.rev}:{path}")
-        if entry is not None and entry[1] == "tree":
-            listing = inner.git.run("ls-tree", "-r", "-z", "--name-only", inner.rev, "--", path + "/", check=False)
-            found.update(name for name in listing.split("\0") if name)
+        found.update(_git_files(inner, path))
     found.update(_recorded_under(view, path))
     return sorted(found) if found else [path]
+
+
+def _git_files(tree: GitTree, path: str) -> list[str]:
+    """Files under ``path`` in a commit, read as tree objects through git's persistent
+    ``cat-file --batch`` (no process per directory); [] when it is not a directory."""
+    entry = tree.git.read_object(f"{tree.rev}:{path}")
+    if entry is None or entry[1] != "tree":
+        return []
+    files: list[str] = []
+    data, pos = entry[2], 0
+    while pos < len(data):  # entries: b"<mode> <name>\0" + 20-byte id
+        space, nul = data.index(b" ", pos), data.index(b"\0", pos)
+        mode, name = data[pos:space], data[space + 1 : nul].decode("utf-8", "surrogateescape")
+        pos = nul + 21
+        child = f"{path}/{name}"
+        if mode == b"40000":
+            files += _git_files(tree, child)
+        elif mode != b"160000":  # a submodule is no file of this project
+            files.append(child)
+    return files
 
 
 def _recorded_under(view: RevisionTree, path: str) -> list[str]:
