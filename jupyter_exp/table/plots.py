@@ -176,6 +176,20 @@ def axes(chosen: list[ExpRow], cols: list[Column]) -> tuple[list[str], list[str]
     )
 
 
+def _scale(values: list[float]) -> dict:
+    """A scale over ``values`` with a margin, so that no point sits on an axis (zooming
+    clips what is outside), rounded to nice ticks, never crossing zero when the values
+    do not (no negative axis for an error that cannot be negative)."""
+    lo, hi = min(values), max(values)
+    margin = (hi - lo) * 0.08 or abs(hi) * 0.08 or 1.0
+    low, high = lo - margin, hi + margin
+    if lo >= 0:
+        low = max(low, 0.0)
+    if hi <= 0:
+        high = min(high, 0.0)
+    return {"domain": [low, high], "nice": True, "zero": False}
+
+
 def _varies(rows: list[ExpRow], cid: str, by_id: dict[str, Column]) -> bool:
     return len({json.dumps(cell(r, cid, by_id)) for r in rows}) > 1
 
@@ -210,8 +224,8 @@ def scatter(
         "params": [{"name": "grid", "select": "interval", "bind": "scales"}],
         "mark": {"type": "point", "filled": True, "size": 80},
         "encoding": {
-            "x": {"field": "x", "type": "quantitative", "title": x_title, "scale": {"zero": False}},
-            "y": {"field": "y", "type": "quantitative", "title": y_title, "scale": {"zero": False}},
+            "x": {"field": "x", "type": "quantitative", "title": x_title, "scale": _scale([p["x"] for p in points])},
+            "y": {"field": "y", "type": "quantitative", "title": y_title, "scale": _scale([p["y"] for p in points])},
             "color": {
                 "field": "experiment",
                 "type": "nominal",
