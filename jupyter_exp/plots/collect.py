@@ -169,22 +169,21 @@ def _plot(pid: str, group: list[tuple[str, str, dict]], per_rev: dict) -> Plot:
         source_errors += [(rev, s, sources[s][1]) for s in wanted if s in sources and sources[s][1] is not None]
         kind, name = ("image", inner_id) if is_image(inner_id) else ("vega", pid)
         if kind == "image":
-            found = [Image(rev, filename, content) for filename, content in data.items()]
-            rev_props = dict(props)
+            found_images = [Image(rev, filename, content) for filename, content in data.items()]
+            images += found_images
+            found, rev_props = bool(found_images), dict(props)
         else:
             try:
-                found, rev_props = vega_datapoints(inner_id, props, data, rev)  # type: ignore[assignment]
+                found_points, rev_props = vega_datapoints(inner_id, props, data, rev)
             except PlotDataError as exc:
                 definition_errors.append((rev, PlotError.of(exc)))
                 continue
+            points += found_points
+            found = bool(found_points)
         if found and rev not in revs:
             revs.append(rev)
         if not first and rev_props:
             first = rev_props
-        if kind == "image":
-            images += found  # type: ignore[arg-type]
-        else:
-            points += found  # type: ignore[arg-type]
     first.setdefault("title", name)
     if revs:
         first["revs_with_datapoints"] = list(revs)

@@ -170,7 +170,7 @@ def vega_datapoints(inner_id: str, props: dict, data: dict[str, Any], rev: str) 
             for index, d in enumerate(series):
                 d[INDEX] = index
         else:
-            source = by_file.get(x_file, [])
+            source = by_file.get(x_file or "", [])
             if len(source) != len(series):
                 raise PlotDataError(
                     f"Cannot join '{x_field}' from '{x_file}' and '{y_field}' from '{y_file}'. "

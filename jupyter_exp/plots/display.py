@@ -36,7 +36,7 @@ def _vl_convert():
     return vl_convert
 
 
-def _vl_version(vlc) -> str:
+def _vl_version(vlc) -> str | None:
     """The newest Vega-Lite 5 vl-convert has: DVC's templates are Vega-Lite 5, as is
     JupyterLab's renderer."""
     fives = [v for v in vlc.get_vegalite_versions() if v.startswith("5.")]

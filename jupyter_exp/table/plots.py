@@ -206,7 +206,7 @@ def scatter(
     if x is None or y is None:
         return x or "", y or "", None
     x_title, y_title = by_id[x].label, by_id[y].label
-    points = [
+    points: list[dict[str, Any]] = [
         {"experiment": n, "x": a, "y": b}
         for n, r in zip(_labels(chosen), chosen)
         if isinstance(a := cell(r, x, by_id), (int, float)) and isinstance(b := cell(r, y, by_id), (int, float))
