@@ -326,3 +326,19 @@ def test_the_plots_benchmark_runs(dvc_exe):
     assert proc.returncode == 0, proc.stderr
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| plots diff")]
     assert len(rows) == 2 and all(row.count("|") == 5 and "x |" in row for row in rows), proc.stdout
+
+
+def test_large_plots_show_as_vega_lite_without_slow_static_copies(project):
+    """Past STATIC_MAX_POINTS datapoints the spec is the output (the front end draws it);
+    the HTML fallback is dvc-render's Vega-Embed snippet and there is no PNG."""
+    from jupyter_exp.plots.display import PNG_MAX_POINTS, STATIC_MAX_POINTS, VEGALITE_MIME
+
+    rows = {"small.tsv": PNG_MAX_POINTS // 2, "medium.tsv": PNG_MAX_POINTS + 1, "large.tsv": STATIC_MAX_POINTS + 1}
+    for name, count in rows.items():
+        (project / name).write_text("step\tv\n" + "".join(f"{i}\t{i % 7}\n" for i in range(count)))
+    (project / "dvc.yaml").write_text("plots:\n- small.tsv\n- medium.tsv\n- large.tsv\n")
+    small, medium, large = jupyter_exp.plots_show().bundles()
+    assert {VEGALITE_MIME, "text/html", "image/png"} <= set(small) and "<svg" in small["text/html"]
+    assert "image/png" not in medium and "<svg" in medium["text/html"]
+    assert "image/png" not in large and "vegaEmbed(" in large["text/html"]
+    assert len(large[VEGALITE_MIME]["data"]["values"]) == STATIC_MAX_POINTS + 1

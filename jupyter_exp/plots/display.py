@@ -2,9 +2,11 @@
 
 Each Vega plot is one output with the ``application/vnd.vegalite.v5+json`` mime type
 (JupyterLab and VS Code draw it natively), a ``text/html`` fallback and, when
-``vl-convert-python`` is installed, an ``image/png`` (nbconvert, GitHub). Without
-vl-convert the HTML fallback is dvc-render's Vega-Embed snippet (it needs the
-network, as DVC's page does). Images show as themselves, one per revision.
+``vl-convert-python`` is installed, an ``image/png`` (nbconvert, GitHub) drawn from
+the same SVG (up to ``PNG_MAX_POINTS`` datapoints). Without vl-convert, or for a spec
+of more than ``STATIC_MAX_POINTS`` datapoints, the HTML fallback is dvc-render's
+Vega-Embed snippet (it needs the network, as DVC's page does) and there is no PNG.
+Images show as themselves, one per revision.
 
 Static renderings never fetch anything: vl-convert runs with no allowed base URL.
 """
@@ -26,6 +28,8 @@ from .render import errors_json, renderers, to_json, vega_spec, write_html
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 IMAGE_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
 IMAGE_MIME[".svg"] = "image/svg+xml"
+STATIC_MAX_POINTS = 5000  # larger specs get no static fallback (the spec itself still shows)
+PNG_MAX_POINTS = 1000  # rasterising costs ~0.5 s past this (DVC's templates draw a rule per step)
 
 
 def _vl_convert():
@@ -43,10 +47,17 @@ def _vl_version(vlc) -> str | None:
     return max(fives, key=lambda v: tuple(int(p) for p in v.split(".")), default=None)
 
 
+def _points(spec: dict) -> int:
+    values = spec.get("data", {}).get("values") if isinstance(spec.get("data"), dict) else None
+    return len(values) if isinstance(values, list) else 0
+
+
 def static_svg(spec: dict) -> str | None:
-    """The spec drawn as SVG by vl-convert (None without it, or if it cannot draw it)."""
+    """The spec drawn as SVG by vl-convert; None without vl-convert, for a spec it
+    cannot draw, or past STATIC_MAX_POINTS datapoints (drawing 10,000 points through
+    DVC's smoothing takes seconds: the Vega-Lite renderer of the front end does it)."""
     vlc = _vl_convert()
-    if vlc is None:
+    if vlc is None or _points(spec) > STATIC_MAX_POINTS:
         return None
     try:
         return vlc.vegalite_to_svg(spec, vl_version=_vl_version(vlc), allowed_base_urls=[])
@@ -54,13 +65,13 @@ def static_svg(spec: dict) -> str | None:
         return None
 
 
-def static_png(spec: dict) -> bytes | None:
-    """The spec drawn as PNG by vl-convert (None without it, or if it cannot draw it)."""
+def svg_to_png(svg: str) -> bytes | None:
+    """An SVG drawn by :func:`static_svg` as PNG (None without vl-convert)."""
     vlc = _vl_convert()
     if vlc is None:
         return None
     try:
-        return vlc.vegalite_to_png(spec, vl_version=_vl_version(vlc), scale=1, allowed_base_urls=[])
+        return vlc.svg_to_png(svg)
     except Exception:
         return None
 
@@ -71,7 +82,7 @@ def vega_bundle(plot_id: str, spec: dict, text: str) -> dict[str, Any]:
     svg = static_svg(spec)
     if svg is not None:
         bundle["text/html"] = f'<div class="jx-vega" title="{html.escape(plot_id)}">{svg}</div>'
-        png = static_png(spec)
+        png = svg_to_png(svg) if _points(spec) <= PNG_MAX_POINTS else None
         if png is not None:
             bundle["image/png"] = base64.b64encode(png).decode()
     else:

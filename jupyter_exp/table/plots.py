@@ -332,7 +332,7 @@ def fallback_html(entries: list[dict]) -> str:
             parts.append(f'<div class="jx-plot-empty">{title}: {html.escape(e["message"])}</div>')
         else:
             svg = static_svg(e["spec"])
-            body = svg if svg is not None else f"{title}: install vl-convert-python to see this chart here."
+            body = svg if svg is not None else f"{title}: too large to draw here, or vl-convert-python is missing."
             parts.append(f'<div class="jx-plot" data-plot="{html.escape(e["id"])}">{body}</div>')
     if not parts:
         return '<div class="jx-plot-empty">No plots, metrics over steps or numeric params to plot.</div>'
