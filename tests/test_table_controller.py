@@ -116,7 +116,7 @@ def test_actions_refuse_rows_they_cannot_take(table):
 
 def test_plot_colours_are_kept_in_the_preferences(table, exps):
     table.handle({"type": "action", "action": "plot", "keys": [key(table, "e1"), key(table, "e2")]})
-    assert table.state["panel"]["kind"] == "plot"
+    assert table.state["panel"]["kind"] == "vega"
     colours = dict(table.preferences.colours)
     assert set(colours) == {"e1", "e2"} and len(set(colours.values())) == 2
     saved = json.loads((exps / ".dvc/tmp/jupyter_exp/table.json").read_text())

@@ -32,8 +32,10 @@ OUT_FLAGS = frozenset(
         "title",
         "x_label",
         "y_label",
+        "header",
     }
 )
+PLOT_PROPS = ("template", "x", "y", "x_label", "y_label", "title", "header")  # what `plots` outputs may set
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Out:
     cache: bool = True
     persist: bool = False
     checkpoint: bool = False
+    plot: dict | None = field(default=None, compare=False)  # a ``plots`` output's properties (PLOT_PROPS)
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ def build_stage(name: str, data: dict, dvcfile: str, index: int, project: Projec
                     cache=bool(flags.get("cache", True)),
                     persist=bool(flags.get("persist", False)),
                     checkpoint=bool(flags.get("checkpoint", False)),
+                    plot={k: flags[k] for k in PLOT_PROPS if k in flags} if kind == "plots" else None,
                 )
             )
     return Stage(

@@ -190,21 +190,22 @@ def diff(req: Request) -> Outcome:
 def plot(req: Request) -> Outcome:
     x, y = req.arg if isinstance(req.arg, list) and len(req.arg) == 2 else (None, None)
     known = dict(req.state.colours)
-    colours = plots.assign_colours(known, [r.name or r.rev[:7] for r in req.chosen])
+    colours = plots.assign_colours(known, [plots.label(r) for r in req.chosen])
     state = None
     if colours != known:  # a newly plotted experiment keeps its colour from now on
         state = replace(req.state, colours=tuple(colours.items()))
-    shown, x, y = plots.render(req.project, req.chosen, req.rows, req.cols, x, y, colours)
+    shown = plots.render(req.project, req.chosen, req.rows, req.cols, x, y, colours)
     params, metrics = plots.axes(req.chosen, req.cols)
     return Outcome(
         state=state,
         panel={
-            "kind": "plot",
+            "kind": "vega",
             "title": "Plots of " + req.shown,
-            "html": shown,
+            "specs": shown["specs"],
+            "html": shown["html"],
             "keys": req.keys,
-            "x": x,
-            "y": y,
+            "x": shown["x"],
+            "y": shown["y"],
             "params": params,
             "metrics": metrics,
         },

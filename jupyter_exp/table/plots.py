@@ -1,17 +1,30 @@
-"""Plots for the experiment table: metric-over-step curves and a param-vs-metric
-scatter, drawn as inline SVG (no plotting library, no front-end code). Each
-experiment keeps its colour wherever it appears: the first time it is plotted it takes
-the first palette colour no other plotted experiment holds, and the table's preferences
-keep it (``assign_colours``)."""
+"""The table's Plot panel as Vega-Lite specs, for any number of selected rows.
+
+- **DVC's plots** of the selected rows: what ``plots diff`` draws for them (the
+  templates, DVCLive's curves, images), each row in the colour the table gave it;
+- **steps**: for a checkpoint experiment with no plots of its own, each metric over
+  its checkpoint commits;
+- **metric vs param**: one point per row; by default a param that varies and the
+  first metric;
+- **parallel coordinates**: the selected rows (or every row when one or none is
+  selected) across the params that vary and the metrics.
+
+Each experiment keeps its colour wherever it appears: the first time it is plotted
+it takes the first palette colour no other plotted experiment holds (past the
+palette, a new hue), and the table's preferences keep it (``assign_colours``). The
+panel holds the specs for a Vega-Embed front end and, for one that only shows HTML,
+the same charts drawn as static SVG (vl-convert, when installed).
+"""
 
 from __future__ import annotations
 
-import csv
+import colorsys
 import html
-import io
+import json
 import zlib
-from dataclasses import dataclass
+from typing import Any
 
+from ..errors import JupyterExpError
 from ..experiments.collect import ExpRow
 from ..experiments.show import Column, value
 from ..project import Project
@@ -19,21 +32,32 @@ from .view import cell, column_id
 
 # Tableau 10: distinguishable, and readable on light and dark themes.
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
-WIDTH, HEIGHT, PAD = 420, 260, 44
+SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+SIZE = 300
+MANY = 20  # past this many lines, parallel coordinates colour by a metric instead of a legend
+
+
+def _hue(index: int) -> str:
+    """The ``index``-th colour past the palette: hues a golden angle apart."""
+    r, g, b = colorsys.hls_to_rgb((index * 0.618034) % 1.0, 0.5, 0.55)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
 
 
 def assign_colours(known: dict[str, str], names: list[str]) -> dict[str, str]:
-    """``known`` plus a colour for each new name: one that none of ``names`` holds,
-    the least used among all known experiments first (past ten, the least used among
-    ``names``)."""
+    """``known`` plus a colour for each new name: one that none of ``names`` holds
+    (palette colours first, the least used among all known experiments first; then
+    new hues, so any number of experiments stay distinct)."""
     result = dict(known)
     for name in names:
         if name in result:
             continue
-        taken = [result[n] for n in names if n in result]
+        taken = {result[n] for n in names if n in result}
         used = list(result.values())
         free = [c for c in PALETTE if c not in taken]
-        result[name] = min(free or PALETTE, key=lambda c: (taken.count(c), used.count(c), PALETTE.index(c)))
+        if free:
+            result[name] = min(free, key=lambda c: (used.count(c), PALETTE.index(c)))
+        else:
+            result[name] = next(_hue(i) for i in range(len(used) + 1) if _hue(i) not in taken)
     return result
 
 
@@ -44,179 +68,98 @@ def colour(name: str, colours: dict[str, str] | None = None) -> str:
     return PALETTE[zlib.crc32(name.encode("utf-8")) % len(PALETTE)]
 
 
-@dataclass(frozen=True)
-class Series:
-    name: str
-    points: tuple[tuple[float, float], ...]
+def label(row: ExpRow) -> str:
+    """How a row is named in a plot (and keyed in the colours)."""
+    return "workspace" if row.kind == "workspace" else row.name or row.rev[:7]
 
 
-def _is_metric_tsv(path: str) -> bool:
-    parts = path.split("/")
-    return len(parts) >= 3 and parts[-3:-1] == ["plots", "metrics"] and path.endswith(".tsv")
+def _labels(rows: list[ExpRow]) -> list[str]:
+    """Unique plot names: a name two rows share gets each row's commit."""
+    names = [label(r) for r in rows]
+    return [n if names.count(n) == 1 else f"{n}@{r.rev[:7]}" for n, r in zip(names, rows)]
 
 
-def _parse_tsv(data: bytes) -> list[tuple[float, float]]:
-    """DVCLive's ``step<TAB>value`` rows (a header first); unreadable rows are skipped."""
-    reader = csv.reader(io.StringIO(data.decode("utf-8", "replace")), delimiter="\t")
-    header = next(reader, None)
-    points = []
-    if header and len(header) >= 2:
-        for record in reader:
+def recolour(spec: Any, colours: dict[str, str]) -> Any:
+    """``spec`` with every colour scale over revisions using the experiments' colours,
+    and step axes in whole steps."""
+    if isinstance(spec, list):
+        return [recolour(item, colours) for item in spec]
+    if not isinstance(spec, dict):
+        return spec
+    out = {k: recolour(v, colours) for k, v in spec.items()}
+    scale = out.get("scale")
+    if out.get("field") == "rev" and isinstance(scale, dict) and isinstance(scale.get("domain"), list):
+        out["scale"] = {**scale, "range": [colour(str(d), colours) for d in scale["domain"]]}
+    if out.get("field") == "step" and out.get("type") == "quantitative":
+        out["axis"] = {"tickMinStep": 1, "format": "d", **out.get("axis", {})}
+    return out
+
+
+def _entry(kind: str, title: str, spec: dict | None = None, **extra: Any) -> dict:
+    return {"id": f"{kind}:{title}", "kind": kind, "title": title, "spec": spec, **extra}
+
+
+def dvc_plots(project: Project, chosen: list[ExpRow], colours: dict[str, str]) -> list[dict]:
+    """DVC's plots of the chosen rows (as ``plots diff`` of them), in the rows' colours."""
+    from ..plots.collect import Revision, collect_plots
+    from ..plots.render import image_src, vega_spec
+
+    names = _labels(chosen)
+    revisions = [Revision(n, None if r.kind == "workspace" else r.rev) for n, r in zip(names, chosen)]
+    by_label = {n: colour(label(r), colours) for n, r in zip(names, chosen)}
+    entries = []
+    for plot in collect_plots(project, revisions).plots:
+        if plot.kind == "image":
+            images = [{"rev": i.rev, "src": image_src(i, None)} for i in plot.images]
+            if images:
+                entries.append(_entry("image", plot.id, images=images))
+        elif plot.datapoints:
             try:
-                points.append((float(record[0]), float(record[-1])))
-            except (ValueError, IndexError):
+                spec = vega_spec(project, plot)[0]
+            except JupyterExpError as exc:  # a broken template spoils its plot, not the panel
+                entries.append(_entry("error", plot.id, message=str(exc)))
                 continue
-    return points
+            entries.append(_entry("template", plot.id, recolour(spec, by_label)))
+    return entries
 
 
-def _tsv_curves(project: Project, rev: str) -> dict[str, list[tuple[float, float]]]:
-    """``plots/metrics/<name>.tsv`` files (DVCLive's layout) of a commit: from git when
-    they are committed (``cache: false``), else from the cache, through the outputs
-    its ``dvc.lock`` records (a cached ``dvclive`` directory, say)."""
-    git = project.git
-    found: dict[str, bytes] = {}
-    for path in git.run("ls-tree", "-r", "--name-only", rev).splitlines():
-        if _is_metric_tsv(path) and (data := git.read_blob(rev, path)) is not None:
-            found[path] = data
-    if not found:
-        found = _cached_tsvs(project, rev)
-    return {path.rsplit("/", 1)[-1][: -len(".tsv")]: _parse_tsv(data) for path, data in sorted(found.items())}
-
-
-def _cached_tsvs(project: Project, rev: str) -> dict[str, bytes]:
-    """DVCLive's step TSVs inside the cached outputs of ``rev``, read through the
-    revision view (the one reader of cached files at a revision)."""
-    from ..errors import JupyterExpError
-    from ..revision import RevisionTree
-    from ..tree import GitTree
-
-    view = RevisionTree(project, GitTree(project.git, rev))
-    found: dict[str, bytes] = {}
-    try:
-        names = [name for name in view.output_files() if _is_metric_tsv(name)]
-    except JupyterExpError:  # a malformed dvc.lock: nothing to plot from it
-        return {}
-    for name in names:
-        try:
-            data = view.read(name)
-        except JupyterExpError:  # an object not in this cache
-            continue
-        if data is not None:
-            found[name] = data
-    return found
-
-
-def step_curves(
-    project: Project, chosen: list[ExpRow], rows: list[ExpRow], cols: list[Column]
-) -> dict[str, list[Series]]:
-    """Per metric, one series per chosen experiment: from its ``plots/metrics`` TSV
-    files if it has them, else from the metrics of its checkpoint commits."""
-    result: dict[str, list[Series]] = {}
+def step_plots(chosen: list[ExpRow], rows: list[ExpRow], cols: list[Column], colours: dict[str, str]) -> list[dict]:
+    """Each metric over the checkpoint commits of the chosen experiments (DVC 2's
+    checkpoints, when they have no plots files)."""
+    series: dict[str, list[dict]] = {}
     for exp in chosen:
-        name = exp.name or exp.rev[:7]
-        curves = _tsv_curves(project, exp.rev) if exp.kind != "workspace" else {}
-        if not curves:
-            chain = [r for r in rows if r.kind == "checkpoint" and r.name == exp.name and r.baseline == exp.baseline]
-            steps = sorted([exp] + chain, key=lambda r: r.step or 0)
-            for col in cols:
-                if col.group != "metrics":
-                    continue
-                points = [
-                    (float(r.step or 0), float(v))
-                    for r in steps
-                    if isinstance(v := value(r, col), (int, float)) and not isinstance(v, bool)
-                ]
-                if len(points) > 1:
-                    curves[col.label] = points
-        for metric, points in curves.items():
-            result.setdefault(metric, []).append(Series(name, tuple(points)))
-    return result
-
-
-def scatter(chosen: list[ExpRow], cols: list[Column], x: str | None, y: str | None) -> tuple[str, str, list[Series]]:
-    """A param (x) against a metric (y), one point per experiment. Defaults: the first
-    param that varies among ``chosen``, the first metric."""
-    by_id = {column_id(c): c for c in cols}
-
-    def numbers(cid: str) -> list:
-        return [cell(r, cid, by_id) for r in chosen]
-
-    params, metrics = axes(chosen, cols)
-    x = x if x in params else None
-    y = y if y in metrics else None
-    x = x or next((p for p in params if len(set(numbers(p))) > 1), params[0] if params else None)
-    y = y or (metrics[0] if metrics else None)
-    if x is None or y is None:
-        return x or "", y or "", []
-    series = []
-    for row in chosen:
-        a, b = cell(row, x, by_id), cell(row, y, by_id)
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            series.append(Series(row.name or row.rev[:7], ((float(a), float(b)),)))
-    return x, y, series
-
-
-def _ticks(lo: float, hi: float) -> list[float]:
-    if hi == lo:
-        return [lo]
-    return [lo + (hi - lo) * i / 4 for i in range(5)]
-
-
-def svg(
-    title: str, series: list[Series], x_label: str, y_label: str, lines: bool, colours: dict[str, str] | None = None
-) -> str:
-    """One chart: lines (curves) or dots (scatter), axes with five ticks, a legend."""
-    points = [p for s in series for p in s.points]
-    if not points:
-        return f'<div class="jx-plot-empty">{html.escape(title)}: nothing to plot.</div>'
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    # A margin, so points on the extremes are not drawn on the axes.
-    dx, dy = (x1 - x0) * 0.05, (y1 - y0) * 0.05
-    x0, x1, y0, y1 = x0 - dx, x1 + dx, y0 - dy, y1 + dy
-
-    def sx(v: float) -> float:
-        return PAD + (0.5 if x1 == x0 else (v - x0) / (x1 - x0)) * (WIDTH - 2 * PAD)
-
-    def sy(v: float) -> float:
-        return HEIGHT - PAD + 10 - (0.5 if y1 == y0 else (v - y0) / (y1 - y0)) * (HEIGHT - 2 * PAD)
-
-    out = [
-        f'<svg class="jx-plot" xmlns="http://www.w3.org/2000/svg" width="{WIDTH + 140}" '
-        f'height="{HEIGHT}" viewBox="0 0 {WIDTH + 140} {HEIGHT}" font-size="10" font-family="sans-serif">',
-        f'<text x="{PAD}" y="14" font-size="12" font-weight="bold">{html.escape(title)}</text>',
-        f'<line x1="{PAD}" y1="{HEIGHT - PAD + 10}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD + 10}" stroke="#888"/>',
-        f'<line x1="{PAD}" y1="{PAD - 10}" x2="{PAD}" y2="{HEIGHT - PAD + 10}" stroke="#888"/>',
-    ]
-    for t in _ticks(x0, x1):
-        out.append(f'<text x="{sx(t):.1f}" y="{HEIGHT - PAD + 24}" text-anchor="middle">{t:.4g}</text>')
-    for t in _ticks(y0, y1):
-        out.append(f'<text x="{PAD - 4}" y="{sy(t) + 3:.1f}" text-anchor="end">{t:.4g}</text>')
-    out.append(f'<text x="{WIDTH / 2:.0f}" y="{HEIGHT - 4}" text-anchor="middle">{html.escape(x_label)}</text>')
-    out.append(
-        f'<text x="10" y="{HEIGHT / 2:.0f}" transform="rotate(-90 10 {HEIGHT / 2:.0f})" '
-        f'text-anchor="middle">{html.escape(y_label)}</text>'
-    )
-    for i, s in enumerate(series):
-        c = colour(s.name, colours)
-        name = html.escape(s.name)
-        if lines and len(s.points) > 1:
-            coords = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in s.points)
-            out.append(
-                f'<polyline data-experiment="{name}" fill="none" stroke="{c}" stroke-width="2" points="{coords}"/>'
-            )
-        for a, b in s.points if not lines or len(s.points) == 1 else ():
-            out.append(
-                f'<circle data-experiment="{name}" cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="4" fill="{c}">'
-                f"<title>{name}: {a:.4g}, {b:.4g}</title></circle>"
-            )
-        ly = PAD + 14 * i
-        out.append(
-            f'<rect x="{WIDTH - PAD + 56}" y="{ly - 8}" width="10" height="10" fill="{c}"/>'
-            f'<text x="{WIDTH - PAD + 70}" y="{ly + 1}">{name}</text>'
-        )
-    out.append("</svg>")
-    return "".join(out)
+        chain = [r for r in rows if r.kind == "checkpoint" and r.name == exp.name and r.baseline == exp.baseline]
+        if not chain:
+            continue
+        for col in cols:
+            if col.group != "metrics":
+                continue
+            points = [
+                {"step": r.step or 0, "value": v, "rev": label(exp)}
+                for r in sorted([exp, *chain], key=lambda r: r.step or 0)
+                if isinstance(v := value(r, col), (int, float)) and not isinstance(v, bool)
+            ]
+            if len(points) > 1:
+                series.setdefault(col.label, []).extend(points)
+    entries = []
+    for metric, points in series.items():
+        domain = list(dict.fromkeys(p["rev"] for p in points))
+        spec = {
+            "$schema": SCHEMA,
+            "title": metric,
+            "width": SIZE,
+            "height": SIZE,
+            "data": {"values": points},
+            "params": [{"name": "grid", "select": "interval", "bind": "scales"}],
+            "mark": {"type": "line", "point": True, "tooltip": True},
+            "encoding": {
+                "x": {"field": "step", "type": "quantitative", "title": "step"},
+                "y": {"field": "value", "type": "quantitative", "title": metric, "scale": {"zero": False}},
+                "color": {"field": "rev", "type": "nominal", "title": "experiment", "scale": {"domain": domain}},
+            },
+        }
+        entries.append(_entry("steps", metric, recolour(spec, colours)))
+    return entries
 
 
 def axes(chosen: list[ExpRow], cols: list[Column]) -> tuple[list[str], list[str]]:
@@ -233,6 +176,169 @@ def axes(chosen: list[ExpRow], cols: list[Column]) -> tuple[list[str], list[str]
     )
 
 
+def _scale(values: list[float]) -> dict:
+    """A scale over ``values`` with a margin, so that no point sits on an axis (zooming
+    clips what is outside), rounded to nice ticks, never crossing zero when the values
+    do not (no negative axis for an error that cannot be negative)."""
+    lo, hi = min(values), max(values)
+    margin = (hi - lo) * 0.08 or abs(hi) * 0.08 or 1.0
+    low, high = lo - margin, hi + margin
+    if lo >= 0:
+        low = max(low, 0.0)
+    if hi <= 0:
+        high = min(high, 0.0)
+    return {"domain": [low, high], "nice": True, "zero": False}
+
+
+def _varies(rows: list[ExpRow], cid: str, by_id: dict[str, Column]) -> bool:
+    return len({json.dumps(cell(r, cid, by_id)) for r in rows}) > 1
+
+
+def scatter(
+    chosen: list[ExpRow], cols: list[Column], x: str | None, y: str | None, colours: dict[str, str]
+) -> tuple[str, str, dict | None]:
+    """A param (x) against a metric (y), one point per row; the axes chosen (defaults:
+    the first param that varies among ``chosen``, the first metric) and the spec."""
+    by_id = {column_id(c): c for c in cols}
+    params, metrics = axes(chosen, cols)
+    x = x if x in params else next((p for p in params if _varies(chosen, p, by_id)), params[0] if params else None)
+    y = y if y in metrics else (metrics[0] if metrics else None)
+    if x is None or y is None:
+        return x or "", y or "", None
+    x_title, y_title = by_id[x].label, by_id[y].label
+    points: list[dict[str, Any]] = [
+        {"experiment": n, "x": a, "y": b}
+        for n, r in zip(_labels(chosen), chosen)
+        if isinstance(a := cell(r, x, by_id), (int, float)) and isinstance(b := cell(r, y, by_id), (int, float))
+    ]
+    if not points:
+        return x, y, None
+    by_name = {n: colour(label(r), colours) for n, r in zip(_labels(chosen), chosen)}
+    names = [p["experiment"] for p in points]
+    spec = {
+        "$schema": SCHEMA,
+        "title": f"{y_title} vs {x_title}",
+        "width": SIZE,
+        "height": SIZE,
+        "data": {"values": points},
+        "params": [{"name": "grid", "select": "interval", "bind": "scales"}],
+        "mark": {"type": "point", "filled": True, "size": 80},
+        "encoding": {
+            "x": {"field": "x", "type": "quantitative", "title": x_title, "scale": _scale([p["x"] for p in points])},
+            "y": {"field": "y", "type": "quantitative", "title": y_title, "scale": _scale([p["y"] for p in points])},
+            "color": {
+                "field": "experiment",
+                "type": "nominal",
+                "scale": {"domain": names, "range": [by_name[n] for n in names]},
+            },
+            "tooltip": [{"field": "experiment"}, {"field": "x", "title": x_title}, {"field": "y", "title": y_title}],
+        },
+    }
+    return x, y, spec
+
+
+def parallel(rows: list[ExpRow], cols: list[Column], colours: dict[str, str]) -> dict | None:
+    """Parallel coordinates of ``rows``: an axis per param that varies and per metric
+    (each scaled to its own range, its min and max written at its ends), a line per row."""
+    by_id = {column_id(c): c for c in cols}
+    params, metrics = axes(rows, cols)
+    chosen = [p for p in params if _varies(rows, p, by_id)] + metrics
+    if len(chosen) < 2 or len(rows) < 2:
+        return None
+    keys = {cid: f"k{i}" for i, cid in enumerate(chosen)}
+    titles = {keys[cid]: by_id[cid].label for cid in chosen}
+    values = []
+    for n, r in zip(_labels(rows), rows):  # one line per row
+        point: dict[str, Any] = {"experiment": n}
+        point.update({keys[cid]: cell(r, cid, by_id) for cid in chosen})
+        values.append(point)
+    order = [titles[keys[cid]] for cid in chosen]
+    names = _labels(rows)
+    if len(rows) <= MANY:
+        line_colour = {
+            "field": "experiment",
+            "type": "nominal",
+            "scale": {"domain": names, "range": [colour(label(r), colours) for r in rows]},
+        }
+    else:  # a legend of hundreds says nothing: colour by the first metric
+        first = keys[metrics[0]] if metrics else keys[chosen[0]]
+        line_colour = {"field": first, "type": "quantitative", "title": titles[first]}
+    axis_x = {"field": "axis", "type": "nominal", "sort": order, "title": None}
+    return {
+        "$schema": SCHEMA,
+        "title": "Parallel coordinates",
+        "width": max(SIZE, 110 * len(chosen)),
+        "height": SIZE,
+        "data": {"values": values},
+        "transform": [
+            {"window": [{"op": "row_number", "as": "line"}]},
+            {"fold": list(keys.values()), "as": ["key", "value"]},
+            {"filter": "isValid(datum.value)"},
+            {"calculate": f"{json.dumps(titles)}[datum.key]", "as": "axis"},
+            {
+                "joinaggregate": [
+                    {"op": "min", "field": "value", "as": "lo"},
+                    {"op": "max", "field": "value", "as": "hi"},
+                ],
+                "groupby": ["key"],
+            },
+            {"calculate": "datum.hi == datum.lo ? 0.5 : (datum.value - datum.lo) / (datum.hi - datum.lo)", "as": "pos"},
+        ],
+        "layer": [
+            {"mark": {"type": "rule", "color": "#bbb"}, "encoding": {"x": axis_x, "detail": {"aggregate": "count"}}},
+            {
+                "mark": {"type": "line", "opacity": 0.7, "tooltip": True},
+                "encoding": {
+                    "x": axis_x,
+                    "y": {"field": "pos", "type": "quantitative", "axis": None, "scale": {"domain": [0, 1]}},
+                    "detail": {"field": "line", "type": "nominal"},
+                    "color": line_colour,
+                    "tooltip": [{"field": "experiment"}, {"field": "axis"}, {"field": "value"}],
+                },
+            },
+            {
+                "mark": {"type": "text", "dx": 4, "align": "left", "baseline": "top", "color": "#666"},
+                "transform": [{"aggregate": [{"op": "max", "field": "hi", "as": "top"}], "groupby": ["axis"]}],
+                "encoding": {"x": axis_x, "y": {"value": 0}, "text": {"field": "top", "format": ".4~g"}},
+            },
+            {
+                "mark": {"type": "text", "dx": 4, "align": "left", "baseline": "bottom", "color": "#666"},
+                "transform": [{"aggregate": [{"op": "min", "field": "lo", "as": "bottom"}], "groupby": ["axis"]}],
+                "encoding": {"x": axis_x, "y": {"value": SIZE}, "text": {"field": "bottom", "format": ".4~g"}},
+            },
+        ],
+        "config": {
+            "axisX": {"domain": False, "labelAngle": 0, "ticks": False, "labelPadding": 8},
+            "view": {"stroke": None},
+        },
+    }
+
+
+def fallback_html(entries: list[dict]) -> str:
+    """The panel for a front end that shows HTML only: each chart as static SVG."""
+    from ..plots.display import static_svg
+
+    parts = []
+    for e in entries:
+        title = html.escape(e["title"])
+        if e["kind"] == "image":
+            figures = "".join(
+                f'<figure><img src="{html.escape(i["src"])}" alt="{html.escape(i["rev"])}">'
+                f"<figcaption>{html.escape(i['rev'])}</figcaption></figure>"
+                for i in e["images"]
+            )
+            parts.append(f'<div class="jx-plot-images"><b>{title}</b>{figures}</div>')
+        elif e["kind"] == "error":
+            parts.append(f'<div class="jx-plot-empty">{title}: {html.escape(e["message"])}</div>')
+        else:
+            svg = static_svg(e["spec"])
+            body = svg if svg is not None else f"{title}: too large to draw here, or vl-convert-python is missing."
+            parts.append(f'<div class="jx-plot" data-plot="{html.escape(e["id"])}">{body}</div>')
+    if not parts:
+        return '<div class="jx-plot-empty">No plots, metrics over steps or numeric params to plot.</div>'
+    return '<div class="jx-plots">' + "".join(parts) + "</div>"
+
+
 def render(
     project: Project,
     chosen: list[ExpRow],
@@ -241,16 +347,17 @@ def render(
     x: str | None = None,
     y: str | None = None,
     colours: dict[str, str] | None = None,
-) -> tuple[str, str, str]:
-    """The plot panel, and the scatter's axes: a curve chart per metric with steps,
-    then the param-vs-metric scatter."""
-    parts = []
-    for metric, series in sorted(step_curves(project, chosen, rows, cols).items()):
-        parts.append(svg(metric, series, "step", metric, lines=True, colours=colours))
-    x, y, points = scatter(chosen, cols, x, y)
-    if points:
-        label = lambda cid: cid.split(".", 1)[1]  # noqa: E731
-        parts.append(svg(f"{label(y)} vs {label(x)}", points, label(x), label(y), lines=False, colours=colours))
-    if not parts:
-        return '<div class="jx-plot-empty">No metrics over steps and no numeric params to plot.</div>', x, y
-    return '<div class="jx-plots">' + "".join(parts) + "</div>", x, y
+) -> dict[str, Any]:
+    """The panel: DVC's plots of ``chosen`` (else their metrics over checkpoint
+    steps), the metric-vs-param scatter, parallel coordinates; ``x``/``y`` the scatter's
+    axes as chosen."""
+    colours = colours or {}
+    entries = dvc_plots(project, chosen, colours) or step_plots(chosen, rows, cols, colours)
+    x, y, points = scatter(chosen, cols, x, y, colours)
+    if points is not None:
+        entries.append(_entry("scatter", points["title"], points))
+    spread = chosen if len(chosen) > 1 else [r for r in rows if r.kind != "checkpoint" and r.state != "queued"]
+    lines = parallel(spread, cols, colours)
+    if lines is not None:
+        entries.append(_entry("parallel", lines["title"], lines))
+    return {"specs": entries, "html": fallback_html(entries), "x": x, "y": y}
