@@ -247,7 +247,7 @@ def make_live(root: Path, dvc) -> Path:
     return root
 
 
-def test_dvclive_plots_of_experiments_are_dvcs(tmp_path, dvc, live_path):  # noqa: F811
+def test_dvclive_plots_of_experiments_are_dvcs(tmp_path, dvc, dvc_exe, live_path):  # noqa: F811
     ours, theirs = make_live(tmp_path / "ours", dvc), make_live(tmp_path / "theirs", dvc)
     assert git(ours, "rev-parse", "HEAD") == git(theirs, "rev-parse", "HEAD")
     for name, lr in (("e1", "0.1"), ("e2", "0.3")):
@@ -256,7 +256,7 @@ def test_dvclive_plots_of_experiments_are_dvcs(tmp_path, dvc, live_path):  # noq
 
     def shown(root: Path, *args: str) -> dict:
         env = dict(os.environ, DVC_NO_ANALYTICS="1")
-        exe = [os.environ["JUPYTER_EXP_DVC"]] if root == theirs else cli_command()
+        exe = [str(dvc_exe)] if root == theirs else cli_command()
         out = subprocess.run([*exe, "plots", *args, "--json"], cwd=root, capture_output=True, text=True, env=env)
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout.replace(str(root), "<root>"))  # image files are written under each twin
