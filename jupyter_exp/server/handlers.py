@@ -254,9 +254,9 @@ class ApplyPreviewHandler(ExpHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        key = self.get_query_argument("key", "")
         with answering():
             session = await self.session()
+            key = session.real_key(self.get_query_argument("key", ""))
             row = next((r for r in session.controller.rows if view.row_key(r) == key), None)
             if row is None:
                 raise Refused(400, f"No row '{key}' in the table any more; refresh it.")

@@ -30,7 +30,7 @@ from typing import Any, Protocol, TypeVar
 from ..project import Project
 from ..table.controller import TableController
 from . import queue_info
-from .table_diff import table_diff
+from .table_diff import table_diff, unique_keys
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 30.0  # the watcher outlives the last socket this long (a page reload reconnects)
@@ -75,8 +75,10 @@ class ProjectSession:
         self._capture = threading.local()  # the patch a request's own message made
         self._status: dict[str, int] | None = None
         self._stop_timer: asyncio.TimerHandle | None = None
+        self._aliases: dict[str, str] = {}  # row keys made unique for the wire (see unique_keys)
         self.controller = TableController(project, queue_in_process=False)
         self.state: dict[str, Any] = dict(self.controller.state)  # as the sockets last heard it
+        self.state["table"], self._aliases = unique_keys(self.state["table"])
         self.controller.on_change(self._changed)
 
     # -- state out --------------------------------------------------------------------
@@ -88,7 +90,12 @@ class ProjectSession:
     def _changed(self, patch: dict[str, Any]) -> None:
         """A change of the controller's state (any thread, the controller's lock held)."""
         messages: list[dict[str, Any]] = []
+        if "table" in patch:
+            table, aliases = unique_keys(patch["table"])
+            patch = dict(patch, table=table)
         with self._lock:
+            if "table" in patch:
+                self._aliases = aliases
             changed = {k: v for k, v in patch.items() if k not in self.state or self.state[k] != v}
             if "table" in changed:
                 diff = table_diff(self.state.get("table"), changed["table"])
@@ -124,9 +131,18 @@ class ProjectSession:
                     break
 
     # -- messages in ------------------------------------------------------------------
+    def real_key(self, key: str) -> str:
+        """The row key the controller knows for a key a client sent (maybe an alias)."""
+        return self._aliases.get(key, key)
+
     def handle(self, message: dict) -> tuple[dict, dict[str, Any], int]:
         """One table message (on a pool thread): the controller's reply, the state keys
         it changed and the version after it."""
+        message = dict(message)
+        if isinstance(message.get("key"), str):
+            message["key"] = self.real_key(message["key"])
+        if isinstance(message.get("keys"), list):
+            message["keys"] = [self.real_key(k) if isinstance(k, str) else k for k in message["keys"]]
         self._capture.patch = {}
         try:
             reply = self.controller.handle(message)
