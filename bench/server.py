@@ -9,7 +9,7 @@ server`` process with the extension enabled:
   time (nothing cached), in a new server (the per-commit show cache warm), and again in
   the same server; and the same with a live socket open (no collection per request).
 
-    python bench/server.py [--quick] [--size N] [--steps N] [--others N]
+    python bench/server.py [--quick] [--size N] [--steps N] [--others N] [--only live|table]
 
 Prints one Markdown table. Worker processes' CPU is not the server's and is not counted.
 """
@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="checkpoint steps of each running experiment")
     parser.add_argument("--others", type=int, default=None, help="finished experiments besides the running ones")
     parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--only", choices=["live", "table"], help="run one group of workloads")
     args = parser.parse_args(argv)
     size = args.size or (200 if args.quick else 10000)
     steps = args.steps or (6 if args.quick else 40)
@@ -275,9 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple] = []
     work = Path(tempfile.mkdtemp(prefix="jupyter-exp-server-bench-"))
     try:
-        for count in dict.fromkeys((0, others)):
-            bench_live(work, steps, count, rows)
-        bench_big_table(work, size, repeat, rows)
+        if args.only in (None, "live"):
+            for count in dict.fromkeys((0, others)):
+                bench_live(work, steps, count, rows)
+        if args.only in (None, "table"):
+            bench_big_table(work, size, repeat, rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(

@@ -34,6 +34,9 @@ from .table_diff import table_diff, unique_keys
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 30.0  # the watcher outlives the last socket this long (a page reload reconnects)
+# The watcher's re-collections may take this share of a core: below the table's own 3%,
+# which is the budget of the whole server process (sockets, diffs, requests) here.
+WATCH_CPU_SHARE = 0.02
 POOL_THREADS = 4
 T = TypeVar("T")
 
@@ -75,6 +78,7 @@ class ProjectSession:
         self._capture = threading.local()  # the patch a request's own message made
         self._status: dict[str, int] | None = None
         self._stop_timer: asyncio.TimerHandle | None = None
+        self._live_lock = threading.Lock()  # starting and stopping the watcher, one at a time
         self._aliases: dict[str, str] = {}  # row keys made unique for the wire (see unique_keys)
         self.controller = TableController(project, queue_in_process=False)
         self.state: dict[str, Any] = dict(self.controller.state)  # as the sockets last heard it
@@ -110,7 +114,7 @@ class ProjectSession:
             captured = getattr(self._capture, "patch", None)
             if captured is not None:
                 captured.update(changed)
-        if "table" in changed and self.sockets:
+        if "table" in patch and self.sockets:  # each refresh: the queue may change off the table
             status = queue_info.status(self.project)  # files read outside the lock
             with self._lock:
                 if status != self._status:
@@ -164,13 +168,24 @@ class ProjectSession:
         if self._stop_timer is not None:
             self._stop_timer.cancel()
             self._stop_timer = None
-        if self.controller.watcher is None:
-            await self.registry.run(self._go_live)
+        await self.registry.run(self._live_if_watched)
 
-    def _go_live(self) -> None:
-        # Watching first, then collecting: a change in between is seen by the watcher.
-        self.controller.start_live()
-        self.controller.refresh()
+    def _live_if_watched(self) -> None:
+        """Start the watcher if a socket follows the project (on a pool thread). The
+        socket is added before this runs and removed before ``_stop_unless_watched``
+        runs, and both hold one lock: whichever runs last sees the sockets as they are."""
+        with self._live_lock:
+            if self.sockets and self.controller.watcher is None:
+                # Watching first, then collecting: a change in between is seen by the watcher.
+                self.controller.start_live()
+                if self.controller.watcher is not None:
+                    self.controller.watcher.cpu_share = WATCH_CPU_SHARE
+                self.controller.refresh()
+
+    def _stop_unless_watched(self) -> None:
+        with self._live_lock:
+            if not self.sockets and self.controller.watcher is not None:
+                self.controller.stop_live()
 
     def detach(self, socket: Socket) -> None:
         """A socket closed; the last one stops the watcher after a grace period."""
@@ -181,10 +196,10 @@ class ProjectSession:
 
     def _stop_if_unwatched(self) -> None:
         self._stop_timer = None
-        if not self.sockets and self.controller.watcher is not None:
+        if not self.sockets:
             # Off the loop: stopping emits a patch under the controller's lock, which a
             # refresh may hold for a while.
-            self.registry.submit(self.controller.stop_live)
+            self.registry.submit(self._stop_unless_watched)
 
     def close(self) -> None:
         if self._stop_timer is not None:
