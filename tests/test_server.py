@@ -205,6 +205,11 @@ async def test_a_queued_sweep_waits_for_start(jp_fetch, proj):
         "failed": 0,
         "workers": 0,
     }
+    body = {"set_params": ["train.epochs=5"], "name": "t", "message": "only train", "targets": ["train"], "queue": True}
+    await fetch_json(jp_fetch, "run", "POST", body, project="proj")
+    (entry,) = [e for e in (await fetch_json(jp_fetch, "queue", project="proj"))["entries"] if e["name"] == "t"]
+    assert (entry["targets"], entry["message"], entry["params"]) == (["train"], "only train", {"train.epochs": 5})
+    await fetch_json(jp_fetch, "queue/remove", "POST", {"ids": ["t"]}, project="proj")
     removed = await fetch_json(jp_fetch, "queue/remove", "POST", {"ids": ["sweep-3"]}, project="proj")
     assert removed == {"message": "Removed sweep-3 from the queue."}
     bad = await jp_fetch(
@@ -430,3 +435,32 @@ async def test_reads_never_wait_for_the_project_lock(jp_fetch, proj):
     finally:
         holder.kill()
         holder.wait()
+
+
+# -- runs outlive the server ------------------------------------------------------------------
+def test_a_run_started_over_the_api_survives_the_server(tmp_path: Path):
+    """A real ``jupyter server`` process starts a run and is stopped while it runs: the
+    detached worker finishes it and records the experiment."""
+    from server import Server  # bench/server.py (conftest puts bench/ on the path)
+
+    import jupyter_exp
+
+    root = make_repo(tmp_path / "root" / "proj", slow_pipeline(20))  # 5 s
+    server = Server(tmp_path / "root", tmp_path / "server.log")
+    try:
+        answer = json.loads(server.post("/jupyter-exp/run?project=proj", {"name": "survivor", "queue": False}))
+        assert [e["name"] for e in answer["started"]] == ["survivor"]
+        deadline = time.monotonic() + 60
+        while json.loads(server.get("/jupyter-exp/status?project=proj"))["running"] != 1:
+            assert time.monotonic() < deadline, "the run did not start"
+            time.sleep(0.2)
+    finally:
+        server.stop()
+    stopped = time.time()
+    try:
+        status = jupyter_exp.queue_wait(120, root=str(root))
+        assert [(e.name, e.state) for e in status.entries] == [("survivor", "success")]
+        assert status.entries[0].finished > stopped  # finished by the worker alone
+        assert git_out(root, "for-each-ref", "--format=%(refname:lstrip=4)", "refs/exps").split() == ["survivor"]
+    finally:
+        stop_workers(root)

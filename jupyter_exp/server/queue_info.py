@@ -76,6 +76,8 @@ def entries(project: Project, params_memo: dict[str, dict]) -> dict[str, list[di
                 "started": _iso(entry.started),
                 "finished": _iso(entry.finished),
                 "error": entry.error,
+                "message": entry.message,
+                "targets": list(entry.targets),
                 "log": store.log_path(entry.id).exists(),
             }
         )
