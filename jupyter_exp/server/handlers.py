@@ -293,7 +293,7 @@ class LiveHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         if result is not None:
             await result
 
-    async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    async def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)
         assert self._session is not None  # set in pre_get
         await self._session.attach(self)

@@ -41,11 +41,11 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def params_files(project: Project) -> dict[str, list[dict]]:
+def params_files(project: Project) -> dict[str, list[dict[str, Any]]]:
     """``{"files": [{"path", "params": [{"name", "value", "type"}], "error"}]}``, the
     paths relative to the project, params.yaml first; ``error`` is set (and ``params``
     empty) for a file that cannot be read."""
-    files = []
+    files: list[dict[str, Any]] = []
     for path, values in read_params(project, tree_for(project, None)).items():
         if values.error is not None:
             files.append({"path": path, "params": [], "error": values.error.msg})
