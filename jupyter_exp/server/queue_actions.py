@@ -69,7 +69,13 @@ def run(project: Project, body: dict) -> dict[str, Any]:
     listed = [{"id": e.id, "name": e.name} for e in entries]
     if queue_only:
         return {"queued": listed}
-    api.queue_start(jobs, threads=False, root=str(project.root))
+    try:
+        api.queue_start(jobs, threads=False, root=str(project.root))
+    except JupyterExpError:
+        # "The queue is empty": a worker already running took them meanwhile.
+        ours = {e.id for e in entries}
+        if any(e.id in ours and e.state == "queued" for e in api.queue_status(root=str(project.root)).entries):
+            raise
     return {"started": listed}
 
 
