@@ -119,3 +119,13 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magics import ExpMagics
 
     ipython.register_magics(ExpMagics)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The server extension (REST routes and live socket for the JupyterLab panel)."""
+    return [{"module": "jupyter_exp.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension shipped in the package."""
+    return [{"src": "labextension", "dest": "jupyter-exp"}]

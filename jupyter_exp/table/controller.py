@@ -50,15 +50,24 @@ class TableController:
 
     ``state`` is what the front end draws; every change to it goes to the ``on_change``
     callbacks as a patch (the changed keys and their new values). ``is_open`` tells the
-    watcher whether the host still shows the table.
+    watcher whether the host still shows the table. ``queue_in_process``: the toolbar's
+    queue start runs the worker as a thread of this process (a kernel, which the table
+    follows); False starts a detached worker process (a server, which must never run
+    experiments itself and whose runs must outlive it).
     """
 
     def __init__(
-        self, project: Project, options: dict[str, Any] | None = None, *, is_open: Callable[[], bool] | None = None
+        self,
+        project: Project,
+        options: dict[str, Any] | None = None,
+        *,
+        is_open: Callable[[], bool] | None = None,
+        queue_in_process: bool = True,
     ) -> None:
         self.project = project
         self.options = dict(options or {})
         self.is_open = is_open or (lambda: True)
+        self.queue_in_process = queue_in_process
         self.state: dict[str, Any] = {
             k: (type(v)() if isinstance(v, (dict, list)) else v) for k, v in INITIAL_STATE.items()
         }
@@ -212,9 +221,11 @@ class TableController:
 
         op, jobs, root = msg.get("op"), int(msg.get("jobs") or 1), str(self.project.root)
         if op == "start":
-            # A thread of this process, as `%exp queue start` starts it; the table follows.
-            api.queue_start(jobs, threads=True, root=root)
-            self.say(f"Started a queue worker running {jobs} at a time.")
+            # In a kernel a thread of this process, as `%exp queue start` starts it; the
+            # table follows. A server host starts a detached process instead.
+            api.queue_start(jobs, threads=self.queue_in_process, root=root)
+            kind = "" if self.queue_in_process else " process"
+            self.say(f"Started a queue worker{kind} running {jobs} at a time.")
         elif op == "stop":
             api.queue_stop(root=root)
             self.say("The queue stops after the experiments running now.")

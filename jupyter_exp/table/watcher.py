@@ -40,6 +40,7 @@ class Watcher:
         self._files = show_table.workspace_files(self._project)
         self._last = live_state.change_stamp(self._project, self._files)
         self.refreshes = 0
+        self.cpu_share = CPU_SHARE  # a host may ask for less (a server watching for many users)
 
     def start(self) -> None:
         self._thread.start()
@@ -64,7 +65,7 @@ class Watcher:
                 self.refreshes += 1
                 # A big table costs more to refresh: wait longer, keep the process's share small.
                 cost = time.thread_time() - cpu
-                next_allowed = started + max(MIN_REFRESH_SECONDS, cost / CPU_SHARE)
+                next_allowed = started + max(MIN_REFRESH_SECONDS, cost / self.cpu_share)
             except Exception as exc:  # noqa: BLE001 - a broken refresh must not kill the thread
                 log.exception("experiment table: live refresh failed")
                 table.say(f"Live refresh failed: {exc}", "error")

@@ -1,0 +1,116 @@
+"""The panel's run and queue buttons: each checks the JSON body it got and calls the
+api (``jupyter_exp.api.queue``), returning the JSON answer.
+
+Experiments never run in the server process: a run is queued (the snapshot is made
+here, as ``exp run --queue`` makes it) and a detached worker process runs the queue,
+so runs survive a browser reload and a server restart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api import queue as api
+from ..errors import JupyterExpError
+from ..project import Project
+
+
+class BadRequest(JupyterExpError):
+    """A body field of the wrong type (a 400)."""
+
+
+def _list(body: dict, key: str) -> list[str]:
+    value = body.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadRequest(f'"{key}" must be a list of strings.')
+    return value
+
+
+def _text(body: dict, key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f'"{key}" must be a string or null.')
+    return value or None
+
+
+def _flag(body: dict, key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise BadRequest(f'"{key}" must be true or false.')
+    return value
+
+
+def _jobs(body: dict) -> int:
+    value = body.get("jobs", 1)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadRequest('"jobs" must be a whole number.')
+    return value
+
+
+def run(project: Project, body: dict) -> dict[str, Any]:
+    """POST run: queue the experiments ``set_params`` names (``-S`` syntax, sweeps
+    included); unless ``queue``, start a detached worker running ``jobs`` at a time."""
+    queue_only = body.get("queue", True)
+    if not isinstance(queue_only, bool):
+        raise BadRequest('"queue" must be true or false.')
+    jobs = _jobs(body)
+    if not queue_only:
+        from ..arguments import check_jobs
+
+        check_jobs(jobs)  # refused before anything is queued
+    entries = api.queue(
+        _list(body, "targets") or None,
+        set_params=_list(body, "set_params"),
+        name=_text(body, "name"),
+        message=_text(body, "message"),
+        quiet=True,
+        root=str(project.root),
+    )
+    listed = [{"id": e.id, "name": e.name} for e in entries]
+    if queue_only:
+        return {"queued": listed}
+    try:
+        api.queue_start(jobs, threads=False, root=str(project.root))
+    except JupyterExpError:
+        # "The queue is empty": a worker already running took them meanwhile.
+        ours = {e.id for e in entries}
+        if any(e.id in ours and e.state == "queued" for e in api.queue_status(root=str(project.root)).entries):
+            raise
+    return {"started": listed}
+
+
+def queue_start(project: Project, body: dict) -> dict[str, str]:
+    jobs = _jobs(body)
+    (worker,) = api.queue_start(jobs, threads=False, root=str(project.root))
+    return {"message": f"Started a queue worker process (pid {worker.pid}) running {jobs} at a time."}
+
+
+def queue_stop(project: Project, body: dict) -> dict[str, str]:
+    kill = _flag(body, "kill")
+    report = api.queue_stop(kill=kill, root=str(project.root))
+    message = f"Asked {int(report)} worker(s) to stop after the experiments running now."
+    if kill:
+        stopped = "; ".join(f"{name}: {what}" for name, what in report.stopped)
+        message = f"Asked {int(report)} worker(s) to stop; running experiments go back to the queue."
+        message += f" {stopped}." if stopped else ""
+    return {"message": message}
+
+
+def queue_kill(project: Project, body: dict) -> dict[str, str]:
+    ids = _list(body, "ids")
+    if not ids:
+        raise BadRequest('Name the entries to kill in "ids".')
+    force = _flag(body, "force")
+    return {"message": " ".join(api.queue_kill(name, force=force, root=str(project.root)) for name in ids)}
+
+
+def queue_retry(project: Project, body: dict) -> dict[str, str]:
+    names = api.queue_retry(_list(body, "ids"), root=str(project.root))
+    return {"message": f"Queued again: {', '.join(names)}; start the queue to run them."}
+
+
+def queue_remove(project: Project, body: dict) -> dict[str, str]:
+    removed = api.queue_remove(
+        _list(body, "ids") or None, all=_flag(body, "all"), force=_flag(body, "force"), root=str(project.root)
+    )
+    return {"message": f"Removed {', '.join(removed)} from the queue." if removed else "Nothing to remove."}
