@@ -30,6 +30,10 @@ export interface ITableDiff {
   table?: Record<string, any>;
 }
 
+function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
 export class ServerModel implements IAfmModel {
   constructor(
     readonly api: ProjectApi,
@@ -82,7 +86,11 @@ export class ServerModel implements IAfmModel {
     return this._state[name];
   }
 
+  /** As a Backbone model's set: an equal value changes nothing and fires nothing. */
   set(name: string, value: any): void {
+    if (sameValue(this._state[name], value)) {
+      return;
+    }
     this._state[name] = value;
     this._dirty.add(name);
     this._fire([name]);
