@@ -67,6 +67,8 @@ export interface ILogAnswer {
   text: string;
   offset: number;
   done: boolean;
+  /** The log began anew (a retried entry): `text` starts at byte 0. */
+  reset?: boolean;
 }
 
 /** A failed request: the server's one-line message and the HTTP status. */
@@ -162,7 +164,7 @@ export class ProjectApi {
   queue(): Promise<IQueueAnswer> {
     return requestAPI(this.settings, 'queue', this.q());
   }
-  queueOp(op: 'start' | 'stop' | 'retry' | 'remove', body: unknown): Promise<{ message: string }> {
+  queueOp(op: 'start' | 'stop' | 'kill' | 'retry' | 'remove', body: unknown): Promise<{ message: string }> {
     return requestAPI(this.settings, `queue/${op}`, this.q(), body);
   }
   logs(entry: string, offset: number): Promise<ILogAnswer> {

@@ -56,9 +56,9 @@ export class LogViewer extends Widget {
       if (generation !== this._generation) {
         return;
       }
-      if (answer.text) {
+      if (answer.text || answer.reset) {
         const atEnd = this._text.scrollTop + this._text.clientHeight >= this._text.scrollHeight - 4;
-        const text = (this._text.textContent ?? '') + answer.text;
+        const text = (answer.reset ? '' : (this._text.textContent ?? '')) + answer.text;
         this._text.textContent = text.length > MAX_CHARS ? text.slice(-MAX_CHARS) : text;
         if (atEnd) {
           this._text.scrollTop = this._text.scrollHeight;

@@ -108,7 +108,9 @@ class QueueView extends Widget {
               (e.state === 'failed' || e.state === 'interrupted'
                 ? '<button data-entry-op="retry" title="queue it again">Retry</button>'
                 : '') +
-              (e.state === 'running' ? '' : '<button data-entry-op="remove" title="remove from the queue">✕</button>') +
+              (e.state === 'running'
+                ? '<button data-entry-op="kill" title="stop this experiment now">■</button>'
+                : '<button data-entry-op="remove" title="remove from the queue">✕</button>') +
               '</li>'
           )
           .join('')
@@ -144,6 +146,8 @@ class QueueView extends Widget {
         this._sidebar.showLog(entry.dataset.entry as string, entry.dataset.name as string);
       } else if (entry && button.dataset.entryOp === 'retry') {
         answer = await session.api.queueOp('retry', { ids: [entry.dataset.entry] });
+      } else if (entry && button.dataset.entryOp === 'kill') {
+        answer = await session.api.queueOp('kill', { ids: [entry.dataset.entry] });
       } else if (entry && button.dataset.entryOp === 'remove') {
         answer = await session.api.queueOp('remove', { ids: [entry.dataset.entry], all: false });
       }
