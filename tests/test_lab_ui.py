@@ -110,6 +110,7 @@ def lab_project(tmp_path, monkeypatch):
     monkeypatch.chdir(root)
     for i, lr in enumerate((0.1, 0.2, 0.3)):
         jupyter_exp.run(params={"train.lr": lr}, name=f"e{i + 1}")
+        (root / "model.json").unlink()  # else the next run resumes from this checkpoint
     git(root, "checkout", "-q", "--", ".")
     jupyter_exp.checkout()
     return root
