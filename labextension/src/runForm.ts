@@ -65,7 +65,7 @@ export class RunForm extends Widget {
       .join('');
     this.node.innerHTML =
       `<div class="jp-ExperimentsRunForm-params">${files || '<p>No params files in this project.</p>'}</div>` +
-      `<label>More overrides (-S, one a line: <code>train.lr=0.1</code>, <code>+new=1</code>${queue ? ', sweeps <code>lr=0.1,0.2</code>' : ''})` +
+      `<label><span>More overrides (-S), one a line: <code>train.lr=0.1</code>, <code>+train.new=1</code>${queue ? ', sweeps <code>train.lr=0.1,0.2</code>' : ''}</span>` +
       `<textarea name="overrides" rows="2" spellcheck="false"></textarea></label>` +
       `<div class="jp-ExperimentsRunForm-row"><label>Name (-n) <input name="name" placeholder="a random name"></label>` +
       `<label>Jobs (-j) <input name="jobs" type="number" min="1" max="32" value="1"></label></div>` +
