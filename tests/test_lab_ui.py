@@ -189,6 +189,18 @@ def status_of(url: str, method: str = "GET", headers: dict | None = None, body: 
         return exc.code
 
 
+def submit(page, button: str) -> None:
+    """Accept the run form; the server's refusal, if any, fails the test with its line."""
+    from playwright.sync_api import expect
+
+    page.locator(".jp-Dialog").get_by_role("button", name=button, exact=True).click()
+    error = page.locator(".jp-Dialog .jp-ExperimentsRunForm-error")
+    try:
+        expect(page.locator(".jp-Dialog")).to_have_count(0, timeout=30_000)
+    except AssertionError:
+        raise AssertionError(f"the form stayed open: {error.text_content()}") from None
+
+
 def test_experiments_workbench_in_jupyterlab(lab_server):
     from playwright.sync_api import expect, sync_playwright
 
@@ -267,7 +279,7 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             form.wait_for()
             form.get_by_label("train.lr", exact=True).fill("0.9")
             form.locator('input[name="name"]').fill("from-form")
-            page.locator(".jp-Dialog").get_by_role("button", name="Run").click()
+            submit(page, "Run")
             expect(table.locator("td.jx-name", has_text="from-form")).to_have_count(1, timeout=60_000)
             expect(table.locator("tr", has_text="from-form").locator(".jx-state")).to_have_text("success", timeout=60_000)
             assert "from-form" in git(root, "for-each-ref", "--format=%(refname)", "refs/exps")
@@ -280,7 +292,7 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             form.get_by_label("train.sleep", exact=True).fill("2")
             form.get_by_label("train.epochs", exact=True).fill("4")
             form.locator('input[name="name"]').fill("sweep")
-            page.locator(".jp-Dialog").get_by_role("button", name="Queue").click()
+            submit(page, "Queue")
             expect(table.locator("tr.jx-row", has_text="sweep-")).to_have_count(2, timeout=30_000)
             status = page.locator(".jp-ExperimentsStatus")
             expect(status).to_contain_text("2 queued", timeout=20_000)
