@@ -6,9 +6,10 @@ const esModules = ['@jupyterlab', '@lumino', '@jupyter', 'lib0', 'y-protocols', 
 module.exports = {
   testEnvironment: '<rootDir>/tests/environment.js',
   testMatch: ['<rootDir>/tests/**/*.spec.ts'],
+  setupFiles: ['<rootDir>/tests/setup.js'],
   transform: { '\\.[jt]sx?$': 'babel-jest' },
   transformIgnorePatterns: [`/node_modules/(?!(${esModules})/)`],
   moduleNameMapper: { '\\.css$': '<rootDir>/tests/style-mock.js' },
-  collectCoverageFrom: ['src/serverModel.ts', 'src/api.ts', 'src/vendor/table.js'],
+  collectCoverageFrom: ['src/serverModel.ts', 'src/api.ts', 'src/runForm.ts', 'src/vendor/table.js'],
   coverageReporters: ['text-summary']
 };

@@ -15,7 +15,7 @@ import { applyWithOpenDocuments, isApply } from './apply';
 import { CommandIDs, TABLE_COMMANDS } from './commands';
 import { flaskIcon } from './icon';
 import { createExperimentsTab, ExperimentsPanel } from './panel';
-import { runWithParams } from './runForm';
+import { runWithParams } from './runCommand';
 import { ExperimentsSidebar } from './sidebar';
 import { ExperimentsStatus } from './statusItem';
 import { ProjectSession, Workbench } from './workbench';

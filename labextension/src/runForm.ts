@@ -3,12 +3,10 @@
  * project's params files (GET params), one field per param (typed: a number, a
  * true/false choice or text; any field takes a sweep such as `0.1,0.2` or
  * `range(1,4)` when queueing), free `-S` overrides, -n name, -m message, targets and
- * -j; submitting POSTs run.
+ * -j. runCommand.ts shows it and POSTs run.
  */
-import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 import { IParam, IParamsAnswer, IRunRequest } from './api';
-import { ProjectSession } from './workbench';
 
 const DEFAULT_PARAMS = 'params.yaml';
 
@@ -59,7 +57,7 @@ export class RunForm extends Widget {
     const files = params.files
       .map(
         f => `<fieldset><legend>${esc(f.path)}</legend>${f.params
-          .map((p, i) => this._field(f.path, p, i))
+          .map(p => this._field(f.path, p))
           .join('')}</fieldset>`
       )
       .join('');
@@ -95,10 +93,9 @@ export class RunForm extends Widget {
     return values;
   }
 
-  private _field(file: string, p: IParam, index: number): string {
-    const id = `${file}\u0000${p.name}`;
+  private _field(file: string, p: IParam): string {
     const start = literal(p.value);
-    const attrs = `data-param="${esc(id)}" data-index="${index}" data-type="${esc(p.type)}" data-start="${esc(start)}" aria-label="${esc(p.name)}"`;
+    const attrs = `data-param="${esc(`${file}:${p.name}`)}" data-file="${esc(file)}" data-name="${esc(p.name)}" data-type="${esc(p.type)}" data-start="${esc(start)}" aria-label="${esc(p.name)}"`;
     const input =
       p.type === 'bool' && !this.queue
         ? `<select ${attrs}>${['true', 'false']
@@ -119,7 +116,8 @@ export class RunForm extends Widget {
       if (text === el.dataset.start) {
         continue;
       }
-      const [file, name] = (el.dataset.param ?? '').split('\u0000');
+      const file = el.dataset.file ?? DEFAULT_PARAMS;
+      const name = el.dataset.name ?? '';
       const error = checkValue({ name, type: el.dataset.type ?? 'str', value: null }, text, this.queue);
       if (error) {
         throw new Error(error);
@@ -166,47 +164,4 @@ function esc(text: unknown): string {
     /[&<>"']/g,
     c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string
   );
-}
-
-/** Shows the form until it is cancelled or the server accepts the run; returns the server's answer line. */
-export async function runWithParams(session: ProjectSession, queue: boolean): Promise<string | null> {
-  let params: IParamsAnswer;
-  try {
-    params = await session.api.params();
-  } catch (error) {
-    await showErrorMessage('Experiments', `${(error as Error).message}`);
-    return null;
-  }
-  let form = new RunForm(params, queue);
-  for (;;) {
-    const result = await showDialog<IRunRequest | Error>({
-      title: queue ? `Queue experiments: ${session.label}` : `Run experiment with params: ${session.label}`,
-      body: form,
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: queue ? 'Queue' : 'Run' })],
-      focusNodeSelector: '[data-param], textarea'
-    });
-    if (!result.button.accept) {
-      return null;
-    }
-    const value = result.value;
-    // The dialog disposed the form: a refused request comes back in a new one, as typed.
-    const again = (text: string) => {
-      form = new RunForm(params, queue, form.snapshot());
-      form.showError(text);
-    };
-    if (value instanceof Error || value === null) {
-      again(value?.message ?? 'The form could not be read.');
-      continue;
-    }
-    try {
-      const answer = await session.api.run(value);
-      const names = (answer.started ?? answer.queued ?? []).map(e => e.name).join(', ');
-      const line = answer.started ? `Started ${names}.` : `Queued ${names}.`;
-      session.model.set('message', line);
-      session.model.set('message_kind', 'info');
-      return line;
-    } catch (error) {
-      again((error as Error).message);
-    }
-  }
 }
