@@ -301,7 +301,7 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             # Start the queue from the sidebar, one at a time.
             palette("Show experiments sidebar")
             sidebar = page.locator("#jupyter-exp-sidebar")
-            expect(sidebar.locator(".jp-ExperimentsQueue-entry")).to_have_count(2, timeout=20_000)
+            expect(sidebar.locator(".jp-ExperimentsQueue-entry.jp-mod-queued")).to_have_count(2, timeout=20_000)
             sidebar.locator(".jp-ExperimentsQueue-jobs").fill("1")
             sidebar.locator('button[data-op="start"]').click()
 
