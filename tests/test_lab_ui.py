@@ -308,7 +308,8 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             # A running row shows its step progress; the status bar counts.
             running = table.locator("tr.jx-row", has=page.locator(".jx-state-running"))
             expect(running).to_have_count(1, timeout=60_000)
-            expect(running.locator(".jx-progress")).to_contain_text("step", timeout=30_000)
+            page.screenshot(path=str(ARTIFACTS / "lab-running.png"))
+            expect(running.locator("td.jx-name .jx-progress")).to_contain_text("step", timeout=30_000)
             expect(status).to_contain_text("1 running · 1 queued", timeout=20_000)
 
             # Its log, followed in the sidebar.
