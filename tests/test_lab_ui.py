@@ -234,7 +234,8 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
                 page.keyboard.press("Control+Shift+C")
                 box = page.locator(".lm-CommandPalette-input")
                 box.fill(label)
-                page.locator(".lm-CommandPalette-item", has_text=label).first.click()
+                expect(page.locator(".lm-CommandPalette-item.lm-mod-active")).to_contain_text(label)
+                box.press("Enter")
 
             # Open the Experiments tab from the palette (the project of the file browser's folder).
             palette("Open experiments")
