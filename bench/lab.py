@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from run import make_experiments, make_project  # noqa: E402
+from run import make_experiments, make_project, ours_cmd  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 BUILT = REPO / "jupyter_exp" / "labextension"
@@ -165,7 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     project = work / "proj"
     start = time.perf_counter()
     if not project.exists():
-        make_project(project, 1 << 20)
+        make_project(project, 1 << 10)
+        subprocess.run(ours_cmd("repro"), cwd=project, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+        subprocess.run(["git", "commit", "-qm", "ran"], cwd=project, check=True)
         make_experiments(project, args.size)
     print(f"project with {args.size} experiments: {time.perf_counter() - start:.1f} s to make")
 
