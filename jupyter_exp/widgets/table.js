@@ -19,8 +19,29 @@ function esc(text) {
 // Rows are drawn only in and near the view (10,000 experiments scroll smoothly): all
 // rows have one height, and two spacer rows stand for the rows above and below.
 const ALL_ROWS_UP_TO = 150;  // fewer rows than this are all drawn
-const OVERSCAN = 30;  // rows drawn beyond each edge of the view
+const OVERSCAN = 20;  // rows drawn beyond each edge of the view
 const FALLBACK_VIEW = 640;  // px, while the scroller has no layout (hidden, or a test DOM)
+
+// A big table has fixed column widths, measured once from its text: laying out the
+// drawn rows is then cheap, and columns keep their width as other rows scroll in.
+const SAMPLE_ROWS = 2000;
+
+function columnWidths(rows, cols) {
+  const step = Math.max(1, Math.floor(rows.length / SAMPLE_ROWS));
+  const chars = cols.map((c) => String(c.label ?? "").length + 2);  // + the sort mark
+  let progress = false, depth = 0;
+  for (let i = 0; i < rows.length; i += step) {
+    const r = rows[i];
+    if (r.progress) progress = true;
+    depth = Math.max(depth, r.depth || 0);
+    r.cells.forEach((v, j) => { chars[j] = Math.max(chars[j], String(v ?? "").length); });
+  }
+  return cols.map((c, j) => {
+    let ch = Math.min(chars[j], 48);
+    if (c.id === "experiment") ch += 10 + depth * 1.5 + (progress ? 30 : 0);  // twist, rev, bar
+    return `calc(${Math.ceil(ch * 1.05)}ch + 18px)`;
+  });
+}
 
 function seconds(s) {
   if (s == null) return "";
@@ -76,7 +97,7 @@ function render({ model, el }) {
     <div class="jx-actions"></div>
     <div class="jx-pending" hidden></div>
     <div class="jx-message" role="status"></div>
-    <div class="jx-scroll"><table class="jx-table"><thead></thead><tbody></tbody></table></div>
+    <div class="jx-scroll"><table class="jx-table"><colgroup></colgroup><thead></thead><tbody></tbody></table></div>
     <div class="jx-panel" hidden><div class="jx-panel-head"><b></b>
       <button data-cmd="close-panel" title="close">×</button></div><div class="jx-panel-body"></div></div>`;
   const $ = (sel) => el.querySelector(sel);
@@ -192,6 +213,11 @@ function render({ model, el }) {
         cells + "</tr>";
     };
     rowsAll = t.rows || [];
+    const fixed = rowsAll.length > ALL_ROWS_UP_TO;
+    const widths = fixed ? ["2.2em", "2.2em", "5em", ...columnWidths(rowsAll, cols)] : [];
+    $("colgroup").innerHTML = widths.map((w) => `<col style="width:${w}">`).join("");
+    $(".jx-table").classList.toggle("jx-fixed", fixed);
+    $(".jx-table").style.width = fixed ? `calc(${widths.join(" + ")})` : "";
     drawWindow(true);
     const keys = new Set(rowsAll.map((r) => r.key));
     const before = selected.size;
@@ -211,27 +237,45 @@ function render({ model, el }) {
     return [Math.min(n, Math.floor(top / h)), Math.min(n, Math.ceil((top + view) / h))];
   }
 
+  // Draws rows [a, b) around the view. Scrolling moves the window a few rows a frame:
+  // rows leaving it are removed and rows entering it added, the rest stay in place;
+  // a jump, or a new table, draws the window anew.
   function drawWindow(force) {
     const n = rowsAll.length;
+    const small = n <= ALL_ROWS_UP_TO;
     const [first, end] = neededRows();
-    if (!force && first >= drawn[0] && end <= drawn[1]) return;  // still covered
-    const a = n <= ALL_ROWS_UP_TO ? 0 : Math.max(0, first - OVERSCAN);
-    const b = n <= ALL_ROWS_UP_TO ? n : Math.min(n, end + OVERSCAN);
+    const a = small ? 0 : Math.max(0, first - OVERSCAN);
+    const b = small ? n : Math.min(n, end + OVERSCAN);
+    if (!force && a === drawn[0] && b === drawn[1]) return;
     const h = rowHeight || 24;
-    const span = 3 + ((model.get("table") || {}).columns || []).length;
-    const spacer = (rows) => rows > 0 ?
-      `<tr class="jx-spacer" aria-hidden="true"><td colspan="${span}" style="height:${rows * h}px"></td></tr>` : "";
-    const html = [spacer(a)];
-    for (let i = a; i < b; i++) html.push(rowHtml(rowsAll[i]));
-    html.push(spacer(n - b));
-    $("tbody").innerHTML = html.join("");
+    const body = $("tbody");
+    const rowsHtml = (from, to) => {
+      const html = [];
+      for (let i = from; i < to; i++) html.push(rowHtml(rowsAll[i]));
+      return html.join("");
+    };
+    const spacers = body.querySelectorAll(":scope > tr.jx-spacer");
+    if (force || small || spacers.length !== 2 || b <= drawn[0] || a >= drawn[1]) {
+      const span = 3 + ((model.get("table") || {}).columns || []).length;
+      const spacer = (rows) => small ? "" :
+        `<tr class="jx-spacer" aria-hidden="true"><td colspan="${span}" style="height:${rows * h}px"></td></tr>`;
+      body.innerHTML = spacer(a) + rowsHtml(a, b) + spacer(n - b);
+    } else {
+      const [top, bottom] = spacers;
+      for (let i = drawn[0]; i < a; i++) top.nextElementSibling.remove();
+      for (let i = b; i < drawn[1]; i++) bottom.previousElementSibling.remove();
+      if (a < drawn[0]) top.insertAdjacentHTML("afterend", rowsHtml(a, drawn[0]));
+      if (b > drawn[1]) bottom.insertAdjacentHTML("beforebegin", rowsHtml(drawn[1], b));
+      top.firstElementChild.style.height = `${a * h}px`;
+      bottom.firstElementChild.style.height = `${(n - b) * h}px`;
+    }
     drawn = [a, b];
     if (!rowHeight) {  // the first drawn row tells the real height (fonts differ per host)
       const tr = el.querySelector("tbody tr.jx-row");
       const measured = tr ? tr.getBoundingClientRect().height : 0;
       if (measured > 0) {
         rowHeight = measured;
-        if (n > ALL_ROWS_UP_TO && Math.abs(measured - h) > 0.5) drawWindow(true);
+        if (!small && Math.abs(measured - h) > 0.5) drawWindow(true);
       }
     }
   }

@@ -151,15 +151,31 @@ test('10,000 rows: only a window of <tr> is drawn, and scrolling moves it', asyn
   expect(drawn.length).toBeLessThan(120);
   expect(names(el)[0]).toBe('exp-0');
   const spacers = el.querySelectorAll('tbody tr.jx-spacer td');
-  expect(spacers).toHaveLength(1); // below only, at the top of the table
-  const below = parseInt((spacers[0] as HTMLElement).style.height, 10);
+  expect(spacers).toHaveLength(2); // above (empty at the top) and below
+  expect((spacers[0] as HTMLElement).style.height).toBe('0px');
+  const below = parseInt((spacers[1] as HTMLElement).style.height, 10);
   expect(below).toBe((10000 - drawn.length) * 24);
   expect(drawMs).toBeLessThan(2000);
+  expect(el.querySelector('table.jx-table')?.classList.contains('jx-fixed')).toBe(true); // fixed widths
+  expect(el.querySelectorAll('colgroup col')).toHaveLength(3 + 5);
 
   const scroller = el.querySelector('.jx-scroll') as HTMLElement;
-  Object.defineProperty(scroller, 'scrollTop', { value: 24 * 5000, configurable: true });
-  scroller.dispatchEvent(new Event('scroll'));
-  await new Promise(resolve => setTimeout(resolve, 50));
+  const scrollTo = async (top: number) => {
+    Object.defineProperty(scroller, 'scrollTop', { value: top, configurable: true });
+    scroller.dispatchEvent(new Event('scroll'));
+    await new Promise(resolve => setTimeout(resolve, 50));
+  };
+  // A few rows down: the rows still in view are the same elements (moved, not redrawn).
+  const kept = el.querySelector('tr[data-key="abc1234/exp-30"]');
+  await scrollTo(24 * 10);
+  expect(el.querySelector('tr[data-key="abc1234/exp-30"]')).toBe(kept);
+  expect(names(el)[0]).toBe('exp-0');
+  await scrollTo(24 * 40);
+  expect(el.querySelector('tr[data-key="abc1234/exp-30"]')).toBe(kept);
+  expect(names(el)[0]).toBe('exp-20');
+  expect((el.querySelector('tbody tr.jx-spacer td') as HTMLElement).style.height).toBe(`${20 * 24}px`);
+  // A jump draws the window there.
+  await scrollTo(24 * 5000);
   const shown = names(el);
   expect(shown).toContain('exp-5000');
   expect(shown).not.toContain('exp-0');
