@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 from conftest import REPO_ROOT, git, make_repo
 from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port
@@ -113,6 +114,11 @@ def lab_project(tmp_path, monkeypatch):
         (root / "model.json").unlink()  # else the next run resumes from this checkpoint
     git(root, "checkout", "-q", "--", ".")
     jupyter_exp.checkout()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "analysis.ipynb")
+    with open(root / ".git" / "info" / "exclude", "a") as exclude:  # the baseline stays as it is
+        exclude.write("analysis.ipynb\n.ipynb_checkpoints\n")
     return root
 
 
@@ -333,6 +339,22 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             )
             expect(status).to_contain_text("no experiments running", timeout=30_000)
             expect(sidebar.locator(".jp-ExperimentsLog-text")).to_contain_text("epoch 4 of 4", timeout=30_000)
+
+            # The status bar opens the tab; "Show queue logs" follows the newest log.
+            page.locator(".lm-TabBar-tab", has_text="params.yaml").click()
+            status.click()
+            expect(page.locator(".lm-TabBar-tab.lm-mod-current", has_text="Experiments:")).to_have_count(1)
+            palette("Show queue logs")
+            expect(sidebar.locator(".jp-ExperimentsLog-title")).to_contain_text("Log of sweep-")
+
+            # A notebook's toolbar runs with params for the notebook's project.
+            page.evaluate("window.jupyterapp.commands.execute('docmanager:open', {path: 'analysis.ipynb'})")
+            toolbar = page.locator(".jp-NotebookPanel-toolbar")
+            toolbar.get_by_role("button", name="Run with params…").click()
+            form = page.locator(".jp-Dialog .jp-ExperimentsRunForm")
+            expect(form.get_by_label("train.lr", exact=True)).to_have_value("0.01")
+            page.locator(".jp-Dialog").get_by_role("button", name="Cancel").click()
+            expect(toolbar.get_by_role("button", name="Experiments")).to_have_count(1)
 
             # The dark theme: state badges stay readable (WCAG AA contrast), kept as a picture.
             page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
