@@ -352,7 +352,7 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             toolbar = page.locator(".jp-NotebookPanel-toolbar")
             toolbar.get_by_role("button", name="Run with params…").click()
             form = page.locator(".jp-Dialog .jp-ExperimentsRunForm")
-            expect(form.get_by_label("train.lr", exact=True)).to_have_value("0.01")
+            expect(form.get_by_label("train.lr", exact=True)).to_have_value("0.1")  # the workspace: e1 applied
             page.locator(".jp-Dialog").get_by_role("button", name="Cancel").click()
             expect(toolbar.get_by_role("button", name="Experiments")).to_have_count(1)
 
