@@ -357,6 +357,7 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             expect(toolbar.get_by_role("button", name="Experiments")).to_have_count(1)
 
             # The dark theme: state badges stay readable (WCAG AA contrast), kept as a picture.
+            page.locator(".lm-TabBar-tab", has_text="Experiments:").click()
             page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
             page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
             page.wait_for_timeout(500)
