@@ -237,7 +237,8 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             assert refused.status == 403
 
             def palette(label: str) -> None:
-                page.keyboard.press("Control+Shift+C")
+                # The palette's own command (its key binding needs the page focused first).
+                page.evaluate("window.jupyterapp.commands.execute('apputils:activate-command-palette')")
                 box = page.locator(".lm-CommandPalette-input")
                 box.fill(label)
                 expect(page.locator(".lm-CommandPalette-item.lm-mod-active")).to_contain_text(label)
