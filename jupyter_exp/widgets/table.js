@@ -1,6 +1,9 @@
-// The experiment table's front end: draws what the kernel computed (the `table`
-// trait) and sends every click back as a message. Sorting, filtering and actions
-// happen in Python (jupyter_exp/widgets/table.py); nothing here is built or bundled.
+// The experiment table's front end: draws what Python computed (the `table` state)
+// and sends every click back as a message. Sorting, filtering and actions happen in
+// Python (jupyter_exp/table/controller.py). One file for two hosts: the notebook
+// widget loads it as an anywidget module (jupyter_exp/widgets/table.py), and the
+// JupyterLab extension bundles it behind a model that talks to the server
+// (labextension/src/serverModel.ts), where `model.get("host")` is "lab".
 
 const ACTIONS = [
   ["apply", "Apply"], ["branch", "Branch…"], ["rename", "Rename…"], ["remove", "Remove"],
@@ -11,6 +14,33 @@ function esc(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
   })[c]);
+}
+
+// Rows are drawn only in and near the view (10,000 experiments scroll smoothly): all
+// rows have one height, and two spacer rows stand for the rows above and below.
+const ALL_ROWS_UP_TO = 150;  // fewer rows than this are all drawn
+const OVERSCAN = 20;  // rows drawn beyond each edge of the view
+const FALLBACK_VIEW = 640;  // px, while the scroller has no layout (hidden, or a test DOM)
+
+// A big table has fixed column widths, measured once from its text: laying out the
+// drawn rows is then cheap, and columns keep their width as other rows scroll in.
+const SAMPLE_ROWS = 2000;
+
+function columnWidths(rows, cols) {
+  const step = Math.max(1, Math.floor(rows.length / SAMPLE_ROWS));
+  const chars = cols.map((c) => String(c.label ?? "").length + 2);  // + the sort mark
+  let progress = false, depth = 0;
+  for (let i = 0; i < rows.length; i += step) {
+    const r = rows[i];
+    if (r.progress) progress = true;
+    depth = Math.max(depth, r.depth || 0);
+    r.cells.forEach((v, j) => { chars[j] = Math.max(chars[j], String(v ?? "").length); });
+  }
+  return cols.map((c, j) => {
+    let ch = Math.min(chars[j], 48);
+    if (c.id === "experiment") ch += 10 + depth * 1.5 + (progress ? 30 : 0);  // twist, rev, bar
+    return `calc(${Math.ceil(ch * 1.05)}ch + 18px)`;
+  });
 }
 
 function seconds(s) {
@@ -37,13 +67,18 @@ function progressCell(p) {
 }
 
 function render({ model, el }) {
+  const lab = model.get("host") === "lab";
   el.classList.add("jx-table-widget");
+  el.classList.toggle("jx-host-lab", lab);
   el.innerHTML = `
     <div class="jx-toolbar">
       <span class="jx-counts"></span>
       <span class="jx-live" title="updates while experiments run"></span>
       <button data-cmd="refresh" title="collect the experiments again">Refresh</button>
-      <span class="jx-queue-ctl"><button data-queue="start" title="run the queued experiments in a thread of this kernel">▶ Run queue</button>
+      ${lab ? `<button data-lab="run" title="run an experiment with params you choose">Run with params…</button>
+      <button data-lab="queue" title="queue experiments, a sweep too (-S lr=0.1,0.2)">Queue…</button>
+      <button data-lab="logs" title="follow the queue's log in the sidebar">Logs</button>` : ""}
+      <span class="jx-queue-ctl"><button data-queue="start" title="${lab ? "run the queued experiments in a worker process of the server's machine" : "run the queued experiments in a thread of this kernel"}">▶ Run queue</button>
         <select class="jx-jobs" aria-label="experiments at a time">${[1, 2, 3, 4].map((j) => `<option value="${j}">-j ${j}</option>`).join("")}</select></span>
       <button data-queue="stop" title="stop after the experiments running now">■ Stop queue</button>
     </div>
@@ -62,7 +97,7 @@ function render({ model, el }) {
     <div class="jx-actions"></div>
     <div class="jx-pending" hidden></div>
     <div class="jx-message" role="status"></div>
-    <div class="jx-scroll"><table class="jx-table"><thead></thead><tbody></tbody></table></div>
+    <div class="jx-scroll"><table class="jx-table"><colgroup></colgroup><thead></thead><tbody></tbody></table></div>
     <div class="jx-panel" hidden><div class="jx-panel-head"><b></b>
       <button data-cmd="close-panel" title="close">×</button></div><div class="jx-panel-body"></div></div>`;
   const $ = (sel) => el.querySelector(sel);
@@ -70,6 +105,10 @@ function render({ model, el }) {
   let selected = new Set(model.get("selected") || []);
   let columnsShown = null;
   let lastClicked = null;
+  let rowsAll = [];  // the table's rows, all of them; the DOM holds a window of them
+  let drawn = [0, 0];  // the rows in the DOM: [first, end)
+  let rowHeight = 0;  // measured from a drawn row; 0 until then
+  let rowHtml = () => "";
 
   $(".jx-actions").innerHTML = ACTIONS.map(([a, label]) =>
     `<button data-action="${a}" disabled>${label}</button>`).join("") +
@@ -153,8 +192,7 @@ function render({ model, el }) {
       `<tr><th></th><th></th><th></th>${cols.map((c) =>
         `<th data-sort="${esc(c.id)}" class="jx-col-${esc(c.group)}" title="click: sort; shift+click: add to the sort${c.file ? "; " + esc(c.file) : ""}">` +
         `${esc(c.label)}${mark(c.id)}</th>`).join("")}</tr>`;
-    const out = [];
-    for (const r of t.rows || []) {
+    rowHtml = (r) => {
       const isExp = r.kind === "experiment" || r.kind === "checkpoint";
       const cells = r.cells.map((v, i) => {
         const c = cols[i];
@@ -168,17 +206,86 @@ function render({ model, el }) {
         if (c.id === "state") return `<td>${r.state ? `<span class="jx-state jx-state-${esc(r.state)}" title="${esc(r.error)}">${esc(r.state)}</span>` : ""}</td>`;
         return `<td class="jx-t-${esc(c.type)}">${esc(v)}</td>`;
       }).join("");
-      out.push(`<tr data-key="${esc(r.key)}" class="jx-row jx-${esc(r.kind)}${selected.has(r.key) ? " jx-selected" : ""}">` +
+      return `<tr data-key="${esc(r.key)}" class="jx-row jx-${esc(r.kind)}${selected.has(r.key) ? " jx-selected" : ""}">` +
         `<td><input type="checkbox" class="jx-select" aria-label="select ${esc(r.cells[0])}" ${selected.has(r.key) ? "checked" : ""}></td>` +
         `<td>${r.kind === "experiment" ? `<button class="jx-star" data-star="${esc(r.key)}" title="star">${r.starred ? "★" : "☆"}</button>` : ""}</td>` +
         `<td>${isExp ? `<button class="jx-apply" data-row-action="apply" data-key="${esc(r.key)}" title="apply to the workspace">Apply</button>` : ""}</td>` +
-        cells + "</tr>");
-    }
-    $("tbody").innerHTML = out.join("");
-    const keys = new Set((t.rows || []).map((r) => r.key));
+        cells + "</tr>";
+    };
+    rowsAll = t.rows || [];
+    const fixed = rowsAll.length > ALL_ROWS_UP_TO;
+    const widths = fixed ? ["2.2em", "2.2em", "5em", ...columnWidths(rowsAll, cols)] : [];
+    $("colgroup").innerHTML = widths.map((w) => `<col style="width:${w}">`).join("");
+    $(".jx-table").classList.toggle("jx-fixed", fixed);
+    $(".jx-table").style.width = fixed ? `calc(${widths.join(" + ")})` : "";
+    drawWindow(true);
+    const keys = new Set(rowsAll.map((r) => r.key));
     const before = selected.size;
     selected = new Set([...selected].filter((k) => keys.has(k)));
     if (selected.size !== before) syncSelection(); else drawActions();
+  }
+
+  // The rows from `first` to `end` that the view needs now (all of a small table).
+  function neededRows() {
+    const n = rowsAll.length;
+    if (n <= ALL_ROWS_UP_TO) return [0, n];
+    const scroller = $(".jx-scroll");
+    const h = rowHeight || 24;
+    const view = scroller.clientHeight || FALLBACK_VIEW;
+    const head = $("thead").offsetHeight || 0;
+    const top = Math.max(0, scroller.scrollTop - head);
+    return [Math.min(n, Math.floor(top / h)), Math.min(n, Math.ceil((top + view) / h))];
+  }
+
+  // Draws rows [a, b) around the view. Scrolling moves the window a few rows a frame:
+  // rows leaving it are removed and rows entering it added, the rest stay in place;
+  // a jump, or a new table, draws the window anew.
+  function drawWindow(force) {
+    const n = rowsAll.length;
+    const small = n <= ALL_ROWS_UP_TO;
+    const [first, end] = neededRows();
+    const a = small ? 0 : Math.max(0, first - OVERSCAN);
+    const b = small ? n : Math.min(n, end + OVERSCAN);
+    if (!force && a === drawn[0] && b === drawn[1]) return;
+    const h = rowHeight || 24;
+    const body = $("tbody");
+    const rowsHtml = (from, to) => {
+      const html = [];
+      for (let i = from; i < to; i++) html.push(rowHtml(rowsAll[i]));
+      return html.join("");
+    };
+    const spacers = body.querySelectorAll(":scope > tr.jx-spacer");
+    if (force || small || spacers.length !== 2 || b <= drawn[0] || a >= drawn[1]) {
+      const span = 3 + ((model.get("table") || {}).columns || []).length;
+      const spacer = (rows) => small ? "" :
+        `<tr class="jx-spacer" aria-hidden="true"><td colspan="${span}" style="height:${rows * h}px"></td></tr>`;
+      body.innerHTML = spacer(a) + rowsHtml(a, b) + spacer(n - b);
+    } else {
+      const [top, bottom] = spacers;
+      for (let i = drawn[0]; i < a; i++) top.nextElementSibling.remove();
+      for (let i = b; i < drawn[1]; i++) bottom.previousElementSibling.remove();
+      if (a < drawn[0]) top.insertAdjacentHTML("afterend", rowsHtml(a, drawn[0]));
+      if (b > drawn[1]) bottom.insertAdjacentHTML("beforebegin", rowsHtml(drawn[1], b));
+      top.firstElementChild.style.height = `${a * h}px`;
+      bottom.firstElementChild.style.height = `${(n - b) * h}px`;
+    }
+    drawn = [a, b];
+    if (!rowHeight) {  // the first drawn row tells the real height (fonts differ per host)
+      const tr = el.querySelector("tbody tr.jx-row");
+      const measured = tr ? tr.getBoundingClientRect().height : 0;
+      if (measured > 0) {
+        rowHeight = measured;
+        if (!small && Math.abs(measured - h) > 0.5) drawWindow(true);
+      }
+    }
+  }
+
+  let scrollPending = false;
+  function onScroll() {
+    if (scrollPending) return;
+    scrollPending = true;
+    const later = typeof requestAnimationFrame === "function" ? requestAnimationFrame : (f) => setTimeout(f, 0);
+    later(() => { scrollPending = false; drawWindow(false); });
   }
 
   function drawMessage() {
@@ -236,6 +343,8 @@ function render({ model, el }) {
     else if (d.star) send({ type: "star", key: d.star });
     else if (d.expand) send({ type: "expand", key: d.expand });
     else if (d.unfilter) send({ type: "unfilter", index: Number(d.unfilter) });
+    // Lab-only buttons go to the panel around the table (a DOM event), not the server.
+    else if (d.lab) el.dispatchEvent(new CustomEvent("jx-lab-command", { bubbles: true, detail: { command: d.lab, keys: [...selected] } }));
     else if (d.queue) send({ type: "queue", op: d.queue, jobs: Number($(".jx-jobs").value) });
     else if (d.move) send({ type: "move", column: d.move, by: Number(d.by) });
     else if (d.cmd === "add-filter") send({ type: "filter", column: $(".jx-f-col").value, op: $(".jx-f-op").value, value: $(".jx-f-val").value });
@@ -245,7 +354,7 @@ function render({ model, el }) {
     else if (t.matches("input.jx-select") || t.matches("tr.jx-row")) {
       const key = t.closest("tr").dataset.key;
       if (ev.shiftKey && lastClicked) {  // a range, as in a file list
-        const keys = [...el.querySelectorAll("tbody tr")].map((tr) => tr.dataset.key);
+        const keys = rowsAll.map((r) => r.key);
         const [a, b] = [keys.indexOf(lastClicked), keys.indexOf(key)].sort((x, y) => x - y);
         keys.slice(a, b + 1).forEach((k) => selected.add(k));
       } else if (t.matches("input.jx-select") || ev.metaKey || ev.ctrlKey) {
@@ -281,14 +390,17 @@ function render({ model, el }) {
   model.on("change:pending", drawPending);
   model.on("change:panel", drawPanel);
   model.on("change:selected", () => { selected = new Set(model.get("selected") || []); syncSelection(); });
+  $(".jx-scroll").addEventListener("scroll", onScroll, { passive: true });
+  const resize = typeof ResizeObserver === "function" ? new ResizeObserver(() => drawWindow(false)) : null;
+  if (resize) resize.observe($(".jx-scroll"));
   drawAll(); drawMessage(); drawPending(); drawPanel();
   const ticker = setInterval(() => {
-    if (!el.isConnected) { clearInterval(ticker); return; }
+    if (!el.isConnected) { clearInterval(ticker); if (resize) resize.disconnect(); return; }
     el.querySelectorAll(".jx-elapsed[data-started]").forEach((span) => {
       span.textContent = seconds(Date.now() / 1000 - Number(span.dataset.started));
     });
   }, 1000);
-  return () => clearInterval(ticker);
+  return () => { clearInterval(ticker); if (resize) resize.disconnect(); };
 }
 
 export default { render };

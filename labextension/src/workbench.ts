@@ -1,0 +1,110 @@
+/**
+ * The projects the workbench shows: one ServerModel per open project (shared by its
+ * tab, the sidebar and the status bar), and which project is current — that of the
+ * experiments tab, notebook or file browser the user looked at last.
+ */
+import { PathExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { ISignal, Signal } from '@lumino/signaling';
+import { findProject, IProjectInfo, ProjectApi } from './api';
+import { MessageGate, ServerModel } from './serverModel';
+
+/** An open project: its name, client and live table model. */
+export class ProjectSession {
+  constructor(
+    readonly info: IProjectInfo,
+    settings: ServerConnection.ISettings,
+    gate: (session: ProjectSession) => MessageGate
+  ) {
+    this.api = new ProjectApi(settings, info.project);
+    this.model = new ServerModel(this.api, { gate: gate(this) });
+    this.model.ready.catch(error => this.model.showError(error));
+  }
+
+  readonly api: ProjectApi;
+  readonly model: ServerModel;
+
+  get project(): string {
+    return this.info.project;
+  }
+
+  get label(): string {
+    return this.info.name || this.info.project || 'root';
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+export class Workbench {
+  constructor(
+    readonly settings: ServerConnection.ISettings,
+    private _gate: (session: ProjectSession) => MessageGate
+  ) {}
+
+  /** The project sessions by project path. */
+  get sessions(): ReadonlyMap<string, ProjectSession> {
+    return this._sessions;
+  }
+
+  get current(): ProjectSession | null {
+    return this._current;
+  }
+
+  get currentChanged(): ISignal<this, ProjectSession | null> {
+    return this._currentChanged;
+  }
+
+  /** The session of a project (opened on first use). */
+  open(info: IProjectInfo): ProjectSession {
+    let session = this._sessions.get(info.project);
+    if (!session) {
+      session = new ProjectSession(info, this.settings, this._gate);
+      this._sessions.set(info.project, session);
+    }
+    return session;
+  }
+
+  /** The project containing a directory of the server (walks up to the DVC root). */
+  async projectOf(directory: string): Promise<IProjectInfo> {
+    const known = this._lookups.get(directory);
+    if (known) {
+      return known;
+    }
+    const found = findProject(this.settings, directory);
+    this._lookups.set(directory, found);
+    found.catch(() => this._lookups.delete(directory));
+    return found;
+  }
+
+  /** The project of a file or directory path; null when it is in none. */
+  async projectOfPath(path: string, isDirectory: boolean): Promise<IProjectInfo | null> {
+    try {
+      return await this.projectOf(isDirectory ? path : PathExt.dirname(path));
+    } catch {
+      return null;
+    }
+  }
+
+  setCurrent(session: ProjectSession | null): void {
+    if (session !== this._current) {
+      this._current = session;
+      this._currentChanged.emit(session);
+    }
+  }
+
+  /** Closes a project's session when nothing shows it any more. */
+  release(project: string, stillShown: boolean): void {
+    const session = this._sessions.get(project);
+    if (session && !stillShown && session !== this._current) {
+      session.dispose();
+      this._sessions.delete(project);
+    }
+  }
+
+  private _sessions = new Map<string, ProjectSession>();
+  private _lookups = new Map<string, Promise<IProjectInfo>>();
+  private _current: ProjectSession | null = null;
+  private _currentChanged = new Signal<this, ProjectSession | null>(this);
+}
