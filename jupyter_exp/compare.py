@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from .errors import JupyterExpError
 from .params import DEFAULT_PARAMS_FILE, MISSING, lookup, parse_params
@@ -73,8 +73,8 @@ def read_params(
         for dep in stage.params:
             if not dep.keys:
                 wanted[dep.path] = None
-            elif wanted.get(dep.path, set()) is not None:
-                wanted.setdefault(dep.path, set()).update(dep.keys)
+            elif (keys := wanted.setdefault(dep.path, set())) is not None:
+                keys.update(dep.keys)
     if not deps_only:
         for file in pipeline.params:
             wanted[file] = None
@@ -204,7 +204,7 @@ def collect_metrics(project: Project, tree: Tree | None) -> dict[str, dict]:
     return {f: ({"data": v.flat} if v.error is None else v.to_dvc()) for f, v in read_metrics(project, tree).items()}
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -232,7 +232,8 @@ def params_diff(
 
 def metrics_show(project: Project, revs: list[str] | None = None) -> dict[str, dict]:
     """``{rev: {file: {"data": {...}}}}``; the workspace is keyed ``workspace``."""
-    return {rev or WORKSPACE: collect_metrics(project, tree_for(project, rev)) for rev in (revs or [None])}
+    wanted: list[str | None] = list(revs) if revs else [None]  # None: the workspace
+    return {rev or WORKSPACE: collect_metrics(project, tree_for(project, rev)) for rev in wanted}
 
 
 def metric_revisions(

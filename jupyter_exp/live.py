@@ -82,7 +82,7 @@ class Live:
 
     def __init__(self, directory: str = DEFAULT_DIR) -> None:
         self.dir = directory
-        self.step = None  # read lazily: resuming continues from the last logged step
+        self.step: int | None = None  # read lazily: resuming continues from the last logged step
         self.metrics: dict[str, float] = {}
         self.total: int | None = None
 

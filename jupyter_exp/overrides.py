@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .errors import OverrideSyntaxError, ParamsError
 from .params import DEFAULT_PARAMS_FILE, parse_params, read_params_text, render_params
@@ -133,7 +134,7 @@ def _apply_simple(data: dict, overrides: list[str]) -> dict | None:
         if parsed is None:
             return None
         path, value = parsed
-        node = result
+        node: Any = result
         for part in path[:-1]:
             node = node.get(part) if isinstance(node, dict) else None
         if not isinstance(node, dict) or path[-1] not in node or isinstance(node[path[-1]], (dict, list)):
@@ -200,7 +201,9 @@ def _apply_with_hydra(data: dict, overrides: list[str], path: str) -> dict:
         ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)
     except (ConfigCompositionException, OmegaConfBaseException) as exc:
         raise ParamsError(_explain(str(exc), path)) from None
-    return OmegaConf.to_container(cfg)
+    container = OmegaConf.to_container(cfg)
+    assert isinstance(container, dict)  # made from a dict above
+    return container
 
 
 def _explain(message: str, path: str) -> str:

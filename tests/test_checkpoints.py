@@ -101,7 +101,7 @@ def test_ctrl_c_and_sigterm_keep_committed_steps(make_project):
         # Wait for a step of *this* run (the first run's progress file is still there when
         # the second starts): signalling an engine that has not started its stage yet
         # tests nothing, and one killed before its handlers can leave its stage running.
-        def stepped() -> bool:
+        def stepped(progress: Path = progress, proc: subprocess.Popen = proc) -> bool:
             try:
                 event = json.loads(progress.read_text())
             except (OSError, ValueError):
@@ -226,7 +226,8 @@ def test_a_dvc2_style_script_works_unchanged(project: Path):
         " while [ -f .dvc/tmp/DVC_CHECKPOINT ]; do sleep 0.02; done; done; echo done > report.txt\n"
     )
     (project / "dvc.yaml").write_text(
-        "stages:\n  s:\n    cmd: sh train.sh\n    deps: [train.sh]\n    outs:\n    - out.txt:\n        checkpoint: true\n"
+        "stages:\n  s:\n    cmd: sh train.sh\n    deps: [train.sh]\n    outs:\n    - out.txt:\n      "
+        "  checkpoint: true\n"
         "    - report.txt\n"
     )
     git(project, "add", "-A")

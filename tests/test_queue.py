@@ -102,7 +102,10 @@ def test_run_all_in_parallel_equals_serial(ran, cli):
     assert "[par-2] Running stage 'train':" in out and "[par-2] Reproduced experiment(s): par-2" in out
     assert "[par-1] Stage 'train' is cached - skipping run" in out  # the same inputs as "serial"
     assert exp_names(ran) == ["par-1", "par-2", "serial"]
-    tree = lambda name: git(ran, "rev-parse", f"{exp_rev(ran, name)}^{{tree}}").strip()
+
+    def tree(name: str) -> str:
+        return git(ran, "rev-parse", f"{exp_rev(ran, name)}^{{tree}}").strip()
+
     assert tree("par-1") == tree("serial")
     assert tree("par-2") != tree("serial")
     assert states(ran) == {"serial": "success", "par-1": "success", "par-2": "success"}
@@ -127,7 +130,8 @@ def test_a_failing_experiment_is_recorded_failed_and_the_others_go_on(ran, cli):
         .read_text()
         .replace(
             'params = yaml.safe_load(open("params.yaml"))["train"]',
-            'params = yaml.safe_load(open("params.yaml"))["train"]\nif params["lr"] > 1:\n    raise SystemExit("lr too high")',
+            'params = yaml.safe_load(open("params.yaml"))["train"]\n'
+            'if params["lr"] > 1:\n    raise SystemExit("lr too high")',
         )
     )
     (ran / "train.py").write_text(text)
@@ -172,7 +176,8 @@ def test_a_git_ignored_dependency_names_the_file_and_suggests_copy(ran):
     git(ran, "commit", "-qm", "extra")
     with pytest.raises(
         JupyterExpError,
-        match=r"Dependency 'secret.cfg' of stage 'extra' does not exist.*git ignores it.*queue again with -C secret.cfg",
+        match=r"Dependency 'secret.cfg' of stage 'extra' does not exist.*git ignores it"
+        r".*queue again with -C secret.cfg",
     ):
         jupyter_exp.run(temp=True, name="no-copy")
     assert states(ran) == {"no-copy": "failed"}

@@ -400,7 +400,7 @@ def test_plot_colours_are_distinct_and_kept_per_experiment(table, exps):
     assert "nested.loss vs train.lr" in table.panel["html"]
     again = ExperimentTableWidget(str(exps), live=False)  # kept with the preferences
     send(again, type="action", action="plot", keys=[_key(again, "e2")])
-    assert 'fill="%s"' % first["e2"] in again.panel["html"]
+    assert f'fill="{first["e2"]}"' in again.panel["html"]
     again.close()
 
 

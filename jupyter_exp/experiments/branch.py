@@ -16,6 +16,7 @@ def branch(project: Project, name: str, branch_name: str | None = None) -> str:
     (or at any checkpoint of one, named by its commit)."""
     found = resolve(project, name, checkpoints=True)
     label, rev = found.label, found.rev
+    assert rev is not None  # only the workspace has no commit, and it is not asked for
     branch_name = branch_name or f"{label.replace('@', '-')}-branch"
     if project.git.run("check-ref-format", "--branch", branch_name, check=False).strip() == "":
         raise JupyterExpError(f"Invalid branch name '{branch_name}'; pick a valid git branch name.")

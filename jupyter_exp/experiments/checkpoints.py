@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -190,7 +190,7 @@ def _checkpoint_outs(stages: list[Stage], lock_text: bytes | str | None) -> dict
 
 
 def find_resume_point(
-    project: Project, baseline: str, stages: list[Stage], state: WorkspaceCheckpoint | None
+    project: Project, baseline: str, stages: Sequence[Stage], state: WorkspaceCheckpoint | None
 ) -> ResumePoint | None:
     """The checkpoint whose ``dvc.lock`` outputs the workspace's ``dvc.lock`` holds (DVC 2:
     ``exp apply`` of a step, then ``exp run``, goes on from that step), looked for in the

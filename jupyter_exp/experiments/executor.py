@@ -56,20 +56,6 @@ from .queue import stop_running, stop_stage, this_host
 from .queue_store import QueueEntry, QueueStore
 from .snapshot import ZERO, experiment_message, record, run_files, snapshot_tree
 
-RUN_FLAGS = (
-    "force",
-    "single_item",
-    "downstream",
-    "pipeline",
-    "all_pipelines",
-    "force_downstream",
-    "keep_going",
-    "ignore_errors",
-    "recursive",
-    "allow_missing",
-    "pull",
-)
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -168,7 +154,6 @@ def execute(
     run_dir = _run_dir(project, entry)
     try:
         run_project = _prepare(project, entry, run_dir)
-        flags = {k: bool(entry.flags.get(k)) for k in RUN_FLAGS}
         env = {"DVC_EXP_NAME": entry.name, "DVC_EXP_BASELINE_REV": entry.baseline}
         chain = None
         stages = [s for p in load_all(run_project) for s in p.stages]  # every dvc.yaml
@@ -201,11 +186,11 @@ def execute(
             reproduce(
                 run_project,
                 list(entry.targets) or None,
+                entry.options,
                 env=env,
                 echo=echo,
                 on_start=on_start,
                 on_checkpoint=chain.checkpoint if chain else None,
-                **flags,
             )
         except MissingDependencyError as exc:
             if chain:

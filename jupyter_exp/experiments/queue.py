@@ -10,6 +10,7 @@ import time
 import uuid
 
 from .. import faults
+from ..options import ReproOptions
 from ..overrides import OverrideSet, expand_sweeps, overridden_texts
 from ..processes import ESCALATION, Stopped
 from ..project import Project
@@ -24,18 +25,19 @@ from .snapshot import ZERO, changed_data, pipeline_files, snapshot_tree
 
 def enqueue(
     project: Project,
+    targets: list[str] | None = None,
+    options: ReproOptions = ReproOptions(),
     *,
     set_params: list[str] | None = None,
     name: str | None = None,
-    targets: list[str] | None = None,
-    flags: dict | None = None,
     copy_paths: list[str] | None = None,
     message: str | None = None,
-    force: bool = False,
     resume_rev: str | None = None,
 ) -> list[QueueEntry]:
     """Snapshot the workspace (with overrides, one entry per sweep combination) into the
-    queue without touching it. ``-n prefix`` names a sweep ``prefix-1 ... prefix-N``.
+    queue without touching it, to be reproduced with ``options`` (``force`` also
+    overwrites experiments of the same name). A ``name`` for a sweep names its entries
+    ``name-1 ... name-N``.
 
     ``resume_rev`` (a checkpoint of an experiment) snapshots that commit instead, and
     the run continues its chain."""
@@ -48,7 +50,7 @@ def enqueue(
     # (a snapshot taken then would hold its overrides), and two queueings of one name
     # must not both find it free.
     with project.lock():
-        return _enqueue_locked(project, combos, name, targets, flags, copy_paths, message, force, resume_rev)
+        return _enqueue_locked(project, combos, name, targets, options, copy_paths, message, resume_rev)
 
 
 def _enqueue_locked(
@@ -56,10 +58,9 @@ def _enqueue_locked(
     combos: list[OverrideSet],
     name: str | None,
     targets: list[str] | None,
-    flags: dict | None,
+    options: ReproOptions,
     copy_paths: list[str] | None,
     message: str | None,
-    force: bool,
     resume_rev: str | None,
 ) -> list[QueueEntry]:
     # Queued and --temp runs are recorded in this repository too: what would make that
@@ -90,7 +91,7 @@ def _enqueue_locked(
         for _ in combos[len(names) :]:
             names.append(random_name(names_taken | set(names)))
     for chosen in names:
-        if chosen in names_taken and not force:
+        if chosen in names_taken and not options.force:
             raise ExperimentExistsError(
                 f"Experiment '{chosen}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
             )
@@ -122,7 +123,7 @@ def _enqueue_locked(
             rev=rev,
             created=time.time(),
             targets=tuple(targets or ()),
-            flags=dict(flags or {}, force_name=force),
+            flags={**options.record(), "force_name": options.force},
             copy_paths=tuple(copy_paths or ()),
             message=message,
             parent=resume_rev,

@@ -178,14 +178,14 @@ def start(
     project: Project,
     jobs: int = 1,
     threads: bool = False,
-    on_finish: Callable[[Outcome], None] | None = None,
+    on_finish: Callable[[Outcome | None], None] | None = None,
     executor: str | None = None,
 ) -> list[WorkerInfo]:
     """Start a background worker running ``jobs`` experiments at a time.
 
     ``threads`` runs it in this process (a kernel stays usable; ``on_finish`` then hears
-    of each experiment that ends); otherwise it is a detached process that outlives the
-    command that started it. ``executor``: where the experiments run (see
+    of each experiment that ends, then of None when the worker is done); otherwise it is
+    a detached process that outlives the command that started it. ``executor``: where the experiments run (see
     ``dask_executor.executor_for``; default: this machine).
     """
     from .dask_executor import executor_for
@@ -278,7 +278,7 @@ def stop(project: Project, kill: bool = False) -> StopReport:
     # With kill, the runs are marked before any executor is told to cancel: a run that
     # ends on the cancel (a Dask task interrupted on its worker) must find "requeue".
     marked = mark_running(project, "requeue") if kill else []
-    for thread, control in list(_threads.values()):
+    for _thread, control in list(_threads.values()):
         control.drain.set()
         if kill:
             control.cancel.set()

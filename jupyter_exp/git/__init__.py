@@ -1,93 +1,44 @@
-"""The one module that runs git.
+"""The one package that runs git: :class:`Git`, one typed method per git command the
+engine uses, over :meth:`Git.run`.
 
-Commands go through :func:`Git.run`; blobs at a revision are read through one
-persistent ``git cat-file --batch`` process per repository, so reading many files
-costs one process, not one each. Git's own errors become one-line
-:class:`GitError` messages here, at the boundary.
+Blobs at a revision are read through one persistent ``git cat-file --batch`` process
+per repository (:mod:`.objects`), so reading many files costs one process, not one
+each. Git's own errors become one-line :class:`GitError` messages at this boundary
+(:mod:`.errors`).
 
 User-supplied names never reach git as options: remotes and revisions that start
 with ``-`` are refused (:func:`check_remote`, :meth:`Git.rev_parse`) and come after
 ``--`` (or ``--end-of-options``). Commands that talk to a remote run through
-:meth:`Git.run_network`: no prompt (``GIT_TERMINAL_PROMPT=0``, no askpass helper,
-ssh in batch mode) and a timeout (``JUPYTER_EXP_GIT_TIMEOUT`` seconds, default 300),
-so a kernel never waits for a password nobody can type.
+:meth:`Git.run_network` (:mod:`.network`): no prompt and a timeout, so a kernel never
+waits for a password nobody can type.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
-from .errors import JupyterExpError, NotAGitRepoError
-from .refs import EXPS_NAMESPACE, HEADS, OWN_NAMESPACE
+from ..errors import NotAGitRepoError
+from ..refs import EXPS_NAMESPACE, HEADS, OWN_NAMESPACE
+from .errors import GitError, RemoteUnavailableError, explain, repository_problem
+from .network import check_remote, network_env, run_network, stop_process_group
+from .objects import Found, ObjectReader
 
-NETWORK_TIMEOUT_ENV = "JUPYTER_EXP_GIT_TIMEOUT"
-DEFAULT_NETWORK_TIMEOUT = 300.0
+__all__ = [
+    "Git",
+    "GitError",
+    "RemoteUnavailableError",
+    "check_remote",
+    "find_git_root",
+    "network_env",
+]
+
 # A ref lock file older than this is left by a killed process: git holds a ref lock for
 # the milliseconds of one transaction, never for a minute.
 STALE_LOCK_SECONDS = 60.0
-
-
-class GitError(JupyterExpError):
-    def __init__(self, message: str, stderr: str = "") -> None:
-        super().__init__(message)
-        self.stderr = stderr  # git's own words, for callers that classify the failure
-
-
-class RemoteUnavailableError(GitError):
-    """A git remote that does not exist, cannot be read, or did not answer in time."""
-
-
-def check_remote(remote: str) -> str:
-    """Return ``remote`` (a remote name or URL) if git can take it as one; raise GitError.
-
-    A name that starts with ``-`` would be read as an option (``--upload-pack=CMD``
-    runs CMD), so it is refused before any git process starts.
-    """
-    if not remote or remote.startswith("-") or any(c in remote for c in "\0\n\r"):
-        raise GitError(f"Invalid git remote {remote!r}: name a remote (`git remote -v`) or a URL, not an option.")
-    return remote
-
-
-def _repository_problem(stderr: str, root: Path) -> str | None:
-    """One line when git refuses the repository itself (not the command), else None."""
-    found = re.search(r"detected dubious ownership in repository at '([^']*)'", stderr)
-    if found:
-        where = found.group(1)
-        return (
-            f"git refuses the repository at {where}: it belongs to another user; if you trust it, "
-            f"run `git config --global --add safe.directory {where}`."
-        )
-    found = re.search(r"fatal: not a git repository: (.+)", stderr)
-    if found:
-        return (
-            f"{root}/.git names {found.group(1).strip()}, which is not a git repository; "
-            f"fix the path in {root}/.git or remove that file."
-        )
-    if "invalid gitfile format" in stderr:
-        return f"{root}/.git is not a git directory nor a valid gitfile; fix or remove it."
-    return None
-
-
-def _explain(args: tuple[str, ...], stderr: str, root: Path | None = None) -> str:
-    """One line for a failed git command, naming the fix where we know it."""
-    if "Please tell me who you are" in stderr or "empty ident name" in stderr:
-        return "git needs your identity; run `git config user.name NAME` and `git config user.email EMAIL`."
-    problem = _repository_problem(stderr, root or Path("."))
-    if problem:
-        return problem
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    detail = lines[-1] if lines else "no message"
-    for line in lines:
-        if line.startswith(("fatal:", "error:", " ! [rejected]", " ! [remote rejected]")):
-            detail = line.strip()
-            break
-    return f"git {args[0]} failed: {detail}"
 
 
 def find_git_root(start: str | os.PathLike) -> Path:
@@ -107,8 +58,7 @@ class Git:
         temporary run directory is a work tree of the project's repository this way."""
         self.root = Path(root)
         self.env = dict(env or {})
-        self._batch: subprocess.Popen | None = None
-        self._batch_lock = threading.Lock()
+        self._objects = ObjectReader(self.root, self.env)
 
     def run(
         self,
@@ -128,63 +78,16 @@ class Git:
         stderr = proc.stderr.decode(errors="replace")
         # A repository git refuses (another owner, a .git file naming nothing) is an error
         # even where the caller reads a failure as "no" (rev_parse -> "no commits").
-        if proc.returncode == 128 and not check and _repository_problem(stderr, self.root):
+        if proc.returncode == 128 and not check and repository_problem(stderr, self.root):
             check = True
         if check and proc.returncode != 0:
-            raise GitError(_explain(args, stderr, self.root), stderr)
+            raise GitError(explain(args, stderr, self.root), stderr)
         return proc.stdout.decode(errors="replace")
 
     def run_network(self, verb: str, remote: str, *args: str, options: tuple[str, ...] = ()) -> str:
         """Run ``git VERB OPTIONS -- REMOTE ARGS...`` (push, fetch, ls-remote) without
-        prompts and with a timeout; return its stdout.
-
-        Raises:
-            GitError: ``remote`` looks like an option, or git failed.
-            RemoteUnavailableError: the remote is missing or unreadable, or the command
-                did not finish within the timeout.
-        """
-        check_remote(remote)
-        timeout = network_timeout()
-        cmd = ["git", verb, *options, "--", remote, *args]
-        # A session of its own: on timeout or interrupt the whole group (git and its ssh
-        # or https helper) gets SIGTERM first, on which git removes its lock files.
-        env = {**os.environ, **self.env}
-        if not (env.get("GIT_SSH_COMMAND") or env.get("GIT_SSH")):
-            configured = self.run("config", "--get", "core.sshCommand", check=False).strip()
-            env.update(network_env(ssh_command=configured or None))
-        else:
-            env.update(network_env(ssh_command=env.get("GIT_SSH_COMMAND") or env["GIT_SSH"]))
-        proc = subprocess.Popen(
-            cmd,
-            cwd=self.root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _stop_group(proc)
-            raise RemoteUnavailableError(
-                f"git {verb} to '{remote}' did not finish within {timeout:g} s; check the remote and the "
-                f"network, or set {NETWORK_TIMEOUT_ENV} to wait longer."
-            ) from None
-        except BaseException:
-            _stop_group(proc)
-            raise
-        stderr = err.decode(errors="replace")
-        if proc.returncode != 0:
-            if _remote_missing(stderr):
-                detail = next((l.strip() for l in stderr.splitlines() if l.startswith("fatal:")), "")
-                raise RemoteUnavailableError(
-                    f"Git remote '{remote}' is missing or cannot be read ({detail}); check `git remote -v` "
-                    "or the URL and your access rights.",
-                    stderr,
-                )
-            raise GitError(_explain((verb,), stderr, self.root), stderr)
-        return out.decode(errors="replace")
+        prompts and with a timeout; return its stdout (see :func:`.network.run_network`)."""
+        return run_network(self, verb, remote, *args, options=options)
 
     def untracked_files(self) -> list[str]:
         """Files in the work tree that git neither tracks nor ignores."""
@@ -205,7 +108,9 @@ class Git:
         out = self.run("for-each-ref", f"--format={fmt}", prefix)
         return [line.split("\0") for line in out.splitlines() if line]
 
-    def refs_stamp(self, prefixes: tuple[str, ...] = (EXPS_NAMESPACE, HEADS, OWN_NAMESPACE)) -> tuple:
+    def refs_stamp(
+        self, prefixes: tuple[str, ...] = (EXPS_NAMESPACE, HEADS, OWN_NAMESPACE)
+    ) -> tuple[tuple[str | int, ...], ...]:
         """A cheap fingerprint of the refs under ``prefixes`` and of HEAD, from file
         stats alone (no git process): it changes whenever one of them is written.
 
@@ -224,7 +129,7 @@ class Git:
             common = Path(os.path.normpath(git_dir / (git_dir / "commondir").read_text().strip()))
         except OSError:
             pass
-        stamp = []
+        stamp: list[tuple[str | int, ...]] = []
         for folder, name in ((git_dir, "HEAD"), (git_dir, "logs/HEAD"), (common, "packed-refs")):
             try:
                 st = os.stat(folder / name)
@@ -232,9 +137,9 @@ class Git:
             except FileNotFoundError:
                 pass
         for prefix in prefixes:
-            for folder, dirs, _files in os.walk(common / prefix):
+            for directory, _dirs, _files in os.walk(common / prefix):
                 try:
-                    stamp.append((folder, os.stat(folder).st_mtime_ns))
+                    stamp.append((directory, os.stat(directory).st_mtime_ns))
                 except FileNotFoundError:
                     pass
         return tuple(stamp)
@@ -262,7 +167,7 @@ class Git:
         try:
             _out, err = proc.communicate(payload)
         except BaseException:
-            _stop_group(proc)
+            stop_process_group(proc)
             raise
         if proc.returncode != 0:
             stderr = err.decode(errors="replace")
@@ -273,7 +178,7 @@ class Git:
                     f"killed; if none is running, delete that file and retry.",
                     stderr,
                 )
-            raise GitError(_explain(("update-ref",), stderr, self.root), stderr)
+            raise GitError(explain(("update-ref",), stderr, self.root), stderr)
 
     def common_dir(self) -> Path:
         """The directory that holds the refs (the main ``.git`` of a linked work tree)."""
@@ -380,147 +285,17 @@ class Git:
 
     def read_blob(self, rev: str, path: str) -> bytes | None:
         """The bytes of ``path`` at ``rev``, or None when it is not there."""
-        found = self.read_object(f"{rev}:{path}")
+        found = self._objects.read_object(f"{rev}:{path}")
         return found[2] if found and found[1] == "blob" else None
 
-    def read_object(self, spec: str) -> tuple[str, str, bytes] | None:
+    def read_object(self, spec: str) -> Found | None:
         """``(oid, type, bytes)`` of the object ``spec`` names, or None if missing."""
-        with self._batch_lock:
-            proc = self._batch_process()
-            assert proc.stdin is not None and proc.stdout is not None
-            if not _askable(spec):
-                return None
-            proc.stdin.write(f"{spec}\n".encode())
-            proc.stdin.flush()
-            header = _parse_header(proc.stdout.readline())
-            if header is None:
-                return None
-            data = proc.stdout.read(header[2])
-            proc.stdout.read(1)
-            return header[0], header[1], data
+        return self._objects.read_object(spec)
 
-    def read_objects(self, specs: list[str]) -> list[tuple[str, str, bytes] | None]:
-        """Many ``read_object`` answers in one pipelined exchange with the batch process.
-
-        A writer thread feeds the requests while this thread reads the answers, so
-        neither side can block the other on a full pipe.
-        """
-        if not specs:
-            return []
-        with self._batch_lock:
-            proc = self._batch_process()
-            assert proc.stdin is not None and proc.stdout is not None
-            asked = [spec for spec in specs if _askable(spec)]
-            payload = "".join(f"{spec}\n" for spec in asked).encode()
-
-            def feed() -> None:
-                proc.stdin.write(payload)  # type: ignore[union-attr]
-                proc.stdin.flush()  # type: ignore[union-attr]
-
-            writer = threading.Thread(target=feed, daemon=True)
-            writer.start()
-            answers: list[tuple[str, str, bytes] | None] = []
-            for spec in specs:
-                if not _askable(spec):
-                    answers.append(None)
-                    continue
-                header = _parse_header(proc.stdout.readline())
-                if header is None:
-                    answers.append(None)
-                    continue
-                data = proc.stdout.read(header[2])
-                proc.stdout.read(1)
-                answers.append((header[0], header[1], data))
-            writer.join()
-            return answers
-
-    def _batch_process(self) -> subprocess.Popen:
-        if self._batch is None or self._batch.poll() is not None:
-            self._batch = subprocess.Popen(
-                ["git", "cat-file", "--batch"],
-                cwd=self.root,
-                env={**os.environ, **self.env} if self.env else None,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        return self._batch
+    def read_objects(self, specs: list[str]) -> list[Found | None]:
+        """Many :meth:`read_object` answers in one pipelined exchange."""
+        return self._objects.read_objects(specs)
 
     def close(self) -> None:
-        if self._batch is not None:
-            if self._batch.stdin:
-                self._batch.stdin.close()
-            self._batch.wait()
-            self._batch = None
-
-    def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
-        try:
-            self.close()
-        except Exception:
-            pass
-
-
-def _askable(spec: str) -> bool:
-    """Whether ``spec`` can go to ``cat-file --batch``: one request per line, so a
-    newline in it would split it in two and shift every later answer."""
-    return bool(spec) and "\n" not in spec and "\r" not in spec
-
-
-def _parse_header(line: bytes) -> tuple[str, str, int] | None:
-    """``(oid, type, size)`` from a ``cat-file --batch`` header, or None for
-    ``<spec> missing`` / ``<spec> ambiguous`` (whatever spaces the spec holds)."""
-    text = line.decode(errors="replace").rstrip("\n")
-    if text.endswith((" missing", " ambiguous")) or not text:
-        return None
-    parts = text.split(" ")
-    if len(parts) != 3 or not parts[2].isdigit():
-        return None
-    return parts[0], parts[1], int(parts[2])
-
-
-def _remote_missing(stderr: str) -> bool:
-    return any(
-        marker in stderr
-        for marker in (
-            "does not appear to be a git repository",
-            "Could not read from remote repository",
-            "not found",
-            "unable to access",
-            "Could not resolve host",
-            "terminal prompts disabled",
-            "Authentication failed",
-            "Permission denied",
-        )
-    )
-
-
-def network_timeout() -> float:
-    """Seconds a push, fetch or ls-remote may take (``JUPYTER_EXP_GIT_TIMEOUT``)."""
-    value = os.environ.get(NETWORK_TIMEOUT_ENV, "")
-    try:
-        seconds = float(value)
-    except ValueError:
-        return DEFAULT_NETWORK_TIMEOUT
-    return seconds if seconds > 0 else DEFAULT_NETWORK_TIMEOUT
-
-
-def network_env(ssh_command: str | None = None) -> dict[str, str]:
-    """Environment for git commands that talk to a remote: never prompt.
-
-    No terminal prompt, no askpass program (a GUI dialog nobody sees from a kernel),
-    and ssh in batch mode unless the user chose an ssh command (``ssh_command``:
-    ``GIT_SSH_COMMAND``, ``GIT_SSH`` or ``core.sshCommand``), which is kept as it is.
-    """
-    env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": "", "GCM_INTERACTIVE": "never"}
-    if ssh_command is None:
-        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
-    return env
-
-
-def _stop_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    """SIGTERM the process group of ``proc`` (git cleans up its locks on it), then SIGKILL;
-    return once no process of the group runs (its ssh or https helper included)."""
-    from .processes import start_time, stop_group
-
-    stop_group(proc.pid, start_time(proc.pid), signals=(signal.SIGTERM, signal.SIGKILL), grace=grace)
-    proc.wait()
+        """Stop the batch process (a later read starts it again)."""
+        self._objects.close()
