@@ -134,19 +134,22 @@ def test_exp_run_reaches_its_ref_write_within_seven_frames(make_project, shell):
     profile hook watches the real run; nothing is replaced."""
     import sys
 
+    from jupyter_exp.git import Git
+    from jupyter_exp.magics import ExpMagics
+
     make_project("two_stage")
+    ref_write, magic = Git.update_refs.__code__, ExpMagics.exp.__code__
     paths = []
 
     def watch(frame, event, _arg):
-        code = frame.f_code
-        if event != "call" or code.co_name != "update_refs" or not code.co_filename.endswith("git.py"):
+        if event != "call" or frame.f_code is not ref_write:
             return
         if not any(c.startswith("update refs/exps/") for c in frame.f_locals["commands"]):
             return
         path = []
         while frame is not None:
-            path.append(f"{Path(frame.f_code.co_filename).name}:{frame.f_code.co_name}")
-            if frame.f_code.co_name == "exp" and frame.f_code.co_filename.endswith("magics.py"):
+            path.append(f"{frame.f_globals.get('__name__')}:{frame.f_code.co_name}")
+            if frame.f_code is magic:
                 paths.append(path[::-1])
                 return
             frame = frame.f_back
@@ -157,7 +160,7 @@ def test_exp_run_reaches_its_ref_write_within_seven_frames(make_project, shell):
     finally:
         sys.setprofile(None)
     assert len(paths) == 1, paths
-    assert paths[0][0] == "magics.py:exp" and paths[0][-1] == "git.py:update_refs"
+    assert paths[0][0] == "jupyter_exp.magics:exp" and paths[0][-1] == "jupyter_exp.git:update_refs"
     assert len(paths[0]) <= 7, paths[0]
 
 
