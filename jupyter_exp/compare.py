@@ -19,6 +19,7 @@ from .errors import JupyterExpError
 from .params import DEFAULT_PARAMS_FILE, MISSING, lookup, parse_params
 from .pipeline.dvcfile import Pipeline, load_pipeline
 from .project import Project
+from .refs import EXPS_GLOB, HEADS, OWN_GLOB, TAGS
 from .render import json as render_json
 from .revision import revision_tree
 from .serialize import parse_yaml
@@ -245,12 +246,11 @@ def metric_revisions(
         return [""]
     found = [WORKSPACE]
     if all_commits:
-        out = project.git.run("rev-list", "--exclude=refs/exps/*", "--exclude=refs/jupyter-exp/*", "--all", check=False)
-        return found + [sha for sha in out.split() if sha]
+        return found + project.git.rev_list(all_refs_but=(EXPS_GLOB, OWN_GLOB), check=False)
     if all_branches:
-        found += [row[0] for row in project.git.for_each_ref("refs/heads", ["refname:short"])]
+        found += [row[0] for row in project.git.for_each_ref(HEADS, ["refname:short"])]
     if all_tags:
-        found += [row[0] for row in project.git.for_each_ref("refs/tags", ["refname:short"])]
+        found += [row[0] for row in project.git.for_each_ref(TAGS, ["refname:short"])]
     return list(dict.fromkeys(found))
 
 

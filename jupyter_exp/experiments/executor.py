@@ -76,41 +76,26 @@ class ClaimLost(Cancelled):
     """The entry was removed, killed or stopped while it ran: nothing is recorded."""
 
 
-def _run_dir(project: Project, entry: QueueEntry) -> Path:
-    return project.tmp_dir / "exps" / f"run-{entry.id}"
-
-
 def _prepare(project: Project, entry: QueueEntry, run_dir: Path) -> Project:
     """Fill ``run_dir`` from the entry's snapshot, share the cache, copy ``-C`` paths."""
     if run_dir.exists():
         remove(run_dir)  # left by a run that was killed
     run_dir.mkdir(parents=True)
-    objects = Path(project.git.run("rev-parse", "--git-path", "objects").strip())
-    objects = objects if objects.is_absolute() else (project.root / objects).resolve()
-    # A repository of its own (no hooks copied), reading the project's objects.
-    Git(run_dir).run("init", "-q", "--template=", str(run_dir))
-    run_git_dir = run_dir / ".git"
-    (run_git_dir / "objects" / "info").mkdir(parents=True, exist_ok=True)
-    (run_git_dir / "objects" / "info" / "alternates").write_text(f"{objects}\n")
-    # A stage's `git commit` must never prune what it cannot see is ours.
-    (run_git_dir / "config").write_text(
-        (run_git_dir / "config").read_text() + "[gc]\n\tauto = 0\n\tpruneExpire = never\n"
-    )
-    git = Git(
-        run_dir, env={"GIT_DIR": str(run_git_dir), "GIT_WORK_TREE": str(run_dir), "GIT_OBJECT_DIRECTORY": str(objects)}
-    )
-    git.run("update-ref", "--no-deref", "HEAD", entry.baseline)
-    git.run("read-tree", entry.rev)  # the run repository's own index: the snapshot is tracked there
-    git.run("checkout-index", "--all", "--force")
+    # A repository of its own, reading and writing the project's objects.
+    git = Git.init_borrowing(run_dir, project.git.git_path("objects").resolve())
+    git.update_ref("HEAD", entry.baseline, no_deref=True)
+    index = git.index()
+    index.read_tree(entry.rev)  # the run repository's own index: the snapshot is tracked there
+    index.checkout_all()
+    run_project = Project(run_dir, git=git)
     local = configparser.ConfigParser()
-    local.read(project.dvc_dir / "config.local")
+    local.read(project.local_config_file)
     if not local.has_section("cache"):
         local.add_section("cache")
     local.set("cache", "dir", str(project.cache_dir.resolve()))
-    (run_dir / ".dvc").mkdir(exist_ok=True)
-    with open(run_dir / ".dvc" / "config.local", "w") as fobj:
+    run_project.dvc_dir.mkdir(exist_ok=True)
+    with open(run_project.local_config_file, "w") as fobj:
         local.write(fobj)
-    run_project = Project(run_dir, git=git)
     for path in entry.copy_paths:
         # -C names a workspace path; it is copied to the same place in the run's directory,
         # so both ends go through the boundary (the target's symlinks come from the commit).
@@ -151,7 +136,7 @@ def execute(
     still owns its entry, and marks it done in the same hold. If it refuses
     (:class:`ClaimLost`) nothing is recorded.
     """
-    run_dir = _run_dir(project, entry)
+    run_dir = project.exp_run_dir(entry.id)
     try:
         run_project = _prepare(project, entry, run_dir)
         env = {"DVC_EXP_NAME": entry.name, "DVC_EXP_BASELINE_REV": entry.baseline}

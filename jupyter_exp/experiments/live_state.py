@@ -61,7 +61,7 @@ def change_stamp(project: Project, files: list[Path]) -> tuple:
     a queue entry, a progress event or one of ``files`` (the workspace files ``exp
     show`` reads: ``show.workspace_files``) changes."""
     stats: list[tuple] = []
-    for folder in (project.own_tmp_dir / "progress", project.own_tmp_dir / "queue"):
+    for folder in (project.progress_dir, project.queue_dir):
         try:
             stats.extend((e.name, e.stat().st_mtime_ns) for e in os.scandir(folder))
         except FileNotFoundError:

@@ -10,14 +10,16 @@ import time
 import uuid
 
 from .. import faults
+from ..git import ref_update
 from ..options import ReproOptions
 from ..overrides import OverrideSet, expand_sweeps, overridden_texts
 from ..processes import ESCALATION, Stopped
 from ..project import Project
+from ..refs import queue_ref
 from .catalog import list_experiments
 from .exceptions import EntryGone, ExperimentExistsError, NoBaselineError, QueueError, StateConflict
 from .names import random_name
-from .queue_store import QUEUE_NAMESPACE, REMOVED, QueueEntry, QueueStore
+from .queue_store import REMOVED, QueueEntry, QueueStore
 from .recordable import check_can_record
 from .resolve import resolve
 from .snapshot import ZERO, changed_data, pipeline_files, snapshot_tree
@@ -128,7 +130,7 @@ def _enqueue_locked(
             message=message,
             parent=resume_rev,
         )
-        git.update_refs([f"update {QUEUE_NAMESPACE}/{entry.id} {rev} {ZERO}"])
+        git.update_refs([ref_update(queue_ref(entry.id), rev, ZERO)])
         faults.point("queue.ref-written")
         store.create(entry)
         entries.append(entry)

@@ -32,19 +32,19 @@ import json
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 
+from ..git import ref_delete
 from ..notices import warn
 from ..options import ReproOptions
 from ..project import Project
-from ..refs import OWN_NAMESPACE
+from ..refs import queue_ref
+from ..serialize import write_text_atomic
 from .exceptions import EntryGone, QueueError, StateConflict
 
-QUEUE_NAMESPACE = f"{OWN_NAMESPACE}/queue"
 QueueState = Literal["queued", "running", "success", "failed"]
 STATES: tuple[QueueState, ...] = ("queued", "running", "success", "failed")
 REMOVED: Literal["removed"] = "removed"  # the target of a removal: the entry's files are gone
@@ -107,7 +107,7 @@ class QueueStore:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self.dir = project.own_tmp_dir / "queue"
+        self.dir = project.queue_dir
 
     # -- files ----------------------------------------------------------------
     def _record(self, entry_id: str) -> Path:
@@ -124,10 +124,7 @@ class QueueStore:
 
     def _write(self, entry: QueueEntry) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        data = asdict(entry)
-        tmp = self._record(entry.id).with_suffix(f".{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, self._record(entry.id))
+        write_text_atomic(self._record(entry.id), json.dumps(asdict(entry), indent=1))
 
     def create(self, entry: QueueEntry) -> None:
         """Write a new entry's record (its ref exists already)."""
@@ -222,7 +219,7 @@ class QueueStore:
                     f"Experiment '{current.name}' is {current.state} now; see `jupyter exp queue status` and try again."
                 )
             if to_state == REMOVED:
-                self.project.git.update_refs([f"delete {QUEUE_NAMESPACE}/{entry_id}"])
+                self.project.git.update_refs([ref_delete(queue_ref(entry_id))])
                 for path in (self._record(entry_id), self.log_path(entry_id), self._lock_path(entry_id)):
                     path.unlink(missing_ok=True)
                 # Last: a waiter that got the old lock file finds the record gone.

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 
 from ..errors import JupyterExpError
+from ..git import ref_delete
 from ..project import Project
 from ..refs import EXPS_NAMESPACE
-from .catalog import all_commits_list, list_experiments, select_baselines
+from .catalog import all_commits_list, list_experiments, remote_experiments, select_baselines
 from .exceptions import UnknownExperimentError
 from .resolve import select_experiments
 
@@ -53,7 +54,7 @@ def _delete_refs(project: Project, doomed: list) -> None:
         log.warning(
             f"Removed {len(cleared)} stale ref lock file(s) left under {EXPS_NAMESPACE} by a killed git command."
         )
-    project.git.update_refs([f"delete {e.ref} {e.rev}" for e in doomed])
+    project.git.update_refs([ref_delete(str(e.ref), e.rev) for e in doomed])
 
 
 def _remove_local(
@@ -82,29 +83,14 @@ def _remove_local(
     return entries + [e.name for e in selected]
 
 
-def _remote_refs(project: Project, remote: str) -> list[tuple[str, str]]:
-    out = project.git.run_network("ls-remote", remote, "refs/exps/*")
-    from ..refs import ExpRef
-
-    found = []
-    for line in out.splitlines():
-        sha, _, ref = line.partition("\t")
-        if ExpRef.parse(ref) is not None:
-            found.append((ref, sha))
-    return found
-
-
 def _remove_remote(project: Project, remote: str, names: list[str], all_commits: bool) -> list[str]:
-    from ..refs import ExpRef
-
-    refs = _remote_refs(project, remote)
-    wanted = [ref for ref, _ in refs if all_commits or ExpRef.parse(ref).name in names]  # type: ignore[union-attr]
-    missing = set(names) - {ExpRef.parse(r).name for r in wanted}  # type: ignore[union-attr]
+    wanted = [ref for ref, _ in remote_experiments(project, remote) if all_commits or ref.name in names]
+    missing = set(names) - {ref.name for ref in wanted}
     if missing:
         raise UnknownExperimentError(f"No experiment named '{sorted(missing)[0]}' on remote '{remote}'.")
     if wanted:
-        project.git.run_network("push", remote, *[f":{ref}" for ref in wanted])
-    return [ExpRef.parse(r).name for r in wanted]  # type: ignore[union-attr]
+        project.git.push(remote, [f":{ref}" for ref in wanted])  # an empty source deletes
+    return [ref.name for ref in wanted]
 
 
 def gc(

@@ -86,7 +86,7 @@ def workspace_files(project) -> list:
     files |= set(read_params(project, tree, pipeline=pipeline)) | set(read_metrics(project, tree, pipeline=pipeline))
     paths = [project.root / f for f in sorted(files)]
     # The queue's records: an entry that starts, fails or succeeds changes the table.
-    return paths + [project.dvc_dir / "config", project.dvc_dir / "config.local", project.own_tmp_dir / "queue"]
+    return paths + [project.config_file, project.local_config_file, project.queue_dir]
 
 
 def to_dataframe(rows: list[ExpRow], cols: list[Column]):

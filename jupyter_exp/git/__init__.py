@@ -24,21 +24,36 @@ from pathlib import Path
 from ..errors import NotAGitRepoError
 from ..refs import EXPS_NAMESPACE, HEADS, OWN_NAMESPACE
 from .errors import GitError, RemoteUnavailableError, explain, repository_problem
+from .index import Index
 from .network import check_remote, network_env, run_network, stop_process_group
 from .objects import Found, ObjectReader
 
 __all__ = [
     "Git",
     "GitError",
+    "Index",
     "RemoteUnavailableError",
     "check_remote",
     "find_git_root",
     "network_env",
+    "ref_delete",
+    "ref_update",
 ]
 
 # A ref lock file older than this is left by a killed process: git holds a ref lock for
 # the milliseconds of one transaction, never for a minute.
 STALE_LOCK_SECONDS = 60.0
+
+
+def ref_update(ref: str, new: str, old: str) -> str:
+    """A :meth:`Git.update_refs` command: point ``ref`` at ``new`` if it points at ``old``
+    now (all zeros: if it does not exist)."""
+    return f"update {ref} {new} {old}"
+
+
+def ref_delete(ref: str, old: str | None = None) -> str:
+    """A :meth:`Git.update_refs` command: delete ``ref`` (if it points at ``old``, when given)."""
+    return f"delete {ref}" + (f" {old}" if old else "")
 
 
 def find_git_root(start: str | os.PathLike) -> Path:
@@ -102,10 +117,11 @@ class Git:
         out = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
         return out or None
 
-    def for_each_ref(self, prefix: str, fields: list[str]) -> list[list[str]]:
-        """One row of the given ``%(field)`` values per ref under ``prefix``."""
+    def for_each_ref(self, prefix: str | tuple[str, ...], fields: list[str]) -> list[list[str]]:
+        """One row of the given ``%(field)`` values per ref under ``prefix`` (or each of
+        several prefixes)."""
         fmt = "%00".join(f"%({f})" for f in fields)
-        out = self.run("for-each-ref", f"--format={fmt}", prefix)
+        out = self.run("for-each-ref", f"--format={fmt}", *((prefix,) if isinstance(prefix, str) else prefix))
         return [line.split("\0") for line in out.splitlines() if line]
 
     def refs_stamp(
@@ -214,7 +230,100 @@ class Git:
                 cleared.append(path.relative_to(top.parents[prefix.count("/")]).as_posix()[: -len(".lock")])
         return cleared
 
-    # -- typed queries and updates (one method per git command more than one module uses) --
+    # -- typed queries and updates: one method per git command the engine runs ----------
+    @classmethod
+    def init_borrowing(cls, root: Path, objects: Path) -> Git:
+        """A new repository at ``root`` (no hooks copied) that reads the object store
+        ``objects`` through ``objects/info/alternates`` and writes its own objects there
+        too (``GIT_OBJECT_DIRECTORY``): nothing is copied, and what is committed in it
+        is in the other repository at once. It never collects garbage: it cannot see
+        what the other repository's refs keep alive."""
+        cls(root).run("init", "-q", "--template=", str(root))
+        git_dir = root / ".git"
+        (git_dir / "objects" / "info").mkdir(parents=True, exist_ok=True)
+        (git_dir / "objects" / "info" / "alternates").write_text(f"{objects}\n")
+        config = git_dir / "config"
+        config.write_text(config.read_text() + "[gc]\n\tauto = 0\n\tpruneExpire = never\n")
+        return cls(
+            root, env={"GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(root), "GIT_OBJECT_DIRECTORY": str(objects)}
+        )
+
+    def index(self, path: Path | None = None) -> Index:
+        """The work tree's index, or the scratch index file at ``path``."""
+        return Index(self, path)
+
+    def check_identity(self) -> None:
+        """Raise GitError (one line naming the fix) when commits would have no author."""
+        self.run("var", "GIT_AUTHOR_IDENT")
+        self.run("var", "GIT_COMMITTER_IDENT")
+
+    def valid_branch_name(self, name: str) -> bool:
+        """Whether ``git check-ref-format --branch`` takes ``name``."""
+        return self.run("check-ref-format", "--branch", name, check=False).strip() != ""
+
+    def remotes(self) -> list[str]:
+        """The names of the configured git remotes."""
+        return self.run("remote").split()
+
+    def ignored_paths(self) -> list[str]:
+        """Work-tree paths git ignores; a wholly ignored directory once, with a ``/``."""
+        out = self.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory", check=False)
+        return [p for p in out.split("\0") if p]
+
+    def rev_list(
+        self,
+        *revs: str,
+        not_from: tuple[str, ...] | list[str] = (),
+        first_parent: bool = False,
+        limit: int | None = None,
+        branches: bool = False,
+        tags: bool = False,
+        all_refs_but: tuple[str, ...] | None = None,
+        check: bool = True,
+    ) -> list[str]:
+        """Commits reachable from ``revs`` (and every branch, every tag, or every ref but
+        those matching the ``all_refs_but`` globs) and not from ``not_from``, newest first;
+        only along first parents with ``first_parent``, at most ``limit`` of them."""
+        args = ["rev-list", *(["--first-parent"] if first_parent else [])]
+        args += [f"--max-count={limit}"] if limit is not None else []
+        if all_refs_but is not None:
+            args += [*(f"--exclude={glob}" for glob in all_refs_but), "--all"]
+        args += [*(["--branches"] if branches else []), *(["--tags"] if tags else []), *revs]
+        args += ["--not", *not_from] if not_from else []
+        return self.run(*args, check=check).split()
+
+    def commits(self, revs: list[str], not_from: list[str] | None = None) -> list[tuple[str, int, list[str]]]:
+        """``(sha, committer time, parents)`` of ``revs`` themselves (``not_from`` None),
+        or of every commit reachable from them and not from ``not_from``."""
+        walk = ["--no-walk=unsorted"] if not_from is None else []
+        out = self.run("log", *walk, "--format=%H %ct %P", *revs, *(["--not", *not_from] if not_from else []))
+        return [(parts[0], int(parts[1]), parts[2:]) for parts in (line.split() for line in out.splitlines())]
+
+    def diff_tree(self, old: str, new: str, diff_filter: str = "AMT") -> list[tuple[str, str, str]]:
+        """``(mode, oid, path)`` in ``new`` of the files that differ from ``old``, of the
+        kinds in ``diff_filter`` (A added, M modified, T type changed; no renames)."""
+        raw = self.run("diff-tree", "-r", "-z", "--no-renames", f"--diff-filter={diff_filter}", old, new)
+        fields = raw.split("\0")
+        return [(meta.split()[1], meta.split()[3], path) for meta, path in zip(fields[0::2], fields[1::2]) if meta]
+
+    def tree_entries(self, rev: str) -> list[tuple[str, str, str, str]]:
+        """``(mode, type, oid, path)`` of every file in ``rev``'s whole tree."""
+        listing = self.run("ls-tree", "-r", "-z", "--full-tree", rev)
+        found = []
+        for line in filter(None, listing.split("\0")):
+            meta, _, path = line.partition("\t")
+            mode, kind, oid = meta.split(" ")
+            found.append((mode, kind, oid, path))
+        return found
+
+    def push(self, remote: str, refspecs: list[str]) -> None:
+        """``git push REMOTE REFSPECS`` (a network call)."""
+        self.run_network("push", remote, *refspecs)
+
+    def fetch(self, remote: str, revs: list[str]) -> None:
+        """Fetch ``revs`` (commits) from ``remote`` without writing a ref, FETCH_HEAD or tags."""
+        self.run_network("fetch", remote, *revs, options=("--no-write-fetch-head", "--no-tags"))
+
     def ls_tree(self, rev: str, check: bool = True) -> list[str]:
         """Every file path in ``rev``'s tree; not ``check``: [] for a revision git does not know."""
         return [n for n in self.run("ls-tree", "-r", "-z", "--name-only", rev, check=check).split("\0") if n]
@@ -243,14 +352,6 @@ class Git:
     def first_parent_chain(self, tip: str, *exclude: str) -> list[str]:
         """Commits from ``tip`` down its first parents, newest first, stopping at ``exclude``."""
         return self.run("rev-list", "--first-parent", tip, *(["--not", *exclude] if exclude else [])).split()
-
-    def read_tree(self, rev: str | None, env: dict[str, str] | None = None) -> None:
-        """Load ``rev``'s tree into the index (``env``'s ``GIT_INDEX_FILE``); None: empty it."""
-        self.run("read-tree", *([rev] if rev else ["--empty"]), env=env)
-
-    def write_tree(self, env: dict[str, str] | None = None) -> str:
-        """The tree id of the index (``env``'s ``GIT_INDEX_FILE``)."""
-        return self.run("write-tree", env=env).strip()
 
     def update_ref(
         self, ref: str, new: str, old: str | None = None, message: str | None = None, no_deref: bool = False

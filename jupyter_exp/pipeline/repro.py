@@ -443,7 +443,7 @@ def _read_paths(run: _Run, graph: Graph, order: list[str]) -> list[Path]:
     """Everything a no-op decision over ``order`` read, for the up-to-date stamp."""
     root = run.project.root
     paths = [root / p for p in graph.sources]
-    paths += [run.project.dvc_dir / "config", run.project.dvc_dir / "config.local"]
+    paths += [run.project.config_file, run.project.local_config_file]
     paths += [root / lock_path_for(graph.stages[a].dvcfile) for a in order]
     paths += [root / p for p in run.memo.params_read]
     for address in order:

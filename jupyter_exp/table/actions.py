@@ -145,7 +145,7 @@ def push(req: Request) -> Outcome:
 
 def _default_remote(project: Project) -> str | None:
     """``origin``, or the only git remote there is; None asks the user."""
-    remotes = project.git.run("remote").split()
+    remotes = project.git.remotes()
     return "origin" if "origin" in remotes else (remotes[0] if len(remotes) == 1 else None)
 
 

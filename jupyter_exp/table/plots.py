@@ -75,7 +75,7 @@ def _tsv_curves(project: Project, rev: str) -> dict[str, list[tuple[float, float
     its ``dvc.lock`` records (a cached ``dvclive`` directory, say)."""
     git = project.git
     found: dict[str, bytes] = {}
-    for path in git.run("ls-tree", "-r", "--name-only", rev).splitlines():
+    for path in git.ls_tree(rev):
         if _is_metric_tsv(path) and (data := git.read_blob(rev, path)) is not None:
             found[path] = data
     if not found:
