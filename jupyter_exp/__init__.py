@@ -17,184 +17,71 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from typing import Any
 
     from . import live
-    from .api.experiments import (
-        apply,
-        branch,
-        diff,
-        gc,
-        ls,
-        remove,
-        rename,
-        run,
-        run_temp,
-        run_temp_with,
-        run_with,
-        save,
-        show,
-        show_text,
-    )
-    from .api.params_metrics import apply_params, expand_sweeps, metrics_diff, metrics_show, params_diff
-    from .api.pipeline import add, add_stage, checkout, init, repro, reproduce
-    from .api.queue import (
-        queue,
-        queue_kill,
-        queue_logs,
-        queue_remove,
-        queue_retry,
-        queue_start,
-        queue_status,
-        queue_stop,
-        queue_wait,
-        queue_with,
-        run_all,
-    )
-    from .api.sharing import pull, push
-    from .api.table import show_table
+    from .api.experiments import *  # noqa: F403
+    from .api.params_metrics import *  # noqa: F403
+    from .api.pipeline import *  # noqa: F403
+    from .api.queue import *  # noqa: F403
+    from .api.sharing import *  # noqa: F403
+    from .api.table import *  # noqa: F403
+    from .arguments import InvalidArgumentError
     from .compare import DiffRow
     from .display import QueueStatus
-    from .errors import (
-        CacheError,
-        CheckoutError,
-        ConfigError,
-        CyclicGraphError,
-        LockError,
-        MissingDependencyError,
-        NotAGitRepoError,
-        NotAProjectError,
-        OutputDuplicatedError,
-        OverrideSyntaxError,
-        ParamsError,
-        PathError,
-        PipelineError,
-        StageFailedError,
-        UnknownStageError,
-        YAMLFileError,
-    )
+    from .errors import *  # noqa: F403
     from .experiments.apply import Applied
     from .experiments.diff import ExpDiff
-    from .experiments.exceptions import (
-        AmbiguousExperimentError,
-        ApplyRefusedError,
-        CannotRecordError,
-        DaskUnavailableError,
-        EntryGone,
-        ExperimentExistsError,
-        NoBaselineError,
-        QueueError,
-        RemoteError,
-        RunInterrupted,
-        StateConflict,
-        UnknownExperimentError,
-    )
+    from .experiments.exceptions import *  # noqa: F403
     from .experiments.executor import Outcome
     from .experiments.queue_store import QueueEntry
     from .experiments.run import Experiment
     from .experiments.workers import StopReport, WorkerInfo
+    from .git import GitError, RemoteUnavailableError
     from .live import make_checkpoint
     from .options import ReproOptions, ShowOptions
+    from .pipeline.repro import ReproAbortedError, ReproFailedError
     from .pipeline.results import StageResult
+    from .pipeline.stage_add import StageExistsError
     from .project import Project
+    from .refs import InvalidExpNameError
 
-# Each lazy name and the module (relative to this package) that defines it.
-_LAZY: dict[str, str] = {
-    **dict.fromkeys(["add", "add_stage", "checkout", "init", "repro", "reproduce"], ".api.pipeline"),
-    **dict.fromkeys(
-        ["apply_params", "expand_sweeps", "metrics_diff", "metrics_show", "params_diff"], ".api.params_metrics"
-    ),
-    **dict.fromkeys(
-        [
-            "apply",
-            "branch",
-            "diff",
-            "gc",
-            "ls",
-            "remove",
-            "rename",
-            "run",
-            "run_temp",
-            "run_temp_with",
-            "run_with",
-            "save",
-            "show",
-            "show_text",
-        ],
-        ".api.experiments",
-    ),
-    **dict.fromkeys(
-        [
-            "queue",
-            "queue_kill",
-            "queue_logs",
-            "queue_remove",
-            "queue_retry",
-            "queue_start",
-            "queue_status",
-            "queue_stop",
-            "queue_wait",
-            "queue_with",
-            "run_all",
-        ],
-        ".api.queue",
-    ),
-    **dict.fromkeys(["pull", "push"], ".api.sharing"),
-    "show_table": ".api.table",
+# Each module (relative to this package) and the names it gives; each is imported
+# when one of its names is first used.
+_BY_MODULE = {
+    # The api, by noun (each module's __all__; a test holds them equal).
+    ".api.pipeline": "add add_stage checkout init repro reproduce",
+    ".api.params_metrics": "apply_params expand_sweeps metrics_diff metrics_show params_diff",
+    ".api.experiments": "apply branch diff gc ls remove rename run run_temp run_temp_with run_with save show show_text",
+    ".api.queue": "queue queue_kill queue_logs queue_remove queue_retry queue_start queue_status queue_stop "
+    "queue_wait queue_with run_all",
+    ".api.sharing": "pull push",
+    ".api.table": "show_table",
     # What the functions return and take.
-    "Applied": ".experiments.apply",
-    "DiffRow": ".compare",
-    "ExpDiff": ".experiments.diff",
-    "Experiment": ".experiments.run",
-    "Outcome": ".experiments.executor",
-    "Project": ".project",
-    "QueueEntry": ".experiments.queue_store",
-    "QueueStatus": ".display",
-    "ReproOptions": ".options",
-    "ShowOptions": ".options",
-    "StageResult": ".pipeline.results",
-    "StopReport": ".experiments.workers",
-    "WorkerInfo": ".experiments.workers",
+    ".compare": "DiffRow",
+    ".display": "QueueStatus",
+    ".experiments.apply": "Applied",
+    ".experiments.diff": "ExpDiff",
+    ".experiments.executor": "Outcome",
+    ".experiments.queue_store": "QueueEntry",
+    ".experiments.run": "Experiment",
+    ".experiments.workers": "StopReport WorkerInfo",
+    ".options": "ReproOptions ShowOptions",
+    ".pipeline.results": "StageResult",
+    ".project": "Project",
     # The errors a user may catch (all JupyterExpError).
-    **dict.fromkeys(
-        [
-            "AmbiguousExperimentError",
-            "ApplyRefusedError",
-            "CannotRecordError",
-            "DaskUnavailableError",
-            "EntryGone",
-            "ExperimentExistsError",
-            "NoBaselineError",
-            "QueueError",
-            "StateConflict",
-            "RemoteError",
-            "RunInterrupted",
-            "UnknownExperimentError",
-        ],
-        ".experiments.exceptions",
-    ),
-    **dict.fromkeys(
-        [
-            "CacheError",
-            "CheckoutError",
-            "ConfigError",
-            "CyclicGraphError",
-            "LockError",
-            "MissingDependencyError",
-            "NotAGitRepoError",
-            "NotAProjectError",
-            "OutputDuplicatedError",
-            "OverrideSyntaxError",
-            "ParamsError",
-            "PathError",
-            "PipelineError",
-            "StageFailedError",
-            "UnknownStageError",
-            "YAMLFileError",
-        ],
-        ".errors",
-    ),
+    ".errors": "CacheError CheckoutError ConfigError CyclicGraphError LockError MissingDependencyError "
+    "NotAGitRepoError NotAProjectError OutputDuplicatedError OverrideSyntaxError ParamsError PathError "
+    "PipelineError StageFailedError UnknownStageError YAMLFileError",
+    ".experiments.exceptions": "AmbiguousExperimentError ApplyRefusedError CannotRecordError DaskUnavailableError "
+    "EntryGone ExperimentExistsError NoBaselineError QueueError RemoteError RunInterrupted StateConflict "
+    "UnknownExperimentError",
+    ".arguments": "InvalidArgumentError",
+    ".git": "GitError RemoteUnavailableError",
+    ".pipeline.repro": "ReproAbortedError ReproFailedError",
+    ".pipeline.stage_add": "StageExistsError",
+    ".refs": "InvalidExpNameError",
     # The in-stage api: `jupyter_exp.live` (DVCLive's calls) and DVC 2's make_checkpoint.
-    "live": ".live",
-    "make_checkpoint": ".live",
+    ".live": "live make_checkpoint",
 }
+_LAZY: dict[str, str] = {name: module for module, names in _BY_MODULE.items() for name in names.split()}
 
 __all__ = sorted(["JupyterExpError", "__version__", "load_ipython_extension", *_LAZY])
 
