@@ -70,7 +70,7 @@ def test_names_random_unique_and_validated(make_project):
             jupyter_exp.run(name=bad)
     with pytest.raises(
         ExperimentExistsError,
-        match=f"Experiment '{first.name}' already exists on baseline .*; rerun with -f to overwrite.",
+        match=f"Experiment '{first.name}' already exists on baseline .*; rerun with force=True to overwrite.",
     ):
         jupyter_exp.run(name=first.name, params={"train.lr": 0.9})
     again = jupyter_exp.run(name=first.name, params={"train.lr": 0.9}, force=True)
@@ -123,10 +123,19 @@ def test_no_baseline_commit(git_repo: Path):
         jupyter_exp.run()
 
 
-def test_sweep_without_queue_is_refused(make_project):
+def test_sweep_without_queue_is_refused_in_each_front_ends_words(make_project, cli):
+    """The engine names the option; Python hears the api's function, the command line
+    its flag, and a flag of another verb comes with that verb's command."""
     make_project("two_stage")
-    with pytest.raises(JupyterExpError, match="Sweep overrides need --queue"):
+    with pytest.raises(JupyterExpError, match=r"^Sweep overrides need the queue; queue them with queue\(\) or"):
         jupyter_exp.run(set_params=["train.lr=0.1,0.2"])
+    proc = cli("run", "-S", "train.lr=0.1,0.2", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr == "ERROR: Sweep overrides need the queue; queue them with --queue or give one value.\n"
+    proc = cli("queue", "start", check=False)
+    assert proc.stderr == "ERROR: The queue is empty; queue experiments with `jupyter exp run --queue` first.\n"
+    with pytest.raises(JupyterExpError, match=r"^The queue is empty; queue experiments with queue\(\) first\.$"):
+        jupyter_exp.queue_start()
 
 
 def test_killed_run_leaves_no_half_experiment(make_project):

@@ -128,7 +128,7 @@ def test_a_rejected_push_still_says_pull_first(exps, tmp_path):
     head = git(exps, "rev-parse", "HEAD").strip()
     ref = f"refs/exps/{head[:2]}/{head[2:]}/e1"
     git(exps, "update-ref", ref, git(exps, "rev-parse", f"refs/exps/{head[:2]}/{head[2:]}/e2").strip())
-    with pytest.raises(JupyterExpError, match=r"was rejected .*; pull first or push with -f\.$"):
+    with pytest.raises(JupyterExpError, match=r"was rejected .*; pull first or push with force=True\.$"):
         jupyter_exp.push(str(remote), "e1")
 
 

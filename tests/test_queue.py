@@ -73,7 +73,7 @@ def test_sweeps_queue_one_entry_per_combination(ran):
     params = [git(ran, "show", f"{e.rev}:params.yaml") for e in entries]
     assert "lr: 0.1" in params[0] and "epochs: 1" in params[0]
     assert "lr: 0.2" in params[3] and "epochs: 3" in params[3]
-    with pytest.raises(JupyterExpError, match="Sweep overrides need --queue"):
+    with pytest.raises(JupyterExpError, match=r"Sweep overrides need the queue; queue them with queue\(\)"):
         jupyter_exp.run(set_params=["train.lr=0.1,0.2"])
 
 
@@ -148,7 +148,7 @@ def pd_isna(value) -> bool:
     return bool(pd.isna(value))
 
 
-def test_a_git_ignored_dependency_names_the_file_and_suggests_copy(ran):
+def test_a_git_ignored_dependency_names_the_file_and_suggests_copy(ran, cli):
     (ran / "secret.cfg").write_text("k=1\n")
     (ran / ".gitignore").write_text((ran / ".gitignore").read_text() + "/secret.cfg\n")
     (ran / "dvc.yaml").write_text(
@@ -160,10 +160,12 @@ def test_a_git_ignored_dependency_names_the_file_and_suggests_copy(ran):
     with pytest.raises(
         JupyterExpError,
         match=r"Dependency 'secret.cfg' of stage 'extra' does not exist.*git ignores it"
-        r".*queue again with -C secret.cfg",
+        r".*queue again with copy_paths=\['secret.cfg'\]\.$",
     ):
-        jupyter_exp.run(temp=True, name="no-copy")
+        jupyter_exp.run_temp(name="no-copy")
     assert queue_states(ran) == {"no-copy": "failed"}
+    proc = cli("run", "--temp", "-n", "no-copy-cli", check=False)  # the command line's words
+    assert proc.returncode == 1 and proc.stderr.strip().endswith("queue again with -C secret.cfg.")
     exp = jupyter_exp.run(temp=True, name="with-copy", copy_paths=["secret.cfg"])
     assert exp_rev(ran, "with-copy") == exp.rev
 

@@ -37,9 +37,7 @@ def rename(project: Project, name: str, new_name: str, force: bool = False) -> E
     new_ref = ExpRef(exp.baseline, new_name)
     existing = next((e for e in experiments if e.ref == new_ref), None)
     if existing is not None and not force:
-        raise ExperimentExistsError(
-            f"Experiment '{new_name}' already exists on baseline {exp.baseline[:7]}; rerun with -f to overwrite."
-        )
+        raise ExperimentExistsError.taken(new_name, exp.baseline)
     project.git.update_refs(
         [
             ref_update(str(new_ref), exp.rev, existing.rev if existing else ZERO),

@@ -35,11 +35,11 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import faults
-from ..errors import JupyterExpError, MissingDependencyError, StageFailedError
+from ..errors import JupyterExpError, MissingDependencyError, StageFailedError, option
 from ..git import Git
 from ..pipeline.cache import remove
 from ..pipeline.dvcfile import load_all
@@ -65,7 +65,10 @@ class Outcome:
     name: str
     state: str  # success | failed | queued (interrupted: back in the queue) | skipped | removed
     exp_rev: str | None = None
-    error: str | None = None
+    error: str | None = None  # in Python's words, as the entry's record keeps it
+    # The engine's words for ``error`` (options marked; see errors.option), for a front
+    # end that reports this run's failure itself (a --temp run) to spell in its own.
+    error_template: str | None = field(default=None, compare=False, repr=False)
 
 
 class Cancelled(Exception):
@@ -99,9 +102,9 @@ def _prepare(project: Project, entry: QueueEntry, run_dir: Path) -> Project:
     for path in entry.copy_paths:
         # -C names a workspace path; it is copied to the same place in the run's directory,
         # so both ends go through the boundary (the target's symlinks come from the commit).
-        rel = project.resolve_relpath(path, where="-C/--copy-paths", output=True)
+        rel = project.resolve_relpath(path, where=option("copy_paths", label=True), output=True)
         source = project.root / rel
-        target = run_project.resolve(rel, where="-C/--copy-paths", output=True)
+        target = run_project.resolve(rel, where=option("copy_paths", label=True), output=True)
         if not source.exists():
             raise JupyterExpError(f"Cannot copy '{path}' into the run: it does not exist in the workspace.")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +120,7 @@ def _explain_missing(project: Project, exc: MissingDependencyError) -> JupyterEx
     if exc.path and (project.root / exc.path).exists():
         return JupyterExpError(
             f"{exc} '{exc.path}' is in your workspace but git ignores it, so the run did not get it; "
-            f"queue again with -C {exc.path}."
+            f"queue again with {option('copy_paths', exc.path)}."
         )
     return exc
 
@@ -352,12 +355,13 @@ def _finish_failed(
             if isinstance(exc, KeyboardInterrupt):
                 raise exc
             return Outcome(entry.id, entry.name, "queued")
+        template = None
         if request == "kill":
             # The stage's own complaint about the signal (a KeyboardInterrupt traceback)
             # is not the user's code failing: say who stopped it.
             message = "killed by `jupyter exp queue kill`; its log keeps the output until then"
         elif isinstance(exc, JupyterExpError):
-            message = str(exc)
+            message, template = str(exc), exc.template
         else:
             message = f"{type(exc).__name__}: {exc}"
             out(traceback.format_exc())
@@ -379,7 +383,7 @@ def _finish_failed(
         return Outcome(entry.id, entry.name, "removed")
     if isinstance(exc, KeyboardInterrupt):
         raise exc
-    return Outcome(entry.id, entry.name, "failed", error=message)
+    return Outcome(entry.id, entry.name, "failed", error=message, error_template=template)
 
 
 @dataclass

@@ -10,6 +10,7 @@ import time
 import uuid
 
 from .. import faults
+from ..errors import option
 from ..git import ref_update
 from ..options import ReproOptions
 from ..overrides import OverrideSet, expand_sweeps, overridden_texts
@@ -69,7 +70,7 @@ def _enqueue_locked(
     # fail is refused now, not after the run (a --temp run comes through here first).
     check_can_record(project)
     for path in copy_paths or ():  # refused before anything is queued; the executor checks again
-        project.resolve_relpath(path, where="-C/--copy-paths", output=True)
+        project.resolve_relpath(path, where=option("copy_paths", label=True), output=True)
     git = project.git
     baseline = git.head()
     if resume_rev is not None:
@@ -94,9 +95,7 @@ def _enqueue_locked(
             names.append(random_name(names_taken | set(names)))
     for chosen in names:
         if chosen in names_taken and not options.force:
-            raise ExperimentExistsError(
-                f"Experiment '{chosen}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
-            )
+            raise ExperimentExistsError.taken(chosen, baseline)
     # What is staged is in the snapshot (it starts from the index); untracked files nobody
     # staged are not, as in DVC (`git add` them, or copy them in with -C).
     include = pipeline_files(project) if resume_rev is None else []
@@ -223,7 +222,10 @@ def remove_entries(
     is removed. Returns the names removed (none: nothing matched the states given)."""
     store = QueueStore(project)
     if not names and not (all or queued or failed or success):
-        raise QueueError("Name the entries to remove, or use --all, --queued, --failed or --success.")
+        raise QueueError(
+            f"Name the entries to remove, or use {option('all')}, {option('queued')}, {option('failed')} "
+            f"or {option('success')}."
+        )
     chosen = [store.find(n) for n in names or []]
     chosen += [
         e
@@ -238,7 +240,7 @@ def remove_entries(
         if entry.state == "running" and not force:
             raise QueueError(
                 f"Experiment '{entry.name}' is running; kill it first (`queue kill {entry.name}`) "
-                "or remove it with --force."
+                f"or remove it with {option('force')}."
             )
     removed = []
     for entry in unique:
@@ -256,7 +258,7 @@ def retry(project: Project, names: list[str] | None = None, failed: bool = False
     behind (its worker killed) is stopped first."""
     store = QueueStore(project)
     if not names and not failed:
-        raise QueueError("Name the entries to run again, or use --failed.")
+        raise QueueError(f"Name the entries to run again, or use {option('failed')}.")
     chosen = [store.find(n) for n in names or []]
     if failed:
         chosen += [e for e in store.entries() if e.state == "failed"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import JupyterExpError
+from ..errors import JupyterExpError, option
 from ..git import ref_delete
 from ..project import Project
 from ..refs import EXPS_NAMESPACE
@@ -38,7 +38,7 @@ def remove(
     refs are deleted on that remote instead.
     """
     if not (names or all_commits or revs):
-        raise JupyterExpError("Name the experiments to remove, or use -A or --rev.")
+        raise JupyterExpError(f"Name the experiments to remove, or use {option('all_commits')} or {option('revs')}.")
     if git_remote:
         return _remove_remote(project, git_remote, names or [], all_commits)
     return _remove_local(project, names, all_commits=all_commits, revs=revs, num=num, keep=keep)
@@ -107,7 +107,10 @@ def gc(
     ``all_tags``, every commit with ``all_commits``.
     """
     if not (workspace or all_branches or all_tags or all_commits):
-        raise JupyterExpError("Say what to keep: -w (HEAD), -a (branches), -T (tags) or -A (all commits).")
+        raise JupyterExpError(
+            f"Say what to keep: {option('workspace')} (HEAD), {option('all_branches')} (branches), "
+            f"{option('all_tags')} (tags) or {option('all_commits')} (all commits)."
+        )
     kept: set[str] = set()
     if all_commits:
         kept.update(all_commits_list(project))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import faults
-from ..errors import JupyterExpError
+from ..errors import JupyterExpError, option
 from ..options import ReproOptions
 from ..overrides import apply_overrides, group_by_file, is_sweep
 from ..pipeline.dvcfile import load_pipeline, walk_pipelines
@@ -50,6 +50,12 @@ def _baseline(project: Project) -> str:
     return head
 
 
+def _refuse_sweeps(set_params: list[str] | None) -> None:
+    """One run takes one value per param: a sweep is for the queue."""
+    if set_params and is_sweep(set_params):
+        raise JupyterExpError(f"Sweep overrides need the queue; queue them with {option('queue')} or give one value.")
+
+
 def choose_name(project: Project, baseline: str, name: str | None, force: bool) -> tuple[str, str | None]:
     """Validate ``name`` (or make one up), failing early if it is taken and not ``force``.
 
@@ -60,9 +66,7 @@ def choose_name(project: Project, baseline: str, name: str | None, force: bool) 
         return random_name(set(taken)), None
     check_name(name)
     if name in taken and not force:
-        raise ExperimentExistsError(
-            f"Experiment '{name}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
-        )
+        raise ExperimentExistsError.taken(name, baseline)
     return name, taken.get(name)
 
 
@@ -97,8 +101,7 @@ def run(
     with project.lock():
         echo = echo or echo_stdout
         baseline = _baseline(project)
-        if set_params and is_sweep(set_params):
-            raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
+        _refuse_sweeps(set_params)
         # Loaded once and passed down: again only when -S rewrote a file they were built from.
         pipelines = walk_pipelines(project)
         if any(stage.has_checkpoint for stage in pipelines.stages):
@@ -342,8 +345,7 @@ def run_temp(
     from .queue_store import QueueStore
 
     echo = echo or echo_stdout
-    if set_params and is_sweep(set_params):
-        raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
+    _refuse_sweeps(set_params)
     (entry,) = queue(
         project,
         targets,
@@ -359,7 +361,7 @@ def run_temp(
     store = QueueStore(project)
     if outcome.state != "success":
         raise JupyterExpError(
-            f"Experiment '{entry.name}' failed: {outcome.error}"
+            f"Experiment '{entry.name}' failed: {outcome.error_template or outcome.error}"
             if outcome.error
             else f"Experiment '{entry.name}' did not run ({outcome.state})."
         )

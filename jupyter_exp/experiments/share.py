@@ -19,7 +19,7 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import JupyterExpError
+from ..errors import JupyterExpError, option
 from ..git import GitError, RemoteUnavailableError, check_remote, ref_update
 from ..notices import warn
 from ..pipeline.cache import READONLY, Cache
@@ -198,7 +198,7 @@ def push(
     check_remote(git_remote)  # before any work, so an option as remote is the only line said
     selected = select_experiments(project, names, all_commits=all_commits, revs=revs, num=num)
     if not selected:
-        raise JupyterExpError("No experiments to push; name them or use -A / --rev.")
+        raise JupyterExpError(f"No experiments to push; name them or use {option('all_commits')} / {option('revs')}.")
     notices = []
     if not no_cache:
         remote_dir = dvc_remote_dir(project, dvc_remote)
@@ -209,7 +209,7 @@ def push(
             if needed:
                 notices.append(
                     "no DVC remote is set, so only the experiment refs are pushed; "
-                    "add one with `dvc remote add -d NAME PATH` or pass -r NAME."
+                    "add one with `dvc remote add -d NAME PATH`, or name one for this command."
                 )
         else:
             _, missing = transfer(needed, local, _store(remote_dir), jobs)
@@ -226,7 +226,9 @@ def push(
     except GitError as exc:
         if not _rejected(exc.stderr):
             raise
-        raise RemoteError(f"Push to '{git_remote}' was rejected ({exc}); pull first or push with -f.") from None
+        raise RemoteError(
+            f"Push to '{git_remote}' was rejected ({exc}); pull first or push with {option('force')}."
+        ) from None
     for notice in notices:  # said once the push went through: a refused push stays one line
         warn(notice)
     return [e.name for e in selected]
@@ -249,7 +251,7 @@ def _ref_updates(project: Project, chosen: list[tuple[ExpRef, str]], force: bool
         if current is not None and not force and project.git.rev_list(current, not_from=[sha], limit=1):
             raise RemoteError(
                 f"Fetch from '{git_remote}' failed (local experiment '{ref.name}' has diverged "
-                "from the remote one); use -f to overwrite local experiments."
+                f"from the remote one); use {option('force')} to overwrite local experiments."
             )
         commands.append(ref_update(str(ref), sha, current or ZERO))
     return commands
@@ -308,14 +310,14 @@ def pull(
             if any(not local.exists(m) for m in needed):
                 warn(
                     "no DVC remote is set, so only the experiment refs were pulled; "
-                    "add one with `dvc remote add -d NAME PATH` or pass -r NAME."
+                    "add one with `dvc remote add -d NAME PATH`, or name one for this command."
                 )
         else:
             _, missing = transfer(needed, stores[0], local, jobs)
             if missing:
                 raise RemoteError(
                     _say_missing(missing, f"are missing from the DVC remote at {remote_dir}")
-                    + "; push them from a clone that has them, or pull with --no-cache for the refs alone."
+                    + f"; push them from a clone that has them, or pull with {option('no_cache')} for the refs alone."
                 )
     project.git.update_refs(updates)
     return [ref.name for ref, _ in chosen]

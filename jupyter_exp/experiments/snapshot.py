@@ -198,9 +198,7 @@ def record(
     if existing != ZERO and not force:
         if git.tree_of(existing) == tree:
             return existing
-        raise ExperimentExistsError(
-            f"Experiment '{name}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
-        )
+        raise ExperimentExistsError.taken(name, baseline)
     commit = git.commit_tree(tree, [parent or baseline], message or experiment_message(project))
     faults.point("record.committed")
     git.update_refs([ref_update(str(ref), commit, existing)])

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import JupyterExpError
+from ..errors import JupyterExpError, option
 from ..pipeline.results import Echo, echo_stdout
 from ..pipeline.runner import interrupt_all
 from ..processes import alive
@@ -146,7 +146,7 @@ def run_all(
         back = [e.name for e in store.entries() if e.state == "queued"]
         raise RunInterrupted(
             f"Interrupted; {len(back)} experiment(s) are in the queue ({', '.join(back)}); "
-            "resume with `jupyter exp queue start` or `exp run --run-all`."
+            f"resume with `jupyter exp queue start` or {option('run_all')}."
         ) from None
     done = [o for o in outcomes if o.state in ("success", "failed")]
     for outcome in done:
@@ -185,7 +185,7 @@ def start(
     chosen = executor_for(executor)  # an unknown name fails here, not in the worker
     project.workers_stop_file.unlink(missing_ok=True)
     if not any(e.state == "queued" for e in QueueStore(project).entries()):
-        raise JupyterExpError("The queue is empty; queue experiments with `exp run --queue` first.")
+        raise JupyterExpError(f"The queue is empty; queue experiments with {option('queue')} first.")
     if threads:
         key = f"thread-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         control = Control.new(on_finish, stop_file=project.workers_stop_file)

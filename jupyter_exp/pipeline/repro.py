@@ -403,7 +403,7 @@ def _pull_notice(project: Project, echo: Echo) -> None:
     """``--pull``: outputs come from the DVC remote; with none configured, say so once."""
     if not project.config.get("core", "remote", fallback=None):
         echo(
-            "WARNING: --pull: no DVC remote is configured, nothing was pulled; "
+            "WARNING: no DVC remote is configured, so no missing output was pulled; "
             "add one with `dvc remote add -d NAME URL`.\n"
         )
 

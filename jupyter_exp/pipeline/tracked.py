@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CheckoutError, JupyterExpError, PipelineError
+from ..errors import CheckoutError, JupyterExpError, PipelineError, option
 from ..project import Project
 from ..serialize import decode_text, dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from ..tree import GitTree
@@ -191,7 +191,7 @@ def checkout(
             if unsaved:
                 raise CheckoutError(
                     f"Can't remove the following unsaved files without confirmation: "
-                    f"{', '.join(unsaved)}; copy them elsewhere or rerun with --force."
+                    f"{', '.join(unsaved)}; copy them elsewhere or rerun with {option('force')}."
                 )
         changed, missing = [], []
         for item in items:
