@@ -183,7 +183,8 @@ def bench_repro(work: Path, repeat: int, data_mb: int, dvc: Path | None, rows: d
         "import time, statistics, jupyter_exp, os\n"
         "jupyter_exp.repro(echo=lambda s: None)\n"
         f"ts = []\nfor _ in range({repeat}):\n"
-        "    t = time.perf_counter(); jupyter_exp.repro(echo=lambda s: None); ts.append((time.perf_counter() - t) * 1000)\n"
+        "    t = time.perf_counter(); jupyter_exp.repro(echo=lambda s: None)\n"
+        "    ts.append((time.perf_counter() - t) * 1000)\n"
         "print(' '.join(f'{t:.3f}' for t in ts))\n"
     )
     out, rows["noop_api"].ours_mem = run_captured([sys.executable, "-c", code], ours)

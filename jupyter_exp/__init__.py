@@ -1,7 +1,7 @@
 """jupyter_exp: DVC-compatible pipelines and experiments from Jupyter, Python and the shell.
 
 This module only re-exports. The api lives in :mod:`jupyter_exp.api`, one module per
-noun (pipeline, params and metrics, experiments, queue, sharing, plots); the ``jupyter exp``
+noun (pipeline, params and metrics, experiments, queue, sharing); the ``jupyter exp``
 command and the ``%exp`` / ``%%stage`` magics call those modules. Each name below is
 imported on first use (PEP 562), so ``import jupyter_exp`` stays cheap: the engine,
 pandas and IPython load when a function first needs them.
@@ -13,86 +13,81 @@ from .errors import JupyterExpError
 from .version import __version__
 
 TYPE_CHECKING = False
-# fmt: off
-# isort: off
 if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from typing import Any
 
     from . import live
-    from .api.experiments import (
-        apply, branch, diff, gc, ls, remove, rename, run, run_temp, run_temp_with, save, show, show_text,
-    )
-    from .api.params_metrics import apply_params, expand_sweeps, metrics_diff, metrics_show, params_diff
-    from .api.pipeline import add, add_stage, checkout, init, repro, reproduce
-    from .api.plots import plots_diff, plots_show, plots_templates
-    from .api.queue import (
-        queue, queue_kill, queue_logs, queue_remove, queue_retry, queue_start, queue_status, queue_stop, queue_wait,
-        queue_with, run_all,
-    )
-    from .api.sharing import pull, push
-    from .api.table import show_table
+    from .api.experiments import *  # noqa: F403
+    from .api.params_metrics import *  # noqa: F403
+    from .api.pipeline import *  # noqa: F403
+    from .api.plots import *  # noqa: F403
+    from .api.queue import *  # noqa: F403
+    from .api.sharing import *  # noqa: F403
+    from .api.table import *  # noqa: F403
+    from .arguments import InvalidArgumentError
     from .compare import DiffRow
     from .display import QueueStatus
-    from .errors import (
-        CacheError, CheckoutError, ConfigError, CyclicGraphError, LockError, MissingDependencyError, NotAGitRepoError,
-        NotAProjectError, OutputDuplicatedError, OverrideSyntaxError, ParamsError, PathError, PipelineError,
-        StageFailedError, UnknownStageError, YAMLFileError,
-    )
+    from .errors import *  # noqa: F403
     from .experiments.apply import Applied
     from .experiments.diff import ExpDiff
-    from .experiments.exceptions import (
-        AmbiguousExperimentError, ApplyRefusedError, CannotRecordError, DaskUnavailableError, EntryGone,
-        ExperimentExistsError, NoBaselineError, QueueError, RemoteError, RunInterrupted, StateConflict,
-        UnknownExperimentError,
-    )
+    from .experiments.exceptions import *  # noqa: F403
     from .experiments.executor import Outcome
     from .experiments.queue_store import QueueEntry
     from .experiments.run import Experiment
     from .experiments.workers import StopReport, WorkerInfo
+    from .git import GitError, RemoteUnavailableError
     from .live import make_checkpoint
     from .options import ReproOptions, ShowOptions
+    from .pipeline.repro import ReproAbortedError, ReproFailedError
     from .pipeline.results import StageResult
+    from .pipeline.stage_add import StageExistsError
     from .plots.display import PlotsView
     from .plots.templates import TemplateError
     from .project import Project
-# isort: on
+    from .refs import InvalidExpNameError
 
-# Each lazy name and the module (relative to this package) that defines it.
-_MODULES: dict[str, str] = {
+# Each module (relative to this package) and the names it gives; each is imported
+# when one of its names is first used.
+_BY_MODULE = {
+    # The api, by noun (each module's __all__; a test holds them equal).
     ".api.pipeline": "add add_stage checkout init repro reproduce",
     ".api.params_metrics": "apply_params expand_sweeps metrics_diff metrics_show params_diff",
-    ".api.experiments": "apply branch diff gc ls remove rename run run_temp run_temp_with save show show_text",
+    ".api.experiments": "apply branch diff gc ls remove rename run run_temp run_temp_with run_with save show show_text",
     ".api.queue": "queue queue_kill queue_logs queue_remove queue_retry queue_start queue_status queue_stop "
-                  "queue_wait queue_with run_all",
+    "queue_wait queue_with run_all",
     ".api.sharing": "pull push",
     ".api.plots": "plots_diff plots_show plots_templates",
     ".api.table": "show_table",
     # What the functions return and take.
-    ".experiments.apply": "Applied",
     ".compare": "DiffRow",
-    ".experiments.diff": "ExpDiff",
-    ".experiments.run": "Experiment",
-    ".experiments.executor": "Outcome",
-    ".plots.display": "PlotsView",
-    ".project": "Project",
-    ".experiments.queue_store": "QueueEntry",
     ".display": "QueueStatus",
+    ".experiments.apply": "Applied",
+    ".experiments.diff": "ExpDiff",
+    ".experiments.executor": "Outcome",
+    ".experiments.queue_store": "QueueEntry",
+    ".experiments.run": "Experiment",
+    ".experiments.workers": "StopReport WorkerInfo",
     ".options": "ReproOptions ShowOptions",
     ".pipeline.results": "StageResult",
-    ".experiments.workers": "StopReport WorkerInfo",
+    ".plots.display": "PlotsView",
+    ".project": "Project",
     # The errors a user may catch (all JupyterExpError).
-    ".experiments.exceptions": "AmbiguousExperimentError ApplyRefusedError CannotRecordError DaskUnavailableError "
-                               "EntryGone ExperimentExistsError NoBaselineError QueueError StateConflict "
-                               "RemoteError RunInterrupted UnknownExperimentError",
     ".errors": "CacheError CheckoutError ConfigError CyclicGraphError LockError MissingDependencyError "
-               "NotAGitRepoError NotAProjectError OutputDuplicatedError OverrideSyntaxError ParamsError PathError "
-               "PipelineError StageFailedError UnknownStageError YAMLFileError",
+    "NotAGitRepoError NotAProjectError OutputDuplicatedError OverrideSyntaxError ParamsError PathError "
+    "PipelineError StageFailedError UnknownStageError YAMLFileError",
+    ".experiments.exceptions": "AmbiguousExperimentError ApplyRefusedError CannotRecordError DaskUnavailableError "
+    "EntryGone ExperimentExistsError NoBaselineError QueueError RemoteError RunInterrupted StateConflict "
+    "UnknownExperimentError",
+    ".arguments": "InvalidArgumentError",
+    ".git": "GitError RemoteUnavailableError",
+    ".pipeline.repro": "ReproAbortedError ReproFailedError",
+    ".pipeline.stage_add": "StageExistsError",
+    ".refs": "InvalidExpNameError",
     ".plots.templates": "TemplateError",
     # The in-stage api: `jupyter_exp.live` (DVCLive's calls) and DVC 2's make_checkpoint.
     ".live": "live make_checkpoint",
 }
-# fmt: on
-_LAZY: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names.split()}
+_LAZY: dict[str, str] = {name: module for module, names in _BY_MODULE.items() for name in names.split()}
 
 __all__ = sorted(["JupyterExpError", "__version__", "load_ipython_extension", *_LAZY])
 

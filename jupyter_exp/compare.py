@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from .errors import JupyterExpError
 from .params import DEFAULT_PARAMS_FILE, MISSING, lookup, parse_params
 from .pipeline.dvcfile import Pipeline, load_pipeline
 from .project import Project
+from .refs import EXPS_GLOB, HEADS, OWN_GLOB, TAGS
 from .render import json as render_json
 from .revision import revision_tree
 from .serialize import parse_yaml
@@ -73,8 +74,8 @@ def read_params(
         for dep in stage.params:
             if not dep.keys:
                 wanted[dep.path] = None
-            elif wanted.get(dep.path, set()) is not None:
-                wanted.setdefault(dep.path, set()).update(dep.keys)
+            elif (keys := wanted.setdefault(dep.path, set())) is not None:
+                keys.update(dep.keys)
     if not deps_only:
         for file in pipeline.params:
             wanted[file] = None
@@ -204,7 +205,7 @@ def collect_metrics(project: Project, tree: Tree | None) -> dict[str, dict]:
     return {f: ({"data": v.flat} if v.error is None else v.to_dvc()) for f, v in read_metrics(project, tree).items()}
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -232,7 +233,8 @@ def params_diff(
 
 def metrics_show(project: Project, revs: list[str] | None = None) -> dict[str, dict]:
     """``{rev: {file: {"data": {...}}}}``; the workspace is keyed ``workspace``."""
-    return {rev or WORKSPACE: collect_metrics(project, tree_for(project, rev)) for rev in (revs or [None])}
+    wanted: list[str | None] = list(revs) if revs else [None]  # None: the workspace
+    return {rev or WORKSPACE: collect_metrics(project, tree_for(project, rev)) for rev in wanted}
 
 
 def metric_revisions(
@@ -244,12 +246,11 @@ def metric_revisions(
         return [""]
     found = [WORKSPACE]
     if all_commits:
-        out = project.git.run("rev-list", "--exclude=refs/exps/*", "--exclude=refs/jupyter-exp/*", "--all", check=False)
-        return found + [sha for sha in out.split() if sha]
+        return found + project.git.rev_list(all_refs_but=(EXPS_GLOB, OWN_GLOB), check=False)
     if all_branches:
-        found += [row[0] for row in project.git.for_each_ref("refs/heads", ["refname:short"])]
+        found += [row[0] for row in project.git.for_each_ref(HEADS, ["refname:short"])]
     if all_tags:
-        found += [row[0] for row in project.git.for_each_ref("refs/tags", ["refname:short"])]
+        found += [row[0] for row in project.git.for_each_ref(TAGS, ["refname:short"])]
     return list(dict.fromkeys(found))
 
 

@@ -8,10 +8,13 @@ back into the api. The queue's status line asks the engine for fresh counts."""
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .render import text
 from .values import DiffRow, FileValues
+
+if TYPE_CHECKING:
+    from .experiments.executor import Outcome
 
 
 def _html_table(headers: list[str], body: list[list[str]], caption: str | None = None) -> str:
@@ -198,11 +201,11 @@ class QueueStatusLine:
     """One line in a notebook cell, updated in place (an IPython display handle) as the
     background worker finishes experiments: "Queue: 1 running, 2 queued, 3 done, 1 failed"."""
 
-    def __init__(self, handle, root=None) -> None:
-        self.handle = handle
+    def __init__(self, handle: Any, root: str | None = None) -> None:
+        self.handle = handle  # an IPython display handle (None until shown)
         self.root = root
-        self.jobs = None
-        self.last = None
+        self.jobs: int | None = None
+        self.last: Outcome | None = None
 
     @classmethod
     def shown(cls) -> QueueStatusLine:
@@ -224,7 +227,7 @@ class QueueStatusLine:
         tail = f"; last: {self.last.name} {self.last.state}" if self.last is not None else ""
         return head + ", ".join(parts) + tail
 
-    def refresh(self, outcome=None, started: int | None = None) -> None:
+    def refresh(self, outcome: Outcome | None = None, started: int | None = None) -> None:
         """Called from the worker thread; throttled by nature (once per experiment)."""
         if started is not None:
             self.jobs = started

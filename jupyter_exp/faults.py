@@ -24,7 +24,7 @@ POINTS = {
     "queue.recorded": "a worker recorded the experiment, the entry still says running",
     "checkpoint.committed": "a step's commit exists, the ref still names the previous step",
     "checkpoint.ref-written": "a step's ref is written, its progress not yet published",
-    "apply.saved": "exp apply: workspace and index saved under refs/jupyter-exp/saved/, nothing written",
+    "apply.saved": "exp apply: workspace and index saved (their saved-workspace ref written), nothing written",
     "apply.files-written": "exp apply: the experiment's files written and staged, the index not restored",
     "apply.index-restored": "exp apply: files written, index restored, cached outputs not checked out",
 }

@@ -43,22 +43,19 @@ def make_checkpoint(info: dict | None = None) -> None:
         return
     engine = int(os.environ.get(ENGINE_PID_VAR) or 0)
     _check_engine(engine)
-    folder = os.path.join(_root(), ".dvc", "tmp")
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, SIGNAL_NAME)
+    # Imported here: only checkpoint stages pay for them.
+    from .project import Project
+    from .serialize import replacing
+
+    path = Project(_root()).checkpoint_signal_file
+    path.parent.mkdir(parents=True, exist_ok=True)
     # Written beside and renamed into place: the engine polls for the file and reads it
     # as soon as it exists, so it must never see it empty or half written.
-    tmp = os.path.join(folder, f".{SIGNAL_NAME}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
-    try:
+    with replacing(path) as tmp:
         with open(tmp, "x") as fobj:
             fobj.write(json.dumps(info or {}))
             fobj.flush()
             os.fsync(fobj.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     polls = 0
     while os.path.exists(path):  # the engine deletes it once the checkpoint is committed
         time.sleep(POLL_SECONDS)
@@ -82,7 +79,7 @@ class Live:
 
     def __init__(self, directory: str = DEFAULT_DIR) -> None:
         self.dir = directory
-        self.step = None  # read lazily: resuming continues from the last logged step
+        self.step: int | None = None  # read lazily: resuming continues from the last logged step
         self.metrics: dict[str, float] = {}
         self.total: int | None = None
 

@@ -13,8 +13,10 @@ from IPython.utils.process import arg_split
 
 from . import cli
 from .api import pipeline
+from .cli.flag_words import FlagWords
 from .cli.parser import HelpShown
 from .cli.pipeline import build_stage_parser
+from .errors import JupyterExpError
 
 
 @magics_class
@@ -35,10 +37,20 @@ class ExpMagics(Magics):
         dvc.yaml runs it, and it is reproduced at once (unless ``--no-run``), its output
         streaming into the cell. Flags as ``dvc stage add``.
         """
+        parser = build_stage_parser()
         try:
-            args = build_stage_parser().parse_args(arg_split(line, posix=True))
+            args = parser.parse_args(arg_split(line, posix=True))
         except HelpShown:
             return None
+        try:
+            self._add_stage(args, cell)
+        except JupyterExpError as exc:
+            exc.spell = FlagWords(parser)  # the options an error names, as this magic's flags
+            raise
+        return None
+
+    @staticmethod
+    def _add_stage(args, cell: str) -> None:
         pipeline.add_stage(
             args.name,
             cell,
@@ -58,4 +70,3 @@ class ExpMagics(Magics):
             force=args.force,
             run=not args.no_run,
         )
-        return None

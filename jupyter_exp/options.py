@@ -8,6 +8,7 @@ NamedTuples rather than frozen dataclasses because ``dataclasses`` costs 5 ms to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 
@@ -37,35 +38,46 @@ class ReproOptions(NamedTuple):
     pull: bool = False
     interactive: bool = False
 
+    @classmethod
+    def from_keywords(cls, keywords: Mapping[str, Any]) -> ReproOptions:
+        """The options among a call's keywords: an api function that keeps the flags as
+        keywords of its own passes ``locals()`` first thing, so the list is written once."""
+        return cls(**{name: bool(keywords[name]) for name in cls._fields if name in keywords})
+
+    @classmethod
+    def from_record(cls, flags: Mapping[str, Any]) -> ReproOptions:
+        """The options a queue record holds (see :meth:`record`); unknown keys ignored."""
+        return cls(**{name: bool(flags.get(name)) for name in _RECORDED})
+
     @property
     def may_skip(self) -> bool:
         """Whether an up-to-date pipeline may be answered from its recorded no-op
         (nothing forces a run, fetches data or asks the user)."""
         return not (self.force or self.force_downstream or self.pull or self.interactive or self.allow_missing)
 
-    def engine_flags(self) -> dict[str, bool]:
-        """The keywords of the engine's ``reproduce``/``run``/``queue`` (without
-        ``interactive``, which becomes a ``confirm`` callback). ``recursive``,
-        ``allow_missing`` and ``pull`` only when set, so queue records and executors
-        that predate them read the same."""
-        flags = dict(
-            force=self.force,
-            single_item=self.single_item,
-            downstream=self.downstream,
-            pipeline=self.pipeline,
-            all_pipelines=self.all_pipelines,
-            force_downstream=self.force_downstream,
-            keep_going=self.keep_going,
-            ignore_errors=self.ignore_errors,
-        )
-        flags.update(
-            {
-                k: v
-                for k, v in dict(recursive=self.recursive, allow_missing=self.allow_missing, pull=self.pull).items()
-                if v
-            }
-        )
+    def record(self) -> dict[str, bool]:
+        """The flags as a queue record keeps them (JSON). Without ``interactive``: a
+        queued run asks nobody. ``recursive``, ``allow_missing`` and ``pull`` only when
+        set, so a record reads as those written before they existed."""
+        flags = {name: getattr(self, name) for name in _RECORDED[:8]}
+        flags.update({name: True for name in _RECORDED[8:] if getattr(self, name)})
         return flags
+
+
+# What a queue record holds: always the first eight, the others when set.
+_RECORDED = (
+    "force",
+    "single_item",
+    "downstream",
+    "pipeline",
+    "all_pipelines",
+    "force_downstream",
+    "keep_going",
+    "ignore_errors",
+    "recursive",
+    "allow_missing",
+    "pull",
+)
 
 
 class ShowOptions(NamedTuple):
@@ -109,27 +121,11 @@ class ShowOptions(NamedTuple):
         """ShowOptions with ``revs``/``keep``/``drop`` given as lists or one string."""
         return cls(revs=_tuple(revs), keep=_tuple(keep), drop=_tuple(drop), **selection)
 
-    def select_kwargs(self) -> dict[str, Any]:
-        """The keywords of the engine's ``show.select``."""
-        as_list = lambda value: list(value) if value is not None else None  # noqa: E731
-        return dict(
-            revs=as_list(self.revs),
-            num=self.num,
-            all_branches=self.all_branches,
-            all_tags=self.all_tags,
-            all_commits=self.all_commits,
-            hide_workspace=self.hide_workspace,
-            param_deps=self.param_deps,
-            force=self.force,
-            sort_by=self.sort_by,
-            sort_order=self.sort_order,
-            only_changed=self.only_changed,
-            keep=as_list(self.keep),
-            drop=as_list(self.drop),
-            deps=self.deps,
-            hide_queued=self.hide_queued,
-            hide_failed=self.hide_failed,
-        )
+    @classmethod
+    def from_keywords(cls, keywords: Mapping[str, Any]) -> ShowOptions:
+        """The selection among a call's keywords (``locals()`` of an api function that
+        keeps them as keywords of its own), as :meth:`of` takes them."""
+        return cls.of(**{name: keywords[name] for name in cls._fields if name in keywords})
 
     def key(self) -> dict[str, Any]:
         """The selection as plain JSON data (what a cached output is keyed by)."""

@@ -17,8 +17,9 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from .errors import OverrideSyntaxError, ParamsError
+from .errors import OverrideSyntaxError, ParamsError, option
 from .params import DEFAULT_PARAMS_FILE, parse_params, read_params_text, render_params
 from .serialize import write_text_atomic
 
@@ -37,7 +38,9 @@ def group_by_file(set_params: list[str]) -> OverrideSet:
         else:
             path, override = DEFAULT_PARAMS_FILE, item
         if not override:
-            raise OverrideSyntaxError(f"Empty override in '-S {item}'; use -S [file:]key=value.")
+            raise OverrideSyntaxError(
+                f"Empty override in '{option('set_params', item)}'; use {option('set_params', '[file:]key=value')}."
+            )
         grouped.setdefault(path, []).append(override)
     return grouped
 
@@ -133,7 +136,7 @@ def _apply_simple(data: dict, overrides: list[str]) -> dict | None:
         if parsed is None:
             return None
         path, value = parsed
-        node = result
+        node: Any = result
         for part in path[:-1]:
             node = node.get(part) if isinstance(node, dict) else None
         if not isinstance(node, dict) or path[-1] not in node or isinstance(node[path[-1]], (dict, list)):
@@ -191,8 +194,8 @@ def _apply_with_hydra(data: dict, overrides: list[str], path: str) -> dict:
     for override in parsed:
         if override.is_sweep_override():
             raise OverrideSyntaxError(
-                f"Sweep override '{override.input_line}' needs --queue; "
-                "queue it with `exp run --queue` or give one value."
+                f"Sweep override '{override.input_line}' needs the queue; "
+                f"queue it with {option('queue')} or give one value."
             )
     cfg = OmegaConf.create(data)
     OmegaConf.set_struct(cfg, True)
@@ -200,17 +203,19 @@ def _apply_with_hydra(data: dict, overrides: list[str], path: str) -> dict:
         ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)
     except (ConfigCompositionException, OmegaConfBaseException) as exc:
         raise ParamsError(_explain(str(exc), path)) from None
-    return OmegaConf.to_container(cfg)
+    container = OmegaConf.to_container(cfg)
+    assert isinstance(container, dict)  # made from a dict above
+    return container
 
 
 def _explain(message: str, path: str) -> str:
     first = message.strip().splitlines()[0]
     if first.startswith("Could not override '"):
         key = first.split("'")[1]
-        return f"Unknown param '{key}' in {path}; use -S +{key}=VALUE to add it."
+        return f"Unknown param '{key}' in {path}; use {option('set_params', f'+{key}=VALUE')} to add it."
     if first.startswith("Could not append to config. An item is already at '"):
         key = first.split("'")[1]
-        return f"Param '{key}' already exists in {path}; use -S {key}=VALUE or ++{key}=VALUE."
+        return f"Param '{key}' already exists in {path}; use {option('set_params', f'{key}=VALUE')} or ++{key}=VALUE."
     if "Key" in first and "not" in first.lower():
         return f"{first} in {path}; check the key name."
     return f"{first} ({path}); check the override."

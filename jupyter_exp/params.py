@@ -136,9 +136,8 @@ def render_params(name: str, old_text: str | None, new: dict) -> str:
 
     yaml = YAML()
     yaml.preserve_quotes = True
-    doc = yaml.load(old_text) if old_text is not None else None
-    if doc is None:
-        doc = {}
+    loaded = yaml.load(old_text) if old_text is not None else None
+    doc = {} if loaded is None else loaded
     _merge_into(doc, new)
     buf = io.StringIO()
     yaml.dump(doc, buf)
@@ -268,11 +267,11 @@ def _splice_yaml(name: str, old_text: str, new: dict) -> str | None:
     spans = _scalar_spans(old_text)
     if spans is None:
         return None
-    edits = []
+    edits: list[tuple[_Span, str]] = []
     for path, value in changes:
         span = spans.get(path)
         rendered = _yaml_scalar_text(value, span.in_flow) if span is not None else None
-        if rendered is None:
+        if span is None or rendered is None:
             return None
         edits.append((span, rendered))
     result = old_text
@@ -326,9 +325,9 @@ def _plain(value: Any) -> Any:
 
 
 # -- .py params files --------------------------------------------------------------
-def _py_assignments(tree: ast.Module) -> dict[tuple[str, ...], ast.AST]:
+def _py_assignments(tree: ast.Module) -> dict[tuple[str, ...], ast.expr]:
     """Literal assignments at module level and in top-level classes, by key path."""
-    found: dict[tuple[str, ...], ast.AST] = {}
+    found: dict[tuple[str, ...], ast.expr] = {}
 
     def visit(body: list[ast.stmt], prefix: tuple[str, ...]) -> None:
         for node in body:
@@ -378,6 +377,8 @@ def _render_py(name: str, text: str, new: dict) -> str:
         if old_flat[keys] == value and type(old_flat[keys]) is type(value):
             continue
         node = assignments[keys]
+        # ast.parse sets the end positions; only hand-built nodes lack them.
+        assert node.end_lineno is not None and node.end_col_offset is not None
         edits.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, repr(value)))
     for lineno, col, end_lineno, end_col, replacement in sorted(edits, reverse=True):
         first, last = lines[lineno - 1], lines[end_lineno - 1]

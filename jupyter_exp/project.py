@@ -102,6 +102,25 @@ class Project:
         """Where queued and temp runs get a directory each (``.dvc/tmp/exps``, as DVC)."""
         return self.tmp_dir / "exps"
 
+    def exp_run_dir(self, entry_id: str) -> Path:
+        """The directory queue entry ``entry_id`` runs in."""
+        return self.exp_runs_dir / f"run-{entry_id}"
+
+    def exp_run_dirs(self) -> dict[str, Path]:
+        """The run directories there are now, by queue entry id."""
+        found = sorted(self.exp_runs_dir.glob("run-*")) if self.exp_runs_dir.is_dir() else []
+        return {path.name[len("run-") :]: path for path in found}
+
+    @property
+    def config_file(self) -> Path:
+        """DVC's project config (``.dvc/config``, in git)."""
+        return self.dvc_dir / "config"
+
+    @property
+    def local_config_file(self) -> Path:
+        """DVC's machine-local config (``.dvc/config.local``, git-ignored)."""
+        return self.dvc_dir / "config.local"
+
     # -- our own, under .dvc/tmp/jupyter_exp --------------------------------------------
     @property
     def state_db(self) -> Path:
@@ -132,6 +151,11 @@ class Project:
     def workers_dir(self) -> Path:
         """One record per background queue worker."""
         return self.own_tmp_dir / "workers"
+
+    @property
+    def workers_stop_file(self) -> Path:
+        """Written by ``queue stop``: every background worker reads it before it claims."""
+        return self.workers_dir / "STOP"
 
     @property
     def checkpoint_state_file(self) -> Path:
@@ -170,7 +194,7 @@ class Project:
         import configparser
 
         parser = configparser.ConfigParser()
-        for path in (self.dvc_dir / "config", self.dvc_dir / "config.local"):
+        for path in (self.config_file, self.local_config_file):
             name = f"{DVC_DIR}/{path.name}"
             try:
                 text = path.read_text(encoding="utf-8")

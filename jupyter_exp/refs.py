@@ -18,6 +18,7 @@ EXPS_GLOB = f"{EXPS_NAMESPACE}/*"  # every experiment ref of a remote (``git ls-
 HEADS = "refs/heads"
 TAGS = "refs/tags"
 OWN_NAMESPACE = "refs/jupyter-exp"
+OWN_GLOB = f"{OWN_NAMESPACE}/*"
 SAVED_NAMESPACE = f"{OWN_NAMESPACE}/saved"  # workspaces saved by apply, by name
 QUEUE_NAMESPACE = f"{OWN_NAMESPACE}/queue"  # keeps each queue entry's snapshot alive, by id
 # Every namespace whose change can change what ``exp show`` prints.

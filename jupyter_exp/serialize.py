@@ -45,7 +45,7 @@ def parse_yaml(text: str, path: str | os.PathLike) -> Any:
         raise YAMLFileError(f"{path}: {str(exc).splitlines()[0]}; fix the YAML syntax.") from None
 
 
-_lock_loader = None
+_lock_loader: type | None = None
 
 # YAML 1.2 core schema as ruamel.yaml resolves it (the loader DVC reads dvc.lock with):
 # `off`/`yes` are strings, `1:30` is a string, `017` is 17, `1e3` is a float.
@@ -104,7 +104,7 @@ def _construct_bool12(loader, node) -> bool:
     return loader.construct_scalar(node).lower() == "true"
 
 
-def _lock_yaml_loader():
+def _lock_yaml_loader() -> type:
     """PyYAML's libyaml loader with YAML 1.2 core-schema resolution (see parse_lock)."""
     global _lock_loader
     if _lock_loader is None:
@@ -112,9 +112,10 @@ def _lock_yaml_loader():
 
         import yaml
 
-        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        # libyaml's loader when PyYAML was built with it: a base known only at run time.
+        base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-        class Yaml12Loader(base):  # type: ignore[misc, valid-type]
+        class Yaml12Loader(base):
             yaml_implicit_resolvers: dict = {}
             yaml_constructors = dict(base.yaml_constructors)
 

@@ -3,7 +3,7 @@
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from notebook_files import write_notebook
 
-TRAIN = '''import json, os, sys, time
+TRAIN = """import json, os, sys, time
 import yaml
 from jupyter_exp import live
 
@@ -17,7 +17,7 @@ for epoch in range(state["epoch"], params["epochs"]):
     json.dump(state, open("model.json", "w"))        # the checkpoint output
     live.log_metric("loss", round((3 - state["w"]) ** 2, 6))
     live.next_step(total=params["epochs"])            # metrics written, a commit made
-print("trained to epoch", state["epoch"])'''
+print("trained to epoch", state["epoch"])"""
 
 CELLS = [
     new_markdown_cell(
@@ -30,7 +30,8 @@ CELLS = [
     new_code_cell(
         "import os, subprocess, tempfile\n"
         "from pathlib import Path\n\n"
-        "project = Path(os.environ.get('JUPYTER_EXP_CHECKPOINTS_DIR') or tempfile.mkdtemp(prefix='jupyter-exp-checkpoints-'))\n"
+        "project = Path(os.environ.get('JUPYTER_EXP_CHECKPOINTS_DIR') "
+        "or tempfile.mkdtemp(prefix='jupyter-exp-checkpoints-'))\n"
         "project.mkdir(parents=True, exist_ok=True)\n"
         "os.chdir(project)\n"
         "subprocess.run(['git', 'init', '-q'], check=True)\n"
@@ -42,8 +43,7 @@ CELLS = [
     ),
     new_code_cell("%%writefile params.yaml\ntrain:\n  lr: 0.5\n  epochs: 6\n"),
     new_code_cell(
-        "%%stage train -p train -c model.json -M dvclive/metrics.json --plots-no-cache dvclive/plots --no-run\n"
-        + TRAIN
+        "%%stage train -p train -c model.json -M dvclive/metrics.json --plots-no-cache dvclive/plots --no-run\n" + TRAIN
     ),
     new_code_cell("!git add -A && git commit -q -m 'checkpoint pipeline' && echo committed"),
     new_markdown_cell("## A run that stops after two epochs\n\nThe two committed steps are kept."),

@@ -3,14 +3,14 @@
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from notebook_files import write_notebook
 
-PREPARE = '''import csv, json, yaml
+PREPARE = """import csv, json, yaml
 split = yaml.safe_load(open("params.yaml"))["prepare"]["split"]
 rows = [(float(r["x"]), float(r["y"])) for r in csv.DictReader(open("data/points.csv"))]
 cut = int(len(rows) * split)
 json.dump({"train": rows[:cut], "test": rows[cut:]}, open("split.json", "w"))
-print(f"{cut} training points, {len(rows) - cut} test points")'''
+print(f"{cut} training points, {len(rows) - cut} test points")"""
 
-TRAIN = '''import json, yaml
+TRAIN = """import json, yaml
 p = yaml.safe_load(open("params.yaml"))["train"]
 data = json.load(open("split.json"))
 w = b = 0.0
@@ -21,7 +21,7 @@ for epoch in range(p["epochs"]):
 mse = sum((w * x + b - y) ** 2 for x, y in data["test"]) / len(data["test"])
 json.dump({"w": w, "b": b}, open("model.json", "w"))
 json.dump({"mse": round(mse, 6)}, open("metrics.json", "w"))
-print(f"w={w:.3f} b={b:.3f} mse={mse:.4f}")'''
+print(f"w={w:.3f} b={b:.3f} mse={mse:.4f}")"""
 
 CELLS = [
     new_markdown_cell(
@@ -35,7 +35,8 @@ CELLS = [
     new_code_cell(
         "import os, subprocess, tempfile\n"
         "from pathlib import Path\n\n"
-        "project = Path(os.environ.get('JUPYTER_EXP_QUICKSTART_DIR') or tempfile.mkdtemp(prefix='jupyter-exp-quickstart-'))\n"
+        "project = Path(os.environ.get('JUPYTER_EXP_QUICKSTART_DIR') "
+        "or tempfile.mkdtemp(prefix='jupyter-exp-quickstart-'))\n"
         "project.mkdir(parents=True, exist_ok=True)\n"
         "os.chdir(project)\n"
         "subprocess.run(['git', 'init', '-q'], check=True)\n"
@@ -46,7 +47,10 @@ CELLS = [
         "%load_ext jupyter_exp\n"
         "%exp init"
     ),
-    new_markdown_cell("## Data and params\n\nA synthetic regression data set (`y = 3x + 2 + noise`), tracked in the cache like `dvc add`."),
+    new_markdown_cell(
+        "## Data and params\n\nA synthetic regression data set (`y = 3x + 2 + noise`), "
+        "tracked in the cache like `dvc add`."
+    ),
     new_code_cell(
         "import random\n\n"
         "rng = random.Random(0)\n"

@@ -10,15 +10,10 @@ from pathlib import Path
 
 import pytest
 from conftest import cli_command, git
+from helpers import exp_chain
 
 import jupyter_exp
 from jupyter_exp.errors import CacheError, StageFailedError
-
-
-def chain(root: Path, name: str) -> list[str]:
-    head = git(root, "rev-parse", "HEAD").strip()
-    tip = git(root, "rev-parse", f"refs/exps/{head[:2]}/{head[2:]}/{name}").strip()
-    return git(root, "rev-list", "--first-parent", tip, f"^{head}").split()
 
 
 def model(root: Path) -> dict:
@@ -30,7 +25,7 @@ def test_a_commit_per_step_back_to_the_baseline(make_project):
     head = git(root, "rev-parse", "HEAD").strip()
     events = []
     exp = jupyter_exp.run(name="ck", on_progress=events.append)
-    commits = chain(root, "ck")
+    commits = exp_chain(root, "ck")
     assert len(commits) == 4 and commits[0] == exp.rev
     assert git(root, "rev-parse", f"{commits[-1]}^").strip() == head
     # each step's commit holds that step's model hash in dvc.lock and its metrics
@@ -52,14 +47,14 @@ def test_resume_modified_and_reset(make_project, cli):
     # changed params: a new experiment whose chain goes through the old one
     out = cli("run", "-S", "train.epochs=6", "-n", "more").stdout
     assert "Modified checkpoint experiment based on 'ck' will be created as 'more'." in out
-    more = chain(root, "more")
-    assert len(more) == 6 and more[2:] == chain(root, "ck")
+    more = exp_chain(root, "more")
+    assert len(more) == 6 and more[2:] == exp_chain(root, "ck")
     assert model(root) == {"epoch": 6, "w": 3.0}
     # --reset: checkpoint outputs deleted, a new chain from the baseline
     out = cli("run", "--reset", "-n", "fresh").stdout
     assert "Reset: starting checkpoint experiment 'fresh'." in out
-    assert len(chain(root, "fresh")) == 6 and model(root) == {"epoch": 6, "w": 3.0}
-    assert set(chain(root, "fresh")).isdisjoint(chain(root, "ck"))
+    assert len(exp_chain(root, "fresh")) == 6 and model(root) == {"epoch": 6, "w": 3.0}
+    assert set(exp_chain(root, "fresh")).isdisjoint(exp_chain(root, "ck"))
 
 
 def test_a_crash_after_k_steps_keeps_them_and_the_next_run_resumes(make_project, monkeypatch, cli):
@@ -67,13 +62,13 @@ def test_a_crash_after_k_steps_keeps_them_and_the_next_run_resumes(make_project,
     monkeypatch.setenv("CRASH_AT_EPOCH", "3")
     with pytest.raises(StageFailedError, match="crashed at epoch 3"):
         jupyter_exp.run(name="crashy")
-    assert len(chain(root, "crashy")) == 2
+    assert len(exp_chain(root, "crashy")) == 2
     df = jupyter_exp.show().set_index("experiment")
     assert df.loc["crashy"].query("kind == 'experiment'")["state"].item() == "interrupted"
     monkeypatch.delenv("CRASH_AT_EPOCH")
     out = cli("run").stdout
     assert "Resuming checkpoint experiment 'crashy' from step 1." in out
-    assert len(chain(root, "crashy")) == 4 and model(root) == {"epoch": 4, "w": 2.0}
+    assert len(exp_chain(root, "crashy")) == 4 and model(root) == {"epoch": 4, "w": 2.0}
 
 
 def test_ctrl_c_and_sigterm_keep_committed_steps(make_project):
@@ -101,7 +96,7 @@ def test_ctrl_c_and_sigterm_keep_committed_steps(make_project):
         # Wait for a step of *this* run (the first run's progress file is still there when
         # the second starts): signalling an engine that has not started its stage yet
         # tests nothing, and one killed before its handlers can leave its stage running.
-        def stepped() -> bool:
+        def stepped(progress: Path = progress, proc: subprocess.Popen = proc) -> bool:
             try:
                 event = json.loads(progress.read_text())
             except (OSError, ValueError):
@@ -114,10 +109,10 @@ def test_ctrl_c_and_sigterm_keep_committed_steps(make_project):
         proc.send_signal(sig)
         proc.wait(timeout=20)
         assert proc.returncode != 0
-        assert len(chain(root, "stopped")) >= 2
+        assert len(exp_chain(root, "stopped")) >= 2
         assert git(root, "fsck", "--no-progress") == ""
     jupyter_exp.run()
-    assert len(chain(root, "stopped")) == 4
+    assert len(exp_chain(root, "stopped")) == 4
 
 
 def test_a_stale_signal_file_is_cleaned_up(make_project):
@@ -125,7 +120,7 @@ def test_a_stale_signal_file_is_cleaned_up(make_project):
     (root / ".dvc/tmp").mkdir(exist_ok=True)
     (root / ".dvc/tmp/DVC_CHECKPOINT").write_text("{}")  # left by a killed run
     jupyter_exp.run(name="clean")
-    assert len(chain(root, "clean")) == 4
+    assert len(exp_chain(root, "clean")) == 4
     assert not (root / ".dvc/tmp/DVC_CHECKPOINT").exists()
 
 
@@ -139,7 +134,7 @@ def test_a_checkpoint_that_cannot_be_cached_fails_without_a_half_commit(make_pro
     blocker.write_text("a file where the cache needs a directory")
     with pytest.raises(CacheError, match="Cannot write to the cache"):
         jupyter_exp.run(name="nocache")
-    commits = chain(root, "nocache")
+    commits = exp_chain(root, "nocache")
     assert len(commits) == 1  # step 1 only: step 2 never became a commit
     assert git(root, "fsck", "--no-progress") == ""
 
@@ -168,7 +163,7 @@ def test_sigkill_mid_run_leaves_previous_checkpoints_intact(make_project):
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    commits = chain(root, "killed")
+    commits = exp_chain(root, "killed")
     assert len(commits) >= 2
     for commit in commits:
         assert "model.json" in git(root, "show", f"{commit}:dvc.lock")
@@ -179,7 +174,7 @@ def test_parallel_checkpoint_experiments_keep_separate_chains(make_project):
     root = make_project("checkpoints")
     jupyter_exp.run(queue=True, set_params=["train.lr=0.5,0.25"], name="par")
     jupyter_exp.run(run_all=True, jobs=2)
-    first, second = chain(root, "par-1"), chain(root, "par-2")
+    first, second = exp_chain(root, "par-1"), exp_chain(root, "par-2")
     assert len(first) == 4 and len(second) == 4 and set(first).isdisjoint(second)
     assert json.loads(git(root, "show", f"{second[0]}:dvclive/metrics.json"))["w"] == 1.0
     assert git(root, "status", "--porcelain") == ""
@@ -197,7 +192,7 @@ def test_display_apply_and_branch_of_any_checkpoint(make_project, cli):
     assert len(ck["revs"]) == 4
     text = cli("show").stdout
     assert "[ck] (step 3)" in text and "(step 1)" in text
-    second = chain(root, "ck")[2]  # step 2
+    second = exp_chain(root, "ck")[2]  # step 2
     jupyter_exp.apply(second[:10])
     assert model(root) == {"epoch": 2, "w": 1.0}
     name = jupyter_exp.branch(second[:10], "from-step-2")
@@ -226,15 +221,16 @@ def test_a_dvc2_style_script_works_unchanged(project: Path):
         " while [ -f .dvc/tmp/DVC_CHECKPOINT ]; do sleep 0.02; done; done; echo done > report.txt\n"
     )
     (project / "dvc.yaml").write_text(
-        "stages:\n  s:\n    cmd: sh train.sh\n    deps: [train.sh]\n    outs:\n    - out.txt:\n        checkpoint: true\n"
+        "stages:\n  s:\n    cmd: sh train.sh\n    deps: [train.sh]\n    outs:\n    - out.txt:\n      "
+        "  checkpoint: true\n"
         "    - report.txt\n"
     )
     git(project, "add", "-A")
     git(project, "commit", "-qm", "sh")
     exp = jupyter_exp.run(name="shell")
     # three steps, then a wrap-up commit: report.txt, written at the end only, is in it
-    assert len(chain(project, "shell")) == 4
-    assert "report.txt" not in git(project, "show", f"{chain(project, 'shell')[1]}:dvc.lock")
+    assert len(exp_chain(project, "shell")) == 4
+    assert "report.txt" not in git(project, "show", f"{exp_chain(project, 'shell')[1]}:dvc.lock")
     assert "report.txt" in git(project, "show", f"{exp.rev}:dvc.lock")
 
 
@@ -242,11 +238,11 @@ def test_resume_any_checkpoint_in_a_temp_run_and_the_progress_bar(make_project, 
     root = make_project("checkpoints")
     out = cli("run", "-n", "ck").stdout
     assert "ck [#####...............] 1/4 w=0.5" in out and "ck [####################] 4/4 w=2" in out
-    second = chain(root, "ck")[2]  # step 2
+    second = exp_chain(root, "ck")[2]  # step 2
     proc = cli("run", "-r", second[:10], check=False)
     assert proc.returncode == 1 and "-r/--rev resumes a checkpoint in a --queue or --temp run" in proc.stderr
     exp = jupyter_exp.run(temp=True, rev=second[:10], set_params=["train.epochs=5"], name="from-two")
-    steps = chain(root, "from-two")
+    steps = exp_chain(root, "from-two")
     assert len(steps) == 5 and steps[3] == second  # steps 3..5 continue after step 2
     assert json.loads(git(root, "show", f"{exp.rev}:dvclive/metrics.json"))["w"] == 2.5
     assert model(root) == {"epoch": 4, "w": 2.0}  # the workspace was not touched

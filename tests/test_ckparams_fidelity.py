@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import git
+from helpers import exp_chain
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -247,13 +248,6 @@ def test_override_bytes_equal_dvc_exp_run(name, text, overrides, tmp_path, monke
 # -- item 6: checkpoints ---------------------------------------------------------------
 
 
-def chain(root: Path, name: str) -> list[str]:
-    """The experiment's commits back to (not including) HEAD, newest first."""
-    head = git(root, "rev-parse", "HEAD").strip()
-    tip = git(root, "rev-parse", f"refs/exps/{head[:2]}/{head[2:]}/{name}").strip()
-    return git(root, "rev-list", "--first-parent", tip, f"^{head}").split()
-
-
 def model_at(root: Path, rev: str) -> dict:
     """The model a checkpoint commit's dvc.lock names, read from the cache."""
     from jupyter_exp.serialize import parse_yaml
@@ -268,14 +262,14 @@ def test_a_queued_checkpoint_run_starts_afresh_unless_given_a_rev(make_project):
     jupyter_exp.run(name="ck")  # the workspace now holds a model trained to epoch 4
     jupyter_exp.run(queue=True, name="queued")
     jupyter_exp.run(run_all=True)
-    steps = chain(root, "queued")
-    assert len(steps) == 4 and set(steps).isdisjoint(chain(root, "ck"))
+    steps = exp_chain(root, "queued")
+    assert len(steps) == 4 and set(steps).isdisjoint(exp_chain(root, "ck"))
     assert [model_at(root, rev)["epoch"] for rev in reversed(steps)] == [1, 2, 3, 4]
     # -r/--rev still resumes that checkpoint
-    second = chain(root, "ck")[2]
+    second = exp_chain(root, "ck")[2]
     jupyter_exp.run(queue=True, rev=second, set_params=["train.epochs=5"], name="resumed")
     jupyter_exp.run(run_all=True)
-    resumed = chain(root, "resumed")
+    resumed = exp_chain(root, "resumed")
     assert len(resumed) == 5 and resumed[3] == second
     assert model_at(root, resumed[0]) == {"epoch": 5, "w": 2.5}
 
@@ -283,15 +277,15 @@ def test_a_queued_checkpoint_run_starts_afresh_unless_given_a_rev(make_project):
 def test_apply_an_earlier_step_then_run_branches_from_it(make_project, cli):
     root = make_project("checkpoints")
     jupyter_exp.run(name="ck")
-    ck = chain(root, "ck")
+    ck = exp_chain(root, "ck")
     step1 = ck[2]  # the second commit: step 1 as DVCLive counts
     jupyter_exp.apply(step1[:10])
     out = cli("run", "-n", "again").stdout
     assert f"Checkpoint experiment 'again' will go on from step 1 of 'ck' ({step1[:7]})." in out
     assert "step 6" not in out and "5/4" not in out
-    again = chain(root, "again")
+    again = exp_chain(root, "again")
     assert len(again) == 4 and again[2:] == ck[2:]  # two new steps after step 1
-    assert chain(root, "ck") == ck  # the old chain is untouched
+    assert exp_chain(root, "ck") == ck  # the old chain is untouched
     assert json.loads((root / "model.json").read_text()) == {"epoch": 4, "w": 2.0}
     # each new step's model and metrics go on from step 1
     assert [model_at(root, rev)["epoch"] for rev in reversed(again)] == [1, 2, 3, 4]
@@ -311,6 +305,6 @@ def test_force_regenerates_a_checkpoint_experiment_from_scratch(make_project, cl
     jupyter_exp.run(name="ck")
     out = cli("run", "-f", "-n", "fresh").stdout
     assert "Reset: starting checkpoint experiment 'fresh'." in out
-    fresh = chain(root, "fresh")
-    assert len(fresh) == 4 and set(fresh).isdisjoint(chain(root, "ck"))
+    fresh = exp_chain(root, "fresh")
+    assert len(fresh) == 4 and set(fresh).isdisjoint(exp_chain(root, "ck"))
     assert [model_at(root, rev)["epoch"] for rev in reversed(fresh)] == [1, 2, 3, 4]

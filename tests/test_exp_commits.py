@@ -227,7 +227,7 @@ def test_parallel_dvclive_batches_do_not_fail(tmp_path, dvc, live_path):
     for batch in range(5):
         in_dir(
             root,
-            lambda: jupyter_exp.run(
+            lambda batch=batch: jupyter_exp.run(
                 queue=True, name=f"b{batch}", set_params=["lr=" + ",".join(str(i) for i in range(1, 9))]
             ),
         )

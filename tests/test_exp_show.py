@@ -48,15 +48,17 @@ def test_dataframe_rows_columns_and_types(three):
     assert set(df.loc[df.kind == "experiment", "parent"]) == {head}
 
 
-def test_sort_filter_and_column_flags(three):
+def test_sort_filter_and_column_flags(three, cli):
     df = jupyter_exp.show(sort_by="train.lr", sort_order="desc")
     assert list(df["experiment"])[2:] == ["mid", "long", "base-like"]
     df = jupyter_exp.show(only_changed=True, hide_workspace=True)
     assert "params.prepare.scale" not in df.columns and "params.train.lr" in df.columns
     df = jupyter_exp.show(drop=["train\\..*"], keep=["train.lr"])
     assert [c for c in df.columns if c.startswith("params.")] == ["params.prepare.scale", "params.train.lr"]
-    with pytest.raises(JupyterExpError, match="Unknown column 'nope' for --sort-by"):
+    with pytest.raises(JupyterExpError, match="Unknown column 'nope' for sort_by"):  # the api's words
         jupyter_exp.show(sort_by="nope")
+    proc = cli("show", "--sort-by", "nope", check=False)  # the command line's
+    assert proc.stderr.startswith("ERROR: Unknown column 'nope' for --sort-by;")
 
 
 def test_text_json_csv_md(three, cli):

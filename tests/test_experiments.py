@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cli_command, git, wait_for_command
+from helpers import exp_refs
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError, StageFailedError
@@ -20,11 +21,6 @@ from jupyter_exp.experiments.exceptions import (
 from jupyter_exp.refs import InvalidExpNameError
 
 
-def exp_refs(root: Path) -> dict[str, str]:
-    out = git(root, "for-each-ref", "--format=%(refname) %(objectname)", "refs/exps")
-    return {line.split()[0]: line.split()[1] for line in out.splitlines()}
-
-
 def test_run_records_a_commit_on_the_baseline(make_project):
     root = make_project("two_stage")
     head = git(root, "rev-parse", "HEAD").strip()
@@ -33,7 +29,7 @@ def test_run_records_a_commit_on_the_baseline(make_project):
     exp = jupyter_exp.run(params={"train.lr": 0.5}, name="fast", echo=out.append)
     assert "Reproduced experiment(s): fast" in "".join(out)
     ref = f"refs/exps/{head[:2]}/{head[2:]}/fast"
-    assert exp_refs(root) == {ref: exp.rev}
+    assert exp_refs(root, full=True) == {ref: exp.rev}
     assert git(root, "rev-parse", f"{exp.rev}^").strip() == head  # first parent = baseline
     assert git(root, "rev-list", "--count", exp.rev).strip() == "2"
     # HEAD, branch and index untouched; results left in the workspace
@@ -74,11 +70,11 @@ def test_names_random_unique_and_validated(make_project):
             jupyter_exp.run(name=bad)
     with pytest.raises(
         ExperimentExistsError,
-        match=f"Experiment '{first.name}' already exists on baseline .*; rerun with -f to overwrite.",
+        match=f"Experiment '{first.name}' already exists on baseline .*; rerun with force=True to overwrite.",
     ):
         jupyter_exp.run(name=first.name, params={"train.lr": 0.9})
     again = jupyter_exp.run(name=first.name, params={"train.lr": 0.9}, force=True)
-    assert again.rev != first.rev and len(exp_refs(root)) == 1
+    assert again.rev != first.rev and len(exp_refs(root, full=True)) == 1
 
 
 def test_one_condition_one_error_type(make_project):
@@ -88,7 +84,7 @@ def test_one_condition_one_error_type(make_project):
     root = make_project("two_stage")
     jupyter_exp.run(name="taken")
     jupyter_exp.run(name="other", params={"train.lr": 0.5})
-    refs = exp_refs(root)
+    refs = exp_refs(root, full=True)
     taken = [
         lambda: jupyter_exp.run(name="taken", params={"train.lr": 0.9}),
         lambda: jupyter_exp.run(queue=True, name="taken", params={"train.lr": 0.9}),
@@ -108,17 +104,17 @@ def test_one_condition_one_error_type(make_project):
     for attempt, message in unknown:
         with pytest.raises(UnknownExperimentError, match=message):
             attempt()
-    assert exp_refs(root) == refs and sorted(r.rsplit("/", 1)[1] for r in refs) == ["other", "taken"]
+    assert exp_refs(root, full=True) == refs and sorted(r.rsplit("/", 1)[1] for r in refs) == ["other", "taken"]
 
 
 def test_a_failing_stage_writes_no_ref(make_project, cli):
     root = make_project("failing_stage")
     with pytest.raises(StageFailedError, match="Stage 'fail' failed with exit code 3"):
         jupyter_exp.run(name="broken")
-    assert exp_refs(root) == {}
+    assert exp_refs(root, full=True) == {}
     proc = cli("run", "-n", "broken", check=False)
     assert proc.returncode == 1 and proc.stderr.startswith("ERROR: Stage 'fail' failed with exit code 3")
-    assert exp_refs(root) == {}
+    assert exp_refs(root, full=True) == {}
 
 
 def test_no_baseline_commit(git_repo: Path):
@@ -127,10 +123,19 @@ def test_no_baseline_commit(git_repo: Path):
         jupyter_exp.run()
 
 
-def test_sweep_without_queue_is_refused(make_project):
+def test_sweep_without_queue_is_refused_in_each_front_ends_words(make_project, cli):
+    """The engine names the option; Python hears the api's function, the command line
+    its flag, and a flag of another verb comes with that verb's command."""
     make_project("two_stage")
-    with pytest.raises(JupyterExpError, match="Sweep overrides need --queue"):
+    with pytest.raises(JupyterExpError, match=r"^Sweep overrides need the queue; queue them with queue\(\) or"):
         jupyter_exp.run(set_params=["train.lr=0.1,0.2"])
+    proc = cli("run", "-S", "train.lr=0.1,0.2", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr == "ERROR: Sweep overrides need the queue; queue them with --queue or give one value.\n"
+    proc = cli("queue", "start", check=False)
+    assert proc.stderr == "ERROR: The queue is empty; queue experiments with `jupyter exp run --queue` first.\n"
+    with pytest.raises(JupyterExpError, match=r"^The queue is empty; queue experiments with queue\(\) first\.$"):
+        jupyter_exp.queue_start()
 
 
 def test_killed_run_leaves_no_half_experiment(make_project):
@@ -148,11 +153,11 @@ def test_killed_run_leaves_no_half_experiment(make_project):
     wait_for_command(root, "sleep 30")  # the train stage runs: the moment to kill
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert exp_refs(root) == {}
+    assert exp_refs(root, full=True) == {}
     assert git(root, "fsck", "--no-progress") == ""
     (root / "dvc.yaml").write_text(text.replace("sleep 30 && ", ""))
     exp = jupyter_exp.run(name="after")
-    assert list(exp_refs(root).values()) == [exp.rev]
+    assert list(exp_refs(root, full=True).values()) == [exp.rev]
 
 
 def test_save_records_without_running(make_project):
@@ -199,7 +204,7 @@ def test_apply_saves_uncommitted_work_and_says_how_to_restore(make_project):
     assert "# my unsaved edit" in (root / "train.py").read_text()
     assert "lr: 0.7" in (root / "params.yaml").read_text()
     assert (root / "scratch.txt").read_text() == "untracked notes"
-    assert not any("workspace-" in r for r in exp_refs(root))  # DVC never sees saved workspaces
+    assert not any("workspace-" in r for r in exp_refs(root, full=True))  # DVC never sees saved workspaces
 
 
 def test_branch_rename_remove_gc_list(make_project, cli):
@@ -218,18 +223,18 @@ def test_branch_rename_remove_gc_list(make_project, cli):
     assert listing.startswith("main:\n") and "[a2]" in listing and "[b]" in listing
     assert cli("list", "--name-only").stdout.split() == ["a2", "b"]
     assert jupyter_exp.remove("b") == ["b"]
-    assert list(exp_refs(root).values()) == [a.rev]
+    assert list(exp_refs(root, full=True).values()) == [a.rev]
     # gc keeps experiments of HEAD's commit only
     (root / "extra.txt").write_text("x")
     git(root, "add", "extra.txt")
     git(root, "commit", "-qm", "next")
     jupyter_exp.run(name="on-new-head")
     assert sorted(jupyter_exp.gc(workspace=True)) == ["a2"]
-    assert [r.split("/")[-1] for r in exp_refs(root)] == ["on-new-head"]
+    assert [r.split("/")[-1] for r in exp_refs(root, full=True)] == ["on-new-head"]
     proc = cli("gc", "-w", check=False)
     assert proc.returncode == 2 and "rerun with -f to confirm" in proc.stderr
     assert jupyter_exp.remove(all_commits=True) == ["on-new-head"]
-    assert exp_refs(root) == {}
+    assert exp_refs(root, full=True) == {}
 
 
 def test_ambiguous_names_across_baselines(make_project):

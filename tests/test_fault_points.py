@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cli_command, git
+from helpers import exp_refs, pids
 from test_faults import assert_whole
 
 import jupyter_exp
@@ -26,22 +27,6 @@ def run_killed_at(point: str, root: Path, *args: str) -> None:
     env = dict(os.environ, JUPYTER_EXP_KILL_AT=point)
     proc = subprocess.run([*cli_command(), *args], cwd=root, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == -9, f"never reached {point}: {proc.returncode}\n{proc.stdout}{proc.stderr}"
-
-
-def processes_in(root: Path) -> list[int]:
-    pids = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if int(proc.name) != os.getpid() and Path(os.readlink(proc / "cwd")).is_relative_to(root):
-                pids.append(int(proc.name))
-        except OSError:
-            pass
-    return pids
-
-
-def exp_refs(root: Path) -> dict[str, str]:
-    out = git(root, "for-each-ref", "--format=%(refname:lstrip=4) %(objectname)", "refs/exps")
-    return dict(line.split() for line in out.splitlines())
 
 
 def workspace_files(root: Path) -> dict[Path, bytes]:
@@ -116,9 +101,9 @@ def test_checkpoint_run_killed_at(point, make_project):
     run_killed_at(f"{point}#3", root, "run", "-n", "ck")
     # The stage waiting for its checkpoint notices that the engine is gone and stops.
     deadline = time.monotonic() + 10
-    while processes_in(root) and time.monotonic() < deadline:
+    while pids(inside=root) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert processes_in(root) == []
+    assert pids(inside=root) == []
     assert_whole(root)
     steps = git(root, "rev-list", "--first-parent", ref, f"^{head}").split()
     assert len(steps) == (3 if point == "checkpoint.ref-written" else 2)
@@ -184,7 +169,7 @@ def test_a_stage_orphaned_by_a_killed_engine_is_stopped_by_the_next_run(make_pro
     os.killpg(pgid, 0)  # the orphan still waits for its checkpoint, for ever
     jupyter_exp.run()
     assert not group_alive(pgid)  # (a zombie its new parent has not reaped yet does not count)
-    assert processes_in(root) == []
+    assert pids(inside=root) == []
     head = git(root, "rev-parse", "HEAD").strip()
     steps = git(root, "rev-list", "--first-parent", f"refs/exps/{head[:2]}/{head[2:]}/ck", f"^{head}").split()
 

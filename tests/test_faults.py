@@ -172,7 +172,7 @@ def test_two_exp_runs_at_once_are_serialised_or_refused(ran):
         for lr, name in ((0.3, "one"), (0.6, "two"))
     ]
     results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
-    for out, err, code in results:
+    for _out, err, code in results:
         assert code == 0 or err.strip() == (
             "ERROR: Another DVC or jupyter_exp command is running in this project; wait for it to finish and retry."
         )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cli_command, git
+from helpers import alive
 from safety import Snapshot
 
 import jupyter_exp
@@ -127,7 +128,7 @@ def test_a_rejected_push_still_says_pull_first(exps, tmp_path):
     head = git(exps, "rev-parse", "HEAD").strip()
     ref = f"refs/exps/{head[:2]}/{head[2:]}/e1"
     git(exps, "update-ref", ref, git(exps, "rev-parse", f"refs/exps/{head[:2]}/{head[2:]}/e2").strip())
-    with pytest.raises(JupyterExpError, match=r"was rejected .*; pull first or push with -f\.$"):
+    with pytest.raises(JupyterExpError, match=r"was rejected .*; pull first or push with force=True\.$"):
         jupyter_exp.push(str(remote), "e1")
 
 
@@ -148,16 +149,8 @@ def test_a_remote_that_never_answers_times_out_in_one_line(exps, tmp_path, tmp_p
         "git ls-remote to 'ssh://example.invalid/repo.git' did not finish within 1 s; check the remote and "
         "the network, or set JUPYTER_EXP_GIT_TIMEOUT to wait longer."
     )
-    assert not _alive(int(pidfile.read_text()))  # the hanging transport went with git
+    assert not alive(int(pidfile.read_text()))  # the hanging transport went with git
     before.assert_unchanged()
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting for a reaper does not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] not in "ZX"
-    except FileNotFoundError:
-        return False
 
 
 class _AskForPassword(http.server.BaseHTTPRequestHandler):

@@ -357,7 +357,8 @@ def test_manifest_naming_a_path_outside_its_directory_is_refused(hostile, cli, t
         ),
         (
             "    deps: [.git/config]\n",
-            "dvc.yaml, stage 's', deps: '.git/config' is inside .git, which belongs to git or DVC; use a path outside it.",
+            "dvc.yaml, stage 's', deps: '.git/config' is inside .git, which belongs to git or DVC; "
+            "use a path outside it.",
         ),
         (
             "    params:\n    - ../outside/p.yaml: [a]\n",
@@ -412,13 +413,15 @@ def test_copy_paths_are_confined(hostile, cli, tmp_path, path, message):
             "README.md",
             False,
             StageExistsError,
-            "'README.md' already exists and is not the script of stage 's'; pick another --script or rerun with -f to overwrite it.",
+            "'README.md' already exists and is not the script of stage 's'; pick another --script or "
+            "rerun with -f to overwrite it.",
         ),
         (
             ".git/hooks/pre-commit",
             True,
             PathError,
-            "%%stage --script: '.git/hooks/pre-commit' is inside .git, which belongs to git or DVC; use a path outside it.",
+            "%%stage --script: '.git/hooks/pre-commit' is inside .git, which belongs to git or DVC; "
+            "use a path outside it.",
         ),
         (
             ".dvc/config",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cli_command, git
+from helpers import group_alive, wait_for
 
 import jupyter_exp
 from jupyter_exp.errors import CheckoutError
@@ -48,22 +49,6 @@ def write_in_place(path: Path, text: str) -> None:
 def set_cache_type(root: Path, value: str) -> None:
     config = root / ".dvc" / "config"
     config.write_text(config.read_text() + f"[cache]\n    type = {value}\n")
-
-
-def wait_for(condition, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def kill_group(pgid: int) -> None:

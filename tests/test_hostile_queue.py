@@ -12,11 +12,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from conftest import cli_command, git
+from helpers import pids, queue_states, wait_for
 from safety import Snapshot
 
 import jupyter_exp
@@ -35,25 +35,11 @@ def queue_state(root: Path) -> list[tuple]:
     return [entries, git(root, "for-each-ref", "refs/jupyter-exp/queue")]
 
 
-def states(root: Path) -> dict[str, str]:
-    return {e.name: e.state for e in QueueStore(Project(root)).entries()}
-
-
 def stage_cmd(root: Path, cmd: str) -> None:
     """Make the train stage run ``cmd`` first, and commit that."""
     text = (root / "dvc.yaml").read_text().replace("cmd: python train.py", f"cmd: {cmd} && python train.py")
     (root / "dvc.yaml").write_text(text)
     git(root, "commit", "-qam", "slow train")
-
-
-def wait_for(condition, what: str, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def running_with_stage(root: Path, name: str):
@@ -119,7 +105,7 @@ def test_an_id_prefix_of_four_resolves_and_an_ambiguous_one_is_refused(ran, cli,
     assert queue_state(ran) == queued
     assert cli("queue", "remove", "abcd2").stdout == "Removed two from the queue.\n"
     assert cli("queue", "remove", "ffff3333cccc").stdout == "Removed three from the queue.\n"
-    assert states(ran) == {"one": "queued"}
+    assert queue_states(ran) == {"one": "queued"}
 
 
 def test_a_bad_name_among_good_ones_removes_nothing(ran, cli, tmp_path):
@@ -167,7 +153,7 @@ def test_remove_force_of_a_running_entry_is_not_written_back(ran, cli, fast_kill
     assert cli("queue", "remove", "--force", "doomed").stdout == "Removed doomed from the queue.\n"
     assert not group_alive(entry.pgid)
     assert wait(Project(ran), timeout=30)
-    assert states(ran) == {}  # the worker did not write it back as failed
+    assert queue_states(ran) == {}  # the worker did not write it back as failed
     assert git(ran, "for-each-ref", "refs/jupyter-exp/queue", "refs/exps") == ""
     assert not list((ran / ".dvc/tmp/exps").glob("run-*"))
     assert git(ran, "fsck", "--no-progress", "--no-dangling") == ""
@@ -180,7 +166,7 @@ def test_queue_stop_from_a_shell_reaches_a_kernels_thread_worker(ran, cli):
     running_with_stage(ran, "th-1")
     assert "Asked 1 worker(s) to finish" in cli("queue", "stop").stdout
     assert wait(Project(ran), timeout=60)
-    assert states(ran) == {"th-1": "success", "th-2": "queued", "th-3": "queued"}
+    assert queue_states(ran) == {"th-1": "success", "th-2": "queued", "th-3": "queued"}
 
 
 def test_two_queueings_of_one_name_at_once_queue_one(ran):
@@ -199,7 +185,7 @@ def test_two_queueings_of_one_name_at_once_queue_one(ran):
     (err,) = [err for code, _out, err in results if code]
     head = git(ran, "rev-parse", "HEAD").strip()
     assert err == f"ERROR: Experiment 'same' already exists on baseline {head[:7]}; rerun with -f to overwrite.\n"
-    assert states(ran) == {"same": "queued"}
+    assert queue_states(ran) == {"same": "queued"}
     assert len(git(ran, "for-each-ref", "refs/jupyter-exp/queue").splitlines()) == 1
 
 
@@ -283,7 +269,7 @@ def test_stop_kill_escalates_and_reports_each_stage(ran, cli, fast_kills):
     assert "'sk-1' stopped with SIGKILL after 1." in out and "back in the queue" in out
     assert not group_alive(entry.pgid)
     assert wait(Project(ran), timeout=30)
-    assert states(ran) == {"sk-1": "queued", "sk-2": "queued"}
+    assert queue_states(ran) == {"sk-1": "queued", "sk-2": "queued"}
 
 
 def test_a_stored_group_id_that_names_another_process_is_not_signalled():
@@ -305,15 +291,7 @@ def test_a_stored_group_id_that_names_another_process_is_not_signalled():
 # -- 10: a retry stops what the previous claim left -------------------------------------
 def watchdogs_of(pgid: int) -> list[int]:
     """Pids of the watchdog processes guarding the stage group ``pgid``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"jupyter-exp-watchdog" in argv and str(pgid).encode() in argv:
-                found.append(int(entry.name))
+    found = pids(argv=["jupyter-exp-watchdog", str(pgid)])
     assert found, f"no watchdog guards stage group {pgid}"
     return found
 
@@ -328,11 +306,11 @@ def test_retry_stops_the_stage_a_killed_worker_left(ran, cli, fast_kills):
     for pid in watchdogs_of(entry.pgid):
         os.kill(pid, signal.SIGKILL)
     os.kill(entry.pid, signal.SIGKILL)
-    wait_for(lambda: states(ran)["orphan"] == "failed", "the dead worker to be noticed")
+    wait_for(lambda: queue_states(ran)["orphan"] == "failed", "the dead worker to be noticed")
     assert group_alive(entry.pgid)
     assert jupyter_exp.queue_retry("orphan") == ["orphan"]
     assert not group_alive(entry.pgid)  # stopped before the entry can be claimed again
-    assert states(ran) == {"orphan": "queued"}
+    assert queue_states(ran) == {"orphan": "queued"}
 
 
 # -- 22: the table's ref stamp sees packed refs and linked work trees ----------------------

@@ -95,7 +95,7 @@ def test_a_damaged_show_cache_is_rebuilt_with_a_warning(exps, cli):
     cli("show", "--json")
     expected = cli("show", "--json", "-f").stdout
     cache = exps / OWN / "show-cache.json"
-    cache.write_text('{"version": %d, "entries": [["abc", false, {"params": 3}]]' % CACHE_VERSION)
+    cache.write_text(f'{{"version": {CACHE_VERSION}, "entries": [["abc", false, {{"params": 3}}]]')
     shutil.rmtree(exps / OWN / "show-output")
     proc = cli("show", "--json")
     assert proc.stdout == expected
@@ -190,7 +190,7 @@ def test_state_and_stamps_on_a_full_disk_warn_and_carry_on(ran, full_disk, cli, 
 
     state = State(full_disk / "state.db")
     hasher = Hasher(state)
-    for i in range(3):
+    for _ in range(3):
         assert hasher.hash_path(ran / "data/raw.csv") is not None
         hasher.flush()
     err = capfd.readouterr().err
@@ -204,27 +204,33 @@ def test_state_and_stamps_on_a_full_disk_warn_and_carry_on(ran, full_disk, cli, 
     [
         (
             ("show", "--precision", "-3"),
-            "jupyter exp show: argument --precision: must be a whole number of 0 or more, got -3; see `jupyter exp show --help`.",
+            "jupyter exp show: argument --precision: must be a whole number of 0 or more, got -3; "
+            "see `jupyter exp show --help`.",
         ),
         (
             ("show", "-n", "-3"),
-            "jupyter exp show: argument -n/--num: must be a whole number of 0 or more, got -3; see `jupyter exp show --help`.",
+            "jupyter exp show: argument -n/--num: must be a whole number of 0 or more, got -3; see "
+            "`jupyter exp show --help`.",
         ),
         (
             ("run", "-j", "0"),
-            "jupyter exp run: argument -j/--jobs: must be a whole number of 1 or more, got 0; see `jupyter exp run --help`.",
+            "jupyter exp run: argument -j/--jobs: must be a whole number of 1 or more, got 0; see "
+            "`jupyter exp run --help`.",
         ),
         (
             ("queue", "start", "-j", "-3"),
-            "jupyter exp queue start: argument -j/--jobs: must be a whole number of 1 or more, got -3; see `jupyter exp queue start --help`.",
+            "jupyter exp queue start: argument -j/--jobs: must be a whole number of 1 or more, got "
+            "-3; see `jupyter exp queue start --help`.",
         ),
         (
             ("diff", "--precision", "-1"),
-            "jupyter exp diff: argument --precision: must be a whole number of 0 or more, got -1; see `jupyter exp diff --help`.",
+            "jupyter exp diff: argument --precision: must be a whole number of 0 or more, got -1; "
+            "see `jupyter exp diff --help`.",
         ),
         (
             ("metrics", "show", "--precision", "x"),
-            "jupyter exp metrics show: argument --precision: must be a whole number, got 'x'; see `jupyter exp metrics show --help`.",
+            "jupyter exp metrics show: argument --precision: must be a whole number, got 'x'; see "
+            "`jupyter exp metrics show --help`.",
         ),
     ],
 )

@@ -54,7 +54,7 @@ def calls(monkeypatch):
     from jupyter_exp.api import experiments, pipeline, sharing
 
     for module, name in (
-        (experiments, "run"),
+        (experiments, "run_with"),
         (experiments, "apply"),
         (experiments, "branch"),
         (experiments, "remove"),
@@ -68,10 +68,10 @@ def calls(monkeypatch):
 def test_what_exp_passes_to_the_api(shell, calls):
     shell.user_ns["lr"] = 0.5
     shell.run_cell("%exp run -S 'model.name=resnet 50' -S train.lr={lr} -n fast --downstream train")
-    args, kwargs = calls["run"]
-    assert args == (["train"],)
+    (targets, options), kwargs = calls["run_with"]  # the flags passed whole, as one ReproOptions
+    assert targets == ["train"]
     assert kwargs["set_params"] == ["model.name=resnet 50", "train.lr=0.5"]
-    assert kwargs["name"] == "fast" and kwargs["downstream"] is True and kwargs["force"] is False
+    assert kwargs["name"] == "fast" and options.downstream is True and options.force is False
     shell.run_cell("%exp apply fast")
     assert calls["apply"] == (("fast",), {})
     shell.run_cell("%exp branch fast my-branch")
@@ -127,9 +127,50 @@ def test_exp_returns_rich_objects(make_project, shell):
     assert json.loads(as_json)[1]["experiments"][0]["name"] == "fast"
 
 
+def test_exp_run_reaches_its_ref_write_within_seven_frames(make_project, shell):
+    """The path of `%exp run -S` from the magic to the git call that writes the experiment
+    ref stays as short as it was before the api and option objects moved (7 frames:
+    magic, CLI dispatch, verb handler, api, engine run, record, the ref write). A
+    profile hook watches the real run; nothing is replaced."""
+    import sys
+
+    from jupyter_exp.git import Git
+    from jupyter_exp.magics import ExpMagics
+
+    make_project("two_stage")
+    ref_write, magic = Git.update_refs.__code__, ExpMagics.exp.__code__
+    paths = []
+
+    def watch(frame, event, _arg):
+        if event != "call" or frame.f_code is not ref_write:
+            return
+        if not any(c.startswith("update refs/exps/") for c in frame.f_locals["commands"]):
+            return
+        path = []
+        while frame is not None:
+            path.append(f"{frame.f_globals.get('__name__')}:{frame.f_code.co_name}")
+            if frame.f_code is magic:
+                paths.append(path[::-1])
+                return
+            frame = frame.f_back
+
+    sys.setprofile(watch)
+    try:
+        shell.run_cell("%exp run -S train.lr=0.5 -n fast")
+    finally:
+        sys.setprofile(None)
+    assert len(paths) == 1, paths
+    assert paths[0][0] == "jupyter_exp.magics:exp" and paths[0][-1] == "jupyter_exp.git:update_refs"
+    assert len(paths[0]) <= 7, paths[0]
+
+
 def test_stage_cell_writes_script_and_stage_and_runs(project: Path, shell, capsys):
     (project / "data.txt").write_text("3\n4\n")
-    body = "values = [int(x) for x in open('data.txt')]\nopen('total.txt', 'w').write(str(sum(values)))\nprint('summed', len(values))\n"
+    body = (
+        "values = [int(x) for x in open('data.txt')]\n"
+        "open('total.txt', 'w').write(str(sum(values)))\n"
+        "print('summed', len(values))\n"
+    )
     shell.run_cell(f"%%stage total -d data.txt -o total.txt --desc 'add them up'\n{body}")
     assert "summed 2" in capsys.readouterr().out  # the stage's output streamed into the cell
     assert (project / "total.txt").read_text() == "7"

@@ -3,6 +3,7 @@ typed git commands, ref names and bookkeeping paths in one place."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -102,3 +103,91 @@ def test_ref_names_and_bookkeeping_paths(tmp_path: Path):
     assert project.running_stage_file == own / "running-stage"
     assert project.lock_file == tmp_path / ".dvc" / "tmp" / "lock"
     assert project.checkpoint_signal_file == tmp_path / ".dvc" / "tmp" / "DVC_CHECKPOINT"
+
+
+# -- nothing comes back: each concern spelled only in its home ------------------------
+PACKAGE = Path(jupyter_exp.__file__).resolve().parent
+GIT_HOME = "git/"  # the package that runs git
+OWN_PATH_ROOTS = ("own_tmp_dir", "tmp_dir", "dvc_dir")  # Project's; what lives below them is named there
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def _spellings_outside_their_home() -> list[str]:
+    """Every place in the package's code (not its docstrings or comments) that spells a
+    ref name, a bookkeeping path, a temp-and-rename or a git command line itself."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        tree = ast.parse(path.read_text(), filename=rel)
+        docs = _docstrings(tree)
+        for node in ast.walk(tree):
+            where = f"{rel}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                if "refs/" in node.value and rel != "refs.py":
+                    found.append(f"{where}: a ref name ({node.value[:40]!r}); name it in refs.py")
+                if ".dvc/tmp" in node.value and rel != "project.py":
+                    found.append(f"{where}: a path under .dvc/tmp ({node.value[:40]!r}); use a Project property")
+            elif (
+                isinstance(node, ast.BinOp)
+                and isinstance(node.op, ast.Div)
+                and isinstance(node.left, ast.Attribute)
+                and node.left.attr in OWN_PATH_ROOTS
+                and isinstance(node.right, ast.Constant)
+                and rel != "project.py"
+            ):
+                found.append(f"{where}: {ast.unparse(node)}; add a Project property for it")
+            elif isinstance(node, ast.Call):
+                func, name = node.func, ast.unparse(node.func)
+                if rel != "serialize.py" and (
+                    name in ("os.replace", "os.rename", "shutil.move")
+                    or (
+                        isinstance(func, ast.Attribute)
+                        and func.attr in ("replace", "rename")  # Path's: one argument, the target
+                        and len(node.args) == 1
+                        and name != "dataclasses.replace"
+                    )
+                ):
+                    found.append(f"{where}: {name}(...) renames a file; write through serialize.replacing")
+                if rel.startswith(GIT_HOME):
+                    continue
+                if isinstance(func, ast.Attribute) and func.attr in ("run", "run_network"):
+                    owner = ast.unparse(func.value)
+                    if owner.endswith("git") or owner.startswith("Git("):
+                        found.append(f"{where}: {ast.unparse(node)[:60]}; add a typed method to jupyter_exp/git/")
+                first = node.args[0] if node.args else None
+                if isinstance(first, (ast.List, ast.Tuple)) and first.elts and ast.unparse(first.elts[0]) == "'git'":
+                    found.append(f"{where}: a git process started here; add a typed method to jupyter_exp/git/")
+    return found
+
+
+def test_each_concern_is_spelled_only_in_its_home():
+    """Ref names only in refs.py, bookkeeping paths only as Project properties, one
+    atomic writer (serialize.py), git command lines only in jupyter_exp/git/."""
+    found = _spellings_outside_their_home()
+    assert not found, "\n".join(found)
+
+
+def test_the_home_check_sees_each_kind_of_spelling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The check itself: a module holding one of each is reported four times over."""
+    fake = tmp_path / "jupyter_exp"
+    fake.mkdir()
+    (fake / "stray.py").write_text(
+        "import os\n"
+        "def f(project, git, tmp, path):\n"
+        "    ref = 'refs/exps/' + path\n"
+        "    folder = project.own_tmp_dir / 'mine'\n"
+        "    os.replace(tmp, path)\n"
+        "    return git.run('rev-parse', ref)\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    found = _spellings_outside_their_home()
+    assert sorted(line.split(": ", 1)[0] for line in found) == ["stray.py:3", "stray.py:4", "stray.py:5", "stray.py:6"]

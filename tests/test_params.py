@@ -65,7 +65,8 @@ def test_typed_values_and_quoted_strings(tmp_path: Path):
 def test_unknown_key_hints_plus(tmp_path: Path):
     (tmp_path / "params.yaml").write_text(YAML_TEXT)
     with pytest.raises(
-        ParamsError, match=r"^Unknown param 'train.momentum' in params.yaml; use -S \+train.momentum=VALUE to add it.$"
+        ParamsError,
+        match=r"^Unknown param 'train.momentum' in params.yaml; use set_params=\['\+train.momentum=VALUE'\] to add it",
     ):
         apply_overrides(tmp_path, group_by_file(["train.lr=0.5", "train.momentum=0.9"]))
     assert (tmp_path / "params.yaml").read_text() == YAML_TEXT  # nothing written
@@ -74,7 +75,8 @@ def test_unknown_key_hints_plus(tmp_path: Path):
 def test_adding_an_existing_key_hints_double_plus(tmp_path: Path):
     (tmp_path / "params.yaml").write_text(YAML_TEXT)
     with pytest.raises(
-        ParamsError, match=r"Param 'name' already exists in params.yaml; use -S name=VALUE or \+\+name=VALUE"
+        ParamsError,
+        match=r"Param 'name' already exists in params.yaml; use set_params=\['name=VALUE'\] or \+\+name=VALUE",
     ):
         apply_overrides(tmp_path, group_by_file(["+name=x"]))
 
@@ -88,7 +90,7 @@ def test_bad_override_syntax(tmp_path: Path):
 
 def test_sweep_without_queue_is_refused(tmp_path: Path):
     (tmp_path / "params.yaml").write_text(YAML_TEXT)
-    with pytest.raises(OverrideSyntaxError, match="needs --queue"):
+    with pytest.raises(OverrideSyntaxError, match=r"needs the queue; queue it with queue\(\) or give one value\.$"):
         apply_overrides(tmp_path, group_by_file(["train.lr=0.1,0.2"]))
 
 

@@ -221,7 +221,7 @@ def test_quiet_pull_and_allow_missing(twins, monkeypatch, capsys):
     assert capsys.readouterr().out == ""
     lines: list[str] = []
     jupyter_exp.repro(pull=True, echo=lines.append)
-    assert lines[0].startswith("WARNING: --pull: no DVC remote is configured")
+    assert lines[0].startswith("WARNING: no DVC remote is configured, so no missing output was pulled")
     os.unlink(ours / "prepared.txt")
     assert [r.status for r in jupyter_exp.repro(allow_missing=True)] == ["skipped"]
     assert not (ours / "prepared.txt").exists()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cli_command, git, wait_for_command
+from helpers import pids, queue_states
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError
@@ -29,33 +30,15 @@ def exp_rev(root: Path, name: str) -> str:
     return git(root, "rev-parse", f"refs/exps/{head[:2]}/{head[2:]}/{name}").strip()
 
 
-def processes_running(text: str) -> list[int]:
-    """Pids whose command line contains ``text`` (read from /proc: no pgrep needed)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if text in cmdline and "pytest" not in cmdline:
-                found.append(int(entry.name))
-    return found
-
-
 def wait_until_running(root: Path, timeout: float = 30) -> str:
     """The name of an entry that a worker runs, once one does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        running = [name for name, state in states(root).items() if state == "running"]
+        running = [name for name, state in queue_states(root).items() if state == "running"]
         if running:
             return running[0]
         time.sleep(0.1)
-    raise AssertionError(f"no entry started within {timeout} s: {states(root)}")
-
-
-def states(root: Path) -> dict[str, str]:
-    return {e.name: e.state for e in QueueStore(Project(root)).entries()}
+    raise AssertionError(f"no entry started within {timeout} s: {queue_states(root)}")
 
 
 def slow(root: Path, seconds: float) -> None:
@@ -90,7 +73,7 @@ def test_sweeps_queue_one_entry_per_combination(ran):
     params = [git(ran, "show", f"{e.rev}:params.yaml") for e in entries]
     assert "lr: 0.1" in params[0] and "epochs: 1" in params[0]
     assert "lr: 0.2" in params[3] and "epochs: 3" in params[3]
-    with pytest.raises(JupyterExpError, match="Sweep overrides need --queue"):
+    with pytest.raises(JupyterExpError, match=r"Sweep overrides need the queue; queue them with queue\(\)"):
         jupyter_exp.run(set_params=["train.lr=0.1,0.2"])
 
 
@@ -102,10 +85,13 @@ def test_run_all_in_parallel_equals_serial(ran, cli):
     assert "[par-2] Running stage 'train':" in out and "[par-2] Reproduced experiment(s): par-2" in out
     assert "[par-1] Stage 'train' is cached - skipping run" in out  # the same inputs as "serial"
     assert exp_names(ran) == ["par-1", "par-2", "serial"]
-    tree = lambda name: git(ran, "rev-parse", f"{exp_rev(ran, name)}^{{tree}}").strip()
+
+    def tree(name: str) -> str:
+        return git(ran, "rev-parse", f"{exp_rev(ran, name)}^{{tree}}").strip()
+
     assert tree("par-1") == tree("serial")
     assert tree("par-2") != tree("serial")
-    assert states(ran) == {"serial": "success", "par-1": "success", "par-2": "success"}
+    assert queue_states(ran) == {"serial": "success", "par-1": "success", "par-2": "success"}
     assert not list((ran / ".dvc" / "tmp" / "exps").glob("run-*"))  # run directories removed
     assert git(ran, "status", "--porcelain") == ""
     assert git(ran, "fsck", "--no-progress") == ""
@@ -117,7 +103,7 @@ def test_temp_run_leaves_the_workspace_alone(ran):
     assert exp.name == "tmp" and exp_rev(ran, "tmp") == exp.rev
     assert git(ran, "status", "--porcelain") == "" and git(ran, "rev-parse", "HEAD").strip() == head
     assert "lr=0.9" not in (ran / "model.bin").read_text()
-    assert states(ran) == {}  # a successful temp run leaves no queue entry
+    assert queue_states(ran) == {}  # a successful temp run leaves no queue entry
     assert not list((ran / ".dvc" / "tmp" / "exps").glob("run-*"))
 
 
@@ -127,14 +113,15 @@ def test_a_failing_experiment_is_recorded_failed_and_the_others_go_on(ran, cli):
         .read_text()
         .replace(
             'params = yaml.safe_load(open("params.yaml"))["train"]',
-            'params = yaml.safe_load(open("params.yaml"))["train"]\nif params["lr"] > 1:\n    raise SystemExit("lr too high")',
+            'params = yaml.safe_load(open("params.yaml"))["train"]\n'
+            'if params["lr"] > 1:\n    raise SystemExit("lr too high")',
         )
     )
     (ran / "train.py").write_text(text)
     git(ran, "commit", "-qam", "guard")
     jupyter_exp.run(queue=True, set_params=["train.lr=0.5,5"], name="mix")
     cli("run", "--run-all", "-j", "2")
-    assert states(ran) == {"mix-1": "success", "mix-2": "failed"}
+    assert queue_states(ran) == {"mix-1": "success", "mix-2": "failed"}
     assert exp_names(ran) == ["mix-1"]
     assert "lr too high" in cli("queue", "logs", "mix-2").stdout
     df = jupyter_exp.show().set_index("experiment")
@@ -161,7 +148,7 @@ def pd_isna(value) -> bool:
     return bool(pd.isna(value))
 
 
-def test_a_git_ignored_dependency_names_the_file_and_suggests_copy(ran):
+def test_a_git_ignored_dependency_names_the_file_and_suggests_copy(ran, cli):
     (ran / "secret.cfg").write_text("k=1\n")
     (ran / ".gitignore").write_text((ran / ".gitignore").read_text() + "/secret.cfg\n")
     (ran / "dvc.yaml").write_text(
@@ -172,10 +159,13 @@ def test_a_git_ignored_dependency_names_the_file_and_suggests_copy(ran):
     git(ran, "commit", "-qm", "extra")
     with pytest.raises(
         JupyterExpError,
-        match=r"Dependency 'secret.cfg' of stage 'extra' does not exist.*git ignores it.*queue again with -C secret.cfg",
+        match=r"Dependency 'secret.cfg' of stage 'extra' does not exist.*git ignores it"
+        r".*queue again with copy_paths=\['secret.cfg'\]\.$",
     ):
-        jupyter_exp.run(temp=True, name="no-copy")
-    assert states(ran) == {"no-copy": "failed"}
+        jupyter_exp.run_temp(name="no-copy")
+    assert queue_states(ran) == {"no-copy": "failed"}
+    proc = cli("run", "--temp", "-n", "no-copy-cli", check=False)  # the command line's words
+    assert proc.returncode == 1 and proc.stderr.strip().endswith("queue again with -C secret.cfg.")
     exp = jupyter_exp.run(temp=True, name="with-copy", copy_paths=["secret.cfg"])
     assert exp_rev(ran, "with-copy") == exp.rev
 
@@ -191,7 +181,7 @@ def test_an_unwritable_cache_fails_that_experiment_only(ran):
     blocker.write_text("a file where the cache needs a directory")
     jupyter_exp.run(queue=True, set_params=[f"train.lr={doomed},{fine}"], name="disk")
     jupyter_exp.run(run_all=True, jobs=2)
-    assert states(ran) == {"disk-1": "failed", "disk-2": "success"}
+    assert queue_states(ran) == {"disk-1": "failed", "disk-2": "success"}
     entry = QueueStore(Project(ran)).find("disk-1")
     assert entry.error.startswith("Cannot write to the cache")
 
@@ -207,16 +197,16 @@ def test_ctrl_c_during_run_all_puts_entries_back(ran):
         text=True,
     )
     deadline = time.monotonic() + 30
-    while len(processes_running("sleep 37")) < 2:  # both stage commands run
-        assert time.monotonic() < deadline, states(ran)
+    while len(pids(running="sleep 37")) < 2:  # both stage commands run
+        assert time.monotonic() < deadline, queue_states(ran)
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert err.startswith("ERROR: Interrupted; 2 experiment(s) are in the queue")
-    assert states(ran) == {"long-1": "queued", "long-2": "queued"}
+    assert queue_states(ran) == {"long-1": "queued", "long-2": "queued"}
     assert not list((ran / ".dvc" / "tmp" / "exps").glob("run-*"))
-    assert not processes_running("sleep 37")
+    assert not pids(running="sleep 37")
 
 
 def test_background_workers_from_the_shell(ran, cli):
@@ -225,7 +215,7 @@ def test_background_workers_from_the_shell(ran, cli):
     out = cli("queue", "start", "-j", "2").stdout
     assert "detached process" in out and time.monotonic() - started < 5
     assert wait(Project(ran), timeout=60)
-    assert states(ran) == {"bg-1": "success", "bg-2": "success", "bg-3": "success"}
+    assert queue_states(ran) == {"bg-1": "success", "bg-2": "success", "bg-3": "success"}
     assert exp_names(ran) == ["bg-1", "bg-2", "bg-3"]
 
 
@@ -235,7 +225,7 @@ def test_two_starts_at_once_run_each_entry_once(ran):
     for proc in procs:
         proc.wait(timeout=30)
     assert wait(Project(ran), timeout=90)
-    assert set(states(ran).values()) == {"success"}
+    assert set(queue_states(ran).values()) == {"success"}
     store = QueueStore(Project(ran))
     for entry in store.entries():
         assert store.log_path(entry.id).read_text().count("Running stage 'train'") == 1
@@ -259,7 +249,7 @@ def test_a_killed_worker_is_reported_failed_and_can_run_again(ran, cli):
     assert "victim" in status and "Failed" in status and "worker died" in status
     assert "Running stage 'train'" in cli("queue", "logs", "victim").stdout  # the log is kept
     assert jupyter_exp.queue_retry("victim") == ["victim"]
-    assert states(ran) == {"victim": "queued"}
+    assert queue_states(ran) == {"victim": "queued"}
     assert git(ran, "fsck", "--no-progress") == ""
     assert not exp_names(ran)  # no half experiment
 
@@ -277,9 +267,9 @@ def test_queue_remove_kill_and_status(ran, cli):
     cli("queue", "kill", running)
     cli("queue", "stop")
     assert wait(Project(ran), timeout=60)
-    assert states(ran)[running] == "failed"
+    assert queue_states(ran)[running] == "failed"
     assert cli("queue", "remove", "--failed").stdout.startswith("Removed ")
-    assert running not in states(ran)
+    assert running not in queue_states(ran)
     with pytest.raises(QueueError, match="No queued experiment 'ghost'"):
         jupyter_exp.queue_remove("ghost")
 
@@ -291,7 +281,7 @@ def test_kernel_queue_start_returns_at_once(ran):
     status = jupyter_exp.queue_status()
     assert len(status.workers) == 1
     assert wait(Project(ran), timeout=60)
-    assert states(ran) == {"nb-1": "success", "nb-2": "success"}
+    assert queue_states(ran) == {"nb-1": "success", "nb-2": "success"}
     assert "Workers: none" in str(jupyter_exp.queue_status())
 
 
@@ -311,11 +301,11 @@ def test_logs_follow_stop_kill_and_remove_queue(ran, cli):
     out, _ = follower.communicate(timeout=30)
     assert "Running stage 'train'" in out and "Interrupted; the experiment is back in the queue." in out
     assert wait(Project(ran), timeout=30)
-    assert set(states(ran).values()) == {"queued"}
-    assert not processes_running("sleep 36")
+    assert set(queue_states(ran).values()) == {"queued"}
+    assert not pids(running="sleep 36")
     # exp remove --queue empties the queue
     assert cli("remove", "--queue").stdout.startswith("Removed from the queue: ")
-    assert states(ran) == {}
+    assert queue_states(ran) == {}
 
 
 def test_exp_remove_takes_the_name_of_a_queued_entry(ran, cli):
@@ -351,7 +341,7 @@ def test_queue_start_on_dask_from_the_shell(ran, cli):
     out = cli("queue", "start", "-j", "2", "--executor", "dask").stdout
     assert "running 2 experiment(s) at a time on dask" in out
     assert jupyter_exp.queue_wait(timeout=180)
-    assert states(ran) == {"bg-1": "success", "bg-2": "success"}
+    assert queue_states(ran) == {"bg-1": "success", "bg-2": "success"}
 
 
 def test_dask_executor_errors_are_one_line(ran, cli):
@@ -364,7 +354,7 @@ def test_dask_executor_errors_are_one_line(ran, cli):
     assert proc.stderr.strip() == "ERROR: Unknown executor 'spark'; use local, dask or dask://HOST:PORT."
     proc = cli("run", "--executor", "dask", check=False)
     assert proc.stderr.strip() == "ERROR: --executor applies to --run-all (and `queue start`); add --run-all."
-    assert states(ran) == {"nowhere": "queued"}  # nothing ran, nothing lost
+    assert queue_states(ran) == {"nowhere": "queued"}  # nothing ran, nothing lost
 
 
 def test_stopping_a_dask_batch(ran):
@@ -373,18 +363,18 @@ def test_stopping_a_dask_batch(ran):
     jupyter_exp.run(queue=True, set_params=["train.lr=0.1,0.2,0.3"], name="st")
     jupyter_exp.queue_start(1, threads=True, executor="dask")
     deadline = time.monotonic() + 60
-    while "running" not in states(ran).values():
-        assert time.monotonic() < deadline, states(ran)
+    while "running" not in queue_states(ran).values():
+        assert time.monotonic() < deadline, queue_states(ran)
         time.sleep(0.1)
     jupyter_exp.queue_stop()  # drain: the two unclaimed entries are not started
     while not any(e.pgid for e in QueueStore(Project(ran)).entries()):  # its stage runs, recorded
-        assert time.monotonic() < deadline, states(ran)
+        assert time.monotonic() < deadline, queue_states(ran)
         time.sleep(0.02)
     report = jupyter_exp.queue_stop(kill=True)  # and the running one is stopped on its worker
     assert len(report.stopped) == 1 and report.stopped[0][1].startswith("stopped with SIGINT after ")
     assert jupyter_exp.queue_wait(timeout=60)
     # As with local workers, `stop --kill` puts what it stopped back in the queue.
-    assert sorted(states(ran).values()) == ["queued", "queued", "queued"]
+    assert sorted(queue_states(ran).values()) == ["queued", "queued", "queued"]
     store = QueueStore(Project(ran))
     (stopped,) = [e for e in store.entries() if store.log_path(e.id).exists()]
     log = store.log_path(stopped.id).read_text()

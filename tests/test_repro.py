@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from conftest import git
+from helpers import statuses
 
 import jupyter_exp
 from jupyter_exp.errors import (
@@ -17,10 +18,6 @@ from jupyter_exp.errors import (
     YAMLFileError,
 )
 from jupyter_exp.serialize import load_yaml
-
-
-def statuses(results):
-    return {r.stage: r.status for r in results}
 
 
 def write(path: Path, text: str) -> None:

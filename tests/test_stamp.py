@@ -7,13 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import statuses
 
 import jupyter_exp
 from jupyter_exp.serialize import load_yaml
-
-
-def statuses(results):
-    return {r.stage: r.status for r in results}
 
 
 def noop_twice(root: Path) -> None:

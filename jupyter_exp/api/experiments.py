@@ -29,6 +29,7 @@ __all__ = [
     "run",
     "run_temp",
     "run_temp_with",
+    "run_with",
     "save",
     "show",
     "show_text",
@@ -88,20 +89,7 @@ def run(
     ``copy_paths``, ``rev`` and ``dry`` still choose those modes here, returning what
     the mode's function returns (QueueEntries, an Experiment, Outcomes, StageResults).
     """
-    options = ReproOptions(
-        force=force,
-        single_item=single_item,
-        downstream=downstream,
-        pipeline=pipeline,
-        all_pipelines=all_pipelines,
-        force_downstream=force_downstream,
-        keep_going=keep_going,
-        ignore_errors=ignore_errors,
-        recursive=recursive,
-        allow_missing=allow_missing,
-        pull=pull,
-        interactive=interactive,
-    )
+    options = ReproOptions.from_keywords(locals())  # first: locals() holds only the keywords
     echo = silent if quiet else echo
     if queue or temp or run_all or dry or copy_paths or rev or executor:
         return _by_mode(
@@ -122,19 +110,45 @@ def run(
             rev=rev,
             dry=dry,
         )
+    return run_with(
+        as_list(targets),
+        options,
+        set_params=overrides(params, set_params),
+        name=name,
+        message=message,
+        reset=reset,
+        echo=echo,
+        on_progress=on_progress,
+        root=root,
+    )
+
+
+def run_with(
+    targets: list[str] | None,
+    options: ReproOptions,
+    *,
+    set_params: list[str] | None = None,
+    name: str | None = None,
+    message: str | None = None,
+    reset: bool = False,
+    echo: Callable[[str], None] | None = None,
+    on_progress: Callable[[dict], None] | None = None,
+    root: str | None = None,
+) -> Experiment:
+    """:func:`run` with its flags as one :class:`ReproOptions` (what the CLI passes)."""
     from ..experiments import run as runs
 
     return runs.run(
         project_at(root),
-        as_list(targets),
-        set_params=overrides(params, set_params),
+        targets,
+        options,
+        set_params=set_params,
         name=name,
         message=message,
-        **options.engine_flags(),
         reset=reset,
         echo=echo,
         on_progress=on_progress,
-        confirm=confirm if interactive else None,
+        confirm=confirm if options.interactive else None,
     )
 
 
@@ -236,19 +250,7 @@ def run_temp(
     ``copy_paths`` copies git-ignored files into that directory; ``rev`` resumes from
     any checkpoint of an experiment. The other keywords as in :func:`run`.
     """
-    options = ReproOptions(
-        force=force,
-        single_item=single_item,
-        downstream=downstream,
-        pipeline=pipeline,
-        all_pipelines=all_pipelines,
-        force_downstream=force_downstream,
-        keep_going=keep_going,
-        ignore_errors=ignore_errors,
-        recursive=recursive,
-        allow_missing=allow_missing,
-        pull=pull,
-    )
+    options = ReproOptions.from_keywords(locals())  # first: locals() holds only the keywords
     return run_temp_with(
         as_list(targets),
         options,
@@ -280,12 +282,11 @@ def run_temp_with(
     return runs.run_temp(
         project_at(root),
         targets,
+        options,
         set_params=set_params,
         name=name,
-        force=options.force,
         message=message,
         copy_paths=copy_paths,
-        flags=options.engine_flags(),
         resume_rev=rev,
         echo=echo,
     )
@@ -328,24 +329,10 @@ def show(
     UTC), then ``params.<key>`` and ``metrics.<key>`` (``file:key`` where a key is in
     several files).
     """
+    options = ShowOptions.from_keywords(locals())  # first: locals() holds only the keywords
     from ..experiments import show as table
 
-    options = ShowOptions.of(
-        revs,
-        keep=keep,
-        drop=drop,
-        num=num,
-        all_branches=all_branches,
-        all_tags=all_tags,
-        all_commits=all_commits,
-        hide_workspace=hide_workspace,
-        param_deps=param_deps,
-        force=force,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        only_changed=only_changed,
-    )
-    rows, cols = table.select(project_at(root), **options.select_kwargs())
+    rows, cols = table.select(project_at(root), options)
     return table.to_dataframe(rows, cols)
 
 

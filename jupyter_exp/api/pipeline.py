@@ -71,20 +71,7 @@ def repro(
     Returns one StageResult per stage considered. Raises JupyterExpError subclasses
     for user errors (a failing stage names its exit code).
     """
-    options = ReproOptions(
-        force=force,
-        single_item=single_item,
-        downstream=downstream,
-        pipeline=pipeline,
-        all_pipelines=all_pipelines,
-        force_downstream=force_downstream,
-        keep_going=keep_going,
-        ignore_errors=ignore_errors,
-        recursive=recursive,
-        allow_missing=allow_missing,
-        pull=pull,
-        interactive=interactive,
-    )
+    options = ReproOptions.from_keywords(locals())  # first: locals() holds only the keywords
     return reproduce(as_list(targets), options, dry=dry, echo=silent if quiet else echo, root=root)
 
 
@@ -106,9 +93,7 @@ def reproduce(
             return known
     from ..pipeline.repro import reproduce as _reproduce
 
-    return _reproduce(
-        project, targets, dry=dry, echo=echo, **options.engine_flags(), confirm=confirm if options.interactive else None
-    )
+    return _reproduce(project, targets, options, dry=dry, echo=echo, confirm=confirm if options.interactive else None)
 
 
 def add_stage(

@@ -63,19 +63,7 @@ def queue(
     checkpoint of an experiment. The other keywords as in :func:`run`; run the queue
     with :func:`run_all` or :func:`queue_start`.
     """
-    options = ReproOptions(
-        force=force,
-        single_item=single_item,
-        downstream=downstream,
-        pipeline=pipeline,
-        all_pipelines=all_pipelines,
-        force_downstream=force_downstream,
-        keep_going=keep_going,
-        ignore_errors=ignore_errors,
-        recursive=recursive,
-        allow_missing=allow_missing,
-        pull=pull,
-    )
+    options = ReproOptions.from_keywords(locals())  # first: locals() holds only the keywords
     return queue_with(
         as_list(targets),
         options,
@@ -107,12 +95,11 @@ def queue_with(
     return runs.queue(
         project_at(root),
         targets,
+        options,
         set_params=set_params,
         name=name,
-        force=options.force,
         message=message,
         copy_paths=copy_paths,
-        flags=options.engine_flags(),
         resume_rev=rev,
         echo=echo,
     )

@@ -16,6 +16,7 @@ import sys
 
 from ..errors import JupyterExpError
 from ..version import __version__
+from .flag_words import FlagWords
 from .parser import HelpShown, Parser, Text, UsageError
 
 TYPE_CHECKING = False
@@ -116,20 +117,35 @@ def execute(argv: Sequence[str], prog: str = "jupyter exp", from_kernel: bool = 
     The CLI prints the result; the ``%exp`` magic returns it for Jupyter to display
     (and says ``from_kernel``: background work then runs in threads, not processes).
     """
+    parser = build_parser(prog, only=_verb_of(argv))
     try:
-        args = build_parser(prog, only=_verb_of(argv)).parse_args(list(argv))
+        args = parser.parse_args(list(argv))
     except HelpShown:
         return None
     args.from_kernel = from_kernel
     handler: Callable[[argparse.Namespace], object] = args.func
     try:
         return handler(args)
+    except JupyterExpError as exc:
+        # The engine names options by the api's keywords: here they are this verb's flags.
+        exc.spell = FlagWords(
+            _verb_parser(parser, args.verb), args.verb, lambda verb: _verb_parser(build_parser(prog, verb), verb)
+        )
+        raise
     except OSError as exc:
         if exc.errno not in _NO_ROOM:
             raise
         # A full disk or a read-only file system is the user's to fix, wherever it struck.
         where = f" {exc.filename}" if exc.filename else ""
         raise DiskError(f"Cannot write{where}: {exc.strerror}; free space (or make it writable) and rerun.") from None
+
+
+def _verb_parser(parser: argparse.ArgumentParser, verb: str) -> argparse.ArgumentParser:
+    """The sub-parser of ``verb`` (argparse keeps it in its sub-parsers action)."""
+    for action in parser._actions:
+        if isinstance(action.choices, dict) and verb in action.choices:
+            return action.choices[verb]
+    return parser
 
 
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)

@@ -66,14 +66,13 @@ def _cmd_exp_run(args: argparse.Namespace):
             rev=args.rev,
             echo=echo,
         )
-    return api.run(
+    return api.run_with(
         targets,
+        options,
         set_params=args.set_param,
         name=args.name,
         message=args.message,
-        **options._asdict(),
         reset=args.reset,
-        quiet=args.quiet,
         on_progress=None if args.quiet else _progress_bar,
         echo=echo,
     )
@@ -135,7 +134,7 @@ def _cmd_exp_show(args: argparse.Namespace):
     from ..display import ExperimentTable
     from ..experiments import show
 
-    rows, cols = show.select(project_at(None), **options.select_kwargs())
+    rows, cols = show.select(project_at(None), options)
     return ExperimentTable(rows, cols, args.precision if args.precision is not None else 5, args.sha)
 
 

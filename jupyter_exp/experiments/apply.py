@@ -22,14 +22,14 @@ is in progress or the index has conflicts, which its writes would destroy.
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 
 from .. import faults
+from ..git import ref_update
 from ..pipeline.results import Echo, echo_stdout
 from ..pipeline.tracked import checkout, collect_tracked
 from ..project import Project
-from ..refs import SAVED_NAMESPACE
+from ..refs import saved_ref
 from ..tree import GitTree
 from .catalog import ExpInfo, list_experiments
 from .exceptions import ApplyRefusedError
@@ -37,7 +37,6 @@ from .resolve import SAVED_PREFIX, resolve
 from .snapshot import ZERO, pipeline_files, snapshot_tree
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}  # a path is a path, never a glob or a :(magic)
 
 
 @dataclass(frozen=True)
@@ -72,11 +71,10 @@ def check_applicable(project: Project) -> None:
             raise ApplyRefusedError(
                 f"Cannot apply an experiment during {what}; finish it (`{finish}`) or abort it (`{abort}`) first."
             )
-    unmerged = git.run("ls-files", "--unmerged", "-z")
+    unmerged = git.index().unmerged()
     if unmerged:
-        path = unmerged.split("\0")[0].split("\t", 1)[1]
         raise ApplyRefusedError(
-            f"Cannot apply an experiment while '{path}' has unresolved conflicts; resolve them and "
+            f"Cannot apply an experiment while '{unmerged[0]}' has unresolved conflicts; resolve them and "
             "`git add` the files first."
         )
 
@@ -86,13 +84,12 @@ def _index_tree(project: Project) -> str:
     import shutil
 
     git = project.git
-    project.own_tmp_dir.mkdir(parents=True, exist_ok=True)
-    copy = project.own_tmp_dir / f"index-{uuid.uuid4().hex}"
+    copy = project.scratch_index()
     try:
-        index = git.git_dir() / "index"
+        index = git.git_path("index")
         if index.exists():
             shutil.copyfile(index, copy)
-        return git.run("write-tree", env={"GIT_INDEX_FILE": str(copy)}).strip()
+        return git.index(copy).write_tree()
     finally:
         copy.unlink(missing_ok=True)
 
@@ -107,20 +104,18 @@ def save_workspace(project: Project, experiments: list[ExpInfo]) -> tuple[str | 
     head = git.head()
     index_tree = _index_tree(project)
     tree = snapshot_tree(project, pipeline_files(project) + git.untracked_files(), base=index_tree)
-    head_tree = git.run("rev-parse", f"{head}^{{tree}}").strip() if head else EMPTY_TREE
+    head_tree = git.tree_of(head) if head else EMPTY_TREE
     known = {e.tree for e in experiments} | {head_tree}
     if tree in known and index_tree == head_tree:
         return None, tree
     name = SAVED_PREFIX + time.strftime("%Y%m%d-%H%M%S")
-    ref = f"{SAVED_NAMESPACE}/{name}"
-    while git.rev_parse(ref):
+    while git.rev_parse(saved_ref(name)):
         name += "x"
-        ref = f"{SAVED_NAMESPACE}/{name}"
     parents = [head] if head else []
     if index_tree != head_tree:  # the index as it was, staged content included
         parents.append(git.commit_tree(index_tree, parents[:1], "jupyter-exp: index saved before apply"))
     commit = git.commit_tree(tree, parents, "jupyter-exp: workspace saved before apply")
-    git.update_refs([f"update {ref} {commit} {ZERO}"])
+    git.update_refs([ref_update(saved_ref(name), commit, ZERO)])
     return name, tree
 
 
@@ -132,10 +127,7 @@ def _saved_index(project: Project, rev: str) -> str | None:
 def _changed_paths(project: Project, workspace_tree: str, rev: str) -> list[str]:
     """Paths the experiment adds or changes relative to the workspace (never deletions:
     apply removes nothing)."""
-    out = project.git.run(
-        "diff-tree", "-r", "-z", "--no-renames", "--name-only", "--diff-filter=AMT", workspace_tree, rev
-    )
-    return [p for p in out.split("\0") if p]
+    return [path for _mode, _oid, path in project.git.diff_tree(workspace_tree, rev)]
 
 
 # What an experiment commit may carry under .dvc/: DVC's own tracked files. Its cache,
@@ -157,13 +149,8 @@ def check_tree(project: Project, rev: str) -> None:
 
     git = project.git
     head = git.head()
-    raw = git.run("diff-tree", "-r", "-z", "--no-renames", "--diff-filter=AMT", head or EMPTY_TREE, rev)
-    fields = raw.split("\0")
     links: list[tuple[str, str]] = []
-    for meta, path in zip(fields[0::2], fields[1::2]):
-        if not meta:
-            continue
-        mode, oid = meta.split()[1], meta.split()[3]
+    for mode, oid, path in git.diff_tree(head or EMPTY_TREE, rev):
         parts = path.split("/")
         machinery = ".git" in parts or (
             path.startswith(".dvc/") and path not in _DVC_TRACKED and not path.startswith(_DVC_TRACKED_DIRS)
@@ -214,30 +201,13 @@ def apply(project: Project, name: str, echo: Echo | None = None) -> Applied:
         faults.point("apply.saved")
         paths = _changed_paths(project, workspace_tree, rev)
         if paths:
-            listed = ("\0".join(paths) + "\0").encode()
-            git.run("checkout", rev, "--pathspec-from-file=-", "--pathspec-file-nul", input=listed, env=LITERAL)
+            index = git.index()
+            index.checkout(rev, paths)
             faults.point("apply.files-written")
             if index_source:  # those paths' index entries as in HEAD (or the saved index)
-                git.run(
-                    "reset",
-                    "-q",
-                    index_source,
-                    "--pathspec-from-file=-",
-                    "--pathspec-file-nul",
-                    input=listed,
-                    env=LITERAL,
-                )
+                index.reset(index_source, paths)
             else:  # no commit yet: nothing to reset to
-                git.run(
-                    "rm",
-                    "--cached",
-                    "-q",
-                    "--ignore-unmatch",
-                    "--pathspec-from-file=-",
-                    "--pathspec-file-nul",
-                    input=listed,
-                    env=LITERAL,
-                )
+                index.forget(paths)
             faults.point("apply.index-restored")
         checkout(project, force=True)
     echo(f"Changes for experiment '{target}' have been applied to your current workspace.\n")

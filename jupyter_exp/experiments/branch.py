@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ..errors import JupyterExpError
+from ..git import ref_delete, ref_update
 from ..project import Project
-from ..refs import ExpRef, check_name
+from ..refs import ExpRef, branch_ref, check_name
 from .catalog import list_experiments
 from .exceptions import ExperimentExistsError
 from .resolve import resolve
@@ -16,13 +17,14 @@ def branch(project: Project, name: str, branch_name: str | None = None) -> str:
     (or at any checkpoint of one, named by its commit)."""
     found = resolve(project, name, checkpoints=True)
     label, rev = found.label, found.rev
+    assert rev is not None  # only the workspace has no commit, and it is not asked for
     branch_name = branch_name or f"{label.replace('@', '-')}-branch"
-    if project.git.run("check-ref-format", "--branch", branch_name, check=False).strip() == "":
+    if not project.git.valid_branch_name(branch_name):
         raise JupyterExpError(f"Invalid branch name '{branch_name}'; pick a valid git branch name.")
-    ref = f"refs/heads/{branch_name}"
+    ref = branch_ref(branch_name)
     if project.git.rev_parse(ref):
         raise ExperimentExistsError(f"Branch '{branch_name}' already exists; pick another name.")
-    project.git.run("update-ref", "-m", f"dvc: Created from experiment '{label}'", ref, rev, ZERO)
+    project.git.update_ref(ref, rev, ZERO, message=f"dvc: Created from experiment '{label}'")
     return branch_name
 
 
@@ -35,13 +37,11 @@ def rename(project: Project, name: str, new_name: str, force: bool = False) -> E
     new_ref = ExpRef(exp.baseline, new_name)
     existing = next((e for e in experiments if e.ref == new_ref), None)
     if existing is not None and not force:
-        raise ExperimentExistsError(
-            f"Experiment '{new_name}' already exists on baseline {exp.baseline[:7]}; rerun with -f to overwrite."
-        )
+        raise ExperimentExistsError.taken(new_name, exp.baseline)
     project.git.update_refs(
         [
-            f"update {new_ref} {exp.rev} {existing.rev if existing else ZERO}",
-            f"delete {exp.ref} {exp.rev}",
+            ref_update(str(new_ref), exp.rev, existing.rev if existing else ZERO),
+            ref_delete(str(exp.ref), exp.rev),
         ]
     )
     return new_ref

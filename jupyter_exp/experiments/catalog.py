@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..errors import JupyterExpError
 from ..project import Project
-from ..refs import EXPS_NAMESPACE, ExpRef
+from ..refs import EXPS_GLOB, EXPS_NAMESPACE, HEADS, TAGS, ExpRef
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,16 @@ def list_experiments(project: Project) -> list[ExpInfo]:
     return found
 
 
+def remote_experiments(project: Project, git_remote: str) -> list[tuple[ExpRef, str]]:
+    """Every experiment ref on ``git_remote`` and the commit it names (a network call)."""
+    found = [(ExpRef.parse(ref), sha) for sha, ref in project.git.ls_remote(git_remote, EXPS_GLOB)]
+    return [(ref, sha) for ref, sha in found if ref is not None]
+
+
 def all_commits_list(project: Project) -> list[str]:
     """Every commit reachable from branches, tags and HEAD (experiment refs excluded)."""
     head = ["HEAD"] if project.git.head() else []
-    return project.git.run("rev-list", "--branches", "--tags", *head).split()
+    return project.git.rev_list(*head, branches=True, tags=True)
 
 
 def select_baselines(
@@ -70,10 +76,9 @@ def select_baselines(
             if num == 1:
                 found.append(sha)
             elif num != 0:
-                limit = [] if num < 0 else ["-n", str(num)]
-                found += git.run("rev-list", "--first-parent", *limit, sha).split()
+                found += git.rev_list(sha, first_parent=True, limit=None if num < 0 else num)
         if all_branches:
-            found += [r[0] for r in git.for_each_ref("refs/heads", ["objectname"])]
+            found += [r[0] for r in git.for_each_ref(HEADS, ["objectname"])]
         if all_tags:
-            found += [r[0] or r[1] for r in git.for_each_ref("refs/tags", ["*objectname", "objectname"])]
+            found += [r[0] or r[1] for r in git.for_each_ref(TAGS, ["*objectname", "objectname"])]
     return list(dict.fromkeys(found))

@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import faults
+from ..git import ref_update
 from ..notices import warn
 from ..pipeline.results import Echo
 from ..pipeline.stage import Stage
@@ -46,14 +47,10 @@ class WorkspaceCheckpoint:
     total: int | None = None
 
 
-def _state_path(project: Project) -> Path:
-    return project.own_tmp_dir / "checkpoint.json"
-
-
 def load_workspace_state(project: Project) -> WorkspaceCheckpoint | None:
     """The workspace's last checkpoint experiment; None (with a warning) if its record
     is damaged: the next run then starts a new experiment instead of resuming."""
-    path = _state_path(project)
+    path = project.checkpoint_state_file
     try:
         state = WorkspaceCheckpoint(**json.loads(path.read_text()))
         if not (isinstance(state.name, str) and isinstance(state.tip, str) and isinstance(state.step, int)):
@@ -67,7 +64,7 @@ def load_workspace_state(project: Project) -> WorkspaceCheckpoint | None:
 
 
 def save_workspace_state(project: Project, state: WorkspaceCheckpoint | None) -> None:
-    path = _state_path(project)
+    path = project.checkpoint_state_file
     if state is None:
         path.unlink(missing_ok=True)
         return
@@ -77,19 +74,19 @@ def save_workspace_state(project: Project, state: WorkspaceCheckpoint | None) ->
 
 def publish_progress(project: Project, event: dict) -> None:
     """Write an experiment's latest progress where other processes (widgets) read it."""
-    folder = project.own_tmp_dir / "progress"
+    folder = project.progress_dir
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{event['experiment']}.json"
     write_text_atomic(target, json.dumps(dict(event, pid=os.getpid())))
 
 
 def clear_progress(project: Project, name: str) -> None:
-    (project.own_tmp_dir / "progress" / f"{name}.json").unlink(missing_ok=True)
+    (project.progress_dir / f"{name}.json").unlink(missing_ok=True)
 
 
 def read_progress(project: Project) -> list[dict]:
     """The latest progress event of every checkpoint experiment that published one."""
-    folder = project.own_tmp_dir / "progress"
+    folder = project.progress_dir
     events = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
@@ -137,17 +134,16 @@ def _with_dvclive_steps(project: Project, events: list[dict]) -> list[dict]:
         for event in events:
             if event.get("state") == "running" and not event.get("rev"):
                 event["step"] = step
-    exps = project.tmp_dir / "exps"
-    runs = (
-        [p for p in exps.glob("run-*") if (p / ".dvc" / "tmp").joinpath(*DVCLIVE_STEP_FILE).exists()]
-        if exps.is_dir()
-        else []
-    )
+    runs = {
+        entry_id: Project(run_dir).tmp_dir
+        for entry_id, run_dir in project.exp_run_dirs().items()
+        if Project(run_dir).tmp_dir.joinpath(*DVCLIVE_STEP_FILE).exists()
+    }
     if runs:
         store = QueueStore(project)
-        for run_dir in runs:
-            step = _dvclive_step(run_dir / ".dvc" / "tmp")
-            entry = store.get(run_dir.name[len("run-") :]) if step is not None else None
+        for entry_id, run_tmp in runs.items():
+            step = _dvclive_step(run_tmp)
+            entry = store.get(entry_id) if step is not None else None
             if entry is not None and entry.state == "running":
                 events.append(
                     {
@@ -190,7 +186,7 @@ def _checkpoint_outs(stages: list[Stage], lock_text: bytes | str | None) -> dict
 
 
 def find_resume_point(
-    project: Project, baseline: str, stages: list[Stage], state: WorkspaceCheckpoint | None
+    project: Project, baseline: str, stages: Sequence[Stage], state: WorkspaceCheckpoint | None
 ) -> ResumePoint | None:
     """The checkpoint whose ``dvc.lock`` outputs the workspace's ``dvc.lock`` holds (DVC 2:
     ``exp apply`` of a step, then ``exp run``, goes on from that step), looked for in the
@@ -254,7 +250,7 @@ class CheckpointChain:
         tree = snapshot_tree(self.project, self._files(), base=self.base)
         commit = git.commit_tree(tree, [self.parent], self.message or experiment_message(self.project))
         faults.point("checkpoint.committed")
-        git.update_refs([f"update {self.ref} {commit} {self.tip}"])
+        git.update_refs([ref_update(str(self.ref), commit, self.tip)])
         faults.point("checkpoint.ref-written")
         self.parent = self.tip = commit
         return commit
@@ -293,10 +289,10 @@ class CheckpointChain:
         if state == "success":
             git = self.home.git
             tree = snapshot_tree(self.project, self._files(), base=self.base)
-            tip_tree = git.run("rev-parse", f"{self.tip}^{{tree}}").strip() if self.tip != ZERO else None
+            tip_tree = git.tree_of(self.tip) if self.tip != ZERO else None
             if tree != tip_tree:
                 commit = git.commit_tree(tree, [self.parent], self.message or experiment_message(self.project))
-                git.update_refs([f"update {self.ref} {commit} {self.tip}"])
+                git.update_refs([ref_update(str(self.ref), commit, self.tip)])
                 self.parent = self.tip = commit
         step = self.first_step + self.steps
         if self.tip != ZERO:

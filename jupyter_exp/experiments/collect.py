@@ -30,7 +30,6 @@ from .history import baseline_names, checkpoint_chains, commit_meta
 from .queue_store import QueueEntry, QueueStore
 
 CACHE_VERSION = 3  # 3: files inside cached outputs are read (2 kept them as absent)
-CACHE_NAME = "show-cache.json"
 
 # What a row is: the workspace, a baseline commit, an experiment (done, queued, running
 # or failed: see its state), or a checkpoint of a checkpoint experiment.
@@ -156,7 +155,7 @@ class _CommitCache:
     """ExpData by (commit SHA, param_deps), persisted between processes as JSON."""
 
     def __init__(self, project: Project) -> None:
-        self.path = project.own_tmp_dir / CACHE_NAME
+        self.path = project.show_cache_file
         self.entries: dict[tuple[str, bool], ExpData] = {}
         self.dirty = False
         try:

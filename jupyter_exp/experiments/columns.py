@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import JupyterExpError
+from ..errors import JupyterExpError, option
 
 if TYPE_CHECKING:  # rows are only read here: the table's renderers import this module
     from .collect import ExpRow
@@ -89,7 +89,7 @@ def filter_columns(
     return result
 
 
-def find_column(cols: list[Column], name: str, flag: str = "--sort-by") -> Column:
+def find_column(cols: list[Column], name: str, flag: str = option("sort_by", label=True)) -> Column:
     """The column ``name`` (``key`` or ``file:key``) designates."""
     matches = [c for c in cols if name in (c.label, f"{c.file}:{c.key}", c.key)]
     exact = [c for c in matches if name in (c.label, f"{c.file}:{c.key}")]

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from ..errors import JupyterExpError
+from ..errors import JupyterExpError, option
 from ..pipeline.results import Echo
 from .exceptions import DaskUnavailableError
 from .executor import Control, Executor, Outcome, run_entry
@@ -47,7 +47,7 @@ class DaskExecutor(Executor):
         except (OSError, TimeoutError) as exc:
             raise DaskUnavailableError(
                 f"Cannot reach the Dask scheduler at {self.address} ({exc}); start one with "
-                "`dask scheduler`, or use --executor dask for a local cluster."
+                f"`dask scheduler`, or use {option('executor', 'dask')} for a local cluster."
             ) from None
 
     def run(

@@ -10,12 +10,19 @@ module of ``experiments/`` can raise these without importing another's verbs.
 
 from __future__ import annotations
 
-from ..errors import JupyterExpError
+from ..errors import JupyterExpError, option
 
 
 class ExperimentExistsError(JupyterExpError):
-    """A name that is taken: an experiment's on its baseline (rerun with -f), or the
+    """A name that is taken: an experiment's on its baseline (rerun with force), or the
     branch ``exp branch`` would create."""
+
+    @classmethod
+    def taken(cls, name: str, baseline: str) -> ExperimentExistsError:
+        """Experiment ``name`` exists on ``baseline`` already."""
+        return cls(
+            f"Experiment '{name}' already exists on baseline {baseline[:7]}; rerun with {option('force')} to overwrite."
+        )
 
 
 class UnknownExperimentError(JupyterExpError):

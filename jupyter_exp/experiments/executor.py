@@ -35,11 +35,11 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import faults
-from ..errors import JupyterExpError, MissingDependencyError, StageFailedError
+from ..errors import JupyterExpError, MissingDependencyError, StageFailedError, option
 from ..git import Git
 from ..pipeline.cache import remove
 from ..pipeline.dvcfile import load_all
@@ -56,20 +56,6 @@ from .queue import stop_running, stop_stage, this_host
 from .queue_store import QueueEntry, QueueStore
 from .snapshot import ZERO, experiment_message, record, run_files, snapshot_tree
 
-RUN_FLAGS = (
-    "force",
-    "single_item",
-    "downstream",
-    "pipeline",
-    "all_pipelines",
-    "force_downstream",
-    "keep_going",
-    "ignore_errors",
-    "recursive",
-    "allow_missing",
-    "pull",
-)
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -79,7 +65,10 @@ class Outcome:
     name: str
     state: str  # success | failed | queued (interrupted: back in the queue) | skipped | removed
     exp_rev: str | None = None
-    error: str | None = None
+    error: str | None = None  # in Python's words, as the entry's record keeps it
+    # The engine's words for ``error`` (options marked; see errors.option), for a front
+    # end that reports this run's failure itself (a --temp run) to spell in its own.
+    error_template: str | None = field(default=None, compare=False, repr=False)
 
 
 class Cancelled(Exception):
@@ -90,47 +79,32 @@ class ClaimLost(Cancelled):
     """The entry was removed, killed or stopped while it ran: nothing is recorded."""
 
 
-def _run_dir(project: Project, entry: QueueEntry) -> Path:
-    return project.tmp_dir / "exps" / f"run-{entry.id}"
-
-
 def _prepare(project: Project, entry: QueueEntry, run_dir: Path) -> Project:
     """Fill ``run_dir`` from the entry's snapshot, share the cache, copy ``-C`` paths."""
     if run_dir.exists():
         remove(run_dir)  # left by a run that was killed
     run_dir.mkdir(parents=True)
-    objects = Path(project.git.run("rev-parse", "--git-path", "objects").strip())
-    objects = objects if objects.is_absolute() else (project.root / objects).resolve()
-    # A repository of its own (no hooks copied), reading the project's objects.
-    Git(run_dir).run("init", "-q", "--template=", str(run_dir))
-    run_git_dir = run_dir / ".git"
-    (run_git_dir / "objects" / "info").mkdir(parents=True, exist_ok=True)
-    (run_git_dir / "objects" / "info" / "alternates").write_text(f"{objects}\n")
-    # A stage's `git commit` must never prune what it cannot see is ours.
-    (run_git_dir / "config").write_text(
-        (run_git_dir / "config").read_text() + "[gc]\n\tauto = 0\n\tpruneExpire = never\n"
-    )
-    git = Git(
-        run_dir, env={"GIT_DIR": str(run_git_dir), "GIT_WORK_TREE": str(run_dir), "GIT_OBJECT_DIRECTORY": str(objects)}
-    )
-    git.run("update-ref", "--no-deref", "HEAD", entry.baseline)
-    git.run("read-tree", entry.rev)  # the run repository's own index: the snapshot is tracked there
-    git.run("checkout-index", "--all", "--force")
+    # A repository of its own, reading and writing the project's objects.
+    git = Git.init_borrowing(run_dir, project.git.git_path("objects").resolve())
+    git.update_ref("HEAD", entry.baseline, no_deref=True)
+    index = git.index()
+    index.read_tree(entry.rev)  # the run repository's own index: the snapshot is tracked there
+    index.checkout_all()
+    run_project = Project(run_dir, git=git)
     local = configparser.ConfigParser()
-    local.read(project.dvc_dir / "config.local")
+    local.read(project.local_config_file)
     if not local.has_section("cache"):
         local.add_section("cache")
     local.set("cache", "dir", str(project.cache_dir.resolve()))
-    (run_dir / ".dvc").mkdir(exist_ok=True)
-    with open(run_dir / ".dvc" / "config.local", "w") as fobj:
+    run_project.dvc_dir.mkdir(exist_ok=True)
+    with open(run_project.local_config_file, "w") as fobj:
         local.write(fobj)
-    run_project = Project(run_dir, git=git)
     for path in entry.copy_paths:
         # -C names a workspace path; it is copied to the same place in the run's directory,
         # so both ends go through the boundary (the target's symlinks come from the commit).
-        rel = project.resolve_relpath(path, where="-C/--copy-paths", output=True)
+        rel = project.resolve_relpath(path, where=option("copy_paths", label=True), output=True)
         source = project.root / rel
-        target = run_project.resolve(rel, where="-C/--copy-paths", output=True)
+        target = run_project.resolve(rel, where=option("copy_paths", label=True), output=True)
         if not source.exists():
             raise JupyterExpError(f"Cannot copy '{path}' into the run: it does not exist in the workspace.")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -146,7 +120,7 @@ def _explain_missing(project: Project, exc: MissingDependencyError) -> JupyterEx
     if exc.path and (project.root / exc.path).exists():
         return JupyterExpError(
             f"{exc} '{exc.path}' is in your workspace but git ignores it, so the run did not get it; "
-            f"queue again with -C {exc.path}."
+            f"queue again with {option('copy_paths', exc.path)}."
         )
     return exc
 
@@ -165,10 +139,9 @@ def execute(
     still owns its entry, and marks it done in the same hold. If it refuses
     (:class:`ClaimLost`) nothing is recorded.
     """
-    run_dir = _run_dir(project, entry)
+    run_dir = project.exp_run_dir(entry.id)
     try:
         run_project = _prepare(project, entry, run_dir)
-        flags = {k: bool(entry.flags.get(k)) for k in RUN_FLAGS}
         env = {"DVC_EXP_NAME": entry.name, "DVC_EXP_BASELINE_REV": entry.baseline}
         chain = None
         stages = [s for p in load_all(run_project) for s in p.stages]  # every dvc.yaml
@@ -201,11 +174,11 @@ def execute(
             reproduce(
                 run_project,
                 list(entry.targets) or None,
+                entry.options,
                 env=env,
                 echo=echo,
                 on_start=on_start,
                 on_checkpoint=chain.checkpoint if chain else None,
-                **flags,
             )
         except MissingDependencyError as exc:
             if chain:
@@ -382,12 +355,13 @@ def _finish_failed(
             if isinstance(exc, KeyboardInterrupt):
                 raise exc
             return Outcome(entry.id, entry.name, "queued")
+        template = None
         if request == "kill":
             # The stage's own complaint about the signal (a KeyboardInterrupt traceback)
             # is not the user's code failing: say who stopped it.
             message = "killed by `jupyter exp queue kill`; its log keeps the output until then"
         elif isinstance(exc, JupyterExpError):
-            message = str(exc)
+            message, template = str(exc), exc.template
         else:
             message = f"{type(exc).__name__}: {exc}"
             out(traceback.format_exc())
@@ -409,7 +383,7 @@ def _finish_failed(
         return Outcome(entry.id, entry.name, "removed")
     if isinstance(exc, KeyboardInterrupt):
         raise exc
-    return Outcome(entry.id, entry.name, "failed", error=message)
+    return Outcome(entry.id, entry.name, "failed", error=message, error_template=template)
 
 
 @dataclass

@@ -8,6 +8,7 @@ verbs (show, apply, resume, queue) ask here instead of walking git themselves.
 from __future__ import annotations
 
 from ..project import Project
+from ..refs import HEADS, TAGS
 from .catalog import ExpInfo
 
 Chain = list[tuple[str, str | None, int]]  # (commit, first parent, committer time), newest first
@@ -17,18 +18,13 @@ def commit_meta(project: Project, revs: list[str]) -> dict[str, tuple[int, str |
     """Committer time and first parent of each commit, in one git process."""
     if not revs:
         return {}
-    out = project.git.run("log", "--no-walk=unsorted", "--format=%H %ct %P", *revs)
-    meta = {}
-    for line in out.splitlines():
-        parts = line.split()
-        meta[parts[0]] = (int(parts[1]), parts[2] if len(parts) > 2 else None)
-    return meta
+    return {sha: (created, parents[0] if parents else None) for sha, created, parents in project.git.commits(revs)}
 
 
 def first_parents(project: Project, tip: str, baseline: str) -> list[str]:
     """The commits from ``tip`` back along first parents to ``baseline`` (excluded),
     newest first: a checkpoint experiment's chain, its tip included."""
-    return project.git.run("rev-list", "--first-parent", tip, f"^{baseline}").split()
+    return project.git.first_parent_chain(tip, baseline)
 
 
 def checkpoint_chains(project: Project, experiments: list[ExpInfo]) -> dict[str, Chain]:
@@ -38,11 +34,10 @@ def checkpoint_chains(project: Project, experiments: list[ExpInfo]) -> dict[str,
     if not chained:
         return {}
     baselines = sorted({e.baseline for e in chained})
-    out = project.git.run("log", "--format=%H %ct %P", *[e.rev for e in chained], "--not", *baselines)
-    commits: dict[str, tuple[int, str | None]] = {}
-    for line in out.splitlines():
-        parts = line.split()
-        commits[parts[0]] = (int(parts[1]), parts[2] if len(parts) > 2 else None)
+    commits = {
+        sha: (created, parents[0] if parents else None)
+        for sha, created, parents in project.git.commits([e.rev for e in chained], not_from=baselines)
+    }
     chains = {}
     for exp in chained:
         chain: Chain = []
@@ -58,8 +53,8 @@ def checkpoint_chains(project: Project, experiments: list[ExpInfo]) -> dict[str,
 def baseline_names(project: Project, head: str | None) -> dict[str, str]:
     """A branch (HEAD's own first) or tag name for commits that have one."""
     names: dict[str, str] = {}
-    rows = project.git.for_each_ref("refs/heads", ["objectname", "refname:short"])
-    rows += project.git.for_each_ref("refs/tags", ["*objectname", "objectname", "refname:short"])
+    rows = project.git.for_each_ref(HEADS, ["objectname", "refname:short"])
+    rows += project.git.for_each_ref(TAGS, ["*objectname", "objectname", "refname:short"])
     for row in rows:
         sha = row[0] or row[1]
         names.setdefault(sha, row[-1])

@@ -15,9 +15,8 @@ from ..project import Project
 from .checkpoints import read_progress
 from .collect import ExpRow
 from .queue import QueueEntry, QueueStore
+from .queue_store import STATES as QUEUE_STATES
 from .workers import list_workers
-
-QUEUE_STATES = ("queued", "running", "success", "failed")
 
 
 def running_progress(project: Project, rows: list[ExpRow]) -> dict[str, dict]:
@@ -41,7 +40,7 @@ def running_progress(project: Project, rows: list[ExpRow]) -> dict[str, dict]:
 
 def count_states(entries: list[QueueEntry]) -> dict[str, int]:
     """How many queue entries are in each state (every state present, zero or not)."""
-    counts = dict.fromkeys(QUEUE_STATES, 0)
+    counts: dict[str, int] = dict.fromkeys(QUEUE_STATES, 0)
     for entry in entries:
         counts[entry.state] = counts.get(entry.state, 0) + 1
     return counts
@@ -62,7 +61,7 @@ def change_stamp(project: Project, files: list[Path]) -> tuple:
     a queue entry, a progress event or one of ``files`` (the workspace files ``exp
     show`` reads: ``show.workspace_files``) changes."""
     stats: list[tuple] = []
-    for folder in (project.own_tmp_dir / "progress", project.own_tmp_dir / "queue"):
+    for folder in (project.progress_dir, project.queue_dir):
         try:
             stats.extend((e.name, e.stat().st_mtime_ns) for e in os.scandir(folder))
         except FileNotFoundError:

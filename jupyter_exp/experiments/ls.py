@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from ..project import Project
-from ..refs import ExpRef
-from .catalog import list_experiments, select_baselines
+from .catalog import list_experiments, remote_experiments, select_baselines
 from .history import baseline_names
 
 
@@ -18,13 +17,7 @@ def list_by_baseline(
 ) -> dict[str, list[tuple[str, str]]]:
     """``{baseline: [(name, rev), ...]}`` for the selected baselines (all with -A)."""
     if git_remote:
-        out = project.git.run_network("ls-remote", git_remote, "refs/exps/*")
-        pairs = []
-        for line in out.splitlines():
-            sha, _, refname = line.partition("\t")
-            ref = ExpRef.parse(refname)
-            if ref is not None:
-                pairs.append((ref, sha))
+        pairs = remote_experiments(project, git_remote)
     else:
         pairs = [(e.ref, e.rev) for e in list_experiments(project)]
     wanted = None if all_commits else set(select_baselines(project, revs, num))

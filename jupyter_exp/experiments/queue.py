@@ -10,13 +10,17 @@ import time
 import uuid
 
 from .. import faults
+from ..errors import option
+from ..git import ref_update
+from ..options import ReproOptions
 from ..overrides import OverrideSet, expand_sweeps, overridden_texts
 from ..processes import ESCALATION, Stopped
 from ..project import Project
+from ..refs import queue_ref
 from .catalog import list_experiments
 from .exceptions import EntryGone, ExperimentExistsError, NoBaselineError, QueueError, StateConflict
 from .names import random_name
-from .queue_store import QUEUE_NAMESPACE, REMOVED, QueueEntry, QueueStore
+from .queue_store import REMOVED, QueueEntry, QueueStore
 from .recordable import check_can_record
 from .resolve import resolve
 from .snapshot import ZERO, changed_data, pipeline_files, snapshot_tree
@@ -24,18 +28,19 @@ from .snapshot import ZERO, changed_data, pipeline_files, snapshot_tree
 
 def enqueue(
     project: Project,
+    targets: list[str] | None = None,
+    options: ReproOptions = ReproOptions(),
     *,
     set_params: list[str] | None = None,
     name: str | None = None,
-    targets: list[str] | None = None,
-    flags: dict | None = None,
     copy_paths: list[str] | None = None,
     message: str | None = None,
-    force: bool = False,
     resume_rev: str | None = None,
 ) -> list[QueueEntry]:
     """Snapshot the workspace (with overrides, one entry per sweep combination) into the
-    queue without touching it. ``-n prefix`` names a sweep ``prefix-1 ... prefix-N``.
+    queue without touching it, to be reproduced with ``options`` (``force`` also
+    overwrites experiments of the same name). A ``name`` for a sweep names its entries
+    ``name-1 ... name-N``.
 
     ``resume_rev`` (a checkpoint of an experiment) snapshots that commit instead, and
     the run continues its chain."""
@@ -48,7 +53,7 @@ def enqueue(
     # (a snapshot taken then would hold its overrides), and two queueings of one name
     # must not both find it free.
     with project.lock():
-        return _enqueue_locked(project, combos, name, targets, flags, copy_paths, message, force, resume_rev)
+        return _enqueue_locked(project, combos, name, targets, options, copy_paths, message, resume_rev)
 
 
 def _enqueue_locked(
@@ -56,17 +61,16 @@ def _enqueue_locked(
     combos: list[OverrideSet],
     name: str | None,
     targets: list[str] | None,
-    flags: dict | None,
+    options: ReproOptions,
     copy_paths: list[str] | None,
     message: str | None,
-    force: bool,
     resume_rev: str | None,
 ) -> list[QueueEntry]:
     # Queued and --temp runs are recorded in this repository too: what would make that
     # fail is refused now, not after the run (a --temp run comes through here first).
     check_can_record(project)
     for path in copy_paths or ():  # refused before anything is queued; the executor checks again
-        project.resolve_relpath(path, where="-C/--copy-paths", output=True)
+        project.resolve_relpath(path, where=option("copy_paths", label=True), output=True)
     git = project.git
     baseline = git.head()
     if resume_rev is not None:
@@ -90,10 +94,8 @@ def _enqueue_locked(
         for _ in combos[len(names) :]:
             names.append(random_name(names_taken | set(names)))
     for chosen in names:
-        if chosen in names_taken and not force:
-            raise ExperimentExistsError(
-                f"Experiment '{chosen}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
-            )
+        if chosen in names_taken and not options.force:
+            raise ExperimentExistsError.taken(chosen, baseline)
     # What is staged is in the snapshot (it starts from the index); untracked files nobody
     # staged are not, as in DVC (`git add` them, or copy them in with -C).
     include = pipeline_files(project) if resume_rev is None else []
@@ -122,12 +124,12 @@ def _enqueue_locked(
             rev=rev,
             created=time.time(),
             targets=tuple(targets or ()),
-            flags=dict(flags or {}, force_name=force),
+            flags={**options.record(), "force_name": options.force},
             copy_paths=tuple(copy_paths or ()),
             message=message,
             parent=resume_rev,
         )
-        git.update_refs([f"update {QUEUE_NAMESPACE}/{entry.id} {rev} {ZERO}"])
+        git.update_refs([ref_update(queue_ref(entry.id), rev, ZERO)])
         faults.point("queue.ref-written")
         store.create(entry)
         entries.append(entry)
@@ -220,7 +222,10 @@ def remove_entries(
     is removed. Returns the names removed (none: nothing matched the states given)."""
     store = QueueStore(project)
     if not names and not (all or queued or failed or success):
-        raise QueueError("Name the entries to remove, or use --all, --queued, --failed or --success.")
+        raise QueueError(
+            f"Name the entries to remove, or use {option('all')}, {option('queued')}, {option('failed')} "
+            f"or {option('success')}."
+        )
     chosen = [store.find(n) for n in names or []]
     chosen += [
         e
@@ -235,7 +240,7 @@ def remove_entries(
         if entry.state == "running" and not force:
             raise QueueError(
                 f"Experiment '{entry.name}' is running; kill it first (`queue kill {entry.name}`) "
-                "or remove it with --force."
+                f"or remove it with {option('force')}."
             )
     removed = []
     for entry in unique:
@@ -253,7 +258,7 @@ def retry(project: Project, names: list[str] | None = None, failed: bool = False
     behind (its worker killed) is stopped first."""
     store = QueueStore(project)
     if not names and not failed:
-        raise QueueError("Name the entries to run again, or use --failed.")
+        raise QueueError(f"Name the entries to run again, or use {option('failed')}.")
     chosen = [store.find(n) for n in names or []]
     if failed:
         chosen += [e for e in store.entries() if e.state == "failed"]

@@ -2,7 +2,8 @@
 
 An entry is a snapshot commit of the workspace as it was when queued (what is
 staged, tracked changes, ``.dvc`` files of changed data, ``-S`` overrides applied;
-untracked files nobody staged stay out, as in DVC; the workspace itself untouched), kept alive by ``refs/jupyter-exp/queue/<id>``, and a
+untracked files nobody staged stay out, as in DVC; the workspace itself untouched),
+kept alive by ``refs/jupyter-exp/queue/<id>``, and a
 JSON record in ``.dvc/tmp/jupyter_exp/queue/<id>.json`` with its name, baseline,
 reproduction flags and state: queued, running, success or failed. Both live on
 disk, so entries survive a kernel restart, a crash and a reboot; none of it is
@@ -31,19 +32,22 @@ import json
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Literal
 
+from ..git import ref_delete
 from ..notices import warn
+from ..options import ReproOptions
 from ..project import Project
-from ..refs import OWN_NAMESPACE
+from ..refs import queue_ref
+from ..serialize import write_text_atomic
 from .exceptions import EntryGone, QueueError, StateConflict
 
-QUEUE_NAMESPACE = f"{OWN_NAMESPACE}/queue"
-STATES = ("queued", "running", "success", "failed")
-REMOVED = "removed"  # the target of a removal: the entry's files are gone
+QueueState = Literal["queued", "running", "success", "failed"]
+STATES: tuple[QueueState, ...] = ("queued", "running", "success", "failed")
+REMOVED: Literal["removed"] = "removed"  # the target of a removal: the entry's files are gone
 MIN_ID_PREFIX = 4  # shorter id prefixes would pick an entry at random
 
 
@@ -54,9 +58,9 @@ class QueueEntry:
     baseline: str
     rev: str  # the snapshot commit the run starts from
     created: float
-    state: str = "queued"
+    state: QueueState = "queued"
     targets: tuple[str, ...] = ()
-    flags: dict = field(default_factory=dict)  # reproduction flags (force, single_item, ...)
+    flags: dict = field(default_factory=dict)  # the reproduction options as recorded (see .options)
     copy_paths: tuple[str, ...] = ()
     message: str | None = None
     worker: str | None = None
@@ -72,6 +76,11 @@ class QueueEntry:
     host: str | None = None  # the machine it runs on (pid and pgid are that machine's)
     pgid_start: str | None = None  # when the stage's group leader started: its identity
     stop_request: str | None = None  # "kill" (queue kill) or "requeue" (queue stop --kill)
+
+    @property
+    def options(self) -> ReproOptions:
+        """How the entry is to be reproduced (its record keeps them as JSON ``flags``)."""
+        return ReproOptions.from_record(self.flags)
 
 
 _FIELDS = {f.name for f in fields(QueueEntry)}
@@ -98,7 +107,7 @@ class QueueStore:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self.dir = project.own_tmp_dir / "queue"
+        self.dir = project.queue_dir
 
     # -- files ----------------------------------------------------------------
     def _record(self, entry_id: str) -> Path:
@@ -115,10 +124,7 @@ class QueueStore:
 
     def _write(self, entry: QueueEntry) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        data = asdict(entry)
-        tmp = self._record(entry.id).with_suffix(f".{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, self._record(entry.id))
+        write_text_atomic(self._record(entry.id), json.dumps(asdict(entry), indent=1))
 
     def create(self, entry: QueueEntry) -> None:
         """Write a new entry's record (its ref exists already)."""
@@ -136,25 +142,28 @@ class QueueStore:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, UnicodeDecodeError):
-            return self._damaged(path)
+            self._damaged(path)
+            return None
         if not isinstance(data, dict):
-            return self._damaged(path)
+            self._damaged(path)
+            return None
         data = {k: v for k, v in data.items() if k in _FIELDS}  # a newer version's fields
         data["targets"] = tuple(data.get("targets") or ())
         data["copy_paths"] = tuple(data.get("copy_paths") or ())
         try:
             entry = QueueEntry(**data)
         except TypeError:  # a field missing: not a record we can use
-            return self._damaged(path)
+            self._damaged(path)
+            return None
         if not _well_typed(entry) or entry.id != entry_id:
-            return self._damaged(path)
+            self._damaged(path)
+            return None
         return entry
 
     def _damaged(self, path: Path) -> None:
         warn(
             f"Skipping the damaged queue record {self.project.relpath(path)}; delete it (its experiment is not queued)."
         )
-        return None
 
     @contextlib.contextmanager
     def locked(self, entry_id: str) -> Iterator[None]:
@@ -183,7 +192,13 @@ class QueueStore:
             os.close(fd)
 
     def transition(
-        self, entry_id: str, to_state: str, allowed_from: tuple[str, ...], *, owner: str | None = None, **changes
+        self,
+        entry_id: str,
+        to_state: QueueState | Literal["removed"],
+        allowed_from: tuple[str, ...],
+        *,
+        owner: str | None = None,
+        **changes,
     ) -> QueueEntry:
         """The one way an entry changes: under its record lock, from one of
         ``allowed_from`` to ``to_state`` (``REMOVED`` deletes it), setting ``changes``.
@@ -204,7 +219,7 @@ class QueueStore:
                     f"Experiment '{current.name}' is {current.state} now; see `jupyter exp queue status` and try again."
                 )
             if to_state == REMOVED:
-                self.project.git.update_refs([f"delete {QUEUE_NAMESPACE}/{entry_id}"])
+                self.project.git.update_refs([ref_delete(queue_ref(entry_id))])
                 for path in (self._record(entry_id), self.log_path(entry_id), self._lock_path(entry_id)):
                     path.unlink(missing_ok=True)
                 # Last: a waiter that got the old lock file finds the record gone.

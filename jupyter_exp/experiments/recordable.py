@@ -26,10 +26,8 @@ def check_can_record(project: Project, name: str | None = None, pipelines: Pipel
         GitError (no identity), CannotRecordError.
     """
     git = project.git
-    git.run("var", "GIT_AUTHOR_IDENT")  # fails, in one line, when git has no identity
-    git.run("var", "GIT_COMMITTER_IDENT")
-    common = Path(git.run("rev-parse", "--git-common-dir").strip())
-    common = common if common.is_absolute() else project.root / common
+    git.check_identity()
+    common = git.common_dir()
     for folder in (common / "objects", common / "refs"):
         _probe(project, folder, "make .git writable (`chattr -i`, a read-write mount) and rerun.")
     for path in pipeline_files(project, pipelines):
@@ -40,7 +38,7 @@ def check_can_record(project: Project, name: str | None = None, pipelines: Pipel
                 "hold; move it into the project's own repository."
             )
     _probe(project, project.own_tmp_dir, "make it writable and rerun.")  # snapshots build an index there
-    progress = project.own_tmp_dir / "progress"
+    progress = project.progress_dir
     _probe(project, progress, "make it writable and rerun.")
     if name is not None and (progress / f"{name}.json").exists():
         _probe(project, progress / f"{name}.json", "delete it (`chattr -i` first if needed) and rerun.")

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import JupyterExpError
+from ..errors import JupyterExpError, option
+from ..git import ref_delete
 from ..project import Project
 from ..refs import EXPS_NAMESPACE
-from .catalog import all_commits_list, list_experiments, select_baselines
+from .catalog import all_commits_list, list_experiments, remote_experiments, select_baselines
 from .exceptions import UnknownExperimentError
 from .resolve import select_experiments
 
@@ -37,7 +38,7 @@ def remove(
     refs are deleted on that remote instead.
     """
     if not (names or all_commits or revs):
-        raise JupyterExpError("Name the experiments to remove, or use -A or --rev.")
+        raise JupyterExpError(f"Name the experiments to remove, or use {option('all_commits')} or {option('revs')}.")
     if git_remote:
         return _remove_remote(project, git_remote, names or [], all_commits)
     return _remove_local(project, names, all_commits=all_commits, revs=revs, num=num, keep=keep)
@@ -53,7 +54,7 @@ def _delete_refs(project: Project, doomed: list) -> None:
         log.warning(
             f"Removed {len(cleared)} stale ref lock file(s) left under {EXPS_NAMESPACE} by a killed git command."
         )
-    project.git.update_refs([f"delete {e.ref} {e.rev}" for e in doomed])
+    project.git.update_refs([ref_delete(str(e.ref), e.rev) for e in doomed])
 
 
 def _remove_local(
@@ -82,29 +83,14 @@ def _remove_local(
     return entries + [e.name for e in selected]
 
 
-def _remote_refs(project: Project, remote: str) -> list[tuple[str, str]]:
-    out = project.git.run_network("ls-remote", remote, "refs/exps/*")
-    from ..refs import ExpRef
-
-    found = []
-    for line in out.splitlines():
-        sha, _, ref = line.partition("\t")
-        if ExpRef.parse(ref) is not None:
-            found.append((ref, sha))
-    return found
-
-
 def _remove_remote(project: Project, remote: str, names: list[str], all_commits: bool) -> list[str]:
-    from ..refs import ExpRef
-
-    refs = _remote_refs(project, remote)
-    wanted = [ref for ref, _ in refs if all_commits or ExpRef.parse(ref).name in names]  # type: ignore[union-attr]
-    missing = set(names) - {ExpRef.parse(r).name for r in wanted}  # type: ignore[union-attr]
+    wanted = [ref for ref, _ in remote_experiments(project, remote) if all_commits or ref.name in names]
+    missing = set(names) - {ref.name for ref in wanted}
     if missing:
         raise UnknownExperimentError(f"No experiment named '{sorted(missing)[0]}' on remote '{remote}'.")
     if wanted:
-        project.git.run_network("push", remote, *[f":{ref}" for ref in wanted])
-    return [ExpRef.parse(r).name for r in wanted]  # type: ignore[union-attr]
+        project.git.push(remote, [f":{ref}" for ref in wanted])  # an empty source deletes
+    return [ref.name for ref in wanted]
 
 
 def gc(
@@ -121,7 +107,10 @@ def gc(
     ``all_tags``, every commit with ``all_commits``.
     """
     if not (workspace or all_branches or all_tags or all_commits):
-        raise JupyterExpError("Say what to keep: -w (HEAD), -a (branches), -T (tags) or -A (all commits).")
+        raise JupyterExpError(
+            f"Say what to keep: {option('workspace')} (HEAD), {option('all_branches')} (branches), "
+            f"{option('all_tags')} (tags) or {option('all_commits')} (all commits)."
+        )
     kept: set[str] = set()
     if all_commits:
         kept.update(all_commits_list(project))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..project import Project
-from ..refs import EXPS_NAMESPACE, SAVED_NAMESPACE
+from ..refs import EXPS_NAMESPACE, saved_ref
 from .catalog import ExpInfo, list_experiments, select_baselines
 from .exceptions import AmbiguousExperimentError, QueueError, UnknownExperimentError
 from .history import checkpoint_chains
@@ -73,7 +73,7 @@ def resolve(
     if workspace and spec == WORKSPACE:
         return Target("workspace", WORKSPACE, None)
     if saved and spec.startswith(SAVED_PREFIX):
-        rev = project.git.rev_parse(f"{SAVED_NAMESPACE}/{spec}")
+        rev = project.git.rev_parse(saved_ref(spec))
         if rev:
             return Target("saved", spec, rev)
     exp = _experiment(project, spec, experiments)

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import faults
-from ..errors import JupyterExpError
+from ..errors import JupyterExpError, option
+from ..options import ReproOptions
 from ..overrides import apply_overrides, group_by_file, is_sweep
 from ..pipeline.dvcfile import load_pipeline, walk_pipelines
 from ..pipeline.repro import commit, reproduce
@@ -25,6 +26,10 @@ from .history import first_parents
 from .names import random_name
 from .recordable import check_can_record
 from .snapshot import ZERO, changed_data, pipeline_files, preserved_index, record, snapshot_tree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .queue_store import QueueEntry
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,12 @@ def _baseline(project: Project) -> str:
     return head
 
 
+def _refuse_sweeps(set_params: list[str] | None) -> None:
+    """One run takes one value per param: a sweep is for the queue."""
+    if set_params and is_sweep(set_params):
+        raise JupyterExpError(f"Sweep overrides need the queue; queue them with {option('queue')} or give one value.")
+
+
 def choose_name(project: Project, baseline: str, name: str | None, force: bool) -> tuple[str, str | None]:
     """Validate ``name`` (or make one up), failing early if it is taken and not ``force``.
 
@@ -55,41 +66,31 @@ def choose_name(project: Project, baseline: str, name: str | None, force: bool) 
         return random_name(set(taken)), None
     check_name(name)
     if name in taken and not force:
-        raise ExperimentExistsError(
-            f"Experiment '{name}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
-        )
+        raise ExperimentExistsError.taken(name, baseline)
     return name, taken.get(name)
 
 
 def run(
     project: Project,
     targets: list[str] | None = None,
+    options: ReproOptions = ReproOptions(),
     *,
     set_params: list[str] | None = None,
     name: str | None = None,
-    force: bool = False,
     message: str | None = None,
-    single_item: bool = False,
-    downstream: bool = False,
-    pipeline: bool = False,
-    all_pipelines: bool = False,
-    force_downstream: bool = False,
-    keep_going: bool = False,
-    ignore_errors: bool = False,
     reset: bool = False,
     echo: Echo | None = None,
     on_progress: Callable[[dict], None] | None = None,
-    recursive: bool = False,
-    allow_missing: bool = False,
-    pull: bool = False,
     confirm: Callable[[str], bool] | None = None,
 ) -> Experiment:
-    """Apply ``set_params``, reproduce in the workspace, and record the experiment.
+    """Apply ``set_params``, reproduce in the workspace with ``options``, and record the
+    experiment.
 
-    ``force`` reproduces every stage and overwrites an experiment of the same name. A
-    pipeline with checkpoint outputs records a commit per step and resumes the
-    workspace's last checkpoint experiment unless ``reset`` (see checkpoints.py);
-    ``on_progress`` then hears each step.
+    ``options.force`` reproduces every stage and overwrites an experiment of the same
+    name; ``confirm(question)`` is asked before each stage runs. A pipeline with
+    checkpoint outputs records a commit per step and resumes the workspace's last
+    checkpoint experiment unless ``reset`` (see checkpoints.py); ``on_progress`` then
+    hears each step.
 
     Raises:
         NoBaselineError, ExperimentExistsError, InvalidExpNameError, ParamsError,
@@ -100,29 +101,14 @@ def run(
     with project.lock():
         echo = echo or echo_stdout
         baseline = _baseline(project)
-        if set_params and is_sweep(set_params):
-            raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
-        flags = dict(
-            force=force,
-            single_item=single_item,
-            downstream=downstream,
-            pipeline=pipeline,
-            all_pipelines=all_pipelines,
-            force_downstream=force_downstream,
-            keep_going=keep_going,
-            ignore_errors=ignore_errors,
-            recursive=recursive,
-            allow_missing=allow_missing,
-            pull=pull,
-            confirm=confirm,
-        )
+        _refuse_sweeps(set_params)
         # Loaded once and passed down: again only when -S rewrote a file they were built from.
         pipelines = walk_pipelines(project)
         if any(stage.has_checkpoint for stage in pipelines.stages):
             return _run_checkpoints(
-                project, baseline, targets, set_params, name, message, reset, flags, echo, on_progress
+                project, baseline, targets, set_params, name, message, reset, options, confirm, echo, on_progress
             )
-        name, existing = choose_name(project, baseline, name, force)
+        name, existing = choose_name(project, baseline, name, options.force)
         check_can_record(project, name, pipelines)
         if set_params:
             overrides = group_by_file(set_params)
@@ -148,25 +134,7 @@ def run(
             # first, so the experiment records the data its stages read.
             changed_data(project, write=True)
             with preserved_index(project):
-                results = reproduce(
-                    project,
-                    targets,
-                    force=force,
-                    single_item=single_item,
-                    downstream=downstream,
-                    pipeline=pipeline,
-                    all_pipelines=all_pipelines,
-                    force_downstream=force_downstream,
-                    keep_going=keep_going,
-                    ignore_errors=ignore_errors,
-                    env=env,
-                    echo=echo,
-                    recursive=recursive,
-                    allow_missing=allow_missing,
-                    pull=pull,
-                    confirm=confirm,
-                    pipelines=pipelines,
-                )
+                results = reproduce(project, targets, options, env=env, echo=echo, confirm=confirm, pipelines=pipelines)
                 faults.point("run.reproduced")
                 rev = record(
                     project,
@@ -174,7 +142,7 @@ def run(
                     name,
                     snapshot_tree(project, pipeline_files(project, pipelines)),
                     message=message,
-                    force=force,
+                    force=options.force,
                     existing=existing or ZERO,
                 )
         finally:
@@ -191,7 +159,8 @@ def _run_checkpoints(
     name: str | None,
     message: str | None,
     reset: bool,
-    flags: dict,
+    options: ReproOptions,
+    confirm: Callable[[str], bool] | None,
     echo: Echo,
     on_progress: Callable[[dict], None] | None,
 ) -> Experiment:
@@ -203,7 +172,7 @@ def _run_checkpoints(
 
     check_can_record(project)
     # DVC 2: -f regenerates from scratch, as --reset does.
-    reset = reset or flags["force"]
+    reset = reset or options.force
     stages = load_pipeline(project.root).stages
     state = None if reset else load_workspace_state(project)
     # The run goes on from the checkpoint the workspace's checkpoint outputs come from
@@ -235,7 +204,7 @@ def _run_checkpoints(
             chain_name, parent, tip = point.name, point.rev, point.rev
             echo(f"Resuming checkpoint experiment '{point.name}' from step {label}.\n")
         else:
-            chain_name, _ = choose_name(project, baseline, name, flags["force"])
+            chain_name, _ = choose_name(project, baseline, name, options.force)
             parent, tip = point.rev, ZERO
             if point.tip:
                 echo(f"Modified checkpoint experiment based on '{point.name}' will be created as '{chain_name}'.\n")
@@ -247,7 +216,7 @@ def _run_checkpoints(
         env["DVCLIVE_RESUME"] = "1"
         first_step = point.count
     else:
-        chain_name, existing = choose_name(project, baseline, name, flags["force"])
+        chain_name, existing = choose_name(project, baseline, name, options.force)
         parent, tip, first_step = baseline, existing or ZERO, 0
         echo(f"{'Reset: starting' if reset else 'Starting'} checkpoint experiment '{chain_name}'.\n")
     env["DVC_EXP_NAME"] = chain_name
@@ -266,7 +235,9 @@ def _run_checkpoints(
     changed_data(project, write=True)
     with preserved_index(project):
         try:
-            results = reproduce(project, targets, env=env, echo=echo, on_checkpoint=chain.checkpoint, **flags)
+            results = reproduce(
+                project, targets, options, env=env, echo=echo, on_checkpoint=chain.checkpoint, confirm=confirm
+            )
         except BaseException:
             chain.finish("interrupted")
             if chain.steps:
@@ -283,7 +254,7 @@ def _run_checkpoints(
                 chain_name,
                 snapshot_tree(project, pipeline_files(project)),
                 message=message,
-                force=flags["force"],
+                force=options.force,
                 parent=parent,
                 existing=tip,
             )
@@ -323,30 +294,29 @@ def save(
 def queue(
     project: Project,
     targets: list[str] | None = None,
+    options: ReproOptions = ReproOptions(),
     *,
     set_params: list[str] | None = None,
     name: str | None = None,
-    force: bool = False,
     message: str | None = None,
     copy_paths: list[str] | None = None,
-    flags: dict | None = None,
     resume_rev: str | None = None,
     echo: Echo | None = None,
-) -> list:
-    """Queue the workspace as it is now (one entry per sweep combination); nothing runs
-    and the workspace is not touched. ``resume_rev``: resume that checkpoint instead."""
+) -> list[QueueEntry]:
+    """Queue the workspace as it is now (one entry per sweep combination) to be
+    reproduced with ``options``; nothing runs and the workspace is not touched.
+    ``resume_rev``: resume that checkpoint instead."""
     from .queue import enqueue
 
     echo = echo or echo_stdout
     entries = enqueue(
         project,
+        targets,
+        options,
         set_params=set_params,
         name=name,
-        targets=targets,
-        flags=flags,
         copy_paths=copy_paths,
         message=message,
-        force=force,
         resume_rev=resume_rev,
     )
     for entry in entries:
@@ -357,13 +327,12 @@ def queue(
 def run_temp(
     project: Project,
     targets: list[str] | None = None,
+    options: ReproOptions = ReproOptions(),
     *,
     set_params: list[str] | None = None,
     name: str | None = None,
-    force: bool = False,
     message: str | None = None,
     copy_paths: list[str] | None = None,
-    flags: dict | None = None,
     resume_rev: str | None = None,
     echo: Echo | None = None,
 ) -> Experiment:
@@ -376,17 +345,15 @@ def run_temp(
     from .queue_store import QueueStore
 
     echo = echo or echo_stdout
-    if set_params and is_sweep(set_params):
-        raise JupyterExpError("Sweep overrides need --queue; queue them with `exp run --queue -S ...`.")
+    _refuse_sweeps(set_params)
     (entry,) = queue(
         project,
         targets,
+        options,
         set_params=set_params,
         name=name,
-        force=force,
         message=message,
         copy_paths=copy_paths,
-        flags=flags,
         resume_rev=resume_rev,
         echo=lambda _text: None,
     )
@@ -394,7 +361,7 @@ def run_temp(
     store = QueueStore(project)
     if outcome.state != "success":
         raise JupyterExpError(
-            f"Experiment '{entry.name}' failed: {outcome.error}"
+            f"Experiment '{entry.name}' failed: {outcome.error_template or outcome.error}"
             if outcome.error
             else f"Experiment '{entry.name}' did not run ({outcome.state})."
         )

@@ -14,14 +14,13 @@ as ``exp apply`` (``read_dvc_file``, ``check_lock``, ``check_md5``).
 
 from __future__ import annotations
 
-import os
 import posixpath
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import JupyterExpError
-from ..git import GitError, RemoteUnavailableError, check_remote
+from ..errors import JupyterExpError, option
+from ..git import GitError, RemoteUnavailableError, check_remote, ref_update
 from ..notices import warn
 from ..pipeline.cache import READONLY, Cache
 from ..pipeline.dvcfile import load_pipeline
@@ -30,11 +29,12 @@ from ..pipeline.lock import check_lock, entry_outs
 from ..pipeline.tracked import read_dvc_file
 from ..project import Project
 from ..refs import ExpRef
-from ..serialize import decode_text, parse_yaml
+from ..serialize import decode_text, parse_yaml, replacing
 from ..tree import GitTree
-from .catalog import select_baselines
+from .catalog import remote_experiments, select_baselines
 from .exceptions import RemoteError, UnknownExperimentError
 from .resolve import select_experiments
+from .snapshot import ZERO
 
 LOCK_NAME = "dvc.lock"
 
@@ -65,17 +65,15 @@ def experiment_commits(project: Project, rev: str, baseline: str) -> list[str]:
     DVC's ``exp_commits`` walks (a checkpoint chain has one per step)."""
     if project.git.rev_parse(f"{baseline}^{{commit}}") is None:
         return [rev]
-    return project.git.run("rev-list", "--first-parent", rev, "--not", baseline).split() or [rev]
+    return project.git.first_parent_chain(rev, baseline) or [rev]
 
 
 def _tracked_outputs(project: Project, rev: str, memo: dict) -> dict[str, HashInfo]:
     """Project path -> HashInfo of every cached output commit ``rev`` records through its
     ``.dvc`` files and ``dvc.lock`` files, checked. ``memo`` keeps parsed blobs by id."""
-    listing = project.git.run("ls-tree", "-r", "-z", "--full-tree", rev)
     dvc_files, locks, yamls = [], [], set()
-    for line in filter(None, listing.split("\0")):
-        meta, _, name = line.partition("\t")
-        if meta.split(" ")[1:2] != ["blob"] or name.split("/", 1)[0] in (".dvc", ".git"):
+    for _mode, kind, _oid, name in project.git.tree_entries(rev):
+        if kind != "blob" or name.split("/", 1)[0] in (".dvc", ".git"):
             continue
         base = posixpath.basename(name)
         if base == LOCK_NAME:
@@ -134,13 +132,11 @@ def _copy_one(md5: str, src: Cache, dst: Cache) -> bool:
     if target.exists():
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")  # unique across processes
     try:
-        shutil.copyfile(source, tmp)
-        tmp.chmod(READONLY)  # as DVC leaves remote and cache objects: read-only
-        tmp.replace(target)
+        with replacing(target) as tmp:
+            shutil.copyfile(source, tmp)
+            tmp.chmod(READONLY)  # as DVC leaves remote and cache objects: read-only
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise RemoteError(
             f"Cannot copy object {md5} to {dst.dir}: {exc.strerror or exc}; free space or fix its permissions."
         ) from None
@@ -202,7 +198,7 @@ def push(
     check_remote(git_remote)  # before any work, so an option as remote is the only line said
     selected = select_experiments(project, names, all_commits=all_commits, revs=revs, num=num)
     if not selected:
-        raise JupyterExpError("No experiments to push; name them or use -A / --rev.")
+        raise JupyterExpError(f"No experiments to push; name them or use {option('all_commits')} / {option('revs')}.")
     notices = []
     if not no_cache:
         remote_dir = dvc_remote_dir(project, dvc_remote)
@@ -213,7 +209,7 @@ def push(
             if needed:
                 notices.append(
                     "no DVC remote is set, so only the experiment refs are pushed; "
-                    "add one with `dvc remote add -d NAME PATH` or pass -r NAME."
+                    "add one with `dvc remote add -d NAME PATH`, or name one for this command."
                 )
         else:
             _, missing = transfer(needed, local, _store(remote_dir), jobs)
@@ -224,13 +220,15 @@ def push(
                 )
     plus = "+" if force else ""
     try:
-        project.git.run_network("push", git_remote, *[f"{plus}{e.ref}:{e.ref}" for e in selected])
+        project.git.push(git_remote, [f"{plus}{e.ref}:{e.ref}" for e in selected])
     except RemoteUnavailableError:
         raise
     except GitError as exc:
         if not _rejected(exc.stderr):
             raise
-        raise RemoteError(f"Push to '{git_remote}' was rejected ({exc}); pull first or push with -f.") from None
+        raise RemoteError(
+            f"Push to '{git_remote}' was rejected ({exc}); pull first or push with {option('force')}."
+        ) from None
     for notice in notices:  # said once the push went through: a refused push stays one line
         warn(notice)
     return [e.name for e in selected]
@@ -239,12 +237,6 @@ def push(
 def _rejected(stderr: str) -> bool:
     """Whether git refused to move a ref (it moved on the other side), not failed to talk."""
     return "[rejected]" in stderr or "non-fast-forward" in stderr or "already exists" in stderr
-
-
-def _remote_refs(project: Project, git_remote: str) -> list[tuple[ExpRef, str]]:
-    out = project.git.run_network("ls-remote", git_remote, "refs/exps/*")
-    remote = [(ExpRef.parse(r), sha) for sha, _, r in (line.partition("\t") for line in out.splitlines())]
-    return [(ref, sha) for ref, sha in remote if ref is not None]
 
 
 def _ref_updates(project: Project, chosen: list[tuple[ExpRef, str]], force: bool, git_remote: str) -> list[str]:
@@ -256,12 +248,12 @@ def _ref_updates(project: Project, chosen: list[tuple[ExpRef, str]], force: bool
         current = project.git.rev_parse(str(ref))
         if current == sha:
             continue
-        if current is not None and not force and project.git.run("rev-list", "-n", "1", current, "--not", sha):
+        if current is not None and not force and project.git.rev_list(current, not_from=[sha], limit=1):
             raise RemoteError(
                 f"Fetch from '{git_remote}' failed (local experiment '{ref.name}' has diverged "
-                "from the remote one); use -f to overwrite local experiments."
+                f"from the remote one); use {option('force')} to overwrite local experiments."
             )
-        commands.append(f"update {ref} {sha} {current or '0' * 40}")
+        commands.append(ref_update(str(ref), sha, current or ZERO))
     return commands
 
 
@@ -289,7 +281,7 @@ def pull(
             experiment, an unknown DVC remote, or objects missing from the DVC remote
             (the others are copied; no ref is written).
     """
-    remote = _remote_refs(project, git_remote)
+    remote = remote_experiments(project, git_remote)
     if all_commits:
         chosen = remote
     elif names:
@@ -306,9 +298,7 @@ def pull(
         return []
     # The commits come first, without touching a ref: what they name is checked and
     # copied before any experiment ref appears (a ref is written last, after its data).
-    project.git.run_network(
-        "fetch", git_remote, *dict.fromkeys(sha for _, sha in chosen), options=("--no-write-fetch-head", "--no-tags")
-    )
+    project.git.fetch(git_remote, list(dict.fromkeys(sha for _, sha in chosen)))
     updates = _ref_updates(project, chosen, force, git_remote)
     if not no_cache:
         remote_dir = dvc_remote_dir(project, dvc_remote)
@@ -320,14 +310,14 @@ def pull(
             if any(not local.exists(m) for m in needed):
                 warn(
                     "no DVC remote is set, so only the experiment refs were pulled; "
-                    "add one with `dvc remote add -d NAME PATH` or pass -r NAME."
+                    "add one with `dvc remote add -d NAME PATH`, or name one for this command."
                 )
         else:
             _, missing = transfer(needed, stores[0], local, jobs)
             if missing:
                 raise RemoteError(
                     _say_missing(missing, f"are missing from the DVC remote at {remote_dir}")
-                    + "; push them from a clone that has them, or pull with --no-cache for the refs alone."
+                    + f"; push them from a clone that has them, or pull with {option('no_cache')} for the refs alone."
                 )
     project.git.update_refs(updates)
     return [ref.name for ref, _ in chosen]

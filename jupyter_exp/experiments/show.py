@@ -5,6 +5,8 @@ is the model they share."""
 from __future__ import annotations
 
 from ..errors import JupyterExpError
+from ..options import ShowOptions
+from ..project import Project
 from .collect import ExpRow
 from .columns import ERROR, MISSING, Column, columns, filter_columns, find_column, value
 
@@ -39,49 +41,32 @@ def sort_rows(rows: list[ExpRow], cols: list[Column], sort_by: str | None, sort_
     return result
 
 
-def select(
-    project,
-    *,
-    revs: list[str] | None = None,
-    num: int = 1,
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
-    hide_workspace: bool = False,
-    param_deps: bool = False,
-    force: bool = False,
-    sort_by: str | None = None,
-    sort_order: str = "asc",
-    only_changed: bool = False,
-    keep: list[str] | None = None,
-    drop: list[str] | None = None,
-    deps: bool = False,
-    hide_queued: bool = False,
-    hide_failed: bool = False,
-) -> tuple[list[ExpRow], list[Column]]:
-    """Collect the rows and choose and order the columns, as ``exp show`` flags say
-    (``hide_queued``/``hide_failed``: leave out queued or failed experiments, as DVC)."""
+def select(project: Project, options: ShowOptions = ShowOptions()) -> tuple[list[ExpRow], list[Column]]:
+    """Collect the rows and choose and order the columns as ``options`` say (``exp
+    show``'s selection; queued or failed experiments left out on request, as DVC)."""
     from .collect import collect
 
-    if sort_order not in ("asc", "desc"):
-        raise JupyterExpError(f"Unknown sort order '{sort_order}'; use asc or desc.")
+    if options.sort_order not in ("asc", "desc"):
+        raise JupyterExpError(f"Unknown sort order '{options.sort_order}'; use asc or desc.")
     rows = collect(
         project,
-        revs=revs,
-        num=num,
-        all_branches=all_branches,
-        all_tags=all_tags,
-        all_commits=all_commits,
-        hide_workspace=hide_workspace,
-        param_deps=param_deps,
-        force=force,
+        revs=list(options.revs) if options.revs is not None else None,
+        num=options.num,
+        all_branches=options.all_branches,
+        all_tags=options.all_tags,
+        all_commits=options.all_commits,
+        hide_workspace=options.hide_workspace,
+        param_deps=options.param_deps,
+        force=options.force,
     )
-    hidden = {"queued"} if hide_queued else set()
-    hidden |= {"failed"} if hide_failed else set()
+    hidden = {"queued"} if options.hide_queued else set()
+    hidden |= {"failed"} if options.hide_failed else set()
     rows = [row for row in rows if row.kind != "experiment" or row.state not in hidden]
-    cols = columns(rows, deps=deps)
-    rows = sort_rows(rows, cols, sort_by, sort_order)
-    cols = filter_columns(rows, cols, keep=keep, drop=drop, only_changed=only_changed)
+    cols = columns(rows, deps=options.deps)
+    rows = sort_rows(rows, cols, options.sort_by, options.sort_order)
+    keep = list(options.keep) if options.keep is not None else None
+    drop = list(options.drop) if options.drop is not None else None
+    cols = filter_columns(rows, cols, keep=keep, drop=drop, only_changed=options.only_changed)
     return rows, cols
 
 
@@ -101,7 +86,7 @@ def workspace_files(project) -> list:
     files |= set(read_params(project, tree, pipeline=pipeline)) | set(read_metrics(project, tree, pipeline=pipeline))
     paths = [project.root / f for f in sorted(files)]
     # The queue's records: an entry that starts, fails or succeeds changes the table.
-    return paths + [project.dvc_dir / "config", project.dvc_dir / "config.local", project.own_tmp_dir / "queue"]
+    return paths + [project.config_file, project.local_config_file, project.queue_dir]
 
 
 def to_dataframe(rows: list[ExpRow], cols: list[Column]):

@@ -45,7 +45,7 @@ def formatted(
 
     if not options.force:
         taken = show_stamp.file_stats(show.workspace_files(project))
-    rows, cols = show.select(project, **options.select_kwargs())
+    rows, cols = show.select(project, options)
     if fmt == "json":
         # Indented for people; compact (and C-encoded, ten times faster) for programs.
         text = json.dumps(render_json.exp_show(rows), indent=2 if tty else None, default=str) + "\n"

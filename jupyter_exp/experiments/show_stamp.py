@@ -21,23 +21,24 @@ from pathlib import Path
 
 from ..pipeline.stamp import location_key, stat_key
 from ..project import Project
+from ..refs import SHOWN_NAMESPACES
 from ..serialize import write_text_atomic
 
 STAMP_VERSION = 2
-REF_PREFIXES = ("refs/exps", "refs/heads", "refs/tags", "refs/jupyter-exp")
 
 
 def _refs(project: Project) -> str:
     """Every ref that can change the table, with the checked-out branch marked."""
-    out = project.git.run("for-each-ref", "--format=%(HEAD) %(objectname) %(refname)", *REF_PREFIXES)
-    if not any(line.startswith("*") for line in out.splitlines()):
+    rows = project.git.for_each_ref(SHOWN_NAMESPACES, ["HEAD", "objectname", "refname"])
+    out = "".join(" ".join(row) + "\n" for row in rows)
+    if not any(row[0] == "*" for row in rows):
         out += "HEAD " + (project.git.head() or "") + "\n"  # detached (or unborn) HEAD
     return out
 
 
 def _path(project: Project, options: dict) -> Path:
     key = zlib.crc32(json.dumps(options, sort_keys=True).encode())
-    return project.own_tmp_dir / "show-output" / f"{key:08x}.json"
+    return project.show_output_dir / f"{key:08x}.json"
 
 
 def _code_key() -> list[int]:

@@ -17,12 +17,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import shutil
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 from .. import faults
-from ..git import GitError
+from ..git import GitError, ref_update
 from ..notices import warn
 from ..params import DEFAULT_PARAMS_FILE
 from ..pipeline.dvcfile import Pipelines, load_all
@@ -56,8 +54,7 @@ def pipeline_files(project: Project, pipelines: Pipelines | None = None) -> list
 def run_files(run_project: Project, start: str) -> list[str]:
     """What a run directory's commit carries besides its tracked changes: the pipeline's
     files and every path its stages staged in the run's own index (DVCLive's files)."""
-    staged = run_project.git.run("diff-index", "--cached", "--name-only", "--no-renames", "-z", start)
-    return pipeline_files(run_project) + [p for p in staged.split("\0") if p]
+    return pipeline_files(run_project) + run_project.git.index().staged(start)
 
 
 def snapshot_tree(
@@ -72,50 +69,23 @@ def snapshot_tree(
     (minus what git ignores), plus ``blobs`` (path -> text) written over whatever is
     there."""
     git = project.git
-    project.own_tmp_dir.mkdir(parents=True, exist_ok=True)
-    index = project.own_tmp_dir / f"index-{uuid.uuid4().hex}"
-    env = {"GIT_INDEX_FILE": str(index)}
+    path = project.scratch_index()
+    index = git.index(path)
     try:
-        user_index = None if base else _index_path(project)
+        user_index = None if base else git.git_path("index")
         if user_index is not None and user_index.exists():
             # A copy keeps the index's stat data: unchanged files are not hashed again.
-            shutil.copyfile(user_index, index)
+            shutil.copyfile(user_index, path)
         else:
-            head = base or git.head()
-            git.run("read-tree", *([head] if head else ["--empty"]), env=env)
+            index.read_tree(base or git.head())
         if tracked_changes:
-            git.run("add", "-u", env=env)
-        present = [p for p in include if (project.root / p).exists()]
-        if present:
-            ignored = set(
-                git.run(
-                    "check-ignore", "--no-index", "--stdin", input="\n".join(present).encode(), check=False, env=env
-                ).splitlines()
-            )
-            wanted = [p for p in present if p not in ignored]
-            if wanted:
-                git.run("add", "--", *wanted, env=env)
-        for path, text in (blobs or {}).items():
-            oid = git.run("hash-object", "-w", "--stdin", input=text.encode()).strip()
-            git.run("update-index", "--add", "--cacheinfo", f"100644,{oid},{path}", env=env)
-        return git.run("write-tree", env=env).strip()
+            index.add_tracked()
+        index.add(index.not_ignored([p for p in include if (project.root / p).exists()]))
+        for name, text in (blobs or {}).items():
+            index.set_blob(name, text)
+        return index.write_tree()
     finally:
-        index.unlink(missing_ok=True)
-
-
-def _index_path(project: Project) -> Path:
-    path = Path(project.git.run("rev-parse", "--git-path", "index").strip())
-    return path if path.is_absolute() else project.root / path
-
-
-def index_entries(project: Project) -> dict[str, str]:
-    """The index as ``path -> "mode oid stage"`` (what ``update-index`` needs back)."""
-    out = project.git.run("ls-files", "--stage", "-z")
-    entries = {}
-    for record in filter(None, out.split("\0")):
-        info, _, path = record.partition("\t")
-        entries[path] = info
-    return entries
+        path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -123,11 +93,12 @@ def preserved_index(project: Project) -> Iterator[None]:
     """Leave the user's index as it was before the block: entries a stage added or
     changed (DVCLive's ``git add`` of its files) are put back, and nothing else is
     touched (the snapshot, taken inside the block, has already caught them)."""
-    before = index_entries(project)
+    index = project.git.index()
+    before = index.entries()
     try:
         yield
     finally:
-        after = index_entries(project)
+        after = index.entries()
         lines = []
         for path in sorted(set(before) | set(after)):
             if before.get(path) == after.get(path):
@@ -141,7 +112,7 @@ def preserved_index(project: Project) -> Iterator[None]:
             # A failure here (the user's own `git add` holds index.lock right now) must
             # not hide how the run ended: the experiment is recorded; say what is left.
             try:
-                project.git.run("update-index", "--index-info", input="".join(f"{line}\n" for line in lines).encode())
+                index.set_entries(lines)
             except GitError:
                 warn(
                     "stages staged files the run could not unstage (the index was locked); "
@@ -160,8 +131,8 @@ def changed_data(project: Project, write: bool) -> dict[str, str]:
     from ..pipeline.repro import open_cache
     from ..pipeline.tracked import read_dvc_file
 
-    listed = project.git.run("ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "*.dvc")
-    names = [n for n in listed.split("\0") if n.endswith(".dvc") and (project.root / n).is_file()]
+    listed = project.git.ls_files("*.dvc")
+    names = [n for n in listed if n.endswith(".dvc") and (project.root / n).is_file()]
     if not names:
         return {}
     cache = open_cache(project)
@@ -225,14 +196,11 @@ def record(
     if existing is None:
         existing = git.rev_parse(str(ref)) or ZERO
     if existing != ZERO and not force:
-        existing_tree = git.run("rev-parse", f"{existing}^{{tree}}").strip()
-        if existing_tree == tree:
+        if git.tree_of(existing) == tree:
             return existing
-        raise ExperimentExistsError(
-            f"Experiment '{name}' already exists on baseline {baseline[:7]}; rerun with -f to overwrite."
-        )
+        raise ExperimentExistsError.taken(name, baseline)
     commit = git.commit_tree(tree, [parent or baseline], message or experiment_message(project))
     faults.point("record.committed")
-    git.update_refs([f"update {ref} {commit} {existing}"])
+    git.update_refs([ref_update(str(ref), commit, existing)])
     faults.point("record.ref-written")
     return commit

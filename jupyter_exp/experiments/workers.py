@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import JupyterExpError
+from ..errors import JupyterExpError, option
 from ..pipeline.results import Echo, echo_stdout
 from ..pipeline.runner import interrupt_all
 from ..processes import alive
@@ -41,18 +41,10 @@ class WorkerInfo:
     started: float
 
 
-def _workers_dir(project: Project) -> Path:
-    return project.own_tmp_dir / "workers"
-
-
-def _stop_file(project: Project) -> Path:
-    return _workers_dir(project) / "STOP"
-
-
 def list_workers(project: Project) -> list[WorkerInfo]:
     """Workers alive now (records of dead ones are cleared)."""
     found = []
-    folder = _workers_dir(project)
+    folder = project.workers_dir
     for record in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             info = WorkerInfo(**json.loads(record.read_text()))
@@ -154,7 +146,7 @@ def run_all(
         back = [e.name for e in store.entries() if e.state == "queued"]
         raise RunInterrupted(
             f"Interrupted; {len(back)} experiment(s) are in the queue ({', '.join(back)}); "
-            "resume with `jupyter exp queue start` or `exp run --run-all`."
+            f"resume with `jupyter exp queue start` or {option('run_all')}."
         ) from None
     done = [o for o in outcomes if o.state in ("success", "failed")]
     for outcome in done:
@@ -167,7 +159,7 @@ _threads: dict[str, tuple[threading.Thread, Control]] = {}
 
 
 def _register(project: Project, key: str, kind: str, jobs: int) -> Path:
-    folder = _workers_dir(project)
+    folder = project.workers_dir
     folder.mkdir(parents=True, exist_ok=True)
     record = folder / f"{key}.json"
     record.write_text(json.dumps({"pid": os.getpid(), "kind": kind, "jobs": jobs, "started": time.time()}))
@@ -178,26 +170,26 @@ def start(
     project: Project,
     jobs: int = 1,
     threads: bool = False,
-    on_finish: Callable[[Outcome], None] | None = None,
+    on_finish: Callable[[Outcome | None], None] | None = None,
     executor: str | None = None,
 ) -> list[WorkerInfo]:
     """Start a background worker running ``jobs`` experiments at a time.
 
     ``threads`` runs it in this process (a kernel stays usable; ``on_finish`` then hears
-    of each experiment that ends); otherwise it is a detached process that outlives the
-    command that started it. ``executor``: where the experiments run (see
+    of each experiment that ends, then of None when the worker is done); otherwise it is
+    a detached process that outlives the command that started it. ``executor``: where the experiments run (see
     ``dask_executor.executor_for``; default: this machine).
     """
     from .dask_executor import executor_for
 
     chosen = executor_for(executor)  # an unknown name fails here, not in the worker
-    _stop_file(project).unlink(missing_ok=True)
+    project.workers_stop_file.unlink(missing_ok=True)
     if not any(e.state == "queued" for e in QueueStore(project).entries()):
-        raise JupyterExpError("The queue is empty; queue experiments with `exp run --queue` first.")
+        raise JupyterExpError(f"The queue is empty; queue experiments with {option('queue')} first.")
     if threads:
         key = f"thread-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        control = Control.new(on_finish, stop_file=_stop_file(project))
-        record = _workers_dir(project) / f"{key}.json"
+        control = Control.new(on_finish, stop_file=project.workers_stop_file)
+        record = project.workers_dir / f"{key}.json"
 
         def work() -> None:
             try:
@@ -213,7 +205,7 @@ def start(
         _register(project, key, "thread", jobs)
         thread.start()
         return [WorkerInfo(os.getpid(), "thread", jobs, time.time())]
-    log = _workers_dir(project)
+    log = project.workers_dir
     log.mkdir(parents=True, exist_ok=True)
     with open(log / "workers.log", "a") as out:
         proc = subprocess.Popen(
@@ -232,7 +224,7 @@ def start(
             start_new_session=True,
         )
     # Return once the worker is up (its record written), so `queue status` shows it.
-    record = _workers_dir(project) / f"process-{proc.pid}.json"
+    record = project.workers_dir / f"process-{proc.pid}.json"
     deadline = time.monotonic() + 10
     while not record.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -270,15 +262,15 @@ def stop(project: Project, kill: bool = False) -> StopReport:
     Reaches thread workers of other processes (a kernel's) through the stop file,
     which every background worker reads before it claims an entry."""
     workers = list_workers(project)
-    folder = _workers_dir(project)
+    folder = project.workers_dir
     folder.mkdir(parents=True, exist_ok=True)
     # Written before the running entries are listed: an entry claimed after that
     # listing is given back by its worker, which reads this file after claiming.
-    _stop_file(project).write_text(str(time.time()))
+    project.workers_stop_file.write_text(str(time.time()))
     # With kill, the runs are marked before any executor is told to cancel: a run that
     # ends on the cancel (a Dask task interrupted on its worker) must find "requeue".
     marked = mark_running(project, "requeue") if kill else []
-    for thread, control in list(_threads.values()):
+    for _thread, control in list(_threads.values()):
         control.drain.set()
         if kill:
             control.cancel.set()
@@ -294,7 +286,7 @@ def worker_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executor", default=None)
     args = parser.parse_args(argv)
     project = Project(args.root)
-    control = Control.new(stop_file=_stop_file(project))
+    control = Control.new(stop_file=project.workers_stop_file)
     record = _register(project, f"process-{os.getpid()}", "process", args.jobs)
 
     def on_term(_signum, _frame) -> None:

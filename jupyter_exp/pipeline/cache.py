@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import faults
-from ..errors import CacheError, CheckoutError
+from ..errors import CacheError, CheckoutError, option
 from ..serialize import replacing, write_bytes_atomic
 from .hashing import Hasher, HashInfo, State, check_md5, manifest_bytes, walk_files
 from .ignore import DvcIgnore
@@ -151,7 +151,7 @@ class Cache:
         except FileNotFoundError:
             raise CheckoutError(
                 f"Directory manifest {md5} is missing from the cache; "
-                "pull it with `dvc pull` or rerun the stage with -f."
+                f"pull it with `dvc pull` or rerun the stage with {option('force')}."
             ) from None
         except (UnicodeDecodeError, json.JSONDecodeError):
             entries = None

@@ -293,9 +293,8 @@ _LISTINGS: dict[str, list[str]] = {}  # commit SHA -> dvc.yaml paths in its tree
 
 def _ignored_by_git(project: Project) -> tuple[set[str], set[str]]:
     """Git-ignored (files, directories) of the work tree, from one ``git ls-files``."""
-    out = project.git.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory", check=False)
     files, dirs = set(), set()
-    for item in out.split("\0"):
+    for item in project.git.ignored_paths():
         if item.endswith("/"):
             dirs.add(item.rstrip("/"))
         elif item:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import CyclicGraphError, OutputDuplicatedError, UnknownStageError
+from ..options import ReproOptions
 from .stage import Stage
 
 
@@ -202,26 +203,26 @@ def _closure(start: list[str], edges: dict[str, frozenset[str]]) -> set[str]:
 def plan(
     graph: Graph,
     targets: list[str] | None = None,
-    single_item: bool = False,
-    downstream: bool = False,
-    pipeline: bool = False,
-    all_pipelines: bool = False,
+    options: ReproOptions = ReproOptions(),
     cwd: str = ".",
     recursive_dirs: set[str] | None = None,
 ) -> list[str]:
     """Addresses of the stages to consider, upstream first, in definition order otherwise.
 
     No ``targets`` means every stage (callers pass DVC's default, ``dvc.yaml`` of the
-    current directory, themselves)."""
-    if all_pipelines or not targets:
+    current directory, themselves). Of ``options``, the selection counts: the targets
+    alone (``single_item``), with what depends on them (``downstream``), their whole
+    pipelines (``pipeline``) or everything (``all_pipelines``); by default the targets
+    and what they depend on."""
+    if options.all_pipelines or not targets:
         selected = set(graph.stages)
     else:
         named = resolve_targets(graph, targets, cwd, recursive_dirs)
-        if single_item:
+        if options.single_item:
             selected = set(named)
-        elif downstream:
+        elif options.downstream:
             selected = _closure(named, graph.downstream)
-        elif pipeline:
+        elif options.pipeline:
             both = {k: graph.upstream[k] | graph.downstream[k] for k in graph.stages}
             selected = _closure(named, both)
         else:

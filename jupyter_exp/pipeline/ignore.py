@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import PipelineError
+
+if TYPE_CHECKING:  # imported where needed: a project without .dvcignore patterns never loads it
+    import pathspec
 
 IGNORE_FILE = ".dvcignore"
 
@@ -34,11 +38,11 @@ class DvcIgnore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._specs: dict[Path, object | None] = {}
+        self._specs: dict[Path, pathspec.PathSpec | None] = {}
 
-    def _spec(self, directory: Path):
+    def _spec(self, directory: Path) -> pathspec.PathSpec | None:
         if directory not in self._specs:
-            spec = None
+            spec: pathspec.PathSpec | None = None
             try:
                 lines = (directory / IGNORE_FILE).read_text(encoding="utf-8").splitlines()
             except (FileNotFoundError, NotADirectoryError):
@@ -55,13 +59,13 @@ class DvcIgnore:
             self._specs[directory] = spec
         return self._specs[directory]
 
-    def _chain(self, directory: Path) -> list[tuple[Path, object]]:
+    def _chain(self, directory: Path) -> list[tuple[Path, pathspec.PathSpec]]:
         """The specs that apply inside ``directory``, root first."""
         try:
             parts = directory.relative_to(self.root).parts
         except ValueError:
             return []
-        chain = []
+        chain: list[tuple[Path, pathspec.PathSpec]] = []
         current = self.root
         for part in ("",) + parts:
             current = current / part if part else current
@@ -70,7 +74,7 @@ class DvcIgnore:
                 chain.append((current, spec))
         return chain
 
-    def ignored(self, path: Path, is_dir: bool, chain: list[tuple[Path, object]] | None = None) -> bool:
+    def ignored(self, path: Path, is_dir: bool, chain: list[tuple[Path, pathspec.PathSpec]] | None = None) -> bool:
         """Whether DVC skips ``path`` (its parents are not checked: a walk prunes them)."""
         verdict = False
         for base, spec in chain if chain is not None else self._chain(path.parent):

@@ -25,13 +25,5 @@ def recall(
     moved (echoed as a run would echo them); None when the engine must run."""
     if not options.may_skip:
         return None
-    selected = stamp.selection(
-        targets,
-        options.single_item,
-        options.downstream,
-        options.pipeline,
-        options.all_pipelines,
-        stamp.current_dir(project.root),
-        options.recursive,
-    )
+    selected = stamp.selection(targets, options, stamp.current_dir(project.root))
     return stamp.check(project.own_tmp_dir, selected, echo or echo_stdout)

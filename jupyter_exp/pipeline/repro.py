@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import JupyterExpError, MissingDependencyError, PipelineError, StageFailedError, UnknownStageError
+from ..options import ReproOptions
 from ..project import Project
 from . import stamp
 from .cache import open_cache, remove
@@ -220,36 +221,26 @@ class _Run:
 def reproduce(
     project: Project,
     targets: list[str] | None = None,
+    options: ReproOptions = ReproOptions(),
     *,
-    force: bool = False,
-    single_item: bool = False,
-    downstream: bool = False,
-    pipeline: bool = False,
-    all_pipelines: bool = False,
-    force_downstream: bool = False,
     dry: bool = False,
-    keep_going: bool = False,
-    ignore_errors: bool = False,
     run_cache: bool = True,
     env: dict[str, str] | None = None,
     echo: Echo | None = None,
     on_start: Callable[[int], None] | None = None,
     on_checkpoint: Callable[[Stage, dict], None] | None = None,
-    recursive: bool = False,
     cwd: str | None = None,
-    allow_missing: bool = False,
-    pull: bool = False,
     confirm: Callable[[str], bool] | None = None,
     pipelines: Pipelines | None = None,
 ) -> list[StageResult]:
     """Bring the selected stages up to date; return what happened to each.
 
-    Targets are read as DVC reads them from ``cwd`` (a project-relative directory;
-    default the current directory when it is inside the project, else the root): no
-    target means ``dvc.yaml`` there; ``recursive`` makes a directory target stand for
-    every stage inside it. ``allow_missing`` skips stages whose only changes are missing
-    data (DVC's ``--allow-missing``); ``confirm(question)`` is asked before each stage
-    runs (``-i``), and a no ends the reproduction with ReproAbortedError.
+    ``options`` select the stages and say how failures are treated (``dvc repro``'s
+    flags, see :class:`~jupyter_exp.options.ReproOptions`). Targets are read as DVC reads
+    them from ``cwd`` (a project-relative directory; default the current directory when
+    it is inside the project, else the root): no target means ``dvc.yaml`` there.
+    ``confirm(question)`` is asked before each stage runs (the interactive option), and
+    a no ends the reproduction with ReproAbortedError.
 
     ``env`` is added to the stage commands' environment; ``on_start`` gets each
     command's process group id when it starts; ``on_checkpoint(stage, info)`` is called
@@ -267,13 +258,13 @@ def reproduce(
     """
     echo = echo or echo_stdout
     cwd = stamp.current_dir(project.root) if cwd is None else cwd
-    selected = stamp.selection(targets, single_item, downstream, pipeline, all_pipelines, cwd, recursive)
-    if pull:
+    selected = stamp.selection(targets, options, cwd)
+    if options.pull:
         _pull_notice(project, echo)
     with project.lock():
         graph = (pipelines or walk_pipelines(project)).graph()
         wanted = list(targets or []) or ["dvc.yaml"]  # DVC: dvc.yaml of the current directory
-        dirs = _target_dirs(project, wanted, cwd) if recursive else None
+        dirs = _target_dirs(project, wanted, cwd) if options.recursive else None
         rooted = [
             posixpath.normpath(posixpath.join(cwd, t))
             if dirs and posixpath.normpath(posixpath.join(cwd, t)) in dirs
@@ -281,7 +272,7 @@ def reproduce(
             for t in wanted
         ]
         # A .dvc file is a stage with no command (DVC's data source).
-        sources = [t for t in rooted if t.endswith(".dvc") and not all_pipelines]
+        sources = [t for t in rooted if t.endswith(".dvc") and not options.all_pipelines]
         for name in sources:
             if not (project.root / name).is_file():
                 raise UnknownStageError(
@@ -291,15 +282,7 @@ def reproduce(
         order = (
             []
             if sources and not rooted
-            else plan(
-                graph,
-                None if all_pipelines else rooted,
-                single_item,
-                downstream,
-                pipeline,
-                all_pipelines,
-                recursive_dirs=dirs,
-            )
+            else plan(graph, None if options.all_pipelines else rooted, options, recursive_dirs=dirs)
         )
         run = _Run(project, echo, env, on_start, on_checkpoint)
         results: dict[str, StageResult] = {}
@@ -311,30 +294,19 @@ def reproduce(
                     results[name] = reproduce_data_source(project, name, run.cache, echo, dry=dry)
             for address in order:
                 results[address] = _reproduce_one(
-                    run,
-                    graph,
-                    graph.stages[address],
-                    results,
-                    force=force,
-                    force_downstream=force_downstream,
-                    dry=dry,
-                    keep_going=keep_going,
-                    ignore_errors=ignore_errors,
-                    run_cache=run_cache,
-                    allow_missing=allow_missing,
-                    confirm=confirm,
+                    run, graph, graph.stages[address], results, options, dry=dry, run_cache=run_cache, confirm=confirm
                 )
         finally:
             run.hasher.flush()
         final = list(results.values())
         if not any(r.status in ("ran", "restored", "dry", "failed") for r in final):
-            if not (dry or allow_missing or sources):  # missing data is no "up to date" for a plain repro
+            if not (dry or options.allow_missing or sources):  # missing data is no "up to date" for a plain repro
                 stamp.record(
                     project.own_tmp_dir, selected, final, _read_paths(run, graph, order), _searched_dirs(project, graph)
                 )
             echo("Data and pipelines are up to date.\n")
     failed = [r.stage for r in final if r.status == "failed"]
-    if failed and keep_going:
+    if failed and options.keep_going:
         raise ReproFailedError(f"Stage(s) {', '.join(repr(f) for f in failed)} failed; fix them and rerun.")
     return final
 
@@ -373,18 +345,15 @@ def _reproduce_one(
     graph: Graph,
     stage: Stage,
     results: dict[str, StageResult],
+    options: ReproOptions,
     *,
-    force: bool,
-    force_downstream: bool,
     dry: bool,
-    keep_going: bool,
-    ignore_errors: bool,
     run_cache: bool,
-    allow_missing: bool = False,
     confirm: Callable[[str], bool] | None = None,
 ) -> StageResult:
+    force = options.force
     upstream = [results[u] for u in graph.upstream[stage.address] if u in results]
-    if keep_going and any(r.status in ("failed", "not-run") for r in upstream):
+    if options.keep_going and any(r.status in ("failed", "not-run") for r in upstream):
         return StageResult(stage.address, "not-run", "an upstream stage failed")
     if stage.frozen and not force:
         run.echo(f"Stage '{stage.address}' is frozen, skipping\n")
@@ -392,14 +361,14 @@ def _reproduce_one(
     params = current_params(stage, run.memo.read_params)
     entry = run.locks.entry(stage)
     upstream_ran = any(r.status in ("ran", "restored") for r in upstream)
-    forced = force or (force_downstream and upstream_ran)
+    forced = force or (options.force_downstream and upstream_ran)
     if force:
         reason: str | None = "forced"
     elif forced:
         reason = "an upstream stage ran"
     else:
         reason = why_changed(stage, entry, run.hash_of, params, run.cache.has_all)
-        if reason is not None and allow_missing and entry is not None:
+        if reason is not None and options.allow_missing and entry is not None:
             reason = _changed_besides_missing(run, graph, stage, entry, params)
     if reason is None:
         run.echo(f"Stage '{stage.address}' didn't change, skipping\n")
@@ -422,7 +391,7 @@ def _reproduce_one(
         run.run_stage(stage, params)
         run.commit_stage(stage, params, cacheable)
     except JupyterExpError as exc:
-        if not (keep_going or ignore_errors):
+        if not (options.keep_going or options.ignore_errors):
             raise
         run.echo(f"ERROR: {exc}\n")
         code = exc.returncode if isinstance(exc, StageFailedError) else None
@@ -434,7 +403,7 @@ def _pull_notice(project: Project, echo: Echo) -> None:
     """``--pull``: outputs come from the DVC remote; with none configured, say so once."""
     if not project.config.get("core", "remote", fallback=None):
         echo(
-            "WARNING: --pull: no DVC remote is configured, nothing was pulled; "
+            "WARNING: no DVC remote is configured, so no missing output was pulled; "
             "add one with `dvc remote add -d NAME URL`.\n"
         )
 
@@ -474,7 +443,7 @@ def _read_paths(run: _Run, graph: Graph, order: list[str]) -> list[Path]:
     """Everything a no-op decision over ``order`` read, for the up-to-date stamp."""
     root = run.project.root
     paths = [root / p for p in graph.sources]
-    paths += [run.project.dvc_dir / "config", run.project.dvc_dir / "config.local"]
+    paths += [run.project.config_file, run.project.local_config_file]
     paths += [root / lock_path_for(graph.stages[a].dvcfile) for a in order]
     paths += [root / p for p in run.memo.params_read]
     for address in order:

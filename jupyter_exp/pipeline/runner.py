@@ -72,8 +72,8 @@ def stop_orphaned_stage(path: Path, timeout: float = 5.0) -> bool:
     time): a pid reused since by another program is never touched.
     """
     try:
-        pgid, engine, started = path.read_text().split()
-        pgid, engine = int(pgid), int(engine)
+        group_text, engine_text, started = path.read_text().split()
+        pgid, engine = int(group_text), int(engine_text)
     except (FileNotFoundError, ValueError):
         return False
     if engine != os.getpid() and alive(engine):
@@ -138,7 +138,7 @@ def run_command(
     env: dict[str, str],
     echo: Callable[[str], None] | None = None,
     on_start: Callable[[int], None] | None = None,
-    monitor: Callable[[], None] | None = None,
+    monitor: Callable[[], object] | None = None,
 ) -> CommandResult:
     """Run one shell command to completion, streaming its output.
 
@@ -216,7 +216,7 @@ POLL_MS = 50  # where pidfd_open is missing: how often to look whether the comma
 def _pidfd(pid: int) -> int | None:
     """A descriptor that turns readable when ``pid`` exits (Linux 5.3+), else None."""
     try:
-        return os.pidfd_open(pid)  # type: ignore[attr-defined]
+        return os.pidfd_open(pid)
     except (AttributeError, OSError):
         return None
 
@@ -326,7 +326,7 @@ class _Watchdog:
 MONITOR_SECONDS = 0.02
 
 
-def _watch(proc: subprocess.Popen, monitor: Callable[[], None] | None):
+def _watch(proc: subprocess.Popen, monitor: Callable[[], object] | None):
     """Start the thread that calls ``monitor`` while ``proc`` runs."""
     stop = threading.Event()
     failures: list[BaseException] = []

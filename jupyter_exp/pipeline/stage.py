@@ -114,7 +114,7 @@ def _entries(value, stage: str, key: str) -> list[tuple[str, dict]]:
         return []
     if not isinstance(value, list):
         raise PipelineError(f"Stage '{stage}': '{key}' must be a list; write it as a YAML list.")
-    result = []
+    result: list[tuple[str, dict]] = []
     for item in value:
         if isinstance(item, str):
             result.append((item, {}))
@@ -166,7 +166,7 @@ def build_stage(name: str, data: dict, dvcfile: str, index: int, project: Projec
         Dep(p, _join(project, wdir, p, f"{where}, deps", follow_links=False))
         for p, _ in _entries(data.get("deps"), name, "deps")
     )
-    params = []
+    params: list[tuple[str, tuple[str, ...]]] = []
     for item in data.get("params") or []:
         if isinstance(item, str):
             params.append((DEFAULT_PARAMS_FILE, (item,)))

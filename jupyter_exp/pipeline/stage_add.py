@@ -16,7 +16,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import JupyterExpError, PipelineError
+from ..errors import JupyterExpError, PipelineError, front, option
 from ..project import Project
 from ..serialize import read_text, write_text_atomic
 from .dvcfile import DVC_YAML
@@ -53,7 +53,7 @@ class StageExistsError(JupyterExpError):
 def _inside(project: Project, path: str, base: str = ".", what: str = "deps", output: bool = False) -> str:
     """``path`` (relative to ``base`` in the project) as a project-relative path, through
     the project's boundary (outputs and the script: symlinks followed, DVC files refused)."""
-    return project.resolve_relpath(path, base, where=f"%%stage {what}", output=output, follow_links=output)
+    return project.resolve_relpath(path, base, where=f"{front('add_stage')} {what}", output=output, follow_links=output)
 
 
 def _params_entries(items: tuple[str, ...]) -> list:
@@ -74,8 +74,8 @@ def stage_definition(project: Project, spec: StageSpec) -> tuple[dict, str]:
     """The dvc.yaml entry for ``spec`` and the project-relative script path."""
     if not _STAGE_NAME.match(spec.name):
         raise PipelineError(f"Invalid stage name '{spec.name}'; use letters, digits, '_', '-' or '.'.")
-    script = _inside(project, spec.script or f"stages/{spec.name}.py", what="--script", output=True)
-    wdir = _inside(project, spec.wdir, what="--wdir") if spec.wdir else "."
+    script = _inside(project, spec.script or f"stages/{spec.name}.py", what=option("script", label=True), output=True)
+    wdir = _inside(project, spec.wdir, what=option("wdir", label=True)) if spec.wdir else "."
     for path in spec.deps:
         _inside(project, path, wdir)
     for path in (
@@ -137,17 +137,18 @@ def write_stage(project: Project, spec: StageSpec, code: str, force: bool = Fals
     existing = stages.get(spec.name)
     if existing is not None and not force and existing.get("cmd") != entry["cmd"]:
         raise StageExistsError(
-            f"Stage '{spec.name}' already exists and runs '{existing.get('cmd')}'; rerun with -f to replace it."
+            f"Stage '{spec.name}' already exists and runs '{existing.get('cmd')}'; "
+            f"rerun with {option('force')} to replace it."
         )
     script_path = project.root / script
     own_script = existing is not None and existing.get("cmd") == entry["cmd"]
     if (script_path.exists() or script_path.is_symlink()) and not own_script and not force:
         raise StageExistsError(
             f"'{script}' already exists and is not the script of stage '{spec.name}'; "
-            "pick another --script or rerun with -f to overwrite it."
+            f"pick another {option('script', label=True)} or rerun with {option('force')} to overwrite it."
         )
     if script_path.is_dir():
-        raise PipelineError(f"'{script}' is a directory; pick another --script.")
+        raise PipelineError(f"'{script}' is a directory; pick another {option('script', label=True)}.")
     script_path.parent.mkdir(parents=True, exist_ok=True)
     body = code if code.endswith("\n") else code + "\n"
     write_text_atomic(script_path, HEADER.format(name=spec.name) + body)

@@ -23,33 +23,30 @@ import contextlib
 import json
 import os
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..serialize import write_text_atomic
 from .results import Echo, StageResult
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..options import ReproOptions
+
 STAMP_VERSION = 2
 
 
-def selection(
-    targets: list[str] | None,
-    single_item: bool,
-    downstream: bool,
-    pipeline: bool,
-    all_pipelines: bool,
-    cwd: str = ".",
-    recursive: bool = False,
-) -> dict:
+def selection(targets: list[str] | None, options: ReproOptions, cwd: str = ".") -> dict:
     """What a reproduction was asked to consider; stamps are kept per selection (targets
     are read from ``cwd``, the project-relative current directory)."""
     return {
         "targets": sorted(targets or []),
-        "single_item": single_item,
-        "downstream": downstream,
-        "pipeline": pipeline,
-        "all_pipelines": all_pipelines,
+        "single_item": options.single_item,
+        "downstream": options.downstream,
+        "pipeline": options.pipeline,
+        "all_pipelines": options.all_pipelines,
         "cwd": cwd,
-        "recursive": recursive,
+        "recursive": options.recursive,
     }
 
 
@@ -100,8 +97,12 @@ def _expand(path: Path) -> list[str]:
 
 
 def record(
-    own_tmp: Path, selected: dict, results: list[StageResult], paths: list[Path], directories: list[Path] = ()
-) -> None:  # type: ignore[assignment]
+    own_tmp: Path,
+    selected: dict,
+    results: list[StageResult],
+    paths: list[Path],
+    directories: Sequence[Path] = (),
+) -> None:
     """Remember that ``selected`` was a no-op given the current state of ``paths`` (each
     directory with everything below it) and of ``directories`` themselves (those searched
     for ``dvc.yaml`` files: one created or removed in them moves their mtime)."""

@@ -8,12 +8,11 @@
 from __future__ import annotations
 
 import posixpath
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CheckoutError, JupyterExpError, PipelineError
+from ..errors import CheckoutError, JupyterExpError, PipelineError, option
 from ..project import Project
 from ..serialize import decode_text, dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from ..tree import GitTree
@@ -23,7 +22,7 @@ from .gitignore import ignore
 from .graph import build_graph
 from .hashing import HashInfo
 from .lock import check_lock, entry_outs, lock_path_for, read_lock
-from .results import StageResult
+from .results import StageResult, echo_stdout
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def add(project: Project, paths: list[str], echo: Callable[[str], None] | None =
     Raises:
         JupyterExpError: a path is missing, outside the project, or a stage output.
     """
-    echo = echo or (lambda text: sys.stdout.write(text))
+    echo = echo or echo_stdout
     with project.lock():
         graph = walk_pipelines(project).graph()
         cache = open_cache(project)
@@ -192,7 +191,7 @@ def checkout(
             if unsaved:
                 raise CheckoutError(
                     f"Can't remove the following unsaved files without confirmation: "
-                    f"{', '.join(unsaved)}; copy them elsewhere or rerun with --force."
+                    f"{', '.join(unsaved)}; copy them elsewhere or rerun with {option('force')}."
                 )
         changed, missing = [], []
         for item in items:
@@ -237,9 +236,7 @@ def reproduce_data_source(
     data = parse_yaml(read_text(path, name), name) or {}
     tracked = read_dvc_file(project, name)
     current = {t.path: cache.hasher.hash_path(project.root / t.path) for t in tracked}
-    if all(
-        current[t.path] is not None and current[t.path].md5 == t.info.md5 and cache.has_all(t.info) for t in tracked
-    ):
+    if all((now := current[t.path]) is not None and now.md5 == t.info.md5 and cache.has_all(t.info) for t in tracked):
         echo(f"'{name}' didn't change, skipping\n")
         return StageResult(name, "skipped")
     echo(f"Verifying data sources in stage: '{name}'\n")

@@ -41,11 +41,11 @@ def experiments(rows: list[ExpRow], cols: list[Column]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records, columns=INFO + data_cols)
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
     frame["step"] = frame["step"].astype("Int64")
-    for col in data_cols:
+    for name in data_cols:
         # From the values as read: the frame has already turned a missing int into NaN.
-        dtype = _dtype([r[col] for r in records if r[col] is not None])
+        dtype = _dtype([r[name] for r in records if r[name] is not None])
         if dtype:
-            frame[col] = frame[col].astype(dtype)
+            frame[name] = frame[name].astype(dtype)
     return frame
 
 

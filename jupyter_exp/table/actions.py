@@ -145,12 +145,12 @@ def push(req: Request) -> Outcome:
 
 def _default_remote(project: Project) -> str | None:
     """``origin``, or the only git remote there is; None asks the user."""
-    remotes = project.git.run("remote").split()
+    remotes = project.git.remotes()
     return "origin" if "origin" in remotes else (remotes[0] if len(remotes) == 1 else None)
 
 
 def requeue(req: Request) -> Outcome:
-    from ..api import experiments as api
+    from ..api import queue as queues
 
     (row,) = req.chosen
     if not isinstance(req.arg, dict):
@@ -164,7 +164,7 @@ def requeue(req: Request) -> Outcome:
             }
         )
     overrides = view.requeue_overrides(row, req.rows, req.cols, req.arg)
-    (entry, *_) = api.run(queue=True, set_params=overrides or None, root=req.root)
+    (entry, *_) = queues.queue(set_params=overrides or None, root=req.root)
     return Outcome(
         f"Queued '{entry.name}' ({len(overrides)} param(s) set); run it with `%exp queue start`.", refresh=True
     )

@@ -20,6 +20,7 @@ from ..errors import JupyterExpError
 from ..experiments import live_state
 from ..experiments import show as show_table
 from ..experiments.collect import ExpRow
+from ..options import ShowOptions
 from ..project import Project
 from . import actions, view
 from .prefs import load_prefs, save_prefs
@@ -120,7 +121,7 @@ class TableController:
     def refresh(self) -> None:
         """Collect the experiments again and redraw."""
         with self._lock:
-            self.rows, self.cols = show_table.select(self.project, **self.options)
+            self.rows, self.cols = show_table.select(self.project, ShowOptions.of(**self.options))
             self._progress = live_state.running_progress(self.project, self.rows)
             self._workers = live_state.worker_count(self.project)
             self._redraw()
@@ -189,10 +190,13 @@ class TableController:
         self.set_preferences(replace(self._prefs, filters=filters[:index] + filters[index + 1 :]))
 
     def _option(self, msg: dict) -> None:
-        name = msg["name"]
-        if name not in ("only_changed", "starred_only"):
+        name, value = msg["name"], bool(msg["value"])
+        if name == "only_changed":
+            self.set_preferences(replace(self._prefs, only_changed=value))
+        elif name == "starred_only":
+            self.set_preferences(replace(self._prefs, starred_only=value))
+        else:
             raise JupyterExpError(f"Unknown table option '{name}'.")
-        self.set_preferences(replace(self._prefs, **{name: bool(msg["value"])}))
 
     def _star(self, msg: dict) -> None:
         self.set_preferences(replace(self._prefs, starred=view.toggle(self._prefs.starred, msg["key"])))

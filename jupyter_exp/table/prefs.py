@@ -13,7 +13,7 @@ from .view import TableState
 
 def prefs_path(project: Project) -> Path:
     """Where the project's table preferences are kept."""
-    return project.own_tmp_dir / "table.json"
+    return project.table_state_file
 
 
 def load_prefs(project: Project) -> TableState:

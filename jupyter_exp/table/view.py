@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -158,7 +159,7 @@ class Cells:
         known = self._rows.get(id(row))
         if known is None:
             known = {"experiment": cell(row, "experiment", self.cols), "state": row.state, "created": row.created}
-            flat: dict[tuple[str, str], dict | None] = {}
+            flat: dict[tuple[str, str], dict | object | None] = {}  # a file's values, None or _BROKEN
             for cid, col in self.cols.items():
                 if col.group == "deps":
                     known[cid] = cell(row, cid, self.cols)
@@ -168,7 +169,7 @@ class Cells:
                     entry = getattr(row.data, col.group).get(col.file)
                     flat[where] = None if entry is None else _BROKEN if entry.error is not None else entry.flat
                 data = flat[where]
-                known[cid] = _BROKEN if data is _BROKEN else None if data is None else data.get(col.key)
+                known[cid] = data.get(col.key) if isinstance(data, dict) else data
             self._rows[id(row)] = known
         return known
 
@@ -229,12 +230,18 @@ def matches(flt: Filter, v: Any, kind: str) -> bool:
     if flt.op in ("before", "after"):
         return v < operand if flt.op == "before" else v > operand
     if isinstance(operand, float) and isinstance(v, (int, float)) and not isinstance(v, bool):
-        a, b = float(v), operand
-    else:
-        a, b = format_value(v, None), str(operand)
-        if flt.op in ("=", "!="):
-            return (a == b) == (flt.op == "=")
-    return {"=": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[flt.op]
+        return _COMPARE[flt.op](float(v), operand)
+    return _COMPARE[flt.op](format_value(v, None), str(operand))  # as text: = and != too
+
+
+_COMPARE = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 def _when(ts: int | None) -> str:

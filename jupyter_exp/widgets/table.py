@@ -118,6 +118,8 @@ class ExperimentTableWidget(anywidget.AnyWidget):
 
         bundle = super()._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if data is None:  # nothing to add the static views to
+            return bundle
         static = ExperimentTable(self.controller.rows, self.controller.cols)
         data["text/plain"] = str(static)
         data["text/html"] = static._repr_html_()
