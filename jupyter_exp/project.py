@@ -78,6 +78,11 @@ class Project:
         return self.root / DVC_DIR
 
     @property
+    def plot_templates_dir(self) -> Path:
+        """``.dvc/plots``: the project's own plot templates, as DVC keeps them."""
+        return self.dvc_dir / "plots"
+
+    @property
     def tmp_dir(self) -> Path:
         return self.dvc_dir / "tmp"
 

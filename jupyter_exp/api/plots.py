@@ -92,7 +92,7 @@ def _revisions(project: Project, specs: list[str], experiment: bool) -> list[Rev
     if experiment and len(targets) == 1 and targets[0].baseline:
         chosen.append(Revision(targets[0].baseline[:7], targets[0].baseline))
     if len(chosen) <= 1:
-        if not chosen and project.git.run("status", "--porcelain", "--untracked-files=no").strip():
+        if not chosen and project.git.has_tracked_changes():
             chosen.append(Revision("HEAD", project.git.rev_parse("HEAD")))
         chosen.append(Revision(WORKSPACE))
     return chosen

@@ -306,6 +306,10 @@ class Git:
         fields = raw.split("\0")
         return [(meta.split()[1], meta.split()[3], path) for meta, path in zip(fields[0::2], fields[1::2]) if meta]
 
+    def has_tracked_changes(self) -> bool:
+        """Whether a tracked file differs from HEAD in the index or the workspace."""
+        return bool(self.run("status", "--porcelain", "--untracked-files=no").strip())
+
     def tree_entries(self, rev: str) -> list[tuple[str, str, str, str]]:
         """``(mode, type, oid, path)`` of every file in ``rev``'s whole tree."""
         listing = self.run("ls-tree", "-r", "-z", "--full-tree", rev)

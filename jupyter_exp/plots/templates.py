@@ -66,7 +66,7 @@ def find_template(project: Project, name: str) -> Path | None:
     """
     if not name or "\0" in name:
         raise TemplateError(f"Template {name!r} is not a valid name; use a built-in name or a file in .dvc/plots/.")
-    templates_dir = project.dvc_dir / "plots"
+    templates_dir = project.plot_templates_dir
     for candidate in (templates_dir / name, templates_dir / f"{name}.json"):
         if os.path.lexists(candidate) and not candidate.is_dir():
             found = _confined(project, candidate, name)

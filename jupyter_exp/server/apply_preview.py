@@ -31,8 +31,7 @@ def changed_by_apply(project: Project, row: ExpRow) -> list[str]:
         raise JupyterExpError("Apply takes an experiment with a commit; pick an experiment row.")
     git = project.git
     workspace = snapshot_tree(project, pipeline_files(project) + git.untracked_files())
-    out = git.run("diff-tree", "-r", "-z", "--no-renames", "--name-only", "--diff-filter=AMT", workspace, row.rev)
-    paths = {p for p in out.split("\0") if p}
+    paths = {path for _mode, _oid, path in git.diff_tree(workspace, row.rev)}
     recorded = {t.path: t.info.md5 for t in collect_tracked(project)}
     for item in collect_tracked(project, GitTree(git, row.rev)):
         if recorded.get(item.path) != item.info.md5:
