@@ -9,6 +9,9 @@ pandas and IPython load when a function first needs them.
 
 from __future__ import annotations
 
+import sys
+import types
+
 from .errors import JupyterExpError
 from .version import __version__
 
@@ -19,9 +22,11 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from typing import Any
 
     from . import live
+    from .api.compare import compare, comparison
     from .api.experiments import (
         apply, branch, diff, gc, ls, remove, rename, run, run_temp, run_temp_with, save, show, show_text,
     )
+    from .api.notes import note
     from .api.params_metrics import apply_params, expand_sweeps, metrics_diff, metrics_show, params_diff
     from .api.pipeline import add, add_stage, checkout, init, repro, reproduce
     from .api.plots import plots_diff, plots_show, plots_templates
@@ -39,6 +44,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
         StageFailedError, UnknownStageError, YAMLFileError,
     )
     from .experiments.apply import Applied
+    from .experiments.comparison import Comparison
     from .experiments.diff import ExpDiff
     from .experiments.exceptions import (
         AmbiguousExperimentError, ApplyRefusedError, CannotRecordError, DaskUnavailableError, EntryGone,
@@ -46,6 +52,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
         UnknownExperimentError,
     )
     from .experiments.executor import Outcome
+    from .experiments.notes import Note, NoteError
     from .experiments.queue_store import QueueEntry
     from .experiments.run import Experiment
     from .experiments.workers import StopReport, WorkerInfo
@@ -62,6 +69,8 @@ _MODULES: dict[str, str] = {
     ".api.pipeline": "add add_stage checkout init repro reproduce",
     ".api.params_metrics": "apply_params expand_sweeps metrics_diff metrics_show params_diff",
     ".api.experiments": "apply branch diff gc ls remove rename run run_temp run_temp_with save show show_text",
+    ".api.compare": "compare comparison",
+    ".api.notes": "note",
     ".api.queue": "queue queue_kill queue_logs queue_remove queue_retry queue_start queue_status queue_stop "
                   "queue_wait queue_with run_all",
     ".api.sharing": "pull push",
@@ -69,6 +78,8 @@ _MODULES: dict[str, str] = {
     ".api.table": "show_table",
     # What the functions return and take.
     ".experiments.apply": "Applied",
+    ".experiments.comparison": "Comparison",
+    ".experiments.notes": "Note NoteError",
     ".compare": "DiffRow",
     ".experiments.diff": "ExpDiff",
     ".experiments.run": "Experiment",
@@ -95,6 +106,23 @@ _MODULES: dict[str, str] = {
 _LAZY: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names.split()}
 
 __all__ = sorted(["JupyterExpError", "__version__", "load_ipython_extension", *_LAZY])
+
+
+class _Package(types.ModuleType):
+    """This package's module type: ``jupyter_exp.compare`` stays the api function.
+
+    Importing the engine module ``jupyter_exp/compare.py`` (reading params and metrics)
+    makes Python bind it as this package's attribute ``compare``, over the function
+    users call (``jupyter_exp.compare(["a", "b"])``). That one binding is ignored; the
+    module is still ``sys.modules["jupyter_exp.compare"]``, where imports find it."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "compare" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

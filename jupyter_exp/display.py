@@ -24,24 +24,27 @@ def _html_table(headers: list[str], body: list[list[str]], caption: str | None =
 class ExperimentTable:
     """The ``exp show`` table: ``.to_dataframe()``, ``.to_json()``, text and HTML."""
 
-    def __init__(self, rows: list, columns: list, precision: int | None = 5, sha: bool = False) -> None:
+    def __init__(
+        self, rows: list, columns: list, precision: int | None = 5, sha: bool = False, annotations: dict | None = None
+    ) -> None:
         self.rows = rows
         self.columns = columns
         self.precision = precision
         self.sha = sha
+        self.annotations = annotations  # notes, tags and messages by commit (experiments/annotations.py)
 
     def to_dataframe(self):
         from .render import frame
 
-        return frame.experiments(self.rows, self.columns)
+        return frame.experiments(self.rows, self.columns, self.annotations)
 
     def to_json(self) -> list[dict]:
         from .render import json
 
-        return json.exp_show(self.rows)
+        return json.exp_show(self.rows, self.annotations)
 
     def _cells(self) -> text.Cells:
-        return text.table_rows(self.rows, self.columns, self.precision, self.sha)
+        return text.table_rows(self.rows, self.columns, self.precision, self.sha, annotations=self.annotations)
 
     def __str__(self) -> str:
         return text.ruled(*self._cells())

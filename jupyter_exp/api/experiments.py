@@ -324,11 +324,13 @@ def show(
 ) -> pandas.DataFrame:
     """The experiment table as a DataFrame: one row per workspace, baseline, experiment.
 
-    Info columns ``experiment, rev, baseline, kind, state, created, parent`` (created is
-    UTC), then ``params.<key>`` and ``metrics.<key>`` (``file:key`` where a key is in
-    several files).
+    Info columns ``experiment, rev, baseline, kind, state, created, parent, step``
+    (created is UTC), ``note, tags, message`` (see :func:`note`; ``exp run -m``), then
+    ``params.<key>`` and ``metrics.<key>`` (``file:key`` where a key is in several files).
     """
     from ..experiments import show as table
+    from ..experiments.annotations import annotate
+    from ..render import frame
 
     options = ShowOptions.of(
         revs,
@@ -345,8 +347,9 @@ def show(
         sort_order=sort_order,
         only_changed=only_changed,
     )
-    rows, cols = table.select(project_at(root), **options.select_kwargs())
-    return table.to_dataframe(rows, cols)
+    project = project_at(root)
+    rows, cols = table.select(project, **options.select_kwargs())
+    return frame.experiments(rows, cols, annotate(project, rows))
 
 
 def show_text(

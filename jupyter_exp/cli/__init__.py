@@ -4,7 +4,8 @@ The parser built here is the one parser definition; the ``%exp`` magic reuses it
 through :func:`execute`. Each noun's module adds its verbs and their handlers:
 :mod:`.pipeline` (init, add, checkout, repro), :mod:`.params_metrics` (params, metrics),
 :mod:`.experiments` (run, save, show, diff, apply, branch, rename, remove, gc, list),
-:mod:`.queue` (queue ...), :mod:`.sharing` (push, pull), :mod:`.plots` (plots ...). A JupyterExpError prints one
+:mod:`.queue` (queue ...), :mod:`.sharing` (push, pull), :mod:`.plots` (plots ...),
+:mod:`.notes` (note). A JupyterExpError prints one
 line on stderr and exits 1 (a usage error 2); Ctrl+C exits 130.
 """
 
@@ -60,6 +61,7 @@ NOUN_VERBS: dict[str, tuple[str, ...]] = {
     "queue": ("queue",),
     "sharing": ("push", "pull"),
     "plots": ("plots",),
+    "notes": ("note",),
 }
 VERBS = frozenset(verb for verbs in NOUN_VERBS.values() for verb in verbs)
 
@@ -92,6 +94,10 @@ def _nouns(only: str | None) -> list:
         from . import plots
 
         found.append(plots)
+    if "notes" in wanted:
+        from . import notes
+
+        found.append(notes)
     return found
 
 

@@ -21,10 +21,11 @@ from pathlib import Path
 
 from ..pipeline.stamp import location_key, stat_key
 from ..project import Project
+from ..refs import SHOWN_NAMESPACES
 from ..serialize import write_text_atomic
 
 STAMP_VERSION = 2
-REF_PREFIXES = ("refs/exps", "refs/heads", "refs/tags", "refs/jupyter-exp")
+REF_PREFIXES = SHOWN_NAMESPACES  # experiments, branches, tags, our own refs, the notes
 
 
 def _refs(project: Project) -> str:
@@ -52,6 +53,8 @@ def _code_key() -> list[int]:
         here / "collect.py",
         here / "history.py",
         here / "columns.py",
+        here / "annotations.py",
+        here / "notes.py",
         here.parent / "compare.py",
         here.parent / "revision.py",
         here.parent / "version.py",

@@ -17,6 +17,7 @@ from ..experiments.columns import ERROR, MISSING, Column, value
 from ..values import DiffRow, FileValues
 
 if TYPE_CHECKING:
+    from ..experiments.annotations import Annotations
     from ..experiments.collect import ExpRow
     from ..experiments.diff import ExpDiff
     from ..experiments.queue_store import QueueEntry
@@ -184,10 +185,17 @@ def _label(row: ExpRow, last: bool, sha: bool, under_last: bool = False) -> str:
 
 
 def table_rows(
-    rows: list[ExpRow], cols: list[Column], precision: int | None, sha: bool, csv_mode: bool = False
+    rows: list[ExpRow],
+    cols: list[Column],
+    precision: int | None,
+    sha: bool,
+    csv_mode: bool = False,
+    annotations: Annotations | None = None,
 ) -> Cells:
     """The cells of ``exp show``'s text and Markdown tables, or with ``csv_mode`` of
-    its CSV (DVC's info columns, empty cells where a value is missing)."""
+    its CSV (DVC's info columns, empty cells where a value is missing). ``annotations``
+    adds Note, Tags and Message columns last, each only when some row has one (so a
+    table without them is DVC's)."""
     headers = (
         ["Experiment", "rev", "typ", "Created", "parent", "State", "Executor"]
         if csv_mode
@@ -217,6 +225,8 @@ def table_rows(
             if show_state:
                 info.append(row.state.capitalize() if row.state and row.kind != "baseline" else MISSING)
         body.append(info + rendered)
+    if annotations:
+        _annotation_cells(rows, annotations, headers, body, csv_mode)
     if csv_mode:  # as DVC: State and Executor only when some row has one
         for column in ("Executor", "State"):
             index = headers.index(column)
@@ -225,6 +235,29 @@ def table_rows(
                 for line in body:
                     del line[index]
     return headers, body
+
+
+def _annotation_cells(
+    rows: list[ExpRow], annotations: Annotations, headers: list[str], body: list[list[str]], csv_mode: bool
+) -> None:
+    """Append the Note, Tags and Message columns some row has (a note's first line in a
+    text table; whole in CSV), in place."""
+    from ..experiments.annotations import ANNOTATION_COLUMNS, HEADERS
+
+    fill = "" if csv_mode else MISSING
+    for column in ANNOTATION_COLUMNS:
+        cells = []
+        for row in rows:
+            found = annotations.get(row.rev) if row.kind != "workspace" else None
+            v = found.value(column) if found is not None else None
+            if found is not None and found.error is not None and column == "note":
+                v = ERROR
+            text = ", ".join(v) if isinstance(v, tuple) else (v or fill)
+            cells.append(text if csv_mode else text.splitlines()[0] if text else fill)
+        if any(c != fill for c in cells):
+            headers.append(HEADERS[column])
+            for line, cell in zip(body, cells):
+                line.append(cell)
 
 
 # DVC's executor names for the runs it shows as queued or running (a run in the
