@@ -48,11 +48,11 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .experiments.diff import ExpDiff
     from .experiments.exceptions import (
         AmbiguousExperimentError, ApplyRefusedError, CannotRecordError, DaskUnavailableError, EntryGone,
-        ExperimentExistsError, NoBaselineError, QueueError, RemoteError, RunInterrupted, StateConflict,
+        ExperimentExistsError, NoBaselineError, NoteError, QueueError, RemoteError, RunInterrupted, StateConflict,
         UnknownExperimentError,
     )
     from .experiments.executor import Outcome
-    from .experiments.notes import Note, NoteError
+    from .experiments.notes import Note
     from .experiments.queue_store import QueueEntry
     from .experiments.run import Experiment
     from .experiments.workers import StopReport, WorkerInfo
@@ -79,7 +79,7 @@ _MODULES: dict[str, str] = {
     # What the functions return and take.
     ".experiments.apply": "Applied",
     ".experiments.comparison": "Comparison",
-    ".experiments.notes": "Note NoteError",
+    ".experiments.notes": "Note",
     ".compare": "DiffRow",
     ".experiments.diff": "ExpDiff",
     ".experiments.run": "Experiment",
@@ -93,7 +93,7 @@ _MODULES: dict[str, str] = {
     ".experiments.workers": "StopReport WorkerInfo",
     # The errors a user may catch (all JupyterExpError).
     ".experiments.exceptions": "AmbiguousExperimentError ApplyRefusedError CannotRecordError DaskUnavailableError "
-                               "EntryGone ExperimentExistsError NoBaselineError QueueError StateConflict "
+                               "EntryGone ExperimentExistsError NoBaselineError NoteError QueueError StateConflict "
                                "RemoteError RunInterrupted UnknownExperimentError",
     ".errors": "CacheError CheckoutError ConfigError CyclicGraphError LockError MissingDependencyError "
                "NotAGitRepoError NotAProjectError OutputDuplicatedError OverrideSyntaxError ParamsError PathError "

@@ -207,13 +207,12 @@ class QueueStatusLine:
         self.jobs = None
         self.last = None
 
-    @classmethod
-    def shown(cls) -> QueueStatusLine:
+    def show(self, started: int) -> None:
+        """Display the line in the current cell (until then, ``refresh`` shows nothing)."""
         from IPython.display import display
 
-        line = cls(None)
-        line.handle = display(_Line("Queue worker starting..."), display_id=True)
-        return line
+        self.jobs = started
+        self.handle = display(_Line(self.text()), display_id=True)
 
     def text(self) -> str:
         from .experiments.live_state import queue_counts

@@ -170,6 +170,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = _terminal_text(execute(sys.argv[1:] if argv is None else argv))
         if text:
             print(text, end="" if text.endswith("\n") else "\n")
+            sys.stdout.flush()  # a closed pipe fails here, not at exit
+    except BrokenPipeError:
+        # The reader went away (`jupyter-exp show --json | head`): stop quietly, as DVC
+        # does (exit status 141, 128 + SIGPIPE), with stdout pointed at /dev/null so that
+        # Python's own flush at exit does not fail again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except JupyterExpError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return exc.exit_code

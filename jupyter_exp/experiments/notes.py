@@ -26,17 +26,13 @@ from ..git import GitError
 from ..notices import warn
 from ..project import Project
 from ..refs import NOTES_INCOMING_REF, NOTES_REF
+from .exceptions import NoteError
 
 MAX_NOTE_BYTES = 64 * 1024  # a note larger than this is never read (a crafted remote's)
 MAX_TEXT_CHARS = 10_000
 MAX_TAG_CHARS = 64
 MAX_TAGS = 32
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
-
-
-class NoteError(JupyterExpError):
-    """A note or tag that cannot be written (bad characters, too long), or notes that
-    cannot be merged."""
 
 
 @dataclass(frozen=True)
@@ -297,7 +293,7 @@ def merge_notes(project: Project, git_remote: str) -> bool:
     try:
         incoming = project.git.rev_parse(NOTES_INCOMING_REF)
         if incoming is None:
-            raise NoteError(f"The notes on '{git_remote}' are not a notes history; your notes were kept as they are.")
+            raise NoteError(f"{NOTES_REF} on '{git_remote}' is not a notes history")
         with _notes_lock(project):
             if _notes_commit(project) is None:
                 project.git.update_ref(NOTES_REF, incoming, "0" * 40)
