@@ -71,9 +71,11 @@ class DiffTable:
         with_change: bool = True,
         precision: int | None = 5,
         round_digits: bool = False,
+        on_empty_diff: str | None = None,
     ) -> None:
         self.rows = list(rows)
         self.round_digits = round_digits
+        self.on_empty_diff = on_empty_diff  # the Change of a value that is not a number
         self.a_name, self.b_name = a_name, b_name
         self.what = what  # "Param" or "Metric"
         self.with_change = with_change
@@ -81,7 +83,14 @@ class DiffTable:
 
     def _cells(self) -> text.Cells:
         return text.diff_cells(
-            self.rows, self.a_name, self.b_name, self.what, self.with_change, self.precision, self.round_digits
+            self.rows,
+            self.a_name,
+            self.b_name,
+            self.what,
+            self.with_change,
+            self.precision,
+            self.round_digits,
+            self.on_empty_diff,
         )
 
     def to_dataframe(self):
@@ -104,8 +113,13 @@ class ExpDiffView:
 
     def __init__(self, result: Any, precision: int | None = 5) -> None:
         self.result = result
-        self.metrics = DiffTable(list(result.metrics), result.a_name, result.b_name, "Metric", True, precision)
-        self.params = DiffTable(list(result.params), result.a_name, result.b_name, "Param", True, None)  # as DVC
+        empty = text.EXP_DIFF_EMPTY
+        self.metrics = DiffTable(
+            list(result.metrics), result.a_name, result.b_name, "Metric", True, precision, on_empty_diff=empty
+        )
+        self.params = DiffTable(  # params as they are, as DVC
+            list(result.params), result.a_name, result.b_name, "Param", True, None, on_empty_diff=empty
+        )
 
     def to_dataframe(self):
         from .render import frame

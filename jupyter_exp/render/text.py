@@ -84,8 +84,10 @@ def diff_cells(
     with_change: bool = True,
     precision: int | None = None,
     round_digits: bool = False,
+    on_empty_diff: str | None = None,
 ) -> Cells:
-    """``Path, <what>, <a>, <b>[, Change]``, one line per DiffRow."""
+    """``Path, <what>, <a>, <b>[, Change]``, one line per DiffRow; a change that is not a
+    number reads ``on_empty_diff`` when given (``exp diff``: DVC's "diff not supported")."""
     headers = ["Path", what, a_name, b_name] + (["Change"] if with_change else [])
     body = []
     for row in rows:
@@ -96,7 +98,8 @@ def diff_cells(
             format_value(row.new, precision, round_digits),
         ]
         if with_change:
-            cells.append(format_value(row.change, precision, round_digits))
+            empty = row.change is None and on_empty_diff is not None
+            cells.append(str(on_empty_diff) if empty else format_value(row.change, precision, round_digits))
         body.append(cells)
     return headers, body
 
@@ -110,10 +113,15 @@ def diff_table(
     precision: int | None = None,
     what: str | None = None,
     round_digits: bool = False,
+    on_empty_diff: str | None = None,
 ) -> str:
-    """``params diff`` / ``metrics diff`` as DVC prints them."""
+    """``params diff`` / ``metrics diff`` (and ``exp diff``'s tables) as DVC prints them."""
     what = what or ("Metric" if with_change else "Param")
-    return table(*diff_cells(rows, a_name, b_name, what, with_change, precision, round_digits), markdown)
+    cells = diff_cells(rows, a_name, b_name, what, with_change, precision, round_digits, on_empty_diff)
+    return table(*cells, markdown)
+
+
+EXP_DIFF_EMPTY = "diff not supported"  # DVC's exp diff, where a change is not a number
 
 
 def exp_diff(result: ExpDiff, markdown: bool = False, precision: int | None = None) -> str:
@@ -122,12 +130,24 @@ def exp_diff(result: ExpDiff, markdown: bool = False, precision: int | None = No
     if not (result.metrics or result.params):
         return ""
     metrics = (
-        diff_table(list(result.metrics), result.a_name, result.b_name, True, markdown, precision, "Metric")
+        diff_table(
+            list(result.metrics),
+            result.a_name,
+            result.b_name,
+            True,
+            markdown,
+            precision,
+            "Metric",
+            False,
+            EXP_DIFF_EMPTY,
+        )
         if result.metrics
         else ""
     )
     params = (
-        diff_table(list(result.params), result.a_name, result.b_name, True, markdown, None, "Param")
+        diff_table(
+            list(result.params), result.a_name, result.b_name, True, markdown, None, "Param", False, EXP_DIFF_EMPTY
+        )
         if result.params
         else ""
     )
