@@ -15,8 +15,8 @@ from traitlets.config import Config
 
 import jupyter_exp
 from jupyter_exp.errors import JupyterExpError
-from jupyter_exp.experiments.comparison import Comparison, compare_data
 from jupyter_exp.experiments.collect import ExpData
+from jupyter_exp.experiments.comparison import Comparison, compare_data
 from jupyter_exp.project import Project
 from jupyter_exp.table import TableController
 from jupyter_exp.values import FileValues
