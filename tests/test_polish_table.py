@@ -71,10 +71,38 @@ def test_a_cell_showing_a_bang_says_which_file_and_why(table, exps):
     table.refresh()
     workspace = rows_by_name(table)["workspace"]
     assert cell(table, workspace, "metrics.score") == "!"
-    assert set(workspace["errors"]) == {"metrics.score", "metrics.nested.loss"}
-    reason = workspace["errors"]["metrics.score"]
-    assert reason.startswith("metrics.json: ") and "\n" not in reason and len(reason) > len("metrics.json: ")
-    assert rows_by_name(table)["e1"]["errors"] == {}
+    columns = {c["id"]: c for c in table.state["table"]["columns"]}
+
+    def reason(row: dict, column: str) -> str | None:  # as a front end finds it
+        return row["errors"].get(column) or columns[column].get("error")
+
+    why = reason(workspace, "metrics.score")
+    assert why.startswith("metrics.json: ") and "\n" not in why and len(why) > len("metrics.json: ")
+    assert reason(workspace, "metrics.nested.loss") == why
+    assert "error" not in columns["params.train.lr"]
+
+
+def test_a_row_whose_bang_has_another_reason_carries_it():
+    from jupyter_exp.experiments.collect import ExpData, ExpRow
+    from jupyter_exp.experiments.columns import Column
+    from jupyter_exp.table import view
+    from jupyter_exp.values import FileValues
+
+    def row(name: str, metrics: FileValues) -> ExpRow:
+        return ExpRow(name * 40, "experiment", ExpData(metrics={"m.json": metrics}), name=name, baseline="b" * 40)
+
+    missing = FileValues.missing("m.json")
+    rows = [
+        row("a", missing),
+        row("b", missing),
+        row("c", FileValues.failed(ValueError("line 1: bad JSON"))),
+        row("d", FileValues({"acc": 1})),
+    ]
+    built = view.build(rows, [Column("metrics", "m.json", "acc", "acc")], view.TableState())
+    (acc,) = [c for c in built["columns"] if c["id"] == "metrics.acc"]
+    assert acc["error"] == "m.json: [Errno 2] No such file or directory: 'm.json'"  # what most share
+    errors = {r["cells"][0]: r["errors"] for r in built["rows"]}
+    assert errors == {"a": {}, "b": {}, "c": {"metrics.acc": "m.json: line 1: bad JSON"}, "d": {}}
 
 
 def test_filter_chips_operators_and_the_rows_filters_skip(table):

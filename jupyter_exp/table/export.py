@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import JupyterExpError
 from ..experiments.columns import ERROR
 from ..render.text import csv_text, format_value
-from .view import BROKEN, Layout, column_info
+from .reasons import BROKEN
+from .view import Layout, column_info
 
 if TYPE_CHECKING:
     import pandas

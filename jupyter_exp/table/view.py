@@ -9,13 +9,14 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ..experiments.annotations import ANNOTATION_COLUMNS, HEADERS, Annotation, Annotations
+from ..experiments.annotations import ANNOTATION_COLUMNS, HEADERS, Annotations
 from ..experiments.collect import ExpData, ExpRow
 from ..experiments.columns import ERROR, MISSING, Column, value
 from ..overrides import literal
 from ..params import DEFAULT_PARAMS_FILE
 from ..render.text import format_value
 from .filters import OPERATORS, OPERATORS_BY_TYPE, PRECISION, Filter, FilterError, check, matches, usable, when
+from .reasons import BROKEN, cell_reasons, common_reasons
 
 # The info columns, by id; params and metrics columns are "params.<label>", "metrics.<label>".
 INFO_COLUMNS = {"experiment": "Experiment", "state": "State", "created": "Created"}
@@ -133,9 +134,6 @@ def _annotation(row: ExpRow, column: str, annotations: Annotations | None) -> st
     found = (annotations or {}).get(row.rev) if row.kind != "workspace" else None
     v = found.value(column) if found is not None else None
     return ", ".join(v) if isinstance(v, tuple) else v
-
-
-BROKEN = object()  # a cell of a file that failed to parse (not a str: values can be "!")
 
 
 class Cells:
@@ -335,8 +333,17 @@ def build(
     changed) are left out, and listed under ``inactive_filters``; ``filters`` describes
     each saved filter as its chip shows it. ``operators_by_type`` is what the filter
     menu offers for a column of each type.
+
+    Why a cell shows ``!``: its row's ``errors[column]``, else its column's ``error`` (the
+    reason most of that column's ``!`` cells share, e.g. a metrics file the experiments
+    lack). Kept there, a live update that adds a column resends no row for it.
     """
     out = layout(rows, cols, state, annotations)
+    reasons = {
+        id(row): cell_reasons(row, out.cells.values(row), out.visible, out.by_id, out.cells.annotations)
+        for row, _, _ in out.shown
+    }
+    common = common_reasons(reasons.values())
     starred, expanded = set(state.starred), set(state.expanded)
     progress = progress or {}
     filtering = bool(out.filters) or state.starred_only
@@ -353,6 +360,7 @@ def build(
             key in expanded,
             progress.get(row.name or "") if row.kind == "experiment" and block else None,
         )
+        item["errors"] = {c: r for c, r in reasons[id(row)].items() if common.get(c) != r}
         item["filters_skip"] = filtering and row.kind in ("workspace", "baseline")
         out_rows.append(item)
     experiments = [b.head for b in out.blocks if b.head.kind == "experiment"]
@@ -364,7 +372,7 @@ def build(
     counts["shown"] = sum(1 for r, _, block in out.shown if block is not None and r.kind == "experiment")
     labels = {cid: column_info(cid, out.by_id, out.kinds)["label"] for cid in out.all_ids}
     return {
-        "columns": [column_info(cid, out.by_id, out.kinds) for cid in out.visible],
+        "columns": [dict(column_info(cid, out.by_id, out.kinds), **_error_of(cid, common)) for cid in out.visible],
         "all_columns": [
             dict(column_info(cid, out.by_id, out.kinds), hidden=cid in state.hidden) for cid in out.all_ids
         ],
@@ -389,6 +397,10 @@ def build(
     }
 
 
+def _error_of(cid: str, common: dict[str, str]) -> dict:
+    return {"error": common[cid]} if cid in common else {}
+
+
 def column_info(cid: str, by_id: dict[str, Column], kinds: dict[str, str]) -> dict:
     if cid in INFO_COLUMNS:
         return {"id": cid, "label": INFO_COLUMNS[cid], "group": "info", "type": kinds[cid]}
@@ -396,24 +408,6 @@ def column_info(cid: str, by_id: dict[str, Column], kinds: dict[str, str]) -> di
         return {"id": cid, "label": NOTE_COLUMNS[cid], "group": "info", "type": "text", "editable": cid != "message"}
     col = by_id[cid]
     return {"id": cid, "label": col.label, "group": col.group, "file": col.file, "type": kinds[cid]}
-
-
-def cell_errors(row: ExpRow, visible: list[str], out: Layout) -> dict[str, str]:
-    """Why each ``!`` cell of ``row`` shows ``!``: column id -> ``file: reason``."""
-    values = out.cells.values(row)
-    found = {}
-    for cid in visible:
-        if values[cid] is not BROKEN:
-            continue
-        if cid == "note":
-            noted = out.cells.annotations.get(row.rev) or Annotation()
-            found[cid] = f"note: {noted.error}"
-            continue
-        col = out.by_id[cid]
-        entry = getattr(row.data, col.group).get(col.file)
-        reason = entry.error.msg if entry is not None and entry.error is not None else "cannot be read"
-        found[cid] = f"{col.file}: {reason.strip().splitlines()[0] if reason.strip() else 'cannot be read'}"
-    return found
 
 
 def _row(
@@ -440,7 +434,7 @@ def _row(
         "children": children,
         "expanded": expanded,
         "error": row.data.error or "",
-        "errors": cell_errors(row, out.visible, out),
+        "errors": {},  # filled by build: what the column's own error does not say
         "cells": shown,
         "progress": progress,
         # A running experiment has no result yet: nothing to apply, and its key may still
