@@ -34,8 +34,9 @@ class Annotation:
 
     def value(self, column: str) -> str | tuple[str, ...] | None:
         """The cell of ``column`` (note, tags or message): None when empty."""
-        found = {"note": self.note, "tags": self.tags, "message": self.message}[column]
-        return found or None
+        if column == "tags":
+            return self.tags or None
+        return (self.note if column == "note" else self.message) or None
 
 
 Annotations = dict[str, Annotation]  # by commit

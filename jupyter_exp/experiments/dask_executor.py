@@ -133,7 +133,8 @@ def split_done(pending: list) -> tuple[list, list]:
     outcomes and of ``--run-all``'s summary. Collecting an outcome fetches its result
     from a worker, so "in between" is milliseconds, and several runs ending together
     hit it often."""
-    finished, waiting = [], []
+    finished: list = []
+    waiting: list = []
     for future in pending:
         (finished if future.done() else waiting).append(future)
     return finished, waiting

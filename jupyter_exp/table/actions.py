@@ -221,7 +221,8 @@ def compare(req: Request) -> Outcome:
     rows = []
     for row in result.rows:
         digits = view.PRECISION if row.group == "metrics" else None
-        cells, values = [row.label], [row.label]
+        cells: list[str] = [row.label]
+        values: list[Any] = [row.label]
         for index in order:
             values.append(row.values[index])
             cells.append(format_value(row.values[index], digits))
