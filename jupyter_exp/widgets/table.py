@@ -121,7 +121,7 @@ class ExperimentTableWidget(anywidget.AnyWidget):
 
         bundle = super()._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
-        static = ExperimentTable(self.controller.rows, self.controller.cols)
+        static = ExperimentTable(self.controller.rows, self.controller.cols, annotations=self.controller.annotations)
         data["text/plain"] = str(static)
         data["text/html"] = static._repr_html_()
         return bundle
