@@ -42,20 +42,33 @@ class Annotation:
 Annotations = dict[str, Annotation]  # by commit
 
 
+# Messages by commit, for this process: a commit never changes, and its SHA names it in
+# any repository, so a live table's refreshes ask git only about commits it has not seen.
+_known: dict[str, str] = {}
+MAX_KNOWN = 100_000
+
+
 def messages(project: Project, revs: list[str]) -> dict[str, str]:
-    """The commit message of each of ``revs`` that a person wrote (one git process)."""
-    if not revs:
-        return {}
-    out = project.git.run(
-        "log", "--no-walk=unsorted", "--stdin", "--format=%H%x00%B%x1e", input="\n".join(revs).encode(), check=False
-    )
-    found = {}
-    for record in out.split("\x1e"):
-        rev, _, body = record.strip("\n").partition("\0")
-        body = body.strip()
-        if rev and body and not body.startswith(DEFAULT_MESSAGES):
-            found[rev] = body
-    return found
+    """The commit message of each of ``revs`` that a person wrote (one git process for
+    those not seen before)."""
+    asked = [r for r in revs if r not in _known]
+    if asked:
+        out = project.git.run(
+            "log",
+            "--no-walk=unsorted",
+            "--stdin",
+            "--format=%H%x00%B%x1e",
+            input="\n".join(asked).encode(),
+            check=False,
+        )
+        if len(_known) > MAX_KNOWN:
+            _known.clear()
+        for record in out.split("\x1e"):
+            rev, _, body = record.strip("\n").partition("\0")
+            if rev:
+                body = body.strip()
+                _known[rev] = "" if body.startswith(DEFAULT_MESSAGES) else body
+    return {r: _known[r] for r in revs if _known.get(r)}
 
 
 def annotate(project: Project, rows: list[ExpRow], notes: dict[str, Note] | None = None) -> Annotations:

@@ -23,7 +23,6 @@ INFO_COLUMNS = {"experiment": "Experiment", "state": "State", "created": "Create
 # Note, Tags and Message (annotations.py): shown after the info columns when a row has one.
 NOTE_COLUMNS = {c: HEADERS[c] for c in ANNOTATION_COLUMNS}
 FILTER_NOTE = "Filters and Starred only choose experiments; the workspace and baseline rows always show."
-__all__ = ["OPERATORS", "Filter", "FilterError"]  # the filters' names, as callers of this module know them
 
 
 @dataclass(frozen=True)
