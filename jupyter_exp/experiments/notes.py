@@ -145,6 +145,16 @@ def _notes_commit(project: Project) -> str | None:
     return found[0][2]
 
 
+def _unreadable(rev: str, kind: str, size: str) -> Note | None:
+    """The note, with its error, for a notes-tree entry that is not read: not a blob, or
+    larger than a note may be (never loaded into memory); None for one to read."""
+    if kind != "blob":
+        return Note(rev, error=f"a {kind}, not a note")
+    if not size.isdigit() or int(size) > MAX_NOTE_BYTES:
+        return Note(rev, error=f"{size} bytes, over the {MAX_NOTE_BYTES // 1024} KiB a note may hold")
+    return None
+
+
 def read_notes(project: Project) -> dict[str, Note]:
     """Every note, by the commit it annotates: one ``ls-tree`` and one ``cat-file``
     exchange, whatever their number."""
@@ -161,10 +171,9 @@ def read_notes(project: Project) -> dict[str, Note]:
         if len(parts) != 4 or not _HEX40.match(rev):
             continue  # not a note (git notes ignores such entries too)
         _mode, kind, oid, size = parts
-        if kind != "blob":
-            notes[rev] = Note(rev, error=f"a {kind}, not a note")
-        elif not size.isdigit() or int(size) > MAX_NOTE_BYTES:
-            notes[rev] = Note(rev, error=f"{size} bytes, over the {MAX_NOTE_BYTES // 1024} KiB a note may hold")
+        refused = _unreadable(rev, kind, size)
+        if refused is not None:
+            notes[rev] = refused
         else:
             wanted[rev] = oid
     revs = list(wanted)
@@ -183,10 +192,9 @@ def read_note(project: Project, rev: str) -> Note:
         parts = line.partition("\t")[0].split()
         if len(parts) != 4:
             continue
-        if parts[1] != "blob":
-            return Note(rev, error=f"a {parts[1]}, not a note")
-        if not parts[3].isdigit() or int(parts[3]) > MAX_NOTE_BYTES:
-            return Note(rev, error=f"{parts[3]} bytes, over the {MAX_NOTE_BYTES // 1024} KiB a note may hold")
+        refused = _unreadable(rev, parts[1], parts[3])
+        if refused is not None:
+            return refused
         found = project.git.read_object(parts[2])
         return parse_note(rev, found[2]) if found and found[1] == "blob" else Note(rev, error="missing")
     return Note(rev)
