@@ -9,6 +9,9 @@ pandas and IPython load when a function first needs them.
 
 from __future__ import annotations
 
+import sys
+import types
+
 from .errors import JupyterExpError
 from .version import __version__
 
@@ -17,7 +20,9 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from typing import Any
 
     from . import live
+    from .api.compare import *  # noqa: F403
     from .api.experiments import *  # noqa: F403
+    from .api.notes import *  # noqa: F403
     from .api.params_metrics import *  # noqa: F403
     from .api.pipeline import *  # noqa: F403
     from .api.plots import *  # noqa: F403
@@ -25,19 +30,21 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .api.sharing import *  # noqa: F403
     from .api.table import *  # noqa: F403
     from .arguments import InvalidArgumentError
-    from .compare import DiffRow
     from .display import QueueStatus
     from .errors import *  # noqa: F403
     from .experiments.apply import Applied
+    from .experiments.comparison import Comparison
     from .experiments.diff import ExpDiff
     from .experiments.exceptions import *  # noqa: F403
     from .experiments.executor import Outcome
+    from .experiments.notes import Note
     from .experiments.queue_store import QueueEntry
     from .experiments.run import Experiment
     from .experiments.workers import StopReport, WorkerInfo
     from .git import GitError, RemoteUnavailableError
     from .live import make_checkpoint
     from .options import ReproOptions, ShowOptions
+    from .params_metrics import DiffRow
     from .pipeline.repro import ReproAbortedError, ReproFailedError
     from .pipeline.results import StageResult
     from .pipeline.stage_add import StageExistsError
@@ -53,13 +60,17 @@ _BY_MODULE = {
     ".api.pipeline": "add add_stage checkout init repro reproduce",
     ".api.params_metrics": "apply_params expand_sweeps metrics_diff metrics_show params_diff",
     ".api.experiments": "apply branch diff gc ls remove rename run run_temp run_temp_with run_with save show show_text",
+    ".api.compare": "compare comparison",
+    ".api.notes": "note",
     ".api.queue": "queue queue_kill queue_logs queue_remove queue_retry queue_start queue_status queue_stop "
     "queue_wait queue_with run_all",
     ".api.sharing": "pull push",
     ".api.plots": "plots_diff plots_show plots_templates",
     ".api.table": "show_table",
     # What the functions return and take.
-    ".compare": "DiffRow",
+    ".experiments.comparison": "Comparison",
+    ".experiments.notes": "Note",
+    ".params_metrics": "DiffRow",
     ".display": "QueueStatus",
     ".experiments.apply": "Applied",
     ".experiments.diff": "ExpDiff",

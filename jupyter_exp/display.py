@@ -27,24 +27,27 @@ def _html_table(headers: list[str], body: list[list[str]], caption: str | None =
 class ExperimentTable:
     """The ``exp show`` table: ``.to_dataframe()``, ``.to_json()``, text and HTML."""
 
-    def __init__(self, rows: list, columns: list, precision: int | None = 5, sha: bool = False) -> None:
+    def __init__(
+        self, rows: list, columns: list, precision: int | None = 5, sha: bool = False, annotations: dict | None = None
+    ) -> None:
         self.rows = rows
         self.columns = columns
         self.precision = precision
         self.sha = sha
+        self.annotations = annotations  # notes, tags and messages by commit (experiments/annotations.py)
 
     def to_dataframe(self):
         from .render import frame
 
-        return frame.experiments(self.rows, self.columns)
+        return frame.experiments(self.rows, self.columns, self.annotations)
 
     def to_json(self) -> list[dict]:
         from .render import json
 
-        return json.exp_show(self.rows)
+        return json.exp_show(self.rows, self.annotations)
 
     def _cells(self) -> text.Cells:
-        return text.table_rows(self.rows, self.columns, self.precision, self.sha)
+        return text.table_rows(self.rows, self.columns, self.precision, self.sha, annotations=self.annotations)
 
     def __str__(self) -> str:
         return text.ruled(*self._cells())
@@ -71,9 +74,11 @@ class DiffTable:
         with_change: bool = True,
         precision: int | None = 5,
         round_digits: bool = False,
+        on_empty_diff: str | None = None,
     ) -> None:
         self.rows = list(rows)
         self.round_digits = round_digits
+        self.on_empty_diff = on_empty_diff  # the Change of a value that is not a number
         self.a_name, self.b_name = a_name, b_name
         self.what = what  # "Param" or "Metric"
         self.with_change = with_change
@@ -81,7 +86,14 @@ class DiffTable:
 
     def _cells(self) -> text.Cells:
         return text.diff_cells(
-            self.rows, self.a_name, self.b_name, self.what, self.with_change, self.precision, self.round_digits
+            self.rows,
+            self.a_name,
+            self.b_name,
+            self.what,
+            self.with_change,
+            self.precision,
+            self.round_digits,
+            self.on_empty_diff,
         )
 
     def to_dataframe(self):
@@ -104,8 +116,13 @@ class ExpDiffView:
 
     def __init__(self, result: Any, precision: int | None = 5) -> None:
         self.result = result
-        self.metrics = DiffTable(list(result.metrics), result.a_name, result.b_name, "Metric", True, precision)
-        self.params = DiffTable(list(result.params), result.a_name, result.b_name, "Param", True, None)  # as DVC
+        empty = text.EXP_DIFF_EMPTY
+        self.metrics = DiffTable(
+            list(result.metrics), result.a_name, result.b_name, "Metric", True, precision, on_empty_diff=empty
+        )
+        self.params = DiffTable(  # params as they are, as DVC
+            list(result.params), result.a_name, result.b_name, "Param", True, None, on_empty_diff=empty
+        )
 
     def to_dataframe(self):
         from .render import frame
@@ -207,13 +224,12 @@ class QueueStatusLine:
         self.jobs: int | None = None
         self.last: Outcome | None = None
 
-    @classmethod
-    def shown(cls) -> QueueStatusLine:
+    def show(self, started: int) -> None:
+        """Display the line in the current cell (until then, ``refresh`` shows nothing)."""
         from IPython.display import display
 
-        line = cls(None)
-        line.handle = display(_Line("Queue worker starting..."), display_id=True)
-        return line
+        self.jobs = started
+        self.handle = display(_Line(self.text()), display_id=True)
 
     def text(self) -> str:
         from .experiments.live_state import queue_counts

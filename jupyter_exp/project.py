@@ -182,6 +182,11 @@ class Project:
         """The experiment table's sort, filter and column choices."""
         return self.own_tmp_dir / "table.json"
 
+    @property
+    def notes_lock_file(self) -> Path:
+        """Held while a note on an experiment is written (``git notes`` has no compare-and-swap)."""
+        return self.own_tmp_dir / "notes.lock"
+
     def scratch_index(self) -> Path:
         """A fresh path for a temporary git index (never the user's); its folder exists."""
         import uuid

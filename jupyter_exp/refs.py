@@ -3,7 +3,9 @@
 Experiments live where DVC looks for them: ``refs/exps/<b[:2]>/<b[2:]>/<name>``
 with ``b`` the 40-hex baseline commit. DVC parses every ref under ``refs/exps``
 except its own ``apply/ celery/ exec/ temp/`` namespaces and stashes, so our own
-bookkeeping stays out of it, under ``refs/jupyter-exp/``.
+bookkeeping stays out of it, under ``refs/jupyter-exp/``. Notes and tags on
+experiments are git notes under ``refs/notes/jupyter-exp`` (keyed by commit, pushed
+and pulled beside the experiments), where neither DVC nor ``git log`` looks.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ OWN_NAMESPACE = "refs/jupyter-exp"
 OWN_GLOB = f"{OWN_NAMESPACE}/*"
 SAVED_NAMESPACE = f"{OWN_NAMESPACE}/saved"  # workspaces saved by apply, by name
 QUEUE_NAMESPACE = f"{OWN_NAMESPACE}/queue"  # keeps each queue entry's snapshot alive, by id
+NOTES_REF = "refs/notes/jupyter-exp"  # notes and tags on experiment commits (git notes)
+NOTES_INCOMING_REF = "refs/notes/jupyter-exp-incoming"  # a remote's notes while `exp pull` merges them
+NOTES_DIR = "refs/notes"  # the folder whose stats move when the notes ref is written
 # Every namespace whose change can change what ``exp show`` prints.
-SHOWN_NAMESPACES = (EXPS_NAMESPACE, HEADS, TAGS, OWN_NAMESPACE)
+SHOWN_NAMESPACES = (EXPS_NAMESPACE, HEADS, TAGS, OWN_NAMESPACE, NOTES_REF)
 DVC_SKIP = frozenset({"apply", "celery", "exec", "temp"})
 DVC_STASHES = frozenset({f"{EXPS_NAMESPACE}/stash", f"{EXPS_NAMESPACE}/celery/stash"})
 _SHA = re.compile(r"^[0-9a-f]{40}$")

@@ -5,7 +5,7 @@ import pytest
 from conftest import git
 
 import jupyter_exp
-from jupyter_exp.compare import DiffRow
+from jupyter_exp.params_metrics import DiffRow
 
 
 def test_params_diff_against_head(make_project, cli):

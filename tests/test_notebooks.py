@@ -35,18 +35,31 @@ def test_quickstart_runs_in_a_fresh_project(tmp_path: Path, monkeypatch):
     assert "Running stage 'prepare':" in out[3] and "160 training points, 40 test points" in out[3]
     assert "Running stage 'train':" in out[4] and "mse=" in out[4]
     assert "Reproduced experiment(s): fast-lr" in out[6]
-    assert "Reproduced experiment(s): slow-lr" in out[7]
-    assert "Queued experiment 'sweep-1' for future execution." in out[8] and "sweep-3" in out[8]
+    assert out[7].split() == [
+        "train:",
+        "lr:",
+        "0.1",
+        "epochs:",
+        "20",
+    ]  # the story: params.yaml back at the baseline's before slow-lr
+    assert "Reproduced experiment(s): slow-lr" in out[8]
+    assert "Queued experiment 'sweep-1' for future execution." in out[9] and "sweep-3" in out[9]
     # The cell's status line was updated in place as the experiments finished.
-    assert "Queue (-j 2): 0 running, 0 queued" in out[9] and "3 done" in out[9]
-    assert "Success" in out[10] and "sweep-3" in out[10] and "Queued" not in out[10]
-    assert all(f"[{name}]" in out[11] for name in ("fast-lr", "slow-lr", "sweep-1", "sweep-2", "sweep-3"))
-    assert "<table" in _html(code[11])
-    assert "train.lr" in out[12] and "mse" in out[12]
-    assert "best: " in out[13] and "have been applied" in out[13]
-    best = out[13].split("best: ")[1].split()[0]
+    assert "Queue (-j 2): 0 running, 0 queued" in out[10] and "3 done" in out[10]
+    assert "Success" in out[11] and "sweep-3" in out[11] and "Queued" not in out[11]
+    table = {line.split()[2].strip("[]"): line.split() for line in out[12].splitlines() if "[" in line}
+    assert sorted(table) == ["fast-lr", "slow-lr", "sweep-1", "sweep-2", "sweep-3"]
+    assert table["fast-lr"][-1] == "40" and all(table[n][-1] == "20" for n in table if n != "fast-lr")  # epochs
+    assert "<table" in _html(code[12])
+    assert "train.lr" in out[13] and "mse" in out[13] and "Change" in out[13]
+    assert "slow-lr (reference)" in out[14] and "Δ sweep-3" in out[14]
+    assert "Δ fast-lr" in out[15] and "params.train.lr" in out[15]
+    assert "application/vnd.vegalite.v5+json" in code[16]["outputs"][0]["data"]
+    assert "Tags: candidate" in out[17] and "candidate" in out[18]
+    assert "best: " in out[19] and "have been applied" in out[19]
+    best = out[19].split("best: ")[1].split()[0]
     assert "best-model" in subprocess.run(["git", "branch"], cwd=project, capture_output=True, text=True).stdout
-    assert "Path          mse" in out[15] and "metrics.json  " in out[15]  # DVC's metrics show table
+    assert "Path          mse" in out[21] and "metrics.json  " in out[21]  # DVC's metrics show table
     assert best in ("fast-lr", "sweep-2", "sweep-3")
     assert "lr:" in (project / "params.yaml").read_text()
 

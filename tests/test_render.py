@@ -221,7 +221,7 @@ def test_null_params_render_as_dvcs(nulls, dvc_exe):
     assert json.loads(ours)[1]["experiments"] is None
     md = subprocess.run([*cli_command(), "show", "--md"], capture_output=True, text=True, check=True).stdout
     assert "None" not in md and md.splitlines()[3].endswith("| 0.1 | - | - |")
-    from jupyter_exp.compare import params_diff
+    from jupyter_exp.params_metrics import params_diff
     from jupyter_exp.project import Project
 
     theirs_diff = subprocess.run(

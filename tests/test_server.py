@@ -105,7 +105,18 @@ def test_rows_sharing_a_key_are_all_sent():
 async def test_the_table_and_a_message(jp_fetch, proj):
     first = await fetch_json(jp_fetch, "table", project="proj")
     state = first["state"]
-    assert set(state) == {"table", "prefs", "selected", "message", "message_kind", "pending", "panel", "live"}
+    assert set(state) == {
+        "table",
+        "prefs",
+        "selected",
+        "message",
+        "message_kind",
+        "message_time",
+        "pending",
+        "panel",
+        "download",
+        "live",
+    }
     assert [r["key"] for r in state["table"]["rows"]][0] == "workspace"
     column = next(c["id"] for c in state["table"]["all_columns"] if c["id"].endswith("train.lr"))
     answer = await fetch_json(jp_fetch, "table", "POST", {"type": "sort", "column": column}, project="proj")

@@ -50,7 +50,18 @@ def test_the_controller_imports_no_widget_library():
 
 
 def test_state_is_json_and_has_every_key_a_host_shows(table):
-    assert set(table.state) == {"table", "prefs", "selected", "message", "message_kind", "pending", "panel", "live"}
+    assert set(table.state) == {
+        "table",
+        "prefs",
+        "selected",
+        "message",
+        "message_kind",
+        "message_time",
+        "pending",
+        "panel",
+        "download",
+        "live",
+    }
     assert json.loads(json.dumps(table.state)) == table.state
     assert names(table.state)[:2] == ["workspace", "main"] and sorted(names(table.state)[2:]) == ["e1", "e2", "e3"]
     assert table.state["live"] is False and table.watcher is None
@@ -72,7 +83,8 @@ def test_a_bad_message_is_a_one_line_error_reply_and_changes_nothing(table, exps
     reply = table.handle({"type": "filter", "column": "params.nope", "op": "=", "value": "1"})
     line = "Unknown column 'params.nope' for a filter; pick one of the table's columns."
     assert reply == {"ok": False, "error": line}
-    assert table.patches == [{"message": line, "message_kind": "error"}]
+    (patch,) = table.patches
+    assert patch == {"message": line, "message_kind": "error", "message_time": patch["message_time"]}
     assert table.state["prefs"] == before
     assert not (exps / ".dvc/tmp/jupyter_exp/table.json").exists()
     assert table.handle({"type": "nonsense"}) == {"ok": False, "error": "Unknown table message 'nonsense'."}

@@ -325,15 +325,18 @@ def show(
 ) -> pandas.DataFrame:
     """The experiment table as a DataFrame: one row per workspace, baseline, experiment.
 
-    Info columns ``experiment, rev, baseline, kind, state, created, parent`` (created is
-    UTC), then ``params.<key>`` and ``metrics.<key>`` (``file:key`` where a key is in
-    several files).
+    Info columns ``experiment, rev, baseline, kind, state, created, parent, step``
+    (created is UTC), ``note, tags, message`` (see :func:`note`; ``exp run -m``), then
+    ``params.<key>`` and ``metrics.<key>`` (``file:key`` where a key is in several files).
     """
     options = ShowOptions.from_keywords(locals())  # first: locals() holds only the keywords
     from ..experiments import show as table
+    from ..experiments.annotations import annotate
+    from ..render import frame
 
-    rows, cols = table.select(project_at(root), options)
-    return table.to_dataframe(rows, cols)
+    project = project_at(root)
+    rows, cols = table.select(project, options)
+    return frame.experiments(rows, cols, annotate(project, rows))
 
 
 def show_text(

@@ -8,7 +8,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ..compare import DiffRow
+    from ..params_metrics import DiffRow
     from ..project import Project
 
 __all__ = ["apply_params", "expand_sweeps", "metrics_diff", "metrics_show", "params_diff"]
@@ -53,7 +53,7 @@ def params_diff(
 ) -> list[DiffRow]:
     """Params that differ between two revisions or experiments (default HEAD and the
     workspace)."""
-    from ..compare import params_diff as _diff
+    from ..params_metrics import params_diff as _diff
 
     project = project_at(root)
     return _diff(project, _revision(project, a_rev), _revision(project, b_rev), all=all, deps=deps)
@@ -74,8 +74,8 @@ def metrics_show(
     workspace then first). ``nested`` gives ``dvc metrics show --json``'s shape,
     ``{rev: {"data": {file: {"data": nested}}}}``, keyed ``""`` for the workspace alone.
     """
-    from ..compare import flat_data, metric_revisions, metrics_show_dvc
-    from ..compare import metrics_show as _show
+    from ..params_metrics import flat_data, metric_revisions, metrics_show_dvc
+    from ..params_metrics import metrics_show as _show
 
     project = project_at(root)
     if revs is None and (nested or all_branches or all_tags or all_commits):
@@ -98,7 +98,7 @@ def metrics_diff(
     a_rev: str | None = "HEAD", b_rev: str | None = None, *, all: bool = False, root: str | None = None
 ) -> list[DiffRow]:
     """Metrics that differ between two revisions or experiments, with the numeric change."""
-    from ..compare import metrics_diff as _diff
+    from ..params_metrics import metrics_diff as _diff
 
     project = project_at(root)
     return _diff(project, _revision(project, a_rev), _revision(project, b_rev), all=all)

@@ -4,7 +4,8 @@ The parser built here is the one parser definition; the ``%exp`` magic reuses it
 through :func:`execute`. Each noun's module adds its verbs and their handlers:
 :mod:`.pipeline` (init, add, checkout, repro), :mod:`.params_metrics` (params, metrics),
 :mod:`.experiments` (run, save, show, diff, apply, branch, rename, remove, gc, list),
-:mod:`.queue` (queue ...), :mod:`.sharing` (push, pull), :mod:`.plots` (plots ...). A JupyterExpError prints one
+:mod:`.queue` (queue ...), :mod:`.sharing` (push, pull), :mod:`.plots` (plots ...),
+:mod:`.notes` (note). A JupyterExpError prints one
 line on stderr and exits 1 (a usage error 2); Ctrl+C exits 130.
 """
 
@@ -61,6 +62,7 @@ NOUN_VERBS: dict[str, tuple[str, ...]] = {
     "queue": ("queue",),
     "sharing": ("push", "pull"),
     "plots": ("plots",),
+    "notes": ("note",),
 }
 VERBS = frozenset(verb for verbs in NOUN_VERBS.values() for verb in verbs)
 
@@ -93,6 +95,10 @@ def _nouns(only: str | None) -> list:
         from . import plots
 
         found.append(plots)
+    if "notes" in wanted:
+        from . import notes
+
+        found.append(notes)
     return found
 
 
@@ -180,6 +186,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = _terminal_text(execute(sys.argv[1:] if argv is None else argv))
         if text:
             print(text, end="" if text.endswith("\n") else "\n")
+            sys.stdout.flush()  # a closed pipe fails here, not at exit
+    except BrokenPipeError:
+        # The reader went away (`jupyter-exp show --json | head`): stop quietly, as DVC
+        # does (exit status 141, 128 + SIGPIPE), with stdout pointed at /dev/null so that
+        # Python's own flush at exit does not fail again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except JupyterExpError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -133,9 +133,12 @@ def _cmd_exp_show(args: argparse.Namespace):
     from ..api import project_at
     from ..display import ExperimentTable
     from ..experiments import show
+    from ..experiments.annotations import annotate
 
-    rows, cols = show.select(project_at(None), options)
-    return ExperimentTable(rows, cols, args.precision if args.precision is not None else 5, args.sha)
+    project = project_at(None)
+    rows, cols = show.select(project, options)
+    precision = args.precision if args.precision is not None else 5
+    return ExperimentTable(rows, cols, precision, args.sha, annotate(project, rows))
 
 
 def _table_widget(args: argparse.Namespace):
@@ -164,12 +167,33 @@ def _table_widget(args: argparse.Namespace):
 def _cmd_exp_diff(args: argparse.Namespace):
     from ..display import ExpDiffView
 
-    result = api.diff(args.a_rev, args.b_rev, all=args.all, param_deps=args.param_deps)
+    if len(args.revs) > 2 or args.reference or args.csv:
+        return _compare(args)
+    a_rev, b_rev = (args.revs + [None, None])[:2]
+    result = api.diff(a_rev, b_rev, all=args.all, param_deps=args.param_deps)
     if args.json:
         return Text(result.to_json(tty=sys.stdout.isatty()) + "\n")
     if args.md:
         return Text(result.to_text(markdown=True, precision=args.precision))
     return ExpDiffView(result, args.precision)
+
+
+def _compare(args: argparse.Namespace):
+    """``exp diff a b c ...`` (or ``--reference``, ``--csv``): the N-way comparison."""
+    from dataclasses import replace
+
+    from ..api import compare as compare_api
+
+    if len(args.revs) < 2:
+        raise UsageError("--reference and --csv compare two experiments or more; name them.")
+    result = compare_api.comparison(args.revs, args.reference, all=args.all, param_deps=args.param_deps)
+    if args.json:
+        return Text(result.to_json(tty=sys.stdout.isatty()) + "\n")
+    if args.csv:
+        return Text(result.to_csv())
+    if args.md:
+        return Text(result.to_text(markdown=True, precision=args.precision))
+    return replace(result, precision=args.precision)
 
 
 def _cmd_exp_apply(args: argparse.Namespace):
@@ -300,13 +324,16 @@ def add_verbs(sub) -> None:
     fmt.add_argument("--md", action="store_true")
     s.set_defaults(func=_cmd_exp_show)
 
-    d = sub.add_parser("diff", help="params and metrics of two experiments or revisions")
-    d.add_argument("a_rev", nargs="?")
-    d.add_argument("b_rev", nargs="?")
+    d = sub.add_parser(
+        "diff", help="params and metrics of two experiments or revisions (three or more: compare them all)"
+    )
+    d.add_argument("revs", nargs="*", metavar="REV", help="experiments, revisions or workspace")
     d.add_argument("--all", action="store_true", help="unchanged values too")
     d.add_argument("--param-deps", action="store_true")
+    d.add_argument("--reference", metavar="REV", help="with several: differences are taken from it (default the first)")
     d.add_argument("--json", action="store_true")
     d.add_argument("--md", action="store_true")
+    d.add_argument("--csv", action="store_true", help="the comparison as CSV (ours)")
     d.add_argument("--precision", type=precision_arg, default=5)
     d.set_defaults(func=_cmd_exp_diff)
 

@@ -11,12 +11,22 @@ from .parser import Parser, Text
 
 def _cmd_queue_start(args: argparse.Namespace):
     if getattr(args, "from_kernel", False):
-        # In a notebook: a status line in this cell that updates as experiments finish.
         from ..display import QueueStatusLine
+        from ..kernel import in_kernel
 
-        line = QueueStatusLine.shown()
+        if not in_kernel():
+            # A terminal IPython: its prompt owns the terminal, and a line the worker
+            # thread printed would land inside the next prompt. Said once, here.
+            api.queue_start(args.jobs, threads=True, executor=args.executor)
+            return Text(
+                f"Started a queue worker thread running {args.jobs} experiment(s) at a time; "
+                "`%exp queue status` shows how far it is.\n"
+            )
+        # In a notebook: a status line in this cell that updates as experiments finish,
+        # shown once the worker started (an empty queue is one line, with nothing before).
+        line = QueueStatusLine(None)
         api.queue_start(args.jobs, threads=True, executor=args.executor, on_finish=line.refresh)
-        line.refresh(None, started=args.jobs)
+        line.show(started=args.jobs)
         return None
     workers = api.queue_start(args.jobs, threads=False, executor=args.executor)
     where = f" on {args.executor}" if args.executor not in (None, "local") else ""

@@ -15,9 +15,9 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ..compare import read_metrics, read_params
 from ..errors import JupyterExpError
 from ..notices import warn
+from ..params_metrics import read_metrics, read_params
 from ..pipeline.dvcfile import DVC_YAML, Pipeline, load_pipeline
 from ..pipeline.lock import check_lock, lock_path_for
 from ..project import Project

@@ -78,9 +78,9 @@ class DaskExecutor(Executor):
                         self._cancel_unclaimed(client, root, pending, futures)
                     if interrupted is not None and time.monotonic() - interrupted > GRACE_SECONDS:
                         client.cancel(pending)  # the cluster's end stops what is left
-                    for future in [f for f in pending if f.done()]:
+                    finished, pending = split_done(pending)
+                    for future in finished:
                         outcomes[futures[future]] = self._outcome(future, futures[future], echo_for, control, root)
-                    pending = [f for f in pending if not f.done()]
                     time.sleep(POLL_SECONDS)
             except KeyboardInterrupt:
                 client.run(stop_worker_runs, root)
@@ -123,6 +123,21 @@ class DaskExecutor(Executor):
         if control.on_finish is not None and outcome.state != "skipped":
             control.on_finish(outcome)
         return outcome
+
+
+def split_done(pending: list) -> tuple[list, list]:
+    """The futures that are done and those still pending, from one look at each.
+
+    Looking twice (once to collect the done ones, once to keep the rest) loses a future
+    that finishes in between: it is in neither list, and its entry is left out of the
+    outcomes and of ``--run-all``'s summary. Collecting an outcome fetches its result
+    from a worker, so "in between" is milliseconds, and several runs ending together
+    hit it often."""
+    finished: list = []
+    waiting: list = []
+    for future in pending:
+        (finished if future.done() else waiting).append(future)
+    return finished, waiting
 
 
 def _recorded(root: str | None, entry_id: str) -> Outcome | None:

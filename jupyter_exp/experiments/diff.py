@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..compare import diff_values
 from ..errors import JupyterExpError
+from ..params_metrics import diff_values
 from ..project import Project
 from ..tree import GitTree, Tree, WorkspaceTree
 from ..values import DiffRow, flat_values

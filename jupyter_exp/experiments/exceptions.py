@@ -70,3 +70,8 @@ class DaskUnavailableError(JupyterExpError):
 
 class RemoteError(JupyterExpError):
     """A git remote refused or could not be reached for ``exp push``/``pull``."""
+
+
+class NoteError(JupyterExpError):
+    """A note or tag that cannot be written (control characters, too long), a stored note
+    that cannot be read, or a remote's notes that cannot be merged."""

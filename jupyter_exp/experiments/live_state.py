@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from ..project import Project
+from ..refs import EXPS_NAMESPACE, HEADS, NOTES_DIR, OWN_NAMESPACE
 from .checkpoints import read_progress
 from .collect import ExpRow
 from .queue import QueueEntry, QueueStore
@@ -72,4 +73,5 @@ def change_stamp(project: Project, files: list[Path]) -> tuple:
             stats.append((str(path), st.st_mtime_ns, st.st_size))
         except OSError:
             pass
-    return (project.git.refs_stamp(), tuple(sorted(stats)))
+    # The notes' folder too: a note written elsewhere (`jupyter exp note`) shows in the table.
+    return (project.git.refs_stamp((EXPS_NAMESPACE, HEADS, OWN_NAMESPACE, NOTES_DIR)), tuple(sorted(stats)))

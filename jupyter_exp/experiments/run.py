@@ -6,12 +6,13 @@ as DVC leaves them.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import faults
-from ..errors import JupyterExpError, option
+from ..errors import JupyterExpError, PathError, option
 from ..options import ReproOptions
 from ..overrides import apply_overrides, group_by_file, is_sweep
 from ..pipeline.dvcfile import load_pipeline, walk_pipelines
@@ -165,7 +166,7 @@ def _run_checkpoints(
     on_progress: Callable[[dict], None] | None,
 ) -> Experiment:
     """A workspace run of a pipeline with checkpoint outputs: new, resumed or modified."""
-    from ..compare import flat_data, read_params
+    from ..params_metrics import flat_data, read_params
     from ..pipeline.cache import remove
     from ..tree import GitTree, WorkspaceTree
     from .checkpoints import CheckpointChain, ResumePoint, find_resume_point, load_workspace_state, save_workspace_state
@@ -273,11 +274,12 @@ def save(
 ) -> Experiment:
     """Record the workspace as it is as an experiment, without running anything."""
     echo = echo or echo_stdout
+    included = _included(project, include_untracked or [])  # before anything is written
     baseline = _baseline(project)
     name, existing = choose_name(project, baseline, name, force)
     check_can_record(project)
     commit(project, echo=lambda _text: None)
-    include = pipeline_files(project) + [project.relpath(p) for p in include_untracked or []]
+    include = pipeline_files(project) + included
     rev = record(
         project,
         baseline,
@@ -289,6 +291,20 @@ def save(
     )
     echo(f"Experiment has been saved as: {name}\n")
     return Experiment(name, rev, baseline, str(ExpRef(baseline, name)))
+
+
+def _included(project: Project, paths: list[str]) -> list[str]:
+    """The ``-I`` paths (from the current directory), each inside the project and present.
+
+    DVC 3.67 saves without a path that does not exist, silently; a typo would then leave
+    out the very file the user meant to keep, so we refuse it before saving anything."""
+    found = []
+    for path in paths:
+        rel = project.resolve_relpath(project.relpath(path), where="-I/--include-untracked", follow_links=False)
+        if not os.path.lexists(project.root / rel):
+            raise PathError(f"-I/--include-untracked: '{path}' does not exist; check the path and save again.")
+        found.append(rel)
+    return found
 
 
 def queue(

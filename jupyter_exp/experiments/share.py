@@ -33,6 +33,7 @@ from ..serialize import decode_text, parse_yaml, replacing
 from ..tree import GitTree
 from .catalog import remote_experiments, select_baselines
 from .exceptions import RemoteError, UnknownExperimentError
+from .notes import merge_notes, push_notes
 from .resolve import select_experiments
 from .snapshot import ZERO
 
@@ -231,6 +232,7 @@ def push(
         ) from None
     for notice in notices:  # said once the push went through: a refused push stays one line
         warn(notice)
+    push_notes(project, git_remote)  # notes and tags travel with the experiments
     return [e.name for e in selected]
 
 
@@ -295,6 +297,7 @@ def pull(
         baselines = set(select_baselines(project, revs, num))
         chosen = [(r, s) for r, s in remote if r.baseline in baselines]
     if not chosen:
+        _pull_notes(project, git_remote)
         return []
     # The commits come first, without touching a ref: what they name is checked and
     # copied before any experiment ref appears (a ref is written last, after its data).
@@ -320,4 +323,14 @@ def pull(
                     + f"; push them from a clone that has them, or pull with {option('no_cache')} for the refs alone."
                 )
     project.git.update_refs(updates)
+    _pull_notes(project, git_remote)
     return [ref.name for ref, _ in chosen]
+
+
+def _pull_notes(project: Project, git_remote: str) -> None:
+    """Merge the remote's notes into ours (ours win a conflict); a failure is a warning,
+    the experiments are pulled already."""
+    try:
+        merge_notes(project, git_remote)
+    except JupyterExpError as exc:
+        warn(f"the notes of '{git_remote}' were not merged ({str(exc).rstrip('.')}); your notes are as they were.")

@@ -72,7 +72,7 @@ def select(project: Project, options: ShowOptions = ShowOptions()) -> tuple[list
 
 def workspace_files(project) -> list:
     """Every file the workspace row of ``exp show`` reads (for the output stamp)."""
-    from ..compare import read_metrics, read_params
+    from ..params_metrics import read_metrics, read_params
     from ..pipeline.dvcfile import load_pipeline
     from ..pipeline.lock import lock_path_for
     from ..tree import WorkspaceTree

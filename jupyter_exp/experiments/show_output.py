@@ -42,16 +42,18 @@ def formatted(
     from ..render import json as render_json
     from ..render import text as render_text
     from . import show
+    from .annotations import annotate
 
     if not options.force:
         taken = show_stamp.file_stats(show.workspace_files(project))
     rows, cols = show.select(project, options)
+    notes = annotate(project, rows)  # notes, tags, `-m` messages: extra columns / meta keys
     if fmt == "json":
         # Indented for people; compact (and C-encoded, ten times faster) for programs.
-        text = json.dumps(render_json.exp_show(rows), indent=2 if tty else None, default=str) + "\n"
+        text = json.dumps(render_json.exp_show(rows, notes), indent=2 if tty else None, default=str) + "\n"
     else:
         digits = precision if precision is not None else (None if fmt == "csv" else 5)
-        cells = render_text.table_rows(rows, cols, digits, sha, csv_mode=fmt == "csv")
+        cells = render_text.table_rows(rows, cols, digits, sha, csv_mode=fmt == "csv", annotations=notes)
         text = render_text.csv_text(*cells) if fmt == "csv" else render_text.pipe_markdown(*cells)
     # Not kept: rows with errors (a pull may mend them) or running (their engine may
     # die without a file changing).

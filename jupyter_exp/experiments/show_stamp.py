@@ -25,6 +25,7 @@ from ..refs import SHOWN_NAMESPACES
 from ..serialize import write_text_atomic
 
 STAMP_VERSION = 2
+REF_PREFIXES = SHOWN_NAMESPACES  # experiments, branches, tags, our own refs, the notes
 
 
 def _refs(project: Project) -> str:
@@ -53,7 +54,9 @@ def _code_key() -> list[int]:
         here / "collect.py",
         here / "history.py",
         here / "columns.py",
-        here.parent / "compare.py",
+        here / "annotations.py",
+        here / "notes.py",
+        here.parent / "params_metrics.py",
         here.parent / "revision.py",
         here.parent / "version.py",
         here.parent / "values.py",

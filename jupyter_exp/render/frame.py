@@ -12,15 +12,20 @@ from ..experiments.columns import ERROR, MISSING, Column, value
 from ..values import DiffRow, FileValues
 
 if TYPE_CHECKING:
+    from ..experiments.annotations import Annotations
     from ..experiments.collect import ExpRow
+    from ..experiments.comparison import Comparison
     from ..experiments.queue_store import QueueEntry
 
 INFO = ["experiment", "rev", "baseline", "kind", "state", "created", "parent", "step"]
 
 
-def experiments(rows: list[ExpRow], cols: list[Column]) -> pd.DataFrame:
+def experiments(rows: list[ExpRow], cols: list[Column], annotations: Annotations | None = None) -> pd.DataFrame:
     """One row per workspace / baseline / experiment, a column per param and metric
-    (``params.<label>``, ``metrics.<label>``); a missing or unreadable value is None."""
+    (``params.<label>``, ``metrics.<label>``); a missing or unreadable value is None.
+    With ``annotations``: ``note``, ``tags`` (comma-separated) and ``message`` columns
+    after the info columns."""
+    notes = ["note", "tags", "message"] if annotations is not None else []
     records = []
     for row in rows:
         record: dict[str, Any] = {
@@ -33,12 +38,17 @@ def experiments(rows: list[ExpRow], cols: list[Column]) -> pd.DataFrame:
             "parent": row.parent,
             "step": row.step,
         }
+        if annotations is not None:
+            found = annotations.get(row.rev) if row.kind != "workspace" else None
+            record["note"] = found.note or None if found else None
+            record["tags"] = ", ".join(found.tags) or None if found else None
+            record["message"] = found.message or None if found else None
         for col in cols:
             v = value(row, col)
             record[f"{col.group}.{col.label}"] = None if v in (MISSING, ERROR) else v
         records.append(record)
     data_cols = [f"{c.group}.{c.label}" for c in cols]
-    frame = pd.DataFrame.from_records(records, columns=INFO + data_cols)
+    frame = pd.DataFrame.from_records(records, columns=INFO + notes + data_cols)
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
     frame["step"] = frame["step"].astype("Int64")
     for name in data_cols:
@@ -82,6 +92,28 @@ def exp_diff(metrics: list[DiffRow], params: list[DiffRow]) -> pd.DataFrame:
         frame.insert(0, "kind", kind)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def comparison(result: Comparison) -> pd.DataFrame:
+    """An N-way compare: a row per param or metric that differs, indexed as ``show()``'s
+    columns (``metrics.acc``, ``params.train.lr``); a column per side (None where it lacks
+    the value), then ``Δ <name>`` (the difference from the reference) per other side.
+    ``attrs["reference"]`` names the reference."""
+    others = [(i, n) for i, n in enumerate(result.names) if i != result.reference]
+    records = []
+    for row in result.rows:
+        record: dict[str, Any] = dict(zip(result.names, row.values))
+        record.update({f"Δ {name}": row.deltas[i] for i, name in others})
+        records.append(record)
+    columns = [*result.names, *(f"Δ {name}" for _, name in others)]
+    index = pd.Index([r.column for r in result.rows], name="column")
+    frame = (
+        pd.DataFrame.from_records(records, columns=columns, index=index)
+        if records
+        else pd.DataFrame(columns=columns, index=index)
+    )
+    frame.attrs["reference"] = result.reference_name
+    return frame
 
 
 def metrics(shown: dict[str, dict[str, FileValues]]) -> pd.DataFrame:

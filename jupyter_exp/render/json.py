@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..values import DiffRow, FileValues
 
 if TYPE_CHECKING:
+    from ..experiments.annotations import Annotations
     from ..experiments.collect import ExpRow
     from ..experiments.diff import ExpDiff
 
@@ -61,7 +62,7 @@ def _iso(ts: int | None) -> str | None:
     return dt.datetime.fromtimestamp(ts).isoformat() if ts is not None else None
 
 
-def _serializable(row: ExpRow) -> dict:
+def _serializable(row: ExpRow, annotations: Annotations | None = None) -> dict:
     return {
         "rev": row.rev,
         "timestamp": _iso(row.created) if row.kind != "workspace" else None,
@@ -69,36 +70,55 @@ def _serializable(row: ExpRow) -> dict:
         "metrics": files(row.data.metrics),
         "deps": row.data.deps,
         "outs": row.data.outs,
-        "meta": {},
+        "meta": _meta(row, annotations),
     }
 
 
-def _state(row: ExpRow) -> dict:
+def _meta(row: ExpRow, annotations: Annotations | None) -> dict:
+    """DVC's free-form ``meta`` (always ``{}`` from DVC): the row's note, tags and
+    message when it has any, keys DVC's readers do not look for."""
+    found = annotations.get(row.rev) if annotations and row.kind != "workspace" else None
+    if found is None:
+        return {}
+    meta: dict = {}
+    if found.error is not None:
+        meta["note_error"] = found.error
+    if found.note:
+        meta["note"] = found.note
+    if found.tags:
+        meta["tags"] = list(found.tags)
+    if found.message:
+        meta["message"] = found.message
+    return meta
+
+
+def _state(row: ExpRow, annotations: Annotations | None = None) -> dict:
     return {
         "rev": row.rev,
         "name": row.name if row.kind != "workspace" else None,
-        "data": _serializable(row),
+        "data": _serializable(row, annotations),
         "error": {"msg": row.data.error, "type": ""} if row.data.error else None,
         "experiments": None,
     }
 
 
-def exp_show(rows: list[ExpRow]) -> list[dict]:
+def exp_show(rows: list[ExpRow], annotations: Annotations | None = None) -> list[dict]:
     """DVC's list-of-ExpState shape (``dvc exp show --json`` since 2.55); a checkpoint
     experiment lists its steps in ``revs``, newest first, as DVC 2 chains did; a
-    baseline without experiments has ``experiments: null``, as DVC writes it."""
+    baseline without experiments has ``experiments: null``, as DVC writes it.
+    ``annotations``: notes, tags and messages go into each row's ``data.meta``."""
     result: list[dict] = []
     current: dict | None = None
     for row in rows:
         if row.kind == "workspace":
             result.append(_state(row))
         elif row.kind == "baseline":
-            current = _state(row)
+            current = _state(row, annotations)
             result.append(current)
         elif current is None:
             continue
         elif row.kind == "checkpoint" and current["experiments"]:
-            current["experiments"][-1]["revs"].append(_state(row))
+            current["experiments"][-1]["revs"].append(_state(row, annotations))
         else:
             executor = None
             if row.state and row.state != "success":
@@ -109,5 +129,5 @@ def exp_show(rows: list[ExpRow]) -> list[dict]:
                 }
             if current["experiments"] is None:
                 current["experiments"] = []
-            current["experiments"].append({"name": row.name, "executor": executor, "revs": [_state(row)]})
+            current["experiments"].append({"name": row.name, "executor": executor, "revs": [_state(row, annotations)]})
     return result

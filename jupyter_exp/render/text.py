@@ -17,6 +17,7 @@ from ..experiments.columns import ERROR, MISSING, Column, value
 from ..values import DiffRow, FileValues
 
 if TYPE_CHECKING:
+    from ..experiments.annotations import Annotations
     from ..experiments.collect import ExpRow
     from ..experiments.diff import ExpDiff
     from ..experiments.queue_store import QueueEntry
@@ -83,8 +84,10 @@ def diff_cells(
     with_change: bool = True,
     precision: int | None = None,
     round_digits: bool = False,
+    on_empty_diff: str | None = None,
 ) -> Cells:
-    """``Path, <what>, <a>, <b>[, Change]``, one line per DiffRow."""
+    """``Path, <what>, <a>, <b>[, Change]``, one line per DiffRow; a change that is not a
+    number reads ``on_empty_diff`` when given (``exp diff``: DVC's "diff not supported")."""
     headers = ["Path", what, a_name, b_name] + (["Change"] if with_change else [])
     body = []
     for row in rows:
@@ -95,7 +98,8 @@ def diff_cells(
             format_value(row.new, precision, round_digits),
         ]
         if with_change:
-            cells.append(format_value(row.change, precision, round_digits))
+            empty = row.change is None and on_empty_diff is not None
+            cells.append(str(on_empty_diff) if empty else format_value(row.change, precision, round_digits))
         body.append(cells)
     return headers, body
 
@@ -109,10 +113,15 @@ def diff_table(
     precision: int | None = None,
     what: str | None = None,
     round_digits: bool = False,
+    on_empty_diff: str | None = None,
 ) -> str:
-    """``params diff`` / ``metrics diff`` as DVC prints them."""
+    """``params diff`` / ``metrics diff`` (and ``exp diff``'s tables) as DVC prints them."""
     what = what or ("Metric" if with_change else "Param")
-    return table(*diff_cells(rows, a_name, b_name, what, with_change, precision, round_digits), markdown)
+    cells = diff_cells(rows, a_name, b_name, what, with_change, precision, round_digits, on_empty_diff)
+    return table(*cells, markdown)
+
+
+EXP_DIFF_EMPTY = "diff not supported"  # DVC's exp diff, where a change is not a number
 
 
 def exp_diff(result: ExpDiff, markdown: bool = False, precision: int | None = None) -> str:
@@ -121,12 +130,24 @@ def exp_diff(result: ExpDiff, markdown: bool = False, precision: int | None = No
     if not (result.metrics or result.params):
         return ""
     metrics = (
-        diff_table(list(result.metrics), result.a_name, result.b_name, True, markdown, precision, "Metric")
+        diff_table(
+            list(result.metrics),
+            result.a_name,
+            result.b_name,
+            True,
+            markdown,
+            precision,
+            "Metric",
+            False,
+            EXP_DIFF_EMPTY,
+        )
         if result.metrics
         else ""
     )
     params = (
-        diff_table(list(result.params), result.a_name, result.b_name, True, markdown, None, "Param")
+        diff_table(
+            list(result.params), result.a_name, result.b_name, True, markdown, None, "Param", False, EXP_DIFF_EMPTY
+        )
         if result.params
         else ""
     )
@@ -184,10 +205,17 @@ def _label(row: ExpRow, last: bool, sha: bool, under_last: bool = False) -> str:
 
 
 def table_rows(
-    rows: list[ExpRow], cols: list[Column], precision: int | None, sha: bool, csv_mode: bool = False
+    rows: list[ExpRow],
+    cols: list[Column],
+    precision: int | None,
+    sha: bool,
+    csv_mode: bool = False,
+    annotations: Annotations | None = None,
 ) -> Cells:
     """The cells of ``exp show``'s text and Markdown tables, or with ``csv_mode`` of
-    its CSV (DVC's info columns, empty cells where a value is missing)."""
+    its CSV (DVC's info columns, empty cells where a value is missing). ``annotations``
+    adds Note, Tags and Message columns last, each only when some row has one (so a
+    table without them is DVC's)."""
     headers = (
         ["Experiment", "rev", "typ", "Created", "parent", "State", "Executor"]
         if csv_mode
@@ -217,6 +245,8 @@ def table_rows(
             if show_state:
                 info.append(row.state.capitalize() if row.state and row.kind != "baseline" else MISSING)
         body.append(info + rendered)
+    if annotations:
+        _annotation_cells(rows, annotations, headers, body, csv_mode)
     if csv_mode:  # as DVC: State and Executor only when some row has one
         for column in ("Executor", "State"):
             index = headers.index(column)
@@ -225,6 +255,29 @@ def table_rows(
                 for line in body:
                     del line[index]
     return headers, body
+
+
+def _annotation_cells(
+    rows: list[ExpRow], annotations: Annotations, headers: list[str], body: list[list[str]], csv_mode: bool
+) -> None:
+    """Append the Note, Tags and Message columns some row has (a note's first line in a
+    text table; whole in CSV), in place."""
+    from ..experiments.annotations import ANNOTATION_COLUMNS, HEADERS
+
+    fill = "" if csv_mode else MISSING
+    for column in ANNOTATION_COLUMNS:
+        cells = []
+        for row in rows:
+            found = annotations.get(row.rev) if row.kind != "workspace" else None
+            v = found.value(column) if found is not None else None
+            if found is not None and found.error is not None and column == "note":
+                v = ERROR
+            text = ", ".join(v) if isinstance(v, tuple) else (v or fill)
+            cells.append(text if csv_mode else text.splitlines()[0] if text else fill)
+        if any(c != fill for c in cells):
+            headers.append(HEADERS[column])
+            for line, cell in zip(body, cells):
+                line.append(cell)
 
 
 # DVC's executor names for the runs it shows as queued or running (a run in the

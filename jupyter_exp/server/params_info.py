@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..compare import read_params, tree_for
+from ..params_metrics import read_params, tree_for
 from ..project import Project
 
 

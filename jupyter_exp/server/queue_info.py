@@ -13,11 +13,11 @@ import datetime as dt
 import os
 from typing import Any
 
-from ..compare import params_diff
 from ..experiments import live_state
 from ..experiments.queue_store import QueueEntry, QueueStore
 from ..experiments.workers import list_workers
 from ..params import DEFAULT_PARAMS_FILE
+from ..params_metrics import params_diff
 from ..project import Project
 
 LOG_CHUNK = 256 * 1024  # bytes of log per answer; the panel asks again for more

@@ -1,5 +1,5 @@
 """The table's row actions (apply, branch, rename, remove, push, queue again, diff,
-plot): each takes what the user chose and calls the api, returning what the table
+compare, plot): each takes what the user chose and calls the api, returning what the table
 shows next. One function per action, found through ``ACTIONS``; none of them touches
 the table's state itself, so any host drives them the same way."""
 
@@ -16,6 +16,7 @@ from ..project import Project
 from . import plots, view
 
 SINGLE_ROW = ("apply", "branch", "rename", "requeue")
+NEEDS_RESULT = ("apply", "branch", "rename", "push")  # refused on a row still running
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,13 @@ def _rev_spec(row: ExpRow) -> str | None:
 def apply(req: Request) -> Outcome:
     from ..api import experiments as api
 
-    api.apply(req.names[0], root=req.root, echo=lambda _text: None)
+    applied = api.apply(req.names[0], root=req.root, echo=lambda _text: None)
+    if applied.saved:  # said as the shell says it: where the unsaved work went, and the way back
+        return Outcome(
+            f"Applied '{req.shown}' to the workspace; your previous workspace was saved as "
+            f"'{applied.saved}'; bring it back with: {applied.restore_command}",
+            refresh=True,
+        )
     return Outcome(f"Applied '{req.shown}' to the workspace.", refresh=True)
 
 
@@ -187,6 +194,57 @@ def diff(req: Request) -> Outcome:
     )
 
 
+def compare(req: Request) -> Outcome:
+    """The params and metrics that differ among the selected rows, each with its
+    difference from the reference row (``arg``: its key; default the first selected).
+
+    The panel: ``columns`` (``name``, then per row a ``value`` column and, but for the
+    reference, a ``delta`` column), ``rows`` (``id`` as ``show()``'s columns, ``cells``
+    as shown, ``values`` native, one per column), ``reference`` (its key) and ``html``."""
+    from ..experiments.comparison import compare_data
+    from ..render.text import format_value
+
+    if len(req.chosen) < 2:
+        raise JupyterExpError("Compare takes two rows or more; select them.")
+    reference = str(req.arg) if req.arg else req.keys[0]
+    if reference not in req.keys:
+        raise JupyterExpError("The reference row must be one of the selected rows; pick one of them.")
+    names = plots._labels(req.chosen)
+    result = compare_data(names, [r.data for r in req.chosen], req.keys.index(reference))
+    columns: list[dict] = [{"id": "name", "label": "Param / metric", "kind": "name"}]
+    order = [result.reference] + [i for i in range(len(names)) if i != result.reference]
+    for index in order:
+        key, name = req.keys[index], names[index]
+        columns.append({"id": key, "label": name, "kind": "value", "reference": index == result.reference})
+        if index != result.reference:
+            columns.append({"id": f"delta:{key}", "label": f"Δ {name}", "kind": "delta", "of": key})
+    rows = []
+    for row in result.rows:
+        digits = view.PRECISION if row.group == "metrics" else None
+        cells: list[str] = [row.label]
+        values: list[Any] = [row.label]
+        for index in order:
+            values.append(row.values[index])
+            cells.append(format_value(row.values[index], digits))
+            if index != result.reference:
+                values.append(row.deltas[index])
+                cells.append(format_value(row.deltas[index], view.PRECISION))
+        rows.append(
+            {"id": row.column, "group": row.group, "file": row.path, "key": row.key, "cells": cells, "values": values}
+        )
+    return Outcome(
+        panel={
+            "kind": "compare",
+            "title": f"Compare {req.shown} (reference {names[result.reference]})",
+            "columns": columns,
+            "rows": rows,
+            "reference": reference,
+            "keys": req.keys,
+            "html": result._repr_html_(),
+        }
+    )
+
+
 def plot(req: Request) -> Outcome:
     x, y = req.arg if isinstance(req.arg, list) and len(req.arg) == 2 else (None, None)
     known = dict(req.state.colours)
@@ -220,6 +278,7 @@ ACTIONS: dict[str, Callable[[Request], Outcome]] = {
     "push": push,
     "requeue": requeue,
     "diff": diff,
+    "compare": compare,
     "plot": plot,
 }
 
@@ -238,5 +297,8 @@ def check_rows(req: Request) -> None:
     row that is not an experiment)."""
     if req.action in SINGLE_ROW and len(req.chosen) != 1:
         raise JupyterExpError(f"{req.action.capitalize()} takes one experiment; select one row.")
-    if req.action not in ("diff", "plot"):
+    running = next((r for r in req.chosen if r.state == "running"), None)
+    if req.action in NEEDS_RESULT and running is not None:
+        raise JupyterExpError(f"'{running.name}' is still running; {req.action} it once it has finished.")
+    if req.action not in ("diff", "compare", "plot"):
         req.names  # noqa: B018 - raises on a row that is not an experiment

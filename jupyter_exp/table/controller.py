@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,10 +20,11 @@ from typing import Any
 from ..errors import JupyterExpError
 from ..experiments import live_state
 from ..experiments import show as show_table
+from ..experiments.annotations import Annotations, annotate
 from ..experiments.collect import ExpRow
 from ..options import ShowOptions
 from ..project import Project
-from . import actions, view
+from . import actions, export, view
 from .prefs import load_prefs, save_prefs
 from .watcher import Watcher
 
@@ -39,8 +41,10 @@ INITIAL_STATE: dict[str, Any] = {
     "selected": [],  # keys of the selected rows
     "message": "",  # the last action's one-line outcome
     "message_kind": "",  # info | error
+    "message_time": 0.0,  # when it was said (seconds since the epoch): a front end fades it
     "pending": {},  # a question to the user before an action runs
-    "panel": {},  # diff or plots: {"kind", "title", "html", ...}
+    "panel": {},  # diff, plots or compare: {"kind", "title", ...}
+    "download": {},  # an export to save: {"filename", "mime", "text"}
     "live": False,  # whether the table follows running experiments
 }
 
@@ -74,6 +78,7 @@ class TableController:
         }
         self.rows: list[ExpRow] = []
         self.cols: list[show_table.Column] = []
+        self.annotations: Annotations = {}  # notes, tags and messages by commit
         self.watcher: Watcher | None = None
         self._prefs = load_prefs(project)
         self._progress: dict[str, dict] = {}
@@ -95,8 +100,12 @@ class TableController:
             "refresh": lambda _msg: self.refresh(),
             "cancel": lambda _msg: self._emit(pending={}),
             "close-panel": lambda _msg: self._emit(panel={}),
+            "dismiss": lambda _msg: self._emit(message="", message_kind="", message_time=0.0),
             "queue": self._queue,
             "action": self._action,
+            "note": self._note,
+            "tag": self._tag,
+            "export": self._export,
         }
         self.refresh()
 
@@ -114,26 +123,40 @@ class TableController:
                 callback(patch)
 
     def say(self, text: str, kind: str = "info") -> None:
-        """Show a one-line message (the first line of ``text``)."""
-        self._emit(message=text.strip().splitlines()[0] if text.strip() else "", message_kind=kind)
+        """Show a one-line message (the first line of ``text``), stamped with the time
+        (``message_time``) so that a front end can let it fade; ``dismiss`` clears it."""
+        line = text.strip().splitlines()[0] if text.strip() else ""
+        self._emit(message=line, message_kind=kind, message_time=time.time() if line else 0.0)
 
     # -- data -----------------------------------------------------------------------
     def refresh(self) -> None:
         """Collect the experiments again and redraw."""
         with self._lock:
             self.rows, self.cols = show_table.select(self.project, ShowOptions.of(**self.options))
+            self.annotations = annotate(self.project, self.rows)
             self._progress = live_state.running_progress(self.project, self.rows)
             self._workers = live_state.worker_count(self.project)
             self._redraw()
 
+    def _shown_rows(self) -> list[ExpRow]:
+        return view.with_running(self.rows, self._progress)
+
     def _redraw(self) -> None:
-        table = view.build(view.with_running(self.rows, self._progress), self.cols, self._prefs, self._progress)
+        rows = self._shown_rows()
+        table = view.build(rows, self.cols, self._prefs, self._progress, self.annotations)
         table["counts"]["workers"] = self._workers
         self._emit(table=table, prefs=self._prefs.to_json())
 
-    def to_dataframe(self):
-        """The same DataFrame as ``jupyter_exp.show()``, in collection order."""
-        return show_table.to_dataframe(self.rows, self.cols)
+    def to_dataframe(self, visible: bool = False):
+        """The same DataFrame as ``jupyter_exp.show()``, in collection order; with
+        ``visible``, the table as it is shown: its rows in their order (sort, filters,
+        expanded checkpoints) and its visible columns, named as ``show()`` names them."""
+        from ..render import frame
+
+        if visible:
+            with self._lock:
+                return export.to_dataframe(view.layout(self._shown_rows(), self.cols, self._prefs, self.annotations))
+        return frame.experiments(self.rows, self.cols, self.annotations)
 
     @property
     def preferences(self) -> view.TableState:
@@ -199,7 +222,11 @@ class TableController:
             raise JupyterExpError(f"Unknown table option '{name}'.")
 
     def _star(self, msg: dict) -> None:
-        self.set_preferences(replace(self._prefs, starred=view.toggle(self._prefs.starred, msg["key"])))
+        key = str(msg["key"])
+        running = next((r for r in self._shown_rows() if view.row_key(r) == key and r.state == "running"), None)
+        if running is not None and key not in self._prefs.starred:
+            raise JupyterExpError(f"'{running.name}' is still running; star it once it has finished.")
+        self.set_preferences(replace(self._prefs, starred=view.toggle(self._prefs.starred, key)))
 
     def _expand(self, msg: dict) -> None:
         self.set_preferences(replace(self._prefs, expanded=view.toggle(self._prefs.expanded, msg["key"])))
@@ -238,10 +265,49 @@ class TableController:
         self.refresh()
 
     def _row(self, key: str) -> ExpRow:
-        for row in self.rows:
+        for row in self._shown_rows():
             if view.row_key(row) == key:
                 return row
         raise JupyterExpError(f"No row '{key}' in the table any more; refresh it.")
+
+    # -- notes, tags, export ---------------------------------------------------------------
+    def _noted(self, key: str) -> ExpRow:
+        """The row whose note a message changes: one with a commit of its own."""
+        row = self._row(key)
+        if row.kind == "workspace":
+            raise JupyterExpError("The workspace has no commit to note; note an experiment or a baseline.")
+        if row.state in ("queued", "running", "failed") or not row.rev:
+            raise JupyterExpError(f"'{row.name}' has no commit of its own yet; note it once it has run.")
+        return row
+
+    def _note(self, msg: dict) -> None:
+        """``{"type": "note", "key", "text"}``: the row's note becomes ``text``."""
+        from ..api.notes import note
+
+        row = self._noted(str(msg["key"]))
+        note(row.rev, str(msg.get("text") or ""), root=str(self.project.root))
+        self.say(f"Noted '{row.name or row.rev[:7]}'." if msg.get("text") else f"Removed the note of '{row.name}'.")
+        self.refresh()
+
+    def _tag(self, msg: dict) -> None:
+        """``{"type": "tag", "key", "add": [...], "remove": [...]}``."""
+        from ..api.notes import note
+
+        row = self._noted(str(msg["key"]))
+        add = [str(t) for t in msg.get("add") or []]
+        remove = [str(t) for t in msg.get("remove") or []]
+        found = note(row.rev, tags=add, untag=remove, root=str(self.project.root))
+        shown = ", ".join(found.tags) or "none"
+        self.say(f"Tags of '{row.name or row.rev[:7]}': {shown}.")
+        self.refresh()
+
+    def _export(self, msg: dict) -> None:
+        """``{"type": "export", "format": "csv"}``: the visible table in ``download``."""
+        out = view.layout(self._shown_rows(), self.cols, self._prefs, self.annotations)
+        name = f"experiments-{self.project.root.name}"
+        found = export.download(out, str(msg.get("format") or "csv"), name)
+        self._emit(download=found)
+        self.say(f"Exported {len(out.shown)} row(s) to {found['filename']}.")
 
     def _action(self, msg: dict) -> None:
         name = msg["action"]

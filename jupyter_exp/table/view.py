@@ -5,37 +5,24 @@ the JupyterLab panel) only shows it and forwards clicks."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import operator
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ..errors import JupyterExpError
+from ..experiments.annotations import ANNOTATION_COLUMNS, HEADERS, Annotations
 from ..experiments.collect import ExpData, ExpRow
 from ..experiments.columns import ERROR, MISSING, Column, value
 from ..overrides import literal
 from ..params import DEFAULT_PARAMS_FILE
 from ..render.text import format_value
+from .filters import OPERATORS, OPERATORS_BY_TYPE, PRECISION, Filter, FilterError, check, matches, usable, when
+from .reasons import BROKEN, cell_reasons, common_reasons
 
 # The info columns, by id; params and metrics columns are "params.<label>", "metrics.<label>".
 INFO_COLUMNS = {"experiment": "Experiment", "state": "State", "created": "Created"}
-OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "contains", "empty", "before", "after")
-PRECISION = 5
-
-
-class FilterError(JupyterExpError):
-    """A filter that cannot be applied: unknown column or operator, or a bad value."""
-
-
-@dataclass(frozen=True)
-class Filter:
-    column: str
-    op: str
-    value: str = ""
-
-    def describe(self) -> str:
-        return f"{self.column} {self.op} {self.value}".rstrip()
+# Note, Tags and Message (annotations.py): shown after the info columns when a row has one.
+NOTE_COLUMNS = {c: HEADERS[c] for c in ANNOTATION_COLUMNS}
+FILTER_NOTE = "Filters and Starred only choose experiments; the workspace and baseline rows always show."
 
 
 @dataclass(frozen=True)
@@ -102,11 +89,7 @@ def toggle_sort(state: TableState, column: str, add: bool) -> TableState:
 
 def add_filter(state: TableState, flt: Filter, columns: dict[str, str]) -> TableState:
     """Add a filter after checking it; ``columns`` maps column ids to their types."""
-    if flt.column not in columns:
-        raise FilterError(f"Unknown column '{flt.column}' for a filter; pick one of the table's columns.")
-    if flt.op not in OPERATORS:
-        raise FilterError(f"Unknown filter operator '{flt.op}'; use one of {', '.join(OPERATORS)}.")
-    _operand(flt, columns[flt.column])  # raises on a value that cannot be compared
+    check(flt, columns)
     return replace(state, filters=state.filters + (flt,))
 
 
@@ -132,8 +115,10 @@ def ordered(ids: list[str], order: tuple[str, ...]) -> list[str]:
 
 
 # -- cells ------------------------------------------------------------------------------
-def cell(row: ExpRow, column: str, cols: dict[str, Column]) -> Any:
-    """The native value of a row's cell, or None when it has none."""
+def cell(row: ExpRow, column: str, cols: dict[str, Column], annotations: Annotations | None = None) -> Any:
+    """The native value of a row's cell, or None when it has none (tags: ``a, b``)."""
+    if column in NOTE_COLUMNS:
+        return _annotation(row, column, annotations)
     if column == "experiment":
         return "workspace" if row.kind == "workspace" else row.name or row.rev[:7]
     if column == "state":
@@ -144,22 +129,31 @@ def cell(row: ExpRow, column: str, cols: dict[str, Column]) -> Any:
     return None if v in (MISSING, ERROR) else v
 
 
-_BROKEN = object()  # a cell of a file that failed to parse (not a str: values can be "!")
+def _annotation(row: ExpRow, column: str, annotations: Annotations | None) -> str | None:
+    found = (annotations or {}).get(row.rev) if row.kind != "workspace" else None
+    v = found.value(column) if found is not None else None
+    return ", ".join(v) if isinstance(v, tuple) else v
 
 
 class Cells:
     """Every cell of every row, each params/metrics file flattened once per row (a
     thousand rows by twenty columns would otherwise flatten each file twenty times)."""
 
-    def __init__(self, cols: dict[str, Column]) -> None:
+    def __init__(self, cols: dict[str, Column], annotations: Annotations | None = None) -> None:
         self.cols = cols
+        self.annotations = annotations or {}
         self._rows: dict[int, dict[str, Any]] = {}
 
     def values(self, row: ExpRow) -> dict[str, Any]:
         known = self._rows.get(id(row))
         if known is None:
             known = {"experiment": cell(row, "experiment", self.cols), "state": row.state, "created": row.created}
-            flat: dict[tuple[str, str], dict | object | None] = {}  # a file's values, None or _BROKEN
+            for column in NOTE_COLUMNS:
+                known[column] = _annotation(row, column, self.annotations)
+            noted = self.annotations.get(row.rev) if row.kind != "workspace" else None
+            if noted is not None and noted.error is not None:
+                known["note"] = BROKEN
+            flat: dict[tuple[str, str], dict | object | None] = {}  # a file's values, None or BROKEN
             for cid, col in self.cols.items():
                 if col.group == "deps":
                     known[cid] = cell(row, cid, self.cols)
@@ -167,7 +161,7 @@ class Cells:
                 where = (col.group, col.file)
                 if where not in flat:
                     entry = getattr(row.data, col.group).get(col.file)
-                    flat[where] = None if entry is None else _BROKEN if entry.error is not None else entry.flat
+                    flat[where] = None if entry is None else BROKEN if entry.error is not None else entry.flat
                 data = flat[where]
                 known[cid] = data.get(col.key) if isinstance(data, dict) else data
             self._rows[id(row)] = known
@@ -175,7 +169,7 @@ class Cells:
 
     def get(self, row: ExpRow, column: str) -> Any:
         v = self.values(row)[column]
-        return None if v is _BROKEN else v
+        return None if v is BROKEN else v
 
 
 def column_type(values: list[Any]) -> str:
@@ -185,79 +179,19 @@ def column_type(values: list[Any]) -> str:
     return "text"
 
 
-def _parse_date(text: str) -> float:
-    try:
-        when = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise FilterError(f"'{text}' is not a date; write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM.") from None
-    if when.tzinfo is None:
-        when = when.astimezone()  # as the user reads the Created column: local time
-    return when.timestamp()
-
-
-def _operand(flt: Filter, kind: str) -> Any:
-    if flt.op == "empty":
-        return None
-    if flt.op in ("before", "after"):
-        if kind != "date":
-            raise FilterError(f"'{flt.op}' compares dates; use <, > on '{flt.column}'.")
-        return _parse_date(flt.value)
-    if kind == "date":
-        if flt.op == "contains":
-            return flt.value
-        return _parse_date(flt.value)
-    if kind == "number" and flt.op in ("<", "<=", ">", ">=", "=", "!="):
-        try:
-            return float(flt.value)
-        except ValueError:
-            if flt.op in ("=", "!="):
-                return flt.value
-            raise FilterError(f"'{flt.value}' is not a number; '{flt.column}' {flt.op} needs one.") from None
-    return flt.value
-
-
-def matches(flt: Filter, v: Any, kind: str) -> bool:
-    """Whether a cell's value passes the filter (a missing value passes only 'empty'
-    and '!=')."""
-    operand = _operand(flt, kind)
-    if flt.op == "empty":
-        return v is None or v == ""
-    if v is None:
-        return flt.op == "!="
-    if flt.op == "contains":
-        shown = format_value(v, PRECISION) if kind != "date" else _when(v)
-        return str(operand).lower() in shown.lower()
-    if flt.op in ("before", "after"):
-        return v < operand if flt.op == "before" else v > operand
-    if isinstance(operand, float) and isinstance(v, (int, float)) and not isinstance(v, bool):
-        return _COMPARE[flt.op](float(v), operand)
-    return _COMPARE[flt.op](format_value(v, None), str(operand))  # as text: = and != too
-
-
-_COMPARE = {
-    "=": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-
-
-def _when(ts: int | None) -> str:
-    return "" if ts is None else dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _display(v: Any, column: str) -> str:
     if column == "created":
-        return _when(v)
+        return when(v)
     return format_value(v, PRECISION)  # None: MISSING
 
 
 def with_running(rows: list[ExpRow], progress: dict[str, dict]) -> list[ExpRow]:
     """``rows`` plus a row for each experiment that runs in a workspace now and has no
-    commit yet (a foreground ``exp run`` announces itself), under its baseline."""
+    commit yet (a foreground ``exp run`` announces itself), under its baseline. Its
+    params are the workspace's: a workspace run applied its ``-S`` there first."""
     known = {(r.baseline, r.name) for r in rows if r.kind == "experiment"}
+    workspace = next((r for r in rows if r.kind == "workspace"), None)
+    params = workspace.data.params if workspace is not None else {}
     result = list(rows)
     for name, event in progress.items():
         baseline = event.get("baseline")
@@ -266,7 +200,7 @@ def with_running(rows: list[ExpRow], progress: dict[str, dict]) -> list[ExpRow]:
         row = ExpRow(
             "",
             "experiment",
-            ExpData(),
+            ExpData(params=params),
             name=name,
             baseline=baseline,
             state="running",
@@ -298,18 +232,6 @@ def blocks(rows: list[ExpRow]) -> list[Block]:
     return [Block(head, tuple(children)) for head, children in grouped]
 
 
-def _usable(flt: Filter, kind: str | None) -> bool:
-    """A saved filter still applies: its column exists and its value fits the column
-    (a column's type can change as experiments come and go)."""
-    if kind is None:
-        return False
-    try:
-        _operand(flt, kind)
-    except FilterError:
-        return False
-    return True
-
-
 def _sort_key(v: Any, kind: str):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return (1, 0)
@@ -318,20 +240,34 @@ def _sort_key(v: Any, kind: str):
     return (0, format_value(v, None).lower())
 
 
-def build(rows: list[ExpRow], cols: list[Column], state: TableState, progress: dict[str, dict] | None = None) -> dict:
-    """The table as the front end draws it: visible columns (grouped), rows in order
-    with depth and flags, formatted cells, counts, and every column for the menus.
+@dataclass(frozen=True)
+class Layout:
+    """The table in order, before formatting: what ``build`` draws and an export writes."""
 
-    Saved filters and sort keys that no longer fit (their column is gone, or its type
-    changed) are left out, and listed under ``inactive_filters``.
-    """
+    shown: list[tuple[ExpRow, int, Block | None]]  # (row, depth, its block when it heads one)
+    visible: list[str]  # column ids on screen, in order
+    all_ids: list[str]  # every column id, in the user's order
+    kinds: dict[str, str]  # column id -> number | text | date
+    filters: list[Filter]  # the saved filters that apply
+    cells: Cells
+    by_id: dict[str, Column]
+    blocks: list[Block]  # every block, filtered or not
+
+
+def layout(rows: list[ExpRow], cols: list[Column], state: TableState, annotations: Annotations | None = None) -> Layout:
+    """The rows that pass the filters, sorted within each baseline, checkpoints under
+    their expanded experiment, and the visible columns (Note, Tags and Message when a
+    row has one)."""
     by_id = {column_id(c): c for c in cols}
-    cells = Cells(by_id)
+    cells = Cells(by_id, annotations)
     data_ids = list(by_id)
+    noted = {c for c in NOTE_COLUMNS for r in rows if cells.values(r)[c] is not None}
+    note_ids = [c for c in NOTE_COLUMNS if c in noted or any(f.column == c for f in state.filters)]
     kinds: dict[str, str] = {"experiment": "text", "state": "text", "created": "date"}
+    kinds.update({c: "text" for c in note_ids})
     for cid in data_ids:
         kinds[cid] = column_type([cells.get(r, cid) for r in rows[:2000]])
-    filters = [f for f in state.filters if _usable(f, kinds.get(f.column))]
+    filters = [f for f in state.filters if usable(f, kinds.get(f.column))]
     sort = [(c, d) for c, d in state.sort if c in kinds]
 
     groups = blocks(rows)
@@ -369,51 +305,106 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState, progress: d
     visible_data = data_ids
     if state.only_changed:
         visible_data = [cid for cid in data_ids if len({repr(cells.get(r, cid)) for r in shown_rows}) > 1]
-    all_ids = ordered(list(INFO_COLUMNS) + data_ids, state.order)
-    visible = [cid for cid in all_ids if cid not in state.hidden and (cid in INFO_COLUMNS or cid in visible_data)]
-
+    all_ids = ordered(list(INFO_COLUMNS) + note_ids + data_ids, state.order)
+    fixed = set(INFO_COLUMNS) | set(note_ids)
+    visible = [cid for cid in all_ids if cid not in state.hidden and (cid in fixed or cid in visible_data)]
     expanded = set(state.expanded)
-    progress = progress or {}
-    out_rows = []
+    shown: list[tuple[ExpRow, int, Block | None]] = []
     for block in out_blocks:
         head = block.head
-        key = row_key(head)
-        out_rows.append(
-            _row(
-                head,
-                key,
-                visible,
-                cells,
-                0 if head.kind in ("workspace", "baseline") else 1,
-                key in starred,
-                len(block.children),
-                key in expanded,
-                progress.get(head.name or "") if head.kind == "experiment" else None,
-            )
+        shown.append((head, 0 if head.kind in ("workspace", "baseline") else 1, block))
+        if row_key(head) in expanded:
+            shown += [(child, 2, None) for child in block.children]
+    return Layout(shown, visible, all_ids, kinds, filters, cells, by_id, groups)
+
+
+def build(
+    rows: list[ExpRow],
+    cols: list[Column],
+    state: TableState,
+    progress: dict[str, dict] | None = None,
+    annotations: Annotations | None = None,
+) -> dict:
+    """The table as the front end draws it: visible columns (grouped), rows in order
+    with depth and flags, formatted cells, counts, and every column for the menus.
+
+    Saved filters and sort keys that no longer fit (their column is gone, or its type
+    changed) are left out, and listed under ``inactive_filters``; ``filters`` describes
+    each saved filter as its chip shows it. ``operators_by_type`` is what the filter
+    menu offers for a column of each type.
+
+    Why a cell shows ``!``: its row's ``errors[column]``, else its column's ``error`` (the
+    reason most of that column's ``!`` cells share, e.g. a metrics file the experiments
+    lack). Kept there, a live update that adds a column resends no row for it.
+    """
+    out = layout(rows, cols, state, annotations)
+    reasons = {
+        id(row): cell_reasons(row, out.cells.values(row), out.visible, out.by_id, out.cells.annotations)
+        for row, _, _ in out.shown
+    }
+    common = common_reasons(reasons.values())
+    starred, expanded = set(state.starred), set(state.expanded)
+    progress = progress or {}
+    filtering = bool(out.filters) or state.starred_only
+    out_rows = []
+    for row, depth, block in out.shown:
+        key = row_key(row)
+        item = _row(
+            row,
+            key,
+            out,
+            depth,
+            key in starred,
+            len(block.children) if block else 0,
+            key in expanded,
+            progress.get(row.name or "") if row.kind == "experiment" and block else None,
         )
-        if key in expanded:
-            for child in block.children:
-                out_rows.append(_row(child, row_key(child), visible, cells, 2, False, 0, False, None))
-    experiments = [b.head for b in groups if b.head.kind == "experiment"]
+        item["errors"] = {c: r for c, r in reasons[id(row)].items() if common.get(c) != r}
+        item["filters_skip"] = filtering and row.kind in ("workspace", "baseline")
+        out_rows.append(item)
+    experiments = [b.head for b in out.blocks if b.head.kind == "experiment"]
     counts = {
         s: sum(1 for r in experiments if (r.state or "success") == s)
         for s in ("queued", "running", "failed", "success")
     }
     counts["experiments"] = len(experiments)
-    counts["shown"] = sum(1 for b in out_blocks if b.head.kind == "experiment")
+    counts["shown"] = sum(1 for r, _, block in out.shown if block is not None and r.kind == "experiment")
+    labels = {cid: column_info(cid, out.by_id, out.kinds)["label"] for cid in out.all_ids}
     return {
-        "columns": [_column(cid, by_id, kinds) for cid in visible],
-        "all_columns": [dict(_column(cid, by_id, kinds), hidden=cid in state.hidden) for cid in all_ids],
+        "columns": [dict(column_info(cid, out.by_id, out.kinds), **_error_of(cid, common)) for cid in out.visible],
+        "all_columns": [
+            dict(column_info(cid, out.by_id, out.kinds), hidden=cid in state.hidden) for cid in out.all_ids
+        ],
         "rows": out_rows,
         "counts": counts,
         "operators": list(OPERATORS),
-        "inactive_filters": [i for i, f in enumerate(state.filters) if f not in filters],
+        "operators_by_type": {kind: list(ops) for kind, ops in OPERATORS_BY_TYPE.items()},
+        "filters": [
+            {
+                "index": i,
+                "column": f.column,
+                "label": labels.get(f.column, f.column),
+                "op": f.op,
+                "value": f.value,
+                "text": f.describe(labels.get(f.column)),
+                "active": f in out.filters,
+            }
+            for i, f in enumerate(state.filters)
+        ],
+        "filter_note": FILTER_NOTE if filtering else "",
+        "inactive_filters": [i for i, f in enumerate(state.filters) if f not in out.filters],
     }
 
 
-def _column(cid: str, by_id: dict[str, Column], kinds: dict[str, str]) -> dict:
+def _error_of(cid: str, common: dict[str, str]) -> dict:
+    return {"error": common[cid]} if cid in common else {}
+
+
+def column_info(cid: str, by_id: dict[str, Column], kinds: dict[str, str]) -> dict:
     if cid in INFO_COLUMNS:
         return {"id": cid, "label": INFO_COLUMNS[cid], "group": "info", "type": kinds[cid]}
+    if cid in NOTE_COLUMNS:
+        return {"id": cid, "label": NOTE_COLUMNS[cid], "group": "info", "type": "text", "editable": cid != "message"}
     col = by_id[cid]
     return {"id": cid, "label": col.label, "group": col.group, "file": col.file, "type": kinds[cid]}
 
@@ -421,16 +412,16 @@ def _column(cid: str, by_id: dict[str, Column], kinds: dict[str, str]) -> dict:
 def _row(
     row: ExpRow,
     key: str,
-    visible: list[str],
-    cells: Cells,
+    out: Layout,
     depth: int,
     starred: bool,
     children: int,
     expanded: bool,
     progress: dict | None,
 ) -> dict:
-    values = cells.values(row)
-    shown = [ERROR if values[cid] is _BROKEN else _display(values[cid], cid) for cid in visible]
+    values = out.cells.values(row)
+    shown = [ERROR if values[cid] is BROKEN else _display(values[cid], cid) for cid in out.visible]
+    running = row.state == "running"
     return {
         "key": key,
         "kind": row.kind,
@@ -442,8 +433,14 @@ def _row(
         "children": children,
         "expanded": expanded,
         "error": row.data.error or "",
+        "errors": {},  # filled by build: what the column's own error does not say
         "cells": shown,
         "progress": progress,
+        # A running experiment has no result yet: nothing to apply, and its key may still
+        # change (a workspace run's row becomes its commit's).
+        "can_apply": row.kind in ("experiment", "checkpoint") and not running,
+        "can_star": row.kind == "experiment" and not running,
+        "can_note": row.kind != "workspace" and bool(row.rev) and row.state not in ("queued", "running", "failed"),
     }
 
 

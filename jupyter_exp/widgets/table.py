@@ -32,8 +32,10 @@ class ExperimentTableWidget(anywidget.AnyWidget):
     selected = traitlets.List(traitlets.Unicode(), help="keys of the selected rows").tag(sync=True)
     message = traitlets.Unicode("", help="the last action's one-line outcome").tag(sync=True)
     message_kind = traitlets.Unicode("", help="info | error").tag(sync=True)
+    message_time = traitlets.Float(0.0, help="when the message was said (epoch seconds), to fade it").tag(sync=True)
     pending = traitlets.Dict(help="a question to the user before an action runs").tag(sync=True)
-    panel = traitlets.Dict(help="diff or plots: {'kind', 'title', 'html'}").tag(sync=True)
+    panel = traitlets.Dict(help="diff, plots or compare: {'kind', 'title', ...}").tag(sync=True)
+    download = traitlets.Dict(help="an export to save: {'filename', 'mime', 'text'}").tag(sync=True)
     live = traitlets.Bool(False, help="whether the table follows running experiments").tag(sync=True)
 
     def __init__(self, root: str | None = None, *, live: bool = True, **options: Any) -> None:
@@ -79,9 +81,10 @@ class ExperimentTableWidget(anywidget.AnyWidget):
         """Collect the experiments again and redraw."""
         self.controller.refresh()
 
-    def to_dataframe(self):
-        """The same DataFrame as ``jupyter_exp.show()``, in collection order."""
-        return self.controller.to_dataframe()
+    def to_dataframe(self, visible: bool = False):
+        """The same DataFrame as ``jupyter_exp.show()``, in collection order; with
+        ``visible``, the rows and columns the table shows, in its order."""
+        return self.controller.to_dataframe(visible=visible)
 
     # Not ``state``/``set_state``: ipywidgets' own set_state receives the front end's
     # trait updates.
@@ -120,7 +123,7 @@ class ExperimentTableWidget(anywidget.AnyWidget):
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         if data is None:  # nothing to add the static views to
             return bundle
-        static = ExperimentTable(self.controller.rows, self.controller.cols)
+        static = ExperimentTable(self.controller.rows, self.controller.cols, annotations=self.controller.annotations)
         data["text/plain"] = str(static)
         data["text/html"] = static._repr_html_()
         return bundle

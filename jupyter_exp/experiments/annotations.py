@@ -1,0 +1,91 @@
+"""What people wrote about experiments, beside their params and metrics: the note and
+tags (``notes.py``) and the ``exp run -m`` message, by commit, for the rows of ``exp
+show`` and the table. Two git processes whatever the number of rows.
+
+DVC writes ``dvc: commit experiment <hash>`` when no ``-m`` was given (so do we), and a
+queued entry's snapshot says ``jupyter-exp queue: ...``: those say nothing a person
+wrote, and show as no message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..project import Project
+from .notes import Note, read_notes
+
+if TYPE_CHECKING:
+    from .collect import ExpRow
+
+DEFAULT_MESSAGES = ("dvc: commit experiment ", "jupyter-exp queue: ")
+ANNOTATION_COLUMNS = ("note", "tags", "message")  # their ids in the table and the DataFrame
+HEADERS = {"note": "Note", "tags": "Tags", "message": "Message"}
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A row's note, tags and message; ``error``: why its stored note cannot be read."""
+
+    note: str = ""
+    tags: tuple[str, ...] = ()
+    message: str = ""
+    error: str | None = None
+
+    def value(self, column: str) -> str | tuple[str, ...] | None:
+        """The cell of ``column`` (note, tags or message): None when empty."""
+        if column == "tags":
+            return self.tags or None
+        return (self.note if column == "note" else self.message) or None
+
+
+Annotations = dict[str, Annotation]  # by commit
+
+
+# Messages by commit, for this process: a commit never changes, and its SHA names it in
+# any repository, so a live table's refreshes ask git only about commits it has not seen.
+_known: dict[str, str] = {}
+MAX_KNOWN = 100_000
+
+
+def messages(project: Project, revs: list[str]) -> dict[str, str]:
+    """The commit message of each of ``revs`` that a person wrote (one git process for
+    those not seen before)."""
+    asked = [r for r in revs if r not in _known]
+    if asked:
+        out = project.git.run(
+            "log",
+            "--no-walk=unsorted",
+            "--stdin",
+            "--format=%H%x00%B%x1e",
+            input="\n".join(asked).encode(),
+            check=False,
+        )
+        if len(_known) > MAX_KNOWN:
+            _known.clear()
+        for record in out.split("\x1e"):
+            rev, _, body = record.strip("\n").partition("\0")
+            if rev:
+                body = body.strip()
+                _known[rev] = "" if body.startswith(DEFAULT_MESSAGES) else body
+    return {r: _known[r] for r in revs if _known.get(r)}
+
+
+def annotate(project: Project, rows: list[ExpRow], notes: dict[str, Note] | None = None) -> Annotations:
+    """The annotation of every row that has one, by its commit (the workspace has none)."""
+    notes = read_notes(project) if notes is None else notes
+    committed = [r.rev for r in rows if r.kind in ("experiment", "checkpoint") and r.state != "queued"]
+    said = messages(project, list(dict.fromkeys(committed)))
+    result: Annotations = {}
+    for row in rows:
+        if row.kind == "workspace" or row.rev in result:
+            continue
+        note = notes.get(row.rev)
+        message = said.get(row.rev, "")
+        if note is None and not message:
+            continue
+        if note is None:
+            result[row.rev] = Annotation(message=message)
+        else:
+            result[row.rev] = Annotation(note.text, note.tags, message, note.error)
+    return result
