@@ -78,6 +78,8 @@ def parse_value(text: str, where: str) -> Value:
         raise ConfigError(f"{where}: multi-line values are not supported; write the value on one line.")
     items: list[str] = []
     is_list = False
+    if text.split("#", 1)[0].strip() == ",":
+        return []  # ConfigObj's empty list
     pos, end = 0, len(text)
     while True:
         while pos < end and text[pos] in " \t":

@@ -4,7 +4,8 @@ The parser built here is the one parser definition; the ``%exp`` magic reuses it
 through :func:`execute`. Each noun's module adds its verbs and their handlers:
 :mod:`.pipeline` (init, add, checkout, repro), :mod:`.params_metrics` (params, metrics),
 :mod:`.experiments` (run, save, show, diff, apply, branch, rename, remove, gc, list),
-:mod:`.queue` (queue ...), :mod:`.sharing` (push, pull). A JupyterExpError prints one
+:mod:`.queue` (queue ...), :mod:`.sharing` (push, pull), :mod:`.data` (remote ...,
+data push/pull/fetch/gc). A JupyterExpError prints one
 line on stderr and exits 1 (a usage error 2); Ctrl+C exits 130.
 """
 
@@ -59,6 +60,7 @@ NOUN_VERBS: dict[str, tuple[str, ...]] = {
     "experiments": ("run", "save", "show", "diff", "apply", "branch", "rename", "remove", "rm", "gc", "list", "ls"),
     "queue": ("queue",),
     "sharing": ("push", "pull"),
+    "data": ("remote", "data"),  # data remotes, data push/pull/fetch and cache gc
 }
 VERBS = frozenset(verb for verbs in NOUN_VERBS.values() for verb in verbs)
 
@@ -87,6 +89,10 @@ def _nouns(only: str | None) -> list:
         from . import sharing
 
         found.append(sharing)
+    if "data" in wanted:
+        from . import data
+
+        found.append(data)
     return found
 
 

@@ -42,6 +42,7 @@ class GcPlan:
     remote_name: str | None = None
     kept: int = 0  # objects the kept revisions need
     cache_dir: str = ""
+    applied: bool = False  # whether these were removed (else: what would be)
 
     @property
     def local_bytes(self) -> int:
@@ -50,6 +51,16 @@ class GcPlan:
     @property
     def remote_bytes(self) -> int:
         return sum(self.remote.values())
+
+
+def size_text(nbytes: int) -> str:
+    """``nbytes`` for people: ``512 B``, ``3.4 MiB``."""
+    size = float(nbytes)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
 
 
 def protected_commits(project: Project) -> list[str]:
@@ -141,7 +152,7 @@ def collect(project: Project, chosen: GcPlan, remote: RemoteObjects | None = Non
     """Remove what ``chosen`` lists (what is already gone is skipped); return what was removed."""
     cache = object_store(project)
     objects = _cache_objects(cache)
-    removed = GcPlan(remote_name=chosen.remote_name, kept=chosen.kept, cache_dir=chosen.cache_dir)
+    removed = GcPlan(remote_name=chosen.remote_name, kept=chosen.kept, cache_dir=chosen.cache_dir, applied=True)
     # Manifests first: a manifest never outlives a file it names.
     for md5 in sorted(chosen.local, key=lambda m: not m.endswith(".dir")):
         path = objects.get(md5, (None, 0))[0]
