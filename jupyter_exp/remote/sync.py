@@ -96,13 +96,18 @@ def _shown(paths: tuple[str, ...] | list[str]) -> str:
     return ", ".join(paths[:5]) + more
 
 
-def _raise_failures(verb: str, spec: RemoteSpec, result: transfer.TransferResult, where: str) -> None:
+def _raise_failures(verb: str, result: transfer.TransferResult, where: str, target: str) -> None:
+    """One line for failed transfers (``target``: where the bytes were going)."""
     if not result.failed:
         return
+    kept = f"the {result.transferred} object(s) that went through are kept" if result.transferred else "nothing changed"
+    if result.no_room is not None:
+        raise DataRemoteError(
+            f"Cannot write to {target}: {result.no_room}; free space there and {verb} again ({kept})."
+        )
     first = next(iter(result.failed.values()))
-    kept = f"the {result.transferred} that went through are kept" if result.transferred else "nothing was changed"
     raise DataRemoteError(
-        f"{verb} {where} failed for {len(result.failed)} object(s) ({first}); fix that and {verb.lower()} again "
+        f"{verb.capitalize()} {where} failed for {len(result.failed)} object(s) ({first}); fix that and {verb} again "
         f"({kept})."
     )
 
@@ -119,12 +124,17 @@ def push_objects(
     cache = object_store(project)
     with storage_errors(spec.name, spec.url):
         result = transfer.push(cache, remote, wanted, jobs_for(spec, jobs))
-    _raise_failures("Push", spec, result, f"to remote '{spec.name}'")
+    _raise_failures("push", result, f"to remote '{spec.name}'", f"remote '{spec.name}' ({spec.url})")
     return SyncReport(spec.name, result.transferred, result.nbytes, _paths(wanted, result.missing))
 
 
 def fetch_objects(
-    project: Project, spec: RemoteSpec, remote: RemoteObjects, wanted: Wanted, jobs: int | None = None
+    project: Project,
+    spec: RemoteSpec,
+    remote: RemoteObjects,
+    wanted: Wanted,
+    jobs: int | None = None,
+    verb: str = "fetch",
 ) -> SyncReport:
     """Bring ``wanted``'s objects that the cache lacks; objects the remote lacks are
     reported ``missing``.
@@ -135,7 +145,7 @@ def fetch_objects(
     cache = object_store(project)
     with storage_errors(spec.name, spec.url):
         result = transfer.fetch(remote, cache, wanted, jobs_for(spec, jobs))
-    _raise_failures("Fetch", spec, result, f"from remote '{spec.name}' into {cache.dir}")
+    _raise_failures(verb, result, f"from remote '{spec.name}'", f"the cache at {cache.dir}")
     return SyncReport(spec.name, result.transferred, result.nbytes, _paths(wanted, result.missing))
 
 
@@ -196,10 +206,11 @@ def _fetch(
     revisions: Revisions,
     targets: list[str] | None,
     jobs: int | None,
+    verb: str = "fetch",
 ) -> SyncReport:
     cache = object_store(project)
     wanted = _wanted(project, revisions, targets, [cache, objects], spec)
-    return fetch_objects(project, spec, objects, wanted, jobs)
+    return fetch_objects(project, spec, objects, wanted, jobs, verb)
 
 
 def _raise_missing(report: SyncReport, spec: RemoteSpec) -> None:
@@ -231,7 +242,7 @@ def pull(
     """
     spec, objects = open_remote(project, remote)
     with project.lock():
-        report = _fetch(project, spec, objects, revisions, targets, jobs)
+        report = _fetch(project, spec, objects, revisions, targets, jobs, "pull")
         changed = checkout(project, targets or None, force=force, allow_missing=True)
     report = SyncReport(report.remote, report.transferred, report.nbytes, report.missing, tuple(changed))
     if not allow_missing:

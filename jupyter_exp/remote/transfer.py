@@ -45,6 +45,7 @@ class TransferResult:
     missing: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     skipped_dirs: list[str] = field(default_factory=list)  # manifests held back: files missing
+    no_room: str | None = None  # the full disk's error, when the receiving side ran out of space
 
 
 class _Stop(Exception):
@@ -79,6 +80,7 @@ def _run(work: Callable[[str], int], md5s: list[str], jobs: int, result: Transfe
             with lock:  # one object failed: said once the others are done
                 result.failed[md5] = describe(exc)
             if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+                result.no_room = exc.strerror or str(exc)
                 stop.set()
                 raise _Stop() from exc
             return
