@@ -1,7 +1,7 @@
 """jupyter_exp: DVC-compatible pipelines and experiments from Jupyter, Python and the shell.
 
 This module only re-exports. The api lives in :mod:`jupyter_exp.api`, one module per
-noun (pipeline, params and metrics, experiments, queue, sharing); the ``jupyter exp``
+noun (pipeline, params and metrics, experiments, queue, sharing, data); the ``jupyter exp``
 command and the ``%exp`` / ``%%stage`` magics call those modules. Each name below is
 imported on first use (PEP 562), so ``import jupyter_exp`` stays cheap: the engine,
 pandas and IPython load when a function first needs them.
@@ -17,6 +17,18 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from typing import Any
 
     from . import live
+    from .api.data import (
+        data_fetch,
+        data_gc,
+        data_pull,
+        data_push,
+        remote_add,
+        remote_default,
+        remote_list,
+        remote_modify,
+        remote_remove,
+        remote_rename,
+    )
     from .api.experiments import (
         apply,
         branch,
@@ -93,6 +105,10 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .options import ReproOptions, ShowOptions
     from .pipeline.results import StageResult
     from .project import Project
+    from .remote.config import RemoteEntry
+    from .remote.errors import DataRemoteError, MissingDriverError, RemoteConfigError
+    from .remote.gc import GcPlan
+    from .remote.sync import SyncReport
 
 # Each lazy name and the module (relative to this package) that defines it.
 _LAZY: dict[str, str] = {
@@ -135,6 +151,21 @@ _LAZY: dict[str, str] = {
         ".api.queue",
     ),
     **dict.fromkeys(["pull", "push"], ".api.sharing"),
+    **dict.fromkeys(
+        [
+            "data_fetch",
+            "data_gc",
+            "data_pull",
+            "data_push",
+            "remote_add",
+            "remote_default",
+            "remote_list",
+            "remote_modify",
+            "remote_remove",
+            "remote_rename",
+        ],
+        ".api.data",
+    ),
     "show_table": ".api.table",
     # What the functions return and take.
     "Applied": ".experiments.apply",
@@ -150,6 +181,10 @@ _LAZY: dict[str, str] = {
     "StageResult": ".pipeline.results",
     "StopReport": ".experiments.workers",
     "WorkerInfo": ".experiments.workers",
+    "RemoteEntry": ".remote.config",
+    "SyncReport": ".remote.sync",
+    "GcPlan": ".remote.gc",
+    **dict.fromkeys(["DataRemoteError", "MissingDriverError", "RemoteConfigError"], ".remote.errors"),
     # The errors a user may catch (all JupyterExpError).
     **dict.fromkeys(
         [

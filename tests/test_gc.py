@@ -216,5 +216,5 @@ def test_gc_needs_a_flag_and_refuses_a_revision_it_cannot_read(busy, tmp_path, c
     )
     before.assert_unchanged()
     with pytest.raises(JupyterExpError):
-        api.gc(workspace=True, force=True)
+        api.data_gc(workspace=True, force=True)
     assert data_files(root)

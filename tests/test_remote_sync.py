@@ -286,7 +286,7 @@ def test_a_missing_driver_is_one_line_naming_the_extra(origin, monkeypatch):
     monkeypatch.setitem(sys.modules, "gcsfs", None)  # as if not installed
     api.remote_add("gcs", "gs://bucket/path")
     with pytest.raises(JupyterExpError) as caught:
-        api.push(remote="gcs")
+        api.data_push(remote="gcs")
     assert str(caught.value) == (
         "Remote 'gcs' needs gcsfs, which is not installed; install it with `pip install 'jupyter_exp[gs]'`."
     )

@@ -1,6 +1,7 @@
-"""Data remotes and the cache: ``remote_*`` (DVC's ``remote`` verbs), ``push``,
-``fetch``, ``pull`` (DVC's data verbs) and ``gc`` (DVC's cache ``gc``, which keeps
-every experiment, queued entry and saved workspace whatever the flags).
+"""Data remotes and the cache: ``remote_*`` (DVC's ``remote`` verbs), ``data_push``,
+``data_fetch``, ``data_pull`` (DVC's ``push``, ``fetch``, ``pull``) and ``data_gc``
+(DVC's cache ``gc``, which keeps every experiment, queued entry and saved workspace
+whatever the flags). ``push``/``pull``/``gc`` of the package are the experiment verbs.
 
 Revisions are chosen as DVC chooses them: the workspace, ``all_branches`` (``-a``),
 ``all_tags`` (``-T``), ``all_commits`` (``-A``), plus experiments: every one
@@ -23,10 +24,10 @@ if TYPE_CHECKING:
     from ..remote.used import Revisions
 
 __all__ = [
-    "fetch",
-    "gc",
-    "pull",
-    "push",
+    "data_fetch",
+    "data_gc",
+    "data_pull",
+    "data_push",
     "remote_add",
     "remote_default",
     "remote_list",
@@ -138,7 +139,7 @@ def _revisions(
     )
 
 
-def push(
+def data_push(
     targets: list[str] | str | None = None,
     *,
     remote: str | None = None,
@@ -167,7 +168,7 @@ def push(
     return sync.push(project, revisions, as_list(targets), remote=remote, jobs=jobs)
 
 
-def fetch(
+def data_fetch(
     targets: list[str] | str | None = None,
     *,
     remote: str | None = None,
@@ -194,7 +195,7 @@ def fetch(
     return sync.fetch(project, revisions, as_list(targets), remote=remote, jobs=jobs)
 
 
-def pull(
+def data_pull(
     targets: list[str] | str | None = None,
     *,
     remote: str | None = None,
@@ -208,7 +209,7 @@ def pull(
     allow_missing: bool = False,
     root: str | None = None,
 ) -> SyncReport:
-    """``dvc pull``: :func:`fetch`, then check the workspace's data out (``force``:
+    """``dvc pull``: :func:`data_fetch`, then check the workspace's data out (``force``:
     replace workspace files no cache object holds; ``allow_missing``: no error for
     objects the remote lacks)."""
     from ..remote import sync
@@ -239,7 +240,7 @@ def _question(plan: GcPlan) -> str:
     return text + "?"
 
 
-def gc(
+def data_gc(
     *,
     workspace: bool = False,
     all_branches: bool = False,

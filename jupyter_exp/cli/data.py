@@ -132,18 +132,18 @@ def _selection(args: argparse.Namespace) -> dict:
 
 
 def _cmd_push(args: argparse.Namespace) -> None:
-    report = api.push(args.targets or None, **_selection(args))
+    report = api.data_push(args.targets or None, **_selection(args))
     _warn_missing(report)
     print(_summary([(report.transferred, "pushed")]))
 
 
 def _cmd_fetch(args: argparse.Namespace) -> None:
-    report = api.fetch(args.targets or None, **_selection(args))
+    report = api.data_fetch(args.targets or None, **_selection(args))
     print(_summary([(report.transferred, "fetched")]))
 
 
 def _cmd_pull(args: argparse.Namespace) -> None:
-    report = api.pull(args.targets or None, force=args.force, allow_missing=args.allow_missing, **_selection(args))
+    report = api.data_pull(args.targets or None, force=args.force, allow_missing=args.allow_missing, **_selection(args))
     for path in report.changed:
         print(f"M\t{path}")
     print(_summary([(report.transferred, "fetched"), (len(report.changed), "updated")]))
@@ -190,7 +190,7 @@ def _cmd_gc(args: argparse.Namespace) -> None:
         print("\n".join(_listing(plan)))
         return confirm("Are you sure you want to proceed?")
 
-    plan = api.gc(
+    plan = api.data_gc(
         workspace=args.workspace,
         all_branches=args.all_branches,
         all_tags=args.all_tags,
