@@ -9,6 +9,7 @@ are read when the new layout lacks them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import posixpath
@@ -21,7 +22,7 @@ from typing import Any
 
 from ..errors import CacheError
 from ..pipeline.cache import READONLY, check_manifest
-from ..pipeline.hashing import check_md5
+from ..pipeline.hashing import check_md5, md5_file
 from .errors import DataRemoteError
 from .storage import Storage
 
@@ -54,6 +55,32 @@ def describe(exc: BaseException) -> str:
         return f"{exc.strerror}{where}"
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]
+
+
+CHUNK = 1 << 20
+
+
+def copy_hashing(source: Any, target: Path, callback: Any = None) -> str:
+    """Copy the open binary ``source`` into the new file ``target`` in one pass; return
+    the md5 of what was copied. ``callback`` (fsspec's) hears of each chunk."""
+    digest = hashlib.md5(usedforsecurity=False)
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    with open(target, "xb") as out:
+        while True:
+            count = source.readinto(buffer)
+            if not count:
+                break
+            digest.update(view[:count])
+            out.write(view[:count])
+            if callback is not None:
+                callback.relative_update(count)
+    return digest.hexdigest()
+
+
+def _check(md5: str, digest: str, message: str) -> None:
+    if digest != md5.removesuffix(".dir"):
+        raise DataRemoteError(message)
 
 
 def parse_object_path(relpath: str) -> str | None:
@@ -135,19 +162,31 @@ class RemoteObjects:
 
     # -- moving bytes -----------------------------------------------------------------
     def upload(self, md5: str, source: Path, callback: Any = None) -> None:
-        """Put ``source`` (a cache file) at ``md5``'s path; never visible half-written."""
+        """Put ``source`` (a cache file) at ``md5``'s path, checking on the way that its
+        bytes hash to ``md5``; never visible half-written.
+
+        Raises:
+            DataRemoteError: the cache file's bytes do not hash to ``md5`` (nothing sent).
+        """
         final = self.path(md5)
         parent = posixpath.dirname(final)
         kwargs = {"callback": callback} if callback is not None else {}
+        local = self.storage.protocol == "file"
+        if not local:  # hashed first: the driver reads the file itself
+            _check(md5, md5_file(source), f"cache object {md5} is corrupted (its bytes changed); it was not pushed")
         if not self.storage.renames:
             self.fs.put_file(os.fspath(source), final, **kwargs)
             return
         self.fs.makedirs(parent, exist_ok=True)
         temp = f"{parent}/.{md5[2:]}.{uuid.uuid4().hex}.tmp"
         try:
-            self.fs.put_file(os.fspath(source), temp, **kwargs)
-            if self.storage.protocol == "file":
+            if local:  # one pass: copied and hashed together
+                with open(source, "rb") as src:
+                    digest = copy_hashing(src, Path(temp), callback)
+                _check(md5, digest, f"cache object {md5} is corrupted (its bytes changed); it was not pushed")
                 os.chmod(temp, READONLY)  # as DVC leaves remote objects: read-only
+            else:
+                self.fs.put_file(os.fspath(source), temp, **kwargs)
             try:
                 self.fs.mv(temp, final)
             except OSError:
@@ -157,20 +196,24 @@ class RemoteObjects:
             if self.fs.exists(temp):
                 self.fs.rm_file(temp)
 
-    def download(self, md5: str, target: Path, callback: Any = None) -> None:
-        """Copy object ``md5`` to the local file ``target`` (the caller's temporary name).
+    def download(self, md5: str, target: Path, callback: Any = None) -> str:
+        """Copy object ``md5`` to the new local file ``target`` (the caller's temporary
+        name); return the md5 of the bytes written, for the caller to check.
 
         Raises:
             ObjectMissing: neither layout holds it.
         """
         if md5 in self._manifests:
             target.write_bytes(self._manifests[md5])
-            return
+            return hashlib.md5(self._manifests[md5], usedforsecurity=False).hexdigest()
         kwargs = {"callback": callback} if callback is not None else {}
         for path in (self.path(md5), self._legacy_path(md5)):
             try:
+                if self.storage.protocol == "file":  # one pass: copied and hashed together
+                    with open(path, "rb") as src:
+                        return copy_hashing(src, target, callback)
                 self.fs.get_file(path, os.fspath(target), **kwargs)
-                return
+                return md5_file(target)
             except FileNotFoundError:
                 continue
         raise ObjectMissing(f"Object {md5} is not on remote '{self.name}'.")
@@ -197,8 +240,6 @@ class RemoteObjects:
             DataRemoteError: its bytes do not hash to ``md5``.
             CacheError: it is malformed or names a path outside its directory.
         """
-        import hashlib
-
         data = self._manifests.get(md5)
         if data is None:
             data = self.read_bytes(md5)

@@ -56,6 +56,7 @@ class Progress:
                 pass
 
             def relative_update(self, inc: int = 1) -> None:
+                self.value = (self.value or 0) + inc
                 progress.update(inc)
 
             def absolute_update(self, value: int) -> None:

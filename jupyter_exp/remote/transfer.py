@@ -2,7 +2,7 @@
 
 Push sends what the remote lacks; fetch brings what the cache lacks. Both run ``jobs``
 transfers at once on a thread pool and report bytes to a progress bar. Every byte is
-checked against its name: a cache file is hashed before it is sent (a corrupted cache
+checked against its name: a cache file is hashed as it is sent (a corrupted cache
 object is never spread), a downloaded file is hashed before it takes its name in the
 cache (a remote cannot plant wrong data). Each object lands whole or not at all (see
 :class:`~.objects.RemoteObjects`; in the cache: a temporary name, then a rename), so
@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..pipeline.cache import READONLY, Cache
-from ..pipeline.hashing import md5_file
 from ..serialize import temp_sibling
 from .errors import DataRemoteError
 from .objects import ObjectMissing, RemoteObjects, describe, is_storage_error
@@ -134,8 +133,6 @@ def push(
 
     def send(md5: str) -> int:
         source = cache.object_path(md5)
-        if md5_file(source) != md5.removesuffix(".dir"):
-            raise DataRemoteError(f"cache object {md5} is corrupted (its bytes changed); it was not pushed")
         size = source.stat().st_size
         callback = bar.callback()
         remote.upload(md5, source, callback)
@@ -179,8 +176,7 @@ def fetch(
         temp = temp_sibling(target)
         try:
             callback = bar.callback()
-            remote.download(md5, temp, callback)
-            if md5_file(temp) != md5.removesuffix(".dir"):
+            if remote.download(md5, temp, callback) != md5.removesuffix(".dir"):
                 raise DataRemoteError(f"object {md5} on remote '{remote.name}' is corrupted; it was not fetched")
             size = temp.stat().st_size
             os.chmod(temp, READONLY)
