@@ -96,8 +96,6 @@ def measure(kind: str, label: str, small: int, large_mb: int, repeat: int, work:
     root = work / f"{kind}-{slug}"
     _make_project(root, dvc, env, small, large_mb)
     data = root / ("data" if small else "big.bin")
-    saved = work / f"{kind}-{slug}-saved"
-    shutil.move(str(data), str(saved))  # the workspace copy comes back for each push
     times: dict[str, list[float]] = {"push ours": [], "push dvc": [], "pull ours": [], "pull dvc": []}
     for attempt in range(repeat):
         if kind == "s3":
@@ -128,11 +126,10 @@ def measure(kind: str, label: str, small: int, large_mb: int, repeat: int, work:
             cmd = [*_ours(), "data", "pull", "-r", "ours"] if tool == "ours" else [str(dvc), "pull", "-r", "dvc"]
             times[f"pull {tool}"].append(_run(cmd, root, env))
         assert data.exists()
-        for tool, url in urls.items():
-            if kind != "s3":
+        if kind != "s3":
+            for url in urls.values():
                 shutil.rmtree(url, ignore_errors=True)
     shutil.rmtree(root, ignore_errors=True)
-    shutil.rmtree(saved, ignore_errors=True)
     rows = []
     for verb in ("push", "pull"):
         rows.append(
