@@ -333,3 +333,43 @@ def test_a_full_disk_mid_pull_is_one_line_and_loses_nothing(tmp_path, monkeypatc
             import hashlib
 
             assert hashlib.md5(path.read_bytes()).hexdigest() == path.parent.name + path.name
+
+
+@pytest.fixture
+def http_store(tmp_path):
+    """A local directory served read-only over HTTP on localhost (Python's file server)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    store = tmp_path / "store"
+    store.mkdir()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(store)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield store, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_http_remote_is_pulled_through_the_same_code_path_by_both_tools(tmp_path, monkeypatch, cli, dvc, http_store):
+    store, url = http_store
+    root = make_data_project(tmp_path / "origin", dvc, monkeypatch)
+    dvc("remote", "add", "store", str(store))
+    dvc("push", "-r", "store")
+    dvc("remote", "add", "-d", "web", url)
+    git(root, "commit", "-qam", "web remote")
+    expected = data_files(root)
+    ours = _clone(tmp_path, root, "ours", monkeypatch)
+    assert cli("data", "pull").stdout.splitlines()[-1] == "8 files fetched and 3 files updated"
+    assert data_files(ours) == expected
+    theirs = _clone(tmp_path, root, "theirs", monkeypatch)
+    dvc("pull")
+    assert data_files(theirs) == expected
+    proc = cli("data", "pull", "-r", "web", "data/nosuch", check=False)
+    assert proc.returncode == 1 and "Nothing tracked matches data/nosuch" in proc.stderr

@@ -75,6 +75,12 @@ def open_remote(project: Project, name: str | None = None) -> tuple[RemoteSpec, 
             "No remote provided and no default remote set; add one with `jupyter exp remote add -d NAME URL` "
             "or pass -r NAME."
         )
+    for option in ("worktree", "version_aware"):
+        if spec.options.get(option, "").lower() == "true":
+            raise RemoteConfigError(
+                f"Remote '{spec.name}' is a {option} remote (cloud versioning), which jupyter_exp does not "
+                "write; push and pull it with DVC, or use a remote in DVC's object layout."
+            )
     with storage_errors(spec.name, spec.url):
         return spec, RemoteObjects(open_storage(project, spec))
 

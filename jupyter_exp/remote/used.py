@@ -129,8 +129,9 @@ def select_revisions(
     if all_commits:
         optional += _commits(project, [*([head] if head else []), "--branches", "--tags", "--remotes"])
     else:
-        if all_branches:
-            optional += _commits(project, ["--no-walk", "--branches"] if num == 1 else [f"-n{num}", "--branches"])
+        if all_branches:  # each branch tip and ``num - 1`` first parents below it, as DVC's -a -n
+            for (tip,) in project.git.for_each_ref("refs/heads", ["objectname"]):
+                optional += _commits(project, ["--first-parent", f"-n{max(num, 1)}", tip])
         if all_tags:
             optional += _commits(project, ["--no-walk", "--tags"])
     return Revisions(list(dict.fromkeys(required)), [r for r in dict.fromkeys(optional) if r not in required])
