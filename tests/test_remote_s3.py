@@ -152,3 +152,17 @@ def test_a_missing_bucket_is_one_line(s3_origin, cli):
     proc = cli("data", "push", "-r", "nobucket", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith("ERROR: ") and "nobucket" in proc.stderr
+
+
+@pytest.mark.parametrize("size", [100, 20 << 20], ids=["small", "large"])
+def test_a_corrupted_cache_object_never_stays_on_s3(s3_origin, cli, size):
+    root, bucket, client = s3_origin
+    (root / "data" / "blob.bin").write_bytes(os.urandom(size))
+    jupyter_exp.add(["data/blob.bin"])
+    blob = dvc_file_md5(root, "data/blob.bin.dvc")
+    obj = root / ".dvc" / "cache" / "files" / "md5" / blob[:2] / blob[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(os.urandom(size))
+    proc = cli("data", "push", check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and f"cache object {blob} is corrupted" in proc.stderr
+    assert blob not in verify_s3(client, bucket)  # every other object is whole and named right

@@ -373,3 +373,19 @@ def test_an_http_remote_is_pulled_through_the_same_code_path_by_both_tools(tmp_p
     assert data_files(theirs) == expected
     proc = cli("data", "pull", "-r", "web", "data/nosuch", check=False)
     assert proc.returncode == 1 and "Nothing tracked matches data/nosuch" in proc.stderr
+
+
+@pytest.mark.parametrize("size", [100, 20 << 20], ids=["small", "large"])
+def test_a_corrupted_cache_object_is_never_pushed(origin, tmp_path, cli, size):
+    (origin / "data" / "blob.bin").write_bytes(os.urandom(size))
+    jupyter_exp.add(["data/blob.bin"])
+    blob = dvc_file_md5(origin, "data/blob.bin.dvc")
+    obj = origin / ".dvc" / "cache" / "files" / "md5" / blob[:2] / blob[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(os.urandom(size))  # as an in-place write through a hard link would
+    proc = cli("data", "push", check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"cache object {blob} is corrupted" in proc.stderr
+    pushed = verify_local_remote(tmp_path / "store")
+    assert blob not in pushed and len(pushed) == 8  # the others went through
+    assert not list((tmp_path / "store").rglob("*.tmp"))

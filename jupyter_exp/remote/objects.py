@@ -14,8 +14,10 @@ import json
 import os
 import posixpath
 import re
+import shutil
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,30 @@ def describe(exc: BaseException) -> str:
 
 
 CHUNK = 1 << 20
+LARGE = 16 << 20  # from this size a file is hashed on a thread beside its copy
+
+
+def hash_alongside(path: Path, copy: Callable[[], object]) -> str:
+    """Run ``copy`` (which reads ``path``) while another thread hashes ``path``; return
+    the md5. Remote and cache objects never change in place (they are renamed in), so
+    the bytes hashed are the bytes copied."""
+    found: dict[str, Any] = {}
+
+    def digest() -> None:
+        try:
+            found["md5"] = md5_file(path)
+        except BaseException as exc:  # handed to the caller's thread
+            found["error"] = exc
+
+    worker = threading.Thread(target=digest, daemon=True)
+    worker.start()
+    try:
+        copy()
+    finally:
+        worker.join()
+    if "error" in found:
+        raise found["error"]
+    return found["md5"]
 
 
 def copy_hashing(source: Any, target: Path, callback: Any = None) -> str:
@@ -174,31 +200,43 @@ class RemoteObjects:
 
     # -- moving bytes -----------------------------------------------------------------
     def upload(self, md5: str, source: Path, callback: Any = None) -> None:
-        """Put ``source`` (a cache file) at ``md5``'s path, checking on the way that its
-        bytes hash to ``md5``; never visible half-written.
+        """Put ``source`` (a cache file) at ``md5``'s path, checking that its bytes hash
+        to ``md5``; never visible half-written.
+
+        A small file is hashed before it is sent. A large one is hashed while it is sent
+        (MD5 is slower than a copy): into a temporary name where the storage renames, so
+        a mismatch never becomes visible; on an object store the object a mismatch left
+        is deleted at once (readers hash what they fetch, so none would take it).
 
         Raises:
-            DataRemoteError: the cache file's bytes do not hash to ``md5`` (nothing sent).
+            DataRemoteError: the cache file's bytes do not hash to ``md5``.
         """
         final = self.path(md5)
-        parent = posixpath.dirname(final)
         kwargs = {"callback": callback} if callback is not None else {}
-        local = self.storage.protocol == "file"
-        if not local:  # hashed first: the driver reads the file itself
-            _check(md5, md5_file(source), f"cache object {md5} is corrupted (its bytes changed); it was not pushed")
+        corrupt = f"cache object {md5} is corrupted (its bytes changed); it was not pushed"
+        large = source.stat().st_size >= LARGE
         if not self.storage.renames:
-            self.fs.put_file(os.fspath(source), final, **kwargs)
+            if not large:
+                _check(md5, md5_file(source), corrupt)
+                self.fs.put_file(os.fspath(source), final, **kwargs)
+                return
+            digest = hash_alongside(source, lambda: self.fs.put_file(os.fspath(source), final, **kwargs))
+            if digest != md5.removesuffix(".dir"):
+                self.fs.rm_file(final)
+                raise DataRemoteError(corrupt)
             return
+        parent = posixpath.dirname(final)
         self.fs.makedirs(parent, exist_ok=True)
         temp = f"{parent}/.{md5[2:]}.{uuid.uuid4().hex}.tmp"
         try:
-            if local:  # one pass: copied and hashed together
+            if self.storage.protocol == "file" and not large:  # one pass: copied and hashed together
                 with open(source, "rb") as src:
                     digest = copy_hashing(src, Path(temp), callback)
-                _check(md5, digest, f"cache object {md5} is corrupted (its bytes changed); it was not pushed")
-                os.chmod(temp, READONLY)  # as DVC leaves remote objects: read-only
             else:
-                self.fs.put_file(os.fspath(source), temp, **kwargs)
+                digest = hash_alongside(source, lambda: self.fs.put_file(os.fspath(source), temp, **kwargs))
+            _check(md5, digest, corrupt)
+            if self.storage.protocol == "file":
+                os.chmod(temp, READONLY)  # as DVC leaves remote objects: read-only
             try:
                 self.fs.mv(temp, final)
             except OSError:
@@ -210,7 +248,8 @@ class RemoteObjects:
 
     def download(self, md5: str, target: Path, callback: Any = None) -> str:
         """Copy object ``md5`` to the new local file ``target`` (the caller's temporary
-        name); return the md5 of the bytes written, for the caller to check.
+        name); return the md5 of the bytes read, for the caller to check before the
+        file takes its name.
 
         Raises:
             ObjectMissing: neither layout holds it.
@@ -221,11 +260,14 @@ class RemoteObjects:
         kwargs = {"callback": callback} if callback is not None else {}
         for path in (self.path(md5), self._legacy_path(md5)):
             try:
-                if self.storage.protocol == "file":  # one pass: copied and hashed together
+                if self.storage.protocol != "file":
+                    self.fs.get_file(path, os.fspath(target), **kwargs)
+                    return md5_file(target)
+                if os.stat(path).st_size < LARGE:  # one pass: copied and hashed together
                     with open(path, "rb") as src:
                         return copy_hashing(src, target, callback)
-                self.fs.get_file(path, os.fspath(target), **kwargs)
-                return md5_file(target)
+                # A large file: the kernel copies while this process hashes the source.
+                return hash_alongside(Path(path), lambda p=path: shutil.copyfile(p, target))
             except FileNotFoundError:
                 continue
         raise ObjectMissing(f"Object {md5} is not on remote '{self.name}'.")

@@ -149,7 +149,7 @@ def push(
                 ready.append(md5)
             else:
                 result.skipped_dirs.append(md5)
-        if not result.failed:
+        if result.no_room is None:  # a manifest whose files all made it goes too
             _run(send, ready, jobs, result)
     finally:
         bar.close()
@@ -201,7 +201,7 @@ def fetch(
                 ready.append(md5)
             else:
                 result.skipped_dirs.append(md5)
-        if not result.failed:
+        if result.no_room is None:  # a manifest whose files all made it goes too
             _run(bring, ready, jobs, result)
     finally:
         bar.close()
