@@ -207,7 +207,7 @@ def from_named(conf: dict[str, dict]) -> Sections:
     return sections
 
 
-def _is_local_path(value: Value) -> bool:
+def _is_local_path(value: object) -> bool:
     return isinstance(value, str) and bool(value) and not _URL.match(value)
 
 

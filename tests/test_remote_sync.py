@@ -389,3 +389,16 @@ def test_a_corrupted_cache_object_is_never_pushed(origin, tmp_path, cli, size):
     pushed = verify_local_remote(tmp_path / "store")
     assert blob not in pushed and len(pushed) == 8  # the others went through
     assert not list((tmp_path / "store").rglob("*.tmp"))
+
+
+def test_in_a_notebook_a_push_shows_a_progress_widget_and_the_summary(origin, tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext jupyter_exp"), nbformat.v4.new_code_cell("%exp data push")]
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(origin)}}).execute()
+    outputs = nb.cells[1]["outputs"]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), outputs
+    assert "8 files pushed" in "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    assert len(verify_local_remote(tmp_path / "store")) == 8

@@ -9,6 +9,7 @@ are read when the new layout lacks them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -267,7 +268,7 @@ class RemoteObjects:
                     with open(path, "rb") as src:
                         return copy_hashing(src, target, callback)
                 # A large file: the kernel copies while this process hashes the source.
-                return hash_alongside(Path(path), lambda p=path: shutil.copyfile(p, target))
+                return hash_alongside(Path(path), functools.partial(shutil.copyfile, path, target))
             except FileNotFoundError:
                 continue
         raise ObjectMissing(f"Object {md5} is not on remote '{self.name}'.")

@@ -55,12 +55,13 @@ class Progress:
             def call(self, *args: Any, **kwargs: Any) -> None:
                 pass
 
-            def relative_update(self, inc: int = 1) -> None:
-                self.value = (self.value or 0) + inc
+            def relative_update(self, inc: int | None = 1) -> None:
+                inc = inc or 0
+                self.value = int(getattr(self, "value", 0) or 0) + inc
                 progress.update(inc)
 
             def absolute_update(self, value: int) -> None:
-                progress.update(max(0, value - (self.value or 0)))
+                progress.update(max(0, value - int(getattr(self, "value", 0) or 0)))
                 self.value = value
 
         return _Feed()

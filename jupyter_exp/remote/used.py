@@ -16,6 +16,7 @@ baseline (a checkpoint experiment has a commit per step).
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -88,8 +89,8 @@ class Revisions:
     """The revisions a verb acts on: ``required`` ones must be read; an ``optional`` one
     that cannot be read is skipped with a warning (DVC's ``-A`` does the same)."""
 
-    required: list[str | None]
-    optional: list[str] = field(default_factory=list)
+    required: Sequence[str | None]
+    optional: Sequence[str] = field(default_factory=list)
 
     def all(self) -> list[str | None]:
         return list(dict.fromkeys([*self.required, *self.optional]))
@@ -241,7 +242,7 @@ def wanted_objects(
         try:
             items = tracked_at(project, rev, memo)
         except JupyterExpError as exc:
-            if rev in revisions.required:
+            if rev is WORKSPACE or rev in revisions.required:
                 raise
             warn(f"skipped commit {rev[:7]} ({exc})")
             continue
