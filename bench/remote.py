@@ -4,7 +4,8 @@
 
 Two data sets: ``--small`` files of 1-4 KiB in one tracked directory (default 1,000), and
 one ``--large-mb`` file (default 1024). Two remotes: a local directory and S3 served on
-localhost by moto's server (started here; DVC gets ``dvc-s3`` through bench/dvc_env.py).
+localhost by moto's server (started here, in a process of its own; DVC gets ``dvc-s3``
+through bench/dvc_env.py).
 For each, ``jupyter exp data push`` and ``dvc push`` each send the data to an empty
 remote of their own, then ``jupyter exp data pull`` and ``dvc pull`` each bring it back
 into an empty cache and workspace (``.dvc/tmp`` cleared too, so neither tool starts
@@ -142,10 +143,28 @@ def measure(kind: str, label: str, small: int, large_mb: int, repeat: int, work:
     return rows
 
 
-def _quiet_moto() -> None:
-    import logging
+def _start_s3() -> tuple[subprocess.Popen, str]:
+    """moto's S3 server in a process of its own (so that it never shares this one's
+    interpreter lock with the timing loop); returns it and its endpoint."""
+    import urllib.request
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(endpoint, timeout=1)
+            return server, endpoint
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise SystemExit("moto's server did not start") from None
+            time.sleep(0.1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,25 +180,21 @@ def main(argv: list[str] | None = None) -> int:
     ensure_dvc_s3(dvc_executable())
     kinds = [args.only] if args.only else ["local", "s3"]
     rows = []
-    server = None
+    server: subprocess.Popen | None = None
     with tempfile.TemporaryDirectory(prefix="jx-remote-bench-") as tmp:
         work = Path(tmp)
         for kind in kinds:
             endpoint = None
             if kind == "s3":
-                from moto.server import ThreadedMotoServer
-
-                _quiet_moto()
-                port = _free_port()
-                server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-                server.start()
-                endpoint = f"http://127.0.0.1:{port}"
-            rows += measure(kind, f"{args.small} small files", args.small, 0, args.repeat, work, endpoint)
-            large_repeat = max(1, args.repeat // 2) if args.large_mb >= 512 else args.repeat
-            rows += measure(kind, f"one {args.large_mb} MiB file", 0, args.large_mb, large_repeat, work, endpoint)
-            if server is not None:
-                server.stop()
-                server = None
+                server, endpoint = _start_s3()
+            try:
+                rows += measure(kind, f"{args.small} small files", args.small, 0, args.repeat, work, endpoint)
+                rows += measure(kind, f"one {args.large_mb} MiB file", 0, args.large_mb, args.repeat, work, endpoint)
+            finally:
+                if server is not None:
+                    server.kill()
+                    server.wait()
+                    server = None
     print(f"jupyter_exp vs DVC {DVC_VERSION}, {os.cpu_count()} CPUs, median seconds of {args.repeat} run(s)")
     print(f"{'workload':<40} {'ours':>8} {'dvc':>8} {'dvc/ours':>9}")
     for name, ours, theirs in rows:
