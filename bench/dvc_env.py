@@ -12,6 +12,7 @@ import venv
 from pathlib import Path
 
 DVC_VERSION = "3.67.1"
+DVC_S3_VERSION = "3.3.0"  # DVC's S3 remote support, for the S3 remote tests and benchmarks
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,3 +36,21 @@ def dvc_executable(install: bool = True) -> Path:
                 check=True,
             )
     return exe
+
+
+def ensure_dvc_s3(exe: Path) -> None:
+    """Install ``dvc-s3`` beside the DVC at ``exe`` unless it is there (idempotent; one
+    installer at a time across processes, under the same lock as the DVC install)."""
+    python = exe.parent / "python"
+    probe = [str(python), "-c", "import dvc_s3"]
+    if subprocess.run(probe, capture_output=True).returncode == 0:
+        return
+    lock_dir = REPO_ROOT / ".cache"
+    lock_dir.mkdir(exist_ok=True)
+    with open(lock_dir / "dvc-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if subprocess.run(probe, capture_output=True).returncode != 0:
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", f"dvc-s3=={DVC_S3_VERSION}"],
+                check=True,
+            )

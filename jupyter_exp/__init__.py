@@ -1,7 +1,7 @@
 """jupyter_exp: DVC-compatible pipelines and experiments from Jupyter, Python and the shell.
 
 This module only re-exports. The api lives in :mod:`jupyter_exp.api`, one module per
-noun (pipeline, params and metrics, experiments, queue, sharing); the ``jupyter exp``
+noun (pipeline, params and metrics, experiments, queue, sharing, data); the ``jupyter exp``
 command and the ``%exp`` / ``%%stage`` magics call those modules. Each name below is
 imported on first use (PEP 562), so ``import jupyter_exp`` stays cheap: the engine,
 pandas and IPython load when a function first needs them.
@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
 
     from . import live
     from .api.compare import *  # noqa: F403
+    from .api.data import *  # noqa: F403
     from .api.experiments import *  # noqa: F403
     from .api.notes import *  # noqa: F403
     from .api.params_metrics import *  # noqa: F403
@@ -52,6 +53,10 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .plots.templates import TemplateError
     from .project import Project
     from .refs import InvalidExpNameError
+    from .remote.config import RemoteEntry
+    from .remote.errors import DataRemoteError, MissingDriverError, RemoteConfigError
+    from .remote.gc import GcPlan
+    from .remote.sync import SyncReport
 
 # Each module (relative to this package) and the names it gives; each is imported
 # when one of its names is first used.
@@ -65,6 +70,8 @@ _BY_MODULE = {
     ".api.queue": "queue queue_kill queue_logs queue_remove queue_retry queue_start queue_status queue_stop "
     "queue_wait queue_with run_all",
     ".api.sharing": "pull push",
+    ".api.data": "data_fetch data_gc data_pull data_push remote_add remote_default remote_list remote_modify "
+    "remote_remove remote_rename",
     ".api.plots": "plots_diff plots_show plots_templates",
     ".api.table": "show_table",
     # What the functions return and take.
@@ -82,6 +89,10 @@ _BY_MODULE = {
     ".pipeline.results": "StageResult",
     ".plots.display": "PlotsView",
     ".project": "Project",
+    ".remote.config": "RemoteEntry",
+    ".remote.sync": "SyncReport",
+    ".remote.gc": "GcPlan",
+    ".remote.errors": "DataRemoteError MissingDriverError RemoteConfigError",
     # The errors a user may catch (all JupyterExpError).
     ".errors": "CacheError CheckoutError ConfigError CyclicGraphError LockError MissingDependencyError "
     "NotAGitRepoError NotAProjectError OutputDuplicatedError OverrideSyntaxError ParamsError PathError "

@@ -17,13 +17,13 @@ import time
 from functools import cached_property
 from pathlib import Path
 
-from .errors import ConfigError, LockError, NotAProjectError, PathError
+from .errors import LockError, NotAProjectError, PathError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import configparser
     from collections.abc import Iterator
 
+    from .dvc_config import DvcConfig
     from .git import Git
 
 DVC_DIR = ".dvc"
@@ -195,31 +195,16 @@ class Project:
         return self.own_tmp_dir / f"index-{uuid.uuid4().hex}"
 
     @cached_property
-    def config(self) -> configparser.ConfigParser:
-        """``.dvc/config`` merged with ``config.local``.
+    def config(self) -> DvcConfig:
+        """DVC's config, every level merged (``.dvc/config``, ``config.local``, and the
+        global and system files), read as DVC reads it (see :mod:`.dvc_config`).
 
         Raises:
             ConfigError: a file that is not UTF-8 or not valid INI, naming the file.
         """
-        import configparser
+        from .dvc_config import load
 
-        parser = configparser.ConfigParser()
-        for path in (self.config_file, self.local_config_file):
-            name = f"{DVC_DIR}/{path.name}"
-            try:
-                text = path.read_text(encoding="utf-8")
-            except FileNotFoundError:
-                continue
-            except UnicodeDecodeError:
-                raise ConfigError(f"{name} is not UTF-8 text; fix or recreate it.") from None
-            except OSError as exc:
-                raise ConfigError(f"Cannot read {name}: {exc.strerror or exc}; fix or recreate it.") from None
-            try:
-                parser.read_string(text, source=name)
-            except configparser.Error as exc:
-                problem = " ".join(str(exc).split())
-                raise ConfigError(f"{name} is not a valid config file ({problem}); fix or recreate it.") from None
-        return parser
+        return load(self.dvc_dir)
 
     @property
     def cache_dir(self) -> Path:
@@ -231,7 +216,7 @@ class Project:
 
     @property
     def link_types(self) -> list[str]:
-        configured = self.config.get("cache", "type", fallback="")
+        configured = self.config.get("cache", "type", fallback="") or ""
         types = [t.strip() for t in configured.split(",") if t.strip()]
         # DVC's default: a hard link or symlink only when configured, since writing
         # into such a workspace file in place would change the cache object.

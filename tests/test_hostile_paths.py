@@ -494,14 +494,12 @@ def test_stage_script_rewrites_its_own_script_and_others_with_force(hostile, she
         (
             {".dvc/config": "[cache\ndir = x\n"},
             ["checkout"],
-            ".dvc/config is not a valid config file (File contains no section headers. file: '.dvc/config', "
-            "line: 1 '[cache\\n'); fix or recreate it.",
+            ".dvc/config, line 1: '[cache' is neither a [section] nor KEY = VALUE; fix the file.",
         ),
         (
             {".dvc/config": "[cache]\ndir = a\ndir = b\n"},
             ["checkout"],
-            ".dvc/config is not a valid config file (While reading from '.dvc/config' [line 3]: option 'dir' "
-            "in section 'cache' already exists); fix or recreate it.",
+            ".dvc/config, line 3: 'dir' is set twice in one section; keep one.",
         ),
     ],
 )

@@ -5,7 +5,7 @@ through :func:`execute`. Each noun's module adds its verbs and their handlers:
 :mod:`.pipeline` (init, add, checkout, repro), :mod:`.params_metrics` (params, metrics),
 :mod:`.experiments` (run, save, show, diff, apply, branch, rename, remove, gc, list),
 :mod:`.queue` (queue ...), :mod:`.sharing` (push, pull), :mod:`.plots` (plots ...),
-:mod:`.notes` (note). A JupyterExpError prints one
+:mod:`.notes` (note), :mod:`.data` (remote ..., data push/pull/fetch/gc). A JupyterExpError prints one
 line on stderr and exits 1 (a usage error 2); Ctrl+C exits 130.
 """
 
@@ -63,6 +63,7 @@ NOUN_VERBS: dict[str, tuple[str, ...]] = {
     "sharing": ("push", "pull"),
     "plots": ("plots",),
     "notes": ("note",),
+    "data": ("remote", "data"),  # data remotes, data push/pull/fetch and cache gc
 }
 VERBS = frozenset(verb for verbs in NOUN_VERBS.values() for verb in verbs)
 
@@ -99,6 +100,10 @@ def _nouns(only: str | None) -> list:
         from . import notes
 
         found.append(notes)
+    if "data" in wanted:
+        from . import data
+
+        found.append(data)
     return found
 
 

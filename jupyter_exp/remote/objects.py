@@ -1,0 +1,323 @@
+"""DVC 3's object layout on a remote: ``<root>/files/md5/<2 hex>/<30 hex>[.dir]``.
+
+The one place that turns an md5 into a remote path (after ``check_md5``) and a remote
+listing back into md5s: a listed name that is not an object name (a stray file, a
+temporary upload, a crafted ``../x``) is never taken for an object, so nothing outside
+the layout is ever read as data or deleted. Objects DVC 2 pushed (``<root>/<2>/<30>``)
+are read when the new layout lacks them.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import posixpath
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ..errors import CacheError
+from ..pipeline.cache import READONLY, check_manifest
+from ..pipeline.hashing import check_md5, md5_file
+from .errors import DataRemoteError
+from .storage import Storage
+
+_PREFIX = re.compile(r"[0-9a-f]{2}")
+_REST = re.compile(r"[0-9a-f]{30}(\.dir)?")
+LISTING_THRESHOLD = 64  # past this many objects to look up, one listing beats a request per object
+
+
+class ObjectMissing(DataRemoteError):
+    """An object the remote does not hold."""
+
+
+_DRIVER_MODULES = ("botocore", "aiobotocore", "aiohttp", "asyncssh", "google", "azure", "gcsfs", "adlfs", "s3fs")
+
+
+def is_storage_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the storage's (a network, permission, disk or driver error)
+    rather than a bug of ours: such an error becomes one line, a bug keeps its traceback."""
+    import asyncio
+
+    if isinstance(exc, (OSError, asyncio.TimeoutError, DataRemoteError)):
+        return True
+    return any(c.__module__.startswith(_DRIVER_MODULES) for c in type(exc).__mro__)
+
+
+def describe(exc: BaseException) -> str:
+    """A storage error in a few words (its first line)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+CHUNK = 1 << 20
+LARGE = 16 << 20  # from this size a file is hashed on a thread beside its copy
+
+
+def hash_alongside(path: Path, copy: Callable[[], object]) -> str:
+    """Run ``copy`` (which reads ``path``) while another thread hashes ``path``; return
+    the md5. Remote and cache objects never change in place (they are renamed in), so
+    the bytes hashed are the bytes copied."""
+    found: dict[str, Any] = {}
+
+    def digest() -> None:
+        try:
+            found["md5"] = md5_file(path)
+        except BaseException as exc:  # handed to the caller's thread
+            found["error"] = exc
+
+    worker = threading.Thread(target=digest, daemon=True)
+    worker.start()
+    try:
+        copy()
+    finally:
+        worker.join()
+    if "error" in found:
+        raise found["error"]
+    return found["md5"]
+
+
+def copy_hashing(source: Any, target: Path, callback: Any = None) -> str:
+    """Copy the open binary ``source`` into the new file ``target`` in one pass; return
+    the md5 of what was copied. ``callback`` (fsspec's) hears of each chunk."""
+    digest = hashlib.md5(usedforsecurity=False)
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    with open(target, "xb") as out:
+        while True:
+            count = source.readinto(buffer)
+            if not count:
+                break
+            digest.update(view[:count])
+            out.write(view[:count])
+            if callback is not None:
+                callback.relative_update(count)
+    return digest.hexdigest()
+
+
+def _check(md5: str, digest: str, message: str) -> None:
+    if digest != md5.removesuffix(".dir"):
+        raise DataRemoteError(message)
+
+
+def parse_object_path(relpath: str) -> str | None:
+    """The md5 of ``<2>/<30>[.dir]`` (a path under ``files/md5``), else None."""
+    prefix, _, rest = relpath.partition("/")
+    if _PREFIX.fullmatch(prefix) and _REST.fullmatch(rest):
+        return prefix + rest
+    return None
+
+
+class RemoteObjects:
+    """The objects of one remote."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.fs = storage.fs
+        self.base = storage.join("files", "md5")
+        self._manifests: dict[str, bytes] = {}
+
+    @property
+    def name(self) -> str:
+        return self.storage.name
+
+    def path(self, md5: str) -> str:
+        check_md5(md5)
+        return f"{self.base}/{md5[:2]}/{md5[2:]}"
+
+    def _legacy_path(self, md5: str) -> str:
+        check_md5(md5)
+        return self.storage.join(md5[:2], md5[2:])
+
+    # -- what is there --------------------------------------------------------------
+    def exists(self, md5: str) -> bool:
+        return bool(self.fs.exists(self.path(md5)))
+
+    def listing(self) -> tuple[set[str], list[str]]:
+        """Every object under ``files/md5`` and, apart, every other name found there."""
+        found: set[str] = set()
+        strays: list[str] = []
+        try:
+            paths = self.fs.find(self.base)
+        except FileNotFoundError:
+            return found, strays
+        prefix = self.fs._strip_protocol(self.base).rstrip("/") + "/"
+        for path in paths:
+            rel = path[len(prefix) :] if path.startswith(prefix) else path
+            md5 = parse_object_path(rel)
+            if md5 is None:
+                strays.append(rel)
+            else:
+                found.add(md5)
+        return found, strays
+
+    def sizes(self) -> dict[str, int]:
+        """md5 -> size of every object under ``files/md5`` (other names left out)."""
+        try:
+            found = self.fs.find(self.base, detail=True)
+        except FileNotFoundError:
+            return {}
+        prefix = self.fs._strip_protocol(self.base).rstrip("/") + "/"
+        sizes = {}
+        for path, info in found.items():
+            md5 = parse_object_path(path[len(prefix) :] if path.startswith(prefix) else path)
+            if md5 is not None:
+                sizes[md5] = int(info.get("size") or 0)
+        return sizes
+
+    def present(self, md5s: Iterable[str], jobs: int) -> set[str]:
+        """Which of ``md5s`` the remote holds (in DVC 3's layout)."""
+        wanted = set(md5s)
+        if not wanted:
+            return set()
+        if self.storage.protocol == "file":  # a stat each: cheaper than any listing or thread
+            return {md5 for md5 in wanted if os.path.exists(self.path(md5))}
+        if len(wanted) > LISTING_THRESHOLD and self._listing_is_cheaper(len(wanted)):
+            return self.listing()[0] & wanted
+        ordered = sorted(wanted)
+        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(ordered)))) as pool:
+            flags = list(pool.map(self.exists, ordered))
+        return {md5 for md5, there in zip(ordered, flags) if there}
+
+    def _listing_is_cheaper(self, count: int) -> bool:
+        """Whether listing the whole remote takes fewer requests than ``count`` lookups:
+        the objects under one of the 256 prefixes tell how big the remote is (DVC's
+        estimate), at a thousand names per listed page."""
+        try:
+            sample = len(self.fs.ls(f"{self.base}/00", detail=False))
+        except FileNotFoundError:
+            sample = 0
+        return sample * 256 / 1000 < count
+
+    # -- moving bytes -----------------------------------------------------------------
+    def upload(self, md5: str, source: Path, callback: Any = None) -> None:
+        """Put ``source`` (a cache file) at ``md5``'s path, checking that its bytes hash
+        to ``md5``; never visible half-written.
+
+        A small file is hashed before it is sent. A large one is hashed while it is sent
+        (MD5 is slower than a copy): into a temporary name where the storage renames, so
+        a mismatch never becomes visible; on an object store the object a mismatch left
+        is deleted at once (readers hash what they fetch, so none would take it).
+
+        Raises:
+            DataRemoteError: the cache file's bytes do not hash to ``md5``.
+        """
+        final = self.path(md5)
+        kwargs = {"callback": callback} if callback is not None else {}
+        corrupt = f"cache object {md5} is corrupted (its bytes changed); it was not pushed"
+        large = source.stat().st_size >= LARGE
+        if not self.storage.renames:
+            if not large:
+                _check(md5, md5_file(source), corrupt)
+                self.fs.put_file(os.fspath(source), final, **kwargs)
+                return
+            digest = hash_alongside(source, lambda: self.fs.put_file(os.fspath(source), final, **kwargs))
+            if digest != md5.removesuffix(".dir"):
+                self.fs.rm_file(final)
+                raise DataRemoteError(corrupt)
+            return
+        parent = posixpath.dirname(final)
+        self.fs.makedirs(parent, exist_ok=True)
+        temp = f"{parent}/.{md5[2:]}.{uuid.uuid4().hex}.tmp"
+        try:
+            if self.storage.protocol == "file" and not large:  # one pass: copied and hashed together
+                with open(source, "rb") as src:
+                    digest = copy_hashing(src, Path(temp), callback)
+            else:
+                digest = hash_alongside(source, lambda: self.fs.put_file(os.fspath(source), temp, **kwargs))
+            _check(md5, digest, corrupt)
+            if self.storage.protocol == "file":
+                os.chmod(temp, READONLY)  # as DVC leaves remote objects: read-only
+            try:
+                self.fs.mv(temp, final)
+            except OSError:
+                if not self.fs.exists(final):  # SFTP refuses to rename over a file that is there
+                    raise
+        finally:
+            if self.fs.exists(temp):
+                self.fs.rm_file(temp)
+
+    def download(self, md5: str, target: Path, callback: Any = None) -> str:
+        """Copy object ``md5`` to the new local file ``target`` (the caller's temporary
+        name); return the md5 of the bytes read, for the caller to check before the
+        file takes its name.
+
+        Raises:
+            ObjectMissing: neither layout holds it.
+        """
+        if md5 in self._manifests:
+            target.write_bytes(self._manifests[md5])
+            return hashlib.md5(self._manifests[md5], usedforsecurity=False).hexdigest()
+        kwargs = {"callback": callback} if callback is not None else {}
+        for path in (self.path(md5), self._legacy_path(md5)):
+            try:
+                if self.storage.protocol != "file":
+                    self.fs.get_file(path, os.fspath(target), **kwargs)
+                    return md5_file(target)
+                if os.stat(path).st_size < LARGE:  # one pass: copied and hashed together
+                    with open(path, "rb") as src:
+                        return copy_hashing(src, target, callback)
+                # A large file: the kernel copies while this process hashes the source.
+                return hash_alongside(Path(path), functools.partial(shutil.copyfile, path, target))
+            except FileNotFoundError:
+                continue
+        raise ObjectMissing(f"Object {md5} is not on remote '{self.name}'.")
+
+    def read_bytes(self, md5: str) -> bytes:
+        """The bytes of a (small) object, from either layout.
+
+        Raises:
+            ObjectMissing: neither layout holds it.
+        """
+        for path in (self.path(md5), self._legacy_path(md5)):
+            try:
+                return bytes(self.fs.cat_file(path))
+            except FileNotFoundError:
+                continue
+        raise ObjectMissing(f"Object {md5} is not on remote '{self.name}'.")
+
+    def read_manifest(self, md5: str) -> list[dict]:
+        """The checked entries of the remote's ``.dir`` manifest ``md5`` (its bytes kept
+        for the transfer, so it is read once).
+
+        Raises:
+            ObjectMissing: the remote lacks it.
+            DataRemoteError: its bytes do not hash to ``md5``.
+            CacheError: it is malformed or names a path outside its directory.
+        """
+        data = self._manifests.get(md5)
+        if data is None:
+            data = self.read_bytes(md5)
+            if hashlib.md5(data, usedforsecurity=False).hexdigest() != md5.removesuffix(".dir"):
+                raise DataRemoteError(
+                    f"Remote '{self.name}' holds a corrupted manifest {md5}; delete it from the remote and push again."
+                )
+            self._manifests[md5] = data
+        try:
+            entries = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            entries = None
+        try:
+            return check_manifest(entries, md5)
+        except CacheError as exc:
+            problem = str(exc).replace(f"cache manifest {md5}", "", 1).split(";")[0].strip(" :")
+            raise DataRemoteError(
+                f"Remote '{self.name}' holds a bad manifest {md5} ({problem}); "
+                "nothing of it was fetched: delete it on the remote and push it again from a good clone."
+            ) from None
+
+    def remove(self, md5s: list[str]) -> None:
+        """Delete objects (names from :meth:`path` only: never a listed stray)."""
+        paths = [self.path(md5) for md5 in md5s]
+        for start in range(0, len(paths), 1000):
+            self.fs.rm(paths[start : start + 1000])

@@ -1,0 +1,244 @@
+"""A data remote's storage: an fsspec file system and a root path on it.
+
+Every kind of remote goes through one code path: DVC's URL scheme picks the fsspec
+protocol, and a table maps DVC's config keys to that driver's arguments (s3fs,
+gcsfs, adlfs, sshfs, fsspec's HTTP and local file systems), so ``endpointurl``,
+``profile``, ``access_key_id`` and the rest mean what they mean to DVC. A driver that
+is not installed is one line naming the extra that installs it.
+
+Writes are atomic per object either way: where the storage can rename (a local
+directory, SSH) an object is written under a temporary name beside its final one and
+renamed; an object store (S3, GCS, Azure, HTTP) makes an object visible only when
+its one PUT, or its multipart upload, completes.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from ..project import Project
+from .config import RemoteSpec
+from .errors import DataRemoteError, MissingDriverError, RemoteConfigError
+
+# DVC scheme -> (fsspec protocol, the module that provides it, the extra that installs it)
+DRIVERS: dict[str, tuple[str, str, str]] = {
+    "": ("file", "fsspec", "jupyter_exp"),
+    "s3": ("s3", "s3fs", "s3"),
+    "gs": ("gcs", "gcsfs", "gs"),
+    "azure": ("az", "adlfs", "azure"),
+    "ssh": ("ssh", "sshfs", "ssh"),
+    "http": ("http", "aiohttp", "http"),
+    "https": ("https", "aiohttp", "http"),
+}
+RENAMING = frozenset({"file", "ssh"})  # protocols whose writes go through a temporary name
+
+
+def _true(value: str | None) -> bool | None:
+    return None if value is None else value.strip().lower() == "true"
+
+
+def _int(value: str | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _ssl_verify(value: str | None) -> bool | str | None:
+    if value is None:
+        return None
+    return _true(value) if value.strip().lower() in ("true", "false") else value
+
+
+def _s3_options(spec: RemoteSpec) -> dict[str, Any]:
+    opts = spec.options
+    client = {
+        "endpoint_url": opts.get("endpointurl"),
+        "region_name": opts.get("region"),
+        "verify": _ssl_verify(opts.get("ssl_verify")),
+    }
+    config = {"read_timeout": _int(opts.get("read_timeout")), "connect_timeout": _int(opts.get("connect_timeout"))}
+    additional = {
+        "ServerSideEncryption": opts.get("sse"),
+        "SSEKMSKeyId": opts.get("sse_kms_key_id"),
+        "SSECustomerAlgorithm": opts.get("sse_customer_algorithm"),
+        "ACL": opts.get("acl"),
+        "GrantFullControl": opts.get("grant_full_control"),
+        "GrantRead": opts.get("grant_read"),
+        "GrantReadACP": opts.get("grant_read_acp"),
+        "GrantWriteACP": opts.get("grant_write_acp"),
+    }
+    # Where boto finds shared credentials and profiles: DVC points it there the same way.
+    for option, variable in (("credentialpath", "AWS_SHARED_CREDENTIALS_FILE"), ("configpath", "AWS_CONFIG_FILE")):
+        if opts.get(option):
+            os.environ.setdefault(variable, opts[option])
+    return {
+        "key": opts.get("access_key_id"),
+        "secret": opts.get("secret_access_key"),
+        "token": opts.get("session_token"),
+        "profile": opts.get("profile"),
+        "anon": _true(opts.get("allow_anonymous_login")),
+        "use_ssl": _true(opts.get("use_ssl")),
+        "client_kwargs": _compact(client),
+        "config_kwargs": _compact(config),
+        "s3_additional_kwargs": _compact(additional),
+        "version_aware": _true(opts.get("version_aware")),
+        "use_listings_cache": False,  # objects appear while we work: never answer from a stale listing
+    }
+
+
+def _gs_options(spec: RemoteSpec) -> dict[str, Any]:
+    opts = spec.options
+    token = "anon" if _true(opts.get("allow_anonymous_login")) else opts.get("credentialpath")
+    return {"project": opts.get("projectname"), "token": token, "endpoint_url": opts.get("endpointurl")}
+
+
+def _azure_options(spec: RemoteSpec) -> dict[str, Any]:
+    opts = spec.options
+    keys = ("connection_string", "account_name", "account_key", "sas_token", "tenant_id", "client_id", "client_secret")
+    found: dict[str, Any] = {key: opts.get(key) for key in keys}
+    found["anon"] = _true(opts.get("allow_anonymous_login"))
+    return found
+
+
+def _ssh_options(spec: RemoteSpec) -> dict[str, Any]:
+    opts = spec.options
+    parsed = urlparse(spec.url)
+    return {
+        "host": parsed.hostname,
+        "port": _int(opts.get("port")) or parsed.port,
+        "username": opts.get("user") or parsed.username,
+        "password": opts.get("password"),
+        "passphrase": opts.get("passphrase"),
+        "client_keys": [opts["keyfile"]] if opts.get("keyfile") else None,
+        "connect_timeout": _int(opts.get("timeout")),
+    }
+
+
+def _http_options(spec: RemoteSpec) -> dict[str, Any]:
+    opts = spec.options
+    found: dict[str, Any] = {}
+    if opts.get("auth") == "basic" and opts.get("user"):
+        import aiohttp
+
+        found["client_kwargs"] = {"auth": aiohttp.BasicAuth(opts["user"], opts.get("password") or "")}
+    elif opts.get("auth") == "custom" and opts.get("custom_auth_header"):
+        found["headers"] = {opts["custom_auth_header"]: opts.get("password") or ""}
+    elif opts.get("auth") == "digest":
+        raise RemoteConfigError(f"Remote '{spec.name}': HTTP digest auth is not supported; use basic or custom.")
+    return found
+
+
+_OPTIONS = {
+    "": lambda spec: {},
+    "s3": _s3_options,
+    "gs": _gs_options,
+    "azure": _azure_options,
+    "ssh": _ssh_options,
+    "http": _http_options,
+    "https": _http_options,
+}
+
+
+def _compact(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+@dataclass
+class Storage:
+    """An opened remote: ``fs`` (fsspec) and ``root``, the path on it that holds DVC's layout."""
+
+    name: str
+    url: str
+    protocol: str
+    fs: Any
+    root: str
+
+    @property
+    def renames(self) -> bool:
+        """Whether an object is written under a temporary name and renamed (else one PUT)."""
+        return self.protocol in RENAMING
+
+    def join(self, *parts: str) -> str:
+        return posixpath.join(self.root, *parts)
+
+
+def _root_path(spec: RemoteSpec, protocol: str) -> str:
+    """The path on the file system that ``spec.url`` names, checked.
+
+    Raises:
+        RemoteConfigError: a ``..`` segment, or no bucket/container/host.
+    """
+    if protocol == "file":
+        return spec.url
+    parsed = urlparse(spec.url)
+    segments = [s for s in parsed.path.split("/") if s]
+    if any(s in (".", "..") for s in segments):
+        raise RemoteConfigError(
+            f"Remote '{spec.name}': URL {spec.url} has '.' or '..' segments; write the path without them."
+        )
+    if not parsed.netloc:
+        raise RemoteConfigError(f"Remote '{spec.name}': URL {spec.url} names no bucket or host; fix its url.")
+    if protocol in ("http", "https"):
+        return spec.url.rstrip("/")
+    if protocol == "ssh":
+        return "/" + "/".join(segments)
+    return "/".join([parsed.netloc, *segments])
+
+
+def _check_local(project: Project, spec: RemoteSpec) -> None:
+    """A local remote may not be the project's git directory, its cache, or inside them."""
+    target = os.path.realpath(spec.url)
+    for forbidden, what in ((project.root / ".git", "the git directory"), (project.cache_dir, "the DVC cache")):
+        inside = os.path.realpath(forbidden)
+        if target == inside or target.startswith(inside + os.sep) or inside.startswith(target + os.sep):
+            raise RemoteConfigError(
+                f"Remote '{spec.name}' ({spec.url}) overlaps {what}; point it at a directory outside it."
+            )
+
+
+def open_storage(project: Project, spec: RemoteSpec) -> Storage:
+    """Open ``spec``'s file system through fsspec.
+
+    Raises:
+        MissingDriverError: the driver is not installed (names the extra).
+        RemoteConfigError: an unsupported scheme or a bad URL or setting.
+    """
+    scheme = spec.scheme
+    if scheme == "file":
+        scheme = ""
+    if scheme not in DRIVERS:
+        raise RemoteConfigError(
+            f"Remote '{spec.name}': {scheme}:// remotes are not supported by jupyter_exp; "
+            "use s3, gs, azure, ssh, http(s) or a directory, or push and pull this one with DVC."
+        )
+    protocol, module, extra = DRIVERS[scheme]
+    if protocol == "file":
+        _check_local(project, spec)
+    root = _root_path(spec, protocol)
+    try:
+        __import__(module)
+    except ImportError:
+        raise MissingDriverError(
+            f"Remote '{spec.name}' needs {module}, which is not installed; "
+            f"install it with `pip install 'jupyter_exp[{extra}]'`."
+        ) from None
+    import fsspec
+
+    options = _compact(_OPTIONS[scheme](spec))
+    try:
+        if protocol == "ssh":  # DVC's driver (asyncssh), not fsspec's paramiko one under the same name
+            from sshfs import SSHFileSystem
+
+            fs = SSHFileSystem(skip_instance_cache=True, **options)
+        else:
+            fs = fsspec.filesystem(protocol, skip_instance_cache=True, **options)
+    except ImportError as exc:
+        raise MissingDriverError(
+            f"Remote '{spec.name}' needs {exc.name or module}, which is not installed; "
+            f"install it with `pip install 'jupyter_exp[{extra}]'`."
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise DataRemoteError(f"Cannot open remote '{spec.name}' ({spec.url}): {exc}; check its settings.") from None
+    return Storage(spec.name, spec.url, protocol, fs, root)

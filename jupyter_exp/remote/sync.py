@@ -1,0 +1,256 @@
+"""Data ``push``, ``fetch`` and ``pull``: DVC's verbs, between the cache and a remote.
+
+``push`` sends every object the chosen revisions need that the remote lacks; ``fetch``
+brings into the cache every one the cache lacks; ``pull`` is ``fetch`` and then
+``checkout`` of the workspace, as in DVC. Revisions are chosen by :func:`.used.select_revisions`
+(workspace, ``--rev``, ``-a``, ``-T``, ``-A``, experiments), objects by
+:func:`.used.wanted_objects`, and they travel through :mod:`.transfer`. The remote is
+DVC 3's layout, so either tool reads what the other wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..pipeline.cache import Cache
+from ..pipeline.hashing import Hasher
+from ..pipeline.tracked import checkout
+from ..project import Project
+from . import transfer
+from .config import RemoteSpec, resolve
+from .errors import DataRemoteError, RemoteConfigError
+from .objects import RemoteObjects, describe, is_storage_error
+from .storage import open_storage
+from .used import Revisions, Wanted, wanted_objects
+
+
+class NoRemoteError(RemoteConfigError):
+    """No remote was named and no default remote is set."""
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What a data verb did."""
+
+    remote: str
+    transferred: int = 0
+    nbytes: int = 0
+    missing: tuple[str, ...] = ()  # paths whose objects neither side holds
+    changed: tuple[str, ...] = field(default_factory=tuple)  # pull: workspace paths checked out
+
+
+def object_store(project: Project) -> Cache:
+    """The project's cache as an object store: no hash state (nothing is hashed into it
+    here, and a fresh clone gets no ``.dvc/tmp`` from a transfer)."""
+    return Cache(project.cache_dir, Hasher(None), project.link_types)
+
+
+@contextlib.contextmanager
+def storage_errors(name: str, url: str) -> Iterator[None]:
+    """The boundary where a storage's own errors (network, credentials, a missing
+    bucket) become one line naming the remote."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_storage_error(exc) or isinstance(exc, DataRemoteError):
+            raise
+        raise DataRemoteError(
+            f"Remote '{name}' ({url}) failed: {describe(exc)}; check its URL, your credentials and the network."
+        ) from None
+
+
+def open_remote(project: Project, name: str | None = None) -> tuple[RemoteSpec, RemoteObjects]:
+    """Remote ``name`` (default: ``core.remote``), opened.
+
+    Raises:
+        NoRemoteError: no name and no default remote.
+        RemoteConfigError, MissingDriverError: see :func:`.config.resolve` and :func:`.storage.open_storage`.
+    """
+    spec = resolve(project, name)
+    if spec is None:
+        raise NoRemoteError(
+            "No remote provided and no default remote set; add one with `jupyter exp remote add -d NAME URL` "
+            "or pass -r NAME."
+        )
+    for option in ("worktree", "version_aware"):
+        if spec.options.get(option, "").lower() == "true":
+            raise RemoteConfigError(
+                f"Remote '{spec.name}' is a {option} remote (cloud versioning), which jupyter_exp does not "
+                "write; push and pull it with DVC, or use a remote in DVC's object layout."
+            )
+    with storage_errors(spec.name, spec.url):
+        return spec, RemoteObjects(open_storage(project, spec))
+
+
+def jobs_for(spec: RemoteSpec, jobs: int | None) -> int:
+    """``-j``, else the remote's ``jobs`` option, else DVC's default (four per CPU)."""
+    if jobs is not None and jobs > 0:
+        return jobs
+    configured = spec.options.get("jobs")
+    return int(configured) if configured else 4 * (os.cpu_count() or 1)
+
+
+def _paths(wanted: Wanted, md5s: list[str]) -> tuple[str, ...]:
+    return tuple(sorted({wanted.paths.get(m, m) for m in md5s}))
+
+
+def _shown(paths: tuple[str, ...] | list[str]) -> str:
+    more = f" and {len(paths) - 5} more" if len(paths) > 5 else ""
+    return ", ".join(paths[:5]) + more
+
+
+def _raise_failures(verb: str, result: transfer.TransferResult, where: str, target: str) -> None:
+    """One line for failed transfers (``target``: where the bytes were going)."""
+    if not result.failed:
+        return
+    kept = f"the {result.transferred} object(s) that went through are kept" if result.transferred else "nothing changed"
+    if result.no_room is not None:
+        raise DataRemoteError(
+            f"Cannot write to {target}: {result.no_room}; free space there and {verb} again ({kept})."
+        )
+    first = next(iter(result.failed.values()))
+    raise DataRemoteError(
+        f"{verb.capitalize()} {where} failed for {len(result.failed)} object(s) ({first}); fix that and {verb} again "
+        f"({kept})."
+    )
+
+
+def push_objects(
+    project: Project, spec: RemoteSpec, remote: RemoteObjects, wanted: Wanted, jobs: int | None = None
+) -> SyncReport:
+    """Send ``wanted``'s objects that ``remote`` lacks; objects the cache lacks too are
+    reported ``missing``.
+
+    Raises:
+        DataRemoteError: a transfer failed (the others are on the remote).
+    """
+    cache = object_store(project)
+    with storage_errors(spec.name, spec.url):
+        result = transfer.push(cache, remote, wanted, jobs_for(spec, jobs))
+    _raise_failures("push", result, f"to remote '{spec.name}'", f"remote '{spec.name}' ({spec.url})")
+    return SyncReport(spec.name, result.transferred, result.nbytes, _paths(wanted, result.missing))
+
+
+def fetch_objects(
+    project: Project,
+    spec: RemoteSpec,
+    remote: RemoteObjects,
+    wanted: Wanted,
+    jobs: int | None = None,
+    verb: str = "fetch",
+) -> SyncReport:
+    """Bring ``wanted``'s objects that the cache lacks; objects the remote lacks are
+    reported ``missing``.
+
+    Raises:
+        DataRemoteError: a transfer failed, or the disk is full (what was fetched stays).
+    """
+    cache = object_store(project)
+    with storage_errors(spec.name, spec.url):
+        result = transfer.fetch(remote, cache, wanted, jobs_for(spec, jobs))
+    _raise_failures(verb, result, f"from remote '{spec.name}'", f"the cache at {cache.dir}")
+    return SyncReport(spec.name, result.transferred, result.nbytes, _paths(wanted, result.missing))
+
+
+def _wanted(
+    project: Project, revisions: Revisions, targets: list[str] | None, stores: list, spec: RemoteSpec
+) -> Wanted:
+    with storage_errors(spec.name, spec.url):
+        return wanted_objects(project, revisions, stores, targets)
+
+
+def push(
+    project: Project,
+    revisions: Revisions,
+    targets: list[str] | None = None,
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+) -> SyncReport:
+    """``push``: every object ``revisions`` need (what ``targets`` select) to ``remote``.
+
+    Raises:
+        NoRemoteError, RemoteConfigError, MissingDriverError: no usable remote.
+        JupyterExpError: a malformed ``.dvc`` file, lock or manifest; targets matching nothing.
+        DataRemoteError: a transfer failed.
+    """
+    spec, objects = open_remote(project, remote)
+    with project.lock():
+        cache: Cache = object_store(project)
+        wanted = _wanted(project, revisions, targets, [cache], spec)
+        return push_objects(project, spec, objects, wanted, jobs)
+
+
+def fetch(
+    project: Project,
+    revisions: Revisions,
+    targets: list[str] | None = None,
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+) -> SyncReport:
+    """``fetch``: every object ``revisions`` need (what ``targets`` select) into the cache.
+
+    Raises:
+        as :func:`push`; DataRemoteError also when objects are missing from the remote
+        (the others are fetched) or the disk is full.
+    """
+    spec, objects = open_remote(project, remote)
+    with project.lock():
+        report = _fetch(project, spec, objects, revisions, targets, jobs)
+    _raise_missing(report, spec)
+    return report
+
+
+def _fetch(
+    project: Project,
+    spec: RemoteSpec,
+    objects: RemoteObjects,
+    revisions: Revisions,
+    targets: list[str] | None,
+    jobs: int | None,
+    verb: str = "fetch",
+) -> SyncReport:
+    cache = object_store(project)
+    wanted = _wanted(project, revisions, targets, [cache, objects], spec)
+    return fetch_objects(project, spec, objects, wanted, jobs, verb)
+
+
+def _raise_missing(report: SyncReport, spec: RemoteSpec) -> None:
+    if report.missing:
+        raise DataRemoteError(
+            f"{len(report.missing)} file(s) are missing from remote '{spec.name}': {_shown(report.missing)}; "
+            "push them from a clone that has them (the rest was fetched)."
+        )
+
+
+def pull(
+    project: Project,
+    revisions: Revisions,
+    targets: list[str] | None = None,
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    allow_missing: bool = False,
+) -> SyncReport:
+    """``pull``: :func:`fetch`, then check out the workspace's data (``targets``).
+
+    What was fetched is checked out even when some objects are missing from the remote;
+    the missing ones are then one error line, unless ``allow_missing``.
+
+    Raises:
+        as :func:`fetch`; CheckoutError: unsaved workspace files would be replaced
+        (without ``force``; nothing is replaced).
+    """
+    spec, objects = open_remote(project, remote)
+    with project.lock():
+        report = _fetch(project, spec, objects, revisions, targets, jobs, "pull")
+        changed = checkout(project, targets or None, force=force, allow_missing=True)
+    report = SyncReport(report.remote, report.transferred, report.nbytes, report.missing, tuple(changed))
+    if not allow_missing:
+        _raise_missing(report, spec)
+    return report

@@ -1,0 +1,208 @@
+"""Moving objects between the local cache and a remote, in parallel, verified, atomic.
+
+Push sends what the remote lacks; fetch brings what the cache lacks. Both run ``jobs``
+transfers at once on a thread pool and report bytes to a progress bar. Every byte is
+checked against its name: a cache file is hashed as it is sent (a corrupted cache
+object is never spread), a downloaded file is hashed before it takes its name in the
+cache (a remote cannot plant wrong data). Each object lands whole or not at all (see
+:class:`~.objects.RemoteObjects`; in the cache: a temporary name, then a rename), so
+an interrupted transfer leaves nothing half-written under a final name, and running
+it again sends just what is still missing.
+
+Files go first and ``.dir`` manifests last, and a manifest only once every file it
+names is on the other side: a manifest present means its files are present (DVC's
+remote status reads a manifest that way).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..pipeline.cache import READONLY, Cache
+from ..serialize import temp_sibling
+from .errors import DataRemoteError
+from .objects import ObjectMissing, RemoteObjects, describe, is_storage_error
+from .progress import Progress, open_progress
+from .used import Wanted
+
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
+@dataclass
+class TransferResult:
+    """What a push or fetch did: objects and bytes moved, md5s the source lacks
+    (``missing``), and md5s that failed with why (``failed``)."""
+
+    transferred: int = 0
+    nbytes: int = 0
+    missing: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    skipped_dirs: list[str] = field(default_factory=list)  # manifests held back: files missing
+    no_room: str | None = None  # the full disk's error, when the receiving side ran out of space
+
+
+class _Stop(Exception):
+    """A transfer hit a condition that dooms the others (a full disk)."""
+
+
+def _run(work: Callable[[str], int], md5s: list[str], jobs: int, result: TransferResult) -> set[str]:
+    """Run ``work`` on each md5 on ``jobs`` threads; return those that succeeded.
+
+    A failure is recorded in ``result.failed``; a full disk stops the rest at once (they
+    would fail the same way); Ctrl+C cancels what has not started and waits for the
+    transfers under way (each cleans up its temporary file).
+    """
+    done: set[str] = set()
+    if not md5s:
+        return done
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def one(md5: str) -> None:
+        if stop.is_set():
+            return
+        try:
+            nbytes = work(md5)
+        except ObjectMissing:
+            with lock:
+                result.missing.append(md5)
+            return
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise  # a bug: its traceback is shown
+            with lock:  # one object failed: said once the others are done
+                result.failed[md5] = describe(exc)
+            if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+                result.no_room = exc.strerror or str(exc)
+                stop.set()
+                raise _Stop() from exc
+            return
+        with lock:
+            done.add(md5)
+            result.transferred += 1
+            result.nbytes += nbytes
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(md5s))))
+    futures: list[Future] = []
+    try:
+        futures = [pool.submit(one, md5) for md5 in md5s]
+        wait(futures, return_when=FIRST_EXCEPTION)  # a full disk or a bug returns early
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+    for future in futures:
+        if future.cancelled():
+            continue
+        exc = future.exception()
+        if exc is not None and not isinstance(exc, _Stop):
+            raise exc
+    return done
+
+
+def _sizes(paths: list[Path]) -> int:
+    total = 0
+    for path in paths:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+# -- push -------------------------------------------------------------------------------
+
+
+def push(
+    cache: Cache, remote: RemoteObjects, wanted: Wanted, jobs: int, progress: Progress | None = None
+) -> TransferResult:
+    """Send the objects of ``wanted`` that ``remote`` lacks; those the cache lacks too
+    are ``missing`` (a manifest with a missing file is held back, as DVC holds it)."""
+    result = TransferResult()
+    present = remote.present(wanted.paths, jobs)
+    todo = [m for m in wanted.paths if m not in present]
+    result.missing = sorted(m for m in todo if not cache.exists(m))
+    files = sorted(m for m in todo if not m.endswith(".dir") and m not in result.missing)
+    dirs = sorted(m for m in todo if m.endswith(".dir") and m not in result.missing)
+    bar = progress or open_progress(f"Pushing to {remote.name}", _sizes([cache.object_path(m) for m in files + dirs]))
+
+    def send(md5: str) -> int:
+        source = cache.object_path(md5)
+        size = source.stat().st_size
+        callback = bar.callback()
+        remote.upload(md5, source, callback)
+        bar.finished(size, callback)
+        return size
+
+    try:
+        sent = _run(send, files, jobs, result)
+        on_remote = present | sent
+        ready = []
+        for md5 in dirs:
+            entries = wanted.dirs.get(md5)
+            if entries is not None and all(m in on_remote for m, _ in entries):
+                ready.append(md5)
+            else:
+                result.skipped_dirs.append(md5)
+        if result.no_room is None:  # a manifest whose files all made it goes too
+            _run(send, ready, jobs, result)
+    finally:
+        bar.close()
+    return result
+
+
+# -- fetch ------------------------------------------------------------------------------
+
+
+def fetch(
+    remote: RemoteObjects, cache: Cache, wanted: Wanted, jobs: int, progress: Progress | None = None
+) -> TransferResult:
+    """Bring the objects of ``wanted`` that the cache lacks; those the remote lacks are
+    ``missing``. A manifest enters the cache last, once every file it names is there."""
+    result = TransferResult()
+    todo = [m for m in wanted.paths if not cache.exists(m)]
+    files = sorted(m for m in todo if not m.endswith(".dir"))
+    dirs = sorted(m for m in todo if m.endswith(".dir"))
+    bar = progress or open_progress(f"Fetching from {remote.name}", len(todo), unit="file")
+
+    def bring(md5: str) -> int:
+        target = cache._dvc3_path(md5)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = temp_sibling(target)
+        try:
+            callback = bar.callback()
+            if remote.download(md5, temp, callback) != md5.removesuffix(".dir"):
+                raise DataRemoteError(f"object {md5} on remote '{remote.name}' is corrupted; it was not fetched")
+            size = temp.stat().st_size
+            os.chmod(temp, READONLY)
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        bar.finished(size, callback)
+        return size
+
+    try:
+        # No existence check first: a download that finds nothing costs what a check
+        # would, and everything asked for is usually there.
+        got = _run(bring, files, jobs, result)
+        in_cache = {m for m in wanted.paths if m not in todo} | got
+        ready = []
+        for md5 in dirs:
+            entries = wanted.dirs.get(md5)
+            if entries is None:
+                result.missing.append(md5)  # no store had the manifest
+            elif all(m in in_cache for m, _ in entries):
+                ready.append(md5)
+            else:
+                result.skipped_dirs.append(md5)
+        if result.no_room is None:  # a manifest whose files all made it goes too
+            _run(bring, ready, jobs, result)
+    finally:
+        bar.close()
+    return result

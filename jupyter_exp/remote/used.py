@@ -1,0 +1,270 @@
+"""Which cache objects revisions need: what ``push``, ``fetch``, ``exp push`` and ``gc`` act on.
+
+A revision (the workspace, or a commit) needs the outputs its ``.dvc`` files record and
+the cached outputs every ``dvc.lock`` records for the stages of the ``dvc.yaml`` beside
+it (``cache: false`` outputs left out), each directory with its ``.dir`` manifest and
+every file the manifest names: DVC's ``used_objs``. Paths and hashes read from commits
+go through the same validators as ``exp apply`` (``read_dvc_file``, ``check_lock``,
+``check_md5``, ``check_manifest``), and errors name the file and the commit.
+
+Which revisions: the workspace, ``--rev``/``-n``, branch tips (``-a``), tags (``-T``),
+every commit (``-A``: HEAD, branches, tags and remote branches, as DVC lists them), and
+experiments: each ``refs/exps`` ref with its chain of first parents down to its
+baseline (a checkpoint experiment has a commit per step).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import CheckoutError, JupyterExpError
+from ..notices import warn
+from ..pipeline.dvcfile import load_pipeline
+from ..pipeline.lock import check_lock, entry_outs
+from ..pipeline.tracked import Tracked, collect_tracked, read_dvc_file
+from ..project import Project
+from ..refs import EXPS_NAMESPACE, ExpRef
+from ..serialize import decode_text, parse_yaml
+from ..tree import GitTree
+
+LOCK_NAME = "dvc.lock"
+WORKSPACE = None  # the revision that is the work tree
+
+
+class ManifestSource(Protocol):
+    """Where a ``.dir`` manifest can be read: the cache, or a remote."""
+
+    def exists(self, md5: str) -> bool: ...
+
+    def read_manifest(self, md5: str) -> list[dict]: ...
+
+
+@dataclass
+class Wanted:
+    """Objects to move: every md5 with a path that needs it (for messages), and each
+    directory's ``(md5, relpath)`` files (None when no store holds its manifest)."""
+
+    paths: dict[str, str] = field(default_factory=dict)
+    dirs: dict[str, list[tuple[str, str]] | None] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+# -- revisions ----------------------------------------------------------------------
+
+
+def _commits(project: Project, args: list[str]) -> list[str]:
+    return project.git.run("rev-list", *args).split() if args else []
+
+
+def experiment_chains(project: Project, pairs: list[tuple[str, str]]) -> list[str]:
+    """The commits of experiments given as ``(tip, baseline)``: each tip and its first
+    parents down to (not including) the baseline, as DVC's ``exp_commits`` walks them."""
+    found: list[str] = []
+    for tip, baseline in pairs:
+        if project.git.rev_parse(f"{baseline}^{{commit}}") is None:
+            found.append(tip)
+            continue
+        found += project.git.first_parent_chain(tip, baseline) or [tip]
+    return list(dict.fromkeys(found))
+
+
+def all_experiments(project: Project) -> list[tuple[str, str]]:
+    """``(tip, baseline)`` of every experiment ref (DVC's own namespaces left out)."""
+    pairs = []
+    for name, sha in project.git.for_each_ref(EXPS_NAMESPACE, ["refname", "objectname"]):
+        ref = ExpRef.parse(name)
+        if ref is not None:
+            pairs.append((sha, ref.baseline))
+    return pairs
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """The revisions a verb acts on: ``required`` ones must be read; an ``optional`` one
+    that cannot be read is skipped with a warning (DVC's ``-A`` does the same)."""
+
+    required: Sequence[str | None]
+    optional: Sequence[str] = field(default_factory=list)
+
+    def all(self) -> list[str | None]:
+        return list(dict.fromkeys([*self.required, *self.optional]))
+
+
+def select_revisions(
+    project: Project,
+    *,
+    workspace: bool = True,
+    revs: list[str] | None = None,
+    num: int = 1,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+    experiments: list[tuple[str, str]] | None = None,
+    every_experiment: bool = False,
+) -> Revisions:
+    """The workspace (unless not ``workspace``), ``num`` first-parent commits from each of
+    ``revs``, branch tips (``num`` each), tags, every commit, and the chains of the given
+    ``experiments`` (every one with ``every_experiment``).
+
+    Raises:
+        JupyterExpError: a ``--rev`` that names no commit.
+    """
+    required: list[str | None] = [WORKSPACE] if workspace else []
+    for rev in revs or []:
+        sha = project.git.rev_parse(rev)
+        if sha is None:
+            raise JupyterExpError(f"'{rev}' is not a commit of this repository; check the revision.")
+        required += _commits(project, ["--first-parent", f"-n{max(num, 1)}", sha])
+    chains = list(experiments or [])
+    if every_experiment:
+        chains += all_experiments(project)
+    required += experiment_chains(project, chains)
+    optional: list[str] = []
+    head = project.git.head()
+    if all_commits:
+        optional += _commits(project, [*([head] if head else []), "--branches", "--tags", "--remotes"])
+    else:
+        if all_branches:  # each branch tip and ``num - 1`` first parents below it, as DVC's -a -n
+            for (tip,) in project.git.for_each_ref("refs/heads", ["objectname"]):
+                optional += _commits(project, ["--first-parent", f"-n{max(num, 1)}", tip])
+        if all_tags:
+            optional += _commits(project, ["--no-walk", "--tags"])
+    return Revisions(list(dict.fromkeys(required)), [r for r in dict.fromkeys(optional) if r not in required])
+
+
+# -- what a revision records ---------------------------------------------------------
+
+
+def tracked_at(project: Project, rev: str | None, memo: dict) -> list[Tracked]:
+    """Every output ``rev`` (None: the workspace) records through ``.dvc`` files and
+    ``dvc.lock`` files, checked; ``memo`` keeps parsed blobs between commits."""
+    if rev is WORKSPACE:
+        return collect_tracked(project)
+    listing = project.git.run("ls-tree", "-r", "-z", "--full-tree", rev)
+    dvc_files, locks, yamls = [], [], set()
+    for line in filter(None, listing.split("\0")):
+        meta, _, name = line.partition("\t")
+        if meta.split(" ")[1:2] != ["blob"] or name.split("/", 1)[0] in (".dvc", ".git"):
+            continue
+        base = posixpath.basename(name)
+        if base == LOCK_NAME:
+            locks.append(name)
+        elif base == "dvc.yaml":
+            yamls.add(name)
+        elif name.endswith(".dvc") and base != ".dvc":
+            dvc_files.append(name)
+    tree = GitTree(project.git, rev, memo=memo)
+    found: list[Tracked] = []
+    for name in dvc_files:
+        found += read_dvc_file(project, name, decode_text(tree.read(name) or b"", name))
+    for lock_name in locks:
+        where = f"{lock_name} of {rev[:7]}"
+        lock = check_lock(tree.load(lock_name, parse_yaml), where)
+        dvcfile = posixpath.join(posixpath.dirname(lock_name), "dvc.yaml")
+        if not lock or dvcfile not in yamls:
+            continue  # DVC reads a lock only through the dvc.yaml beside it
+        for stage in load_pipeline(project.root, dvcfile, tree=tree).stages:
+            entry = lock.get(stage.name)
+            if not entry:
+                continue
+            recorded = entry_outs(entry, f"{where}, stage '{stage.name}'")
+            for out in stage.outs:
+                if out.cache and out.def_path in recorded:
+                    found.append(Tracked(out.path, recorded[out.def_path], stage.address))
+    return found
+
+
+def _dvcfile_of(source: str) -> str:
+    """The ``dvc.yaml`` (or ``.dvc`` file) a Tracked's source names."""
+    if source.endswith(".dvc"):
+        return source
+    return source.rpartition(":")[0] if ":" in source else "dvc.yaml"
+
+
+def _matches(item: Tracked, target: str) -> tuple[bool, str | None]:
+    """Whether ``item`` is selected by ``target`` (a project-relative path, a ``.dvc`` or
+    ``dvc.yaml`` file, a stage address), and the file inside it ``target`` names if any."""
+    target = target.rstrip("/")
+    name = item.source.rpartition(":")[2]
+    if target in (item.path, item.source, _dvcfile_of(item.source)) or (
+        _dvcfile_of(item.source) == "dvc.yaml" and target == name
+    ):
+        return True, None
+    if item.path.startswith(target + "/") or target == ".":
+        return True, None
+    if target.startswith(item.path + "/") and item.info.isdir:
+        return True, target[len(item.path) + 1 :]
+    return False, None
+
+
+def select_targets(
+    project: Project, items: list[Tracked], targets: list[str] | None
+) -> list[tuple[Tracked, str | None]]:
+    """``items`` the targets select (all when none), each with the file inside a
+    directory output a target names (None: the whole output)."""
+    if not targets:
+        return [(item, None) for item in items]
+    wanted = [project.relpath(Path.cwd() / t) if not t.startswith("/") else project.relpath(t) for t in targets]
+    wanted += [t for t in targets if ":" in t]  # stage addresses as typed
+    chosen = []
+    for item in items:
+        for target in wanted:
+            hit, inner = _matches(item, target)
+            if hit:
+                chosen.append((item, inner))
+                break
+    return chosen
+
+
+def wanted_objects(
+    project: Project,
+    revisions: Revisions,
+    stores: list[ManifestSource],
+    targets: list[str] | None = None,
+) -> Wanted:
+    """Every object the revisions need (only what ``targets`` select), directories
+    expanded through the first store holding their manifest.
+
+    Raises:
+        JupyterExpError: a required revision records a malformed ``.dvc``, lock or
+            manifest, or ``targets`` select nothing in any revision.
+    """
+    memo: dict = {}
+    wanted = Wanted()
+    matched = False
+    for rev in revisions.all():
+        try:
+            items = tracked_at(project, rev, memo)
+        except JupyterExpError as exc:
+            if rev is WORKSPACE or rev in revisions.required:
+                raise
+            warn(f"skipped commit {rev[:7]} ({exc})")
+            continue
+        selected = select_targets(project, items, targets)
+        matched = matched or bool(selected)
+        for item, inner in selected:
+            _add(wanted, item, inner, stores)
+    if targets and not matched:
+        raise CheckoutError(f"Nothing tracked matches {', '.join(targets)}; check the names.")
+    return wanted
+
+
+def _add(wanted: Wanted, item: Tracked, inner: str | None, stores: list[ManifestSource]) -> None:
+    info = item.info
+    if inner is None:
+        wanted.paths.setdefault(info.md5, item.path)
+    if not info.isdir:
+        return
+    if wanted.dirs.get(info.md5) is None:
+        store = next((s for s in stores if s.exists(info.md5)), None)
+        entries = store.read_manifest(info.md5) if store is not None else None
+        wanted.dirs[info.md5] = None if entries is None else [(e["md5"], e["relpath"]) for e in entries]
+    for md5, rel in wanted.dirs[info.md5] or []:
+        if inner is None or rel == inner or rel.startswith(inner + "/"):
+            wanted.paths.setdefault(md5, f"{item.path}/{rel}")
