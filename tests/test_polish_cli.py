@@ -64,7 +64,7 @@ def test_queue_start_on_an_empty_queue_in_a_kernel_is_one_line_and_nothing_else(
     assert [o["output_type"] for o in outputs] == ["error"]  # no "starting" line before it
     (error,) = outputs
     assert error["ename"] == "JupyterExpError"
-    assert error["evalue"] == "The queue is empty; queue experiments with `exp run --queue` first."
+    assert error["evalue"] == "The queue is empty; queue experiments with `%exp run --queue` first."
     assert len(error["traceback"]) == 1  # one line, no traceback
 
 
