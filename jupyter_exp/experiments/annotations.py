@@ -53,21 +53,12 @@ def messages(project: Project, revs: list[str]) -> dict[str, str]:
     those not seen before)."""
     asked = [r for r in revs if r not in _known]
     if asked:
-        out = project.git.run(
-            "log",
-            "--no-walk=unsorted",
-            "--stdin",
-            "--format=%H%x00%B%x1e",
-            input="\n".join(asked).encode(),
-            check=False,
-        )
+        found = project.git.commit_messages(asked)
         if len(_known) > MAX_KNOWN:
             _known.clear()
-        for record in out.split("\x1e"):
-            rev, _, body = record.strip("\n").partition("\0")
-            if rev:
-                body = body.strip()
-                _known[rev] = "" if body.startswith(DEFAULT_MESSAGES) else body
+        for rev, body in found:
+            body = body.strip()
+            _known[rev] = "" if body.startswith(DEFAULT_MESSAGES) else body
     return {r: _known[r] for r in revs if _known.get(r)}
 
 

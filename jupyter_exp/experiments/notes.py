@@ -161,16 +161,12 @@ def read_notes(project: Project) -> dict[str, Note]:
     commit = _notes_commit(project)
     if commit is None:
         return {}
-    listing = project.git.run("ls-tree", "-r", "-l", "-z", "--full-tree", commit)
     wanted: dict[str, str] = {}
     notes: dict[str, Note] = {}
-    for line in filter(None, listing.split("\0")):
-        meta, _, path = line.partition("\t")
-        parts = meta.split()
+    for _mode, kind, oid, size, path in project.git.sized_tree_entries(commit):
         rev = path.replace("/", "")  # git fans notes out as ab/cdef... when there are many
-        if len(parts) != 4 or not _HEX40.match(rev):
+        if not _HEX40.match(rev):
             continue  # not a note (git notes ignores such entries too)
-        _mode, kind, oid, size = parts
         refused = _unreadable(rev, kind, size)
         if refused is not None:
             notes[rev] = refused
@@ -187,15 +183,12 @@ def read_note(project: Project, rev: str) -> Note:
     commit = _notes_commit(project)
     if commit is None:
         return Note(rev)
-    listing = project.git.run("ls-tree", "-l", "-z", "--full-tree", commit, "--", rev, f"{rev[:2]}/{rev[2:]}")
-    for line in filter(None, listing.split("\0")):
-        parts = line.partition("\t")[0].split()
-        if len(parts) != 4:
-            continue
-        refused = _unreadable(rev, parts[1], parts[3])
+    entries = project.git.sized_tree_entries(commit, (rev, f"{rev[:2]}/{rev[2:]}"), recursive=False)
+    for _mode, kind, oid, size, _path in entries:
+        refused = _unreadable(rev, kind, size)
         if refused is not None:
             return refused
-        found = project.git.read_object(parts[2])
+        found = project.git.read_object(oid)
         return parse_note(rev, found[2]) if found and found[1] == "blob" else Note(rev, error="missing")
     return Note(rev)
 
@@ -251,9 +244,9 @@ def update_note(
         if note == current and not clear:
             return note
         if note.empty:
-            project.git.run("notes", f"--ref={NOTES_REF}", "remove", "--ignore-missing", "--", rev)
+            project.git.notes_remove(NOTES_REF, rev)
         else:
-            project.git.run("notes", f"--ref={NOTES_REF}", "add", "-f", "-F", "-", "--", rev, input=encode(note))
+            project.git.notes_add(NOTES_REF, rev, encode(note))
         return note
 
 
@@ -271,12 +264,12 @@ def push_notes(project: Project, git_remote: str) -> None:
     spec = f"{NOTES_REF}:{NOTES_REF}"
     try:
         try:
-            project.git.run_network("push", git_remote, spec)
+            project.git.push(git_remote, [spec])
         except GitError as exc:
             if not _rejected(exc):
                 raise
             merge_notes(project, git_remote)
-            project.git.run_network("push", git_remote, spec)
+            project.git.push(git_remote, [spec])
     except JupyterExpError as exc:
         warn(f"the notes were not pushed ({str(exc).rstrip('.')}); push again to retry.")
 
@@ -291,9 +284,7 @@ def merge_notes(project: Project, git_remote: str) -> bool:
         GitError: git could not fetch or merge.
     """
     try:
-        project.git.run_network(
-            "fetch", git_remote, f"+{NOTES_REF}:{NOTES_INCOMING_REF}", options=("--no-write-fetch-head", "--no-tags")
-        )
+        project.git.fetch(git_remote, [f"+{NOTES_REF}:{NOTES_INCOMING_REF}"])
     except GitError as exc:
         if "couldn't find remote ref" in exc.stderr:
             return False
@@ -306,7 +297,7 @@ def merge_notes(project: Project, git_remote: str) -> bool:
             if _notes_commit(project) is None:
                 project.git.update_ref(NOTES_REF, incoming, "0" * 40)
             else:
-                project.git.run("notes", f"--ref={NOTES_REF}", "merge", "-q", "-s", "ours", NOTES_INCOMING_REF)
+                project.git.notes_merge(NOTES_REF, NOTES_INCOMING_REF, strategy="ours")
     finally:
-        project.git.run("update-ref", "-d", NOTES_INCOMING_REF, check=False)
+        project.git.delete_ref(NOTES_INCOMING_REF, check=False)
     return True

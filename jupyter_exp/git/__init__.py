@@ -26,6 +26,7 @@ from ..refs import EXPS_NAMESPACE, HEADS, OWN_NAMESPACE
 from .errors import GitError, RemoteUnavailableError, explain, repository_problem
 from .index import Index
 from .network import check_remote, network_env, run_network, stop_process_group
+from .notes import NotesCommands
 from .objects import Found, ObjectReader
 
 __all__ = [
@@ -65,8 +66,9 @@ def find_git_root(start: str | os.PathLike) -> Path:
     raise NotAGitRepoError(f"{path} is not inside a git repository; run `git init` first.")
 
 
-class Git:
-    """A git work tree, driven through the git command line."""
+class Git(NotesCommands):
+    """A git work tree, driven through the git command line (``git notes`` commands:
+    :class:`.notes.NotesCommands`)."""
 
     def __init__(self, root: str | os.PathLike, env: dict[str, str] | None = None) -> None:
         """``env`` (e.g. GIT_DIR and GIT_WORK_TREE) is given to every git command: a
@@ -278,17 +280,21 @@ class Git:
         limit: int | None = None,
         branches: bool = False,
         tags: bool = False,
+        remotes: bool = False,
         all_refs_but: tuple[str, ...] | None = None,
+        no_walk: bool = False,
         check: bool = True,
     ) -> list[str]:
-        """Commits reachable from ``revs`` (and every branch, every tag, or every ref but
-        those matching the ``all_refs_but`` globs) and not from ``not_from``, newest first;
-        only along first parents with ``first_parent``, at most ``limit`` of them."""
-        args = ["rev-list", *(["--first-parent"] if first_parent else [])]
+        """Commits reachable from ``revs`` (and every branch, every tag, every remote
+        branch, or every ref but those matching the ``all_refs_but`` globs) and not from
+        ``not_from``, newest first; only along first parents with ``first_parent``, at
+        most ``limit`` of them; with ``no_walk``, only the named tips themselves."""
+        args = ["rev-list", *(["--no-walk"] if no_walk else []), *(["--first-parent"] if first_parent else [])]
         args += [f"--max-count={limit}"] if limit is not None else []
         if all_refs_but is not None:
             args += [*(f"--exclude={glob}" for glob in all_refs_but), "--all"]
-        args += [*(["--branches"] if branches else []), *(["--tags"] if tags else []), *revs]
+        args += [*(["--branches"] if branches else []), *(["--tags"] if tags else [])]
+        args += [*(["--remotes"] if remotes else []), *revs]
         args += ["--not", *not_from] if not_from else []
         return self.run(*args, check=check).split()
 
@@ -298,6 +304,24 @@ class Git:
         walk = ["--no-walk=unsorted"] if not_from is None else []
         out = self.run("log", *walk, "--format=%H %ct %P", *revs, *(["--not", *not_from] if not_from else []))
         return [(parts[0], int(parts[1]), parts[2:]) for parts in (line.split() for line in out.splitlines())]
+
+    def commit_messages(self, revs: list[str]) -> list[tuple[str, str]]:
+        """``(sha, message)`` of each of ``revs`` git knows, in their order (one process;
+        the revisions go through stdin). A revision git does not know is no error: the
+        answer is then what git printed before it stopped."""
+        out = self.run(
+            "log", "--no-walk=unsorted", "--stdin", "--format=%H%x00%B%x1e", input="\n".join(revs).encode(), check=False
+        )
+        records = (record.strip("\n").partition("\0") for record in out.split("\x1e"))
+        return [(sha, message) for sha, _, message in records if sha]
+
+    def parents(self, rev: str) -> list[str]:
+        """The parents of commit ``rev``, first parent first; [] when git does not know it."""
+        return self.run("rev-list", "--no-walk", "--parents", rev, check=False).split()[1:]
+
+    def reflog(self, ref: str) -> list[str]:
+        """The commits in ``ref``'s reflog, newest first; [] when it has none."""
+        return self.run("reflog", "show", "--format=%H", ref, "--", check=False).split()
 
     def diff_tree(self, old: str, new: str, diff_filter: str = "AMT") -> list[tuple[str, str, str]]:
         """``(mode, oid, path)`` in ``new`` of the files that differ from ``old``, of the
@@ -320,12 +344,37 @@ class Git:
             found.append((mode, kind, oid, path))
         return found
 
+    def sized_tree_entries(
+        self, rev: str, paths: tuple[str, ...] = (), recursive: bool = True
+    ) -> list[tuple[str, str, str, str, str]]:
+        """``(mode, type, oid, size, path)`` of the entries of ``rev``'s whole tree (of
+        those named ``paths``, when given), each file in every folder with ``recursive``;
+        ``size`` is ``-`` for what is not a blob. A size comes from the tree listing:
+        nothing is read to learn it."""
+        listing = self.run(
+            "ls-tree",
+            *(["-r"] if recursive else []),
+            "-l",
+            "-z",
+            "--full-tree",
+            rev,
+            *(["--", *paths] if paths else []),
+        )
+        found = []
+        for line in filter(None, listing.split("\0")):
+            meta, _, path = line.partition("\t")
+            parts = meta.split()  # the size is padded with spaces
+            if len(parts) == 4:
+                found.append((parts[0], parts[1], parts[2], parts[3], path))
+        return found
+
     def push(self, remote: str, refspecs: list[str]) -> None:
         """``git push REMOTE REFSPECS`` (a network call)."""
         self.run_network("push", remote, *refspecs)
 
     def fetch(self, remote: str, revs: list[str]) -> None:
-        """Fetch ``revs`` (commits) from ``remote`` without writing a ref, FETCH_HEAD or tags."""
+        """Fetch ``revs`` (commits, or refspecs such as ``+SRC:DST``, which write DST) from
+        ``remote`` without writing FETCH_HEAD or tags (a network call)."""
         self.run_network("fetch", remote, *revs, options=("--no-write-fetch-head", "--no-tags"))
 
     def ls_tree(self, rev: str, check: bool = True) -> list[str]:
@@ -364,6 +413,10 @@ class Git:
         if it points there now (a compare-and-swap)."""
         args = ["update-ref"] + (["-m", message] if message else []) + (["--no-deref"] if no_deref else [])
         self.run(*args, ref, new, *([old] if old is not None else []))
+
+    def delete_ref(self, ref: str, check: bool = True) -> None:
+        """Delete ``ref`` (``update-ref -d``); not ``check``: whether it existed or not."""
+        self.run("update-ref", "-d", ref, check=check)
 
     def ls_remote(self, remote: str, pattern: str) -> list[tuple[str, str]]:
         """``(sha, ref)`` of the refs matching ``pattern`` on ``remote`` (a network call)."""

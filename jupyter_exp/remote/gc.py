@@ -80,11 +80,10 @@ def protected_commits(project: Project) -> list[str]:
             else:
                 others.append(sha)
     for stash in DVC_STASH_REFS:
-        others += git.run("reflog", "show", "--format=%H", stash, "--", check=False).split()
+        others += git.reflog(stash)
     extra: list[str] = []
     for sha in dict.fromkeys(others):
-        parents = git.run("rev-list", "--no-walk", "--parents", sha, check=False).split()[2:]
-        extra += [sha, *parents]
+        extra += [sha, *git.parents(sha)[1:]]  # its extra parents: a saved index, untracked files
     return list(dict.fromkeys(experiment_chains(project, pairs) + extra))
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..pipeline.cache import READONLY, Cache
-from ..serialize import temp_sibling
+from ..serialize import replacing
 from .errors import DataRemoteError
 from .objects import ObjectMissing, RemoteObjects, describe, is_storage_error
 from .progress import Progress, open_progress
@@ -173,17 +173,12 @@ def fetch(
     def bring(md5: str) -> int:
         target = cache._dvc3_path(md5)
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = temp_sibling(target)
-        try:
-            callback = bar.callback()
+        callback = bar.callback()
+        with replacing(target) as temp:  # a corrupted or half download never enters the cache
             if remote.download(md5, temp, callback) != md5.removesuffix(".dir"):
                 raise DataRemoteError(f"object {md5} on remote '{remote.name}' is corrupted; it was not fetched")
             size = temp.stat().st_size
             os.chmod(temp, READONLY)
-            os.replace(temp, target)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
         bar.finished(size, callback)
         return size
 

@@ -27,7 +27,7 @@ from ..pipeline.dvcfile import load_pipeline
 from ..pipeline.lock import check_lock, entry_outs
 from ..pipeline.tracked import Tracked, collect_tracked, read_dvc_file
 from ..project import Project
-from ..refs import EXPS_NAMESPACE, ExpRef
+from ..refs import EXPS_NAMESPACE, HEADS, ExpRef
 from ..serialize import decode_text, parse_yaml
 from ..tree import GitTree
 
@@ -56,10 +56,6 @@ class Wanted:
 
 
 # -- revisions ----------------------------------------------------------------------
-
-
-def _commits(project: Project, args: list[str]) -> list[str]:
-    return project.git.run("rev-list", *args).split() if args else []
 
 
 def experiment_chains(project: Project, pairs: list[tuple[str, str]]) -> list[str]:
@@ -120,7 +116,7 @@ def select_revisions(
         sha = project.git.rev_parse(rev)
         if sha is None:
             raise JupyterExpError(f"'{rev}' is not a commit of this repository; check the revision.")
-        required += _commits(project, ["--first-parent", f"-n{max(num, 1)}", sha])
+        required += project.git.rev_list(sha, first_parent=True, limit=max(num, 1))
     chains = list(experiments or [])
     if every_experiment:
         chains += all_experiments(project)
@@ -128,13 +124,13 @@ def select_revisions(
     optional: list[str] = []
     head = project.git.head()
     if all_commits:
-        optional += _commits(project, [*([head] if head else []), "--branches", "--tags", "--remotes"])
+        optional += project.git.rev_list(*([head] if head else []), branches=True, tags=True, remotes=True)
     else:
         if all_branches:  # each branch tip and ``num - 1`` first parents below it, as DVC's -a -n
-            for (tip,) in project.git.for_each_ref("refs/heads", ["objectname"]):
-                optional += _commits(project, ["--first-parent", f"-n{max(num, 1)}", tip])
+            for (tip,) in project.git.for_each_ref(HEADS, ["objectname"]):
+                optional += project.git.rev_list(tip, first_parent=True, limit=max(num, 1))
         if all_tags:
-            optional += _commits(project, ["--no-walk", "--tags"])
+            optional += project.git.rev_list(tags=True, no_walk=True)
     return Revisions(list(dict.fromkeys(required)), [r for r in dict.fromkeys(optional) if r not in required])
 
 
@@ -146,11 +142,9 @@ def tracked_at(project: Project, rev: str | None, memo: dict) -> list[Tracked]:
     ``dvc.lock`` files, checked; ``memo`` keeps parsed blobs between commits."""
     if rev is WORKSPACE:
         return collect_tracked(project)
-    listing = project.git.run("ls-tree", "-r", "-z", "--full-tree", rev)
     dvc_files, locks, yamls = [], [], set()
-    for line in filter(None, listing.split("\0")):
-        meta, _, name = line.partition("\t")
-        if meta.split(" ")[1:2] != ["blob"] or name.split("/", 1)[0] in (".dvc", ".git"):
+    for _mode, kind, _oid, name in project.git.tree_entries(rev):
+        if kind != "blob" or name.split("/", 1)[0] in (".dvc", ".git"):
             continue
         base = posixpath.basename(name)
         if base == LOCK_NAME:
