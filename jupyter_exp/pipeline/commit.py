@@ -71,7 +71,7 @@ def commit(
             (checked for every target before anything is written).
         UnknownStageError, PathError, PipelineError, YAMLFileError: bad targets or files.
     """
-    echo = echo or echo_stdout
+    echo = _once(echo or echo_stdout)
     with project.lock():
         graph = walk_pipelines(project).graph()
         addresses, dvc_files = _select(project, targets, with_deps, recursive, graph)
@@ -104,6 +104,18 @@ def commit(
         finally:
             run.hasher.flush()
     return addresses + [name for name, data in files if data is not None]
+
+
+def _once(echo: Callable[[str], None]) -> Callable[[str], None]:
+    """``echo`` that says each line once: DVC writes a ``dvc.lock`` once for all its stages."""
+    said: set[str] = set()
+
+    def say(text: str) -> None:
+        if text not in said:
+            said.add(text)
+            echo(text)
+
+    return say
 
 
 def _check_dvc_file(project: Project, cache: Cache, name: str, force: bool, echo) -> tuple[str, dict | None]:

@@ -231,8 +231,9 @@ def render_markdown(result: dict, show_hash: bool = False, hide_missing: bool = 
         for entry in result.get(state) or []:
             row = [state, _digest(entry.get("hash")), _path_text(entry)] if show_hash else [state, _path_text(entry)]
             rows.append(row)
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    # As tabulate lays it out: a column is at least its header plus two spaces wide.
+    widths = [max([len(h) + 2] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |"]
     lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     lines.extend("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in rows)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n"  # DVC's table ends with an empty line
