@@ -19,11 +19,12 @@ from ..serialize import dump_yaml_text, parse_yaml, read_text, write_text_atomic
 from .cache import Cache
 from .dvcfile import walk_pipelines
 from .freeze import _cwd
-from .graph import plan
+from .graph import plan, resolve_targets
 from .imports import import_source
 from .lock import current_params, why_changed
 from .repro import _Run, _target_dirs
 from .results import echo_stdout
+from .runcache import can_cache
 from .tracked import _dvc_file_entry, _dvc_files, read_dvc_file
 
 
@@ -37,22 +38,26 @@ def _select(project: Project, targets: list[str] | None, with_deps: bool, recurs
         dvc_files = [p.relative_to(project.root).as_posix() for p in _dvc_files(project)]
         return plan(graph, None), [f for f in dvc_files if (project.root / f).is_file()]
     cwd = _cwd(project)
-    dvc_files, stage_targets = [], []
+    dvc_files, stage_targets, addresses = [], [], []
+    all_dvc_files = [p.relative_to(project.root).as_posix() for p in _dvc_files(project)]
+    dirs = _target_dirs(project, targets, cwd) if recursive else set()
     for target in targets:
         rel = posixpath.normpath(posixpath.join(cwd, target))
-        if target.endswith(".dvc") or (project.root / (rel + ".dvc")).is_file():
+        if rel in dirs:  # -R: every stage and .dvc file inside the directory
+            prefix = "" if rel == "." else rel + "/"
+            dvc_files.extend(f for f in all_dvc_files if f.startswith(prefix) and (project.root / f).is_file())
+            addresses.extend(a for a, s in graph.stages.items() if s.dvcfile.startswith(prefix))
+        elif target.endswith(".dvc") or (project.root / (rel + ".dvc")).is_file():
             name = project.resolve_relpath(target if target.endswith(".dvc") else target + ".dvc", cwd, where="target")
             if not (project.root / name).is_file():
                 raise UnknownStageError(f"'{target}' does not exist; name a stage or a .dvc file of the project.")
             dvc_files.append(name)
         else:
             stage_targets.append(target)
-    addresses = []
-    if stage_targets:
-        dirs = _target_dirs(project, stage_targets, cwd) if recursive else None
-        options = ReproOptions(single_item=not with_deps)
-        addresses = plan(graph, stage_targets, options, cwd, dirs)
-    return addresses, dvc_files
+    addresses += resolve_targets(graph, stage_targets, cwd)  # project-relative addresses from here on
+    if addresses:
+        addresses = plan(graph, list(dict.fromkeys(addresses)), ReproOptions(single_item=not with_deps))
+    return addresses, list(dict.fromkeys(dvc_files))
 
 
 def commit(
@@ -97,7 +102,7 @@ def commit(
                 todo.append((stage, params))
             files = [_check_dvc_file(project, run.cache, name, force, echo) for name in dvc_files]
             for stage, params in todo:
-                run.commit_stage(stage, params, cacheable=False)
+                run.commit_stage(stage, params, cacheable=can_cache(stage))  # DVC records the run too
             for name, data in files:
                 if data is not None:
                     _commit_dvc_file(project, run.cache, name, data)
