@@ -34,12 +34,13 @@ class CommitError(JupyterExpError):
 
 def _select(project: Project, targets: list[str] | None, with_deps: bool, recursive: bool, graph) -> tuple:
     """(stage addresses, ``.dvc`` files) the targets name; every one of them when None."""
-    if not targets:
-        dvc_files = [p.relative_to(project.root).as_posix() for p in _dvc_files(project)]
-        return plan(graph, None), [f for f in dvc_files if (project.root / f).is_file()]
-    cwd = _cwd(project)
-    dvc_files, stage_targets, addresses = [], [], []
     all_dvc_files = [p.relative_to(project.root).as_posix() for p in _dvc_files(project)]
+    if not targets:
+        return plan(graph, None), [f for f in all_dvc_files if (project.root / f).is_file()]
+    cwd = _cwd(project)
+    dvc_files: list[str] = []
+    stage_targets: list[str] = []
+    addresses: list[str] = []
     dirs = _target_dirs(project, targets, cwd) if recursive else set()
     for target in targets:
         rel = posixpath.normpath(posixpath.join(cwd, target))
