@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .options import ReproOptions, ShowOptions
     from .params_metrics import DiffRow
     from .pipeline.repro import ReproAbortedError, ReproFailedError
-    from .pipeline.results import StageResult
+    from .pipeline.results import ImportSource, StageResult
     from .pipeline.stage_add import StageExistsError
     from .plots.display import PlotsView
     from .plots.templates import TemplateError
@@ -87,7 +87,7 @@ _BY_MODULE = {
     ".experiments.run": "Experiment",
     ".experiments.workers": "StopReport WorkerInfo",
     ".options": "ReproOptions ShowOptions",
-    ".pipeline.results": "StageResult",
+    ".pipeline.results": "ImportSource StageResult",
     ".plots.display": "PlotsView",
     ".project": "Project",
     ".remote.config": "RemoteEntry",
@@ -97,7 +97,7 @@ _BY_MODULE = {
     # The errors a user may catch (all JupyterExpError).
     ".errors": "CacheError CheckoutError ConfigError CyclicGraphError LockError MissingDependencyError "
     "NotAGitRepoError NotAProjectError OutputDuplicatedError OverrideSyntaxError ParamsError PathError "
-    "PipelineError StageFailedError UnknownStageError YAMLFileError",
+    "PipelineError StageFailedError UnknownStageError YAMLFileError CommitError UnknownRevisionError",
     ".experiments.exceptions": "AmbiguousExperimentError ApplyRefusedError CannotRecordError DaskUnavailableError "
     "EntryGone ExperimentExistsError NoBaselineError QueueError RemoteError RunInterrupted StateConflict "
     "UnknownExperimentError",

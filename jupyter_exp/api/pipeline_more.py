@@ -9,7 +9,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ..pipeline.imports import ImportSource
+    from ..pipeline.results import ImportSource
 
 __all__ = ["commit", "data_diff", "freeze", "imports", "remove_stages", "unfreeze"]
 

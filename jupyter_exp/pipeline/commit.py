@@ -12,7 +12,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 
-from ..errors import JupyterExpError, PipelineError, UnknownStageError, option
+from ..errors import CommitError, PipelineError, UnknownStageError, option
 from ..options import ReproOptions
 from ..project import Project
 from ..serialize import dump_yaml_text, parse_yaml, read_text, write_text_atomic
@@ -26,10 +26,6 @@ from .repro import _Run, _target_dirs
 from .results import echo_stdout
 from .runcache import can_cache
 from .tracked import _dvc_file_entry, _dvc_files, read_dvc_file
-
-
-class CommitError(JupyterExpError):
-    """A stage changed since it was recorded and ``force`` was not given, or it lacks data."""
 
 
 def _select(project: Project, targets: list[str] | None, with_deps: bool, recursive: bool, graph) -> tuple:

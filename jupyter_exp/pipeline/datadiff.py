@@ -15,7 +15,7 @@ import json
 from collections import defaultdict, deque
 from typing import NamedTuple
 
-from ..errors import CheckoutError, JupyterExpError, PathError
+from ..errors import CheckoutError, PathError, UnknownRevisionError
 from ..project import Project
 from ..tree import GitTree
 from .cache import Cache, open_cache
@@ -25,10 +25,6 @@ from .tracked import _dvc_files, collect_tracked, read_dvc_file
 
 STATES = ("added", "deleted", "modified", "renamed", "not in cache")
 SHOWN = ("added", "deleted", "renamed", "modified", "not in cache")  # the order DVC prints them in
-
-
-class UnknownRevisionError(JupyterExpError):
-    """A revision that names no commit."""
 
 
 class Entry(NamedTuple):

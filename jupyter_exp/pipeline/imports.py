@@ -8,30 +8,12 @@ repro, commit and checkout name it in one line and leave updating it to DVC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..project import Project
 from ..serialize import parse_yaml, read_text
-
-
-@dataclass(frozen=True)
-class ImportSource:
-    """Where the data of one import ``.dvc`` file comes from."""
-
-    dvcfile: str  # project-relative
-    url: str  # the source repository, or the imported URL
-    rev: str | None  # rev_lock (else rev) of a repository import
-    path: str  # the path inside the source repository (the URL for import-url)
-    frozen: bool
-
-    @property
-    def notice(self) -> str:
-        """The one line users see whenever a verb meets this file."""
-        where = f"{self.url}@{self.rev}" if self.rev else self.url
-        frozen = "a frozen import" if self.frozen else "an import"
-        return f"{self.dvcfile} is {frozen} from {where}; update it with DVC (`dvc update {self.dvcfile}`)."
+from .results import ImportSource
 
 
 def _one_line(value: Any) -> str:
