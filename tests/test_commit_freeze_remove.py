@@ -95,8 +95,8 @@ def test_commit_force_writes_the_lock_and_dvc_files_dvc_writes(twins, dvc_exe, a
 
 def test_commit_of_an_unchanged_project_changes_nothing(twins, dvc_exe):
     ours, theirs = twins
-    cli(ours, "commit")
-    run_dvc(dvc_exe, theirs, "commit")
+    for argv in ([], ["-f"], ["data"], ["prep", "-d"]):
+        assert cli(ours, "commit", *argv) == (0, run_dvc(dvc_exe, theirs, "commit", *argv).stdout, "")
     assert_same(ours, theirs)
     assert git(ours, "status", "--porcelain") == ""
 

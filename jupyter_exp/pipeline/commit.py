@@ -96,9 +96,15 @@ def commit(
                     raise CommitError(
                         f"Stage '{address}' changed ({reason}); rerun with {option('force')} to commit it."
                     )
-                todo.append((stage, params))
+                todo.append((stage, params, reason))
             files = [_check_dvc_file(project, run.cache, name, force, echo) for name in dvc_files]
-            for stage, params in todo:
+            for stage, params, reason in todo:
+                if reason is None:  # the lock is right: only put missing objects back, as DVC does silently
+                    for out in stage.outs:
+                        info = run.hash_of(out.path)
+                        if out.cache and info is not None and not run.cache.has_all(info):
+                            run.cache.save(project.root / out.path)
+                    continue
                 run.commit_stage(stage, params, cacheable=can_cache(stage))  # DVC records the run too
             for name, data in files:
                 if data is not None:
