@@ -1,10 +1,9 @@
 """jupyter_exp: DVC-compatible pipelines and experiments from Jupyter, Python and the shell.
 
-This module only re-exports. The api lives in :mod:`jupyter_exp.api`, one module per
-noun (pipeline, params and metrics, experiments, queue, sharing, data); the ``jupyter exp``
-command and the ``%exp`` / ``%%stage`` magics call those modules. Each name below is
-imported on first use (PEP 562), so ``import jupyter_exp`` stays cheap: the engine,
-pandas and IPython load when a function first needs them.
+Only re-exports: the api lives in :mod:`jupyter_exp.api`, one module per noun; the ``jupyter
+exp`` command and the ``%exp`` / ``%%stage`` magics call those modules. Each name below is
+imported on first use (PEP 562), so ``import jupyter_exp`` stays cheap: the engine, pandas
+and IPython load when a function first needs them.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .api.notes import *  # noqa: F403
     from .api.params_metrics import *  # noqa: F403
     from .api.pipeline import *  # noqa: F403
+    from .api.pipeline_more import *  # noqa: F403
     from .api.plots import *  # noqa: F403
     from .api.queue import *  # noqa: F403
     from .api.sharing import *  # noqa: F403
@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .options import ReproOptions, ShowOptions
     from .params_metrics import DiffRow
     from .pipeline.repro import ReproAbortedError, ReproFailedError
-    from .pipeline.results import StageResult
+    from .pipeline.results import ImportSource, StageResult
     from .pipeline.stage_add import StageExistsError
     from .plots.display import PlotsView
     from .plots.templates import TemplateError
@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
 _BY_MODULE = {
     # The api, by noun (each module's __all__; a test holds them equal).
     ".api.pipeline": "add add_stage checkout init repro reproduce",
+    ".api.pipeline_more": "commit data_diff freeze imports remove_stages unfreeze",
     ".api.params_metrics": "apply_params expand_sweeps metrics_diff metrics_show params_diff",
     ".api.experiments": "apply branch diff gc ls remove rename run run_temp run_temp_with run_with save show show_text",
     ".api.compare": "compare comparison",
@@ -86,7 +87,7 @@ _BY_MODULE = {
     ".experiments.run": "Experiment",
     ".experiments.workers": "StopReport WorkerInfo",
     ".options": "ReproOptions ShowOptions",
-    ".pipeline.results": "StageResult",
+    ".pipeline.results": "ImportSource StageResult",
     ".plots.display": "PlotsView",
     ".project": "Project",
     ".remote.config": "RemoteEntry",
@@ -96,7 +97,7 @@ _BY_MODULE = {
     # The errors a user may catch (all JupyterExpError).
     ".errors": "CacheError CheckoutError ConfigError CyclicGraphError LockError MissingDependencyError "
     "NotAGitRepoError NotAProjectError OutputDuplicatedError OverrideSyntaxError ParamsError PathError "
-    "PipelineError StageFailedError UnknownStageError YAMLFileError",
+    "PipelineError StageFailedError UnknownStageError YAMLFileError CommitError UnknownRevisionError",
     ".experiments.exceptions": "AmbiguousExperimentError ApplyRefusedError CannotRecordError DaskUnavailableError "
     "EntryGone ExperimentExistsError NoBaselineError QueueError RemoteError RunInterrupted StateConflict "
     "UnknownExperimentError",

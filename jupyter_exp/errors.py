@@ -160,6 +160,14 @@ class CheckoutError(JupyterExpError):
     pass
 
 
+class CommitError(JupyterExpError):
+    """``commit`` of a stage or ``.dvc`` file that changed (without force) or lacks data."""
+
+
+class UnknownRevisionError(JupyterExpError):
+    """A revision (``diff A B``) that names no commit."""
+
+
 class PathError(JupyterExpError):
     """A path from a file or a flag that leaves the project or names its machinery."""
 

@@ -64,6 +64,7 @@ NOUN_VERBS: dict[str, tuple[str, ...]] = {
     "plots": ("plots",),
     "notes": ("note",),
     "data": ("remote", "data"),  # data remotes, data push/pull/fetch and cache gc
+    "pipeline_more": ("commit", "freeze", "unfreeze", "dvc-remove", "data-diff"),
 }
 VERBS = frozenset(verb for verbs in NOUN_VERBS.values() for verb in verbs)
 
@@ -104,6 +105,10 @@ def _nouns(only: str | None) -> list:
         from . import data
 
         found.append(data)
+    if "pipeline_more" in wanted:
+        from . import pipeline_more
+
+        found.append(pipeline_more)
     return found
 
 

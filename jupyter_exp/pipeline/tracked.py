@@ -21,6 +21,7 @@ from .dvcfile import load_all, walk_pipelines
 from .gitignore import ignore
 from .graph import build_graph
 from .hashing import HashInfo
+from .imports import import_source, read_import
 from .lock import check_lock, entry_outs, lock_path_for, read_lock
 from .results import StageResult, echo_stdout
 
@@ -201,6 +202,10 @@ def checkout(
             except CheckoutError:
                 missing.append(item.path)
         cache.hasher.flush()
+    imported = {i.source for i in items if i.path in missing and i.source.endswith(".dvc")}
+    notices = [n.notice for n in (read_import(project, name) for name in sorted(imported)) if n is not None]
+    if missing and not allow_missing and notices:
+        raise CheckoutError(f"Missing from the cache: {', '.join(missing)}; " + " ".join(notices))
     if missing and not allow_missing:
         raise CheckoutError(
             f"Missing from the cache: {', '.join(missing)}; pull them with `dvc pull` or reproduce their stages."
@@ -234,6 +239,10 @@ def reproduce_data_source(
     """
     path = project.root / name
     data = parse_yaml(read_text(path, name), name) or {}
+    source = import_source(data, name)
+    if source is not None:  # its data comes from elsewhere: never re-hash it as plain data
+        echo(source.notice + "\n")
+        return StageResult(name, "frozen" if source.frozen else "skipped", "an import")
     tracked = read_dvc_file(project, name)
     current = {t.path: cache.hasher.hash_path(project.root / t.path) for t in tracked}
     if all((now := current[t.path]) is not None and now.md5 == t.info.md5 and cache.has_all(t.info) for t in tracked):
