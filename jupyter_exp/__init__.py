@@ -100,7 +100,7 @@ _BY_MODULE = {
     "PipelineError StageFailedError UnknownStageError YAMLFileError CommitError UnknownRevisionError",
     ".experiments.exceptions": "AmbiguousExperimentError ApplyRefusedError CannotRecordError DaskUnavailableError "
     "EntryGone ExperimentExistsError NoBaselineError QueueError RemoteError RunInterrupted StateConflict "
-    "UnknownExperimentError",
+    "UnknownExperimentError NoteError",
     ".arguments": "InvalidArgumentError",
     ".git": "GitError RemoteUnavailableError",
     ".pipeline.repro": "ReproAbortedError ReproFailedError",
