@@ -8,7 +8,6 @@ and IPython load when a function first needs them.
 
 from __future__ import annotations
 
-
 from .errors import JupyterExpError
 from .version import __version__
 
