@@ -188,7 +188,9 @@ function render({ model, el, embed }) {
 
   $(".jx-actions").innerHTML = ACTIONS.map(([a, label]) =>
     `<button data-action="${a}" disabled>${label}</button>`).join("") +
-    `<span class="jx-selection"></span>`;
+    `<button data-annotate="note" disabled title="write a note on the selected experiment (kept in git notes)">Note…</button>` +
+    `<button data-annotate="tags" disabled title="tag the selected experiment">Tags…</button>` +
+    `<span class="jx-annotate" hidden></span><span class="jx-selection"></span>`;
 
   function syncSelection() {
     model.set("selected", [...selected]);
@@ -208,6 +210,10 @@ function render({ model, el, embed }) {
       const a = b.dataset.action;
       b.disabled = n === 0 || (["apply", "branch", "rename", "requeue"].includes(a) && n !== 1) ||
         (a === "diff" && n > 2) || (a === "compare" && n < 2);
+    });
+    const one = n === 1 ? rowsAll.find((r) => selected.has(r.key)) : null;
+    el.querySelectorAll(".jx-actions [data-annotate]").forEach((b) => {
+      b.disabled = !one || one.can_note === false || one.kind === "workspace";
     });
     $(".jx-selection").textContent = n ? `${n} selected` : "select rows to act on them";
   }
@@ -302,7 +308,7 @@ function render({ model, el, embed }) {
           return `<td class="jx-name" style="padding-left:${0.3 + r.depth * 1.2}em">${twist}${esc(v)}${rev}${step}${warn}${progressCell(r.progress)}</td>`;
         }
         if (c.id === "state") return `<td>${r.state ? `<span class="jx-state jx-state-${esc(r.state)}" title="${esc(r.error)}">${esc(r.state)}</span>` : ""}</td>`;
-        if (editing && editing.key === r.key && editing.column === c.id) return `<td class="jx-editing">${editorHtml()}</td>`;
+        if (editing && !editing.bar && editing.key === r.key && editing.column === c.id) return `<td class="jx-editing">${editorHtml()}</td>`;
         const why = v === "!" ? ((r.errors || {})[c.id] || c.error || "") : "";
         const edit = c.editable && EDITABLE.has(c.id) && r.can_note !== false && r.kind !== "workspace" ?
           `<button class="jx-edit" data-edit="${esc(c.id)}" data-key="${esc(r.key)}" title="edit the ${c.id === "tags" ? "tags" : "note"}">✎</button>` : "";
@@ -429,14 +435,19 @@ function render({ model, el, embed }) {
     }
   }
 
-  function startEdit(key, column) {
+  // Edits a note or tags: in its cell (`bar` false), or in the actions bar for a row
+  // whose table has no Note/Tags column yet (the first note of a project).
+  function startEdit(key, column, bar) {
     const row = rowsAll.find((r) => r.key === key);
     const i = ((model.get("table") || {}).columns || []).findIndex((c) => c.id === column);
-    if (!row || i < 0) return;
-    const v = row.cells[i];
+    if (!row || (i < 0 && !bar)) return;
+    const v = i < 0 ? "" : row.cells[i];
     const value = v === "-" || v === "!" ? "" : String(v ?? "");
-    editing = { key, column, value, text: value };
-    drawWindow(true);
+    editing = { key, column, value, text: value, bar: !!bar };
+    const box = $(".jx-annotate");
+    box.hidden = !bar;
+    box.innerHTML = bar ? `${column === "tags" ? "Tags" : "Note"} of ${esc(row.cells[0])}: ${editorHtml()}` : "";
+    if (!bar) drawWindow(true);
     focusEditor();
   }
 
@@ -445,7 +456,10 @@ function render({ model, el, embed }) {
     const input = el.querySelector(".jx-edit-input");
     const { key, column, value } = editing;
     const text = (input ? input.value : editing.text).trim();
+    const bar = editing.bar;
     editing = null;
+    $(".jx-annotate").hidden = true;
+    $(".jx-annotate").innerHTML = "";
     if (save && text !== value) {
       if (column === "note") send({ type: "note", key, text });
       else {
@@ -454,7 +468,7 @@ function render({ model, el, embed }) {
         send({ type: "tag", key, add: after.filter((x) => !before.includes(x)), remove: before.filter((x) => !after.includes(x)) });
       }
     }
-    drawWindow(true);
+    if (!bar) drawWindow(true);
   }
 
   function drawPending() {
@@ -583,7 +597,8 @@ function render({ model, el, embed }) {
     else if (d.star) send({ type: "star", key: d.star });
     else if (d.expand) send({ type: "expand", key: d.expand });
     else if (d.unfilter) send({ type: "unfilter", index: Number(d.unfilter) });
-    else if (d.edit) startEdit(d.key, d.edit);
+    else if (d.edit) startEdit(d.key, d.edit, false);
+    else if (d.annotate) startEdit([...selected][0], d.annotate, true);
     else if (d.csv) {
       const s = ((model.get("panel") || {}).specs || []).find((x) => x.id === d.csv);
       if (s) saveFile(`${s.title.replace(/[^\w.-]+/g, "_") || "plot"}.csv`, "text/csv", specCsv(s.spec));

@@ -311,3 +311,24 @@ test('without an embed the Plot panel shows the HTML Python drew; a failing embe
   expect(first.textContent).toContain('Vega: no canvas');
   failing.model.dispose();
 });
+
+test('Note… in the actions bar writes the first note of a table that has no Note column', async () => {
+  const server = new FakeServer([row('e1', [0.1, 0.5], { can_note: true }), row('e2', [0.2, 0.4], { can_note: false })]);
+  const { model, el } = await mount(server);
+  const button = el.querySelector('[data-annotate="note"]') as HTMLButtonElement;
+  expect(button.disabled).toBe(true);
+  (el.querySelectorAll('input.jx-select')[1] as HTMLElement).click();
+  expect(button.disabled).toBe(true); // e2 cannot be noted (a running or failed row)
+  (el.querySelectorAll('input.jx-select')[0] as HTMLElement).click();
+  (el.querySelectorAll('input.jx-select')[1] as HTMLElement).click();
+  expect(button.disabled).toBe(false);
+  button.click();
+  const input = el.querySelector('.jx-annotate .jx-edit-input') as HTMLInputElement;
+  expect(input.value).toBe('');
+  input.value = 'baseline for the sweep';
+  input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+  await flush();
+  expect(posted(server).filter(m => m.type !== 'select')).toEqual([{ type: 'note', key: 'abc1234/e1', text: 'baseline for the sweep' }]);
+  expect((el.querySelector('.jx-annotate') as HTMLElement).hidden).toBe(true);
+  model.dispose();
+});
