@@ -24,18 +24,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import REPO_ROOT, git, make_repo
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port
+from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, labextension_build
 
 import jupyter_exp
-
-BUILT = REPO_ROOT / "jupyter_exp" / "labextension"
-SOURCES = [
-    *(REPO_ROOT / "labextension" / "src").glob("*.ts"),
-    *(REPO_ROOT / "labextension" / "style").glob("*"),
-    REPO_ROOT / "jupyter_exp" / "widgets" / "table.js",
-    REPO_ROOT / "jupyter_exp" / "widgets" / "table.css",
-]
-BUILD_HINT = "pip install -e . (its build hook runs jlpm), or: cd labextension && jlpm install && jlpm build"
 
 # A checkpointed stage that takes `sleep` seconds per epoch and prints each one, so a
 # queued run has step progress to watch and a log to follow.
@@ -98,11 +89,7 @@ def contrast(fg: list[int], bg: list[int]) -> float:
 
 @pytest.fixture
 def built_labextension() -> Path:
-    package = BUILT / "package.json"
-    assert package.exists(), f"The jupyter-exp labextension is not built: {BUILD_HINT}"
-    stale = [str(p) for p in SOURCES if p.stat().st_mtime > package.stat().st_mtime]
-    assert not stale, f"The labextension build is older than {stale[0]}: {BUILD_HINT}"
-    return BUILT
+    return labextension_build()
 
 
 @pytest.fixture
@@ -283,7 +270,7 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             dialog = page.locator(".jp-Dialog")
             expect(dialog).to_contain_text("params.yaml")
             dialog.get_by_role("button", name="Discard and apply").click()
-            expect(table.locator(".jx-message")).to_have_text("Applied 'e1' to the workspace.", timeout=20_000)
+            expect(table.locator(".jx-message-text")).to_have_text("Applied 'e1' to the workspace.", timeout=20_000)
             assert "lr: 0.1" in (root / "params.yaml").read_text()
             assert "unsaved note" not in (root / "params.yaml").read_text()
 
