@@ -306,9 +306,7 @@ def test_plots_compare_and_notes_in_the_notebook_table(plots_lab):
         try:
             table = open_table(page, base, token)
             for name in ("c1", "c2", "c3"):
-                table.locator("tr.jx-row", has=page.locator("td.jx-name", has_text=name)).locator(
-                    "input.jx-select"
-                ).check()
+                table.get_by_label(f"select {name}", exact=True).check()
 
             table.get_by_role("button", name="Plot").click()
             panel = table.locator(".jx-panel")
