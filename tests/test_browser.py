@@ -305,6 +305,13 @@ def test_plots_compare_and_notes_in_the_notebook_table(plots_lab):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
             table = open_table(page, base, token)
+            # Export CSV saves the table as shown, every time it is asked.
+            for _ in range(2):
+                with page.expect_download(timeout=30_000) as saved:
+                    table.get_by_role("button", name="Export CSV").click()
+                assert saved.value.suggested_filename == "experiments-curves.csv"
+                assert "c3" in Path(saved.value.path()).read_text()
+
             for name in ("c1", "c2", "c3"):
                 table.get_by_label(f"select {name}", exact=True).check()
 
