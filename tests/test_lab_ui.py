@@ -24,18 +24,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import REPO_ROOT, git, make_repo
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port
+from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, labextension_build
 
 import jupyter_exp
-
-BUILT = REPO_ROOT / "jupyter_exp" / "labextension"
-SOURCES = [
-    *(REPO_ROOT / "labextension" / "src").glob("*.ts"),
-    *(REPO_ROOT / "labextension" / "style").glob("*"),
-    REPO_ROOT / "jupyter_exp" / "widgets" / "table.js",
-    REPO_ROOT / "jupyter_exp" / "widgets" / "table.css",
-]
-BUILD_HINT = "pip install -e . (its build hook runs jlpm), or: cd labextension && jlpm install && jlpm build"
 
 # A checkpointed stage that takes `sleep` seconds per epoch and prints each one, so a
 # queued run has step progress to watch and a log to follow.
@@ -98,11 +89,7 @@ def contrast(fg: list[int], bg: list[int]) -> float:
 
 @pytest.fixture
 def built_labextension() -> Path:
-    package = BUILT / "package.json"
-    assert package.exists(), f"The jupyter-exp labextension is not built: {BUILD_HINT}"
-    stale = [str(p) for p in SOURCES if p.stat().st_mtime > package.stat().st_mtime]
-    assert not stale, f"The labextension build is older than {stale[0]}: {BUILD_HINT}"
-    return BUILT
+    return labextension_build()
 
 
 @pytest.fixture
@@ -269,6 +256,30 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             table.locator(".jx-chip button").click()
             expect(rows).to_have_count(5)
 
+            # Plot, with the vega the extension bundles (no network), then Compare.
+            for name in ("e1", "e2", "e3"):
+                table.get_by_label(f"select {name}", exact=True).check()
+            table.get_by_role("button", name="Plot").click()
+            panel = table.locator(".jx-panel")
+            for kind in ("scatter", "parallel"):
+                expect(panel.locator(f".jx-plot-{kind} .jx-vega svg.marks")).to_have_count(1, timeout=30_000)
+            expect(panel.locator(".jx-plot-parallel svg .role-legend-label text")).to_have_text(["e1", "e2", "e3"])
+            table.get_by_role("button", name="Compare").click()
+            expect(panel.locator(".jx-compare-table th.jx-ref")).to_have_text("e1 reference", timeout=20_000)
+            expect(panel.locator(".jx-compare-table tbody tr", has_text="lr")).to_have_count(1)
+            page.screenshot(path=str(ARTIFACTS / "lab-compare.png"))
+
+            # A note on e2, from the actions bar; it shows in a Note column.
+            for name in ("e1", "e3"):
+                table.get_by_label(f"select {name}", exact=True).uncheck()
+            table.get_by_role("button", name="Note…").click()
+            note = table.locator(".jx-annotate input.jx-edit-input")
+            note.fill("the middle one")
+            note.press("Enter")
+            expect(table.locator("tr.jx-row", has_text="the middle one")).to_have_count(1, timeout=20_000)
+            table.get_by_label("select e2", exact=True).uncheck()
+            panel.locator('[data-cmd="close-panel"]').click()
+
             # Notebook-aware Apply: params.yaml is open with unsaved edits; Apply asks first.
             page.evaluate("window.jupyterapp.commands.execute('docmanager:open', {path: 'params.yaml'})")
             editor = page.locator(".jp-FileEditor .cm-content")
@@ -283,7 +294,8 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             dialog = page.locator(".jp-Dialog")
             expect(dialog).to_contain_text("params.yaml")
             dialog.get_by_role("button", name="Discard and apply").click()
-            expect(table.locator(".jx-message")).to_have_text("Applied 'e1' to the workspace.", timeout=20_000)
+            # (It may also say where the workspace's own changes went: dvclive/ is untracked.)
+            expect(table.locator(".jx-message-text")).to_contain_text("Applied 'e1' to the workspace", timeout=20_000)
             assert "lr: 0.1" in (root / "params.yaml").read_text()
             assert "unsaved note" not in (root / "params.yaml").read_text()
 
@@ -295,9 +307,10 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             form.locator('input[name="name"]').fill("from-form")
             submit(page, "Run")
             expect(table.locator("td.jx-name", has_text="from-form")).to_have_count(1, timeout=60_000)
-            expect(table.locator("tr", has_text="from-form").locator(".jx-state")).to_have_text(
-                "success", timeout=60_000
-            )
+            # (While it runs the engine may list it twice, as its entry and its first checkpoint.)
+            from_form = table.locator("tr.jx-row", has_text="from-form")
+            expect(from_form.locator(".jx-state-success")).to_have_count(1, timeout=60_000)
+            expect(from_form.locator(".jx-state-running")).to_have_count(0, timeout=20_000)
             assert "from-form" in git(root, "for-each-ref", "--format=%(refname)", "refs/exps")
 
             # Queue experiments…: a sweep of two slow runs, queued, not started.

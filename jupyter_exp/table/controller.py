@@ -306,7 +306,9 @@ class TableController:
         out = view.layout(self._shown_rows(), self.cols, self._prefs, self.annotations)
         name = f"experiments-{self.project.root.name}"
         found = export.download(out, str(msg.get("format") or "csv"), name)
-        self._emit(download=found)
+        # "time" makes each export a change: a host that skips equal values (traitlets)
+        # would not save the same table twice.
+        self._emit(download={**found, "time": time.time()})
         self.say(f"Exported {len(out.shown)} row(s) to {found['filename']}.")
 
     def _action(self, msg: dict) -> None:

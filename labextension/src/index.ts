@@ -19,6 +19,7 @@ import { runWithParams } from './runCommand';
 import { ExperimentsSidebar } from './sidebar';
 import { ExperimentsStatus } from './statusItem';
 import { ProjectSession, Workbench } from './workbench';
+import { shareEmbed } from './vega';
 
 const PLUGIN_ID = 'jupyter-exp:plugin';
 const CATEGORY = 'Experiments';
@@ -40,6 +41,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     docManager: IDocumentManager | null
   ) => {
     const { commands, shell } = app;
+    shareEmbed(); // the notebook widget's table plots with the bundled vega too
     const workbench = new Workbench(app.serviceManager.serverSettings, session => async message => {
       if (docManager && isApply(message)) {
         await applyWithOpenDocuments(app, docManager, session, message);

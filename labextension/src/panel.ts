@@ -5,13 +5,14 @@
 import { MainAreaWidget } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 import table from './vendor/table.js';
+import { embed } from './vega';
 import { ProjectSession } from './workbench';
 
 export class ExperimentsPanel extends Widget {
   constructor(readonly session: ProjectSession) {
     super();
     this.addClass('jp-ExperimentsPanel');
-    const cleanup = table.render({ model: session.model as any, el: this.node });
+    const cleanup = table.render({ model: session.model as any, el: this.node, embed } as any);
     this._cleanup = typeof cleanup === 'function' ? cleanup : null;
   }
 

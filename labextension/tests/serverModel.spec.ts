@@ -95,7 +95,7 @@ test('a version gap re-reads the whole table; an old version is ignored', async 
   const { model, el, socket } = await mount(server);
   const before = server.version;
   socket.push({ type: 'patch', version: before, patch: { message: 'stale' } });
-  expect(el.querySelector('.jx-message')?.textContent).toBe('');
+  expect(el.querySelector('.jx-message-text')?.textContent).toBe('');
   server.state.table = { ...server.state.table, rows: [row('e1', [0.1, 0.5]), row('e9', [0.9, 0.1])] };
   server.version = before + 5;
   socket.push({ type: 'patch', version: before + 5, patch: { message: 'later' } });
@@ -135,7 +135,7 @@ test('a refused request shows the server message in the table', async () => {
     new Response(JSON.stringify({ message: 'Forbidden: run needs execute.' }), { status: 403 })) as any;
   (model.api.settings as any).fetch = server.fetch;
   await model.request({ type: 'queue', op: 'start', jobs: 1 });
-  expect(el.querySelector('.jx-message')?.textContent).toBe('Forbidden: run needs execute.');
+  expect(el.querySelector('.jx-message-text')?.textContent).toBe('Forbidden: run needs execute.');
   expect(el.querySelector('.jx-message')?.className).toContain('jx-error');
   model.dispose();
 });
