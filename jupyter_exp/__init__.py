@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .api.pipeline import *  # noqa: F403
     from .api.plots import *  # noqa: F403
     from .api.queue import *  # noqa: F403
+    from .api.search import *  # noqa: F403
     from .api.sharing import *  # noqa: F403
     from .api.table import *  # noqa: F403
     from .arguments import InvalidArgumentError
@@ -64,6 +65,7 @@ _BY_MODULE = {
     ".api.notes": "note",
     ".api.queue": "queue queue_kill queue_logs queue_remove queue_retry queue_start queue_status queue_stop "
     "queue_wait queue_with run_all",
+    ".api.search": "search search_best search_status search_trials",
     ".api.sharing": "pull push",
     ".api.plots": "plots_diff plots_show plots_templates",
     ".api.table": "show_table",
