@@ -12,6 +12,7 @@ that finished is told, one still queued is run, one whose worker died is failed.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -92,7 +93,7 @@ def run_search(
         name = name or _free_name(project)
         if name in study_names(project):
             raise StudyExistsError(
-                f"Study '{name}' exists; continue it with {option('resume', name)} or pick another {option('name')}."
+                f"Study '{name}' exists; continue it with {option('resume', name)} or pick another {option('name', 'OTHER')}."
             )
         from ..refs import check_name
 
@@ -166,6 +167,9 @@ class Driver:
         self.space: SearchSpace = setup.space
         self.distributions = {d.name: d.distribution() for d in self.space.dimensions}
         self.jobs, self.targets, self.options, self.echo = max(1, jobs), targets, options, echo
+        self.limit = setup.trials
+        if setup.sampler == "grid":  # each grid point once
+            self.limit = min(self.limit, math.prod(len(d.grid()) for d in self.space.dimensions))
         self.runner = _runner(executor, self.jobs)
         self.active: dict[int, Active] = {}
         self.progress_path = project.resolve_relpath(setup.objective.file, where=option("objective", label=True))
@@ -181,7 +185,7 @@ class Driver:
                     if active.future is None and self._entry_state(active.entry_id) == "queued":
                         active.future = pool.submit(self.runner, str(self.project.root), active.entry_id)
                 while True:
-                    while len(self.active) < self.jobs and started < self.setup.trials:
+                    while len(self.active) < self.jobs and started < self.limit:
                         self._start()
                         started += 1
                     if not self.active:

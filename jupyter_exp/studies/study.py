@@ -123,7 +123,14 @@ def make_sampler(setup: Setup, space: SearchSpace) -> Any:
     if setup.sampler == "random":
         return samplers.RandomSampler(seed=setup.seed)
     if setup.sampler == "grid":
-        return samplers.GridSampler({d.name: d.grid() for d in space.dimensions}, seed=setup.seed)
+
+        class Grid(samplers.GridSampler):
+            # Optuna's stops the study once the grid is used up, which only works inside
+            # study.optimize(); the driver asks and tells itself and stops at the count.
+            def after_trial(self, *_args: Any) -> None:
+                pass
+
+        return Grid({d.name: d.grid() for d in space.dimensions}, seed=setup.seed)
     if setup.sampler == "cmaes":
         return samplers.CmaEsSampler(seed=setup.seed, warn_independent_sampling=False)
     # Few startup trials: a search here is tens of trials, not thousands.
