@@ -15,7 +15,6 @@ import pytest
 from conftest import cli_command, git, make_repo
 
 import jupyter_exp
-from jupyter_exp.errors import JupyterExpError
 from jupyter_exp.project import Project
 from jupyter_exp.studies.exceptions import SearchError, SearchSpaceError, StudyExistsError, UnknownSamplerError
 
@@ -169,3 +168,135 @@ def test_missing_objective_fails_the_trial_and_the_study_goes_on(scored: Path):
     states = {t.params["train.depth"]: (t.state, t.error) for t in jupyter_exp.search_trials("g").values()}
     assert states[4] == ("complete", None)
     assert states[8][0] == "failed" and "its experiment failed" in str(states[8][1])
+
+
+# Ten steps, each writing the step's accuracy (DVCLive's metrics.json shape: "step" beside
+# the metrics); a worse quality lags at every step. Each run notes its name in RUNS_LOG.
+STEPPED = """import json, os, sys, time, yaml
+q = yaml.safe_load(open('params.yaml'))['train']['quality']
+with open(os.environ['RUNS_LOG'], 'a') as log:
+    log.write(os.environ['DVC_EXP_NAME'] + '\\n')
+for step in range(10):
+    time.sleep({pause})
+    json.dump({{'step': step, 'acc': q * (step + 1) / 10}}, open('metrics.json', 'w'))
+"""
+
+
+@pytest.fixture
+def stepped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    def make(pause: float) -> Path:
+        root = make_repo(
+            tmp_path / "proj",
+            {
+                "score.py": STEPPED.format(pause=pause),
+                "params.yaml": "train:\n  quality: 0.5\n",
+                "dvc.yaml": DVC_YAML,
+            },
+        )
+        monkeypatch.chdir(root)
+        monkeypatch.setenv("RUNS_LOG", str(tmp_path / "runs.log"))
+        return root
+
+    return make
+
+
+def runs(root: Path) -> list[str]:
+    path = root.parent / "runs.log"
+    return path.read_text().split() if path.exists() else []
+
+
+def test_prune_stops_lagging_trials(stepped):
+    root = stepped(0.25)
+    # Good trials first (grid order is the seed's), then worse ones: the median pruner
+    # stops the laggards after a few steps.
+    jupyter_exp.search(
+        ["train.quality=choice(0.9,0.8,0.2,0.1,0.15)"],
+        objective="metrics.json:acc",
+        maximize=True,
+        sampler="grid",
+        seed=0,
+        trials=5,
+        prune="median",
+        name="pr",
+        quiet=True,
+    )
+    trials = {t.params["train.quality"]: t for t in jupyter_exp.search_trials("pr").values()}
+    study = optuna.load_study(study_name="pr", storage=f"sqlite:///{Project(root).search_dir / 'studies.db'}")
+    steps = {t.params["train.quality"]: len(t.intermediate_values) for t in study.trials}
+    pruned = [q for q, t in trials.items() if t.state == "pruned"]
+    assert pruned, {q: t.state for q, t in trials.items()}
+    for q in pruned:
+        assert q < 0.5 and steps[q] < 9  # stopped before its last step
+        assert trials[q].experiment not in exp_refs(root)  # its run was stopped: no experiment recorded
+    complete = [q for q, t in trials.items() if t.state == "complete"]
+    assert all(steps[q] >= 9 for q in complete) and 0.9 in complete
+    assert f"{len(pruned)} pruned" in jupyter_exp.search_status("pr")
+
+
+def _finished_trials(root: Path, name: str) -> int:
+    path = Project(root).search_dir / "studies.db"
+    if not path.exists():
+        return 0
+    storage = f"sqlite:///{path}"
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        return 0
+    return sum(1 for t in study.trials if t.state.is_finished())
+
+
+def test_killed_driver_resumes_without_running_a_trial_twice(stepped):
+    root = stepped(0.05)
+    args = [
+        *cli_command(),
+        "run",
+        "--search",
+        "-S",
+        "train.quality=interval(0.1, 1)",
+        "--objective",
+        "metrics.json:acc",
+        "--maximize",
+        "--trials",
+        "12",
+        "-j",
+        "2",
+        "-n",
+        "kk",
+        "--seed",
+        "0",
+    ]
+    driver = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while _finished_trials(root, "kk") < 3:
+        assert driver.poll() is None, driver.stderr.read() if driver.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver and the stages it ran
+    driver.wait()
+    assert _finished_trials(root, "kk") < 12
+    storage = f"sqlite:///{Project(root).search_dir / 'studies.db'}"
+    left = [
+        t.number + 1 for t in optuna.load_study(study_name="kk", storage=storage).trials if not t.state.is_finished()
+    ]
+    assert left  # trials were in flight when the driver died
+    out = subprocess.run(
+        [*cli_command(), "run", "--search", "--resume", "kk", "-j", "2"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    trials = jupyter_exp.search_trials("kk")
+    assert len(trials) == 12 and sorted(t.number for t in trials.values()) == list(range(1, 13))
+    assert all(t.state in ("complete", "failed") for t in trials.values())
+    seen = runs(root)
+    print({t.number: (t.state, t.error) for t in trials.values() if t.number in left})
+    assert len(seen) == len(set(seen)), seen  # no trial ran twice
+    refs = exp_refs(root)
+    for t in trials.values():
+        assert (t.state == "complete") == (t.experiment in refs)
+        if t.state == "failed":
+            assert t.error
+    assert (
+        "12 / 12 trials, 0 running"
+        in subprocess.run(
+            [*cli_command(), "run", "--search", "--status", "kk"], capture_output=True, text=True, check=True
+        ).stdout
+    )

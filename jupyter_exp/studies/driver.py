@@ -93,7 +93,8 @@ def run_search(
         name = name or _free_name(project)
         if name in study_names(project):
             raise StudyExistsError(
-                f"Study '{name}' exists; continue it with {option('resume', name)} or pick another {option('name', 'OTHER')}."
+                f"Study '{name}' exists; continue it with {option('resume', name)} "
+                f"or pick another {option('name', 'OTHER')}."
             )
         from ..refs import check_name
 
