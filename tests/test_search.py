@@ -287,7 +287,9 @@ def test_killed_driver_resumes_without_running_a_trial_twice(stepped):
     assert len(trials) == 12 and sorted(t.number for t in trials.values()) == list(range(1, 13))
     assert all(t.state in ("complete", "failed") for t in trials.values())
     seen = runs(root)
-    print({t.number: (t.state, t.error) for t in trials.values() if t.number in left})
+    for number in left:  # in flight when the driver died: failed, not run again
+        (trial,) = [t for t in trials.values() if t.number == number]
+        assert trial.state == "failed" and "worker died" in str(trial.error)
     assert len(seen) == len(set(seen)), seen  # no trial ran twice
     refs = exp_refs(root)
     for t in trials.values():

@@ -123,8 +123,9 @@ def make_sampler(setup: Setup, space: SearchSpace) -> Any:
     if setup.sampler == "random":
         return samplers.RandomSampler(seed=setup.seed)
     if setup.sampler == "grid":
+        from optuna.samplers import GridSampler
 
-        class Grid(samplers.GridSampler):
+        class Grid(GridSampler):
             # Optuna's stops the study once the grid is used up, which only works inside
             # study.optimize(); the driver asks and tells itself and stops at the count.
             def after_trial(self, *_args: Any) -> None:
