@@ -302,3 +302,17 @@ def test_killed_driver_resumes_without_running_a_trial_twice(stepped):
             [*cli_command(), "run", "--search", "--status", "kk"], capture_output=True, text=True, check=True
         ).stdout
     )
+
+
+def test_study_on_a_local_dask_cluster(scored: Path):
+    result = jupyter_exp.search(
+        SPACE, objective=OBJECTIVE, maximize=True, trials=12, jobs=2, name="dk", seed=0, executor="dask", quiet=True
+    )
+    trials = jupyter_exp.search_trials("dk")
+    assert len(trials) == 12 and all(t.state == "complete" for t in trials.values())
+    assert sorted(exp_refs(scored)) == sorted(f"dk-{i}" for i in range(1, 13))
+    from jupyter_exp.experiments.queue_store import QueueStore
+
+    pids = {e.pid for e in QueueStore(Project(scored)).entries() if e.name.startswith("dk-")}
+    assert pids and os.getpid() not in pids  # run in Dask's worker processes
+    assert result.best_value == max(t.value for t in trials.values() if t.value is not None)
