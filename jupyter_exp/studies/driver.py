@@ -186,7 +186,9 @@ class Driver:
                     if active.future is None and self._entry_state(active.entry_id) == "queued":
                         active.future = pool.submit(self.runner, str(self.project.root), active.entry_id)
                 while True:
-                    while len(self.active) < self.jobs and started < self.limit:
+                    # One trial more than runs: it is sampled and queued while the others
+                    # run, and the pool starts it the moment a slot frees.
+                    while len(self.active) < self.jobs + 1 and started < self.limit:
                         self._start()
                         started += 1
                     if not self.active:

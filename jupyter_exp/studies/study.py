@@ -10,7 +10,9 @@ name its experiment and queue entry, and say why it failed.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -151,9 +153,19 @@ def make_pruner(prune: str | None) -> Any:
 
 def storage(project: Project) -> Any:
     """The project's study storage (created on first use)."""
-    project.search_dir.mkdir(parents=True, exist_ok=True)
     path = str(project.search_dir / STUDY_FILE)
-    return optuna().storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"creator": partial(_connect, path)})
+    # One per file and process: making one checks the schema (~0.3 s), and a status
+    # line or a result reads the study several times.
+    with _storages_lock:
+        if path not in _storages or not os.path.exists(path):
+            project.search_dir.mkdir(parents=True, exist_ok=True)
+            engine = {"creator": partial(_connect, path)}
+            _storages[path] = optuna().storages.RDBStorage(f"sqlite:///{path}", engine_kwargs=engine)
+        return _storages[path]
+
+
+_storages: dict[str, Any] = {}
+_storages_lock = threading.Lock()
 
 
 def _connect(path: str) -> sqlite3.Connection:
