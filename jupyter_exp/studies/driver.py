@@ -217,14 +217,18 @@ class Driver:
         Returns how many trials the study has."""
         from ..experiments.queue_store import QueueStore
 
-        entries = {e.id: e for e in QueueStore(self.project).entries()}  # dead runs read failed
+        entries = QueueStore(self.project).entries()  # dead runs read failed
+        by_id = {e.id: e for e in entries}
+        baseline = self.project.git.head()
+        # A driver killed between queueing a trial and noting its entry: found by name.
+        by_name = {e.name: e for e in entries if e.baseline == baseline}
         trials = self.study.get_trials(deepcopy=False)
         for frozen in trials:
             if frozen.state != self.TrialState.RUNNING:
                 continue
             trial = optuna().Trial(self.study, frozen._trial_id)
-            entry = entries.get(str(frozen.user_attrs.get("entry_id")))
-            experiment = str(frozen.user_attrs.get("experiment", ""))
+            experiment = str(frozen.user_attrs.get("experiment", f"{self.name}-{frozen.number + 1}"))
+            entry = by_id.get(str(frozen.user_attrs.get("entry_id"))) or by_name.get(experiment)
             if entry is None:
                 self._fail(trial, experiment, "its experiment was never queued or was removed from the queue")
             elif entry.state in ("queued", "running"):

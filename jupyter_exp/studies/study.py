@@ -9,16 +9,19 @@ name its experiment and queue entry, and say why it failed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from ..errors import option
 from ..project import Project
+from ..serialize import temp_sibling
 from .exceptions import OptunaMissingError, SearchError, UnknownSamplerError, UnknownStudyError
 from .space import SearchSpace, parse_space
 
@@ -158,10 +161,27 @@ def storage(project: Project) -> Any:
     # line or a result reads the study several times.
     with _storages_lock:
         if path not in _storages or not os.path.exists(path):
-            project.search_dir.mkdir(parents=True, exist_ok=True)
+            if not os.path.exists(path):
+                _create(project.search_dir)
             engine = {"creator": partial(_connect, path)}
             _storages[path] = optuna().storages.RDBStorage(f"sqlite:///{path}", engine_kwargs=engine)
         return _storages[path]
+
+
+def _create(folder: Path) -> None:
+    """The storage file, made aside and renamed into place: a reader in another process
+    never finds it without its tables (and two makers never race on them)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(folder / STUDY_FILE)
+    try:
+        made = optuna().storages.RDBStorage(f"sqlite:///{tmp}", engine_kwargs={"creator": partial(_connect, str(tmp))})
+        made.engine.dispose()
+        # A link, not a rename: it never replaces a file another process made meanwhile.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, folder / STUDY_FILE)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
 
 
 _storages: dict[str, Any] = {}
