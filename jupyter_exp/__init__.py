@@ -53,6 +53,9 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .plots.templates import TemplateError
     from .project import Project
     from .refs import InvalidExpNameError
+    from .studies.driver import SearchResult
+    from .studies.exceptions import *  # noqa: F403
+    from .studies.study import TrialInfo
 
 # Each module (relative to this package) and the names it gives; each is imported
 # when one of its names is first used.
@@ -88,6 +91,10 @@ _BY_MODULE = {
     ".errors": "CacheError CheckoutError ConfigError CyclicGraphError LockError MissingDependencyError "
     "NotAGitRepoError NotAProjectError OutputDuplicatedError OverrideSyntaxError ParamsError PathError "
     "PipelineError StageFailedError UnknownStageError YAMLFileError",
+    ".studies.driver": "SearchResult",
+    ".studies.study": "TrialInfo",
+    ".studies.exceptions": "OptunaMissingError SearchError SearchSpaceError StudyExistsError UnknownSamplerError "
+    "UnknownStudyError",
     ".experiments.exceptions": "AmbiguousExperimentError ApplyRefusedError CannotRecordError DaskUnavailableError "
     "EntryGone ExperimentExistsError NoBaselineError QueueError RemoteError RunInterrupted StateConflict "
     "UnknownExperimentError",
