@@ -319,3 +319,20 @@ def test_study_on_a_local_dask_cluster(scored: Path):
     pids = {e.pid for e in QueueStore(Project(scored)).entries() if e.name.startswith("dk-")}
     assert pids and os.getpid() not in pids  # run in Dask's worker processes
     assert result.best_value == max(t.value for t in trials.values() if t.value is not None)
+
+
+def test_exp_magic_runs_and_reports_a_search(scored: Path):
+    from jupyter_exp import cli
+
+    line = ["run", "--search", "-S", "train.depth=choice(2,4)", "--objective", OBJECTIVE, "--maximize"]
+    out = cli.execute([*line, "--trials", "2", "--sampler", "grid", "-n", "mg", "-q"], prog="%exp", from_kernel=True)
+    best = jupyter_exp.search_best("mg")  # depth 4: 0.75 (lr stays 0.001)
+    assert jupyter_exp.search_trials("mg")[best].params == {"train.depth": 4}
+    assert str(out) == f"Study 'mg': 2 / 2 trials, 0 running, best 0.75 ({best})\n"
+    assert str(cli.execute(["run", "--search", "--status", "mg"], prog="%exp")) == (
+        f"2 / 2 trials, 0 running, best 0.75 ({best})\n"
+    )
+    assert "mg: 2 / 2 trials" in str(cli.execute(["run", "--search", "--status"], prog="%exp"))
+    with pytest.raises(StudyExistsError) as caught:
+        cli.execute([*line, "-n", "mg"], prog="%exp", from_kernel=True)
+    assert "continue it with --resume mg or pick another -n OTHER" in str(caught.value)
