@@ -336,3 +336,59 @@ def test_exp_magic_runs_and_reports_a_search(scored: Path):
     with pytest.raises(StudyExistsError) as caught:
         cli.execute([*line, "-n", "mg"], prog="%exp", from_kernel=True)
     assert "continue it with --resume mg or pick another -n OTHER" in str(caught.value)
+
+
+CHECKPOINTED = """import json, os, time, yaml
+from jupyter_exp import live
+q = yaml.safe_load(open('params.yaml'))['train']['quality']
+state = json.load(open('model.json')) if os.path.exists('model.json') else {'epoch': 0}
+for epoch in range(state['epoch'], 10):
+    time.sleep(0.2)
+    json.dump({'epoch': epoch + 1}, open('model.json', 'w'))
+    live.log_metric('acc', q * (epoch + 1) / 10)
+    live.next_step(total=10)
+"""
+CHECKPOINT_YAML = """stages:
+  train:
+    cmd: python train.py
+    deps: [train.py]
+    params: [train]
+    outs:
+    - model.json:
+        checkpoint: true
+    metrics:
+    - dvclive/metrics.json:
+        cache: false
+"""
+
+
+def test_pruned_checkpoint_trial_keeps_the_steps_it_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    root = make_repo(
+        tmp_path / "proj",
+        {"train.py": CHECKPOINTED, "params.yaml": "train:\n  quality: 0.5\n", "dvc.yaml": CHECKPOINT_YAML},
+    )
+    monkeypatch.chdir(root)
+    jupyter_exp.search(
+        ["train.quality=choice(0.9,0.8,0.2,0.1,0.15)"],
+        objective="dvclive/metrics.json:acc",
+        maximize=True,
+        sampler="grid",
+        seed=0,
+        trials=5,
+        prune="median",
+        name="ck",
+        quiet=True,
+    )
+    trials = {t.params["train.quality"]: t for t in jupyter_exp.search_trials("ck").values()}
+    refs = exp_refs(root)
+    head = git(root, "rev-parse", "HEAD").strip()
+
+    def steps(experiment: str) -> int:  # checkpoint commits the experiment records
+        return int(git(root, "rev-list", "--count", "--first-parent", f"{head}..{refs[experiment]}"))
+
+    pruned = [t for t in trials.values() if t.state == "pruned"]
+    assert pruned and all(t.params["train.quality"] < 0.5 for t in pruned)
+    for t in pruned:  # stopped cleanly: recorded with the steps it made, fewer than all
+        assert 0 < steps(t.experiment) < 10
+        assert json.loads(git(root, "show", f"{refs[t.experiment]}:dvclive/metrics.json"))["step"] < 9
+    assert all(steps(t.experiment) == 10 for t in trials.values() if t.state == "complete")
