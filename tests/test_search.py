@@ -13,6 +13,7 @@ from pathlib import Path
 import optuna
 import pytest
 from conftest import cli_command, git, make_repo
+from helpers import queue_states, wait_for
 
 import jupyter_exp
 from jupyter_exp.project import Project
@@ -392,3 +393,27 @@ def test_pruned_checkpoint_trial_keeps_the_steps_it_made(tmp_path: Path, monkeyp
         assert 0 < steps(t.experiment) < 10
         assert json.loads(git(root, "show", f"{refs[t.experiment]}:dvclive/metrics.json"))["step"] < 9
     assert all(steps(t.experiment) == 10 for t in trials.values() if t.state == "complete")
+
+
+def test_ctrl_c_stops_the_runs_and_resume_finishes_the_study(stepped):
+    root = stepped(0.3)  # a run takes 3 s
+    args = ["run", "--search", "-S", "train.quality=interval(0.1, 1)", "--objective", "metrics.json:acc"]
+    driver = subprocess.Popen(
+        [*cli_command(), *args, "--trials", "4", "-j", "2", "-n", "ci"], stderr=subprocess.PIPE, text=True
+    )
+    wait_for(lambda: list(queue_states(root).values()).count("running") == 2, "two trials running")
+    interrupted = time.monotonic()
+    driver.send_signal(signal.SIGINT)
+    _out, err = driver.communicate(timeout=60)
+    assert time.monotonic() - interrupted < 2.5  # the runs were stopped, not waited for
+    assert driver.returncode != 0
+    assert err.strip() == "ERROR: Interrupted; study 'ci' keeps its trials; continue it with --resume ci."
+    assert set(queue_states(root).values()) == {"queued"}  # back in the queue, nothing recorded
+    assert not exp_refs(root)
+    out = subprocess.run(
+        [*cli_command(), "run", "--search", "--resume", "ci", "-j", "2"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    trials = jupyter_exp.search_trials("ci")
+    assert len(trials) == 4 and all(t.state == "complete" for t in trials.values())
+    assert sorted(exp_refs(root)) == ["ci-1", "ci-2", "ci-3", "ci-4"]

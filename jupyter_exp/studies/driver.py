@@ -179,37 +179,41 @@ class Driver:
     # -- the loop --------------------------------------------------------------------
     def run(self) -> None:
         started = self._settle_left_over()
+        self.pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="jupyter-exp-search")
         try:
-            with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="jupyter-exp-search") as pool:
-                self.pool = pool
-                for active in self.active.values():
-                    if active.future is None and self._entry_state(active.entry_id) == "queued":
-                        active.future = pool.submit(self.runner, str(self.project.root), active.entry_id)
-                while True:
-                    # One trial more than runs: it is sampled and queued while the others
-                    # run, and the pool starts it the moment a slot frees.
-                    while len(self.active) < self.jobs + 1 and started < self.limit:
-                        self._start()
-                        started += 1
-                    if not self.active:
-                        break
-                    futures = [a.future for a in self.active.values() if a.future is not None]
-                    wait(futures, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED) if futures else time.sleep(
-                        POLL_SECONDS
-                    )
-                    for number, active in list(self.active.items()):
-                        if self._finished(active):
-                            del self.active[number]
-                        elif self.setup.prune:
-                            self._watch(active)
+            for active in self.active.values():
+                if active.future is None and self._entry_state(active.entry_id) == "queued":
+                    active.future = self.pool.submit(self.runner, str(self.project.root), active.entry_id)
+            while True:
+                # One trial more than runs: it is sampled and queued while the others run,
+                # and the pool starts it the moment a slot frees.
+                while len(self.active) < self.jobs + 1 and started < self.limit:
+                    self._start()
+                    started += 1
+                if not self.active:
+                    break
+                futures = [a.future for a in self.active.values() if a.future is not None]
+                if futures:
+                    wait(futures, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                else:
+                    time.sleep(POLL_SECONDS)
+                for number, active in list(self.active.items()):
+                    if self._finished(active):
+                        del self.active[number]
+                    elif self.setup.prune:
+                        self._watch(active)
         except KeyboardInterrupt:
             from ..experiments.queue import stop_running
 
+            # Before the pool waits for its threads: the runs are stopped and their entries
+            # go back to the queue (a trial not started stays queued); --resume runs them.
+            self.pool.shutdown(wait=False, cancel_futures=True)
             stop_running(self.project, "requeue", pid=os.getpid())
             raise JupyterExpError(
                 f"Interrupted; study '{self.name}' keeps its trials; continue it with {option('resume', self.name)}."
             ) from None
         finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
             self.runner.close()
 
     def _settle_left_over(self) -> int:
