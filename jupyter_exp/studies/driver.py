@@ -38,7 +38,7 @@ class Active:
     """A trial whose experiment is queued or running."""
 
     trial: Any  # optuna.Trial
-    entry_id: str
+    entry_id: str | None  # None until a pool thread has queued it
     experiment: str
     future: Future | None  # None: someone else runs it; its queue entry is watched
     last_step: int = -1
@@ -179,11 +179,15 @@ class Driver:
     # -- the loop --------------------------------------------------------------------
     def run(self) -> None:
         started = self._settle_left_over()
-        self.pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="jupyter-exp-search")
+        # One thread more than runs: it queues the next trial while the others run, then
+        # waits for a slot (at most ``jobs`` run at once).
+        self.pool = ThreadPoolExecutor(max_workers=self.jobs + 1, thread_name_prefix="jupyter-exp-search")
+        self.slots = threading.Semaphore(self.jobs)
+        self.stopping = threading.Event()
         try:
             for active in self.active.values():
-                if active.future is None and self._entry_state(active.entry_id) == "queued":
-                    active.future = self.pool.submit(self.runner, str(self.project.root), active.entry_id)
+                if active.entry_id and self._entry_state(active.entry_id) == "queued":
+                    active.future = self.pool.submit(self._run, active.entry_id)
             while True:
                 # One trial more than runs: it is sampled and queued while the others run,
                 # and the pool starts it the moment a slot frees.
@@ -207,6 +211,7 @@ class Driver:
 
             # Before the pool waits for its threads: the runs are stopped and their entries
             # go back to the queue (a trial not started stays queued); --resume runs them.
+            self.stopping.set()
             self.pool.shutdown(wait=False, cancel_futures=True)
             stop_running(self.project, "requeue", pid=os.getpid())
             raise JupyterExpError(
@@ -242,26 +247,27 @@ class Driver:
         return len(trials)
 
     def _start(self) -> None:
+        trial = self.study.ask(self.distributions)
+        active = Active(trial, None, f"{self.name}-{trial.number + 1}", None)
+        # Queued on a pool thread (it takes ~0.1 s): the driver's thread only talks to Optuna.
+        active.future = self.pool.submit(self._queue_and_run, active)
+        self.active[trial.number] = active
+
+    def _queue_and_run(self, active: Active) -> Any:
         from ..experiments.queue import enqueue
 
-        trial = self.study.ask(self.distributions)
-        experiment = f"{self.name}-{trial.number + 1}"
-        trial.set_user_attr("experiment", experiment)
-        try:
-            (entry,) = enqueue(
-                self.project,
-                self.targets,
-                self.options,
-                set_params=self.space.overrides(trial.params),
-                name=experiment,
-            )
-        except JupyterExpError as exc:
-            # A trial that cannot even be queued means every one would fail: stop here.
-            self._fail(trial, experiment, str(exc))
-            raise
-        trial.set_user_attr("entry_id", entry.id)
-        future = self.pool.submit(self.runner, str(self.project.root), entry.id)
-        self.active[trial.number] = Active(trial, entry.id, experiment, future)
+        overrides = self.space.overrides(active.trial.params)
+        (entry,) = enqueue(self.project, self.targets, self.options, set_params=overrides, name=active.experiment)
+        active.entry_id = entry.id  # --resume finds it by name if the driver dies before telling
+        return self._run(entry.id)
+
+    def _run(self, entry_id: str) -> Any:
+        from ..experiments.executor import Outcome
+
+        with self.slots:
+            if self.stopping.is_set():  # interrupted while it waited: it stays queued
+                return Outcome(entry_id, entry_id, "skipped")
+            return self.runner(str(self.project.root), entry_id)
 
     def _finished(self, active: Active) -> bool:
         """Whether ``active``'s run ended; if so, its trial is told."""
@@ -270,6 +276,10 @@ class Driver:
                 return False
             try:
                 outcome = active.future.result()
+            except JupyterExpError as exc:
+                # A trial that cannot even be queued means every one would fail: stop here.
+                self._fail(active.trial, active.experiment, str(exc))
+                raise
             except Exception as exc:  # the executor itself failed (a lost Dask worker)
                 self._fail(active.trial, active.experiment, f"its run could not finish: {exc}")
                 return True
@@ -280,6 +290,7 @@ class Driver:
                 raise KeyboardInterrupt  # the run was interrupted: so is the search
             self._tell(active, outcome.state, outcome.exp_rev, outcome.error)
             return True
+        assert active.entry_id is not None  # adopted trials have their entries
         state = self._entry_state(active.entry_id)
         if state in ("queued", "running"):
             return False
@@ -323,7 +334,7 @@ class Driver:
     def _watch(self, active: Active) -> None:
         """Report the run's newest step value of the objective; stop the run if Optuna
         prunes it."""
-        if active.pruned:
+        if active.pruned or active.entry_id is None:
             return
         path = self.project.exp_run_dir(active.entry_id) / self.progress_path
         try:
