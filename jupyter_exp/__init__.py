@@ -1,10 +1,7 @@
 """jupyter_exp: DVC-compatible pipelines and experiments from Jupyter, Python and the shell.
 
-Only re-exports: the api lives in :mod:`jupyter_exp.api`, one module per noun; the ``jupyter
-exp`` command and the ``%exp`` / ``%%stage`` magics call those modules. Each name below is
-imported on first use (PEP 562), so ``import jupyter_exp`` stays cheap: the engine, pandas
-and IPython load when a function first needs them.
-"""
+Only re-exports of the api (:mod:`jupyter_exp.api`, one module per noun), each imported
+on first use (PEP 562), so ``import jupyter_exp`` stays cheap."""
 
 from __future__ import annotations
 
@@ -25,6 +22,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .api.pipeline_more import *  # noqa: F403
     from .api.plots import *  # noqa: F403
     from .api.queue import *  # noqa: F403
+    from .api.search import *  # noqa: F403
     from .api.sharing import *  # noqa: F403
     from .api.table import *  # noqa: F403
     from .arguments import InvalidArgumentError
@@ -54,9 +52,11 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .remote.errors import DataRemoteError, MissingDriverError, RemoteConfigError
     from .remote.gc import GcPlan
     from .remote.sync import SyncReport
+    from .studies.driver import SearchResult
+    from .studies.exceptions import *  # noqa: F403
+    from .studies.study import TrialInfo
 
-# Each module (relative to this package) and the names it gives; each is imported
-# when one of its names is first used.
+# Each module (relative to this package) and the names it gives, imported on first use.
 _BY_MODULE = {
     # The api, by noun (each module's __all__; a test holds them equal).
     ".api.pipeline": "add add_stage checkout init repro reproduce",
@@ -67,6 +67,7 @@ _BY_MODULE = {
     ".api.notes": "note",
     ".api.queue": "queue queue_kill queue_logs queue_remove queue_retry queue_start queue_status queue_stop "
     "queue_wait queue_with run_all",
+    ".api.search": "search search_best search_status search_trials",
     ".api.sharing": "pull push",
     ".api.data": "data_fetch data_gc data_pull data_push remote_add remote_default remote_list remote_modify "
     "remote_remove remote_rename",
@@ -95,6 +96,10 @@ _BY_MODULE = {
     ".errors": "CacheError CheckoutError ConfigError CyclicGraphError LockError MissingDependencyError "
     "NotAGitRepoError NotAProjectError OutputDuplicatedError OverrideSyntaxError ParamsError PathError "
     "PipelineError StageFailedError UnknownStageError YAMLFileError CommitError UnknownRevisionError",
+    ".studies.driver": "SearchResult",
+    ".studies.study": "TrialInfo",
+    ".studies.exceptions": "OptunaMissingError SearchError SearchSpaceError StudyExistsError UnknownSamplerError "
+    "UnknownStudyError",
     ".experiments.exceptions": "AmbiguousExperimentError ApplyRefusedError CannotRecordError DaskUnavailableError "
     "EntryGone ExperimentExistsError NoBaselineError QueueError RemoteError RunInterrupted StateConflict "
     "UnknownExperimentError NoteError",

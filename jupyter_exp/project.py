@@ -183,6 +183,11 @@ class Project:
         return self.own_tmp_dir / "table.json"
 
     @property
+    def search_dir(self) -> Path:
+        """Optuna's storage of the project's hyperparameter searches (``studies.db``)."""
+        return self.own_tmp_dir / "search"
+
+    @property
     def notes_lock_file(self) -> Path:
         """Held while a note on an experiment is written (``git notes`` has no compare-and-swap)."""
         return self.own_tmp_dir / "notes.lock"

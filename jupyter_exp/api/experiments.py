@@ -376,12 +376,20 @@ def diff(
     return _diff(project_at(root), a_rev, b_rev, all=all, param_deps=param_deps)
 
 
-def apply(name: str, *, root: str | None = None, echo: Callable[[str], None] | None = None) -> Applied:
+def apply(
+    name: str, *, best: bool = False, root: str | None = None, echo: Callable[[str], None] | None = None
+) -> Applied:
     """Bring an experiment's files and cached outputs into the workspace (saving the
-    workspace first when it holds anything unrecorded)."""
+    workspace first when it holds anything unrecorded). ``best``: ``name`` is a study
+    (``exp run --search``) and its best trial is applied."""
     from ..experiments.apply import apply as _apply
 
-    return _apply(project_at(root), name, echo=echo)
+    project = project_at(root)
+    if best:
+        from ..studies.study import best_experiment
+
+        name = best_experiment(project, name)
+    return _apply(project, name, echo=echo)
 
 
 def branch(name: str, branch_name: str | None = None, *, root: str | None = None) -> str:

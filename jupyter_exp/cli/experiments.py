@@ -29,6 +29,8 @@ def _check_run_flags(args: argparse.Namespace) -> None:
         raise JupyterExpError("-r/--rev resumes a checkpoint in a --queue or --temp run; add one of them.")
     if args.rev and args.reset:
         raise JupyterExpError("-r/--rev and --reset exclude each other; pick one.")
+    if args.search or args.resume or args.status is not None:
+        return
     if args.executor and not args.run_all:
         raise JupyterExpError("--executor applies to --run-all (and `queue start`); add --run-all.")
 
@@ -37,6 +39,8 @@ def _cmd_exp_run(args: argparse.Namespace):
     _check_run_flags(args)
     targets, options = args.targets or None, repro_options(args)
     echo = silent if args.quiet else None
+    if args.search or args.resume or args.status is not None:
+        return _search(args, targets, options)
     if args.dry:
         pipeline_api.reproduce(targets, options, dry=True, echo=echo)
         return None
@@ -76,6 +80,37 @@ def _cmd_exp_run(args: argparse.Namespace):
         on_progress=None if args.quiet else _progress_bar,
         echo=echo,
     )
+
+
+def _search(args: argparse.Namespace, targets, options) -> Text:
+    """``exp run --search`` (``--resume NAME``, ``--status [NAME]``): a hyperparameter study."""
+    from ..api import search as search_api
+
+    if args.status is not None:
+        if args.status:
+            return Text(search_api.search_status(args.status) + "\n")
+        from ..api import project_at
+        from ..studies.study import study_names
+
+        names = study_names(project_at(None))
+        return Text("".join(f"{n}: {search_api.search_status(n)}\n" for n in names) or "No studies.\n")
+    result = search_api.search(
+        args.set_param,
+        objective=args.objective,
+        maximize=args.maximize,
+        trials=args.trials,
+        jobs=args.jobs,
+        name=args.name,
+        sampler=args.sampler,
+        seed=args.seed,
+        prune=args.prune,
+        executor=args.executor,
+        resume=args.resume,
+        targets=targets,
+        options=options,
+        quiet=args.quiet,
+    )
+    return Text(f"Study '{result.study}': {result.status}\n")
 
 
 def _progress_bar(event: dict) -> None:
@@ -197,7 +232,7 @@ def _compare(args: argparse.Namespace):
 
 
 def _cmd_exp_apply(args: argparse.Namespace):
-    return api.apply(args.experiment)
+    return api.apply(args.experiment, best=args.best)
 
 
 def _cmd_exp_branch(args: argparse.Namespace) -> None:
@@ -291,6 +326,16 @@ def add_verbs(sub) -> None:
     r.add_argument(
         "-r", "--rev", metavar="CHECKPOINT", help="with --queue/--temp: resume from this checkpoint of an experiment"
     )
+    search = r.add_argument_group("hyperparameter search (ours; -S sweeps are the search space)")
+    search.add_argument("--search", action="store_true", help="run an Optuna study of queued experiments NAME-<n>")
+    search.add_argument("--objective", metavar="FILE:KEY", help="the metric to optimize, e.g. metrics.json:val.acc")
+    search.add_argument("--maximize", action="store_true", help="larger objective is better (default: smaller)")
+    search.add_argument("--trials", type=int, default=20, help="trials in the study (default 20)")
+    search.add_argument("--sampler", default="tpe", metavar="tpe|random|grid|cmaes", help="default tpe")
+    search.add_argument("--seed", type=int, default=None, help="the sampler's seed")
+    search.add_argument("--prune", default=None, metavar="median|halving", help="stop trials whose step metrics lag")
+    search.add_argument("--resume", metavar="NAME", help="continue study NAME to its trial count")
+    search.add_argument("--status", nargs="?", const="", default=None, metavar="NAME", help="a study's progress")
     r.set_defaults(func=_cmd_exp_run)
 
     v = sub.add_parser("save", help="record the workspace as an experiment without running")
@@ -339,6 +384,7 @@ def add_verbs(sub) -> None:
 
     a = sub.add_parser("apply", help="bring an experiment into the workspace")
     a.add_argument("experiment")
+    a.add_argument("--best", action="store_true", help="EXPERIMENT is a study: apply its best trial (ours)")
     a.set_defaults(func=_cmd_exp_apply)
 
     b = sub.add_parser("branch", help="create a git branch from an experiment")

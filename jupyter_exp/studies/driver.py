@@ -1,0 +1,408 @@
+"""The study driver: ask Optuna, queue the trial's experiment, run at most ``jobs`` at
+once, watch its step metrics (pruning), read its objective, tell Optuna.
+
+All talk with Optuna happens on the driver's own thread; the runs are
+:func:`~jupyter_exp.experiments.executor.run_entry` calls on a thread pool (local) or
+tasks on a Dask cluster, each claiming its queue entry as the queue's own workers do,
+so a background worker never runs a trial twice. A driver that dies leaves its trials
+``RUNNING`` in the study; ``--resume`` settles them from their queue entries: a run
+that finished is told, one still queued is run, one whose worker died is failed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import JupyterExpError, option
+from ..options import ReproOptions
+from ..params import parse_params
+from ..project import Project
+from ..tree import GitTree
+from .exceptions import StudyExistsError
+from .space import SearchSpace, parse_space
+from .study import Objective, Setup, check_choices, load, make_pruner, make_sampler, optuna, status_line, study_names
+
+POLL_SECONDS = 0.1
+
+
+@dataclass
+class Active:
+    """A trial whose experiment is queued or running."""
+
+    trial: Any  # optuna.Trial
+    entry_id: str | None  # None until a pool thread has queued it
+    experiment: str
+    future: Future | None  # None: someone else runs it; its queue entry is watched
+    last_step: int = -1
+    pruned: bool = False
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """How a search ended: its study, its best trial, and the status line."""
+
+    study: str
+    best_experiment: str | None
+    best_value: float | None
+    best_params: dict[str, Any] = field(default_factory=dict)
+    status: str = ""
+
+    def __str__(self) -> str:
+        return self.status
+
+
+def run_search(
+    project: Project,
+    set_params: list[str] | None = None,
+    *,
+    objective: str | None = None,
+    maximize: bool = False,
+    trials: int = 20,
+    jobs: int = 1,
+    name: str | None = None,
+    sampler: str = "tpe",
+    seed: int | None = None,
+    prune: str | None = None,
+    executor: str | None = None,
+    resume: str | None = None,
+    targets: list[str] | None = None,
+    options: ReproOptions = ReproOptions(),
+    echo: Callable[[str], None] | None = None,
+) -> SearchResult:
+    """Run (or with ``resume``, continue) a study until it has ``trials`` trials.
+
+    Raises :class:`~.exceptions.SearchError` subclasses for bad arguments, and the
+    queue's errors when a trial cannot be queued (then nothing more is started).
+    """
+    say = echo or (lambda _text: None)
+    if resume is not None:
+        study, setup = load(project, resume)
+        name = resume
+    else:
+        setup = _new_setup(set_params, objective, maximize, trials, sampler, seed, prune)
+        space = setup.space
+        make_sampler(setup, space)  # the grid sampler refuses intervals now, before the study exists
+        name = name or _free_name(project)
+        if name in study_names(project):
+            raise StudyExistsError(
+                f"Study '{name}' exists; continue it with {option('resume', name)} "
+                f"or pick another {option('name', 'OTHER')}."
+            )
+        from ..refs import check_name
+
+        check_name(name)
+        study = optuna().create_study(
+            study_name=name,
+            storage=_storage(project),
+            sampler=make_sampler(setup, space),
+            pruner=make_pruner(setup.prune),
+            direction="maximize" if setup.objective.maximize else "minimize",
+        )
+        for key, value in setup.attrs().items():
+            study.set_user_attr(key, value)
+    Driver(project, study, name, setup, jobs, executor, targets, options, say).run()
+    return result(project, name)
+
+
+def _storage(project: Project) -> Any:
+    from .study import storage
+
+    return storage(project)
+
+
+def _new_setup(
+    set_params: list[str] | None,
+    objective: str | None,
+    maximize: bool,
+    trials: int,
+    sampler: str,
+    seed: int | None,
+    prune: str | None,
+) -> Setup:
+    check_choices(trials, sampler, prune)
+    parse_space(list(set_params or []))  # its errors before the objective's
+    return Setup(tuple(set_params or ()), Objective.parse(objective, maximize), trials, sampler, seed, prune)
+
+
+def _free_name(project: Project) -> str:
+    from ..experiments.names import random_name
+
+    return random_name(set(study_names(project)))
+
+
+def result(project: Project, name: str) -> SearchResult:
+    """The SearchResult of study ``name`` as it stands."""
+    study, _setup = load(project, name)
+    try:
+        best = study.best_trial
+    except ValueError:
+        return SearchResult(name, None, None, {}, status_line(project, name))
+    experiment = str(best.user_attrs.get("experiment", f"{name}-{best.number + 1}"))
+    return SearchResult(name, experiment, best.value, dict(best.params), status_line(project, name))
+
+
+class Driver:
+    """One run of a study's loop (see the module's docstring)."""
+
+    def __init__(
+        self,
+        project: Project,
+        study: Any,
+        name: str,
+        setup: Setup,
+        jobs: int,
+        executor: str | None,
+        targets: list[str] | None,
+        options: ReproOptions,
+        echo: Callable[[str], None],
+    ) -> None:
+        self.project, self.study, self.name, self.setup = project, study, name, setup
+        self.space: SearchSpace = setup.space
+        self.distributions = {d.name: d.distribution() for d in self.space.dimensions}
+        self.jobs, self.targets, self.options, self.echo = max(1, jobs), targets, options, echo
+        self.limit = setup.trials
+        if setup.sampler == "grid":  # each grid point once
+            self.limit = min(self.limit, math.prod(len(d.grid()) for d in self.space.dimensions))
+        self.runner = _runner(executor, self.jobs)
+        self.active: dict[int, Active] = {}
+        self.progress_path = project.resolve_relpath(setup.objective.file, where=option("objective", label=True))
+        self.TrialState = optuna().trial.TrialState
+
+    # -- the loop --------------------------------------------------------------------
+    def run(self) -> None:
+        started = self._settle_left_over()
+        # One thread more than runs: it queues the next trial while the others run, then
+        # waits for a slot (at most ``jobs`` run at once).
+        self.pool = ThreadPoolExecutor(max_workers=self.jobs + 1, thread_name_prefix="jupyter-exp-search")
+        self.slots = threading.Semaphore(self.jobs)
+        self.stopping = threading.Event()
+        try:
+            for active in self.active.values():
+                if active.entry_id and self._entry_state(active.entry_id) == "queued":
+                    active.future = self.pool.submit(self._run, active.entry_id)
+            while True:
+                # One trial more than runs: it is sampled and queued while the others run,
+                # and the pool starts it the moment a slot frees.
+                while len(self.active) < self.jobs + 1 and started < self.limit:
+                    self._start()
+                    started += 1
+                if not self.active:
+                    break
+                futures = [a.future for a in self.active.values() if a.future is not None]
+                if futures:
+                    wait(futures, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                else:
+                    time.sleep(POLL_SECONDS)
+                for number, active in list(self.active.items()):
+                    if self._finished(active):
+                        del self.active[number]
+                    elif self.setup.prune:
+                        self._watch(active)
+        except KeyboardInterrupt:
+            from ..experiments.queue import stop_running
+
+            # Before the pool waits for its threads: the runs are stopped and their entries
+            # go back to the queue (a trial not started stays queued); --resume runs them.
+            self.stopping.set()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            stop_running(self.project, "requeue", pid=os.getpid())
+            raise JupyterExpError(
+                f"Interrupted; study '{self.name}' keeps its trials; continue it with {option('resume', self.name)}."
+            ) from None
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.runner.close()
+
+    def _settle_left_over(self) -> int:
+        """Trials a dead driver left RUNNING: told from their entries, or run now.
+        Returns how many trials the study has."""
+        from ..experiments.queue_store import QueueStore
+
+        entries = QueueStore(self.project).entries()  # dead runs read failed
+        by_id = {e.id: e for e in entries}
+        baseline = self.project.git.head()
+        # A driver killed between queueing a trial and noting its entry: found by name.
+        by_name = {e.name: e for e in entries if e.baseline == baseline}
+        trials = self.study.get_trials(deepcopy=False)
+        for frozen in trials:
+            if frozen.state != self.TrialState.RUNNING:
+                continue
+            trial = optuna().Trial(self.study, frozen._trial_id)
+            experiment = str(frozen.user_attrs.get("experiment", f"{self.name}-{frozen.number + 1}"))
+            entry = by_id.get(str(frozen.user_attrs.get("entry_id"))) or by_name.get(experiment)
+            if entry is None:
+                self._fail(trial, experiment, "its experiment was never queued or was removed from the queue")
+            elif entry.state in ("queued", "running"):
+                self.active[frozen.number] = Active(trial, entry.id, experiment, None)
+            else:
+                self._tell(Active(trial, entry.id, experiment, None), entry.state, entry.exp_rev, entry.error)
+        return len(trials)
+
+    def _start(self) -> None:
+        trial = self.study.ask(self.distributions)
+        active = Active(trial, None, f"{self.name}-{trial.number + 1}", None)
+        # Queued on a pool thread (it takes ~0.1 s): the driver's thread only talks to Optuna.
+        active.future = self.pool.submit(self._queue_and_run, active)
+        self.active[trial.number] = active
+
+    def _queue_and_run(self, active: Active) -> Any:
+        from ..experiments.queue import enqueue
+
+        overrides = self.space.overrides(active.trial.params)
+        (entry,) = enqueue(self.project, self.targets, self.options, set_params=overrides, name=active.experiment)
+        active.entry_id = entry.id  # --resume finds it by name if the driver dies before telling
+        return self._run(entry.id)
+
+    def _run(self, entry_id: str) -> Any:
+        from ..experiments.executor import Outcome
+
+        with self.slots:
+            if self.stopping.is_set():  # interrupted while it waited: it stays queued
+                return Outcome(entry_id, entry_id, "skipped")
+            return self.runner(str(self.project.root), entry_id)
+
+    def _finished(self, active: Active) -> bool:
+        """Whether ``active``'s run ended; if so, its trial is told."""
+        if active.future is not None:
+            if not active.future.done():
+                return False
+            try:
+                outcome = active.future.result()
+            except JupyterExpError as exc:
+                # A trial that cannot even be queued means every one would fail: stop here.
+                self._fail(active.trial, active.experiment, str(exc))
+                raise
+            except Exception as exc:  # the executor itself failed (a lost Dask worker)
+                self._fail(active.trial, active.experiment, f"its run could not finish: {exc}")
+                return True
+            if outcome.state == "skipped":  # another worker claimed the entry: watch it instead
+                active.future = None
+                return False
+            if outcome.state == "queued":
+                raise KeyboardInterrupt  # the run was interrupted: so is the search
+            self._tell(active, outcome.state, outcome.exp_rev, outcome.error)
+            return True
+        assert active.entry_id is not None  # adopted trials have their entries
+        state = self._entry_state(active.entry_id)
+        if state in ("queued", "running"):
+            return False
+        from ..experiments.queue_store import QueueStore
+
+        entry = QueueStore(self.project).get(active.entry_id)
+        self._tell(active, state, entry.exp_rev if entry else None, entry.error if entry else None)
+        return True
+
+    def _entry_state(self, entry_id: str) -> str:
+        from ..experiments.queue_store import QueueStore
+
+        entry = next((e for e in QueueStore(self.project).entries() if e.id == entry_id), None)
+        return entry.state if entry is not None else "removed"
+
+    # -- telling ---------------------------------------------------------------------
+    def _tell(self, active: Active, state: str, rev: str | None, error: str | None) -> None:
+        trial, experiment = active.trial, active.experiment
+        if active.pruned:
+            self.study.tell(trial, state=self.TrialState.PRUNED)
+            self.echo(f"{experiment}: pruned at step {active.last_step}\n")
+            return
+        if state != "success" or rev is None:
+            self._fail(trial, experiment, f"its experiment {state}: {error or 'no reason recorded'}")
+            return
+        value = read_objective(self.project, rev, self.setup.objective)
+        if value is None:
+            objective = self.setup.objective
+            self._fail(trial, experiment, f"metric '{objective.key}' is not in {objective.file} of {experiment}")
+            return
+        self.study.tell(trial, value)
+        shown = ", ".join(f"{k}={v!r}" for k, v in trial.params.items())
+        self.echo(f"{experiment}: {value:.6g} ({shown})\n")
+
+    def _fail(self, trial: Any, experiment: str, reason: str) -> None:
+        trial.set_user_attr("error", reason)
+        self.study.tell(trial, state=self.TrialState.FAIL)
+        self.echo(f"{experiment}: failed: {reason}\n")
+
+    # -- pruning ---------------------------------------------------------------------
+    def _watch(self, active: Active) -> None:
+        """Report the run's newest step value of the objective; stop the run if Optuna
+        prunes it."""
+        if active.pruned or active.entry_id is None:
+            return
+        path = self.project.exp_run_dir(active.entry_id) / self.progress_path
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # not written yet, or caught half written: read it next time
+        step = data.get("step") if isinstance(data, dict) else None
+        value = self.setup.objective.value_in(data)
+        if not isinstance(step, int) or step <= active.last_step or value is None:
+            return
+        active.last_step = step
+        active.trial.report(value, step)
+        if active.trial.should_prune():
+            active.pruned = True
+            active.trial.set_user_attr("pruned_at_step", step)
+            # kill waits a grace period per signal: not on the driver's thread.
+            threading.Thread(target=_kill_quietly, args=(self.project, active.experiment), daemon=True).start()
+
+
+def _kill_quietly(project: Project, experiment: str) -> None:
+    from ..experiments.queue import kill
+
+    try:
+        kill(project, experiment)
+    except JupyterExpError:
+        pass  # it ended meanwhile: its outcome is told as it is
+
+
+def read_objective(project: Project, rev: str, objective: Objective) -> float | None:
+    """The objective's value in experiment commit ``rev`` (a metrics file in git, or an
+    output in the cache), or None when it is not there."""
+    blob = project.git.read_blob(rev, objective.file)
+    if blob is not None:
+        try:
+            return objective.value_in(parse_params(blob.decode("utf-8"), objective.file))
+        except (JupyterExpError, UnicodeDecodeError):
+            return None
+    from ..experiments.collect import read_data
+
+    values = read_data(project, GitTree(project.git, rev)).metrics.get(objective.file)
+    return objective.value_in(values.data) if values is not None else None
+
+
+class _Runner:
+    """Runs one queue entry to its Outcome: here, or on a Dask cluster."""
+
+    def __init__(self, client: Any = None, cluster: Any = None) -> None:
+        self.client, self.cluster = client, cluster
+
+    def __call__(self, root: str, entry_id: str) -> Any:
+        from ..experiments.executor import run_entry
+
+        if self.client is None:
+            return run_entry(root, entry_id)
+        return self.client.submit(run_entry, root, entry_id, pure=False).result()
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _runner(executor: str | None, jobs: int) -> _Runner:
+    from ..experiments.dask_executor import DaskExecutor, executor_for
+
+    chosen = executor_for(executor)
+    if isinstance(chosen, DaskExecutor):
+        client, cluster = chosen._client(jobs)
+        return _Runner(client, cluster)
+    return _Runner()

@@ -1,0 +1,290 @@
+"""Studies in the project's Optuna storage: setup, samplers, pruners, status, best.
+
+One SQLite file (``Project.search_dir / "studies.db"``) holds every study of the
+project; a study's name is the search's ``-n NAME``, and what it was set up with (the
+``-S`` overrides, the objective, the trial count, the sampler) is kept in its user
+attributes, so ``--resume NAME`` needs nothing else. Each trial's user attributes
+name its experiment and queue entry, and say why it failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ..errors import option
+from ..project import Project
+from ..serialize import temp_sibling
+from .exceptions import OptunaMissingError, SearchError, UnknownSamplerError, UnknownStudyError
+from .space import SearchSpace, parse_space
+
+SAMPLERS = ("tpe", "random", "grid", "cmaes")
+PRUNERS = ("median", "halving")
+STUDY_FILE = "studies.db"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """``FILE:KEY`` (dotted) of a metric, and which way is better."""
+
+    file: str
+    key: str
+    maximize: bool
+
+    @classmethod
+    def parse(cls, spec: str | None, maximize: bool) -> Objective:
+        if not spec or ":" not in spec or not all(spec.split(":", 1)):
+            raise SearchError(
+                f"Name the metric to optimize as FILE:KEY, e.g. {option('objective', 'metrics.json:val.acc')}."
+            )
+        file, key = spec.split(":", 1)
+        return cls(file, key, maximize)
+
+    def value_in(self, data: Any) -> float | None:
+        """The objective's number in a metrics file's ``data``, or None."""
+        for part in self.key.split("."):
+            if not isinstance(data, dict) or part not in data:
+                return None
+            data = data[part]
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            return None
+        return float(data)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a study was started with (its user attributes)."""
+
+    set_params: tuple[str, ...]
+    objective: Objective
+    trials: int
+    sampler: str
+    seed: int | None
+    prune: str | None
+
+    def attrs(self) -> dict[str, Any]:
+        return {
+            "jupyter_exp": json.dumps(
+                {
+                    "set_params": list(self.set_params),
+                    "objective": f"{self.objective.file}:{self.objective.key}",
+                    "maximize": self.objective.maximize,
+                    "trials": self.trials,
+                    "sampler": self.sampler,
+                    "seed": self.seed,
+                    "prune": self.prune,
+                }
+            )
+        }
+
+    @classmethod
+    def of(cls, attrs: dict[str, Any], name: str) -> Setup:
+        try:
+            raw = json.loads(attrs["jupyter_exp"])
+            return cls(
+                tuple(raw["set_params"]),
+                Objective.parse(raw["objective"], bool(raw["maximize"])),
+                int(raw["trials"]),
+                str(raw["sampler"]),
+                raw["seed"],
+                raw["prune"],
+            )
+        except (KeyError, TypeError, ValueError):
+            raise SearchError(f"Study '{name}' was not started by `exp run --search`; start a new one.") from None
+
+    @property
+    def space(self) -> SearchSpace:
+        return parse_space(list(self.set_params))
+
+
+def optuna() -> Any:
+    """The optuna module, quiet (its INFO lines would drown the queue's)."""
+    try:
+        import optuna as module
+    except ImportError:
+        raise OptunaMissingError("Hyperparameter search needs Optuna; pip install 'jupyter_exp[search]'.") from None
+    module.logging.set_verbosity(module.logging.WARNING)
+    return module
+
+
+def check_choices(trials: int, sampler: str, prune: str | None) -> None:
+    """Refuse a trial count, sampler or pruner that cannot work, before anything starts."""
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise SearchError(f"A search needs at least one trial; use {option('trials', '1')} or more.")
+    if sampler not in SAMPLERS:
+        raise UnknownSamplerError(f"Unknown sampler '{sampler}'; use one of {', '.join(SAMPLERS)}.")
+    if prune is not None and prune not in PRUNERS:
+        raise UnknownSamplerError(f"Unknown pruner '{prune}'; use {option('prune', 'median')} or halving.")
+
+
+def make_sampler(setup: Setup, space: SearchSpace) -> Any:
+    """The Optuna sampler the setup names (seeded when it has a seed)."""
+    samplers = optuna().samplers
+    if setup.sampler == "random":
+        return samplers.RandomSampler(seed=setup.seed)
+    if setup.sampler == "grid":
+        from optuna.samplers import GridSampler
+
+        class Grid(GridSampler):
+            # Optuna's stops the study once the grid is used up, which only works inside
+            # study.optimize(); the driver asks and tells itself and stops at the count.
+            def after_trial(self, *_args: Any) -> None:
+                pass
+
+        return Grid({d.name: d.grid() for d in space.dimensions}, seed=setup.seed)
+    if setup.sampler == "cmaes":
+        return samplers.CmaEsSampler(seed=setup.seed, warn_independent_sampling=False)
+    # Few startup trials: a search here is tens of trials, not thousands.
+    return samplers.TPESampler(seed=setup.seed, n_startup_trials=min(10, max(2, setup.trials // 4)))
+
+
+def make_pruner(prune: str | None) -> Any:
+    pruners = optuna().pruners
+    if prune == "median":
+        return pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    if prune == "halving":
+        return pruners.SuccessiveHalvingPruner()
+    return pruners.NopPruner()
+
+
+def storage(project: Project) -> Any:
+    """The project's study storage (created on first use)."""
+    path = str(project.search_dir / STUDY_FILE)
+    # One per file and process: making one checks the schema (~0.3 s), and a status
+    # line or a result reads the study several times.
+    with _storages_lock:
+        if path not in _storages or not os.path.exists(path):
+            if not os.path.exists(path):
+                _create(project.search_dir)
+            engine = {"creator": partial(_connect, path)}
+            _storages[path] = optuna().storages.RDBStorage(f"sqlite:///{path}", engine_kwargs=engine)
+        return _storages[path]
+
+
+def _create(folder: Path) -> None:
+    """The storage file, made aside and renamed into place: a reader in another process
+    never finds it without its tables (and two makers never race on them)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(folder / STUDY_FILE)
+    try:
+        made = optuna().storages.RDBStorage(f"sqlite:///{tmp}", engine_kwargs={"creator": partial(_connect, str(tmp))})
+        made.engine.dispose()
+        # A link, not a rename: it never replaces a file another process made meanwhile.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, folder / STUDY_FILE)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+_storages: dict[str, Any] = {}
+_storages_lock = threading.Lock()
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    # A status reader and the driver share the file: wait for its lock. Write-ahead log,
+    # synced at checkpoints: a commit costs no fsync (a killed process loses nothing; a
+    # power cut, at most the last trials' news), which is most of a trial's bookkeeping.
+    connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
+
+
+def study_names(project: Project) -> list[str]:
+    """The names of the project's studies (none when nothing was searched)."""
+    if not (project.search_dir / STUDY_FILE).exists():
+        return []
+    return [s.study_name for s in optuna().get_all_study_summaries(storage(project), include_best_trial=False)]
+
+
+def load(project: Project, name: str, setup: Setup | None = None) -> tuple[Any, Setup]:
+    """Study ``name`` with its sampler and pruner, and its setup."""
+    if name not in study_names(project):
+        raise UnknownStudyError(f"No study named '{name}'; `exp run --search --status` lists them.")
+    module = optuna()
+    store = storage(project)
+    plain = module.load_study(study_name=name, storage=store)
+    setup = setup or Setup.of(plain.user_attrs, name)
+    study = module.load_study(
+        study_name=name,
+        storage=store,
+        sampler=make_sampler(setup, setup.space),
+        pruner=make_pruner(setup.prune),
+    )
+    return study, setup
+
+
+@dataclass(frozen=True)
+class TrialInfo:
+    """One trial as the table shows it: which study, which number, how it went."""
+
+    study: str
+    number: int  # 1-based, as in the experiment's name
+    experiment: str
+    state: str  # running | complete | pruned | failed | waiting
+    value: float | None
+    best: bool
+    params: dict[str, Any]
+    error: str | None
+
+
+STATE_WORDS = {"RUNNING": "running", "COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "WAITING": "waiting"}
+
+
+def trial_infos(project: Project, name: str) -> list[TrialInfo]:
+    """Every trial of study ``name``, in order."""
+    study, _setup = load(project, name)
+    trials = study.get_trials(deepcopy=False)
+    best = _best_number(study)
+    return [
+        TrialInfo(
+            name,
+            t.number + 1,
+            str(t.user_attrs.get("experiment", f"{name}-{t.number + 1}")),
+            STATE_WORDS.get(t.state.name, t.state.name.lower()),
+            t.value,
+            t.number == best,
+            dict(t.params),
+            t.user_attrs.get("error"),
+        )
+        for t in trials
+    ]
+
+
+def _best_number(study: Any) -> int | None:
+    try:
+        return int(study.best_trial.number)
+    except ValueError:  # no complete trial yet
+        return None
+
+
+def status_line(project: Project, name: str) -> str:
+    """``23 / 40 trials, 3 running, best 0.914 (NAME-17)``; pruned and failed counts
+    follow the running one when there are any."""
+    study, setup = load(project, name)
+    infos = trial_infos(project, name)
+    done = sum(1 for t in infos if t.state in ("complete", "pruned", "failed"))
+    parts = [f"{done} / {setup.trials} trials", f"{sum(1 for t in infos if t.state == 'running')} running"]
+    for state in ("pruned", "failed"):
+        count = sum(1 for t in infos if t.state == state)
+        if count:
+            parts.append(f"{count} {state}")
+    best = next((t for t in infos if t.best), None)
+    parts.append(f"best {best.value:.6g} ({best.experiment})" if best and best.value is not None else "no best yet")
+    return ", ".join(parts)
+
+
+def best_experiment(project: Project, name: str) -> str:
+    """The experiment of study ``name``'s best trial."""
+    best = next((t for t in trial_infos(project, name) if t.best), None)
+    if best is None:
+        raise SearchError(f"Study '{name}' has no complete trial yet; wait for one (`exp run --search --status`).")
+    return best.experiment

@@ -1,0 +1,419 @@
+"""Hyperparameter search (issue 19): Optuna studies whose trials are queued experiments."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from conftest import cli_command, git, make_repo
+from helpers import queue_states, wait_for
+
+import jupyter_exp
+from jupyter_exp.project import Project
+from jupyter_exp.studies.exceptions import (
+    SearchError,
+    SearchSpaceError,
+    StudyExistsError,
+    UnknownSamplerError,
+    UnknownStudyError,
+)
+
+# acc is best (1.0) at lr = 0.01, depth = 4; a known function of the params.
+SCORE = (
+    "import json, math, yaml; p = yaml.safe_load(open('params.yaml'))['train']; "
+    "json.dump({'val': {'acc': 1 - (math.log10(p['lr']) + 2) ** 2 / 4 - (p['depth'] - 4) ** 2 / 16}}, "
+    "open('metrics.json', 'w'))"
+)
+SPACE = ["train.lr=tag(log, interval(1e-4, 0.1))", "train.depth=choice(2,4,8)"]
+OBJECTIVE = "metrics.json:val.acc"
+
+
+def acc(lr: float, depth: int) -> float:
+    return 1 - (math.log10(lr) + 2) ** 2 / 4 - (depth - 4) ** 2 / 16
+
+
+DVC_YAML = """stages:
+  score:
+    cmd: python score.py
+    deps: [score.py]
+    params: [train]
+    metrics:
+    - metrics.json:
+        cache: false
+"""
+
+
+@pytest.fixture
+def scored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = make_repo(
+        tmp_path / "proj",
+        {
+            "score.py": SCORE + "\n",
+            "params.yaml": "train:\n  lr: 0.001\n  depth: 2\n  epochs: 3\n",
+            "dvc.yaml": DVC_YAML,
+        },
+    )
+    monkeypatch.chdir(root)
+    return root
+
+
+def exp_refs(root: Path) -> dict[str, str]:
+    out = git(root, "for-each-ref", "--format=%(refname) %(objectname)", "refs/exps")
+    return {line.split()[0].rsplit("/", 1)[1]: line.split()[1] for line in out.splitlines()}
+
+
+def test_study_trials_are_experiments_dvc_lists(scored: Path, dvc):
+    result = jupyter_exp.search(
+        SPACE + ["train.epochs=5"], objective=OBJECTIVE, maximize=True, trials=12, jobs=2, name="st", seed=0, quiet=True
+    )
+    refs = exp_refs(scored)
+    assert sorted(refs) == sorted(f"st-{i}" for i in range(1, 13))
+    listed = json.loads(dvc("exp", "show", "--json").stdout)
+    names = {e["name"] for b in listed for e in (b.get("experiments") or [])}
+    assert names == set(refs)
+    trials = jupyter_exp.search_trials("st")
+    assert len(trials) == 12 and all(t.state == "complete" for t in trials.values())
+    best = [t for t in trials.values() if t.best]
+    assert [t.experiment for t in best] == [result.best_experiment]
+    # Each trial's experiment holds its sampled params (and the fixed one) and its objective.
+    for t in trials.values():
+        params = git(scored, "show", f"{refs[t.experiment]}:params.yaml")
+        assert "epochs: 5" in params and f"depth: {t.params['train.depth']}" in params
+        assert t.value == pytest.approx(acc(t.params["train.lr"], t.params["train.depth"]))
+    assert result.best_value == max(t.value for t in trials.values())
+    status = jupyter_exp.search_status("st")
+    assert status == f"12 / 12 trials, 0 running, best {result.best_value:.6g} ({result.best_experiment})"
+    # apply --best brings the best trial's params into the workspace.
+    subprocess.run([*cli_command(), "apply", "st", "--best"], check=True, capture_output=True)
+    assert f"depth: {result.best_params['train.depth']}" in (scored / "params.yaml").read_text()
+
+
+def _random_baseline(seed: int, trials: int = 12) -> float:
+    """The best of ``trials`` random points of the same space with the same seed."""
+    from jupyter_exp.studies.space import parse_space
+
+    space = parse_space(SPACE)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed), direction="maximize")
+    for _ in range(trials):
+        trial = study.ask({d.name: d.distribution() for d in space.dimensions})
+        study.tell(trial, acc(trial.params["train.lr"], trial.params["train.depth"]))
+    return study.best_value
+
+
+def test_tpe_beats_random_on_average(scored: Path):
+    seeds = (1, 2, 3)
+    found = [
+        jupyter_exp.search(
+            SPACE, objective=OBJECTIVE, maximize=True, trials=12, jobs=2, name=f"s{seed}", seed=seed, quiet=True
+        ).best_value
+        for seed in seeds
+    ]
+    baseline = [_random_baseline(seed) for seed in seeds]
+    assert sum(found) / len(seeds) > sum(baseline) / len(seeds), (found, baseline)
+
+
+def one_line_error(*args: str) -> str:
+    proc = subprocess.run([*cli_command(), *args], capture_output=True, text=True)
+    assert proc.returncode != 0, proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_bad_searches_are_one_line_errors(scored: Path):
+    base = ["run", "--search", "--objective", OBJECTIVE, *sum((["-S", s] for s in SPACE), [])]
+    assert "at least one trial" in one_line_error(*base, "--trials", "0")
+    assert "Unknown sampler 'bayes'; use one of tpe, random, grid, cmaes." in one_line_error(
+        *base, "--sampler", "bayes"
+    )
+    assert "Unknown pruner" in one_line_error(*base, "--prune", "asha")
+    assert "Empty interval" in one_line_error(
+        "run", "--search", "--objective", OBJECTIVE, "-S", "train.lr=interval(1,0)"
+    )
+    assert "log scale needs a positive" in one_line_error(
+        "run", "--search", "--objective", OBJECTIVE, "-S", "train.lr=tag(log, interval(0, 1))"
+    )
+    assert "Nothing to search" in one_line_error("run", "--search", "--objective", OBJECTIVE, "-S", "train.lr=0.1")
+    assert "grid sampler cannot sample 'train.lr'" in one_line_error(*base, "--sampler", "grid")
+    assert "FILE:KEY" in one_line_error("run", "--search", "-S", SPACE[0])
+    assert "No study named 'nope'" in one_line_error("run", "--search", "--resume", "nope")
+    with pytest.raises(SearchSpaceError, match="cannot sample"):
+        jupyter_exp.search(["train.depth=choice([1,2],[3])"], objective=OBJECTIVE)
+    with pytest.raises(UnknownSamplerError):
+        jupyter_exp.search(SPACE, objective=OBJECTIVE, sampler="nope")
+    with pytest.raises(SearchError, match="at least one trial"):
+        jupyter_exp.search(SPACE, objective=OBJECTIVE, trials=0)
+    assert not exp_refs(scored)  # nothing was queued or run
+
+
+def test_missing_objective_fails_the_trial_and_the_study_goes_on(scored: Path):
+    result = jupyter_exp.search(
+        ["train.depth=choice(2,4)"], objective="metrics.json:val.loss", trials=3, name="miss", seed=0, quiet=True
+    )
+    trials = jupyter_exp.search_trials("miss")
+    assert [t.state for t in trials.values()] == ["failed"] * 3
+    assert all(t.error == f"metric 'val.loss' is not in metrics.json of {t.experiment}" for t in trials.values())
+    assert result.best_experiment is None
+    assert jupyter_exp.search_status("miss") == "3 / 3 trials, 0 running, 3 failed, no best yet"
+    with pytest.raises(StudyExistsError, match="continue it with resume='miss'"):
+        jupyter_exp.search(["train.depth=choice(2,4)"], objective=OBJECTIVE, name="miss")
+    with pytest.raises(SearchError, match="no complete trial"):
+        jupyter_exp.apply("miss", best=True)
+    # A failing stage fails its trial, with the run's reason; the others complete.
+    (scored / "score.py").write_text(
+        "import sys, yaml\nif yaml.safe_load(open('params.yaml'))['train']['depth'] == 8: sys.exit(3)\n" + SCORE + "\n"
+    )
+    git(scored, "commit", "-qam", "fail at depth 8")
+    jupyter_exp.search(["train.depth=choice(4,8)"], objective=OBJECTIVE, sampler="grid", trials=2, name="g", quiet=True)
+    states = {t.params["train.depth"]: (t.state, t.error) for t in jupyter_exp.search_trials("g").values()}
+    assert states[4] == ("complete", None)
+    assert states[8][0] == "failed" and "its experiment failed" in str(states[8][1])
+
+
+# Ten steps, each writing the step's accuracy (DVCLive's metrics.json shape: "step" beside
+# the metrics); a worse quality lags at every step. Each run notes its name in RUNS_LOG.
+STEPPED = """import json, os, sys, time, yaml
+q = yaml.safe_load(open('params.yaml'))['train']['quality']
+with open(os.environ['RUNS_LOG'], 'a') as log:
+    log.write(os.environ['DVC_EXP_NAME'] + '\\n')
+for step in range(10):
+    time.sleep({pause})
+    json.dump({{'step': step, 'acc': q * (step + 1) / 10}}, open('metrics.json', 'w'))
+"""
+
+
+@pytest.fixture
+def stepped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    def make(pause: float) -> Path:
+        root = make_repo(
+            tmp_path / "proj",
+            {
+                "score.py": STEPPED.format(pause=pause),
+                "params.yaml": "train:\n  quality: 0.5\n",
+                "dvc.yaml": DVC_YAML,
+            },
+        )
+        monkeypatch.chdir(root)
+        monkeypatch.setenv("RUNS_LOG", str(tmp_path / "runs.log"))
+        return root
+
+    return make
+
+
+def runs(root: Path) -> list[str]:
+    path = root.parent / "runs.log"
+    return path.read_text().split() if path.exists() else []
+
+
+def test_prune_stops_lagging_trials(stepped):
+    root = stepped(0.25)
+    # Good trials first (grid order is the seed's), then worse ones: the median pruner
+    # stops the laggards after a few steps.
+    jupyter_exp.search(
+        ["train.quality=choice(0.9,0.8,0.2,0.1,0.15)"],
+        objective="metrics.json:acc",
+        maximize=True,
+        sampler="grid",
+        seed=0,
+        trials=5,
+        prune="median",
+        name="pr",
+        quiet=True,
+    )
+    trials = {t.params["train.quality"]: t for t in jupyter_exp.search_trials("pr").values()}
+    study = optuna.load_study(study_name="pr", storage=f"sqlite:///{Project(root).search_dir / 'studies.db'}")
+    steps = {t.params["train.quality"]: len(t.intermediate_values) for t in study.trials}
+    pruned = [q for q, t in trials.items() if t.state == "pruned"]
+    assert pruned, {q: t.state for q, t in trials.items()}
+    for q in pruned:
+        assert q < 0.5 and steps[q] < 9  # stopped before its last step
+        assert trials[q].experiment not in exp_refs(root)  # its run was stopped: no experiment recorded
+    complete = [q for q, t in trials.items() if t.state == "complete"]
+    assert all(steps[q] >= 9 for q in complete) and 0.9 in complete
+    assert f"{len(pruned)} pruned" in jupyter_exp.search_status("pr")
+
+
+def _finished_trials(name: str) -> int:
+    try:
+        trials = jupyter_exp.search_trials(name)
+    except UnknownStudyError:
+        return 0
+    return sum(1 for t in trials.values() if t.state in ("complete", "failed", "pruned"))
+
+
+def test_killed_driver_resumes_without_running_a_trial_twice(stepped):
+    root = stepped(0.05)
+    args = [
+        *cli_command(),
+        "run",
+        "--search",
+        "-S",
+        "train.quality=interval(0.1, 1)",
+        "--objective",
+        "metrics.json:acc",
+        "--maximize",
+        "--trials",
+        "12",
+        "-j",
+        "2",
+        "-n",
+        "kk",
+        "--seed",
+        "0",
+    ]
+    driver = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while _finished_trials("kk") < 3:
+        assert driver.poll() is None, driver.stderr.read() if driver.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver and the stages it ran
+    driver.wait()
+    assert _finished_trials("kk") < 12
+    storage = f"sqlite:///{Project(root).search_dir / 'studies.db'}"
+    left = [
+        t.number + 1 for t in optuna.load_study(study_name="kk", storage=storage).trials if not t.state.is_finished()
+    ]
+    assert left  # trials were in flight when the driver died
+    out = subprocess.run(
+        [*cli_command(), "run", "--search", "--resume", "kk", "-j", "2"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    trials = jupyter_exp.search_trials("kk")
+    assert len(trials) == 12 and sorted(t.number for t in trials.values()) == list(range(1, 13))
+    assert all(t.state in ("complete", "failed") for t in trials.values())
+    seen = runs(root)
+    # In flight when the driver died: a run it had started is failed, not run again (one
+    # it had only queued runs now, once).
+    in_flight = [t for t in trials.values() if t.number in left]
+    assert any(t.state == "failed" and "worker died" in str(t.error) for t in in_flight), in_flight
+    assert len(seen) == len(set(seen)), seen  # no trial ran twice
+    refs = exp_refs(root)
+    for t in trials.values():
+        assert (t.state == "complete") == (t.experiment in refs)
+        if t.state == "failed":
+            assert t.error
+    assert (
+        "12 / 12 trials, 0 running"
+        in subprocess.run(
+            [*cli_command(), "run", "--search", "--status", "kk"], capture_output=True, text=True, check=True
+        ).stdout
+    )
+
+
+def test_study_on_a_local_dask_cluster(scored: Path):
+    result = jupyter_exp.search(
+        SPACE, objective=OBJECTIVE, maximize=True, trials=12, jobs=2, name="dk", seed=0, executor="dask", quiet=True
+    )
+    trials = jupyter_exp.search_trials("dk")
+    assert len(trials) == 12 and all(t.state == "complete" for t in trials.values())
+    assert sorted(exp_refs(scored)) == sorted(f"dk-{i}" for i in range(1, 13))
+    from jupyter_exp.experiments.queue_store import QueueStore
+
+    pids = {e.pid for e in QueueStore(Project(scored)).entries() if e.name.startswith("dk-")}
+    assert pids and os.getpid() not in pids  # run in Dask's worker processes
+    assert result.best_value == max(t.value for t in trials.values() if t.value is not None)
+
+
+def test_exp_magic_runs_and_reports_a_search(scored: Path):
+    from jupyter_exp import cli
+
+    line = ["run", "--search", "-S", "train.depth=choice(2,4)", "--objective", OBJECTIVE, "--maximize"]
+    out = cli.execute([*line, "--trials", "2", "--sampler", "grid", "-n", "mg", "-q"], prog="%exp", from_kernel=True)
+    best = jupyter_exp.search_best("mg")  # depth 4: 0.75 (lr stays 0.001)
+    assert jupyter_exp.search_trials("mg")[best].params == {"train.depth": 4}
+    assert str(out) == f"Study 'mg': 2 / 2 trials, 0 running, best 0.75 ({best})\n"
+    assert str(cli.execute(["run", "--search", "--status", "mg"], prog="%exp")) == (
+        f"2 / 2 trials, 0 running, best 0.75 ({best})\n"
+    )
+    assert "mg: 2 / 2 trials" in str(cli.execute(["run", "--search", "--status"], prog="%exp"))
+    with pytest.raises(StudyExistsError) as caught:
+        cli.execute([*line, "-n", "mg"], prog="%exp", from_kernel=True)
+    assert "continue it with --resume mg or pick another -n OTHER" in str(caught.value)
+
+
+CHECKPOINTED = """import json, os, time, yaml
+from jupyter_exp import live
+q = yaml.safe_load(open('params.yaml'))['train']['quality']
+state = json.load(open('model.json')) if os.path.exists('model.json') else {'epoch': 0}
+for epoch in range(state['epoch'], 10):
+    time.sleep(0.2)
+    json.dump({'epoch': epoch + 1}, open('model.json', 'w'))
+    live.log_metric('acc', q * (epoch + 1) / 10)
+    live.next_step(total=10)
+"""
+CHECKPOINT_YAML = """stages:
+  train:
+    cmd: python train.py
+    deps: [train.py]
+    params: [train]
+    outs:
+    - model.json:
+        checkpoint: true
+    metrics:
+    - dvclive/metrics.json:
+        cache: false
+"""
+
+
+def test_pruned_checkpoint_trial_keeps_the_steps_it_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    root = make_repo(
+        tmp_path / "proj",
+        {"train.py": CHECKPOINTED, "params.yaml": "train:\n  quality: 0.5\n", "dvc.yaml": CHECKPOINT_YAML},
+    )
+    monkeypatch.chdir(root)
+    jupyter_exp.search(
+        ["train.quality=choice(0.9,0.8,0.2,0.1,0.15)"],
+        objective="dvclive/metrics.json:acc",
+        maximize=True,
+        sampler="grid",
+        seed=0,
+        trials=5,
+        prune="median",
+        name="ck",
+        quiet=True,
+    )
+    trials = {t.params["train.quality"]: t for t in jupyter_exp.search_trials("ck").values()}
+    refs = exp_refs(root)
+    head = git(root, "rev-parse", "HEAD").strip()
+
+    def steps(experiment: str) -> int:  # checkpoint commits the experiment records
+        return int(git(root, "rev-list", "--count", "--first-parent", f"{head}..{refs[experiment]}"))
+
+    pruned = [t for t in trials.values() if t.state == "pruned"]
+    assert pruned and all(t.params["train.quality"] < 0.5 for t in pruned)
+    for t in pruned:  # stopped cleanly: recorded with the steps it made, fewer than all
+        assert 0 < steps(t.experiment) < 10
+        assert json.loads(git(root, "show", f"{refs[t.experiment]}:dvclive/metrics.json"))["step"] < 9
+    assert all(steps(t.experiment) == 10 for t in trials.values() if t.state == "complete")
+
+
+def test_ctrl_c_stops_the_runs_and_resume_finishes_the_study(stepped):
+    root = stepped(0.3)  # a run takes 3 s
+    args = ["run", "--search", "-S", "train.quality=interval(0.1, 1)", "--objective", "metrics.json:acc"]
+    driver = subprocess.Popen(
+        [*cli_command(), *args, "--trials", "4", "-j", "2", "-n", "ci"], stderr=subprocess.PIPE, text=True
+    )
+    wait_for(lambda: list(queue_states(root).values()).count("running") == 2, "two trials running")
+    interrupted = time.monotonic()
+    driver.send_signal(signal.SIGINT)
+    _out, err = driver.communicate(timeout=60)
+    assert time.monotonic() - interrupted < 2.5  # the runs were stopped, not waited for
+    assert driver.returncode != 0
+    assert err.strip() == "ERROR: Interrupted; study 'ci' keeps its trials; continue it with --resume ci."
+    assert set(queue_states(root).values()) == {"queued"}  # back in the queue, nothing recorded
+    assert not exp_refs(root)
+    out = subprocess.run(
+        [*cli_command(), "run", "--search", "--resume", "ci", "-j", "2"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    trials = jupyter_exp.search_trials("ci")
+    assert len(trials) == 4 and all(t.state == "complete" for t in trials.values())
+    assert sorted(exp_refs(root)) == ["ci-1", "ci-2", "ci-3", "ci-4"]
