@@ -109,8 +109,7 @@ _BY_MODULE = {
     ".pipeline.stage_add": "StageExistsError",
     ".refs": "InvalidExpNameError",
     ".plots.templates": "TemplateError",
-    # The in-stage api: `jupyter_exp.live` (DVCLive's calls) and DVC 2's make_checkpoint.
-    ".live": "live make_checkpoint",
+    ".live": "live make_checkpoint",  # the in-stage api: DVCLive's calls, DVC 2's make_checkpoint
 }
 _LAZY: dict[str, str] = {name: module for module, names in _BY_MODULE.items() for name in names.split()}
 
@@ -134,8 +133,7 @@ def __dir__() -> list[str]:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext jupyter_exp`` (or ``c.InteractiveShellApp.extensions``): register
-    ``%exp`` and ``%%stage``."""
+    """``%load_ext jupyter_exp``: register the ``%exp`` and ``%%stage`` magics."""
     from .magics import ExpMagics
 
     ipython.register_magics(ExpMagics)
