@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .pipeline.repro import ReproAbortedError, ReproFailedError
     from .pipeline.results import ImportSource, StageResult
     from .pipeline.stage_add import StageExistsError
+    from .plots.convert import PlotDataError
     from .plots.display import PlotsView
     from .plots.templates import TemplateError
     from .project import Project
@@ -109,6 +110,7 @@ _BY_MODULE = {
     ".pipeline.stage_add": "StageExistsError",
     ".refs": "InvalidExpNameError",
     ".plots.templates": "TemplateError",
+    ".plots.convert": "PlotDataError",
     ".live": "live make_checkpoint",  # the in-stage api: DVCLive's calls, DVC 2's make_checkpoint
 }
 _LAZY: dict[str, str] = {name: module for module, names in _BY_MODULE.items() for name in names.split()}
@@ -139,11 +141,9 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(ExpMagics)
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    """The server extension (REST routes and live socket for the JupyterLab panel)."""
+def _jupyter_server_extension_points() -> list[dict[str, str]]:  # the panel's REST routes and live socket
     return [{"module": "jupyter_exp.server"}]
 
 
-def _jupyter_labextension_paths() -> list[dict[str, str]]:
-    """The prebuilt JupyterLab extension shipped in the package."""
+def _jupyter_labextension_paths() -> list[dict[str, str]]:  # the prebuilt JupyterLab extension
     return [{"src": "labextension", "dest": "jupyter-exp"}]

@@ -183,8 +183,15 @@ def test_result_and_error_types_a_user_receives_are_exported():
     import pkgutil
 
     front_ends = ("jupyter_exp.cli", "jupyter_exp.table", "jupyter_exp.widgets", "jupyter_exp.server")
-    # A revision's output missing from the cache becomes a row's error; callers catch it as CacheError.
-    internal = {"NotInCache": "CacheError"}
+    # Narrow kinds callers catch by their exported base: a revision's output missing from the
+    # cache (a row's error), a plot field missing from a file, a remote lacking an object, no
+    # DVC remote configured.
+    internal = {
+        "NotInCache": "CacheError",
+        "FieldNotFoundError": "PlotDataError",
+        "ObjectMissing": "DataRemoteError",
+        "NoRemoteError": "RemoteConfigError",
+    }
     for info in pkgutil.walk_packages(jupyter_exp.__path__, "jupyter_exp."):
         if info.name.startswith(front_ends) or info.name in ("jupyter_exp.magics", "jupyter_exp.display"):
             continue
