@@ -63,7 +63,11 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("dvc", "status_dag", ("status", "dag")),
     ("dvc", "stage", ("stage",)),
     ("dvc", "config_doctor", ("config", "doctor")),
-    ("exp", "experiments", ("run", "save", "show", "diff", "apply", "branch", "rename", "remove", "rm", "gc", "list", "ls")),
+    (
+        "exp",
+        "experiments",
+        ("run", "save", "show", "diff", "apply", "branch", "rename", "remove", "rm", "gc", "list", "ls"),
+    ),
     ("exp", "sharing", ("push", "pull")),
     ("exp", "queue", ("queue",)),
     ("exp", "notes", ("note",)),

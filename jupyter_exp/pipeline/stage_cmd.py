@@ -35,7 +35,14 @@ def command_stage(project: Project, spec: StageSpec, cmd: str) -> dict:
     for path in spec.deps:
         _inside(project, path, wdir)
     deps = sorted(set(spec.deps))  # DVC sorts them
-    for path in (*spec.outs, *spec.outs_no_cache, *spec.metrics, *spec.metrics_no_cache, *spec.plots, *spec.plots_no_cache):
+    for path in (
+        *spec.outs,
+        *spec.outs_no_cache,
+        *spec.metrics,
+        *spec.metrics_no_cache,
+        *spec.plots,
+        *spec.plots_no_cache,
+    ):
         _inside(project, path, wdir, what="outs", output=True)
     entry: dict = {}
     if spec.desc:
@@ -95,9 +102,7 @@ def add_command_stage(project: Project, spec: StageSpec, cmd: str, force: bool =
         doc = {}
     stages = doc.setdefault("stages", {})
     if spec.name in stages and not force:
-        raise StageExistsError(
-            f"Stage '{spec.name}' already exists in 'dvc.yaml'; use `-f/--force` to overwrite it."
-        )
+        raise StageExistsError(f"Stage '{spec.name}' already exists in 'dvc.yaml'; use `-f/--force` to overwrite it.")
     stages[spec.name] = entry
     buf = io.StringIO()
     yaml.dump(doc, buf)
