@@ -106,7 +106,7 @@ def collect_dag(project: Project, outs: bool = False) -> Dag:
     producers = [(out, node) for node, node_outs, _ in entries for out in node_outs]
     edges: list[tuple[str, str]] = []
     if outs:
-        for node, node_outs, deps in entries:
+        for _, node_outs, deps in entries:
             for out in node_outs:
                 for dep in deps:
                     for other, _ in producers:
