@@ -235,7 +235,8 @@ def main(argv: Sequence[str] | None = None, space: str = "exp") -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except JupyterExpError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
+        if str(exc):  # `status -q` says "changed" by its exit status alone
+            print(f"ERROR: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)

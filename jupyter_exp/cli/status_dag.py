@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .parser import Text
 
@@ -43,16 +44,23 @@ def _cmd_status(args: argparse.Namespace):
     if args.cloud or args.remote:
         found = engine.cloud_status(project, args.targets or None, remote=args.remote, jobs=args.jobs)
     else:
-        found = engine.status(project, args.targets or None)
+        found = engine.status(project, args.targets or None, warn=lambda line: print(line, file=sys.stderr))
     if args.json:
         import json
 
         return Text(json.dumps(found) + "\n")
     if args.quiet:
         if found:
-            raise engine.ChangedError("")
+            raise engine.ChangedError("")  # exit status 1, nothing printed (as DVC)
         return None
-    return Text(engine.status_text(found, cloud=bool(args.cloud or args.remote)))
+    cloud = bool(args.cloud or args.remote)
+    remote = None
+    if cloud and not found:
+        from ..dvc_config import load
+
+        remote = args.remote or load(project.dvc_dir).get("core", "remote")
+    empty = not found and not cloud and not engine.has_anything(project)
+    return Text(engine.status_text(found, cloud=cloud, empty=empty, remote=remote))
 
 
 def add_verbs(verbs) -> None:
