@@ -41,8 +41,9 @@ def _cmd_status(args: argparse.Namespace):
     from ..pipeline import status as engine
 
     project = project_at(None)
+    remote = None
     if args.cloud or args.remote:
-        found = engine.cloud_status(project, args.targets or None, remote=args.remote, jobs=args.jobs)
+        found, remote = engine.cloud_status(project, args.targets or None, remote=args.remote, jobs=args.jobs)
     else:
         found = engine.status(project, args.targets or None, warn=lambda line: print(line, file=sys.stderr))
     if args.json:
@@ -54,11 +55,6 @@ def _cmd_status(args: argparse.Namespace):
             raise engine.ChangedError("")  # exit status 1, nothing printed (as DVC)
         return None
     cloud = bool(args.cloud or args.remote)
-    remote = None
-    if cloud and not found:
-        from ..dvc_config import load
-
-        remote = args.remote or load(project.dvc_dir).get("core", "remote")
     empty = not found and not cloud and not engine.has_anything(project)
     return Text(engine.status_text(found, cloud=cloud, empty=empty, remote=remote))
 

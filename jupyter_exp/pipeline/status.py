@@ -159,6 +159,37 @@ def status(project: Project, targets: list[str] | None = None, warn: Callable[[s
     return found
 
 
+def cloud_status(
+    project: Project, targets: list[str] | None = None, remote: str | None = None, jobs: int | None = None
+) -> tuple[dict[str, str], str]:
+    """``dvc status -c``: each object the workspace needs that is not both in the cache and
+    on the remote: ``new`` (only in the cache), ``deleted`` (only on the remote), ``missing``
+    (in neither), by path; DVC's order (deleted, new, missing), paths sorted within each.
+    Returns the statuses and the remote's name.
+
+    Raises:
+        NoRemoteError, RemoteConfigError, MissingDriverError: no usable remote.
+        DataRemoteError: the remote cannot be read.
+    """
+    from ..remote.sync import jobs_for, object_store, open_remote, storage_errors
+    from ..remote.used import WORKSPACE, Revisions, wanted_objects
+
+    spec, objects = open_remote(project, remote)
+    cache = object_store(project)
+    with storage_errors(spec.name, spec.url):
+        wanted = wanted_objects(project, Revisions([WORKSPACE]), [cache, objects], targets)
+        on_remote = objects.present(list(wanted.paths), jobs_for(spec, jobs))
+    states: dict[str, list[str]] = {"deleted": [], "new": [], "missing": []}
+    for md5, path in wanted.paths.items():
+        local = cache.exists(md5)
+        if local and md5 not in on_remote:
+            states["new"].append(path)
+        elif not local:
+            states["deleted" if md5 in on_remote else "missing"].append(path)
+    found = {path: state for state, paths in states.items() for path in sorted(paths)}
+    return found, spec.name
+
+
 def has_anything(project: Project) -> bool:
     """Whether the project has any stage or ``.dvc`` file (else DVC's hint for an empty project)."""
     from .dag import collect_dag
