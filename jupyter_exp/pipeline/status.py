@@ -1,6 +1,6 @@
 """``dvc status``: what changed in each stage and ``.dvc`` file since it was recorded,
 in DVC's shape (``{address: [{"changed deps": {path: state}}, {"changed outs": ...},
-"always changed", "changed checksum"]}``) and DVC's text.
+"always changed", "changed command"]}``) and DVC's text.
 
 A dependency or output is ``deleted`` (missing), ``modified`` (its hash differs from the
 lock's, or no lock records it), ``not in cache`` (recorded, cached, its object gone);
@@ -151,7 +151,7 @@ def status(project: Project, targets: list[str] | None = None, warn: Callable[[s
                 if stage.always_changed:
                     changes.append("always changed")
                 if entry and entry.get("cmd") != stage.lock_cmd:
-                    changes.append("changed checksum")
+                    changes.append("changed command")
             if changes:
                 found[node] = changes
     finally:
