@@ -73,9 +73,7 @@ stages:
 
 
 def _run(cmd: list[str], cwd: Path) -> tuple[int, str, str]:
-    proc = subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, env={**__import__("os").environ, "DVC_NO_ANALYTICS": "1"}
-    )
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, "DVC_NO_ANALYTICS": "1"})
     return proc.returncode, proc.stdout, proc.stderr
 
 
