@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import tempfile
 from pathlib import Path
+
+from .git import git_version
 
 DVC_COMPAT = "3.x (dvc.yaml, dvc.lock, .dvc files and the cache layout of DVC 3)"
 LINK_TYPES = ("reflink", "hardlink", "symlink")  # copy always works; DVC does not list it
@@ -65,14 +66,6 @@ def _version_of(package: str) -> str | None:
         return None
 
 
-def _git_version() -> str:
-    try:
-        out = subprocess.run(["git", "--version"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "not found"
-    return out.strip().removeprefix("git version ") or "not found"
-
-
 def report(start: str | os.PathLike | None = None) -> str:
     """The doctor's text; the project parts only inside a project."""
     from . import dvc_config
@@ -86,7 +79,7 @@ def report(start: str | os.PathLike | None = None) -> str:
         "-" * len(title),
         f"DVC compatibility: {DVC_COMPAT}",
         f"Platform: Python {platform.python_version()} on {platform.platform()}",
-        f"Git: {_git_version()}",
+        f"Git: {git_version() or 'not found'}",
         "Supports:",
     ]
     lines += [f"\t{name} = {_version_of(name)}" for name in DRIVERS if _version_of(name)]

@@ -42,6 +42,7 @@ def _cmd_status(args: argparse.Namespace):
 
     project = project_at(None)
     remote = None
+    found: dict
     if args.cloud or args.remote:
         found, remote = engine.cloud_status(project, args.targets or None, remote=args.remote, jobs=args.jobs)
     else:

@@ -197,7 +197,9 @@ def has_anything(project: Project) -> bool:
     return bool(collect_dag(project).nodes)
 
 
-def status_text(found: Status, cloud: bool = False, empty: bool = False, remote: str | None = None) -> str:
+def status_text(
+    found: Status | dict[str, str], cloud: bool = False, empty: bool = False, remote: str | None = None
+) -> str:
     """DVC's text of a status (``cloud``: of ``status -c``, one tab in)."""
     if not found:
         if empty:
