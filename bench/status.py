@@ -99,7 +99,8 @@ def main() -> None:
             print(f"{case:<22}{mine:>10.3f}{real:>10.3f}{real / mine:>9.1f}x")
             bare = statistics.median(times["python"])  # what any Python command pays before its first line
             print(
-                f"{'  beyond python start':<22}{mine - bare:>10.3f}{real - bare:>10.3f}{(real - bare) / (mine - bare):>9.1f}x"
+                f"{'  beyond python start':<22}{mine - bare:>10.3f}{real - bare:>10.3f}"
+                f"{(real - bare) / (mine - bare):>9.1f}x"
             )
 
 
