@@ -42,11 +42,12 @@ def _cmd_status(args: argparse.Namespace):
 
     project = project_at(None)
     remote = None
+    anything = True
     found: dict
     if args.cloud or args.remote:
         found, remote = engine.cloud_status(project, args.targets or None, remote=args.remote, jobs=args.jobs)
     else:
-        found = engine.status(project, args.targets or None, warn=lambda line: print(line, file=sys.stderr))
+        found, anything = engine.status(project, args.targets or None, warn=lambda line: print(line, file=sys.stderr))
     if args.json:
         import json
 
@@ -56,7 +57,7 @@ def _cmd_status(args: argparse.Namespace):
             raise engine.ChangedError("")  # exit status 1, nothing printed (as DVC)
         return None
     cloud = bool(args.cloud or args.remote)
-    empty = not found and not cloud and not engine.has_anything(project)
+    empty = not found and not cloud and not anything
     return Text(engine.status_text(found, cloud=cloud, empty=empty, remote=remote))
 
 

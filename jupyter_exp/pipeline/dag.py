@@ -84,7 +84,7 @@ def _overlaps(a: str, b: str) -> bool:
     return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
-def collect_dag(project: Project, outs: bool = False) -> Dag:
+def collect_dag(project: Project, outs: bool = False, stages: list | None = None) -> Dag:
     """The project's dag (``outs``: of outputs instead of stages, as ``dvc dag -o``).
 
     Raises:
@@ -93,7 +93,8 @@ def collect_dag(project: Project, outs: bool = False) -> Dag:
     from .dvcfile import walk_pipelines
     from .tracked import read_dvc_file
 
-    stages = walk_pipelines(project).stages
+    if stages is None:
+        stages = walk_pipelines(project).stages
     by_file: dict[str, list[tuple[str, list[str], list[str]]]] = {}  # file -> [(node, outs, deps)]
     for stage in stages:
         by_file.setdefault(stage.dvcfile, []).append(

@@ -59,9 +59,12 @@ def _params_state(data: dict, keys: tuple[str, ...], locked: dict | None) -> dic
     return found
 
 
-def status(project: Project, targets: list[str] | None = None, warn: Callable[[str], None] | None = None) -> Status:
+def status(
+    project: Project, targets: list[str] | None = None, warn: Callable[[str], None] | None = None
+) -> tuple[Status, bool]:
     """Every stage's and ``.dvc`` file's changes (``targets``: only those named);
-    ``warn`` gets DVC's warning for each frozen stage.
+    ``warn`` gets DVC's warning for each frozen stage. Returns the changes and whether
+    the project has any stage or ``.dvc`` file at all.
 
     Raises:
         UnknownStageError: a target that is no stage or .dvc file.
@@ -74,8 +77,11 @@ def status(project: Project, targets: list[str] | None = None, warn: Callable[[s
     from .lock import LockFiles
     from .tracked import read_dvc_file
 
-    order = collect_dag(project).nodes
-    stages = {s.address: s for s in walk_pipelines(project).stages}
+    walked = walk_pipelines(project).stages
+    order = collect_dag(project, stages=walked).nodes
+    stages = {s.address: s for s in walked}
+    if not order:
+        return {}, False
     if targets:
         from ..errors import UnknownStageError
 
@@ -156,7 +162,7 @@ def status(project: Project, targets: list[str] | None = None, warn: Callable[[s
                 found[node] = changes
     finally:
         cache.hasher.flush()
-    return found
+    return found, True
 
 
 def cloud_status(
@@ -188,13 +194,6 @@ def cloud_status(
             states["deleted" if md5 in on_remote else "missing"].append(path)
     found = {path: state for state, paths in states.items() for path in sorted(paths)}
     return found, spec.name
-
-
-def has_anything(project: Project) -> bool:
-    """Whether the project has any stage or ``.dvc`` file (else DVC's hint for an empty project)."""
-    from .dag import collect_dag
-
-    return bool(collect_dag(project).nodes)
 
 
 def status_text(
