@@ -113,8 +113,8 @@ def build_parser(prog: str = "jupyter exp", only: str | None = None, space: str 
 
     ``only`` builds just that verb's sub-parser (the others are not needed to parse it).
     """
-    what = "experiments (dvc exp)" if space == "exp" else "DVC's command line: pipelines, data, experiments"
-    parser = Parser(prog=prog, description=f"DVC-compatible {what}.")
+    what = "Experiments: `dvc exp ...`" if space == "exp" else "DVC's command line: pipelines, data, experiments"
+    parser = Parser(prog=prog, description=f"{what} (DVC 3 compatible).")
     parser.add_argument("--version", action="version", version=f"jupyter_exp {__version__}")
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
     subparsers.required = True
