@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import git
+from conftest import git, jdvc_command
 from safety import Snapshot
 
 import jupyter_exp
@@ -63,7 +63,10 @@ def commit(root: Path, files: dict[str, str | bytes], message: str = "hostile") 
 def refused(cli, args: list[str], message: str, root: Path, tmp_path: Path) -> None:
     """Run ``jupyter exp ARGS``: it must print exactly ``ERROR: message`` and change nothing."""
     before = Snapshot.take(root, outside=[tmp_path])
-    proc = cli(*args, check=False)
+    if args[0] in ("add", "checkout", "init"):  # pipeline verbs: `jupyter dvc` (issue 17)
+        proc = subprocess.run([*jdvc_command(), *args], capture_output=True, text=True)
+    else:
+        proc = cli(*args, check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == f"ERROR: {message}", proc.stderr
