@@ -6,8 +6,8 @@ Two data sets: ``--small`` files of 1-4 KiB in one tracked directory (default 1,
 one ``--large-mb`` file (default 1024). Two remotes: a local directory and S3 served on
 localhost by moto's server (started here, in a process of its own; DVC gets ``dvc-s3``
 through bench/dvc_env.py).
-For each, ``jupyter exp data push`` and ``dvc push`` each send the data to an empty
-remote of their own, then ``jupyter exp data pull`` and ``dvc pull`` each bring it back
+For each, ``jupyter dvc push`` and ``dvc push`` each send the data to an empty
+remote of their own, then ``jupyter dvc pull`` and ``dvc pull`` each bring it back
 into an empty cache and workspace (``.dvc/tmp`` cleared too, so neither tool starts
 warm). Both are run as the commands a user types, in alternating order, ``--repeat``
 times; the table gives the median seconds and DVC / ours. ``--quick`` shrinks
@@ -40,7 +40,7 @@ S3_ENV = {
 
 
 def _ours() -> list[str]:
-    return [sys.executable, "-m", "jupyter_exp.cli"]
+    return [sys.executable, "-m", "jupyter_exp.cli.dvc"]
 
 
 def _run(cmd: list[str], cwd: Path, env: dict) -> float:
@@ -119,12 +119,12 @@ def measure(kind: str, label: str, small: int, large_mb: int, repeat: int, work:
         order = ("ours", "dvc") if attempt % 2 == 0 else ("dvc", "ours")
         # push: the cache holds the data (as after `dvc add`), the remote is empty
         for tool in order:
-            cmd = [*_ours(), "data", "push", "-r", "ours"] if tool == "ours" else [str(dvc), "push", "-r", "dvc"]
+            cmd = [*_ours(), "push", "-r", "ours"] if tool == "ours" else [str(dvc), "push", "-r", "dvc"]
             times[f"push {tool}"].append(_run(cmd, root, env))
         # pull: an empty cache and workspace, as in a fresh clone
         for tool in order:
             _reset_for_pull(root, bool(small))
-            cmd = [*_ours(), "data", "pull", "-r", "ours"] if tool == "ours" else [str(dvc), "pull", "-r", "dvc"]
+            cmd = [*_ours(), "pull", "-r", "ours"] if tool == "ours" else [str(dvc), "pull", "-r", "dvc"]
             times[f"pull {tool}"].append(_run(cmd, root, env))
         assert data.exists()
         if kind != "s3":

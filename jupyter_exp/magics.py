@@ -1,6 +1,7 @@
-"""``%exp`` and ``%%stage``: parse the line with the CLI's own parser and call the api.
+"""``%exp``, ``%dvc`` and ``%%stage``: parse the line with the CLI's own parser and call the api.
 
-``%exp VERB ...`` takes every verb and flag of ``jupyter exp``; values keep their
+``%exp VERB ...`` takes every verb and flag of ``jupyter exp``, ``%dvc VERB ...`` those of
+``jupyter dvc``; values keep their
 spaces when quoted (POSIX splitting) and IPython expands ``{expr}`` and ``$var``
 before we see the line. Rich results (the experiment table, diffs, metrics) are
 returned for Jupyter to display; user errors show as one line.
@@ -28,6 +29,12 @@ class ExpMagics(Magics):
         """Run a ``jupyter exp`` verb: ``%exp run -S train.lr=0.01``, ``%exp show``,
         ``%exp diff a b``, ``%exp apply NAME``, ``%exp repro``, ``%exp --help`` ..."""
         return cli.execute(arg_split(line, posix=True), prog="%exp", from_kernel=True)
+
+    @line_magic
+    def dvc(self, line: str):
+        """Run a ``jupyter dvc`` verb, as ``dvc`` on the command line: ``%dvc status``,
+        ``%dvc dag`` (drawn as Mermaid), ``%dvc push``, ``%dvc stage add ...``, ``%dvc exp show`` ..."""
+        return cli.execute(arg_split(line, posix=True), prog="%dvc", from_kernel=True, space="dvc")
 
     @cell_magic
     def stage(self, line: str, cell: str) -> None:

@@ -63,7 +63,7 @@ class Project:
                 return cls(candidate)
             if (candidate / ".git").exists():
                 break
-        raise NotAProjectError(f"{start_path} is not in a jupyter_exp/DVC project; run `jupyter exp init` first.")
+        raise NotAProjectError(f"{start_path} is not in a jupyter_exp/DVC project; run `jupyter dvc init` first.")
 
     @property
     def git(self) -> Git:

@@ -39,7 +39,7 @@ CELLS = [
         "    subprocess.run(['git', 'config', 'user.email', 'checkpoints@example.com'], check=True)\n"
         "    subprocess.run(['git', 'config', 'user.name', 'Checkpoints'], check=True)\n"
         "%load_ext jupyter_exp\n"
-        "%exp init"
+        "%dvc init"
     ),
     new_code_cell("%%writefile params.yaml\ntrain:\n  lr: 0.5\n  epochs: 6\n"),
     new_code_cell(

@@ -49,7 +49,7 @@ CELLS = [
         "    subprocess.run(['git', 'config', 'user.name', 'Quick Start'], check=True)\n"
         "print('project:', project)\n\n"
         "%load_ext jupyter_exp\n"
-        "%exp init"
+        "%dvc init"
     ),
     new_markdown_cell(
         "## Data and params\n\nA synthetic regression data set (`y = 3x + 2 + noise`), "
@@ -64,7 +64,7 @@ CELLS = [
         "    for _ in range(200):\n"
         "        x = rng.uniform(-1, 1)\n"
         "        f.write(f'{x:.5f},{3 * x + 2 + rng.gauss(0, 0.1):.5f}\\n')\n"
-        "%exp add data/points.csv"
+        "%dvc add data/points.csv"
     ),
     new_code_cell(
         "%%writefile params.yaml\n"

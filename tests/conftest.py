@@ -125,6 +125,26 @@ def cli():
     return run
 
 
+def jdvc_command() -> list[str]:
+    """``jupyter-dvc``, or its module when the installed package predates the script."""
+    exe = Path(sys.executable).parent / "jupyter-dvc"
+    found = str(exe) if exe.exists() else shutil.which("jupyter-dvc")
+    return [found] if found else [sys.executable, "-m", "jupyter_exp.cli.dvc"]
+
+
+@pytest.fixture
+def jdvc():
+    """Run ``jupyter-dvc ARGS`` (``jupyter dvc``) in a real subprocess in the current directory."""
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([*jdvc_command(), *args], capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"jupyter dvc {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def dvc_exe() -> Path:
     exe = dvc_executable()

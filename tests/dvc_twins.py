@@ -108,8 +108,8 @@ def inside(path: Path) -> Iterator[None]:
 
 
 def cli(root: Path, *argv: str) -> tuple[int, str, str]:
-    """``jupyter exp ARGV`` in-process in ``root``: (exit status, stdout, stderr)."""
-    from jupyter_exp.cli import main
+    """``jupyter dvc ARGV`` in-process in ``root``: (exit status, stdout, stderr)."""
+    from jupyter_exp.cli import dvc_main as main
 
     out, err = io.StringIO(), io.StringIO()
     with inside(root), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

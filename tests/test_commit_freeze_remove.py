@@ -108,7 +108,7 @@ def test_commit_of_an_unchanged_project_changes_nothing(twins, dvc_exe):
 )
 def test_remove_matches_dvc(twins, dvc_exe, argv):
     ours, theirs = twins
-    code, out, err = cli(ours, "dvc-remove", *argv)
+    code, out, err = cli(ours, "remove", *argv)
     dvc = run_dvc(dvc_exe, theirs, "remove", *argv)
     assert (code, out, err) == (0, dvc.stdout, "")
     assert_same(ours, theirs)
@@ -125,7 +125,7 @@ def test_remove_keeps_comments_outside_the_stage(twins):
 def test_remove_of_a_tracked_path_names_its_dvc_file(twins):
     ours, _ = twins
     before = Snapshot.take(ours)
-    code, out, err = cli(ours, "dvc-remove", "raw.csv")
+    code, out, err = cli(ours, "remove", "raw.csv")
     assert (code, out) == (1, "")
     assert err == "ERROR: 'raw.csv' is not a .dvc file; did you mean 'raw.csv.dvc'?\n"
     before.assert_unchanged()
@@ -133,7 +133,7 @@ def test_remove_of_a_tracked_path_names_its_dvc_file(twins):
 
 # -- hostile input: one line, nothing changed ------------------------------------------
 
-VERBS = [["commit", "-f"], ["freeze"], ["unfreeze"], ["dvc-remove"], ["dvc-remove", "--outs"]]
+VERBS = [["commit", "-f"], ["freeze"], ["unfreeze"], ["remove"], ["remove", "--outs"]]
 
 
 @pytest.mark.parametrize("verb", VERBS, ids=lambda v: " ".join(v))
@@ -157,7 +157,7 @@ def test_hostile_targets_change_nothing(twins, tmp_path, verb, target):
 
 
 @pytest.mark.parametrize(
-    "verb", [["commit"], ["commit", "-f"], ["freeze", "prep"], ["unfreeze", "prep"], ["dvc-remove", "prep"]]
+    "verb", [["commit"], ["commit", "-f"], ["freeze", "prep"], ["unfreeze", "prep"], ["remove", "prep"]]
 )
 @pytest.mark.parametrize("damage", ["non-utf8", "not-yaml", "path-out"])
 def test_a_damaged_dvc_yaml_stops_every_verb_in_one_line(twins, tmp_path, verb, damage):

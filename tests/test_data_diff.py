@@ -41,7 +41,7 @@ FORMATS = [[], ["--json"], ["--md"], ["--show-hash"], ["--json", "--show-hash"],
 
 
 def _same_output(ours: Path, theirs: Path, dvc_exe: Path, *argv: str) -> str:
-    code, out, err = cli(ours, "data-diff", *argv)
+    code, out, err = cli(ours, "diff", *argv)
     dvc = run_dvc(dvc_exe, theirs, "diff", *argv)
     assert (code, err) == (0, "")
     assert out == dvc.stdout
@@ -108,7 +108,7 @@ def test_a_deleted_output_and_a_removed_stage(twins, dvc_exe):
 def test_bad_revisions_and_targets_are_one_line_and_change_nothing(twins, tmp_path, argv):
     ours, _ = twins
     before = Snapshot.take(ours, outside=[tmp_path])
-    code, out, err = cli(ours, "data-diff", *argv)
+    code, out, err = cli(ours, "diff", *argv)
     assert code in (1, 2) and out == ""
     assert err.startswith("ERROR: ") and err.count("\n") == 1, err
     before.assert_unchanged()

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import cli_command, git
+from conftest import git, jdvc_command
 from remote_fixtures import (
     cache_objects,
     data_files,
@@ -100,7 +100,13 @@ def _tag_our_snapshots(twin: Path) -> None:
 
 @pytest.mark.parametrize("flags", [["-w"], ["-A"], ["-a", "-T"]])
 def test_gc_removes_what_dvc_removes_except_what_queued_and_saved_work_needs(
-    busy, tmp_path, monkeypatch, cli, dvc, flags
+    busy,
+    tmp_path,
+    monkeypatch,
+    cli,
+    dvc,
+    flags,
+    jdvc,
 ):
     root, facts = busy
     plain, tagged = _twin(root, tmp_path / "plain"), _twin(root, tmp_path / "tagged")
@@ -112,7 +118,7 @@ def test_gc_removes_what_dvc_removes_except_what_queued_and_saved_work_needs(
         dvc("gc", *flags, *extra, "--all-experiments", "-f")
         removed[twin] = before - cache_objects(twin)
     monkeypatch.chdir(root)
-    out = cli("data", "gc", *flags, "-f").stdout
+    out = jdvc("gc", *flags, "-f").stdout
     ours = before - cache_objects(root)
     assert ours == removed[tagged]  # exactly what DVC removes once it is told about our snapshots
     assert (facts["queued"] | facts["saved"]) <= removed[plain] - ours  # which DVC alone would lose
@@ -122,10 +128,10 @@ def test_gc_removes_what_dvc_removes_except_what_queued_and_saved_work_needs(
     assert out.startswith(f"Removed {len(ours)} object(s) (") and out.endswith(") from the cache.\n")
 
 
-def test_what_gc_kept_still_applies_and_runs(busy, monkeypatch, cli):
+def test_what_gc_kept_still_applies_and_runs(busy, monkeypatch, cli, jdvc):
     root, facts = busy
-    cli("data", "gc", "-w", "-f")
-    assert cli("data", "gc", "-w", "-f").stdout == "No unused cache to remove.\n"
+    jdvc("gc", "-w", "-f")
+    assert jdvc("gc", "-w", "-f").stdout == "No unused cache to remove.\n"
     jupyter_exp.apply(facts["saved_name"])  # the saved workspace comes back whole
     assert (root / "data" / "images" / "new.png").read_text() == "only the saved workspace has me\n"
     jupyter_exp.apply("chain")
@@ -136,25 +142,25 @@ def test_what_gc_kept_still_applies_and_runs(busy, monkeypatch, cli):
     assert (root / "data" / "table.csv").read_text() == "a,b\nqueued,1\n"
 
 
-def test_dry_lists_first_and_nothing_goes_without_a_yes(busy, cli):
+def test_dry_lists_first_and_nothing_goes_without_a_yes(busy, cli, jdvc):
     root, facts = busy
     before = cache_objects(root)
-    dry = cli("data", "gc", "-w", "--dry").stdout.splitlines()
+    dry = jdvc("gc", "-w", "--dry").stdout.splitlines()
     listed = {line.rsplit("/", 2)[-2] + line.rsplit("/", 1)[-1] for line in dry if line.startswith("Removing ")}
     assert facts["orphan"] in listed and dry[-1].startswith(f"Would remove {len(listed)} object(s)")
     assert cache_objects(root) == before
-    proc = subprocess.run([*cli_command(), "data", "gc", "-w"], input="n\n", capture_output=True, text=True)
+    proc = subprocess.run([*jdvc_command(), "gc", "-w"], input="n\n", capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.splitlines()[-1].endswith("Nothing removed.")
     assert cache_objects(root) == before
-    proc = subprocess.run([*cli_command(), "data", "gc", "-w"], input="y\n", capture_output=True, text=True)
+    proc = subprocess.run([*jdvc_command(), "gc", "-w"], input="y\n", capture_output=True, text=True)
     assert proc.stdout.splitlines()[-1].endswith(f"[y/n] Removed {len(listed)} object(s) (141 B) from the cache.")
     assert before - cache_objects(root) == listed
 
 
-def test_gc_cloud_removes_the_same_from_the_remote_and_never_a_stray(busy, tmp_path, monkeypatch, cli, dvc):
+def test_gc_cloud_removes_the_same_from_the_remote_and_never_a_stray(busy, tmp_path, monkeypatch, cli, dvc, jdvc):
     root, facts = busy
     store = tmp_path / "store"
-    cli("remote", "add", "-d", "store", str(store))
+    jdvc("remote", "add", "-d", "store", str(store))
     # everything the cache holds goes to the remote (the orphan and the old table too)
     for md5 in cache_objects(root):
         src = root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
@@ -175,7 +181,7 @@ def test_gc_cloud_removes_the_same_from_the_remote_and_never_a_stray(busy, tmp_p
     dvc("gc", "-w", "-T", "--all-experiments", "-c", "-f")
     theirs = remote_before - verify_local_remote_ignoring(tmp_path / "twin-store")
     monkeypatch.chdir(root)
-    out = cli("data", "gc", "-w", "-c", "-f").stdout
+    out = jdvc("gc", "-w", "-c", "-f").stdout
     ours = remote_before - verify_local_remote_ignoring(store)
     assert ours == theirs and facts["orphan"] in ours
     assert not (facts["queued"] | facts["saved"]) & ours
@@ -190,11 +196,11 @@ def verify_local_remote_ignoring(store: Path) -> set[str]:
     return {n.replace("/", "") for n in names if re.fullmatch(r"[0-9a-f]{2}/[0-9a-f]{30}(\.dir)?", n)}
 
 
-def test_gc_needs_a_flag_and_refuses_a_revision_it_cannot_read(busy, tmp_path, cli):
+def test_gc_needs_a_flag_and_refuses_a_revision_it_cannot_read(busy, tmp_path, cli, jdvc):
     root, facts = busy
-    proc = cli("data", "gc", "-f", check=False)
+    proc = jdvc("gc", "-f", check=False)
     assert proc.returncode == 1 and "gc needs one of -w, -a, -T, -A" in proc.stderr
-    proc = cli("data", "gc", "-w", "-r", "x", check=False)
+    proc = jdvc("gc", "-w", "-r", "x", check=False)
     assert proc.returncode == 1 and "-r/--remote needs -c/--cloud" in proc.stderr
     head = git(root, "rev-parse", "HEAD").strip()
     bad_lock = "schema: '2.0'\nstages:\n  train: 5\n"
@@ -210,7 +216,7 @@ def test_gc_needs_a_flag_and_refuses_a_revision_it_cannot_read(busy, tmp_path, c
     bad = git(root, "commit-tree", tree, "-p", head, "-m", "bad lock").strip()
     git(root, "update-ref", f"refs/exps/{head[:2]}/{head[2:]}/broken", bad)
     before = Snapshot.take(root, outside=[tmp_path / "store"])
-    proc = cli("data", "gc", "-w", "-f", check=False)
+    proc = jdvc("gc", "-w", "-f", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and f"dvc.lock of {bad[:7]}" in proc.stderr, (
         proc.stderr
     )

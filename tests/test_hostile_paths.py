@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import git
+from conftest import git, jdvc_command
 from safety import Snapshot
 
 import jupyter_exp
@@ -63,7 +63,10 @@ def commit(root: Path, files: dict[str, str | bytes], message: str = "hostile") 
 def refused(cli, args: list[str], message: str, root: Path, tmp_path: Path) -> None:
     """Run ``jupyter exp ARGS``: it must print exactly ``ERROR: message`` and change nothing."""
     before = Snapshot.take(root, outside=[tmp_path])
-    proc = cli(*args, check=False)
+    if args[0] in ("add", "checkout", "init"):  # pipeline verbs: `jupyter dvc` (issue 17)
+        proc = subprocess.run([*jdvc_command(), *args], capture_output=True, text=True)
+    else:
+        proc = cli(*args, check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == f"ERROR: {message}", proc.stderr
@@ -185,7 +188,7 @@ def dvc_file(path, md5=EMPTY_MD5, size=0) -> str:
     return f"outs:\n- md5: {json.dumps(md5)}\n  size: {json.dumps(size)}\n  hash: md5\n  path: {json.dumps(path)}\n"
 
 
-FIX_DVC = "restore it from git or track the data again with `jupyter exp add`."
+FIX_DVC = "restore it from git or track the data again with `jupyter dvc add`."
 FIX_HASH = "restore the file from git or rerun the stage that wrote it."
 
 
@@ -244,11 +247,11 @@ def test_hostile_dvc_file_is_refused_by_checkout(hostile, cli, tmp_path, case):
     refused(cli, ["checkout"], message, hostile, tmp_path)
 
 
-def test_dvc_file_escape_would_have_replaced_an_outside_directory(hostile, cli, tmp_path):
+def test_dvc_file_escape_would_have_replaced_an_outside_directory(hostile, cli, tmp_path, jdvc):
     """The case of the issue: a cached object and a committed .dvc file naming ../outside;
     checkout used to delete ``outside/`` and put the object in its place."""
     (hostile / "d.txt").write_text("data\n")
-    cli("add", "d.txt")
+    jdvc("add", "d.txt")
     text = (hostile / "d.txt.dvc").read_text().replace("path: d.txt", "path: ../outside")
     (hostile / "d.txt").unlink()
     commit(hostile, {"d.txt.dvc": text})
@@ -628,12 +631,12 @@ def test_exp_push_of_an_experiment_with_a_malformed_lock_is_one_line(hostile, cl
 
 # -- found by an adversarial review ------------------------------------------------------
 @pytest.mark.parametrize("field", ["outs: [LP/x]", "outs: [LP]", "deps: [LP]", "params: [{LP: []}]", "wdir: LP"])
-def test_a_symlink_loop_is_one_line_everywhere(hostile, cli, tmp_path, field):
+def test_a_symlink_loop_is_one_line_everywhere(hostile, cli, jdvc, tmp_path, field):
     (hostile / "LP").symlink_to("LP")
     commit(hostile, {"dvc.yaml": f"stages:\n  s:\n    cmd: echo a > o\n    {field}\n"})
     before = Snapshot.take(hostile, outside=[tmp_path])
-    for verb in (["repro"], ["checkout"], ["show"], ["params", "diff"]):
-        proc = cli(*verb, check=False)
+    for run, verb in ((cli, ["repro"]), (jdvc, ["checkout"]), (cli, ["show"]), (cli, ["params", "diff"])):
+        proc = run(*verb, check=False)
         assert "Traceback" not in proc.stderr, (verb, proc.stderr)
         if proc.returncode:
             assert proc.stderr.count("\n") == 1 and "symlink" in proc.stderr or "LP" in proc.stderr, proc.stderr
@@ -749,9 +752,9 @@ def test_experiment_names_that_read_as_options_or_head_are_refused(hostile, cli,
     before.assert_unchanged()
 
 
-def test_a_cache_object_that_is_a_symlink_is_never_copied_out(hostile, cli, tmp_path):
+def test_a_cache_object_that_is_a_symlink_is_never_copied_out(hostile, cli, tmp_path, jdvc):
     (hostile / "data.txt").write_text("data\n")
-    cli("add", "data.txt")
+    jdvc("add", "data.txt")
     commit(hostile, {})
     md5 = "6137cde4893c59f76f005a8123d8e8e6"  # of "data\n"
     obj = hostile / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
@@ -760,7 +763,7 @@ def test_a_cache_object_that_is_a_symlink_is_never_copied_out(hostile, cli, tmp_
     obj.symlink_to(tmp_path / "outside" / "secret.txt")
     (hostile / "data.txt").unlink()
     before = Snapshot.take(hostile, outside=[tmp_path])
-    proc = cli("checkout", check=False)
+    proc = jdvc("checkout", check=False)
     assert (
         proc.returncode == 1
         and "ERROR: Missing from the cache: data.txt" in proc.stderr

@@ -23,11 +23,11 @@ def test_init_twice_is_harmless(git_repo: Path):
     assert (git_repo / ".dvc" / "config").read_text() == "[core]\n    remote = x\n"
 
 
-def test_init_outside_git_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli):
+def test_init_outside_git_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli, jdvc):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(NotAGitRepoError, match="not inside a git repository; run `git init`"):
         jupyter_exp.init()
-    proc = cli("init", check=False)
+    proc = jdvc("init", check=False)
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1
     assert "not inside a git repository" in proc.stderr
@@ -35,7 +35,7 @@ def test_init_outside_git_is_one_line(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_commands_outside_a_project_say_init(git_repo: Path, cli):
-    with pytest.raises(NotAProjectError, match="run `jupyter exp init`"):
+    with pytest.raises(NotAProjectError, match="run `jupyter dvc init`"):
         jupyter_exp.repro()
     proc = cli("repro", check=False)
     assert proc.returncode == 1

@@ -32,7 +32,15 @@ def test_the_tour_block_is_plain_commands():
 def test_the_readme_tour_runs_as_written(tmp_path: Path):
     # `jupyter` (jupyter_core's launcher), `jupyter-exp` and `python` as this
     # interpreter's environment has them: the virtualenv the README's first lines make.
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    bin_dirs = [str(Path(sys.executable).parent)]
+    if not (Path(sys.executable).parent / "jupyter-dvc").exists():
+        # An install made before `jupyter-dvc` existed: the same entry point, by its module.
+        shim = tmp_path / "bin" / "jupyter-dvc"
+        shim.parent.mkdir()
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m jupyter_exp.cli.dvc "$@"\n')
+        shim.chmod(0o755)
+        bin_dirs.insert(0, str(shim.parent))
+    env = dict(os.environ, PATH=os.pathsep.join([*bin_dirs, os.environ.get("PATH", "")]))
     env.pop("JUPYTER_EXP_KILL_AT", None)
     tour = tmp_path / "tour"
     tour.mkdir()

@@ -1,4 +1,4 @@
-"""``jupyter exp remote ...`` writes ``.dvc/config`` and ``config.local`` byte for byte as
+"""``jupyter dvc remote ...`` writes ``.dvc/config`` and ``config.local`` byte for byte as
 ``dvc remote ...`` does, on twin repositories, and refuses what DVC refuses in one line."""
 
 from __future__ import annotations
@@ -42,14 +42,14 @@ def _files(root: Path) -> dict[str, bytes | None]:
     return found
 
 
-def _run_both(twins, cli, dvc, monkeypatch, steps, cwd="."):
+def _run_both(twins, jdvc, dvc, monkeypatch, steps, cwd="."):
     ours, theirs = twins
     outputs = []
     for step in steps:
         monkeypatch.chdir(theirs / cwd)
         expected = dvc(*step)
         monkeypatch.chdir(ours / cwd)
-        got = cli(*step)
+        got = jdvc(*step)
         outputs.append((got.stdout, expected.stdout))
     return outputs
 
@@ -99,9 +99,9 @@ SCENARIOS = {
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_remote_verbs_write_what_dvc_writes(twins, cli, dvc, monkeypatch, scenario):
+def test_remote_verbs_write_what_dvc_writes(twins, jdvc, dvc, monkeypatch, scenario):
     cwd, steps = SCENARIOS[scenario]
-    outputs = _run_both(twins, cli, dvc, monkeypatch, steps, cwd)
+    outputs = _run_both(twins, jdvc, dvc, monkeypatch, steps, cwd)
     ours, theirs = twins
     assert _files(ours) == _files(theirs)
     assert [o for o, _ in outputs] == [t for _, t in outputs]  # "Setting 'x' as a default remote." too
@@ -112,10 +112,10 @@ def test_remote_verbs_write_what_dvc_writes(twins, cli, dvc, monkeypatch, scenar
         monkeypatch.chdir(theirs)
         expected = "".join(dvc("remote", "list", *level).stdout.split()).replace(str(theirs), "<root>")
         monkeypatch.chdir(ours)
-        assert "".join(cli("remote", "list", *level).stdout.split()).replace(str(ours), "<root>") == expected
+        assert "".join(jdvc("remote", "list", *level).stdout.split()).replace(str(ours), "<root>") == expected
 
 
-def test_a_hand_written_config_is_rewritten_as_dvc_rewrites_it(twins, cli, dvc, monkeypatch):
+def test_a_hand_written_config_is_rewritten_as_dvc_rewrites_it(twins, jdvc, dvc, monkeypatch):
     """Comments go, keys are lower-cased, sections reordered, a list stays a list."""
     text = (
         "# team settings\n['remote \"Old\"']\n  URL = s3://b/x   # inline\n"
@@ -123,7 +123,7 @@ def test_a_hand_written_config_is_rewritten_as_dvc_rewrites_it(twins, cli, dvc, 
     )
     for root in twins:
         (root / ".dvc" / "config").write_text(text)
-    _run_both(twins, cli, dvc, monkeypatch, [["remote", "add", "new", "s3://b/y"]])
+    _run_both(twins, jdvc, dvc, monkeypatch, [["remote", "add", "new", "s3://b/y"]])
     ours, theirs = twins
     assert _files(ours) == _files(theirs)
     assert b"# team" not in _files(ours)["config"]
@@ -142,7 +142,7 @@ def test_a_hand_written_config_is_rewritten_as_dvc_rewrites_it(twins, cli, dvc, 
         (["remote", "modify", "store", "--unset", "url"], "Remote 'store' has no url"),
     ],
 )
-def test_what_dvc_refuses_is_refused_in_one_line_and_nothing_is_written(twins, cli, dvc, monkeypatch, step, message):
+def test_what_dvc_refuses_is_refused_in_one_line_and_nothing_is_written(twins, jdvc, dvc, monkeypatch, step, message):
     ours, theirs = twins
     for root in twins:
         monkeypatch.chdir(root)
@@ -151,31 +151,31 @@ def test_what_dvc_refuses_is_refused_in_one_line_and_nothing_is_written(twins, c
     assert dvc(*step, check=False).returncode != 0
     monkeypatch.chdir(ours)
     before = Snapshot.take(ours)
-    proc = cli(*step, check=False)
+    proc = jdvc(*step, check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
     before.assert_unchanged()
     assert _files(ours) == _files(theirs)
 
 
 @pytest.mark.parametrize("name", ['a"b', "-x", "a b", "..", "a]b"])
-def test_a_name_that_cannot_be_a_config_section_is_refused(project, cli, name):
+def test_a_name_that_cannot_be_a_config_section_is_refused(project, jdvc, name):
     before = Snapshot.take(project)
-    proc = cli("remote", "add", "--", name, "/x", check=False)
+    proc = jdvc("remote", "add", "--", name, "/x", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "is not a remote name" in proc.stderr
     before.assert_unchanged()
 
 
-def test_remote_default_shows_the_default_or_says_there_is_none(project, cli):
-    proc = cli("remote", "default", check=False)
+def test_remote_default_shows_the_default_or_says_there_is_none(project, jdvc):
+    proc = jdvc("remote", "default", check=False)
     assert proc.returncode == 1 and "No default remote set" in proc.stderr
-    cli("remote", "add", "-d", "store", "/srv/x")
-    assert cli("remote", "default").stdout == "store\n"
+    jdvc("remote", "add", "-d", "store", "/srv/x")
+    assert jdvc("remote", "default").stdout == "store\n"
     assert api.remote_default() == "store"
 
 
-def test_resolve_makes_a_relative_url_absolute_from_the_file_that_set_it(project, cli):
-    cli("remote", "add", "-d", "store", "../store")
-    cli("remote", "add", "--local", "mine", "elsewhere")
+def test_resolve_makes_a_relative_url_absolute_from_the_file_that_set_it(project, jdvc):
+    jdvc("remote", "add", "-d", "store", "../store")
+    jdvc("remote", "add", "--local", "mine", "elsewhere")
     spec = resolve(Project(project))
     assert spec is not None and spec.url == os.path.abspath(project.parent / "store")
     assert resolve(Project(project), "mine").url == str(project / "elsewhere")

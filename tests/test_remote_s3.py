@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import cli_command, git
+from conftest import git, jdvc_command
 from remote_fixtures import (  # noqa: F401  (fixtures)
     add_s3_remote,
     cache_objects,
@@ -54,10 +54,10 @@ def _clone(tmp_path: Path, name: str, monkeypatch) -> Path:
     return clone
 
 
-def test_our_s3_push_is_dvcs_and_dvc_pulls_it(s3_origin, tmp_path, monkeypatch, cli, dvc):
+def test_our_s3_push_is_dvcs_and_dvc_pulls_it(s3_origin, tmp_path, monkeypatch, cli, dvc, jdvc):
     root, bucket, client = s3_origin
     expected = data_files(root)
-    assert cli("data", "push").stdout == "8 files pushed\n"
+    assert jdvc("push").stdout == "8 files pushed\n"
     ours = s3_objects(client, bucket)
     dvc("remote", "add", "--local", "theirs", f"s3://{bucket}/theirs")
     endpoint = jupyter_exp.Project(root).config.get('remote "s3"', "endpointurl")
@@ -70,18 +70,18 @@ def test_our_s3_push_is_dvcs_and_dvc_pulls_it(s3_origin, tmp_path, monkeypatch, 
     assert "up to date" in dvc("status").stdout
 
 
-def test_dvcs_s3_push_is_pulled_by_us(s3_origin, tmp_path, monkeypatch, cli, dvc):
+def test_dvcs_s3_push_is_pulled_by_us(s3_origin, tmp_path, monkeypatch, cli, dvc, jdvc):
     root, bucket, client = s3_origin
     expected = data_files(root)
     dvc("push")
     clone = _clone(tmp_path, "clone", monkeypatch)
-    assert cli("data", "pull").stdout.splitlines()[-1] == "8 files fetched and 3 files updated"
+    assert jdvc("pull").stdout.splitlines()[-1] == "8 files fetched and 3 files updated"
     assert data_files(clone) == expected
     assert cache_objects(clone) == verify_s3(client, bucket)
     assert "up to date" in dvc("status").stdout
 
 
-def test_a_push_to_s3_killed_mid_upload_completes_on_the_next_push(s3_origin, tmp_path, cli, dvc):
+def test_a_push_to_s3_killed_mid_upload_completes_on_the_next_push(s3_origin, tmp_path, cli, dvc, jdvc):
     """SIGKILL while a 128 MiB object is in a multipart upload and small ones are going:
     the bucket holds whole objects only, and the next push sends what is missing."""
     root, bucket, client = s3_origin
@@ -91,7 +91,7 @@ def test_a_push_to_s3_killed_mid_upload_completes_on_the_next_push(s3_origin, tm
     for i in range(60):
         (root / "data" / "images" / f"extra{i}.png").write_bytes(os.urandom(2048))
     jupyter_exp.add(["data/big.bin", "data/images"])
-    proc = subprocess.Popen([*cli_command(), "data", "push", "-j", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*jdvc_command(), "push", "-j", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     caught = False
     while not caught and time.monotonic() < deadline and proc.poll() is None:
@@ -102,7 +102,7 @@ def test_a_push_to_s3_killed_mid_upload_completes_on_the_next_push(s3_origin, tm
     big = dvc_file_md5(root, "data/big.bin.dvc")
     after_kill = verify_s3(client, bucket)  # whole objects only, each under its name
     assert big not in after_kill
-    out = cli("data", "push").stdout
+    out = jdvc("push").stdout
     endpoint = jupyter_exp.Project(root).config.get('remote "s3"', "endpointurl")
     dvc("remote", "add", "--local", "theirs", f"s3://{bucket}/theirs")
     dvc("remote", "modify", "--local", "theirs", "endpointurl", endpoint)
@@ -144,18 +144,18 @@ def test_dvc_exp_push_to_s3_then_our_exp_pull_and_the_reverse(s3_origin, tmp_pat
     assert "lr=0.9" in (other / "model.bin").read_text()
 
 
-def test_a_missing_bucket_is_one_line(s3_origin, cli):
+def test_a_missing_bucket_is_one_line(s3_origin, cli, jdvc):
     root, bucket, client = s3_origin
     endpoint = jupyter_exp.Project(root).config.get('remote "s3"', "endpointurl")
-    cli("remote", "add", "nobucket", "s3://no-such-bucket-here/x")
-    cli("remote", "modify", "nobucket", "endpointurl", endpoint)
-    proc = cli("data", "push", "-r", "nobucket", check=False)
+    jdvc("remote", "add", "nobucket", "s3://no-such-bucket-here/x")
+    jdvc("remote", "modify", "nobucket", "endpointurl", endpoint)
+    proc = jdvc("push", "-r", "nobucket", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith("ERROR: ") and "nobucket" in proc.stderr
 
 
 @pytest.mark.parametrize("size", [100, 20 << 20], ids=["small", "large"])
-def test_a_corrupted_cache_object_never_stays_on_s3(s3_origin, cli, size):
+def test_a_corrupted_cache_object_never_stays_on_s3(s3_origin, cli, size, jdvc):
     root, bucket, client = s3_origin
     (root / "data" / "blob.bin").write_bytes(os.urandom(size))
     jupyter_exp.add(["data/blob.bin"])
@@ -163,6 +163,6 @@ def test_a_corrupted_cache_object_never_stays_on_s3(s3_origin, cli, size):
     obj = root / ".dvc" / "cache" / "files" / "md5" / blob[:2] / blob[2:]
     obj.chmod(0o644)
     obj.write_bytes(os.urandom(size))
-    proc = cli("data", "push", check=False)
+    proc = jdvc("push", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and f"cache object {blob} is corrupted" in proc.stderr
     assert blob not in verify_s3(client, bucket)  # every other object is whole and named right

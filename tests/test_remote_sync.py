@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import cli_command, git
+from conftest import git, jdvc_command
 from remote_fixtures import (
     cache_objects,
     data_files,
@@ -53,56 +53,56 @@ def _tree(top: Path) -> dict[str, tuple[int, bytes | None]]:
     }
 
 
-def test_our_push_is_byte_for_byte_dvcs_and_dvc_pulls_it(origin, tmp_path, monkeypatch, cli, dvc):
+def test_our_push_is_byte_for_byte_dvcs_and_dvc_pulls_it(origin, tmp_path, monkeypatch, cli, dvc, jdvc):
     expected = data_files(origin)
     dvc("remote", "add", "--local", "theirs", str(tmp_path / "theirs"))
-    assert cli("data", "push").stdout == "8 files pushed\n"  # 5 images, their manifest, the table, the model
+    assert jdvc("push").stdout == "8 files pushed\n"  # 5 images, their manifest, the table, the model
     dvc("push", "-r", "theirs")
     assert _tree(tmp_path / "store") == _tree(tmp_path / "theirs")
-    assert cli("data", "push").stdout == "Everything is up to date.\n"
+    assert jdvc("push").stdout == "Everything is up to date.\n"
     clone = _clone(tmp_path, origin, "clone", monkeypatch)
     dvc("pull")
     assert data_files(clone) == expected
     assert "up to date" in dvc("status").stdout
 
 
-def test_dvcs_push_is_pulled_by_us(origin, tmp_path, monkeypatch, cli, dvc):
+def test_dvcs_push_is_pulled_by_us(origin, tmp_path, monkeypatch, cli, dvc, jdvc):
     expected = data_files(origin)
     dvc("push")
     clone = _clone(tmp_path, origin, "clone", monkeypatch)
-    out = cli("data", "pull").stdout.splitlines()
+    out = jdvc("pull").stdout.splitlines()
     assert out[-1] == "8 files fetched and 3 files updated"
     assert sorted(out[:-1]) == ["M\tdata/images", "M\tdata/table.csv", "M\tmodel.bin"]
     assert data_files(clone) == expected
     assert "up to date" in dvc("status").stdout
-    assert cli("data", "pull").stdout == "Everything is up to date.\n"
+    assert jdvc("pull").stdout == "Everything is up to date.\n"
     assert cache_objects(clone) == verify_local_remote(tmp_path / "store")
 
 
-def test_fetch_fills_the_cache_only_and_checkout_does_the_rest(origin, tmp_path, monkeypatch, cli):
-    cli("data", "push")
+def test_fetch_fills_the_cache_only_and_checkout_does_the_rest(origin, tmp_path, monkeypatch, cli, jdvc):
+    jdvc("push")
     clone = _clone(tmp_path, origin, "clone", monkeypatch)
-    assert cli("data", "fetch").stdout == "8 files fetched\n"
+    assert jdvc("fetch").stdout == "8 files fetched\n"
     assert not (clone / "model.bin").exists()
-    cli("checkout")
+    jdvc("checkout")
     assert data_files(clone) == data_files(origin)
 
 
-def test_targets_choose_what_travels(origin, tmp_path, monkeypatch, cli, dvc):
+def test_targets_choose_what_travels(origin, tmp_path, monkeypatch, cli, dvc, jdvc):
     images = dvc_file_md5(origin, "data/images.dvc")
-    cli("data", "push", "data/table.csv.dvc")
+    jdvc("push", "data/table.csv.dvc")
     assert verify_local_remote(tmp_path / "store") == {dvc_file_md5(origin, "data/table.csv.dvc")}
-    cli("data", "push", "train")  # a stage name: its cached outputs
+    jdvc("push", "train")  # a stage name: its cached outputs
     assert lock_md5(origin, "model.bin") in verify_local_remote(tmp_path / "store")
-    cli("data", "push", "data/images/2.png")  # a file inside a tracked directory: that file alone
+    jdvc("push", "data/images/2.png")  # a file inside a tracked directory: that file alone
     assert images not in verify_local_remote(tmp_path / "store")
-    cli("data", "push", "data/images")
+    jdvc("push", "data/images")
     assert images in verify_local_remote(tmp_path / "store")
-    proc = cli("data", "push", "nosuch", check=False)
+    proc = jdvc("push", "nosuch", check=False)
     assert proc.returncode == 1 and proc.stderr == "ERROR: Nothing tracked matches nosuch; check the names.\n"
 
 
-def test_revisions_choose_what_travels(origin, tmp_path, monkeypatch, cli, dvc):
+def test_revisions_choose_what_travels(origin, tmp_path, monkeypatch, cli, dvc, jdvc):
     old_table = dvc_file_md5(origin, "data/table.csv.dvc")
     git(origin, "tag", "v1")
     (origin / "data" / "table.csv").write_text("a,b\n5,6\n")
@@ -111,42 +111,44 @@ def test_revisions_choose_what_travels(origin, tmp_path, monkeypatch, cli, dvc):
     git(origin, "commit", "-qam", "v2")
     git(origin, "branch", "side", "HEAD~1")
     store = tmp_path / "store"
-    cli("data", "push")
+    jdvc("push")
     assert old_table not in verify_local_remote(store)
     for flags in (["-T"], ["-a"], ["-A"]):
         for path in list((store / "files").rglob("*")):
             if path.is_file():
                 path.unlink()
-        cli("data", "push", *flags)
+        jdvc("push", *flags)
         assert old_table in verify_local_remote(store), flags
     clone = _clone(tmp_path, origin, "clone", monkeypatch)
-    cli("data", "fetch", "-T")
+    jdvc("fetch", "-T")
     assert old_table in cache_objects(clone)
 
 
-def test_experiments_data_travels_for_all_or_for_the_named(origin, tmp_path, monkeypatch, cli):
+def test_experiments_data_travels_for_all_or_for_the_named(origin, tmp_path, monkeypatch, cli, jdvc):
     models = {}
     for name, lr in (("e1", 0.3), ("e2", 0.7)):
         jupyter_exp.run(params={"lr": lr}, name=name)
         models[name] = lock_md5(origin, "model.bin")
     git(origin, "checkout", "-q", "--", ".")
     store = tmp_path / "store"
-    cli("data", "push")
+    jdvc("push")
     assert not set(models.values()) & verify_local_remote(store)
-    cli("data", "push", "-e", "e1")
+    jdvc("push", "-e", "e1")
     assert models["e1"] in verify_local_remote(store) and models["e2"] not in verify_local_remote(store)
-    cli("data", "push", "--all-experiments")
+    jdvc("push", "--all-experiments")
     assert set(models.values()) <= verify_local_remote(store)
     clone = _clone(tmp_path, origin, "clone", monkeypatch)
     git(clone, "fetch", "-q", "origin", "refs/exps/*:refs/exps/*")
-    cli("data", "fetch", "--all-experiments")
+    jdvc("fetch", "--all-experiments")
     assert set(models.values()) <= cache_objects(clone)
 
 
-def test_missing_objects_warn_on_push_and_fail_pull_in_one_line_after_the_rest(origin, tmp_path, monkeypatch, cli):
+def test_missing_objects_warn_on_push_and_fail_pull_in_one_line_after_the_rest(
+    origin, tmp_path, monkeypatch, cli, jdvc
+):
     model = lock_md5(origin, "model.bin")
     (origin / ".dvc" / "cache" / "files" / "md5" / model[:2] / model[2:]).unlink()
-    proc = cli("data", "push")
+    proc = jdvc("push")
     assert proc.stdout == "7 files pushed\n"
     assert (
         proc.stderr.count("\n") == 1
@@ -154,28 +156,28 @@ def test_missing_objects_warn_on_push_and_fail_pull_in_one_line_after_the_rest(o
         and "model.bin" in proc.stderr
     )
     clone = _clone(tmp_path, origin, "clone", monkeypatch)
-    proc = cli("data", "pull", check=False)
+    proc = jdvc("pull", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
     assert "1 file(s) are missing from remote 'store': model.bin" in proc.stderr
     assert (clone / "data" / "table.csv").exists() and not (clone / "model.bin").exists()  # the rest is there
-    assert cli("data", "pull", "--allow-missing").returncode == 0
+    assert jdvc("pull", "--allow-missing").returncode == 0
 
 
-def test_no_remote_is_one_line_naming_the_fix(project, cli):
-    proc = cli("data", "push", check=False)
+def test_no_remote_is_one_line_naming_the_fix(project, cli, jdvc):
+    proc = jdvc("push", check=False)
     assert proc.returncode == 1
     assert proc.stderr == (
         "ERROR: No remote provided and no default remote set; add one with "
-        "`jupyter exp remote add -d NAME URL` or pass -r NAME.\n"
+        "`jupyter dvc remote add -d NAME URL` or pass -r NAME.\n"
     )
-    proc = cli("data", "fetch", "-r", "nosuch", check=False)
+    proc = jdvc("fetch", "-r", "nosuch", check=False)
     assert proc.stderr.startswith("ERROR: No DVC remote named 'nosuch'")
 
 
 # -- interrupted -------------------------------------------------------------------------
 
 
-def test_a_push_killed_mid_file_leaves_no_partial_object_and_the_next_push_completes(origin, tmp_path, cli, dvc):
+def test_a_push_killed_mid_file_leaves_no_partial_object_and_the_next_push_completes(origin, tmp_path, cli, dvc, jdvc):
     """SIGKILL while a large object is being written: nothing under a final name is
     partial, and a second push sends exactly what is missing, every object verified."""
     big = origin / "data" / "big.bin"
@@ -187,7 +189,7 @@ def test_a_push_killed_mid_file_leaves_no_partial_object_and_the_next_push_compl
     jupyter_exp.add(["data/big.bin", "data/images"])
     dvc("remote", "add", "--local", "theirs", str(tmp_path / "theirs"))
     store = tmp_path / "store"
-    proc = subprocess.Popen([*cli_command(), "data", "push", "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*jdvc_command(), "push", "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     partial = None
     while partial is None and time.monotonic() < deadline and proc.poll() is None:
@@ -203,7 +205,7 @@ def test_a_push_killed_mid_file_leaves_no_partial_object_and_the_next_push_compl
     wanted = verify_local_remote(tmp_path / "theirs")
     after_kill = verify_local_remote(store)  # whole objects only under their names
     assert big_md5 not in after_kill and after_kill < wanted
-    out = cli("data", "push").stdout
+    out = jdvc("push").stdout
     assert out == f"{len(wanted - after_kill)} files pushed\n"
     assert verify_local_remote(store) == wanted
 
@@ -219,7 +221,9 @@ def _manifest(entries: list[tuple[str, str]]) -> tuple[bytes, str]:
 
 
 @pytest.mark.parametrize("relpath", ["../escape.txt", "ok/../../escape.txt", "/etc/passwd", ".git/config"])
-def test_a_remote_manifest_naming_paths_outside_its_directory_is_refused(tmp_path, monkeypatch, cli, relpath, dvc):
+def test_a_remote_manifest_naming_paths_outside_its_directory_is_refused(
+    tmp_path, monkeypatch, cli, relpath, dvc, jdvc
+):
     """A commit names a directory whose manifest, on the remote, writes outside it."""
     root = make_data_project(tmp_path / "origin", dvc, monkeypatch)
     store = tmp_path / "store"
@@ -239,21 +243,21 @@ def test_a_remote_manifest_naming_paths_outside_its_directory_is_refused(tmp_pat
     clone = _clone(tmp_path, root, "clone", monkeypatch)
     (clone / ".dvc" / "tmp").mkdir()  # made by any command (the project lock lives there)
     before = Snapshot.take(clone, outside=[tmp_path])
-    proc = cli("data", "pull", check=False)
+    proc = jdvc("pull", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
     assert f"Remote 'store' holds a bad manifest {md5}" in proc.stderr
     before.assert_unchanged()
     assert not (tmp_path / "escape.txt").exists()
 
 
-def test_a_corrupted_remote_object_is_never_taken_into_the_cache(origin, tmp_path, monkeypatch, cli):
-    cli("data", "push")
+def test_a_corrupted_remote_object_is_never_taken_into_the_cache(origin, tmp_path, monkeypatch, cli, jdvc):
+    jdvc("push")
     table = dvc_file_md5(origin, "data/table.csv.dvc")
     obj = tmp_path / "store" / "files" / "md5" / table[:2] / table[2:]
     obj.chmod(0o644)
     obj.write_bytes(b"not the table\n")
     clone = _clone(tmp_path, origin, "clone", monkeypatch)
-    proc = cli("data", "pull", check=False)
+    proc = jdvc("pull", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1
     assert f"object {table} on remote 'store' is corrupted" in proc.stderr
     assert table not in cache_objects(clone)
@@ -271,11 +275,11 @@ def test_a_corrupted_remote_object_is_never_taken_into_the_cache(origin, tmp_pat
         ("ftp://host/x", "unsupported URL type ftp://"),
     ],
 )
-def test_a_remote_url_that_leads_somewhere_wrong_is_one_line(origin, tmp_path, cli, url, message):
+def test_a_remote_url_that_leads_somewhere_wrong_is_one_line(origin, tmp_path, cli, url, message, jdvc):
     (origin / ".dvc" / "config.local").write_text(f"['remote \"bad\"']\n    url = {url.format(root=origin)}\n")
     before = Snapshot.take(origin, outside=[tmp_path])
     for verb in ("push", "pull", "fetch"):
-        proc = cli("data", verb, "-r", "bad", check=False)
+        proc = jdvc(verb, "-r", "bad", check=False)
         assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
     before.assert_unchanged()
 
@@ -305,7 +309,7 @@ def tiny_cache(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_a_full_disk_mid_pull_is_one_line_and_loses_nothing(tmp_path, monkeypatch, cli, dvc, tiny_cache):
+def test_a_full_disk_mid_pull_is_one_line_and_loses_nothing(tmp_path, monkeypatch, cli, dvc, tiny_cache, jdvc):
     root = make_data_project(tmp_path / "origin", dvc, monkeypatch, images=0)
     write_images(root, 0)
     images = root / "data" / "images"
@@ -316,14 +320,14 @@ def test_a_full_disk_mid_pull_is_one_line_and_loses_nothing(tmp_path, monkeypatc
     dvc("remote", "add", "-d", "store", str(tmp_path / "store"))
     git(root, "add", "-A")
     git(root, "commit", "-qm", "data")
-    cli("data", "push")
+    jdvc("push")
     clone = _clone(tmp_path, root, "clone", monkeypatch)
     (clone / ".dvc" / "config.local").write_text(f"[cache]\n    dir = {tiny_cache}\n")
     (clone / "data" / "images").mkdir(parents=True)
     (clone / "data" / "images" / "mine.txt").write_text("work in progress\n")
     (clone / ".dvc" / "tmp").mkdir()  # made by any command (the project lock lives there)
     before = Snapshot.take(clone, outside=[tmp_path / "store"])
-    proc = cli("data", "pull", check=False)
+    proc = jdvc("pull", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
     assert "No space left on device" in proc.stderr and "Cannot write to the cache at" in proc.stderr, proc.stderr
     before.assert_unchanged()  # the workspace, git, the remote: untouched
@@ -357,7 +361,9 @@ def http_store(tmp_path):
     server.server_close()
 
 
-def test_an_http_remote_is_pulled_through_the_same_code_path_by_both_tools(tmp_path, monkeypatch, cli, dvc, http_store):
+def test_an_http_remote_is_pulled_through_the_same_code_path_by_both_tools(
+    tmp_path, monkeypatch, cli, dvc, http_store, jdvc
+):
     store, url = http_store
     root = make_data_project(tmp_path / "origin", dvc, monkeypatch)
     dvc("remote", "add", "store", str(store))
@@ -366,24 +372,24 @@ def test_an_http_remote_is_pulled_through_the_same_code_path_by_both_tools(tmp_p
     git(root, "commit", "-qam", "web remote")
     expected = data_files(root)
     ours = _clone(tmp_path, root, "ours", monkeypatch)
-    assert cli("data", "pull").stdout.splitlines()[-1] == "8 files fetched and 3 files updated"
+    assert jdvc("pull").stdout.splitlines()[-1] == "8 files fetched and 3 files updated"
     assert data_files(ours) == expected
     theirs = _clone(tmp_path, root, "theirs", monkeypatch)
     dvc("pull")
     assert data_files(theirs) == expected
-    proc = cli("data", "pull", "-r", "web", "data/nosuch", check=False)
+    proc = jdvc("pull", "-r", "web", "data/nosuch", check=False)
     assert proc.returncode == 1 and "Nothing tracked matches data/nosuch" in proc.stderr
 
 
 @pytest.mark.parametrize("size", [100, 20 << 20], ids=["small", "large"])
-def test_a_corrupted_cache_object_is_never_pushed(origin, tmp_path, cli, size):
+def test_a_corrupted_cache_object_is_never_pushed(origin, tmp_path, cli, size, jdvc):
     (origin / "data" / "blob.bin").write_bytes(os.urandom(size))
     jupyter_exp.add(["data/blob.bin"])
     blob = dvc_file_md5(origin, "data/blob.bin.dvc")
     obj = origin / ".dvc" / "cache" / "files" / "md5" / blob[:2] / blob[2:]
     obj.chmod(0o644)
     obj.write_bytes(os.urandom(size))  # as an in-place write through a hard link would
-    proc = cli("data", "push", check=False)
+    proc = jdvc("push", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
     assert f"cache object {blob} is corrupted" in proc.stderr
     pushed = verify_local_remote(tmp_path / "store")
@@ -396,7 +402,7 @@ def test_in_a_notebook_a_push_shows_a_progress_widget_and_the_summary(origin, tm
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext jupyter_exp"), nbformat.v4.new_code_cell("%exp data push")]
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext jupyter_exp"), nbformat.v4.new_code_cell("%dvc push")]
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(origin)}}).execute()
     outputs = nb.cells[1]["outputs"]
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), outputs

@@ -270,7 +270,7 @@ async def test_a_project_is_found_at_or_above_the_folder_but_not_above_the_root(
     registry.root = proj / "notebooks"
     response = await jp_fetch("jupyter-exp", "project", params={"path": ""}, raise_error=False)
     assert response.code == 404
-    assert "jupyter exp init" in json.loads(response.body)["message"]
+    assert "jupyter dvc init" in json.loads(response.body)["message"]
 
 
 def test_the_session_registry_is_closed_with_the_server(jp_serverapp):

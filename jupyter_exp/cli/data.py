@@ -1,9 +1,7 @@
-"""``jupyter exp remote ...`` (DVC's ``remote`` verbs) and ``jupyter exp data push|pull|fetch|gc``
+"""``jupyter dvc remote ...`` (DVC's ``remote`` verbs) and ``jupyter dvc push|pull|fetch|gc``
 (DVC's data ``push``/``pull``/``fetch`` and cache ``gc``), with DVC's flags and output lines.
 
-``data`` is a temporary noun: ``push``, ``pull`` and ``gc`` under ``exp`` are the
-experiment verbs, so the data verbs sit apart until the command namespace maps DVC's
-whole command line.
+``jupyter exp push|pull|gc`` are the experiment verbs, as ``dvc exp push|pull|gc`` are.
 """
 
 from __future__ import annotations
@@ -55,7 +53,7 @@ def _cmd_remote_default(args: argparse.Namespace) -> None:
         if name is None:
             from ..remote.errors import RemoteConfigError
 
-            raise RemoteConfigError("No default remote set; set one with `jupyter exp remote default NAME`.")
+            raise RemoteConfigError("No default remote set; set one with `jupyter dvc remote default NAME`.")
         print(name)
 
 
@@ -213,10 +211,7 @@ def _cmd_gc(args: argparse.Namespace) -> None:
     print(_gc_line(plan))
 
 
-def _add_data(verbs) -> None:
-    data = verbs.add_parser("data", help="data push, pull and fetch, and cache gc (dvc push|pull|fetch|gc)")
-    sub = data.add_subparsers(dest="data_verb", metavar="VERB", parser_class=Parser)
-    sub.required = True
+def _add_data(sub) -> None:
     p = sub.add_parser("push", help="send cached data to a remote")
     _sync_flags(p, "push to")
     p.set_defaults(func=_cmd_push)
@@ -245,6 +240,6 @@ def _add_data(verbs) -> None:
 
 
 def add_verbs(verbs) -> None:
-    """``remote`` and ``data``."""
+    """``remote``, ``push``, ``pull``, ``fetch`` and ``gc``."""
     _add_remote(verbs)
     _add_data(verbs)

@@ -1,9 +1,8 @@
 """More pipeline verbs of the command line: ``commit``, ``freeze``, ``unfreeze``, the
 removal of stages / ``.dvc`` files and the data ``diff``, as ``dvc`` spells their flags.
 
-``remove`` and ``diff`` are experiment verbs under ``jupyter exp``: there they are
-registered as :data:`VERB_NAMES` say (``dvc-remove``, ``data-diff``) until the ``jupyter
-dvc`` namespace gives them their DVC names (``add_verbs(verbs, names=DVC_NAMES)``).
+They are ``jupyter dvc`` verbs (``remove`` and ``diff`` under ``jupyter exp`` are the
+experiment verbs, as in DVC).
 """
 
 from __future__ import annotations
@@ -13,14 +12,7 @@ import argparse
 from ..api import pipeline_more as api
 from .parser import Text
 
-VERB_NAMES = {
-    "commit": "commit",
-    "freeze": "freeze",
-    "unfreeze": "unfreeze",
-    "remove": "dvc-remove",
-    "diff": "data-diff",
-}
-DVC_NAMES = {verb: verb for verb in VERB_NAMES}
+VERB_NAMES = {verb: verb for verb in ("commit", "freeze", "unfreeze", "remove", "diff")}
 
 
 def _cmd_commit(args: argparse.Namespace) -> None:

@@ -66,6 +66,15 @@ def find_git_root(start: str | os.PathLike) -> Path:
     raise NotAGitRepoError(f"{path} is not inside a git repository; run `git init` first.")
 
 
+def git_version() -> str | None:
+    """The installed git's version (``2.39.5``), None when git cannot be run."""
+    try:
+        out = subprocess.run(["git", "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.strip().removeprefix("git version ") or None
+
+
 class Git(NotesCommands):
     """A git work tree, driven through the git command line (``git notes`` commands:
     :class:`.notes.NotesCommands`)."""

@@ -1,4 +1,4 @@
-"""Data tracked outside pipelines: ``jupyter exp add`` and ``jupyter exp checkout``.
+"""Data tracked outside pipelines: ``jupyter dvc add`` and ``jupyter dvc checkout``.
 
 ``add PATH`` puts a file or directory in the cache and writes ``PATH.dvc``
 (``outs: [{md5, size, [nfiles,] hash: md5, path}]``) and a ``.gitignore`` entry.
@@ -101,7 +101,7 @@ def read_dvc_file(project: Project, name: str, text: str | None = None) -> list[
         YAMLFileError: the file does not parse or is not UTF-8.
         PipelineError, PathError, CacheError: a wrong type, a path or a hash refused.
     """
-    fix = "restore it from git or track the data again with `jupyter exp add`"
+    fix = "restore it from git or track the data again with `jupyter dvc add`"
     if text is None:
         text = read_text(project.root / name, name)
     data = parse_yaml(text, name) or {}

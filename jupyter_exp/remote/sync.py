@@ -72,7 +72,7 @@ def open_remote(project: Project, name: str | None = None) -> tuple[RemoteSpec, 
     spec = resolve(project, name)
     if spec is None:
         raise NoRemoteError(
-            "No remote provided and no default remote set; add one with `jupyter exp remote add -d NAME URL` "
+            "No remote provided and no default remote set; add one with `jupyter dvc remote add -d NAME URL` "
             "or pass -r NAME."
         )
     for option in ("worktree", "version_aware"):

@@ -67,7 +67,7 @@ def find_project(server_root: Path, path: str) -> Project:
         if (candidate / ".git").exists():
             break
     shown = path or "the Jupyter root"
-    raise ProjectNotFound(f"No DVC project at or above '{shown}'; run `jupyter exp init` in the project's folder.")
+    raise ProjectNotFound(f"No DVC project at or above '{shown}'; run `jupyter dvc init` in the project's folder.")
 
 
 def relative_to_root(server_root: Path, path: Path) -> str:

@@ -1,0 +1,82 @@
+"""``jupyter dvc status`` and ``jupyter dvc dag``, with DVC's flags and output."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .parser import Text
+
+
+class MermaidText(Text):
+    """``dag``'s text for a terminal; in a notebook, Mermaid in Markdown (JupyterLab draws it)."""
+
+    mermaid: str = ""
+
+    def _repr_markdown_(self) -> str:
+        return f"```mermaid\n{self.mermaid}\n```"
+
+
+def _cmd_dag(args: argparse.Namespace):
+    from ..api import project_at
+    from ..pipeline import dag as engine
+
+    graph = engine.collect_dag(project_at(None), outs=args.outs)
+    if args.target:
+        graph = graph.upstream_of(graph.targets(args.target), full=args.full)
+    if args.dot:
+        return Text(engine.dot(graph) + "\n\n")
+    if args.mermaid or args.markdown:
+        return Text(engine.mermaid(graph, markdown=args.markdown) + "\n")
+    text = engine.ascii_text(graph) + "\n"
+    if args.from_kernel:
+        shown = MermaidText(text)
+        shown.mermaid = engine.mermaid(graph)
+        return shown
+    return Text(text)
+
+
+def _cmd_status(args: argparse.Namespace):
+    from ..api import project_at
+    from ..pipeline import status as engine
+
+    project = project_at(None)
+    remote = None
+    anything = True
+    found: dict
+    if args.cloud or args.remote:
+        found, remote = engine.cloud_status(project, args.targets or None, remote=args.remote, jobs=args.jobs)
+    else:
+        found, anything = engine.status(project, args.targets or None, warn=lambda line: print(line, file=sys.stderr))
+    if args.json:
+        import json
+
+        return Text(json.dumps(found) + "\n")
+    if args.quiet:
+        if found:
+            raise engine.ChangedError("")  # exit status 1, nothing printed (as DVC)
+        return None
+    cloud = bool(args.cloud or args.remote)
+    empty = not found and not cloud and not anything
+    return Text(engine.status_text(found, cloud=cloud, empty=empty, remote=remote))
+
+
+def add_verbs(verbs) -> None:
+    """``status`` and ``dag``."""
+    p = verbs.add_parser("status", help="what changed in the pipelines and tracked data (dvc status)")
+    p.add_argument("targets", nargs="*", help="stages or .dvc files (default: all)")
+    p.add_argument("-c", "--cloud", action="store_true", help="compare the cache with a remote")
+    p.add_argument("-r", "--remote", metavar="NAME", help="the remote to compare with (implies -c)")
+    p.add_argument("-j", "--jobs", type=int, metavar="NUMBER", help="accepted for DVC's sake")
+    p.add_argument("--json", action="store_true", help="as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing; exit 1 when something changed")
+    p.set_defaults(func=_cmd_status)
+
+    p = verbs.add_parser("dag", help="draw the pipelines' graph (dvc dag)")
+    p.add_argument("target", nargs="?", help="a stage or output: only what it depends on")
+    p.add_argument("--dot", action="store_true", help="in Graphviz's dot format")
+    p.add_argument("--mermaid", action="store_true", help="as a Mermaid flowchart")
+    p.add_argument("--md", dest="markdown", action="store_true", help="as Mermaid in a Markdown code block")
+    p.add_argument("--full", action="store_true", help="the target's whole pipeline")
+    p.add_argument("-o", "--outs", action="store_true", help="outputs instead of stages")
+    p.set_defaults(func=_cmd_dag)

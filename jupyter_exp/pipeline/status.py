@@ -1,0 +1,225 @@
+"""``dvc status``: what changed in each stage and ``.dvc`` file since it was recorded,
+in DVC's shape (``{address: [{"changed deps": {path: state}}, {"changed outs": ...},
+"always changed", "changed command"]}``) and DVC's text.
+
+A dependency or output is ``deleted`` (missing), ``modified`` (its hash differs from the
+lock's, or no lock records it), ``not in cache`` (recorded, cached, its object gone);
+a params dependency lists its keys (``modified``, ``deleted``, ``new``). A frozen stage's
+dependencies are not checked, as in DVC. Stages come in DVC's collection order.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import JupyterExpError
+from ..params import has_key, lookup
+from ..project import Project
+from .hashing import HashInfo
+
+Status = dict[str, list]
+
+UP_TO_DATE = "Data and pipelines are up to date."
+EMPTY_PROJECT = (
+    "There are no data or pipelines tracked in this project yet.\nSee <https://dvc.org/doc/start> to get started!"
+)
+
+
+class ChangedError(JupyterExpError):
+    """``status -q``: something changed (exit status 1, nothing printed)."""
+
+
+def _path_state(info: HashInfo | None, recorded: dict | None, cached: bool, has_all) -> str | None:
+    """DVC's state of one dependency or output (None: unchanged)."""
+    md5 = (recorded or {}).get("md5")
+    if md5 and cached and info is not None and not has_all(HashInfo.from_entry(recorded, "dvc.lock")):
+        return "not in cache"
+    if md5 and cached and info is None and not has_all(HashInfo.from_entry(recorded, "dvc.lock")):
+        return "not in cache"
+    if info is None:
+        return "deleted"
+    if not md5 or md5 != info.md5:
+        return "modified"
+    return None
+
+
+def _params_state(data: dict, keys: tuple[str, ...], locked: dict | None) -> dict[str, str]:
+    found: dict[str, str] = {}
+    locked = locked or {}
+    wanted = keys or tuple(data)
+    for key in wanted:
+        if not has_key(data, key):
+            found[key] = "deleted"
+        elif key not in locked:
+            found[key] = "new"
+        elif locked[key] != lookup(data, key):
+            found[key] = "modified"
+    return found
+
+
+def status(
+    project: Project, targets: list[str] | None = None, warn: Callable[[str], None] | None = None
+) -> tuple[Status, bool]:
+    """Every stage's and ``.dvc`` file's changes (``targets``: only those named);
+    ``warn`` gets DVC's warning for each frozen stage. Returns the changes and whether
+    the project has any stage or ``.dvc`` file at all.
+
+    Raises:
+        UnknownStageError: a target that is no stage or .dvc file.
+        YAMLFileError, PipelineError, PathError: a file that does not load.
+    """
+    from ..params import read_params
+    from .cache import open_cache
+    from .dag import collect_dag
+    from .dvcfile import walk_pipelines
+    from .lock import LockFiles
+    from .tracked import read_dvc_file
+
+    walked = walk_pipelines(project).stages
+    order = collect_dag(project, stages=walked).nodes
+    stages = {s.address: s for s in walked}
+    if not order:
+        return {}, False
+    if targets:
+        from ..errors import UnknownStageError
+
+        for target in targets:
+            if target not in order:
+                raise UnknownStageError(f"'{target}' is not a stage or .dvc file; see `jupyter dvc dag`.")
+        order = tuple(n for n in order if n in targets)
+    cache = open_cache(project)
+    hashes: dict[str, HashInfo | None] = {}
+
+    def hash_of(rel: str) -> HashInfo | None:
+        if rel not in hashes:
+            hashes[rel] = cache.hasher.hash_path(project.root / rel)
+        return hashes[rel]
+
+    locks = LockFiles(project.root)
+    found: Status = {}
+    try:
+        for node in order:
+            changes: list[Any] = []
+            stage = stages.get(node)
+            if stage is None:  # a .dvc file
+                text = (project.root / node).read_text(encoding="utf-8")
+                from ..serialize import parse_yaml
+
+                data = parse_yaml(text, node) or {}
+                base = posixpath.dirname(node)
+                outs: dict[str, str] = {}
+                for out in data.get("outs") or []:
+                    rel = posixpath.normpath(posixpath.join(base, out["path"]))
+                    state = _path_state(hash_of(rel), out, out.get("cache", True), cache.has_all)
+                    if state:
+                        outs[rel] = state
+                read_dvc_file(project, node, text)  # the same checks as everywhere
+                if outs:
+                    changes.append({"changed outs": outs})
+            else:
+                entry = locks.entry(stage) or {}
+                if stage.frozen and warn is not None:
+                    warn(
+                        f"WARNING: stage: '{node}' is frozen. "
+                        "Its dependencies are not going to be shown in the status output."
+                    )
+                if not stage.frozen:
+                    deps: dict[str, Any] = {}
+                    locked_deps = {d.get("path"): d for d in entry.get("deps") or []}
+                    for dep in stage.deps:
+                        state = _path_state(hash_of(dep.path), locked_deps.get(dep.def_path), False, cache.has_all)
+                        if state:
+                            deps[dep.path] = state
+                    locked_params = entry.get("params") or {}
+                    for param in stage.params:
+                        if not (project.root / param.path).exists():
+                            deps[param.path] = "deleted"
+                            continue
+                        if param.def_file not in locked_params:
+                            deps[param.path] = "new"
+                            continue
+                        data = read_params(project.root / param.path)
+                        keys = _params_state(data, param.keys, locked_params[param.def_file])
+                        if keys:
+                            deps[param.path] = keys
+                    if deps:
+                        changes.append({"changed deps": deps})
+                locked_outs = {o.get("path"): o for o in entry.get("outs") or []}
+                outs = {}
+                for out in stage.outs:
+                    state = _path_state(hash_of(out.path), locked_outs.get(out.def_path), out.cache, cache.has_all)
+                    if state:
+                        outs[out.path] = state
+                if outs:
+                    changes.append({"changed outs": outs})
+                if stage.always_changed:
+                    changes.append("always changed")
+                if entry and entry.get("cmd") != stage.lock_cmd:
+                    changes.append("changed command")
+            if changes:
+                found[node] = changes
+    finally:
+        cache.hasher.flush()
+    return found, True
+
+
+def cloud_status(
+    project: Project, targets: list[str] | None = None, remote: str | None = None, jobs: int | None = None
+) -> tuple[dict[str, str], str]:
+    """``dvc status -c``: each object the workspace needs that is not both in the cache and
+    on the remote: ``new`` (only in the cache), ``deleted`` (only on the remote), ``missing``
+    (in neither), by path; DVC's order (deleted, new, missing), paths sorted within each.
+    Returns the statuses and the remote's name.
+
+    Raises:
+        NoRemoteError, RemoteConfigError, MissingDriverError: no usable remote.
+        DataRemoteError: the remote cannot be read.
+    """
+    from ..remote.sync import jobs_for, object_store, open_remote, storage_errors
+    from ..remote.used import WORKSPACE, Revisions, wanted_objects
+
+    spec, objects = open_remote(project, remote)
+    cache = object_store(project)
+    with storage_errors(spec.name, spec.url):
+        wanted = wanted_objects(project, Revisions([WORKSPACE]), [cache, objects], targets)
+        on_remote = objects.present(list(wanted.paths), jobs_for(spec, jobs))
+    states: dict[str, list[str]] = {"deleted": [], "new": [], "missing": []}
+    for md5, path in wanted.paths.items():
+        local = cache.exists(md5)
+        if local and md5 not in on_remote:
+            states["new"].append(path)
+        elif not local:
+            states["deleted" if md5 in on_remote else "missing"].append(path)
+    found = {path: state for state, paths in states.items() for path in sorted(paths)}
+    return found, spec.name
+
+
+def status_text(
+    found: Status | dict[str, str], cloud: bool = False, empty: bool = False, remote: str | None = None
+) -> str:
+    """DVC's text of a status (``cloud``: of ``status -c``, one tab in)."""
+    if not found:
+        if empty:
+            return EMPTY_PROJECT + "\n"
+        return (f"Cache and remote '{remote}' are in sync." if cloud else UP_TO_DATE) + "\n"
+    lines: list[str] = []
+    _show(found, 1 if cloud else 0, lines)
+    return "\n".join(lines) + "\n"
+
+
+def _show(value: Any, indent: int, lines: list[str]) -> None:
+    tabs = "\t" * indent
+    if isinstance(value, str):
+        lines.append(tabs + value)
+    elif isinstance(value, list):
+        for item in value:
+            _show(item, indent, lines)
+    else:
+        for key, item in value.items():
+            if isinstance(item, str):
+                lines.append(f"{tabs}{(item + ':').ljust(20)}{key}")
+            elif item:
+                lines.append(f"{tabs}{key}:")
+                _show(item, indent + 1, lines)

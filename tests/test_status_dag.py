@@ -1,0 +1,315 @@
+"""``jupyter dvc status``, ``dag`` and ``stage add`` against DVC 3.67.1 on twin repositories:
+byte for byte (issue 17)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import git, jdvc_command
+from safety import Snapshot
+
+TWO_STAGES = """\
+stages:
+  prep:
+    cmd: cp data.csv prepared.csv
+    deps:
+    - data.csv
+    outs:
+    - prepared.csv
+  train:
+    cmd: cp prepared.csv model.pkl && echo '{"s":1}' > m.json
+    deps:
+    - prepared.csv
+    params:
+    - lr
+    outs:
+    - model.pkl
+    metrics:
+    - m.json:
+        cache: false
+"""
+
+GET_STARTED = """\
+stages:
+  prepare:
+    cmd: python src/prepare.py data/data.xml
+    deps:
+    - data/data.xml
+    - src/prepare.py
+    params:
+    - prepare.split
+    outs:
+    - data/prepared
+  featurize:
+    cmd: python src/featurization.py data/prepared data/features
+    deps:
+    - data/prepared
+    - src/featurization.py
+    outs:
+    - data/features
+  train:
+    cmd: python src/train.py data/features model.pkl
+    deps:
+    - data/features
+    - src/train.py
+    outs:
+    - model.pkl
+  evaluate:
+    cmd: python src/evaluate.py model.pkl data/features
+    deps:
+    - data/features
+    - model.pkl
+    - src/evaluate.py
+    outs:
+    - eval/plots/images
+    metrics:
+    - eval/metrics.json:
+        cache: false
+"""
+
+
+def _run(cmd: list[str], cwd: Path) -> tuple[int, str, str]:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, "DVC_NO_ANALYTICS": "1"})
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def twins(tmp_path: Path, dvc_exe: Path):
+    """A two-stage project reproduced by DVC, with a .dvc file and a tracked directory,
+    committed, then copied: ``ours`` and ``theirs`` are the same repository."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    git(theirs, "init", "-q")
+    dvc = [str(dvc_exe)]
+    _run([*dvc, "init", "-q"], theirs)
+    (theirs / "data.csv").write_text("1\n")
+    (theirs / "imgs").mkdir()
+    for i in range(3):
+        (theirs / "imgs" / f"{i}.png").write_text(f"image {i}\n")
+    (theirs / "params.yaml").write_text("lr: 0.1\nepochs: 3\n")
+    (theirs / "dvc.yaml").write_text(TWO_STAGES)
+    assert _run([*dvc, "add", "-q", "data.csv", "imgs"], theirs)[0] == 0
+    assert _run([*dvc, "repro", "-q"], theirs)[0] == 0
+    git(theirs, "add", "-A")
+    git(theirs, "commit", "-qm", "pipeline")
+    ours = tmp_path / "ours"
+    shutil.copytree(theirs, ours, symlinks=True)
+    return ours, theirs
+
+
+def both(twins, *args: str, dvc_exe: Path) -> tuple[tuple, tuple]:
+    ours, theirs = twins
+    return _run([*jdvc_command(), *args], ours), _run([str(dvc_exe), *args], theirs)
+
+
+def on_both(twins, change) -> None:
+    for root in twins:
+        change(root)
+
+
+def _same(twins, dvc_exe, *args: str) -> None:
+    mine, real = both(twins, *args, dvc_exe=dvc_exe)
+    assert mine == real, (args, mine, real)
+
+
+def test_status_of_a_clean_project_is_dvcs(twins, dvc_exe):
+    for args in ([], ["--json"], ["-q"], ["prep"], ["data.csv.dvc"]):
+        _same(twins, dvc_exe, "status", *args)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda r: (r / "data.csv").write_text("2\n"), id="changed dep (.dvc data changed)"),
+        pytest.param(lambda r: (r / "model.pkl").write_text("edited\n"), id="changed outs"),
+        pytest.param(lambda r: (r / "model.pkl").unlink(), id="missing outs"),
+        pytest.param(lambda r: (r / "params.yaml").write_text("lr: 0.2\nepochs: 3\n"), id="changed param"),
+        pytest.param(lambda r: (r / "params.yaml").write_text("epochs: 3\n"), id="deleted param"),
+        pytest.param(lambda r: (r / "dvc.lock").unlink(), id="no lock"),
+        pytest.param(lambda r: shutil.rmtree(r / ".dvc" / "cache"), id="not in cache"),
+        pytest.param(
+            lambda r: (r / "dvc.yaml").write_text(
+                TWO_STAGES.replace("cp data.csv prepared.csv", "cp  data.csv prepared.csv")
+            ),
+            id="changed command",
+        ),
+        pytest.param(lambda r: (r / "imgs" / "1.png").write_text("other\n"), id="tracked directory changed"),
+        pytest.param(
+            lambda r: (r / "dvc.yaml").write_text(TWO_STAGES + "  always:\n    cmd: date\n    always_changed: true\n"),
+            id="always changed",
+        ),
+    ],
+)
+def test_status_after_a_change_is_dvcs_byte_for_byte(twins, dvc_exe, change):
+    on_both(twins, change)
+    for args in ([], ["--json"], ["-q"], ["train"]):
+        _same(twins, dvc_exe, "status", *args)
+
+
+def test_status_of_a_frozen_stage_is_dvcs_warning_included(twins, dvc_exe):
+    # `freeze` is another engineer's verb: DVC freezes both twins.
+    for root in twins:
+        assert _run([str(dvc_exe), "freeze", "train"], root)[0] == 0
+    on_both(twins, lambda r: (r / "prepared.csv").write_text("9\n"))
+    on_both(twins, lambda r: (r / "params.yaml").write_text("lr: 0.5\nepochs: 3\n"))
+    for args in ([], ["--json"], ["train"]):
+        _same(twins, dvc_exe, "status", *args)
+
+
+def test_status_cloud_after_a_partial_push_is_dvcs(twins, dvc_exe, tmp_path):
+    """``-c``: DVC lists objects from a set, so the order within one state is not DVC's
+    to keep; the lines and the JSON object are compared as sets."""
+    for root, store in zip(twins, ("store-ours", "store-theirs")):
+        assert _run([str(dvc_exe), "remote", "add", "-q", "-d", "store", str(tmp_path / store)], root)[0] == 0
+    # Distinct contents: one object has one name (DVC names a shared object by the first stage).
+    on_both(
+        twins,
+        lambda r: (r / "dvc.yaml").write_text(
+            TWO_STAGES.replace("cp data.csv prepared.csv", "sort -r data.csv > prepared.csv; echo p >> prepared.csv")
+        ),
+    )
+    for root in twins:
+        assert _run([str(dvc_exe), "repro", "-q"], root)[0] == 0
+    mine, real = both(twins, "status", "-c", dvc_exe=dvc_exe)
+    assert mine[0] == real[0] == 0 and sorted(mine[1].splitlines()) == sorted(real[1].splitlines()), (mine, real)
+    assert "\tnew:                imgs/1.png" in mine[1]
+    for root in twins:
+        assert _run([str(dvc_exe), "push", "-q", "imgs.dvc"], root)[0] == 0
+        for obj in (root / ".dvc" / "cache" / "files" / "md5").rglob("*"):
+            if obj.is_file() and obj.read_bytes() == b"image 1\n":
+                obj.chmod(0o644)
+                obj.unlink()  # in the remote only: "deleted"
+    import json
+
+    mine, real = both(twins, "status", "-c", dvc_exe=dvc_exe)
+    assert sorted(mine[1].splitlines()) == sorted(real[1].splitlines()), (mine, real)
+    assert "\tdeleted:            imgs/1.png" in mine[1]
+    mine, real = both(twins, "status", "-c", "--json", dvc_exe=dvc_exe)
+    assert json.loads(mine[1]) == json.loads(real[1])
+    for root in twins:
+        assert _run([str(dvc_exe), "push", "-q"], root)[0] == 0
+        assert _run([str(dvc_exe), "fetch", "-q"], root)[0] == 0
+    _same(twins, dvc_exe, "status", "-c")
+    assert both(twins, "status", "-c", dvc_exe=dvc_exe)[0][1] == "Cache and remote 'store' are in sync.\n"
+
+
+def _get_started(root: Path, dvc_exe: Path) -> None:
+    (root / "data").mkdir()
+    (root / "data" / "data.xml").write_text("<xml/>\n")
+    assert _run([str(dvc_exe), "add", "-q", "data/data.xml"], root)[0] == 0
+    (root / "dvc.yaml").write_text(GET_STARTED)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--mermaid"],
+        ["--md"],
+        ["--dot"],
+        ["-o", "--dot"],
+        ["-o", "--mermaid"],
+        ["train"],
+        ["--full", "prepare"],
+        ["-o", "train"],
+        ["evaluate", "--md"],
+    ],
+)
+def test_dag_of_dvcs_get_started_pipeline_is_dvcs(twins, dvc_exe, args):
+    # Not here: the text of a bare `dag -o` for this shape, whose grandalf layout varies
+    # between our runs (a known gap, reported); its --dot and --mermaid are compared.
+    for root in twins:
+        # Exactly the get-started shape: one pipeline. (With several, the text of `dvc dag -o`
+        # orders them as the file system lists the files; that case is the next test's.)
+        for name in ("dvc.yaml", "dvc.lock", "data.csv.dvc", "imgs.dvc"):
+            (root / name).unlink()
+        _get_started(root, dvc_exe)
+    _same(twins, dvc_exe, "dag", *args)
+
+
+@pytest.mark.parametrize("args", [[], ["--mermaid"], ["--dot"], ["-o"], ["prep"]])
+def test_dag_of_two_pipelines_and_data_is_dvcs(twins, dvc_exe, args):
+    # data.csv.dvc -> prep -> train, and imgs.dvc alone: two pipelines.
+    _same(twins, dvc_exe, "dag", *args)
+
+
+STAGE_ADDS = [
+    [
+        "-n",
+        "train",
+        "-d",
+        "train.py",
+        "-d",
+        "data.csv",
+        "-p",
+        "lr,epochs",
+        "-p",
+        "other.yaml:x",
+        "-o",
+        "model.pkl",
+        "-O",
+        "zz",
+        "-O",
+        "aa",
+        "-M",
+        "metrics.json",
+        "--plots",
+        "p.csv",
+        "--desc",
+        "hi",
+        "python",
+        "train.py",
+        "--lr",
+        "1",
+    ],
+    ["-n", "a", "-m", "m.json", "-O", "o", "--always-changed", "cmd"],
+    ["-n", "sub", "-w", "sub", "-o", "x", "echo hi > x"],
+]
+
+
+@pytest.mark.parametrize("args", STAGE_ADDS)
+def test_stage_add_writes_the_dvc_yaml_dvc_writes(tmp_path, dvc_exe, args):
+    roots = []
+    for name in ("ours", "theirs"):
+        root = tmp_path / name
+        (root / "sub").mkdir(parents=True)
+        git(root, "init", "-q")
+        _run([str(dvc_exe), "init", "-q"], root)
+        roots.append(root)
+    mine = _run([*jdvc_command(), "stage", "add", *args], roots[0])
+    real = _run([str(dvc_exe), "stage", "add", *args], roots[1])
+    # DVC lists the files to `git add` from a set: compare that line's words as a set.
+    assert mine[0] == real[0] == 0, (mine, real)
+    fix = lambda text: [" ".join(sorted(line.split())) if "git add" in line else line for line in text.splitlines()]  # noqa: E731
+    assert fix(mine[1]) == fix(real[1])
+    for rel in ("dvc.yaml", ".gitignore", "sub/.gitignore"):
+        a, b = roots[0] / rel, roots[1] / rel
+        assert (a.read_bytes() if a.exists() else None) == (b.read_bytes() if b.exists() else None), rel
+    # A second add of the same name needs -f, as in DVC.
+    mine = _run([*jdvc_command(), "stage", "add", *args], roots[0])
+    assert mine[0] == 1 and mine[2].count("\n") == 1 and "-f/--force" in mine[2]
+    assert _run([*jdvc_command(), "stage", "add", "-f", *args], roots[0])[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-n", "-x", "cmd"], "expected one argument"),
+        (["-n", "--", "cmd"], "expected one argument"),
+        (["-n", "a/b", "cmd"], "Invalid stage name 'a/b'"),
+        (["-n", "s", "-o", "../x", "cmd"], "../x"),
+        (["-n", "s", "-o", ".git/x", "cmd"], ".git"),
+        (["-n", "s", "-d", "/etc/passwd", "cmd"], "/etc/passwd"),
+        (["-n", "s"], "has no command"),
+        (["-n", "s", "-w", "nosuch", "cmd"], "nosuch"),
+    ],
+)
+def test_a_hostile_stage_add_is_one_line_and_changes_nothing(project, tmp_path, args, message):
+    before = Snapshot.take(project, outside=[tmp_path / "x"])
+    code, out, err = _run([*jdvc_command(), "stage", "add", *args], project)
+    assert code in (1, 2) and out == "" and err.count("\n") == 1 and message in err, err
+    before.assert_unchanged()
