@@ -185,12 +185,13 @@ def test_result_and_error_types_a_user_receives_are_exported():
     front_ends = ("jupyter_exp.cli", "jupyter_exp.table", "jupyter_exp.widgets", "jupyter_exp.server")
     # Narrow kinds callers catch by their exported base: a revision's output missing from the
     # cache (a row's error), a plot field missing from a file, a remote lacking an object, no
-    # DVC remote configured.
+    # DVC remote configured, a config name DVC does not know.
     internal = {
         "NotInCache": "CacheError",
         "FieldNotFoundError": "PlotDataError",
         "ObjectMissing": "DataRemoteError",
         "NoRemoteError": "RemoteConfigError",
+        "ConfigNameError": "ConfigError",  # `dvc config` of a section or option DVC does not have
     }
     for info in pkgutil.walk_packages(jupyter_exp.__path__, "jupyter_exp."):
         if info.name.startswith(front_ends) or info.name in ("jupyter_exp.magics", "jupyter_exp.display"):
