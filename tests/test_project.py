@@ -192,6 +192,7 @@ def test_result_and_error_types_a_user_receives_are_exported():
         "ObjectMissing": "DataRemoteError",
         "NoRemoteError": "RemoteConfigError",
         "ConfigNameError": "ConfigError",  # `dvc config` of a section or option DVC does not have
+        "ChangedError": "JupyterExpError",  # `status -q`'s exit status 1: a signal, no message
     }
     for info in pkgutil.walk_packages(jupyter_exp.__path__, "jupyter_exp."):
         if info.name.startswith(front_ends) or info.name in ("jupyter_exp.magics", "jupyter_exp.display"):
