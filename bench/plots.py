@@ -54,7 +54,7 @@ def make_project(root: Path, experiments: int, steps: int) -> list[str]:
     (root / "train.py").write_text(TRAIN.format(steps=steps))
     (root / "dvc.yaml").write_text(DVC_YAML)
     quiet = {"cwd": root, "check": True, "stdout": subprocess.DEVNULL}
-    subprocess.run(ours_cmd("init"), **quiet)
+    subprocess.run(ours_cmd("init", space="dvc"), **quiet)
     subprocess.run(ours_cmd("repro"), **quiet)
     subprocess.run(["git", "add", "-A"], **quiet)
     subprocess.run(["git", "commit", "-qm", "baseline"], **quiet)

@@ -139,10 +139,12 @@ def make_project(root: Path, data_bytes: int) -> Path:
     (root / "prepare.py").write_text(PREPARE)
     (root / "train.py").write_text(TRAIN)
     (root / "dvc.yaml").write_text(DVC_YAML)
-    subprocess.run([sys.executable, "-m", "jupyter_exp.cli", "init"], cwd=root, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "jupyter_exp.cli.dvc", "init"], cwd=root, check=True, stdout=subprocess.DEVNULL
+    )
     # Tracked by a .dvc file, so that runs in temporary directories find it in the cache.
     subprocess.run(
-        [sys.executable, "-m", "jupyter_exp.cli", "add", "data/raw.bin"],
+        [sys.executable, "-m", "jupyter_exp.cli.dvc", "add", "data/raw.bin"],
         cwd=root,
         check=True,
         stdout=subprocess.DEVNULL,
@@ -152,9 +154,10 @@ def make_project(root: Path, data_bytes: int) -> Path:
     return root
 
 
-def ours_cmd(*args: str) -> list[str]:
-    exe = Path(sys.executable).parent / "jupyter-exp"
-    return [str(exe) if exe.exists() else "jupyter-exp", *args]
+def ours_cmd(*args: str, space: str = "exp") -> list[str]:
+    """``jupyter exp ARGS`` (``space="dvc"``: ``jupyter dvc ARGS``) as installed beside this Python."""
+    exe = Path(sys.executable).parent / f"jupyter-{space}"
+    return [str(exe) if exe.exists() else f"jupyter-{space}", *args]
 
 
 def fmt(values: list[float]) -> str:
@@ -225,7 +228,7 @@ def bench_cache(work: Path, repeat: int, data_mb: int, rows: dict[str, Row]) -> 
         rows["cache_save"].time_ours(ours_cmd("repro", "-f"), root, minus=command_ms)
     for _ in range(repeat):
         (root / "out.bin").unlink()
-        rows["cache_checkout"].time_ours(ours_cmd("checkout"), root)
+        rows["cache_checkout"].time_ours(ours_cmd("checkout", space="dvc"), root)
     rows["cache_save"].note = f"{data_mb} MB output; the stage command's own {command_ms:.0f} ms taken off"
     rows["cache_checkout"].note = f"{data_mb} MB output, deleted first"
 

@@ -457,7 +457,7 @@ def test_repro_onto_a_full_cache_is_one_line_and_records_nothing(project, tmp_pa
         subprocess.run(["umount", "-l", str(cache)], check=False)
 
 
-def test_a_full_disk_under_the_whole_project_is_one_line(tmp_path, cli, monkeypatch):
+def test_a_full_disk_under_the_whole_project_is_one_line(tmp_path, cli, monkeypatch, jdvc):
     """The project on a tmpfs filled up after it was set up: no traceback, whatever the
     command was writing when the space ran out."""
     disk = tmp_path / "disk"
@@ -471,7 +471,7 @@ def test_a_full_disk_under_the_whole_project_is_one_line(tmp_path, cli, monkeypa
         git(root, "init", "-q", "-b", "main")
         git(root, "config", "user.email", "t@example.com")
         git(root, "config", "user.name", "T")
-        cli("init")
+        jdvc("init")
         (root / "params.yaml").write_text("lr: 0.1\n")
         (root / "dvc.yaml").write_text(
             "stages:\n  s:\n    cmd: python -c \"open('o.txt','w').write('x' * 4000)\"\n    params: [lr]\n"

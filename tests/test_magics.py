@@ -73,7 +73,7 @@ def test_what_exp_passes_to_the_api(shell, calls):
     assert kwargs["set_params"] == ["model.name=resnet 50", "train.lr=0.5"]
     assert kwargs["name"] == "fast" and options.downstream is True and options.force is False
     shell.run_cell("%exp apply fast")
-    assert calls["apply"] == (("fast",), {})
+    assert calls["apply"] == (("fast",), {"best": False})
     shell.run_cell("%exp branch fast my-branch")
     assert calls["branch"] == (("fast", "my-branch"), {})
     shell.run_cell("%exp remove a b --keep")

@@ -10,11 +10,11 @@ from jupyter_exp.errors import CheckoutError, PipelineError
 from jupyter_exp.serialize import load_yaml
 
 
-def test_add_file_writes_dvc_file_cache_and_gitignore(project: Path, cli):
+def test_add_file_writes_dvc_file_cache_and_gitignore(project: Path, cli, jdvc):
     data = project / "data"
     data.mkdir()
     (data / "raw.csv").write_text("a,b\n1,2\n")
-    proc = cli("add", "data/raw.csv")
+    proc = jdvc("add", "data/raw.csv")
     assert "git add data/.gitignore data/raw.csv.dvc" in proc.stdout
     md5 = hashlib.md5(b"a,b\n1,2\n").hexdigest()
     assert (data / "raw.csv.dvc").read_text() == f"outs:\n- md5: {md5}\n  size: 8\n  hash: md5\n  path: raw.csv\n"
@@ -111,16 +111,16 @@ def test_a_bad_dvcignore_pattern_is_one_line_and_adds_nothing(project):
     assert not (project / "imgs.dvc").exists()
 
 
-def test_checkout_keeps_unsaved_edits_unless_forced_as_dvc(ran, cli, dvc):
+def test_checkout_keeps_unsaved_edits_unless_forced_as_dvc(ran, cli, dvc, jdvc):
     """An edited output or a file added to a tracked directory is never silently lost."""
     (ran / "model.bin").write_text("precious edit\n")
     (ran / "prepared" / "notes.txt").write_text("mine\n")
-    ours = cli("checkout", check=False)
+    ours = jdvc("checkout", check=False)
     theirs = dvc("checkout", check=False)
     assert ours.returncode != 0 and theirs.returncode != 0  # both refuse
     assert ours.stderr.startswith("ERROR: Can't remove the following unsaved files without confirmation: ")
     assert "model.bin" in ours.stderr and "prepared/notes.txt" in ours.stderr
     assert (ran / "model.bin").read_text() == "precious edit\n"
     assert (ran / "prepared" / "notes.txt").read_text() == "mine\n"
-    assert cli("checkout", "--force").returncode == 0
+    assert jdvc("checkout", "--force").returncode == 0
     assert not (ran / "prepared" / "notes.txt").exists() and (ran / "model.bin").read_text() != "precious edit\n"
