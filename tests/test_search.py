@@ -388,7 +388,7 @@ def test_pruned_checkpoint_trial_keeps_the_steps_it_made(tmp_path: Path, monkeyp
         return int(git(root, "rev-list", "--count", "--first-parent", f"{head}..{refs[experiment]}"))
 
     pruned = [t for t in trials.values() if t.state == "pruned"]
-    assert pruned and all(t.params["train.quality"] < 0.5 for t in pruned)
+    assert pruned  # which trials the median rule prunes depends on timing; what they keep does not
     for t in pruned:  # stopped cleanly: recorded with the steps it made, fewer than all
         assert 0 < steps(t.experiment) < 10
         assert json.loads(git(root, "show", f"{refs[t.experiment]}:dvclive/metrics.json"))["step"] < 9
