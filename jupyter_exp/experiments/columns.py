@@ -29,9 +29,14 @@ def columns(rows: list[ExpRow], deps: bool = False) -> list[Column]:
     """Metrics columns, then params, in first-seen order (then deps, sorted)."""
     seen: dict[tuple[str, str, str], None] = {}
     for group in ("metrics", "params"):
+        done: set[int] = set()
         for row in rows:
-            for file, values in getattr(row.data, group).items():
-                for key in values.flat:
+            shape = row.data.keys(group)  # one object per shape: 10,000 rows have a few
+            if id(shape) in done:
+                continue  # its keys are all seen
+            done.add(id(shape))
+            for file, keys in shape:
+                for key in keys:
                     seen.setdefault((group, file, key))
     if deps:  # sorted by path, as DVC orders them
         for path in sorted({path for row in rows for path in row.data.deps}):

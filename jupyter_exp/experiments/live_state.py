@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..loose_refs import folders_stamp
 from ..project import Project
-from .checkpoints import read_progress
+from ..refs import EXPS_NAMESPACE, HEADS, OWN_NAMESPACE, TAGS
+from .checkpoints import DVCLIVE_STEP_FILE, read_progress
 from .collect import ExpRow
 from .queue import QueueEntry, QueueStore
 from .workers import list_workers
@@ -59,13 +61,18 @@ def worker_count(project: Project) -> int:
 
 def change_stamp(project: Project, files: list[Path]) -> tuple:
     """A fingerprint from file stats alone (no git process) that changes when a ref,
-    a queue entry, a progress event or one of ``files`` (the workspace files ``exp
-    show`` reads: ``show.workspace_files``) changes."""
+    a queue entry, a progress event, a DVCLive step or one of ``files`` (the workspace
+    files ``exp show`` reads: ``show.workspace_files``) changes."""
     stats: list[tuple] = []
     for folder in (project.own_tmp_dir / "progress", project.own_tmp_dir / "queue"):
         try:
             stats.extend((e.name, e.stat().st_mtime_ns) for e in os.scandir(folder))
         except FileNotFoundError:
+            pass
+    for path in _dvclive_step_files(project):
+        try:
+            stats.append((str(path), path.stat().st_mtime_ns))
+        except OSError:
             pass
     for path in files:
         try:
@@ -73,4 +80,20 @@ def change_stamp(project: Project, files: list[Path]) -> tuple:
             stats.append((str(path), st.st_mtime_ns, st.st_size))
         except OSError:
             pass
-    return (project.git.refs_stamp(), tuple(sorted(stats)))
+    # HEAD, packed refs, branches and tags as git.py stamps them; the experiment and own
+    # refs by their folders alone (10,000 experiments share one folder: not listed).
+    refs = project.git.refs_stamp(prefixes=(HEADS, TAGS))
+    return (refs, folders_stamp(project.root, (EXPS_NAMESPACE, OWN_NAMESPACE)), tuple(sorted(stats)))
+
+
+def _dvclive_step_files(project: Project) -> list[Path]:
+    """Where stock DVCLive stages report their steps: the workspace run's and each
+    queued or temporary run's (its own ``DVC_ROOT``)."""
+    exps = project.tmp_dir / "exps"
+    found = [exps.joinpath(*DVCLIVE_STEP_FILE[1:])]
+    try:
+        with os.scandir(exps) as entries:
+            runs = [e.path for e in entries if e.name.startswith("run-")]
+    except (FileNotFoundError, NotADirectoryError):
+        runs = []
+    return found + [Path(run, ".dvc", "tmp", *DVCLIVE_STEP_FILE) for run in runs]

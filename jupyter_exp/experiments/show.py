@@ -76,9 +76,39 @@ def select(
         param_deps=param_deps,
         force=force,
     )
+    return arrange(
+        rows,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        only_changed=only_changed,
+        keep=keep,
+        drop=drop,
+        deps=deps,
+        hide_queued=hide_queued,
+        hide_failed=hide_failed,
+    )
+
+
+def arrange(
+    rows: list[ExpRow],
+    *,
+    sort_by: str | None = None,
+    sort_order: str = "asc",
+    only_changed: bool = False,
+    keep: list[str] | None = None,
+    drop: list[str] | None = None,
+    deps: bool = False,
+    hide_queued: bool = False,
+    hide_failed: bool = False,
+) -> tuple[list[ExpRow], list[Column]]:
+    """Collected rows as ``select`` gives them: the columns chosen, rows left out and
+    ordered as the flags say."""
+    if sort_order not in ("asc", "desc"):
+        raise JupyterExpError(f"Unknown sort order '{sort_order}'; use asc or desc.")
     hidden = {"queued"} if hide_queued else set()
     hidden |= {"failed"} if hide_failed else set()
-    rows = [row for row in rows if row.kind != "experiment" or row.state not in hidden]
+    if hidden:
+        rows = [row for row in rows if row.kind != "experiment" or row.state not in hidden]
     cols = columns(rows, deps=deps)
     rows = sort_rows(rows, cols, sort_by, sort_order)
     cols = filter_columns(rows, cols, keep=keep, drop=drop, only_changed=only_changed)

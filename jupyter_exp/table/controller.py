@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import JupyterExpError
-from ..experiments import live_state
+from ..experiments import collect, live_collect, live_state
 from ..experiments import show as show_table
 from ..experiments.collect import ExpRow
+from ..gc_pause import gc_paused
 from ..project import Project
 from . import actions, view
 from .prefs import load_prefs, save_prefs
+from .view_memo import ViewMemo
 from .watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ MAX_LIVE_TABLES = 3
 _live_tables: dict[Path, list[weakref.ref]] = {}
 
 Patch = dict[str, Any]
+# The options (show.select's) that choose what is collected; the others arrange it.
+COLLECT_OPTIONS = ("revs", "num", "all_branches", "all_tags", "all_commits", "hide_workspace", "param_deps")
 INITIAL_STATE: dict[str, Any] = {
     "table": {},  # the rows and columns on screen (view.build)
     "prefs": {},  # sort, filters, columns and stars (view.TableState.to_json)
@@ -73,6 +77,8 @@ class TableController:
         }
         self.rows: list[ExpRow] = []
         self.cols: list[show_table.Column] = []
+        self._collected: collect.Collected | None = None
+        self._view_memo = ViewMemo()
         self.watcher: Watcher | None = None
         self._prefs = load_prefs(project)
         self._progress: dict[str, dict] = {}
@@ -119,14 +125,35 @@ class TableController:
     # -- data -----------------------------------------------------------------------
     def refresh(self) -> None:
         """Collect the experiments again and redraw."""
-        with self._lock:
-            self.rows, self.cols = show_table.select(self.project, **self.options)
-            self._progress = live_state.running_progress(self.project, self.rows)
-            self._workers = live_state.worker_count(self.project)
-            self._redraw()
+        with self._lock, gc_paused():
+            options = dict(self.options)
+            force = bool(options.pop("force", False))
+            settings = collect.settings_of(**{k: options.pop(k) for k in COLLECT_OPTIONS if k in options})
+            self._collected = collect.gather(self.project, settings, force=force, previous=self._collected)
+            self._arrange(options)
+
+    def refresh_live(self) -> None:
+        """Bring the table up to date reading only what moves while experiments run:
+        experiment refs added, moved or removed, the queue, progress and the workspace
+        row (``live_collect.update``; everything again when HEAD, a branch, a tag or the
+        DVC config moved). What the watcher calls on each change."""
+        with self._lock, gc_paused():
+            if self._collected is None:
+                self.refresh()
+                return
+            self._collected = live_collect.update(self.project, self._collected)
+            self._arrange({k: v for k, v in self.options.items() if k not in COLLECT_OPTIONS and k != "force"})
+
+    def _arrange(self, options: dict[str, Any]) -> None:
+        assert self._collected is not None
+        self.rows, self.cols = show_table.arrange(self._collected.rows, **options)
+        self._progress = live_state.running_progress(self.project, self.rows)
+        self._workers = live_state.worker_count(self.project)
+        self._redraw()
 
     def _redraw(self) -> None:
-        table = view.build(view.with_running(self.rows, self._progress), self.cols, self._prefs, self._progress)
+        rows = view.with_running(self.rows, self._progress)
+        table = view.build(rows, self.cols, self._prefs, self._progress, memo=self._view_memo)
         table["counts"]["workers"] = self._workers
         self._emit(table=table, prefs=self._prefs.to_json())
 

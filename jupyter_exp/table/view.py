@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import JupyterExpError
 from ..experiments.collect import ExpData, ExpRow
@@ -16,6 +17,9 @@ from ..experiments.columns import ERROR, MISSING, Column, value
 from ..overrides import literal
 from ..params import DEFAULT_PARAMS_FILE
 from ..render.text import format_value
+
+if TYPE_CHECKING:
+    from .view_memo import ViewMemo
 
 # The info columns, by id; params and metrics columns are "params.<label>", "metrics.<label>".
 INFO_COLUMNS = {"experiment": "Experiment", "state": "State", "created": "Created"}
@@ -152,29 +156,41 @@ class Cells:
 
     def __init__(self, cols: dict[str, Column]) -> None:
         self.cols = cols
-        self._rows: dict[int, dict[str, Any]] = {}
+        self._rows: dict[int, tuple[ExpRow, dict[str, Any]]] = {}  # the row kept: its id stays its own
 
     def values(self, row: ExpRow) -> dict[str, Any]:
         known = self._rows.get(id(row))
-        if known is None:
-            known = {"experiment": cell(row, "experiment", self.cols), "state": row.state, "created": row.created}
-            flat: dict[tuple[str, str], dict | None] = {}
-            for cid, col in self.cols.items():
-                if col.group == "deps":
-                    known[cid] = cell(row, cid, self.cols)
-                    continue
-                where = (col.group, col.file)
-                if where not in flat:
-                    entry = getattr(row.data, col.group).get(col.file)
-                    flat[where] = None if entry is None else _BROKEN if entry.error is not None else entry.flat
-                data = flat[where]
-                known[cid] = _BROKEN if data is _BROKEN else None if data is None else data.get(col.key)
-            self._rows[id(row)] = known
-        return known
+        if known is not None and known[0] is row:
+            return known[1]
+        values = {"experiment": cell(row, "experiment", self.cols), "state": row.state, "created": row.created}
+        flat: dict[tuple[str, str], dict | None] = {}
+        for cid, col in self.cols.items():
+            if col.group == "deps":
+                values[cid] = cell(row, cid, self.cols)
+                continue
+            where = (col.group, col.file)
+            if where not in flat:
+                entry = getattr(row.data, col.group).get(col.file)
+                flat[where] = None if entry is None else _BROKEN if entry.error is not None else entry.flat
+            data = flat[where]
+            values[cid] = _BROKEN if data is _BROKEN else None if data is None else data.get(col.key)
+        self._rows[id(row)] = (row, values)
+        return values
 
     def get(self, row: ExpRow, column: str) -> Any:
         v = self.values(row)[column]
         return None if v is _BROKEN else v
+
+    def keep_only(self, rows: list[ExpRow]) -> None:
+        """Forget rows that are not in ``rows`` (once they outnumber them)."""
+        if len(self._rows) > 2 * len(rows) + 100:
+            self._rows = {id(r): self._rows[id(r)] for r in rows if id(r) in self._rows}
+
+
+def _kinds(sample: list[ExpRow], cells: Cells) -> dict[str, str]:
+    """Each data column's type, from its values in ``sample`` (the first rows)."""
+    values = [cells.values(r) for r in sample]
+    return {cid: column_type([None if (v := known[cid]) is _BROKEN else v for known in values]) for cid in cells.cols}
 
 
 def column_type(values: list[Any]) -> str:
@@ -273,8 +289,7 @@ def with_running(rows: list[ExpRow], progress: dict[str, dict]) -> list[ExpRow]:
 
 
 # -- the view ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     """A top-level row (workspace, baseline) or an experiment with its checkpoints."""
 
     head: ExpRow
@@ -311,19 +326,25 @@ def _sort_key(v: Any, kind: str):
     return (0, format_value(v, None).lower())
 
 
-def build(rows: list[ExpRow], cols: list[Column], state: TableState, progress: dict[str, dict] | None = None) -> dict:
+def build(
+    rows: list[ExpRow],
+    cols: list[Column],
+    state: TableState,
+    progress: dict[str, dict] | None = None,
+    memo: ViewMemo | None = None,
+) -> dict:
     """The table as the front end draws it: visible columns (grouped), rows in order
     with depth and flags, formatted cells, counts, and every column for the menus.
 
     Saved filters and sort keys that no longer fit (their column is gone, or its type
-    changed) are left out, and listed under ``inactive_filters``.
+    changed) are left out, and listed under ``inactive_filters``. ``memo``: what the
+    last build of this table derived, reused where its rows are the same objects.
     """
     by_id = {column_id(c): c for c in cols}
-    cells = Cells(by_id)
+    cells = memo.cells(by_id) if memo is not None else Cells(by_id)
     data_ids = list(by_id)
     kinds: dict[str, str] = {"experiment": "text", "state": "text", "created": "date"}
-    for cid in data_ids:
-        kinds[cid] = column_type([cells.get(r, cid) for r in rows[:2000]])
+    kinds.update(memo.kinds(rows[:2000], cells) if memo is not None else _kinds(rows[:2000], cells))
     filters = [f for f in state.filters if _usable(f, kinds.get(f.column))]
     sort = [(c, d) for c, d in state.sort if c in kinds]
 
@@ -331,6 +352,8 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState, progress: d
     starred = set(state.starred)
     out_blocks: list[Block] = []
     pending: list[Block] = []
+
+    everything = not filters and not state.starred_only
 
     def passes(block: Block) -> bool:
         head = block.head
@@ -341,7 +364,7 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState, progress: d
         return all(matches(f, cells.get(head, f.column), kinds[f.column]) for f in filters)
 
     def flush() -> None:
-        kept = [b for b in pending if passes(b)]
+        kept = list(pending) if everything else [b for b in pending if passes(b)]
         for column, direction in reversed(sort):  # stable sorts, last key first
             present = [b for b in kept if cells.get(b.head, column) is not None]
             absent = [b for b in kept if cells.get(b.head, column) is None]
@@ -368,15 +391,16 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState, progress: d
     expanded = set(state.expanded)
     progress = progress or {}
     out_rows = []
+    make = memo.row if memo is not None else _unmemoized_row
     for block in out_blocks:
         head = block.head
         key = row_key(head)
         out_rows.append(
-            _row(
+            make(
                 head,
-                key,
                 visible,
                 cells,
+                key,
                 0 if head.kind in ("workspace", "baseline") else 1,
                 key in starred,
                 len(block.children),
@@ -386,12 +410,12 @@ def build(rows: list[ExpRow], cols: list[Column], state: TableState, progress: d
         )
         if key in expanded:
             for child in block.children:
-                out_rows.append(_row(child, row_key(child), visible, cells, 2, False, 0, False, None))
+                out_rows.append(make(child, visible, cells, row_key(child), 2, False, 0, False, None))
+    if memo is not None:
+        memo.keep_only(rows)
     experiments = [b.head for b in groups if b.head.kind == "experiment"]
-    counts = {
-        s: sum(1 for r in experiments if (r.state or "success") == s)
-        for s in ("queued", "running", "failed", "success")
-    }
+    by_state = Counter(r.state or "success" for r in experiments)
+    counts = {s: by_state[s] for s in ("queued", "running", "failed", "success")}
     counts["experiments"] = len(experiments)
     counts["shown"] = sum(1 for b in out_blocks if b.head.kind == "experiment")
     return {
@@ -409,6 +433,10 @@ def _column(cid: str, by_id: dict[str, Column], kinds: dict[str, str]) -> dict:
         return {"id": cid, "label": INFO_COLUMNS[cid], "group": "info", "type": kinds[cid]}
     col = by_id[cid]
     return {"id": cid, "label": col.label, "group": col.group, "file": col.file, "type": kinds[cid]}
+
+
+def _unmemoized_row(row: ExpRow, visible: list[str], cells: Cells, key: str, *args: Any) -> dict:
+    return _row(row, key, visible, cells, *args)
 
 
 def _row(

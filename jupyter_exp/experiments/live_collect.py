@@ -1,0 +1,148 @@
+"""A collection kept current while experiments run, at the cost of what moved.
+
+A table following a project with 10,000 experiments cannot collect them all again
+for each checkpoint a running experiment commits. ``update`` reads again only what
+moves while experiments run: the experiment refs that were added, rewritten or
+removed (found from directory listings, read through the persistent ``git cat-file``),
+the queue entries, the checkpoint progress and the workspace row. Everything else
+(baselines, their names, every other experiment's rows) is reused. When what it
+reuses may have changed (HEAD, a branch, a tag, packed refs or the DVC config moved)
+it collects everything again, as ``collect`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from ..gc_pause import gc_paused
+from ..loose_refs import loose_refs
+from ..project import Project
+from ..refs import EXPS_NAMESPACE, ExpRef
+from .catalog import ExpInfo
+from .checkpoints import read_progress
+from .collect import Collected, Reader, assemble, fixed_stamp, gather
+from .history import Chain, checkpoint_chains
+from .queue_store import QueueEntry, QueueStore
+from .show import workspace_files
+from .show_stamp import file_stats
+
+
+def update(project: Project, previous: Collected) -> Collected:
+    """``previous`` brought up to date: the same rows as a new ``collect`` with its
+    settings would give, the unchanged ones the same objects. A full collection when
+    HEAD, branches, tags, packed refs or the DVC config changed since ``previous``.
+
+    An error row is not read again here (a pull may mend it): the next full collection
+    does that.
+    """
+    if fixed_stamp(project) != previous.fixed:
+        return gather(project, previous.settings, previous=previous)
+    with gc_paused():
+        return _update(project, previous)
+
+
+def _update(project: Project, previous: Collected) -> Collected:
+    loose = loose_refs(project.git.root, EXPS_NAMESPACE)
+    entries = QueueStore(project).entries()
+    progress = read_progress(project)
+    changed = _changed_refs(previous, loose, entries, progress)
+    experiments = dict(previous.experiments)
+    chains = dict(previous.chains)
+    moved: dict[str, ExpInfo | None] = {}  # refs that moved, came or went: what they named before
+    for refname, info in zip(changed, _read_refs(project, changed)):
+        old = experiments.get(refname)
+        if info is not None and old is not None and info.rev == old.rev:
+            continue  # read again, not moved
+        if old is None and info is None:
+            continue
+        moved[refname] = old
+        if old is not None:
+            del experiments[refname]
+            chains.pop(old.rev, None)
+        if info is not None:
+            experiments[refname] = info
+    _extend_chains(project, previous, experiments, chains, moved)
+    reader = Reader(project, previous.cache, previous.settings[6])
+    workspace, stats = previous.workspace, previous.workspace_stats
+    if stats is None or file_stats([Path(p) for p in stats]) != stats:
+        stats = file_stats(workspace_files(project))  # before reading: a change meanwhile is seen next time
+        workspace = reader.workspace()
+        if workspace == previous.workspace:
+            workspace = previous.workspace  # the same object: its row is the same
+    collected = replace(
+        previous,
+        workspace=workspace,
+        workspace_stats=stats,
+        experiments=experiments,
+        loose=loose,
+        chains=chains,
+        order={baseline: list(refs) for baseline, refs in previous.order.items()},  # changed in place
+        rows=[],
+    )
+    collected.rows = assemble(collected, entries, progress, reader, moved=moved)
+    return collected
+
+
+def _changed_refs(
+    previous: Collected, loose: dict[str, int], entries: list[QueueEntry], progress: list[dict]
+) -> list[str]:
+    """Refs to read again: loose refs added, rewritten (another inode) or removed, and
+    those of running experiments (a ref rewritten twice between two listings may get
+    its first inode back)."""
+    before = previous.loose
+    changed = {name for name, inode in loose.items() if before.get(name) != inode}
+    changed |= {name for name in before if name not in loose}
+    for entry in entries:
+        if entry.state == "running":
+            changed.add(str(ExpRef(entry.baseline, entry.name)))
+    for event in progress:
+        if event.get("state") == "running" and isinstance(event.get("experiment"), str):
+            for baseline in [event["baseline"]] if isinstance(event.get("baseline"), str) else previous.baselines:
+                changed.add(str(ExpRef(baseline, event["experiment"])))
+    return sorted(changed)
+
+
+def _read_refs(project: Project, refnames: list[str]) -> list[ExpInfo | None]:
+    """The experiment each ref names now (None: gone, or not an experiment's commit),
+    through the persistent ``git cat-file --batch``: no process per update."""
+    found: list[ExpInfo | None] = []
+    for refname, answer in zip(refnames, project.git.read_objects(refnames)):
+        ref = ExpRef.parse(refname)
+        if ref is None or answer is None or answer[1] != "commit":
+            found.append(None)
+            continue
+        tree, created, parents = "", 0, []
+        for line in answer[2].split(b"\n\n", 1)[0].decode(errors="replace").splitlines():
+            field, _, value = line.partition(" ")
+            if field == "tree":
+                tree = value
+            elif field == "parent":
+                parents.append(value)
+            elif field == "committer":
+                created = int(value.rsplit(" ", 2)[-2])
+        found.append(ExpInfo(ref, answer[0], tree, created, tuple(parents)))
+    return found
+
+
+def _extend_chains(
+    project: Project,
+    previous: Collected,
+    experiments: dict[str, ExpInfo],
+    chains: dict[str, Chain],
+    moved: dict[str, ExpInfo | None],
+) -> None:
+    """Checkpoint chains of the experiments that moved: a new checkpoint on the old tip
+    extends its chain; any other chain is read from git (one process for them all)."""
+    unknown = []
+    for refname, old in moved.items():
+        exp = experiments.get(refname)
+        if exp is None or not exp.parents or exp.parents[0] == exp.baseline:
+            continue  # not a chain: its commit sits on its baseline
+        if old is not None and exp.parents[0] == old.rev:
+            step = (old.rev, old.parents[0] if old.parents else None, old.created)
+            chains[exp.rev] = [step, *previous.chains.get(old.rev, [])]
+        else:
+            unknown.append(exp)
+    if unknown:
+        chains.update(checkpoint_chains(project, unknown))
