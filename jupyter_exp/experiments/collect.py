@@ -21,7 +21,7 @@ from typing import Any
 from ..compare import read_metrics, read_params
 from ..errors import JupyterExpError
 from ..gc_pause import gc_paused
-from ..loose_refs import loose_refs
+from ..loose_refs import folders_stamp, loose_refs
 from ..pipeline.dvcfile import DVC_YAML, Pipeline, load_pipeline
 from ..pipeline.lock import check_lock, lock_path_for
 from ..project import Project
@@ -139,6 +139,7 @@ class Collected:
     workspace: ExpData
     experiments: dict[str, ExpInfo]  # by ref name
     loose: dict[str, int]  # loose experiment refs and their files' inodes, listed before they were read
+    listed: tuple  # the stamp of the refs' folders when listed, and when an update may list them again
     chains: dict[str, Chain]  # by experiment commit
     cache: CommitCache
     memo: Memo  # the rows of each baseline (by commit) and experiment (by ref), with the data they show
@@ -213,6 +214,7 @@ def _gather(
 ) -> Collected:
     revs, num, all_branches, all_tags, all_commits, hide_workspace, param_deps = settings
     fixed = fixed_stamp(project)  # before reading: a change meanwhile is seen by the next update
+    listed = (folders_stamp(project.git.root, (EXPS_NAMESPACE,)), 0.0)
     loose = loose_refs(project.git.root, EXPS_NAMESPACE)
     baselines = select_baselines(project, revs, num, all_branches, all_tags, all_commits)
     head = project.git.head()
@@ -233,6 +235,7 @@ def _gather(
         workspace,
         {str(e.ref): e for e in found},
         loose,
+        listed,
         chains,
         reader.cache,
         previous.memo if previous is not None and previous.settings == settings else {},
@@ -377,7 +380,8 @@ def assemble(
 
     rows: list[ExpRow] = []
     if not collected.settings[5]:  # hide_workspace
-        rows.append(ExpRow("workspace", "workspace", collected.workspace))
+        reuse("workspace", (id(collected.workspace),), memo, _workspace_rows, collected.workspace)
+        rows += memo["workspace"][1]
     for baseline in collected.baselines:
         name = collected.names.get(baseline)
         reuse(baseline, (name,), memo, _baseline_rows, collected, baseline, name, reader)
@@ -414,6 +418,10 @@ def _revs(collected: Collected, queued: dict[str, list[QueueEntry]]) -> list[str
             revs += [exp.rev, *(rev for rev, _, _ in collected.chains.get(exp.rev, []))]
         revs += [e.rev for e in queued.get(baseline, [])]
     return revs
+
+
+def _workspace_rows(data: ExpData) -> tuple[ExpRow]:
+    return (ExpRow("workspace", "workspace", data),)
 
 
 def _baseline_rows(collected: Collected, baseline: str, name: str | None, reader: Reader) -> tuple[ExpRow]:

@@ -12,13 +12,14 @@ it collects everything again, as ``collect`` does.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from ..gc_pause import gc_paused
-from ..loose_refs import loose_refs
+from ..loose_refs import folders_stamp, loose_refs
 from ..project import Project
-from ..refs import EXPS_NAMESPACE, ExpRef
+from ..refs import EXPS_NAMESPACE, ExpRef, InvalidExpNameError, check_name
 from .catalog import ExpInfo
 from .checkpoints import read_progress
 from .collect import Collected, Reader, assemble, fixed_stamp, gather
@@ -26,6 +27,8 @@ from .history import Chain, checkpoint_chains
 from .queue_store import QueueEntry, QueueStore
 from .show import workspace_files
 from .show_stamp import file_stats
+
+LISTING_SPACING = 400  # seconds between listings of the refs per second a listing costs (0.25% of a core)
 
 
 def update(project: Project, previous: Collected) -> Collected:
@@ -43,14 +46,21 @@ def update(project: Project, previous: Collected) -> Collected:
 
 
 def _update(project: Project, previous: Collected) -> Collected:
-    loose = loose_refs(project.git.root, EXPS_NAMESPACE)
+    loose, listed = previous.loose, previous.listed
+    folders = folders_stamp(project.git.root, (EXPS_NAMESPACE,))
+    if folders != listed[0] and time.monotonic() >= listed[1]:
+        # Listing 10,000 refs takes milliseconds: spaced by its cost (running experiments'
+        # refs are read whenever they move; others that come or go wait a little).
+        cpu = time.thread_time()
+        loose = loose_refs(project.git.root, EXPS_NAMESPACE)
+        listed = (folders, time.monotonic() + LISTING_SPACING * (time.thread_time() - cpu))
     entries = QueueStore(project).entries()
     progress = read_progress(project)
     changed = _changed_refs(previous, loose, entries, progress)
     experiments = dict(previous.experiments)
     chains = dict(previous.chains)
     moved: dict[str, ExpInfo | None] = {}  # refs that moved, came or went: what they named before
-    for refname, info in zip(changed, _read_refs(project, changed)):
+    for refname, info in zip(changed, _read_refs(project, changed, previous.experiments)):
         old = experiments.get(refname)
         if info is not None and old is not None and info.rev == old.rev:
             continue  # read again, not moved
@@ -76,6 +86,7 @@ def _update(project: Project, previous: Collected) -> Collected:
         workspace_stats=stats,
         experiments=experiments,
         loose=loose,
+        listed=listed,
         chains=chains,
         order={baseline: list(refs) for baseline, refs in previous.order.items()},  # changed in place
         rows=[],
@@ -88,27 +99,34 @@ def _changed_refs(
     previous: Collected, loose: dict[str, int], entries: list[QueueEntry], progress: list[dict]
 ) -> list[str]:
     """Refs to read again: loose refs added, rewritten (another inode) or removed, and
-    those of running experiments (a ref rewritten twice between two listings may get
-    its first inode back)."""
+    those of experiments that run now or ran at the last update (a ref rewritten twice
+    between two listings may get its first inode back; the listing may wait)."""
     before = previous.loose
     changed = {name for name, inode in loose.items() if before.get(name) != inode}
     changed |= {name for name in before if name not in loose}
     for entry in entries:
         if entry.state == "running":
             changed.add(str(ExpRef(entry.baseline, entry.name)))
+    names = set(previous.special)
     for event in progress:
         if event.get("state") == "running" and isinstance(event.get("experiment"), str):
-            for baseline in [event["baseline"]] if isinstance(event.get("baseline"), str) else previous.baselines:
-                changed.add(str(ExpRef(baseline, event["experiment"])))
+            if isinstance(event.get("baseline"), str):
+                changed.add(str(ExpRef(event["baseline"], event["experiment"])))
+            else:
+                names.add(event["experiment"])
+    changed |= {str(ExpRef(baseline, name)) for baseline in previous.baselines for name in names}
     return sorted(changed)
 
 
-def _read_refs(project: Project, refnames: list[str]) -> list[ExpInfo | None]:
+def _read_refs(project: Project, refnames: list[str], known: dict[str, ExpInfo]) -> list[ExpInfo | None]:
     """The experiment each ref names now (None: gone, or not an experiment's commit),
     through the persistent ``git cat-file --batch``: no process per update."""
+    refs = [known[refname].ref if refname in known else _valid(refname) for refname in refnames]
+    # A name git could read as more than a ref (``x:path``, ``x^{...}``) is never asked.
+    answers = iter(project.git.read_objects([str(ref) for ref in refs if ref is not None]))
     found: list[ExpInfo | None] = []
-    for refname, answer in zip(refnames, project.git.read_objects(refnames)):
-        ref = ExpRef.parse(refname)
+    for ref in refs:
+        answer = next(answers) if ref is not None else None
         if ref is None or answer is None or answer[1] != "commit":
             found.append(None)
             continue
@@ -123,6 +141,16 @@ def _read_refs(project: Project, refnames: list[str]) -> list[ExpInfo | None]:
                 created = int(value.rsplit(" ", 2)[-2])
         found.append(ExpInfo(ref, answer[0], tree, created, tuple(parents)))
     return found
+
+
+def _valid(refname: str) -> ExpRef | None:
+    """The experiment ``refname`` names, if it is one and its name is one git takes (a
+    file in the refs' folders or a progress file may name anything)."""
+    ref = ExpRef.parse(refname)
+    try:
+        return ref if ref is not None and check_name(ref.name) else None
+    except InvalidExpNameError:
+        return None
 
 
 def _extend_chains(

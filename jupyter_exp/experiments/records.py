@@ -12,6 +12,7 @@ from ..values import FileValues
 Shape = tuple[tuple[str, tuple[str, ...]], ...]  # (file, its flat keys) of a params or metrics group
 _SHAPES: dict[Shape, Shape] = {}
 MAX_SHAPES = 4096
+_KEYS_ATTR = {"params": "_keys_params", "metrics": "_keys_metrics"}
 
 # What a row is: the workspace, a baseline commit, an experiment (done, queued, running
 # or failed: see its state), or a checkpoint of a checkpoint experiment.
@@ -43,13 +44,13 @@ class ExpData:
         """The flat keys of each file of ``group`` (params or metrics), in file order.
         Worked out once per record, and one tuple for every record of the same shape:
         listing the columns of 10,000 rows then looks at each shape once."""
-        known = self.__dict__.get(f"_keys_{group}")
+        known = self.__dict__.get(_KEYS_ATTR[group])
         if known is None:
             shape = tuple((file, tuple(values.flat)) for file, values in getattr(self, group).items())
             if len(_SHAPES) > MAX_SHAPES:
                 _SHAPES.clear()  # only a shortcut: shapes made before stay valid
             known = _SHAPES.setdefault(shape, shape)
-            object.__setattr__(self, f"_keys_{group}", known)  # frozen: a cache, not a field
+            object.__setattr__(self, _KEYS_ATTR[group], known)  # frozen: a cache, not a field
         return known
 
 

@@ -34,6 +34,8 @@ def unique_keys(table: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     ``<key>#2`` on the wire; messages naming the alias are mapped back to the key.
     """
     rows = table.get("rows") or []
+    if len({row["key"] for row in rows}) == len(rows):
+        return table, {}
     seen: dict[str, int] = {}
     aliases: dict[str, str] = {}
     renamed: list[dict] | None = None
@@ -61,7 +63,8 @@ def table_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any
     old_keys = [r["key"] for r in old_rows]
     if len(set(new_keys)) == len(new_keys):
         before = dict(zip(old_keys, old_rows))
-        diff["rows"] = [r for r in new_rows if before.get(r["key"]) != r]
+        # A row the view did not draw anew is the same dict: no compare of its cells.
+        diff["rows"] = [r for r in new_rows if (o := before.get(r["key"])) is not r and o != r]
     else:
         # Two rows with one key (a queue entry named as an experiment): a client that
         # indexes by key cannot tell them apart, so it gets every row and the order.
@@ -101,11 +104,24 @@ def _order_edit(old_keys: list[str], new_keys: list[str]) -> dict[str, list]:
     """``{"removed", "moves"}`` turning ``old_keys`` into ``new_keys``: the keys that
     keep their relative order (a longest increasing run of their new positions) stay,
     every other key is placed after its predecessor in the new order."""
+    # Keys the lists share at their start and end stay (a run of their positions found
+    # over the whole lists holds them all too: they are its smallest and largest), so
+    # the run is looked for between them: a move near the top of 10,000 rows is cheap.
+    start, end, shortest = 0, 0, min(len(old_keys), len(new_keys))
+    while start < shortest and old_keys[start] == new_keys[start]:
+        start += 1
+    while end < shortest - start and old_keys[-1 - end] == new_keys[-1 - end]:
+        end += 1
     position = {k: i for i, k in enumerate(new_keys)}
-    kept = [k for k in old_keys if k in position]
+    middle = old_keys[start : len(old_keys) - end]
+    kept = [k for k in middle if k in position]
     stable = _longest_increasing(kept, [position[k] for k in kept])
-    moves = [[k, new_keys[i - 1] if i else None] for i, k in enumerate(new_keys) if k not in stable]
-    return {"removed": [k for k in old_keys if k not in position], "moves": moves}
+    moves = [
+        [k, new_keys[i - 1] if i else None]
+        for i, k in enumerate(new_keys[start : len(new_keys) - end], start)
+        if k not in stable
+    ]
+    return {"removed": [k for k in middle if k not in position], "moves": moves}
 
 
 def _longest_increasing(items: list[str], values: list[int]) -> set[str]:
