@@ -28,6 +28,8 @@ from .queue_store import QueueEntry, QueueStore
 from .show import workspace_files
 from .show_stamp import file_stats
 
+MAX_PARSED = 1000  # files parsed by updates, kept for the next ones (a run's params, its dvc.yaml)
+MAX_WALK = 64  # commits read back to the old tip of a checkpoint chain before asking git log
 LISTING_SPACING = 400  # seconds between listings of the refs per second a listing costs (0.25% of a core)
 
 
@@ -73,7 +75,9 @@ def _update(project: Project, previous: Collected) -> Collected:
         if info is not None:
             experiments[refname] = info
     _extend_chains(project, previous, experiments, chains, moved)
-    reader = Reader(project, previous.cache, previous.settings[6])
+    if len(previous.parsed[0]) > MAX_PARSED:
+        previous.parsed[0].clear()  # parsed files of commits long gone
+    reader = Reader(project, previous.cache, previous.settings[6], parsed=previous.parsed)
     workspace, stats = previous.workspace, previous.workspace_stats
     if stats is None or file_stats([Path(p) for p in stats]) != stats:
         stats = file_stats(workspace_files(project))  # before reading: a change meanwhile is seen next time
@@ -130,17 +134,22 @@ def _read_refs(project: Project, refnames: list[str], known: dict[str, ExpInfo])
         if ref is None or answer is None or answer[1] != "commit":
             found.append(None)
             continue
-        tree, created, parents = "", 0, []
-        for line in answer[2].split(b"\n\n", 1)[0].decode(errors="replace").splitlines():
-            field, _, value = line.partition(" ")
-            if field == "tree":
-                tree = value
-            elif field == "parent":
-                parents.append(value)
-            elif field == "committer":
-                created = int(value.rsplit(" ", 2)[-2])
-        found.append(ExpInfo(ref, answer[0], tree, created, tuple(parents)))
+        found.append(ExpInfo(ref, answer[0], *_commit_fields(answer[2])))
     return found
+
+
+def _commit_fields(data: bytes) -> tuple[str, int, tuple[str, ...]]:
+    """A commit object's tree, committer time and parents."""
+    tree, created, parents = "", 0, []
+    for line in data.split(b"\n\n", 1)[0].decode(errors="replace").splitlines():
+        field, _, value = line.partition(" ")
+        if field == "tree":
+            tree = value
+        elif field == "parent":
+            parents.append(value)
+        elif field == "committer":
+            created = int(value.rsplit(" ", 2)[-2])
+    return tree, created, tuple(parents)
 
 
 def _valid(refname: str) -> ExpRef | None:
@@ -160,17 +169,39 @@ def _extend_chains(
     chains: dict[str, Chain],
     moved: dict[str, ExpInfo | None],
 ) -> None:
-    """Checkpoint chains of the experiments that moved: a new checkpoint on the old tip
-    extends its chain; any other chain is read from git (one process for them all)."""
+    """Checkpoint chains of the experiments that moved: new checkpoints on the old tip
+    extend its chain (read through the running cat-file); any other chain is read
+    from git (one process for them all)."""
     unknown = []
     for refname, old in moved.items():
         exp = experiments.get(refname)
         if exp is None or not exp.parents or exp.parents[0] == exp.baseline:
             continue  # not a chain: its commit sits on its baseline
-        if old is not None and exp.parents[0] == old.rev:
-            step = (old.rev, old.parents[0] if old.parents else None, old.created)
-            chains[exp.rev] = [step, *previous.chains.get(old.rev, [])]
-        else:
+        chain = _walk(project, exp, old, previous.chains)
+        if chain is None:
             unknown.append(exp)
+        else:
+            chains[exp.rev] = chain
     if unknown:
         chains.update(checkpoint_chains(project, unknown))
+
+
+def _walk(project: Project, exp: ExpInfo, old: ExpInfo | None, known: dict[str, Chain]) -> Chain | None:
+    """``exp``'s chain from its commit down to its old tip ``old`` (whose chain is
+    ``known``) or its baseline, a few commits at most; None past that."""
+    chain: Chain = []
+    rev = exp.parents[0]
+    while len(chain) < MAX_WALK:
+        if old is not None and rev == old.rev:
+            return [*chain, (old.rev, old.parents[0] if old.parents else None, old.created), *known.get(old.rev, [])]
+        if rev == exp.baseline:
+            return chain
+        found = project.git.read_object(rev)
+        if found is None or found[1] != "commit":
+            return None
+        _, created, parents = _commit_fields(found[2])
+        chain.append((rev, parents[0] if parents else None, created))
+        if not parents:
+            return None  # a root commit: not on the baseline
+        rev = parents[0]
+    return None

@@ -22,12 +22,14 @@ from .workers import list_workers
 QUEUE_STATES = ("queued", "running", "success", "failed")
 
 
-def running_progress(project: Project, rows: list[ExpRow]) -> dict[str, dict]:
+def running_progress(project: Project, rows: list[ExpRow], running: set[str] | None = None) -> dict[str, dict]:
     """Progress of each running experiment, by name: the latest checkpoint event
     (step, total, metrics) and, for queued runs, when its worker started it (a display
     counts the elapsed time from there). ``rows`` are the collected rows; the queue is
-    read only when one of them is running."""
-    running = {r.name for r in rows if r.state == "running" and r.name}
+    read only when one of them is running. ``running``: the names of those rows, if
+    known (no pass over 10,000 rows)."""
+    if running is None:
+        running = {r.name for r in rows if r.state == "running" and r.name}
     progress = {
         e["experiment"]: dict(e) for e in read_progress(project) if e.get("state") == "running" and e.get("experiment")
     }

@@ -5,6 +5,7 @@ DataFrame, the interactive table) reads them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Literal
 
 from ..values import FileValues
@@ -13,6 +14,15 @@ Shape = tuple[tuple[str, tuple[str, ...]], ...]  # (file, its flat keys) of a pa
 _SHAPES: dict[Shape, Shape] = {}
 MAX_SHAPES = 4096
 _KEYS_ATTR = {"params": "_keys_params", "metrics": "_keys_metrics"}
+
+
+def shapes(rows: list[ExpRow], group: str) -> list[Shape]:
+    """``row.data.keys(group)`` of every row, at C speed once each record has its own."""
+    try:
+        return list(map(attrgetter(f"data.{_KEYS_ATTR[group]}"), rows))
+    except AttributeError:  # a record not asked before
+        return [row.data.keys(group) for row in rows]
+
 
 # What a row is: the workspace, a baseline commit, an experiment (done, queued, running
 # or failed: see its state), or a checkpoint of a checkpoint experiment.

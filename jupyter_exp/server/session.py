@@ -102,7 +102,7 @@ class ProjectSession:
                 self._aliases = aliases
             changed = {k: v for k, v in patch.items() if k not in self.state or self.state[k] != v}
             if "table" in changed:
-                diff = table_diff(self.state.get("table"), changed["table"])
+                diff = table_diff(self.state.get("table"), changed["table"], unique=True)
                 if diff is not None:
                     self.version += 1
                     messages.append({"type": "table-diff", "version": self.version, **diff})

@@ -49,13 +49,16 @@ def unique_keys(table: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return (table if renamed is None else dict(table, rows=renamed)), aliases
 
 
-def table_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any] | None:
-    """The diff turning ``old`` into ``new``; None when they are equal."""
+def table_diff(old: dict[str, Any] | None, new: dict[str, Any], unique: bool = False) -> dict[str, Any] | None:
+    """The diff turning ``old`` into ``new``; None when they are equal. ``unique``: the
+    row keys of both are known to be unique (``unique_keys`` made them so)."""
     old = old or {}
     old_rows: list[dict] = old.get("rows") or []
     new_rows: list[dict] = new.get("rows") or []
-    new_keys = [r["key"] for r in new_rows]
     remap = _remap(old.get("columns"), new.get("columns"), new_rows) if "rows" in old else None
+    if unique and "rows" in old and remap is None:
+        return _between_kept_rows(old, new)
+    new_keys = [r["key"] for r in new_rows]
     diff: dict[str, Any] = {"rows": [], "order": None}
     if remap is not None:
         diff["remap"] = remap
@@ -76,6 +79,38 @@ def table_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any
             diff["order_edit"] = edit
         else:
             diff["order"] = new_keys
+    diff["table"] = {k: v for k, v in new.items() if k != "rows" and (k not in old or old[k] != v)}
+    if not diff["rows"] and diff["order"] is None and "order_edit" not in diff and not diff["table"]:
+        return None
+    return diff
+
+
+def _between_kept_rows(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+    """``table_diff`` of two tables with unique keys and the same columns, looking only
+    between the rows both start and end with (the same dicts: the view kept them). A
+    key between them is nowhere else in either table, so this is the same diff."""
+    old_rows, new_rows = old["rows"], new["rows"]
+    shortest = min(len(old_rows), len(new_rows))
+    start = 0
+    while start < shortest and old_rows[start] is new_rows[start]:
+        start += 1
+    same_end = 0
+    while same_end < shortest - start and old_rows[-1 - same_end] is new_rows[-1 - same_end]:
+        same_end += 1
+    old_middle = old_rows[start : len(old_rows) - same_end]
+    new_middle = new_rows[start : len(new_rows) - same_end]
+    before = {r["key"]: r for r in old_middle}
+    diff: dict[str, Any] = {"rows": [r for r in new_middle if (o := before.get(r["key"])) is not r and o != r]}
+    diff["order"] = None
+    old_keys, new_keys = [r["key"] for r in old_middle], [r["key"] for r in new_middle]
+    if old_keys != new_keys:
+        # The row above the change anchors its first move, as in the whole list.
+        anchor = [old_rows[start - 1]["key"]] if start else []
+        edit = _order_edit(anchor + old_keys, anchor + new_keys)
+        if 2 * len(edit["moves"]) + len(edit["removed"]) < len(new_rows):
+            diff["order_edit"] = edit
+        else:
+            diff["order"] = [r["key"] for r in new_rows]
     diff["table"] = {k: v for k, v in new.items() if k != "rows" and (k not in old or old[k] != v)}
     if not diff["rows"] and diff["order"] is None and "order_edit" not in diff and not diff["table"]:
         return None

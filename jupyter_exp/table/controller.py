@@ -147,7 +147,7 @@ class TableController:
     def _arrange(self, options: dict[str, Any]) -> None:
         assert self._collected is not None
         self.rows, self.cols = show_table.arrange(self._collected.rows, **options)
-        self._progress = live_state.running_progress(self.project, self.rows)
+        self._progress = live_state.running_progress(self.project, self.rows, running=self._collected.running)
         self._workers = live_state.worker_count(self.project)
         self._redraw()
 

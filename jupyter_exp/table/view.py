@@ -147,7 +147,7 @@ def cell(row: ExpRow, column: str, cols: dict[str, Column]) -> Any:
     return None if v in (MISSING, ERROR) else v
 
 
-_BROKEN = object()  # a cell of a file that failed to parse (not a str: values can be "!")
+BROKEN = _BROKEN = object()  # a cell of a file that failed to parse (not a str: values can be "!")
 
 
 class Cells:
@@ -156,41 +156,29 @@ class Cells:
 
     def __init__(self, cols: dict[str, Column]) -> None:
         self.cols = cols
-        self._rows: dict[int, tuple[ExpRow, dict[str, Any]]] = {}  # the row kept: its id stays its own
+        self._rows: dict[int, dict[str, Any]] = {}
 
     def values(self, row: ExpRow) -> dict[str, Any]:
         known = self._rows.get(id(row))
-        if known is not None and known[0] is row:
-            return known[1]
-        values = {"experiment": cell(row, "experiment", self.cols), "state": row.state, "created": row.created}
-        flat: dict[tuple[str, str], dict | None] = {}
-        for cid, col in self.cols.items():
-            if col.group == "deps":
-                values[cid] = cell(row, cid, self.cols)
-                continue
-            where = (col.group, col.file)
-            if where not in flat:
-                entry = getattr(row.data, col.group).get(col.file)
-                flat[where] = None if entry is None else _BROKEN if entry.error is not None else entry.flat
-            data = flat[where]
-            values[cid] = _BROKEN if data is _BROKEN else None if data is None else data.get(col.key)
-        self._rows[id(row)] = (row, values)
-        return values
+        if known is None:
+            known = {"experiment": cell(row, "experiment", self.cols), "state": row.state, "created": row.created}
+            flat: dict[tuple[str, str], dict | None] = {}
+            for cid, col in self.cols.items():
+                if col.group == "deps":
+                    known[cid] = cell(row, cid, self.cols)
+                    continue
+                where = (col.group, col.file)
+                if where not in flat:
+                    entry = getattr(row.data, col.group).get(col.file)
+                    flat[where] = None if entry is None else _BROKEN if entry.error is not None else entry.flat
+                data = flat[where]
+                known[cid] = _BROKEN if data is _BROKEN else None if data is None else data.get(col.key)
+            self._rows[id(row)] = known
+        return known
 
     def get(self, row: ExpRow, column: str) -> Any:
         v = self.values(row)[column]
         return None if v is _BROKEN else v
-
-    def keep_only(self, rows: list[ExpRow]) -> None:
-        """Forget rows that are not in ``rows`` (once they outnumber them)."""
-        if len(self._rows) > 2 * len(rows) + 100:
-            self._rows = {id(r): self._rows[id(r)] for r in rows if id(r) in self._rows}
-
-
-def _kinds(sample: list[ExpRow], cells: Cells) -> dict[str, str]:
-    """Each data column's type, from its values in ``sample`` (the first rows)."""
-    values = [cells.values(r) for r in sample]
-    return {cid: column_type([None if (v := known[cid]) is _BROKEN else v for known in values]) for cid in cells.cols}
 
 
 def column_type(values: list[Any]) -> str:
@@ -346,7 +334,14 @@ def build(
     cells = memo.cells(by_id) if memo is not None else Cells(by_id)
     data_ids = list(by_id)
     kinds: dict[str, str] = {"experiment": "text", "state": "text", "created": "date"}
-    kinds.update(memo.kinds(rows[:2000], cells) if memo is not None else _kinds(rows[:2000], cells))
+    if memo is not None:
+        kinds.update(memo.kinds(rows[:2000]))
+    else:
+        for cid in data_ids:
+            kinds[cid] = column_type([cells.get(r, cid) for r in rows[:2000]])
+    progress = progress or {}
+    if memo is not None and (patched := memo.patched(rows, cells, state, kinds, progress)) is not None:
+        return patched
     filters = [f for f in state.filters if _usable(f, kinds.get(f.column))]
     sort = [(c, d) for c, d in state.sort if c in kinds]
 
@@ -391,12 +386,12 @@ def build(
     visible = [cid for cid in all_ids if cid not in state.hidden and (cid in INFO_COLUMNS or cid in visible_data)]
 
     expanded = set(state.expanded)
-    progress = progress or {}
     out_rows = []
     make = memo.row if memo is not None else _unmemoized_row
+    key_of = memo.key if memo is not None else row_key
     for block in out_blocks:
         head = block.head
-        key = row_key(head)
+        key = key_of(head)
         out_rows.append(
             make(
                 head,
@@ -412,7 +407,7 @@ def build(
         )
         if key in expanded:
             for child in block.children:
-                out_rows.append(make(child, visible, cells, row_key(child), 2, False, 0, False, None))
+                out_rows.append(make(child, visible, cells, key_of(child), 2, False, 0, False, None))
     if memo is not None:
         memo.keep_only(rows)
     experiments = [b.head for b in groups if b.head.kind == "experiment"]
@@ -420,7 +415,7 @@ def build(
     counts = {s: by_state[s] for s in ("queued", "running", "failed", "success")}
     counts["experiments"] = len(experiments)
     counts["shown"] = sum(1 for b in out_blocks if b.head.kind == "experiment")
-    return {
+    table = {
         "columns": [_column(cid, by_id, kinds) for cid in visible],
         "all_columns": [dict(_column(cid, by_id, kinds), hidden=cid in state.hidden) for cid in all_ids],
         "rows": out_rows,
@@ -428,6 +423,9 @@ def build(
         "operators": list(OPERATORS),
         "inactive_filters": [i for i, f in enumerate(state.filters) if f not in filters],
     }
+    if memo is not None:
+        memo.remember(rows, state, kinds, visible, progress, table)
+    return table
 
 
 def _column(cid: str, by_id: dict[str, Column], kinds: dict[str, str]) -> dict:

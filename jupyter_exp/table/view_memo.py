@@ -3,17 +3,76 @@
 A table that follows running experiments is rebuilt each time a few of its rows
 change; its other rows are the same objects as before (``collect.Collected`` keeps
 them), so their cells and their drawn dicts are looked up here instead of being
-flattened and formatted again. The output is the same with or without a memo.
+flattened and formatted again. When the table is in its collection order (no sort,
+filter or expanded row), only the rows between the unchanged start and end of the
+list are drawn at all: a checkpoint in a table of 10,000 rows costs a few rows. The
+output is the same with or without a memo (``tests/test_live_refresh.py`` checks).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from ..experiments.collect import ExpRow
 from ..experiments.columns import Column
 from . import view
-from .view import Cells
+from .view import Cells, TableState
+
+_kind = attrgetter("kind")
+Types = tuple[frozenset, frozenset]  # the data columns holding a number, those holding another value
+
+
+class KeptCells(Cells):
+    """``view.Cells`` kept from build to build: each row is kept with its values (so its
+    id stays its own), and with which columns hold a number or another value in it,
+    one object for all rows alike (``ViewMemo.kinds``)."""
+
+    def __init__(self, cols: dict[str, Column]) -> None:
+        super().__init__(cols)
+        self._kept: dict[int, tuple[ExpRow, dict[str, Any], Types]] = {}
+        self._types: dict[Types, Types] = {}
+
+    def values(self, row: ExpRow) -> dict[str, Any]:
+        return self._known(row)[1]
+
+    def types(self, row: ExpRow) -> Types:
+        return self._known(row)[2]
+
+    def _known(self, row: ExpRow) -> tuple[ExpRow, dict[str, Any], Types]:
+        known = self._kept.get(id(row))
+        if known is None or known[0] is not row:
+            self._rows.clear()  # Cells' own (by id only) is not kept: a dead row's id is reused
+            values = super().values(row)
+            numbers = frozenset(c for c in self.cols if _is_number(values[c]))
+            others = frozenset(c for c in self.cols if values[c] is not None and values[c] is not view.BROKEN)
+            types = (numbers, others - numbers)
+            known = self._kept[id(row)] = (row, values, self._types.setdefault(types, types))
+        return known
+
+    def keep_only(self, rows: list[ExpRow]) -> None:
+        """Forget rows that are not in ``rows`` (once they outnumber them)."""
+        if len(self._kept) > 2 * len(rows) + 100:
+            self._kept = {id(r): self._kept[id(r)] for r in rows if id(r) in self._kept}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+class _Last(NamedTuple):
+    """The last build: its input, what it depended on, and its table."""
+
+    rows: list[ExpRow]
+    cells: Cells
+    state: TableState
+    kinds: dict[str, str]
+    visible: list[str]
+    progress: dict[str, dict]
+    table: dict  # (its counts are the host's to change: a copy is in `counts`)
+    counts: dict[str, int]
+    checkpoints: int  # checkpoint rows in `rows`
 
 
 class ViewMemo:
@@ -24,27 +83,38 @@ class ViewMemo:
 
     def __init__(self) -> None:
         self._cols: dict[str, Column] | None = None
-        self._cells: Cells | None = None
+        self._cells: KeptCells | None = None
         self._visible: list[str] | None = None
         self._rows: dict[int, tuple[ExpRow, tuple, dict]] = {}  # id -> (row, what else made it, its dict)
-        self._kinds: tuple[Cells, list[ExpRow], dict[str, str]] | None = None
+        self._keys: dict[int, tuple[ExpRow, str]] = {}
+        self._last: _Last | None = None
 
-    def cells(self, by_id: dict[str, Column]) -> Cells:
+    def cells(self, by_id: dict[str, Column]) -> KeptCells:
         if self._cells is None or self._cols != by_id:
-            self._cols, self._cells = by_id, view.Cells(by_id)
+            self._cols, self._cells = by_id, KeptCells(by_id)
         return self._cells
 
-    def kinds(self, sample: list[ExpRow], cells: Cells) -> dict[str, str]:
-        """``view._kinds(sample, cells)``, as worked out before if the sample is the same rows."""
-        known = self._kinds
-        if (
-            known is None
-            or known[0] is not cells
-            or len(known[1]) != len(sample)
-            or not all(a is b for a, b in zip(known[1], sample))
-        ):
-            known = self._kinds = (cells, sample, view._kinds(sample, cells))
-        return known[2]
+    def kinds(self, sample: list[ExpRow]) -> dict[str, str]:
+        """Each data column's type from its values in ``sample`` (``view.column_type``
+        of each column), looking once at each set of rows alike."""
+        assert self._cells is not None
+        numbers: set[str] = set()
+        others: set[str] = set()
+        seen: set[int] = set()
+        for row in sample:
+            types = self._cells.types(row)
+            if id(types) not in seen:
+                seen.add(id(types))
+                numbers |= types[0]
+                others |= types[1]
+        return {cid: "number" if cid in numbers and cid not in others else "text" for cid in self._cells.cols}
+
+    def key(self, row: ExpRow) -> str:
+        """``view.row_key(row)``, worked out once per row."""
+        known = self._keys.get(id(row))
+        if known is None or known[0] is not row:
+            known = self._keys[id(row)] = (row, view.row_key(row))
+        return known[1]
 
     def row(self, row: ExpRow, visible: list[str], cells: Cells, *args: Any) -> dict:
         """``view._row(row, *args)`` as made before, if made from the same row and arguments."""
@@ -62,3 +132,87 @@ class ViewMemo:
             self._cells.keep_only(rows)
         if len(self._rows) > 2 * len(rows) + 100:
             self._rows = {id(r): self._rows[id(r)] for r in rows if id(r) in self._rows}
+        if len(self._keys) > 2 * len(rows) + 100:
+            self._keys = {id(r): self._keys[id(r)] for r in rows if id(r) in self._keys}
+
+    def remember(
+        self, rows: list[ExpRow], state: TableState, kinds: dict, visible: list[str], progress: dict, table: dict
+    ) -> None:
+        """What ``build`` made last, for ``patched``."""
+        assert self._cells is not None
+        checkpoints = list(map(_kind, rows)).count("checkpoint")
+        self._last = _Last(
+            rows, self._cells, state, kinds, visible, dict(progress), table, dict(table["counts"]), checkpoints
+        )
+
+    def patched(self, rows: list[ExpRow], cells: Cells, state: TableState, kinds: dict, progress: dict) -> dict | None:
+        """The table for ``rows`` made from the last one, if the table is in collection
+        order (no sort, filter, star filter, expanded row or only-changed columns) and
+        nothing but the rows changed: the unchanged start and end of the list keep
+        their drawn rows, the rows between are drawn. None when that does not hold."""
+        last = self._last
+        if (
+            last is None
+            or last.cells is not cells
+            or last.state != state
+            or last.kinds != kinds
+            or state.sort
+            or state.filters
+            or state.starred_only
+            or state.only_changed
+            or state.expanded
+        ):
+            return None
+        old = last.rows
+        shortest = min(len(old), len(rows))
+        start = 0
+        while start < shortest and old[start] is rows[start]:
+            start += 1
+        same_end = 0
+        while same_end < shortest - start and old[-1 - same_end] is rows[-1 - same_end]:
+            same_end += 1
+        # Both ends on a row that starts a block (a checkpoint belongs to the row above).
+        while start > 0 and any(r[start].kind == "checkpoint" for r in (old, rows) if start < len(r)):
+            start -= 1
+        while same_end > 0 and old[len(old) - same_end].kind == "checkpoint":
+            same_end -= 1
+        old_middle, new_middle = old[start : len(old) - same_end], rows[start : len(rows) - same_end]
+        groups = view.blocks(new_middle)
+        if any(b.head.kind == "checkpoint" for b in groups) or (old_middle and old_middle[0].kind == "checkpoint"):
+            return None  # a checkpoint row of no experiment: blocks are not one per other row
+        changed = {n for n in {*last.progress, *progress} if last.progress.get(n) != progress.get(n)}
+        if changed - {b.head.name for b in groups if b.head.kind == "experiment"}:
+            return None  # progress of a row outside the changed ones (found by a full pass)
+        # One drawn row per block: the blocks before and after the changed rows.
+        before = start - list(map(_kind, old[:start])).count("checkpoint")
+        middle_checkpoints = list(map(_kind, old_middle)).count("checkpoint")
+        after = same_end - (last.checkpoints - (start - before) - middle_checkpoints)
+        starred = set(state.starred)
+        drawn = []
+        for block in groups:
+            head = block.head
+            key = self.key(head)
+            top = head.kind in ("workspace", "baseline")
+            shown = progress.get(head.name or "") if head.kind == "experiment" else None
+            drawn.append(
+                self.row(
+                    head, last.visible, cells, key, 0 if top else 1, key in starred, len(block.children), False, shown
+                )
+            )
+        old_rows = last.table["rows"]
+        counts = Counter(last.counts)
+        counts.subtract(_counts([r for r in old_middle if r.kind != "checkpoint"]))
+        counts.update(_counts([b.head for b in groups]))
+        table = dict(
+            last.table, rows=[*old_rows[:before], *drawn, *old_rows[len(old_rows) - after :]], counts=dict(counts)
+        )
+        self.remember(rows, state, kinds, last.visible, progress, table)
+        return table
+
+
+def _counts(heads: list[ExpRow]) -> Counter:
+    """What a build counts of these block heads (experiments by state, and shown)."""
+    experiments = [r for r in heads if r.kind == "experiment"]
+    found = Counter(r.state or "success" for r in experiments)
+    found["experiments"] = found["shown"] = len(experiments)
+    return found
