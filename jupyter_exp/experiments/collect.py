@@ -489,8 +489,7 @@ def _exp_rows(
 def _shaped(data: ExpData) -> ExpData:
     """``data`` with its params' and metrics' keys worked out: the table lists the
     columns of 10,000 rows at C speed only if each has them (``records.shapes``)."""
-    data.keys("params")
-    data.keys("metrics")
+    data.shape()
     return data
 
 

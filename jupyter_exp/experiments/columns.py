@@ -29,11 +29,13 @@ class Column:
 def columns(rows: list[ExpRow], deps: bool = False) -> list[Column]:
     """Metrics columns, then params, in first-seen order (then deps, sorted)."""
     seen: dict[tuple[str, str, str], None] = {}
-    for group in ("metrics", "params"):
-        # Each distinct shape (one object for all records alike: 10,000 rows have a few),
-        # in the order rows first show it; the rows are walked at C speed.
-        found = shapes(rows, group)
-        for shape in dict(zip(map(id, found), found)).values():
+    # Each distinct shape of the rows' metrics and params (one object for all records
+    # alike: 10,000 rows have a few), in the order the rows first show it; the rows are
+    # walked once, at C speed.
+    found = shapes(rows)
+    distinct = list(dict(zip(map(id, found), found)).values())
+    for index, group in enumerate(("metrics", "params")):
+        for shape in dict((id(pair[index]), pair[index]) for pair in distinct).values():
             for file, keys in shape:
                 for key in keys:
                     seen.setdefault((group, file, key))

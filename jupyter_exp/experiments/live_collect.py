@@ -105,9 +105,8 @@ def _changed_refs(
     """Refs to read again: loose refs added, rewritten (another inode) or removed, and
     those of experiments that run now or ran at the last update (a ref rewritten twice
     between two listings may get its first inode back; the listing may wait)."""
-    before = previous.loose
-    changed = {name for name, inode in loose.items() if before.get(name) != inode}
-    changed |= {name for name in before if name not in loose}
+    # Refs whose (name, inode) is on one side only: added, rewritten or removed (at C speed).
+    changed = {name for name, _ in loose.items() ^ previous.loose.items()}
     for entry in entries:
         if entry.state == "running":
             changed.add(str(ExpRef(entry.baseline, entry.name)))

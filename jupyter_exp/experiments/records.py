@@ -11,17 +11,22 @@ from typing import Literal
 from ..values import FileValues
 
 Shape = tuple[tuple[str, tuple[str, ...]], ...]  # (file, its flat keys) of a params or metrics group
-_SHAPES: dict[Shape, Shape] = {}
+_SHAPES: dict[tuple, tuple] = {}  # one object for each shape (and pair of shapes) seen
 MAX_SHAPES = 4096
-_KEYS_ATTR = {"params": "_keys_params", "metrics": "_keys_metrics"}
 
 
-def shapes(rows: list[ExpRow], group: str) -> list[Shape]:
-    """``row.data.keys(group)`` of every row, at C speed once each record has its own."""
+def _interned(shape: tuple) -> tuple:
+    if len(_SHAPES) > MAX_SHAPES:
+        _SHAPES.clear()  # only a shortcut: shapes made before stay valid
+    return _SHAPES.setdefault(shape, shape)
+
+
+def shapes(rows: list[ExpRow]) -> list[tuple[Shape, Shape]]:
+    """``row.data.shape()`` of every row, at C speed once each record has its own."""
     try:
-        return list(map(attrgetter(f"data.{_KEYS_ATTR[group]}"), rows))
+        return list(map(attrgetter("data._shape"), rows))
     except AttributeError:  # a record not asked before
-        return [row.data.keys(group) for row in rows]
+        return [row.data.shape() for row in rows]
 
 
 # What a row is: the workspace, a baseline commit, an experiment (done, queued, running
@@ -51,16 +56,21 @@ class ExpData:
         )
 
     def keys(self, group: str) -> Shape:
-        """The flat keys of each file of ``group`` (params or metrics), in file order.
-        Worked out once per record, and one tuple for every record of the same shape:
-        listing the columns of 10,000 rows then looks at each shape once."""
-        known = self.__dict__.get(_KEYS_ATTR[group])
+        """The flat keys of each file of ``group`` (params or metrics), in file order."""
+        return self.shape()[0 if group == "metrics" else 1]
+
+    def shape(self) -> tuple[Shape, Shape]:
+        """The flat keys of each metrics file and of each params file. Worked out once
+        per record, and one object for every record of the same shape: listing the
+        columns of 10,000 rows then looks at each shape once (``columns.columns``)."""
+        known = self.__dict__.get("_shape")
         if known is None:
-            shape = tuple((file, tuple(values.flat)) for file, values in getattr(self, group).items())
-            if len(_SHAPES) > MAX_SHAPES:
-                _SHAPES.clear()  # only a shortcut: shapes made before stay valid
-            known = _SHAPES.setdefault(shape, shape)
-            object.__setattr__(self, _KEYS_ATTR[group], known)  # frozen: a cache, not a field
+            metrics, params = (
+                _interned(tuple((file, tuple(values.flat)) for file, values in files.items()))
+                for files in (self.metrics, self.params)
+            )
+            known = _interned((metrics, params))
+            object.__setattr__(self, "_shape", known)  # frozen: a cache, not a field
         return known
 
 

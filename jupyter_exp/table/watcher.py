@@ -1,5 +1,6 @@
 """Following a project live: a daemon thread that polls file stats (no git process)
-and updates a table when something changed, within a small share of a core.
+and updates a table when something changed, within a small share of a core (on
+average over a minute).
 
 An update reads only what moves while experiments run (``TableController.refresh_live``:
 the refs that changed, the queue, progress, the workspace row), so with 10,000
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..experiments import live_state
 from ..experiments import show as show_table
+from ..experiments.show_stamp import file_stats
 
 if TYPE_CHECKING:
     from .controller import TableController
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5  # how often the watcher looks at file stats (no git process)
 MIN_REFRESH_SECONDS = 1.0  # at most one update a second while things change
-CPU_SHARE = 0.03  # and no more often than keeps updating under 3% of a core
+CPU_SHARE = 0.03  # and no more often than keeps updating under 3% of a core, on average
+BURST_SECONDS = 60.0  # over a minute: an update may spend what a quiet minute saved
 FULL_SECONDS = 30.0  # a full collection at most this often while changes keep coming
 FULL_SHARE = 0.1  # and within this part of the watcher's share
 
@@ -45,6 +48,7 @@ class Watcher:
         self._thread = threading.Thread(target=self._loop, name="jupyter-exp-table", daemon=True)
         self._project = table.project
         self._files = show_table.workspace_files(self._project)
+        self._files_seen = file_stats(self._files)
         self._last = live_state.change_stamp(self._project, self._files)
         self.refreshes = 0  # updates made (live or full)
         self.full_refreshes = 0
@@ -57,26 +61,36 @@ class Watcher:
         self._stop.set()
 
     def _loop(self) -> None:
+        # A budget of CPU seconds that fills at ``cpu_share`` of the time passing, up to
+        # BURST_SECONDS' worth: an update spends what it cost, and none starts in debt.
+        # A costly one now and then (a new column redraws every row) is paid from what
+        # quiet moments saved instead of stopping the updates for a minute after it.
+        credit, then = self.cpu_share * BURST_SECONDS, time.monotonic()
         next_allowed = 0.0
-        next_full = time.monotonic() + FULL_SECONDS  # the table was just collected in full
+        next_full = then + FULL_SECONDS  # the table was just collected in full
         while not self._stop.wait(POLL_SECONDS):
             table = self._table()
             if table is None or table.closed:
                 return
             try:
-                stamp = live_state.change_stamp(self._project, self._files)
                 now = time.monotonic()
-                if stamp == self._last or now < next_allowed:
+                credit, then = min(self.cpu_share * BURST_SECONDS, credit + (now - then) * self.cpu_share), now
+                if now < next_allowed or credit < 0:
+                    continue
+                stamp = live_state.change_stamp(self._project, self._files)
+                if stamp == self._last:
                     continue
                 self._last = stamp
                 full = now >= next_full
                 cpu = time.thread_time()
                 table.refresh() if full else table.refresh_live()
-                self._files = show_table.workspace_files(self._project)
+                if file_stats(self._files) != self._files_seen:  # a workspace file moved
+                    self._files = show_table.workspace_files(self._project)
+                    self._files_seen = file_stats(self._files)
                 self.refreshes += 1
-                # A big table costs more to update: wait longer, keep the process's share small.
                 cost = time.thread_time() - cpu
-                next_allowed = now + max(MIN_REFRESH_SECONDS, cost / self.cpu_share)
+                credit -= cost
+                next_allowed = now + MIN_REFRESH_SECONDS
                 if full:
                     self.full_refreshes += 1
                     next_full = now + max(FULL_SECONDS, cost / (self.cpu_share * FULL_SHARE))
