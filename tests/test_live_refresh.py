@@ -247,3 +247,58 @@ def test_a_collection_in_another_thread_shares_the_show_cache(many):
     assert results == [results[0]] * 2 and results[0] > MANY
     entries = json.loads((many / ".dvc/tmp/jupyter_exp/show-cache.json").read_text())["entries"]
     assert len(entries) == MANY + 4  # each experiment and the baseline, once
+
+
+def test_the_view_memo_draws_what_a_fresh_build_draws(many):
+    """A long run of random changes to rows, columns, preferences and progress: every
+    build with the kept memo equals a build from scratch."""
+    import random
+    from dataclasses import replace
+
+    from jupyter_exp.experiments import show
+    from jupyter_exp.table import view
+    from jupyter_exp.table.view_memo import ViewMemo
+
+    rows, cols = show.select(Project(many))
+    experiments = [r for r in rows if r.kind == "experiment"]
+    spare_cols = [*cols]
+    memo, rng = ViewMemo(), random.Random(15)
+    state, progress = view.TableState(), {}
+    for step in range(300):
+        action = rng.randrange(9)
+        at = rng.randrange(2, len(rows))
+        if action == 0:  # an experiment moves to the top (a new checkpoint), with a checkpoint row
+            exp = rng.choice(experiments)
+            moved = replace(exp, state="running", step=(exp.step or 0) + 1, data=rng.choice(experiments).data)
+            rows = [r for r in rows if r.name != exp.name or r.kind == "workspace"]
+            rows[2:2] = [moved, replace(exp, kind="checkpoint", step=0)]
+        elif action == 1:  # one goes
+            del rows[at]
+            rows = [r for i, r in enumerate(rows) if r.kind != "checkpoint" or rows[i - 1].kind != "baseline"]
+        elif action == 2:  # one comes, anywhere
+            rows.insert(at, replace(rng.choice(experiments), name=f"new-{step}"))
+        elif action == 3:  # its state changes in place
+            if rows[at].kind == "experiment":
+                rows[at] = replace(rows[at], state=rng.choice(["running", "failed", "queued", None]))
+        elif action == 4:  # a column comes or goes
+            cols = [c for c in spare_cols if rng.random() < 0.8] or spare_cols
+        elif action == 5:  # progress of some names
+            names = [r.name for r in rng.sample(experiments, 3)]
+            progress = {n: {"experiment": n, "step": rng.randrange(5)} for n in names if rng.random() < 0.7}
+        elif action == 6:  # the user sorts, filters, expands, hides, stars
+            key = view.row_key(rng.choice([r for r in rows if r.kind == "experiment"]))
+            state = rng.choice(
+                [
+                    view.TableState(),
+                    view.TableState(sort=(("metrics.loss", "desc"),)),
+                    view.TableState(filters=(view.Filter("metrics.loss", "<", "0.1"),)),
+                    view.TableState(expanded=(key,), starred=(key,)),
+                    view.TableState(hidden=("created",), starred=(key,), starred_only=rng.random() < 0.5),
+                    view.TableState(only_changed=True),
+                ]
+            )
+        else:  # nothing but a new list of the same rows (a refresh that found nothing)
+            rows = list(rows)
+        kept = view.build(view.with_running(rows, progress), cols, state, progress, memo=memo)
+        fresh = view.build(view.with_running(rows, progress), cols, state, progress)
+        assert kept == fresh, f"step {step}, action {action}"

@@ -27,12 +27,18 @@ Types = tuple[frozenset, frozenset]  # the data columns holding a number, those 
 class KeptCells(Cells):
     """``view.Cells`` kept from build to build: each row is kept with its values (so its
     id stays its own), and with which columns hold a number or another value in it,
-    one object for all rows alike (``ViewMemo.kinds``)."""
+    one object for all rows alike (``ViewMemo.kinds``). Made anew when the columns
+    change, it takes from the one ``before`` it the values of the columns both have."""
 
-    def __init__(self, cols: dict[str, Column]) -> None:
+    def __init__(self, cols: dict[str, Column], before: KeptCells | None = None) -> None:
         super().__init__(cols)
         self._kept: dict[int, tuple[ExpRow, dict[str, Any], Types]] = {}
         self._types: dict[Types, Types] = {}
+        self._before = before
+        if before is not None:
+            same = {cid for cid, col in cols.items() if before.cols.get(cid) == col}
+            self._same = [*view.INFO_COLUMNS, *same]
+            self._new = Cells({cid: col for cid, col in cols.items() if cid not in same})
 
     def values(self, row: ExpRow) -> dict[str, Any]:
         return self._known(row)[1]
@@ -43,8 +49,14 @@ class KeptCells(Cells):
     def _known(self, row: ExpRow) -> tuple[ExpRow, dict[str, Any], Types]:
         known = self._kept.get(id(row))
         if known is None or known[0] is not row:
-            self._rows.clear()  # Cells' own (by id only) is not kept: a dead row's id is reused
-            values = super().values(row)
+            before = self._before._kept.get(id(row)) if self._before is not None else None
+            if before is not None and before[0] is row:
+                self._new._rows.clear()  # (by id only: a dead row's id is reused)
+                values = {**{cid: before[1][cid] for cid in self._same}, **self._new.values(row)}
+                values = {cid: values[cid] for cid in (*view.INFO_COLUMNS, *self.cols)}  # in the columns' order
+            else:
+                self._rows.clear()
+                values = super().values(row)
             numbers = frozenset(c for c in self.cols if _is_number(values[c]))
             others = frozenset(c for c in self.cols if values[c] is not None and values[c] is not view.BROKEN)
             types = (numbers, others - numbers)
@@ -55,6 +67,7 @@ class KeptCells(Cells):
         """Forget rows that are not in ``rows`` (once they outnumber them)."""
         if len(self._kept) > 2 * len(rows) + 100:
             self._kept = {id(r): self._kept[id(r)] for r in rows if id(r) in self._kept}
+            self._before = None  # (its rows are all taken by now)
 
 
 def _is_number(v: Any) -> bool:
@@ -85,13 +98,17 @@ class ViewMemo:
         self._cols: dict[str, Column] | None = None
         self._cells: KeptCells | None = None
         self._visible: list[str] | None = None
-        self._rows: dict[int, tuple[ExpRow, tuple, dict]] = {}  # id -> (row, what else made it, its dict)
+        self._generation = 0  # of the visible columns
+        self._drawn: tuple[list[str] | None, dict] = (None, {})  # the visible columns before, and theirs
+        self._drawn_cols: dict[str, Column] = {}
+        # id -> (row, what else made it, its dict, the generation of the columns it shows)
+        self._rows: dict[int, tuple[ExpRow, tuple, dict, int]] = {}
         self._keys: dict[int, tuple[ExpRow, str]] = {}
         self._last: _Last | None = None
 
     def cells(self, by_id: dict[str, Column]) -> KeptCells:
         if self._cells is None or self._cols != by_id:
-            self._cols, self._cells = by_id, KeptCells(by_id)
+            self._cols, self._cells = by_id, KeptCells(by_id, self._cells)
         return self._cells
 
     def kinds(self, sample: list[ExpRow]) -> dict[str, str]:
@@ -117,15 +134,37 @@ class ViewMemo:
         return known[1]
 
     def row(self, row: ExpRow, visible: list[str], cells: Cells, *args: Any) -> dict:
-        """``view._row(row, *args)`` as made before, if made from the same row and arguments."""
+        """``view._row(row, *args)`` as made before, if made from the same row and
+        arguments; after the visible columns changed, its cells moved to their new
+        places (and only new columns' cells formatted)."""
         if visible != self._visible:
-            self._visible, self._rows = list(visible), {}
+            self._drawn = (self._visible, self._drawn_cols)
+            self._visible, self._generation = list(visible), self._generation + 1
+        self._drawn_cols = cells.cols
         known = self._rows.get(id(row))
         if known is not None and known[0] is row and known[1] == args:
-            return known[2]
+            if known[3] == self._generation:
+                return known[2]
+            if known[3] == self._generation - 1 and self._drawn[0] is not None:
+                made = dict(known[2], cells=self._moved(known[2]["cells"], visible, cells, cells.values(row)))
+                self._rows[id(row)] = (row, args, made, self._generation)
+                return made
         made = view._row(row, args[0], visible, cells, *args[1:])
-        self._rows[id(row)] = (row, args, made)
+        self._rows[id(row)] = (row, args, made, self._generation)
         return made
+
+    def _moved(self, drawn: list, visible: list[str], cells: Cells, values: dict[str, Any]) -> list:
+        """Cells drawn for the last visible columns, for ``visible`` (``view._row``'s)."""
+        before, cols_before = self._drawn
+        at = {cid: i for i, cid in enumerate(before or [])}
+        moved = []
+        for cid in visible:
+            i = at.get(cid)
+            if i is not None and (cid in view.INFO_COLUMNS or cols_before.get(cid) == cells.cols.get(cid)):
+                moved.append(drawn[i])
+            else:
+                moved.append(view.ERROR if values[cid] is view.BROKEN else view._display(values[cid], cid))
+        return moved
 
     def keep_only(self, rows: list[ExpRow]) -> None:
         if self._cells is not None:
