@@ -251,18 +251,20 @@ def test_a_collection_in_another_thread_shares_the_show_cache(many):
 
 def test_the_view_memo_draws_what_a_fresh_build_draws(many):
     """A long run of random changes to rows, columns, preferences and progress: every
-    build with the kept memo equals a build from scratch."""
+    build with the kept memos (the view's, the columns') equals a build from scratch."""
     import random
     from dataclasses import replace
 
     from jupyter_exp.experiments import show
+    from jupyter_exp.experiments.columns import columns
+    from jupyter_exp.experiments.columns_memo import ColumnsMemo
     from jupyter_exp.table import view
     from jupyter_exp.table.view_memo import ViewMemo
 
     rows, cols = show.select(Project(many))
     experiments = [r for r in rows if r.kind == "experiment"]
     spare_cols = [*cols]
-    memo, rng = ViewMemo(), random.Random(15)
+    memo, columns_memo, rng = ViewMemo(), ColumnsMemo(), random.Random(15)
     state, progress = view.TableState(), {}
     for step in range(300):
         action = rng.randrange(9)
@@ -275,8 +277,11 @@ def test_the_view_memo_draws_what_a_fresh_build_draws(many):
         elif action == 1:  # one goes
             del rows[at]
             rows = [r for i, r in enumerate(rows) if r.kind != "checkpoint" or rows[i - 1].kind != "baseline"]
-        elif action == 2:  # one comes, anywhere
-            rows.insert(at, replace(rng.choice(experiments), name=f"new-{step}"))
+        elif action == 2:  # one comes, anywhere, maybe with params no other row has
+            data = rng.choice(experiments).data
+            if rng.random() < 0.3:
+                data = replace(data, params={**data.params, f"extra{step % 3}.yaml": data.params["params.yaml"]})
+            rows.insert(at, replace(rng.choice(experiments), name=f"new-{step}", data=data))
         elif action == 3:  # its state changes in place
             if rows[at].kind == "experiment":
                 rows[at] = replace(rows[at], state=rng.choice(["running", "failed", "queued", None]))
@@ -299,6 +304,7 @@ def test_the_view_memo_draws_what_a_fresh_build_draws(many):
             )
         else:  # nothing but a new list of the same rows (a refresh that found nothing)
             rows = list(rows)
+        assert columns_memo.columns(rows) == columns(rows), f"step {step}, action {action}"
         kept = view.build(view.with_running(rows, progress), cols, state, progress, memo=memo)
         fresh = view.build(view.with_running(rows, progress), cols, state, progress)
         assert kept == fresh, f"step {step}, action {action}"

@@ -30,7 +30,7 @@ from .show_stamp import file_stats
 
 MAX_PARSED = 1000  # files parsed by updates, kept for the next ones (a run's params, its dvc.yaml)
 MAX_WALK = 64  # commits read back to the old tip of a checkpoint chain before asking git log
-LISTING_SPACING = 400  # seconds between listings of the refs per second a listing costs (0.25% of a core)
+LISTING_SPACING = 1000  # seconds between listings of the refs per second a listing costs (0.1% of a core)
 
 
 def update(project: Project, previous: Collected) -> Collected:

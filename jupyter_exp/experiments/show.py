@@ -8,6 +8,10 @@ from ..errors import JupyterExpError
 from .collect import ExpRow
 from .columns import ERROR, MISSING, Column, columns, filter_columns, find_column, value
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .columns_memo import ColumnsMemo
+
 
 def sort_rows(rows: list[ExpRow], cols: list[Column], sort_by: str | None, sort_order: str = "asc") -> list[ExpRow]:
     """Sort experiments within each baseline by a column (``key`` or ``file:key``)."""
@@ -100,16 +104,18 @@ def arrange(
     deps: bool = False,
     hide_queued: bool = False,
     hide_failed: bool = False,
+    memo: ColumnsMemo | None = None,
 ) -> tuple[list[ExpRow], list[Column]]:
     """Collected rows as ``select`` gives them: the columns chosen, rows left out and
-    ordered as the flags say."""
+    ordered as the flags say. ``memo``: the columns worked out from the last answer (a
+    table that follows its project)."""
     if sort_order not in ("asc", "desc"):
         raise JupyterExpError(f"Unknown sort order '{sort_order}'; use asc or desc.")
     hidden = {"queued"} if hide_queued else set()
     hidden |= {"failed"} if hide_failed else set()
     if hidden:
         rows = [row for row in rows if row.kind != "experiment" or row.state not in hidden]
-    cols = columns(rows, deps=deps)
+    cols = memo.columns(rows) if memo is not None and not deps else columns(rows, deps=deps)
     rows = sort_rows(rows, cols, sort_by, sort_order)
     cols = filter_columns(rows, cols, keep=keep, drop=drop, only_changed=only_changed)
     return rows, cols

@@ -20,6 +20,7 @@ from ..errors import JupyterExpError
 from ..experiments import collect, live_collect, live_state
 from ..experiments import show as show_table
 from ..experiments.collect import ExpRow
+from ..experiments.columns_memo import ColumnsMemo
 from ..gc_pause import gc_paused
 from ..project import Project
 from . import actions, view
@@ -79,6 +80,7 @@ class TableController:
         self.cols: list[show_table.Column] = []
         self._collected: collect.Collected | None = None
         self._view_memo = ViewMemo()
+        self._columns_memo = ColumnsMemo()
         self.watcher: Watcher | None = None
         self._prefs = load_prefs(project)
         self._progress: dict[str, dict] = {}
@@ -146,7 +148,7 @@ class TableController:
 
     def _arrange(self, options: dict[str, Any]) -> None:
         assert self._collected is not None
-        self.rows, self.cols = show_table.arrange(self._collected.rows, **options)
+        self.rows, self.cols = show_table.arrange(self._collected.rows, memo=self._columns_memo, **options)
         self._progress = live_state.running_progress(self.project, self.rows, running=self._collected.running)
         self._workers = live_state.worker_count(self.project)
         self._redraw()

@@ -37,7 +37,8 @@ class KeptCells(Cells):
         self._before = before
         if before is not None:
             same = {cid for cid, col in cols.items() if before.cols.get(cid) == col}
-            self._same = [*view.INFO_COLUMNS, *same]
+            self._same = {*view.INFO_COLUMNS, *same}
+            self._order = [*view.INFO_COLUMNS, *cols]  # Cells.values' order
             self._new = Cells({cid: col for cid, col in cols.items() if cid not in same})
 
     def values(self, row: ExpRow) -> dict[str, Any]:
@@ -52,8 +53,8 @@ class KeptCells(Cells):
             before = self._before._kept.get(id(row)) if self._before is not None else None
             if before is not None and before[0] is row:
                 self._new._rows.clear()  # (by id only: a dead row's id is reused)
-                values = {**{cid: before[1][cid] for cid in self._same}, **self._new.values(row)}
-                values = {cid: values[cid] for cid in (*view.INFO_COLUMNS, *self.cols)}  # in the columns' order
+                made, kept = self._new.values(row), before[1]
+                values = {cid: kept[cid] if cid in self._same else made[cid] for cid in self._order}
             else:
                 self._rows.clear()
                 values = super().values(row)
@@ -101,6 +102,7 @@ class ViewMemo:
         self._generation = 0  # of the visible columns
         self._drawn: tuple[list[str] | None, dict] = (None, {})  # the visible columns before, and theirs
         self._drawn_cols: dict[str, Column] = {}
+        self._plan: tuple[int, list[tuple[int, str]]] = (-1, [])  # where each visible cell was drawn before
         # id -> (row, what else made it, its dict, the generation of the columns it shows)
         self._rows: dict[int, tuple[ExpRow, tuple, dict, int]] = {}
         self._keys: dict[int, tuple[ExpRow, str]] = {}
@@ -155,16 +157,16 @@ class ViewMemo:
 
     def _moved(self, drawn: list, visible: list[str], cells: Cells, values: dict[str, Any]) -> list:
         """Cells drawn for the last visible columns, for ``visible`` (``view._row``'s)."""
-        before, cols_before = self._drawn
-        at = {cid: i for i, cid in enumerate(before or [])}
-        moved = []
-        for cid in visible:
-            i = at.get(cid)
-            if i is not None and (cid in view.INFO_COLUMNS or cols_before.get(cid) == cells.cols.get(cid)):
-                moved.append(drawn[i])
-            else:
-                moved.append(view.ERROR if values[cid] is view.BROKEN else view._display(values[cid], cid))
-        return moved
+        if self._plan[0] != self._generation:
+            before, cols_before = self._drawn
+            at = {cid: i for i, cid in enumerate(before or [])}
+            same = [cid in view.INFO_COLUMNS or cols_before.get(cid) == cells.cols.get(cid) for cid in visible]
+            self._plan = (self._generation, [(at.get(cid, -1) if ok else -1, cid) for cid, ok in zip(visible, same)])
+        broken, error, display = view.BROKEN, view.ERROR, view._display
+        return [
+            drawn[i] if i >= 0 else error if values[cid] is broken else display(values[cid], cid)
+            for i, cid in self._plan[1]
+        ]
 
     def keep_only(self, rows: list[ExpRow]) -> None:
         if self._cells is not None:
