@@ -308,3 +308,22 @@ def test_the_view_memo_draws_what_a_fresh_build_draws(many):
         kept = view.build(view.with_running(rows, progress), cols, state, progress, memo=memo)
         fresh = view.build(view.with_running(rows, progress), cols, state, progress)
         assert kept == fresh, f"step {step}, action {action}"
+
+
+def test_names_from_progress_files_and_stray_ref_files_never_reach_git_as_more_than_refs(table, many):
+    """A progress file names anything; a file in the refs' folders may be no ref git
+    would take. An update reads neither as a revision (``x:path``, ``x^0``): it draws
+    what a full collection draws."""
+    head = git(many, "rev-parse", "HEAD").strip()
+    progress = many / ".dvc/tmp/jupyter_exp/progress"
+    progress.mkdir(parents=True, exist_ok=True)
+    for name in ("e1^0", "e1:params.yaml", "../e2", "e3~1"):
+        event = {"experiment": name, "state": "running", "rev": head, "baseline": head, "step": 1}
+        (progress / f"{abs(hash(name))}.json").write_text(json.dumps(event))
+    folder = many / ".git" / "refs" / "exps" / head[:2] / head[2:]
+    (folder / "e1^0").write_text(git(many, "rev-parse", "HEAD").strip() + "\n")
+    (folder / "e2:params.yaml").write_text(git(many, "rev-parse", "HEAD").strip() + "\n")
+    table.refresh_live()
+    names = [r["cells"][0] for r in table.state["table"]["rows"]]
+    assert not any(n.startswith(("e1^", "e1:", "e2:", "../", "e3~")) for n in names)
+    as_collected_anew(table)

@@ -29,9 +29,11 @@ from ..experiments.columns import MISSING
 def unique_keys(table: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """``table`` with every row key unique, and the aliases given (alias -> key).
 
-    The view can show two rows with one key: a running checkpoint experiment (its ref)
-    and the queue entry running it. A client indexes rows by key, so the second gets
-    ``<key>#2`` on the wire; messages naming the alias are mapped back to the key.
+    The view can show two rows with one key: a queue entry that failed and an experiment
+    of the same name (the run queued again and recorded), or two failed runs of one name
+    (DVC too lists each). A client indexes rows by key, so the second gets ``<key>#2``
+    on the wire; messages naming the alias are mapped back to the key. (A running
+    checkpoint experiment is one row: the engine shows its ref in its entry's state.)
     """
     rows = table.get("rows") or []
     if len({row["key"] for row in rows}) == len(rows):
