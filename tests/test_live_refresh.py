@@ -124,10 +124,14 @@ def test_a_checkpoint_updates_its_row_and_reads_nothing_else(table, many, git_pr
     assert len(table.rows) == len(before) + 1
     as_collected_anew(table)
 
+    before = {id(r) for r in table.rows}
     checkpoint(many, "more-007", 0.0042, 2)
     assert git_processes(table.refresh_live) == 0
     assert row_of(table, "more-007")["cells"][loss_column] == "0.0042"
     assert row_of(table, "more-007")["children"] == 2  # the chain grew from the known one
+    # The new tip's row and the old tip's checkpoint row are new; the first checkpoint's is kept.
+    changed = [(r.kind, r.step) for r in table.rows if id(r) not in before]
+    assert changed == [("experiment", 2), ("checkpoint", 1)]
     as_collected_anew(table)
 
 

@@ -18,7 +18,7 @@ from bisect import bisect_left, insort
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from ..compare import read_metrics, read_params
 from ..errors import JupyterExpError
@@ -359,12 +359,14 @@ def assemble(
         if into is memo:
             blocks[key] = known[1]
 
-    if live:
-        for refname, before in moved.items():  # type: ignore[union-attr]
-            memo.pop(refname, None)
+    earlier: dict[str, tuple[ExpRow, ...]] = {}  # the rows moved refs had (their checkpoints stay)
+    if moved is not None:
+        for refname, named_before in moved.items():
+            if refname in memo:
+                earlier[refname] = memo.pop(refname)[1]
             blocks.pop(refname, None)
-            if before is not None and before.baseline in shown:
-                _take_out(collected.order.get(before.baseline, []), (_newest_first(before), refname))
+            if named_before is not None and named_before.baseline in shown:
+                _take_out(collected.order.get(named_before.baseline, []), (_newest_first(named_before), refname))
             now = collected.experiments.get(refname)
             if now is not None and now.baseline in shown:
                 insort(collected.order.setdefault(now.baseline, []), (_newest_first(now), refname))
@@ -381,9 +383,10 @@ def assemble(
         looked_at = set(collected.experiments)
     shown_running: set[str] = set()  # names of rows shown running (refs not looked at are not)
     for refname in looked_at:
-        exp = collected.experiments.get(refname)
-        if exp is None or exp.baseline not in shown:
+        found = collected.experiments.get(refname)
+        if found is None or found.baseline not in shown:
             continue
+        exp = found
         steps = collected.chains.get(exp.rev, [])
         state: RowState = "success"
         reported = tips.get(exp.name)
@@ -395,8 +398,9 @@ def assemble(
             state = "running"
         if state == "running":
             shown_running.add(exp.name)
-        before = old.get(refname)
-        reuse(refname, (exp.rev, state), memo, _exp_rows, exp, steps, state, reader, before[1] if before else ())
+        known = old.get(refname)
+        before = known[1] if known is not None else earlier.get(refname, ())
+        reuse(refname, (exp.rev, state), memo, _exp_rows, exp, steps, state, reader, before)
     collected.special = special
 
     rows: list[ExpRow] = []
@@ -404,8 +408,8 @@ def assemble(
         reuse("workspace", (id(collected.workspace),), memo, _workspace_rows, collected.workspace)
         rows += memo["workspace"][1]
     for baseline in collected.baselines:
-        name = collected.names.get(baseline)
-        reuse(baseline, (name,), memo, _baseline_rows, collected, baseline, name, reader)
+        named = collected.names.get(baseline)
+        reuse(baseline, (named,), memo, _baseline_rows, collected, baseline, named, reader)
         rows += memo[baseline][1]
         refnames = map(itemgetter(1), collected.order.get(baseline, ()))
         rows += itertools.chain.from_iterable(map(blocks.__getitem__, refnames))  # 10,000 experiments: no loop here
@@ -517,7 +521,7 @@ def _queue_rows(entry: QueueEntry, reader: Reader) -> tuple[ExpRow]:
             _shaped(replace(data, metrics={}, error=error or data.error)),
             name=entry.name,
             baseline=entry.baseline,
-            state=entry.state,
+            state=cast(RowState, entry.state),
             created=int(entry.created),
             parent=entry.baseline,
         ),

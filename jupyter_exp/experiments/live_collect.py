@@ -38,8 +38,10 @@ def update(project: Project, previous: Collected) -> Collected:
     settings would give, the unchanged ones the same objects. A full collection when
     HEAD, branches, tags, packed refs or the DVC config changed since ``previous``.
 
-    An error row is not read again here (a pull may mend it): the next full collection
-    does that.
+    Two things wait for later: an error row is not read again (a pull may mend it; the
+    next full collection does), and an experiment another process added or removed
+    while none runs shows once the refs are listed again (at once in a small project;
+    a few seconds apart with 10,000 experiments, see LISTING_SPACING).
     """
     if fixed_stamp(project) != previous.fixed:
         return gather(project, previous.settings, previous=previous)

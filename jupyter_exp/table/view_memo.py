@@ -251,9 +251,9 @@ class ViewMemo:
         return table
 
 
-def _counts(heads: list[ExpRow]) -> Counter:
+def _counts(heads: list[ExpRow]) -> Counter[str]:
     """What a build counts of these block heads (experiments by state, and shown)."""
     experiments = [r for r in heads if r.kind == "experiment"]
-    found = Counter(r.state or "success" for r in experiments)
+    found: Counter[str] = Counter(r.state or "success" for r in experiments)
     found["experiments"] = found["shown"] = len(experiments)
     return found
