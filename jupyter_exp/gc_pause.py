@@ -48,10 +48,9 @@ def _promote() -> None:
     """Move every object the collector tracks to its oldest generation without walking
     them: the young generation would otherwise hold the build's hundreds of thousands of
     objects, and its next collection (the next allocation) walked them all, to find
-    them alive (half a second for 10,000 rows). A host that froze objects keeps them
-    frozen (the server: see ``server/session.py``)."""
-    if gc.get_freeze_count():
-        gc.freeze()
-    else:
+    them alive (half a second for 10,000 rows). Not where the host froze objects (the
+    server, see ``server/session.py``): unfreezing would undo that, freezing again
+    would keep whatever else lives now from ever being collected."""
+    if not gc.get_freeze_count():
         gc.freeze()
         gc.unfreeze()

@@ -66,11 +66,13 @@ def _finite(value: Any) -> Any:
 
 
 def _settle() -> None:
-    """Keep the cyclic garbage collector off the table just built. A table of 10,000
-    experiments is a million objects that live as long as the server watches; each
-    full collection walked them all again (0.7 s on a small machine, every minute or
-    so while experiments run). Frozen, they are still freed by reference counting when
-    a refresh drops them; only a cycle among them would wait (they hold none)."""
+    """Keep the cyclic garbage collector off the table just built (when a project is
+    opened, and when a socket starts following it). A table of 10,000 experiments is a
+    million objects that live as long as the server watches; each full collection
+    walked them all again (0.7 s on a small machine, every minute or so while
+    experiments run). Frozen, they are still freed by reference counting when a refresh
+    drops them; only a cycle among them (they hold none), or among the few other
+    objects alive at these two moments, would never be collected."""
     gc.freeze()
 
 
