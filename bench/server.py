@@ -69,6 +69,7 @@ class Server:
         self.out = open(log, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter_server", f"--config={config}"],
+            cwd=root,  # `-m` puts the working directory first on the path: never a checkout's
             stdout=self.out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
