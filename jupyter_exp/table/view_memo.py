@@ -102,7 +102,8 @@ class ViewMemo:
         self._generation = 0  # of the visible columns
         self._drawn: tuple[list[str] | None, dict] = (None, {})  # the visible columns before, and theirs
         self._drawn_cols: dict[str, Column] = {}
-        self._plan: tuple[int, list[tuple[int, str]]] = (-1, [])  # where each visible cell was drawn before
+        # Where each visible cell was drawn before (-1: read it), and the columns to read.
+        self._plan: tuple[int, list[tuple[int, str]], Cells] = (-1, [], Cells({}))
         # id -> (row, what else made it, its dict, the generation of the columns it shows)
         self._rows: dict[int, tuple[ExpRow, tuple, dict, int]] = {}
         self._keys: dict[int, tuple[ExpRow, str]] = {}
@@ -148,24 +149,29 @@ class ViewMemo:
             if known[3] == self._generation:
                 return known[2]
             if known[3] == self._generation - 1 and self._drawn[0] is not None:
-                made = dict(known[2], cells=self._moved(known[2]["cells"], visible, cells, cells.values(row)))
+                made = dict(known[2], cells=self._moved(row, known[2]["cells"], visible, cells))
                 self._rows[id(row)] = (row, args, made, self._generation)
                 return made
         made = view._row(row, args[0], visible, cells, *args[1:])
         self._rows[id(row)] = (row, args, made, self._generation)
         return made
 
-    def _moved(self, drawn: list, visible: list[str], cells: Cells, values: dict[str, Any]) -> list:
-        """Cells drawn for the last visible columns, for ``visible`` (``view._row``'s)."""
+    def _moved(self, row: ExpRow, drawn: list, visible: list[str], cells: Cells) -> list:
+        """Cells drawn for the last visible columns, for ``visible`` (``view._row``'s):
+        only the columns that are new (or another file's now) are read from the row."""
         if self._plan[0] != self._generation:
             before, cols_before = self._drawn
             at = {cid: i for i, cid in enumerate(before or [])}
             same = [cid in view.INFO_COLUMNS or cols_before.get(cid) == cells.cols.get(cid) for cid in visible]
-            self._plan = (self._generation, [(at.get(cid, -1) if ok else -1, cid) for cid, ok in zip(visible, same)])
+            plan = [(at.get(cid, -1) if ok else -1, cid) for cid, ok in zip(visible, same)]
+            new = Cells({cid: cells.cols[cid] for i, cid in plan if i < 0 and cid in cells.cols})
+            self._plan = (self._generation, plan, new)
+        _, plan, new = self._plan
+        new._rows.clear()  # (by id only: a dead row's id is reused)
+        values = new.values(row) if any(i < 0 for i, _ in plan) else {}
         broken, error, display = view.BROKEN, view.ERROR, view._display
         return [
-            drawn[i] if i >= 0 else error if values[cid] is broken else display(values[cid], cid)
-            for i, cid in self._plan[1]
+            drawn[i] if i >= 0 else error if values[cid] is broken else display(values[cid], cid) for i, cid in plan
         ]
 
     def keep_only(self, rows: list[ExpRow]) -> None:
