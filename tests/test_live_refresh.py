@@ -289,8 +289,12 @@ def test_the_view_memo_draws_what_a_fresh_build_draws(many):
         elif action == 3:  # its state changes in place
             if rows[at].kind == "experiment":
                 rows[at] = replace(rows[at], state=rng.choice(["running", "failed", "queued", None]))
-        elif action == 4:  # a column comes or goes
+        elif action == 4:  # a column comes, goes, or is relabelled (its key now in two files)
             cols = [c for c in spare_cols if rng.random() < 0.8] or spare_cols
+            if rng.random() < 0.5:
+                cols = [replace(c, label=f"{c.file}:{c.key}") if rng.random() < 0.3 else c for c in cols]
+            elif rng.random() < 0.5:  # one id, another file: nothing of the old column is its
+                cols = [replace(c, file="elsewhere.json") if rng.random() < 0.3 else c for c in cols]
         elif action == 5:  # progress of some names
             names = [r.name for r in rng.sample(experiments, 3)]
             progress = {n: {"experiment": n, "step": rng.randrange(5)} for n in names if rng.random() < 0.7}

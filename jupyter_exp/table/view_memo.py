@@ -36,10 +36,13 @@ class KeptCells(Cells):
         self._types: dict[Types, Types] = {}
         self._before = before
         if before is not None:
-            same = {cid for cid, col in cols.items() if before.cols.get(cid) == col}
-            self._same = {*view.INFO_COLUMNS, *same}
+            # A column's values are its file's and key's: one only relabelled (its key is
+            # in another file now too) keeps them.
+            was = _by_place(before.cols)
+            self._same = {cid: cid for cid in view.INFO_COLUMNS}
+            self._same.update({cid: was[_place(col)] for cid, col in cols.items() if _place(col) in was})
             self._order = [*view.INFO_COLUMNS, *cols]  # Cells.values' order
-            self._new = Cells({cid: col for cid, col in cols.items() if cid not in same})
+            self._new = Cells({cid: col for cid, col in cols.items() if cid not in self._same})
 
     def values(self, row: ExpRow) -> dict[str, Any]:
         return self._known(row)[1]
@@ -53,8 +56,8 @@ class KeptCells(Cells):
             before = self._before._kept.get(id(row)) if self._before is not None else None
             if before is not None and before[0] is row:
                 self._new._rows.clear()  # (by id only: a dead row's id is reused)
-                made, kept = self._new.values(row), before[1]
-                values = {cid: kept[cid] if cid in self._same else made[cid] for cid in self._order}
+                made, kept, same = self._new.values(row), before[1], self._same
+                values = {cid: kept[same[cid]] if cid in same else made[cid] for cid in self._order}
             else:
                 self._rows.clear()
                 values = super().values(row)
@@ -69,6 +72,15 @@ class KeptCells(Cells):
         if len(self._kept) > 2 * len(rows) + 100:
             self._kept = {id(r): self._kept[id(r)] for r in rows if id(r) in self._kept}
             self._before = None  # (its rows are all taken by now)
+
+
+def _place(col: Column) -> tuple[str, str, str]:
+    return (col.group, col.file, col.key)
+
+
+def _by_place(cols: dict[str, Column]) -> dict[tuple[str, str, str], str]:
+    """Column ids by what the column shows (its group, file and key)."""
+    return {_place(col): cid for cid, col in cols.items()}
 
 
 def _is_number(v: Any) -> bool:
@@ -161,9 +173,11 @@ class ViewMemo:
         only the columns that are new (or another file's now) are read from the row."""
         if self._plan[0] != self._generation:
             before, cols_before = self._drawn
-            at = {cid: i for i, cid in enumerate(before or [])}
-            same = [cid in view.INFO_COLUMNS or cols_before.get(cid) == cells.cols.get(cid) for cid in visible]
-            plan = [(at.get(cid, -1) if ok else -1, cid) for cid, ok in zip(visible, same)]
+            drawn_at = {cid: i for i, cid in enumerate(before or [])}
+            was = _by_place(cols_before)  # a relabelled column's cells are its own still
+            at = {cid: drawn_at.get(cid, -1) for cid in view.INFO_COLUMNS}
+            at.update({cid: drawn_at.get(was.get(_place(col), ""), -1) for cid, col in cells.cols.items()})
+            plan = [(at.get(cid, -1), cid) for cid in visible]
             new = Cells({cid: cells.cols[cid] for i, cid in plan if i < 0 and cid in cells.cols})
             self._plan = (self._generation, plan, new)
         _, plan, new = self._plan
