@@ -3,13 +3,16 @@ server`` process with the extension enabled:
 
 - the server's CPU while a live socket follows a project where 2 checkpoint
   experiments run in a detached worker (goal: under 3% of one core), with 0 and with
-  many finished experiments in the table besides them;
+  many finished experiments in the table besides them (``--others 0,1000,10000``);
+  the server's own git helpers (its ``cat-file --batch``) are counted with it;
+- how often the table updates meanwhile and how long a checkpoint takes to reach the
+  socket (from its progress file appearing on disk to the diff that shows its step);
 - the bytes of each live update the socket receives meanwhile (goal: under 10 KB);
 - building the table state of 10,000 experiments server side: ``GET table`` the first
   time (nothing cached), in a new server (the per-commit show cache warm), and again in
   the same server; and the same with a live socket open (no collection per request).
 
-    python bench/server.py [--quick] [--size N] [--steps N] [--others N] [--only live|table]
+    python bench/server.py [--quick] [--size N] [--steps N] [--others N,N] [--only live|table]
 
 Prints one Markdown table. Worker processes' CPU is not the server's and is not counted.
 """
@@ -66,6 +69,7 @@ class Server:
         self.out = open(log, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter_server", f"--config={config}"],
+            cwd=root,  # `-m` puts the working directory first on the path: never a checkout's
             stdout=self.out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -99,9 +103,9 @@ class Server:
             return response.read()
 
     def cpu(self) -> float:
-        """Seconds of CPU the server process itself used so far (not its children)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
+        """Seconds of CPU the server process used so far, with the git processes it
+        keeps running (not its other children: the queue worker runs experiments)."""
+        return _cpu(self.proc.pid) + sum(_cpu(pid) for pid in _children(self.proc.pid, "git"))
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -111,6 +115,31 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         self.out.close()
+
+
+def _cpu(pid: int) -> float:
+    """Seconds of CPU process ``pid`` used itself (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _children(pid: int, command: str) -> list[int]:
+    """Live child processes of ``pid`` running ``command``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+        if name == command and int(rest.split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
 
 
 def fmt(values: list[float]) -> str:
@@ -136,9 +165,23 @@ def _slow_project(root: Path, steps: int, others: int) -> Path:
     return root
 
 
-async def _follow(server: Server, project: str, idle_seconds: float) -> dict:
+async def _watch_progress(folder: Path, seen: dict[tuple[str, int], float], stop: asyncio.Event) -> None:
+    """When each (experiment, step) first appeared in a progress file (polled every 20 ms)."""
+    while not stop.is_set():
+        for path in folder.glob("*.json") if folder.is_dir() else []:
+            try:
+                event = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(event, dict) and isinstance(event.get("step"), int) and event.get("state") == "running":
+                seen.setdefault((event["experiment"], event["step"]), time.monotonic())
+        await asyncio.sleep(0.02)
+
+
+async def _follow(server: Server, project: str, root: Path, idle_seconds: float) -> dict:
     """Open the live socket; measure the server's CPU idle, then while 2 experiments
-    run in a worker the API started; every message's size."""
+    run in a worker the API started; every message's size and arrival; when each
+    checkpoint's progress reached the disk and the socket."""
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
@@ -153,6 +196,11 @@ async def _follow(server: Server, project: str, idle_seconds: float) -> dict:
     idle = 100 * (server.cpu() - cpu0) / (time.monotonic() - t0)
     sizes: list[int] = []
     kinds: dict[str, int] = {}
+    on_disk: dict[tuple[str, int], float] = {}
+    on_socket: dict[tuple[str, int], float] = {}
+    diffs: list[float] = []  # arrival of each table diff while experiments run
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watch_progress(root / ".dvc/tmp/jupyter_exp/progress", on_disk, stop))
     cpu0, t0 = server.cpu(), time.monotonic()
     await asyncio.get_running_loop().run_in_executor(
         None, server.post, f"/jupyter-exp/queue/start?project={project}", {"jobs": 2}
@@ -167,18 +215,45 @@ async def _follow(server: Server, project: str, idle_seconds: float) -> dict:
             break
         if text is None:
             break
+        now = time.monotonic()
         message = json.loads(text)
         sizes.append(len(text.encode()))
         kinds[message["type"]] = kinds.get(message["type"], 0) + 1
+        if message["type"] == "table-diff":
+            if seen_running and not finished_at:
+                diffs.append(now)
+            for row in message["rows"]:
+                progress = row.get("progress") or {}
+                if isinstance(progress.get("step"), int):
+                    on_socket.setdefault((progress.get("experiment"), progress["step"]), now)
         if message["type"] == "status":
             status = message["status"]
             seen_running = seen_running or status["running"] > 0
             if seen_running and status["running"] == status["queued"] == 0:
-                finished_at = time.monotonic()
+                finished_at = now
     wall = time.monotonic() - t0
     busy = 100 * (server.cpu() - cpu0) / wall
+    stop.set()
+    await watcher
     ws.close()
-    return {"idle": idle, "busy": busy, "wall": wall, "sizes": sizes, "kinds": kinds}
+    # A step is on the socket once the socket showed it or a later step of its experiment.
+    latency = []
+    for (name, step), written in on_disk.items():
+        shown = [t for (other, later), t in on_socket.items() if other == name and later >= step and t >= written]
+        if shown:
+            latency.append(min(shown) - written)
+    gaps = [b - a for a, b in zip(diffs, diffs[1:])]
+    return {
+        "idle": idle,
+        "busy": busy,
+        "wall": wall,
+        "sizes": sizes,
+        "kinds": kinds,
+        "latency": latency,
+        "gaps": gaps,
+        "steps": len(on_disk),
+        "shown": len(latency),
+    }
 
 
 def bench_live(work: Path, steps: int, others: int, rows: list[tuple]) -> None:
@@ -187,7 +262,7 @@ def bench_live(work: Path, steps: int, others: int, rows: list[tuple]) -> None:
         subprocess.run(ours_cmd("run", "--queue", "-n", name), cwd=root, check=True, capture_output=True)
     server = Server(work, work / f"server-live-{others}.log")
     try:
-        found = asyncio.run(_follow(server, root.name, 10))
+        found = asyncio.run(_follow(server, root.name, root, 10))
     finally:
         server.stop()
     besides = f", {others} finished besides" if others else ""
@@ -197,6 +272,14 @@ def bench_live(work: Path, steps: int, others: int, rows: list[tuple]) -> None:
             f"server CPU, live socket, 2 experiments running ({steps} steps{besides})",
             f"{found['busy']:.1f}% of a core",
             f"over {found['wall']:.1f} s; idle watching: {found['idle']:.2f}%",
+        )
+    )
+    rows.append(
+        (
+            f"live updates, 2 experiments running{besides}: interval between table diffs",
+            f"{fmt(found['gaps'])} s",
+            f"a checkpoint on disk -> that step (or a later one) on the socket: {fmt(found['latency'])} s "
+            f"({found['shown']} of {found['steps']} steps)",
         )
     )
     rows.append(
@@ -265,19 +348,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (CI)")
     parser.add_argument("--size", type=int, default=None, help="experiments for the table build (default 10000)")
     parser.add_argument("--steps", type=int, default=None, help="checkpoint steps of each running experiment")
-    parser.add_argument("--others", type=int, default=None, help="finished experiments besides the running ones")
+    parser.add_argument(
+        "--others", default=None, help="finished experiments besides the running ones, comma-separated (0,1000,10000)"
+    )
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--only", choices=["live", "table"], help="run one group of workloads")
     args = parser.parse_args(argv)
     size = args.size or (200 if args.quick else 10000)
     steps = args.steps or (6 if args.quick else 40)
-    others = args.others if args.others is not None else (100 if args.quick else 1000)
+    default_others = "0,100" if args.quick else "0,1000,10000"
+    others = [int(n) for n in (args.others if args.others is not None else default_others).split(",")]
     repeat = args.repeat or (2 if args.quick else 5)
     rows: list[tuple] = []
     work = Path(tempfile.mkdtemp(prefix="jupyter-exp-server-bench-"))
     try:
         if args.only in (None, "live"):
-            for count in dict.fromkeys((0, others)):
+            for count in dict.fromkeys(others):
                 bench_live(work, steps, count, rows)
         if args.only in (None, "table"):
             bench_big_table(work, size, repeat, rows)

@@ -84,10 +84,32 @@ def test_a_diff_of_a_big_table_stays_small():
     assert apply_diff(old, diff) == new
 
 
+def test_a_diff_looks_between_the_rows_both_tables_keep():
+    """With unique keys (as the session makes them) the diff looks only between the rows
+    both tables start and end with (the same dicts): the same diff as looking at all."""
+    import random
+
+    rng = random.Random(15)
+    for _ in range(2000):
+        rows = [_row(f"b/{i}", rng.choice(["success", "running"])) for i in range(rng.randrange(30))]
+        new_rows = [r for r in rows if rng.random() > 0.1]
+        for _ in range(rng.randrange(4)):
+            if new_rows:
+                at = rng.randrange(len(new_rows))
+                new_rows[at] = _row(new_rows[at]["key"], rng.choice(["success", "running"]), rng.randrange(2))
+                new_rows.insert(rng.randrange(len(new_rows) + 1), new_rows.pop(at))
+        new_rows.insert(rng.randrange(len(new_rows) + 1), _row("b/new"))
+        old, new = {"rows": rows, "counts": {"n": 1}}, {"rows": new_rows, "counts": {"n": rng.randrange(2)}}
+        diff = table_diff(old, new, unique=True)
+        assert diff == table_diff(old, new)
+        assert apply_diff(old, diff) == new
+
+
 def test_rows_sharing_a_key_get_unique_aliases():
-    """A running checkpoint experiment (its ref) and the queue entry running it share a
-    key in the view; on the wire the second is ``<key>#2``."""
-    table = {"rows": [_row("workspace"), _row("b/x", "running", 3), _row("b/x", "running")], "counts": {}}
+    """An experiment and a failed queue entry of the same name (the run failed, was
+    queued again and recorded) share a key in the view; on the wire the second is
+    ``<key>#2``."""
+    table = {"rows": [_row("workspace"), _row("b/x", "success", 3), _row("b/x", "failed")], "counts": {}}
     unique, aliases = unique_keys(table)
     assert [r["key"] for r in unique["rows"]] == ["workspace", "b/x", "b/x#2"] and aliases == {"b/x#2": "b/x"}
     assert unique_keys(unique) == (unique, {})

@@ -2,240 +2,91 @@
 
 Every ref is read with one ``git for-each-ref``, every file through one
 ``git cat-file --batch``, a file that is the same blob in many commits is parsed
-once, and what was derived from a commit is kept by its SHA in
-``.dvc/tmp/jupyter_exp/show-cache.json`` (commits never change). A commit that
-cannot be read is a row with its error, never an exception. The cache is JSON, not
-pickle: a file in the project directory must never be able to run code when read.
+once, and what was derived from a commit is kept by its SHA (``commit_cache.py``).
+A commit that cannot be read is a row with its error, never an exception.
+
+A collection keeps what it read (``Collected``): a table that follows its project
+updates it, reading again only refs, queue entries and progress that moved
+(``live_collect.py``), and an experiment whose commit and state did not change keeps
+its row objects.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import itertools
+from bisect import bisect_left, insort
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from operator import itemgetter
+from typing import Any, cast
 
-from ..errors import JupyterExpError
-from ..notices import warn
-from ..params_metrics import read_metrics, read_params
-from ..pipeline.dvcfile import DVC_YAML, Pipeline, load_pipeline
-from ..pipeline.lock import check_lock, lock_path_for
+from ..gc_pause import gc_paused
 from ..project import Project
-from ..revision import RevisionTree
-from ..serialize import parse_lock, write_text_atomic
-from ..tree import GitTree, Tree, WorkspaceTree, prefetch
-from ..values import FileValues
+from ..refs import EXPS_NAMESPACE, HEADS, TAGS, ExpRef
 from .catalog import ExpInfo, list_experiments, select_baselines
-from .history import baseline_names, checkpoint_chains, commit_meta
+from .commit_cache import CACHE_VERSION, CommitCache, file_stat
+from .commit_reader import PipelineMemo, Reader, read_data, shaped
+from .history import Chain, baseline_names, checkpoint_chains, commit_meta
 from .queue_store import QueueEntry, QueueStore
+from .records import ExpData, ExpRow, RowKind, RowState
 
-CACHE_VERSION = 3  # 3: files inside cached outputs are read (2 kept them as absent)
-
-# What a row is: the workspace, a baseline commit, an experiment (done, queued, running
-# or failed: see its state), or a checkpoint of a checkpoint experiment.
-RowKind = Literal["workspace", "baseline", "experiment", "checkpoint"]
-# An experiment's run: recorded (success), in the queue, running, failed, or (checkpoint
-# experiments) interrupted after committing some checkpoints.
-RowState = Literal["success", "queued", "running", "failed", "interrupted"]
-
-
-@dataclass(frozen=True)
-class ExpData:
-    """What a commit (or the workspace) holds: DVC's SerializableExp fields."""
-
-    params: dict[str, FileValues] = field(default_factory=dict)  # by file
-    metrics: dict[str, FileValues] = field(default_factory=dict)
-    deps: dict[str, dict] = field(default_factory=dict)  # path -> {hash, size, nfiles}
-    outs: dict[str, dict] = field(default_factory=dict)
-    error: str | None = None
-
-    @property
-    def has_errors(self) -> bool:
-        """Whether reading again might give another answer (a file missing from the
-        commit is a fact about the commit; an object missing from the cache is not)."""
-        return self.error is not None or any(
-            v.error is not None and not v.absent for v in (*self.params.values(), *self.metrics.values())
-        )
+__all__ = [  # the records and read_data are re-exported: callers import them from here
+    "CACHE_VERSION",
+    "Collected",
+    "ExpData",
+    "ExpRow",
+    "RowKind",
+    "RowState",
+    "collect",
+    "gather",
+    "PipelineMemo",
+    "read_data",
+]
 
 
-@dataclass(frozen=True)
-class ExpRow:
-    """One row of the experiment table."""
-
-    rev: str  # a commit SHA, or "workspace"
-    kind: RowKind
-    data: ExpData
-    name: str | None = None  # experiment name, or branch/tag of a baseline
-    baseline: str | None = None
-    state: RowState | None = None  # for experiments
-    created: int | None = None  # committer time, seconds since the epoch (UTC)
-    parent: str | None = None
-    step: int | None = None  # checkpoint experiments: the step this commit records
+Settings = tuple  # collect()'s arguments but force, in signature order (see Collected.settings)
+# Rows made for a baseline (by its commit), an experiment (its ref) or a queue entry (its id):
+# what else they were made from, the rows, and the (commit, data) they show.
+Memo = dict[str, tuple[tuple, tuple[ExpRow, ...], tuple[tuple[str, ExpData], ...]]]
 
 
-class PipelineMemo:
-    """Pipelines by the blob ids of the files they were built from.
+@dataclass
+class Collected:
+    """One collection: its rows and what they were made from, kept so that a table
+    following the project can read again only what moves while experiments run (see
+    ``live_collect.update``). Rows of experiments that did not change are the same
+    objects from one collection to the next."""
 
-    A thousand experiments usually share one ``dvc.yaml``; it is resolved once per
-    distinct set of source files (``dvc.yaml`` and, with interpolation, the params
-    and vars files).
-    """
-
-    def __init__(self) -> None:
-        self._known: dict[str, list[tuple[tuple[str | None, ...], tuple[str, ...], Pipeline]]] = {}
-
-    def load(self, project: Project, tree: Tree) -> Pipeline:
-        if isinstance(tree, RevisionTree):
-            tree = tree.inner  # a pipeline's files are git's
-        if not isinstance(tree, GitTree):
-            return load_pipeline(project.root, tree=tree)
-        dvc_oid = tree.oid(DVC_YAML)
-        if dvc_oid is None:
-            return load_pipeline(project.root, tree=tree)
-        for oids, sources, pipeline in self._known.get(dvc_oid, []):
-            if tuple(tree.oid(s) for s in sources) == oids:
-                return pipeline
-        pipeline = load_pipeline(project.root, tree=tree)
-        sources = pipeline.sources
-        self._known.setdefault(dvc_oid, []).append((tuple(tree.oid(s) for s in sources), sources, pipeline))
-        return pipeline
-
-
-def read_data(project: Project, tree: Tree, param_deps: bool = False, pipelines: PipelineMemo | None = None) -> ExpData:
-    """Params, metrics, deps and outs at ``tree``, read through the revision view;
-    errors go into the record."""
-    if not isinstance(tree, RevisionTree):
-        tree = RevisionTree(project, tree, getattr(tree, "memo", None))
-    try:
-        pipeline = (pipelines or PipelineMemo()).load(project, tree)
-    except JupyterExpError as exc:
-        return ExpData(error=str(exc))
-    params = read_params(project, tree, deps_only=param_deps, pipeline=pipeline)
-    metrics = read_metrics(project, tree, pipeline=pipeline)
-    deps: dict[str, dict] = {}
-    outs: dict[str, dict] = {}
-    lock_name = lock_path_for(pipeline.dvcfile)
-    try:  # a lock we did not write is checked as repro checks it: a row error, not a traceback
-        stages = check_lock(tree.load(lock_name, parse_lock), lock_name) if pipeline.stages else {}
-    except JupyterExpError as exc:
-        return ExpData(params, metrics, error=str(exc))
-    for stage in pipeline.stages:
-        entry = stages.get(stage.name) or {}
-        locked_deps = {d.get("path"): d for d in entry.get("deps") or []}
-        locked_outs = {o.get("path"): o for o in entry.get("outs") or []}
-        for dep in stage.deps:
-            d = locked_deps.get(dep.def_path, {})
-            deps[dep.path] = {"hash": d.get("md5"), "size": d.get("size"), "nfiles": d.get("nfiles")}
-        for out in stage.outs:
-            if out.kind != "outs":
-                continue
-            o = locked_outs.get(out.def_path, {})
-            outs[out.path] = {
-                "hash": o.get("md5"),
-                "size": o.get("size"),
-                "nfiles": o.get("nfiles"),
-                "use_cache": out.cache,
-                "is_data_source": False,
-            }
-    return ExpData(params, metrics, deps, outs)
+    rows: list[ExpRow]
+    settings: Settings
+    fixed: tuple  # what an update does not read again: HEAD, branches, tags, packed refs, DVC config
+    head: str | None
+    baselines: list[str]
+    names: dict[str, str]
+    meta: dict[str, tuple[int, str | None]]
+    workspace: ExpData
+    experiments: dict[str, ExpInfo]  # by ref name
+    loose: dict[str, int]  # loose experiment refs and their files' inodes, listed before they were read
+    listed: tuple  # the stamp of the refs' folders when listed, and when an update may list them again
+    chains: dict[str, Chain]  # by experiment commit
+    cache: CommitCache
+    memo: Memo  # the rows of each baseline (by commit) and experiment (by ref), with the data they show
+    blocks: dict[str, tuple[ExpRow, ...]] = field(default_factory=dict)  # memo's rows alone
+    parsed: tuple[dict, PipelineMemo] = field(default_factory=lambda: ({}, PipelineMemo()))  # by updates
+    entry_memo: Memo = field(default_factory=dict)  # the rows of each queue entry, by id
+    order: dict[str, list[tuple[tuple[int, str], str]]] = field(default_factory=dict)  # refs under each baseline
+    special: set[str] = field(default_factory=set)  # names of experiments running or reporting progress
+    running: set[str] = field(default_factory=set)  # names of the rows shown running
+    workspace_stats: dict | None = None  # the files the workspace row read, when an update looked
 
 
-def _json_exact(value: Any) -> bool:
-    """Whether ``value`` comes back from JSON as it went in (str keys, plain types):
-    a YAML date or an integer key would not, so such an entry is not kept."""
-    kind = type(value)
-    if kind is dict:
-        return all(type(k) is str and _json_exact(v) for k, v in value.items())
-    if kind is list:
-        return all(_json_exact(v) for v in value)
-    return kind in (str, int, float, bool) or value is None
-
-
-class _CommitCache:
-    """ExpData by (commit SHA, param_deps), persisted between processes as JSON."""
-
-    def __init__(self, project: Project) -> None:
-        self.path = project.show_cache_file
-        self.entries: dict[tuple[str, bool], ExpData] = {}
-        self.dirty = False
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            warn(f"cannot read {project.relpath(self.path)} ({exc.strerror}); exp show reads every commit.")
-            return
-        try:
-            self._load(raw)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            warn(f"rebuilding the damaged {project.relpath(self.path)}.")
-            self.entries.clear()
-            self.dirty = True  # written anew on save, even if nothing is added
-
-    def _load(self, raw: bytes) -> None:
-        data = json.loads(raw.decode("utf-8"))  # not UTF-8: a ValueError, damage as any other
-        if data.get("version") != CACHE_VERSION:
-            return
-        for rev, param_deps, fields in data["entries"]:
-            if type(rev) is not str or type(param_deps) is not bool or not _valid_fields(fields):
-                raise ValueError(rev)
-            self.entries[(rev, param_deps)] = _from_fields(fields)
-
-    def get(self, key: tuple[str, bool]) -> ExpData | None:
-        return self.entries.get(key)
-
-    def put(self, key: tuple[str, bool], data: ExpData) -> None:
-        # Not kept: an error may be fixed later (a pull, a fetch); values JSON would change.
-        if not data.has_errors and _json_exact(_fields(data)):
-            self.entries[key] = data
-            self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        entries = [[rev, param_deps, _fields(data)] for (rev, param_deps), data in self.entries.items()]
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.path, json.dumps({"version": CACHE_VERSION, "entries": entries}))
-        except OSError as exc:  # a full disk: only a shortcut is lost
-            warn(f"cannot write {self.path} ({exc.strerror}); exp show will read the commits again.")
-        with contextlib.suppress(OSError):
-            (self.path.parent / "show-cache.pickle").unlink(missing_ok=True)  # the old format, never read
-
-
-_FIELDS = ("params", "metrics", "deps", "outs")
-
-
-def _fields(data: ExpData) -> dict:
-    """The cache's JSON for ``data``: files' values in DVC's shape."""
-    return {
-        "params": {f: v.to_dvc() for f, v in data.params.items()},
-        "metrics": {f: v.to_dvc() for f, v in data.metrics.items()},
-        "deps": data.deps,
-        "outs": data.outs,
-        "error": data.error,
-    }
-
-
-def _from_fields(fields: dict) -> ExpData:
-    """The record back from the cache's JSON; ValueError if it is not that shape."""
-    from_dvc = FileValues.from_dvc
-    return ExpData(
-        {f: from_dvc(v) for f, v in fields["params"].items()},
-        {f: from_dvc(v) for f, v in fields["metrics"].items()},
-        fields["deps"],
-        fields["outs"],
-        fields["error"],
-    )
-
-
-def _valid_fields(fields: Any) -> bool:
-    return (
-        type(fields) is dict
-        and set(fields) == {*_FIELDS, "error"}
-        and all(type(fields[f]) is dict for f in _FIELDS)
-        and (fields["error"] is None or type(fields["error"]) is str)
-    )
+def fixed_stamp(project: Project) -> tuple:
+    """A fingerprint (file stats, no git process) of what decides which baselines a
+    collection shows and how it reads commits: HEAD, branches, tags, packed refs and the
+    DVC config. While it holds, an update may reuse them."""
+    refs = project.git.refs_stamp(prefixes=(HEADS, TAGS))
+    config = tuple(file_stat(project.dvc_dir / name) for name in ("config", "config.local"))
+    return (refs, config)
 
 
 def collect(
@@ -253,125 +104,289 @@ def collect(
 ) -> list[ExpRow]:
     """The rows of ``exp show``: workspace, then each baseline and its experiments,
     newest first."""
+    settings = settings_of(revs, num, all_branches, all_tags, all_commits, hide_workspace, param_deps)
+    return gather(project, settings, force=force, experiments=experiments).rows
+
+
+def settings_of(
+    revs: list[str] | None = None,
+    num: int = 1,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+    hide_workspace: bool = False,
+    param_deps: bool = False,
+) -> Settings:
+    """``collect``'s arguments but ``force``, as ``Collected.settings`` keeps them."""
+    return (revs, num, all_branches, all_tags, all_commits, hide_workspace, param_deps)
+
+
+def gather(
+    project: Project,
+    settings: Settings,
+    *,
+    force: bool = False,
+    experiments: list[ExpInfo] | None = None,
+    previous: Collected | None = None,
+) -> Collected:
+    """``collect`` with what it read (``settings``: its arguments but ``force``, in
+    order). Rows of ``previous`` (a collection with the same settings) that still hold
+    are reused."""
+    with gc_paused():
+        return _gather(project, settings, force, experiments, previous)
+
+
+def _gather(
+    project: Project,
+    settings: Settings,
+    force: bool,
+    experiments: list[ExpInfo] | None,
+    previous: Collected | None,
+) -> Collected:
+    revs, num, all_branches, all_tags, all_commits, hide_workspace, param_deps = settings
+    fixed = fixed_stamp(project)  # before reading: a change meanwhile is seen by the next update
+    listed = (project.git.folders_stamp((EXPS_NAMESPACE,)), 0.0)
+    loose = project.git.loose_refs(EXPS_NAMESPACE)
     baselines = select_baselines(project, revs, num, all_branches, all_tags, all_commits)
     head = project.git.head()
     names = baseline_names(project, head)
-    experiments = list_experiments(project) if experiments is None else experiments
-    queued: dict[str, list] = {}
-    for entry in reversed(QueueStore(project).entries()):  # newest first, as experiments
-        if entry.state in ("queued", "running", "failed"):
-            queued.setdefault(entry.baseline, []).append(entry)
-    by_baseline: dict[str, list[ExpInfo]] = {}
-    for exp in experiments:
-        by_baseline.setdefault(exp.baseline, []).append(exp)
-    shown = [e for b in baselines for e in by_baseline.get(b, [])]
-    chains = checkpoint_chains(project, shown)
-    checkpoint_states, checkpoint_tips = _checkpoint_states(project)
-    cache = _CommitCache(project)
-    memo: dict[tuple[str, Any], Any] = {}
-    pipelines = PipelineMemo()
-    workspace = read_data(project, WorkspaceTree(project.root), param_deps, pipelines)
-    wanted = [baseline for baseline in baselines] + [e.rev for b in baselines for e in by_baseline.get(b, [])]
-    wanted += [e.rev for b in baselines for e in queued.get(b, [])]
-    wanted += [rev for chain in chains.values() for rev, _, _ in chain]
-    missing = [rev for rev in wanted if force or cache.get((rev, param_deps)) is None]
-    # Read ahead, in one exchange, the files the workspace's pipeline says commits hold.
-    paths = list(dict.fromkeys([DVC_YAML, "dvc.lock", *workspace.params, *workspace.metrics]))
-    trees = prefetch(project.git, missing, paths, memo) if missing else {}
+    found = list_experiments(project) if experiments is None else experiments
+    shown = set(baselines)
+    chains = checkpoint_chains(project, [e for e in found if e.baseline in shown])
+    reader = Reader(project, CommitCache(project), param_deps, force)
+    workspace = reader.workspace()
+    collected = Collected(
+        [],
+        settings,
+        fixed,
+        head,
+        baselines,
+        names,
+        commit_meta(project, baselines),
+        workspace,
+        {str(e.ref): e for e in found},
+        loose,
+        listed,
+        chains,
+        reader.cache,
+        previous.memo if previous is not None and previous.settings == settings else {},
+    )
+    from .checkpoints import read_progress
 
-    def data_of(rev: str) -> ExpData:
-        key = (rev, param_deps)
-        cached = None if force else cache.get(key)
-        if cached is None:
-            try:
-                tree = trees.get(rev) or GitTree(project.git, rev, memo=memo)
-                cached = read_data(project, tree, param_deps, pipelines)
-            except Exception as exc:  # a broken commit is a row with its error
-                cached = ExpData(error=f"{type(exc).__name__}: {exc}")
-            cache.put(key, cached)
-        return cached
+    collected.rows = assemble(collected, QueueStore(project).entries(), read_progress(project), reader)
+    reader.cache.save()
+    return collected
+
+
+def assemble(
+    collected: Collected,
+    entries: list[QueueEntry],
+    progress: list[dict],
+    reader: Reader,
+    *,
+    moved: dict[str, ExpInfo | None] | None = None,
+) -> list[ExpRow]:
+    """The rows of ``collected`` with the queue's ``entries`` and the checkpoint
+    ``progress`` events. Rows made before (``collected.memo``) for the same commit and
+    state are reused: by a full collection if the data they show is still the cache's.
+
+    ``moved``: an update's refs that moved, appeared or went (with what they named
+    before, None if new) since ``collected`` was assembled: only those and the
+    experiments that run (or ran) are looked at again; the other experiments keep
+    their rows, errors too (the next full collection reads those again).
+    """
+    live = moved is not None
+    shown = set(collected.baselines)
+    queued: dict[str, list[QueueEntry]] = {}
+    for entry in reversed(entries):  # newest first, as experiments
+        if entry.state in ("queued", "running", "failed") and entry.baseline in shown:
+            queued.setdefault(entry.baseline, []).append(entry)
+    # A checkpoint experiment run from the queue has a ref (its last checkpoint) while its
+    # entry runs: one row, the ref's, in the entry's state. DVC too shows a running
+    # experiment once, with its latest metrics (DVC 3 from the run's own directory).
+    running = {(e.baseline, e.name) for e in entries if e.state == "running"}
+    states, tips = _checkpoint_states(progress)
+    special = set(tips) | {name for _, name in running}  # names whose rows may not be "success"
+    old, old_entries = collected.memo, collected.entry_memo
+    # An update changes its collection's memo in place (an entry always holds what its check
+    # says, so a failed update leaves no wrong one); a full collection starts anew.
+    memo: Memo = old if live else {}
+    blocks = collected.blocks if live else {}  # memo's rows alone, for joining them at C speed
+    entry_memo: Memo = {}
+    read_ahead = not live  # once, at the first row made anew
+
+    def reuse(key: str, check: tuple, into: Memo, make: Callable[..., tuple[ExpRow, ...]], *args: Any) -> None:
+        """Keep in ``into`` the rows made before under ``key`` from the same ``check``,
+        else ``make(*args)``."""
+        nonlocal read_ahead
+        known = (old_entries if into is entry_memo else old).get(key)
+        if known is None or known[0] != check or not (live or reader.current(known[2])):
+            if read_ahead:
+                read_ahead = False
+                reader.want(_revs(collected, queued))
+            reader.used = []
+            known = (check, make(*args), tuple(reader.used))
+        into[key] = known
+        if into is memo:
+            blocks[key] = known[1]
+
+    earlier: dict[str, tuple[ExpRow, ...]] = {}  # the rows moved refs had (their checkpoints stay)
+    if moved is not None:
+        for refname, named_before in moved.items():
+            if refname in memo:
+                earlier[refname] = memo.pop(refname)[1]
+            blocks.pop(refname, None)
+            if named_before is not None and named_before.baseline in shown:
+                _take_out(collected.order.get(named_before.baseline, []), (_newest_first(named_before), refname))
+            now = collected.experiments.get(refname)
+            if now is not None and now.baseline in shown:
+                insort(collected.order.setdefault(now.baseline, []), (_newest_first(now), refname))
+        looked_at = set(moved)
+        for name in special | collected.special:
+            looked_at |= {str(ExpRef(baseline, name)) for baseline in collected.baselines}
+    else:
+        collected.order = {}
+        for refname, exp in collected.experiments.items():
+            if exp.baseline in shown:
+                collected.order.setdefault(exp.baseline, []).append((_newest_first(exp), refname))
+        for order in collected.order.values():
+            order.sort()
+        looked_at = set(collected.experiments)
+    shown_running: set[str] = set()  # names of rows shown running (refs not looked at are not)
+    for refname in looked_at:
+        found = collected.experiments.get(refname)
+        if found is None or found.baseline not in shown:
+            continue
+        exp = found
+        steps = collected.chains.get(exp.rev, [])
+        state: RowState = "success"
+        reported = tips.get(exp.name)
+        # The state of the run that made this chain, if it reported on this chain
+        # (its last report may be a step behind the ref: killed in between).
+        if reported is not None and (reported == exp.rev or any(rev == reported for rev, _, _ in steps)):
+            state = states.get(exp.name, "success")
+        if (exp.baseline, exp.name) in running:
+            state = "running"
+        if state == "running":
+            shown_running.add(exp.name)
+        known = old.get(refname)
+        before = known[1] if known is not None else earlier.get(refname, ())
+        reuse(refname, (exp.rev, state), memo, _exp_rows, exp, steps, state, reader, before)
+    collected.special = special
 
     rows: list[ExpRow] = []
-    if not hide_workspace:
-        rows.append(ExpRow("workspace", "workspace", workspace))
-    meta = commit_meta(project, baselines)
-    for baseline in baselines:
-        created, parent = meta.get(baseline, (None, None))
-        rows.append(
-            ExpRow(
-                baseline,
-                "baseline",
-                data_of(baseline),
-                name=names.get(baseline),
-                baseline=baseline,
-                created=created,
-                parent=parent,
-            )
-        )
-        exps = sorted(by_baseline.get(baseline, []), key=lambda e: (-e.created, e.rev))
-        for exp in exps:
-            chain = chains.get(exp.rev, [])
-            # The state of the run that made this chain, if it reported on this chain
-            # (its last report may be a step behind the ref: killed in between).
-            reported = checkpoint_tips.get(exp.name)
-            on_chain = reported == exp.rev or any(rev == reported for rev, _, _ in chain)
-            rows.append(
-                ExpRow(
-                    exp.rev,
-                    "experiment",
-                    data_of(exp.rev),
-                    name=exp.name,
-                    baseline=baseline,
-                    state=checkpoint_states.get(exp.name, "success") if on_chain else "success",
-                    created=exp.created,
-                    parent=exp.parents[0] if exp.parents else None,
-                    step=len(chain) if chain else None,
-                )
-            )  # DVCLive's step: from 0
-            for index, (rev, parent, created) in enumerate(chain):
-                rows.append(
-                    ExpRow(
-                        rev,
-                        "checkpoint",
-                        data_of(rev),
-                        name=exp.name,
-                        baseline=baseline,
-                        created=created,
-                        parent=parent,
-                        step=len(chain) - index - 1,
-                    )
-                )
+    if not collected.settings[5]:  # hide_workspace
+        reuse("workspace", (id(collected.workspace),), memo, _workspace_rows, collected.workspace)
+        rows += memo["workspace"][1]
+    for baseline in collected.baselines:
+        named = collected.names.get(baseline)
+        reuse(baseline, (named,), memo, _baseline_rows, collected, baseline, named, reader)
+        rows += memo[baseline][1]
+        refnames = map(itemgetter(1), collected.order.get(baseline, ()))
+        rows += itertools.chain.from_iterable(map(blocks.__getitem__, refnames))  # 10,000 experiments: no loop here
         for entry in queued.get(baseline, []):
-            rows.append(_queue_row(entry, data_of(entry.rev)))
-    cache.save()
+            if entry.state == "running" and str(ExpRef(baseline, entry.name)) in collected.experiments:
+                continue  # shown by its experiment's row
+            check = (entry.rev, entry.state, entry.name, entry.created, entry.error)
+            reuse(entry.id, check, entry_memo, _queue_rows, entry, reader)
+            if entry.state == "running":
+                shown_running.add(entry.name)
+            rows += entry_memo[entry.id][1]
+    collected.memo, collected.blocks, collected.entry_memo = memo, blocks, entry_memo
+    collected.running = shown_running
     return rows
 
 
-def _checkpoint_states(project: Project) -> tuple[dict[str, RowState], dict[str, str]]:
+def _take_out(order: list[tuple[tuple[int, str], str]], item: tuple[tuple[int, str], str]) -> None:
+    at = bisect_left(order, item)
+    if at < len(order) and order[at] == item:
+        del order[at]
+
+
+def _newest_first(exp: ExpInfo) -> tuple[int, str]:
+    """The order of experiments under their baseline (then by ref name, as listed)."""
+    return (-exp.created, exp.rev)
+
+
+def _revs(collected: Collected, queued: dict[str, list[QueueEntry]]) -> list[str]:
+    """Every commit the rows show."""
+    revs = list(collected.baselines)
+    for baseline in collected.baselines:
+        for _, refname in collected.order.get(baseline, ()):
+            exp = collected.experiments[refname]
+            revs += [exp.rev, *(rev for rev, _, _ in collected.chains.get(exp.rev, []))]
+        revs += [e.rev for e in queued.get(baseline, [])]
+    return revs
+
+
+def _workspace_rows(data: ExpData) -> tuple[ExpRow]:
+    return (ExpRow("workspace", "workspace", data),)
+
+
+def _baseline_rows(collected: Collected, baseline: str, name: str | None, reader: Reader) -> tuple[ExpRow]:
+    created, parent = collected.meta.get(baseline, (None, None))
+    return (ExpRow(baseline, "baseline", reader.data_of(baseline), name, baseline, None, created, parent),)
+
+
+def _exp_rows(
+    exp: ExpInfo, chain: Chain, state: RowState, reader: Reader, before: tuple[ExpRow, ...]
+) -> tuple[ExpRow, ...]:
+    """An experiment's row and, for a checkpoint experiment, a row per earlier checkpoint
+    (those it had ``before`` kept: a checkpoint's row never changes)."""
+    head = ExpRow(
+        exp.rev,
+        "experiment",
+        reader.data_of(exp.rev),
+        name=exp.name,
+        baseline=exp.baseline,
+        state=state,
+        created=exp.created,
+        parent=exp.parents[0] if exp.parents else None,
+        step=len(chain) if chain else None,  # DVCLive's step: from 0
+    )
+    kept = {row.rev: row for row in before if row.kind == "checkpoint"}
+    steps = []
+    for index, (rev, parent, created) in enumerate(chain):
+        row = kept.get(rev)
+        step = len(chain) - index - 1
+        if (
+            row is None
+            or (row.step, row.parent, row.created, row.name) != (step, parent, created, exp.name)
+            or not reader.current(((rev, row.data),))  # (an error is read again)
+        ):
+            row = ExpRow(rev, "checkpoint", reader.data_of(rev), exp.name, exp.baseline, None, created, parent, step)
+        else:
+            reader.used.append((rev, row.data))
+        steps.append(row)
+    return (head, *steps)
+
+
+def _checkpoint_states(progress: list[dict]) -> tuple[dict[str, RowState], dict[str, str]]:
     """State and tip of checkpoint experiments that published progress (running,
     interrupted, failed), by name."""
-    from .checkpoints import read_progress
-
     states: dict[str, RowState] = {}
     tips: dict[str, str] = {}
-    for event in read_progress(project):
+    for event in progress:
         if event.get("state") in ("running", "interrupted", "failed") and event.get("rev"):
             states[event["experiment"]] = event["state"]
             tips[event["experiment"]] = event["rev"]
     return states, tips
 
 
-def _queue_row(entry: QueueEntry, data: ExpData) -> ExpRow:
+def _queue_rows(entry: QueueEntry, reader: Reader) -> tuple[ExpRow]:
     """A queued, running or failed entry: its params as queued; no metrics yet (a failed
     one says why it failed)."""
+    data = reader.data_of(entry.rev)
     error = f"Experiment run failed: {entry.error}" if entry.state == "failed" else None
-    return ExpRow(
-        entry.rev,
-        "experiment",
-        replace(data, metrics={}, error=error or data.error),
-        name=entry.name,
-        baseline=entry.baseline,
-        state=entry.state,
-        created=int(entry.created),
-        parent=entry.baseline,
+    return (
+        ExpRow(
+            entry.rev,
+            "experiment",
+            shaped(replace(data, metrics={}, error=error or data.error)),
+            name=entry.name,
+            baseline=entry.baseline,
+            state=cast(RowState, entry.state),
+            created=int(entry.created),
+            parent=entry.baseline,
+        ),
     )

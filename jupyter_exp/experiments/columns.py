@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import JupyterExpError, option
+from .records import shapes
 
 if TYPE_CHECKING:  # rows are only read here: the table's renderers import this module
     from .collect import ExpRow
@@ -27,13 +28,23 @@ class Column:
 
 def columns(rows: list[ExpRow], deps: bool = False) -> list[Column]:
     """Metrics columns, then params, in first-seen order (then deps, sorted)."""
+    # Each distinct shape of the rows' metrics and params (one object for all records
+    # alike: 10,000 rows have a few), in the order the rows first show it; the rows are
+    # walked once, at C speed.
+    found = shapes(rows)
+    return columns_of(list(dict(zip(map(id, found), found)).values()), rows if deps else None)
+
+
+def columns_of(distinct: list, rows: list[ExpRow] | None = None) -> list[Column]:
+    """``columns`` from the distinct (metrics, params) shapes of the rows in the order
+    they first show them; with ``rows``, the deps columns too."""
     seen: dict[tuple[str, str, str], None] = {}
-    for group in ("metrics", "params"):
-        for row in rows:
-            for file, values in getattr(row.data, group).items():
-                for key in values.flat:
+    for index, group in enumerate(("metrics", "params")):
+        for shape in dict((id(pair[index]), pair[index]) for pair in distinct).values():
+            for file, keys in shape:
+                for key in keys:
                     seen.setdefault((group, file, key))
-    if deps:  # sorted by path, as DVC orders them
+    if rows is not None:  # sorted by path, as DVC orders them
         for path in sorted({path for row in rows for path in row.data.deps}):
             seen.setdefault(("deps", path, path))
     files_of: dict[str, set[str]] = {}

@@ -10,6 +10,10 @@ from ..project import Project
 from .collect import ExpRow
 from .columns import ERROR, MISSING, Column, columns, filter_columns, find_column, value
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .columns_memo import ColumnsMemo
+
 
 def sort_rows(rows: list[ExpRow], cols: list[Column], sort_by: str | None, sort_order: str = "asc") -> list[ExpRow]:
     """Sort experiments within each baseline by a column (``key`` or ``file:key``)."""
@@ -59,10 +63,22 @@ def select(project: Project, options: ShowOptions = ShowOptions()) -> tuple[list
         param_deps=options.param_deps,
         force=options.force,
     )
+    return arrange(rows, options)
+
+
+def arrange(
+    rows: list[ExpRow], options: ShowOptions = ShowOptions(), memo: ColumnsMemo | None = None
+) -> tuple[list[ExpRow], list[Column]]:
+    """Collected rows as ``select`` gives them: the columns chosen, rows left out and
+    ordered as ``options`` say (its collection fields are not read here). ``memo``: the
+    columns worked out from the last answer (a table that follows its project)."""
+    if options.sort_order not in ("asc", "desc"):
+        raise JupyterExpError(f"Unknown sort order '{options.sort_order}'; use asc or desc.")
     hidden = {"queued"} if options.hide_queued else set()
     hidden |= {"failed"} if options.hide_failed else set()
-    rows = [row for row in rows if row.kind != "experiment" or row.state not in hidden]
-    cols = columns(rows, deps=options.deps)
+    if hidden:
+        rows = [row for row in rows if row.kind != "experiment" or row.state not in hidden]
+    cols = memo.columns(rows) if memo is not None and not options.deps else columns(rows, deps=options.deps)
     rows = sort_rows(rows, cols, options.sort_by, options.sort_order)
     keep = list(options.keep) if options.keep is not None else None
     drop = list(options.drop) if options.drop is not None else None

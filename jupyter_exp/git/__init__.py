@@ -25,6 +25,7 @@ from ..errors import NotAGitRepoError
 from ..refs import EXPS_NAMESPACE, HEADS, OWN_NAMESPACE
 from .errors import GitError, RemoteUnavailableError, explain, repository_problem
 from .index import Index
+from .loose import common_dir, folders_stamp, git_dir_of, loose_refs
 from .network import check_remote, network_env, run_network, stop_process_group
 from .notes import NotesCommands
 from .objects import Found, ObjectReader
@@ -146,16 +147,8 @@ class Git(NotesCommands):
         HEAD's reflog grows on every commit and checkout. In a linked work tree HEAD is
         its own but the refs and packed-refs are in the common git directory.
         """
-        git_dir = self.root / ".git"
-        if git_dir.is_file():  # a linked work tree: "gitdir: <path>"
-            git_dir = Path(git_dir.read_text().split(":", 1)[1].strip())
-            if not git_dir.is_absolute():
-                git_dir = self.root / git_dir
-        common = git_dir
-        try:  # what `git rev-parse --git-common-dir` reads, without a process
-            common = Path(os.path.normpath(git_dir / (git_dir / "commondir").read_text().strip()))
-        except OSError:
-            pass
+        git_dir = git_dir_of(self.root)
+        common = common_dir(self.root)
         stamp: list[tuple[str | int, ...]] = []
         for folder, name in ((git_dir, "HEAD"), (git_dir, "logs/HEAD"), (common, "packed-refs")):
             try:
@@ -170,6 +163,14 @@ class Git(NotesCommands):
                 except FileNotFoundError:
                     pass
         return tuple(stamp)
+
+    def loose_refs(self, prefix: str) -> dict[str, int]:
+        """Every loose ref under ``prefix`` with its file's inode (:func:`.loose.loose_refs`)."""
+        return loose_refs(self.root, prefix)
+
+    def folders_stamp(self, prefixes: tuple[str, ...]) -> tuple:
+        """The mtimes of the ref folders under ``prefixes`` (:func:`.loose.folders_stamp`)."""
+        return folders_stamp(self.root, prefixes)
 
     def update_refs(self, commands: list[str]) -> None:
         """Apply ``update-ref --stdin`` commands (create/update/delete) in one transaction.
@@ -315,14 +316,15 @@ class Git(NotesCommands):
         return [(parts[0], int(parts[1]), parts[2:]) for parts in (line.split() for line in out.splitlines())]
 
     def commit_messages(self, revs: list[str]) -> list[tuple[str, str]]:
-        """``(sha, message)`` of each of ``revs`` git knows, in their order (one process;
-        the revisions go through stdin). A revision git does not know is no error: the
-        answer is then what git printed before it stopped."""
-        out = self.run(
-            "log", "--no-walk=unsorted", "--stdin", "--format=%H%x00%B%x1e", input="\n".join(revs).encode(), check=False
-        )
-        records = (record.strip("\n").partition("\0") for record in out.split("\x1e"))
-        return [(sha, message) for sha, _, message in records if sha]
+        """``(sha, message)`` of each of ``revs`` that names a commit, in their order,
+        read through the batch process (no new process: a table following a running
+        experiment asks for each commit it makes). Other revisions are left out."""
+        found = []
+        for obj in self.read_objects(revs):
+            if obj is not None and obj[1] == "commit":
+                # A commit object is its headers, a blank line, then the message as written.
+                found.append((obj[0], obj[2].decode("utf-8", "replace").partition("\n\n")[2]))
+        return found
 
     def parents(self, rev: str) -> list[str]:
         """The parents of commit ``rev``, first parent first; [] when git does not know it."""

@@ -29,11 +29,15 @@ from ..experiments.columns import MISSING
 def unique_keys(table: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """``table`` with every row key unique, and the aliases given (alias -> key).
 
-    The view can show two rows with one key: a running checkpoint experiment (its ref)
-    and the queue entry running it. A client indexes rows by key, so the second gets
-    ``<key>#2`` on the wire; messages naming the alias are mapped back to the key.
+    The view can show two rows with one key: a queue entry that failed and an experiment
+    of the same name (the run queued again and recorded), or two failed runs of one name
+    (DVC too lists each). A client indexes rows by key, so the second gets ``<key>#2``
+    on the wire; messages naming the alias are mapped back to the key. (A running
+    checkpoint experiment is one row: the engine shows its ref in its entry's state.)
     """
     rows = table.get("rows") or []
+    if len({row["key"] for row in rows}) == len(rows):
+        return table, {}
     seen: dict[str, int] = {}
     aliases: dict[str, str] = {}
     renamed: list[dict] | None = None
@@ -47,13 +51,16 @@ def unique_keys(table: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return (table if renamed is None else dict(table, rows=renamed)), aliases
 
 
-def table_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any] | None:
-    """The diff turning ``old`` into ``new``; None when they are equal."""
+def table_diff(old: dict[str, Any] | None, new: dict[str, Any], unique: bool = False) -> dict[str, Any] | None:
+    """The diff turning ``old`` into ``new``; None when they are equal. ``unique``: the
+    row keys of both are known to be unique (``unique_keys`` made them so)."""
     old = old or {}
     old_rows: list[dict] = old.get("rows") or []
     new_rows: list[dict] = new.get("rows") or []
-    new_keys = [r["key"] for r in new_rows]
     remap = _remap(old.get("columns"), new.get("columns"), new_rows) if "rows" in old else None
+    if unique and "rows" in old and remap is None:
+        return _between_kept_rows(old, new)
+    new_keys = [r["key"] for r in new_rows]
     diff: dict[str, Any] = {"rows": [], "order": None}
     if remap is not None:
         diff["remap"] = remap
@@ -61,7 +68,8 @@ def table_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any
     old_keys = [r["key"] for r in old_rows]
     if len(set(new_keys)) == len(new_keys):
         before = dict(zip(old_keys, old_rows))
-        diff["rows"] = [r for r in new_rows if before.get(r["key"]) != r]
+        # A row the view did not draw anew is the same dict: no compare of its cells.
+        diff["rows"] = [r for r in new_rows if (o := before.get(r["key"])) is not r and o != r]
     else:
         # Two rows with one key (a queue entry named as an experiment): a client that
         # indexes by key cannot tell them apart, so it gets every row and the order.
@@ -73,6 +81,38 @@ def table_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any
             diff["order_edit"] = edit
         else:
             diff["order"] = new_keys
+    diff["table"] = {k: v for k, v in new.items() if k != "rows" and (k not in old or old[k] != v)}
+    if not diff["rows"] and diff["order"] is None and "order_edit" not in diff and not diff["table"]:
+        return None
+    return diff
+
+
+def _between_kept_rows(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+    """``table_diff`` of two tables with unique keys and the same columns, looking only
+    between the rows both start and end with (the same dicts: the view kept them). A
+    key between them is nowhere else in either table, so this is the same diff."""
+    old_rows, new_rows = old["rows"], new["rows"]
+    shortest = min(len(old_rows), len(new_rows))
+    start = 0
+    while start < shortest and old_rows[start] is new_rows[start]:
+        start += 1
+    same_end = 0
+    while same_end < shortest - start and old_rows[-1 - same_end] is new_rows[-1 - same_end]:
+        same_end += 1
+    old_middle = old_rows[start : len(old_rows) - same_end]
+    new_middle = new_rows[start : len(new_rows) - same_end]
+    before = {r["key"]: r for r in old_middle}
+    diff: dict[str, Any] = {"rows": [r for r in new_middle if (o := before.get(r["key"])) is not r and o != r]}
+    diff["order"] = None
+    old_keys, new_keys = [r["key"] for r in old_middle], [r["key"] for r in new_middle]
+    if old_keys != new_keys:
+        # The row above the change anchors its first move, as in the whole list.
+        anchor = [old_rows[start - 1]["key"]] if start else []
+        edit = _order_edit(anchor + old_keys, anchor + new_keys)
+        if 2 * len(edit["moves"]) + len(edit["removed"]) < len(new_rows):
+            diff["order_edit"] = edit
+        else:
+            diff["order"] = [r["key"] for r in new_rows]
     diff["table"] = {k: v for k, v in new.items() if k != "rows" and (k not in old or old[k] != v)}
     if not diff["rows"] and diff["order"] is None and "order_edit" not in diff and not diff["table"]:
         return None
@@ -101,11 +141,24 @@ def _order_edit(old_keys: list[str], new_keys: list[str]) -> dict[str, list]:
     """``{"removed", "moves"}`` turning ``old_keys`` into ``new_keys``: the keys that
     keep their relative order (a longest increasing run of their new positions) stay,
     every other key is placed after its predecessor in the new order."""
+    # Keys the lists share at their start and end stay (a run of their positions found
+    # over the whole lists holds them all too: they are its smallest and largest), so
+    # the run is looked for between them: a move near the top of 10,000 rows is cheap.
+    start, end, shortest = 0, 0, min(len(old_keys), len(new_keys))
+    while start < shortest and old_keys[start] == new_keys[start]:
+        start += 1
+    while end < shortest - start and old_keys[-1 - end] == new_keys[-1 - end]:
+        end += 1
     position = {k: i for i, k in enumerate(new_keys)}
-    kept = [k for k in old_keys if k in position]
+    middle = old_keys[start : len(old_keys) - end]
+    kept = [k for k in middle if k in position]
     stable = _longest_increasing(kept, [position[k] for k in kept])
-    moves = [[k, new_keys[i - 1] if i else None] for i, k in enumerate(new_keys) if k not in stable]
-    return {"removed": [k for k in old_keys if k not in position], "moves": moves}
+    moves = [
+        [k, new_keys[i - 1] if i else None]
+        for i, k in enumerate(new_keys[start : len(new_keys) - end], start)
+        if k not in stable
+    ]
+    return {"removed": [k for k in middle if k not in position], "moves": moves}
 
 
 def _longest_increasing(items: list[str], values: list[int]) -> set[str]:

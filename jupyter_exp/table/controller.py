@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import JupyterExpError
-from ..experiments import live_state
+from ..experiments import collect, live_collect, live_state
 from ..experiments import show as show_table
 from ..experiments.annotations import Annotations, annotate
 from ..experiments.collect import ExpRow
+from ..experiments.columns_memo import ColumnsMemo
+from ..experiments.notes import read_notes
+from ..gc_pause import gc_paused
 from ..options import ShowOptions
 from ..project import Project
+from ..refs import NOTES_DIR
 from . import actions, export, view
 from .prefs import load_prefs, save_prefs
 from .watcher import Watcher
@@ -35,6 +39,8 @@ MAX_LIVE_TABLES = 3
 _live_tables: dict[Path, list[weakref.ref]] = {}
 
 Patch = dict[str, Any]
+# The options (show.select's) that choose what is collected; the others arrange it.
+COLLECT_OPTIONS = ("revs", "num", "all_branches", "all_tags", "all_commits", "hide_workspace", "param_deps")
 INITIAL_STATE: dict[str, Any] = {
     "table": {},  # the rows and columns on screen (view.build)
     "prefs": {},  # sort, filters, columns and stars (view.TableState.to_json)
@@ -79,6 +85,9 @@ class TableController:
         self.rows: list[ExpRow] = []
         self.cols: list[show_table.Column] = []
         self.annotations: Annotations = {}  # notes, tags and messages by commit
+        self._notes: tuple[tuple, dict] = ((), {})  # the notes ref's folder stamp, and its notes
+        self._collected: collect.Collected | None = None
+        self._columns_memo = ColumnsMemo()
         self.watcher: Watcher | None = None
         self._prefs = load_prefs(project)
         self._progress: dict[str, dict] = {}
@@ -131,12 +140,42 @@ class TableController:
     # -- data -----------------------------------------------------------------------
     def refresh(self) -> None:
         """Collect the experiments again and redraw."""
-        with self._lock:
-            self.rows, self.cols = show_table.select(self.project, ShowOptions.of(**self.options))
-            self.annotations = annotate(self.project, self.rows)
-            self._progress = live_state.running_progress(self.project, self.rows)
-            self._workers = live_state.worker_count(self.project)
-            self._redraw()
+        with self._lock, gc_paused():
+            options = ShowOptions.of(**self.options)
+            settings = collect.settings_of(**{k: getattr(options, k) for k in COLLECT_OPTIONS})
+            self._collected = collect.gather(self.project, settings, force=options.force, previous=self._collected)
+            self._notes = ((), {})  # read again
+            self._arrange(options)
+
+    def refresh_live(self) -> None:
+        """Bring the table up to date reading only what moves while experiments run:
+        experiment refs added, moved or removed, the queue, progress and the workspace
+        row (``live_collect.update``; everything again when HEAD, a branch, a tag or the
+        DVC config moved). What the watcher calls on each change."""
+        with self._lock, gc_paused():
+            if self._collected is None:
+                self.refresh()
+                return
+            self._collected = live_collect.update(self.project, self._collected)
+            self._arrange(ShowOptions.of(**self.options))
+
+    def _arrange(self, options: ShowOptions) -> None:
+        assert self._collected is not None
+        self.rows, self.cols = show_table.arrange(self._collected.rows, options, memo=self._columns_memo)
+        self.annotations = self._annotate(self.rows)
+        self._progress = live_state.running_progress(self.project, self.rows, running=self._collected.running)
+        self._workers = live_state.worker_count(self.project)
+        self._redraw()
+
+    def _annotate(self, rows: list[ExpRow]) -> Annotations:
+        """The rows' notes, tags and messages; the notes ref is read again only when its
+        folder moved (a live update of 10,000 rows runs no git process for them), and the
+        last answer is kept when equal (a view memo keeps its cells while it is the same)."""
+        stamp = self.project.git.folders_stamp((NOTES_DIR,)) + self.project.git.refs_stamp(prefixes=())
+        if not self._notes[0] or stamp != self._notes[0]:
+            self._notes = (stamp, read_notes(self.project))
+        found = annotate(self.project, rows, self._notes[1])
+        return self.annotations if found == self.annotations else found
 
     def _shown_rows(self) -> list[ExpRow]:
         return view.with_running(self.rows, self._progress)

@@ -189,10 +189,12 @@ def with_running(rows: list[ExpRow], progress: dict[str, dict]) -> list[ExpRow]:
     """``rows`` plus a row for each experiment that runs in a workspace now and has no
     commit yet (a foreground ``exp run`` announces itself), under its baseline. Its
     params are the workspace's: a workspace run applied its ``-S`` there first."""
+    result = list(rows)
+    if not any(not event.get("rev") and event.get("baseline") for event in progress.values()):
+        return result  # no run without a commit yet (the usual case: no pass over 10,000 rows)
     known = {(r.baseline, r.name) for r in rows if r.kind == "experiment"}
     workspace = next((r for r in rows if r.kind == "workspace"), None)
     params = workspace.data.params if workspace is not None else {}
-    result = list(rows)
     for name, event in progress.items():
         baseline = event.get("baseline")
         if event.get("rev") or not baseline or (baseline, name) in known:
