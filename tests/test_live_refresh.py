@@ -270,3 +270,81 @@ def test_names_from_progress_files_and_stray_ref_files_never_reach_git_as_more_t
     names = [r["cells"][0] for r in table.state["table"]["rows"]]
     assert not any(n.startswith(("e1^", "e1:", "e2:", "../", "e3~")) for n in names)
     as_collected_anew(table)
+
+
+def test_the_view_memo_draws_what_a_fresh_build_draws(many):
+    """A long run of random changes to rows, columns, preferences and progress: every
+    build with the kept memos (the view's, the columns') equals a build from scratch."""
+    import random
+    from dataclasses import replace
+
+    from jupyter_exp.experiments import show
+    from jupyter_exp.experiments.annotations import Annotation
+    from jupyter_exp.experiments.columns import columns
+    from jupyter_exp.experiments.columns_memo import ColumnsMemo
+    from jupyter_exp.table import view
+    from jupyter_exp.table.view_memo import ViewMemo
+    from jupyter_exp.values import FileValues
+
+    rows, cols = show.select(Project(many))
+    experiments = [r for r in rows if r.kind == "experiment"]
+    spare_cols = [*cols]
+    memo, columns_memo, rng = ViewMemo(), ColumnsMemo(), random.Random(15)
+    state, progress, annotations = view.TableState(), {}, {}
+    for step in range(400):
+        action = rng.randrange(11)
+        at = rng.randrange(2, len(rows))
+        if action == 0:  # an experiment moves to the top (a new checkpoint), with a checkpoint row
+            exp = rng.choice(experiments)
+            moved = replace(exp, state="running", step=(exp.step or 0) + 1, data=rng.choice(experiments).data)
+            rows = [r for r in rows if r.name != exp.name or r.kind == "workspace"]
+            rows[2:2] = [moved, replace(exp, kind="checkpoint", step=0)]
+        elif action == 1:  # one goes
+            del rows[at]
+            rows = [r for i, r in enumerate(rows) if r.kind != "checkpoint" or rows[i - 1].kind != "baseline"]
+        elif action == 2:  # one comes, anywhere, maybe with params no other row has
+            data = rng.choice(experiments).data
+            if rng.random() < 0.3:
+                data = replace(data, params={**data.params, f"extra{step % 3}.yaml": data.params["params.yaml"]})
+            rows.insert(at, replace(rng.choice(experiments), name=f"new-{step}", data=data))
+        elif action == 3:  # its state changes in place
+            if rows[at].kind == "experiment":
+                rows[at] = replace(rows[at], state=rng.choice(["running", "failed", "queued", None]))
+        elif action == 4:  # a column comes, goes, or is relabelled (its key now in two files)
+            cols = [c for c in spare_cols if rng.random() < 0.8] or spare_cols
+            if rng.random() < 0.5:
+                cols = [replace(c, label=f"{c.file}:{c.key}") if rng.random() < 0.3 else c for c in cols]
+            elif rng.random() < 0.5:  # one id, another file: nothing of the old column is its
+                cols = [replace(c, file="elsewhere.json") if rng.random() < 0.3 else c for c in cols]
+        elif action == 5:  # progress of some names
+            names = [r.name for r in rng.sample(experiments, 3)]
+            progress = {n: {"experiment": n, "step": rng.randrange(5)} for n in names if rng.random() < 0.7}
+        elif action == 6:  # the user sorts, filters, expands, hides, stars
+            key = view.row_key(rng.choice([r for r in rows if r.kind == "experiment"]))
+            state = rng.choice(
+                [
+                    view.TableState(),
+                    view.TableState(sort=(("metrics.loss", "desc"),)),
+                    view.TableState(filters=(view.Filter("metrics.loss", "<", "0.1"),)),
+                    view.TableState(expanded=(key,), starred=(key,)),
+                    view.TableState(hidden=("created",), starred=(key,), starred_only=rng.random() < 0.5),
+                    view.TableState(only_changed=True),
+                ]
+            )
+        elif action == 9:  # notes, tags or a message come or go (a new annotations object), or an unreadable note
+            picked = rng.sample([r for r in rows if r.kind != "workspace" and r.rev], 4)
+            annotations = {
+                r.rev: rng.choice([Annotation("a note"), Annotation(tags=("best",)), Annotation(error="bad note")])
+                for r in picked
+                if rng.random() < 0.6
+            }
+        elif action == 10:  # a row's metrics file cannot be read any more (or another row's can again)
+            row = rows[at]
+            metrics = {f: FileValues.failed(ValueError("bad json")) for f in row.data.metrics}
+            rows[at] = replace(row, data=replace(row.data, metrics=metrics))
+        else:  # nothing but a new list of the same rows (a refresh that found nothing)
+            rows = list(rows)
+        assert columns_memo.columns(rows) == columns(rows), f"step {step}, action {action}"
+        kept = view.build(view.with_running(rows, progress), cols, state, progress, annotations, memo=memo)
+        fresh = view.build(view.with_running(rows, progress), cols, state, progress, annotations)
+        assert kept == fresh, f"step {step}, action {action}"

@@ -14,6 +14,7 @@ from ..experiments.collect import ExpRow
 from ..experiments.show import Column
 from ..project import Project
 from . import plots, view
+from .filters import PRECISION
 
 SINGLE_ROW = ("apply", "branch", "rename", "requeue")
 NEEDS_RESULT = ("apply", "branch", "rename", "push")  # refused on a row still running
@@ -220,7 +221,7 @@ def compare(req: Request) -> Outcome:
             columns.append({"id": f"delta:{key}", "label": f"Δ {name}", "kind": "delta", "of": key})
     rows = []
     for row in result.rows:
-        digits = view.PRECISION if row.group == "metrics" else None
+        digits = PRECISION if row.group == "metrics" else None
         cells: list[str] = [row.label]
         values: list[Any] = [row.label]
         for index in order:
@@ -228,7 +229,7 @@ def compare(req: Request) -> Outcome:
             cells.append(format_value(row.values[index], digits))
             if index != result.reference:
                 values.append(row.deltas[index])
-                cells.append(format_value(row.deltas[index], view.PRECISION))
+                cells.append(format_value(row.deltas[index], PRECISION))
         rows.append(
             {"id": row.column, "group": row.group, "file": row.path, "key": row.key, "cells": cells, "values": values}
         )

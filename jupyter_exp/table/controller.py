@@ -30,6 +30,7 @@ from ..project import Project
 from ..refs import NOTES_DIR
 from . import actions, export, view
 from .prefs import load_prefs, save_prefs
+from .view_memo import ViewMemo
 from .watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class TableController:
         self._notes: tuple[tuple, dict] = ((), {})  # the notes ref's folder stamp, and its notes
         self._collected: collect.Collected | None = None
         self._columns_memo = ColumnsMemo()
+        self._view_memo = ViewMemo()
         self.watcher: Watcher | None = None
         self._prefs = load_prefs(project)
         self._progress: dict[str, dict] = {}
@@ -182,7 +184,7 @@ class TableController:
 
     def _redraw(self) -> None:
         rows = self._shown_rows()
-        table = view.build(rows, self.cols, self._prefs, self._progress, self.annotations)
+        table = view.build(rows, self.cols, self._prefs, self._progress, self.annotations, memo=self._view_memo)
         table["counts"]["workers"] = self._workers
         self._emit(table=table, prefs=self._prefs.to_json())
 

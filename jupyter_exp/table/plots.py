@@ -28,7 +28,8 @@ from ..errors import JupyterExpError
 from ..experiments.collect import ExpRow
 from ..experiments.show import Column, value
 from ..project import Project
-from .view import cell, column_id
+from .cells import cell
+from .view import column_id
 
 # Tableau 10: distinguishable, and readable on light and dark themes.
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")

@@ -6,22 +6,25 @@ the JupyterLab panel) only shows it and forwards clicks."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..experiments.annotations import ANNOTATION_COLUMNS, HEADERS, Annotations
+from ..experiments.annotations import Annotations
 from ..experiments.collect import ExpData, ExpRow
 from ..experiments.columns import ERROR, MISSING, Column, value
 from ..overrides import literal
 from ..params import DEFAULT_PARAMS_FILE
 from ..render.text import format_value
-from .filters import OPERATORS, OPERATORS_BY_TYPE, PRECISION, Filter, FilterError, check, matches, usable, when
+from .cells import NOTE_COLUMNS, Cells, _display, column_type, noted_columns
+from .filters import OPERATORS, OPERATORS_BY_TYPE, Filter, FilterError, check, matches, usable
 from .reasons import BROKEN, cell_reasons, common_reasons
+
+if TYPE_CHECKING:
+    from .view_memo import ViewMemo
 
 # The info columns, by id; params and metrics columns are "params.<label>", "metrics.<label>".
 INFO_COLUMNS = {"experiment": "Experiment", "state": "State", "created": "Created"}
-# Note, Tags and Message (annotations.py): shown after the info columns when a row has one.
-NOTE_COLUMNS = {c: HEADERS[c] for c in ANNOTATION_COLUMNS}
 FILTER_NOTE = "Filters and Starred only choose experiments; the workspace and baseline rows always show."
 
 
@@ -114,77 +117,6 @@ def ordered(ids: list[str], order: tuple[str, ...]) -> list[str]:
     return placed + rest
 
 
-# -- cells ------------------------------------------------------------------------------
-def cell(row: ExpRow, column: str, cols: dict[str, Column], annotations: Annotations | None = None) -> Any:
-    """The native value of a row's cell, or None when it has none (tags: ``a, b``)."""
-    if column in NOTE_COLUMNS:
-        return _annotation(row, column, annotations)
-    if column == "experiment":
-        return "workspace" if row.kind == "workspace" else row.name or row.rev[:7]
-    if column == "state":
-        return row.state
-    if column == "created":
-        return row.created
-    v = value(row, cols[column])
-    return None if v in (MISSING, ERROR) else v
-
-
-def _annotation(row: ExpRow, column: str, annotations: Annotations | None) -> str | None:
-    found = (annotations or {}).get(row.rev) if row.kind != "workspace" else None
-    v = found.value(column) if found is not None else None
-    return ", ".join(v) if isinstance(v, tuple) else v
-
-
-class Cells:
-    """Every cell of every row, each params/metrics file flattened once per row (a
-    thousand rows by twenty columns would otherwise flatten each file twenty times)."""
-
-    def __init__(self, cols: dict[str, Column], annotations: Annotations | None = None) -> None:
-        self.cols = cols
-        self.annotations = annotations or {}
-        self._rows: dict[int, dict[str, Any]] = {}
-
-    def values(self, row: ExpRow) -> dict[str, Any]:
-        known = self._rows.get(id(row))
-        if known is None:
-            known = {"experiment": cell(row, "experiment", self.cols), "state": row.state, "created": row.created}
-            for column in NOTE_COLUMNS:
-                known[column] = _annotation(row, column, self.annotations)
-            noted = self.annotations.get(row.rev) if row.kind != "workspace" else None
-            if noted is not None and noted.error is not None:
-                known["note"] = BROKEN
-            flat: dict[tuple[str, str], dict | object | None] = {}  # a file's values, None or BROKEN
-            for cid, col in self.cols.items():
-                if col.group == "deps":
-                    known[cid] = cell(row, cid, self.cols)
-                    continue
-                where = (col.group, col.file)
-                if where not in flat:
-                    entry = getattr(row.data, col.group).get(col.file)
-                    flat[where] = None if entry is None else BROKEN if entry.error is not None else entry.flat
-                data = flat[where]
-                known[cid] = data.get(col.key) if isinstance(data, dict) else data
-            self._rows[id(row)] = known
-        return known
-
-    def get(self, row: ExpRow, column: str) -> Any:
-        v = self.values(row)[column]
-        return None if v is BROKEN else v
-
-
-def column_type(values: list[Any]) -> str:
-    present = [v for v in values if v is not None]
-    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-        return "number"
-    return "text"
-
-
-def _display(v: Any, column: str) -> str:
-    if column == "created":
-        return when(v)
-    return format_value(v, PRECISION)  # None: MISSING
-
-
 def with_running(rows: list[ExpRow], progress: dict[str, dict]) -> list[ExpRow]:
     """``rows`` plus a row for each experiment that runs in a workspace now and has no
     commit yet (a foreground ``exp run`` announces itself), under its baseline. Its
@@ -256,19 +188,21 @@ class Layout:
     blocks: list[Block]  # every block, filtered or not
 
 
-def layout(rows: list[ExpRow], cols: list[Column], state: TableState, annotations: Annotations | None = None) -> Layout:
+def layout(
+    rows: list[ExpRow],
+    cols: list[Column],
+    state: TableState,
+    annotations: Annotations | None = None,
+    memo: ViewMemo | None = None,
+) -> Layout:
     """The rows that pass the filters, sorted within each baseline, checkpoints under
     their expanded experiment, and the visible columns (Note, Tags and Message when a
-    row has one)."""
+    row has one). ``memo``: cells kept from the last build of this table."""
     by_id = {column_id(c): c for c in cols}
-    cells = Cells(by_id, annotations)
+    cells = memo.cells(by_id, annotations) if memo is not None else Cells(by_id, annotations)
     data_ids = list(by_id)
-    noted = {c for c in NOTE_COLUMNS for r in rows if cells.values(r)[c] is not None}
-    note_ids = [c for c in NOTE_COLUMNS if c in noted or any(f.column == c for f in state.filters)]
-    kinds: dict[str, str] = {"experiment": "text", "state": "text", "created": "date"}
-    kinds.update({c: "text" for c in note_ids})
-    for cid in data_ids:
-        kinds[cid] = column_type([cells.get(r, cid) for r in rows[:2000]])
+    note_ids = note_columns(annotations, state)
+    kinds = column_kinds(rows, cells, note_ids, memo)
     filters = [f for f in state.filters if usable(f, kinds.get(f.column))]
     sort = [(c, d) for c, d in state.sort if c in kinds]
 
@@ -320,12 +254,31 @@ def layout(rows: list[ExpRow], cols: list[Column], state: TableState, annotation
     return Layout(shown, visible, all_ids, kinds, filters, cells, by_id, groups)
 
 
+def note_columns(annotations: Annotations | None, state: TableState) -> list[str]:
+    """The Note, Tags and Message columns shown: filled by a row, or filtered on."""
+    noted = noted_columns(annotations)
+    return [c for c in NOTE_COLUMNS if c in noted or any(f.column == c for f in state.filters)]
+
+
+def column_kinds(rows: list[ExpRow], cells: Cells, note_ids: list[str], memo: ViewMemo | None) -> dict[str, str]:
+    """Each column's type (number, text, date), the data columns' from their first 2,000 rows."""
+    kinds: dict[str, str] = {"experiment": "text", "state": "text", "created": "date"}
+    kinds.update({c: "text" for c in note_ids})
+    if memo is not None:
+        kinds.update(memo.kinds(rows[:2000]))
+    else:
+        for cid in cells.cols:
+            kinds[cid] = column_type([cells.get(r, cid) for r in rows[:2000]])
+    return kinds
+
+
 def build(
     rows: list[ExpRow],
     cols: list[Column],
     state: TableState,
     progress: dict[str, dict] | None = None,
     annotations: Annotations | None = None,
+    memo: ViewMemo | None = None,
 ) -> dict:
     """The table as the front end draws it: visible columns (grouped), rows in order
     with depth and flags, formatted cells, counts, and every column for the menus.
@@ -338,41 +291,49 @@ def build(
     Why a cell shows ``!``: its row's ``errors[column]``, else its column's ``error`` (the
     reason most of that column's ``!`` cells share, e.g. a metrics file the experiments
     lack). Kept there, a live update that adds a column resends no row for it.
+
+    ``memo``: what the last build of this table derived, reused where its rows are the
+    same objects (the output is the same without it).
     """
-    out = layout(rows, cols, state, annotations)
+    progress = progress or {}
+    if memo is not None and (patched := memo.patched(rows, cols, state, progress, annotations)) is not None:
+        return patched
+    out = layout(rows, cols, state, annotations, memo)
     reasons = {
         id(row): cell_reasons(row, out.cells.values(row), out.visible, out.by_id, out.cells.annotations)
         for row, _, _ in out.shown
+        if out.cells.broken(row)
     }
     common = common_reasons(reasons.values())
     starred, expanded = set(state.starred), set(state.expanded)
-    progress = progress or {}
     filtering = bool(out.filters) or state.starred_only
+    make = memo.row if memo is not None else _row
+    key_of = memo.key if memo is not None else row_key
     out_rows = []
     for row, depth, block in out.shown:
-        key = row_key(row)
-        item = _row(
+        key = key_of(row)
+        item = make(
             row,
+            out.visible,
+            out.cells,
             key,
-            out,
             depth,
             key in starred,
             len(block.children) if block else 0,
             key in expanded,
             progress.get(row.name or "") if row.kind == "experiment" and block else None,
+            filtering and row.kind in ("workspace", "baseline"),
         )
-        item["errors"] = {c: r for c, r in reasons[id(row)].items() if common.get(c) != r}
-        item["filters_skip"] = filtering and row.kind in ("workspace", "baseline")
+        if id(row) in reasons:  # (a drawn row is shared with the memo: changed as a copy)
+            item = dict(item, errors={c: r for c, r in reasons[id(row)].items() if common.get(c) != r})
         out_rows.append(item)
     experiments = [b.head for b in out.blocks if b.head.kind == "experiment"]
-    counts = {
-        s: sum(1 for r in experiments if (r.state or "success") == s)
-        for s in ("queued", "running", "failed", "success")
-    }
+    by_state = Counter(r.state or "success" for r in experiments)
+    counts = {s: by_state[s] for s in ("queued", "running", "failed", "success")}
     counts["experiments"] = len(experiments)
     counts["shown"] = sum(1 for r, _, block in out.shown if block is not None and r.kind == "experiment")
     labels = {cid: column_info(cid, out.by_id, out.kinds)["label"] for cid in out.all_ids}
-    return {
+    table = {
         "columns": [dict(column_info(cid, out.by_id, out.kinds), **_error_of(cid, common)) for cid in out.visible],
         "all_columns": [
             dict(column_info(cid, out.by_id, out.kinds), hidden=cid in state.hidden) for cid in out.all_ids
@@ -396,6 +357,10 @@ def build(
         "filter_note": FILTER_NOTE if filtering else "",
         "inactive_filters": [i for i, f in enumerate(state.filters) if f not in out.filters],
     }
+    if memo is not None:
+        memo.keep_only(rows)
+        memo.remember(rows, state, out.kinds, out.visible, progress, table)
+    return table
 
 
 def _error_of(cid: str, common: dict[str, str]) -> dict:
@@ -413,16 +378,18 @@ def column_info(cid: str, by_id: dict[str, Column], kinds: dict[str, str]) -> di
 
 def _row(
     row: ExpRow,
+    visible: list[str],
+    cells: Cells,
     key: str,
-    out: Layout,
     depth: int,
     starred: bool,
     children: int,
     expanded: bool,
     progress: dict | None,
+    filters_skip: bool,
 ) -> dict:
-    values = out.cells.values(row)
-    shown = [ERROR if values[cid] is BROKEN else _display(values[cid], cid) for cid in out.visible]
+    values = cells.values(row)
+    shown = [ERROR if values[cid] is BROKEN else _display(values[cid], cid) for cid in visible]
     running = row.state == "running"
     return {
         "key": key,
@@ -443,6 +410,7 @@ def _row(
         "can_apply": row.kind in ("experiment", "checkpoint") and not running,
         "can_star": row.kind == "experiment" and not running,
         "can_note": row.kind != "workspace" and bool(row.rev) and row.state not in ("queued", "running", "failed"),
+        "filters_skip": filters_skip,
     }
 
 
