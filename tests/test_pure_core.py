@@ -334,3 +334,19 @@ def test_repro_options_round_trip_a_queue_record():
         "pull": True,
     }
     assert ReproOptions.from_record({**record, "force_name": True}) == options._replace(interactive=False)
+
+
+def test_row_keys_are_unique_with_failed_runs_of_a_recorded_name():
+    """A run that failed, was queued again under its name and recorded, and another
+    failed run of that name: three rows, three keys, the recorded one's stable."""
+    base = "b" * 40
+    data = ExpData()
+    rows = [
+        ExpRow("workspace", "workspace", data),
+        ExpRow(base, "baseline", data, name="main", baseline=base),
+        ExpRow("1" * 40, "experiment", data, name="x", baseline=base, state="success"),
+        ExpRow("2" * 40, "experiment", data, name="x", baseline=base, state="failed"),
+        ExpRow("3" * 40, "experiment", data, name="x", baseline=base, state="failed"),
+    ]
+    keys = [r["key"] for r in view.build(rows, [], view.TableState())["rows"]]
+    assert keys == ["workspace", base, "bbbbbbb/x", "bbbbbbb/x@222222222222", "bbbbbbb/x@333333333333"]

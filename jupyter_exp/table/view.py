@@ -63,11 +63,14 @@ class TableState:
 
 
 def row_key(row: ExpRow) -> str:
-    """A row's identity across refreshes (stars and expansion follow it)."""
+    """A row's identity across refreshes (stars and expansion follow it), unique in a
+    table: a failed run is its queue entry's (``<baseline>/<name>@<snapshot>``), beside
+    a run of the same name queued again and recorded, or another failed one."""
     if row.kind == "workspace":
         return "workspace"
     if row.kind == "experiment" and row.name:
-        return f"{(row.baseline or '')[:7]}/{row.name}"
+        key = f"{(row.baseline or '')[:7]}/{row.name}"
+        return f"{key}@{row.rev[:12]}" if row.state == "failed" and row.rev else key
     return row.rev
 
 
