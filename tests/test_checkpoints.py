@@ -246,3 +246,22 @@ def test_resume_any_checkpoint_in_a_temp_run_and_the_progress_bar(make_project, 
     assert len(steps) == 5 and steps[3] == second  # steps 3..5 continue after step 2
     assert json.loads(git(root, "show", f"{exp.rev}:dvclive/metrics.json"))["w"] == 2.5
     assert model(root) == {"epoch": 4, "w": 2.0}  # the workspace was not touched
+
+
+def test_a_note_follows_a_checkpoint_experiment_that_goes_on(make_project, monkeypatch, cli):
+    """A note written on an interrupted checkpoint experiment stays with the experiment
+    when a resumed run adds steps (its row is the new tip), and on the commit it was
+    written on (that checkpoint's row)."""
+    root = make_project("checkpoints")
+    monkeypatch.setenv("CRASH_AT_EPOCH", "3")
+    with pytest.raises(StageFailedError):
+        jupyter_exp.run(name="crashy")
+    noted_tip = exp_chain(root, "crashy")[0]
+    jupyter_exp.note("crashy", "lr looks right", tags=["keep"])
+    monkeypatch.delenv("CRASH_AT_EPOCH")
+    cli("run")
+    tip = exp_chain(root, "crashy")[0]
+    assert tip != noted_tip
+    df = jupyter_exp.show().set_index("rev")
+    assert (df.loc[tip, "note"], df.loc[tip, "tags"]) == ("lr looks right", "keep")
+    assert df.loc[noted_tip, "note"] == "lr looks right"

@@ -74,11 +74,31 @@ def annotate(project: Project, rows: list[ExpRow], notes: dict[str, Note] | None
     committed = {r.rev for r in rows if r.kind in ("experiment", "checkpoint") and r.state != "queued"}
     said = messages(project, committed)
     noted = notes.keys() & {r.rev for r in rows if r.kind != "workspace"} if notes else set()
+    carried = _carried_notes(rows, noted) if noted else {}
     result: Annotations = {}
-    for rev in said.keys() | noted:
-        note = notes.get(rev)
+    for rev in said.keys() | noted | carried.keys():
+        note = notes.get(rev) or notes.get(carried.get(rev, ""))
         message = said.get(rev, "")
         result[rev] = (
             Annotation(message=message) if note is None else Annotation(note.text, note.tags, message, note.error)
         )
     return result
+
+
+def _carried_notes(rows: list[ExpRow], noted: set[str]) -> dict[str, str]:
+    """A checkpoint experiment that went on after a note was written on its tip: its
+    row (the new tip) shows the newest note along its chain. Tip commit -> the noted
+    checkpoint commit, for experiments whose tip has no note of its own."""
+    newest: dict[tuple, ExpRow] = {}
+    for row in rows:
+        if row.kind == "checkpoint" and row.rev in noted:
+            key = (row.baseline, row.name)
+            if key not in newest or (row.step or 0) > (newest[key].step or 0):
+                newest[key] = row
+    if not newest:
+        return {}
+    return {
+        row.rev: newest[(row.baseline, row.name)].rev
+        for row in rows
+        if row.kind == "experiment" and (row.baseline, row.name) in newest and row.rev not in noted and row.rev
+    }
