@@ -10,6 +10,7 @@ wrote, and show as no message.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..project import Project
@@ -19,24 +20,27 @@ if TYPE_CHECKING:
     from .collect import ExpRow
 
 DEFAULT_MESSAGES = ("dvc: commit experiment ", "jupyter-exp queue: ")
-ANNOTATION_COLUMNS = ("note", "tags", "message")  # their ids in the table and the DataFrame
-HEADERS = {"note": "Note", "tags": "Tags", "message": "Message"}
+ANNOTATION_COLUMNS = ("note", "tags", "message", "trial")  # their ids in the table and the DataFrame
+HEADERS = {"note": "Note", "tags": "Tags", "message": "Message", "trial": "Trial"}
+EDITABLE = ("note", "tags")  # what a person writes in the table; the others are read
 
 
 @dataclass(frozen=True)
 class Annotation:
-    """A row's note, tags and message; ``error``: why its stored note cannot be read."""
+    """A row's note, tags and message; ``error``: why its stored note cannot be read;
+    ``trial``: which trial of an Optuna search the experiment is (``study #3, best``)."""
 
     note: str = ""
     tags: tuple[str, ...] = ()
     message: str = ""
     error: str | None = None
+    trial: str = ""
 
     def value(self, column: str) -> str | tuple[str, ...] | None:
-        """The cell of ``column`` (note, tags or message): None when empty."""
+        """The cell of ``column`` (note, tags, message or trial): None when empty."""
         if column == "tags":
             return self.tags or None
-        return (self.note if column == "note" else self.message) or None
+        return {"note": self.note, "message": self.message, "trial": self.trial}[column] or None
 
 
 Annotations = dict[str, Annotation]  # by commit
@@ -66,23 +70,57 @@ def messages(project: Project, revs: set[str]) -> dict[str, str]:
     return {r: _said[r] for r in revs & _said.keys()}
 
 
-def annotate(project: Project, rows: list[ExpRow], notes: dict[str, Note] | None = None) -> Annotations:
+def annotate(
+    project: Project, rows: list[ExpRow], notes: dict[str, Note] | None = None, trials: dict[str, str] | None = None
+) -> Annotations:
     """The annotation of every row that has one, by its commit (the workspace has none).
     Set operations, not a lookup per row: a live table of 10,000 rows calls this on
-    each update."""
+    each update. ``trials``: the trial of each searched experiment, by name (read from
+    the project's studies when not given: :func:`trial_labels`)."""
     notes = read_notes(project) if notes is None else notes
+    trials = trial_labels(project) if trials is None else trials
     committed = {r.rev for r in rows if r.kind in ("experiment", "checkpoint") and r.state != "queued"}
     said = messages(project, committed)
     noted = notes.keys() & {r.rev for r in rows if r.kind != "workspace"} if notes else set()
     carried = _carried_notes(rows, noted) if noted else {}
+    tried = {r.rev: trials[r.name] for r in rows if r.kind == "experiment" and r.name in trials} if trials else {}
     result: Annotations = {}
-    for rev in said.keys() | noted | carried.keys():
+    for rev in said.keys() | noted | carried.keys() | tried.keys():
         note = notes.get(rev) or notes.get(carried.get(rev, ""))
-        message = said.get(rev, "")
-        result[rev] = (
-            Annotation(message=message) if note is None else Annotation(note.text, note.tags, message, note.error)
-        )
+        message, trial = said.get(rev, ""), tried.get(rev, "")
+        if note is None:
+            result[rev] = Annotation(message=message, trial=trial)
+        else:
+            result[rev] = Annotation(note.text, note.tags, message, note.error, trial)
     return result
+
+
+# The trial labels of the project's studies, by its study file's stat: read again (Optuna
+# imported) only when a search wrote to it.
+_trials: dict[str, tuple[tuple, dict[str, str]]] = {}
+
+
+def trial_labels(project: Project) -> dict[str, str]:
+    """``study #3``, ``study #3, best`` or ``study #4, pruned`` for each experiment an
+    Optuna search (``exp run --search``) ran, by experiment name; {} without a search."""
+    from ..studies.study import STUDY_FILE
+
+    path = project.search_dir / STUDY_FILE
+    stamp = (_stat(path), _stat(path.with_name(path.name + "-wal")))  # (SQLite writes to its -wal first)
+    if stamp[0] is None:
+        return {}
+    known = _trials.get(str(path))
+    if known is not None and known[0] == stamp:
+        return known[1]
+    from ..studies.study import study_names, trial_infos
+
+    labels = {}
+    for study in study_names(project):
+        for t in trial_infos(project, study):
+            words = [*(["best"] if t.best else []), *([t.state] if t.state in ("pruned", "failed") else [])]
+            labels[t.experiment] = ", ".join([f"{t.study} #{t.number}", *words])
+    _trials[str(path)] = (stamp, labels)
+    return labels
 
 
 def _carried_notes(rows: list[ExpRow], noted: set[str]) -> dict[str, str]:
@@ -102,3 +140,11 @@ def _carried_notes(rows: list[ExpRow], noted: set[str]) -> dict[str, str]:
         for row in rows
         if row.kind == "experiment" and (row.baseline, row.name) in newest and row.rev not in noted and row.rev
     }
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)

@@ -24,8 +24,10 @@ def experiments(rows: list[ExpRow], cols: list[Column], annotations: Annotations
     """One row per workspace / baseline / experiment, a column per param and metric
     (``params.<label>``, ``metrics.<label>``); a missing or unreadable value is None.
     With ``annotations``: ``note``, ``tags`` (comma-separated) and ``message`` columns
-    after the info columns."""
+    after the info columns, and ``trial`` when an Optuna search ran some of them."""
     notes = ["note", "tags", "message"] if annotations is not None else []
+    if annotations and any(a.trial for a in annotations.values()):
+        notes.append("trial")
     records = []
     for row in rows:
         record: dict[str, Any] = {
@@ -43,6 +45,7 @@ def experiments(rows: list[ExpRow], cols: list[Column], annotations: Annotations
             record["note"] = found.note or None if found else None
             record["tags"] = ", ".join(found.tags) or None if found else None
             record["message"] = found.message or None if found else None
+            record["trial"] = found.trial or None if found else None
         for col in cols:
             v = value(row, col)
             record[f"{col.group}.{col.label}"] = None if v in (MISSING, ERROR) else v

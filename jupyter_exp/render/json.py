@@ -89,6 +89,8 @@ def _meta(row: ExpRow, annotations: Annotations | None) -> dict:
         meta["tags"] = list(found.tags)
     if found.message:
         meta["message"] = found.message
+    if found.trial:
+        meta["trial"] = found.trial
     return meta
 
 

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..experiments.annotations import Annotations
+from ..experiments.annotations import EDITABLE, Annotations
 from ..experiments.collect import ExpData, ExpRow
 from ..experiments.columns import ERROR, MISSING, Column, value
 from ..overrides import literal
@@ -374,7 +374,7 @@ def column_info(cid: str, by_id: dict[str, Column], kinds: dict[str, str]) -> di
     if cid in INFO_COLUMNS:
         return {"id": cid, "label": INFO_COLUMNS[cid], "group": "info", "type": kinds[cid]}
     if cid in NOTE_COLUMNS:
-        return {"id": cid, "label": NOTE_COLUMNS[cid], "group": "info", "type": "text", "editable": cid != "message"}
+        return {"id": cid, "label": NOTE_COLUMNS[cid], "group": "info", "type": "text", "editable": cid in EDITABLE}
     col = by_id[cid]
     return {"id": cid, "label": col.label, "group": col.group, "file": col.file, "type": kinds[cid]}
 

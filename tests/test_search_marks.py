@@ -1,0 +1,71 @@
+"""A search's trials marked where experiments are listed (issue 19): the Trial column
+of ``exp show`` (text, JSON meta), of ``jupyter_exp.show()`` and of the table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import make_repo
+
+import jupyter_exp
+from jupyter_exp.project import Project
+from jupyter_exp.table import TableController
+
+SCORE = (
+    "import json, yaml; p = yaml.safe_load(open('params.yaml'))['train']; "
+    "json.dump({'acc': 1 - (p['depth'] - 4) ** 2 / 16}, open('metrics.json', 'w'))"
+)
+DVC_YAML = """stages:
+  score:
+    cmd: python score.py
+    deps: [score.py]
+    params: [train]
+    metrics:
+    - metrics.json:
+        cache: false
+"""
+
+
+@pytest.fixture
+def searched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = make_repo(
+        tmp_path / "proj",
+        {"score.py": SCORE + "\n", "params.yaml": "train:\n  depth: 2\n", "dvc.yaml": DVC_YAML},
+    )
+    monkeypatch.chdir(root)
+    jupyter_exp.run(name="by-hand", set_params=["train.depth=8"])
+    jupyter_exp.search(
+        ["train.depth=choice(2,4,8)"], objective="metrics.json:acc", maximize=True, trials=3, name="st", seed=1, quiet=True
+    )
+    return root
+
+
+def test_trials_are_marked_in_show_the_dataframe_and_the_table(searched: Path, cli):
+    trials = jupyter_exp.search_trials("st")
+    best = next(t.experiment for t in trials.values() if t.best)
+    expected = {t.experiment: f"st #{t.number}" + (", best" if t.best else "") for t in trials.values()}
+
+    df = jupyter_exp.show().set_index("experiment")
+    assert df.loc[list(expected), "trial"].to_dict() == expected
+    assert pd.isna(df.loc["by-hand", "trial"])  # an experiment run by hand is no trial
+
+    listed = json.loads(cli("show", "--json").stdout)
+    metas = {e["name"]: e["revs"][0]["data"]["meta"] for b in listed for e in b.get("experiments") or []}
+    assert {n: m.get("trial") for n, m in metas.items()} == {**expected, "by-hand": None}
+
+    text = cli("show").stdout
+    header = text.splitlines()[0]
+    assert "Trial" in header and f"st #{trials[best].number}, best" in text
+
+    table = TableController(Project(searched))
+    try:
+        columns = {c["id"]: c for c in table.state["table"]["columns"]}
+        assert columns["trial"]["label"] == "Trial" and not columns["trial"]["editable"]
+        at = list(columns).index("trial")
+        cells = {r["cells"][0]: r["cells"][at] for r in table.state["table"]["rows"]}
+        assert {n: cells[n] for n in expected} == expected and cells["by-hand"] == "-"
+    finally:
+        table.close()
