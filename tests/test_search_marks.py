@@ -37,9 +37,8 @@ def searched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     monkeypatch.chdir(root)
     jupyter_exp.run(name="by-hand", set_params=["train.depth=8"])
-    jupyter_exp.search(
-        ["train.depth=choice(2,4,8)"], objective="metrics.json:acc", maximize=True, trials=3, name="st", seed=1, quiet=True
-    )
+    space = ["train.depth=choice(2,4,8)"]
+    jupyter_exp.search(space, objective="metrics.json:acc", maximize=True, trials=3, name="st", seed=1, quiet=True)
     return root
 
 
