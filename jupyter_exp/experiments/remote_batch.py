@@ -33,6 +33,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..pipeline.results import Echo
@@ -73,6 +74,7 @@ class Task:
     future: Any  # None for an adopted task: its result is read from the metadata
     lock: contextlib.ExitStack
     forwarded: str | None = None  # the stop request passed on to the worker
+    received: int = 0  # characters of the worker's output written to the entry's log
 
 
 class RemoteBatch:
@@ -143,8 +145,10 @@ class RemoteBatch:
                 self.store.transition(entry_id, "running", ("failed",), owner=token, finished=None, error=None)
             elif entry.state == "queued":
                 claim(self.store, entry_id, token, str(worker))
+            received = _received(self.store.log_path(entry_id), entry.name)
             append_log(self.store, entry_id, f"Following Dask task {token[:8]} again (its submitter restarted).\n")
             self._follow(entry_id, token, None, lock)
+            self.tasks[token].received = received
 
     # -- following -----------------------------------------------------------------
     def _event(self, message: dict) -> None:
@@ -157,7 +161,10 @@ class RemoteBatch:
             if entry is not None and entry.state == "queued" and (task.future is None or not task.future.cancelled()):
                 claim(self.store, task.entry_id, task.token, str(message.get("worker")))
         elif kind == "log" and entry is not None and entry.claim == task.token:
+            if message.get("offset") != task.received:
+                return  # a piece missed (an earlier submitter's): the result brings the rest
             text = str(message.get("text", ""))
+            task.received += len(text)
             append_log(self.store, task.entry_id, text)
             echo = self.echo_for(task.entry_id)
             if echo is not None:
@@ -189,6 +196,8 @@ class RemoteBatch:
 
     def _finish(self, task: Task, result: RemoteResult) -> None:
         entry = self.store.get(task.entry_id)
+        if entry is not None and entry.claim == task.token and len(result.log) > task.received:
+            append_log(self.store, task.entry_id, result.log[task.received :])  # what the events did not bring
         if result.state == "interrupted" and entry is not None and entry.state == "queued":
             outcome = Outcome(task.entry_id, entry.name, "skipped")  # cancelled before it started
             clear_pending(self.project, task.entry_id)
@@ -252,6 +261,17 @@ class RemoteBatch:
             task.lock.close()
             _routes.pop(task.token, None)
         self.tasks.clear()
+
+
+def _received(log: Path, name: str) -> int:
+    """How much of a task's output an earlier submitter wrote to the entry's log: all
+    since the run's first line (nothing else is written while a task runs)."""
+    try:
+        text = log.read_text(encoding="utf-8")
+    except OSError:
+        return 0
+    start = text.rfind(f"Running experiment '{name}' on Dask worker")
+    return 0 if start < 0 else len(text) - start
 
 
 def run_batch(

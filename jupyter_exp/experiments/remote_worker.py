@@ -75,6 +75,7 @@ class RemoteResult:
     returncode: int | None = None
     request: str | None = None  # for interrupted: the stop request it obeyed
     seconds: dict[str, float] = field(default_factory=dict)  # where the time went
+    log: str = ""  # the run's whole output on the worker
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -102,6 +103,8 @@ class Channel:
         self.worker, self.client, self.task = worker, client, task
         self.entry_id = task.entry["id"]
         self.pieces: list[str] = []
+        self.log: list[str] = []  # everything written: the result carries it (events may come late)
+        self.sent = 0  # characters sent as events so far
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.request: str | None = None
@@ -119,6 +122,7 @@ class Channel:
     def write(self, text: str) -> None:
         with self.lock:
             self.pieces.append(text)
+            self.log.append(text)
 
     def started(self, pgid: int) -> None:
         """The stage command began (its group): stop it at once if a stop came first."""
@@ -131,7 +135,8 @@ class Channel:
         with self.lock:
             text, self.pieces = "".join(self.pieces), []
         if text:
-            self.send("log", text=text)
+            self.send("log", text=text, offset=self.sent)
+            self.sent += len(text)
         if self.project is not None:
             from .checkpoints import read_progress
 
@@ -175,9 +180,11 @@ def run_task(task: RemoteTask) -> dict[str, Any]:
         channel = Channel(worker, client, task)
         channel.send("start", worker=worker.address, pid=os.getpid())
         try:
-            result = _run(task, channel, worker.address).to_dict()
+            outcome = _run(task, channel, worker.address)
         finally:
             channel.close()
+        outcome.log = "".join(channel.log)
+        result = outcome.to_dict()
     # Landed before it is returned: a submitter that is gone (or restarted) finds it here.
     client.set_metadata([META, "result", task.token], result)
     return result
