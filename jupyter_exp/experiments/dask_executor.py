@@ -36,7 +36,7 @@ POLL_SECONDS = 0.1
 GRACE_SECONDS = 10.0  # after an interrupt, for tasks to record how their entries ended
 SHARED_FS = {";shared-fs": True, ";no-shared-fs": False}  # how a spec string carries the choice
 
-_clusters: dict[str | None, tuple] = {}  # address (None: the local cluster) -> (client, cluster)
+_clusters: dict[tuple[str | None, int], tuple] = {}  # (address, local size) -> (client, cluster)
 _clusters_lock = threading.Lock()
 
 
@@ -47,23 +47,27 @@ class DaskExecutor(Executor):
         self.address = address
         self.shared_fs = shared_fs
 
-    def _client(self, jobs: int):
-        """This process's client of the cluster, kept for later batches (a local cluster
-        grows to ``jobs`` workers)."""
+    def _key(self, jobs: int) -> tuple[str | None, int]:
+        # A local cluster has ``jobs`` workers (that is what bounds the batch's runs at
+        # a time): one is kept per size. A scheduler's workers are what they are.
+        return (self.address, 0 if self.address else max(1, jobs))
+
+    def kept_client(self, jobs: int):
+        """This process's client of the cluster, kept for later batches."""
+        key = self._key(jobs)
         with _clusters_lock:
-            client, cluster = _clusters.get(self.address, (None, None))
+            client, cluster = _clusters.get(key, (None, None))
             if client is not None and client.status != "running":
                 _close(client, cluster)
                 client = None
             if client is None:
-                client, cluster = self._connect(jobs)
-                _clusters[self.address] = (client, cluster)
-            if cluster is not None and len(cluster.workers) < jobs:
-                cluster.scale(jobs)
-                client.wait_for_workers(jobs, timeout=60)
+                client, cluster = self._client(jobs)
+                _clusters[key] = (client, cluster)
             return client
 
-    def _connect(self, jobs: int):
+    def _client(self, jobs: int):
+        """A new client (and local cluster) of the caller's own, closed by the caller
+        (a search study's driver uses one this way)."""
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -105,7 +109,7 @@ class DaskExecutor(Executor):
     def run(
         self, root: str, entry_ids: list[str], jobs: int, echo_for: Callable[[str], Echo | None], control: Control
     ) -> list[Outcome]:
-        client = self._client(jobs)
+        client = self.kept_client(jobs)
         if not self._shares_files(client, root):
             from ..project import Project
             from .remote_batch import run_batch
@@ -145,7 +149,7 @@ class DaskExecutor(Executor):
                 raise
             return [outcomes.get(i, Outcome(i, i, "skipped")) for i in entry_ids]
         except BaseException:
-            self.forget()  # a client that lost its scheduler is not kept
+            self.forget(jobs)  # a client that lost its scheduler is not kept
             raise
 
     def has_pending(self, root: str) -> bool:
@@ -154,10 +158,10 @@ class DaskExecutor(Executor):
 
         return self.shared_fs is not True and bool(read_pending(Project(root)))
 
-    def forget(self) -> None:
+    def forget(self, jobs: int = 1) -> None:
         """Close and drop this executor's kept client (and local cluster)."""
         with _clusters_lock:
-            client, cluster = _clusters.pop(self.address, (None, None))
+            client, cluster = _clusters.pop(self._key(jobs), (None, None))
         if client is not None:
             _close(client, cluster)
 
