@@ -271,6 +271,7 @@ def _run(task: RemoteTask, channel: Channel, address: str) -> RemoteResult:
         bundle = bundle_path.read_bytes()
         bundle_path.unlink()
         seconds["send"] = time.monotonic() - began
+        channel.write("Task times on the worker: " + ", ".join(f"{k} {v:.3f} s" for k, v in seconds.items()) + ".\n")
         return RemoteResult(task.token, "success", address, bundle=bundle, tip=rev, seconds=seconds)
     except BaseException as exc:  # noqa: BLE001 - every way a run ends is reported back
         if channel.request is not None:
