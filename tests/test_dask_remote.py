@@ -72,9 +72,7 @@ class Cluster:
     def start_worker(self, name: str) -> None:
         home = self.base / name
         (home / "home").mkdir(parents=True, exist_ok=True)
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_EXP_WORKER", "DASK_", "GIT_", "XDG_"))
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_EXP_WORKER", "DASK_", "GIT_", "XDG_"))}
         env.update(
             HOME=str(home / "home"),
             JUPYTER_EXP_WORKER_HOME=str(home / "cache"),
@@ -140,8 +138,9 @@ def remote_project(cluster: Cluster, request, dvc, monkeypatch):
     (root / "params.yaml").write_text("lr: 0.1\nsteps: 1\npause: 0.0\n")
     (root / "train.py").write_text(TRAIN)
     (root / "dvc.yaml").write_text(
-        "stages:\n  train:\n    cmd: python train.py " + str(root) + "\n    deps: [train.py, data/table.csv]\n"
-        "    params: [lr, steps, pause]\n    outs: [model.bin]\n    metrics:\n    - metrics.json:\n        cache: false\n"
+        f"stages:\n  train:\n    cmd: python train.py {root}\n    deps: [train.py, data/table.csv]\n"
+        "    params: [lr, steps, pause]\n    outs: [model.bin]\n"
+        "    metrics:\n    - metrics.json:\n        cache: false\n"
     )
     dvc("init", "-q")
     dvc("add", "-q", "data/table.csv")

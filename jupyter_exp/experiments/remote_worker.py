@@ -248,7 +248,7 @@ def _run(task: RemoteTask, channel: Channel, address: str) -> RemoteResult:
         store = _store(home)
         missing = [rev for rev in task.prerequisites if store.rev_parse(rev) is None]
         if missing and task.git_remote:
-            store.fetch(task.git_remote, ["+refs/heads/*:refs/jupyter-exp/remote/*"])
+            store.fetch(task.git_remote, missing)  # by commit: no ref is written
         _unbundle(store, task.bundle, home)
         project = _task_project(task, home, store, scratch)
         channel.project = project
