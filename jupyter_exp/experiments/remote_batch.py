@@ -42,6 +42,7 @@ from .executor import Control, Outcome
 from .queue import mark_running
 from .queue_store import QueueStore
 from .remote_task import (
+    TaskContext,
     append_log,
     build_task,
     claim,
@@ -106,6 +107,7 @@ class RemoteBatch:
         self.tasks[token] = Task(entry_id, token, future, lock)
 
     def submit(self, entry_ids: list[str]) -> None:
+        context: TaskContext | None = None
         for entry_id in entry_ids:
             lock = self._lock(entry_id)
             entry = self.store.get(entry_id)
@@ -116,7 +118,8 @@ class RemoteBatch:
                 continue
             token = uuid.uuid4().hex
             try:
-                task = build_task(self.project, entry, token)
+                context = context or TaskContext.of(self.project)
+                task = build_task(self.project, entry, token, context)
             except Exception as exc:  # noqa: BLE001 - the entry fails with the reason
                 claim(self.store, entry_id, token, "(not submitted)")
                 result = RemoteResult(token, "failed", error=str(exc))

@@ -27,7 +27,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import faults
@@ -35,6 +35,7 @@ from ..errors import JupyterExpError, option
 from ..pipeline.results import Echo
 from ..project import Project
 from ..refs import queue_ref
+from ..remote.config import RemoteSpec
 from ..serialize import write_text_atomic
 from .exceptions import EntryGone, StateConflict
 from .executor import Cancelled, Outcome, _finish_failed
@@ -75,32 +76,56 @@ def clear_pending(project: Project, entry_id: str, token: str | None = None) -> 
         (pending_dir(project) / f"{entry_id}.json").unlink(missing_ok=True)
 
 
-def build_task(project: Project, entry: QueueEntry, token: str) -> RemoteTask:
+@dataclass
+class TaskContext:
+    """What every task of a batch shares, looked up once: the git remote a worker may
+    fetch from, the commits known to be there, the identity and the DVC remote."""
+
+    url: str | None
+    identity: tuple[str, str]
+    data_remote: RemoteSpec | None
+    on_remote: dict[str, bool] = field(default_factory=dict)  # commit -> reachable from the remote
+
+    @classmethod
+    def of(cls, project: Project) -> TaskContext:
+        from ..remote.config import resolve
+
+        git = project.git
+        remotes = git.remotes()
+        remote = "origin" if "origin" in remotes else (remotes[0] if remotes else None)
+        return cls(git.remote_url(remote) if remote else None, git.committer_identity(), resolve(project))
+
+    def thin(self, project: Project, bases: list[str]) -> bool:
+        """Whether a worker can fetch ``bases`` from the git remote (else they travel)."""
+        if self.url is None:
+            return False
+        for rev in bases:
+            if rev not in self.on_remote:
+                self.on_remote[rev] = project.git.reachable_from_remotes(rev)
+        return all(self.on_remote[rev] for rev in bases)
+
+
+def build_task(project: Project, entry: QueueEntry, token: str, context: TaskContext | None = None) -> RemoteTask:
     """The self-contained task for ``entry``: no path of this machine is in it.
 
     Raises:
         JupyterExpError: a ``-C`` path is missing; GitError: no git identity.
     """
-    from ..remote.config import resolve
-
-    git = project.git
-    remotes = git.remotes()
-    remote = "origin" if "origin" in remotes else (remotes[0] if remotes else None)
-    url = git.remote_url(remote) if remote else None
+    context = context or TaskContext.of(project)
     bases = [entry.baseline] + ([entry.parent] if entry.parent else [])
-    thin = url is not None and all(git.reachable_from_remotes(rev) for rev in bases)
+    thin = context.thin(project, bases)
     with tempfile.TemporaryDirectory(dir=project.tmp_dir) as scratch:
         path = Path(scratch) / "task.bundle"
-        git.bundle_create(path, [queue_ref(entry.id)], bases if thin else [])
+        project.git.bundle_create(path, [queue_ref(entry.id)], bases if thin else [])
         bundle = path.read_bytes()
     return RemoteTask(
         token=token,
         entry=asdict(entry),
         bundle=bundle,
         prerequisites=tuple(bases) if thin else (),
-        git_remote=url if thin else None,
-        data_remote=resolve(project),
-        identity=git.committer_identity(),
+        git_remote=context.url if thin else None,
+        data_remote=context.data_remote,
+        identity=context.identity,
         copies=_copies(project, entry),
         submitter=this_host(),
     )
@@ -203,15 +228,15 @@ def _record(project: Project, store: QueueStore, entry: QueueEntry, token: str, 
         if current.stop_request is not None:
             return _finish_failed(store, current, token, Cancelled(current.stop_request), out, None)
         try:
-            (message,) = [m for _sha, m in git.commit_messages([tip])]
+            tree, parent, message = _commit_parts(git.read_object(tip), tip)
             rev = record(
                 project,
                 entry.baseline,
                 entry.name,
-                git.tree_of(tip),
+                tree,
                 message=message,
                 force=bool(entry.flags.get("force_name")),
-                parent=git.parents(tip)[0],
+                parent=parent,
             )
         except JupyterExpError as exc:
             return _finish_failed(store, current, token, exc, out, None)
@@ -220,6 +245,17 @@ def _record(project: Project, store: QueueStore, entry: QueueEntry, token: str, 
     _fetch_outputs(project, rev, out)
     out(f"Reproduced experiment(s): {entry.name}\n")
     return Outcome(entry.id, entry.name, "success", exp_rev=rev)
+
+
+def _commit_parts(found: tuple[str, str, bytes] | None, tip: str) -> tuple[str, str, str]:
+    """Tree, first parent and message of the worker's commit (one read, no process)."""
+    if found is None or found[1] != "commit":
+        raise JupyterExpError(f"The Dask worker's result names commit {tip[:8]}, which its bundle lacks; retry it.")
+    head, _, message = found[2].decode("utf-8", errors="replace").partition("\n\n")
+    fields = [line.split(" ", 1) for line in head.splitlines() if " " in line]
+    tree = next(value for key, value in fields if key == "tree")
+    parent = next(value for key, value in fields if key == "parent")
+    return tree, parent, message.rstrip("\n")
 
 
 def _fetch_outputs(project: Project, rev: str, out: Echo) -> None:
