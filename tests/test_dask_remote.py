@@ -239,6 +239,21 @@ def test_submitter_restart_collects_and_logs_stream(cluster: Cluster, remote_pro
     assert table["slow-2"][1]["score"] == 8
 
 
+def test_stop_kill_interrupts_the_remote_stage(cluster: Cluster, remote_project: Path):
+    root = remote_project
+    cli("run", "--queue", "-S", "steps=100", "-S", "pause=0.2", "-n", "halted")
+    cli("queue", "start", "--executor", f"dask://{cluster.address}")
+    _wait(lambda: "step 1 of halted" in log_of(root, "halted"), 40, "the remote stage")
+    began = time.monotonic()
+    cli("queue", "stop", "--kill")  # from another process than the one that submitted it
+    _wait(lambda: entries(root)["halted"]["state"] == "queued", 30, "the entry back in the queue")
+    assert time.monotonic() - began < 15  # stopped, not run to its end (20 s)
+    log = log_of(root, "halted")
+    assert "Interrupted; the experiment is back in the queue." in log
+    assert "step 99" not in log and exp_refs(root, "halted") == []
+    assert cli("queue", "status").returncode == 0
+
+
 def test_a_killed_worker_fails_its_entry_and_retry_records_it_once(cluster: Cluster, remote_project: Path):
     root = remote_project
     cli("run", "--queue", "-S", "steps=40", "-S", "pause=0.2", "-n", "doomed")
