@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, cli_command, git
+from conftest import FIXTURES, REPO_ROOT, cli_command, git
 
 TRAIN = """\
 import json, os, sys, time
@@ -237,6 +238,30 @@ def test_submitter_restart_collects_and_logs_stream(cluster: Cluster, remote_pro
         assert len(exp_refs(root, name)) == 1
     table = shown(root)
     assert table["slow-2"][1]["score"] == 8
+
+
+def test_checkpoint_chain_and_progress_come_back(cluster: Cluster, monkeypatch):
+    import jupyter_exp
+    from jupyter_exp.experiments.checkpoints import read_progress
+    from jupyter_exp.project import Project
+
+    root = cluster.site / "checkpoints"
+    shutil.copytree(FIXTURES / "checkpoints", root)
+    monkeypatch.chdir(root)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "t@example.com")
+    git(root, "config", "user.name", "T")
+    jupyter_exp.init(str(root))
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "checkpoints")  # no git remote, no DVC remote: the history travels
+    cli("run", "--queue", "-S", "train.epochs=4", "-n", "chain")
+    out = cli("run", "--run-all", "--executor", f"dask://{cluster.address}", "--no-shared-fs").stdout
+    assert "chain: success" in out, out
+    (ref,) = exp_refs(root, "chain")
+    assert len(git(root, "rev-list", "--first-parent", ref, "^main").split()) == 4  # a commit per step
+    assert json.loads(git(root, "show", f"{ref}:dvclive/metrics.json"))["step"] == 3
+    (event,) = [e for e in read_progress(Project(root)) if e["experiment"] == "chain"]
+    assert event["step"] == 4 and event["state"] != "running"
 
 
 def test_stop_kill_interrupts_the_remote_stage(cluster: Cluster, remote_project: Path):

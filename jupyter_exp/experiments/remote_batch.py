@@ -201,6 +201,10 @@ class RemoteBatch:
         entry = self.store.get(task.entry_id)
         if entry is not None and entry.claim == task.token and len(result.log) > task.received:
             append_log(self.store, task.entry_id, result.log[task.received :])  # what the events did not bring
+        if result.progress is not None and entry is not None and entry.claim == task.token:
+            from .checkpoints import publish_progress
+
+            publish_progress(self.project, result.progress)  # how it ended, if an event was late
         if result.state == "interrupted" and entry is not None and entry.state == "queued":
             outcome = Outcome(task.entry_id, entry.name, "skipped")  # cancelled before it started
             clear_pending(self.project, task.entry_id)

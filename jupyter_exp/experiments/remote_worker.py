@@ -76,6 +76,7 @@ class RemoteResult:
     request: str | None = None  # for interrupted: the stop request it obeyed
     seconds: dict[str, float] = field(default_factory=dict)  # where the time went
     log: str = ""  # the run's whole output on the worker
+    progress: dict | None = None  # its last progress event (events may come late)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -112,6 +113,7 @@ class Channel:
         self.pgid_start: str | None = None
         self.project: Project | None = None
         self.last_progress: str | None = None
+        self.final_progress: dict | None = None
         self.thread = threading.Thread(target=self._loop, name=f"jupyter-exp-{task.token[:8]}", daemon=True)
         self.thread.start()
 
@@ -137,15 +139,21 @@ class Channel:
         if text:
             self.send("log", text=text, offset=self.sent)
             self.sent += len(text)
-        if self.project is not None:
-            from .checkpoints import read_progress
+        event = self.progress()
+        if event is not None and repr(event) != self.last_progress:
+            self.last_progress = repr(event)
+            self.send("progress", event=event)
 
-            name = self.task.entry["name"]
-            events = [e for e in read_progress(self.project) if e.get("experiment") == name]
-            shown = repr(events[-1]) if events else None
-            if events and shown != self.last_progress:
-                self.last_progress = shown
-                self.send("progress", event=events[-1])
+    def progress(self) -> dict | None:
+        """The run's latest checkpoint progress event, where the task's project keeps it."""
+        project = self.project
+        if project is None:
+            return None
+        from .checkpoints import read_progress
+
+        name = self.task.entry["name"]
+        events = [e for e in read_progress(project) if e.get("experiment") == name]
+        return events[-1] if events else None
 
     def _loop(self) -> None:
         while not self.done.wait(FLUSH_SECONDS):
@@ -184,6 +192,7 @@ def run_task(task: RemoteTask) -> dict[str, Any]:
         finally:
             channel.close()
         outcome.log = "".join(channel.log)
+        outcome.progress = channel.final_progress
         result = outcome.to_dict()
     # Landed before it is returned: a submitter that is gone (or restarted) finds it here.
     client.set_metadata([META, "result", task.token], result)
@@ -284,6 +293,8 @@ def _run(task: RemoteTask, channel: Channel, address: str) -> RemoteResult:
         code = exc.returncode if isinstance(exc, StageFailedError) else None
         return RemoteResult(task.token, "failed", address, error=message, returncode=code, seconds=seconds)
     finally:
+        channel.final_progress = channel.progress()
+        channel.project = None  # the flush thread reads it no more
         if scratch.exists():
             remove(scratch)
 
