@@ -227,7 +227,10 @@ class RemoteBatch:
         stopping = self.control.stopping()
         for task in list(self.tasks.values()):
             entry = self.store.get(task.entry_id)
-            if entry is None:
+            if entry is None:  # removed while it ran (`queue remove --force`): stop it there too
+                if task.forwarded is None:
+                    self.client.set_metadata([META, "stop", task.token], "kill")
+                    task.forwarded = "kill"
                 continue
             if entry.state == "running" and entry.stop_request and task.forwarded is None:
                 self.client.set_metadata([META, "stop", task.token], entry.stop_request)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import JupyterExpError, StageFailedError
+from ..errors import JupyterExpError, MissingDependencyError, StageFailedError
 from ..git import Git
 from ..processes import start_time, stop_group
 from ..project import Project
@@ -182,6 +182,9 @@ def run_task(task: RemoteTask) -> dict[str, Any]:
     worker, client = get_worker(), get_client()
     started_key = [META, "started", task.token]
     if client.get_metadata(started_key, None) is not None:
+        landed = client.get_metadata([META, "result", task.token], None)
+        if landed is not None:
+            return landed  # the first attempt finished; its worker died before returning it
         result = RemoteResult(task.token, "lost", worker=worker.address).to_dict()
     else:
         client.set_metadata(started_key, worker.address)
@@ -285,7 +288,10 @@ def _run(task: RemoteTask, channel: Channel, address: str) -> RemoteResult:
     except BaseException as exc:  # noqa: BLE001 - every way a run ends is reported back
         if channel.request is not None:
             return RemoteResult(task.token, "interrupted", address, request=channel.request, seconds=seconds)
-        if isinstance(exc, JupyterExpError):
+        if isinstance(exc, MissingDependencyError) and task.data_remote is None:
+            message = f"{exc} The worker gets data from the project's DVC remote: set one with "
+            message += "`jupyter dvc remote add -d NAME URL` and `jupyter dvc push`."
+        elif isinstance(exc, JupyterExpError):
             message = str(exc)
         else:
             message = f"{type(exc).__name__}: {exc}"
