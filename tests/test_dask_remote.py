@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REPO_ROOT, cli_command, git
+import yaml
+from conftest import FIXTURES, REPO_ROOT, cli_command, git, jdvc_command
+from remote_fixtures import S3_ENV, add_s3_remote, s3_bucket, s3_objects, s3_server  # noqa: F401
 
 TRAIN = """\
 import json, os, sys, time
@@ -75,6 +77,7 @@ class Cluster:
         (home / "home").mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_EXP_WORKER", "DASK_", "GIT_", "XDG_"))}
         env.update(
+            S3_ENV,  # a worker's own credentials for the DVC remote (the task carries none)
             HOME=str(home / "home"),
             JUPYTER_EXP_WORKER_HOME=str(home / "cache"),
             JUPYTER_EXP_KILL_GRACE="0.5",
@@ -214,6 +217,28 @@ def test_queued_experiments_run_on_workers_that_cannot_see_the_project(cluster: 
         cache = cluster.base / name / "cache"
         assert not list((cache / "tasks").iterdir())
     assert any((cluster.base / n / "cache" / "cache" / "files").is_dir() for n in ("w1", "w2"))
+
+
+def test_data_through_an_s3_remote(cluster: Cluster, remote_project: Path, s3_bucket):  # noqa: F811
+    root = remote_project
+    endpoint, bucket, client = s3_bucket
+
+    def jdvc(*args: str) -> None:
+        subprocess.run([*jdvc_command(), *args], check=True, capture_output=True, timeout=60)
+
+    add_s3_remote(jdvc, "s3", endpoint, bucket)
+    jdvc("push")
+    git(root, "commit", "-qam", "data on S3")
+    git(root, "push", "-q", "origin", "main")
+    cli("run", "--queue", "-S", "lr=4,5", "-n", "cloud")
+    out = cli("run", "--run-all", "-j", "2", "--executor", f"dask://{cluster.address}", "--no-shared-fs").stdout
+    assert "cloud-1: success" in out and "cloud-2: success" in out, out
+    assert "from remote 's3'" in log_of(root, "cloud-2")
+    lock = yaml.safe_load(git(root, "show", f"{exp_refs(root, 'cloud-2')[0]}:dvc.lock"))
+    (model,) = [o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "model.bin"]
+    assert f"{model[:2]}/{model[2:]}" in s3_objects(client, bucket)  # the worker pushed it
+    cli("apply", "cloud-2")
+    assert (root / "model.bin").read_text() == "model lr=5 rows=4\n"
 
 
 def test_submitter_restart_collects_and_logs_stream(cluster: Cluster, remote_project: Path):
