@@ -13,8 +13,9 @@ every batch, as a team's cluster would be), then times, as the commands a user t
 - the same on the two workers, ``--executor dask://HOST:PORT --no-shared-fs`` (each
   experiment a self-contained task: git bundle, data fetched from and outputs pushed
   to the DVC remote, result recorded here);
-- one queued experiment each way: the difference is the per-task overhead, and the
-  workers' own account of it (``Task times on the worker`` in each entry's log:
+- one queued experiment each way: the difference is what a batch costs beyond the
+  local one (importing Dask, connecting, one task's round trips); what each further task
+  adds is given for both, and the workers' own account of a task (``Task times on the worker`` in each entry's log:
   ``prepare`` = unbundle + data fetch, ``send`` = output push + result bundle) is given
   as medians.
 
@@ -197,7 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     many = f"{args.size} queued, -j 2"
     print(f"{'ratio dask / local, ' + many:<52} {median[many + ', dask'] / median[many + ', local']:>7.2f}x")
     overhead = median["1 queued, dask"] - median["1 queued, local"]
-    print(f"{'per-task overhead (1 queued: dask - local)':<52} {overhead:>8.2f}")
+    print(f"{'overhead of a batch of 1 (dask - local)':<52} {overhead:>8.2f}")
+    for label in ("local", "dask"):
+        extra = (median[f"{many}, {label}"] - median[f"1 queued, {label}"]) / (args.size - 1)
+        print(f"{'each further task, -j 2, ' + label:<52} {extra:>8.2f}")
     for name, value in times.items():
         print(f"{'  on the worker, median ' + name:<52} {value:>8.3f}")
     return 0

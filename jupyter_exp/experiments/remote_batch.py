@@ -74,6 +74,7 @@ class Task:
     token: str
     future: Any  # None for an adopted task: its result is read from the metadata
     lock: contextlib.ExitStack
+    echo: Echo | None = None  # the caller's view of the run's output (a prefixed line writer)
     forwarded: str | None = None  # the stop request passed on to the worker
     received: int = 0  # characters of the worker's output written to the entry's log
 
@@ -104,7 +105,7 @@ class RemoteBatch:
 
     def _follow(self, entry_id: str, token: str, future: Any, lock: contextlib.ExitStack) -> None:
         _routes[token] = self.inbox
-        self.tasks[token] = Task(entry_id, token, future, lock)
+        self.tasks[token] = Task(entry_id, token, future, lock, self.echo_for(entry_id))
 
     def submit(self, entry_ids: list[str]) -> None:
         context: TaskContext | None = None
@@ -140,7 +141,7 @@ class RemoteBatch:
                 continue  # a live submitter follows it
             entry = self.store.get(entry_id)
             worker = self.client.get_metadata([META, "started", token], None)
-            if entry is None or worker is None or entry.claim not in (None, token):
+            if entry is None or worker is None or entry.claim not in (None, token) or entry.state == "success":
                 clear_pending(self.project, entry_id)  # never started, or the entry moved on
                 lock.close()
                 continue
@@ -169,9 +170,8 @@ class RemoteBatch:
             text = str(message.get("text", ""))
             task.received += len(text)
             append_log(self.store, task.entry_id, text)
-            echo = self.echo_for(task.entry_id)
-            if echo is not None:
-                echo(text)
+            if task.echo is not None:
+                task.echo(text)
         elif kind == "progress" and isinstance(message.get("event"), dict):
             from .checkpoints import publish_progress
 
@@ -200,7 +200,10 @@ class RemoteBatch:
     def _finish(self, task: Task, result: RemoteResult) -> None:
         entry = self.store.get(task.entry_id)
         if entry is not None and entry.claim == task.token and len(result.log) > task.received:
-            append_log(self.store, task.entry_id, result.log[task.received :])  # what the events did not bring
+            tail = result.log[task.received :]  # what the events did not bring
+            append_log(self.store, task.entry_id, tail)
+            if task.echo is not None:
+                task.echo(tail)
         if result.progress is not None and entry is not None and entry.claim == task.token:
             from .checkpoints import publish_progress
 
@@ -215,7 +218,7 @@ class RemoteBatch:
         task.lock.close()
         _routes.pop(task.token, None)
         del self.tasks[task.token]
-        echo = self.echo_for(task.entry_id)
+        echo = task.echo
         if echo is not None and outcome.state != "skipped":
             echo(f"{outcome.state} on the Dask cluster ({result.worker or 'no worker'}).\n")
         if self.control.on_finish is not None and outcome.state != "skipped":
