@@ -1,7 +1,7 @@
 """Queued experiments on Dask workers without a shared file system, against the local
 executor, printed as one table.
 
-    python bench/dask_remote.py [--size N] [--repeat N] [--quick]
+    python bench/dask_remote.py [--size N] [--repeat N] [--quick] [--scheduler HOST:PORT]
 
 Builds a project of ours (one tracked data file, a trivial ``python`` stage, params),
 pushes its git history to a bare remote and its data to a DVC remote (a local
@@ -163,12 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=16, help="queued experiments per batch")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="4 experiments, one repeat")
+    parser.add_argument("--quick", action="store_true", help="2 experiments, one repeat")
+    parser.add_argument("--scheduler", help="HOST:PORT of a running cluster to use instead of starting one")
     args = parser.parse_args(argv)
     if args.quick:
-        args.size, args.repeat = 4, 1
+        args.size, args.repeat = 2, 1
     work = Path(tempfile.mkdtemp(prefix="jupyter-exp-dask-bench-"))
-    address, procs = start_cluster(work)
+    address, procs = (args.scheduler, []) if args.scheduler else start_cluster(work)
     remote = ["--executor", f"dask://{address}", "--no-shared-fs"]
     rows: dict[str, list[float]] = {}
     try:

@@ -347,3 +347,14 @@ def test_a_killed_worker_fails_its_entry_and_retry_records_it_once(cluster: Clus
 def _runs_on(cluster: Cluster, name: str, address: str) -> bool:
     """Whether worker ``name`` is the one at ``address`` (from its log)."""
     return address in (cluster.base / f"{name}.log").read_text()
+
+
+def test_the_benchmark_script_keeps_working(cluster: Cluster):
+    """bench/dask_remote.py --quick prints its table (no times asserted), on this cluster."""
+    bench = REPO_ROOT / "bench" / "dask_remote.py"
+    args = [sys.executable, str(bench), "--quick", "--scheduler", cluster.address]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.rsplit(None, 1)[0] for line in proc.stdout.splitlines()[2:]]
+    assert rows[:4] == ["2 queued, -j 2, local", "2 queued, -j 2, dask", "1 queued, local", "1 queued, dask"]
+    assert "  on the worker, median prepare" in rows and "each further task, -j 2, dask" in rows
