@@ -268,11 +268,18 @@ def test_submitter_restart_collects_and_logs_stream(cluster: Cluster, remote_pro
     assert {e["state"] for e in entries(root).values()} == {"running"}
     submitter.kill()  # the submitting process dies (a kernel restart)
     submitter.wait()
+    # Its entries are reported dead; one is retried before the submitter comes back.
+    assert "Failed" in cli("queue", "status").stdout
+    cli("queue", "retry", "slow-1")
     time.sleep(3.5)  # meanwhile the tasks finish on their workers
     out = cli("run", "--run-all", "--executor", f"dask://{cluster.address}")
     assert "slow-1: success" in out.stdout and "slow-2: success" in out.stdout, out.stdout
     assert {e["state"] for e in entries(root).values()} == {"success"}
-    assert "again (its submitter restarted)" in log_of(root, "slow-1")
+    assert "again (its submitter restarted)" in log_of(root, "slow-2")  # collected, not run again
+    assert log_of(root, "slow-2").count("Running experiment 'slow-2'") == 1
+    first = log_of(root, "slow-1")  # the retried one ran anew; the earlier result was discarded
+    assert "was retried; it is stopped and its result discarded" in first
+    assert first.count("Running experiment 'slow-1'") == 2
     for name in ("slow-1", "slow-2"):
         assert len(exp_refs(root, name)) == 1
     table = shown(root)

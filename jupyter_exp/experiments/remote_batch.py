@@ -145,10 +145,20 @@ class RemoteBatch:
                 clear_pending(self.project, entry_id)  # never started, or the entry moved on
                 lock.close()
                 continue
+            if entry.state == "queued":
+                # Retried meanwhile: the new run is the one that counts. The old task is
+                # stopped where it runs, and whatever it returns is never collected.
+                self.client.set_metadata([META, "stop", token], "kill")
+                append_log(
+                    self.store,
+                    entry_id,
+                    f"The earlier run (Dask task {token[:8]}) was retried; it is stopped and its result discarded.\n",
+                )
+                clear_pending(self.project, entry_id)
+                lock.close()
+                continue
             if entry.state == "failed":  # reported dead when the earlier submitter died
                 self.store.transition(entry_id, "running", ("failed",), owner=token, finished=None, error=None)
-            elif entry.state == "queued":
-                claim(self.store, entry_id, token, str(worker))
             received = _received(self.store.log_path(entry_id), entry.name)
             append_log(self.store, entry_id, f"Following Dask task {token[:8]} again (its submitter restarted).\n")
             self._follow(entry_id, token, None, lock)
