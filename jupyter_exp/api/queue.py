@@ -106,17 +106,25 @@ def queue_with(
 
 
 def run_all(
-    jobs: int = 1, *, executor: str | None = None, echo: Callable[[str], None] | None = None, root: str | None = None
+    jobs: int = 1,
+    *,
+    executor: str | None = None,
+    shared_fs: bool | None = None,
+    echo: Callable[[str], None] | None = None,
+    root: str | None = None,
 ) -> list[Outcome]:
     """Run the queue in the foreground, ``jobs`` at a time; return the Outcomes.
     ``executor``: ``"dask"`` runs them on a local Dask cluster, ``"dask://HOST:PORT"``
-    on that scheduler's workers (default: threads of this process)."""
+    on that scheduler's workers (default: threads of this process). ``shared_fs``:
+    whether the workers see this project at the same path (None: detected); without
+    one each experiment travels as a self-contained task (git bundle + DVC remote)."""
     from ..arguments import check_jobs
-    from ..experiments.dask_executor import executor_for
+    from ..experiments.dask_executor import executor_for, with_shared_fs
     from ..experiments.workers import run_all as _run_all
 
     check_jobs(jobs)
-    return _run_all(project_at(root), jobs=jobs, echo=echo, executor=executor_for(executor))
+    chosen = executor_for(with_shared_fs(executor, shared_fs))
+    return _run_all(project_at(root), jobs=jobs, echo=echo, executor=chosen)
 
 
 def queue_start(
@@ -124,6 +132,7 @@ def queue_start(
     *,
     threads: bool | None = None,
     executor: str | None = None,
+    shared_fs: bool | None = None,
     root: str | None = None,
     on_finish: Callable[[Any], None] | None = None,
 ) -> list[WorkerInfo]:
@@ -132,16 +141,19 @@ def queue_start(
     In a kernel (``threads`` None: detected) it is a thread, so the notebook stays
     usable, and ``on_finish`` hears of each experiment that ends (then of None when the
     worker stops); from a shell it is a detached process. ``executor`` as in
-    :func:`run_all`. Returns the WorkerInfo.
+    :func:`run_all`, and ``shared_fs``. Returns the WorkerInfo.
     """
     from ..arguments import check_jobs
+    from ..experiments.dask_executor import with_shared_fs
     from ..experiments.workers import start
     from ..kernel import in_kernel
 
     check_jobs(jobs)
     if threads is None:
         threads = in_kernel()
-    return start(project_at(root), jobs, threads=threads, on_finish=on_finish, executor=executor)
+    return start(
+        project_at(root), jobs, threads=threads, on_finish=on_finish, executor=with_shared_fs(executor, shared_fs)
+    )
 
 
 def queue_stop(*, kill: bool = False, root: str | None = None) -> StopReport:

@@ -31,7 +31,7 @@ def _check_run_flags(args: argparse.Namespace) -> None:
         raise JupyterExpError("-r/--rev and --reset exclude each other; pick one.")
     if args.search or args.resume or args.status is not None:
         return
-    if args.executor and not args.run_all:
+    if (args.executor or args.shared_fs is not None) and not args.run_all:
         raise JupyterExpError("--executor applies to --run-all (and `queue start`); add --run-all.")
 
 
@@ -56,7 +56,7 @@ def _cmd_exp_run(args: argparse.Namespace):
             echo=echo,
         )
     if args.run_all:
-        queue_api.run_all(args.jobs, executor=args.executor, echo=echo)
+        queue_api.run_all(args.jobs, executor=args.executor, shared_fs=args.shared_fs, echo=echo)
     if args.queue or args.run_all:
         return None  # queued entries and outcomes were printed
     if args.temp:
@@ -310,6 +310,12 @@ def add_verbs(sub) -> None:
         default=None,
         metavar="local|dask|dask://HOST:PORT",
         help="with --run-all: where the experiments run (ours; default local)",
+    )
+    r.add_argument(
+        "--shared-fs",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="with a Dask scheduler: whether its workers see this project at the same path (default: detected)",
     )
     r.add_argument("--temp", action="store_true", help="run now in a directory of its own")
     r.add_argument(

@@ -17,7 +17,7 @@ def _cmd_queue_start(args: argparse.Namespace):
         if not in_kernel():
             # A terminal IPython: its prompt owns the terminal, and a line the worker
             # thread printed would land inside the next prompt. Said once, here.
-            api.queue_start(args.jobs, threads=True, executor=args.executor)
+            api.queue_start(args.jobs, threads=True, executor=args.executor, shared_fs=args.shared_fs)
             return Text(
                 f"Started a queue worker thread running {args.jobs} experiment(s) at a time; "
                 "`%exp queue status` shows how far it is.\n"
@@ -25,10 +25,12 @@ def _cmd_queue_start(args: argparse.Namespace):
         # In a notebook: a status line in this cell that updates as experiments finish,
         # shown once the worker started (an empty queue is one line, with nothing before).
         line = QueueStatusLine(None)
-        api.queue_start(args.jobs, threads=True, executor=args.executor, on_finish=line.refresh)
+        api.queue_start(
+            args.jobs, threads=True, executor=args.executor, shared_fs=args.shared_fs, on_finish=line.refresh
+        )
         line.show(started=args.jobs)
         return None
-    workers = api.queue_start(args.jobs, threads=False, executor=args.executor)
+    workers = api.queue_start(args.jobs, threads=False, executor=args.executor, shared_fs=args.shared_fs)
     where = f" on {args.executor}" if args.executor not in (None, "local") else ""
     return Text(
         f"Started a queue worker (detached process {workers[0].pid}) running "
@@ -91,6 +93,12 @@ def add_verbs(verbs) -> None:
         default=None,
         metavar="local|dask|dask://HOST:PORT",
         help="where the experiments run (ours; default local)",
+    )
+    x.add_argument(
+        "--shared-fs",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="with a Dask scheduler: whether its workers see this project at the same path (default: detected)",
     )
     x.set_defaults(func=_cmd_queue_start)
     x = qs.add_parser("stop", help="stop the workers after their current experiments")

@@ -418,6 +418,11 @@ class Executor(ABC):
     ) -> list[Outcome]:
         """Run every entry (each through :func:`run_entry`) and return their outcomes."""
 
+    def has_pending(self, root: str) -> bool:
+        """Whether tasks an earlier process submitted may have results to collect (a
+        :meth:`run` with no entries collects them)."""
+        return False
+
 
 class LocalExecutor(Executor):
     """Threads of this process; the stage commands are local processes."""

@@ -110,10 +110,12 @@ def drain_queue(
     store = QueueStore(project)
     outcomes: list[Outcome] = []
     tried: set[str] = set()
+    first = True
     while not control.stopping():
         ids = [e.id for e in store.entries() if e.state == "queued" and e.id not in tried]
-        if not ids:
+        if not ids and not (first and executor.has_pending(str(project.root))):
             break
+        first = False
         tried.update(ids)
         outcomes += executor.run(str(project.root), ids, jobs, echo_for, control)
     return outcomes
@@ -128,7 +130,8 @@ def run_all(
     echo = echo or echo_stdout
     store = QueueStore(project)
     entries = {e.id: e for e in store.entries()}
-    if not any(e.state == "queued" for e in entries.values()):
+    pending = executor is not None and executor.has_pending(str(project.root))
+    if not pending and not any(e.state == "queued" for e in entries.values()):
         echo("No queued experiments to run.\n")
         return []
     lock = threading.Lock()
@@ -184,7 +187,9 @@ def start(
 
     chosen = executor_for(executor)  # an unknown name fails here, not in the worker
     project.workers_stop_file.unlink(missing_ok=True)
-    if not any(e.state == "queued" for e in QueueStore(project).entries()):
+    if not chosen.has_pending(str(project.root)) and not any(
+        e.state == "queued" for e in QueueStore(project).entries()
+    ):
         raise JupyterExpError(f"The queue is empty; queue experiments with {option('queue')} first.")
     if threads:
         key = f"thread-{os.getpid()}-{uuid.uuid4().hex[:8]}"

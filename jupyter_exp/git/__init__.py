@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..errors import NotAGitRepoError
 from ..refs import EXPS_NAMESPACE, HEADS, OWN_NAMESPACE
+from .bundle import BundleCommands
 from .errors import GitError, RemoteUnavailableError, explain, repository_problem
 from .index import Index
 from .loose import common_dir, folders_stamp, git_dir_of, loose_refs
@@ -76,7 +77,7 @@ def git_version() -> str | None:
     return out.strip().removeprefix("git version ") or None
 
 
-class Git(NotesCommands):
+class Git(NotesCommands, BundleCommands):
     """A git work tree, driven through the git command line (``git notes`` commands:
     :class:`.notes.NotesCommands`)."""
 
