@@ -153,6 +153,54 @@ def test_bad_searches_are_one_line_errors(scored: Path):
     assert not exp_refs(scored)  # nothing was queued or run
 
 
+def test_flags_a_search_cannot_honour_are_refused_and_nothing_changes(scored: Path):
+    (scored / "params.yaml").write_text("train:\n  lr: 0.002\n  depth: 2\n  epochs: 3\n")  # unsaved work
+    before = (
+        git(scored, "status", "--porcelain", "--ignored"),
+        git(scored, "for-each-ref"),
+        git(scored, "rev-parse", "HEAD"),
+        (scored / "params.yaml").read_text(),
+    )
+    search = ["run", "--search", "--objective", OBJECTIVE, *sum((["-S", s] for s in SPACE), [])]
+    refused = {
+        (*search, "--queue"): "--queue does not apply to --search (its trials are queued and run by the study); "
+        "drop --queue.",
+        (*search, "--temp"): "--temp does not apply to --search (its trials are queued and run by the study); "
+        "drop --temp.",
+        (*search, "--run-all"): "--run-all does not apply to --search (its trials are queued and run by the study); "
+        "drop --run-all.",
+        (*search, "--dry"): "--dry does not apply to --search; drop --dry.",
+        (*search, "-C", "data.csv"): "-C/--copy-paths does not apply to --search; drop -C/--copy-paths.",
+        (*search, "-r", "x"): "-r/--rev does not apply to --search; drop -r/--rev.",
+        (*search, "-m", "hi"): "-m/--message does not apply to --search; drop -m/--message.",
+        ("run", "--resume", "st", "--queue"): "--queue does not apply to --resume (its trials are queued and run by "
+        "the study); drop --queue.",
+        ("run", "--resume", "st", "--trials", "5"): "--trials does not apply to --resume: study 'st' keeps what it "
+        "was started with; drop --trials.",
+        ("run", "--resume", "st", "-S", "train.lr=0.1"): "-S does not apply to --resume: study 'st' keeps what it "
+        "was started with; drop -S.",
+        ("run", "--search", "--status", "st", "-j", "2"): "-j/--executor do not apply to --status; drop them.",
+        ("run", "--resume", "st", "--status"): "--resume and --status exclude each other; pick one.",
+        ("run", "--objective", OBJECTIVE): "--objective applies to --search only; add --search or drop --objective.",
+        ("run", "--trials", "5", "--queue"): "--trials applies to --search only; add --search or drop --trials.",
+    }
+    for args, line in refused.items():
+        assert one_line_error(*args) == f"ERROR: {line}", args
+    from jupyter_exp import cli
+    from jupyter_exp.errors import JupyterExpError
+
+    with pytest.raises(JupyterExpError, match="--queue does not apply to --search"):  # the magic says the same
+        cli.execute([*search, "--queue"], prog="%exp", from_kernel=True)
+    after = (
+        git(scored, "status", "--porcelain", "--ignored"),
+        git(scored, "for-each-ref"),
+        git(scored, "rev-parse", "HEAD"),
+        (scored / "params.yaml").read_text(),
+    )
+    assert after == before
+    assert not queue_states(scored) and not (Project(scored).search_dir / "studies.db").exists()
+
+
 def test_missing_objective_fails_the_trial_and_the_study_goes_on(scored: Path):
     result = jupyter_exp.search(
         ["train.depth=choice(2,4)"], objective="metrics.json:val.loss", trials=3, name="miss", seed=0, quiet=True
