@@ -231,8 +231,11 @@ STEPPED = """import json, os, sys, time, yaml
 q = yaml.safe_load(open('params.yaml'))['train']['quality']
 with open(os.environ['RUNS_LOG'], 'a') as log:
     log.write(os.environ['DVC_EXP_NAME'] + '\\n')
+os.makedirs('plots/metrics', exist_ok=True)
 for step in range(10):
     time.sleep({pause})
+    with open('plots/metrics/acc.tsv', 'a') as tsv:
+        tsv.write(('step\\tacc\\n' if step == 0 else '') + f'{{step}}\\t{{q * (step + 1) / 10}}\\n')
     json.dump({{'step': step, 'acc': q * (step + 1) / 10}}, open('metrics.json', 'w'))
 """
 
@@ -260,7 +263,7 @@ def runs(root: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def test_prune_stops_lagging_trials(stepped):
+def test_prune_stops_lagging_trials(stepped, dvc):
     root = stepped(0.25)
     # Good trials first (grid order is the seed's), then worse ones: the median pruner
     # stops the laggards after a few steps.
@@ -280,12 +283,30 @@ def test_prune_stops_lagging_trials(stepped):
     steps = {t.params["train.quality"]: len(t.intermediate_values) for t in study.trials}
     pruned = [q for q, t in trials.items() if t.state == "pruned"]
     assert pruned, {q: t.state for q, t in trials.items()}
+    refs = exp_refs(root)
     for q in pruned:
         assert q < 0.5 and steps[q] < 9  # stopped before its last step
-        assert trials[q].experiment not in exp_refs(root)  # its run was stopped: no experiment recorded
+        # Its stage had no checkpoints: the experiment records its sampled params and the
+        # metrics and step history it had written when it was stopped.
+        rev = refs[trials[q].experiment]
+        assert f"quality: {q}" in git(root, "show", f"{rev}:params.yaml")
+        metrics = json.loads(git(root, "show", f"{rev}:metrics.json"))
+        assert metrics["step"] < 9 and metrics["acc"] == pytest.approx(q * (metrics["step"] + 1) / 10)
+        history = git(root, "show", f"{rev}:plots/metrics/acc.tsv").splitlines()
+        assert history[0] == "step\tacc" and 1 <= len(history) - 1 <= 10 and history[-1].count("\t") == 1
+        assert "pruned at step" in git(root, "log", "-1", "--format=%s", rev)
+        assert git(root, "rev-parse", f"{rev}^") == git(root, "rev-parse", "HEAD")
+        assert queue_states(root)[trials[q].experiment] == "success"  # its entry points at it: one table row
     complete = [q for q, t in trials.items() if t.state == "complete"]
     assert all(steps[q] >= 9 for q in complete) and 0.9 in complete
     assert f"{len(pruned)} pruned" in jupyter_exp.search_status("pr")
+    assert sorted(refs) == sorted(t.experiment for t in trials.values())  # every trial is an experiment
+    listed = json.loads(dvc("exp", "show", "--json").stdout)  # DVC lists the pruned ones with their metrics
+    shown = {e["name"]: e for b in listed for e in (b.get("experiments") or [])}
+    for q in pruned:
+        data = shown[trials[q].experiment]["revs"][0]["data"]
+        assert data["params"]["params.yaml"]["data"]["train"]["quality"] == q
+        assert data["metrics"]["metrics.json"]["data"]["step"] < 9
 
 
 def _finished_trials(name: str) -> int:
