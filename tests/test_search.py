@@ -486,3 +486,59 @@ def test_ctrl_c_stops_the_runs_and_resume_finishes_the_study(stepped):
     trials = jupyter_exp.search_trials("ci")
     assert len(trials) == 4 and all(t.state == "complete" for t in trials.values())
     assert sorted(exp_refs(root)) == ["ci-1", "ci-2", "ci-3", "ci-4"]
+
+
+def test_study_plots_history_and_importances_from_api_cli_and_a_kernel(scored: Path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    with pytest.raises(UnknownStudyError, match="No study named 'sp'"):
+        jupyter_exp.search_plots("sp")
+    jupyter_exp.search(
+        SPACE, objective=OBJECTIVE, maximize=True, trials=4, name="sp", seed=3, sampler="random", quiet=True
+    )
+    trials = sorted(jupyter_exp.search_trials("sp").values(), key=lambda t: t.number)
+    view = jupyter_exp.search_plots("sp")
+    assert list(view.specs) == ["optimization history", "param importances"] and not view.errors
+    history = view.specs["optimization history"]["data"]["values"]
+    assert [p["trial"] for p in history] == [1, 2, 3, 4]
+    assert [p[OBJECTIVE] for p in history] == [t.value for t in trials]
+    best = [max(t.value for t in trials[: i + 1]) for i in range(4)]  # maximized: the running maximum
+    assert [p["best so far"] for p in history] == best
+    assert [p["experiment"] for p in history] == [t.experiment for t in trials]
+    bars = view.specs["param importances"]["data"]["values"]
+    assert {b["param"] for b in bars} == {"train.lr", "train.depth"}
+    assert sum(b["importance"] for b in bars) == pytest.approx(1.0)
+    assert all({"application/vnd.vegalite.v5+json", "text/html", "image/png"} <= set(b) for b in view.bundles())
+    # The command line: DVC's --json shape, DVC's page, one plot by --targets, one-line errors.
+    out = subprocess.run([*cli_command(), "plots", "study", "sp", "--json"], capture_output=True, text=True)
+    shown = json.loads(out.stdout)["data"]
+    assert shown["optimization history"][0]["content"] == view.specs["optimization history"]
+    assert shown["param importances"][0]["revisions"] == ["sp"]
+    out = subprocess.run([*cli_command(), "plots", "study", "sp", "-o", "study"], capture_output=True, text=True)
+    page = scored / "study" / "index.html"
+    assert out.stdout.strip() == page.as_uri() and page.read_text().count("vegaEmbed(") == 2
+    out = subprocess.run(
+        [*cli_command(), "plots", "study", "sp", "--targets", "param importances", "--show-vega"],
+        capture_output=True,
+        text=True,
+    )
+    assert json.loads(out.stdout) == view.specs["param importances"]
+    assert (
+        one_line_error("plots", "study", "nope")
+        == "ERROR: No study named 'nope'; `exp run --search --status` lists them."
+    )
+    assert one_line_error("plots", "study", "sp", "--targets", "x") == (
+        "ERROR: plots: no plot 'x'; name one of 'optimization history', 'param importances'."
+    )
+    # One complete trial: the history, and the importances' reason for being left out.
+    jupyter_exp.search(["train.depth=choice(2,4)"], objective=OBJECTIVE, trials=1, name="one", quiet=True)
+    one = jupyter_exp.search_plots("one")
+    assert list(one.specs) == ["optimization history"]
+    assert [e["msg"] for e in one.errors] == ["study 'one': needs two complete trials"]
+    # A real kernel: %exp plots study shows Vega-Lite, one bundle per plot.
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext jupyter_exp"), nbformat.v4.new_code_cell("%exp plots study sp")]
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(scored)}}).execute()
+    vega = [o["data"] for o in nb.cells[1].outputs if "application/vnd.vegalite.v5+json" in o.get("data", {})]
+    assert [d["application/vnd.vegalite.v5+json"] for d in vega] == list(view.specs.values())
