@@ -72,7 +72,7 @@ _BY_MODULE = {
     ".api.sharing": "pull push",
     ".api.data": "data_fetch data_gc data_pull data_push remote_add remote_default remote_list remote_modify "
     "remote_remove remote_rename",
-    ".api.plots": "plots_diff plots_show plots_templates",
+    ".api.plots": "plots_diff plots_show plots_templates plots_trends",
     ".api.table": "show_table",
     # What the functions return and take.
     ".experiments.comparison": "Comparison",

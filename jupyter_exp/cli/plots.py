@@ -1,5 +1,6 @@
 """The ``plots`` verb of ``jupyter exp``: ``plots show``, ``plots diff``, ``plots templates``,
-and ours: ``plots study NAME`` (a search's history and importances).
+and ours: ``plots study NAME`` (a search's history and importances) and ``plots trends``
+(each metric over the steps of experiments).
 
 Flags are DVC's (``dvc/commands/plots.py``). From the command line the plots go to
 an HTML page (``-o``, default ``plots.out_dir`` of ``.dvc/config`` or ``dvc_plots``)
@@ -49,6 +50,13 @@ def _cmd_study(args: argparse.Namespace):
     if args.show_vega and len(args.targets or []) != 1:
         raise _usage("--show-vega takes one target; name the plot with --targets")
     return _output(_chosen(search_api.search_plots(args.study), args.targets), args)
+
+
+def _cmd_trends(args: argparse.Namespace):
+    view = _chosen(api.plots_trends(*args.revisions, live_dir=args.live_dir), args.targets)
+    if args.show_vega and len(view.plots) != 1:
+        raise _usage("--show-vega takes one plot; name it with --targets")
+    return _output(view, args)
 
 
 def _chosen(view, targets: list[str] | None):
@@ -186,6 +194,12 @@ def add_verbs(verbs) -> None:
     )
     _output_flags(y)
     y.set_defaults(func=_cmd_study)
+    r = sub.add_parser("trends", help="each metric over the steps of experiments (ours)")
+    r.add_argument("revisions", nargs="*", help="experiments, commits or 'workspace' (default: HEAD's experiments)")
+    r.add_argument("--live-dir", default="dvclive", metavar="<path>", help="DVCLive's directory (default dvclive)")
+    r.add_argument("--targets", nargs="*", default=None, metavar="<plots>", help="plot ids (history files)")
+    _output_flags(r)
+    r.set_defaults(func=_cmd_trends)
     t = sub.add_parser("templates", help="DVC's template names, or one template's spec")
     t.add_argument("template", nargs="?", default=None)
     t.set_defaults(func=_cmd_templates)
