@@ -274,10 +274,10 @@ def push_notes(project: Project, git_remote: str) -> None:
         warn(f"the notes were not pushed ({str(exc).rstrip('.')}); push again to retry.")
 
 
-def merge_notes(project: Project, git_remote: str) -> bool:
+def merge_notes(project: Project, git_remote: str) -> str | None:
     """Fetch the remote's notes and merge them into ours (``exp pull`` calls this): a note
-    only the remote changed is taken, one changed on both sides keeps ours. Returns
-    whether the remote had notes.
+    only the remote changed is taken, one changed on both sides keeps ours. Returns the
+    remote's notes commit (None: it has no notes).
 
     Raises:
         NoteError: the remote's notes are not a notes history (ours stay as they were).
@@ -287,7 +287,7 @@ def merge_notes(project: Project, git_remote: str) -> bool:
         project.git.fetch(git_remote, [f"+{NOTES_REF}:{NOTES_INCOMING_REF}"])
     except GitError as exc:
         if "couldn't find remote ref" in exc.stderr:
-            return False
+            return None
         raise
     try:
         incoming = project.git.rev_parse(NOTES_INCOMING_REF)
@@ -300,4 +300,4 @@ def merge_notes(project: Project, git_remote: str) -> bool:
                 project.git.notes_merge(NOTES_REF, NOTES_INCOMING_REF, strategy="ours")
     finally:
         project.git.delete_ref(NOTES_INCOMING_REF, check=False)
-    return True
+    return incoming
