@@ -301,6 +301,12 @@ def test_prune_stops_lagging_trials(stepped, dvc):
     assert all(steps[q] >= 9 for q in complete) and 0.9 in complete
     assert f"{len(pruned)} pruned" in jupyter_exp.search_status("pr")
     assert sorted(refs) == sorted(t.experiment for t in trials.values())  # every trial is an experiment
+    # The study's history marks them, at their last reported value, off the best-so-far line.
+    history = jupyter_exp.search_plots("pr").specs["optimization history"]["data"]["values"]
+    states = {p["train.quality"]: p["state"] for p in history}
+    assert {q for q, state in states.items() if state == "pruned"} == set(pruned)
+    best = max(t.value for t in trials.values() if t.state == "complete")
+    assert history[-1]["best so far"] == best
     listed = json.loads(dvc("exp", "show", "--json").stdout)  # DVC lists the pruned ones with their metrics
     shown = {e["name"]: e for b in listed for e in (b.get("experiments") or [])}
     for q in pruned:
