@@ -85,3 +85,26 @@ def test_trends_plot_each_metric_over_the_steps_of_experiments(tmp_path, dvc, dv
     NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
     vega = [o["data"] for o in nb.cells[1].outputs if "application/vnd.vegalite.v5+json" in o.get("data", {})]
     assert [d["application/vnd.vegalite.v5+json"] for d in vega] == [acc, view.specs[LOSS]]
+
+
+def test_checkpoint_experiments_trend_from_their_checkpoints(tmp_path, monkeypatch):
+    """``jupyter_exp.live`` in a checkpoint stage records its metrics file at each
+    checkpoint (not the TSVs): the trend of each experiment is read from its chain."""
+    from conftest import make_repo
+    from test_lab_ui import DVC_YAML, PARAMS, TRAIN
+
+    root = make_repo(tmp_path / "proj", {"train.py": TRAIN, "dvc.yaml": DVC_YAML, "params.yaml": PARAMS})
+    monkeypatch.chdir(root)
+    jupyter_exp.queue(set_params=["train.lr=0.1,0.2"], name="ck", quiet=True)
+    jupyter_exp.run_all(1, echo=lambda _text: None)
+    view = jupyter_exp.plots_trends("ck-2", "ck-1")
+    assert [p.id for p in view.plots] == ["dvclive/plots/metrics/w.tsv"] and view.plots[0].revisions == ("ck-2", "ck-1")
+    spec = view.specs["dvclive/plots/metrics/w.tsv"]
+    assert spec["title"]["text"] == "w" and spec["encoding"]["color"]["scale"]["domain"] == ["ck-2", "ck-1"]
+    points = [(p["rev"], p["step"], p["w"]) for p in spec["data"]["values"]]
+    expected = [
+        (name, i, pytest.approx(round(lr * (i + 1), 6)))
+        for name, lr in (("ck-2", 0.2), ("ck-1", 0.1))
+        for i in range(3)
+    ]
+    assert points == expected
