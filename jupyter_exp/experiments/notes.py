@@ -21,7 +21,6 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from ..errors import JupyterExpError
 from ..git import GitError
 from ..notices import warn
 from ..project import Project
@@ -251,29 +250,6 @@ def update_note(
 
 
 # -- sharing --------------------------------------------------------------------------
-def _rejected(exc: GitError) -> bool:
-    return "[rejected]" in exc.stderr or "non-fast-forward" in exc.stderr or "fetch first" in exc.stderr
-
-
-def push_notes(project: Project, git_remote: str) -> None:
-    """Push the notes (``exp push`` calls this once the experiments are pushed). A remote
-    whose notes moved on is merged first (local notes win a conflict). A failure is a
-    warning: the experiments are on the remote already."""
-    if _notes_commit(project) is None:
-        return
-    spec = f"{NOTES_REF}:{NOTES_REF}"
-    try:
-        try:
-            project.git.push(git_remote, [spec])
-        except GitError as exc:
-            if not _rejected(exc):
-                raise
-            merge_notes(project, git_remote)
-            project.git.push(git_remote, [spec])
-    except JupyterExpError as exc:
-        warn(f"the notes were not pushed ({str(exc).rstrip('.')}); push again to retry.")
-
-
 def merge_notes(project: Project, git_remote: str) -> str | None:
     """Fetch the remote's notes and merge them into ours (``exp pull`` calls this): a note
     only the remote changed is taken, one changed on both sides keeps ours. Returns the

@@ -25,29 +25,43 @@ def push_notes_of(project: Project, git_remote: str, commits: list[str]) -> int:
     ``git_remote``'s notes ref, leaving its other notes as they are. Returns how many
     notes changed there. A failure is a warning: the experiments are on the remote.
     """
+    if project.git.rev_parse(NOTES_REF) is None:
+        return 0  # no note was ever written here: nothing to send (and no network call)
     try:
-        if project.git.rev_parse(NOTES_REF) is None:
-            return 0  # no note was ever written here: nothing to send (and no network call)
-        theirs_commit = merge_notes(project, git_remote)
-        ours = project.git.notes_list(NOTES_REF)
-        theirs = _notes_at(project, theirs_commit)
-        changes = {c: ours.get(c) for c in dict.fromkeys(commits) if ours.get(c) != theirs.get(c)}
-        if not changes:
-            return 0
-        with _notes_lock(project):
-            try:
-                sent = project.git.notes_commit(
-                    NOTES_OUTGOING_REF, theirs_commit, changes, f"Notes of {len(changes)} pushed commit(s)"
-                )
-                project.git.push(git_remote, [f"{sent}:{NOTES_REF}"])
-                # Ours learn the commit the remote has now: the next merge starts from it.
-                project.git.notes_merge(NOTES_REF, NOTES_OUTGOING_REF, strategy="ours")
-            finally:
-                project.git.delete_ref(NOTES_OUTGOING_REF, check=False)
-        return len(changes)
+        try:
+            return _push_once(project, git_remote, commits)
+        except GitError as exc:
+            if not _rejected(exc):
+                raise
+            return _push_once(project, git_remote, commits)  # the remote's moved meanwhile: once more
     except JupyterExpError as exc:
         warn(f"the notes were not pushed ({str(exc).rstrip('.')}); push again to retry.")
         return 0
+
+
+def _push_once(project: Project, git_remote: str, commits: list[str]) -> int:
+    theirs_commit = merge_notes(project, git_remote)
+    ours = project.git.notes_list(NOTES_REF)
+    theirs = _notes_at(project, theirs_commit)
+    changes = {c: ours.get(c) for c in dict.fromkeys(commits) if ours.get(c) != theirs.get(c)}
+    if not changes:
+        return 0
+    with _notes_lock(project):
+        try:
+            sent = project.git.notes_commit(
+                NOTES_OUTGOING_REF, theirs_commit, changes, f"Notes of {len(changes)} pushed commit(s)"
+            )
+            project.git.push(git_remote, [f"{sent}:{NOTES_REF}"])
+            # Ours learn the commit the remote has now: the next merge starts from it.
+            project.git.notes_merge(NOTES_REF, NOTES_OUTGOING_REF, strategy="ours")
+        finally:
+            project.git.delete_ref(NOTES_OUTGOING_REF, check=False)
+    return len(changes)
+
+
+def _rejected(exc: GitError) -> bool:
+    """Whether the remote refused a ref that moved on there (not a failure to talk)."""
+    return "[rejected]" in exc.stderr or "non-fast-forward" in exc.stderr or "fetch first" in exc.stderr
 
 
 def _notes_at(project: Project, commit: str | None) -> dict[str, str]:
