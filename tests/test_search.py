@@ -16,6 +16,7 @@ from conftest import cli_command, git, make_repo
 from helpers import queue_states, wait_for
 
 import jupyter_exp
+from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.project import Project
 from jupyter_exp.studies.exceptions import (
     SearchError,
@@ -297,6 +298,8 @@ def test_prune_stops_lagging_trials(stepped, dvc):
         assert "pruned at step" in git(root, "log", "-1", "--format=%s", rev)
         assert git(root, "rev-parse", f"{rev}^") == git(root, "rev-parse", "HEAD")
         assert queue_states(root)[trials[q].experiment] == "success"  # its entry points at it: one table row
+        (entry,) = [e for e in QueueStore(Project(root)).entries() if e.name == trials[q].experiment]
+        assert entry.exp_rev == rev and entry.error == f"pruned at step {metrics['step']} by study 'pr'"
     complete = [q for q, t in trials.items() if t.state == "complete"]
     assert all(steps[q] >= 9 for q in complete) and 0.9 in complete
     assert f"{len(pruned)} pruned" in jupyter_exp.search_status("pr")
@@ -390,8 +393,6 @@ def test_study_on_a_local_dask_cluster(scored: Path):
     trials = jupyter_exp.search_trials("dk")
     assert len(trials) == 12 and all(t.state == "complete" for t in trials.values())
     assert sorted(exp_refs(scored)) == sorted(f"dk-{i}" for i in range(1, 13))
-    from jupyter_exp.experiments.queue_store import QueueStore
-
     pids = {e.pid for e in QueueStore(Project(scored)).entries() if e.name.startswith("dk-")}
     assert pids and os.getpid() not in pids  # run in Dask's worker processes
     assert result.best_value == max(t.value for t in trials.values() if t.value is not None)

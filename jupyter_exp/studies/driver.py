@@ -362,11 +362,17 @@ class Driver:
             return
         active.trial.set_user_attr("exp_rev", rev)
         # Its queue entry (failed: it was killed) now points at what it recorded, as a
-        # finished run's does: one row in the table, its log kept.
+        # finished run's does: one row in the table, its log kept, `queue status` says why.
         from ..experiments.exceptions import EntryGone, StateConflict
 
         with contextlib.suppress(EntryGone, StateConflict):
-            QueueStore(self.project).transition(entry.id, "success", ("failed",), exp_rev=rev, error=None)
+            QueueStore(self.project).transition(
+                entry.id,
+                "success",
+                ("failed",),
+                exp_rev=rev,
+                error=f"pruned at step {active.last_step} by study '{self.name}'",
+            )
 
     # -- pruning ---------------------------------------------------------------------
     def _watch(self, active: Active) -> None:
