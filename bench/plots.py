@@ -1,4 +1,4 @@
-"""``plots diff`` of N experiments x S steps from the CLI, side by side with DVC.
+"""``plots diff`` and ``plots trends`` of N experiments x S steps from the CLI, side by side with DVC.
 
     python bench/plots.py [--experiments 10] [--steps 1000] [--repeat 5] [--no-dvc] [--quick]
 
@@ -81,25 +81,28 @@ def main(argv: list[str] | None = None) -> int:
         root = work / "p"
         names = make_project(root, args.experiments, args.steps)
         out = str(work / "out")
+        size = f"{len(names)} exps x {args.steps} steps"
+        diff = ["plots", "diff", *names]
+        # Each workload: our command, and DVC's that reads the same (None: DVC has none).
         workloads = {
-            f"plots diff, {len(names)} exps x {args.steps} steps, HTML page (CLI, warm)": ["plots", "diff", *names],
-            f"plots diff, {len(names)} exps x {args.steps} steps, --json (CLI, warm)": [
-                "plots",
-                "diff",
-                *names,
-                "--json",
-            ],
+            f"plots diff, {size}, HTML page (CLI, warm)": (diff, diff),
+            f"plots diff, {size}, --json (CLI, warm)": ([*diff, "--json"], [*diff, "--json"]),
+            # Trends read every history whatever dvc.yaml declares; DVC's equivalent names them.
+            f"plots trends, {size}, --json (CLI, warm; DVC: plots diff --targets -x step)": (
+                ["plots", "trends", *names, "--json"],
+                [*diff, "--targets", "dvclive/plots/metrics", "-x", "step", "--json"],
+            ),
         }
         print(f"plots benchmarks ({len(names)} experiments x {args.steps} steps; median (min-max) ms)\n")
         print("| workload | jupyter_exp | DVC | DVC / ours |")
         print("| --- | --- | --- | --- |")
-        for title, verb in workloads.items():
+        for title, (verb, dvc_verb) in workloads.items():
             ours_times, dvc_times = [], []
             for i in range(args.repeat + 1):  # the first run warms up
                 t, _ = run_timed(ours_cmd(*verb, "-o", out), root)
                 ours_times += [t] if i else []
                 if dvc is not None:
-                    t, _ = run_timed([str(dvc), *verb, "-o", out], root, env)
+                    t, _ = run_timed([str(dvc), *dvc_verb, "-o", out], root, env)
                     dvc_times += [t] if i else []
             ratio = "-"
             if dvc_times:

@@ -25,6 +25,7 @@ SAVED_NAMESPACE = f"{OWN_NAMESPACE}/saved"  # workspaces saved by apply, by name
 QUEUE_NAMESPACE = f"{OWN_NAMESPACE}/queue"  # keeps each queue entry's snapshot alive, by id
 NOTES_REF = "refs/notes/jupyter-exp"  # notes and tags on experiment commits (git notes)
 NOTES_INCOMING_REF = "refs/notes/jupyter-exp-incoming"  # a remote's notes while `exp pull` merges them
+NOTES_OUTGOING_REF = "refs/notes/jupyter-exp-outgoing"  # the notes `exp push` sends, while it sends them
 NOTES_DIR = "refs/notes"  # the folder whose stats move when the notes ref is written
 # Every namespace whose change can change what ``exp show`` prints.
 SHOWN_NAMESPACES = (EXPS_NAMESPACE, HEADS, TAGS, OWN_NAMESPACE, NOTES_REF)

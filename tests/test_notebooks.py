@@ -56,10 +56,14 @@ def test_quickstart_runs_in_a_fresh_project(tmp_path: Path, monkeypatch):
     assert "Δ fast-lr" in out[15] and "params.train.lr" in out[15]
     assert "application/vnd.vegalite.v5+json" in code[16]["outputs"][0]["data"]
     assert "Tags: candidate" in out[17] and "candidate" in out[18]
-    assert "best: " in out[19] and "have been applied" in out[19]
-    best = out[19].split("best: ")[1].split()[0]
+    # The Experiments tab: a button that opens it when a Jupyter server's root holds the
+    # project, else the line saying how to get there.
+    button = 'data-commandlinker-command="jupyter-exp:open"'
+    assert button in _html(code[19]) or out[19].startswith(f"The project ({project}) is under no running Jupyter")
+    assert "best: " in out[20] and "have been applied" in out[20]
+    best = out[20].split("best: ")[1].split()[0]
     assert "best-model" in subprocess.run(["git", "branch"], cwd=project, capture_output=True, text=True).stdout
-    assert "Path          mse" in out[21] and "metrics.json  " in out[21]  # DVC's metrics show table
+    assert "Path          mse" in out[22] and "metrics.json  " in out[22]  # DVC's metrics show table
     assert best in ("fast-lr", "sweep-2", "sweep-3")
     assert "lr:" in (project / "params.yaml").read_text()
 

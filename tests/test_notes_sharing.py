@@ -243,3 +243,44 @@ def test_notes_under_a_fanned_out_tree_and_hand_written_ones_read(clones):
     assert (found.text, found.tags) == ("fanned", ("f",))
     with pytest.raises(NoteError):
         jupyter_exp.note("e1", "x" * 20_000)
+
+
+def test_push_sends_only_the_notes_of_the_experiments_pushed(clones, monkeypatch, cli):
+    first, second, remote = clones
+    refs = {line.rsplit("/", 1)[1]: line.split()[0] for line in git(first, "for-each-ref", "refs/exps").splitlines()}
+    jupyter_exp.note("e1", "shared", tags=["a"])
+    jupyter_exp.note("e2", "private thoughts")
+    jupyter_exp.note("main", "a note on the baseline")  # on a branch commit: no experiment, never sent
+    cli("push", "origin", "e1")
+
+    def remote_notes() -> dict[str, str]:
+        listed = git(remote, "notes", f"--ref={NOTES_REF}", "list")
+        return {
+            obj: git(remote, "cat-file", "-p", blob) for blob, obj in (line.split() for line in listed.splitlines())
+        }
+
+    assert remote_notes() == {refs["e1"]: '{"tags": ["a"], "text": "shared"}\n'}
+    # Nothing else went: no history holding the others, no object naming them.
+    history = git(remote, "log", "-p", "--format=%H %P", NOTES_REF)
+    assert "private" not in history and "baseline" not in history and refs["e2"] not in history
+    assert len(git(remote, "rev-list", NOTES_REF).split()) == 1
+    assert jupyter_exp.note("e2").text == "private thoughts"  # ours are as they were
+
+    # Another clone changes e1's note and pushes it; first then pushes e2: e1 stays the
+    # other clone's (first had not changed it since it pushed it), e2's note joins it.
+    monkeypatch.chdir(second)
+    cli("pull", "origin")
+    assert notes_in(second) == {"e1": "shared"}
+    jupyter_exp.note("e1", "second's view")
+    cli("push", "origin", "e1")
+    monkeypatch.chdir(first)
+    cli("push", "origin", "e2")
+    texts = {obj: note.split('"text": ')[1].strip().strip('"}') for obj, note in remote_notes().items()}
+    assert texts == {refs["e1"]: "second's view", refs["e2"]: "private thoughts"}
+    assert jupyter_exp.note("e1").text == "second's view"  # the push merged the remote's notes in
+    # A note removed here is removed there when its experiment is pushed again.
+    jupyter_exp.note("e2", clear=True)
+    cli("push", "origin", "e2")
+    assert set(remote_notes()) == {refs["e1"]}
+    assert git(first, "for-each-ref", "refs/notes/jupyter-exp-outgoing") == ""  # the outgoing commit's ref is gone
+    assert "baseline" not in git(remote, "log", "-p", NOTES_REF)

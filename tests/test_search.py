@@ -16,6 +16,7 @@ from conftest import cli_command, git, make_repo
 from helpers import queue_states, wait_for
 
 import jupyter_exp
+from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.project import Project
 from jupyter_exp.studies.exceptions import (
     SearchError,
@@ -153,6 +154,54 @@ def test_bad_searches_are_one_line_errors(scored: Path):
     assert not exp_refs(scored)  # nothing was queued or run
 
 
+def test_flags_a_search_cannot_honour_are_refused_and_nothing_changes(scored: Path):
+    (scored / "params.yaml").write_text("train:\n  lr: 0.002\n  depth: 2\n  epochs: 3\n")  # unsaved work
+    before = (
+        git(scored, "status", "--porcelain", "--ignored"),
+        git(scored, "for-each-ref"),
+        git(scored, "rev-parse", "HEAD"),
+        (scored / "params.yaml").read_text(),
+    )
+    search = ["run", "--search", "--objective", OBJECTIVE, *sum((["-S", s] for s in SPACE), [])]
+    refused = {
+        (*search, "--queue"): "--queue does not apply to --search (its trials are queued and run by the study); "
+        "drop --queue.",
+        (*search, "--temp"): "--temp does not apply to --search (its trials are queued and run by the study); "
+        "drop --temp.",
+        (*search, "--run-all"): "--run-all does not apply to --search (its trials are queued and run by the study); "
+        "drop --run-all.",
+        (*search, "--dry"): "--dry does not apply to --search; drop --dry.",
+        (*search, "-C", "data.csv"): "-C/--copy-paths does not apply to --search; drop -C/--copy-paths.",
+        (*search, "-r", "x"): "-r/--rev does not apply to --search; drop -r/--rev.",
+        (*search, "-m", "hi"): "-m/--message does not apply to --search; drop -m/--message.",
+        ("run", "--resume", "st", "--queue"): "--queue does not apply to --resume (its trials are queued and run by "
+        "the study); drop --queue.",
+        ("run", "--resume", "st", "--trials", "5"): "--trials does not apply to --resume: study 'st' keeps what it "
+        "was started with; drop --trials.",
+        ("run", "--resume", "st", "-S", "train.lr=0.1"): "-S does not apply to --resume: study 'st' keeps what it "
+        "was started with; drop -S.",
+        ("run", "--search", "--status", "st", "-j", "2"): "-j/--executor do not apply to --status; drop them.",
+        ("run", "--resume", "st", "--status"): "--resume and --status exclude each other; pick one.",
+        ("run", "--objective", OBJECTIVE): "--objective applies to --search only; add --search or drop --objective.",
+        ("run", "--trials", "5", "--queue"): "--trials applies to --search only; add --search or drop --trials.",
+    }
+    for args, line in refused.items():
+        assert one_line_error(*args) == f"ERROR: {line}", args
+    from jupyter_exp import cli
+    from jupyter_exp.errors import JupyterExpError
+
+    with pytest.raises(JupyterExpError, match="--queue does not apply to --search"):  # the magic says the same
+        cli.execute([*search, "--queue"], prog="%exp", from_kernel=True)
+    after = (
+        git(scored, "status", "--porcelain", "--ignored"),
+        git(scored, "for-each-ref"),
+        git(scored, "rev-parse", "HEAD"),
+        (scored / "params.yaml").read_text(),
+    )
+    assert after == before
+    assert not queue_states(scored) and not (Project(scored).search_dir / "studies.db").exists()
+
+
 def test_missing_objective_fails_the_trial_and_the_study_goes_on(scored: Path):
     result = jupyter_exp.search(
         ["train.depth=choice(2,4)"], objective="metrics.json:val.loss", trials=3, name="miss", seed=0, quiet=True
@@ -183,8 +232,11 @@ STEPPED = """import json, os, sys, time, yaml
 q = yaml.safe_load(open('params.yaml'))['train']['quality']
 with open(os.environ['RUNS_LOG'], 'a') as log:
     log.write(os.environ['DVC_EXP_NAME'] + '\\n')
+os.makedirs('plots/metrics', exist_ok=True)
 for step in range(10):
     time.sleep({pause})
+    with open('plots/metrics/acc.tsv', 'a') as tsv:
+        tsv.write(('step\\tacc\\n' if step == 0 else '') + f'{{step}}\\t{{q * (step + 1) / 10}}\\n')
     json.dump({{'step': step, 'acc': q * (step + 1) / 10}}, open('metrics.json', 'w'))
 """
 
@@ -212,7 +264,7 @@ def runs(root: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def test_prune_stops_lagging_trials(stepped):
+def test_prune_stops_lagging_trials(stepped, dvc):
     root = stepped(0.25)
     # Good trials first (grid order is the seed's), then worse ones: the median pruner
     # stops the laggards after a few steps.
@@ -232,12 +284,38 @@ def test_prune_stops_lagging_trials(stepped):
     steps = {t.params["train.quality"]: len(t.intermediate_values) for t in study.trials}
     pruned = [q for q, t in trials.items() if t.state == "pruned"]
     assert pruned, {q: t.state for q, t in trials.items()}
+    refs = exp_refs(root)
     for q in pruned:
         assert q < 0.5 and steps[q] < 9  # stopped before its last step
-        assert trials[q].experiment not in exp_refs(root)  # its run was stopped: no experiment recorded
+        # Its stage had no checkpoints: the experiment records its sampled params and the
+        # metrics and step history it had written when it was stopped.
+        rev = refs[trials[q].experiment]
+        assert f"quality: {q}" in git(root, "show", f"{rev}:params.yaml")
+        metrics = json.loads(git(root, "show", f"{rev}:metrics.json"))
+        assert metrics["step"] < 9 and metrics["acc"] == pytest.approx(q * (metrics["step"] + 1) / 10)
+        history = git(root, "show", f"{rev}:plots/metrics/acc.tsv").splitlines()
+        assert history[0] == "step\tacc" and 1 <= len(history) - 1 <= 10 and history[-1].count("\t") == 1
+        assert "pruned at step" in git(root, "log", "-1", "--format=%s", rev)
+        assert git(root, "rev-parse", f"{rev}^") == git(root, "rev-parse", "HEAD")
+        assert queue_states(root)[trials[q].experiment] == "success"  # its entry points at it: one table row
+        (entry,) = [e for e in QueueStore(Project(root)).entries() if e.name == trials[q].experiment]
+        assert entry.exp_rev == rev and entry.error == f"pruned at step {metrics['step']} by study 'pr'"
     complete = [q for q, t in trials.items() if t.state == "complete"]
     assert all(steps[q] >= 9 for q in complete) and 0.9 in complete
     assert f"{len(pruned)} pruned" in jupyter_exp.search_status("pr")
+    assert sorted(refs) == sorted(t.experiment for t in trials.values())  # every trial is an experiment
+    # The study's history marks them, at their last reported value, off the best-so-far line.
+    history = jupyter_exp.search_plots("pr").specs["optimization history"]["data"]["values"]
+    states = {p["train.quality"]: p["state"] for p in history}
+    assert {q for q, state in states.items() if state == "pruned"} == set(pruned)
+    best = max(t.value for t in trials.values() if t.state == "complete")
+    assert history[-1]["best so far"] == best
+    listed = json.loads(dvc("exp", "show", "--json").stdout)  # DVC lists the pruned ones with their metrics
+    shown = {e["name"]: e for b in listed for e in (b.get("experiments") or [])}
+    for q in pruned:
+        data = shown[trials[q].experiment]["revs"][0]["data"]
+        assert data["params"]["params.yaml"]["data"]["train"]["quality"] == q
+        assert data["metrics"]["metrics.json"]["data"]["step"] < 9
 
 
 def _finished_trials(name: str) -> int:
@@ -315,8 +393,6 @@ def test_study_on_a_local_dask_cluster(scored: Path):
     trials = jupyter_exp.search_trials("dk")
     assert len(trials) == 12 and all(t.state == "complete" for t in trials.values())
     assert sorted(exp_refs(scored)) == sorted(f"dk-{i}" for i in range(1, 13))
-    from jupyter_exp.experiments.queue_store import QueueStore
-
     pids = {e.pid for e in QueueStore(Project(scored)).entries() if e.name.startswith("dk-")}
     assert pids and os.getpid() not in pids  # run in Dask's worker processes
     assert result.best_value == max(t.value for t in trials.values() if t.value is not None)
@@ -417,3 +493,59 @@ def test_ctrl_c_stops_the_runs_and_resume_finishes_the_study(stepped):
     trials = jupyter_exp.search_trials("ci")
     assert len(trials) == 4 and all(t.state == "complete" for t in trials.values())
     assert sorted(exp_refs(root)) == ["ci-1", "ci-2", "ci-3", "ci-4"]
+
+
+def test_study_plots_history_and_importances_from_api_cli_and_a_kernel(scored: Path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    with pytest.raises(UnknownStudyError, match="No study named 'sp'"):
+        jupyter_exp.search_plots("sp")
+    jupyter_exp.search(
+        SPACE, objective=OBJECTIVE, maximize=True, trials=4, name="sp", seed=3, sampler="random", quiet=True
+    )
+    trials = sorted(jupyter_exp.search_trials("sp").values(), key=lambda t: t.number)
+    view = jupyter_exp.search_plots("sp")
+    assert list(view.specs) == ["optimization history", "param importances"] and not view.errors
+    history = view.specs["optimization history"]["data"]["values"]
+    assert [p["trial"] for p in history] == [1, 2, 3, 4]
+    assert [p[OBJECTIVE] for p in history] == [t.value for t in trials]
+    best = [max(t.value for t in trials[: i + 1]) for i in range(4)]  # maximized: the running maximum
+    assert [p["best so far"] for p in history] == best
+    assert [p["experiment"] for p in history] == [t.experiment for t in trials]
+    bars = view.specs["param importances"]["data"]["values"]
+    assert {b["param"] for b in bars} == {"train.lr", "train.depth"}
+    assert sum(b["importance"] for b in bars) == pytest.approx(1.0)
+    assert all({"application/vnd.vegalite.v5+json", "text/html", "image/png"} <= set(b) for b in view.bundles())
+    # The command line: DVC's --json shape, DVC's page, one plot by --targets, one-line errors.
+    out = subprocess.run([*cli_command(), "plots", "study", "sp", "--json"], capture_output=True, text=True)
+    shown = json.loads(out.stdout)["data"]
+    assert shown["optimization history"][0]["content"] == view.specs["optimization history"]
+    assert shown["param importances"][0]["revisions"] == ["sp"]
+    out = subprocess.run([*cli_command(), "plots", "study", "sp", "-o", "study"], capture_output=True, text=True)
+    page = scored / "study" / "index.html"
+    assert out.stdout.strip() == page.as_uri() and page.read_text().count("vegaEmbed(") == 2
+    out = subprocess.run(
+        [*cli_command(), "plots", "study", "sp", "--targets", "param importances", "--show-vega"],
+        capture_output=True,
+        text=True,
+    )
+    assert json.loads(out.stdout) == view.specs["param importances"]
+    assert (
+        one_line_error("plots", "study", "nope")
+        == "ERROR: No study named 'nope'; `exp run --search --status` lists them."
+    )
+    assert one_line_error("plots", "study", "sp", "--targets", "x") == (
+        "ERROR: plots: no plot 'x'; name one of 'optimization history', 'param importances'."
+    )
+    # One complete trial: the history, and the importances' reason for being left out.
+    jupyter_exp.search(["train.depth=choice(2,4)"], objective=OBJECTIVE, trials=1, name="one", quiet=True)
+    one = jupyter_exp.search_plots("one")
+    assert list(one.specs) == ["optimization history"]
+    assert [e["msg"] for e in one.errors] == ["study 'one': needs two complete trials"]
+    # A real kernel: %exp plots study shows Vega-Lite, one bundle per plot.
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext jupyter_exp"), nbformat.v4.new_code_cell("%exp plots study sp")]
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(scored)}}).execute()
+    vega = [o["data"] for o in nb.cells[1].outputs if "application/vnd.vegalite.v5+json" in o.get("data", {})]
+    assert [d["application/vnd.vegalite.v5+json"] for d in vega] == list(view.specs.values())

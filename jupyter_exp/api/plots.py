@@ -1,5 +1,5 @@
-"""Plots: ``plots_show`` and ``plots_diff`` (DVC's ``plots show``/``plots diff``), and
-``plots_templates``.
+"""Plots: ``plots_show`` and ``plots_diff`` (DVC's ``plots show``/``plots diff``),
+``plots_templates``, and ours: ``plots_trends`` (each metric over the experiments' steps).
 
 Both return a :class:`~jupyter_exp.plots.display.PlotsView`: in a notebook it shows
 each plot as Vega-Lite (``application/vnd.vegalite.v5+json``, with HTML and PNG
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..plots.display import PlotsView
     from ..project import Project
 
-__all__ = ["plots_diff", "plots_show", "plots_templates"]
+__all__ = ["plots_diff", "plots_show", "plots_templates", "plots_trends"]
 
 
 def _props(
@@ -141,3 +141,31 @@ def plots_templates(name: str | None = None) -> list[str] | dict:
     from ..plots.templates import builtin_content, builtin_names
 
     return builtin_names() if name is None else builtin_content(name)
+
+
+def plots_trends(*revisions: str | list[str], live_dir: str = "dvclive", root: str | None = None) -> PlotsView:
+    """Each metric over the steps of the chosen experiments: one plot per DVCLive
+    history (``live_dir/plots/metrics/*.tsv``), one line per experiment.
+
+    Each revision is an experiment name, a commit, a branch or ``workspace``; none
+    given: the workspace and every experiment of HEAD. Returns a view as
+    :func:`plots_diff` does.
+
+    Raises:
+        UnknownExperimentError: a revision that names nothing.
+        PathError: ``live_dir`` outside the project.
+    """
+    from ..experiments.catalog import list_experiments
+    from ..plots.collect import Revision
+    from ..plots.display import PlotsView
+    from ..plots.trends import collect_trends
+
+    project = project_at(root)
+    specs = [spec for item in revisions for spec in (item if isinstance(item, (list, tuple)) else [item])]
+    if specs:
+        chosen = _revisions(project, specs, experiment=False)
+    else:
+        head = project.git.head()
+        mine = sorted((e for e in list_experiments(project) if e.ref.baseline == head), key=lambda e: e.created)
+        chosen = [Revision("workspace")] + [Revision(e.ref.name, e.rev) for e in mine]
+    return PlotsView(project, collect_trends(project, chosen, live_dir))

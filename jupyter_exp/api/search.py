@@ -14,10 +14,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..options import ReproOptions
+    from ..plots.display import PlotsView
     from ..studies.driver import SearchResult
     from ..studies.study import TrialInfo
 
-__all__ = ["search", "search_best", "search_status", "search_trials"]
+__all__ = ["search", "search_best", "search_plots", "search_status", "search_trials"]
 
 
 def search(
@@ -97,3 +98,19 @@ def search_trials(name: str | None = None, *, root: str | None = None) -> dict[s
     project = project_at(root)
     names = [name] if name is not None else study_names(project)
     return {t.experiment: t for study in names for t in trial_infos(project, study)}
+
+
+def search_plots(name: str, *, root: str | None = None) -> PlotsView:
+    """Study ``name``'s optimization history (each complete trial's objective, and the
+    best so far) and param importances (Optuna's ``get_param_importances``), as
+    :func:`~jupyter_exp.plots_show` gives plots: shown as Vega-Lite in a notebook,
+    ``.specs`` for Python, ``.to_json()`` and ``.write_html()`` as DVC's.
+
+    Raises:
+        UnknownStudyError: no study has that name.
+    """
+    from ..plots.display import PlotsView
+    from ..studies.plots import study_plots
+
+    project = project_at(root)
+    return PlotsView(project, study_plots(project, name))

@@ -21,7 +21,9 @@ def push(
     root: str | None = None,
 ) -> list[str]:
     """Push experiments to a git remote and every cache object they need (``.dvc`` data,
-    the outputs of every ``dvc.lock``) to the DVC remote, as ``dvc exp push`` does."""
+    the outputs of every ``dvc.lock``) to the DVC remote, as ``dvc exp push`` does, and
+    their notes and tags (those of the experiments pushed, on top of the remote's notes;
+    no other note leaves the clone)."""
     from ..experiments.share import push as _push
 
     return _push(

@@ -1,4 +1,6 @@
-"""The ``plots`` verb of ``jupyter exp``: ``plots show``, ``plots diff``, ``plots templates``.
+"""The ``plots`` verb of ``jupyter exp``: ``plots show``, ``plots diff``, ``plots templates``,
+and ours: ``plots study NAME`` (a search's history and importances) and ``plots trends``
+(each metric over the steps of experiments).
 
 Flags are DVC's (``dvc/commands/plots.py``). From the command line the plots go to
 an HTML page (``-o``, default ``plots.out_dir`` of ``.dvc/config`` or ``dvc_plots``)
@@ -40,6 +42,33 @@ def _cmd_diff(args: argparse.Namespace):
         raise _usage("--show-vega takes one target; name the plot with --targets")
     view = api.plots_diff(*args.revisions, targets=args.targets, experiment=args.experiment, **_props(args))
     return _output(view, args)
+
+
+def _cmd_study(args: argparse.Namespace):
+    from ..api import search as search_api
+
+    if args.show_vega and len(args.targets or []) != 1:
+        raise _usage("--show-vega takes one target; name the plot with --targets")
+    return _output(_chosen(search_api.search_plots(args.study), args.targets), args)
+
+
+def _cmd_trends(args: argparse.Namespace):
+    view = _chosen(api.plots_trends(*args.revisions, live_dir=args.live_dir), args.targets)
+    if args.show_vega and len(view.plots) != 1:
+        raise _usage("--show-vega takes one plot; name it with --targets")
+    return _output(view, args)
+
+
+def _chosen(view, targets: list[str] | None):
+    """``view`` with only the plots ``targets`` names (all when none)."""
+    if not targets:
+        return view
+    from dataclasses import replace
+
+    unknown = [t for t in targets if t not in {p.id for p in view.plots}]
+    if unknown:
+        raise _usage(f"no plot '{unknown[0]}'; name one of {', '.join(repr(p.id) for p in view.plots)}")
+    return type(view)(view.project, replace(view.plot_set, plots=tuple(p for p in view.plots if p.id in targets)))
 
 
 def _usage(message: str):
@@ -131,6 +160,10 @@ def _plot_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", default=None, metavar="<text>", help="plot title")
     parser.add_argument("--x-label", default=None, metavar="<text>", help="x axis label")
     parser.add_argument("--y-label", default=None, metavar="<text>", help="y axis label")
+    _output_flags(parser)
+
+
+def _output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", default=None, metavar="<path>", help="directory to write the page to")
     parser.add_argument("--show-vega", action="store_true", help="print the filled Vega-Lite spec of one plot")
     parser.add_argument("--json", action="store_true", help="DVC's JSON: specs, image files, errors")
@@ -154,6 +187,19 @@ def add_verbs(verbs) -> None:
     d.add_argument("-e", "--experiment", action="store_true", help="one experiment against its baseline")
     _plot_flags(d)
     d.set_defaults(func=_cmd_diff)
+    y = sub.add_parser("study", help="a search's optimization history and param importances (ours)")
+    y.add_argument("study", metavar="NAME", help="the study (`exp run --search -n NAME`)")
+    y.add_argument(
+        "--targets", nargs="*", default=None, metavar="<plots>", help="'optimization history' or 'param importances'"
+    )
+    _output_flags(y)
+    y.set_defaults(func=_cmd_study)
+    r = sub.add_parser("trends", help="each metric over the steps of experiments (ours)")
+    r.add_argument("revisions", nargs="*", help="experiments, commits or 'workspace' (default: HEAD's experiments)")
+    r.add_argument("--live-dir", default="dvclive", metavar="<path>", help="DVCLive's directory (default dvclive)")
+    r.add_argument("--targets", nargs="*", default=None, metavar="<plots>", help="plot ids (history files)")
+    _output_flags(r)
+    r.set_defaults(func=_cmd_trends)
     t = sub.add_parser("templates", help="DVC's template names, or one template's spec")
     t.add_argument("template", nargs="?", default=None)
     t.set_defaults(func=_cmd_templates)

@@ -21,7 +21,6 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from ..errors import JupyterExpError
 from ..git import GitError
 from ..notices import warn
 from ..project import Project
@@ -251,33 +250,10 @@ def update_note(
 
 
 # -- sharing --------------------------------------------------------------------------
-def _rejected(exc: GitError) -> bool:
-    return "[rejected]" in exc.stderr or "non-fast-forward" in exc.stderr or "fetch first" in exc.stderr
-
-
-def push_notes(project: Project, git_remote: str) -> None:
-    """Push the notes (``exp push`` calls this once the experiments are pushed). A remote
-    whose notes moved on is merged first (local notes win a conflict). A failure is a
-    warning: the experiments are on the remote already."""
-    if _notes_commit(project) is None:
-        return
-    spec = f"{NOTES_REF}:{NOTES_REF}"
-    try:
-        try:
-            project.git.push(git_remote, [spec])
-        except GitError as exc:
-            if not _rejected(exc):
-                raise
-            merge_notes(project, git_remote)
-            project.git.push(git_remote, [spec])
-    except JupyterExpError as exc:
-        warn(f"the notes were not pushed ({str(exc).rstrip('.')}); push again to retry.")
-
-
-def merge_notes(project: Project, git_remote: str) -> bool:
+def merge_notes(project: Project, git_remote: str) -> str | None:
     """Fetch the remote's notes and merge them into ours (``exp pull`` calls this): a note
-    only the remote changed is taken, one changed on both sides keeps ours. Returns
-    whether the remote had notes.
+    only the remote changed is taken, one changed on both sides keeps ours. Returns the
+    remote's notes commit (None: it has no notes).
 
     Raises:
         NoteError: the remote's notes are not a notes history (ours stay as they were).
@@ -287,7 +263,7 @@ def merge_notes(project: Project, git_remote: str) -> bool:
         project.git.fetch(git_remote, [f"+{NOTES_REF}:{NOTES_INCOMING_REF}"])
     except GitError as exc:
         if "couldn't find remote ref" in exc.stderr:
-            return False
+            return None
         raise
     try:
         incoming = project.git.rev_parse(NOTES_INCOMING_REF)
@@ -300,4 +276,4 @@ def merge_notes(project: Project, git_remote: str) -> bool:
                 project.git.notes_merge(NOTES_REF, NOTES_INCOMING_REF, strategy="ours")
     finally:
         project.git.delete_ref(NOTES_INCOMING_REF, check=False)
-    return True
+    return incoming

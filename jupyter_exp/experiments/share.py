@@ -26,7 +26,8 @@ from ..remote.sync import fetch_objects, object_store, open_remote, push_objects
 from ..remote.used import Revisions, experiment_chains, wanted_objects
 from .catalog import remote_experiments, select_baselines
 from .exceptions import RemoteError, UnknownExperimentError
-from .notes import merge_notes, push_notes
+from .notes import merge_notes
+from .notes_push import push_notes_of
 from .resolve import select_experiments
 from .snapshot import ZERO
 
@@ -98,7 +99,8 @@ def push(
         ) from None
     for notice in notices:  # said once the push went through: a refused push stays one line
         warn(notice)
-    push_notes(project, git_remote)  # notes and tags travel with the experiments
+    # Notes and tags travel with the experiments: theirs only (see notes_push).
+    push_notes_of(project, git_remote, experiment_chains(project, [(e.rev, e.baseline) for e in selected]))
     return [e.name for e in selected]
 
 

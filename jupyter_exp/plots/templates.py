@@ -10,6 +10,7 @@ JSON mapping holding the ``<DVC_METRIC_DATA>`` anchor is refused in one line.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..errors import JupyterExpError
 from ..project import Project
+from .charts import CHART_TEMPLATES
 
 DATA_ANCHOR = "<DVC_METRIC_DATA>"
 _cache: dict[tuple[str, int, int, int], Any] = {}  # loaded template files by (path, inode, size, mtime)
@@ -76,7 +78,7 @@ def find_template(project: Project, name: str) -> Path | None:
     as_path = Path(os.getcwd()) / name
     if as_path.is_file():
         return _confined(project, as_path, name)
-    if name in builtin_names():
+    if name in builtin_names() or name in CHART_TEMPLATES:
         return None
     raise TemplateError(
         f"Template '{name}' not found; use one of {', '.join(builtin_names())} or a JSON file in .dvc/plots/."
@@ -94,6 +96,8 @@ def load_template(project: Project, name: str | None):
     name = name or "linear"
     path = find_template(project, name)
     if path is None:
+        if name in CHART_TEMPLATES:
+            return Template(copy.deepcopy(CHART_TEMPLATES[name]), name=name)
         return get_template(name)  # a built-in: dvc-render's own class
     try:
         stat = path.stat()

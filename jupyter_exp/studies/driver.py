@@ -11,14 +11,17 @@ that finished is told, one still queued is run, one whose worker died is failed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import posixpath
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import JupyterExpError, option
@@ -43,6 +46,10 @@ class Active:
     future: Future | None  # None: someone else runs it; its queue entry is watched
     last_step: int = -1
     pruned: bool = False
+    # What the run had written when it was pruned (path -> text): the objective's file as
+    # last read, and DVCLive's step histories beside it. Recorded as its experiment when
+    # the stopped run leaves none (a stage without checkpoints).
+    seen: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -310,6 +317,8 @@ class Driver:
     def _tell(self, active: Active, state: str, rev: str | None, error: str | None) -> None:
         trial, experiment = active.trial, active.experiment
         if active.pruned:
+            if rev is None:
+                self._record_pruned(active)  # before telling: it notes its commit on the trial
             self.study.tell(trial, state=self.TrialState.PRUNED)
             self.echo(f"{experiment}: pruned at step {active.last_step}\n")
             return
@@ -330,6 +339,41 @@ class Driver:
         self.study.tell(trial, state=self.TrialState.FAIL)
         self.echo(f"{experiment}: failed: {reason}\n")
 
+    def _record_pruned(self, active: Active) -> None:
+        """A pruned run that recorded nothing (a stage without checkpoints ends with
+        nothing committed) becomes the experiment DVC users expect: the queued snapshot
+        (its sampled params) with the metrics and step histories it had written when it
+        was stopped. A checkpoint run keeps the checkpoints it made instead."""
+        from ..experiments.queue_store import QueueStore
+        from ..experiments.snapshot import record, snapshot_tree
+        from ..refs import ExpRef
+
+        entry = QueueStore(self.project).get(active.entry_id) if active.entry_id else None
+        if entry is None or not active.seen:
+            return
+        if self.project.git.rev_parse(str(ExpRef(entry.baseline, entry.name))) is not None:
+            return  # its checkpoints were recorded
+        tree = snapshot_tree(self.project, [], base=entry.rev, blobs=active.seen, tracked_changes=False)
+        message = f"{self.name}: trial {active.trial.number + 1} pruned at step {active.last_step}"
+        try:
+            rev = record(self.project, entry.baseline, entry.name, tree, message=message)
+        except JupyterExpError as exc:  # the name was taken meanwhile: the study goes on
+            active.trial.set_user_attr("error", f"its pruned state was not recorded: {exc}")
+            return
+        active.trial.set_user_attr("exp_rev", rev)
+        # Its queue entry (failed: it was killed) now points at what it recorded, as a
+        # finished run's does: one row in the table, its log kept, `queue status` says why.
+        from ..experiments.exceptions import EntryGone, StateConflict
+
+        with contextlib.suppress(EntryGone, StateConflict):
+            QueueStore(self.project).transition(
+                entry.id,
+                "success",
+                ("failed",),
+                exp_rev=rev,
+                error=f"pruned at step {active.last_step} by study '{self.name}'",
+            )
+
     # -- pruning ---------------------------------------------------------------------
     def _watch(self, active: Active) -> None:
         """Report the run's newest step value of the objective; stop the run if Optuna
@@ -338,7 +382,8 @@ class Driver:
             return
         path = self.project.exp_run_dir(active.entry_id) / self.progress_path
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text)
         except (OSError, ValueError):
             return  # not written yet, or caught half written: read it next time
         step = data.get("step") if isinstance(data, dict) else None
@@ -349,9 +394,28 @@ class Driver:
         active.trial.report(value, step)
         if active.trial.should_prune():
             active.pruned = True
+            active.seen = {self.progress_path: text, **_histories(path.parent, self.progress_path)}
             active.trial.set_user_attr("pruned_at_step", step)
             # kill waits a grace period per signal: not on the driver's thread.
             threading.Thread(target=_kill_quietly, args=(self.project, active.experiment), daemon=True).start()
+
+
+def _histories(live_dir: Path, progress: str) -> dict[str, str]:
+    """DVCLive's step histories (``plots/metrics/**/*.tsv`` beside the metrics file) by
+    path relative to the run's root, each cut to its complete lines."""
+    found: dict[str, str] = {}
+    base = posixpath.dirname(progress)
+    folder = live_dir / "plots" / "metrics"
+    for tsv in sorted(folder.rglob("*.tsv")) if folder.is_dir() else []:
+        if tsv.is_symlink():
+            continue  # only what the run wrote itself
+        try:
+            text = tsv.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        rel = tsv.relative_to(live_dir).as_posix()
+        found[posixpath.join(base, rel)] = text[: text.rfind("\n") + 1]
+    return found
 
 
 def _kill_quietly(project: Project, experiment: str) -> None:
