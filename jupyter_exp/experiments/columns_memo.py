@@ -11,7 +11,7 @@ rows between showed first is nowhere else among them now (then every row is look
 from __future__ import annotations
 
 from .columns import Column, columns, columns_of
-from .records import ExpRow, shapes
+from .records import ExpRow, same_ends, shapes
 
 
 class ColumnsMemo:
@@ -27,13 +27,7 @@ class ColumnsMemo:
         if last is None:
             return self._anew(rows)
         old, distinct, first, cols = last
-        shortest = min(len(old), len(rows))
-        start = 0
-        while start < shortest and old[start] is rows[start]:
-            start += 1
-        same_end = 0
-        while same_end < shortest - start and old[-1 - same_end] is rows[-1 - same_end]:
-            same_end += 1
+        start, same_end = same_ends(old, rows)
         found = shapes(rows[: len(rows) - same_end])  # before the unchanged end
         seen: dict[int, int] = {}
         for at, pair in enumerate(found):

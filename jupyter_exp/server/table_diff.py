@@ -24,6 +24,7 @@ from collections import Counter
 from typing import Any
 
 from ..experiments.columns import MISSING
+from ..experiments.records import same_ends
 
 
 def unique_keys(table: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -92,13 +93,7 @@ def _between_kept_rows(old: dict[str, Any], new: dict[str, Any]) -> dict[str, An
     between the rows both start and end with (the same dicts: the view kept them). A
     key between them is nowhere else in either table, so this is the same diff."""
     old_rows, new_rows = old["rows"], new["rows"]
-    shortest = min(len(old_rows), len(new_rows))
-    start = 0
-    while start < shortest and old_rows[start] is new_rows[start]:
-        start += 1
-    same_end = 0
-    while same_end < shortest - start and old_rows[-1 - same_end] is new_rows[-1 - same_end]:
-        same_end += 1
+    start, same_end = same_ends(old_rows, new_rows)
     old_middle = old_rows[start : len(old_rows) - same_end]
     new_middle = new_rows[start : len(new_rows) - same_end]
     before = {r["key"]: r for r in old_middle}

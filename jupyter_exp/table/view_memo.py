@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from ..experiments.annotations import Annotations
 from ..experiments.collect import ExpRow
 from ..experiments.columns import Column
+from ..experiments.records import same_ends
 from . import view
 from .cells import NOTE_COLUMNS, Cells
 from .view import TableState
@@ -258,13 +259,7 @@ class ViewMemo:
         ):
             return None
         old = last.rows
-        shortest = min(len(old), len(rows))
-        start = 0
-        while start < shortest and old[start] is rows[start]:
-            start += 1
-        same_end = 0
-        while same_end < shortest - start and old[-1 - same_end] is rows[-1 - same_end]:
-            same_end += 1
+        start, same_end = same_ends(old, rows)
         # Both ends on a row that starts a block (a checkpoint belongs to the row above).
         while start > 0 and any(r[start].kind == "checkpoint" for r in (old, rows) if start < len(r)):
             start -= 1
