@@ -52,7 +52,7 @@ from ..refs import ExpRef
 from .checkpoints import CheckpointChain
 from .exceptions import EntryGone, StateConflict
 from .history import first_parents
-from .queue import stop_running, stop_stage, this_host
+from .queue import claim_running, stop_running, stop_stage
 from .queue_store import QueueEntry, QueueStore
 from .snapshot import ZERO, experiment_message, record, run_files, snapshot_tree
 
@@ -251,21 +251,7 @@ def run_entry(
                     echo(text)
 
             try:
-                entry = store.transition(
-                    entry_id,
-                    "running",
-                    ("queued",),
-                    pid=os.getpid(),
-                    started=time.time(),
-                    worker=threading.current_thread().name,
-                    error=None,
-                    returncode=None,
-                    claim=token,
-                    host=this_host(),
-                    pgid=None,
-                    pgid_start=None,
-                    stop_request=None,
-                )
+                entry = claim_running(store, entry_id, token, threading.current_thread().name)
             except (EntryGone, StateConflict):
                 return Outcome(entry_id, entry.name, "skipped")
             if should_stop is not None and should_stop():

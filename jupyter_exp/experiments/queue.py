@@ -6,6 +6,7 @@ is the store's (``queue_store.py``); these verbs only go through it.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -149,6 +150,27 @@ def stop_stage(entry: QueueEntry, force: bool = False) -> Stopped:
     if entry.host not in (None, this_host()):
         return Stopped(None, 0.0, False, f"runs on {entry.host}; stop it there")
     return stop_group(entry.pgid, entry.pgid_start, signals=(signal.SIGKILL,) if force else ESCALATION)
+
+
+def claim_running(store: QueueStore, entry_id: str, token: str, worker: str) -> QueueEntry:
+    """Queued entry ``entry_id`` running in this process, owned by claim ``token``: its
+    pid, host and start recorded, what an earlier attempt left cleared. Raises
+    EntryGone or StateConflict when it is gone or no longer queued."""
+    return store.transition(
+        entry_id,
+        "running",
+        ("queued",),
+        pid=os.getpid(),
+        started=time.time(),
+        worker=worker,
+        error=None,
+        returncode=None,
+        claim=token,
+        host=this_host(),
+        pgid=None,
+        pgid_start=None,
+        stop_request=None,
+    )
 
 
 def this_host() -> str:

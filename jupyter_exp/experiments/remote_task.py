@@ -24,7 +24,6 @@ restarted reads it to collect results of tasks that finished meanwhile.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -39,7 +38,7 @@ from ..remote.config import RemoteSpec
 from ..serialize import write_text_atomic
 from .exceptions import EntryGone, StateConflict
 from .executor import Cancelled, Outcome, _finish_failed
-from .queue import this_host
+from .queue import claim_running, this_host
 from .queue_store import QueueEntry, QueueStore
 from .remote_worker import RemoteResult, RemoteTask
 
@@ -150,21 +149,7 @@ def claim(store: QueueStore, entry_id: str, token: str, worker: str) -> QueueEnt
     submitting process holds its run lock meanwhile, and its pid and host are recorded
     (``queue stop --kill`` from any process marks it; this process passes that on)."""
     try:
-        return store.transition(
-            entry_id,
-            "running",
-            ("queued",),
-            pid=os.getpid(),
-            started=time.time(),
-            worker=f"dask {worker}",
-            error=None,
-            returncode=None,
-            claim=token,
-            host=this_host(),
-            pgid=None,
-            pgid_start=None,
-            stop_request=None,
-        )
+        return claim_running(store, entry_id, token, f"dask {worker}")
     except (EntryGone, StateConflict):
         return None
 
