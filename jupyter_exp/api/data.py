@@ -139,6 +139,26 @@ def _revisions(
     )
 
 
+def _targets(
+    project: Project, targets: list[str] | str | None, glob: bool, with_deps: bool, run_cache: bool
+) -> list[str] | None:
+    """``targets`` widened as DVC's ``--glob`` and ``-d`` widen them."""
+    from ..errors import JupyterExpError
+    from ..remote import targets as widen
+
+    if run_cache:
+        raise JupyterExpError(
+            "--run-cache is not supported by jupyter_exp's data transfer yet; push or pull the run-cache with "
+            "`dvc push --run-cache` (the remote layout is shared), or leave the flag out."
+        )
+    found = as_list(targets)
+    if found and glob:
+        found = widen.expand_glob(project, found)
+    if found and with_deps:
+        found = widen.with_deps(project, found)
+    return found or None
+
+
 def data_push(
     targets: list[str] | str | None = None,
     *,
@@ -149,11 +169,22 @@ def data_push(
     all_commits: bool = False,
     all_experiments: bool = False,
     experiments: list[str] | str | None = None,
+    with_deps: bool = False,
+    recursive: bool = False,
+    glob: bool = False,
+    run_cache: bool = False,
     root: str | None = None,
 ) -> SyncReport:
     """``dvc push``: send the objects the workspace (and the chosen revisions and
-    experiments) need to the remote (``remote``, default ``core.remote``); ``targets``
-    (stages, ``.dvc`` files, tracked paths) narrow it down. ``jobs`` transfers at once."""
+    experiments) need to the remote (``remote``, else an output's own ``remote:``, else
+    ``core.remote``; ``push: false`` outputs stay); ``targets`` (stages, ``.dvc`` files,
+    tracked paths) narrow it down: with ``glob`` they may hold wildcards, ``with_deps``
+    adds the stages they depend on, ``recursive`` takes every ``.dvc`` file and stage in a
+    target directory. ``jobs`` transfers at once. ``run_cache`` is refused (not supported yet).
+
+    Raises:
+        JupyterExpError: ``run_cache``; a glob that matches nothing; see :func:`.remote.sync.push`.
+    """
     from ..remote import sync
 
     project = project_at(root)
@@ -165,7 +196,8 @@ def data_push(
         all_experiments=all_experiments,
         experiments=as_list(experiments),
     )
-    return sync.push(project, revisions, as_list(targets), remote=remote, jobs=jobs)
+    chosen = _targets(project, targets, glob, with_deps, run_cache)
+    return sync.push(project, revisions, chosen, remote=remote, jobs=jobs, recursive=recursive)
 
 
 def data_fetch(
@@ -178,6 +210,10 @@ def data_fetch(
     all_commits: bool = False,
     all_experiments: bool = False,
     experiments: list[str] | str | None = None,
+    with_deps: bool = False,
+    recursive: bool = False,
+    glob: bool = False,
+    run_cache: bool = False,
     root: str | None = None,
 ) -> SyncReport:
     """``dvc fetch``: bring into the cache what the chosen revisions need, verified."""
@@ -192,7 +228,8 @@ def data_fetch(
         all_experiments=all_experiments,
         experiments=as_list(experiments),
     )
-    return sync.fetch(project, revisions, as_list(targets), remote=remote, jobs=jobs)
+    chosen = _targets(project, targets, glob, with_deps, run_cache)
+    return sync.fetch(project, revisions, chosen, remote=remote, jobs=jobs, recursive=recursive)
 
 
 def data_pull(
@@ -207,6 +244,10 @@ def data_pull(
     experiments: list[str] | str | None = None,
     force: bool = False,
     allow_missing: bool = False,
+    with_deps: bool = False,
+    recursive: bool = False,
+    glob: bool = False,
+    run_cache: bool = False,
     root: str | None = None,
 ) -> SyncReport:
     """``dvc pull``: :func:`data_fetch`, then check the workspace's data out (``force``:
@@ -223,8 +264,16 @@ def data_pull(
         all_experiments=all_experiments,
         experiments=as_list(experiments),
     )
+    chosen = _targets(project, targets, glob, with_deps, run_cache)
     return sync.pull(
-        project, revisions, as_list(targets), remote=remote, jobs=jobs, force=force, allow_missing=allow_missing
+        project,
+        revisions,
+        chosen,
+        remote=remote,
+        jobs=jobs,
+        force=force,
+        allow_missing=allow_missing,
+        recursive=recursive,
     )
 
 

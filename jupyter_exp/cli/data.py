@@ -118,6 +118,7 @@ def _warn_missing(report) -> None:
 
 
 def _selection(args: argparse.Namespace) -> dict:
+    args.glob = getattr(args, "glob", False)
     return {
         "remote": args.remote,
         "jobs": args.jobs,
@@ -126,6 +127,10 @@ def _selection(args: argparse.Namespace) -> dict:
         "all_commits": args.all_commits,
         "all_experiments": args.all_experiments,
         "experiments": args.exp or None,
+        "with_deps": args.with_deps,
+        "recursive": args.recursive,
+        "glob": args.glob,
+        "run_cache": args.run_cache,
     }
 
 
@@ -156,6 +161,13 @@ def _sync_flags(p: argparse.ArgumentParser, verb: str) -> None:
     p.add_argument("-A", "--all-commits", action="store_true", help="also what every commit needs")
     p.add_argument("--all-experiments", action="store_true", help="also what every experiment needs")
     p.add_argument("-e", "--exp", action="append", metavar="NAME", help="also what this experiment needs")
+    p.add_argument("-d", "--with-deps", action="store_true", help="also the stages the targets depend on")
+    p.add_argument("-R", "--recursive", action="store_true", help="every .dvc file and stage in target directories")
+    p.add_argument(
+        "--run-cache", action=argparse.BooleanOptionalAction, default=False, help="the run history (not supported yet)"
+    )
+    if verb == "push to":  # only DVC's push has --glob
+        p.add_argument("--glob", action="store_true", help="targets may hold shell-style wildcards")
 
 
 # -- data gc ---------------------------------------------------------------------------
