@@ -6,32 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import git, jdvc_command
 from safety import Snapshot
-
-TWO_STAGES = """\
-stages:
-  prep:
-    cmd: cp data.csv prepared.csv
-    deps:
-    - data.csv
-    outs:
-    - prepared.csv
-  train:
-    cmd: cp prepared.csv model.pkl && echo '{"s":1}' > m.json
-    deps:
-    - prepared.csv
-    params:
-    - lr
-    outs:
-    - model.pkl
-    metrics:
-    - m.json:
-        cache: false
-"""
+from two_stages import TWO_STAGES, build_two_stages
 
 GET_STARTED = """\
 stages:
@@ -83,19 +64,7 @@ def twins(tmp_path: Path, dvc_exe: Path):
     committed, then copied: ``ours`` and ``theirs`` are the same repository."""
     theirs = tmp_path / "theirs"
     theirs.mkdir()
-    git(theirs, "init", "-q")
-    dvc = [str(dvc_exe)]
-    _run([*dvc, "init", "-q"], theirs)
-    (theirs / "data.csv").write_text("1\n")
-    (theirs / "imgs").mkdir()
-    for i in range(3):
-        (theirs / "imgs" / f"{i}.png").write_text(f"image {i}\n")
-    (theirs / "params.yaml").write_text("lr: 0.1\nepochs: 3\n")
-    (theirs / "dvc.yaml").write_text(TWO_STAGES)
-    assert _run([*dvc, "add", "-q", "data.csv", "imgs"], theirs)[0] == 0
-    assert _run([*dvc, "repro", "-q"], theirs)[0] == 0
-    git(theirs, "add", "-A")
-    git(theirs, "commit", "-qm", "pipeline")
+    build_two_stages(theirs, dvc_exe, images=3)
     ours = tmp_path / "ours"
     shutil.copytree(theirs, ours, symlinks=True)
     return ours, theirs
@@ -148,6 +117,61 @@ def test_status_after_a_change_is_dvcs_byte_for_byte(twins, dvc_exe, change):
     on_both(twins, change)
     for args in ([], ["--json"], ["-q"], ["train"]):
         _same(twins, dvc_exe, "status", *args)
+
+
+def _remove_object(root: Path, content: bytes) -> None:
+    for obj in (root / ".dvc" / "cache" / "files" / "md5").rglob("*"):
+        if obj.is_file() and obj.read_bytes() == content:
+            obj.chmod(0o644)
+            obj.unlink()
+
+
+def _sub_pipeline(root: Path) -> None:
+    (root / "sub").mkdir()
+    (root / "sub" / "dvc.yaml").write_text("stages:\n  s:\n    cmd: echo s\n    deps:\n    - ../data.csv\n")
+
+
+STEPS = [
+    ("nothing", lambda r: None),
+    ("same size, new bytes", lambda r: (r / "data.csv").write_text("2\n")),
+    ("back again", lambda r: (r / "data.csv").write_text("1\n")),
+    ("object gone", lambda r: _remove_object(r, b"1\n")),
+    ("new dvc.yaml in a new directory", _sub_pipeline),
+    ("ignored by .dvcignore", lambda r: (r / ".dvcignore").write_text("sub\n")),
+    ("param changed", lambda r: (r / "params.yaml").write_text("lr: 0.3\nepochs: 3\n")),
+    ("file in a tracked directory", lambda r: (r / "imgs" / "9.png").write_text("new\n")),
+    (
+        "stage frozen",
+        lambda r: (r / "dvc.yaml").write_text(TWO_STAGES.replace("  train:\n", "  train:\n    frozen: true\n")),
+    ),
+    ("lock gone", lambda r: (r / "dvc.lock").unlink()),
+]
+
+
+def test_status_stays_dvcs_while_the_project_changes_between_runs(twins, dvc_exe):
+    """Ours answers a repeated status from what it recorded while nothing it read moved:
+    after each change (run after run, stamp warm) it is still DVC's answer."""
+    for name, change in STEPS:
+        on_both(twins, change)
+        for args in ([], ["--json"], ["train"]):
+            mine, real = both(twins, "status", *args, dvc_exe=dvc_exe)
+            assert mine == real, (name, args, mine, real)
+
+
+def test_an_unchanged_status_is_answered_without_loading_the_engine(twins):
+    ours = twins[0]
+    (ours / "data.csv").write_text("2\n")
+    cmd = [sys.executable, "-X", "importtime", "-m", "jupyter_exp.cli.dvc", "status"]
+    first = subprocess.run(cmd, cwd=ours, capture_output=True, text=True)
+    second = subprocess.run(cmd, cwd=ours, capture_output=True, text=True)
+    assert first.stdout == second.stdout and "modified:           data.csv" in first.stdout
+    assert "jupyter_exp.pipeline.dvcfile" in first.stderr
+    assert "jupyter_exp.pipeline.dvcfile" not in second.stderr and "ruamel" not in second.stderr
+    # A copy of the project (stats and stamp copied along) decides afresh.
+    copy = ours.parent / "copy"
+    shutil.copytree(ours, copy, symlinks=True)
+    third = subprocess.run(cmd, cwd=copy, capture_output=True, text=True)
+    assert third.stdout == first.stdout and "jupyter_exp.pipeline.dvcfile" in third.stderr
 
 
 def test_status_of_a_frozen_stage_is_dvcs_warning_included(twins, dvc_exe):
