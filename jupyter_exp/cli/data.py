@@ -208,8 +208,12 @@ def _cmd_gc(args: argparse.Namespace) -> None:
         all_experiments=args.all_experiments,
         revs=args.rev,
         num=args.num or 1,
+        date=args.date,
         cloud=args.cloud,
         remote=args.remote,
+        not_in_remote=args.not_in_remote,
+        skip_failed=args.skip_failed,
+        projects=args.projects,
         force=args.force,
         dry=args.dry,
         confirm=ask,
@@ -243,8 +247,14 @@ def _add_data(sub) -> None:
     p.add_argument("--all-experiments", action="store_true", help="keep every experiment (always done)")
     p.add_argument("--rev", action="append", metavar="COMMIT", help="keep what this commit needs")
     p.add_argument("-n", "--num", type=int, metavar="NUM", help="with --rev or -a: that many commits back")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="keep what every commit since that day needs")
     p.add_argument("-c", "--cloud", action="store_true", help="also remove unused objects from the remote")
-    p.add_argument("-r", "--remote", metavar="NAME", help="remote to collect with -c (default: core.remote)")
+    p.add_argument("--not-in-remote", action="store_true", help="keep only what the remote does not hold")
+    p.add_argument("-r", "--remote", metavar="NAME", help="remote for -c or --not-in-remote (default: core.remote)")
+    p.add_argument("--skip-failed", action="store_true", help="skip commits that cannot be read")
+    p.add_argument(
+        "-p", "--projects", nargs="*", metavar="PATH", help="also keep what these projects sharing the cache need"
+    )
     p.add_argument("-f", "--force", action="store_true", help="do not ask before removing")
     p.add_argument("--dry", action="store_true", help="list what would be removed; remove nothing")
     p.add_argument("-j", "--jobs", type=int, metavar="NUMBER", help="accepted for DVC's sake")

@@ -103,10 +103,14 @@ def select_revisions(
     all_commits: bool = False,
     experiments: list[tuple[str, str]] | None = None,
     every_experiment: bool = False,
+    since: float | None = None,
+    skip_failed: bool = False,
 ) -> Revisions:
     """The workspace (unless not ``workspace``), ``num`` first-parent commits from each of
     ``revs``, branch tips (``num`` each), tags, every commit, and the chains of the given
-    ``experiments`` (every one with ``every_experiment``).
+    ``experiments`` (every one with ``every_experiment``); with ``since`` (a POSIX time,
+    DVC's ``--date``) every commit committed then or later. With ``skip_failed`` only the
+    workspace must be readable (a commit that is not is skipped with a warning).
 
     Raises:
         JupyterExpError: a ``--rev`` that names no commit.
@@ -131,6 +135,12 @@ def select_revisions(
                 optional += project.git.rev_list(tip, first_parent=True, limit=max(num, 1))
         if all_tags:
             optional += project.git.rev_list(tags=True, no_walk=True)
+    if since is not None:
+        starts = [*([head] if head else []), "--branches", "--tags", "--remotes"]
+        optional += [sha for sha, when, _ in project.git.commits(starts, not_from=[]) if when >= since]
+    if skip_failed:
+        optional = [r for r in required if r is not None] + optional
+        required = [WORKSPACE] if workspace else []
     return Revisions(list(dict.fromkeys(required)), [r for r in dict.fromkeys(optional) if r not in required])
 
 
