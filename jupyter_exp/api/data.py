@@ -393,7 +393,6 @@ def data_gc(
             f"Experiment(s) {', '.join(running)} are running and may be caching outputs; "
             "run gc once they finish (`jupyter exp queue status`)."
         )
-    flags = {"all_branches": all_branches, "all_tags": all_tags, "all_commits": all_commits}
     with contextlib.ExitStack() as held:
         for locked in (project, *others):
             held.enter_context(locked.lock())
@@ -401,7 +400,9 @@ def data_gc(
         for other in others:
             chosen = _revisions(
                 other,
-                **flags,
+                all_branches=all_branches,
+                all_tags=all_tags,
+                all_commits=all_commits,
                 all_experiments=False,
                 experiments=None,
                 num=num,
@@ -411,7 +412,9 @@ def data_gc(
             also_kept |= engine.kept_objects(other, chosen, skip_failed)
         revisions = _revisions(
             project,
-            **flags,
+            all_branches=all_branches,
+            all_tags=all_tags,
+            all_commits=all_commits,
             all_experiments=False,  # every experiment is kept anyway (engine.protected_commits)
             experiments=None,
             revs=revs,
