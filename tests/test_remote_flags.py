@@ -108,7 +108,6 @@ def test_push_false_and_an_outputs_remote_route_data_as_dvc_does(origin, tmp_pat
         (["--glob", "nothing*"], "has no matches"),
         (["--glob", "../*"], "outside the project"),
         (["--glob", ".git/*"], ".git"),
-        (["--run-cache"], "--run-cache is not supported"),
         (["-d", "-x"], "unrecognized arguments"),
     ],
 )
@@ -128,3 +127,40 @@ def test_a_symlink_out_of_the_project_is_refused_by_glob(origin, tmp_path):
     mine = _run([*jdvc_command(), "push", "--glob", "data/link*"], ours)
     assert mine.returncode != 0 and len(mine.stderr.strip().splitlines()) == 1, mine.stderr
     assert _remotes(tmp_path, "ours") == (set(), set())
+
+
+def _runs(top: Path) -> dict[str, bytes]:
+    base = top / "runs"
+    return {p.relative_to(base).as_posix(): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+def test_run_cache_travels_as_dvcs_does_both_ways(origin, tmp_path, dvc_exe):
+    ours, theirs = _twins(origin, tmp_path)
+    entries = _runs(origin / ".dvc" / "cache")
+    assert entries, "DVC's repro left no run-cache entry to move"
+    # Strays beside the entries never travel: a file of another name, a symlinked entry.
+    runs = ours / ".dvc" / "cache" / "runs"
+    key_dir = next(p for p in runs.glob("*/*") if p.is_dir())
+    (key_dir / "notes.txt").write_text("not an entry\n")
+    (key_dir / ("f" * 64)).symlink_to(tmp_path / "outside")
+    (tmp_path / "outside").write_text("outside\n")
+    mine = _run([*jdvc_command(), "push", "--run-cache"], ours)
+    real = _run([str(dvc_exe), "push", "--run-cache"], theirs)
+    assert mine.returncode == real.returncode == 0, (mine.stderr, real.stderr)
+    assert _runs(tmp_path / "ours-store") == _runs(tmp_path / "theirs-store") == entries
+    assert mine.stdout.splitlines()[-1] == real.stdout.splitlines()[-1]  # entries count as files pushed
+    # Each tool fetches the other's run history into an empty cache.
+    for root in (ours, theirs):
+        shutil.rmtree(root / ".dvc" / "cache")
+    mine = _run([*jdvc_command(), "fetch", "--run-cache"], theirs)  # from DVC's push
+    real = _run([str(dvc_exe), "fetch", "--run-cache"], ours)  # from ours
+    assert mine.returncode == real.returncode == 0, (mine.stderr, real.stderr)
+    assert _runs(theirs / ".dvc" / "cache") == _runs(ours / ".dvc" / "cache") == entries
+    assert mine.stdout == real.stdout
+    # pull --run-cache too, and a stray name on the remote is never fetched.
+    (tmp_path / "theirs-store" / "runs" / "zz").mkdir()
+    (tmp_path / "theirs-store" / "runs" / "zz" / "x").write_text("stray\n")
+    shutil.rmtree(theirs / ".dvc" / "cache")
+    mine = _run([*jdvc_command(), "pull", "--run-cache"], theirs)
+    assert mine.returncode == 0, mine.stderr
+    assert _runs(theirs / ".dvc" / "cache") == entries

@@ -143,18 +143,10 @@ def _revisions(
     )
 
 
-def _targets(
-    project: Project, targets: list[str] | str | None, glob: bool, with_deps: bool, run_cache: bool
-) -> list[str] | None:
+def _targets(project: Project, targets: list[str] | str | None, glob: bool, with_deps: bool) -> list[str] | None:
     """``targets`` widened as DVC's ``--glob`` and ``-d`` widen them."""
-    from ..errors import JupyterExpError
     from ..remote import targets as widen
 
-    if run_cache:
-        raise JupyterExpError(
-            "--run-cache is not supported by jupyter_exp's data transfer yet; push or pull the run-cache with "
-            "`dvc push --run-cache` (the remote layout is shared), or leave the flag out."
-        )
     found = as_list(targets)
     if found and glob:
         found = widen.expand_glob(project, found)
@@ -184,10 +176,10 @@ def data_push(
     ``core.remote``; ``push: false`` outputs stay); ``targets`` (stages, ``.dvc`` files,
     tracked paths) narrow it down: with ``glob`` they may hold wildcards, ``with_deps``
     adds the stages they depend on, ``recursive`` takes every ``.dvc`` file and stage in a
-    target directory. ``jobs`` transfers at once. ``run_cache`` is refused (not supported yet).
+    target directory. ``jobs`` transfers at once. ``run_cache``: the run history too (:mod:`.remote.runs`).
 
     Raises:
-        JupyterExpError: ``run_cache``; a glob that matches nothing; see :func:`.remote.sync.push`.
+        JupyterExpError: a glob that matches nothing; see :func:`.remote.sync.push`.
     """
     from ..remote import sync
 
@@ -200,8 +192,8 @@ def data_push(
         all_experiments=all_experiments,
         experiments=as_list(experiments),
     )
-    chosen = _targets(project, targets, glob, with_deps, run_cache)
-    return sync.push(project, revisions, chosen, remote=remote, jobs=jobs, recursive=recursive)
+    chosen = _targets(project, targets, glob, with_deps)
+    return sync.push(project, revisions, chosen, remote=remote, jobs=jobs, recursive=recursive, run_cache=run_cache)
 
 
 def data_fetch(
@@ -232,8 +224,8 @@ def data_fetch(
         all_experiments=all_experiments,
         experiments=as_list(experiments),
     )
-    chosen = _targets(project, targets, glob, with_deps, run_cache)
-    return sync.fetch(project, revisions, chosen, remote=remote, jobs=jobs, recursive=recursive)
+    chosen = _targets(project, targets, glob, with_deps)
+    return sync.fetch(project, revisions, chosen, remote=remote, jobs=jobs, recursive=recursive, run_cache=run_cache)
 
 
 def data_pull(
@@ -268,7 +260,7 @@ def data_pull(
         all_experiments=all_experiments,
         experiments=as_list(experiments),
     )
-    chosen = _targets(project, targets, glob, with_deps, run_cache)
+    chosen = _targets(project, targets, glob, with_deps)
     return sync.pull(
         project,
         revisions,
@@ -278,6 +270,7 @@ def data_pull(
         force=force,
         allow_missing=allow_missing,
         recursive=recursive,
+        run_cache=run_cache,
     )
 
 

@@ -164,7 +164,7 @@ def _sync_flags(p: argparse.ArgumentParser, verb: str) -> None:
     p.add_argument("-d", "--with-deps", action="store_true", help="also the stages the targets depend on")
     p.add_argument("-R", "--recursive", action="store_true", help="every .dvc file and stage in target directories")
     p.add_argument(
-        "--run-cache", action=argparse.BooleanOptionalAction, default=False, help="the run history (not supported yet)"
+        "--run-cache", action=argparse.BooleanOptionalAction, default=False, help="also the run history (the run-cache)"
     )
     if verb == "push to":  # only DVC's push has --glob
         p.add_argument("--glob", action="store_true", help="targets may hold shell-style wildcards")

@@ -19,7 +19,7 @@ from ..pipeline.cache import Cache
 from ..pipeline.hashing import Hasher
 from ..pipeline.tracked import checkout
 from ..project import Project
-from . import transfer
+from . import runs, transfer
 from .config import RemoteSpec, resolve
 from .errors import DataRemoteError, RemoteConfigError
 from .objects import RemoteObjects, describe, is_storage_error
@@ -186,10 +186,12 @@ def push(
     remote: str | None = None,
     jobs: int | None = None,
     recursive: bool = False,
+    run_cache: bool = False,
 ) -> SyncReport:
     """``push``: every object ``revisions`` need (what ``targets`` select; ``recursive``:
     also every ``.dvc`` file and stage in a target directory) to its remote: ``remote``,
     else an output's own ``remote:``, else ``core.remote``; ``push: false`` outputs stay.
+    ``run_cache``: every run-cache entry too (see :mod:`.runs`), counted as pushed.
 
     Raises:
         NoRemoteError, RemoteConfigError, MissingDriverError: no usable remote.
@@ -204,7 +206,13 @@ def push(
             with storage_errors(spec.name, spec.url):
                 wanted = wanted_from(part, [object_store(project)])
             reports.append(push_objects(project, spec, objects, wanted, jobs))
-        return _merged(reports)
+        report = _merged(reports)
+        if run_cache:  # the run history goes to -r or the default remote, as DVC sends it
+            spec, objects = open_remote(project, remote)
+            with storage_errors(spec.name, spec.url):
+                sent = runs.push_runs(project, objects)
+            report = SyncReport(report.remote, report.transferred + sent, report.nbytes, report.missing)
+        return report
 
 
 def fetch(
@@ -215,6 +223,7 @@ def fetch(
     remote: str | None = None,
     jobs: int | None = None,
     recursive: bool = False,
+    run_cache: bool = False,
 ) -> SyncReport:
     """``fetch``: every object ``revisions`` need (what ``targets`` select) into the cache,
     each from its remote (as :func:`push` routes it; ``push: false`` outputs too).
@@ -224,9 +233,18 @@ def fetch(
         (the others are fetched) or the disk is full.
     """
     with project.lock():
+        if run_cache:
+            _fetch_runs(project, remote)
         report, spec = _fetch(project, revisions, targets, remote, jobs, recursive)
     _raise_missing(report, spec)
     return report
+
+
+def _fetch_runs(project: Project, remote: str | None) -> None:
+    """``--run-cache``: the remote's run history into the cache (not counted, as in DVC)."""
+    spec, objects = open_remote(project, remote)
+    with storage_errors(spec.name, spec.url):
+        runs.fetch_runs(project, objects)
 
 
 def _fetch(
@@ -268,6 +286,7 @@ def pull(
     force: bool = False,
     allow_missing: bool = False,
     recursive: bool = False,
+    run_cache: bool = False,
 ) -> SyncReport:
     """``pull``: :func:`fetch`, then check out the workspace's data (``targets``).
 
@@ -279,6 +298,8 @@ def pull(
         (without ``force``; nothing is replaced).
     """
     with project.lock():
+        if run_cache:
+            _fetch_runs(project, remote)
         report, spec = _fetch(project, revisions, targets, remote, jobs, recursive, "pull")
         changed = checkout(project, targets or None, force=force, allow_missing=True)
     report = SyncReport(report.remote, report.transferred, report.nbytes, report.missing, tuple(changed))
