@@ -63,7 +63,8 @@ _BY_MODULE = {
     ".api.pipeline": "add add_stage checkout init repro reproduce",
     ".api.pipeline_more": "commit data_diff freeze imports remove_stages unfreeze",
     ".api.params_metrics": "apply_params expand_sweeps metrics_diff metrics_show params_diff",
-    ".api.experiments": "apply branch diff gc ls remove rename run run_temp run_temp_with run_with save show show_text",
+    ".api.experiments": "apply branch clean diff gc ls remove rename run run_temp run_temp_with run_with save show "
+    "show_text",
     ".api.compare": "compare comparison",
     ".api.notes": "note",
     ".api.queue": "queue queue_kill queue_logs queue_remove queue_retry queue_start queue_status queue_stop "
@@ -80,6 +81,7 @@ _BY_MODULE = {
     ".params_metrics": "DiffRow",
     ".display": "QueueStatus",
     ".experiments.apply": "Applied",
+    ".experiments.clean": "CleanReport",
     ".experiments.diff": "ExpDiff",
     ".experiments.executor": "Outcome",
     ".experiments.queue_store": "QueueEntry",

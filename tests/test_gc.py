@@ -98,7 +98,9 @@ def _tag_our_snapshots(twin: Path) -> None:
             git(twin, "tag", f"snap{i}-index", f"{line}^2")
 
 
-@pytest.mark.parametrize("flags", [["-w"], ["-A"], ["-a", "-T"]])
+@pytest.mark.parametrize(
+    "flags", [["-w"], ["-A"], ["-a", "-T"], ["--date", "2000-01-01"], ["--date", "2999-01-01"], ["-A", "--skip-failed"]]
+)
 def test_gc_removes_what_dvc_removes_except_what_queued_and_saved_work_needs(
     busy,
     tmp_path,
@@ -124,7 +126,9 @@ def test_gc_removes_what_dvc_removes_except_what_queued_and_saved_work_needs(
     assert (facts["queued"] | facts["saved"]) <= removed[plain] - ours  # which DVC alone would lose
     assert facts["orphan"] in ours
     assert not (facts["exps"] | facts["steps"]) & ours
-    assert (facts["old_table"] in ours) == (flags != ["-A"])  # only -A keeps HEAD~1
+    assert (facts["old_table"] in ours) == (
+        flags[:2] not in (["-A"], ["--date", "2000-01-01"], ["-A", "--skip-failed"])
+    )
     assert out.startswith(f"Removed {len(ours)} object(s) (") and out.endswith(") from the cache.\n")
 
 
@@ -224,3 +228,80 @@ def test_gc_needs_a_flag_and_refuses_a_revision_it_cannot_read(busy, tmp_path, c
     with pytest.raises(JupyterExpError):
         api.data_gc(workspace=True, force=True)
     assert data_files(root)
+
+
+def test_gc_not_in_remote_also_removes_what_the_remote_holds_as_dvc_does(busy, tmp_path, monkeypatch, dvc, jdvc):
+    root, facts = busy
+    dvc("remote", "add", "-d", "store", str(tmp_path / "store"))
+    dvc("push", "-q", "data/images.dvc")  # the images are safe on the remote
+    before = cache_objects(root)
+    twin = _twin(root, tmp_path)
+    _tag_our_snapshots(twin)
+    monkeypatch.chdir(twin)
+    dvc("gc", "-w", "-T", "--all-experiments", "--not-in-remote", "-f")
+    theirs = before - cache_objects(twin)
+    monkeypatch.chdir(root)
+    jdvc("gc", "-w", "--not-in-remote", "-f")
+    ours = before - cache_objects(root)
+    assert ours == theirs and dvc_file_md5(root, "data/images.dvc") in ours
+    assert not facts["queued"] & ours
+
+
+def test_gc_skip_failed_skips_an_unreadable_tag_and_keeps_what_the_others_need(busy, tmp_path, jdvc):
+    root, facts = busy
+    head = git(root, "rev-parse", "HEAD").strip()
+    blob = git(root, "hash-object", "-w", "--stdin", input_text="outs: 5\n").strip()
+    index = tmp_path / "index"
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+    subprocess.run(["git", "read-tree", head], cwd=root, env=env, check=True)
+    subprocess.run(
+        ["git", "update-index", "--add", "--cacheinfo", f"100644,{blob},broken.dvc"], cwd=root, env=env, check=True
+    )
+    tree = subprocess.run(["git", "write-tree"], cwd=root, env=env, check=True, capture_output=True, text=True)
+    bad = git(root, "commit-tree", tree.stdout.strip(), "-p", head, "-m", "bad").strip()
+    git(root, "tag", "broken", bad)
+    before = Snapshot.take(root, outside=[tmp_path / "store"])
+    proc = jdvc("gc", "-w", "--rev", "broken", "-f", check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "broken.dvc" in proc.stderr, proc.stderr
+    before.assert_unchanged()
+    proc = jdvc("gc", "-w", "--rev", "broken", "--skip-failed", "-f")
+    assert f"skipped commit {bad[:7]}" in proc.stderr and facts["orphan"] not in cache_objects(root)
+    assert (facts["exps"] | facts["steps"] | facts["queued"]) <= cache_objects(root)
+
+
+def test_gc_projects_keeps_what_another_project_sharing_the_cache_needs(busy, tmp_path, monkeypatch, dvc, jdvc):
+    root, facts = busy
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    monkeypatch.chdir(other)
+    dvc("init", "-q")
+    dvc("cache", "dir", str(root / ".dvc" / "cache"))
+    (other / "mine.txt").write_text("only the other project has me\n")
+    dvc("add", "-q", "mine.txt")
+    mine = hashlib.md5(b"only the other project has me\n").hexdigest()
+    monkeypatch.chdir(root)
+    assert mine in cache_objects(root)
+    jdvc("gc", "-w", "-p", str(other), "-f")
+    assert mine in cache_objects(root) and facts["orphan"] not in cache_objects(root)
+    jdvc("gc", "-w", "-f")
+    assert mine not in cache_objects(root)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-w", "--date", "31/01/2024"], "is not a date; write it as YYYY-MM-DD"),
+        (["-w", "-c", "--not-in-remote"], "cannot go together"),
+        (["-w", "-r", "store"], "needs -c/--cloud or --not-in-remote"),
+        (["-w", "-p", "/nonexistent/x"], "is not a directory"),
+        (["-w", "-p", "/"], "is not in a jupyter_exp/DVC project"),
+        (["-w", "-p", "-x"], "unrecognized arguments"),
+    ],
+)
+def test_bad_gc_flags_are_one_line_and_remove_nothing(busy, tmp_path, jdvc, args, message):
+    root, _ = busy
+    before = cache_objects(root)
+    proc = jdvc("gc", *args, "-f", check=False)
+    assert proc.returncode != 0 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+    assert cache_objects(root) == before

@@ -304,7 +304,7 @@ def test_logs_follow_stop_kill_and_remove_queue(ran, cli):
     assert set(queue_states(ran).values()) == {"queued"}
     assert not pids(running="sleep 36")
     # exp remove --queue empties the queue
-    assert cli("remove", "--queue").stdout.startswith("Removed from the queue: ")
+    assert cli("remove", "--queue").stdout.startswith("Removed experiments: ")  # DVC's line
     assert queue_states(ran) == {}
 
 

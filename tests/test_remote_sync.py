@@ -194,7 +194,11 @@ def test_a_push_killed_mid_file_leaves_no_partial_object_and_the_next_push_compl
     partial = None
     while partial is None and time.monotonic() < deadline and proc.poll() is None:
         for path in store.rglob(".*.tmp") if store.exists() else []:
-            if path.stat().st_size > 0:
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:  # renamed to its object between the listing and the stat
+                continue
+            if size > 1 << 20:  # the big object's, half-written (a small one is renamed at once)
                 partial = path
                 break
     os.kill(proc.pid, signal.SIGKILL)
@@ -205,9 +209,16 @@ def test_a_push_killed_mid_file_leaves_no_partial_object_and_the_next_push_compl
     wanted = verify_local_remote(tmp_path / "theirs")
     after_kill = verify_local_remote(store)  # whole objects only under their names
     assert big_md5 not in after_kill and after_kill < wanted
+    assert list(store.rglob(".*.tmp")), "the kill left no temporary upload to clean"
+    foreign = store / "files" / "md5" / big_md5[:2] / ".notes.tmp"
+    foreign.parent.mkdir(parents=True, exist_ok=True)
+    foreign.write_text("not ours\n")
     out = jdvc("push").stdout
     assert out == f"{len(wanted - after_kill)} files pushed\n"
     assert verify_local_remote(store) == wanted
+    # The killed push's temporary uploads are gone; a name not of their form is left alone.
+    assert list(store.rglob(".*.tmp")) == [foreign]
+    assert foreign.read_text() == "not ours\n"
 
 
 # -- hostile and full ---------------------------------------------------------------------

@@ -6,32 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import git, jdvc_command
 from safety import Snapshot
-
-TWO_STAGES = """\
-stages:
-  prep:
-    cmd: cp data.csv prepared.csv
-    deps:
-    - data.csv
-    outs:
-    - prepared.csv
-  train:
-    cmd: cp prepared.csv model.pkl && echo '{"s":1}' > m.json
-    deps:
-    - prepared.csv
-    params:
-    - lr
-    outs:
-    - model.pkl
-    metrics:
-    - m.json:
-        cache: false
-"""
+from two_stages import TWO_STAGES, build_two_stages
 
 GET_STARTED = """\
 stages:
@@ -83,19 +64,7 @@ def twins(tmp_path: Path, dvc_exe: Path):
     committed, then copied: ``ours`` and ``theirs`` are the same repository."""
     theirs = tmp_path / "theirs"
     theirs.mkdir()
-    git(theirs, "init", "-q")
-    dvc = [str(dvc_exe)]
-    _run([*dvc, "init", "-q"], theirs)
-    (theirs / "data.csv").write_text("1\n")
-    (theirs / "imgs").mkdir()
-    for i in range(3):
-        (theirs / "imgs" / f"{i}.png").write_text(f"image {i}\n")
-    (theirs / "params.yaml").write_text("lr: 0.1\nepochs: 3\n")
-    (theirs / "dvc.yaml").write_text(TWO_STAGES)
-    assert _run([*dvc, "add", "-q", "data.csv", "imgs"], theirs)[0] == 0
-    assert _run([*dvc, "repro", "-q"], theirs)[0] == 0
-    git(theirs, "add", "-A")
-    git(theirs, "commit", "-qm", "pipeline")
+    build_two_stages(theirs, dvc_exe, images=3)
     ours = tmp_path / "ours"
     shutil.copytree(theirs, ours, symlinks=True)
     return ours, theirs
@@ -148,6 +117,61 @@ def test_status_after_a_change_is_dvcs_byte_for_byte(twins, dvc_exe, change):
     on_both(twins, change)
     for args in ([], ["--json"], ["-q"], ["train"]):
         _same(twins, dvc_exe, "status", *args)
+
+
+def _remove_object(root: Path, content: bytes) -> None:
+    for obj in (root / ".dvc" / "cache" / "files" / "md5").rglob("*"):
+        if obj.is_file() and obj.read_bytes() == content:
+            obj.chmod(0o644)
+            obj.unlink()
+
+
+def _sub_pipeline(root: Path) -> None:
+    (root / "sub").mkdir()
+    (root / "sub" / "dvc.yaml").write_text("stages:\n  s:\n    cmd: echo s\n    deps:\n    - ../data.csv\n")
+
+
+STEPS = [
+    ("nothing", lambda r: None),
+    ("same size, new bytes", lambda r: (r / "data.csv").write_text("2\n")),
+    ("back again", lambda r: (r / "data.csv").write_text("1\n")),
+    ("object gone", lambda r: _remove_object(r, b"1\n")),
+    ("new dvc.yaml in a new directory", _sub_pipeline),
+    ("ignored by .dvcignore", lambda r: (r / ".dvcignore").write_text("sub\n")),
+    ("param changed", lambda r: (r / "params.yaml").write_text("lr: 0.3\nepochs: 3\n")),
+    ("file in a tracked directory", lambda r: (r / "imgs" / "9.png").write_text("new\n")),
+    (
+        "stage frozen",
+        lambda r: (r / "dvc.yaml").write_text(TWO_STAGES.replace("  train:\n", "  train:\n    frozen: true\n")),
+    ),
+    ("lock gone", lambda r: (r / "dvc.lock").unlink()),
+]
+
+
+def test_status_stays_dvcs_while_the_project_changes_between_runs(twins, dvc_exe):
+    """Ours answers a repeated status from what it recorded while nothing it read moved:
+    after each change (run after run, stamp warm) it is still DVC's answer."""
+    for name, change in STEPS:
+        on_both(twins, change)
+        for args in ([], ["--json"], ["train"]):
+            mine, real = both(twins, "status", *args, dvc_exe=dvc_exe)
+            assert mine == real, (name, args, mine, real)
+
+
+def test_an_unchanged_status_is_answered_without_loading_the_engine(twins):
+    ours = twins[0]
+    (ours / "data.csv").write_text("2\n")
+    cmd = [sys.executable, "-X", "importtime", "-m", "jupyter_exp.cli.dvc", "status"]
+    first = subprocess.run(cmd, cwd=ours, capture_output=True, text=True)
+    second = subprocess.run(cmd, cwd=ours, capture_output=True, text=True)
+    assert first.stdout == second.stdout and "modified:           data.csv" in first.stdout
+    assert "jupyter_exp.pipeline.dvcfile" in first.stderr
+    assert "jupyter_exp.pipeline.dvcfile" not in second.stderr and "ruamel" not in second.stderr
+    # A copy of the project (stats and stamp copied along) decides afresh.
+    copy = ours.parent / "copy"
+    shutil.copytree(ours, copy, symlinks=True)
+    third = subprocess.run(cmd, cwd=copy, capture_output=True, text=True)
+    assert third.stdout == first.stdout and "jupyter_exp.pipeline.dvcfile" in third.stderr
 
 
 def test_status_of_a_frozen_stage_is_dvcs_warning_included(twins, dvc_exe):
@@ -220,8 +244,7 @@ def _get_started(root: Path, dvc_exe: Path) -> None:
     ],
 )
 def test_dag_of_dvcs_get_started_pipeline_is_dvcs(twins, dvc_exe, args):
-    # Not here: the text of a bare `dag -o` for this shape, whose grandalf layout varies
-    # between our runs (a known gap, reported); its --dot and --mermaid are compared.
+    # The text of a bare `dag -o` for this shape is the next test's.
     for root in twins:
         # Exactly the get-started shape: one pipeline. (With several, the text of `dvc dag -o`
         # orders them as the file system lists the files; that case is the next test's.)
@@ -229,6 +252,32 @@ def test_dag_of_dvcs_get_started_pipeline_is_dvcs(twins, dvc_exe, args):
             (root / name).unlink()
         _get_started(root, dvc_exe)
     _same(twins, dvc_exe, "dag", *args)
+
+
+def test_dag_outs_text_is_the_same_every_run_and_one_dvc_draws(twins, dvc_exe):
+    """DVC's own ``dag -o`` text for the get-started shape comes out in one of two
+    layouts from run to run (grandalf orders a part's edges by object ids); ours is one
+    layout every run, whatever the hash seed, and DVC draws that one too: DVC is run
+    until it does (at most 20 times; each run picks either layout)."""
+    for root in twins:
+        for name in ("dvc.yaml", "dvc.lock", "data.csv.dvc", "imgs.dvc"):
+            (root / name).unlink()
+        _get_started(root, dvc_exe)
+    ours, theirs = twins
+    cmd = [sys.executable, "-m", "jupyter_exp.cli.dvc", "dag", "-o"]
+    runs = {
+        subprocess.run(
+            cmd, cwd=ours, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": str(seed)}
+        ).stdout
+        for seed in range(5)
+    }
+    assert len(runs) == 1 and "eval/metrics.json" in next(iter(runs)), runs
+    drawn = set()
+    for _ in range(20):
+        drawn.add(_run([str(dvc_exe), "dag", "-o"], theirs)[1])
+        if runs <= drawn:
+            break
+    assert runs <= drawn, (runs, drawn)
 
 
 @pytest.mark.parametrize("args", [[], ["--mermaid"], ["--dot"], ["-o"], ["prep"]])

@@ -118,6 +118,8 @@ def _revisions(
     revs: list[str] | None = None,
     num: int = 1,
     workspace: bool = True,
+    since: float | None = None,
+    skip_failed: bool = False,
 ) -> Revisions:
     from ..remote.used import select_revisions
 
@@ -136,7 +138,21 @@ def _revisions(
         all_commits=all_commits,
         experiments=pairs,
         every_experiment=all_experiments,
+        since=since,
+        skip_failed=skip_failed,
     )
+
+
+def _targets(project: Project, targets: list[str] | str | None, glob: bool, with_deps: bool) -> list[str] | None:
+    """``targets`` widened as DVC's ``--glob`` and ``-d`` widen them."""
+    from ..remote import targets as widen
+
+    found = as_list(targets)
+    if found and glob:
+        found = widen.expand_glob(project, found)
+    if found and with_deps:
+        found = widen.with_deps(project, found)
+    return found or None
 
 
 def data_push(
@@ -149,11 +165,22 @@ def data_push(
     all_commits: bool = False,
     all_experiments: bool = False,
     experiments: list[str] | str | None = None,
+    with_deps: bool = False,
+    recursive: bool = False,
+    glob: bool = False,
+    run_cache: bool = False,
     root: str | None = None,
 ) -> SyncReport:
     """``dvc push``: send the objects the workspace (and the chosen revisions and
-    experiments) need to the remote (``remote``, default ``core.remote``); ``targets``
-    (stages, ``.dvc`` files, tracked paths) narrow it down. ``jobs`` transfers at once."""
+    experiments) need to the remote (``remote``, else an output's own ``remote:``, else
+    ``core.remote``; ``push: false`` outputs stay); ``targets`` (stages, ``.dvc`` files,
+    tracked paths) narrow it down: with ``glob`` they may hold wildcards, ``with_deps``
+    adds the stages they depend on, ``recursive`` takes every ``.dvc`` file and stage in a
+    target directory. ``jobs`` transfers at once. ``run_cache``: the run history too (:mod:`.remote.runs`).
+
+    Raises:
+        JupyterExpError: a glob that matches nothing; see :func:`.remote.sync.push`.
+    """
     from ..remote import sync
 
     project = project_at(root)
@@ -165,7 +192,8 @@ def data_push(
         all_experiments=all_experiments,
         experiments=as_list(experiments),
     )
-    return sync.push(project, revisions, as_list(targets), remote=remote, jobs=jobs)
+    chosen = _targets(project, targets, glob, with_deps)
+    return sync.push(project, revisions, chosen, remote=remote, jobs=jobs, recursive=recursive, run_cache=run_cache)
 
 
 def data_fetch(
@@ -178,6 +206,10 @@ def data_fetch(
     all_commits: bool = False,
     all_experiments: bool = False,
     experiments: list[str] | str | None = None,
+    with_deps: bool = False,
+    recursive: bool = False,
+    glob: bool = False,
+    run_cache: bool = False,
     root: str | None = None,
 ) -> SyncReport:
     """``dvc fetch``: bring into the cache what the chosen revisions need, verified."""
@@ -192,7 +224,8 @@ def data_fetch(
         all_experiments=all_experiments,
         experiments=as_list(experiments),
     )
-    return sync.fetch(project, revisions, as_list(targets), remote=remote, jobs=jobs)
+    chosen = _targets(project, targets, glob, with_deps)
+    return sync.fetch(project, revisions, chosen, remote=remote, jobs=jobs, recursive=recursive, run_cache=run_cache)
 
 
 def data_pull(
@@ -207,6 +240,10 @@ def data_pull(
     experiments: list[str] | str | None = None,
     force: bool = False,
     allow_missing: bool = False,
+    with_deps: bool = False,
+    recursive: bool = False,
+    glob: bool = False,
+    run_cache: bool = False,
     root: str | None = None,
 ) -> SyncReport:
     """``dvc pull``: :func:`data_fetch`, then check the workspace's data out (``force``:
@@ -223,8 +260,17 @@ def data_pull(
         all_experiments=all_experiments,
         experiments=as_list(experiments),
     )
+    chosen = _targets(project, targets, glob, with_deps)
     return sync.pull(
-        project, revisions, as_list(targets), remote=remote, jobs=jobs, force=force, allow_missing=allow_missing
+        project,
+        revisions,
+        chosen,
+        remote=remote,
+        jobs=jobs,
+        force=force,
+        allow_missing=allow_missing,
+        recursive=recursive,
+        run_cache=run_cache,
     )
 
 
@@ -240,6 +286,41 @@ def _question(plan: GcPlan) -> str:
     return text + "?"
 
 
+def _since(date: str | None) -> float | None:
+    """DVC's ``--date``: midnight (local time) of ``YYYY-MM-DD``, as a POSIX time."""
+    if date is None:
+        return None
+    from datetime import datetime
+
+    from ..errors import JupyterExpError
+
+    try:
+        return datetime.strptime(date, "%Y-%m-%d").timestamp()
+    except ValueError:
+        raise JupyterExpError(f"--date {date!r} is not a date; write it as YYYY-MM-DD (e.g. 2024-01-31).") from None
+
+
+def _other_projects(project: Project, paths: list[str]) -> list[Project]:
+    """The projects ``-p`` names (this one left out), each checked to exist.
+
+    Raises:
+        JupyterExpError: a path that is no directory; NotAProjectError: one in no project.
+    """
+    import os
+
+    from ..errors import JupyterExpError
+    from ..project import Project
+
+    found: dict[str, Project] = {}
+    for path in paths:
+        if not os.path.isdir(path):
+            raise JupyterExpError(f"-p/--projects: '{path}' is not a directory; name the root of a project.")
+        other = Project.find(path)
+        if other.root.resolve() != project.root.resolve():
+            found.setdefault(str(other.root.resolve()), other)
+    return list(found.values())
+
+
 def data_gc(
     *,
     workspace: bool = False,
@@ -249,8 +330,12 @@ def data_gc(
     all_experiments: bool = False,
     revs: list[str] | str | None = None,
     num: int = 1,
+    date: str | None = None,
     cloud: bool = False,
     remote: str | None = None,
+    not_in_remote: bool = False,
+    skip_failed: bool = False,
+    projects: list[str] | str | None = None,
     force: bool = False,
     dry: bool = False,
     confirm: Callable[[GcPlan], bool] | None = None,
@@ -258,39 +343,66 @@ def data_gc(
 ) -> GcPlan:
     """``dvc gc``: remove cache objects (with ``cloud``, remote objects too) that no kept
     revision needs. Kept: the workspace, what ``all_branches``/``all_tags``/
-    ``all_commits``/``revs`` choose, and always every experiment with its checkpoints,
-    every queued entry and every saved workspace (``all_experiments`` is accepted for
-    DVC's sake). One of the flags must be given, as DVC requires.
+    ``all_commits``/``revs`` choose, every commit since ``date`` (``YYYY-MM-DD``), and
+    always every experiment with its checkpoints, every queued entry and every saved
+    workspace (``all_experiments`` is accepted for DVC's sake). One of the flags must be
+    given, as DVC requires. ``not_in_remote``: kept objects the remote (``remote``, default
+    ``core.remote``) already holds go too. ``skip_failed``: a chosen commit that cannot be
+    read is skipped with a warning instead of stopping gc. ``projects``: other projects
+    sharing this cache, whose needs (same flags) are kept as well.
 
     ``dry`` returns what would go and removes nothing; otherwise ``confirm(plan)`` (default:
     a yes/no question) is asked unless ``force``. Returns what was removed (``applied``
     False when nothing was).
 
     Raises:
-        JupyterExpError: no flag; ``remote`` without ``cloud``; a queued experiment is
+        JupyterExpError: no flag; ``remote`` without ``cloud`` or ``not_in_remote``;
+            ``cloud`` with ``not_in_remote``; a bad ``date``; a queued experiment is
             running; a kept revision that cannot be read (nothing is removed).
     """
+    import contextlib
+
     from ..errors import JupyterExpError
     from ..experiments.queue_store import QueueStore
     from ..remote import gc as engine
     from ..remote.sync import open_remote
 
     revs = as_list(revs)
-    if not any([workspace, all_branches, all_tags, all_commits, all_experiments, revs]):
+    if not any([workspace, all_branches, all_tags, all_commits, all_experiments, revs, date]):
         raise JupyterExpError(
-            "gc needs one of -w, -a, -T, -A, --all-experiments or --rev to say what to keep; "
+            "gc needs one of -w, -a, -T, -A, --all-experiments, --date or --rev to say what to keep; "
             "-w keeps the workspace (experiments, queued entries and saved workspaces are always kept)."
         )
-    if remote and not cloud:
-        raise JupyterExpError("gc: -r/--remote needs -c/--cloud; add -c to collect on that remote.")
+    if remote and not (cloud or not_in_remote):
+        raise JupyterExpError("gc: -r/--remote needs -c/--cloud or --not-in-remote; add one of them.")
+    if cloud and not_in_remote:
+        raise JupyterExpError("gc: --not-in-remote and -c/--cloud cannot go together; choose one.")
+    since = _since(date)
     project = project_at(root)
-    running = [e.name for e in QueueStore(project).entries() if e.state == "running"]
+    others = _other_projects(project, as_list(projects) or [])
+    running = [e.name for p in (project, *others) for e in QueueStore(p).entries() if e.state == "running"]
     if running:
         raise JupyterExpError(
             f"Experiment(s) {', '.join(running)} are running and may be caching outputs; "
             "run gc once they finish (`jupyter exp queue status`)."
         )
-    with project.lock():
+    with contextlib.ExitStack() as held:
+        for locked in (project, *others):
+            held.enter_context(locked.lock())
+        also_kept: set[str] = set()
+        for other in others:
+            chosen = _revisions(
+                other,
+                all_branches=all_branches,
+                all_tags=all_tags,
+                all_commits=all_commits,
+                all_experiments=False,
+                experiments=None,
+                num=num,
+                since=since,
+                skip_failed=skip_failed,
+            )
+            also_kept |= engine.kept_objects(other, chosen, skip_failed)
         revisions = _revisions(
             project,
             all_branches=all_branches,
@@ -300,11 +412,20 @@ def data_gc(
             experiments=None,
             revs=revs,
             num=num,
+            since=since,
+            skip_failed=skip_failed,
         )
-        objects = open_remote(project, remote)[1] if cloud else None
-        plan = engine.plan(project, revisions, (objects.name, objects) if objects is not None else None)
+        objects = open_remote(project, remote)[1] if (cloud or not_in_remote) else None
+        plan = engine.plan(
+            project,
+            revisions,
+            (objects.name, objects) if objects is not None and cloud else None,
+            skip_failed=skip_failed,
+            also_kept=also_kept,
+            not_in=(objects.name, objects) if objects is not None and not_in_remote else None,
+        )
         if dry or not (plan.local or plan.remote):
             return plan
         if not force and not (confirm or (lambda p: ask(_question(p))))(plan):
             return plan
-        return engine.collect(project, plan, objects)
+        return engine.collect(project, plan, objects if cloud else None)

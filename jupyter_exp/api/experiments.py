@@ -15,12 +15,14 @@ if TYPE_CHECKING:
     import pandas
 
     from ..experiments.apply import Applied
+    from ..experiments.clean import CleanReport
     from ..experiments.diff import ExpDiff
     from ..experiments.run import Experiment
 
 __all__ = [
     "apply",
     "branch",
+    "clean",
     "diff",
     "gc",
     "ls",
@@ -438,6 +440,14 @@ def gc(
     return _gc(
         project_at(root), workspace=workspace, all_branches=all_branches, all_tags=all_tags, all_commits=all_commits
     )
+
+
+def clean(*, root: str | None = None) -> CleanReport:
+    """``exp clean``: remove the run directories and scratch files killed runs left
+    (never what a live run uses); returns what went."""
+    from ..experiments.clean import clean as _clean
+
+    return _clean(project_at(root))
 
 
 def ls(

@@ -67,7 +67,7 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "exp",
         "experiments",
-        ("run", "save", "show", "diff", "apply", "branch", "rename", "remove", "rm", "gc", "list", "ls"),
+        ("run", "save", "show", "diff", "apply", "branch", "rename", "remove", "rm", "gc", "clean", "list", "ls"),
     ),
     ("exp", "sharing", ("push", "pull")),
     ("exp", "queue", ("queue",)),

@@ -118,6 +118,7 @@ def _warn_missing(report) -> None:
 
 
 def _selection(args: argparse.Namespace) -> dict:
+    args.glob = getattr(args, "glob", False)
     return {
         "remote": args.remote,
         "jobs": args.jobs,
@@ -126,6 +127,10 @@ def _selection(args: argparse.Namespace) -> dict:
         "all_commits": args.all_commits,
         "all_experiments": args.all_experiments,
         "experiments": args.exp or None,
+        "with_deps": args.with_deps,
+        "recursive": args.recursive,
+        "glob": args.glob,
+        "run_cache": args.run_cache,
     }
 
 
@@ -156,6 +161,13 @@ def _sync_flags(p: argparse.ArgumentParser, verb: str) -> None:
     p.add_argument("-A", "--all-commits", action="store_true", help="also what every commit needs")
     p.add_argument("--all-experiments", action="store_true", help="also what every experiment needs")
     p.add_argument("-e", "--exp", action="append", metavar="NAME", help="also what this experiment needs")
+    p.add_argument("-d", "--with-deps", action="store_true", help="also the stages the targets depend on")
+    p.add_argument("-R", "--recursive", action="store_true", help="every .dvc file and stage in target directories")
+    p.add_argument(
+        "--run-cache", action=argparse.BooleanOptionalAction, default=False, help="also the run history (the run-cache)"
+    )
+    if verb == "push to":  # only DVC's push has --glob
+        p.add_argument("--glob", action="store_true", help="targets may hold shell-style wildcards")
 
 
 # -- data gc ---------------------------------------------------------------------------
@@ -196,8 +208,12 @@ def _cmd_gc(args: argparse.Namespace) -> None:
         all_experiments=args.all_experiments,
         revs=args.rev,
         num=args.num or 1,
+        date=args.date,
         cloud=args.cloud,
         remote=args.remote,
+        not_in_remote=args.not_in_remote,
+        skip_failed=args.skip_failed,
+        projects=args.projects,
         force=args.force,
         dry=args.dry,
         confirm=ask,
@@ -231,8 +247,14 @@ def _add_data(sub) -> None:
     p.add_argument("--all-experiments", action="store_true", help="keep every experiment (always done)")
     p.add_argument("--rev", action="append", metavar="COMMIT", help="keep what this commit needs")
     p.add_argument("-n", "--num", type=int, metavar="NUM", help="with --rev or -a: that many commits back")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="keep what every commit since that day needs")
     p.add_argument("-c", "--cloud", action="store_true", help="also remove unused objects from the remote")
-    p.add_argument("-r", "--remote", metavar="NAME", help="remote to collect with -c (default: core.remote)")
+    p.add_argument("--not-in-remote", action="store_true", help="keep only what the remote does not hold")
+    p.add_argument("-r", "--remote", metavar="NAME", help="remote for -c or --not-in-remote (default: core.remote)")
+    p.add_argument("--skip-failed", action="store_true", help="skip commits that cannot be read")
+    p.add_argument(
+        "-p", "--projects", nargs="*", metavar="PATH", help="also keep what these projects sharing the cache need"
+    )
     p.add_argument("-f", "--force", action="store_true", help="do not ask before removing")
     p.add_argument("--dry", action="store_true", help="list what would be removed; remove nothing")
     p.add_argument("-j", "--jobs", type=int, metavar="NUMBER", help="accepted for DVC's sake")

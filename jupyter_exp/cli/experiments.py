@@ -299,22 +299,33 @@ def _cmd_exp_rename(args: argparse.Namespace) -> None:
     print(f"Renamed experiment '{args.experiment}' to '{args.name}'.")
 
 
+def _quoted(names: list[str]) -> str:
+    """DVC's list of names: ``'a', 'b' and 'c'``."""
+    shown = [repr(n) for n in names]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
 def _cmd_exp_remove(args: argparse.Namespace) -> None:
+    # DVC's rule: names, or one of the flags, never both and never neither.
+    if bool(args.experiment) == bool(args.all_commits or args.rev or args.queue):
+        raise UsageError(
+            "Either provide an `experiment` argument, or use the `--rev` or `--all-commits` or `--queue` flag."
+        )
+    if args.keep and args.queue:
+        raise UsageError("Cannot use both `--keep` and `--queue`.")
+    removed: list[str] = []
     if args.queue:
-        removed = queue_api.queue_remove(queued=True)
-        print("Removed from the queue: " + ",".join(removed) if removed else "The queue is empty.")
-        if not (args.experiment or args.all_commits or args.rev):
-            return
-    removed = api.remove(
-        args.experiment or None,
-        all_commits=args.all_commits,
-        revs=args.rev,
-        num=args.num,
-        keep=args.keep,
-        git_remote=args.git_remote,
-    )
-    if removed:
-        print("Removed experiments: " + ",".join(removed))
+        removed += queue_api.queue_remove(queued=True)
+    if args.experiment or args.all_commits or args.rev:
+        removed += api.remove(
+            args.experiment or None,
+            all_commits=args.all_commits,
+            revs=args.rev,
+            num=args.num,
+            keep=args.keep,
+            git_remote=args.git_remote,
+        )
+    print(f"Removed experiments: {_quoted(removed)}" if removed else "No experiments to remove.")
 
 
 def _cmd_exp_gc(args: argparse.Namespace) -> None:
@@ -331,6 +342,16 @@ def _cmd_exp_gc(args: argparse.Namespace) -> None:
         workspace=args.workspace, all_branches=args.all_branches, all_tags=args.all_tags, all_commits=args.all_commits
     )
     print(f"Removed {len(removed)} experiments." if removed else "No experiments to remove.")
+
+
+def _cmd_exp_clean(args: argparse.Namespace) -> None:
+    report = api.clean()
+    parts = []
+    if report.run_dirs:
+        parts.append(f"{len(report.run_dirs)} run director{'y' if len(report.run_dirs) == 1 else 'ies'}")
+    if report.scratch_files:
+        parts.append(f"{report.scratch_files} scratch file{'' if report.scratch_files == 1 else 's'}")
+    print(f"Removed {' and '.join(parts)} left by killed runs." if parts else "Nothing to clean.")
 
 
 def _cmd_exp_list(args: argparse.Namespace):
@@ -460,11 +481,19 @@ def add_verbs(sub) -> None:
     for verb in ("remove", "rm"):
         m = sub.add_parser(verb, help="remove experiments")
         m.add_argument("experiment", nargs="*")
-        selection_flags(m)
+        m.add_argument("-A", "--all-commits", action="store_true", help="experiments of every commit")
+        m.add_argument("--rev", action="append", default=None, metavar="COMMIT", help="baseline commit(s)")
+        m.add_argument(  # DVC's: a negative number takes every first-parent commit
+            "-n", "--num", type=int, default=1, help="baselines: this many first-parent commits from --rev (<0: all)"
+        )
         m.add_argument("--keep", action="store_true", help="remove all but the selected experiments")
-        m.add_argument("-g", "--git-remote", help="remove them on this git remote")
-        m.add_argument("--queue", action="store_true", help="remove every queued experiment")
+        where = m.add_mutually_exclusive_group()  # as DVC: the queue is local
+        where.add_argument("--queue", action="store_true", help="remove every queued experiment")
+        where.add_argument("-g", "--git-remote", help="remove them on this git remote")
         m.set_defaults(func=_cmd_exp_remove)
+
+    c = sub.add_parser("clean", help="remove the temporary files killed runs left")
+    c.set_defaults(func=_cmd_exp_clean)
 
     g = sub.add_parser("gc", help="remove experiments not derived from the kept revisions")
     g.add_argument("-w", "--workspace", action="store_true", help="keep experiments of HEAD")

@@ -36,29 +36,57 @@ def _cmd_dag(args: argparse.Namespace):
     return Text(text)
 
 
+def _local_status(project, targets: list[str] | None) -> tuple[dict, bool]:
+    """The workspace's status: from the stamp when nothing it read moved (the engine is
+    then never imported), else computed and stamped. Frozen-stage warnings go to stderr."""
+    from ..pipeline import status_stamp
+
+    selected = status_stamp.selection(targets, project.root)
+    recalled = status_stamp.recall(project.own_tmp_dir, selected)
+    if recalled is not None:
+        found, anything, warnings = recalled
+        for line in warnings:
+            print(line, file=sys.stderr)
+        return found, anything
+    from ..pipeline import status as engine
+
+    reads = engine.Reads()
+    warnings = []
+
+    def warn(line: str) -> None:
+        warnings.append(line)
+        print(line, file=sys.stderr)
+
+    found, anything = engine.status(project, targets, warn=warn, reads=reads)
+    status_stamp.record(project.own_tmp_dir, selected, found, anything, warnings, reads.trees, reads.files)
+    return found, anything
+
+
 def _cmd_status(args: argparse.Namespace):
     from ..api import project_at
-    from ..pipeline import status as engine
+    from ..pipeline.status_text import ChangedError, status_text
 
     project = project_at(None)
     remote = None
     anything = True
     found: dict
     if args.cloud or args.remote:
+        from ..pipeline import status as engine
+
         found, remote = engine.cloud_status(project, args.targets or None, remote=args.remote, jobs=args.jobs)
     else:
-        found, anything = engine.status(project, args.targets or None, warn=lambda line: print(line, file=sys.stderr))
+        found, anything = _local_status(project, args.targets or None)
     if args.json:
         import json
 
         return Text(json.dumps(found) + "\n")
     if args.quiet:
         if found:
-            raise engine.ChangedError("")  # exit status 1, nothing printed (as DVC)
+            raise ChangedError("")  # exit status 1, nothing printed (as DVC)
         return None
     cloud = bool(args.cloud or args.remote)
     empty = not found and not cloud and not anything
-    return Text(engine.status_text(found, cloud=cloud, empty=empty, remote=remote))
+    return Text(status_text(found, cloud=cloud, empty=empty, remote=remote))
 
 
 def add_verbs(verbs) -> None:

@@ -40,7 +40,7 @@ def remove(
     if not (names or all_commits or revs):
         raise JupyterExpError(f"Name the experiments to remove, or use {option('all_commits')} or {option('revs')}.")
     if git_remote:
-        return _remove_remote(project, git_remote, names or [], all_commits)
+        return _remove_remote(project, git_remote, names or [], all_commits, revs=revs, num=num, keep=keep)
     return _remove_local(project, names, all_commits=all_commits, revs=revs, num=num, keep=keep)
 
 
@@ -83,11 +83,32 @@ def _remove_local(
     return entries + [e.name for e in selected]
 
 
-def _remove_remote(project: Project, remote: str, names: list[str], all_commits: bool) -> list[str]:
-    wanted = [ref for ref, _ in remote_experiments(project, remote) if all_commits or ref.name in names]
-    missing = set(names) - {ref.name for ref in wanted}
-    if missing:
-        raise UnknownExperimentError(f"No experiment named '{sorted(missing)[0]}' on remote '{remote}'.")
+def _remove_remote(
+    project: Project,
+    remote: str,
+    names: list[str],
+    all_commits: bool,
+    *,
+    revs: list[str] | None = None,
+    num: int = 1,
+    keep: bool = False,
+) -> list[str]:
+    """As DVC: names first, else the experiments of ``revs``' baselines (resolved here),
+    else all; ``keep`` deletes every other experiment on the remote instead."""
+    listed = [ref for ref, _ in remote_experiments(project, remote)]
+    if names:
+        wanted = [ref for ref in listed if ref.name in names]
+        missing = set(names) - {ref.name for ref in wanted}
+        if missing:
+            raise UnknownExperimentError(f"No experiment named '{sorted(missing)[0]}' on remote '{remote}'.")
+    elif revs:
+        baselines = set(select_baselines(project, revs, num))
+        wanted = [ref for ref in listed if ref.baseline in baselines]
+    else:
+        wanted = listed if all_commits else []
+    if keep:
+        kept = {str(ref) for ref in wanted}
+        wanted = [ref for ref in listed if str(ref) not in kept]
     if wanted:
         project.git.push(remote, [f":{ref}" for ref in wanted])  # an empty source deletes
     return [ref.name for ref in wanted]

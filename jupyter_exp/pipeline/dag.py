@@ -240,19 +240,21 @@ class _Canvas:
 
 def draw(dag: Dag) -> str:
     """One pipeline drawn in text, as ``dvc dag`` draws it."""
-    from grandalf.graphs import Edge, Graph, Vertex
+    from grandalf.graphs import Edge, Vertex, graph_core
     from grandalf.layouts import SugiyamaLayout
     from grandalf.routing import EdgeViewer, route_with_lines
 
     vertices = {node: Vertex(f" {node} ") for node in dag.nodes}
     # Upstream on top: each edge runs from what is depended on to the stage depending on it.
     edges = [Edge(vertices[b], vertices[a]) for a, b in dag.edges]
-    graph = Graph(list(vertices.values()), edges)
+    # One connected part (see Dag.pipelines), built with its edges in DVC's order: grandalf's
+    # Graph gathers a part's edges in a set, ordered by object ids, so the same pipeline
+    # came out in one of two layouts from run to run (DVC's own output varies so).
+    part = graph_core(list(vertices.values()), edges)
     for vertex in vertices.values():
         vertex.view = _Box(vertex.data)
     for edge in edges:
         edge.view = EdgeViewer()
-    part = graph.C[0]
     layout = SugiyamaLayout(part)
     layout.init_all(roots=[v for v in part.sV if not v.e_in()], optimize=True)
     layout.yspace = _Box.HEIGHT

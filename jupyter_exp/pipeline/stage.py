@@ -49,6 +49,8 @@ class Out:
     persist: bool = False
     checkpoint: bool = False
     plot: dict | None = field(default=None, compare=False)  # a ``plots`` output's properties (PLOT_PROPS)
+    push: bool = field(default=True, compare=False)  # ``push: false``: data push leaves it out
+    remote: str | None = field(default=None, compare=False)  # ``remote: NAME``: its data remote
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,8 @@ def build_stage(name: str, data: dict, dvcfile: str, index: int, project: Projec
                     persist=bool(flags.get("persist", False)),
                     checkpoint=bool(flags.get("checkpoint", False)),
                     plot={k: flags[k] for k in PLOT_PROPS if k in flags} if kind == "plots" else None,
+                    push=flags.get("push", True) is not False,
+                    remote=str(flags["remote"]) if flags.get("remote") else None,
                 )
             )
     return Stage(

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..serialize import write_text_atomic
 from .results import Echo, StageResult
+from .stat_keys import current_dir, location_key, stat_key  # noqa: F401 (used by noop, repro, show_stamp)
+from .stat_keys import expand as _expand
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,50 +51,11 @@ def selection(targets: list[str] | None, options: ReproOptions, cwd: str = ".") 
     }
 
 
-def current_dir(root: Path) -> str:
-    """The current directory relative to the project ``root`` (where DVC reads targets
-    from), or ``.`` outside it."""
-    try:
-        rel = Path(os.getcwd()).resolve().relative_to(Path(root).resolve()).as_posix()
-    except (ValueError, OSError):
-        return "."
-    return rel if rel and not rel.startswith((".git", ".dvc")) else "."
-
-
 def _stamp_path(own_tmp: Path, selected: dict) -> Path:
     # A checksum names the file; the selection itself is stored and compared, so a
     # collision only costs a slow path. (hashlib would cost more to import than this saves.)
     key = zlib.crc32(json.dumps(selected, sort_keys=True).encode())
     return own_tmp / "uptodate" / f"{key:08x}.json"
-
-
-def stat_key(path: str) -> list[int] | None:
-    """(device, inode, size, mtime) of ``path``, or None if it is not there."""
-    try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
-
-
-def location_key(own_tmp: Path) -> list | None:
-    """Which project's bookkeeping ``own_tmp`` is: its path and (device, inode), and
-    the (device, inode) of the project root above it. A copied or moved project has
-    another; a stamp recorded elsewhere never answers here."""
-    try:
-        here, root = os.stat(own_tmp), os.stat(own_tmp.parent.parent.parent)
-    except OSError:
-        return None
-    return [os.path.abspath(own_tmp), here.st_dev, here.st_ino, root.st_dev, root.st_ino]
-
-
-def _expand(path: Path) -> list[str]:
-    """``path`` and, for a directory, every file and directory below it."""
-    found = [str(path)]
-    if path.is_dir():
-        for dirpath, dirnames, filenames in os.walk(path):
-            found.extend(os.path.join(dirpath, name) for name in dirnames + filenames)
-    return found
 
 
 def record(

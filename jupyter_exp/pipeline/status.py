@@ -12,23 +12,24 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import JupyterExpError
 from ..params import has_key, lookup
 from ..project import Project
 from .hashing import HashInfo
-
-Status = dict[str, list]
-
-UP_TO_DATE = "Data and pipelines are up to date."
-EMPTY_PROJECT = (
-    "There are no data or pipelines tracked in this project yet.\nSee <https://dvc.org/doc/start> to get started!"
-)
+from .status_text import EMPTY_PROJECT, UP_TO_DATE, ChangedError, Status, status_text  # noqa: F401 (their home is light)
 
 
-class ChangedError(JupyterExpError):
-    """``status -q``: something changed (exit status 1, nothing printed)."""
+@dataclass
+class Reads:
+    """What a status read: ``trees`` (files or directories, everything below counted) and
+    ``files`` (each path alone)."""
+
+    trees: list[Path] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
 
 
 def _path_state(info: HashInfo | None, recorded: dict | None, cached: bool, has_all) -> str | None:
@@ -60,11 +61,15 @@ def _params_state(data: dict, keys: tuple[str, ...], locked: dict | None) -> dic
 
 
 def status(
-    project: Project, targets: list[str] | None = None, warn: Callable[[str], None] | None = None
+    project: Project,
+    targets: list[str] | None = None,
+    warn: Callable[[str], None] | None = None,
+    reads: Reads | None = None,
 ) -> tuple[Status, bool]:
     """Every stage's and ``.dvc`` file's changes (``targets``: only those named);
     ``warn`` gets DVC's warning for each frozen stage. Returns the changes and whether
-    the project has any stage or ``.dvc`` file at all.
+    the project has any stage or ``.dvc`` file at all. ``reads``, when given, is filled
+    with what the answer was read from (for :mod:`.status_stamp`).
 
     Raises:
         UnknownStageError: a target that is no stage or .dvc file.
@@ -74,12 +79,21 @@ def status(
     from .cache import open_cache
     from .dag import collect_dag
     from .dvcfile import walk_pipelines
-    from .lock import LockFiles
+    from .lock import LockFiles, lock_path_for
     from .tracked import read_dvc_file
 
-    walked = walk_pipelines(project).stages
+    pipelines = walk_pipelines(project)
+    walked = pipelines.stages
     order = collect_dag(project, stages=walked).nodes
     stages = {s.address: s for s in walked}
+    if reads is not None:
+        root = project.root
+        reads.files += [root / d for d in pipelines.walked]
+        reads.files += [root / d / name for d in pipelines.walked for name in (".gitignore", ".dvcignore")]
+        reads.files += [project.git.git_path("info/exclude"), project.git.git_path("index")]
+        reads.files += [project.config_file, project.local_config_file]
+        reads.files += [root / src for p in pipelines.items for src in (*p.sources, lock_path_for(p.dvcfile))]
+        reads.files += [root / node for node in order if node not in stages]  # .dvc files
     if not order:
         return {}, False
     if targets:
@@ -95,7 +109,19 @@ def status(
     def hash_of(rel: str) -> HashInfo | None:
         if rel not in hashes:
             hashes[rel] = cache.hasher.hash_path(project.root / rel)
+            if reads is not None:
+                reads.trees.append(project.root / rel)
         return hashes[rel]
+
+    def has_all(info: HashInfo) -> bool:
+        found = cache.has_all(info)
+        if reads is not None:
+            try:
+                ids = cache.object_ids(info)
+            except JupyterExpError:  # its manifest is missing: that object is what moves
+                ids = [info.md5]
+            reads.files += [cache.object_path(m) for m in ids]
+        return found
 
     locks = LockFiles(project.root)
     found: Status = {}
@@ -112,7 +138,7 @@ def status(
                 outs: dict[str, str] = {}
                 for out in data.get("outs") or []:
                     rel = posixpath.normpath(posixpath.join(base, out["path"]))
-                    state = _path_state(hash_of(rel), out, out.get("cache", True), cache.has_all)
+                    state = _path_state(hash_of(rel), out, out.get("cache", True), has_all)
                     if state:
                         outs[rel] = state
                 read_dvc_file(project, node, text)  # the same checks as everywhere
@@ -129,17 +155,21 @@ def status(
                     deps: dict[str, Any] = {}
                     locked_deps = {d.get("path"): d for d in entry.get("deps") or []}
                     for dep in stage.deps:
-                        state = _path_state(hash_of(dep.path), locked_deps.get(dep.def_path), False, cache.has_all)
+                        state = _path_state(hash_of(dep.path), locked_deps.get(dep.def_path), False, has_all)
                         if state:
                             deps[dep.path] = state
                     locked_params = entry.get("params") or {}
                     for param in stage.params:
+                        if reads is not None:
+                            reads.files.append(project.root / param.path)
                         if not (project.root / param.path).exists():
                             deps[param.path] = "deleted"
                             continue
                         if param.def_file not in locked_params:
                             deps[param.path] = "new"
                             continue
+                        if reads is not None:
+                            reads.files.append(project.root / param.path)
                         data = read_params(project.root / param.path)
                         keys = _params_state(data, param.keys, locked_params[param.def_file])
                         if keys:
@@ -149,7 +179,7 @@ def status(
                 locked_outs = {o.get("path"): o for o in entry.get("outs") or []}
                 outs = {}
                 for out in stage.outs:
-                    state = _path_state(hash_of(out.path), locked_outs.get(out.def_path), out.cache, cache.has_all)
+                    state = _path_state(hash_of(out.path), locked_outs.get(out.def_path), out.cache, has_all)
                     if state:
                         outs[out.path] = state
                 if outs:
@@ -194,32 +224,3 @@ def cloud_status(
             states["deleted" if md5 in on_remote else "missing"].append(path)
     found = {path: state for state, paths in states.items() for path in sorted(paths)}
     return found, spec.name
-
-
-def status_text(
-    found: Status | dict[str, str], cloud: bool = False, empty: bool = False, remote: str | None = None
-) -> str:
-    """DVC's text of a status (``cloud``: of ``status -c``, one tab in)."""
-    if not found:
-        if empty:
-            return EMPTY_PROJECT + "\n"
-        return (f"Cache and remote '{remote}' are in sync." if cloud else UP_TO_DATE) + "\n"
-    lines: list[str] = []
-    _show(found, 1 if cloud else 0, lines)
-    return "\n".join(lines) + "\n"
-
-
-def _show(value: Any, indent: int, lines: list[str]) -> None:
-    tabs = "\t" * indent
-    if isinstance(value, str):
-        lines.append(tabs + value)
-    elif isinstance(value, list):
-        for item in value:
-            _show(item, indent, lines)
-    else:
-        for key, item in value.items():
-            if isinstance(item, str):
-                lines.append(f"{tabs}{(item + ':').ljust(20)}{key}")
-            elif item:
-                lines.append(f"{tabs}{key}:")
-                _show(item, indent + 1, lines)

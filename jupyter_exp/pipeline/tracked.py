@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CheckoutError, JupyterExpError, PipelineError, option
@@ -33,6 +33,8 @@ class Tracked:
     path: str  # project-relative
     info: HashInfo
     source: str  # the .dvc file or the stage address
+    push: bool = field(default=True, compare=False)  # ``push: false``: data push leaves it out
+    remote: str | None = field(default=None, compare=False)  # ``remote: NAME``: its data remote
 
 
 def _dvc_file_entry(info: HashInfo, name: str) -> dict:
@@ -117,7 +119,15 @@ def read_dvc_file(project: Project, name: str, text: str | None = None) -> list[
             raise PipelineError(f"{name}: outs entry {out!r} needs a 'path'; {fix}.")
         rel = project.resolve_relpath(out["path"], base, where=name, output=True)
         if out.get("md5") is not None:
-            found.append(Tracked(rel, HashInfo.from_entry(out, f"{name}, '{out['path']}'"), name))
+            found.append(
+                Tracked(
+                    rel,
+                    HashInfo.from_entry(out, f"{name}, '{out['path']}'"),
+                    name,
+                    push=out.get("push", True) is not False,
+                    remote=str(out["remote"]) if out.get("remote") else None,
+                )
+            )
     return found
 
 
@@ -156,7 +166,7 @@ def collect_tracked(project: Project, tree: GitTree | None = None) -> list[Track
         recorded = entry_outs(entry, f"{lock_name}, stage '{stage.name}'")
         for out in stage.outs:
             if out.cache and out.def_path in recorded:
-                found.append(Tracked(out.path, recorded[out.def_path], stage.address))
+                found.append(Tracked(out.path, recorded[out.def_path], stage.address, push=out.push, remote=out.remote))
     return found
 
 

@@ -111,7 +111,7 @@ def _cache_objects(cache: Cache) -> dict[str, tuple[str, int]]:
 
 
 def _used(project: Project, revisions: Revisions, cache: Cache) -> Wanted:
-    wanted = wanted_objects(project, Revisions(revisions.all()), [cache])
+    wanted = wanted_objects(project, revisions, [cache])
     unknown = [md5 for md5, entries in wanted.dirs.items() if entries is None]
     if unknown:
         shown = ", ".join(f"{wanted.paths.get(m, m)} ({m})" for m in unknown[:3])
@@ -122,9 +122,35 @@ def _used(project: Project, revisions: Revisions, cache: Cache) -> Wanted:
     return wanted
 
 
-def plan(project: Project, revisions: Revisions, remote: tuple[str, RemoteObjects] | None = None) -> GcPlan:
+def kept_objects(project: Project, revisions: Revisions, skip_failed: bool = False) -> set[str]:
+    """Every object ``revisions`` and :func:`protected_commits` need, read through the
+    shared cache. A revision that cannot be read stops everything (skipping it could
+    remove what it needs), unless ``skip_failed`` and it is one the flags chose.
+
+    Raises:
+        JupyterExpError: a kept revision records a malformed ``.dvc`` file, lock or manifest.
+    """
+    protected = protected_commits(project)
+    if skip_failed:
+        kept = Revisions([*revisions.required, *protected], [r for r in revisions.optional if r not in protected])
+    else:
+        kept = Revisions([*revisions.all(), *protected])
+    return set(_used(project, kept, object_store(project)).paths)
+
+
+def plan(
+    project: Project,
+    revisions: Revisions,
+    remote: tuple[str, RemoteObjects] | None = None,
+    *,
+    skip_failed: bool = False,
+    also_kept: set[str] | None = None,
+    not_in: tuple[str, RemoteObjects] | None = None,
+) -> GcPlan:
     """What gc would remove: cache objects (and, with ``remote`` (name, objects), remote
-    objects) that neither ``revisions`` nor :func:`protected_commits` need.
+    objects) that neither ``revisions`` nor :func:`protected_commits` need, nor
+    ``also_kept`` lists (other projects' needs). With ``not_in`` (DVC's
+    ``--not-in-remote``), needed objects that remote already holds go from the cache too.
 
     Raises:
         JupyterExpError: a kept revision records a malformed ``.dvc`` file, lock or
@@ -132,9 +158,12 @@ def plan(project: Project, revisions: Revisions, remote: tuple[str, RemoteObject
         DataRemoteError: the remote cannot be listed.
     """
     cache = object_store(project)
-    kept = Revisions([*revisions.all(), *protected_commits(project)])
-    used = set(_used(project, kept, cache).paths)
+    used = kept_objects(project, revisions, skip_failed) | (also_kept or set())
     result = GcPlan(kept=len(used), cache_dir=str(cache.dir))
+    if not_in is not None:
+        name, objects = not_in
+        with storage_errors(name, objects.storage.url):
+            used -= objects.present(used, 4 * (os.cpu_count() or 1))
     for md5, (_, size) in sorted(_cache_objects(cache).items()):
         if md5 not in used:
             result.local[md5] = size

@@ -9,6 +9,7 @@ are read when the new layout lacks them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -17,6 +18,7 @@ import posixpath
 import re
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +33,9 @@ from .storage import Storage
 
 _PREFIX = re.compile(r"[0-9a-f]{2}")
 _REST = re.compile(r"[0-9a-f]{30}(\.dir)?")
+# An upload's temporary name beside its object (see :meth:`RemoteObjects.upload`).
+_TEMP = re.compile(r"\.([0-9a-f]{30}(?:\.dir)?)\.[0-9a-f]{32}\.tmp")
+STALE_TEMP_SECONDS = 3600  # a temporary upload this old belongs to a push that died
 LISTING_THRESHOLD = 64  # past this many objects to look up, one listing beats a request per object
 
 
@@ -103,6 +108,19 @@ def copy_hashing(source: Any, target: Path, callback: Any = None) -> str:
             if callback is not None:
                 callback.relative_update(count)
     return digest.hexdigest()
+
+
+def _mtime(entry: dict) -> float | None:
+    """A listing entry's modification time in seconds (fsspec drivers differ), or None."""
+    value = entry.get("mtime", entry.get("created"))
+    if value is None:
+        return None
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _check(md5: str, digest: str, message: str) -> None:
@@ -236,16 +254,47 @@ class RemoteObjects:
             else:
                 digest = hash_alongside(source, lambda: self.fs.put_file(os.fspath(source), temp, **kwargs))
             _check(md5, digest, corrupt)
-            if self.storage.protocol == "file":
-                os.chmod(temp, READONLY)  # as DVC leaves remote objects: read-only
             try:
+                if self.storage.protocol == "file":
+                    os.chmod(temp, READONLY)  # as DVC leaves remote objects: read-only
                 self.fs.mv(temp, final)
             except OSError:
-                if not self.fs.exists(final):  # SFTP refuses to rename over a file that is there
+                # SFTP refuses to rename over a file that is there; a concurrent push's
+                # sweep may have removed this temporary name once the object arrived.
+                if not self.fs.exists(final):
                     raise
         finally:
             if self.fs.exists(temp):
                 self.fs.rm_file(temp)
+
+    def sweep_temps(self, prefixes: Iterable[str]) -> int:
+        """Delete the temporary uploads that pushes killed mid-transfer left in the
+        ``files/md5/<prefix>`` directories named (those a push just wrote into): each
+        one whose object is now whole beside it, or that is older than
+        :data:`STALE_TEMP_SECONDS`. Only names of :meth:`upload`'s own form are touched.
+        Returns how many went."""
+        if not self.storage.renames:
+            return 0  # an object store writes no temporary names
+        removed = 0
+        now = time.time()
+        for prefix in sorted(set(prefixes)):
+            if not _PREFIX.fullmatch(prefix):
+                continue
+            try:
+                entries = self.fs.ls(f"{self.base}/{prefix}", detail=True)
+            except OSError:  # only a clean-up: a directory it cannot list keeps its leftovers
+                continue
+            names = {posixpath.basename(e["name"]): e for e in entries}
+            for name, entry in names.items():
+                match = _TEMP.fullmatch(name)
+                if match is None:
+                    continue
+                mtime = _mtime(entry)
+                if match.group(1) in names or (mtime is not None and now - mtime > STALE_TEMP_SECONDS):
+                    with contextlib.suppress(OSError):
+                        self.fs.rm_file(entry["name"])
+                        removed += 1
+        return removed
 
     def download(self, md5: str, target: Path, callback: Any = None) -> str:
         """Copy object ``md5`` to the new local file ``target`` (the caller's temporary

@@ -19,12 +19,12 @@ from ..pipeline.cache import Cache
 from ..pipeline.hashing import Hasher
 from ..pipeline.tracked import checkout
 from ..project import Project
-from . import transfer
+from . import runs, transfer
 from .config import RemoteSpec, resolve
 from .errors import DataRemoteError, RemoteConfigError
 from .objects import RemoteObjects, describe, is_storage_error
 from .storage import open_storage
-from .used import Revisions, Wanted, wanted_objects
+from .used import Revisions, Selected, Wanted, selected_items, wanted_from
 
 
 class NoRemoteError(RemoteConfigError):
@@ -155,11 +155,27 @@ def fetch_objects(
     return SyncReport(spec.name, result.transferred, result.nbytes, _paths(wanted, result.missing))
 
 
-def _wanted(
-    project: Project, revisions: Revisions, targets: list[str] | None, stores: list, spec: RemoteSpec
-) -> Wanted:
-    with storage_errors(spec.name, spec.url):
-        return wanted_objects(project, revisions, stores, targets)
+def _groups(selected: Selected, remote: str | None, pushing: bool) -> dict[str | None, Selected]:
+    """``selected`` by the remote each goes to, as DVC routes it: ``-r NAME`` takes what has
+    no ``remote:`` of its own or names that one; otherwise an output's ``remote:`` wins over
+    the default (the None key). A push leaves ``push: false`` outputs out."""
+    groups: dict[str | None, Selected] = {}
+    for item, inner in selected:
+        if pushing and not item.push:
+            continue
+        if remote and item.remote and item.remote != remote:
+            continue
+        groups.setdefault(remote or item.remote, []).append((item, inner))
+    return groups or {remote: []}
+
+
+def _merged(reports: list[SyncReport]) -> SyncReport:
+    return SyncReport(
+        reports[0].remote,
+        sum(r.transferred for r in reports),
+        sum(r.nbytes for r in reports),
+        tuple(m for r in reports for m in r.missing),
+    )
 
 
 def push(
@@ -169,19 +185,34 @@ def push(
     *,
     remote: str | None = None,
     jobs: int | None = None,
+    recursive: bool = False,
+    run_cache: bool = False,
 ) -> SyncReport:
-    """``push``: every object ``revisions`` need (what ``targets`` select) to ``remote``.
+    """``push``: every object ``revisions`` need (what ``targets`` select; ``recursive``:
+    also every ``.dvc`` file and stage in a target directory) to its remote: ``remote``,
+    else an output's own ``remote:``, else ``core.remote``; ``push: false`` outputs stay.
+    ``run_cache``: every run-cache entry too (see :mod:`.runs`), counted as pushed.
 
     Raises:
         NoRemoteError, RemoteConfigError, MissingDriverError: no usable remote.
         JupyterExpError: a malformed ``.dvc`` file, lock or manifest; targets matching nothing.
         DataRemoteError: a transfer failed.
     """
-    spec, objects = open_remote(project, remote)
     with project.lock():
-        cache: Cache = object_store(project)
-        wanted = _wanted(project, revisions, targets, [cache], spec)
-        return push_objects(project, spec, objects, wanted, jobs)
+        selected = selected_items(project, revisions, targets, recursive)
+        reports = []
+        for name, part in _groups(selected, remote, pushing=True).items():
+            spec, objects = open_remote(project, name)
+            with storage_errors(spec.name, spec.url):
+                wanted = wanted_from(part, [object_store(project)])
+            reports.append(push_objects(project, spec, objects, wanted, jobs))
+        report = _merged(reports)
+        if run_cache:  # the run history goes to -r or the default remote, as DVC sends it
+            spec, objects = open_remote(project, remote)
+            with storage_errors(spec.name, spec.url):
+                sent = runs.push_runs(project, objects)
+            report = SyncReport(report.remote, report.transferred + sent, report.nbytes, report.missing)
+        return report
 
 
 def fetch(
@@ -191,32 +222,50 @@ def fetch(
     *,
     remote: str | None = None,
     jobs: int | None = None,
+    recursive: bool = False,
+    run_cache: bool = False,
 ) -> SyncReport:
-    """``fetch``: every object ``revisions`` need (what ``targets`` select) into the cache.
+    """``fetch``: every object ``revisions`` need (what ``targets`` select) into the cache,
+    each from its remote (as :func:`push` routes it; ``push: false`` outputs too).
 
     Raises:
         as :func:`push`; DataRemoteError also when objects are missing from the remote
         (the others are fetched) or the disk is full.
     """
-    spec, objects = open_remote(project, remote)
     with project.lock():
-        report = _fetch(project, spec, objects, revisions, targets, jobs)
+        if run_cache:
+            _fetch_runs(project, remote)
+        report, spec = _fetch(project, revisions, targets, remote, jobs, recursive)
     _raise_missing(report, spec)
     return report
 
 
+def _fetch_runs(project: Project, remote: str | None) -> None:
+    """``--run-cache``: the remote's run history into the cache (not counted, as in DVC)."""
+    spec, objects = open_remote(project, remote)
+    with storage_errors(spec.name, spec.url):
+        runs.fetch_runs(project, objects)
+
+
 def _fetch(
     project: Project,
-    spec: RemoteSpec,
-    objects: RemoteObjects,
     revisions: Revisions,
     targets: list[str] | None,
+    remote: str | None,
     jobs: int | None,
+    recursive: bool,
     verb: str = "fetch",
-) -> SyncReport:
-    cache = object_store(project)
-    wanted = _wanted(project, revisions, targets, [cache, objects], spec)
-    return fetch_objects(project, spec, objects, wanted, jobs, verb)
+) -> tuple[SyncReport, RemoteSpec]:
+    selected = selected_items(project, revisions, targets, recursive)
+    reports = []
+    spec = None
+    for name, part in _groups(selected, remote, pushing=False).items():
+        spec, objects = open_remote(project, name)
+        with storage_errors(spec.name, spec.url):
+            wanted = wanted_from(part, [object_store(project), objects])
+        reports.append(fetch_objects(project, spec, objects, wanted, jobs, verb))
+    assert spec is not None  # _groups gives one group at least
+    return _merged(reports), spec
 
 
 def _raise_missing(report: SyncReport, spec: RemoteSpec) -> None:
@@ -236,6 +285,8 @@ def pull(
     jobs: int | None = None,
     force: bool = False,
     allow_missing: bool = False,
+    recursive: bool = False,
+    run_cache: bool = False,
 ) -> SyncReport:
     """``pull``: :func:`fetch`, then check out the workspace's data (``targets``).
 
@@ -246,9 +297,10 @@ def pull(
         as :func:`fetch`; CheckoutError: unsaved workspace files would be replaced
         (without ``force``; nothing is replaced).
     """
-    spec, objects = open_remote(project, remote)
     with project.lock():
-        report = _fetch(project, spec, objects, revisions, targets, jobs, "pull")
+        if run_cache:
+            _fetch_runs(project, remote)
+        report, spec = _fetch(project, revisions, targets, remote, jobs, recursive, "pull")
         changed = checkout(project, targets or None, force=force, allow_missing=True)
     report = SyncReport(report.remote, report.transferred, report.nbytes, report.missing, tuple(changed))
     if not allow_missing:

@@ -151,6 +151,8 @@ def push(
                 result.skipped_dirs.append(md5)
         if result.no_room is None:  # a manifest whose files all made it goes too
             _run(send, ready, jobs, result)
+        # What a killed push left where this one wrote: its objects are whole now.
+        remote.sweep_temps({m[:2] for m in files + ready})
     finally:
         bar.close()
     return result

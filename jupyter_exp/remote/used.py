@@ -103,10 +103,14 @@ def select_revisions(
     all_commits: bool = False,
     experiments: list[tuple[str, str]] | None = None,
     every_experiment: bool = False,
+    since: float | None = None,
+    skip_failed: bool = False,
 ) -> Revisions:
     """The workspace (unless not ``workspace``), ``num`` first-parent commits from each of
     ``revs``, branch tips (``num`` each), tags, every commit, and the chains of the given
-    ``experiments`` (every one with ``every_experiment``).
+    ``experiments`` (every one with ``every_experiment``); with ``since`` (a POSIX time,
+    DVC's ``--date``) every commit committed then or later. With ``skip_failed`` only the
+    workspace must be readable (a commit that is not is skipped with a warning).
 
     Raises:
         JupyterExpError: a ``--rev`` that names no commit.
@@ -131,6 +135,12 @@ def select_revisions(
                 optional += project.git.rev_list(tip, first_parent=True, limit=max(num, 1))
         if all_tags:
             optional += project.git.rev_list(tags=True, no_walk=True)
+    if since is not None:
+        starts = [*([head] if head else []), "--branches", "--tags", "--remotes"]
+        optional += [sha for sha, when, _ in project.git.commits(starts, not_from=[]) if when >= since]
+    if skip_failed:
+        optional = [r for r in required if r is not None] + optional
+        required = [WORKSPACE] if workspace else []
     return Revisions(list(dict.fromkeys(required)), [r for r in dict.fromkeys(optional) if r not in required])
 
 
@@ -170,7 +180,9 @@ def tracked_at(project: Project, rev: str | None, memo: dict) -> list[Tracked]:
             recorded = entry_outs(entry, f"{where}, stage '{stage.name}'")
             for out in stage.outs:
                 if out.cache and out.def_path in recorded:
-                    found.append(Tracked(out.path, recorded[out.def_path], stage.address))
+                    found.append(
+                        Tracked(out.path, recorded[out.def_path], stage.address, push=out.push, remote=out.remote)
+                    )
     return found
 
 
@@ -181,9 +193,10 @@ def _dvcfile_of(source: str) -> str:
     return source.rpartition(":")[0] if ":" in source else "dvc.yaml"
 
 
-def _matches(item: Tracked, target: str) -> tuple[bool, str | None]:
+def _matches(item: Tracked, target: str, recursive: bool = False) -> tuple[bool, str | None]:
     """Whether ``item`` is selected by ``target`` (a project-relative path, a ``.dvc`` or
-    ``dvc.yaml`` file, a stage address), and the file inside it ``target`` names if any."""
+    ``dvc.yaml`` file, a stage address; with ``recursive`` also a directory holding its
+    ``.dvc`` or ``dvc.yaml`` file), and the file inside it ``target`` names if any."""
     target = target.rstrip("/")
     name = item.source.rpartition(":")[2]
     if target in (item.path, item.source, _dvcfile_of(item.source)) or (
@@ -192,13 +205,15 @@ def _matches(item: Tracked, target: str) -> tuple[bool, str | None]:
         return True, None
     if item.path.startswith(target + "/") or target == ".":
         return True, None
+    if recursive and _dvcfile_of(item.source).startswith(target + "/"):
+        return True, None
     if target.startswith(item.path + "/") and item.info.isdir:
         return True, target[len(item.path) + 1 :]
     return False, None
 
 
 def select_targets(
-    project: Project, items: list[Tracked], targets: list[str] | None
+    project: Project, items: list[Tracked], targets: list[str] | None, recursive: bool = False
 ) -> list[tuple[Tracked, str | None]]:
     """``items`` the targets select (all when none), each with the file inside a
     directory output a target names (None: the whole output)."""
@@ -209,11 +224,47 @@ def select_targets(
     chosen = []
     for item in items:
         for target in wanted:
-            hit, inner = _matches(item, target)
+            hit, inner = _matches(item, target, recursive)
             if hit:
                 chosen.append((item, inner))
                 break
     return chosen
+
+
+Selected = list[tuple[Tracked, str | None]]
+
+
+def selected_items(
+    project: Project, revisions: Revisions, targets: list[str] | None = None, recursive: bool = False
+) -> Selected:
+    """What the revisions record that ``targets`` select (see :func:`select_targets`).
+
+    Raises:
+        JupyterExpError: a required revision records a malformed ``.dvc``, lock or
+            manifest, or ``targets`` select nothing in any revision.
+    """
+    memo: dict = {}
+    found: Selected = []
+    for rev in revisions.all():
+        try:
+            items = tracked_at(project, rev, memo)
+        except JupyterExpError as exc:
+            if rev is WORKSPACE or rev in revisions.required:
+                raise
+            warn(f"skipped commit {rev[:7]} ({exc})")
+            continue
+        found += select_targets(project, items, targets, recursive)
+    if targets and not found:
+        raise CheckoutError(f"Nothing tracked matches {', '.join(targets)}; check the names.")
+    return found
+
+
+def wanted_from(selected: Selected, stores: list[ManifestSource]) -> Wanted:
+    """The objects of ``selected``, directories expanded through the first store holding their manifest."""
+    wanted = Wanted()
+    for item, inner in selected:
+        _add(wanted, item, inner, stores)
+    return wanted
 
 
 def wanted_objects(
@@ -226,27 +277,9 @@ def wanted_objects(
     expanded through the first store holding their manifest.
 
     Raises:
-        JupyterExpError: a required revision records a malformed ``.dvc``, lock or
-            manifest, or ``targets`` select nothing in any revision.
+        as :func:`selected_items`.
     """
-    memo: dict = {}
-    wanted = Wanted()
-    matched = False
-    for rev in revisions.all():
-        try:
-            items = tracked_at(project, rev, memo)
-        except JupyterExpError as exc:
-            if rev is WORKSPACE or rev in revisions.required:
-                raise
-            warn(f"skipped commit {rev[:7]} ({exc})")
-            continue
-        selected = select_targets(project, items, targets)
-        matched = matched or bool(selected)
-        for item, inner in selected:
-            _add(wanted, item, inner, stores)
-    if targets and not matched:
-        raise CheckoutError(f"Nothing tracked matches {', '.join(targets)}; check the names.")
-    return wanted
+    return wanted_from(selected_items(project, revisions, targets), stores)
 
 
 def _add(wanted: Wanted, item: Tracked, inner: str | None, stores: list[ManifestSource]) -> None:
