@@ -17,12 +17,13 @@ from ..errors import JupyterExpError
 from ..options import ShowOptions
 from .parser import Text, UsageError, selection_flags
 from .pipeline import add_repro_flags, repro_options
+from .search import check_search_flags, run_search, search_only
 
 
 def _check_run_flags(args: argparse.Namespace) -> None:
     """The flags of one mode only, in the command line's words (exit status 1, as before)."""
     if args.search or args.resume or args.status is not None:
-        _check_search_flags(args)
+        check_search_flags(args)
         return
     if args.dry and (args.queue or args.temp or args.run_all):
         raise JupyterExpError("--dry shows what a workspace run would do; drop --queue/--temp/--run-all.")
@@ -32,60 +33,11 @@ def _check_run_flags(args: argparse.Namespace) -> None:
         raise JupyterExpError("-r/--rev resumes a checkpoint in a --queue or --temp run; add one of them.")
     if args.rev and args.reset:
         raise JupyterExpError("-r/--rev and --reset exclude each other; pick one.")
-    given = [flag for flag, value in _search_only(args) if value]
+    given = [flag for flag, value in search_only(args) if value]
     if given:
         raise JupyterExpError(f"{given[0]} applies to --search only; add --search or drop {given[0]}.")
     if (args.executor or args.shared_fs is not None) and not args.run_all:
         raise JupyterExpError("--executor applies to --run-all (and `queue start`); add --run-all.")
-
-
-def _search_only(args: argparse.Namespace) -> list[tuple[str, object]]:
-    """The flags that shape a new study, and whether each was given."""
-    return [
-        ("--objective", args.objective),
-        ("--maximize", args.maximize),
-        ("--trials", args.trials is not None),
-        ("--sampler", args.sampler is not None),
-        ("--seed", args.seed is not None),
-        ("--prune", args.prune),
-    ]
-
-
-def _check_search_flags(args: argparse.Namespace) -> None:
-    """Refuse what a study cannot honour, before anything is queued: its trials are
-    queued and run by the study itself, from the workspace's HEAD."""
-    modes = ("--search", "--resume", "--status")
-    chosen = [m for m, given in zip(modes, (args.search, args.resume, args.status is not None)) if given]
-    if args.resume and args.status is not None:
-        raise JupyterExpError("--resume and --status exclude each other; pick one.")
-    others = [
-        ("--queue", args.queue),
-        ("--temp", args.temp),
-        ("--run-all", args.run_all),
-        ("--dry", args.dry),
-        ("-r/--rev", args.rev),
-        ("-C/--copy-paths", args.copy_paths),
-        ("--reset", args.reset),
-        ("-m/--message", args.message),
-        ("--shared-fs/--no-shared-fs", args.shared_fs is not None),  # (a study's workers share the project)
-    ]
-    clash = next((flag for flag, value in others if value), None)
-    if clash is not None:
-        fix = "its trials are queued and run by the study" if clash in ("--queue", "--run-all", "--temp") else ""
-        raise JupyterExpError(f"{clash} does not apply to {chosen[0]}{f' ({fix})' if fix else ''}; drop {clash}.")
-    if args.resume or args.status is not None:
-        # A study keeps what it was started with; only -j and --executor are the run's.
-        kept = [flag for flag, value in [("-S", args.set_param), *_search_only(args), ("-n", args.name)] if value]
-        kept += ["TARGETS"] if args.targets and args.status is not None else []
-        if kept and args.status is not None:
-            raise JupyterExpError(f"{kept[0]} does not apply to --status; drop it.")
-        if kept:
-            raise JupyterExpError(
-                f"{kept[0]} does not apply to --resume: study '{args.resume}' keeps what it was started with; "
-                f"drop {kept[0]}."
-            )
-        if args.status is not None and (args.executor or args.jobs != 1):
-            raise JupyterExpError("-j/--executor do not apply to --status; drop them.")
 
 
 def _cmd_exp_run(args: argparse.Namespace):
@@ -93,7 +45,7 @@ def _cmd_exp_run(args: argparse.Namespace):
     targets, options = args.targets or None, repro_options(args)
     echo = silent if args.quiet else None
     if args.search or args.resume or args.status is not None:
-        return _search(args, targets, options)
+        return run_search(args, targets, options)
     if args.dry:
         pipeline_api.reproduce(targets, options, dry=True, echo=echo)
         return None
@@ -133,37 +85,6 @@ def _cmd_exp_run(args: argparse.Namespace):
         on_progress=None if args.quiet else _progress_bar,
         echo=echo,
     )
-
-
-def _search(args: argparse.Namespace, targets, options) -> Text:
-    """``exp run --search`` (``--resume NAME``, ``--status [NAME]``): a hyperparameter study."""
-    from ..api import search as search_api
-
-    if args.status is not None:
-        if args.status:
-            return Text(search_api.search_status(args.status) + "\n")
-        from ..api import project_at
-        from ..studies.study import study_names
-
-        names = study_names(project_at(None))
-        return Text("".join(f"{n}: {search_api.search_status(n)}\n" for n in names) or "No studies.\n")
-    result = search_api.search(
-        args.set_param,
-        objective=args.objective,
-        maximize=args.maximize,
-        trials=20 if args.trials is None else args.trials,
-        jobs=args.jobs,
-        name=args.name,
-        sampler=args.sampler or "tpe",
-        seed=args.seed,
-        prune=args.prune,
-        executor=args.executor,
-        resume=args.resume,
-        targets=targets,
-        options=options,
-        quiet=args.quiet,
-    )
-    return Text(f"Study '{result.study}': {result.status}\n")
 
 
 def _progress_bar(event: dict) -> None:

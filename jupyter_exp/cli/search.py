@@ -1,0 +1,89 @@
+"""``exp run --search`` / ``--resume`` / ``--status``: which flags a study takes, and
+running or reporting one (the rest of ``exp run`` is in ``experiments.py``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import JupyterExpError
+from .parser import Text
+
+
+def search_only(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """The flags that shape a new study, and whether each was given."""
+    return [
+        ("--objective", args.objective),
+        ("--maximize", args.maximize),
+        ("--trials", args.trials is not None),
+        ("--sampler", args.sampler is not None),
+        ("--seed", args.seed is not None),
+        ("--prune", args.prune),
+    ]
+
+
+def check_search_flags(args: argparse.Namespace) -> None:
+    """Refuse what a study cannot honour, before anything is queued: its trials are
+    queued and run by the study itself, from the workspace's HEAD."""
+    modes = ("--search", "--resume", "--status")
+    chosen = [m for m, given in zip(modes, (args.search, args.resume, args.status is not None)) if given]
+    if args.resume and args.status is not None:
+        raise JupyterExpError("--resume and --status exclude each other; pick one.")
+    others = [
+        ("--queue", args.queue),
+        ("--temp", args.temp),
+        ("--run-all", args.run_all),
+        ("--dry", args.dry),
+        ("-r/--rev", args.rev),
+        ("-C/--copy-paths", args.copy_paths),
+        ("--reset", args.reset),
+        ("-m/--message", args.message),
+        ("--shared-fs/--no-shared-fs", args.shared_fs is not None),  # (a study's workers share the project)
+    ]
+    clash = next((flag for flag, value in others if value), None)
+    if clash is not None:
+        fix = "its trials are queued and run by the study" if clash in ("--queue", "--run-all", "--temp") else ""
+        raise JupyterExpError(f"{clash} does not apply to {chosen[0]}{f' ({fix})' if fix else ''}; drop {clash}.")
+    if args.resume or args.status is not None:
+        # A study keeps what it was started with; only -j and --executor are the run's.
+        kept = [flag for flag, value in [("-S", args.set_param), *search_only(args), ("-n", args.name)] if value]
+        kept += ["TARGETS"] if args.targets and args.status is not None else []
+        if kept and args.status is not None:
+            raise JupyterExpError(f"{kept[0]} does not apply to --status; drop it.")
+        if kept:
+            raise JupyterExpError(
+                f"{kept[0]} does not apply to --resume: study '{args.resume}' keeps what it was started with; "
+                f"drop {kept[0]}."
+            )
+        if args.status is not None and (args.executor or args.jobs != 1):
+            raise JupyterExpError("-j/--executor do not apply to --status; drop them.")
+
+
+def run_search(args: argparse.Namespace, targets, options) -> Text:
+    """``exp run --search`` (``--resume NAME``, ``--status [NAME]``): a hyperparameter study."""
+    from ..api import search as search_api
+
+    if args.status is not None:
+        if args.status:
+            return Text(search_api.search_status(args.status) + "\n")
+        from ..api import project_at
+        from ..studies.study import study_names
+
+        names = study_names(project_at(None))
+        return Text("".join(f"{n}: {search_api.search_status(n)}\n" for n in names) or "No studies.\n")
+    result = search_api.search(
+        args.set_param,
+        objective=args.objective,
+        maximize=args.maximize,
+        trials=20 if args.trials is None else args.trials,
+        jobs=args.jobs,
+        name=args.name,
+        sampler=args.sampler or "tpe",
+        seed=args.seed,
+        prune=args.prune,
+        executor=args.executor,
+        resume=args.resume,
+        targets=targets,
+        options=options,
+        quiet=args.quiet,
+    )
+    return Text(f"Study '{result.study}': {result.status}\n")
