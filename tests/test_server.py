@@ -19,6 +19,7 @@ import pytest
 from conftest import cli_command, make_repo
 from server_helpers import *  # noqa: F403 - pytest-jupyter's fixtures and the server's
 from server_helpers import (
+    GATED_STEPS,
     environ_for_cli,
     fetch_json,
     git_out,
@@ -380,10 +381,13 @@ async def test_the_watcher_stops_after_the_last_socket(jp_ws_fetch, proj, regist
 @pytest.fixture
 def slow(jp_root_dir: Path) -> Path:
     """Two checkpoint steps a second, and 300 finished experiments besides (in one
-    ``git fast-import``, as the benchmarks make them): a live update must not resend them."""
+    ``git fast-import``, as the benchmarks make them): a live update must not resend them.
+    Its first steps are gated (``slow_pipeline``): ``<root>/../gate/<name>``."""
     from run import make_experiments  # bench/run.py (conftest puts bench/ on the path)
 
-    root = make_repo(jp_root_dir / "proj", slow_pipeline(8))
+    gate = jp_root_dir / "gate"
+    gate.mkdir()
+    root = make_repo(jp_root_dir / "proj", slow_pipeline(8, gate=gate))
     (root / "dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
     make_experiments(root, 300)
     (root / "dvc.lock").unlink()
@@ -393,10 +397,13 @@ def slow(jp_root_dir: Path) -> Path:
 
 @on_loop
 async def test_live_updates_stay_small_while_two_experiments_run(jp_fetch, jp_ws_fetch, slow):
-    for name in ("a", "b"):
-        await fetch_json(
-            jp_fetch, "run", "POST", {"name": name, "set_params": [f"train.lr={len(name)}"]}, project="proj"
-        )
+    """Two experiments running at once are followed step by step over the socket, each
+    update small. The runs wait at their first steps until the socket has shown them
+    (the gate), so how often the watcher may refresh on a loaded machine (once a second
+    at most, within its CPU share) cannot make the runs outpace it."""
+    gate = slow.parent / "gate"
+    for name, lr in (("a", 1), ("b", 2)):
+        await fetch_json(jp_fetch, "run", "POST", {"name": name, "set_params": [f"train.lr={lr}"]}, project="proj")
     ws = await jp_ws_fetch("jupyter-exp", "live", params={"project": "proj"})
     await fetch_json(jp_fetch, "queue/start", "POST", {"jobs": 2}, project="proj")
     steps: dict[str, set] = {"a": set(), "b": set()}
@@ -405,14 +412,16 @@ async def test_live_updates_stay_small_while_two_experiments_run(jp_fetch, jp_ws
         if message["type"] == "table-diff":
             for row in message["rows"]:
                 name = row["key"].rsplit("/", 1)[-1]
-                if name in steps and row["state"] == "running" and row["progress"]:
-                    steps[name].add(row["progress"].get("step"))
+                step = (row["progress"] or {}).get("step") if row["state"] == "running" else None
+                if name in steps and step is not None and step not in steps[name]:
+                    steps[name].add(step)
+                    (gate / name).write_text(str(len(steps[name])))  # the run may go on
         return message["type"] == "status" and message["status"]["running"] == message["status"]["queued"] == 0
 
-    seen = await messages_until(ws, both_done, timeout=120)
+    seen = await messages_until(ws, both_done, timeout=180)
     sizes = [m["_bytes"] for m in seen]
     assert max(sizes) < LIVE_LIMIT, sizes
-    assert len(steps["a"]) >= 2 and len(steps["b"]) >= 2, steps  # followed step by step
+    assert len(steps["a"]) >= GATED_STEPS and len(steps["b"]) >= GATED_STEPS, steps  # followed step by step
     ws.close()
 
 
