@@ -147,6 +147,7 @@ async def test_the_table_and_a_message(jp_fetch, proj):
     assert answer["patch"]["prefs"]["sort"] == [[column, "asc"]]
     again = await fetch_json(jp_fetch, "table", project="proj")
     assert again["state"]["prefs"]["sort"] == [[column, "asc"]] and again["version"] == answer["version"]
+    assert [m["type"] for m in answer["messages"]] == ["patch"] and answer["messages"][0]["patch"] == answer["patch"]
     # The engine's refusal is the table's message, as in a notebook; the table survives.
     bad = await fetch_json(jp_fetch, "table", "POST", {"type": "action", "action": "apply", "keys": []}, project="proj")
     assert bad["ok"] is False and bad["error"] == "Select a row to apply."
@@ -156,6 +157,44 @@ async def test_the_table_and_a_message(jp_fetch, proj):
         "jupyter-exp", "table", method="POST", body="[1]", params={"project": "proj"}, raise_error=False
     )
     assert response.code == 400 and json.loads(response.body)["message"] == "The request body must be a JSON object."
+
+
+@on_loop
+async def test_a_message_is_answered_with_what_changed_not_the_table(jp_fetch, proj):
+    """Sorting or hiding a column of 300 experiments answers with the messages the socket
+    gets (a row-level ``table-diff``, a ``patch``), each version once: the client turns
+    its table into the server's with them, and the answer is a fraction of the table."""
+    from run import make_experiments  # bench/run.py (conftest puts bench/ on the path)
+
+    (proj / "dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
+    make_experiments(proj, 300)
+    (proj / "dvc.lock").unlink()
+    first = await fetch_json(jp_fetch, "table", project="proj")
+    table, version = first["state"]["table"], first["version"]
+    whole = len(json.dumps(table))
+    column = next(c["id"] for c in table["all_columns"] if c["id"].endswith("train.lr"))
+    orders = [[r["key"] for r in table["rows"]]]
+    for message in (
+        {"type": "sort", "column": column},
+        {"type": "sort", "column": column},
+        {"type": "hide", "column": column},
+    ):
+        response = await jp_fetch(
+            "jupyter-exp", "table", method="POST", body=json.dumps(message), params={"project": "proj"}
+        )
+        answer = json.loads(response.body)
+        assert answer["ok"] is True and "table" not in answer["patch"]
+        assert [m["version"] for m in answer["messages"]] == list(range(version + 1, answer["version"] + 1))
+        for m in answer["messages"]:
+            if m["type"] == "table-diff":
+                table = apply_diff(table, m)
+        version = answer["version"]
+        now = await fetch_json(jp_fetch, "table", project="proj")
+        assert now["version"] == version and now["state"]["table"] == table, message
+        assert len(response.body) < whole / 4, (message, len(response.body), whole)
+        orders.append([r["key"] for r in table["rows"]])
+    assert orders[1] != orders[0] and orders[2] == orders[0]  # sorted ascending, then as at first
+    assert column not in [c["id"] for c in table["columns"]]
 
 
 @on_loop

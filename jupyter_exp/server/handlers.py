@@ -115,7 +115,8 @@ class ProjectHandler(ExpHandler):
 
 
 class TableHandler(ExpHandler):
-    """GET table: the state and its version; POST table: one message of the table."""
+    """GET table: the state and its version; POST table: one message of the table,
+    answered with the versioned messages it made (``table-diff``, ``patch``)."""
 
     @web.authenticated
     @authorized
@@ -141,12 +142,18 @@ class TableHandler(ExpHandler):
                 raise Refused(403, f"You are not allowed to run experiments here ({' '.join(map(str, step))}).")
         with answering():
             session = await self.session()
-            reply, patch, version = await self.registry.run(session.handle, message)
-        self.answer(
-            await self.registry.run(
-                dumps, {"patch": patch, "version": version, "ok": reply["ok"], "error": reply.get("error")}
-            )
-        )
+            reply, messages, version = await self.registry.run(session.handle, message)
+        # What changed, as the live socket sends it (a row-level diff of the table, not
+        # the table): the client applies each message once, whichever way it came first.
+        patch = {k: v for m in messages if m["type"] == "patch" for k, v in m["patch"].items()}
+        answer = {
+            "messages": messages,
+            "patch": patch,
+            "version": version,
+            "ok": reply["ok"],
+            "error": reply.get("error"),
+        }
+        self.answer(await self.registry.run(dumps, answer))
 
 
 class StatusHandler(ExpHandler):

@@ -18,9 +18,14 @@ export interface ITableAnswer {
   version: number;
 }
 
+/** POST table's answer: the versioned messages the table message made (`table-diff`, `patch`, as the socket sends them). */
 export interface IPatchAnswer {
+  messages?: any[];
+  /** The non-table state keys that changed (also in `messages`). */
   patch: Record<string, any>;
   version: number;
+  ok?: boolean;
+  error?: string | null;
 }
 
 export interface IStatus {
