@@ -184,6 +184,7 @@ function render({ model, el, embed }) {
   let lastClicked = null;
   let rowsAll = [];  // the table's rows, all of them; the DOM holds a window of them
   let drawn = [0, 0];  // the rows in the DOM: [first, end)
+  let drawnHead = "";  // the header's HTML as last drawn
   let rowHeight = 0;  // measured from a drawn row; 0 until then
   let rowHtml = () => "";
   let editing = null;  // the cell being edited: {key, column, value}
@@ -296,12 +297,18 @@ function render({ model, el, embed }) {
       if (i < 0) return "";
       return ` <span class="jx-sort">${sort[i][1] === "desc" ? "▼" : "▲"}${sort.length > 1 ? i + 1 : ""}</span>`;
     };
-    $("thead").innerHTML =
+    // Rewritten only when it changed: a live update (a running row's step) leaves the
+    // header as it is, so a click on it that the update interrupts is not lost.
+    const headHtml =
       `<tr class="jx-groups"><th colspan="3"></th>${groups.map(([g, n]) =>
         `<th colspan="${n}" class="jx-group-${esc(g)}">${esc(g)}</th>`).join("")}</tr>` +
       `<tr><th></th><th></th><th></th>${cols.map((c) =>
         `<th data-sort="${esc(c.id)}" class="jx-col-${esc(c.group)}" title="click: sort; shift+click: add to the sort${c.file ? "; " + esc(c.file) : ""}">` +
         `${esc(c.label)}${mark(c.id)}</th>`).join("")}</tr>`;
+    if (headHtml !== drawnHead) {
+      $("thead").innerHTML = headHtml;
+      drawnHead = headHtml;
+    }
     rowHtml = (r) => {
       const isExp = r.kind === "experiment" || r.kind === "checkpoint";
       const cells = r.cells.map((v, i) => {
