@@ -198,6 +198,26 @@ async def test_a_message_is_answered_with_what_changed_not_the_table(jp_fetch, p
 
 
 @on_loop
+async def test_plots_lists_the_projects_dvc_plots_with_the_panels_ids(jp_fetch, jp_root_dir):
+    root = make_repo(
+        jp_root_dir / "plotted",
+        {
+            "dvc.yaml": "plots:\n- loss.csv:\n    x: step\n    y: loss\n- images\n",
+            "loss.csv": "step,loss\n0,1.0\n1,0.5\n",
+            "images/a.png": "not really a png",
+        },
+    )
+    answer = await fetch_json(jp_fetch, "plots", project=root.name)
+    assert answer == {
+        "plots": [
+            {"id": "template:loss.csv", "title": "loss.csv", "kind": "vega"},
+            {"id": "image:images/a.png", "title": "images/a.png", "kind": "image"},
+        ],
+        "errors": [],
+    }
+
+
+@on_loop
 async def test_one_session_per_project_whatever_the_path(jp_fetch, proj, registry):
     await fetch_json(jp_fetch, "table", project="proj")
     await fetch_json(jp_fetch, "status", project="proj/")

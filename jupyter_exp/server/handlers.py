@@ -27,7 +27,7 @@ from tornado.websocket import WebSocketHandler
 from ..errors import JupyterExpError
 from ..project import Project
 from ..table import view
-from . import apply_preview, params_info, queue_actions, queue_info
+from . import apply_preview, params_info, plots_info, queue_actions, queue_info
 from .paths import ProjectNotFound, find_project, relative_to_root
 from .session import ProjectSession, SessionRegistry, dumps
 
@@ -170,6 +170,16 @@ class ParamsHandler(ExpHandler):
     async def get(self) -> None:
         with answering():
             self.answer(await self.registry.run(params_info.params_files, self.project()))
+
+
+class PlotsHandler(ExpHandler):
+    """GET plots: the project's DVC plots (ids as the Plot panel names them)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        with answering():
+            self.answer(await self.registry.run(plots_info.plots, self.project()))
 
 
 class RunHandler(ExpHandler):
@@ -321,6 +331,7 @@ ROUTES: list[tuple[str, type]] = [
     ("table", TableHandler),
     ("status", StatusHandler),
     ("params", ParamsHandler),
+    ("plots", PlotsHandler),
     ("run", RunHandler),
     ("queue", QueueHandler),
     ("queue/start", QueueStartHandler),

@@ -163,6 +163,9 @@ export class ProjectApi {
   params(): Promise<IParamsAnswer> {
     return requestAPI(this.settings, 'params', this.q());
   }
+  plots(): Promise<{ plots: { id: string; title: string; kind: string }[]; errors: string[] }> {
+    return requestAPI(this.settings, 'plots', this.q());
+  }
   run(request: IRunRequest): Promise<{ queued?: { id: string; name: string }[]; started?: { id: string; name: string }[] }> {
     return requestAPI(this.settings, 'run', this.q(), request);
   }

@@ -135,7 +135,35 @@ export class ServerModel implements IAfmModel {
     if (name === 'host') {
       return 'lab';
     }
-    return this._state[name];
+    const view = this._views.get(name);
+    if (!view) {
+      return this._state[name];
+    }
+    // The same object until the key or the view changes (table.js compares panels by identity).
+    const raw = this._state[name];
+    const memo = this._viewed.get(name);
+    if (memo && memo.raw === raw) {
+      return memo.value;
+    }
+    const value = view(raw);
+    this._viewed.set(name, { raw, value });
+    return value;
+  }
+
+  /** How the host shows a state key (e.g. the Plot panel through the sidebar's plot selection); null: as it is. */
+  setView(name: string, view: ((value: any) => any) | null): void {
+    if (view) {
+      this._views.set(name, view);
+    } else {
+      this._views.delete(name);
+    }
+    this.refreshView(name);
+  }
+
+  /** The view of a key changed (not the key): show it again. */
+  refreshView(name: string): void {
+    this._viewed.delete(name);
+    this._fire([name]);
   }
 
   /** As a Backbone model's set: an equal value changes nothing and fires nothing. */
@@ -322,7 +350,7 @@ export class ServerModel implements IAfmModel {
   private _fire(keys: string[]): void {
     for (const key of keys) {
       for (const callback of [...(this._listeners.get(`change:${key}`) ?? [])]) {
-        callback(this._state[key]);
+        callback(this.get(key));
       }
     }
     this._changed.emit(keys);
@@ -377,6 +405,8 @@ export class ServerModel implements IAfmModel {
   }
 
   private _state: Record<string, any> = {};
+  private _views = new Map<string, (value: any) => any>();
+  private _viewed = new Map<string, { raw: any; value: any }>();
   private _version = -1;
   private _dirty = new Set<string>();
   private _listeners = new Map<string, Set<AfmCallback>>();
