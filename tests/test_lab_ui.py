@@ -465,3 +465,58 @@ def test_two_projects_in_two_tabs_work_independently(two_projects, built_labexte
             raise
         finally:
             browser.close()
+
+
+def test_the_sidebar_chooses_which_plots_the_tab_shows(tmp_path, monkeypatch, built_labextension):
+    """The sidebar's Plots section lists the project's DVC plots and the panel's kinds;
+    unchecking one takes it out of the tab's plots view, and a custom metric-vs-param
+    plot added there is drawn for the plotted experiments."""
+    from playwright.sync_api import expect, sync_playwright
+
+    files = {"train.py": TRAIN, "dvc.yaml": DVC_YAML + "plots:\n- loss.csv:\n    x: step\n    y: loss\n"}
+    files.update({"params.yaml": PARAMS, "loss.csv": "step,loss\n0,1.0\n1,0.6\n2,0.4\n"})
+    root = make_repo(tmp_path / "root" / "plotted", files)
+    monkeypatch.chdir(root)
+    for i, lr in enumerate((0.1, 0.3)):
+        jupyter_exp.run(params={"train.lr": lr}, name=f"p{i + 1}")
+        (root / "model.json").unlink()
+    git(root, "checkout", "-q", "--", ".")
+    with running_lab(root.parent, built_labextension, tmp_path) as (base, token), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{base}/lab?reset&token={token}")
+            page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('jupyter-exp:open')")
+            page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:open', {project: 'plotted'})")
+            table = page.locator("#jupyter-exp-plotted")
+            for name in ("p1", "p2"):
+                table.get_by_label(f"select {name}", exact=True).check(timeout=30_000)
+            table.get_by_role("button", name="Plot").click()
+            panel = table.locator(".jx-panel")
+            for kind in ("template", "scatter", "parallel"):
+                expect(panel.locator(f".jx-plot-{kind} .jx-vega svg.marks")).to_have_count(1, timeout=30_000)
+
+            page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:show-sidebar')")
+            plots = page.locator("#jupyter-exp-sidebar .jp-ExperimentsPlots")
+            expect(plots.locator('input[data-plot="template:loss.csv"]')).to_be_checked(timeout=20_000)
+            plots.locator('input[data-plot="template:loss.csv"]').uncheck()
+            plots.locator('input[data-plot="parallel"]').uncheck()
+            expect(panel.locator(".jx-plot-template")).to_have_count(0)
+            expect(panel.locator(".jx-plot-parallel")).to_have_count(0)
+            expect(panel.locator(".jx-plot-scatter .jx-vega svg.marks")).to_have_count(1)
+
+            # A custom plot: the metric w against the param train.lr.
+            metric = plots.locator("select.jp-ExperimentsPlots-metric")
+            w = next(v for v in metric.locator("option").evaluate_all("os => os.map(o => o.value)") if v.endswith("w"))
+            metric.select_option(w)
+            plots.locator("select.jp-ExperimentsPlots-param").select_option("params.train.lr")
+            plots.get_by_role("button", name="Add plot").click()
+            custom = panel.locator(".jx-plot-custom .jx-vega svg.marks")
+            expect(custom).to_have_count(1, timeout=20_000)
+            expect(panel.locator(".jx-plot-custom svg .role-legend-label text")).to_have_text(["p1", "p2"])
+            page.screenshot(path=str(ARTIFACTS / "lab-plot-selection.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "lab-plot-selection-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
