@@ -322,6 +322,24 @@ async def _live_gets(server: Server, path: str, project: str, repeat: int) -> li
     return times
 
 
+def _answer_sizes(server: Server, path: str) -> list[tuple[str, float, int]]:
+    """Time and size of the answers to a few table messages: each carries what the
+    message changed (patches), not the table."""
+    table = json.loads(server.get(path))["state"]["table"]
+    key = next(r["key"] for r in table["rows"] if r["kind"] == "experiment")
+    column = next(c["id"] for c in table["columns"] if c["id"].endswith("train.lr"))  # each row its own
+    results = []
+    for what, message in [
+        ("star one row", {"type": "star", "key": key}),
+        ("sort by a param", {"type": "sort", "column": column}),
+        ("hide a column", {"type": "hide", "column": column}),
+    ]:
+        started = time.perf_counter()
+        body = server.post(path, message)
+        results.append((what, (time.perf_counter() - started) * 1000, len(body)))
+    return results
+
+
 def bench_big_table(work: Path, size: int, repeat: int, rows: list[tuple]) -> None:
     root = _big_project(work, size)
     path = f"/jupyter-exp/table?project={root.name}"
@@ -330,6 +348,7 @@ def bench_big_table(work: Path, size: int, repeat: int, rows: list[tuple]) -> No
         first, nbytes = _timed_get(server, path)
         again = [_timed_get(server, path)[0] for _ in range(repeat)]
         live = asyncio.run(_live_gets(server, path, root.name, repeat))
+        answers = _answer_sizes(server, path)
     finally:
         server.stop()
     server = Server(work, work / "server-big-2.log")  # a new server: the show cache is warm
@@ -341,6 +360,8 @@ def bench_big_table(work: Path, size: int, repeat: int, rows: list[tuple]) -> No
     rows.append((f"GET table, {size} exps, first in a new server (show cache warm)", f"{warm:.0f} ms", ""))
     rows.append((f"GET table, {size} exps, again (collected again: no socket open)", f"{fmt(again)} ms", ""))
     rows.append((f"GET table, {size} exps, with a live socket open (no collection)", f"{fmt(live)} ms", ""))
+    for what, ms, size_bytes in answers:
+        rows.append((f"POST table ({what}), {size} exps: the answer", f"{ms:.0f} ms", f"{size_bytes / 1e3:.1f} KB"))
 
 
 def main(argv: list[str] | None = None) -> int:

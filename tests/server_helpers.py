@@ -46,6 +46,7 @@ PIPELINE = {
 SLOW_TRAIN = """import json, os, sys, time
 from jupyter_exp import live
 steps = int(sys.argv[1])
+gate = sys.argv[2] if len(sys.argv) > 2 else None
 state = json.load(open("model.json")) if os.path.exists("model.json") else {"step": 0}
 for step in range(state["step"], steps):
     time.sleep(0.25)
@@ -53,16 +54,30 @@ for step in range(state["step"], steps):
     json.dump(state, open("model.json", "w"))
     live.log_metric("loss", 1 / (step + 1))
     live.next_step(total=steps)
+    # Gated (a test following the run): wait until the test has seen this many steps
+    # of this experiment (the number in the gate's file), for the first GATED steps.
+    seen = os.path.join(gate, os.environ.get("DVC_EXP_NAME", "-")) if gate else None
+    deadline = time.monotonic() + 60
+    while seen and step < GATED and time.monotonic() < deadline:
+        if os.path.exists(seen) and int(open(seen).read() or 0) > step:
+            break
+        time.sleep(0.05)
 """
+GATED_STEPS = 3
 
 
-def slow_pipeline(steps: int) -> dict[str, str]:
+def slow_pipeline(steps: int, gate: Path | None = None) -> dict[str, str]:
+    """A checkpoint pipeline of ``steps`` steps, 4 a second. With ``gate`` (a folder),
+    each of its first GATED_STEPS steps waits (60 s at most) until the file
+    ``gate/<experiment name>`` holds a number above it: a test that writes there how
+    many steps it has seen follows the run step by step however loaded the machine."""
+    cmd = f"python slow.py {steps}" + (f" {gate}" if gate else "")
     return {
-        "dvc.yaml": f"stages:\n  train:\n    cmd: python slow.py {steps}\n    deps: [slow.py]\n"
+        "dvc.yaml": f"stages:\n  train:\n    cmd: {cmd}\n    deps: [slow.py]\n"
         "    params: [train]\n    outs:\n    - model.json:\n        checkpoint: true\n"
         "    metrics:\n    - dvclive/metrics.json:\n        cache: false\n",
         "params.yaml": "train:\n  lr: 0.1\n",
-        "slow.py": SLOW_TRAIN,
+        "slow.py": SLOW_TRAIN.replace("GATED", str(GATED_STEPS)),
     }
 
 

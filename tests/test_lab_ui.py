@@ -11,6 +11,7 @@ nothing is installed into any environment.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -109,8 +110,10 @@ def lab_project(tmp_path, monkeypatch):
     return root
 
 
-@pytest.fixture
-def lab_server(lab_project, built_labextension, tmp_path):
+@contextlib.contextmanager
+def running_lab(root_dir: Path, built_labextension: Path, tmp_path: Path):
+    """A token-protected `jupyter lab` serving ``root_dir`` with this checkout's
+    extension (server and front end); yields its base URL and token."""
     token = secrets.token_hex(16)
     port = free_port()
     config = tmp_path / "jupyter-config"
@@ -139,7 +142,7 @@ def lab_server(lab_project, built_labextension, tmp_path):
             f"--port={port}",
             "--ip=127.0.0.1",
             f"--ServerApp.token={token}",
-            f"--ServerApp.root_dir={lab_project}",
+            f"--ServerApp.root_dir={root_dir}",
             "--ServerApp.port_retries=0",
             "--ServerApp.allow_unauthenticated_access=False",
             "--LabApp.expose_app_in_browser=True",
@@ -147,7 +150,7 @@ def lab_server(lab_project, built_labextension, tmp_path):
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ],
-        cwd=lab_project,
+        cwd=root_dir,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(log, "w"),
@@ -164,12 +167,20 @@ def lab_server(lab_project, built_labextension, tmp_path):
         assert proc.poll() is None, log.read_text()
         assert time.monotonic() < deadline, "JupyterLab did not start:\n" + log.read_text()
         time.sleep(0.3)
-    yield base, token, lab_project
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield base, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def lab_server(lab_project, built_labextension, tmp_path):
+    with running_lab(lab_project, built_labextension, tmp_path) as (base, token):
+        yield base, token, lab_project
     # A queue worker started from the panel is detached: stop it with the test.
     jupyter_exp.queue_stop(kill=True, root=str(lab_project))
 
@@ -381,6 +392,133 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             page.screenshot(path=str(ARTIFACTS / "lab-dark.png"))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "lab-ui-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def two_projects(tmp_path, monkeypatch):
+    """A server root holding two projects, with experiments of their own."""
+    roots = {}
+    for name, lrs in (("proj-a", (0.1, 0.2)), ("proj-b", (0.7,))):
+        root = make_repo(tmp_path / "root" / name, {"train.py": TRAIN, "dvc.yaml": DVC_YAML, "params.yaml": PARAMS})
+        monkeypatch.chdir(root)
+        for i, lr in enumerate(lrs):
+            jupyter_exp.run(params={"train.lr": lr}, name=f"{name[-1]}{i + 1}")
+            (root / "model.json").unlink()  # else the next run resumes from this checkpoint
+        git(root, "checkout", "-q", "--", ".")
+        roots[name] = root
+    return roots
+
+
+def test_two_projects_in_two_tabs_work_independently(two_projects, built_labextension, tmp_path, monkeypatch):
+    """Two Experiments tabs on two project roots of one server: each shows its own
+    experiments, sorts on its own, follows its own project live, and closing one
+    leaves the other working."""
+    from playwright.sync_api import expect, sync_playwright
+
+    root_dir = two_projects["proj-a"].parent
+    with running_lab(root_dir, built_labextension, tmp_path) as (base, token), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        try:
+            page.goto(f"{base}/lab?reset&token={token}")
+            page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('jupyter-exp:open')")
+            for project in ("proj-a", "proj-b"):
+                page.evaluate(f"window.jupyterapp.commands.execute('jupyter-exp:open', {{project: '{project}'}})")
+            tab_a, tab_b = page.locator("#jupyter-exp-proj-a"), page.locator("#jupyter-exp-proj-b")
+            rows_a, rows_b = tab_a.locator("tbody tr.jx-row"), tab_b.locator("tbody tr.jx-row")
+            expect(page.locator(".lm-TabBar-tab", has_text="Experiments: proj-a")).to_have_count(1, timeout=30_000)
+            expect(page.locator(".lm-TabBar-tab", has_text="Experiments: proj-b")).to_have_count(1)
+            # Each its own experiments: workspace, baseline and a1, a2 / b1.
+            expect(rows_a).to_have_count(4, timeout=30_000)
+            expect(rows_b).to_have_count(3, timeout=30_000)
+            expect(tab_a.locator("td.jx-name", has_text="b1")).to_have_count(0)
+            expect(tab_b.locator("td.jx-name", has_text="a1")).to_have_count(0)
+
+            # Sorting proj-b's table leaves proj-a's as it was.
+            page.locator(".lm-TabBar-tab", has_text="Experiments: proj-b").click()
+            header_b = tab_b.locator("thead th[data-sort='params.train.lr']")
+            header_b.click()
+            expect(header_b).to_contain_text("▲")
+            expect(tab_a.locator("thead th[data-sort='params.train.lr']")).not_to_contain_text("▲")
+            expect(tab_a.locator("thead th[data-sort='params.train.lr']")).not_to_contain_text("▼")
+
+            # An experiment recorded in proj-b appears in its tab only, live.
+            monkeypatch.chdir(two_projects["proj-b"])
+            jupyter_exp.run(params={"train.lr": 0.8}, name="b-later")
+            expect(tab_b.locator("td.jx-name", has_text="b-later")).to_have_count(1, timeout=30_000)
+            expect(rows_b).to_have_count(4)
+            expect(rows_a).to_have_count(4)
+            page.screenshot(path=str(ARTIFACTS / "lab-two-projects.png"))
+
+            # Closing proj-a's tab: proj-b's still follows its project.
+            page.locator(".lm-TabBar-tab", has_text="Experiments: proj-a").locator(".lm-TabBar-tabCloseIcon").click()
+            expect(page.locator("#jupyter-exp-proj-a")).to_have_count(0)
+            (two_projects["proj-b"] / "model.json").unlink(missing_ok=True)
+            jupyter_exp.run(params={"train.lr": 0.9}, name="b-last")
+            expect(tab_b.locator("td.jx-name", has_text="b-last")).to_have_count(1, timeout=30_000)
+            expect(tab_b.locator(".jx-message-text.jx-error, .jx-error .jx-message-text")).to_have_count(0)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "lab-two-projects-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+def test_the_sidebar_chooses_which_plots_the_tab_shows(tmp_path, monkeypatch, built_labextension):
+    """The sidebar's Plots section lists the project's DVC plots and the panel's kinds;
+    unchecking one takes it out of the tab's plots view, and a custom metric-vs-param
+    plot added there is drawn for the plotted experiments."""
+    from playwright.sync_api import expect, sync_playwright
+
+    files = {"train.py": TRAIN, "dvc.yaml": DVC_YAML + "plots:\n- loss.csv:\n    x: step\n    y: loss\n"}
+    files.update({"params.yaml": PARAMS, "loss.csv": "step,loss\n0,1.0\n1,0.6\n2,0.4\n"})
+    root = make_repo(tmp_path / "root" / "plotted", files)
+    monkeypatch.chdir(root)
+    for i, lr in enumerate((0.1, 0.3)):
+        jupyter_exp.run(params={"train.lr": lr}, name=f"p{i + 1}")
+        (root / "model.json").unlink()
+    git(root, "checkout", "-q", "--", ".")
+    with running_lab(root.parent, built_labextension, tmp_path) as (base, token), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{base}/lab?reset&token={token}")
+            page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('jupyter-exp:open')")
+            page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:open', {project: 'plotted'})")
+            table = page.locator("#jupyter-exp-plotted")
+            for name in ("p1", "p2"):
+                table.get_by_label(f"select {name}", exact=True).check(timeout=30_000)
+            table.get_by_role("button", name="Plot").click()
+            panel = table.locator(".jx-panel")
+            for kind in ("template", "scatter", "parallel"):
+                expect(panel.locator(f".jx-plot-{kind} .jx-vega svg.marks")).to_have_count(1, timeout=30_000)
+
+            page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:show-sidebar')")
+            plots = page.locator("#jupyter-exp-sidebar .jp-ExperimentsPlots")
+            expect(plots.locator('input[data-plot="template:loss.csv"]')).to_be_checked(timeout=20_000)
+            plots.locator('input[data-plot="template:loss.csv"]').uncheck()
+            plots.locator('input[data-plot="parallel"]').uncheck()
+            expect(panel.locator(".jx-plot-template")).to_have_count(0)
+            expect(panel.locator(".jx-plot-parallel")).to_have_count(0)
+            expect(panel.locator(".jx-plot-scatter .jx-vega svg.marks")).to_have_count(1)
+
+            # A custom plot: the metric w against the param train.lr.
+            metric = plots.locator("select.jp-ExperimentsPlots-metric")
+            w = next(v for v in metric.locator("option").evaluate_all("os => os.map(o => o.value)") if v.endswith("w"))
+            metric.select_option(w)
+            plots.locator("select.jp-ExperimentsPlots-param").select_option("params.train.lr")
+            plots.get_by_role("button", name="Add plot").click()
+            custom = panel.locator(".jx-plot-custom .jx-vega svg.marks")
+            expect(custom).to_have_count(1, timeout=20_000)
+            legend = panel.locator(".jx-plot-custom svg .role-legend-label text")
+            expect(legend).to_have_count(2)  # (in the table's order: both made within a second)
+            assert sorted(legend.all_text_contents()) == ["p1", "p2"]
+            page.screenshot(path=str(ARTIFACTS / "lab-plot-selection.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "lab-plot-selection-failure.png"), full_page=True)
             raise
         finally:
             browser.close()

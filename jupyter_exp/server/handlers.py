@@ -27,7 +27,7 @@ from tornado.websocket import WebSocketHandler
 from ..errors import JupyterExpError
 from ..project import Project
 from ..table import view
-from . import apply_preview, params_info, queue_actions, queue_info
+from . import apply_preview, params_info, plots_info, queue_actions, queue_info
 from .paths import ProjectNotFound, find_project, relative_to_root
 from .session import ProjectSession, SessionRegistry, dumps
 
@@ -115,7 +115,8 @@ class ProjectHandler(ExpHandler):
 
 
 class TableHandler(ExpHandler):
-    """GET table: the state and its version; POST table: one message of the table."""
+    """GET table: the state and its version; POST table: one message of the table,
+    answered with the versioned messages it made (``table-diff``, ``patch``)."""
 
     @web.authenticated
     @authorized
@@ -141,12 +142,18 @@ class TableHandler(ExpHandler):
                 raise Refused(403, f"You are not allowed to run experiments here ({' '.join(map(str, step))}).")
         with answering():
             session = await self.session()
-            reply, patch, version = await self.registry.run(session.handle, message)
-        self.answer(
-            await self.registry.run(
-                dumps, {"patch": patch, "version": version, "ok": reply["ok"], "error": reply.get("error")}
-            )
-        )
+            reply, messages, version = await self.registry.run(session.handle, message)
+        # What changed, as the live socket sends it (a row-level diff of the table, not
+        # the table): the client applies each message once, whichever way it came first.
+        patch = {k: v for m in messages if m["type"] == "patch" for k, v in m["patch"].items()}
+        answer = {
+            "messages": messages,
+            "patch": patch,
+            "version": version,
+            "ok": reply["ok"],
+            "error": reply.get("error"),
+        }
+        self.answer(await self.registry.run(dumps, answer))
 
 
 class StatusHandler(ExpHandler):
@@ -163,6 +170,16 @@ class ParamsHandler(ExpHandler):
     async def get(self) -> None:
         with answering():
             self.answer(await self.registry.run(params_info.params_files, self.project()))
+
+
+class PlotsHandler(ExpHandler):
+    """GET plots: the project's DVC plots (ids as the Plot panel names them)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        with answering():
+            self.answer(await self.registry.run(plots_info.plots, self.project()))
 
 
 class RunHandler(ExpHandler):
@@ -314,6 +331,7 @@ ROUTES: list[tuple[str, type]] = [
     ("table", TableHandler),
     ("status", StatusHandler),
     ("params", ParamsHandler),
+    ("plots", PlotsHandler),
     ("run", RunHandler),
     ("queue", QueueHandler),
     ("queue/start", QueueStartHandler),

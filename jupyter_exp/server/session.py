@@ -87,7 +87,7 @@ class ProjectSession:
         self.version = 0
         self.params_memo: dict[str, dict] = {}  # queue entries' params by snapshot commit
         self._lock = threading.Lock()  # guards state, version and status
-        self._capture = threading.local()  # the patch a request's own message made
+        self._capture = threading.local()  # the messages a request's own table message made
         self._status: dict[str, int] | None = None
         self._stop_timer: asyncio.TimerHandle | None = None
         self._live_lock = threading.Lock()  # starting and stopping the watcher, one at a time
@@ -124,9 +124,9 @@ class ProjectSession:
                 self.version += 1
                 messages.append({"type": "patch", "patch": others, "version": self.version})
             self.state.update(changed)
-            captured = getattr(self._capture, "patch", None)
+            captured = getattr(self._capture, "messages", None)
             if captured is not None:
-                captured.update(changed)
+                captured.extend(messages)
         if "table" in patch and self.sockets:  # each refresh: the queue may change off the table
             status = queue_info.status(self.project)  # files read outside the lock
             with self._lock:
@@ -152,22 +152,23 @@ class ProjectSession:
         """The row key the controller knows for a key a client sent (maybe an alias)."""
         return self._aliases.get(key, key)
 
-    def handle(self, message: dict) -> tuple[dict, dict[str, Any], int]:
-        """One table message (on a pool thread): the controller's reply, the state keys
-        it changed and the version after it."""
+    def handle(self, message: dict) -> tuple[dict, list[dict[str, Any]], int]:
+        """One table message (on a pool thread): the controller's reply, the versioned
+        messages its changes made (as the sockets get them: a ``table-diff`` for the
+        table, a ``patch`` for other keys) and the version after it."""
         message = dict(message)
         if isinstance(message.get("key"), str):
             message["key"] = self.real_key(message["key"])
         if isinstance(message.get("keys"), list):
             message["keys"] = [self.real_key(k) if isinstance(k, str) else k for k in message["keys"]]
-        self._capture.patch = {}
+        self._capture.messages = []
         try:
             reply = self.controller.handle(message)
-            patch = self._capture.patch
+            messages = self._capture.messages
         finally:
-            self._capture.patch = None
+            self._capture.messages = None
         with self._lock:
-            return reply, patch, self.version
+            return reply, messages, self.version
 
     def refresh_unless_live(self) -> None:
         """Collect again when no watcher keeps the table current (on a pool thread)."""

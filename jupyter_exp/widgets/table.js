@@ -27,7 +27,13 @@ function esc(text) {
 // Rows are drawn only in and near the view (10,000 experiments scroll smoothly): all
 // rows have one height, and two spacer rows stand for the rows above and below.
 const ALL_ROWS_UP_TO = 150;  // fewer rows than this are all drawn
-const OVERSCAN = 20;  // rows drawn beyond each edge of the view
+// The window of drawn rows reaches OVERSCAN rows beyond each edge of the view and moves
+// only when the view comes within SLACK rows of its edge: a frame that changes no row
+// only scrolls (no layout or paint of the table). Each change lays out and paints every
+// drawn row again (a table), so the window stays small rather than moving rarely by
+// many rows (measured in Chromium: bench/lab.py).
+const OVERSCAN = 12;
+const SLACK = 4;
 const FALLBACK_VIEW = 640;  // px, while the scroller has no layout (hidden, or a test DOM)
 
 // A big table has fixed column widths, measured once from its text: laying out the
@@ -178,6 +184,7 @@ function render({ model, el, embed }) {
   let lastClicked = null;
   let rowsAll = [];  // the table's rows, all of them; the DOM holds a window of them
   let drawn = [0, 0];  // the rows in the DOM: [first, end)
+  let drawnHead = "";  // the header's HTML as last drawn
   let rowHeight = 0;  // measured from a drawn row; 0 until then
   let rowHtml = () => "";
   let editing = null;  // the cell being edited: {key, column, value}
@@ -290,12 +297,18 @@ function render({ model, el, embed }) {
       if (i < 0) return "";
       return ` <span class="jx-sort">${sort[i][1] === "desc" ? "▼" : "▲"}${sort.length > 1 ? i + 1 : ""}</span>`;
     };
-    $("thead").innerHTML =
+    // Rewritten only when it changed: a live update (a running row's step) leaves the
+    // header as it is, so a click on it that the update interrupts is not lost.
+    const headHtml =
       `<tr class="jx-groups"><th colspan="3"></th>${groups.map(([g, n]) =>
         `<th colspan="${n}" class="jx-group-${esc(g)}">${esc(g)}</th>`).join("")}</tr>` +
       `<tr><th></th><th></th><th></th>${cols.map((c) =>
         `<th data-sort="${esc(c.id)}" class="jx-col-${esc(c.group)}" title="click: sort; shift+click: add to the sort${c.file ? "; " + esc(c.file) : ""}">` +
         `${esc(c.label)}${mark(c.id)}</th>`).join("")}</tr>`;
+    if (headHtml !== drawnHead) {
+      $("thead").innerHTML = headHtml;
+      drawnHead = headHtml;
+    }
     rowHtml = (r) => {
       const isExp = r.kind === "experiment" || r.kind === "checkpoint";
       const cells = r.cells.map((v, i) => {
@@ -356,6 +369,8 @@ function render({ model, el, embed }) {
     const n = rowsAll.length;
     const small = n <= ALL_ROWS_UP_TO;
     const [first, end] = neededRows();
+    const covered = drawn[0] <= Math.max(0, first - SLACK) && drawn[1] >= Math.min(n, end + SLACK);
+    if (!force && !small && drawn[1] <= n && covered) return;
     const a = small ? 0 : Math.max(0, first - OVERSCAN);
     const b = small ? n : Math.min(n, end + OVERSCAN);
     if (!force && a === drawn[0] && b === drawn[1]) return;

@@ -18,9 +18,14 @@ export interface ITableAnswer {
   version: number;
 }
 
+/** POST table's answer: the versioned messages the table message made (`table-diff`, `patch`, as the socket sends them). */
 export interface IPatchAnswer {
+  messages?: any[];
+  /** The non-table state keys that changed (also in `messages`). */
   patch: Record<string, any>;
   version: number;
+  ok?: boolean;
+  error?: string | null;
 }
 
 export interface IStatus {
@@ -157,6 +162,9 @@ export class ProjectApi {
   }
   params(): Promise<IParamsAnswer> {
     return requestAPI(this.settings, 'params', this.q());
+  }
+  plots(): Promise<{ plots: { id: string; title: string; kind: string }[]; errors: string[] }> {
+    return requestAPI(this.settings, 'plots', this.q());
   }
   run(request: IRunRequest): Promise<{ queued?: { id: string; name: string }[]; started?: { id: string; name: string }[] }> {
     return requestAPI(this.settings, 'run', this.q(), request);

@@ -2,8 +2,10 @@
  * ServerModel: anywidget's model contract (get/set/on/off/send/save_changes) over the
  * jupyter_exp server API, so that jupyter_exp/widgets/table.js runs unchanged in a Lab
  * panel. The state is the server's TableController state; `send` POSTs a table
- * message, the live websocket pushes what changed (a `patch` of state keys, or a
- * `table-diff` of rows), and a version gap or a reconnect re-reads the whole table.
+ * message, and what changed comes back as versioned messages (a `patch` of state keys,
+ * or a `table-diff` of rows), both in the POST's answer and over the live websocket:
+ * each version is applied once, whichever way it came first. A version gap that the
+ * socket does not fill soon, or a reconnect, re-reads the whole table.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import { AfmCallback, IAfmModel } from './afm';
@@ -19,15 +21,64 @@ export interface IServerModelOptions {
   gate?: MessageGate;
   /** First and longest wait before reconnecting the live socket, in ms. */
   reconnectDelay?: [number, number];
+  /** How long a message past a version gap waits for the socket to fill it, in ms. */
+  gapWait?: number;
 }
 
-/** A `table-diff` push: rows new or changed, the full order when it changed, other table keys. */
+/** A `table-diff` (jupyter_exp/server/table_diff.py): rows new or changed, the order when it changed (whole, or as an edit), how to remap cells when the visible columns changed, other table keys. */
 export interface ITableDiff {
   type: 'table-diff';
   version: number;
   rows?: any[];
   order?: string[] | null;
+  order_edit?: { removed: string[]; moves: [string, string | null][] } | null;
+  remap?: { index: number[]; fill: any } | null;
   table?: Record<string, any>;
+}
+
+/** The rows a table-diff makes of `rows` (the contract's algorithm); null when it does not fit them. */
+export function applyTableDiff(rows: any[], diff: ITableDiff): any[] | null {
+  const remap = diff.remap;
+  if (remap) {
+    rows = rows.map(r => ({
+      ...r,
+      cells: remap.index.map(i => (i < 0 || i >= r.cells.length ? remap.fill : r.cells[i]))
+    }));
+  }
+  const byKey = new Map<string, any>(rows.map(r => [r.key, r]));
+  for (const row of diff.rows ?? []) {
+    byKey.set(row.key, row);
+  }
+  let keys: string[] = rows.map(r => r.key);
+  if (diff.order) {
+    keys = diff.order;
+  } else if (diff.order_edit) {
+    const removed = new Set(diff.order_edit.removed);
+    keys = keys.filter(k => !removed.has(k));
+    for (const [key, after] of diff.order_edit.moves) {
+      const at = keys.indexOf(key);
+      if (at >= 0) {
+        keys.splice(at, 1);
+      }
+      const to = after === null ? 0 : keys.indexOf(after) + 1;
+      if (after !== null && to === 0) {
+        return null; // placed after a row the client does not hold
+      }
+      keys.splice(to, 0, key);
+    }
+  }
+  const next: any[] = [];
+  for (const key of keys) {
+    const row = byKey.get(key);
+    if (!row) {
+      return null;
+    }
+    next.push(row);
+  }
+  if (!diff.order && !diff.order_edit && next.length !== byKey.size) {
+    return null; // a new row without an order to place it
+  }
+  return next;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -42,6 +93,7 @@ export class ServerModel implements IAfmModel {
     this._WebSocket = options.WebSocket ?? api.settings.WebSocket;
     this._gate = options.gate ?? (() => Promise.resolve(true));
     this._delays = options.reconnectDelay ?? [500, 10000];
+    this._gapWait = options.gapWait ?? 1000;
     this._delay = this._delays[0];
     this._connect();
     this.ready = this.resync();
@@ -83,7 +135,35 @@ export class ServerModel implements IAfmModel {
     if (name === 'host') {
       return 'lab';
     }
-    return this._state[name];
+    const view = this._views.get(name);
+    if (!view) {
+      return this._state[name];
+    }
+    // The same object until the key or the view changes (table.js compares panels by identity).
+    const raw = this._state[name];
+    const memo = this._viewed.get(name);
+    if (memo && memo.raw === raw) {
+      return memo.value;
+    }
+    const value = view(raw);
+    this._viewed.set(name, { raw, value });
+    return value;
+  }
+
+  /** How the host shows a state key (e.g. the Plot panel through the sidebar's plot selection); null: as it is. */
+  setView(name: string, view: ((value: any) => any) | null): void {
+    if (view) {
+      this._views.set(name, view);
+    } else {
+      this._views.delete(name);
+    }
+    this.refreshView(name);
+  }
+
+  /** The view of a key changed (not the key): show it again. */
+  refreshView(name: string): void {
+    this._viewed.delete(name);
+    this._fire([name]);
   }
 
   /** As a Backbone model's set: an equal value changes nothing and fires nothing. */
@@ -114,7 +194,7 @@ export class ServerModel implements IAfmModel {
     }
   }
 
-  /** A table message: through the host's gate, then POSTed; the answer's patch applies at once. */
+  /** A table message: through the host's gate, then POSTed; what the answer says changed applies at once. */
   send(content: any): void {
     void this.request(content);
   }
@@ -136,9 +216,16 @@ export class ServerModel implements IAfmModel {
     }
     try {
       const answer = await this.api.post(content);
-      this._applyPatch(answer.patch ?? {});
-      if (!this.connected && answer.version > this._version) {
-        this._version = answer.version; // no socket to fill the versions in between
+      if (answer.messages) {
+        // The changes as the socket sends them: applied in version order, once.
+        for (const message of answer.messages) {
+          this.receive(message);
+        }
+      } else {
+        this._applyPatch(answer.patch ?? {}); // a server that answers with whole keys
+        if (!this.connected && answer.version > this._version) {
+          this._version = answer.version;
+        }
       }
     } catch (error) {
       this.showError(error);
@@ -156,6 +243,7 @@ export class ServerModel implements IAfmModel {
     const answer = await this.api.table();
     this._version = answer.version;
     this._applyPatch(answer.state);
+    this._applyHeld();
   }
 
   dispose(): void {
@@ -164,6 +252,7 @@ export class ServerModel implements IAfmModel {
     }
     this._disposed = true;
     clearTimeout(this._timer);
+    clearTimeout(this._gapTimer);
     this._socket?.close();
     this._socket = null;
     this._listeners.clear();
@@ -182,10 +271,22 @@ export class ServerModel implements IAfmModel {
     }
     const version = Number(message.version);
     if (version <= this._version) {
-      return; // already applied (an answer to our own POST, or a push before the last read)
+      return; // already applied (came both in a POST's answer and over the socket)
     }
     if (version > this._version + 1) {
-      void this._resyncQuietly(); // missed a change: read the whole state again
+      // A change in between has not come yet (the socket may bring it: a POST's answer
+      // can overtake a push); held, and the whole state read again if it does not come.
+      this._held.set(version, message);
+      if (!this.connected) {
+        void this._resyncQuietly();
+      } else if (this._gapTimer === undefined) {
+        this._gapTimer = setTimeout(() => {
+          this._gapTimer = undefined;
+          if (this._held.size) {
+            void this._resyncQuietly();
+          }
+        }, this._gapWait);
+      }
       return;
     }
     this._version = version;
@@ -193,6 +294,25 @@ export class ServerModel implements IAfmModel {
       this._applyPatch(message.patch ?? {});
     } else if (!this._applyDiff(message)) {
       void this._resyncQuietly();
+      return;
+    }
+    this._applyHeld();
+  }
+
+  /** Applies held messages that now follow on, and forgets those already covered. */
+  private _applyHeld(): void {
+    for (const version of [...this._held.keys()]) {
+      if (version <= this._version) {
+        this._held.delete(version);
+      }
+    }
+    const next = this._held.get(this._version + 1);
+    if (next) {
+      this._held.delete(this._version + 1);
+      this.receive(next);
+    } else if (!this._held.size) {
+      clearTimeout(this._gapTimer);
+      this._gapTimer = undefined;
     }
   }
 
@@ -210,27 +330,9 @@ export class ServerModel implements IAfmModel {
   /** Applies a table-diff; false when it does not fit the rows held (then re-read). */
   private _applyDiff(diff: ITableDiff): boolean {
     const table = this._state.table ?? {};
-    const rows: any[] = table.rows ?? [];
-    const byKey = new Map<string, any>(rows.map(r => [r.key, r]));
-    for (const row of diff.rows ?? []) {
-      byKey.set(row.key, row);
-    }
-    let next: any[];
-    if (diff.order) {
-      next = [];
-      for (const key of diff.order) {
-        const row = byKey.get(key);
-        if (!row) {
-          return false;
-        }
-        next.push(row);
-      }
-    } else {
-      const changed = new Map<string, any>((diff.rows ?? []).map(r => [r.key, r]));
-      next = rows.map(r => changed.get(r.key) ?? r);
-      if (changed.size && next.length !== byKey.size) {
-        return false; // a new row without an order to place it
-      }
+    const next = applyTableDiff(table.rows ?? [], diff);
+    if (next === null) {
+      return false;
     }
     this._state.table = { ...table, ...(diff.table ?? {}), rows: next };
     this._fire(['table']);
@@ -248,7 +350,7 @@ export class ServerModel implements IAfmModel {
   private _fire(keys: string[]): void {
     for (const key of keys) {
       for (const callback of [...(this._listeners.get(`change:${key}`) ?? [])]) {
-        callback(this._state[key]);
+        callback(this.get(key));
       }
     }
     this._changed.emit(keys);
@@ -303,6 +405,8 @@ export class ServerModel implements IAfmModel {
   }
 
   private _state: Record<string, any> = {};
+  private _views = new Map<string, (value: any) => any>();
+  private _viewed = new Map<string, { raw: any; value: any }>();
   private _version = -1;
   private _dirty = new Set<string>();
   private _listeners = new Map<string, Set<AfmCallback>>();
@@ -315,6 +419,9 @@ export class ServerModel implements IAfmModel {
   private _delays: [number, number];
   private _delay: number;
   private _timer: any;
+  private _gapWait: number;
+  private _gapTimer: any = undefined;
+  private _held = new Map<number, any>();
   private _reconnecting = false;
   private _disposed = false;
 }

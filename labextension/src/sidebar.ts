@@ -1,13 +1,15 @@
 /**
  * The Experiments sidebar: compact sections for the current project — its
  * experiments (state, plot colour, step progress), the queue (workers, start with -j,
- * stop, kill, and per entry retry, remove and log), the log viewer, and the columns.
+ * stop, kill, and per entry retry, remove and log), the log viewer, the columns, and
+ * which plots the tab's plots view shows.
  * The full table lives in the main-area tab; these sections follow the same model.
  */
 import { PanelWithToolbar, SidePanel } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import { IQueueAnswer } from './api';
 import { LogViewer } from './logViewer';
+import { PlotsView } from './plotsView';
 import { ProjectSession, Workbench } from './workbench';
 
 const QUEUE_POLL_MS = 2000;
@@ -213,6 +215,8 @@ export class ExperimentsSidebar extends SidePanel {
     this.addWidget(section('Queue', this._queue));
     this.addWidget(section('Log', this.log));
     this.addWidget(section('Columns', this._columns));
+    this._plots = new PlotsView();
+    this.addWidget(section('Plots', this._plots));
     workbench.currentChanged.connect(this._follow, this);
     this._follow(workbench, workbench.current);
     this._timer = setInterval(() => {
@@ -282,6 +286,7 @@ export class ExperimentsSidebar extends SidePanel {
       session.model.statusChanged.connect(this._onStatus, this);
     }
     this.log.stop();
+    this._plots.follow(session);
     this._draw();
     void this.refreshQueue();
   }
@@ -293,6 +298,13 @@ export class ExperimentsSidebar extends SidePanel {
   private _onChanged(_: unknown, keys: string[]): void {
     if (keys.includes('table') || keys.includes('prefs')) {
       this._draw();
+    }
+    if (keys.includes('table') && this._session) {
+      const columns = JSON.stringify((this._session.model.get('table') ?? {}).columns ?? []);
+      if (columns !== this._plotColumns) {
+        this._plotColumns = columns; // the custom plot pickers list the shown columns
+        this._plots.draw();
+      }
     }
   }
 
@@ -306,5 +318,7 @@ export class ExperimentsSidebar extends SidePanel {
   private _list: ExperimentsList;
   private _queue: QueueView;
   private _columns: ColumnsView;
+  private _plots: PlotsView;
+  private _plotColumns = '';
   private _timer: any;
 }

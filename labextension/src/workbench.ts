@@ -7,6 +7,7 @@ import { PathExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 import { findProject, IProjectInfo, ProjectApi } from './api';
+import { PlotSelection, selectPlots } from './plotSelection';
 import { MessageGate, ServerModel } from './serverModel';
 
 /** An open project: its name, client and live table model. */
@@ -19,10 +20,18 @@ export class ProjectSession {
     this.api = new ProjectApi(settings, info.project);
     this.model = new ServerModel(this.api, { gate: gate(this) });
     this.model.ready.catch(error => this.model.showError(error));
+    // The tab's plots view shows the plots the sidebar's Plots section chose.
+    this.plots = new PlotSelection(info.project);
+    const model = this.model;
+    model.setView('panel', panel =>
+      selectPlots(panel, this.plots, model.get('table'), (model.get('prefs') ?? {}).colours ?? {})
+    );
+    this.plots.changed.connect(() => model.refreshView('panel'));
   }
 
   readonly api: ProjectApi;
   readonly model: ServerModel;
+  readonly plots: PlotSelection;
 
   get project(): string {
     return this.info.project;

@@ -74,8 +74,10 @@ export class FakeServer {
   seen: IRequestSeen[] = [];
   version = 1;
   state: Record<string, any>;
-  /** What POST table answers: a patch for a message. */
+  /** What POST table answers: a patch for a message (sent as one `patch` message). */
   answer: (message: any) => Record<string, any> = () => ({});
+  /** Or the answer's messages themselves (the test keeps `version` and `state` in step). */
+  answerMessages: (message: any) => any[] | null = () => null;
 
   constructor(rows: any[]) {
     this.state = {
@@ -103,10 +105,14 @@ export class FakeServer {
       return json({ state: this.state, version: this.version });
     }
     if (route === 'table' && request.method === 'POST') {
+      const made = this.answerMessages(body);
+      if (made) {
+        return json({ messages: made, patch: {}, version: this.version });
+      }
       const patch = this.answer(body);
       Object.assign(this.state, patch);
       this.version += 1;
-      return json({ patch, version: this.version });
+      return json({ messages: [{ type: 'patch', patch, version: this.version }], patch, version: this.version });
     }
     return json({ message: `no route ${route}` }, 404);
   };

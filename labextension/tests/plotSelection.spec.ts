@@ -1,0 +1,136 @@
+/**
+ * The sidebar's plot selection over the Lab host: which plots the shared table's Plot
+ * panel draws (hidden ones dropped, custom metric-vs-param plots added), kept per
+ * project, with the real table.js drawing through a fake embed hook.
+ */
+import { ProjectApi } from '../src/api';
+import { customSpec, PlotSelection, selectPlots } from '../src/plotSelection';
+import { PlotsView } from '../src/plotsView';
+import { ProjectSession } from '../src/workbench';
+import table from '../src/vendor/table.js';
+import { FakeServer, FakeSocket, row, settle } from './fakeServer';
+
+class MemoryStore {
+  items = new Map<string, string>();
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, value);
+  }
+}
+
+const PANEL = {
+  kind: 'vega',
+  title: 'Plots of 2 experiments',
+  keys: ['abc1234/e1', 'abc1234/e2'],
+  specs: [
+    { id: 'template:loss.csv', kind: 'template', title: 'loss.csv', spec: { mark: 'line' } },
+    { id: 'scatter:score vs lr', kind: 'scatter', title: 'score vs lr', spec: { mark: 'point' } },
+    { id: 'parallel:all', kind: 'parallel', title: 'all', spec: { mark: 'line' } }
+  ],
+  html: '',
+  x: 'params.lr',
+  y: 'metrics.score',
+  params: ['params.lr'],
+  metrics: ['metrics.score']
+};
+
+afterEach(() => {
+  document.body.innerHTML = '';
+});
+
+test('a selection hides plots by id or kind, adds custom plots, and is kept per project', () => {
+  const store = new MemoryStore();
+  const selection = new PlotSelection('proj', store);
+  const t = new FakeServer([row('e1', [0.1, 0.5]), row('e2', [0.2, 0.7]), row('e3', [0.3, 0.9])]).state.table;
+  expect(selectPlots(PANEL, selection, t, {}).specs.map((s: any) => s.id)).toEqual(PANEL.specs.map(s => s.id));
+  selection.setShown('template:loss.csv', false);
+  selection.setShown('parallel', false);
+  selection.addCustom({ metric: 'metrics.score', param: 'params.lr' });
+  const shown = selectPlots(PANEL, selection, t, { e1: '#4e79a7', e2: '#f28e2b' });
+  expect(shown.specs.map((s: any) => s.id)).toEqual(['scatter:score vs lr', 'custom:metrics.score|params.lr']);
+  const custom = shown.specs[1].spec;
+  expect(custom.data.values).toEqual([
+    { experiment: 'e1', x: 0.1, y: 0.5 },
+    { experiment: 'e2', x: 0.2, y: 0.7 }
+  ]); // the panel's rows only
+  expect(custom.encoding.color.scale).toEqual({ domain: ['e1', 'e2'], range: ['#4e79a7', '#f28e2b'] });
+  // Another page of the same project reads the same choice; another project its own.
+  const again = new PlotSelection('proj', store);
+  expect(again.isShown('parallel')).toBe(false);
+  expect(again.custom).toEqual([{ metric: 'metrics.score', param: 'params.lr' }]);
+  expect(new PlotSelection('other', store).isShown('parallel')).toBe(true);
+  // A column the table does not show: no custom plot rather than an empty one.
+  expect(customSpec({ metric: 'metrics.gone', param: 'params.lr' }, PANEL, t, {})).toBeNull();
+  // Other panels pass as they are.
+  const compare = { kind: 'compare', columns: [] };
+  expect(selectPlots(compare, selection, t, {})).toBe(compare);
+});
+
+test('the sidebar section chooses what the tab draws, and the table redraws its Plot panel', async () => {
+  localStorage.clear();
+  FakeSocket.instances = [];
+  const server = new FakeServer([row('e1', [0.1, 0.5]), row('e2', [0.2, 0.7])]);
+  server.state.panel = PANEL;
+  const fetch = server.fetch;
+  server.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    if (String(input instanceof Request ? input.url : input).includes('/jupyter-exp/plots')) {
+      return new Response(JSON.stringify({ plots: [{ id: 'template:loss.csv', title: 'loss.csv', kind: 'vega' }], errors: [] }));
+    }
+    return fetch(input, init);
+  }) as any;
+  const settings = server.settings();
+  const session = new ProjectSession({ project: 'proj', name: 'proj' }, settings, () => () => Promise.resolve(true));
+  await session.model.ready;
+  FakeSocket.instances[0].open();
+  const drawn: string[][] = [];
+  const embed = async (target: HTMLElement, spec: any) => {
+    target.innerHTML = `<svg class="marks" data-title="${spec.title ?? ''}"></svg>`;
+    return { finalize: () => undefined };
+  };
+  const el = document.createElement('div');
+  document.body.appendChild(el);
+  table.render({ model: session.model, el, embed } as any);
+  const plotIds = () => Array.from(el.querySelectorAll('.jx-plot')).map(p => (p as HTMLElement).dataset.plot as string);
+  drawn.push(plotIds());
+  expect(drawn[0]).toEqual(['template:loss.csv', 'scatter:score vs lr', 'parallel:all']);
+
+  const view = new PlotsView();
+  document.body.appendChild(view.node);
+  view.follow(session);
+  await settle();
+  await settle();
+  const box = (id: string) => view.node.querySelector(`input[data-plot="${id}"]`) as HTMLInputElement;
+  expect(box('template:loss.csv').checked).toBe(true);
+  box('template:loss.csv').click();
+  box('parallel').click();
+  expect(plotIds()).toEqual(['scatter:score vs lr']);
+  // A custom plot from the shown columns: metric vs param.
+  (view.node.querySelector('select.jp-ExperimentsPlots-metric') as HTMLSelectElement).value = 'metrics.score';
+  (view.node.querySelector('select.jp-ExperimentsPlots-param') as HTMLSelectElement).value = 'params.lr';
+  (view.node.querySelector('[data-cmd="add-plot"]') as HTMLElement).click();
+  expect(plotIds()).toEqual(['scatter:score vs lr', 'custom:metrics.score|params.lr']);
+  await settle();
+  expect(el.querySelector('.jx-plot-custom svg.marks')?.getAttribute('data-title')).toBe('score vs lr');
+  // Removing it, and showing DVC's plot again.
+  (view.node.querySelector('.jp-ExperimentsPlots-remove') as HTMLElement).click();
+  box('template:loss.csv').click();
+  expect(plotIds()).toEqual(['template:loss.csv', 'scatter:score vs lr']);
+  expect(session.model.get('panel')).toBe(session.model.get('panel')); // one object until something changes
+  session.dispose();
+});
+
+test('the model view keeps the panel object while only the table changes (a live update)', async () => {
+  FakeSocket.instances = [];
+  const server = new FakeServer([row('e1', [0.1, 0.5])]);
+  server.state.panel = PANEL;
+  const session = new ProjectSession({ project: 'p2', name: 'p2' }, server.settings(), () => () => Promise.resolve(true));
+  await session.model.ready;
+  FakeSocket.instances[0].open();
+  const before = session.model.get('panel');
+  session.model.receive({ type: 'table-diff', version: server.version + 1, rows: [row('e1', [0.1, 0.6])], order: null, table: {} });
+  expect(session.model.get('panel')).toBe(before);
+  expect(session.model.api).toBeInstanceOf(ProjectApi);
+  session.dispose();
+});
