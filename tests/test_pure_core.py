@@ -337,8 +337,9 @@ def test_repro_options_round_trip_a_queue_record():
 
 
 def test_row_keys_are_unique_with_failed_runs_of_a_recorded_name():
-    """A run that failed, was queued again under its name and recorded, and another
-    failed run of that name: three rows, three keys, the recorded one's stable."""
+    """A run that failed, was queued again under its name and recorded, another failed
+    run and a queued one of that name, and two checkpoint chains sharing a commit: one
+    key each, the recorded experiments' stable."""
     base = "b" * 40
     data = ExpData()
     rows = [
@@ -347,6 +348,23 @@ def test_row_keys_are_unique_with_failed_runs_of_a_recorded_name():
         ExpRow("1" * 40, "experiment", data, name="x", baseline=base, state="success"),
         ExpRow("2" * 40, "experiment", data, name="x", baseline=base, state="failed"),
         ExpRow("3" * 40, "experiment", data, name="x", baseline=base, state="failed"),
+        ExpRow("4" * 40, "experiment", data, name="x", baseline=base, state="queued"),
+        ExpRow("5" * 40, "experiment", data, name="ck", baseline=base, state="success"),
+        ExpRow("6" * 40, "checkpoint", data, name="ck", baseline=base, step=0),
+        ExpRow("7" * 40, "experiment", data, name="more", baseline=base, state="success"),
+        ExpRow("6" * 40, "checkpoint", data, name="more", baseline=base, step=0),  # (its chain goes through ck's)
     ]
-    keys = [r["key"] for r in view.build(rows, [], view.TableState())["rows"]]
-    assert keys == ["workspace", base, "bbbbbbb/x", "bbbbbbb/x@222222222222", "bbbbbbb/x@333333333333"]
+    state = view.TableState(expanded=("bbbbbbb/ck", "bbbbbbb/more"))
+    keys = [r["key"] for r in view.build(rows, [], state)["rows"]]
+    assert keys == [
+        "workspace",
+        base,
+        "bbbbbbb/x",
+        "bbbbbbb/x@222222222222",
+        "bbbbbbb/x@333333333333",
+        "bbbbbbb/x@444444444444",
+        "bbbbbbb/ck",
+        f"bbbbbbb/ck:{'6' * 40}",
+        "bbbbbbb/more",
+        f"bbbbbbb/more:{'6' * 40}",
+    ]

@@ -64,13 +64,16 @@ class TableState:
 
 def row_key(row: ExpRow) -> str:
     """A row's identity across refreshes (stars and expansion follow it), unique in a
-    table: a failed run is its queue entry's (``<baseline>/<name>@<snapshot>``), beside
-    a run of the same name queued again and recorded, or another failed one."""
+    table: a queued or failed run is its queue entry's (``<baseline>/<name>@<snapshot>``),
+    beside a run of the same name recorded, or another entry of that name; a checkpoint
+    is its experiment's (two chains can share commits: ``more`` goes on from ``ck``)."""
     if row.kind == "workspace":
         return "workspace"
-    if row.kind == "experiment" and row.name:
+    if row.kind in ("experiment", "checkpoint") and row.name:
         key = f"{(row.baseline or '')[:7]}/{row.name}"
-        return f"{key}@{row.rev[:12]}" if row.state == "failed" and row.rev else key
+        if row.kind == "checkpoint":
+            return f"{key}:{row.rev}"
+        return f"{key}@{row.rev[:12]}" if row.state in ("queued", "failed") and row.rev else key
     return row.rev
 
 
