@@ -52,7 +52,7 @@ from ..refs import ExpRef
 from .checkpoints import CheckpointChain
 from .exceptions import EntryGone, StateConflict
 from .history import first_parents
-from .queue import claim_running, stop_running, stop_stage
+from .queue import claim_running, mark_recorded, stop_running, stop_stage
 from .queue_store import QueueEntry, QueueStore
 from .snapshot import ZERO, experiment_message, record, run_files, snapshot_tree
 
@@ -293,10 +293,7 @@ def run_entry(
                     if current.stop_request is not None:
                         raise ClaimLost(current.stop_request)
                     rev = make_rev()
-                    faults.point("queue.recorded")
-                    store.transition(
-                        entry_id, "success", ("running",), owner=token, exp_rev=rev, finished=time.time(), pgid=None
-                    )
+                    mark_recorded(store, entry_id, token, rev)
                     return rev
 
             try:

@@ -173,6 +173,14 @@ def claim_running(store: QueueStore, entry_id: str, token: str, worker: str) -> 
     )
 
 
+def mark_recorded(store: QueueStore, entry_id: str, token: str, rev: str) -> None:
+    """Running entry ``entry_id`` (claimed by ``token``) recorded its experiment ``rev``:
+    it succeeded. After the ref is written; a kill between the two is fault point
+    ``queue.recorded``."""
+    faults.point("queue.recorded")
+    store.transition(entry_id, "success", ("running",), owner=token, exp_rev=rev, finished=time.time(), pgid=None)
+
+
 def this_host() -> str:
     """The name runs record as their host."""
     import socket

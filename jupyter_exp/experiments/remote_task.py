@@ -29,7 +29,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .. import faults
 from ..errors import JupyterExpError, option
 from ..pipeline.results import Echo
 from ..project import Project
@@ -38,7 +37,7 @@ from ..remote.config import RemoteSpec
 from ..serialize import write_text_atomic
 from .exceptions import EntryGone, StateConflict
 from .executor import Cancelled, Outcome, _finish_failed
-from .queue import claim_running, this_host
+from .queue import claim_running, mark_recorded, this_host
 from .queue_store import QueueEntry, QueueStore
 from .remote_worker import RemoteResult, RemoteTask
 
@@ -225,8 +224,7 @@ def _record(project: Project, store: QueueStore, entry: QueueEntry, token: str, 
             )
         except JupyterExpError as exc:
             return _finish_failed(store, current, token, exc, out, None)
-        faults.point("queue.recorded")
-        store.transition(entry.id, "success", ("running",), owner=token, exp_rev=rev, finished=time.time(), pgid=None)
+        mark_recorded(store, entry.id, token, rev)
     _fetch_outputs(project, rev, out)
     out(f"Reproduced experiment(s): {entry.name}\n")
     return Outcome(entry.id, entry.name, "success", exp_rev=rev)
