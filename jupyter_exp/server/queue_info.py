@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from ..experiments import live_state
+from ..experiments.queue import this_host
 from ..experiments.queue_store import QueueEntry, QueueStore
 from ..experiments.workers import list_workers
 from ..params import DEFAULT_PARAMS_FILE
@@ -54,6 +55,14 @@ def queued_params(project: Project, entry: QueueEntry) -> dict[str, Any]:
     return found
 
 
+def where(entry: QueueEntry) -> str | None:
+    """Where an entry runs or ran, when not in a local worker: ``dask ADDRESS`` (a Dask
+    worker that got a self-contained task), else a machine other than this one."""
+    if entry.worker and entry.worker.startswith("dask "):
+        return entry.worker
+    return entry.host if entry.host and entry.host != this_host() else None
+
+
 def entries(project: Project, params_memo: dict[str, dict]) -> dict[str, list[dict]]:
     """``{"entries": [...], "workers": [...]}``. ``params_memo`` keeps each entry's
     params by its snapshot commit between calls (a commit never changes)."""
@@ -79,6 +88,7 @@ def entries(project: Project, params_memo: dict[str, dict]) -> dict[str, list[di
                 "message": entry.message,
                 "targets": list(entry.targets),
                 "log": store.log_path(entry.id).exists(),
+                "where": where(entry),
             }
         )
     workers = [{"pid": w.pid, "jobs": w.jobs, "kind": w.kind} for w in list_workers(project)]
