@@ -56,11 +56,15 @@ def queued_params(project: Project, entry: QueueEntry) -> dict[str, Any]:
 
 
 def where(entry: QueueEntry) -> str | None:
-    """Where an entry runs or ran, when not in a local worker: ``dask ADDRESS`` (a Dask
-    worker that got a self-contained task), else a machine other than this one."""
+    """Where an entry runs or ran, when not in a local queue worker's threads: ``Dask
+    worker ADDRESS`` (a self-contained task), ``Dask worker, pid N`` (one that shares the
+    file system; Dask names its threads ``…Dask-…``), or ``on HOST`` (another machine)."""
+    host = entry.host if entry.host and entry.host != this_host() else None
     if entry.worker and entry.worker.startswith("dask "):
-        return entry.worker
-    return entry.host if entry.host and entry.host != this_host() else None
+        return f"Dask worker {entry.worker[len('dask ') :]}"
+    if entry.worker and "Dask-" in entry.worker:
+        return f"Dask worker, pid {entry.pid}" + (f" on {host}" if host else "")
+    return f"on {host}" if host else None
 
 
 def entries(project: Project, params_memo: dict[str, dict]) -> dict[str, list[dict]]:
