@@ -78,7 +78,7 @@ export class QueueView extends Widget {
               `<span class="jp-ExperimentsList-state">${STATE_ICONS[e.state] ?? '○'}</span>` +
               `<span class="jp-ExperimentsList-name" title="${esc(JSON.stringify(e.params))}">${esc(e.name)}</span>` +
               `<span class="jp-ExperimentsQueue-state">${esc(e.state)}</span>` +
-              (e.where ? `<span class="jp-ExperimentsQueue-worker" title="where it runs">${esc(e.where)}</span>` : '') +
+              (e.where ? `<span class="jp-ExperimentsQueue-worker" title="${esc(e.where)}">${esc(e.where)}</span>` : '') +
               `<button data-entry-op="log" title="follow the log" ${e.log || e.state === 'running' ? '' : 'disabled'}>Log</button>` +
               (e.state === 'failed' || e.state === 'interrupted'
                 ? '<button data-entry-op="retry" title="queue it again">Retry</button>'
