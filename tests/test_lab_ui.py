@@ -555,6 +555,8 @@ def test_the_sidebar_starts_the_queue_on_a_local_dask_cluster(tmp_path, monkeypa
                 '"dask://nohost" is not a Dask scheduler address; type it as dask://HOST:PORT (e.g. dask://10.0.0.5:8786).'
             )
             expect(message).to_have_class("jp-ExperimentsQueue-message jp-mod-error")
+            expect(message).to_be_in_viewport()
+            page.screenshot(path=str(ARTIFACTS / "lab-queue-dask-refused.png"))
             expect(queue.locator(".jp-ExperimentsQueue-workers")).to_have_text("No worker running.")
             assert [e.state for e in jupyter_exp.queue_status(root=str(root)).entries] == ["queued"]
 
@@ -564,6 +566,8 @@ def test_the_sidebar_starts_the_queue_on_a_local_dask_cluster(tmp_path, monkeypa
             expect(message).to_contain_text("running 1 at a time on a local Dask cluster.", timeout=20_000)
             expect(entry.locator(".jp-ExperimentsQueue-state")).to_have_text("success", timeout=120_000)
             expect(entry.locator(".jp-ExperimentsQueue-worker")).to_contain_text("Dask worker, pid ")
+            expect(message).to_be_in_viewport()
+            entry.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "lab-queue-dask.png"))
             assert "on-dask" in git(root, "for-each-ref", "--format=%(refname)", "refs/exps")
             (recorded,) = jupyter_exp.queue_status(root=str(root)).entries

@@ -51,8 +51,9 @@ export class QueueView extends Widget {
       '<label title="whether the Dask workers see the project at the same path (auto: ask them)">files ' +
       '<select class="jp-ExperimentsQueue-sharedfs"><option value="auto">auto</option>' +
       '<option value="shared">shared</option><option value="not-shared">not shared</option></select></label></div>' +
-      '<div class="jp-ExperimentsQueue-workers"></div><ul class="jp-ExperimentsQueue-entries"></ul>' +
-      '<div class="jp-ExperimentsQueue-message" role="status"></div>';
+      // The answer to a button goes right under the controls: seen however long the queue.
+      '<div class="jp-ExperimentsQueue-message" role="status"></div>' +
+      '<div class="jp-ExperimentsQueue-workers"></div><ul class="jp-ExperimentsQueue-entries"></ul>';
     this.node.addEventListener('click', ev => void this._click(ev));
     this.node.addEventListener('change', ev => this._changed(ev));
     this._showWhere();
