@@ -10,6 +10,7 @@ import asyncio
 import fcntl
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -382,6 +383,23 @@ async def test_queue_start_chooses_where_and_refuses_a_bad_place(jp_fetch, proj)
         answer = json.loads(bad.body)["message"]
         assert (bad.code, answer[: len(message)]) == (400, message), body
         assert "\n" not in answer
+    with socket.socket() as sock:  # a port where no scheduler listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    body = {"jobs": 1, "executor": f"dask://127.0.0.1:{port}"}
+    bad = await jp_fetch(
+        "jupyter-exp",
+        "queue/start",
+        method="POST",
+        body=json.dumps(body),
+        params={"project": "proj"},
+        raise_error=False,
+    )
+    assert bad.code == 400
+    assert json.loads(bad.body)["message"] == (
+        f"No Dask scheduler answers at 127.0.0.1:{port} (Connection refused); "
+        "start it (dask scheduler) or check the address."
+    )
     queue = await fetch_json(jp_fetch, "queue", project="proj")
     assert queue["workers"] == [] and [e["state"] for e in queue["entries"]] == ["queued"]  # nothing started
 
@@ -412,8 +430,6 @@ async def test_queue_start_chooses_where_and_refuses_a_bad_place(jp_fetch, proj)
 def scheduler(tmp_path):
     """A real ``dask scheduler`` and one ``dask worker`` on localhost (the worker sees this
     file system): the address typed into the panel, and the worker's process."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -435,6 +451,14 @@ def scheduler(tmp_path):
             **common,
         )
     )
+    deadline = time.monotonic() + 60
+    while True:  # the scheduler listens
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and procs[0].poll() is None, (tmp_path / "dask.log").read_text()
+            time.sleep(0.1)
     yield f"127.0.0.1:{port}", procs[1].pid
     for proc in procs:
         proc.kill()

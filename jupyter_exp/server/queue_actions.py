@@ -14,6 +14,8 @@ from ..api import queue as api
 from ..errors import JupyterExpError
 from ..project import Project
 
+CONNECT_SECONDS = 3.0  # how long Start waits to reach a Dask scheduler typed in
+
 
 class BadRequest(JupyterExpError):
     """A body field of the wrong type (a 400)."""
@@ -94,7 +96,23 @@ def _executor(body: dict) -> str | None:
         raise BadRequest(
             f'"{spec}" is not a Dask scheduler address; type it as dask://HOST:PORT (e.g. dask://10.0.0.5:8786).'
         )
+    _answers(host.strip("[]"), int(port))
     return spec
+
+
+def _answers(host: str, port: int) -> None:
+    """Something listens at ``host:port``: else the detached worker would only find out
+    after Dask's connect timeout and leave the entries queued, with nothing in the panel."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_SECONDS):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise BadRequest(
+            f"No Dask scheduler answers at {host}:{port} ({why}); start it (dask scheduler) or check the address."
+        ) from None
 
 
 def _shared_fs(body: dict, executor: str | None) -> bool | None:
