@@ -10,6 +10,6 @@ module.exports = {
   transform: { '\\.[jt]sx?$': 'babel-jest' },
   transformIgnorePatterns: [`/node_modules/(?!(${esModules})/)`],
   moduleNameMapper: { '\\.css$': '<rootDir>/tests/style-mock.js' },
-  collectCoverageFrom: ['src/serverModel.ts', 'src/api.ts', 'src/runForm.ts', 'src/vendor/table.js'],
+  collectCoverageFrom: ['src/serverModel.ts', 'src/api.ts', 'src/runForm.ts', 'src/queueView.ts', 'src/queueWhere.ts', 'src/vendor/table.js'],
   coverageReporters: ['text-summary']
 };

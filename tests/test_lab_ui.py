@@ -522,3 +522,68 @@ def test_the_sidebar_chooses_which_plots_the_tab_shows(tmp_path, monkeypatch, bu
             raise
         finally:
             browser.close()
+
+
+def test_the_sidebar_starts_the_queue_on_a_local_dask_cluster(tmp_path, monkeypatch, built_labextension):
+    """The Queue section's place to run: a scheduler address that is not one is refused
+    with one line and starts nothing; a local Dask cluster runs the queued entry to
+    success on a Dask worker, which the entry shows; the choice outlives a reload."""
+    from playwright.sync_api import expect, sync_playwright
+
+    root = make_repo(tmp_path / "root" / "daskproj", {"train.py": TRAIN, "dvc.yaml": DVC_YAML, "params.yaml": PARAMS})
+    monkeypatch.chdir(root)
+    jupyter_exp.queue(params={"train.lr": 0.4}, name="on-dask", quiet=True)
+    with running_lab(root.parent, built_labextension, tmp_path) as (base, token), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        try:
+            page.goto(f"{base}/lab?reset&token={token}")
+            page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('jupyter-exp:open')")
+            page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:open', {project: 'daskproj'})")
+            page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:show-sidebar')")
+            queue = page.locator("#jupyter-exp-sidebar .jp-ExperimentsQueue")
+            entry = queue.locator(".jp-ExperimentsQueue-entry", has_text="on-dask")
+            expect(entry.locator(".jp-ExperimentsQueue-state")).to_have_text("queued", timeout=30_000)
+            message = queue.locator(".jp-ExperimentsQueue-message")
+
+            # A scheduler address without a port: one line from the server, nothing started.
+            queue.locator("select.jp-ExperimentsQueue-executor").select_option("address")
+            queue.locator("input.jp-ExperimentsQueue-address").fill("dask://nohost")
+            queue.locator("input.jp-ExperimentsQueue-address").press("Tab")  # its change event
+            queue.locator('button[data-op="start"]').click()
+            expect(message).to_have_text(
+                '"dask://nohost" is not a Dask scheduler address; type it as dask://HOST:PORT (e.g. dask://10.0.0.5:8786).'
+            )
+            expect(message).to_have_class("jp-ExperimentsQueue-message jp-mod-error")
+            expect(message).to_be_in_viewport()
+            page.screenshot(path=str(ARTIFACTS / "lab-queue-dask-refused.png"))
+            expect(queue.locator(".jp-ExperimentsQueue-workers")).to_have_text("No worker running.")
+            assert [e.state for e in jupyter_exp.queue_status(root=str(root)).entries] == ["queued"]
+
+            # A local Dask cluster: the entry runs on one of its workers, to success.
+            queue.locator("select.jp-ExperimentsQueue-executor").select_option("dask")
+            queue.locator('button[data-op="start"]').click()
+            expect(message).to_contain_text("running 1 at a time on a local Dask cluster.", timeout=20_000)
+            expect(entry.locator(".jp-ExperimentsQueue-state")).to_have_text("success", timeout=120_000)
+            expect(entry.locator(".jp-ExperimentsQueue-worker")).to_contain_text("Dask worker, pid ")
+            expect(message).to_be_in_viewport()
+            entry.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "lab-queue-dask.png"))
+            assert "on-dask" in git(root, "for-each-ref", "--format=%(refname)", "refs/exps")
+            (recorded,) = jupyter_exp.queue_status(root=str(root)).entries
+            assert entry.locator(".jp-ExperimentsQueue-worker").text_content() == f"Dask worker, pid {recorded.pid}"
+
+            # The choice is the project's, kept in the browser: a reload shows it.
+            page.reload()
+            page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('jupyter-exp:open')")
+            page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:open', {project: 'daskproj'})")
+            page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:show-sidebar')")
+            expect(queue.locator(".jp-ExperimentsQueue-entry", has_text="on-dask")).to_have_count(1, timeout=30_000)
+            expect(queue.locator("select.jp-ExperimentsQueue-executor")).to_have_value("dask")
+            expect(queue.locator("input.jp-ExperimentsQueue-address")).to_have_value("dask://nohost")
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "lab-queue-dask-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+            jupyter_exp.queue_stop(kill=True, root=str(root))

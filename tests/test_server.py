@@ -10,6 +10,7 @@ import asyncio
 import fcntl
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -30,6 +31,8 @@ from server_helpers import (
     wait_for,
 )
 
+import jupyter_exp
+from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.server.table_diff import apply_diff, table_diff, unique_keys
 
 LIVE_LIMIT = 10 * 1024  # bytes of one live update while experiments run
@@ -341,6 +344,144 @@ async def test_the_table_starts_the_queue_in_a_detached_process(jp_fetch, proj):
     ref = git_out(proj, "for-each-ref", "--format=%(refname)", "refs/exps").split()[0]
     ran = json.loads(git_out(proj, "show", f"{ref}:metrics.json"))
     assert os.getpid() not in (ran["pid"], ran["ppid"])
+
+
+BAD_WHERE = [
+    ({"executor": "spark"}, 'Unknown executor "spark"; choose local, dask or dask://HOST:PORT.'),
+    (
+        {"executor": "tcp://10.0.0.5:8786"},
+        'Unknown executor "tcp://10.0.0.5:8786"; choose local, dask or dask://HOST:PORT.',
+    ),
+    ({"executor": "dask://10.0.0.5"}, '"dask://10.0.0.5" is not a Dask scheduler address; type it as dask://HOST:PORT'),
+    ({"executor": "dask://:8786"}, '"dask://:8786" is not a Dask scheduler address; type it as dask://HOST:PORT'),
+    ({"executor": "dask://h:99999"}, '"dask://h:99999" is not a Dask scheduler address; type it as dask://HOST:PORT'),
+    ({"executor": "dask://h/x:1"}, '"dask://h/x:1" is not a Dask scheduler address; type it as dask://HOST:PORT'),
+    ({"executor": 5}, '"executor" must be a string or null.'),
+    ({"executor": "dask", "shared_fs": "yes"}, '"shared_fs" must be true, false or null (detect).'),
+    (
+        {"executor": "local", "shared_fs": False},
+        '"shared_fs" applies to a Dask executor; choose dask or dask://HOST:PORT',
+    ),
+]
+
+
+@on_loop
+async def test_queue_start_chooses_where_and_refuses_a_bad_place(jp_fetch, proj):
+    """The panel's choice of executor and shared file system reaches the api: a bad one
+    is a 400 with one line and starts nothing; ``dask`` runs the entry on a local Dask
+    cluster (a worker process of its own, not the queue worker's threads)."""
+    await fetch_json(jp_fetch, "run", "POST", {"set_params": ["train.lr=0.3"], "name": "on-dask"}, project="proj")
+    for body, message in BAD_WHERE:
+        bad = await jp_fetch(
+            "jupyter-exp",
+            "queue/start",
+            method="POST",
+            body=json.dumps({"jobs": 1, **body}),
+            params={"project": "proj"},
+            raise_error=False,
+        )
+        answer = json.loads(bad.body)["message"]
+        assert (bad.code, answer[: len(message)]) == (400, message), body
+        assert "\n" not in answer
+    with socket.socket() as sock:  # a port where no scheduler listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    body = {"jobs": 1, "executor": f"dask://127.0.0.1:{port}"}
+    bad = await jp_fetch(
+        "jupyter-exp",
+        "queue/start",
+        method="POST",
+        body=json.dumps(body),
+        params={"project": "proj"},
+        raise_error=False,
+    )
+    assert bad.code == 400
+    assert json.loads(bad.body)["message"] == (
+        f"No Dask scheduler answers at 127.0.0.1:{port} (Connection refused); "
+        "start it (dask scheduler) or check the address."
+    )
+    queue = await fetch_json(jp_fetch, "queue", project="proj")
+    assert queue["workers"] == [] and [e["state"] for e in queue["entries"]] == ["queued"]  # nothing started
+
+    body = {"jobs": 1, "executor": "dask", "shared_fs": None}
+    started = await fetch_json(jp_fetch, "queue/start", "POST", body, project="proj")
+    assert started["message"].startswith("Started a queue worker process (pid ")
+    assert started["message"].endswith(" running 1 at a time on a local Dask cluster."), started
+    worker_pid = int(started["message"].split("(pid ")[1].split(")")[0])
+    entry = await _entry(jp_fetch, "on-dask")
+    assert entry["where"] is None  # queued: nowhere yet
+
+    async def finished():
+        entry = await _entry(jp_fetch, "on-dask")
+        return entry if entry and entry["state"] in ("success", "failed") else None
+
+    entry = await wait_for(finished)
+    assert entry["state"] == "success", entry
+    ref = git_out(proj, "for-each-ref", "--format=%(refname)", "refs/exps").split()[0]
+    ran = json.loads(git_out(proj, "show", f"{ref}:metrics.json"))
+    assert ran["lr"] == 0.3
+    # Run by a Dask worker process (the stage's parent), not by the queue worker's threads.
+    record = QueueStore(jupyter_exp.Project(proj)).get(entry["id"])
+    assert record.pid not in (None, worker_pid) and ran["ppid"] == record.pid
+    assert entry["where"] == f"Dask worker, pid {record.pid}"
+
+
+@pytest.fixture
+def scheduler(tmp_path):
+    """A real ``dask scheduler`` and one ``dask worker`` on localhost (the worker sees this
+    file system): the address typed into the panel, and the worker's process."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parent.parent), env.get("PYTHONPATH")]))
+    log = open(tmp_path / "dask.log", "w")  # noqa: SIM115 - as long as the processes
+    common = {"stdout": log, "stderr": subprocess.STDOUT, "cwd": tmp_path, "env": env, "start_new_session": True}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port)]
+            + ["--no-dashboard"],
+            **common,
+        )
+    ]
+    procs.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1"]
+            + ["--no-nanny", "--no-dashboard", "--local-directory", str(tmp_path / "w")],
+            **common,
+        )
+    )
+    deadline = time.monotonic() + 60
+    while True:  # the scheduler listens
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and procs[0].poll() is None, (tmp_path / "dask.log").read_text()
+            time.sleep(0.1)
+    yield f"127.0.0.1:{port}", procs[1].pid
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
+@on_loop
+async def test_queue_start_on_a_dask_scheduler_typed_in(jp_fetch, proj, scheduler):
+    address, worker_pid = scheduler
+    await fetch_json(jp_fetch, "run", "POST", {"set_params": ["train.lr=0.6"], "name": "remote"}, project="proj")
+    body = {"jobs": 1, "executor": f"dask://{address}", "shared_fs": True}
+    started = await fetch_json(jp_fetch, "queue/start", "POST", body, project="proj")
+    assert started["message"].endswith(f" on the Dask scheduler at {address} (shared file system)."), started
+
+    async def finished():
+        entry = await _entry(jp_fetch, "remote")
+        return entry if entry and entry["state"] in ("success", "failed") else None
+
+    entry = await wait_for(finished, timeout=180)
+    assert entry["state"] == "success", entry
+    # Run by the scheduler's worker (the one process it has), as the panel says.
+    assert entry["where"] == f"Dask worker, pid {worker_pid}"
 
 
 @on_loop

@@ -14,6 +14,8 @@ from ..api import queue as api
 from ..errors import JupyterExpError
 from ..project import Project
 
+CONNECT_SECONDS = 3.0  # how long Start waits to reach a Dask scheduler typed in
+
 
 class BadRequest(JupyterExpError):
     """A body field of the wrong type (a 400)."""
@@ -79,10 +81,74 @@ def run(project: Project, body: dict) -> dict[str, Any]:
     return {"started": listed}
 
 
+def _executor(body: dict) -> str | None:
+    """Where the queue runs: ``local`` (None), ``dask`` (a local cluster) or
+    ``dask://HOST:PORT``, checked here so a typo starts nothing."""
+    spec = _text(body, "executor")
+    if spec in (None, "local"):
+        return None
+    if spec == "dask":
+        return spec
+    if not spec.startswith("dask://"):
+        raise BadRequest(f'Unknown executor "{spec}"; choose local, dask or dask://HOST:PORT.')
+    host, colon, port = spec[len("dask://") :].rpartition(":")
+    if not (colon and host and port.isdigit() and 0 < int(port) < 65536) or any(c in host for c in "/ ;@?#"):
+        raise BadRequest(
+            f'"{spec}" is not a Dask scheduler address; type it as dask://HOST:PORT (e.g. dask://10.0.0.5:8786).'
+        )
+    _answers(host.strip("[]"), int(port))
+    return spec
+
+
+def _answers(host: str, port: int) -> None:
+    """Something listens at ``host:port``: else the detached worker would only find out
+    after Dask's connect timeout and leave the entries queued, with nothing in the panel."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_SECONDS):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise BadRequest(
+            f"No Dask scheduler answers at {host}:{port} ({why}); start it (dask scheduler) or check the address."
+        ) from None
+
+
+def _shared_fs(body: dict, executor: str | None) -> bool | None:
+    """``shared_fs``: true, false, or null (detected); only with a Dask executor."""
+    value = body.get("shared_fs")
+    if value is not None and not isinstance(value, bool):
+        raise BadRequest('"shared_fs" must be true, false or null (detect).')
+    if value is not None and executor is None:
+        raise BadRequest(
+            '"shared_fs" applies to a Dask executor; choose dask or dask://HOST:PORT, or leave it on auto.'
+        )
+    return value
+
+
+def _where(executor: str | None, shared_fs: bool | None) -> str:
+    if executor is None:
+        return ""
+    place = (
+        " on a local Dask cluster" if executor == "dask" else f" on the Dask scheduler at {executor[len('dask://') :]}"
+    )
+    return place + {None: "", True: " (shared file system)", False: " (no shared file system)"}[shared_fs]
+
+
 def queue_start(project: Project, body: dict) -> dict[str, str]:
+    """POST queue/start: a detached worker running ``jobs`` at a time on ``executor``
+    (local, dask, dask://HOST:PORT), ``shared_fs`` true/false/null (detect).
+
+    Raises:
+        BadRequest: a field of the wrong type or an executor that is not one of those.
+    """
     jobs = _jobs(body)
-    (worker,) = api.queue_start(jobs, threads=False, root=str(project.root))
-    return {"message": f"Started a queue worker process (pid {worker.pid}) running {jobs} at a time."}
+    executor = _executor(body)
+    shared_fs = _shared_fs(body, executor)
+    (worker,) = api.queue_start(jobs, threads=False, executor=executor, shared_fs=shared_fs, root=str(project.root))
+    where = _where(executor, shared_fs)
+    return {"message": f"Started a queue worker process (pid {worker.pid}) running {jobs} at a time{where}."}
 
 
 def queue_stop(project: Project, body: dict) -> dict[str, str]:

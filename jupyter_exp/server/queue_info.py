@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from ..experiments import live_state
+from ..experiments.queue import this_host
 from ..experiments.queue_store import QueueEntry, QueueStore
 from ..experiments.workers import list_workers
 from ..params import DEFAULT_PARAMS_FILE
@@ -54,6 +55,18 @@ def queued_params(project: Project, entry: QueueEntry) -> dict[str, Any]:
     return found
 
 
+def where(entry: QueueEntry) -> str | None:
+    """Where an entry runs or ran, when not in a local queue worker's threads: ``Dask
+    worker ADDRESS`` (a self-contained task), ``Dask worker, pid N`` (one that shares the
+    file system; Dask names its threads ``…Dask-…``), or ``on HOST`` (another machine)."""
+    host = entry.host if entry.host and entry.host != this_host() else None
+    if entry.worker and entry.worker.startswith("dask "):
+        return f"Dask worker {entry.worker[len('dask ') :]}"
+    if entry.worker and "Dask-" in entry.worker:
+        return f"Dask worker, pid {entry.pid}" + (f" on {host}" if host else "")
+    return f"on {host}" if host else None
+
+
 def entries(project: Project, params_memo: dict[str, dict]) -> dict[str, list[dict]]:
     """``{"entries": [...], "workers": [...]}``. ``params_memo`` keeps each entry's
     params by its snapshot commit between calls (a commit never changes)."""
@@ -79,6 +92,7 @@ def entries(project: Project, params_memo: dict[str, dict]) -> dict[str, list[di
                 "message": entry.message,
                 "targets": list(entry.targets),
                 "log": store.log_path(entry.id).exists(),
+                "where": where(entry),
             }
         )
     workers = [{"pid": w.pid, "jobs": w.jobs, "kind": w.kind} for w in list_workers(project)]

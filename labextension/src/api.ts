@@ -61,6 +61,8 @@ export interface IQueueEntry {
   params: Record<string, any>;
   created: string;
   log: boolean;
+  /** Where it runs or ran when not in a local worker (`dask tcp://…`, another host). */
+  where?: string | null;
 }
 
 export interface IQueueAnswer {

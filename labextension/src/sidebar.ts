@@ -1,34 +1,19 @@
 /**
  * The Experiments sidebar: compact sections for the current project — its
- * experiments (state, plot colour, step progress), the queue (workers, start with -j,
- * stop, kill, and per entry retry, remove and log), the log viewer, the columns, and
- * which plots the tab's plots view shows.
+ * experiments (state, plot colour, step progress), the queue (queueView.ts), the log
+ * viewer, the columns, and which plots the tab's plots view shows.
  * The full table lives in the main-area tab; these sections follow the same model.
  */
 import { PanelWithToolbar, SidePanel } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import { IQueueAnswer } from './api';
 import { LogViewer } from './logViewer';
+import { esc, QueueView, STATE_ICONS } from './queueView';
 import { PlotsView } from './plotsView';
 import { ProjectSession, Workbench } from './workbench';
 
 const QUEUE_POLL_MS = 2000;
 const LIST_LIMIT = 200; // the sidebar lists this many experiments; the tab shows all
-
-function esc(text: unknown): string {
-  return String(text ?? '').replace(
-    /[&<>"']/g,
-    c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string
-  );
-}
-
-const STATE_ICONS: Record<string, string> = {
-  running: '◉',
-  queued: '◷',
-  failed: '✕',
-  success: '●',
-  interrupted: '◌'
-};
 
 /** A section: a titled PanelWithToolbar around one DOM widget. */
 function section(title: string, body: Widget): PanelWithToolbar {
@@ -73,93 +58,6 @@ class ExperimentsList extends Widget {
     });
     const more = rows.length > LIST_LIMIT ? `<p class="jp-ExperimentsEmpty">and ${rows.length - LIST_LIMIT} more in the table</p>` : '';
     this.node.innerHTML = rows.length ? `<ul>${items.join('')}</ul>${more}` : '<p class="jp-ExperimentsEmpty">No experiments yet.</p>';
-  }
-}
-
-class QueueView extends Widget {
-  constructor(private _sidebar: ExperimentsSidebar) {
-    super();
-    this.addClass('jp-ExperimentsQueue');
-    this.node.innerHTML =
-      '<div class="jp-ExperimentsQueue-controls">' +
-      '<button data-op="start" title="start a worker process that runs the queue, -j at a time">▶ Start</button>' +
-      '<label title="experiments at a time">-j <input class="jp-ExperimentsQueue-jobs" type="number" min="1" max="32" value="1"></label>' +
-      '<button data-op="stop" title="stop after the experiments running now">■ Stop</button>' +
-      '<button data-op="kill" title="stop now, killing the running experiments">Kill</button>' +
-      '<button data-op="remove-done" title="remove finished entries">Clear done</button></div>' +
-      '<div class="jp-ExperimentsQueue-workers"></div><ul class="jp-ExperimentsQueue-entries"></ul>' +
-      '<div class="jp-ExperimentsQueue-message" role="status"></div>';
-    this.node.addEventListener('click', ev => void this._click(ev));
-  }
-
-  draw(queue: IQueueAnswer | null): void {
-    const workers = queue?.workers ?? [];
-    (this.node.querySelector('.jp-ExperimentsQueue-workers') as HTMLElement).textContent = workers.length
-      ? `${workers.length} worker${workers.length > 1 ? 's' : ''}: ${workers.map(w => `pid ${w.pid}, -j ${w.jobs}`).join('; ')}`
-      : 'No worker running.';
-    const entries = queue?.entries ?? [];
-    (this.node.querySelector('.jp-ExperimentsQueue-entries') as HTMLElement).innerHTML = entries.length
-      ? entries
-          .map(
-            e =>
-              `<li class="jp-ExperimentsQueue-entry jp-mod-${esc(e.state)}" data-entry="${esc(e.id)}" data-name="${esc(e.name)}">` +
-              `<span class="jp-ExperimentsList-state">${STATE_ICONS[e.state] ?? '○'}</span>` +
-              `<span class="jp-ExperimentsList-name" title="${esc(JSON.stringify(e.params))}">${esc(e.name)}</span>` +
-              `<span class="jp-ExperimentsQueue-state">${esc(e.state)}</span>` +
-              `<button data-entry-op="log" title="follow the log" ${e.log || e.state === 'running' ? '' : 'disabled'}>Log</button>` +
-              (e.state === 'failed' || e.state === 'interrupted'
-                ? '<button data-entry-op="retry" title="queue it again">Retry</button>'
-                : '') +
-              (e.state === 'running'
-                ? '<button data-entry-op="kill" title="stop this experiment now">■</button>'
-                : '<button data-entry-op="remove" title="remove from the queue">✕</button>') +
-              '</li>'
-          )
-          .join('')
-      : '<li class="jp-ExperimentsEmpty">The queue is empty.</li>';
-  }
-
-  say(text: string, error = false): void {
-    const box = this.node.querySelector('.jp-ExperimentsQueue-message') as HTMLElement;
-    box.textContent = text;
-    box.classList.toggle('jp-mod-error', error);
-  }
-
-  private async _click(ev: MouseEvent): Promise<void> {
-    const button = (ev.target as HTMLElement).closest('button') as HTMLButtonElement | null;
-    const session = this._sidebar.session;
-    if (!button || !session) {
-      return;
-    }
-    const op = button.dataset.op;
-    const entry = button.closest('[data-entry]') as HTMLElement | null;
-    try {
-      let answer: { message: string } | null = null;
-      if (op === 'start') {
-        const jobs = Number((this.node.querySelector('.jp-ExperimentsQueue-jobs') as HTMLInputElement).value || '1');
-        answer = await session.api.queueOp('start', { jobs });
-      } else if (op === 'stop' || op === 'kill') {
-        answer = await session.api.queueOp('stop', { kill: op === 'kill' });
-      } else if (op === 'remove-done') {
-        const queue = await session.api.queue();
-        const ids = queue.entries.filter(e => e.state !== 'queued' && e.state !== 'running').map(e => e.id);
-        answer = ids.length ? await session.api.queueOp('remove', { ids, all: false }) : { message: 'Nothing to clear.' };
-      } else if (entry && button.dataset.entryOp === 'log') {
-        this._sidebar.showLog(entry.dataset.entry as string, entry.dataset.name as string);
-      } else if (entry && button.dataset.entryOp === 'retry') {
-        answer = await session.api.queueOp('retry', { ids: [entry.dataset.entry] });
-      } else if (entry && button.dataset.entryOp === 'kill') {
-        answer = await session.api.queueOp('kill', { ids: [entry.dataset.entry] });
-      } else if (entry && button.dataset.entryOp === 'remove') {
-        answer = await session.api.queueOp('remove', { ids: [entry.dataset.entry], all: false });
-      }
-      if (answer) {
-        this.say(answer.message);
-      }
-    } catch (error) {
-      this.say((error as Error).message, true);
-    }
-    void this._sidebar.refreshQueue();
   }
 }
 
@@ -286,6 +184,7 @@ export class ExperimentsSidebar extends SidePanel {
       session.model.statusChanged.connect(this._onStatus, this);
     }
     this.log.stop();
+    this._queue.follow(session);
     this._plots.follow(session);
     this._draw();
     void this.refreshQueue();

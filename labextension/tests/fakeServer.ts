@@ -78,6 +78,8 @@ export class FakeServer {
   answer: (message: any) => Record<string, any> = () => ({});
   /** Or the answer's messages themselves (the test keeps `version` and `state` in step). */
   answerMessages: (message: any) => any[] | null = () => null;
+  /** Other routes (`queue/start`, ...): the JSON answer and its status, or null for a 404. */
+  answerRoute: (route: string, body: any) => { status?: number; json: unknown } | null = () => null;
 
   constructor(rows: any[]) {
     this.state = {
@@ -113,6 +115,10 @@ export class FakeServer {
       Object.assign(this.state, patch);
       this.version += 1;
       return json({ messages: [{ type: 'patch', patch, version: this.version }], patch, version: this.version });
+    }
+    const other = this.answerRoute(route, body);
+    if (other) {
+      return json(other.json, other.status ?? 200);
     }
     return json({ message: `no route ${route}` }, 404);
   };
