@@ -552,7 +552,7 @@ function render({ model, el, embed }) {
     }
     plotGroups = imageGroups(images);
     const errors = p.specs.filter((s) => s.kind === "error");
-    const scatter = charts.some((s) => s.kind === "scatter");
+    const scatter = charts.some((s) => s.kind === "scatter" || s.kind === "commits");  // y: also the metric over commits
     body.innerHTML = (scatter ? `<div class="jx-axes">${axisPickers(p)}</div>` : "") +
       `<div class="jx-plots">${charts.map((s) =>
         `<div class="jx-plot jx-plot-${esc(s.kind)}" data-plot="${esc(s.id)}"><div class="jx-plot-tools">` +
