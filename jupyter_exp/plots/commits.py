@@ -21,6 +21,7 @@ SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 SIZE = 300
 COMMIT_COLOUR = "#4e79a7"
 EXPERIMENT_COLOUR = "#888888"
+PAD = 12  # pixels between the axes and the outermost points: none drawn on an axis
 
 
 class TrendError(JupyterExpError):
@@ -85,11 +86,17 @@ def commit_trend(
             if r.kind == "experiment" and r.baseline in place and (v := _number(r, col)) is not None:
                 points.append(_point(r, v, "experiment", place[r.baseline], r.baseline[:7]))
     x: dict[str, Any] = (
-        {"field": "time", "type": "temporal", "title": "commit time"}
+        {"field": "time", "type": "temporal", "title": "commit time", "scale": {"padding": PAD}}
         if by_time
-        else {"field": "order", "type": "quantitative", "title": "commit", "axis": {"tickMinStep": 1, "format": "d"}}
+        else {
+            "field": "order",
+            "type": "quantitative",
+            "title": "commit",
+            "axis": {"tickMinStep": 1, "format": "d"},
+            "scale": {"padding": PAD},
+        }
     )
-    y = {"field": "value", "type": "quantitative", "title": col.label, "scale": {"zero": False}}
+    y = {"field": "value", "type": "quantitative", "title": col.label, "scale": {"zero": False, "padding": PAD}}
     tooltip = [
         {"field": "name", "title": "row"},
         {"field": "commit"},
