@@ -67,8 +67,8 @@ def commit_trend(
     """
     metrics = trend_metrics(rows, cols)
     col = _find(metrics, metric) if metric is not None else None
-    if col is None and metric is not None and strict:
-        known = ", ".join(c.label for c in metrics) or "none"
+    if col is None and metric is not None and strict and metrics:  # none at all: the caller says so
+        known = ", ".join(c.label for c in metrics)
         raise TrendError(f"No metric '{metric}' with values at two or more commits; choose one of: {known}.")
     col = col or (metrics[0] if metrics else None)
     if col is None:
