@@ -225,7 +225,10 @@ def test_commits_in_one_second_are_placed_in_order_and_python_has_the_trend(hist
     assert spec is not None and spec["layer"][0]["encoding"]["x"]["field"] == "order"
     assert [p["order"] for p in spec["data"]["values"] if p["kind"] == "experiment"] == [2, 1, 1, 1]  # at its commit
     for bad, message in (
-        (dict(kind="commits", metric="nope"), "No metric 'nope' with values at two or more commits; choose one of"),
+        (
+            dict(kind="commits", num=3, metric="nope"),
+            "No metric 'nope' with values at two or more commits; choose one of",
+        ),
         (dict(kind="commit"), "Unknown trends kind 'commit'"),
         (dict(kind="commits", num=0), "num must be a whole number"),
         (dict(kind="commits"), "Fewer than two commits have metrics"),
