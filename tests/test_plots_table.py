@@ -213,7 +213,7 @@ def test_a_metric_over_the_commits_the_table_shows(history):
         one.close()
 
 
-def test_commits_in_one_second_are_placed_in_order_and_python_has_the_trend(history):
+def test_commits_in_one_second_are_placed_in_order_and_python_has_the_trend(history, cli):
     from jupyter_exp.plots.commits import TrendError
 
     view = jupyter_exp.plots_trends(kind="commits", num=3, metric="nested.loss", experiments=False)
@@ -235,3 +235,15 @@ def test_commits_in_one_second_are_placed_in_order_and_python_has_the_trend(hist
     ):
         with pytest.raises(TrendError, match=message):
             jupyter_exp.plots_trends(**bad)
+    # The command line: the spec, a page; flags that do not fit, in one line.
+    spec = json.loads(cli("plots", "trends", "--commits", "-n", "3", "--metric", "nested.loss", "--json").stdout)
+    assert spec["title"] == "nested.loss over commits" and len(spec["data"]["values"]) == 7
+    page = cli("plots", "trends", "--commits", "-n", "3", "-o", "page").stdout.strip()
+    assert page.endswith("page/index.html") and "vegaEmbed(" in (history / "page" / "index.html").read_text()
+    for args, message in (
+        (["--metric", "score"], "--metric, -n, -A and --no-experiments go with --commits"),
+        (["--commits", "--targets", "x"], "--commits draws one chart"),
+        (["--commits", "-n", "3", "--metric", "nope"], "No metric 'nope'"),
+    ):
+        failed = cli("plots", "trends", *args, check=False)
+        assert failed.returncode != 0 and message in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
