@@ -198,6 +198,8 @@ def test_a_metric_over_the_commits_the_table_shows(history):
         svg = static_svg(trend["spec"])
         assert svg is not None and svg.count('aria-roledescription="point"') == 7  # 3 commits + 4 experiments
         assert f'data-plot="{trend["id"]}"' in panel["html"]
+        ticks = [float(t.replace(",", "")) for t in axis_labels(trend["spec"])["score"]]
+        assert ticks and min(ticks) >= 0, ticks  # no axis below zero for a score that cannot be negative
         # The metric picked for y is the one over commits too.
         panel = plot(controller, ["e4"], [panel["x"], "metrics.nested.loss"])
         (trend,) = entries(panel, "commits")

@@ -96,7 +96,7 @@ def commit_trend(
             "scale": {"padding": PAD},
         }
     )
-    y = {"field": "value", "type": "quantitative", "title": col.label, "scale": {"zero": False, "padding": PAD}}
+    y = {"field": "value", "type": "quantitative", "title": col.label, "scale": _y_scale([p["value"] for p in points])}
     tooltip = [
         {"field": "name", "title": "row"},
         {"field": "commit"},
@@ -128,6 +128,16 @@ def commit_trend(
         "layer": layers,
     }
     return col.label, spec
+
+
+def _y_scale(values: list[float]) -> dict:
+    """A margin around ``values`` (no point on an axis), never crossing zero when they do
+    not (no negative axis for a metric that cannot be negative), rounded to nice ticks."""
+    lo, hi = min(values), max(values)
+    margin = (hi - lo) * 0.08 or abs(hi) * 0.08 or 1.0
+    low = max(lo - margin, 0.0) if lo >= 0 else lo - margin
+    high = min(hi + margin, 0.0) if hi <= 0 else hi + margin
+    return {"domain": [low, high], "nice": True, "zero": False}
 
 
 def _point(row: ExpRow, v: float, kind: str, order: int, commit: str) -> dict[str, Any]:
