@@ -6,7 +6,9 @@ One project, read by both tools: a stage writes DVCLive's layout (two metrics ov
 steps in ``dvclive/plots/metrics/*.tsv``, the stage's ``plots`` output with ``x: step``), N
 experiments are queued as a sweep and run. Each command runs once to warm the file
 system (and our caches), then ``--repeat`` times; the table gives the median and
-min-max in milliseconds and the ratio DVC / ours. ``--quick`` is small and asserts
+min-max in milliseconds and the ratio DVC / ours, and the CPU milliseconds of each
+command (itself and the git processes it waits for): on a shared machine the wall
+time waits for other work, the CPU time does not (the load average is printed). ``--quick`` is small and asserts
 nothing (the tests run it to keep it working).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -64,6 +67,18 @@ def make_project(root: Path, experiments: int, steps: int) -> list[str]:
     return [f"exp-{i + 1}" for i in range(experiments)]
 
 
+def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float]:
+    """Wall and CPU milliseconds of one command (the CPU of the processes it waited for included)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, _ = run_timed(cmd, cwd, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+
+
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiments", type=int, default=10)
@@ -94,20 +109,24 @@ def main(argv: list[str] | None = None) -> int:
             ),
         }
         print(f"plots benchmarks ({len(names)} experiments x {args.steps} steps; median (min-max) ms)\n")
-        print("| workload | jupyter_exp | DVC | DVC / ours |")
-        print("| --- | --- | --- | --- |")
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+        print("| workload | jupyter_exp | DVC | DVC / ours | CPU ms: ours, DVC |")
+        print("| --- | --- | --- | --- | --- |")
         for title, (verb, dvc_verb) in workloads.items():
-            ours_times, dvc_times = [], []
+            ours_times, dvc_times, ours_cpu, dvc_cpu = [], [], [], []
             for i in range(args.repeat + 1):  # the first run warms up
-                t, _ = run_timed(ours_cmd(*verb, "-o", out), root)
+                t, cpu = timed(ours_cmd(*verb, "-o", out), root)
                 ours_times += [t] if i else []
+                ours_cpu += [cpu] if i else []
                 if dvc is not None:
-                    t, _ = run_timed([str(dvc), *dvc_verb, "-o", out], root, env)
+                    t, cpu = timed([str(dvc), *dvc_verb, "-o", out], root, env)
                     dvc_times += [t] if i else []
+                    dvc_cpu += [cpu] if i else []
             ratio = "-"
             if dvc_times:
                 ratio = f"{sorted(dvc_times)[len(dvc_times) // 2] / sorted(ours_times)[len(ours_times) // 2]:.1f}x"
-            print(f"| {title} | {fmt(ours_times)} | {fmt(dvc_times)} | {ratio} |")
+            cpu = f"{median(ours_cpu):.0f}, {median(dvc_cpu):.0f}" if dvc_cpu else f"{median(ours_cpu):.0f}, -"
+            print(f"| {title} | {fmt(ours_times)} | {fmt(dvc_times)} | {ratio} | {cpu} |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -2,12 +2,17 @@
 
 - building the table of N experiments (collect + view + its JSON) in a fresh kernel
   and again, and drawing it in Chromium with the widget's own front-end code;
-- the kernel's CPU while the table follows two experiments running (checkpoints).
+- the kernel's CPU while the table follows two experiments running (checkpoints);
+- parallel coordinates over N experiments (issue 16: 1,000 under 1 s): the Plot
+  panel's spec built in Python, then drawn by vega-embed in Chromium, as SVG and on a
+  canvas (the panel draws past 100 lines on a canvas). ``python bench/widget.py
+  --parallel 1000 [--node-modules labextension/node_modules]``.
 """
 
 from __future__ import annotations
 
 import http.server
+import json
 import subprocess
 import sys
 import threading
@@ -186,3 +191,137 @@ def bench_live(
         [float(cpu)],
         note=f"{share:.1f}% of one core over {float(wall) / 1000:.1f} s, {updates} table updates",
     )
+
+
+# -- parallel coordinates over many experiments, drawn with vega-embed -------------------
+VEGA_FILES = ("vega/build/vega.min.js", "vega-lite/build/vega-lite.min.js", "vega-embed/build/vega-embed.min.js")
+PARALLEL_PAGE = """<!doctype html><html><body><div id="root"></div>
+<script src="/vega.min.js"></script><script src="/vega-lite.min.js"></script><script src="/vega-embed.min.js"></script>
+<script>
+(async () => {
+  const spec = await (await fetch("/spec.json")).json();
+  const out = {};
+  for (const renderer of ["svg", "canvas"]) {
+    const times = [];
+    for (let i = 0; i < 4; i++) {
+      const el = document.createElement("div");
+      document.getElementById("root").replaceChildren(el);
+      const t = performance.now();
+      const result = await vegaEmbed(el, spec, {renderer, actions: false});
+      await result.view.runAsync();
+      el.getBoundingClientRect();  // laid out: drawn, not just built
+      times.push(performance.now() - t);
+      result.finalize();
+    }
+    out[renderer] = times;
+  }
+  window.parallelTimes = out;
+})();
+</script></body></html>"""
+
+
+def parallel_rows(size: int, params: int = 6, metrics: int = 3) -> tuple[list, list]:
+    """``size`` experiment rows (and their columns) with ``params`` params that vary and ``metrics`` metrics."""
+    import random
+
+    from jupyter_exp.experiments.columns import columns
+    from jupyter_exp.experiments.records import ExpData, ExpRow
+    from jupyter_exp.values import FileValues
+
+    rnd = random.Random(16)
+    rows = []
+    for i in range(size):
+        p = {f"p{j}": round(rnd.uniform(0, 10 ** (j % 3)), 4) for j in range(params)}
+        m = {f"m{j}": round(rnd.random(), 5) for j in range(metrics)}
+        data = ExpData(params={"params.yaml": FileValues(p)}, metrics={"metrics.json": FileValues(m)})
+        rows.append(ExpRow(f"{i:040x}", "experiment", data, name=f"exp-{i}", baseline="0" * 40, state="success"))
+    return rows, columns(rows)
+
+
+def bench_parallel(size: int, rows: dict, row_cls, node_modules: Path) -> None:
+    """Parallel coordinates of ``size`` experiments: the spec built in Python, then
+    drawn by vega-embed in Chromium (SVG, as the panel draws, and canvas)."""
+    from jupyter_exp.table.plots import parallel
+
+    exps, cols = parallel_rows(size)
+    times, spec = [], None
+    for _ in range(3):
+        t = time.perf_counter()
+        spec = parallel(exps, cols, {})
+        times.append((time.perf_counter() - t) * 1000)
+    rows["parallel_spec"] = row_cls(f"parallel coordinates, {size} exps: spec built (Python)", times)
+    files = {"/spec.json": json.dumps(spec).encode()}
+    for name in VEGA_FILES:
+        files["/" + name.rsplit("/", 1)[1]] = (node_modules / name).read_bytes()
+    drawn = _page_times(PARALLEL_PAGE, files, "window.parallelTimes")
+    for renderer, values in (drawn or {}).items():
+        note = "first is a cold vega" if renderer == "svg" else ""
+        rows[f"parallel_{renderer}"] = row_cls(
+            f"parallel coordinates, {size} exps: drawn in Chromium ({renderer})", values, note=note
+        )
+
+
+def _page_times(page: str, files: dict[str, bytes], result: str):
+    """``result`` evaluated on ``page`` served with ``files`` in headless Chromium; None without a browser."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not Path(CHROMIUM).exists():
+        return None
+    files = {"/": page.encode(), **files}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            body = files.get(self.path.split("?")[0])
+            self.send_response(200 if body is not None else 404)
+            kind = "text/javascript" if self.path.endswith(".js") else "application/json"
+            self.send_header("Content-Type", "text/html" if self.path == "/" else kind)
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+            page_ = browser.new_page()
+            page_.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+            page_.wait_for_function(f"{result} !== undefined", timeout=120_000)
+            found = page_.evaluate(result)
+            browser.close()
+            return found
+    finally:
+        server.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python bench/widget.py --parallel N``: parallel coordinates over N experiments."""
+    import argparse
+    import statistics
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--parallel", type=int, default=1000, help="experiments in the parallel coordinates")
+    parser.add_argument(
+        "--node-modules", type=Path, default=Path(__file__).resolve().parent.parent / "labextension" / "node_modules"
+    )
+    args = parser.parse_args(argv)
+
+    class Row:
+        def __init__(self, label: str, values: list[float], note: str = "") -> None:
+            self.label, self.values, self.note = label, values, note
+
+    rows: dict = {}
+    bench_parallel(args.parallel, rows, Row, args.node_modules)
+    for row in rows.values():
+        best, median = min(row.values), statistics.median(row.values)
+        runs = " ".join(f"{v:.0f}" for v in row.values)
+        print(f"{row.label}: best {best:.0f} ms, median {median:.0f} ms; runs {runs} {row.note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,6 @@
 """Plots: ``plots_show`` and ``plots_diff`` (DVC's ``plots show``/``plots diff``),
-``plots_templates``, and ours: ``plots_trends`` (each metric over the experiments' steps).
+``plots_templates``, and ours: ``plots_trends`` (each metric over the experiments' steps;
+``kind="commits"``: a metric over the baseline commits, as the table's Plot panel shows it).
 
 Both return a :class:`~jupyter_exp.plots.display.PlotsView`: in a notebook it shows
 each plot as Vega-Lite (``application/vnd.vegalite.v5+json``, with HTML and PNG
@@ -14,6 +15,7 @@ from . import as_list, project_at
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..plots.collect import Revision
+    from ..plots.commits import CommitsView
     from ..plots.display import PlotsView
     from ..project import Project
 
@@ -143,7 +145,16 @@ def plots_templates(name: str | None = None) -> list[str] | dict:
     return builtin_names() if name is None else builtin_content(name)
 
 
-def plots_trends(*revisions: str | list[str], live_dir: str = "dvclive", root: str | None = None) -> PlotsView:
+def plots_trends(
+    *revisions: str | list[str],
+    live_dir: str = "dvclive",
+    root: str | None = None,
+    kind: str = "steps",
+    metric: str | None = None,
+    num: int = 1,
+    all_commits: bool = False,
+    experiments: bool = True,
+) -> PlotsView | CommitsView:
     """Each metric over the steps of the chosen experiments: one plot per DVCLive
     history (``live_dir/plots/metrics/*.tsv``), one line per experiment.
 
@@ -151,10 +162,23 @@ def plots_trends(*revisions: str | list[str], live_dir: str = "dvclive", root: s
     given: the workspace and every experiment of HEAD. Returns a view as
     :func:`plots_diff` does.
 
+    ``kind="commits"``: instead, ``metric`` (default: the first metric with values at
+    two commits) over the baseline commits ``exp show`` collects with ``num`` /
+    ``all_commits`` (or the revisions given, as its ``--rev``), one point per commit,
+    each commit's experiments as faint points (``experiments=False``: none); returns a
+    :class:`~jupyter_exp.plots.commits.CommitsView` (``.spec``, ``.points``).
+
     Raises:
         UnknownExperimentError: a revision that names nothing.
         PathError: ``live_dir`` outside the project.
+        TrendError: an unknown ``kind``, an unknown ``metric``, fewer than two commits with values.
     """
+    from ..plots.commits import TrendError
+
+    if kind not in ("steps", "commits"):
+        raise TrendError(f"Unknown trends kind '{kind}'; use steps (metrics over steps) or commits.")
+    if kind == "commits":
+        return _commit_trend(revisions, metric, num, all_commits, experiments, root)
     from ..experiments.catalog import list_experiments
     from ..plots.collect import Revision
     from ..plots.display import PlotsView
@@ -169,3 +193,23 @@ def plots_trends(*revisions: str | list[str], live_dir: str = "dvclive", root: s
         mine = sorted((e for e in list_experiments(project) if e.ref.baseline == head), key=lambda e: e.created)
         chosen = [Revision("workspace")] + [Revision(e.ref.name, e.rev) for e in mine]
     return PlotsView(project, collect_trends(project, chosen, live_dir))
+
+
+def _commit_trend(
+    revisions: tuple, metric: str | None, num: int, all_commits: bool, experiments: bool, root: str | None
+) -> CommitsView:
+    """``plots_trends(kind="commits")``: the rows ``exp show`` collects, the metric over their commits."""
+    from ..experiments.show import select
+    from ..options import ShowOptions
+    from ..plots.commits import CommitsView, TrendError, commit_trend
+
+    if not isinstance(num, int) or isinstance(num, bool) or num < 1:
+        raise TrendError(f"num must be a whole number of commits, 1 or more (got {num!r}).")
+    project = project_at(root)
+    revs = tuple(spec for item in revisions for spec in (item if isinstance(item, (list, tuple)) else [item]))
+    options = ShowOptions(revs=revs or None, num=num, all_commits=all_commits)
+    rows, cols = select(project, options)
+    label, spec = commit_trend(rows, cols, metric, experiments=experiments, strict=True)
+    if spec is None or label is None:
+        raise TrendError("Fewer than two commits have metrics; show more with num=N or all_commits=True.")
+    return CommitsView(label, spec)

@@ -53,10 +53,52 @@ def _cmd_study(args: argparse.Namespace):
 
 
 def _cmd_trends(args: argparse.Namespace):
+    if args.commits:
+        return _commits(args)
+    if args.metric or args.num is not None or args.all_commits or args.no_experiments:
+        raise _usage("--metric, -n, -A and --no-experiments go with --commits (a metric over commits)")
     view = _chosen(api.plots_trends(*args.revisions, live_dir=args.live_dir), args.targets)
     if args.show_vega and len(view.plots) != 1:
         raise _usage("--show-vega takes one plot; name it with --targets")
     return _output(view, args)
+
+
+def _commits(args: argparse.Namespace):
+    """``plots trends --commits``: a metric over the commits ``exp show -n``/``-A`` collect."""
+    from ..render.json import dumps
+
+    if args.targets is not None or args.split or args.html_template:
+        raise _usage("--commits draws one chart: --targets, --split and --html-template do not apply")
+    from typing import cast
+
+    from ..plots.commits import CommitsView
+
+    view = api.plots_trends(
+        *args.revisions,
+        kind="commits",
+        metric=args.metric,
+        num=args.num or 1,
+        all_commits=args.all_commits,
+        experiments=not args.no_experiments,
+    )
+    view = cast(CommitsView, view)  # kind="commits" gives one
+    if args.show_vega or args.json:
+        return Text(dumps(view.spec, sys.stdout.isatty()) + "\n")
+    if args.from_kernel and not (args.out or args.open):
+        return view
+    from ..plots.display import _embed_html
+
+    out = Path(os.getcwd()) / (args.out or "dvc_plots")
+    out.mkdir(parents=True, exist_ok=True)
+    page = out / "index.html"
+    title = view.spec["title"]
+    page.write_text(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+        f"<body>{_embed_html(title, view.spec)}</body></html>",
+        encoding="utf-8",
+    )
+    lines = [page.as_uri(), _open(page) if args.open else ""]
+    return Text("\n".join(line for line in lines if line) + "\n")
 
 
 def _chosen(view, targets: list[str] | None):
@@ -198,6 +240,11 @@ def add_verbs(verbs) -> None:
     r.add_argument("revisions", nargs="*", help="experiments, commits or 'workspace' (default: HEAD's experiments)")
     r.add_argument("--live-dir", default="dvclive", metavar="<path>", help="DVCLive's directory (default dvclive)")
     r.add_argument("--targets", nargs="*", default=None, metavar="<plots>", help="plot ids (history files)")
+    r.add_argument("--commits", action="store_true", help="a metric over the commits -n/-A collect, not over steps")
+    r.add_argument("--metric", default=None, metavar="<name>", help="with --commits: the metric (default the first)")
+    r.add_argument("-n", "--num", type=int, default=None, metavar="<n>", help="with --commits: the last n commits")
+    r.add_argument("-A", "--all-commits", action="store_true", help="with --commits: every commit")
+    r.add_argument("--no-experiments", action="store_true", help="with --commits: no points for experiments")
     _output_flags(r)
     r.set_defaults(func=_cmd_trends)
     t = sub.add_parser("templates", help="DVC's template names, or one template's spec")

@@ -391,7 +391,8 @@ def _git_listing(tree: Tree) -> list[str]:
     """``dvc.yaml`` paths in a commit's tree (outside ``.dvc``/``.git``, sub-repositories
     and what the tree's ``.dvcignore`` files ignore), cached by commit."""
     git, rev = tree.git, tree.rev  # type: ignore[attr-defined]
-    sha = git.rev_parse(rev) or rev
+    # A full SHA names itself: no git process to resolve it (plots diff of N experiments lists N commits).
+    sha = rev if len(rev) == 40 and all(c in "0123456789abcdef" for c in rev) else git.rev_parse(rev) or rev
     if sha in _LISTINGS:
         return _LISTINGS[sha]
     names = git.ls_tree(sha, check=False)

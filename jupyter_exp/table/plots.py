@@ -7,7 +7,10 @@
 - **metric vs param**: one point per row; by default a param that varies and the
   first metric;
 - **parallel coordinates**: the selected rows (or every row when one or none is
-  selected) across the params that vary and the metrics.
+  selected) across the params that vary and the metrics;
+- **commits** (trends over commits): the chosen metric (the scatter's y, else the first
+  metric) across the baseline commits the table shows (``-n N`` / ``-A``), each
+  commit's experiments as faint points (:mod:`jupyter_exp.plots.commits`).
 
 Each experiment keeps its colour wherever it appears: the first time it is plotted
 it takes the first palette colour no other plotted experiment holds (past the
@@ -350,8 +353,9 @@ def render(
     colours: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The panel: DVC's plots of ``chosen`` (else their metrics over checkpoint
-    steps), the metric-vs-param scatter, parallel coordinates; ``x``/``y`` the scatter's
-    axes as chosen."""
+    steps), the metric-vs-param scatter, parallel coordinates, the metric over the
+    table's commits (when it shows two or more); ``x``/``y`` the scatter's axes as
+    chosen (``y`` also the metric over commits)."""
     colours = colours or {}
     entries = dvc_plots(project, chosen, colours) or step_plots(chosen, rows, cols, colours)
     x, y, points = scatter(chosen, cols, x, y, colours)
@@ -361,4 +365,9 @@ def render(
     lines = parallel(spread, cols, colours)
     if lines is not None:
         entries.append(_entry("parallel", lines["title"], lines))
+    from ..plots.commits import commit_trend
+
+    metric, over = commit_trend(rows, cols, y)
+    if over is not None:
+        entries.append(_entry("commits", over["title"], over, metric=metric))
     return {"specs": entries, "html": fallback_html(entries), "x": x, "y": y}
