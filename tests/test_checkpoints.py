@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import cli_command, git
 from helpers import exp_chain
@@ -265,3 +266,15 @@ def test_a_note_follows_a_checkpoint_experiment_that_goes_on(make_project, monke
     df = jupyter_exp.show().set_index("rev")
     assert (df.loc[tip, "note"], df.loc[tip, "tags"]) == ("lr looks right", "keep")
     assert df.loc[noted_tip, "note"] == "lr looks right"
+
+
+def test_a_note_stays_off_an_experiment_that_goes_on_from_anothers_steps(make_project, cli):
+    """``more`` goes on from ``ck``'s steps (its chain holds ``ck``'s tip): the note on
+    ``ck`` is ``ck``'s, not ``more``'s."""
+    root = make_project("checkpoints")
+    jupyter_exp.run(name="ck")
+    jupyter_exp.note("ck", "the good one")
+    cli("run", "-S", "train.epochs=6", "-n", "more")
+    assert exp_chain(root, "ck")[0] in exp_chain(root, "more")
+    df = jupyter_exp.show().query("kind == 'experiment'").set_index("experiment")
+    assert df.loc["ck", "note"] == "the good one" and pd.isna(df.loc["more", "note"])

@@ -126,10 +126,16 @@ def trial_labels(project: Project) -> dict[str, str]:
 def _carried_notes(rows: list[ExpRow], noted: set[str]) -> dict[str, str]:
     """A checkpoint experiment that went on after a note was written on its tip: its
     row (the new tip) shows the newest note along its chain. Tip commit -> the noted
-    checkpoint commit, for experiments whose tip has no note of its own."""
+    checkpoint commit, for experiments whose tip has no note of its own. A commit in
+    the chains of two experiments (one went on from the other's steps) is neither's to
+    carry: its note stays on its own row."""
+    owners: dict[str, set[tuple]] = {}
+    for row in rows:
+        if row.kind in ("experiment", "checkpoint") and row.rev in noted:
+            owners.setdefault(row.rev, set()).add((row.baseline, row.name))
     newest: dict[tuple, ExpRow] = {}
     for row in rows:
-        if row.kind == "checkpoint" and row.rev in noted:
+        if row.kind == "checkpoint" and row.rev in noted and len(owners[row.rev]) == 1:
             key = (row.baseline, row.name)
             if key not in newest or (row.step or 0) > (newest[key].step or 0):
                 newest[key] = row
