@@ -278,3 +278,19 @@ def test_a_note_stays_off_an_experiment_that_goes_on_from_anothers_steps(make_pr
     assert exp_chain(root, "ck")[0] in exp_chain(root, "more")
     df = jupyter_exp.show().query("kind == 'experiment'").set_index("experiment")
     assert df.loc["ck", "note"] == "the good one" and pd.isna(df.loc["more", "note"])
+
+
+def test_a_torn_checkpoint_output_is_restored_before_resuming(make_project, monkeypatch, cli):
+    """A kill while the stage wrote ``model.json`` leaves it half-written: the next run
+    resumes from the committed step's copy in the cache, not from the torn file."""
+    root = make_project("checkpoints")
+    monkeypatch.setenv("CRASH_AT_EPOCH", "3")
+    with pytest.raises(StageFailedError):
+        jupyter_exp.run(name="crashy")
+    monkeypatch.delenv("CRASH_AT_EPOCH")
+    (root / "model.json").write_text('{"epoch": ')  # what a SIGKILL mid-write leaves
+    out = cli("run").stdout
+    assert "Resuming checkpoint experiment 'crashy' from step 1." in out
+    assert "Restored 'model.json' as step 1 recorded it." in out
+    assert len(exp_chain(root, "crashy")) == 4 and model(root) == {"epoch": 4, "w": 2.0}
+    assert "Restored" not in cli("run").stdout  # nothing torn: nothing restored

@@ -185,6 +185,31 @@ def _checkpoint_outs(stages: list[Stage], lock_text: bytes | str | None) -> dict
     return found if any(found.values()) else None
 
 
+def restore_checkpoint_outs(project: Project, stages: Sequence[Stage], rev: str) -> list[str]:
+    """Make the workspace's checkpoint outputs what checkpoint ``rev`` recorded, from
+    the cache, where they differ: a run killed while its stage wrote one (a half-written
+    ``model.json``) resumes from the committed step, not from the torn file. The paths
+    restored (none when the workspace already holds them)."""
+    from ..pipeline.cache import open_cache
+    from ..pipeline.hashing import HashInfo
+
+    stages = [s for s in stages if s.has_checkpoint and s.dvcfile == "dvc.yaml"]
+    outs = _checkpoint_outs(stages, project.git.read_blob(rev, "dvc.lock")) or {}
+    checkpointed = {o.path for s in stages for o in s.outs if o.checkpoint}
+    cache = open_cache(project)
+    restored = []
+    for entries in outs.values():
+        for entry in entries or []:
+            path = entry.get("path") if isinstance(entry, dict) else None
+            if path not in checkpointed:
+                continue
+            info = HashInfo.from_entry(entry, f"dvc.lock at {rev[:7]}")
+            target = project.resolve(path, where="dvc.lock", output=True)
+            if cache.has_all(info) and cache.checkout(target, info, copy=True):
+                restored.append(path)
+    return restored
+
+
 def find_resume_point(
     project: Project, baseline: str, stages: Sequence[Stage], state: WorkspaceCheckpoint | None
 ) -> ResumePoint | None:

@@ -169,7 +169,14 @@ def _run_checkpoints(
     from ..params_metrics import flat_data, read_params
     from ..pipeline.cache import remove
     from ..tree import GitTree, WorkspaceTree
-    from .checkpoints import CheckpointChain, ResumePoint, find_resume_point, load_workspace_state, save_workspace_state
+    from .checkpoints import (
+        CheckpointChain,
+        ResumePoint,
+        find_resume_point,
+        load_workspace_state,
+        restore_checkpoint_outs,
+        save_workspace_state,
+    )
 
     check_can_record(project)
     # DVC 2: -f regenerates from scratch, as --reset does.
@@ -214,6 +221,8 @@ def _run_checkpoints(
                     f"Checkpoint experiment '{chain_name}' will go on from step {label} of '{point.name}' "
                     f"({point.rev[:7]}).\n"
                 )
+        for path in restore_checkpoint_outs(project, stages, point.rev):
+            echo(f"Restored '{path}' as step {label} recorded it.\n")
         env["DVCLIVE_RESUME"] = "1"
         first_step = point.count
     else:
