@@ -1,7 +1,10 @@
 """Moving objects between the local cache and a remote, in parallel, verified, atomic.
 
 Push sends what the remote lacks; fetch brings what the cache lacks. Both run ``jobs``
-transfers at once on a thread pool and report bytes to a progress bar. Every byte is
+transfers at once and report bytes to a progress bar: as coroutines on the driver's
+event loop for an object store with an async driver (S3, GCS, Azure; no thread and no
+cross-thread hand-off per object, which is what many small objects cost), else on a
+thread pool. Every byte is
 checked against its name: a cache file is hashed as it is sent (a corrupted cache
 object is never spread), a downloaded file is hashed before it takes its name in the
 cache (a remote cannot plant wrong data). Each object lands whole or not at all (see
