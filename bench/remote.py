@@ -3,7 +3,7 @@
     python bench/remote.py [--small N] [--large-mb N] [--repeat N] [--only local|s3] [--quick]
 
 Two data sets: ``--small`` files of 1-4 KiB in one tracked directory (default 1,000), and
-one ``--large-mb`` file (default 1024). Two remotes: a local directory and S3 served on
+one ``--large-mb`` file (default 1024); 0 leaves one out. Two remotes: a local directory and S3 served on
 localhost by moto's server (started here, in a process of its own; DVC gets ``dvc-s3``
 through bench/dvc_env.py).
 For each, ``jupyter dvc push`` and ``dvc push`` each send the data to an empty
@@ -202,8 +202,12 @@ def main(argv: list[str] | None = None) -> int:
             if kind == "s3":
                 server, endpoint = _start_s3()
             try:
-                rows += measure(kind, f"{args.small} small files", args.small, 0, args.repeat, work, endpoint)
-                rows += measure(kind, f"one {args.large_mb} MiB file", 0, args.large_mb, args.repeat, work, endpoint)
+                if args.small:  # 0 leaves a data set out
+                    rows += measure(kind, f"{args.small} small files", args.small, 0, args.repeat, work, endpoint)
+                if args.large_mb:
+                    rows += measure(
+                        kind, f"one {args.large_mb} MiB file", 0, args.large_mb, args.repeat, work, endpoint
+                    )
             finally:
                 if server is not None:
                     server.kill()
