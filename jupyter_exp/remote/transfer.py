@@ -4,10 +4,9 @@ Push sends what the remote lacks; fetch brings what the cache lacks. Both run ``
 transfers at once and report bytes to a progress bar: as coroutines on the driver's
 event loop for an object store with an async driver (S3, GCS, Azure; no thread and no
 cross-thread hand-off per object, which is what many small objects cost), else on a
-thread pool. Every byte is
-checked against its name: a cache file is hashed as it is sent (a corrupted cache
-object is never spread), a downloaded file is hashed before it takes its name in the
-cache (a remote cannot plant wrong data). Each object lands whole or not at all (see
+thread pool. Every byte is checked against its name: a cache file is hashed as it is
+sent (a corrupted cache object is never spread), a downloaded file is hashed before it
+takes its name in the cache (a remote cannot plant wrong data). Each object lands whole or not at all (see
 :class:`~.objects.RemoteObjects`; in the cache: a temporary name, then a rename), so
 an interrupted transfer leaves nothing half-written under a final name, and running
 it again sends just what is still missing.
