@@ -6,10 +6,10 @@ event loop for an object store with an async driver (S3, GCS, Azure; no thread a
 cross-thread hand-off per object, which is what many small objects cost), else on a
 thread pool. Every byte is checked against its name: a cache file is hashed as it is
 sent (a corrupted cache object is never spread), a downloaded file is hashed before it
-takes its name in the cache (a remote cannot plant wrong data). Each object lands whole or not at all (see
-:class:`~.objects.RemoteObjects`; in the cache: a temporary name, then a rename), so
-an interrupted transfer leaves nothing half-written under a final name, and running
-it again sends just what is still missing.
+takes its name in the cache (a remote cannot plant wrong data). Each object lands
+whole or not at all (see :class:`~.objects.RemoteObjects`; in the cache: a temporary
+name, then a rename), so an interrupted transfer leaves nothing half-written under a
+final name, and running it again sends just what is still missing.
 
 Files go first and ``.dir`` manifests last, and a manifest only once every file it
 names is on the other side: a manifest present means its files are present (DVC's
