@@ -116,7 +116,7 @@ def test_a_push_to_s3_killed_mid_upload_completes_on_the_next_push(s3_origin, tm
 
 def test_ctrl_c_during_a_fetch_from_s3_leaves_whole_objects_only_and_the_next_fetch_completes(s3_origin, cli, jdvc):
     """SIGINT while objects come from S3 (a 128 MiB one among small ones): the fetch stops
-    with status 130 once every transfer under way has cleaned up, the cache holds whole
+    with status 130 once the transfers under way are done, the cache holds whole
     objects only (no temporary name left), and the next fetch brings the rest."""
     root, bucket, client = s3_origin
     with open(root / "data" / "big.bin", "wb") as fobj:

@@ -126,8 +126,8 @@ def _run_async(
     batches them: no thread and no cross-thread hand-off per object.
 
     Same outcomes as :func:`_run`: a full disk stops the rest once the transfers under
-    way are done; Ctrl+C cancels every transfer (each cleans up its temporary file)
-    and returns once they have.
+    way are done, and so does Ctrl+C (a multipart upload cut short would stay behind on
+    the store); a second Ctrl+C cancels those too (each cleans up its temporary file).
     """
     done: set[str] = set()
     if not md5s:
@@ -171,8 +171,14 @@ def _run_async(
     except _Stop:
         pass
     except KeyboardInterrupt:
-        future.cancel()
-        asyncio.run_coroutine_threadsafe(cancel(), loop).result()  # returns once each has cleaned up
+        stop.set()  # as on threads: nothing new starts, the transfers under way finish
+        try:
+            future.result()
+        except KeyboardInterrupt:  # a second Ctrl+C: cancelled, each cleans up its temporary file
+            future.cancel()
+            asyncio.run_coroutine_threadsafe(cancel(), loop).result()
+        except BaseException:
+            pass  # the interruption is what is reported
         raise
     return done
 
