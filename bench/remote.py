@@ -3,14 +3,15 @@
     python bench/remote.py [--small N] [--large-mb N] [--repeat N] [--only local|s3] [--quick]
 
 Two data sets: ``--small`` files of 1-4 KiB in one tracked directory (default 1,000), and
-one ``--large-mb`` file (default 1024). Two remotes: a local directory and S3 served on
+one ``--large-mb`` file (default 1024); 0 leaves one out. Two remotes: a local directory and S3 served on
 localhost by moto's server (started here, in a process of its own; DVC gets ``dvc-s3``
 through bench/dvc_env.py).
 For each, ``jupyter dvc push`` and ``dvc push`` each send the data to an empty
 remote of their own, then ``jupyter dvc pull`` and ``dvc pull`` each bring it back
 into an empty cache and workspace (``.dvc/tmp`` cleared too, so neither tool starts
 warm). Both are run as the commands a user types, in alternating order, ``--repeat``
-times; the table gives the median seconds and DVC / ours. ``--quick`` shrinks
+times; the table gives the median seconds and DVC / ours, and the median CPU seconds
+(user + system) each command used, steadier than the clock on a shared machine. ``--quick`` shrinks
 everything so CI can keep the script alive; it asserts nothing.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -43,10 +45,18 @@ def _ours() -> list[str]:
     return [sys.executable, "-m", "jupyter_exp.cli.dvc"]
 
 
-def _run(cmd: list[str], cwd: Path, env: dict) -> float:
-    started = time.perf_counter()
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(cmd: list[str], cwd: Path, env: dict, cpu: list[float]) -> float:
+    """Seconds ``cmd`` took; the CPU seconds it used (user + system) go on ``cpu``: on a
+    shared machine they vary far less than the wall clock."""
+    started, used = time.perf_counter(), _cpu()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    cpu.append(_cpu() - used)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{proc.stdout}\n{proc.stderr}")
     return elapsed
@@ -90,7 +100,8 @@ def _add_remote(root: Path, dvc: Path, env: dict, name: str, url: str, endpoint:
 
 
 def measure(kind: str, label: str, small: int, large_mb: int, repeat: int, work: Path, endpoint: str | None) -> list:
-    """Rows ``(workload, ours median, dvc median)`` for push and pull of one data set."""
+    """Rows ``(workload, ours median, dvc median, ours CPU median, dvc CPU median)`` for
+    push and pull of one data set."""
     dvc = dvc_executable()
     env = {**os.environ, "DVC_NO_ANALYTICS": "1", **S3_ENV}
     slug = "small" if small else "large"
@@ -98,6 +109,7 @@ def measure(kind: str, label: str, small: int, large_mb: int, repeat: int, work:
     _make_project(root, dvc, env, small, large_mb)
     data = root / ("data" if small else "big.bin")
     times: dict[str, list[float]] = {"push ours": [], "push dvc": [], "pull ours": [], "pull dvc": []}
+    cpu: dict[str, list[float]] = {key: [] for key in times}
     for attempt in range(repeat):
         if kind == "s3":
             import boto3
@@ -120,12 +132,12 @@ def measure(kind: str, label: str, small: int, large_mb: int, repeat: int, work:
         # push: the cache holds the data (as after `dvc add`), the remote is empty
         for tool in order:
             cmd = [*_ours(), "push", "-r", "ours"] if tool == "ours" else [str(dvc), "push", "-r", "dvc"]
-            times[f"push {tool}"].append(_run(cmd, root, env))
+            times[f"push {tool}"].append(_run(cmd, root, env, cpu[f"push {tool}"]))
         # pull: an empty cache and workspace, as in a fresh clone
         for tool in order:
             _reset_for_pull(root, bool(small))
             cmd = [*_ours(), "pull", "-r", "ours"] if tool == "ours" else [str(dvc), "pull", "-r", "dvc"]
-            times[f"pull {tool}"].append(_run(cmd, root, env))
+            times[f"pull {tool}"].append(_run(cmd, root, env, cpu[f"pull {tool}"]))
         assert data.exists()
         if kind != "s3":
             for url in urls.values():
@@ -138,6 +150,8 @@ def measure(kind: str, label: str, small: int, large_mb: int, repeat: int, work:
                 f"{verb} {label} ({kind})",
                 statistics.median(times[f"{verb} ours"]),
                 statistics.median(times[f"{verb} dvc"]),
+                statistics.median(cpu[f"{verb} ours"]),
+                statistics.median(cpu[f"{verb} dvc"]),
             )
         )
     return rows
@@ -188,17 +202,21 @@ def main(argv: list[str] | None = None) -> int:
             if kind == "s3":
                 server, endpoint = _start_s3()
             try:
-                rows += measure(kind, f"{args.small} small files", args.small, 0, args.repeat, work, endpoint)
-                rows += measure(kind, f"one {args.large_mb} MiB file", 0, args.large_mb, args.repeat, work, endpoint)
+                if args.small:  # 0 leaves a data set out
+                    rows += measure(kind, f"{args.small} small files", args.small, 0, args.repeat, work, endpoint)
+                if args.large_mb:
+                    rows += measure(
+                        kind, f"one {args.large_mb} MiB file", 0, args.large_mb, args.repeat, work, endpoint
+                    )
             finally:
                 if server is not None:
                     server.kill()
                     server.wait()
                     server = None
     print(f"jupyter_exp vs DVC {DVC_VERSION}, {os.cpu_count()} CPUs, median seconds of {args.repeat} run(s)")
-    print(f"{'workload':<40} {'ours':>8} {'dvc':>8} {'dvc/ours':>9}")
-    for name, ours, theirs in rows:
-        print(f"{name:<40} {ours:>8.2f} {theirs:>8.2f} {theirs / ours:>8.1f}x")
+    print(f"{'workload':<40} {'ours':>8} {'dvc':>8} {'dvc/ours':>9} {'cpu ours':>9} {'cpu dvc':>8}")
+    for name, ours, theirs, cpu_ours, cpu_theirs in rows:
+        print(f"{name:<40} {ours:>8.2f} {theirs:>8.2f} {theirs / ours:>8.1f}x {cpu_ours:>9.2f} {cpu_theirs:>8.2f}")
     return 0
 
 

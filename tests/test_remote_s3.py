@@ -6,6 +6,7 @@ on the next one, and a fresh clone gets an experiment with ``exp pull`` and appl
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -24,6 +25,7 @@ from remote_fixtures import (  # noqa: F401  (fixtures)
     s3_bucket,
     s3_objects,
     s3_server,
+    verify_local_remote,
     verify_s3,
 )
 
@@ -110,6 +112,38 @@ def test_a_push_to_s3_killed_mid_upload_completes_on_the_next_push(s3_origin, tm
     wanted = verify_s3(client, bucket, "theirs")
     assert out == f"{len(wanted - after_kill)} files pushed\n"
     assert verify_s3(client, bucket) == wanted
+
+
+def test_ctrl_c_during_a_fetch_from_s3_leaves_whole_objects_only_and_the_next_fetch_completes(s3_origin, cli, jdvc):
+    """SIGINT while objects come from S3 (a 128 MiB one among small ones): the fetch stops
+    with status 130 once the transfers under way are done, the cache holds whole
+    objects only (no temporary name left), and the next fetch brings the rest."""
+    root, bucket, client = s3_origin
+    with open(root / "data" / "big.bin", "wb") as fobj:
+        for _ in range(32):
+            fobj.write(os.urandom(1 << 22))
+    for i in range(60):
+        (root / "data" / "images" / f"extra{i}.png").write_bytes(os.urandom(2048))
+    jupyter_exp.add(["data/big.bin", "data/images"])
+    jdvc("push")
+    pushed = verify_s3(client, bucket)
+    cache = root / ".dvc" / "cache"
+    shutil.rmtree(cache)
+    proc = subprocess.Popen([*jdvc_command(), "fetch", "-j", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    caught = False
+    while not caught and time.monotonic() < deadline and proc.poll() is None:
+        caught = any(p.name.startswith(".") for p in cache.glob("files/md5/*/*"))
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert caught, "the fetch finished before it could be interrupted"
+    assert proc.returncode == 130 and err.decode().endswith("Interrupted.\n"), err
+    assert not [p for p in cache.rglob("*") if p.name.startswith(".")], "a temporary download was left behind"
+    verify_local_remote(cache)  # each object left hashes to its name
+    assert cache_objects(root) < pushed
+    jdvc("fetch")
+    assert cache_objects(root) == pushed
+    verify_local_remote(cache)
 
 
 def test_a_fresh_clone_pulls_an_experiment_from_git_and_s3_and_applies_it(s3_origin, tmp_path, monkeypatch, cli, dvc):

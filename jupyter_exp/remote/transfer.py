@@ -1,13 +1,15 @@
 """Moving objects between the local cache and a remote, in parallel, verified, atomic.
 
 Push sends what the remote lacks; fetch brings what the cache lacks. Both run ``jobs``
-transfers at once on a thread pool and report bytes to a progress bar. Every byte is
-checked against its name: a cache file is hashed as it is sent (a corrupted cache
-object is never spread), a downloaded file is hashed before it takes its name in the
-cache (a remote cannot plant wrong data). Each object lands whole or not at all (see
-:class:`~.objects.RemoteObjects`; in the cache: a temporary name, then a rename), so
-an interrupted transfer leaves nothing half-written under a final name, and running
-it again sends just what is still missing.
+transfers at once and report bytes to a progress bar: as coroutines on the driver's
+event loop for an object store with an async driver (S3, GCS, Azure; no thread and no
+cross-thread hand-off per object, which is what many small objects cost), else on a
+thread pool. Every byte is checked against its name: a cache file is hashed as it is
+sent (a corrupted cache object is never spread), a downloaded file is hashed before it
+takes its name in the cache (a remote cannot plant wrong data). Each object lands
+whole or not at all (see :class:`~.objects.RemoteObjects`; in the cache: a temporary
+name, then a rename), so an interrupted transfer leaves nothing half-written under a
+final name, and running it again sends just what is still missing.
 
 Files go first and ``.dir`` manifests last, and a manifest only once every file it
 names is on the other side: a manifest present means its files are present (DVC's
@@ -16,13 +18,15 @@ remote status reads a manifest that way).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..pipeline.cache import READONLY, Cache
 from ..serialize import replacing
@@ -51,6 +55,28 @@ class _Stop(Exception):
     """A transfer hit a condition that dooms the others (a full disk)."""
 
 
+def _failed(md5: str, exc: Exception, result: TransferResult, stop: threading.Event) -> None:
+    """Record a transfer's failure in ``result`` (one object failed: said once the others
+    are done). Raises ``exc`` again if it is a bug (its traceback is shown), and
+    :class:`_Stop` (after setting ``stop``) if the receiving side is full."""
+    if isinstance(exc, ObjectMissing):
+        result.missing.append(md5)
+        return
+    if not is_storage_error(exc):
+        raise exc
+    result.failed[md5] = describe(exc)
+    if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+        result.no_room = exc.strerror or str(exc)
+        stop.set()
+        raise _Stop() from exc
+
+
+def _succeeded(md5: str, nbytes: int, result: TransferResult, done: set[str]) -> None:
+    done.add(md5)
+    result.transferred += 1
+    result.nbytes += nbytes
+
+
 def _run(work: Callable[[str], int], md5s: list[str], jobs: int, result: TransferResult) -> set[str]:
     """Run ``work`` on each md5 on ``jobs`` threads; return those that succeeded.
 
@@ -69,24 +95,12 @@ def _run(work: Callable[[str], int], md5s: list[str], jobs: int, result: Transfe
             return
         try:
             nbytes = work(md5)
-        except ObjectMissing:
-            with lock:
-                result.missing.append(md5)
-            return
         except Exception as exc:
-            if not is_storage_error(exc):
-                raise  # a bug: its traceback is shown
-            with lock:  # one object failed: said once the others are done
-                result.failed[md5] = describe(exc)
-            if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
-                result.no_room = exc.strerror or str(exc)
-                stop.set()
-                raise _Stop() from exc
+            with lock:
+                _failed(md5, exc, result, stop)
             return
         with lock:
-            done.add(md5)
-            result.transferred += 1
-            result.nbytes += nbytes
+            _succeeded(md5, nbytes, result, done)
 
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(md5s))))
     futures: list[Future] = []
@@ -105,6 +119,70 @@ def _run(work: Callable[[str], int], md5s: list[str], jobs: int, result: Transfe
     return done
 
 
+def _run_async(
+    work: Callable[[str], Awaitable[int]], md5s: list[str], jobs: int, result: TransferResult, loop: Any
+) -> set[str]:
+    """:func:`_run` as ``jobs`` coroutines on ``loop`` (an async driver's), the way DVC
+    batches them: no thread and no cross-thread hand-off per object.
+
+    Same outcomes as :func:`_run`: a full disk stops the rest once the transfers under
+    way are done, and so does Ctrl+C (a multipart upload cut short would stay behind on
+    the store); a second Ctrl+C cancels those too (each cleans up its temporary file).
+    """
+    done: set[str] = set()
+    if not md5s:
+        return done
+    stop = threading.Event()
+    queue = iter(md5s)  # shared by the workers: each takes the next md5
+
+    async def worker() -> None:
+        for md5 in queue:
+            if stop.is_set():
+                return
+            try:
+                nbytes = await work(md5)
+            except Exception as exc:
+                _failed(md5, exc, result, stop)
+                continue
+            _succeeded(md5, nbytes, result, done)
+
+    tasks: list[asyncio.Future] = []
+
+    async def main() -> None:
+        tasks.extend(asyncio.ensure_future(worker()) for _ in range(max(1, min(jobs, len(md5s)))))
+        try:
+            await asyncio.gather(*tasks)
+        except asyncio.CancelledError:  # Ctrl+C
+            await cancel()
+            raise
+        except BaseException:
+            stop.set()  # a full disk or a bug: the transfers under way finish, no new one starts
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def cancel() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    future = asyncio.run_coroutine_threadsafe(main(), loop)
+    try:
+        future.result()
+    except _Stop:
+        pass
+    except KeyboardInterrupt:
+        stop.set()  # as on threads: nothing new starts, the transfers under way finish
+        try:
+            future.result()
+        except KeyboardInterrupt:  # a second Ctrl+C: cancelled, each cleans up its temporary file
+            future.cancel()
+            asyncio.run_coroutine_threadsafe(cancel(), loop).result()
+        except BaseException:
+            pass  # the interruption is what is reported
+        raise
+    return done
+
+
 def _sizes(paths: list[Path]) -> int:
     total = 0
     for path in paths:
@@ -113,6 +191,20 @@ def _sizes(paths: list[Path]) -> int:
         except OSError:
             continue
     return total
+
+
+def _parts(jobs: int, count: int) -> int:
+    """How many parts of one large object move at once when ``count`` objects do: the
+    ``jobs`` connections shared out (all of them for a single object, as DVC does)."""
+    return max(1, jobs // max(1, min(jobs, count)))
+
+
+def _verified(md5: str, digest: str, temp: Path, remote: str) -> None:
+    """Check a download's ``digest`` against its name and make it read-only, as cache
+    objects are. Raises DataRemoteError if the remote's bytes are not ``md5``'s."""
+    if digest != md5.removesuffix(".dir"):
+        raise DataRemoteError(f"object {md5} on remote '{remote}' is corrupted; it was not fetched")
+    os.chmod(temp, READONLY)
 
 
 # -- push -------------------------------------------------------------------------------
@@ -139,8 +231,22 @@ def push(
         bar.finished(size, callback)
         return size
 
+    async def send_async(md5: str, parts: int) -> int:
+        source = cache.object_path(md5)
+        size = source.stat().st_size
+        callback = bar.callback()
+        await remote.upload_async(md5, source, callback, parts)
+        bar.finished(size, callback)
+        return size
+
+    def run(md5s: list[str]) -> set[str]:
+        if remote.loop is None:
+            return _run(send, md5s, jobs, result)
+        parts = _parts(jobs, len(md5s))
+        return _run_async(lambda md5: send_async(md5, parts), md5s, jobs, result, remote.loop)
+
     try:
-        sent = _run(send, files, jobs, result)
+        sent = run(files)
         on_remote = present | sent
         ready = []
         for md5 in dirs:
@@ -150,7 +256,7 @@ def push(
             else:
                 result.skipped_dirs.append(md5)
         if result.no_room is None:  # a manifest whose files all made it goes too
-            _run(send, ready, jobs, result)
+            run(ready)
         # What a killed push left where this one wrote: its objects are whole now.
         remote.sweep_temps({m[:2] for m in files + ready})
     finally:
@@ -177,17 +283,31 @@ def fetch(
         target.parent.mkdir(parents=True, exist_ok=True)
         callback = bar.callback()
         with replacing(target) as temp:  # a corrupted or half download never enters the cache
-            if remote.download(md5, temp, callback) != md5.removesuffix(".dir"):
-                raise DataRemoteError(f"object {md5} on remote '{remote.name}' is corrupted; it was not fetched")
+            _verified(md5, remote.download(md5, temp, callback), temp, remote.name)
             size = temp.stat().st_size
-            os.chmod(temp, READONLY)
         bar.finished(size, callback)
         return size
+
+    async def bring_async(md5: str, parts: int) -> int:
+        target = cache._dvc3_path(md5)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        callback = bar.callback()
+        with replacing(target) as temp:
+            _verified(md5, await remote.download_async(md5, temp, callback, parts), temp, remote.name)
+            size = temp.stat().st_size
+        bar.finished(size, callback)
+        return size
+
+    def run(md5s: list[str]) -> set[str]:
+        if remote.loop is None:
+            return _run(bring, md5s, jobs, result)
+        parts = _parts(jobs, len(md5s))
+        return _run_async(lambda md5: bring_async(md5, parts), md5s, jobs, result, remote.loop)
 
     try:
         # No existence check first: a download that finds nothing costs what a check
         # would, and everything asked for is usually there.
-        got = _run(bring, files, jobs, result)
+        got = run(files)
         in_cache = {m for m in wanted.paths if m not in todo} | got
         ready = []
         for md5 in dirs:
@@ -199,7 +319,7 @@ def fetch(
             else:
                 result.skipped_dirs.append(md5)
         if result.no_room is None:  # a manifest whose files all made it goes too
-            _run(bring, ready, jobs, result)
+            run(ready)
     finally:
         bar.close()
     return result
