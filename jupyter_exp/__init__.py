@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
     from .pipeline.repro import ReproAbortedError, ReproFailedError
     from .pipeline.results import ImportSource, StageResult
     from .pipeline.stage_add import StageExistsError
+    from .plots.commits import CommitsView, TrendError
     from .plots.convert import PlotDataError
     from .plots.display import PlotsView
     from .plots.templates import TemplateError
@@ -90,6 +91,7 @@ _BY_MODULE = {
     ".options": "ReproOptions ShowOptions",
     ".pipeline.results": "ImportSource StageResult",
     ".plots.display": "PlotsView",
+    ".plots.commits": "CommitsView TrendError",
     ".project": "Project",
     ".remote.config": "RemoteEntry",
     ".remote.sync": "SyncReport",
