@@ -50,3 +50,81 @@ def test_a_metric_over_commits_in_the_notebook_table(commits_lab):
             raise
         finally:
             browser.close()
+
+
+IMAGE_TRAIN = """import base64, os, yaml
+lr = yaml.safe_load(open("params.yaml"))["train"]["lr"]
+os.makedirs("images/steps", exist_ok=True)
+for step in range(3):  # a tiny PNG per step, its last byte telling step and run apart
+    open(f"images/steps/{step}.png", "wb").write(base64.b64decode(PNG) + bytes([step, int(lr * 10)]))
+"""
+IMAGE_DVC_YAML = """stages:
+  train:
+    cmd: python train.py
+    deps: [train.py]
+    params: [train]
+    outs:
+    - images/steps:
+        cache: false
+plots:
+- images/steps
+"""
+
+
+@pytest.fixture
+def images_lab(tmp_path, monkeypatch, built_labextension):  # noqa: F811
+    import base64
+
+    from conftest import git, make_repo
+    from test_browser import table_notebook
+    from test_plots import PNG
+
+    import jupyter_exp
+
+    train = IMAGE_TRAIN.replace("PNG)", f"{base64.b64encode(PNG).decode()!r})")
+    root = make_repo(
+        tmp_path / "images", {"train.py": train, "dvc.yaml": IMAGE_DVC_YAML, "params.yaml": "train:\n  lr: 0.1\n"}
+    )
+    monkeypatch.chdir(root)
+    for i, lr in enumerate((0.1, 0.2)):
+        jupyter_exp.run(params={"train.lr": lr}, name=f"i{i + 1}")
+    git(root, "checkout", "-q", "--", ".")
+    jupyter_exp.checkout()
+    table_notebook(root)
+    with running_lab(root, tmp_path, built_labextension) as (base, token):
+        yield base, token
+
+
+def test_the_image_plot_steps_through_its_images_in_the_notebook_table(images_lab):
+    """DVCLive-style images per step are one plot with a step slider: the last step first,
+    one image per selected experiment; moving the slider shows that step's images."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, token = images_lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            table = open_table(page, base, token)
+            for name in ("i1", "i2"):
+                table.get_by_label(f"select {name}", exact=True).check()
+            table.get_by_role("button", name="Plot").click()
+            box = table.locator(".jx-panel .jx-plot-images")
+            expect(box).to_have_count(1, timeout=30_000)
+            expect(box.locator(".jx-step")).to_have_text("2")
+            expect(box.locator("figure img")).to_have_count(2)
+            last = box.locator("figure img").first.get_attribute("src")
+            slider = box.locator('input[type="range"]')
+            slider.fill("0")  # (fires input, as a drag does)
+            expect(box.locator(".jx-step")).to_have_text("0")
+            expect(box.locator("figure img")).to_have_count(2)
+            assert box.locator("figure img").first.get_attribute("src") != last
+            assert box.locator("figure img").first.evaluate("img => img.complete && img.naturalWidth > 0")
+            box.scroll_into_view_if_needed()
+            box.screenshot(path=str(ARTIFACTS / "plots-image-slider.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "plots-image-slider-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
