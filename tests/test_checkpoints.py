@@ -289,8 +289,15 @@ def test_a_torn_checkpoint_output_is_restored_before_resuming(make_project, monk
         jupyter_exp.run(name="crashy")
     monkeypatch.delenv("CRASH_AT_EPOCH")
     (root / "model.json").write_text('{"epoch": ')  # what a SIGKILL mid-write leaves
+    # ... with the record a SIGKILLed engine leaves of its stage (both processes gone).
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (root / ".dvc/tmp/jupyter_exp/running-stage").write_text(f"{gone.pid} {gone.pid} 0\n")
     out = cli("run").stdout
     assert "Resuming checkpoint experiment 'crashy' from step 1." in out
     assert "Restored 'model.json' as step 1 recorded it." in out
     assert len(exp_chain(root, "crashy")) == 4 and model(root) == {"epoch": 4, "w": 2.0}
     assert "Restored" not in cli("run").stdout  # nothing torn: nothing restored
+    # A checkpoint output the user removed between runs is theirs: not brought back.
+    (root / "model.json").unlink()
+    assert "Restored" not in cli("run", "-S", "train.epochs=5").stdout

@@ -283,10 +283,12 @@ def test_prune_stops_lagging_trials(stepped, dvc):
     study = optuna.load_study(study_name="pr", storage=f"sqlite:///{Project(root).search_dir / 'studies.db'}")
     steps = {t.params["train.quality"]: len(t.intermediate_values) for t in study.trials}
     pruned = [q for q, t in trials.items() if t.state == "pruned"]
-    assert pruned, {q: t.state for q, t in trials.items()}
+    # A laggard is pruned; which others the median rule also stops depends on how the
+    # trials' steps interleave (under load a good one can be behind a better one).
+    assert set(pruned) & {0.1, 0.15, 0.2}, {q: t.state for q, t in trials.items()}
     refs = exp_refs(root)
     for q in pruned:
-        assert q < 0.5 and steps[q] < 9  # stopped before its last step
+        assert steps[q] < 9  # stopped before its last step
         # Its stage had no checkpoints: the experiment records its sampled params and the
         # metrics and step history it had written when it was stopped.
         rev = refs[trials[q].experiment]

@@ -187,9 +187,9 @@ def _checkpoint_outs(stages: list[Stage], lock_text: bytes | str | None) -> dict
 
 def restore_checkpoint_outs(project: Project, stages: Sequence[Stage], rev: str) -> list[str]:
     """Make the workspace's checkpoint outputs what checkpoint ``rev`` recorded, from
-    the cache, where they differ: a run killed while its stage wrote one (a half-written
-    ``model.json``) resumes from the committed step, not from the torn file. The paths
-    restored (none when the workspace already holds them)."""
+    the cache, where they differ: after a run killed while its stage wrote one (a
+    half-written ``model.json``), the next resumes from the committed step, not from the
+    torn file. The paths restored (none when the workspace already holds them)."""
     from ..pipeline.cache import open_cache
     from ..pipeline.hashing import HashInfo
 

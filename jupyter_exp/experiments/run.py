@@ -18,6 +18,7 @@ from ..overrides import apply_overrides, group_by_file, is_sweep
 from ..pipeline.dvcfile import load_pipeline, walk_pipelines
 from ..pipeline.repro import commit, reproduce
 from ..pipeline.results import Echo, StageResult, echo_stdout
+from ..pipeline.runner import stop_orphaned_stage
 from ..project import Project
 from ..refs import ExpRef, check_name
 from .catalog import list_experiments
@@ -221,8 +222,13 @@ def _run_checkpoints(
                     f"Checkpoint experiment '{chain_name}' will go on from step {label} of '{point.name}' "
                     f"({point.rev[:7]}).\n"
                 )
-        for path in restore_checkpoint_outs(project, stages, point.rev):
-            echo(f"Restored '{path}' as step {label} recorded it.\n")
+        if project.running_stage_file.exists():
+            # The last run was killed while its stage ran: a checkpoint output may be
+            # half-written. Its stage stopped first, go on from what the step committed.
+            # (A deletion or an edit between runs is the user's: left as it is.)
+            stop_orphaned_stage(project.running_stage_file)
+            for path in restore_checkpoint_outs(project, stages, point.rev):
+                echo(f"Restored '{path}' as step {label} recorded it.\n")
         env["DVCLIVE_RESUME"] = "1"
         first_step = point.count
     else:
