@@ -112,13 +112,17 @@ def trial_labels(project: Project) -> dict[str, str]:
     known = _trials.get(str(path))
     if known is not None and known[0] == stamp:
         return known[1]
+    from ..errors import JupyterExpError
     from ..studies.study import study_names, trial_infos
 
     labels = {}
-    for study in study_names(project):
-        for t in trial_infos(project, study):
-            words = [*(["best"] if t.best else []), *([t.state] if t.state in ("pruned", "failed") else [])]
-            labels[t.experiment] = ", ".join([f"{t.study} #{t.number}", *words])
+    try:
+        for study in study_names(project):
+            for t in trial_infos(project, study):
+                words = [*(["best"] if t.best else []), *([t.state] if t.state in ("pruned", "failed") else [])]
+                labels[t.experiment] = ", ".join([f"{t.study} #{t.number}", *words])
+    except JupyterExpError:  # Optuna uninstalled since: the table shows no Trial column
+        return {}
     _trials[str(path)] = (stamp, labels)
     return labels
 
