@@ -36,7 +36,7 @@ def searched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         {"score.py": SCORE + "\n", "params.yaml": "train:\n  depth: 2\n", "dvc.yaml": DVC_YAML},
     )
     monkeypatch.chdir(root)
-    jupyter_exp.run(name="by-hand", set_params=["train.depth=8"])
+    jupyter_exp.run(name="by-hand", set_params=["train.depth=3"])  # (a trial with its params would be its commit)
     space = ["train.depth=choice(2,4,8)"]
     jupyter_exp.search(space, objective="metrics.json:acc", maximize=True, trials=3, name="st", seed=1, quiet=True)
     return root
