@@ -467,9 +467,10 @@ def test_pruned_checkpoint_trial_keeps_the_steps_it_made(tmp_path: Path, monkeyp
 
     pruned = [t for t in trials.values() if t.state == "pruned"]
     assert pruned  # which trials the median rule prunes depends on timing; what they keep does not
-    for t in pruned:  # stopped cleanly: recorded with the steps it made, fewer than all
-        assert 0 < steps(t.experiment) < 10
-        assert json.loads(git(root, "show", f"{refs[t.experiment]}:dvclive/metrics.json"))["step"] < 9
+    for t in pruned:  # stopped cleanly: recorded with the steps it made (under load the prune can land at the last)
+        made = steps(t.experiment)
+        assert 0 < made <= 10
+        assert json.loads(git(root, "show", f"{refs[t.experiment]}:dvclive/metrics.json"))["step"] == made - 1
     assert all(steps(t.experiment) == 10 for t in trials.values() if t.state == "complete")
 
 
