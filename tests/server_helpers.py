@@ -31,9 +31,15 @@ SESSIONS = "jupyter_exp_sessions"
 
 # A stage that records which process ran it: the server must never be that process,
 # nor its parent, nor in its session.
+# "up" lists its ancestors' pids (the user's $SHELL may or may not exec the command).
 TRAIN = """import json, os, yaml
 p = yaml.safe_load(open("params.yaml"))["train"]
-json.dump({"lr": p["lr"], "pid": os.getpid(), "ppid": os.getppid(), "sid": os.getsid(0)}, open("metrics.json", "w"))
+up, pid = [], os.getppid()
+while pid > 1:
+    up.append(str(pid))
+    pid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+ran = {"lr": p["lr"], "pid": os.getpid(), "ppid": os.getppid(), "sid": os.getsid(0), "up": " ".join(up)}
+json.dump(ran, open("metrics.json", "w"))
 """
 PIPELINE = {
     "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n    params: [train]\n"

@@ -420,9 +420,10 @@ async def test_queue_start_chooses_where_and_refuses_a_bad_place(jp_fetch, proj)
     ref = git_out(proj, "for-each-ref", "--format=%(refname)", "refs/exps").split()[0]
     ran = json.loads(git_out(proj, "show", f"{ref}:metrics.json"))
     assert ran["lr"] == 0.3
-    # Run by a Dask worker process (the stage's parent), not by the queue worker's threads.
+    # Run by a Dask worker process (the stage's ancestor), not by the queue worker's threads.
     record = QueueStore(jupyter_exp.Project(proj)).get(entry["id"])
-    assert record.pid not in (None, worker_pid) and ran["ppid"] == record.pid
+    up = [int(pid) for pid in ran["up"].split()]
+    assert record.pid not in (None, worker_pid) and record.pid in up and up.index(record.pid) < up.index(worker_pid)
     assert entry["where"] == f"Dask worker, pid {record.pid}"
 
 

@@ -316,7 +316,10 @@ class Driver:
     # -- telling ---------------------------------------------------------------------
     def _tell(self, active: Active, state: str, rev: str | None, error: str | None) -> None:
         trial, experiment = active.trial, active.experiment
+        if active.pruned and state == "success":
+            active.pruned = False  # the stop came after the run had ended: it ran to the end
         if active.pruned:
+            trial.set_user_attr("pruned_at_step", active.last_step)
             if rev is None:
                 self._record_pruned(active)  # before telling: it notes its commit on the trial
             self.study.tell(trial, state=self.TrialState.PRUNED)
@@ -395,7 +398,6 @@ class Driver:
         if active.trial.should_prune():
             active.pruned = True
             active.seen = {self.progress_path: text, **_histories(path.parent, self.progress_path)}
-            active.trial.set_user_attr("pruned_at_step", step)
             # kill waits a grace period per signal: not on the driver's thread.
             threading.Thread(target=_kill_quietly, args=(self.project, active.experiment), daemon=True).start()
 
