@@ -19,10 +19,9 @@ import json
 import zlib
 from pathlib import Path
 
-from ..pipeline.stamp import location_key, stat_key
+from ..pipeline.stat_keys import load_stamp, save_stamp, stat_key
 from ..project import Project
 from ..refs import SHOWN_NAMESPACES
-from ..serialize import write_text_atomic
 
 STAMP_VERSION = 2
 REF_PREFIXES = SHOWN_NAMESPACES  # experiments, branches, tags, our own refs, the notes
@@ -86,19 +85,13 @@ def lookup(project: Project, options: dict) -> str | None:
     """The recorded output for ``options`` if neither refs nor workspace files moved."""
     options = _options(options)
     refs = _refs_seen[str(_path(project, options))] = _refs(project)
+    data = load_stamp(_path(project, options), project.own_tmp_dir, {"options": options, "refs": refs})
+    if data is None:
+        return None
     try:
-        data = json.loads(_path(project, options).read_text())
-        if data.get("options") != options:
-            return None
-        if data.get("location") is None or data["location"] != location_key(project.own_tmp_dir):
-            return None  # recorded by the project this one was copied or moved from
-        if any(stat_key(path) != stat for path, stat in data["stats"].items()):
-            return None
-        if data["refs"] != refs:
-            return None
         output = _path(project, options).with_suffix(".out").read_text()
         return output if zlib.crc32(output.encode()) == data["output_crc"] else None
-    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+    except (OSError, ValueError, TypeError, KeyError):
         return None  # missing or damaged: recompute (and record anew)
 
 
@@ -116,18 +109,10 @@ def record(project: Project, options: dict, output: str, stats: dict) -> None:
     refs = _refs_seen.pop(str(_path(project, options)), None)
     data = {
         "options": options,
-        "location": location_key(project.own_tmp_dir),
         "refs": refs if refs is not None else _refs(project),
         "stats": stats,
         "output_crc": zlib.crc32(output.encode()),
     }
+    # The output sits beside its fingerprint, unescaped; the checksum ties the two.
     target = _path(project, options)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # The output sits beside its fingerprint, unescaped; the checksum ties the two.
-        for path, text in ((target.with_suffix(".out"), output), (target, json.dumps(data))):
-            write_text_atomic(path, text)
-    except OSError:
-        # Only a shortcut (a full disk): the next show recomputes; drop a half-updated pair.
-        with contextlib.suppress(OSError):
-            target.unlink(missing_ok=True)
+    save_stamp(target, project.own_tmp_dir, data, beside=(target.with_suffix(".out"), output))

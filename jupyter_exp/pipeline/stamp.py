@@ -19,16 +19,13 @@ device, so a file on another file system never matches by inode number.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..serialize import write_text_atomic
 from .results import Echo, StageResult
-from .stat_keys import current_dir, location_key, stat_key  # noqa: F401 (used by noop, repro, show_stamp)
-from .stat_keys import expand as _expand
+from .stat_keys import current_dir, load_stamp, save_stamp, stats_of  # noqa: F401 (current_dir: noop, repro)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,47 +65,25 @@ def record(
     """Remember that ``selected`` was a no-op given the current state of ``paths`` (each
     directory with everything below it) and of ``directories`` themselves (those searched
     for ``dvc.yaml`` files: one created or removed in them moves their mtime)."""
-    stats: dict[str, list[int] | None] = {}
-    for path in paths:
-        for item in _expand(path):
-            stats[item] = stat_key(item)
-    for directory in directories:
-        stats.setdefault(str(directory), stat_key(str(directory)))
     data = {
         "version": STAMP_VERSION,
-        "location": location_key(own_tmp),
         "selection": selected,
         "results": [[r.stage, r.status] for r in results],
-        "stats": stats,
+        "stats": stats_of(paths, directories),
     }
-    target = _stamp_path(own_tmp, selected)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(target, json.dumps(data))
-    except OSError:
-        # Only a shortcut: without it (a full disk) the next run takes the slow path.
-        # A stale stamp must not outlive a failed update, though.
-        with contextlib.suppress(OSError):
-            target.unlink(missing_ok=True)
+    save_stamp(_stamp_path(own_tmp, selected), own_tmp, data)
 
 
 def check(own_tmp: Path, selected: dict, echo: Echo) -> list[StageResult] | None:
     """The results of the recorded no-op if nothing it read has moved, else None."""
-    target = _stamp_path(own_tmp, selected)
+    data = load_stamp(_stamp_path(own_tmp, selected), own_tmp, {"version": STAMP_VERSION, "selection": selected})
     try:
-        data = json.loads(target.read_text())
-        if data.get("version") != STAMP_VERSION or data.get("selection") != selected:
-            return None
-        if data.get("location") is None or data["location"] != location_key(own_tmp):
-            return None  # written by the project this one was copied or moved from
-        for path, stat in data["stats"].items():
-            if stat_key(path) != stat:
-                return None
-        results = [StageResult(stage, status) for stage, status in data["results"]]
-    except (OSError, ValueError, TypeError, AttributeError, KeyError):
-        return None  # missing or damaged: the slow path decides, and records a new one
-    for result in results:
+        results = [StageResult(stage, status) for stage, status in data["results"]] if data else None
+    except (TypeError, ValueError, KeyError):
+        return None  # damaged: the slow path decides, and records a new one
+    for result in results or []:
         verb = "is frozen" if result.status == "frozen" else "didn't change"
         echo(f"Stage '{result.stage}' {verb}, skipping\n")
-    echo("Data and pipelines are up to date.\n")
+    if results is not None:
+        echo("Data and pipelines are up to date.\n")
     return results

@@ -14,13 +14,11 @@ mtime mean unchanged content) and answers only for the project that wrote it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import zlib
 from pathlib import Path
 
-from ..serialize import write_text_atomic
-from .stat_keys import current_dir, expand, location_key, stat_key
+from .stat_keys import current_dir, load_stamp, save_stamp, stats_of
 
 VERSION = 1
 
@@ -37,18 +35,11 @@ def _path(own_tmp: Path, selected: dict) -> Path:
 
 def recall(own_tmp: Path, selected: dict) -> tuple[dict, bool, list[str]] | None:
     """The recorded (changes, anything tracked, warnings) if nothing read has moved, else None."""
+    data = load_stamp(_path(own_tmp, selected), own_tmp, {"version": VERSION, "selection": selected})
     try:
-        data = json.loads(_path(own_tmp, selected).read_text())
-        if data.get("version") != VERSION or data.get("selection") != selected:
-            return None
-        if data.get("location") is None or data["location"] != location_key(own_tmp):
-            return None  # written by the project this one was copied or moved from
-        for path, stat in data["stats"].items():
-            if stat_key(path) != stat:
-                return None
-        return dict(data["found"]), bool(data["anything"]), [str(w) for w in data["warnings"]]
-    except (OSError, ValueError, TypeError, AttributeError, KeyError):
-        return None  # missing or damaged: the slow path answers, and records a new one
+        return (dict(data["found"]), bool(data["anything"]), [str(w) for w in data["warnings"]]) if data else None
+    except (TypeError, ValueError, KeyError):
+        return None  # damaged: the slow path answers, and records a new one
 
 
 def record(
@@ -62,27 +53,12 @@ def record(
 ) -> None:
     """Remember the answer given the current state of ``reads`` (each directory with
     everything below it) and of ``files`` (each alone: searched directories, objects)."""
-    stats: dict[str, list[int] | None] = {}
-    for path in reads:
-        for item in expand(path):
-            stats[item] = stat_key(item)
-    for path in files:
-        stats.setdefault(str(path), stat_key(str(path)))
     data = {
         "version": VERSION,
-        "location": location_key(own_tmp),
         "selection": selected,
         "found": found,
         "anything": anything,
         "warnings": warnings,
-        "stats": stats,
+        "stats": stats_of(reads, files),
     }
-    target = _path(own_tmp, selected)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(target, json.dumps(data))
-    except OSError:
-        # Only a shortcut: without it (a full disk) the next status takes the slow path,
-        # but a stale stamp must not outlive a failed update.
-        with contextlib.suppress(OSError):
-            target.unlink(missing_ok=True)
+    save_stamp(_path(own_tmp, selected), own_tmp, data)
