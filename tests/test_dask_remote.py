@@ -268,8 +268,14 @@ def test_submitter_restart_collects_and_logs_stream(cluster: Cluster, remote_pro
     assert {e["state"] for e in entries(root).values()} == {"running"}
     submitter.kill()  # the submitting process dies (a kernel restart)
     submitter.wait()
-    # Its entries are reported dead; one is retried before the submitter comes back.
+    # Its entries are reported failed, saying how to take them up again; one is retried
+    # before the submitter comes back.
     assert "Failed" in cli("queue", "status").stdout
+    address = cluster.address.removeprefix("tcp://")
+    assert entries(root)["slow-2"]["error"] == (
+        f"the process following its run on the Dask scheduler at tcp://{address} ended; "
+        f"`jupyter exp queue start --executor dask://{address}` takes it up again (or records how it ended)"
+    )
     cli("queue", "retry", "slow-1")
     time.sleep(3.5)  # meanwhile the tasks finish on their workers
     out = cli("run", "--run-all", "--executor", f"dask://{cluster.address}")

@@ -94,7 +94,7 @@ class DaskExecutor(Executor):
         if self.address is None:
             return True  # a local cluster runs on this machine
         from ..project import Project
-        from .remote_task import pending_dir
+        from .queue_store import pending_dir
 
         folder = pending_dir(Project(root))
         folder.mkdir(parents=True, exist_ok=True)

@@ -102,6 +102,11 @@ def _well_typed(entry: QueueEntry) -> bool:
     )
 
 
+def pending_dir(project: Project) -> Path:
+    """Where the records of tasks submitted to a Dask scheduler live (next to the queue's)."""
+    return project.queue_dir / "dask"
+
+
 class QueueStore:
     """Entries of one project's queue, on disk."""
 
@@ -251,10 +256,27 @@ class QueueStore:
                     ("running",),
                     owner=entry.claim,
                     finished=time.time(),
-                    error="its worker died before the run finished (killed?); the log is kept",
+                    error=self._why_dead(entry),
                 )
             except (EntryGone, StateConflict):
                 return self.get(entry.id) or entry
+
+    def _why_dead(self, entry: QueueEntry) -> str:
+        """Why a running entry that nobody holds is failed. A task on a Dask scheduler of
+        its own (not a local cluster, which ends with its process) may still run there:
+        the submitter that followed it ended, and a new one takes it up again."""
+        try:
+            task = json.loads((pending_dir(self.project) / f"{entry.id}.json").read_text())
+            scheduler, token = str(task["scheduler"]), task["token"]
+        except (OSError, ValueError, KeyError, TypeError):
+            scheduler, token = "local", None
+        if scheduler == "local" or token != entry.claim:
+            return "its worker died before the run finished (killed?); the log is kept"
+        executor = "dask://" + scheduler.removeprefix("tcp://")
+        return (
+            f"the process following its run on the Dask scheduler at {scheduler} ended; "
+            f"`jupyter exp queue start --executor {executor}` takes it up again (or records how it ended)"
+        )
 
     @contextlib.contextmanager
     def try_lock(self, entry_id: str) -> Iterator[bool]:

@@ -128,6 +128,7 @@ class RemoteBatch:
                 lock.close()
                 continue
             write_pending(self.project, entry_id, self.address, token)
+            _routes[token] = self.inbox  # before the task can start: its first events are routed
             future = self.client.submit(run_task, task, key=f"jupyter-exp-{token}", pure=False)
             self._follow(entry_id, token, future, lock)
 
@@ -174,7 +175,14 @@ class RemoteBatch:
         if kind == "start":
             if entry is not None and entry.state == "queued" and (task.future is None or not task.future.cancelled()):
                 claim(self.store, task.entry_id, task.token, str(message.get("worker")))
-        elif kind == "log" and entry is not None and entry.claim == task.token:
+        elif kind == "log" and entry is not None:
+            if entry.state == "queued" and entry.claim is None:
+                # Its start event was not seen (an event can outrun the subscription): its
+                # output says it started.
+                worker = str(self.client.get_metadata([META, "started", task.token], ""))
+                entry = claim(self.store, task.entry_id, task.token, worker) or entry
+            if entry.claim != task.token:
+                return
             if message.get("offset") != task.received:
                 return  # a piece missed (an earlier submitter's): the result brings the rest
             text = str(message.get("text", ""))
@@ -209,6 +217,9 @@ class RemoteBatch:
 
     def _finish(self, task: Task, result: RemoteResult) -> None:
         entry = self.store.get(task.entry_id)
+        if entry is not None and entry.state == "queued" and entry.claim is None and result.state != "interrupted":
+            # It ran, but no event of it was seen: claimed now, so its whole log is kept.
+            entry = claim(self.store, task.entry_id, task.token, result.worker) or entry
         if entry is not None and entry.claim == task.token and len(result.log) > task.received:
             tail = result.log[task.received :]  # what the events did not bring
             append_log(self.store, task.entry_id, tail)

@@ -38,15 +38,10 @@ from ..serialize import write_text_atomic
 from .exceptions import EntryGone, StateConflict
 from .executor import Cancelled, Outcome, _finish_failed
 from .queue import claim_running, mark_recorded, this_host
-from .queue_store import QueueEntry, QueueStore
+from .queue_store import QueueEntry, QueueStore, pending_dir
 from .remote_worker import RemoteResult, RemoteTask
 
 LOST = "its Dask worker died before the run finished (killed, or its machine lost); the log is kept"
-
-
-def pending_dir(project: Project) -> Path:
-    """Where pending records of submitted tasks live (next to the queue's records)."""
-    return project.queue_dir / "dask"
 
 
 def write_pending(project: Project, entry_id: str, scheduler: str, token: str) -> None:
