@@ -4,6 +4,8 @@ the labextension's vega in Debian's Chromium (a screenshot kept in test-artifact
 
 from __future__ import annotations
 
+import json
+
 import nbformat
 import pytest
 from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, built_labextension, open_table, running_lab  # noqa: F401
@@ -22,8 +24,10 @@ def commits_lab(history, tmp_path, built_labextension):  # noqa: F811
         yield base, token
 
 
-def test_a_metric_over_commits_in_the_notebook_table(commits_lab):
+def test_a_metric_over_commits_in_the_notebook_table(commits_lab, history):  # noqa: F811
     from playwright.sync_api import expect, sync_playwright
+
+    from jupyter_exp.project import Project
 
     base, token = commits_lab
     ARTIFACTS.mkdir(exist_ok=True)
@@ -37,9 +41,16 @@ def test_a_metric_over_commits_in_the_notebook_table(commits_lab):
             panel = table.locator(".jx-panel")
             trend = panel.locator(".jx-plot-commits")
             expect(trend.locator(".jx-vega svg.marks")).to_have_count(1, timeout=30_000)
-            # Three commits on the line, the four experiments as faint points, the metric named.
+            # Three commits on the line, the four experiments as points, the metric named.
             expect(trend.locator('svg.marks [aria-roledescription="point"]')).to_have_count(7)
             expect(trend.locator("svg.marks")).to_contain_text("score over commits")
+            # e4's point is drawn in e4's colour: the one its row keeps in the table's preferences.
+            kept = json.loads(Project(history).table_state_file.read_text())["colours"]
+            e4 = trend.locator('svg.marks [aria-roledescription="point"][aria-label*="row: e4;"]')
+            expect(e4).to_have_count(1)
+            assert e4.get_attribute("fill").lower() == kept["e4"].lower()
+            drawn = {p.get_attribute("fill").lower() for p in trend.locator('[aria-roledescription="point"]').all()}
+            assert "#888888" not in drawn and len(drawn) >= 3  # no grey: commits' line and experiments apart
             trend.scroll_into_view_if_needed()
             trend.screenshot(path=str(ARTIFACTS / "plots-commits.png"))
             # The y picker chooses the metric over commits too.
