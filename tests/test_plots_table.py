@@ -204,7 +204,9 @@ def test_a_metric_over_the_commits_the_table_shows(history):
         assert scatter["spec"]["encoding"]["color"]["scale"] == {"domain": ["e4"], "range": [in_trend["e4"]]}
         (lines,) = entries(panel, "parallel")
         scale = lines["spec"]["layer"][1]["encoding"]["color"]["scale"]
-        assert {n: in_trend[n] for n in in_trend} == {n: c for n, c in zip(scale["domain"], scale["range"]) if n in in_trend}
+        assert {n: in_trend[n] for n in in_trend} == {
+            n: c for n, c in zip(scale["domain"], scale["range"]) if n in in_trend
+        }
         assert trend["spec"]["layer"][0]["mark"]["color"] not in in_trend.values()  # the commits' line is none of them
         assert trend["spec"]["layer"][0]["encoding"]["x"]["type"] == "temporal"  # a commit per second: time
         svg = static_svg(trend["spec"])
