@@ -93,7 +93,7 @@ async def test_the_sidebar_is_offered_trends_and_study_plots_and_gets_them_drawn
         kept = dict(controller.preferences.colours)
     finally:
         controller.close()
-    revisions = [("revision", f"{n}={rows[n]['rev']}") for n in ("sp-1", "sp-3")]
+    revisions = [("revisions", json.dumps([f"{n}={rows[n]['rev']}" for n in ("sp-1", "sp-3")]))]
     code, drawn = await status(jp_fetch, [("project", "studied"), ("plot", "trend:steps"), *revisions])
     assert code == 200, drawn
     (loss,) = drawn["specs"]
@@ -115,8 +115,12 @@ async def test_the_sidebar_is_offered_trends_and_study_plots_and_gets_them_drawn
         ([("plot", "nope")], "Unknown plot 'nope'; ask for trend:steps or study:<name>:history|importances."),
         ([("plot", "study:gone:history")], "No study named 'gone'; `exp run --search --status` lists them."),
         (
-            [("plot", "trend:steps"), ("revision", "sp-1=HEAD~1")],
+            [("plot", "trend:steps"), ("revisions", json.dumps(["sp-1=HEAD~1"]))],
             "Bad revision 'sp-1=HEAD~1'; give label=<commit id> or workspace.",
+        ),
+        (
+            [("plot", "trend:steps"), ("revisions", "sp-1")],
+            'revisions must be a JSON list of "label=<commit id>" strings.',
         ),
     ):
         code, answer = await status(jp_fetch, [("project", "studied"), *params])
@@ -125,7 +129,7 @@ async def test_the_sidebar_is_offered_trends_and_study_plots_and_gets_them_drawn
 
 @on_loop
 async def test_drawing_a_plot_needs_credentials(http_server_client, jp_base_url, studied):
-    for query in ("plot=study:sp:history", "plot=trend:steps&revision=workspace", ""):
+    for query in ("plot=study:sp:history", "plot=trend:steps&revisions=%5B%22workspace%22%5D", ""):
         response = await http_server_client.fetch(
             f"{jp_base_url}jupyter-exp/plots?project=studied&{query}", raise_error=False
         )

@@ -174,7 +174,7 @@ class ParamsHandler(ExpHandler):
 
 class PlotsHandler(ExpHandler):
     """GET plots: the plots the sidebar offers (DVC's with the Plot panel's ids, trends,
-    studies'); with ``?plot=ID`` (``&revision=label=rev``..., ``&metric=``) that plot drawn."""
+    studies'); with ``?plot=ID`` (``&revisions=["label=rev", ...]``, ``&metric=``) that plot drawn."""
 
     @web.authenticated
     @authorized
@@ -184,7 +184,7 @@ class PlotsHandler(ExpHandler):
             if plot is None:
                 self.answer(await self.registry.run(plots_info.plots, self.project()))
             else:
-                revisions, metric = self.get_query_arguments("revision"), self.get_query_argument("metric", None)
+                revisions, metric = self.get_query_argument("revisions", "[]"), self.get_query_argument("metric", None)
                 self.answer(await self.registry.run(plots_info.draw, self.project(), plot, revisions, metric))
 
 

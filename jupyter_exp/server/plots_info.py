@@ -14,6 +14,7 @@ Read-only; no lock. Optuna is imported only when the project has a study file.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -67,10 +68,10 @@ def _studies(project: Project) -> list[str]:
     return study_names(project) if (project.search_dir / STUDY_FILE).is_file() else []
 
 
-def draw(project: Project, plot_id: str, revisions: list[str], metric: str | None = None) -> dict[str, Any]:
+def draw(project: Project, plot_id: str, revisions: str = "[]", metric: str | None = None) -> dict[str, Any]:
     """The panel entries (``{"id", "kind", "title", "spec"}``, or ``"message"`` for a plot
     that cannot be drawn yet) of one chosen plot: ``trend:steps`` for ``revisions``
-    (``label=rev`` pairs: ``e1=1a2b3c4``, ``workspace``), in the experiments' table
+    (a JSON list of ``label=rev`` pairs: ``e1=1a2b3c4``, ``workspace``), in the experiments' table
     colours, only ``metric``'s history when given; or a study's plot.
 
     Raises:
@@ -85,8 +86,14 @@ def draw(project: Project, plot_id: str, revisions: list[str], metric: str | Non
     raise PlotRequestError(f"Unknown plot '{plot_id}'; ask for {STEPS} or study:<name>:history|importances.")
 
 
-def _revisions(pairs: list[str]) -> list[Revision]:
-    """``label=rev`` pairs as revisions, each rev a commit id (the table's rows give them)."""
+def _revisions(text: str) -> list[Revision]:
+    """A JSON list of ``label=rev`` pairs as revisions, each rev a commit id (the table's rows give them)."""
+    try:
+        pairs = json.loads(text)
+    except ValueError:
+        pairs = None
+    if not isinstance(pairs, list) or not all(isinstance(p, str) for p in pairs):
+        raise PlotRequestError('revisions must be a JSON list of "label=<commit id>" strings.')
     if len(pairs) > MAX_REVISIONS:
         raise PlotRequestError(f"At most {MAX_REVISIONS} experiments in one trend; plot fewer.")
     found = []
