@@ -194,12 +194,13 @@ def test_a_metric_over_the_commits_the_table_shows(history):
         faint = {p["name"]: p for p in points if p["kind"] == "experiment"}
         assert set(faint) == {"e1", "e2", "e3", "e4"}
         assert faint["e4"]["commit"] == commits[1]["commit"] and faint["e1"]["commit"] == commits[0]["commit"]
-        # Each experiment in its stable colour: that of its row (the chosen e4's, kept in the
-        # preferences the sidebar's swatch shows) and of its line in parallel coordinates.
+        # Each experiment in its stable colour, distinct from the others': the one its row keeps
+        # in the preferences (the sidebar's swatch), its line's in parallel coordinates.
         scale = trend["spec"]["layer"][1]["encoding"]["color"]["scale"]
         in_trend = dict(zip(scale["domain"], scale["range"]))
-        assert set(in_trend) == {"e1", "e2", "e3", "e4"}
-        assert in_trend["e4"] == dict(controller.preferences.colours)["e4"]
+        kept = dict(controller.preferences.colours)
+        assert set(in_trend) == {"e1", "e2", "e3", "e4"} and len(set(in_trend.values())) == 4
+        assert in_trend == {n: kept[n] for n in in_trend}
         (scatter,) = entries(panel, "scatter")
         assert scatter["spec"]["encoding"]["color"]["scale"] == {"domain": ["e4"], "range": [in_trend["e4"]]}
         (lines,) = entries(panel, "parallel")

@@ -43,6 +43,17 @@ def trend_metrics(rows: list[ExpRow], cols: list[Column]) -> list[Column]:
     return [c for c in cols if c.group == "metrics" and sum(_number(r, c) is not None for r in baselines) > 1]
 
 
+def trend_experiments(rows: list[ExpRow]) -> list[str]:
+    """The names of the experiments a trend over the commits among ``rows`` can draw (those
+    of its baseline commits, when there are two or more), each once, in the rows' order;
+    none past ``MANY`` (the table gives colours to that many at most, see ``commit_trend``)."""
+    baselines = {r.rev for r in rows if r.kind == "baseline"}
+    if len(baselines) < 2:
+        return []
+    names = list(dict.fromkeys(r.name or r.rev[:7] for r in rows if r.kind == "experiment" and r.baseline in baselines))
+    return names if len(names) <= MANY else []
+
+
 def _find(metrics: list[Column], metric: str | None) -> Column | None:
     """The chosen metric among ``metrics``: by the table's column id (``metrics.<label>``),
     its label (``file:key`` when the key is in several files) or its key."""
