@@ -56,6 +56,10 @@ def test_a_metric_over_commits_in_the_notebook_table(commits_lab, history):  # n
                 fills = [fill for aria, fill in points if re.search(rf"\brow: {name}(;|$)", aria or "")]
                 assert fills == [kept[name].lower()], (name, points, kept)
             assert len({kept[n] for n in ("e1", "e2", "e3", "e4")}) == 4
+            commits = [
+                fill for aria, fill in points if re.search(r"\brow: main(;|$)|\brow: [0-9a-f]{7}(;|$)", aria or "")
+            ]
+            assert len(commits) == 3 and not set(commits) & {c.lower() for c in kept.values()}, points
             trend.scroll_into_view_if_needed()
             trend.screenshot(path=str(ARTIFACTS / "plots-commits.png"))
             # The y picker chooses the metric over commits too.

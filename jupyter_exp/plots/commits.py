@@ -124,7 +124,11 @@ def commit_trend(
         {
             "transform": [{"filter": "datum.kind === 'commit'"}],
             "params": [{"name": "grid", "select": "interval", "bind": "scales"}],  # zoom: in one layer only
-            "mark": {"type": "line", "point": {"filled": True, "size": 60}, "color": COMMIT_COLOUR},
+            "mark": {
+                "type": "line",
+                "point": {"filled": True, "size": 60, "color": COMMIT_COLOUR},
+                "color": COMMIT_COLOUR,
+            },
             "encoding": {"x": x, "y": y, "tooltip": tooltip},
         }
     ]
