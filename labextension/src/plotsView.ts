@@ -129,7 +129,7 @@ export class PlotsView extends Widget {
     });
     const trends = box('commits', 'Trend over commits', overCommits) + steps.join('');
     const studies = known
-      ? known.studies.map(p => box(p.id, p.title)).join('') || '<li class="jp-ExperimentsEmpty">No Optuna studies.</li>'
+      ? (known.studies ?? []).map(p => box(p.id, p.title)).join('') || '<li class="jp-ExperimentsEmpty">No Optuna studies.</li>'
       : '';
     const custom = selection.custom
       .map(c =>
