@@ -118,6 +118,13 @@ test('the sidebar section chooses what the tab draws, and the table redraws its 
   box('template:loss.csv').click();
   expect(plotIds()).toEqual(['template:loss.csv', 'scatter:score vs lr']);
   expect(session.model.get('panel')).toBe(session.model.get('panel')); // one object until something changes
+  // The trend over commits shows the panel's y; choosing a metric there asks for the plot with it.
+  const overCommits = view.node.querySelector('select[data-trend="commits"]') as HTMLSelectElement;
+  expect(overCommits.value).toBe('metrics.score');
+  overCommits.dispatchEvent(new Event('change', { bubbles: true }));
+  await settle();
+  const posted = server.seen.filter(r => r.route === 'table' && r.method === 'POST').map(r => r.body);
+  expect(posted[posted.length - 1]).toEqual({ type: 'action', action: 'plot', keys: PANEL.keys, arg: ['params.lr', 'metrics.score'] });
   session.dispose();
 });
 
