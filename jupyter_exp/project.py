@@ -173,6 +173,11 @@ class Project:
         return self.own_tmp_dir / "show-cache.json"
 
     @property
+    def dvcfiles_cache_file(self) -> Path:
+        """The ``dvc.yaml`` paths of each commit read so far (commits never change)."""
+        return self.own_tmp_dir / "dvcfiles.json"
+
+    @property
     def show_output_dir(self) -> Path:
         """Rendered ``exp show`` outputs, keyed by what they were made from."""
         return self.own_tmp_dir / "show-output"

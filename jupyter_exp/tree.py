@@ -69,6 +69,11 @@ class GitTree(Tree):
         self._objects.update(found)
         return self
 
+    @property
+    def paths_read(self) -> list[str]:
+        """The paths read (or read ahead) so far: what a like revision will read too."""
+        return list(self._objects)
+
     def _object(self, relpath: str) -> tuple[str, str, bytes] | None:
         if relpath not in self._objects:
             self._objects[relpath] = self.git.read_object(f"{self.rev}:{relpath}")

@@ -223,3 +223,27 @@ def test_unknown_revisions_templates_and_html_templates_are_one_line(hostile, tm
     before = Snapshot.take(hostile, outside=[tmp_path])
     assert "is outside the project" in refused(cli, "plots", "show")
     before.assert_unchanged()
+
+
+def test_the_dvc_yaml_listing_kept_per_commit_is_used_and_a_broken_one_ignored(hostile, tmp_path, cli):
+    """``plots diff`` keeps each commit's dvc.yaml paths on disk (a commit never changes):
+    the next command lists no tree with git; a broken or foreign file is read as empty."""
+    (hostile / "sub").mkdir()
+    (hostile / "sub" / "dvc.yaml").write_text("plots:\n- w.tsv\n")
+    (hostile / "sub" / "w.tsv").write_text("step\tw\n0\t3\n")
+    git(hostile, "add", "-A")
+    git(hostile, "commit", "-qm", "a second pipeline")
+    head = git(hostile, "rev-parse", "HEAD").strip()
+    first = json.loads(cli("plots", "diff", "HEAD", "HEAD~1", "--json").stdout)
+    assert set(first["data"]) == {"loss.tsv", "sub/w.tsv"}
+    kept_file = hostile / ".dvc" / "tmp" / "jupyter_exp" / "dvcfiles.json"
+    kept = json.loads(kept_file.read_text())
+    assert kept[head] == ["dvc.yaml", "sub/dvc.yaml"]
+    # What is kept is what is used: a listing without sub/dvc.yaml leaves its plot out.
+    kept[head] = ["dvc.yaml"]
+    kept_file.write_text(json.dumps(kept))
+    assert set(json.loads(cli("plots", "diff", "HEAD", "HEAD~1", "--json").stdout)["data"]) == {"loss.tsv"}
+    for broken in ("{not json", json.dumps({head: "dvc.yaml"}), json.dumps([1, 2])):
+        kept_file.write_text(broken)
+        assert json.loads(cli("plots", "diff", "HEAD", "HEAD~1", "--json").stdout) == first
+        assert json.loads(kept_file.read_text())[head] == ["dvc.yaml", "sub/dvc.yaml"]  # rewritten

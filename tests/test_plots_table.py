@@ -194,6 +194,21 @@ def test_a_metric_over_the_commits_the_table_shows(history):
         faint = {p["name"]: p for p in points if p["kind"] == "experiment"}
         assert set(faint) == {"e1", "e2", "e3", "e4"}
         assert faint["e4"]["commit"] == commits[1]["commit"] and faint["e1"]["commit"] == commits[0]["commit"]
+        # Each experiment in its stable colour, distinct from the others': the one its row keeps
+        # in the preferences (the sidebar's swatch), its line's in parallel coordinates.
+        scale = trend["spec"]["layer"][1]["encoding"]["color"]["scale"]
+        in_trend = dict(zip(scale["domain"], scale["range"]))
+        kept = dict(controller.preferences.colours)
+        assert set(in_trend) == {"e1", "e2", "e3", "e4"} and len(set(in_trend.values())) == 4
+        assert in_trend == {n: kept[n] for n in in_trend}
+        (scatter,) = entries(panel, "scatter")
+        assert scatter["spec"]["encoding"]["color"]["scale"] == {"domain": ["e4"], "range": [in_trend["e4"]]}
+        (lines,) = entries(panel, "parallel")
+        scale = lines["spec"]["layer"][1]["encoding"]["color"]["scale"]
+        assert {n: in_trend[n] for n in in_trend} == {
+            n: c for n, c in zip(scale["domain"], scale["range"]) if n in in_trend
+        }
+        assert trend["spec"]["layer"][0]["mark"]["color"] not in in_trend.values()  # the commits' line is none of them
         assert trend["spec"]["layer"][0]["encoding"]["x"]["type"] == "temporal"  # a commit per second: time
         svg = static_svg(trend["spec"])
         assert svg is not None and svg.count('aria-roledescription="point"') == 7  # 3 commits + 4 experiments

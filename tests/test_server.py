@@ -216,6 +216,8 @@ async def test_plots_lists_the_projects_dvc_plots_with_the_panels_ids(jp_fetch, 
             {"id": "template:loss.csv", "title": "loss.csv", "kind": "vega"},
             {"id": "image:images/a.png", "title": "images/a.png", "kind": "image"},
         ],
+        "trends": [{"id": "trend:steps", "title": "Metrics over steps (DVCLive)", "metrics": []}],
+        "studies": [],
         "errors": [],
     }
 

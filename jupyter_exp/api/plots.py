@@ -165,7 +165,7 @@ def plots_trends(
     ``kind="commits"``: instead, ``metric`` (default: the first metric with values at
     two commits) over the baseline commits ``exp show`` collects with ``num`` /
     ``all_commits`` (or the revisions given, as its ``--rev``), one point per commit,
-    each commit's experiments as faint points (``experiments=False``: none); returns a
+    each commit's experiments as points coloured by name (``experiments=False``: none); returns a
     :class:`~jupyter_exp.plots.commits.CommitsView` (``.spec``, ``.points``).
 
     Raises:

@@ -387,14 +387,21 @@ def walk_pipelines(project: Project) -> Pipelines:
     return Pipelines(tuple(pipelines), tuple(walked))
 
 
-def _git_listing(tree: Tree) -> list[str]:
+def _git_listing(project: Project, tree: Tree) -> list[str]:
     """``dvc.yaml`` paths in a commit's tree (outside ``.dvc``/``.git``, sub-repositories
-    and what the tree's ``.dvcignore`` files ignore), cached by commit."""
+    and what the tree's ``.dvcignore`` files ignore), cached by commit (on disk too)."""
+    from .listings import cached, remember
+
     git, rev = tree.git, tree.rev  # type: ignore[attr-defined]
     # A full SHA names itself: no git process to resolve it (plots diff of N experiments lists N commits).
     sha = rev if len(rev) == 40 and all(c in "0123456789abcdef" for c in rev) else git.rev_parse(rev) or rev
     if sha in _LISTINGS:
         return _LISTINGS[sha]
+    is_sha = len(sha) == 40 and all(c in "0123456789abcdef" for c in sha)
+    known = cached(project, sha) if is_sha else None
+    if known is not None:
+        _LISTINGS[sha] = known
+        return known
     names = git.ls_tree(sha, check=False)
     subrepos = {n.split("/.dvc/", 1)[0] for n in names if "/.dvc/" in n}
     found = []
@@ -410,6 +417,8 @@ def _git_listing(tree: Tree) -> list[str]:
     if len(_LISTINGS) > 4096:
         _LISTINGS.clear()
     _LISTINGS[sha] = found
+    if is_sha and names:  # (no names: a commit git does not have, or an empty tree)
+        remember(project, sha, found)
     return found
 
 
@@ -440,7 +449,7 @@ def collect_dvcfiles(project: Project, tree: Tree | None = None) -> list[str]:
     if tree is None or isinstance(tree, WorkspaceTree):
         return [p.dvcfile for p in walk_pipelines(project).items]
     if hasattr(tree, "git") and hasattr(tree, "rev"):
-        return _git_listing(tree)
+        return _git_listing(project, tree)
     return [DVC_YAML] if tree.exists(DVC_YAML) else []
 
 

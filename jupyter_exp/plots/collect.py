@@ -111,16 +111,32 @@ def collect_plots(
     memo: dict = {}
     per_rev: dict[str, tuple[Definitions, dict[str, tuple[Any, PlotError | None]]]] = {}
     errors: list[tuple[str, PlotError]] = []
-    for revision in ordered:
+    ahead: dict[str, dict[str, Any]] = {}
+    first = next((r for r in ordered if r.rev is not None), None)
+    for index, revision in enumerate(ordered):
         view = view_of(project, revision, memo)
+        if isinstance(view.inner, GitTree) and revision.label in ahead:
+            view.inner.prefetched(ahead.pop(revision.label))
         try:
             definitions = collect_definitions(project, view, targets, props)
         except JupyterExpError as exc:
             errors.append((revision.label, PlotError.of(exc)))
             continue
         per_rev[revision.label] = (definitions, _read_sources(project, view, definitions))
+        if isinstance(view.inner, GitTree) and revision is first:
+            # The first commit read: the others (experiments of one pipeline, mostly) read the
+            # same paths; ask git for all of them at once instead of one exchange per file.
+            ahead = _read_ahead(project, view.inner, ordered[index + 1 :])
     plots = [_plot(pid, group, per_rev) for pid, group in _groups(per_rev).items()]
     return PlotSet(tuple(r.label for r in ordered), tuple(plots), tuple(errors))
+
+
+def _read_ahead(project: Project, read: GitTree, rest: list[Revision]) -> dict[str, dict[str, Any]]:
+    """The objects ``read`` read, at each commit of ``rest``, in one pipelined exchange with git."""
+    paths = read.paths_read
+    revs = [r for r in rest if r.rev is not None]
+    answers = iter(project.git.read_objects([f"{r.rev}:{path}" for r in revs for path in paths]))
+    return {r.label: {path: next(answers) for path in paths} for r in revs}
 
 
 def _read_sources(

@@ -1,6 +1,8 @@
 """Trends over commits: a metric across the baseline commits of the table (the rows
 ``exp show -n N`` / ``-A`` collect), one point per commit, oldest first, and the
-experiments of each commit as faint points at their creation time (issue 16).
+experiments of each commit as points at their commit, each in the experiment's own
+colour (the table passes its stable colours, so a point here matches that experiment's
+lines in the other plots and its row's swatch) (issue 16).
 
 x is the commit time when every commit has its own second, else the commit order
 (commits made within one second would sit on one another); the experiments of a
@@ -11,6 +13,7 @@ default meaning (each metric over the steps of experiments): this is its
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import JupyterExpError
@@ -19,8 +22,9 @@ from ..experiments.show import Column, value
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 SIZE = 300
-COMMIT_COLOUR = "#4e79a7"
-EXPERIMENT_COLOUR = "#888888"
+# A neutral line for the commits: every palette colour may be an experiment's.
+COMMIT_COLOUR = "#666666"
+MANY = 20  # past this many experiments, no legend (a legend of hundreds says nothing)
 PAD = 12  # pixels between the axes and the outermost points: none drawn on an axis
 
 
@@ -39,6 +43,17 @@ def trend_metrics(rows: list[ExpRow], cols: list[Column]) -> list[Column]:
     return [c for c in cols if c.group == "metrics" and sum(_number(r, c) is not None for r in baselines) > 1]
 
 
+def trend_experiments(rows: list[ExpRow]) -> list[str]:
+    """The names of the experiments a trend over the commits among ``rows`` can draw (those
+    of its baseline commits, when there are two or more), each once, in the rows' order;
+    none past ``MANY`` (the table gives colours to that many at most, see ``commit_trend``)."""
+    baselines = {r.rev for r in rows if r.kind == "baseline"}
+    if len(baselines) < 2:
+        return []
+    names = list(dict.fromkeys(r.name or r.rev[:7] for r in rows if r.kind == "experiment" and r.baseline in baselines))
+    return names if len(names) <= MANY else []
+
+
 def _find(metrics: list[Column], metric: str | None) -> Column | None:
     """The chosen metric among ``metrics``: by the table's column id (``metrics.<label>``),
     its label (``file:key`` when the key is in several files) or its key."""
@@ -54,13 +69,15 @@ def commit_trend(
     metric: str | None = None,
     experiments: bool = True,
     strict: bool = False,
+    colour: Callable[[str], str] | None = None,
 ) -> tuple[str | None, dict | None]:
     """``metric`` (default: the first metric with numbers at two commits) over the
     baseline commits among ``rows``: the metric's label and the Vega-Lite spec, or
     ``(None, None)`` when fewer than two commits have a number for any metric.
 
-    ``experiments``: also each commit's experiments as faint points; ``strict``: an
-    unknown ``metric`` raises instead of falling back to the first.
+    ``experiments``: also each commit's experiments as points; ``strict``: an unknown
+    ``metric`` raises instead of falling back to the first; ``colour``: an experiment's
+    colour by its name (the table's stable colours), else Vega's scheme colours them.
 
     Raises:
         TrendError: ``strict`` and ``metric`` is not a metric with numbers at two commits.
@@ -107,16 +124,21 @@ def commit_trend(
         {
             "transform": [{"filter": "datum.kind === 'commit'"}],
             "params": [{"name": "grid", "select": "interval", "bind": "scales"}],  # zoom: in one layer only
-            "mark": {"type": "line", "point": {"filled": True, "size": 60}, "color": COMMIT_COLOUR},
+            "mark": {
+                "type": "line",
+                "point": {"filled": True, "size": 60, "color": COMMIT_COLOUR},
+                "color": COMMIT_COLOUR,
+            },
             "encoding": {"x": x, "y": y, "tooltip": tooltip},
         }
     ]
-    if experiments:
+    names = list(dict.fromkeys(p["name"] for p in points if p["kind"] == "experiment"))
+    if names:
         layers.append(
             {
                 "transform": [{"filter": "datum.kind === 'experiment'"}],
-                "mark": {"type": "point", "filled": True, "opacity": 0.35, "size": 40, "color": EXPERIMENT_COLOUR},
-                "encoding": {"x": x, "y": y, "tooltip": tooltip},
+                "mark": {"type": "point", "filled": True, "opacity": 0.8, "size": 50},
+                "encoding": {"x": x, "y": y, "tooltip": tooltip, "color": _colours(names, colour)},
             }
         )
     spec = {
@@ -128,6 +150,16 @@ def commit_trend(
         "layer": layers,
     }
     return col.label, spec
+
+
+def _colours(names: list[str], colour: Callable[[str], str] | None) -> dict[str, Any]:
+    """The experiments' colour encoding: each name in ``colour(name)`` when given."""
+    encoding: dict[str, Any] = {"field": "name", "type": "nominal", "title": "experiment"}
+    if colour is not None:
+        encoding["scale"] = {"domain": names, "range": [colour(n) for n in names]}
+    if len(names) > MANY:
+        encoding["legend"] = None
+    return encoding
 
 
 def _y_scale(values: list[float]) -> dict:

@@ -60,6 +60,9 @@ def _is_records(items: list) -> bool:
 
 def records(content: Any) -> list[dict]:
     """The datapoints of one file: its record lists merged index by index."""
+    lists = [items for items in _record_lists(content) if _is_records(items)]
+    if len(lists) == 1:
+        return lists[0]  # one list (a CSV/TSV file): nothing to merge; callers copy before changing
     merged: list[dict] = []
     for items in _record_lists(content):
         if _is_records(items):
@@ -161,6 +164,12 @@ def vega_datapoints(inner_id: str, props: dict, data: dict[str, Any], rev: str) 
     for i, (y_file, y_field) in enumerate(ys):
         if len(xs) > 1:
             x_file, x_field = xs[i]
+        tail = {"rev": rev, "filename": short(y_file), "field": y_field}
+        if update["y"] != INFERRED_Y and x_file == y_file and not several_x:
+            # x and y from one file's records: each point is its record and the tail (the
+            # common case, thousands of steps a revision), no join.
+            points += [{**d, **tail} for d in by_file.get(y_file, [])]
+            continue
         series = [dict(d) for d in by_file.get(y_file, [])]
         if update["y"] == INFERRED_Y:
             for d in series:
@@ -181,7 +190,7 @@ def vega_datapoints(inner_id: str, props: dict, data: dict[str, Any], rev: str) 
                 if x_field in s:
                     d[name] = s[x_field]
         for d in series:
-            d.update(rev=rev, filename=short(y_file), field=y_field)
+            d.update(tail)
         points += series
     if not points:
         return [], {}

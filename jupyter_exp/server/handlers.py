@@ -173,13 +173,19 @@ class ParamsHandler(ExpHandler):
 
 
 class PlotsHandler(ExpHandler):
-    """GET plots: the project's DVC plots (ids as the Plot panel names them)."""
+    """GET plots: the plots the sidebar offers (DVC's with the Plot panel's ids, trends,
+    studies'); with ``?plot=ID`` (``&revisions=["label=rev", ...]``, ``&metric=``) that plot drawn."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
+        plot = self.get_query_argument("plot", None)
         with answering():
-            self.answer(await self.registry.run(plots_info.plots, self.project()))
+            if plot is None:
+                self.answer(await self.registry.run(plots_info.plots, self.project()))
+            else:
+                revisions, metric = self.get_query_argument("revisions", "[]"), self.get_query_argument("metric", None)
+                self.answer(await self.registry.run(plots_info.draw, self.project(), plot, revisions, metric))
 
 
 class RunHandler(ExpHandler):

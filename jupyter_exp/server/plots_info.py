@@ -1,19 +1,41 @@
-"""The plots a project defines, as the sidebar's Plots section lists them to choose
-which the Experiments tab's plots view shows: DVC's plots of the workspace (``plots:``
-in dvc.yaml, top-level or per stage; DVCLive's), with the ids the table's Plot panel
-gives them (``template:<id>``, ``image:<id>``). Read-only; no lock.
+"""The plots a project offers, as the sidebar's Plots section lists them to choose
+which the Experiments tab's plots view shows, and the ones it draws on request.
+
+- DVC's plots of the workspace (``plots:`` in dvc.yaml, top-level or per stage;
+  DVCLive's), with the ids the table's Plot panel gives them (``template:<id>``,
+  ``image:<id>``): the panel draws them itself;
+- trends over steps (``trend:steps``: each DVCLive history over the steps of the
+  plotted experiments, the metrics it can show listed for a picker) and each Optuna
+  study's optimization history and param importances (``study:<name>:history``,
+  ``study:<name>:importances``): not in the panel, drawn by :func:`draw` when chosen.
+
+Read-only; no lock. Optuna is imported only when the project has a study file.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
-from ..plots.collect import WORKSPACE, Revision, collect_plots
+from ..errors import JupyterExpError
+from ..plots.collect import WORKSPACE, PlotSet, Revision, collect_plots
 from ..project import Project
+
+LIVE_DIR = "dvclive"
+STEPS = "trend:steps"
+STUDY_PLOTS = {"history": "optimization history", "importances": "param importances"}
+_HEX = re.compile(r"[0-9a-f]{4,40}")
+MAX_REVISIONS = 200  # one trend request draws at most this many experiments
+
+
+class PlotRequestError(JupyterExpError):
+    """A plot the sidebar asked for that cannot be named or drawn as asked."""
 
 
 def plots(project: Project) -> dict[str, Any]:
-    """``{"plots": [{"id", "title", "kind"}], "errors": [one line per revision]}``."""
+    """``{"plots": [{"id", "title", "kind"}], "trends": [{"id", "title", "metrics"}],
+    "studies": [{"id", "title", "study"}], "errors": [one line per revision]}``."""
     found = collect_plots(project, [Revision(WORKSPACE)])
     listed = [
         {"id": f"{'image' if p.kind == 'image' else 'template'}:{p.id}", "title": p.id, "kind": p.kind}
@@ -23,4 +45,111 @@ def plots(project: Project) -> dict[str, Any]:
         f"{label}: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
         for label, error in found.errors
     ]
-    return {"plots": listed, "errors": errors}
+    trends = [{"id": STEPS, "title": "Metrics over steps (DVCLive)", "metrics": _live_metrics(project)}]
+    studies = [
+        {"id": f"study:{name}:{part}", "title": f"{name}: {title}", "study": name}
+        for name in _studies(project)
+        for part, title in STUDY_PLOTS.items()
+    ]
+    return {"plots": listed, "trends": trends, "studies": studies, "errors": errors}
+
+
+def _live_metrics(project: Project) -> list[str]:
+    """The metrics DVCLive keeps a history of in the workspace (``train/loss``), for the picker."""
+    folder = project.root / LIVE_DIR / "plots" / "metrics"
+    if not folder.is_dir():
+        return []
+    return sorted(str(p.relative_to(folder).with_suffix("").as_posix()) for p in folder.rglob("*.tsv") if p.is_file())
+
+
+def _studies(project: Project) -> list[str]:
+    from ..studies.study import STUDY_FILE, study_names
+
+    return study_names(project) if (project.search_dir / STUDY_FILE).is_file() else []
+
+
+def draw(project: Project, plot_id: str, revisions: str = "[]", metric: str | None = None) -> dict[str, Any]:
+    """The panel entries (``{"id", "kind", "title", "spec"}``, or ``"message"`` for a plot
+    that cannot be drawn yet) of one chosen plot: ``trend:steps`` for ``revisions``
+    (a JSON list of ``label=rev`` pairs: ``e1=1a2b3c4``, ``workspace``), in the experiments' table
+    colours, only ``metric``'s history when given; or a study's plot.
+
+    Raises:
+        PlotRequestError: an unknown plot id or a malformed revision.
+        UnknownStudyError: no study has that name.
+    """
+    if plot_id == STEPS:
+        return {"specs": _steps(project, _revisions(revisions), metric)}
+    parts = plot_id.split(":")
+    if len(parts) == 3 and parts[0] == "study" and parts[2] in STUDY_PLOTS:
+        return {"specs": _study(project, parts[1], parts[2])}
+    raise PlotRequestError(f"Unknown plot '{plot_id}'; ask for {STEPS} or study:<name>:history|importances.")
+
+
+def _revisions(text: str) -> list[Revision]:
+    """A JSON list of ``label=rev`` pairs as revisions, each rev a commit id (the table's rows give them)."""
+    try:
+        pairs = json.loads(text)
+    except ValueError:
+        pairs = None
+    if not isinstance(pairs, list) or not all(isinstance(p, str) for p in pairs):
+        raise PlotRequestError('revisions must be a JSON list of "label=<commit id>" strings.')
+    if len(pairs) > MAX_REVISIONS:
+        raise PlotRequestError(f"At most {MAX_REVISIONS} experiments in one trend; plot fewer.")
+    found = []
+    for pair in pairs:
+        label, _, rev = pair.partition("=")
+        if label == WORKSPACE and not rev:
+            found.append(Revision(WORKSPACE))
+        elif label and len(label) <= 200 and _HEX.fullmatch(rev):
+            found.append(Revision(label, rev))
+        else:
+            raise PlotRequestError(f"Bad revision '{pair[:80]}'; give label=<commit id> or workspace.")
+    return found
+
+
+def _entries(project: Project, found: PlotSet, kind: str, colours: dict[str, str] | None) -> list[dict[str, Any]]:
+    from ..plots.render import vega_spec
+    from ..table.plots import recolour
+
+    entries: list[dict[str, Any]] = []
+    for plot in found.plots:
+        base = {"id": f"{kind}:{plot.id}", "kind": kind, "title": str(plot.props.get("title") or plot.id)}
+        if not plot.datapoints:
+            reasons = [e.msg for _, e in plot.definition_errors] or ["nothing to draw"]
+            entries.append({**base, "kind": "error", "message": "; ".join(reasons)})
+            continue
+        try:
+            spec = vega_spec(project, plot)[0]
+        except JupyterExpError as exc:  # one broken plot, not the panel
+            entries.append({**base, "kind": "error", "message": str(exc)})
+            continue
+        entries.append({**base, "spec": recolour(spec, colours) if colours is not None else spec})
+    return entries
+
+
+def _steps(project: Project, revisions: list[Revision], metric: str | None) -> list[dict[str, Any]]:
+    """Each DVCLive history over the steps of ``revisions``, in their table colours."""
+    from dataclasses import replace
+
+    from ..plots.trends import METRICS, collect_trends
+    from ..table.plots import colour
+    from ..table.prefs import load_prefs
+
+    if not revisions:
+        return []
+    found = collect_trends(project, revisions, LIVE_DIR)
+    if metric:
+        wanted = f"{LIVE_DIR}/{METRICS}/{metric}.tsv"
+        found = replace(found, plots=tuple(p for p in found.plots if p.id == wanted))
+    kept = dict(load_prefs(project).colours)
+    colours = {r.label: colour(r.label, kept) for r in revisions}
+    return _entries(project, found, "trend", colours)
+
+
+def _study(project: Project, name: str, part: str) -> list[dict[str, Any]]:
+    from ..studies.plots import study_plots
+
+    found = study_plots(project, name)
+    chosen = PlotSet(found.revisions, tuple(p for p in found.plots if p.id == STUDY_PLOTS[part]))
+    return [{**e, "id": f"study:{name}:{part}"} for e in _entries(project, chosen, "study", None)]

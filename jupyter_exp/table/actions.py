@@ -250,6 +250,9 @@ def plot(req: Request) -> Outcome:
     x, y = req.arg if isinstance(req.arg, list) and len(req.arg) == 2 else (None, None)
     known = dict(req.state.colours)
     colours = plots.assign_colours(known, [plots.label(r) for r in req.chosen])
+    from ..plots.commits import trend_experiments  # the trend over commits draws these too: each its own colour
+
+    colours = plots.assign_colours(colours, trend_experiments(req.rows))
     state = None
     if colours != known:  # a newly plotted experiment keeps its colour from now on
         state = replace(req.state, colours=tuple(colours.items()))

@@ -10,7 +10,7 @@
   selected) across the params that vary and the metrics;
 - **commits** (trends over commits): the chosen metric (the scatter's y, else the first
   metric) across the baseline commits the table shows (``-n N`` / ``-A``), each
-  commit's experiments as faint points (:mod:`jupyter_exp.plots.commits`).
+  commit's experiments in their colours (:mod:`jupyter_exp.plots.commits`).
 
 Each experiment keeps its colour wherever it appears: the first time it is plotted
 it takes the first palette colour no other plotted experiment holds (past the
@@ -367,7 +367,7 @@ def render(
         entries.append(_entry("parallel", lines["title"], lines))
     from ..plots.commits import commit_trend
 
-    metric, over = commit_trend(rows, cols, y)
+    metric, over = commit_trend(rows, cols, y, colour=lambda name: colour(name, colours))
     if over is not None:
         entries.append(_entry("commits", over["title"], over, metric=metric))
     return {"specs": entries, "html": fallback_html(entries), "x": x, "y": y}

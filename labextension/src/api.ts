@@ -142,6 +142,14 @@ export function socketUrl(settings: ServerConnection.ISettings, route: string, q
   return settings.appendToken && settings.token ? `${url}&token=${encodeURIComponent(settings.token)}` : url;
 }
 
+/** GET plots: DVC's plots (the Plot panel's ids), trends over steps and the project's study plots. */
+export interface IPlotsAnswer {
+  plots: { id: string; title: string; kind: string }[];
+  trends: { id: string; title: string; metrics: string[] }[];
+  studies: { id: string; title: string; study: string }[];
+  errors: string[];
+}
+
 /** A small client bound to one project: every route of the contract. */
 export class ProjectApi {
   constructor(
@@ -165,8 +173,12 @@ export class ProjectApi {
   params(): Promise<IParamsAnswer> {
     return requestAPI(this.settings, 'params', this.q());
   }
-  plots(): Promise<{ plots: { id: string; title: string; kind: string }[]; errors: string[] }> {
+  plots(): Promise<IPlotsAnswer> {
     return requestAPI(this.settings, 'plots', this.q());
+  }
+  /** One plot the sidebar chose that the Plot panel does not draw (a trend over steps, a study's). */
+  drawPlot(plot: string, revisions: string[], metric: string): Promise<{ specs: any[] }> {
+    return requestAPI(this.settings, 'plots', this.q({ plot, revisions: JSON.stringify(revisions), metric }));
   }
   run(request: IRunRequest): Promise<{ queued?: { id: string; name: string }[]; started?: { id: string; name: string }[] }> {
     return requestAPI(this.settings, 'run', this.q(), request);

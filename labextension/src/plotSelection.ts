@@ -1,10 +1,14 @@
 /**
  * Which plots the Experiments tab's plots view shows, as the sidebar's Plots section
  * chooses them (VS Code's Plots tree): the project's DVC plots one by one, the built-in
- * kinds (metrics over steps, metric vs param, parallel coordinates), and custom
- * metric-vs-param plots the user adds. The table's Plot panel is the server's; this
- * host shows it through `selectPlots`, which drops the hidden plots and adds the
- * custom ones (drawn from the table's rows, in the rows' plot colours).
+ * kinds (metrics over steps, metric vs param, parallel coordinates, the trend over
+ * commits), custom metric-vs-param plots the user adds, and plots the panel does not
+ * draw itself, shown only when chosen: trends over steps (DVCLive's histories of the
+ * plotted experiments, in their colours, one metric or all) and each Optuna study's
+ * optimization history and param importances, drawn by the server (`GET plots?plot=`).
+ * The table's Plot panel is the server's; this host shows it through `selectPlots`,
+ * which drops the hidden plots and adds the custom ones (drawn from the table's rows,
+ * in the rows' plot colours) and the chosen server-drawn ones.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -18,8 +22,17 @@ export interface ICustomPlot {
 export const PLOT_KINDS: { kind: string; title: string }[] = [
   { kind: 'steps', title: 'Metrics over steps' },
   { kind: 'scatter', title: 'Metric vs param (axes in the panel)' },
-  { kind: 'parallel', title: 'Parallel coordinates' }
+  { kind: 'parallel', title: 'Parallel coordinates' },
+  { kind: 'commits', title: 'Trend over commits' }
 ];
+
+/** Plot ids drawn on request rather than by the Plot panel: shown only once chosen. */
+export function isOnRequest(id: string): boolean {
+  return id.startsWith('trend:') || id.startsWith('study:');
+}
+
+/** Draws an on-request plot: the panel entries for a plot id, the rows' `label=rev` pairs and a metric. */
+export type PlotDrawer = (id: string, revisions: string[], metric: string) => Promise<{ specs: any[] }>;
 
 /** Where a selection is kept (the browser's localStorage by default). */
 export interface ISelectionStore {
@@ -38,6 +51,8 @@ export class PlotSelection {
       this._custom = Array.isArray(saved.custom)
         ? saved.custom.filter((c: any) => typeof c?.metric === 'string' && typeof c?.param === 'string')
         : [];
+      this._chosen = new Set(Array.isArray(saved.chosen) ? saved.chosen.map(String).filter(isOnRequest) : []);
+      this._trendMetric = typeof saved.trendMetric === 'string' ? saved.trendMetric : '';
     } catch {
       // an unreadable saved selection: start with every plot shown
     }
@@ -49,14 +64,20 @@ export class PlotSelection {
 
   /** Whether a plot (an id such as `template:loss.csv`, or a kind such as `parallel`) is shown. */
   isShown(id: string): boolean {
-    return !this._hidden.has(id);
+    return isOnRequest(id) ? this._chosen.has(id) : !this._hidden.has(id);
   }
 
   setShown(id: string, shown: boolean): void {
     if (shown === this.isShown(id)) {
       return;
     }
-    if (shown) {
+    if (isOnRequest(id)) {
+      if (shown) {
+        this._chosen.add(id);
+      } else {
+        this._chosen.delete(id);
+      }
+    } else if (shown) {
       this._hidden.delete(id);
     } else {
       this._hidden.add(id);
@@ -81,6 +102,62 @@ export class PlotSelection {
     this._save();
   }
 
+  /** The metric whose history the trend over steps shows ('' : every metric). */
+  get trendMetric(): string {
+    return this._trendMetric;
+  }
+
+  set trendMetric(metric: string) {
+    if (metric !== this._trendMetric) {
+      this._trendMetric = metric;
+      this._save();
+    }
+  }
+
+  /** Who draws the on-request plots (the session's server client). */
+  drawer: PlotDrawer | null = null;
+
+  /**
+   * The chosen on-request plots for `panel`'s rows, as panel entries: those drawn already;
+   * the others are asked for, and `changed` fires when they arrive.
+   */
+  drawn(panel: any, table: any): any[] {
+    const rows = new Map<string, any>((table?.rows ?? []).map((r: any) => [r.key, r]));
+    const revisions = (panel.keys ?? [])
+      .map((k: string) => rows.get(k))
+      .filter((r: any) => r && r.kind !== 'checkpoint')
+      .map((r: any) => (r.kind === 'workspace' ? 'workspace' : `${r.cells?.[0] ?? r.rev}=${r.rev}`));
+    const entries: any[] = [];
+    for (const id of this._chosen) {
+      const trend = id.startsWith('trend:');
+      const metric = trend ? this._trendMetric : '';
+      const key = JSON.stringify([id, trend ? revisions : [], metric]);
+      const known = this._drawn.get(key);
+      if (known) {
+        entries.push(...known);
+      } else if (this.drawer && !this._asked.has(key)) {
+        this._asked.add(key);
+        this.drawer(id, trend ? revisions : [], metric)
+          .then(answer => answer.specs ?? [])
+          .catch(error => [{ id, kind: 'error', title: id, message: (error as Error).message }])
+          .then(specs => {
+            this._drawn.set(key, specs);
+            this._asked.delete(key);
+            this._version += 1;
+            this._changed.emit();
+          });
+      }
+    }
+    return entries;
+  }
+
+  /** Forget the drawn on-request plots (drawn again when next shown: new trials, new steps). */
+  forget(): void {
+    this._drawn.clear();
+    this._version += 1;
+    this._changed.emit();
+  }
+
   /** A number that changes with every change of the selection (for memos). */
   get version(): number {
     return this._version;
@@ -93,7 +170,8 @@ export class PlotSelection {
   private _save(): void {
     this._version += 1;
     try {
-      this._store?.setItem(this._key, JSON.stringify({ hidden: [...this._hidden], custom: this._custom }));
+      const saved = { hidden: [...this._hidden], custom: this._custom, chosen: [...this._chosen], trendMetric: this._trendMetric };
+      this._store?.setItem(this._key, JSON.stringify(saved));
     } catch {
       // storage full or refused: the selection still holds for this page
     }
@@ -102,6 +180,10 @@ export class PlotSelection {
 
   private _hidden = new Set<string>();
   private _custom: ICustomPlot[] = [];
+  private _chosen = new Set<string>();
+  private _trendMetric = '';
+  private _drawn = new Map<string, any[]>();
+  private _asked = new Set<string>();
   private _version = 0;
   private _changed = new Signal<this, void>(this);
 }
@@ -161,5 +243,6 @@ export function selectPlots(panel: any, selection: PlotSelection, table: any, co
       specs.push({ id, kind: 'custom', title: spec.title, spec });
     }
   }
+  specs.push(...selection.drawn(panel, table));
   return { ...panel, specs };
 }

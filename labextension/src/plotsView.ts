@@ -1,9 +1,12 @@
 /**
  * The sidebar's Plots section: which plots the Experiments tab's plots view shows
- * (the project's DVC plots, the panel's built-in kinds, custom metric-vs-param plots),
- * as VS Code's Plots tree chooses them. The choice is the session's PlotSelection.
+ * (the project's DVC plots, the panel's built-in kinds, trends over commits and over
+ * steps with their metric pickers, each Optuna study's history and importances,
+ * custom metric-vs-param plots), as VS Code's Plots tree chooses them. The choice is
+ * the session's PlotSelection.
  */
 import { Widget } from '@lumino/widgets';
+import { IPlotsAnswer } from './api';
 import { customId, PLOT_KINDS } from './plotSelection';
 import { ProjectSession } from './workbench';
 
@@ -24,8 +27,20 @@ export class PlotsView extends Widget {
     this.addClass('jp-ExperimentsPlots');
     this.node.addEventListener('change', ev => {
       const input = ev.target as HTMLInputElement;
-      if (this._session && input.dataset.plot) {
-        this._session.plots.setShown(input.dataset.plot, input.checked);
+      const session = this._session;
+      if (!session) {
+        return;
+      }
+      if (input.dataset.plot) {
+        session.plots.setShown(input.dataset.plot, input.checked);
+      } else if (input.dataset.trend === 'steps') {
+        session.plots.trendMetric = input.value;
+      } else if (input.dataset.trend === 'commits') {
+        // The metric over commits is the panel's y (as the panel's own y picker sets it).
+        const panel = session.model.get('panel');
+        if (panel?.kind === 'vega' && panel.keys?.length) {
+          session.model.send({ type: 'action', action: 'plot', keys: panel.keys, arg: [panel.x, input.value] });
+        }
       }
     });
     this.node.addEventListener('click', ev => {
@@ -41,6 +56,7 @@ export class PlotsView extends Widget {
           session.plots.addCustom({ metric, param });
         }
       } else if (target.dataset.cmd === 'reload-plots') {
+        session.plots.forget();
         void this.load(session);
       } else if (target.dataset.remove) {
         const [metric, param] = JSON.parse(target.dataset.remove);
@@ -68,9 +84,10 @@ export class PlotsView extends Widget {
   async load(session: ProjectSession): Promise<void> {
     try {
       const answer = await session.api.plots();
-      this._dvcPlots.set(session.project, { plots: answer.plots, error: answer.errors.join('; ') });
+      this._dvcPlots.set(session.project, { ...answer, error: answer.errors.join('; ') });
     } catch (error) {
-      this._dvcPlots.set(session.project, { plots: [], error: (error as Error).message });
+      const empty = { plots: [], trends: [], studies: [], errors: [] };
+      this._dvcPlots.set(session.project, { ...empty, error: (error as Error).message });
     }
     if (session === this._session) {
       this.draw();
@@ -92,7 +109,28 @@ export class PlotsView extends Widget {
       ? known.plots.map(p => box(p.id, p.title)).join('') ||
         '<li class="jp-ExperimentsEmpty">No plots in dvc.yaml.</li>'
       : '<li class="jp-ExperimentsEmpty">Reading…</li>';
-    const kinds = PLOT_KINDS.map(k => box(k.kind, k.title)).join('');
+    const kinds = PLOT_KINDS.filter(k => k.kind !== 'commits')
+      .map(k => box(k.kind, k.title))
+      .join('');
+    const columns: any[] = (session.model.get('table') ?? {}).columns ?? [];
+    const panel = session.model.get('panel');
+    const metricOptions = (chosen: string) =>
+      columns
+        .filter(c => c.group === 'metrics')
+        .map(c => `<option value="${esc(c.id)}" ${c.id === chosen ? 'selected' : ''}>${esc(short(c.id))}</option>`)
+        .join('');
+    const overCommits = ` <select data-trend="commits" aria-label="metric over commits" title="the metric over commits (the panel's y)">${metricOptions(panel?.y ?? '')}</select>`;
+    const steps = (known?.trends ?? []).map(t => {
+      const names = [...new Set([...t.metrics, ...(selection.trendMetric ? [selection.trendMetric] : [])])];
+      const options = [['', 'every metric'], ...names.map(n => [n, n])]
+        .map(([v, l]) => `<option value="${esc(v)}" ${v === selection.trendMetric ? 'selected' : ''}>${esc(l)}</option>`)
+        .join('');
+      return box(t.id, t.title, ` <select data-trend="steps" aria-label="metric over steps">${options}</select>`);
+    });
+    const trends = box('commits', 'Trend over commits', overCommits) + steps.join('');
+    const studies = known
+      ? (known.studies ?? []).map(p => box(p.id, p.title)).join('') || '<li class="jp-ExperimentsEmpty">No Optuna studies.</li>'
+      : '';
     const custom = selection.custom
       .map(c =>
         box(
@@ -102,7 +140,6 @@ export class PlotsView extends Widget {
         )
       )
       .join('');
-    const columns: any[] = (session.model.get('table') ?? {}).columns ?? [];
     const options = (group: string) =>
       columns
         .filter(c => c.group === group)
@@ -113,6 +150,8 @@ export class PlotsView extends Widget {
       `<ul>${dvc}</ul>` +
       (known?.error ? `<p class="jp-ExperimentsEmpty">${esc(known.error)}</p>` : '') +
       `<div class="jp-ExperimentsPlots-head">In the Plot panel</div><ul>${kinds}</ul>` +
+      `<div class="jp-ExperimentsPlots-head">Trends</div><ul class="jp-ExperimentsPlots-trends">${trends}</ul>` +
+      `<div class="jp-ExperimentsPlots-head">Studies</div><ul class="jp-ExperimentsPlots-studies">${studies}</ul>` +
       `<div class="jp-ExperimentsPlots-head">Custom</div><ul>${custom}</ul>` +
       `<div class="jp-ExperimentsPlots-add"><select class="jp-ExperimentsPlots-metric" aria-label="metric">${options('metrics')}</select>` +
       ` vs <select class="jp-ExperimentsPlots-param" aria-label="param">${options('params')}</select>` +
@@ -120,5 +159,5 @@ export class PlotsView extends Widget {
   }
 
   private _session: ProjectSession | null = null;
-  private _dvcPlots = new Map<string, { plots: { id: string; title: string }[]; error: string }>();
+  private _dvcPlots = new Map<string, IPlotsAnswer & { error: string }>();
 }

@@ -205,6 +205,13 @@ export class ExperimentsSidebar extends SidePanel {
         this._plots.draw();
       }
     }
+    if (keys.includes('panel') && this._session) {
+      const y = (this._session.model.get('panel') ?? {}).y ?? '';
+      if (y !== this._plotY) {
+        this._plotY = y; // the metric over commits shown is the panel's y
+        this._plots.draw();
+      }
+    }
   }
 
   private _draw(): void {
@@ -219,5 +226,6 @@ export class ExperimentsSidebar extends SidePanel {
   private _columns: ColumnsView;
   private _plots: PlotsView;
   private _plotColumns = '';
+  private _plotY = '';
   private _timer: any;
 }

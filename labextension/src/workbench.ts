@@ -22,6 +22,7 @@ export class ProjectSession {
     this.model.ready.catch(error => this.model.showError(error));
     // The tab's plots view shows the plots the sidebar's Plots section chose.
     this.plots = new PlotSelection(info.project);
+    this.plots.drawer = (id, revisions, metric) => this.api.drawPlot(id, revisions, metric);
     const model = this.model;
     model.setView('panel', panel =>
       selectPlots(panel, this.plots, model.get('table'), (model.get('prefs') ?? {}).colours ?? {})

@@ -118,6 +118,13 @@ test('the sidebar section chooses what the tab draws, and the table redraws its 
   box('template:loss.csv').click();
   expect(plotIds()).toEqual(['template:loss.csv', 'scatter:score vs lr']);
   expect(session.model.get('panel')).toBe(session.model.get('panel')); // one object until something changes
+  // The trend over commits shows the panel's y; choosing a metric there asks for the plot with it.
+  const overCommits = view.node.querySelector('select[data-trend="commits"]') as HTMLSelectElement;
+  expect(overCommits.value).toBe('metrics.score');
+  overCommits.dispatchEvent(new Event('change', { bubbles: true }));
+  await settle();
+  const posted = server.seen.filter(r => r.route === 'table' && r.method === 'POST').map(r => r.body);
+  expect(posted[posted.length - 1]).toEqual({ type: 'action', action: 'plot', keys: PANEL.keys, arg: ['params.lr', 'metrics.score'] });
   session.dispose();
 });
 
@@ -133,4 +140,54 @@ test('the model view keeps the panel object while only the table changes (a live
   expect(session.model.get('panel')).toBe(before);
   expect(session.model.api).toBeInstanceOf(ProjectApi);
   session.dispose();
+});
+
+test('plots drawn on request (study plots, trends over steps) show once chosen, asked for once per rows and metric', async () => {
+  const store = new MemoryStore();
+  const selection = new PlotSelection('proj', store);
+  const asked: any[] = [];
+  selection.drawer = async (id, revisions, metric) => {
+    asked.push([id, revisions, metric]);
+    if (id === 'study:gone:history') {
+      throw new Error("No study named 'gone'");
+    }
+    return { specs: [{ id, kind: id.startsWith('study:') ? 'study' : 'trend', title: id, spec: { mark: 'line' } }] };
+  };
+  const t = new FakeServer([row('e1', [0.1, 0.5]), row('e2', [0.2, 0.7], { rev: 'beef123' })]).state.table;
+  const ids = () => selectPlots(PANEL, selection, t, {}).specs.map((s: any) => s.id);
+  const panelIds = PANEL.specs.map(s => s.id);
+  expect(selection.isShown('study:sp:history')).toBe(false); // not drawn until chosen
+  expect(ids()).toEqual(panelIds);
+  let changes = 0;
+  selection.changed.connect(() => (changes += 1));
+  selection.setShown('study:sp:history', true);
+  selection.setShown('trend:steps', true);
+  selection.trendMetric = 'loss';
+  expect(ids()).toEqual(panelIds); // asked for; drawn when the answers come
+  await settle();
+  expect(ids()).toEqual([...panelIds, 'study:sp:history', 'trend:steps']);
+  expect(asked).toEqual([
+    ['study:sp:history', [], ''],
+    ['trend:steps', ['e1=f00ba12', 'e2=beef123'], 'loss']
+  ]);
+  expect(changes).toBe(5); // three choices, two answers
+  ids();
+  await settle();
+  expect(asked.length).toBe(2); // drawn once for these rows and this metric
+  selection.trendMetric = '';
+  ids();
+  await settle();
+  expect(asked[2]).toEqual(['trend:steps', ['e1=f00ba12', 'e2=beef123'], '']);
+  // A plot that cannot be drawn says why, in the panel.
+  selection.setShown('study:gone:history', true);
+  ids();
+  await settle();
+  const gone = selectPlots(PANEL, selection, t, {}).specs.find((s: any) => s.id === 'study:gone:history');
+  expect(gone).toEqual({ id: 'study:gone:history', kind: 'error', title: 'study:gone:history', message: "No study named 'gone'" });
+  // Kept per project, like the rest of the selection; unchosen, gone from the panel.
+  const again = new PlotSelection('proj', store);
+  expect(again.isShown('trend:steps') && again.isShown('study:sp:history')).toBe(true);
+  expect(again.trendMetric).toBe('');
+  selection.setShown('study:sp:history', false);
+  expect(ids()).not.toContain('study:sp:history');
 });
