@@ -11,7 +11,10 @@
   figure is wall time, which on a shared machine includes waiting for a core; the
   renderer main thread's CPU time per task (from a Chromium trace) is printed too.
 
-    python bench/lab.py [--size 10000] [--repeat 3] [--keep DIR]
+    python bench/lab.py [--size 10000] [--repeat 3] [--keep DIR] [--trace DIR]
+
+``--trace DIR`` keeps each scroll's Chromium trace there (open it in chrome://tracing or
+Perfetto); the longest task's nested events are summarised either way.
 
 The project is real, not a synthetic server state: bench/run.py's 2-stage project
 with N experiment commits written by one `git fast-import` (seconds for 10,000), read
@@ -100,7 +103,7 @@ def main_thread_cpu_ms(trace: bytes) -> list[float]:
     ]
 
 
-def longest_task(trace: bytes, top: int = 6) -> tuple[float, list[tuple[str, float]]]:
+def longest_task(trace: bytes, top: int = 12) -> tuple[float, list[tuple[str, float]]]:
     """The renderer main thread's longest task (CPU ms) and what it spent it on: the
     events nested in it, by name, with their summed CPU ms (nested ones counted in
     their parents too), the costliest first."""
@@ -200,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=10_000, help="experiments in the project")
     parser.add_argument("--repeat", type=int, default=3, help="page loads measured")
     parser.add_argument("--keep", type=Path, help="build the project here and keep it")
+    parser.add_argument("--trace", type=Path, help="keep each scroll's Chromium trace in this folder")
     args = parser.parse_args(argv)
     if not (BUILT / "package.json").exists():
         raise SystemExit("The labextension is not built: pip install -e . (or cd labextension && jlpm build)")
@@ -247,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
                 browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
                 s0, s1, drawn_rows = page.evaluate(SCROLL)
                 trace = browser.stop_tracing()
+                if args.trace:
+                    args.trace.mkdir(parents=True, exist_ok=True)
+                    (args.trace / f"scroll-{len(longest)}.json").write_bytes(trace)
                 cpu_tasks.extend(main_thread_cpu_ms(trace))
                 longest.append(longest_task(trace))
                 page.wait_for_timeout(200)
