@@ -201,6 +201,9 @@ async def _follow(server: Server, project: str, root: Path, idle_seconds: float,
     request = HTTPRequest(
         f"ws://127.0.0.1:{server.port}/jupyter-exp/live?project={project}",
         headers={"Authorization": f"token {TOKEN}"},
+        # The socket opens once the project's table is collected: seconds on a busy machine.
+        connect_timeout=300,
+        request_timeout=300,
     )
     ws = await websocket_connect(request)
     await asyncio.sleep(2)  # the watcher starts and collects once
@@ -332,6 +335,9 @@ async def _live_gets(server: Server, path: str, project: str, repeat: int) -> li
     request = HTTPRequest(
         f"ws://127.0.0.1:{server.port}/jupyter-exp/live?project={project}",
         headers={"Authorization": f"token {TOKEN}"},
+        # The socket opens once the project's table is collected: seconds on a busy machine.
+        connect_timeout=300,
+        request_timeout=300,
     )
     ws = await websocket_connect(request)
     await asyncio.sleep(1)
