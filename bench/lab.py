@@ -11,7 +11,10 @@
   figure is wall time, which on a shared machine includes waiting for a core; the
   renderer main thread's CPU time per task (from a Chromium trace) is printed too.
 
-    python bench/lab.py [--size 10000] [--repeat 3] [--keep DIR]
+    python bench/lab.py [--size 10000] [--repeat 3] [--keep DIR] [--trace DIR]
+
+``--trace DIR`` keeps each scroll's Chromium trace there (open it in chrome://tracing or
+Perfetto); the longest task's nested events are summarised either way.
 
 The project is real, not a synthetic server state: bench/run.py's 2-stage project
 with N experiment commits written by one `git fast-import` (seconds for 10,000), read
@@ -100,6 +103,30 @@ def main_thread_cpu_ms(trace: bytes) -> list[float]:
     ]
 
 
+def longest_task(trace: bytes, top: int = 12) -> tuple[float, list[tuple[str, float]]]:
+    """The renderer main thread's longest task (CPU ms) and what it spent it on: the
+    events nested in it, by name, with their summed CPU ms (nested ones counted in
+    their parents too), the costliest first."""
+    data = json.loads(trace)
+    events = data["traceEvents"] if isinstance(data, dict) else data
+    main = {(e["pid"], e["tid"]) for e in events if e.get("name") == "ProxyMain::BeginMainFrame"}
+    mine = [e for e in events if e.get("ph") == "X" and (e.get("pid"), e.get("tid")) in main]
+    tasks = [e for e in mine if e.get("name") == "RunTask"]
+    if not tasks:
+        return 0.0, []
+    task = max(tasks, key=lambda e: e.get("tdur", 0))
+    start, end = task["ts"], task["ts"] + task.get("dur", 0)
+    spent: dict[str, float] = {}
+    for e in mine:
+        if e is not task and start <= e["ts"] and e["ts"] + e.get("dur", 0) <= end:
+            name = e["name"]
+            if name == "FunctionCall":
+                frame = (e.get("args") or {}).get("data") or {}
+                name = f"FunctionCall {frame.get('functionName') or '?'} {frame.get('url', '').rsplit('/', 1)[-1]}"
+            spent[name] = spent.get(name, 0.0) + e.get("tdur", e.get("dur", 0)) / 1000
+    return task.get("tdur", 0) / 1000, sorted(spent.items(), key=lambda kv: -kv[1])[:top]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -176,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=10_000, help="experiments in the project")
     parser.add_argument("--repeat", type=int, default=3, help="page loads measured")
     parser.add_argument("--keep", type=Path, help="build the project here and keep it")
+    parser.add_argument("--trace", type=Path, help="keep each scroll's Chromium trace in this folder")
     args = parser.parse_args(argv)
     if not (BUILT / "package.json").exists():
         raise SystemExit("The labextension is not built: pip install -e . (or cd labextension && jlpm build)")
@@ -203,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         from playwright.sync_api import sync_playwright
 
         paints, longest_open, scroll_tasks, reloads, drawn_rows, cpu_tasks = [], [], [], [], 0, []
+        longest: list[tuple[float, list[tuple[str, float]]]] = []
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for _ in range(args.repeat):
@@ -221,7 +250,12 @@ def main(argv: list[str] | None = None) -> int:
                 longest_open.append(max([d for s, d in tasks if s >= t0] or [0]))
                 browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
                 s0, s1, drawn_rows = page.evaluate(SCROLL)
-                cpu_tasks.extend(main_thread_cpu_ms(browser.stop_tracing()))
+                trace = browser.stop_tracing()
+                if args.trace:
+                    args.trace.mkdir(parents=True, exist_ok=True)
+                    (args.trace / f"scroll-{len(longest)}.json").write_bytes(trace)
+                cpu_tasks.extend(main_thread_cpu_ms(trace))
+                longest.append(longest_task(trace))
                 page.wait_for_timeout(200)
                 tasks = page.evaluate("window.longTasks")
                 scroll_tasks.extend(d for s, d in tasks if s0 <= s <= s1)
@@ -246,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  the same, main-thread CPU time per task: longest {max(cpu_tasks, default=0):.0f} ms, "
             f"{sum(t > 50 for t in cpu_tasks)} over 50 ms, 99th percentile {p99:.0f} ms"
         )
+        ms, spent = max(longest, default=(0.0, []))
+        print(f"  the longest ({ms:.0f} ms CPU) spent: " + ", ".join(f"{name} {t:.1f} ms" for name, t in spent))
     finally:
         proc.terminate()
         try:

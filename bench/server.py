@@ -13,8 +13,13 @@ server`` process with the extension enabled:
   the same server; and the same with a live socket open (no collection per request).
 
     python bench/server.py [--quick] [--size N] [--steps N] [--others N,N] [--only live|table]
+                           [--profile DIR]
 
 Prints one Markdown table. Worker processes' CPU is not the server's and is not counted.
+The CPU is given as seconds beside the share of a core: on a shared machine the wall
+time stretches with other work, the seconds less so. ``--profile DIR`` samples the
+server with py-spy while the experiments run (``DIR/live-N.txt``, collapsed stacks of
+every thread: ``py-spy record --format raw``; py-spy must be installed).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -178,7 +184,14 @@ async def _watch_progress(folder: Path, seen: dict[tuple[str, int], float], stop
         await asyncio.sleep(0.02)
 
 
-async def _follow(server: Server, project: str, root: Path, idle_seconds: float) -> dict:
+def _profiler(pid: int, out: Path) -> subprocess.Popen:
+    """py-spy sampling process ``pid`` (non-blocking: the server is not paused) into ``out``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--output", str(out)]
+    return subprocess.Popen([*command, "--threads", "--nonblocking", "--rate", "200"], stdout=subprocess.DEVNULL)
+
+
+async def _follow(server: Server, project: str, root: Path, idle_seconds: float, profile: Path | None = None) -> dict:
     """Open the live socket; measure the server's CPU idle, then while 2 experiments
     run in a worker the API started; every message's size and arrival; when each
     checkpoint's progress reached the disk and the socket."""
@@ -188,6 +201,9 @@ async def _follow(server: Server, project: str, root: Path, idle_seconds: float)
     request = HTTPRequest(
         f"ws://127.0.0.1:{server.port}/jupyter-exp/live?project={project}",
         headers={"Authorization": f"token {TOKEN}"},
+        # The socket opens once the project's table is collected: seconds on a busy machine.
+        connect_timeout=300,
+        request_timeout=300,
     )
     ws = await websocket_connect(request)
     await asyncio.sleep(2)  # the watcher starts and collects once
@@ -201,6 +217,7 @@ async def _follow(server: Server, project: str, root: Path, idle_seconds: float)
     diffs: list[float] = []  # arrival of each table diff while experiments run
     stop = asyncio.Event()
     watcher = asyncio.create_task(_watch_progress(root / ".dvc/tmp/jupyter_exp/progress", on_disk, stop))
+    spy = _profiler(server.proc.pid, profile) if profile else None
     cpu0, t0 = server.cpu(), time.monotonic()
     await asyncio.get_running_loop().run_in_executor(
         None, server.post, f"/jupyter-exp/queue/start?project={project}", {"jobs": 2}
@@ -232,7 +249,11 @@ async def _follow(server: Server, project: str, root: Path, idle_seconds: float)
             if seen_running and status["running"] == status["queued"] == 0:
                 finished_at = now
     wall = time.monotonic() - t0
-    busy = 100 * (server.cpu() - cpu0) / wall
+    seconds = server.cpu() - cpu0
+    busy = 100 * seconds / wall
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+        spy.wait(timeout=60)
     stop.set()
     await watcher
     ws.close()
@@ -246,6 +267,7 @@ async def _follow(server: Server, project: str, root: Path, idle_seconds: float)
     return {
         "idle": idle,
         "busy": busy,
+        "seconds": seconds,
         "wall": wall,
         "sizes": sizes,
         "kinds": kinds,
@@ -256,13 +278,13 @@ async def _follow(server: Server, project: str, root: Path, idle_seconds: float)
     }
 
 
-def bench_live(work: Path, steps: int, others: int, rows: list[tuple]) -> None:
+def bench_live(work: Path, steps: int, others: int, rows: list[tuple], profile: Path | None = None) -> None:
     root = _slow_project(work / f"live-{others}", steps, others)
     for name in ("a", "b"):
         subprocess.run(ours_cmd("run", "--queue", "-n", name), cwd=root, check=True, capture_output=True)
     server = Server(work, work / f"server-live-{others}.log")
     try:
-        found = asyncio.run(_follow(server, root.name, root, 10))
+        found = asyncio.run(_follow(server, root.name, root, 10, profile / f"live-{others}.txt" if profile else None))
     finally:
         server.stop()
     besides = f", {others} finished besides" if others else ""
@@ -271,7 +293,7 @@ def bench_live(work: Path, steps: int, others: int, rows: list[tuple]) -> None:
         (
             f"server CPU, live socket, 2 experiments running ({steps} steps{besides})",
             f"{found['busy']:.1f}% of a core",
-            f"over {found['wall']:.1f} s; idle watching: {found['idle']:.2f}%",
+            f"{found['seconds']:.2f} CPU s over {found['wall']:.1f} s; idle watching: {found['idle']:.2f}%",
         )
     )
     rows.append(
@@ -313,6 +335,9 @@ async def _live_gets(server: Server, path: str, project: str, repeat: int) -> li
     request = HTTPRequest(
         f"ws://127.0.0.1:{server.port}/jupyter-exp/live?project={project}",
         headers={"Authorization": f"token {TOKEN}"},
+        # The socket opens once the project's table is collected: seconds on a busy machine.
+        connect_timeout=300,
+        request_timeout=300,
     )
     ws = await websocket_connect(request)
     await asyncio.sleep(1)
@@ -374,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--only", choices=["live", "table"], help="run one group of workloads")
+    parser.add_argument("--profile", type=Path, help="sample the server with py-spy while experiments run, into DIR")
     args = parser.parse_args(argv)
     size = args.size or (200 if args.quick else 10000)
     steps = args.steps or (6 if args.quick else 40)
@@ -385,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.only in (None, "live"):
             for count in dict.fromkeys(others):
-                bench_live(work, steps, count, rows)
+                bench_live(work, steps, count, rows, args.profile)
         if args.only in (None, "table"):
             bench_big_table(work, size, repeat, rows)
     finally:

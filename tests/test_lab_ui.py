@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -527,7 +528,8 @@ def test_the_sidebar_chooses_which_plots_the_tab_shows(tmp_path, monkeypatch, bu
 def test_the_sidebar_starts_the_queue_on_a_local_dask_cluster(tmp_path, monkeypatch, built_labextension):
     """The Queue section's place to run: a scheduler address that is not one is refused
     with one line and starts nothing; a local Dask cluster runs the queued entry to
-    success on a Dask worker, which the entry shows; the choice outlives a reload."""
+    success on a Dask worker, which the entry shows; the choice outlives a reload; the
+    table's own "▶ Run queue" starts the queue there too, and its title says where."""
     from playwright.sync_api import expect, sync_playwright
 
     root = make_repo(tmp_path / "root" / "daskproj", {"train.py": TRAIN, "dvc.yaml": DVC_YAML, "params.yaml": PARAMS})
@@ -581,6 +583,25 @@ def test_the_sidebar_starts_the_queue_on_a_local_dask_cluster(tmp_path, monkeypa
             expect(queue.locator(".jp-ExperimentsQueue-entry", has_text="on-dask")).to_have_count(1, timeout=30_000)
             expect(queue.locator("select.jp-ExperimentsQueue-executor")).to_have_value("dask")
             expect(queue.locator("input.jp-ExperimentsQueue-address")).to_have_value("dask://nohost")
+
+            # The table's own "▶ Run queue" runs where the sidebar chose, and says so.
+            jupyter_exp.queue(params={"train.lr": 0.5}, name="by-table", quiet=True)
+            tab = page.locator(".jp-ExperimentsTab")
+            run_queue = tab.locator('.jx-queue-ctl button[data-queue="start"]')
+            expect(run_queue).to_be_visible(timeout=30_000)  # the live table saw the entry queued
+            expect(run_queue).to_have_attribute("title", re.compile(r"on a local Dask cluster"))
+            run_queue.click()
+            expect(tab.locator(".jx-message")).to_contain_text(
+                "running 1 at a time on a local Dask cluster.", timeout=20_000
+            )
+            by_table = queue.locator(".jp-ExperimentsQueue-entry", has_text="by-table")
+            expect(by_table.locator(".jp-ExperimentsQueue-state")).to_have_text("success", timeout=120_000)
+            expect(by_table.locator(".jp-ExperimentsQueue-worker")).to_contain_text("Dask worker, pid ")
+            (started,) = [e for e in jupyter_exp.queue_status(root=str(root)).entries if e.name == "by-table"]
+            assert by_table.locator(".jp-ExperimentsQueue-worker").text_content() == f"Dask worker, pid {started.pid}"
+            # Back to this machine in the sidebar: the table's button says so at once.
+            queue.locator("select.jp-ExperimentsQueue-executor").select_option("local")
+            expect(run_queue).to_have_attribute("title", re.compile(r"in a worker process on the server's machine"))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "lab-queue-dask-failure.png"), full_page=True)
             raise

@@ -226,6 +226,13 @@ def test_a_running_checkpoint_experiment_is_one_row_with_its_progress(slow: Path
             assert time.monotonic() < deadline, "the live table did not see the run end"
             time.sleep(0.1)
         assert table.watcher is not None and table.watcher.refreshes > 0
+        worker.wait(timeout=120)
+        # The worker leaves after its last run ends: the table counts no worker then (a
+        # table compared before it refreshed again would still count one).
+        deadline = time.monotonic() + 30
+        while table.state["table"]["counts"].get("workers"):
+            assert time.monotonic() < deadline, "the live table did not see the worker leave"
+            time.sleep(0.1)
     finally:
         worker.wait(timeout=120)
         table.close()

@@ -41,6 +41,9 @@ class _Loaded:
         self.stat = stat
         self.entries = entries
         self.unsaved = False  # entries put since the file was last written
+        # Each entry's JSON text in the file, with the record it is of: a table following
+        # running experiments saves after a few new commits, and only those are encoded.
+        self.texts: dict[tuple[str, bool], tuple[ExpData, str]] = {}
 
 
 _loaded: dict[Path, _Loaded] = {}
@@ -104,8 +107,9 @@ class CommitCache:
 
     def put(self, key: tuple[str, bool], data: ExpData) -> None:
         # Not kept: an error may be fixed later (a pull, a fetch); values JSON would change.
-        if not data.has_errors and _json_exact(_fields(data)):
+        if not data.has_errors and _json_exact(fields := _fields(data)):
             self.entries[key] = data
+            self.shared.texts[key] = (data, json.dumps([key[0], key[1], fields]))
             self.shared.unsaved = True
 
     def save(self) -> None:
@@ -113,10 +117,18 @@ class CommitCache:
             return
         self.shared.unsaved = False  # before the snapshot: what another table adds meanwhile stays unsaved
         items = list(self.entries.items())
-        entries = [[rev, param_deps, _fields(data)] for (rev, param_deps), data in items]
+        texts = self.shared.texts
+        entries = []
+        for key, data in items:
+            known = texts.get(key)
+            if known is None or known[0] is not data:
+                known = texts[key] = (data, json.dumps([key[0], key[1], _fields(data)]))
+            entries.append(known[1])
+        # The text json.dumps({"version": ..., "entries": [...]}) makes, joined from the entries'.
+        text = f'{{"version": {json.dumps(CACHE_VERSION)}, "entries": [{", ".join(entries)}]}}'
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.path, json.dumps({"version": CACHE_VERSION, "entries": entries}))
+            write_text_atomic(self.path, text)
             self.shared.stat = file_stat(self.path)
         except OSError as exc:  # a full disk: only a shortcut is lost
             self.shared.unsaved = True

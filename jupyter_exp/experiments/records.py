@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import takewhile
-from operator import attrgetter, is_
+from itertools import compress, count
+from operator import attrgetter, is_not
 from typing import Literal
 
 from ..values import FileValues
@@ -28,9 +28,11 @@ def same_ends(old: Sequence[object], new: Sequence[object]) -> tuple[int, int]:
     many they then end with (never overlapping the start): a table following its
     project keeps its unchanged rows, so only what lies between needs a look. At C
     speed (10,000 rows compared in a fraction of a millisecond)."""
-    start = len(list(takewhile(bool, map(is_, old, new))))
-    end = len(list(takewhile(bool, map(is_, reversed(old), reversed(new)))))
-    return start, min(end, min(len(old), len(new)) - start)
+    shorter = min(len(old), len(new))
+    # The first index where the items differ: compress yields only those (no list made).
+    start = next(compress(count(), map(is_not, old, new)), shorter)
+    end = next(compress(count(), map(is_not, reversed(old), reversed(new))), shorter)
+    return start, min(end, shorter - start)
 
 
 def shapes(rows: list[ExpRow]) -> list[tuple[Shape, Shape]]:

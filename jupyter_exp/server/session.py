@@ -22,12 +22,14 @@ import json
 import logging
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from ..experiments.records import same_ends
 from ..project import Project
 from ..table.controller import TableController
 from . import queue_info
@@ -92,9 +94,12 @@ class ProjectSession:
         self._stop_timer: asyncio.TimerHandle | None = None
         self._live_lock = threading.Lock()  # starting and stopping the watcher, one at a time
         self._aliases: dict[str, str] = {}  # row keys made unique for the wire (see unique_keys)
+        # The last table's rows and how many of them have each key, while every key is
+        # its own: an update then looks only at the keys of the rows that changed.
+        self._keyed: tuple[list[dict], Counter[str]] | None = None
         self.controller = TableController(project, queue_in_process=False)
         self.state: dict[str, Any] = dict(self.controller.state)  # as the sockets last heard it
-        self.state["table"], self._aliases = unique_keys(self.state["table"])
+        self.state["table"], self._aliases = self._unique_keys(self.state["table"])
         self.controller.on_change(self._changed)
         _settle()
 
@@ -108,7 +113,7 @@ class ProjectSession:
         """A change of the controller's state (any thread, the controller's lock held)."""
         messages: list[dict[str, Any]] = []
         if "table" in patch:
-            table, aliases = unique_keys(patch["table"])
+            table, aliases = self._unique_keys(patch["table"])
             patch = dict(patch, table=table)
         with self._lock:
             if "table" in patch:
@@ -136,6 +141,24 @@ class ProjectSession:
         if messages and self.sockets:
             texts = [dumps(m) for m in messages]
             self.registry.call_on_loop(self._send, texts)
+
+    def _unique_keys(self, table: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """``unique_keys(table)``, looking only at the rows between the unchanged start
+        and end of the last table's rows (the same dicts: the view keeps them) while its
+        keys were unique (on the controller's lock: one table at a time)."""
+        rows = table.get("rows") or []
+        if self._keyed is not None:
+            old, counts = self._keyed
+            start, end = same_ends(old, rows)
+            came = rows[start : len(rows) - end]
+            counts.subtract(r["key"] for r in old[start : len(old) - end])
+            counts.update(r["key"] for r in came)
+            if all(counts[r["key"]] == 1 for r in came):
+                self._keyed = (rows, counts)
+                return table, {}
+        unique, aliases = unique_keys(table)
+        self._keyed = None if aliases else (rows, Counter(r["key"] for r in rows))
+        return unique, aliases
 
     def _send(self, texts: list[str]) -> None:
         """On the loop: write to every socket of the project."""

@@ -20,10 +20,11 @@ from typing import Any
 from ..errors import JupyterExpError
 from ..experiments import collect, live_collect, live_state
 from ..experiments import show as show_table
-from ..experiments.annotations import Annotations, annotate
+from ..experiments.annotations import Annotations, annotate, trial_labels
 from ..experiments.collect import ExpRow
 from ..experiments.columns_memo import ColumnsMemo
 from ..experiments.notes import read_notes
+from ..experiments.records import same_ends
 from ..gc_pause import gc_paused
 from ..options import ShowOptions
 from ..project import Project
@@ -87,10 +88,14 @@ class TableController:
         self.cols: list[show_table.Column] = []
         self.annotations: Annotations = {}  # notes, tags and messages by commit
         self._notes: tuple[tuple, dict] = ((), {})  # the notes ref's folder stamp, and its notes
+        self._annotated: tuple[list[ExpRow], dict[str, str]] | None = None  # rows and trials last annotated
         self._collected: collect.Collected | None = None
         self._columns_memo = ColumnsMemo()
         self._view_memo = ViewMemo()
         self.watcher: Watcher | None = None
+        # When the last full collection ended, and the CPU seconds it took: the watcher
+        # spaces its own full collections by it (whoever asked for the last one).
+        self.collected_in_full: tuple[float, float] = (time.monotonic(), 0.0)
         self._prefs = load_prefs(project)
         self._progress: dict[str, dict] = {}
         self._workers = 0
@@ -143,11 +148,13 @@ class TableController:
     def refresh(self) -> None:
         """Collect the experiments again and redraw."""
         with self._lock, gc_paused():
+            cpu = time.thread_time()
             options = ShowOptions.of(**self.options)
             settings = collect.settings_of(**{k: getattr(options, k) for k in COLLECT_OPTIONS})
             self._collected = collect.gather(self.project, settings, force=options.force, previous=self._collected)
             self._notes = ((), {})  # read again
             self._arrange(options)
+            self.collected_in_full = (time.monotonic(), time.thread_time() - cpu)
 
     def refresh_live(self) -> None:
         """Bring the table up to date reading only what moves while experiments run:
@@ -172,11 +179,24 @@ class TableController:
     def _annotate(self, rows: list[ExpRow]) -> Annotations:
         """The rows' notes, tags and messages; the notes ref is read again only when its
         folder moved (a live update of 10,000 rows runs no git process for them), and the
-        last answer is kept when equal (a view memo keeps its cells while it is the same)."""
+        last answer is kept when equal (a view memo keeps its cells while it is the same).
+
+        A live update changes a few rows between an unchanged start and end of the list
+        (the same row objects). Without notes (a note may be carried along a chain to
+        another row) and with the same trials, when none of the rows that left or came
+        has an annotation, the others' are as they were: only those rows are looked at."""
         stamp = self.project.git.folders_stamp((NOTES_DIR,)) + self.project.git.refs_stamp(prefixes=())
-        if not self._notes[0] or stamp != self._notes[0]:
+        fresh = not self._notes[0] or stamp != self._notes[0]
+        if fresh:
             self._notes = (stamp, read_notes(self.project))
-        found = annotate(self.project, rows, self._notes[1])
+        trials = trial_labels(self.project)
+        last, self._annotated = self._annotated, (rows, trials)
+        if not fresh and last is not None and last[1] == trials and not self._notes[1]:
+            start, end = same_ends(last[0], rows)
+            left, came = last[0][start : len(last[0]) - end], rows[start : len(rows) - end]
+            if not any(r.rev in self.annotations for r in left) and not annotate(self.project, came, {}, trials):
+                return self.annotations
+        found = annotate(self.project, rows, self._notes[1], trials)
         return self.annotations if found == self.annotations else found
 
     def _shown_rows(self) -> list[ExpRow]:

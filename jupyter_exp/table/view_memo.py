@@ -216,11 +216,20 @@ class ViewMemo:
             self._keys = {id(r): self._keys[id(r)] for r in rows if id(r) in self._keys}
 
     def remember(
-        self, rows: list[ExpRow], state: TableState, kinds: dict, visible: list[str], progress: dict, table: dict
+        self,
+        rows: list[ExpRow],
+        state: TableState,
+        kinds: dict,
+        visible: list[str],
+        progress: dict,
+        table: dict,
+        checkpoints: int | None = None,
     ) -> None:
-        """What ``build`` made last, for ``patched``."""
+        """What ``build`` made last, for ``patched``. ``checkpoints``: how many of
+        ``rows`` are checkpoint rows, if known (``patched`` counts only its changed rows)."""
         assert self._cells is not None
-        checkpoints = list(map(_kind, rows)).count("checkpoint")
+        if checkpoints is None:
+            checkpoints = list(map(_kind, rows)).count("checkpoint")
         self._last = _Last(
             rows,
             self._cells,
@@ -298,7 +307,8 @@ class ViewMemo:
         table = dict(
             last.table, rows=[*old_rows[:before], *drawn, *old_rows[len(old_rows) - after :]], counts=dict(counts)
         )
-        self.remember(rows, state, kinds, last.visible, progress, table)
+        checkpoints = last.checkpoints - middle_checkpoints + list(map(_kind, new_middle)).count("checkpoint")
+        self.remember(rows, state, kinds, last.visible, progress, table, checkpoints)
         return table
 
 

@@ -32,6 +32,14 @@ FULL_SECONDS = 30.0  # a full collection at most this often while changes keep c
 FULL_SHARE = 0.1  # and within this part of the watcher's share
 
 
+def _full_due(collected_in_full: tuple[float, float], share: float) -> float:
+    """When the next full collection may run: FULL_SECONDS after the last one ended, and
+    no sooner than keeps full collections within FULL_SHARE of the watcher's share at
+    what the last one cost (10,000 experiments: every few minutes, not every 30 s)."""
+    ended, cost = collected_in_full
+    return ended + max(FULL_SECONDS, cost / (share * FULL_SHARE))
+
+
 class Watcher:
     """Polls the project's change stamp; on a change, updates the table.
 
@@ -53,6 +61,7 @@ class Watcher:
         self.refreshes = 0  # updates made (live or full)
         self.full_refreshes = 0
         self.cpu_share = CPU_SHARE  # a host may ask for less (a server watching for many users)
+        self.burst_seconds = BURST_SECONDS  # and a shorter burst (its budget holds over less time)
 
     def start(self) -> None:
         self._thread.start()
@@ -62,38 +71,38 @@ class Watcher:
 
     def _loop(self) -> None:
         # A budget of CPU seconds that fills at ``cpu_share`` of the time passing, up to
-        # BURST_SECONDS' worth: an update spends what it cost, and none starts in debt.
-        # A costly one now and then (a new column redraws every row) is paid from what
-        # quiet moments saved instead of stopping the updates for a minute after it.
-        credit, then = self.cpu_share * BURST_SECONDS, time.monotonic()
+        # ``burst_seconds``' worth: the thread's every CPU second is paid from it (the
+        # stamps polled while nothing changes too), and an update waits while it is
+        # spent. A costly update now and then (a new column redraws every row) is paid
+        # from what quiet moments saved instead of stopping the updates for a minute.
+        credit, then = self.cpu_share * self.burst_seconds, time.monotonic()
         next_allowed = 0.0
-        next_full = then + FULL_SECONDS  # the table was just collected in full
+        spent = time.thread_time()
         while not self._stop.wait(POLL_SECONDS):
             table = self._table()
             if table is None or table.closed:
                 return
             try:
                 now = time.monotonic()
-                credit, then = min(self.cpu_share * BURST_SECONDS, credit + (now - then) * self.cpu_share), now
+                used, spent = time.thread_time() - spent, time.thread_time()
+                credit = min(self.cpu_share * self.burst_seconds, credit + (now - then) * self.cpu_share - used)
+                then = now
                 if now < next_allowed or credit < 0:
                     continue
                 stamp = live_state.change_stamp(self._project, self._files)
                 if stamp == self._last:
                     continue
                 self._last = stamp
-                full = now >= next_full
-                cpu = time.thread_time()
+                # A full collection (the safety net) spaced from the last one, whoever made it.
+                full = now >= _full_due(table.collected_in_full, self.cpu_share)
                 table.refresh() if full else table.refresh_live()
                 if file_stats(self._files) != self._files_seen:  # a workspace file moved
                     self._files = show_table.workspace_files(self._project)
                     self._files_seen = file_stats(self._files)
                 self.refreshes += 1
-                cost = time.thread_time() - cpu
-                credit -= cost
                 next_allowed = now + MIN_REFRESH_SECONDS
                 if full:
                     self.full_refreshes += 1
-                    next_full = now + max(FULL_SECONDS, cost / (self.cpu_share * FULL_SHARE))
             except Exception as exc:  # noqa: BLE001 - a broken refresh must not kill the thread
                 log.exception("experiment table: live refresh failed")
                 table.say(f"Live refresh failed: {exc}", "error")

@@ -154,7 +154,7 @@ function render({ model, el, embed }) {
       ${lab ? `<button data-lab="run" title="run an experiment with params you choose">Run with params…</button>
       <button data-lab="queue" title="queue experiments, a sweep too (-S lr=0.1,0.2)">Queue…</button>
       <button data-lab="logs" title="follow the queue's log in the sidebar">Logs</button>` : ""}
-      <span class="jx-queue-ctl"><button data-queue="start" title="${lab ? "run the queued experiments in a worker process of the server's machine" : "run the queued experiments in a thread of this kernel"}">▶ Run queue</button>
+      <span class="jx-queue-ctl"><button data-queue="start" title="run the queued experiments in a thread of this kernel">▶ Run queue</button>
         <select class="jx-jobs" aria-label="experiments at a time">${[1, 2, 3, 4].map((j) => `<option value="${j}">-j ${j}</option>`).join("")}</select></span>
       <button data-queue="stop" title="stop after the experiments running now">■ Stop queue</button>
     </div>
@@ -234,6 +234,10 @@ function render({ model, el, embed }) {
     $(".jx-counts").textContent = parts.join(" · ") + (c.shown !== c.experiments ? ` · showing ${c.shown}` : "");
     $(".jx-live").textContent = model.get("live") ? "● live" : "";
     $(".jx-queue-ctl").hidden = !c.queued || c.workers > 0;
+    if (lab) {  // where the Lab's queue runs is chosen in its sidebar; the host says where
+      const where = model.get("queue_where") || "in a worker process on the server's machine";
+      el.querySelector('[data-queue="start"]').title = `run the queued experiments ${where} (where: the sidebar's Queue section)`;
+    }
     el.querySelector('[data-queue="stop"]').hidden = !c.workers;
     const prefs = model.get("prefs") || {};
     el.querySelectorAll("[data-option]").forEach((box) => { box.checked = !!prefs[box.dataset.option]; });
@@ -689,6 +693,7 @@ function render({ model, el, embed }) {
   model.on("change:table", drawAll);
   model.on("change:prefs", drawAll);
   model.on("change:live", drawToolbar);
+  model.on("change:queue_where", drawToolbar);
   model.on("change:message", drawMessage);
   model.on("change:message_kind", drawMessage);
   model.on("change:message_time", drawMessage);

@@ -1,8 +1,9 @@
 /**
  * The sidebar's Queue section: start a worker running the queue -j at a time on this
  * machine, a local Dask cluster or a Dask scheduler (with or without a shared file
- * system; the choice is kept per project), stop or kill it, and per entry follow its
- * log, retry, remove or kill it. An entry that runs elsewhere says where.
+ * system; the choice is the project session's QueueWhere, which the table's "▶ Run
+ * queue" uses too), stop or kill it, and per entry follow its log, retry, remove or
+ * kill it. An entry that runs elsewhere says where.
  */
 import { Widget } from '@lumino/widgets';
 import { IQueueAnswer } from './api';
@@ -61,7 +62,9 @@ export class QueueView extends Widget {
 
   /** Follow another project: its own choice of where the queue runs. */
   follow(session: ProjectSession | null): void {
-    this._where = session ? new QueueWhere(session.project) : null;
+    this._where?.changed.disconnect(this._showWhere, this);
+    this._where = session ? session.where : null;
+    this._where?.changed.connect(this._showWhere, this);
     this._showWhere();
   }
 
@@ -140,7 +143,7 @@ export class QueueView extends Widget {
       let answer: { message: string } | null = null;
       if (op === 'start') {
         const jobs = Number(this._el<HTMLInputElement>('jobs').value || '1');
-        const where = (this._where ?? new QueueWhere(session.project)).request();
+        const where = session.where.request();
         answer = await session.api.queueOp('start', { jobs, ...where });
       } else if (op === 'stop' || op === 'kill') {
         answer = await session.api.queueOp('stop', { kill: op === 'kill' });

@@ -1,8 +1,11 @@
 /**
- * Where the sidebar's Start runs the queue: this machine, a local Dask cluster, or the
- * Dask scheduler at an address typed in, and whether its workers share the project's
- * file system (auto: detected). Kept per project in the browser, as the plot selection.
+ * Where the queue runs when started from the Lab (the sidebar's Start and the table's
+ * "▶ Run queue" alike): this machine, a local Dask cluster, or the Dask scheduler at an
+ * address typed in, and whether its workers share the project's file system (auto:
+ * detected). One per open project (its ProjectSession holds it), kept in the browser
+ * per project, as the plot selection; the sidebar's Queue section is where it is chosen.
  */
+import { ISignal, Signal } from '@lumino/signaling';
 import { ISelectionStore } from './plotSelection';
 
 export type ExecutorChoice = 'local' | 'dask' | 'address';
@@ -45,13 +48,37 @@ export class QueueWhere {
     return this._where;
   }
 
+  /** Fires when the choice changed (the sidebar's controls and the table's button follow it). */
+  get changed(): ISignal<this, Readonly<IWhere>> {
+    return this._changed;
+  }
+
   set(change: Partial<IWhere>): void {
-    this._where = { ...this._where, ...change };
+    const next = { ...this._where, ...change };
+    if (JSON.stringify(next) === JSON.stringify(this._where)) {
+      return;
+    }
+    this._where = next;
     try {
       this._store?.setItem(this._key, JSON.stringify(this._where));
     } catch {
       // storage full or refused: the choice still holds for this page
     }
+    this._changed.emit(this._where);
+  }
+
+  /** Where a start runs, in words (a button's title says it): "in a worker process on the server's machine". */
+  describe(): string {
+    const { executor, address, sharedFs } = this._where;
+    if (executor === 'local') {
+      return "in a worker process on the server's machine";
+    }
+    const files = sharedFs === 'auto' ? '' : sharedFs === 'shared' ? ' (shared file system)' : ' (no shared file system)';
+    const place =
+      executor === 'dask'
+        ? 'on a local Dask cluster'
+        : `on the Dask scheduler at ${address.trim().replace(/^dask:\/\//, '') || '(no address typed yet)'}`;
+    return `${place}${files}`;
   }
 
   /**
@@ -75,4 +102,5 @@ export class QueueWhere {
   }
 
   private _where: IWhere = { executor: 'local', address: '', sharedFs: 'auto' };
+  private _changed = new Signal<this, Readonly<IWhere>>(this);
 }

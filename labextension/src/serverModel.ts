@@ -9,7 +9,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import { AfmCallback, IAfmModel } from './afm';
-import { ApiError, IStatus, ProjectApi } from './api';
+import { IStatus, ProjectApi } from './api';
 
 /** Asked before a table message goes to the server; false keeps it back (handled by the host, or refused). */
 export type MessageGate = (message: any) => Promise<boolean>;
@@ -234,8 +234,13 @@ export class ServerModel implements IAfmModel {
 
   /** Show a failure as the table's one-line message. */
   showError(error: unknown): void {
-    const text = error instanceof ApiError ? error.message : `${error}`;
+    const text = error instanceof Error ? error.message : `${error}`;
     this._applyPatch({ message: text.split('\n')[0], message_kind: 'error' });
+  }
+
+  /** Show what the host did (e.g. started the queue) as the table's one-line message, which fades. */
+  showMessage(text: string): void {
+    this._applyPatch({ message: text.split('\n')[0], message_kind: 'info', message_time: Date.now() / 1000 });
   }
 
   /** Read the whole state again (after a version gap or a reconnect). */

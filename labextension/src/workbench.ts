@@ -8,9 +8,15 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 import { findProject, IProjectInfo, ProjectApi } from './api';
 import { PlotSelection, selectPlots } from './plotSelection';
+import { QueueWhere } from './queueWhere';
 import { MessageGate, ServerModel } from './serverModel';
 
-/** An open project: its name, client and live table model. */
+/** Is the message the table's "▶ Run queue" (its toolbar's queue start)? */
+export function isQueueStart(message: any): boolean {
+  return message?.type === 'queue' && message.op === 'start';
+}
+
+/** An open project: its name, client, live table model and where its queue runs. */
 export class ProjectSession {
   constructor(
     readonly info: IProjectInfo,
@@ -18,7 +24,13 @@ export class ProjectSession {
     gate: (session: ProjectSession) => MessageGate
   ) {
     this.api = new ProjectApi(settings, info.project);
-    this.model = new ServerModel(this.api, { gate: gate(this) });
+    this.where = new QueueWhere(info.project);
+    const hostGate = gate(this);
+    // The table's "▶ Run queue" starts the queue where the sidebar's Start would (one
+    // choice per project): through POST queue/start, not the table message, which
+    // knows only this machine.
+    const queueGate: MessageGate = message => (isQueueStart(message) ? this._startQueue(message) : hostGate(message));
+    this.model = new ServerModel(this.api, { gate: queueGate });
     this.model.ready.catch(error => this.model.showError(error));
     // The tab's plots view shows the plots the sidebar's Plots section chose.
     this.plots = new PlotSelection(info.project);
@@ -28,11 +40,16 @@ export class ProjectSession {
       selectPlots(panel, this.plots, model.get('table'), (model.get('prefs') ?? {}).colours ?? {})
     );
     this.plots.changed.connect(() => model.refreshView('panel'));
+    // The table's start button says where it runs (table.js reads `queue_where` in the Lab).
+    model.setView('queue_where', () => this.where.describe());
+    this.where.changed.connect(() => model.refreshView('queue_where'));
   }
 
   readonly api: ProjectApi;
   readonly model: ServerModel;
   readonly plots: PlotSelection;
+  /** Where the queue runs when started from the Lab: the sidebar chooses, the table's button follows. */
+  readonly where: QueueWhere;
 
   get project(): string {
     return this.info.project;
@@ -44,6 +61,18 @@ export class ProjectSession {
 
   dispose(): void {
     this.model.dispose();
+  }
+
+  /** The table's queue start, on the chosen executor; its answer (or refusal) in the table's message line. */
+  private async _startQueue(message: any): Promise<boolean> {
+    try {
+      const jobs = Number.isInteger(message.jobs) && message.jobs > 0 ? message.jobs : 1;
+      const answer = await this.api.queueOp('start', { jobs, ...this.where.request() });
+      this.model.showMessage(answer.message);
+    } catch (error) {
+      this.model.showError(error);
+    }
+    return false; // handled here: the table message is not sent
   }
 }
 

@@ -47,7 +47,7 @@ test('the choice makes the request and is kept per project', () => {
 });
 
 function makeView(server: FakeServer, project: string) {
-  const session = { project, api: new ProjectApi(server.settings(), project) } as any;
+  const session = { project, api: new ProjectApi(server.settings(), project), where: new QueueWhere(project) } as any;
   const refreshed: number[] = [];
   const view = new QueueView({ session, showLog: () => undefined, refreshQueue: async () => (refreshed.push(1), null) });
   document.body.appendChild(view.node);
@@ -116,7 +116,7 @@ test('Start sends where the queue runs; a refusal is one line in the section', a
   expect(again.q<HTMLSelectElement>('executor').value).toBe('address');
   expect(again.q<HTMLInputElement>('address').value).toBe('dask://10.0.0.5:8786');
   expect(again.q<HTMLInputElement>('address').hidden).toBe(false);
-  again.view.follow({ project: 'p2', api: new ProjectApi(server.settings(), 'p2') } as any);
+  again.view.follow({ project: 'p2', api: new ProjectApi(server.settings(), 'p2'), where: new QueueWhere('p2') } as any);
   expect(again.q<HTMLSelectElement>('executor').value).toBe('local');
   expect(again.q<HTMLInputElement>('address').hidden).toBe(true);
 });
