@@ -32,6 +32,7 @@ from ..tree import GitTree
 from .exceptions import StudyExistsError
 from .space import SearchSpace, parse_space
 from .study import Objective, Setup, check_choices, load, make_pruner, make_sampler, optuna, status_line, study_names
+from .trial_queue import TrialQueue
 
 POLL_SECONDS = 0.1
 
@@ -115,6 +116,12 @@ def run_search(
         )
         for key, value in setup.attrs().items():
             study.set_user_attr(key, value)
+    from .mirror import mirrored
+
+    # Read from memory, written through to the file (see mirror.py): the driver's own.
+    study = optuna().load_study(
+        study_name=name, storage=mirrored(_storage(project), name), sampler=study.sampler, pruner=study.pruner
+    )
     Driver(project, study, name, setup, jobs, executor, targets, options, say).run()
     return result(project, name)
 
@@ -191,7 +198,10 @@ class Driver:
         self.pool = ThreadPoolExecutor(max_workers=self.jobs + 1, thread_name_prefix="jupyter-exp-search")
         self.slots = threading.Semaphore(self.jobs)
         self.stopping = threading.Event()
+        self.trial_queue: TrialQueue | None = None
         try:
+            if started < self.limit:  # trials to queue: the workspace's snapshot they start from
+                self.trial_queue = TrialQueue(self.project, self.targets, self.options)
             for active in self.active.values():
                 if active.entry_id and self._entry_state(active.entry_id) == "queued":
                     active.future = self.pool.submit(self._run, active.entry_id)
@@ -227,6 +237,8 @@ class Driver:
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.runner.close()
+            if self.trial_queue is not None:
+                self.trial_queue.close()
 
     def _settle_left_over(self) -> int:
         """Trials a dead driver left RUNNING: told from their entries, or run now.
@@ -261,12 +273,13 @@ class Driver:
         self.active[trial.number] = active
 
     def _queue_and_run(self, active: Active) -> Any:
-        from ..experiments.queue import enqueue
+        from ..overrides import expand_sweeps
 
-        overrides = self.space.overrides(active.trial.params)
-        (entry,) = enqueue(self.project, self.targets, self.options, set_params=overrides, name=active.experiment)
-        active.entry_id = entry.id  # --resume finds it by name if the driver dies before telling
-        return self._run(entry.id)
+        assert self.trial_queue is not None  # made before any trial starts
+        (overrides,) = expand_sweeps(self.space.overrides(active.trial.params))
+        active.entry_id = self.trial_queue.queue(active.experiment, overrides)
+        # --resume finds the entry by name if the driver dies before telling
+        return self._run(active.entry_id)
 
     def _run(self, entry_id: str) -> Any:
         from ..experiments.executor import Outcome
@@ -310,7 +323,7 @@ class Driver:
     def _entry_state(self, entry_id: str) -> str:
         from ..experiments.queue_store import QueueStore
 
-        entry = next((e for e in QueueStore(self.project).entries() if e.id == entry_id), None)
+        entry = QueueStore(self.project).current(entry_id)  # its record only, not the whole queue's
         return entry.state if entry is not None else "removed"
 
     # -- telling ---------------------------------------------------------------------
