@@ -501,6 +501,61 @@ def test_ctrl_c_stops_the_runs_and_resume_finishes_the_study(stepped):
     assert sorted(exp_refs(root)) == ["ci-1", "ci-2", "ci-3", "ci-4"]
 
 
+def _stage_processes(root: Path) -> list[int]:
+    """Pids of the stage commands (score.py) running in this test's project."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            cwd = (entry / "cwd").resolve()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if b"score.py" in cmdline and cwd.is_relative_to(root.resolve()):
+            found.append(int(entry.name))
+    return found
+
+
+def test_ctrl_c_on_dask_stops_the_tasks_and_resume_finishes_the_study(stepped):
+    root = stepped(1.0)  # a run takes 10 s
+    args = ["run", "--search", "-S", "train.quality=interval(0.1, 1)", "--objective", "metrics.json:acc"]
+    driver = subprocess.Popen(
+        [*cli_command(), *args, "--trials", "2", "-j", "2", "-n", "cd", "--executor", "dask"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    store = QueueStore(Project(root))
+    wait_for(
+        lambda: len([e for e in store.entries() if e.state == "running" and e.pgid]) == 2,
+        "two trials' stages running on the cluster",
+        timeout=90,
+    )
+    wait_for(lambda: len(runs(root)) == 2, "both stages started")
+    workers = {e.pid for e in store.entries()}
+    assert driver.pid not in workers  # run by Dask's worker processes
+    interrupted = time.monotonic()
+    driver.send_signal(signal.SIGINT)
+    _out, err = driver.communicate(timeout=60)
+    assert time.monotonic() - interrupted < 8  # the runs were stopped, not waited for
+    assert driver.returncode != 0
+    assert (
+        err.strip().splitlines()[-1] == "ERROR: Interrupted; study 'cd' keeps its trials; continue it with --resume cd."
+    )
+    assert set(queue_states(root).values()) == {"queued"}  # back in the queue, nothing recorded
+    assert not exp_refs(root)
+    assert not _stage_processes(root)
+    assert sorted(runs(root)) == ["cd-1", "cd-2"]  # each started once, neither again
+    out = subprocess.run(
+        [*cli_command(), "run", "--search", "--resume", "cd", "-j", "2"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    trials = jupyter_exp.search_trials("cd")
+    assert len(trials) == 2 and all(t.state == "complete" for t in trials.values())
+    assert sorted(exp_refs(root)) == ["cd-1", "cd-2"]
+    assert sorted(runs(root)) == ["cd-1", "cd-1", "cd-2", "cd-2"]  # each run again once, from its start
+
+
 def test_study_plots_history_and_importances_from_api_cli_and_a_kernel(scored: Path):
     import nbformat
     from nbclient import NotebookClient
