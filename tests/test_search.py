@@ -556,6 +556,62 @@ def test_ctrl_c_on_dask_stops_the_tasks_and_resume_finishes_the_study(stepped):
     assert sorted(runs(root)) == ["cd-1", "cd-1", "cd-2", "cd-2"]  # each run again once, from its start
 
 
+# A stage that only ends on its own or on SIGKILL: a prune's stop takes the whole grace
+# period of SIGINT and SIGTERM, a window in which the driver has pruned and not told.
+STUBBORN = (
+    "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+)
+
+
+def _prune_decisions(root: Path) -> dict[int, str]:
+    """Trial number (1-based) -> its state, for the trials the driver decided to prune."""
+    import sqlite3
+
+    path = Project(root).search_dir / "studies.db"
+    if not path.exists():
+        return {}
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT t.number, t.state FROM trials t JOIN trial_user_attributes a ON a.trial_id = t.trial_id "
+            "WHERE a.key = 'prune_decided_at_step'"
+        ).fetchall()
+    return {number + 1: state for number, state in rows}
+
+
+def test_a_driver_killed_after_pruning_a_trial_leaves_it_pruned_for_resume(stepped):
+    root = stepped(0.5)  # a run takes 5 s
+    (root / "score.py").write_text(STUBBORN + (root / "score.py").read_text())
+    git(root, "commit", "-qam", "a stage that ignores SIGINT and SIGTERM")
+    args = [*cli_command(), "run", "--search", "-S", "train.quality=choice(0.9,0.8,0.1)", "--sampler", "grid"]
+    args += ["--objective", "metrics.json:acc", "--maximize", "--prune", "median", "--trials", "3", "-j", "1"]
+    env = dict(os.environ, JUPYTER_EXP_KILL_GRACE="10")
+    driver = subprocess.Popen(
+        [*args, "-n", "pk", "--seed", "5"], env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    # The grid's order (seed 5) runs the good ones first; the laggard is pruned after them.
+    decided = wait_for(lambda: _prune_decisions(root), "a trial pruned", timeout=120)
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    for pid in _stage_processes(root):  # the pruned stage, in its own group, ignoring the stop
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not _stage_processes(root), "the stage gone")
+    (number,) = decided
+    assert _prune_decisions(root) == {number: "RUNNING"}  # pruned, not told: the driver died in between
+    out = subprocess.run([*cli_command(), "run", "--search", "--resume", "pk"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    trials = jupyter_exp.search_trials("pk")
+    pruned = trials[f"pk-{number}"]
+    assert pruned.state == "pruned" and pruned.params["train.quality"] == 0.1, pruned
+    assert sorted(t.state for t in trials.values()) == ["complete", "complete", "pruned"]
+    # Recorded as a pruned trial is: its params and the metrics it had written when pruned.
+    rev = exp_refs(root)[f"pk-{number}"]
+    assert "quality: 0.1" in git(root, "show", f"{rev}:params.yaml")
+    metrics = json.loads(git(root, "show", f"{rev}:metrics.json"))
+    assert "pruned at step" in git(root, "log", "-1", "--format=%s", rev)
+    assert metrics["acc"] == pytest.approx(0.1 * (metrics["step"] + 1) / 10)
+    assert not list(Project(root).search_dir.glob("pruned-*.json"))  # told: nothing left waiting
+
+
 def test_study_plots_history_and_importances_from_api_cli_and_a_kernel(scored: Path):
     import nbformat
     from nbclient import NotebookClient

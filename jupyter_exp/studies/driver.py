@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import posixpath
 import threading
 import time
@@ -28,13 +27,16 @@ from ..errors import JupyterExpError, option
 from ..options import ReproOptions
 from ..params import parse_params
 from ..project import Project
+from ..serialize import write_text_atomic
 from ..tree import GitTree
 from .exceptions import StudyExistsError
+from .runner import make_runner
 from .space import SearchSpace, parse_space
 from .study import Objective, Setup, check_choices, load, make_pruner, make_sampler, optuna, status_line, study_names
 from .trial_queue import TrialQueue
 
 POLL_SECONDS = 0.1
+PRUNE_DECIDED = "prune_decided_at_step"  # a trial's user attribute: pruned, not yet told
 
 
 @dataclass
@@ -185,7 +187,7 @@ class Driver:
         self.limit = setup.trials
         if setup.sampler == "grid":  # each grid point once
             self.limit = min(self.limit, math.prod(len(d.grid()) for d in self.space.dimensions))
-        self.runner = _runner(executor, self.jobs)
+        self.runner = make_runner(executor, self.jobs)
         self.active: dict[int, Active] = {}
         self.progress_path = project.resolve_relpath(setup.objective.file, where=option("objective", label=True))
         self.TrialState = optuna().trial.TrialState
@@ -257,10 +259,18 @@ class Driver:
             entry = by_id.get(str(frozen.user_attrs.get("entry_id"))) or by_name.get(experiment)
             if entry is None:
                 self._fail(trial, experiment, "its experiment was never queued or was removed from the queue")
-            elif entry.state in ("queued", "running"):
-                self.active[frozen.number] = Active(trial, entry.id, experiment, None)
+                continue
+            active = Active(trial, entry.id, experiment, None)
+            decided = frozen.user_attrs.get(PRUNE_DECIDED)
+            if isinstance(decided, int) and entry.state != "queued":  # (one back in the queue runs afresh)
+                # Pruned by the dead driver, which had not told it yet: it is pruned.
+                active.pruned, active.last_step, active.seen = True, decided, self._seen(entry.id)
+            if entry.state in ("queued", "running"):
+                self.active[frozen.number] = active
+                if active.pruned:  # still running elsewhere (a Dask worker): stopped again
+                    threading.Thread(target=_kill_quietly, args=(self.project, experiment), daemon=True).start()
             else:
-                self._tell(Active(trial, entry.id, experiment, None), entry.state, entry.exp_rev, entry.error)
+                self._tell(active, entry.state, entry.exp_rev, entry.error)
         return len(trials)
 
     def _start(self) -> None:
@@ -326,6 +336,13 @@ class Driver:
 
     # -- telling ---------------------------------------------------------------------
     def _tell(self, active: Active, state: str, rev: str | None, error: str | None) -> None:
+        try:
+            self._tell_trial(active, state, rev, error)
+        finally:
+            if active.entry_id is not None:
+                self._seen_path(active.entry_id).unlink(missing_ok=True)
+
+    def _tell_trial(self, active: Active, state: str, rev: str | None, error: str | None) -> None:
         trial, experiment = active.trial, active.experiment
         if active.pruned and state == "success":
             active.pruned = False  # the stop came after the run had ended: it ran to the end
@@ -409,8 +426,27 @@ class Driver:
         if active.trial.should_prune():
             active.pruned = True
             active.seen = {self.progress_path: text, **_histories(path.parent, self.progress_path)}
+            # The decision is kept before the run is stopped (what it had written, then the
+            # step on the trial, which says the file is whole): a driver that dies before
+            # telling leaves a pruned trial to --resume, not a failed one.
+            write_text_atomic(self._seen_path(active.entry_id), json.dumps(active.seen))
+            active.trial.set_user_attr(PRUNE_DECIDED, active.last_step)
             # kill waits a grace period per signal: not on the driver's thread.
             threading.Thread(target=_kill_quietly, args=(self.project, active.experiment), daemon=True).start()
+
+    def _seen_path(self, entry_id: str) -> Path:
+        """Where a pruned run's files, as the driver last read them, wait to be recorded."""
+        return self.project.search_dir / f"pruned-{entry_id}.json"
+
+    def _seen(self, entry_id: str) -> dict[str, str]:
+        """What :meth:`_watch` kept of a run it pruned ({} when nothing was kept)."""
+        try:
+            seen = json.loads(self._seen_path(entry_id).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(seen, dict) or not all(isinstance(v, str) for v in seen.values()):
+            return {}
+        return seen
 
 
 def _histories(live_dir: Path, progress: str) -> dict[str, str]:
@@ -453,76 +489,3 @@ def read_objective(project: Project, rev: str, objective: Objective) -> float | 
 
     values = read_data(project, GitTree(project.git, rev)).metrics.get(objective.file)
     return objective.value_in(values.data) if values is not None else None
-
-
-class _Runner:
-    """Runs one queue entry to its Outcome: here, or on a Dask cluster."""
-
-    def __init__(self, client: Any = None, cluster: Any = None) -> None:
-        self.client, self.cluster = client, cluster
-        self.futures: set[Any] = set()  # the Dask tasks submitted and not yet ended
-        self.lock = threading.Lock()
-        self.stop_file: Path | None = None  # set (and the file made) when the search is interrupted
-
-    def __call__(self, root: str, entry_id: str) -> Any:
-        from functools import partial
-
-        from ..experiments.executor import run_entry
-
-        if self.client is None:
-            return run_entry(root, entry_id)
-        with self.lock:
-            if self.stop_file is None:
-                self.stop_file = Project(root).search_dir / f"stop-{os.getpid()}-{id(self)}"
-            # A task that claims its entry after an interrupt gives it back (it may start
-            # on its worker after the interrupt's stop has run there).
-            should_stop = partial(os.path.exists, str(self.stop_file))
-            future = self.client.submit(run_entry, root, entry_id, should_stop=should_stop, pure=False)
-            self.futures.add(future)
-        try:
-            return future.result()
-        finally:
-            with self.lock:
-                self.futures.discard(future)
-
-    def stop(self, project: Project) -> None:
-        """Stop the runs under way, their entries back in the queue (the search was
-        interrupted): this process's stages, or on Dask every worker's, then the tasks
-        are given a moment to put their entries back before the cluster goes."""
-        from ..experiments.queue import stop_running
-
-        if self.client is None:
-            stop_running(project, "requeue", pid=os.getpid())
-            return
-        from ..experiments.dask_executor import GRACE_SECONDS, stop_worker_runs
-
-        with self.lock:
-            if self.stop_file is not None:
-                self.stop_file.parent.mkdir(parents=True, exist_ok=True)
-                self.stop_file.touch()
-            futures = list(self.futures)
-        try:
-            self.client.run(stop_worker_runs, str(project.root))
-            deadline = time.monotonic() + GRACE_SECONDS  # each task's entry back in the queue
-            while any(not f.done() for f in futures) and time.monotonic() < deadline:
-                time.sleep(POLL_SECONDS)
-        finally:
-            self.client.cancel(futures)
-
-    def close(self) -> None:
-        if self.stop_file is not None:
-            self.stop_file.unlink(missing_ok=True)
-        if self.client is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-
-
-def _runner(executor: str | None, jobs: int) -> _Runner:
-    from ..experiments.dask_executor import DaskExecutor, executor_for
-
-    chosen = executor_for(executor)
-    if isinstance(chosen, DaskExecutor):
-        client, cluster = chosen._client(jobs)
-        return _Runner(client, cluster)
-    return _Runner()
