@@ -612,6 +612,61 @@ def test_a_driver_killed_after_pruning_a_trial_leaves_it_pruned_for_resume(stepp
     assert not list(Project(root).search_dir.glob("pruned-*.json"))  # told: nothing left waiting
 
 
+NESTED_SCORE = """import json, yaml
+depth = yaml.safe_load(open('conf/params.yaml'))['train']['depth']
+seed = yaml.safe_load(open('params.yaml'))['seed']
+json.dump({'acc': -(depth - 4) ** 2 + seed / 100}, open('metrics.json', 'w'))
+"""
+NESTED_DVC_YAML = """stages:
+  score:
+    cmd: python score.py
+    deps: [score.py]
+    params:
+    - seed
+    - conf/params.yaml:
+      - train
+    metrics:
+    - metrics.json:
+        cache: false
+"""
+
+
+def test_trials_start_from_the_workspace_as_the_search_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    root = make_repo(
+        tmp_path / "proj",
+        {
+            "score.py": NESTED_SCORE,
+            "params.yaml": "seed: 1\n",
+            "conf/params.yaml": "# the searched file\ntrain:\n  depth: 2\n  width: 8\n",
+            "dvc.yaml": NESTED_DVC_YAML,
+        },
+    )
+    monkeypatch.chdir(root)
+    (root / "conf" / "params.yaml").write_text("# the searched file, edited\ntrain:\n  depth: 2\n  width: 16\n")
+    (root / "notes.txt").write_text("staged, not committed\n")
+    git(root, "add", "notes.txt")
+    space = ["conf/params.yaml:train.depth=choice(2,4,8)", "seed=3"]  # a file in a folder, and the top one
+    jupyter_exp.search(
+        space, objective="metrics.json:acc", maximize=True, trials=3, sampler="grid", name="nf", quiet=True
+    )
+    trials = jupyter_exp.search_trials("nf")
+    assert sorted(t.params["conf/params.yaml:train.depth"] for t in trials.values()) == [2, 4, 8]
+    refs = exp_refs(root)
+    for t in trials.values():
+        rev = refs[t.experiment]
+        depth = t.params["conf/params.yaml:train.depth"]
+        # The workspace as it was (its uncommitted edit, what was staged), the trial's value in.
+        assert git(root, "show", f"{rev}:conf/params.yaml") == (
+            f"# the searched file, edited\ntrain:\n  depth: {depth}\n  width: 16\n"
+        )
+        assert git(root, "show", f"{rev}:params.yaml") == "seed: 3\n"
+        assert git(root, "show", f"{rev}:notes.txt") == "staged, not committed\n"
+        assert t.value == pytest.approx(-((depth - 4) ** 2) + 0.03)
+    # The workspace is untouched.
+    assert (root / "params.yaml").read_text() == "seed: 1\n"
+    assert "width: 16" in (root / "conf" / "params.yaml").read_text()
+
+
 def test_study_plots_history_and_importances_from_api_cli_and_a_kernel(scored: Path):
     import nbformat
     from nbclient import NotebookClient

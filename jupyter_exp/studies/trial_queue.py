@@ -4,7 +4,7 @@ A plain ``exp run --queue`` snapshots the workspace each time (a dozen git proce
 what is staged, tracked changes, the pipeline's files, changed data). A study's trials
 differ only in their sampled params, so the workspace is snapshotted once, when the
 search starts (or resumes), and each trial's tree is that snapshot with its params
-files rewritten: five git processes. It also keeps a study's trials comparable: an
+files rewritten: four git processes (params files in subfolders: five). It also keeps a study's trials comparable: an
 edit to the workspace while the study runs does not reach its later trials.
 """
 
@@ -49,9 +49,11 @@ class TrialQueue:
             }
         self.base_texts: dict[str, str | None] = {}  # params files as the snapshot has them
         self.lock = threading.Lock()  # pool threads queue trials; the index below is shared
-        self.index_path: Path = project.scratch_index()
-        self.index = Index(project.git, self.index_path)
-        self.index.read_tree(self.tree)
+        # The snapshot's top folder (name -> ls-tree line): a trial whose params files are
+        # all there gets its tree from one `git mktree`, without an index.
+        listing = project.git.run("ls-tree", "-z", self.tree)
+        self.top = {line.split("\t", 1)[1]: line for line in listing.split("\0") if "\t" in line}
+        self.index_path: Path | None = None  # made for a params file in a subfolder
         self.written: set[str] = set()  # files the index holds a trial's text of
 
     def queue(self, name: str, overrides: OverrideSet) -> str:
@@ -67,16 +69,34 @@ class TrialQueue:
             raise ExperimentExistsError.taken(name, self.baseline)
         with self.lock:
             texts = overridden_texts(self.project.root, overrides, read=self._base_text)
-            if not set(texts) >= self.written:  # a file the last trial rewrote and this one does not
-                self.index.read_tree(self.tree)
-                self.written = set()
-            for path, text in texts.items():
-                self.index.set_blob(path, text)
-            self.written |= set(texts)
-            tree = self.index.write_tree()
+            tree = self._top_tree(texts) if not any("/" in path for path in texts) else self._index_tree(texts)
             entry = queue_tree(self.project, self.store, tree, self.baseline, name, self.targets, self.options)
             self.taken.add(name)
         return entry.id
+
+    def _top_tree(self, texts: dict[str, str]) -> str:
+        """The snapshot's tree with top-level files ``texts`` (name -> text) written over."""
+        git = self.project.git
+        lines = dict(self.top)
+        for name, text in texts.items():
+            oid = git.run("hash-object", "-w", "--stdin", input=text.encode()).strip()
+            lines[name] = f"100644 blob {oid}\t{name}"
+        return git.run("mktree", "-z", input="".join(f"{line}\0" for line in lines.values()).encode()).strip()
+
+    def _index_tree(self, texts: dict[str, str]) -> str:
+        """The snapshot's tree with files ``texts`` (path -> text) written over, built in
+        an index kept between trials (they rewrite the same params files)."""
+        if self.index_path is None:
+            self.index_path = self.project.scratch_index()
+            Index(self.project.git, self.index_path).read_tree(self.tree)
+        index = Index(self.project.git, self.index_path)
+        if not set(texts) >= self.written:  # a file the last trial rewrote and this one does not
+            index.read_tree(self.tree)
+            self.written = set()
+        for path, text in texts.items():
+            index.set_blob(path, text)
+        self.written |= set(texts)
+        return index.write_tree()
 
     def _base_text(self, path: str) -> str | None:
         if path not in self.base_texts:
@@ -85,5 +105,6 @@ class TrialQueue:
         return self.base_texts[path]
 
     def close(self) -> None:
-        """Remove the scratch index."""
-        self.index_path.unlink(missing_ok=True)
+        """Remove the scratch index, if one was made."""
+        if self.index_path is not None:
+            self.index_path.unlink(missing_ok=True)
