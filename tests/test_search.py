@@ -280,8 +280,6 @@ def test_prune_stops_lagging_trials(stepped, dvc):
         quiet=True,
     )
     trials = {t.params["train.quality"]: t for t in jupyter_exp.search_trials("pr").values()}
-    study = optuna.load_study(study_name="pr", storage=f"sqlite:///{Project(root).search_dir / 'studies.db'}")
-    steps = {t.params["train.quality"]: len(t.intermediate_values) for t in study.trials}
     pruned = [q for q, t in trials.items() if t.state == "pruned"]
     # A laggard is pruned; which others the median rule also stops depends on how the
     # trials' steps interleave (under load a good one can be behind a better one).
@@ -306,7 +304,11 @@ def test_prune_stops_lagging_trials(stepped, dvc):
         assert entry.exp_rev == rev and entry.error == f"pruned at step {metrics['step']} by study 'pr'"
     # (A prune that comes after its run has ended is no prune: that trial is complete.)
     complete = [q for q, t in trials.items() if t.state == "complete"]
-    assert all(steps[q] >= 9 for q in complete) and 0.9 in complete
+    # It ran its ten steps (the driver, polling, may have seen fewer of them under load).
+    assert all(
+        json.loads(git(root, "show", f"{refs[trials[q].experiment]}:metrics.json"))["step"] == 9 for q in complete
+    )
+    assert 0.9 in complete and all(trials[q].value == pytest.approx(q) for q in complete)
     assert f"{len(pruned)} pruned" in jupyter_exp.search_status("pr")
     assert sorted(refs) == sorted(t.experiment for t in trials.values())  # every trial is an experiment
     # The study's history marks them, at their last reported value, off the best-so-far line.
