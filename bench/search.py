@@ -15,6 +15,7 @@ Each part builds its own project in a temporary folder; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import tempfile
@@ -48,14 +49,21 @@ def make_project(root: Path) -> Path:
     return root
 
 
-def overhead(root: Path, trials: int) -> tuple[list[float], list[float], float]:
+def cpu() -> float:
+    """CPU seconds of this process and of its children that ended (git's processes):
+    unlike the clock, not inflated by a machine busy with other work."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def overhead(root: Path, trials: int) -> tuple[list[float], list[float], float, list[float]]:
     """Milliseconds per trial spent by the driver's Optuna steps (sample, tell, read the
     objective) and by queueing the trial, on the driver's own path (its storage mirror,
     its trial queue); the run itself excluded. Also the one-time snapshot of the
-    workspace the trials are queued on."""
+    workspace the trials are queued on, and the CPU milliseconds of the steps timed."""
     from jupyter_exp.experiments.executor import run_entry
     from jupyter_exp.options import ReproOptions
-    from jupyter_exp.overrides import expand_sweeps
+    from jupyter_exp.overrides import group_by_file
     from jupyter_exp.project import Project
     from jupyter_exp.studies.driver import read_objective
     from jupyter_exp.studies.mirror import mirrored
@@ -72,24 +80,25 @@ def overhead(root: Path, trials: int) -> tuple[list[float], list[float], float]:
     start = time.perf_counter()
     queue = TrialQueue(project, None, ReproOptions())
     snapshot = (time.perf_counter() - start) * 1000
-    optuna_costs, queue_costs = [], []
+    optuna_costs, queue_costs, cpu_costs = [], [], []
     for number in range(trials):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), cpu()
         trial = study.ask(distributions)
         asked = time.perf_counter()
-        (overrides,) = expand_sweeps(space.overrides(trial.params))
+        overrides = group_by_file(space.overrides(trial.params))
         entry_id = queue.queue(f"bench-{number + 1}", overrides)
         queued = time.perf_counter()
         trial.set_user_attr("entry_id", entry_id)
-        noted = time.perf_counter()
+        noted, noted_cpu = time.perf_counter(), cpu()
         outcome = run_entry(str(root), entry_id)
-        ran = time.perf_counter()
+        ran, ran_cpu = time.perf_counter(), cpu()
         value = read_objective(project, outcome.exp_rev or "", objective)
         study.tell(trial, value)
+        cpu_costs.append((noted_cpu - start_cpu + cpu() - ran_cpu) * 1000)
         optuna_costs.append((asked - start + noted - queued + time.perf_counter() - ran) * 1000)
         queue_costs.append((queued - asked) * 1000)
     queue.close()
-    return optuna_costs, queue_costs, snapshot
+    return optuna_costs, queue_costs, snapshot, cpu_costs
 
 
 def study_vs_queue(base: Path, trials: int) -> tuple[float, float]:
@@ -115,12 +124,13 @@ def main() -> None:
     args = parser.parse_args()
     trials = 10 if args.quick else args.trials
     with tempfile.TemporaryDirectory(prefix="jupyter-exp-bench-search-") as tmp:
-        costs, queueing, snapshot = overhead(make_project(Path(tmp) / "overhead"), min(trials, 30))
+        costs, queueing, snapshot, cpus = overhead(make_project(Path(tmp) / "overhead"), min(trials, 30))
         print(
             f"per trial, {len(costs)} trials: sample + tell + read objective: median {statistics.median(costs):.1f} ms "
             f"(max {max(costs):.1f}); queueing the experiment: median {statistics.median(queueing):.1f} ms; "
             f"total median {statistics.median(c + q for c, q in zip(costs, queueing)):.1f} ms (target < 50 ms); "
-            f"once per search: the workspace's snapshot {snapshot:.0f} ms"
+            f"once per search: the workspace's snapshot {snapshot:.0f} ms; "
+            f"CPU (this process and git's) mean {statistics.mean(cpus):.1f} ms a trial"
         )
         study, queue = study_vs_queue(Path(tmp), trials)
         print(

@@ -281,10 +281,11 @@ class Driver:
         self.active[trial.number] = active
 
     def _queue_and_run(self, active: Active) -> Any:
-        from ..overrides import expand_sweeps
+        from ..overrides import group_by_file
 
         assert self.trial_queue is not None  # made before any trial starts
-        (overrides,) = expand_sweeps(self.space.overrides(active.trial.params))
+        # One value each (sweeps are the space's dimensions): no Hydra parse for sweeps.
+        overrides = group_by_file(self.space.overrides(active.trial.params))
         active.entry_id = self.trial_queue.queue(active.experiment, overrides)
         # --resume finds the entry by name if the driver dies before telling
         return self._run(active.entry_id)
