@@ -393,6 +393,23 @@ def test_killed_driver_resumes_without_running_a_trial_twice(stepped):
     )
 
 
+def test_a_driver_killed_after_a_run_recorded_its_experiment_tells_it_complete_on_resume(scored: Path):
+    args = [*cli_command(), "run", "--search", "-S", "train.depth=choice(2,4)", "--sampler", "grid"]
+    args += ["--objective", OBJECTIVE, "--maximize", "--trials", "2", "-j", "1", "-n", "kr"]
+    # Killed between writing the first trial's experiment ref and marking its entry done.
+    killed = subprocess.run(args, env=dict(os.environ, JUPYTER_EXP_KILL_AT="queue.recorded"), capture_output=True)
+    assert killed.returncode == -9
+    (recorded,) = exp_refs(scored)
+    assert queue_states(scored)[recorded] == "failed"  # its worker died before marking it
+    out = subprocess.run([*cli_command(), "run", "--search", "--resume", "kr"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    trials = jupyter_exp.search_trials("kr")
+    assert sorted(trials) == ["kr-1", "kr-2"] and all(t.state == "complete" for t in trials.values())
+    for t in trials.values():  # told from the experiment it had recorded, as the other from its run
+        assert t.value == pytest.approx(acc(0.001, t.params["train.depth"]))
+    assert sorted(exp_refs(scored)) == ["kr-1", "kr-2"]
+
+
 def test_study_on_a_local_dask_cluster(scored: Path):
     result = jupyter_exp.search(
         SPACE, objective=OBJECTIVE, maximize=True, trials=12, jobs=2, name="dk", seed=0, executor="dask", quiet=True

@@ -14,22 +14,20 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import posixpath
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..errors import JupyterExpError, option
 from ..options import ReproOptions
 from ..params import parse_params
 from ..project import Project
-from ..serialize import write_text_atomic
 from ..tree import GitTree
 from .exceptions import StudyExistsError
+from .pruning import histories, kill_quietly, read_seen, seen_path, write_seen
 from .runner import make_runner
 from .space import SearchSpace, parse_space
 from .study import Objective, Setup, check_choices, load, make_pruner, make_sampler, optuna, status_line, study_names
@@ -264,14 +262,33 @@ class Driver:
             decided = frozen.user_attrs.get(PRUNE_DECIDED)
             if isinstance(decided, int) and entry.state != "queued":  # (one back in the queue runs afresh)
                 # Pruned by the dead driver, which had not told it yet: it is pruned.
-                active.pruned, active.last_step, active.seen = True, decided, self._seen(entry.id)
+                active.pruned, active.last_step, active.seen = True, decided, read_seen(self.project, entry.id)
             if entry.state in ("queued", "running"):
                 self.active[frozen.number] = active
                 if active.pruned:  # still running elsewhere (a Dask worker): stopped again
-                    threading.Thread(target=_kill_quietly, args=(self.project, experiment), daemon=True).start()
+                    threading.Thread(target=kill_quietly, args=(self.project, experiment), daemon=True).start()
+            elif entry.state == "failed" and (recorded := self._recorded(entry)) is not None:
+                self._tell(active, "success", recorded, None)
             else:
                 self._tell(active, entry.state, entry.exp_rev, entry.error)
         return len(trials)
+
+    def _recorded(self, entry: Any) -> str | None:
+        """The experiment a failed entry's run recorded before its worker died (killed
+        between writing the experiment's ref and marking the entry done), or None. Not
+        for checkpoint runs: their ref moves at every step, so it says nothing of the end."""
+        from ..experiments.snapshot import ZERO
+        from ..pipeline.dvcfile import load_all
+        from ..refs import ExpRef
+
+        rev = self.project.git.rev_parse(str(ExpRef(entry.baseline, entry.name)))
+        if rev in (None, ZERO) or self.project.git.rev_parse(f"{rev}^") != entry.baseline:
+            return None
+        try:
+            stages = [s for p in load_all(self.project, GitTree(self.project.git, entry.rev)) for s in p.stages]
+        except JupyterExpError:
+            return None
+        return None if any(s.has_checkpoint for s in stages) else rev
 
     def _start(self) -> None:
         trial = self.study.ask(self.distributions)
@@ -341,7 +358,7 @@ class Driver:
             self._tell_trial(active, state, rev, error)
         finally:
             if active.entry_id is not None:
-                self._seen_path(active.entry_id).unlink(missing_ok=True)
+                seen_path(self.project, active.entry_id).unlink(missing_ok=True)
 
     def _tell_trial(self, active: Active, state: str, rev: str | None, error: str | None) -> None:
         trial, experiment = active.trial, active.experiment
@@ -426,55 +443,14 @@ class Driver:
         active.trial.report(value, step)
         if active.trial.should_prune():
             active.pruned = True
-            active.seen = {self.progress_path: text, **_histories(path.parent, self.progress_path)}
+            active.seen = {self.progress_path: text, **histories(path.parent, self.progress_path)}
             # The decision is kept before the run is stopped (what it had written, then the
             # step on the trial, which says the file is whole): a driver that dies before
             # telling leaves a pruned trial to --resume, not a failed one.
-            write_text_atomic(self._seen_path(active.entry_id), json.dumps(active.seen))
+            write_seen(self.project, active.entry_id, active.seen)
             active.trial.set_user_attr(PRUNE_DECIDED, active.last_step)
             # kill waits a grace period per signal: not on the driver's thread.
-            threading.Thread(target=_kill_quietly, args=(self.project, active.experiment), daemon=True).start()
-
-    def _seen_path(self, entry_id: str) -> Path:
-        """Where a pruned run's files, as the driver last read them, wait to be recorded."""
-        return self.project.search_dir / f"pruned-{entry_id}.json"
-
-    def _seen(self, entry_id: str) -> dict[str, str]:
-        """What :meth:`_watch` kept of a run it pruned ({} when nothing was kept)."""
-        try:
-            seen = json.loads(self._seen_path(entry_id).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(seen, dict) or not all(isinstance(v, str) for v in seen.values()):
-            return {}
-        return seen
-
-
-def _histories(live_dir: Path, progress: str) -> dict[str, str]:
-    """DVCLive's step histories (``plots/metrics/**/*.tsv`` beside the metrics file) by
-    path relative to the run's root, each cut to its complete lines."""
-    found: dict[str, str] = {}
-    base = posixpath.dirname(progress)
-    folder = live_dir / "plots" / "metrics"
-    for tsv in sorted(folder.rglob("*.tsv")) if folder.is_dir() else []:
-        if tsv.is_symlink():
-            continue  # only what the run wrote itself
-        try:
-            text = tsv.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        rel = tsv.relative_to(live_dir).as_posix()
-        found[posixpath.join(base, rel)] = text[: text.rfind("\n") + 1]
-    return found
-
-
-def _kill_quietly(project: Project, experiment: str) -> None:
-    from ..experiments.queue import kill
-
-    try:
-        kill(project, experiment)
-    except JupyterExpError:
-        pass  # it ended meanwhile: its outcome is told as it is
+            threading.Thread(target=kill_quietly, args=(self.project, active.experiment), daemon=True).start()
 
 
 def read_objective(project: Project, rev: str, objective: Objective) -> float | None:
