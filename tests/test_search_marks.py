@@ -68,3 +68,49 @@ def test_trials_are_marked_in_show_the_dataframe_and_the_table(searched: Path, c
         assert {n: cells[n] for n in expected} == expected and cells["by-hand"] == "-"
     finally:
         table.close()
+
+
+SHOW_WITHOUT_OPTUNA = """
+import json, sys
+import jupyter_exp
+labels = jupyter_exp.show().set_index("experiment")["trial"].dropna().to_dict()
+print(json.dumps({"optuna": "optuna" in sys.modules, "labels": labels}))
+"""
+
+
+def test_show_labels_trials_without_importing_optuna(searched: Path):
+    import subprocess
+    import sys
+
+    from jupyter_exp.experiments.annotations import _labels_through_optuna
+
+    out = subprocess.run(
+        [sys.executable, "-c", SHOW_WITHOUT_OPTUNA], cwd=searched, capture_output=True, text=True, check=True
+    )
+    shown = json.loads(out.stdout)
+    assert shown["optuna"] is False
+    trials = jupyter_exp.search_trials("st")
+    expected = {t.experiment: f"st #{t.number}" + (", best" if t.best else "") for t in trials.values()}
+    assert shown["labels"] == expected == _labels_through_optuna(Project(searched))
+
+
+def test_a_study_file_of_another_schema_is_not_read_without_optuna(searched: Path, tmp_path: Path):
+    import sqlite3
+
+    from jupyter_exp.experiments.annotations import _labels_through_optuna
+    from jupyter_exp.studies.labels import read_labels
+
+    project = Project(searched)
+    assert read_labels(project.search_dir / "studies.db") == _labels_through_optuna(project)
+    # As if a later Optuna had changed its schema: a revision, or a column, it reads not.
+    for change in (
+        "UPDATE alembic_version SET version_num = 'v9.0.0.a'",
+        "ALTER TABLE trial_values RENAME COLUMN value_type TO kind",
+        "DROP TABLE trial_user_attributes",
+    ):
+        other = tmp_path / "other.db"
+        with sqlite3.connect(project.search_dir / "studies.db") as db, sqlite3.connect(other) as copy:
+            db.backup(copy)  # (the file itself may not hold what its -wal does yet)
+            copy.execute(change)
+        assert read_labels(other) is None, change  # trial_labels reads it through Optuna then
+        other.unlink()

@@ -116,25 +116,44 @@ def _enqueue_locked(
             tree = snapshot_tree(project, [], base=resume_rev, blobs=blobs, tracked_changes=False)
         else:
             tree = snapshot_tree(project, include, blobs=blobs)
-        rev = git.commit_tree(tree, [baseline], f"jupyter-exp queue: {chosen}")
-        faults.point("queue.committed")
-        entry = QueueEntry(
-            id=uuid.uuid4().hex[:12],
-            name=chosen,
-            baseline=baseline,
-            rev=rev,
-            created=time.time(),
-            targets=tuple(targets or ()),
-            flags={**options.record(), "force_name": options.force},
-            copy_paths=tuple(copy_paths or ()),
-            message=message,
-            parent=resume_rev,
+        entries.append(
+            queue_tree(project, store, tree, baseline, chosen, targets, options, copy_paths, message, resume_rev)
         )
-        git.update_refs([ref_update(queue_ref(entry.id), rev, ZERO)])
-        faults.point("queue.ref-written")
-        store.create(entry)
-        entries.append(entry)
     return entries
+
+
+def queue_tree(
+    project: Project,
+    store: QueueStore,
+    tree: str,
+    baseline: str,
+    name: str,
+    targets: list[str] | None = None,
+    options: ReproOptions = ReproOptions(),
+    copy_paths: list[str] | None = None,
+    message: str | None = None,
+    parent: str | None = None,
+) -> QueueEntry:
+    """Queue snapshot ``tree`` (on ``baseline``) as entry ``name``: its commit, its ref,
+    then its record. The caller has checked the name and what can be recorded."""
+    rev = project.git.commit_tree(tree, [baseline], f"jupyter-exp queue: {name}")
+    faults.point("queue.committed")
+    entry = QueueEntry(
+        id=uuid.uuid4().hex[:12],
+        name=name,
+        baseline=baseline,
+        rev=rev,
+        created=time.time(),
+        targets=tuple(targets or ()),
+        flags={**options.record(), "force_name": options.force},
+        copy_paths=tuple(copy_paths or ()),
+        message=message,
+        parent=parent,
+    )
+    project.git.update_refs([ref_update(queue_ref(entry.id), rev, ZERO)])
+    faults.point("queue.ref-written")
+    store.create(entry)
+    return entry
 
 
 # -- managing entries -------------------------------------------------------------------

@@ -234,6 +234,12 @@ class QueueStore:
             self._write(changed)
             return changed
 
+    def current(self, entry_id: str) -> QueueEntry | None:
+        """One entry as :meth:`entries` reports it (a dead run failed), without reading
+        the others."""
+        entry = self.get(entry_id)
+        return self._check_alive(entry) if entry is not None else None
+
     def entries(self) -> list[QueueEntry]:
         """Every entry, oldest first, with dead runs reported failed."""
         if not self.dir.is_dir():

@@ -14,14 +14,11 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import posixpath
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..errors import JupyterExpError, option
@@ -30,10 +27,14 @@ from ..params import parse_params
 from ..project import Project
 from ..tree import GitTree
 from .exceptions import StudyExistsError
+from .pruning import histories, kill_quietly, read_seen, seen_path, write_seen
+from .runner import make_runner
 from .space import SearchSpace, parse_space
 from .study import Objective, Setup, check_choices, load, make_pruner, make_sampler, optuna, status_line, study_names
+from .trial_queue import TrialQueue
 
 POLL_SECONDS = 0.1
+PRUNE_DECIDED = "prune_decided_at_step"  # a trial's user attribute: pruned, not yet told
 
 
 @dataclass
@@ -115,6 +116,12 @@ def run_search(
         )
         for key, value in setup.attrs().items():
             study.set_user_attr(key, value)
+    from .mirror import mirrored
+
+    # Read from memory, written through to the file (see mirror.py): the driver's own.
+    study = optuna().load_study(
+        study_name=name, storage=mirrored(_storage(project), name), sampler=study.sampler, pruner=study.pruner
+    )
     Driver(project, study, name, setup, jobs, executor, targets, options, say).run()
     return result(project, name)
 
@@ -178,7 +185,7 @@ class Driver:
         self.limit = setup.trials
         if setup.sampler == "grid":  # each grid point once
             self.limit = min(self.limit, math.prod(len(d.grid()) for d in self.space.dimensions))
-        self.runner = _runner(executor, self.jobs)
+        self.runner = make_runner(executor, self.jobs)
         self.active: dict[int, Active] = {}
         self.progress_path = project.resolve_relpath(setup.objective.file, where=option("objective", label=True))
         self.TrialState = optuna().trial.TrialState
@@ -191,7 +198,10 @@ class Driver:
         self.pool = ThreadPoolExecutor(max_workers=self.jobs + 1, thread_name_prefix="jupyter-exp-search")
         self.slots = threading.Semaphore(self.jobs)
         self.stopping = threading.Event()
+        self.trial_queue: TrialQueue | None = None
         try:
+            if started < self.limit:  # trials to queue: the workspace's snapshot they start from
+                self.trial_queue = TrialQueue(self.project, self.targets, self.options)
             for active in self.active.values():
                 if active.entry_id and self._entry_state(active.entry_id) == "queued":
                     active.future = self.pool.submit(self._run, active.entry_id)
@@ -214,19 +224,19 @@ class Driver:
                     elif self.setup.prune:
                         self._watch(active)
         except KeyboardInterrupt:
-            from ..experiments.queue import stop_running
-
             # Before the pool waits for its threads: the runs are stopped and their entries
             # go back to the queue (a trial not started stays queued); --resume runs them.
             self.stopping.set()
             self.pool.shutdown(wait=False, cancel_futures=True)
-            stop_running(self.project, "requeue", pid=os.getpid())
+            self.runner.stop(self.project)
             raise JupyterExpError(
                 f"Interrupted; study '{self.name}' keeps its trials; continue it with {option('resume', self.name)}."
             ) from None
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.runner.close()
+            if self.trial_queue is not None:
+                self.trial_queue.close()
 
     def _settle_left_over(self) -> int:
         """Trials a dead driver left RUNNING: told from their entries, or run now.
@@ -247,11 +257,38 @@ class Driver:
             entry = by_id.get(str(frozen.user_attrs.get("entry_id"))) or by_name.get(experiment)
             if entry is None:
                 self._fail(trial, experiment, "its experiment was never queued or was removed from the queue")
-            elif entry.state in ("queued", "running"):
-                self.active[frozen.number] = Active(trial, entry.id, experiment, None)
+                continue
+            active = Active(trial, entry.id, experiment, None)
+            decided = frozen.user_attrs.get(PRUNE_DECIDED)
+            if isinstance(decided, int) and entry.state != "queued":  # (one back in the queue runs afresh)
+                # Pruned by the dead driver, which had not told it yet: it is pruned.
+                active.pruned, active.last_step, active.seen = True, decided, read_seen(self.project, entry.id)
+            if entry.state in ("queued", "running"):
+                self.active[frozen.number] = active
+                if active.pruned:  # still running elsewhere (a Dask worker): stopped again
+                    threading.Thread(target=kill_quietly, args=(self.project, experiment), daemon=True).start()
+            elif entry.state == "failed" and (recorded := self._recorded(entry)) is not None:
+                self._tell(active, "success", recorded, None)
             else:
-                self._tell(Active(trial, entry.id, experiment, None), entry.state, entry.exp_rev, entry.error)
+                self._tell(active, entry.state, entry.exp_rev, entry.error)
         return len(trials)
+
+    def _recorded(self, entry: Any) -> str | None:
+        """The experiment a failed entry's run recorded before its worker died (killed
+        between writing the experiment's ref and marking the entry done), or None. Not
+        for checkpoint runs: their ref moves at every step, so it says nothing of the end."""
+        from ..experiments.snapshot import ZERO
+        from ..pipeline.dvcfile import load_all
+        from ..refs import ExpRef
+
+        rev = self.project.git.rev_parse(str(ExpRef(entry.baseline, entry.name)))
+        if rev in (None, ZERO) or self.project.git.rev_parse(f"{rev}^") != entry.baseline:
+            return None
+        try:
+            stages = [s for p in load_all(self.project, GitTree(self.project.git, entry.rev)) for s in p.stages]
+        except JupyterExpError:
+            return None
+        return None if any(s.has_checkpoint for s in stages) else rev
 
     def _start(self) -> None:
         trial = self.study.ask(self.distributions)
@@ -261,12 +298,14 @@ class Driver:
         self.active[trial.number] = active
 
     def _queue_and_run(self, active: Active) -> Any:
-        from ..experiments.queue import enqueue
+        from ..overrides import group_by_file
 
-        overrides = self.space.overrides(active.trial.params)
-        (entry,) = enqueue(self.project, self.targets, self.options, set_params=overrides, name=active.experiment)
-        active.entry_id = entry.id  # --resume finds it by name if the driver dies before telling
-        return self._run(entry.id)
+        assert self.trial_queue is not None  # made before any trial starts
+        # One value each (sweeps are the space's dimensions): no Hydra parse for sweeps.
+        overrides = group_by_file(self.space.overrides(active.trial.params))
+        active.entry_id = self.trial_queue.queue(active.experiment, overrides)
+        # --resume finds the entry by name if the driver dies before telling
+        return self._run(active.entry_id)
 
     def _run(self, entry_id: str) -> Any:
         from ..experiments.executor import Outcome
@@ -310,11 +349,18 @@ class Driver:
     def _entry_state(self, entry_id: str) -> str:
         from ..experiments.queue_store import QueueStore
 
-        entry = next((e for e in QueueStore(self.project).entries() if e.id == entry_id), None)
+        entry = QueueStore(self.project).current(entry_id)  # its record only, not the whole queue's
         return entry.state if entry is not None else "removed"
 
     # -- telling ---------------------------------------------------------------------
     def _tell(self, active: Active, state: str, rev: str | None, error: str | None) -> None:
+        try:
+            self._tell_trial(active, state, rev, error)
+        finally:
+            if active.entry_id is not None:
+                seen_path(self.project, active.entry_id).unlink(missing_ok=True)
+
+    def _tell_trial(self, active: Active, state: str, rev: str | None, error: str | None) -> None:
         trial, experiment = active.trial, active.experiment
         if active.pruned and state == "success":
             active.pruned = False  # the stop came after the run had ended: it ran to the end
@@ -397,36 +443,14 @@ class Driver:
         active.trial.report(value, step)
         if active.trial.should_prune():
             active.pruned = True
-            active.seen = {self.progress_path: text, **_histories(path.parent, self.progress_path)}
+            active.seen = {self.progress_path: text, **histories(path.parent, self.progress_path)}
+            # The decision is kept before the run is stopped (what it had written, then the
+            # step on the trial, which says the file is whole): a driver that dies before
+            # telling leaves a pruned trial to --resume, not a failed one.
+            write_seen(self.project, active.entry_id, active.seen)
+            active.trial.set_user_attr(PRUNE_DECIDED, active.last_step)
             # kill waits a grace period per signal: not on the driver's thread.
-            threading.Thread(target=_kill_quietly, args=(self.project, active.experiment), daemon=True).start()
-
-
-def _histories(live_dir: Path, progress: str) -> dict[str, str]:
-    """DVCLive's step histories (``plots/metrics/**/*.tsv`` beside the metrics file) by
-    path relative to the run's root, each cut to its complete lines."""
-    found: dict[str, str] = {}
-    base = posixpath.dirname(progress)
-    folder = live_dir / "plots" / "metrics"
-    for tsv in sorted(folder.rglob("*.tsv")) if folder.is_dir() else []:
-        if tsv.is_symlink():
-            continue  # only what the run wrote itself
-        try:
-            text = tsv.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        rel = tsv.relative_to(live_dir).as_posix()
-        found[posixpath.join(base, rel)] = text[: text.rfind("\n") + 1]
-    return found
-
-
-def _kill_quietly(project: Project, experiment: str) -> None:
-    from ..experiments.queue import kill
-
-    try:
-        kill(project, experiment)
-    except JupyterExpError:
-        pass  # it ended meanwhile: its outcome is told as it is
+            threading.Thread(target=kill_quietly, args=(self.project, active.experiment), daemon=True).start()
 
 
 def read_objective(project: Project, rev: str, objective: Objective) -> float | None:
@@ -442,33 +466,3 @@ def read_objective(project: Project, rev: str, objective: Objective) -> float | 
 
     values = read_data(project, GitTree(project.git, rev)).metrics.get(objective.file)
     return objective.value_in(values.data) if values is not None else None
-
-
-class _Runner:
-    """Runs one queue entry to its Outcome: here, or on a Dask cluster."""
-
-    def __init__(self, client: Any = None, cluster: Any = None) -> None:
-        self.client, self.cluster = client, cluster
-
-    def __call__(self, root: str, entry_id: str) -> Any:
-        from ..experiments.executor import run_entry
-
-        if self.client is None:
-            return run_entry(root, entry_id)
-        return self.client.submit(run_entry, root, entry_id, pure=False).result()
-
-    def close(self) -> None:
-        if self.client is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-
-
-def _runner(executor: str | None, jobs: int) -> _Runner:
-    from ..experiments.dask_executor import DaskExecutor, executor_for
-
-    chosen = executor_for(executor)
-    if isinstance(chosen, DaskExecutor):
-        client, cluster = chosen._client(jobs)
-        return _Runner(client, cluster)
-    return _Runner()
