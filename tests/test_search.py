@@ -503,13 +503,13 @@ def test_ctrl_c_stops_the_runs_and_resume_finishes_the_study(stepped):
         [*cli_command(), *args, "--trials", "4", "-j", "2", "-n", "ci"], stderr=subprocess.PIPE, text=True
     )
     wait_for(lambda: list(queue_states(root).values()).count("running") == 2, "two trials running")
-    interrupted = time.monotonic()
     driver.send_signal(signal.SIGINT)
     _out, err = driver.communicate(timeout=60)
-    assert time.monotonic() - interrupted < 2.5  # the runs were stopped, not waited for
     assert driver.returncode != 0
     assert err.strip() == "ERROR: Interrupted; study 'ci' keeps its trials; continue it with --resume ci."
-    assert set(queue_states(root).values()) == {"queued"}  # back in the queue, nothing recorded
+    # The runs were stopped, not waited for (a finished one would be recorded): back in
+    # the queue, nothing recorded. (No wall-clock bound: under load it measures the load.)
+    assert set(queue_states(root).values()) == {"queued"}
     assert not exp_refs(root)
     out = subprocess.run(
         [*cli_command(), "run", "--search", "--resume", "ci", "-j", "2"], capture_output=True, text=True
@@ -553,15 +553,15 @@ def test_ctrl_c_on_dask_stops_the_tasks_and_resume_finishes_the_study(stepped):
     wait_for(lambda: len(runs(root)) == 2, "both stages started")
     workers = {e.pid for e in store.entries()}
     assert driver.pid not in workers  # run by Dask's worker processes
-    interrupted = time.monotonic()
     driver.send_signal(signal.SIGINT)
     _out, err = driver.communicate(timeout=60)
-    assert time.monotonic() - interrupted < 8  # the runs were stopped, not waited for
     assert driver.returncode != 0
     assert (
         err.strip().splitlines()[-1] == "ERROR: Interrupted; study 'cd' keeps its trials; continue it with --resume cd."
     )
-    assert set(queue_states(root).values()) == {"queued"}  # back in the queue, nothing recorded
+    # The runs were stopped, not waited for (a finished one would be recorded): back in
+    # the queue, nothing recorded. (No wall-clock bound: under load it measures the load.)
+    assert set(queue_states(root).values()) == {"queued"}
     assert not exp_refs(root)
     assert not _stage_processes(root)
     assert sorted(runs(root)) == ["cd-1", "cd-2"]  # each started once, neither again
