@@ -102,18 +102,80 @@ def _azure_options(spec: RemoteSpec) -> dict[str, Any]:
     return found
 
 
+def _ask(option: str, spec: RemoteSpec, host: str | None, user: str | None) -> str | None:
+    """``ask_password`` / ``ask_passphrase``: prompt once for the secret, as DVC does."""
+    import getpass
+
+    who = f"{user}@{host}" if user else str(host)
+    try:
+        return getpass.getpass(f"Enter a {option} for {who} (remote '{spec.name}'): ")
+    except EOFError:
+        return None
+
+
 def _ssh_options(spec: RemoteSpec) -> dict[str, Any]:
+    """dvc-ssh's mapping of DVC's ``ssh`` keys to sshfs (asyncssh) arguments: ``user`` and
+    ``port`` over the URL's, ``keyfile`` (``~`` expanded), ``password``/``passphrase`` or
+    their ``ask_*`` prompts, auth limited to the methods the settings back (no prompt
+    for an unrelated default key), ``timeout`` for connecting, ``max_sessions``."""
     opts = spec.options
     parsed = urlparse(spec.url)
-    return {
-        "host": parsed.hostname,
+    host, user = parsed.hostname, opts.get("user") or parsed.username
+    found: dict[str, Any] = {
+        "host": host,
         "port": _int(opts.get("port")) or parsed.port,
-        "username": opts.get("user") or parsed.username,
+        "username": user,
         "password": opts.get("password"),
         "passphrase": opts.get("passphrase"),
-        "client_keys": [opts["keyfile"]] if opts.get("keyfile") else None,
         "connect_timeout": _int(opts.get("timeout")),
+        "max_sessions": _int(opts.get("max_sessions")),
+        "gss_auth": _true(opts.get("gss_auth")) or False,
     }
+    for option in ("password", "passphrase"):
+        if found[option] is None and _true(opts.get(f"ask_{option}")):
+            found[option] = _ask(option, spec, host, user)
+    keyfile = opts.get("keyfile")
+    if keyfile:
+        keyfile = os.path.expanduser(keyfile)
+        if not os.path.isfile(keyfile):
+            raise RemoteConfigError(
+                f"Remote '{spec.name}': keyfile {keyfile} does not exist; point it at your private key with "
+                f"`jupyter dvc remote modify --local {spec.name} keyfile PATH`."
+            )
+        found["client_keys"] = [keyfile]
+    preferred = []
+    if keyfile or found["passphrase"] is not None:
+        preferred.append("publickey")
+    if found["password"] is not None:
+        preferred.extend(("keyboard-interactive", "password"))
+    if preferred:
+        found["preferred_auth"] = preferred
+    if _true(opts.get("allow_agent")) is False:
+        found["agent_path"] = None
+    return found
+
+
+def failure_hint(url: str, exc: BaseException) -> str | None:
+    """The fix for a storage error that says more than "check the URL, credentials and
+    network": a refused connection or refused credentials on an SSH or HTTP remote."""
+    parsed = urlparse(url)
+    scheme = parsed.scheme
+    if scheme not in ("ssh", "http", "https"):
+        return None
+    where = f"{parsed.hostname}:{parsed.port}" if parsed.port else str(parsed.hostname)
+    kinds = {c.__name__ for c in type(exc).__mro__}
+    if kinds & {"ConnectionRefusedError", "ClientConnectorError", "gaierror", "TimeoutError", "ConnectionLost"}:
+        return f"cannot connect to {where}; check the host and port of its url and that the server is running"
+    # sshfs turns asyncssh's refused login into a PermissionError naming the user
+    refused = isinstance(exc, PermissionError) and str(exc).startswith("Permission denied for user")
+    if scheme == "ssh" and (refused or kinds & {"PermissionDenied", "KeyImportError", "KeyEncryptionError"}):
+        return (
+            f"{where} refused the credentials; set the remote's user and keyfile (or password), "
+            "e.g. `jupyter dvc remote modify --local NAME keyfile ~/.ssh/id_ed25519`"
+        )
+    if kinds & {"ClientResponseError"} and getattr(exc, "status", None) in (401, 403):
+        return f"{where} refused the request ({exc.status}); set the remote's auth, user and password"  # type: ignore[attr-defined]
+    return None
 
 
 def _http_options(spec: RemoteSpec) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from . import runs, transfer
 from .config import RemoteSpec, resolve
 from .errors import DataRemoteError, RemoteConfigError
 from .objects import RemoteObjects, describe, is_storage_error
-from .storage import open_storage
+from .storage import failure_hint, open_storage
 from .used import Revisions, Selected, Wanted, selected_items, wanted_from
 
 
@@ -57,6 +57,9 @@ def storage_errors(name: str, url: str) -> Iterator[None]:
     except Exception as exc:
         if not is_storage_error(exc) or isinstance(exc, DataRemoteError):
             raise
+        hint = failure_hint(url, exc)
+        if hint is not None:
+            raise DataRemoteError(f"Remote '{name}' ({url}): {hint.replace('NAME', name)}.") from None
         raise DataRemoteError(
             f"Remote '{name}' ({url}) failed: {describe(exc)}; check its URL, your credentials and the network."
         ) from None
