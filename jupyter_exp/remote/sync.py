@@ -105,11 +105,14 @@ def _shown(paths: tuple[str, ...] | list[str]) -> str:
     return ", ".join(paths[:5]) + more
 
 
-def _raise_failures(verb: str, result: transfer.TransferResult, where: str, target: str) -> None:
+def _raise_failures(verb: str, result: transfer.TransferResult, where: str, target: str, spec: RemoteSpec) -> None:
     """One line for failed transfers (``target``: where the bytes were going)."""
     if not result.failed:
         return
     kept = f"the {result.transferred} object(s) that went through are kept" if result.transferred else "nothing changed"
+    hint = None if result.first_error is None else failure_hint(spec.url, result.first_error)
+    if hint is not None:  # a server that is not there, or refuses us: the same for every object
+        raise DataRemoteError(f"Remote '{spec.name}' ({spec.url}): {hint.replace('NAME', spec.name)} ({kept}).")
     if result.no_room is not None:
         raise DataRemoteError(
             f"Cannot write to {target}: {result.no_room}; free space there and {verb} again ({kept})."
@@ -133,7 +136,7 @@ def push_objects(
     cache = object_store(project)
     with storage_errors(spec.name, spec.url):
         result = transfer.push(cache, remote, wanted, jobs_for(spec, jobs))
-    _raise_failures("push", result, f"to remote '{spec.name}'", f"remote '{spec.name}' ({spec.url})")
+    _raise_failures("push", result, f"to remote '{spec.name}'", f"remote '{spec.name}' ({spec.url})", spec)
     return SyncReport(spec.name, result.transferred, result.nbytes, _paths(wanted, result.missing))
 
 
@@ -154,7 +157,7 @@ def fetch_objects(
     cache = object_store(project)
     with storage_errors(spec.name, spec.url):
         result = transfer.fetch(remote, cache, wanted, jobs_for(spec, jobs))
-    _raise_failures(verb, result, f"from remote '{spec.name}'", f"the cache at {cache.dir}")
+    _raise_failures(verb, result, f"from remote '{spec.name}'", f"the cache at {cache.dir}", spec)
     return SyncReport(spec.name, result.transferred, result.nbytes, _paths(wanted, result.missing))
 
 
