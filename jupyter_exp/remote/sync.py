@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ..pipeline.cache import Cache
 from ..pipeline.hashing import Hasher
-from ..pipeline.tracked import checkout
+from ..pipeline.tracked import checkout, collect_tracked
 from ..project import Project
 from . import runs, transfer
 from .config import RemoteSpec, resolve
@@ -192,6 +192,7 @@ def push(
     remote: str | None = None,
     jobs: int | None = None,
     recursive: bool = False,
+    with_deps: bool = False,
     run_cache: bool = False,
 ) -> SyncReport:
     """``push``: every object ``revisions`` need (what ``targets`` select; ``recursive``:
@@ -205,7 +206,7 @@ def push(
         DataRemoteError: a transfer failed.
     """
     with project.lock():
-        selected = selected_items(project, revisions, targets, recursive)
+        selected = selected_items(project, revisions, targets, recursive, with_deps)
         reports = []
         for name, part in _groups(selected, remote, pushing=True).items():
             spec, objects = open_remote(project, name)
@@ -229,6 +230,7 @@ def fetch(
     remote: str | None = None,
     jobs: int | None = None,
     recursive: bool = False,
+    with_deps: bool = False,
     run_cache: bool = False,
 ) -> SyncReport:
     """``fetch``: every object ``revisions`` need (what ``targets`` select) into the cache,
@@ -241,7 +243,7 @@ def fetch(
     with project.lock():
         if run_cache:
             _fetch_runs(project, remote)
-        report, spec = _fetch(project, revisions, targets, remote, jobs, recursive)
+        report, spec, _ = _fetch(project, revisions, targets, remote, jobs, recursive, with_deps)
     _raise_missing(report, spec)
     return report
 
@@ -260,9 +262,10 @@ def _fetch(
     remote: str | None,
     jobs: int | None,
     recursive: bool,
+    with_deps: bool,
     verb: str = "fetch",
-) -> tuple[SyncReport, RemoteSpec]:
-    selected = selected_items(project, revisions, targets, recursive)
+) -> tuple[SyncReport, RemoteSpec, Selected]:
+    selected = selected_items(project, revisions, targets, recursive, with_deps)
     reports = []
     spec = None
     for name, part in _groups(selected, remote, pushing=False).items():
@@ -271,7 +274,7 @@ def _fetch(
             wanted = wanted_from(part, [object_store(project), objects])
         reports.append(fetch_objects(project, spec, objects, wanted, jobs, verb))
     assert spec is not None  # _groups gives one group at least
-    return _merged(reports), spec
+    return _merged(reports), spec, selected
 
 
 def _raise_missing(report: SyncReport, spec: RemoteSpec) -> None:
@@ -292,6 +295,7 @@ def pull(
     force: bool = False,
     allow_missing: bool = False,
     recursive: bool = False,
+    with_deps: bool = False,
     run_cache: bool = False,
 ) -> SyncReport:
     """``pull``: :func:`fetch`, then check out the workspace's data (``targets``).
@@ -306,8 +310,14 @@ def pull(
     with project.lock():
         if run_cache:
             _fetch_runs(project, remote)
-        report, spec = _fetch(project, revisions, targets, remote, jobs, recursive, "pull")
-        changed = checkout(project, targets or None, force=force, allow_missing=True)
+        report, spec, selected = _fetch(project, revisions, targets, remote, jobs, recursive, with_deps, "pull")
+        # What the targets selected in the workspace is what is checked out (as DVC's
+        # pull checks out what it collected): a -R directory's .dvc files and stages, -d's stages.
+        paths = None
+        if targets:
+            here = {(t.path, t.source) for t in collect_tracked(project)}
+            paths = sorted({item.path for item, _ in selected if (item.path, item.source) in here})
+        changed = [] if paths == [] else checkout(project, paths, force=force, allow_missing=True)
     report = SyncReport(report.remote, report.transferred, report.nbytes, report.missing, tuple(changed))
     if not allow_missing:
         _raise_missing(report, spec)
