@@ -338,8 +338,8 @@ def selected_items(
         collected += 1
     if failures and not collected:
         raise failures[0][1]
-    for rev, exc in failures:
-        warn(f"skipped {'the workspace' if rev is WORKSPACE else 'commit ' + rev[:7]}: {exc}")
+    for rev, error in failures:
+        warn(f"skipped {'the workspace' if rev is WORKSPACE else 'commit ' + rev[:7]}: {error}")
     return found
 
 
