@@ -80,11 +80,8 @@ class _Handler(SimpleHTTPRequestHandler):
     do_PUT = _store
 
 
-@pytest.fixture
-def http_server(tmp_path):
-    """A fresh upload-capable HTTP server over an empty ``tmp_path/http-root``; stopped after the test."""
-    root = tmp_path / "http-root"
-    root.mkdir()
+def start(root: Path) -> tuple[HttpServer, ThreadingHTTPServer, threading.Thread]:
+    """Serve ``root`` on a free localhost port from a thread; returns the record, the server and its thread."""
     info = HttpServer(0, root)
     handler = type("Handler", (_Handler,), {"server_info": info})
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
@@ -92,7 +89,24 @@ def http_server(tmp_path):
     info.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True, name="http-remote")
     thread.start()
+    return info, server, thread
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A fresh upload-capable HTTP server over an empty ``tmp_path/http-root``; stopped after the test."""
+    root = tmp_path / "http-root"
+    root.mkdir()
+    info, server, thread = start(root)
     yield info
     server.shutdown()
     server.server_close()
     thread.join(10)
+
+
+if __name__ == "__main__":  # bench/remote.py runs it in a process of its own: ROOT
+    import sys
+
+    info, _server, thread = start(Path(sys.argv[1]))
+    print(info.port, flush=True)
+    thread.join()

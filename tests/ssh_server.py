@@ -97,3 +97,11 @@ def sftp_server(tmp_path):
     asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
+
+
+if __name__ == "__main__":  # bench/remote.py runs it in a process of its own: ROOT KEYDIR
+    import sys
+
+    info, _loop, thread, _server = _start(Path(sys.argv[1]), Path(sys.argv[2]))
+    print(info.port, flush=True)
+    thread.join()
