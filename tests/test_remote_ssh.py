@@ -129,3 +129,45 @@ def test_a_bad_host_port_or_key_is_one_line_and_changes_nothing(ssh_origin, tmp_
         assert "Traceback" not in proc.stderr
     assert _files(server.root / "store") == remote_before
     assert cache_objects(root) == cache_before
+
+
+def test_a_push_killed_mid_upload_completes_on_the_next_push(ssh_origin, tmp_path, monkeypatch, dvc, jdvc):
+    """SIGKILL while a 64 MiB object is being written over SFTP: the server holds whole
+    objects under their names (the partial one only under a temporary name), the next
+    push sends what is missing and sweeps the leftover, and DVC pulls it all."""
+    import os
+    import signal
+    import time
+
+    from conftest import jdvc_command
+
+    import jupyter_exp
+
+    root, server = ssh_origin
+    with open(root / "data" / "big.bin", "wb") as fobj:
+        for _ in range(16):
+            fobj.write(os.urandom(1 << 22))
+    jupyter_exp.add(["data/big.bin"])
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "big")
+    git(root, "push", "-q", "origin", "main")
+    store = server.root / "store"
+    proc = subprocess.Popen([*jdvc_command(), "push", "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    caught = False
+    while not caught and time.monotonic() < deadline and proc.poll() is None:
+        caught = any(p.name.endswith(".tmp") and p.stat().st_size > 0 for p in store.rglob(".*"))
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert caught, "the push finished before it could be interrupted"
+    after_kill = _verified({k: v for k, v in _files(store).items() if not k.rsplit("/", 1)[-1].startswith(".")})
+    big = git(root, "show", "HEAD:data/big.bin.dvc").split("md5: ")[1].split()[0]
+    assert big not in after_kill
+    out = jdvc("push").stdout
+    files = _files(store)
+    assert not [k for k in files if k.rsplit("/", 1)[-1].startswith(".")], "a temporary upload was left behind"
+    assert big in _verified(files) and out == f"{len(_verified(files) - after_kill)} files pushed\n"
+    clone = _clone(tmp_path, "clone", monkeypatch, dvc, server.keyfile)
+    dvc("pull")
+    assert data_files(clone) == data_files(root)
+    assert (clone / "data" / "big.bin").read_bytes() == (root / "data" / "big.bin").read_bytes()
