@@ -27,6 +27,7 @@ class HttpServer:
     port: int
     root: Path
     requests: list[tuple[str, str]] = field(default_factory=list)
+    authorization: str | None = None  # when set, the Authorization header every request must carry
 
     def url(self, path: str = "store") -> str:
         return f"http://127.0.0.1:{self.port}/{path}"
@@ -38,8 +39,17 @@ class _Handler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002  (quiet)
         pass
 
+    def _refused(self) -> bool:
+        expected = self.server_info.authorization
+        if expected is None or self.headers.get("Authorization") == expected:
+            return False
+        self.send_error(401)
+        return True
+
     def send_head(self):  # type: ignore[no-untyped-def]
         self.server_info.requests.append((self.command, self.path))
+        if self._refused():
+            return None
         return super().send_head()
 
     def _body(self):
@@ -61,6 +71,8 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def _store(self) -> None:
         self.server_info.requests.append((self.command, self.path))
+        if self._refused():
+            return
         rel = posixpath.normpath(unquote(urlparse(self.path).path)).lstrip("/")
         if rel.startswith("..") or not rel or rel == ".":
             self.send_error(403)

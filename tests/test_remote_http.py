@@ -127,3 +127,28 @@ def test_a_server_that_is_not_there_is_one_line_and_changes_nothing(http_origin,
         assert _files(server.root) == remote_before
         assert data_files(root) == workspace
     assert cache_objects(root) == set()
+
+
+def test_basic_auth_both_ways_and_a_wrong_password_is_one_line(http_origin, tmp_path, monkeypatch, dvc, jdvc):
+    """A server that wants HTTP basic auth: with DVC's ``auth``/``user``/``password`` keys
+    (the password in config.local) each tool reads what the other pushed; with a wrong
+    password a push is one line naming the settings, and nothing is stored."""
+    import base64
+
+    root, server = http_origin
+    server.authorization = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+    jdvc("remote", "modify", "web", "auth", "basic")
+    jdvc("remote", "modify", "web", "user", "alice")
+    git(root, "commit", "-qam", "basic auth")
+    git(root, "push", "-q", "origin", "main")
+    jdvc("remote", "modify", "--local", "web", "password", "wrong")
+    proc = jdvc("push", check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "401" in proc.stderr and "password" in proc.stderr, proc.stderr
+    assert _files(server.root) == {}
+    jdvc("remote", "modify", "--local", "web", "password", "s3cret")
+    assert jdvc("push").stdout == "8 files pushed\n"
+    clone = _clone(tmp_path, "clone", monkeypatch)
+    dvc("remote", "modify", "--local", "web", "password", "s3cret")
+    dvc("pull")
+    assert data_files(clone) == data_files(root)
