@@ -93,17 +93,17 @@ def test_dvcs_ssh_push_is_pulled_by_us(ssh_origin, tmp_path, monkeypatch, dvc, j
     assert jdvc("push").stdout == "Everything is up to date.\n"
 
 
-@pytest.mark.parametrize(
-    "setting, fix",
-    [
-        (("url", "ssh://tester@127.0.0.1:{closed}/store"), "check the host and port"),
-        (("keyfile", "{other_key}"), "keyfile"),
-        (("keyfile", "{missing_key}"), "keyfile"),
-        (("user", "nobody"), "keyfile"),
-    ],
-    ids=["closed-port", "wrong-key", "missing-key", "wrong-user"],
-)
-def test_a_bad_host_port_or_key_is_one_line_and_changes_nothing(ssh_origin, tmp_path, jdvc, setting, fix):
+BAD = [
+    ("url", "ssh://tester@127.0.0.1:{closed}/store", "check the host and port"),  # nothing listens there
+    ("keyfile", "{other_key}", "keyfile"),  # a key the server does not know
+    ("keyfile", "{missing_key}", "keyfile"),  # no such file
+    ("user", "nobody", "keyfile"),  # a user the key is not authorized for
+]
+
+
+def test_a_bad_host_port_or_key_is_one_line_and_changes_nothing(ssh_origin, tmp_path, jdvc):
+    """Each bad setting in turn (in config.local, as a user sets it): push, fetch and pull
+    each fail in one line naming the fix; the server's files and the cache stay as they were."""
     import socket
 
     import asyncssh
@@ -117,18 +117,19 @@ def test_a_bad_host_port_or_key_is_one_line_and_changes_nothing(ssh_origin, tmp_
         closed = sock.getsockname()[1]
     other = tmp_path / "other_key"
     asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(other))
-    option, value = setting
-    value = value.format(closed=closed, other_key=other, missing_key=tmp_path / "no_such_key")
-    jdvc("remote", "modify", "--local", "ssh", option, value)
-    remote_before = _files(server.root / "store")
-    cache_before = cache_objects(root)
-    for verb in ("push", "fetch", "pull"):
-        proc = jdvc(verb, check=False)
-        assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
-        assert proc.stderr.startswith("ERROR: ") and "'ssh'" in proc.stderr and fix in proc.stderr, proc.stderr
-        assert "Traceback" not in proc.stderr
-    assert _files(server.root / "store") == remote_before
-    assert cache_objects(root) == cache_before
+    remote_before, cache_before = _files(server.root / "store"), cache_objects(root)
+    for option, value, fix in BAD:
+        value = value.format(closed=closed, other_key=other, missing_key=tmp_path / "no_such_key")
+        jdvc("remote", "modify", "--local", "ssh", option, value)
+        for verb in ("push", "fetch", "pull"):
+            proc = jdvc(verb, check=False)
+            assert proc.returncode == 1 and proc.stderr.count("\n") == 1, (option, proc.stderr)
+            assert proc.stderr.startswith("ERROR: ") and "'ssh'" in proc.stderr and fix in proc.stderr, proc.stderr
+        assert _files(server.root / "store") == remote_before
+        assert cache_objects(root) == cache_before
+        jdvc("remote", "modify", "--local", "--unset", "ssh", option)
+        jdvc("remote", "modify", "--local", "ssh", "keyfile", str(server.keyfile))
+    assert jdvc("push").stdout == "1 file pushed\n"  # and with the settings right again, it goes
 
 
 def test_a_push_killed_mid_upload_completes_on_the_next_push(ssh_origin, tmp_path, monkeypatch, dvc, jdvc):
