@@ -243,14 +243,9 @@ def select_targets(
         CheckoutError: a target selects nothing: every target must name something, as
             DVC collects them (a directory without ``-R`` names nothing).
     """
-    chosen, unmatched = (
-        _select(items, resolve_targets(project, targets or []), recursive)
-        if targets
-        else (
-            [(item, None) for item in items],
-            [],
-        )
-    )
+    if not targets:
+        return [(item, None) for item in items]
+    chosen, unmatched = _select(items, resolve_targets(project, targets), recursive)
     if unmatched:
         raise _unmatched_error(unmatched, recursive)
     return chosen
@@ -320,6 +315,7 @@ def selected_items(
     for rev in revisions.all():
         try:
             items = tracked_at(project, rev, memo)
+            upstream = with_deps_at(project, rev, [t.rel for t in resolved], memo) if with_deps and targets else []
         except JupyterExpError as exc:
             if rev is WORKSPACE or rev in revisions.required:
                 raise
@@ -329,7 +325,6 @@ def selected_items(
             found += [(item, None) for item in items]
             collected += 1
             continue
-        upstream = with_deps_at(project, rev, [t.rel for t in resolved], memo) if with_deps else []
         chosen, unmatched = _select(items, resolved, recursive, upstream)
         if unmatched:
             failures.append((rev, _unmatched_error(unmatched, recursive)))
