@@ -86,6 +86,11 @@ def test_dvcs_http_push_is_pulled_by_us(http_origin, tmp_path, monkeypatch, dvc,
     before = list(server.requests)
     assert jdvc("push").stdout == "Everything is up to date.\n"
     assert not _uploads(type(server)(0, server.root, server.requests[len(before) :]), "/")
+    # An HTTP server cannot be listed (DVC cannot either): gc -c says so and removes nothing.
+    cached = cache_objects(clone)
+    proc = jdvc("gc", "-w", "-c", "-f", check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "cannot be listed" in proc.stderr, proc.stderr
+    assert cache_objects(clone) == cached and _verified(_files(server.root / "store")) == cached
 
 
 def test_method_put_is_used_by_both_tools(http_origin, tmp_path, monkeypatch, dvc, jdvc):
