@@ -154,6 +154,7 @@ class RemoteObjects:
         self.fs = storage.fs
         self.base = storage.join("files", "md5")
         self._manifests: dict[str, bytes] = {}
+        self._made: set[str] = set()  # directories this push made (or found)
 
     @property
     def name(self) -> str:
@@ -273,12 +274,19 @@ class RemoteObjects:
                 raise DataRemoteError(corrupt)
             return
         parent = posixpath.dirname(final)
-        self.fs.makedirs(parent, exist_ok=True)
+        if parent not in self._made:  # one round trip per prefix directory, not per object (SSH)
+            self.fs.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
         temp = f"{parent}/.{md5[2:]}.{uuid.uuid4().hex}.tmp"
+        renamed = False
         try:
             if self.storage.protocol == "file" and not large:  # one pass: copied and hashed together
                 with open(source, "rb") as src:
                     digest = copy_hashing(src, Path(temp), callback)
+            elif not large:  # a few KiB: hashed before it goes, no thread beside the copy
+                digest = md5_file(source)
+                _check(md5, digest, corrupt)
+                self.fs.put_file(os.fspath(source), temp, **kwargs)
             else:
                 digest = hash_alongside(source, lambda: self.fs.put_file(os.fspath(source), temp, **kwargs))
             _check(md5, digest, corrupt)
@@ -286,13 +294,14 @@ class RemoteObjects:
                 if self.storage.protocol == "file":
                     os.chmod(temp, READONLY)  # as DVC leaves remote objects: read-only
                 self.fs.mv(temp, final)
+                renamed = True
             except OSError:
                 # SFTP refuses to rename over a file that is there; a concurrent push's
                 # sweep may have removed this temporary name once the object arrived.
                 if not self.fs.exists(final):
                     raise
         finally:
-            if self.fs.exists(temp):
+            if not renamed and self.fs.exists(temp):  # a failed upload leaves no temporary name
                 self.fs.rm_file(temp)
 
     # -- moving bytes as coroutines, on the driver's event loop ----------------------
