@@ -12,7 +12,9 @@ import venv
 from pathlib import Path
 
 DVC_VERSION = "3.67.1"
-DVC_S3_VERSION = "3.3.0"  # DVC's S3 remote support, for the S3 remote tests and benchmarks
+# DVC's remote plugins that the remote tests and benchmarks run DVC with, pinned: the
+# one list the DVC virtualenv is built with (module -> requirement). dvc-http ships with DVC.
+DVC_PLUGINS = {"dvc_s3": "dvc-s3==3.3.0", "dvc_ssh": "dvc-ssh==4.3.0"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,17 +34,26 @@ def dvc_executable(install: bool = True) -> Path:
         if not exe.exists():
             venv.create(env_dir, with_pip=True, clear=True)
             subprocess.run(
-                [str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q", f"dvc=={DVC_VERSION}"],
+                [
+                    str(env_dir / "bin" / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    f"dvc=={DVC_VERSION}",
+                    *DVC_PLUGINS.values(),
+                ],
                 check=True,
             )
     return exe
 
 
-def ensure_dvc_s3(exe: Path) -> None:
-    """Install ``dvc-s3`` beside the DVC at ``exe`` unless it is there (idempotent; one
-    installer at a time across processes, under the same lock as the DVC install)."""
+def ensure_dvc_plugins(exe: Path) -> None:
+    """Install the :data:`DVC_PLUGINS` missing beside the DVC at ``exe`` (a virtualenv built
+    before the list grew, or ``$JUPYTER_EXP_DVC``'s); idempotent, one installer at a time
+    across processes, under the same lock as the DVC install."""
     python = exe.parent / "python"
-    probe = [str(python), "-c", "import dvc_s3"]
+    probe = [str(python), "-c", "import " + ", ".join(DVC_PLUGINS)]
     if subprocess.run(probe, capture_output=True).returncode == 0:
         return
     lock_dir = REPO_ROOT / ".cache"
@@ -50,7 +61,7 @@ def ensure_dvc_s3(exe: Path) -> None:
     with open(lock_dir / "dvc-install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if subprocess.run(probe, capture_output=True).returncode != 0:
-            subprocess.run(
-                [str(python), "-m", "pip", "install", "-q", f"dvc-s3=={DVC_S3_VERSION}"],
-                check=True,
-            )
+            subprocess.run([str(python), "-m", "pip", "install", "-q", *DVC_PLUGINS.values()], check=True)
+
+
+ensure_dvc_s3 = ensure_dvc_plugins  # the name the S3 fixtures know it by

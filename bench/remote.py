@@ -1,11 +1,12 @@
 """Data push and pull, jupyter_exp against DVC in the same run, printed as one table.
 
-    python bench/remote.py [--small N] [--large-mb N] [--repeat N] [--only local|s3] [--quick]
+    python bench/remote.py [--small N] [--large-mb N] [--repeat N] [--only local|s3|ssh|http] [--quick]
 
 Two data sets: ``--small`` files of 1-4 KiB in one tracked directory (default 1,000), and
-one ``--large-mb`` file (default 1024); 0 leaves one out. Two remotes: a local directory and S3 served on
-localhost by moto's server (started here, in a process of its own; DVC gets ``dvc-s3``
-through bench/dvc_env.py).
+one ``--large-mb`` file (default 1024); 0 leaves one out. Four remotes: a local directory, S3 served on
+localhost by moto's server, SSH served by the tests' asyncssh SFTP server (key auth) and
+HTTP served by the tests' upload-capable HTTP server (each started here, in a process of
+its own; DVC gets ``dvc-s3`` and ``dvc-ssh`` through bench/dvc_env.py).
 For each, ``jupyter dvc push`` and ``dvc push`` each send the data to an empty
 remote of their own, then ``jupyter dvc pull`` and ``dvc pull`` each bring it back
 into an empty cache and workspace (``.dvc/tmp`` cleared too, so neither tool starts
@@ -31,7 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from dvc_env import DVC_VERSION, dvc_executable, ensure_dvc_s3  # noqa: E402
+from dvc_env import DVC_VERSION, dvc_executable, ensure_dvc_plugins  # noqa: E402
 
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "bench",
@@ -93,13 +94,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _add_remote(root: Path, dvc: Path, env: dict, name: str, url: str, endpoint: str | None) -> None:
+def _add_remote(root: Path, dvc: Path, env: dict, name: str, url: str, options: dict[str, str]) -> None:
     subprocess.run([str(dvc), "remote", "add", "-f", name, url], cwd=root, env=env, check=True)
-    if endpoint:
-        subprocess.run([str(dvc), "remote", "modify", name, "endpointurl", endpoint], cwd=root, env=env, check=True)
+    for option, value in options.items():
+        subprocess.run([str(dvc), "remote", "modify", name, option, value], cwd=root, env=env, check=True)
 
 
-def measure(kind: str, label: str, small: int, large_mb: int, repeat: int, work: Path, endpoint: str | None) -> list:
+def measure(kind: str, label: str, small: int, large_mb: int, repeat: int, work: Path, server: dict) -> list:
     """Rows ``(workload, ours median, dvc median, ours CPU median, dvc CPU median)`` for
     push and pull of one data set."""
     dvc = dvc_executable()
@@ -117,17 +118,19 @@ def measure(kind: str, label: str, small: int, large_mb: int, repeat: int, work:
             bucket = f"bench-{'small' if small else 'large'}-{attempt}"
             client = boto3.client(
                 "s3",
-                endpoint_url=endpoint,
+                endpoint_url=server["endpointurl"],
                 region_name="us-east-1",
                 aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
                 aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
             )
             client.create_bucket(Bucket=bucket)
             urls = {"ours": f"s3://{bucket}/ours", "dvc": f"s3://{bucket}/dvc"}
+        elif kind in ("ssh", "http"):  # the server's root is work/<kind>-root
+            urls = {tool: f"{server['base']}/remote-{slug}-{tool}-{attempt}" for tool in ("ours", "dvc")}
         else:
             urls = {tool: str(work / f"remote-{slug}-{tool}-{attempt}") for tool in ("ours", "dvc")}
         for tool, url in urls.items():
-            _add_remote(root, dvc, env, tool, url, endpoint)
+            _add_remote(root, dvc, env, tool, url, server.get("options", {}))
         order = ("ours", "dvc") if attempt % 2 == 0 else ("dvc", "ours")
         # push: the cache holds the data (as after `dvc add`), the remote is empty
         for tool in order:
@@ -139,9 +142,12 @@ def measure(kind: str, label: str, small: int, large_mb: int, repeat: int, work:
             cmd = [*_ours(), "pull", "-r", "ours"] if tool == "ours" else [str(dvc), "pull", "-r", "dvc"]
             times[f"pull {tool}"].append(_run(cmd, root, env, cpu[f"pull {tool}"]))
         assert data.exists()
-        if kind != "s3":
+        if kind == "local":
             for url in urls.values():
                 shutil.rmtree(url, ignore_errors=True)
+        elif kind in ("ssh", "http"):
+            for tool in urls:
+                shutil.rmtree(work / f"{kind}-root" / f"remote-{slug}-{tool}-{attempt}", ignore_errors=True)
     shutil.rmtree(root, ignore_errors=True)
     rows = []
     for verb in ("push", "pull"):
@@ -181,33 +187,55 @@ def _start_s3() -> tuple[subprocess.Popen, str]:
             time.sleep(0.1)
 
 
+def _start_test_server(kind: str, work: Path) -> tuple[subprocess.Popen, dict]:
+    """The tests' SFTP or HTTP server (tests/ssh_server.py, tests/http_server.py) in a
+    process of its own, serving ``work/<kind>-root``; returns it and how remotes reach it."""
+    root = work / f"{kind}-root"
+    root.mkdir()
+    tests = HERE.parent / "tests"
+    args = [str(root)]
+    if kind == "ssh":
+        keys = work / "ssh-keys"
+        keys.mkdir()
+        args.append(str(keys))
+    script = tests / ("ssh_server.py" if kind == "ssh" else "http_server.py")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), os.environ.get("PYTHONPATH", "")])}
+    server = subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE, text=True, env=env)
+    assert server.stdout is not None
+    port = int(server.stdout.readline())
+    if kind == "ssh":
+        return server, {"base": f"ssh://tester@127.0.0.1:{port}", "options": {"keyfile": str(keys / "id_ed25519")}}
+    return server, {"base": f"http://127.0.0.1:{port}"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=1000, help="number of small files")
     parser.add_argument("--large-mb", type=int, default=1024, help="size of the large file in MiB")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=("local", "s3"))
+    parser.add_argument("--only", choices=("local", "s3", "ssh", "http"))
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat")
     args = parser.parse_args(argv)
     if args.quick:
         args.small, args.large_mb, args.repeat = 50, 8, 1
-    ensure_dvc_s3(dvc_executable())
-    kinds = [args.only] if args.only else ["local", "s3"]
+    ensure_dvc_plugins(dvc_executable())
+    kinds = [args.only] if args.only else ["local", "s3", "ssh", "http"]
     rows = []
     server: subprocess.Popen | None = None
     with tempfile.TemporaryDirectory(prefix="jx-remote-bench-") as tmp:
         work = Path(tmp)
         for kind in kinds:
-            endpoint = None
+            reach: dict = {}
             if kind == "s3":
                 server, endpoint = _start_s3()
+                reach = {"endpointurl": endpoint, "options": {"endpointurl": endpoint}}
+            elif kind in ("ssh", "http"):
+                server, reach = _start_test_server(kind, work)
             try:
                 if args.small:  # 0 leaves a data set out
-                    rows += measure(kind, f"{args.small} small files", args.small, 0, args.repeat, work, endpoint)
+                    rows += measure(kind, f"{args.small} small files", args.small, 0, args.repeat, work, reach)
                 if args.large_mb:
-                    rows += measure(
-                        kind, f"one {args.large_mb} MiB file", 0, args.large_mb, args.repeat, work, endpoint
-                    )
+                    rows += measure(kind, f"one {args.large_mb} MiB file", 0, args.large_mb, args.repeat, work, reach)
             finally:
                 if server is not None:
                     server.kill()

@@ -143,15 +143,14 @@ def _revisions(
     )
 
 
-def _targets(project: Project, targets: list[str] | str | None, glob: bool, with_deps: bool) -> list[str] | None:
-    """``targets`` widened as DVC's ``--glob`` and ``-d`` widen them."""
+def _targets(project: Project, targets: list[str] | str | None, glob: bool) -> list[str] | None:
+    """``targets`` widened as DVC's ``--glob`` widens them (``-d`` widens them at each
+    revision, see :func:`..remote.used.selected_items`)."""
     from ..remote import targets as widen
 
     found = as_list(targets)
     if found and glob:
         found = widen.expand_glob(project, found)
-    if found and with_deps:
-        found = widen.with_deps(project, found)
     return found or None
 
 
@@ -192,8 +191,17 @@ def data_push(
         all_experiments=all_experiments,
         experiments=as_list(experiments),
     )
-    chosen = _targets(project, targets, glob, with_deps)
-    return sync.push(project, revisions, chosen, remote=remote, jobs=jobs, recursive=recursive, run_cache=run_cache)
+    chosen = _targets(project, targets, glob)
+    return sync.push(
+        project,
+        revisions,
+        chosen,
+        remote=remote,
+        jobs=jobs,
+        recursive=recursive,
+        with_deps=with_deps,
+        run_cache=run_cache,
+    )
 
 
 def data_fetch(
@@ -224,8 +232,17 @@ def data_fetch(
         all_experiments=all_experiments,
         experiments=as_list(experiments),
     )
-    chosen = _targets(project, targets, glob, with_deps)
-    return sync.fetch(project, revisions, chosen, remote=remote, jobs=jobs, recursive=recursive, run_cache=run_cache)
+    chosen = _targets(project, targets, glob)
+    return sync.fetch(
+        project,
+        revisions,
+        chosen,
+        remote=remote,
+        jobs=jobs,
+        recursive=recursive,
+        with_deps=with_deps,
+        run_cache=run_cache,
+    )
 
 
 def data_pull(
@@ -260,7 +277,7 @@ def data_pull(
         all_experiments=all_experiments,
         experiments=as_list(experiments),
     )
-    chosen = _targets(project, targets, glob, with_deps)
+    chosen = _targets(project, targets, glob)
     return sync.pull(
         project,
         revisions,
@@ -270,6 +287,7 @@ def data_pull(
         force=force,
         allow_missing=allow_missing,
         recursive=recursive,
+        with_deps=with_deps,
         run_cache=run_cache,
     )
 

@@ -154,6 +154,7 @@ class RemoteObjects:
         self.fs = storage.fs
         self.base = storage.join("files", "md5")
         self._manifests: dict[str, bytes] = {}
+        self._made: set[str] = set()  # directories this push made (or found)
 
     @property
     def name(self) -> str:
@@ -171,8 +172,20 @@ class RemoteObjects:
     def exists(self, md5: str) -> bool:
         return bool(self.fs.exists(self.path(md5)))
 
+    def _check_listable(self) -> None:
+        if not self.storage.lists:
+            raise DataRemoteError(
+                f"Remote '{self.name}' is an HTTP remote, which cannot be listed (DVC cannot either); "
+                "run this against a remote of another kind, or clean the server's directory there."
+            )
+
     def listing(self) -> tuple[set[str], list[str]]:
-        """Every object under ``files/md5`` and, apart, every other name found there."""
+        """Every object under ``files/md5`` and, apart, every other name found there.
+
+        Raises:
+            DataRemoteError: an HTTP remote (no listing).
+        """
+        self._check_listable()
         found: set[str] = set()
         strays: list[str] = []
         try:
@@ -190,7 +203,12 @@ class RemoteObjects:
         return found, strays
 
     def sizes(self) -> dict[str, int]:
-        """md5 -> size of every object under ``files/md5`` (other names left out)."""
+        """md5 -> size of every object under ``files/md5`` (other names left out).
+
+        Raises:
+            DataRemoteError: an HTTP remote (no listing).
+        """
+        self._check_listable()
         try:
             found = self.fs.find(self.base, detail=True)
         except FileNotFoundError:
@@ -210,7 +228,7 @@ class RemoteObjects:
             return set()
         if self.storage.protocol == "file":  # a stat each: cheaper than any listing or thread
             return {md5 for md5 in wanted if os.path.exists(self.path(md5))}
-        if len(wanted) > LISTING_THRESHOLD and self._listing_is_cheaper(len(wanted)):
+        if self.storage.lists and len(wanted) > LISTING_THRESHOLD and self._listing_is_cheaper(len(wanted)):
             return self.listing()[0] & wanted
         ordered = sorted(wanted)
         with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(ordered)))) as pool:
@@ -242,10 +260,11 @@ class RemoteObjects:
         """
         final = self.path(md5)
         kwargs = {"callback": callback} if callback is not None else {}
+        kwargs.update(self.storage.put_options)
         corrupt = f"cache object {md5} is corrupted (its bytes changed); it was not pushed"
         large = source.stat().st_size >= LARGE
         if not self.storage.renames:
-            if not large:
+            if not large or not self.storage.deletes:  # what could not be deleted is checked first
                 _check(md5, md5_file(source), corrupt)
                 self.fs.put_file(os.fspath(source), final, **kwargs)
                 return
@@ -255,12 +274,19 @@ class RemoteObjects:
                 raise DataRemoteError(corrupt)
             return
         parent = posixpath.dirname(final)
-        self.fs.makedirs(parent, exist_ok=True)
+        if parent not in self._made:  # one round trip per prefix directory, not per object (SSH)
+            self.fs.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
         temp = f"{parent}/.{md5[2:]}.{uuid.uuid4().hex}.tmp"
+        renamed = False
         try:
             if self.storage.protocol == "file" and not large:  # one pass: copied and hashed together
                 with open(source, "rb") as src:
                     digest = copy_hashing(src, Path(temp), callback)
+            elif not large:  # a few KiB: hashed before it goes, no thread beside the copy
+                digest = md5_file(source)
+                _check(md5, digest, corrupt)
+                self.fs.put_file(os.fspath(source), temp, **kwargs)
             else:
                 digest = hash_alongside(source, lambda: self.fs.put_file(os.fspath(source), temp, **kwargs))
             _check(md5, digest, corrupt)
@@ -268,13 +294,14 @@ class RemoteObjects:
                 if self.storage.protocol == "file":
                     os.chmod(temp, READONLY)  # as DVC leaves remote objects: read-only
                 self.fs.mv(temp, final)
+                renamed = True
             except OSError:
                 # SFTP refuses to rename over a file that is there; a concurrent push's
                 # sweep may have removed this temporary name once the object arrived.
                 if not self.fs.exists(final):
                     raise
         finally:
-            if self.fs.exists(temp):
+            if not renamed and self.fs.exists(temp):  # a failed upload leaves no temporary name
                 self.fs.rm_file(temp)
 
     # -- moving bytes as coroutines, on the driver's event loop ----------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -102,32 +102,131 @@ def _azure_options(spec: RemoteSpec) -> dict[str, Any]:
     return found
 
 
+def _ask(option: str, spec: RemoteSpec, host: str | None, user: str | None) -> str | None:
+    """``ask_password`` / ``ask_passphrase``: prompt once for the secret, as DVC does."""
+    import getpass
+
+    who = f"{user}@{host}" if user else str(host)
+    try:
+        return getpass.getpass(f"Enter a {option} for {who} (remote '{spec.name}'): ")
+    except EOFError:
+        return None
+
+
 def _ssh_options(spec: RemoteSpec) -> dict[str, Any]:
+    """dvc-ssh's mapping of DVC's ``ssh`` keys to sshfs (asyncssh) arguments: ``user`` and
+    ``port`` over the URL's, ``keyfile`` (``~`` expanded), ``password``/``passphrase`` or
+    their ``ask_*`` prompts, auth limited to the methods the settings back (no prompt
+    for an unrelated default key), ``timeout`` for connecting, ``max_sessions``."""
     opts = spec.options
     parsed = urlparse(spec.url)
-    return {
-        "host": parsed.hostname,
+    host, user = parsed.hostname, opts.get("user") or parsed.username
+    found: dict[str, Any] = {
+        "host": host,
         "port": _int(opts.get("port")) or parsed.port,
-        "username": opts.get("user") or parsed.username,
+        "username": user,
         "password": opts.get("password"),
         "passphrase": opts.get("passphrase"),
-        "client_keys": [opts["keyfile"]] if opts.get("keyfile") else None,
         "connect_timeout": _int(opts.get("timeout")),
+        "max_sessions": _int(opts.get("max_sessions")),
+        "gss_auth": _true(opts.get("gss_auth")) or False,
     }
+    for option in ("password", "passphrase"):
+        if found[option] is None and _true(opts.get(f"ask_{option}")):
+            found[option] = _ask(option, spec, host, user)
+    keyfile = opts.get("keyfile")
+    if keyfile:
+        keyfile = os.path.expanduser(keyfile)
+        if not os.path.isfile(keyfile):
+            raise RemoteConfigError(
+                f"Remote '{spec.name}': keyfile {keyfile} does not exist; point it at your private key with "
+                f"`jupyter dvc remote modify --local {spec.name} keyfile PATH`."
+            )
+        found["client_keys"] = [keyfile]
+    preferred = []
+    if keyfile or found["passphrase"] is not None:
+        preferred.append("publickey")
+    if found["password"] is not None:
+        preferred.extend(("keyboard-interactive", "password"))
+    if preferred:
+        found["preferred_auth"] = preferred
+    if _true(opts.get("allow_agent")) is False:
+        found["agent_path"] = None
+    return found
+
+
+def failure_hint(url: str, exc: BaseException) -> str | None:
+    """The fix for a storage error that says more than "check the URL, credentials and
+    network": a refused connection or refused credentials on an SSH or HTTP remote."""
+    parsed = urlparse(url)
+    scheme = parsed.scheme
+    if scheme not in ("ssh", "http", "https"):
+        return None
+    where = f"{parsed.hostname}:{parsed.port}" if parsed.port else str(parsed.hostname)
+    kinds = {c.__name__ for c in type(exc).__mro__}
+    if kinds & {"ConnectionRefusedError", "ClientConnectorError", "gaierror", "TimeoutError", "ConnectionLost"}:
+        return f"cannot connect to {where}; check the host and port of its url and that the server is running"
+    # sshfs turns asyncssh's refused login into a PermissionError naming the user
+    refused = isinstance(exc, PermissionError) and str(exc).startswith("Permission denied for user")
+    if scheme == "ssh" and (refused or kinds & {"PermissionDenied", "KeyImportError", "KeyEncryptionError"}):
+        return (
+            f"{where} refused the credentials; set the remote's user and keyfile (or password), "
+            "e.g. `jupyter dvc remote modify --local NAME keyfile ~/.ssh/id_ed25519`"
+        )
+    if kinds & {"ClientResponseError"} and getattr(exc, "status", None) in (401, 403):
+        return f"{where} refused the request ({exc.status}); set the remote's auth, user and password"  # type: ignore[attr-defined]
+    return None
 
 
 def _http_options(spec: RemoteSpec) -> dict[str, Any]:
-    opts = spec.options
-    found: dict[str, Any] = {}
-    if opts.get("auth") == "basic" and opts.get("user"):
-        import aiohttp
+    """dvc-http's mapping: ``auth`` basic (``user`` and ``password``, or ``ask_password``)
+    or custom (``custom_auth_header`` carrying ``password``), ``ssl_verify`` (false, or a
+    CA bundle's path), ``connect_timeout`` and ``read_timeout`` (no total limit: large
+    objects take long), proxies from the environment. ``method`` is the upload's (see
+    :attr:`Storage.put_options`).
 
-        found["client_kwargs"] = {"auth": aiohttp.BasicAuth(opts["user"], opts.get("password") or "")}
-    elif opts.get("auth") == "custom" and opts.get("custom_auth_header"):
-        found["headers"] = {opts["custom_auth_header"]: opts.get("password") or ""}
-    elif opts.get("auth") == "digest":
-        raise RemoteConfigError(f"Remote '{spec.name}': HTTP digest auth is not supported; use basic or custom.")
+    Raises:
+        RemoteConfigError: an auth method DVC does not support, or one missing its secret.
+    """
+    import aiohttp
+
+    opts = spec.options
+    auth = opts.get("auth")
+    password = opts.get("password")
+    if auth and password is None and _true(opts.get("ask_password")):
+        password = _ask("password", spec, urlparse(spec.url).hostname, opts.get("user") or "custom")
+    client: dict[str, Any] = {"trust_env": True}
+    timeouts = {"connect": _float(opts.get("connect_timeout")), "sock_read": _float(opts.get("read_timeout"))}
+    client["timeout"] = aiohttp.ClientTimeout(total=None, **{k: v for k, v in timeouts.items() if v is not None})
+    found: dict[str, Any] = {"client_kwargs": client}
+    if auth == "basic":
+        if not opts.get("user") or password is None:
+            raise RemoteConfigError(
+                f"Remote '{spec.name}': HTTP basic auth needs both user and password; set them with "
+                f"`jupyter dvc remote modify --local {spec.name} user NAME` (and password, or ask_password true)."
+            )
+        client["auth"] = aiohttp.BasicAuth(opts["user"], password)
+    elif auth == "custom":
+        if not opts.get("custom_auth_header") or password is None:
+            raise RemoteConfigError(
+                f"Remote '{spec.name}': HTTP custom auth needs custom_auth_header and password; set both with "
+                f"`jupyter dvc remote modify --local {spec.name} ...`."
+            )
+        client["headers"] = {opts["custom_auth_header"]: password}
+    elif auth:
+        raise RemoteConfigError(f"Remote '{spec.name}': HTTP auth '{auth}' is not supported; use basic or custom.")
+    verify = _ssl_verify(opts.get("ssl_verify"))
+    if verify is False:
+        found["ssl"] = False  # passed with every request
+    elif isinstance(verify, str):
+        import ssl
+
+        found["ssl"] = ssl.create_default_context(cafile=verify)
     return found
+
+
+def _float(value: str | None) -> float | None:
+    return None if value is None else float(value)
 
 
 _OPTIONS = {
@@ -154,11 +253,22 @@ class Storage:
     protocol: str
     fs: Any
     root: str
+    put_options: dict[str, Any] = field(default_factory=dict)  # every upload's (HTTP: its method)
 
     @property
     def renames(self) -> bool:
         """Whether an object is written under a temporary name and renamed (else one PUT)."""
         return self.protocol in RENAMING
+
+    @property
+    def lists(self) -> bool:
+        """Whether the storage can be listed (an HTTP server cannot: objects are asked for one by one)."""
+        return self.protocol not in ("http", "https")
+
+    @property
+    def deletes(self) -> bool:
+        """Whether an object can be deleted (not over HTTP, which only GETs and uploads)."""
+        return self.protocol not in ("http", "https")
 
     def join(self, *parts: str) -> str:
         return posixpath.join(self.root, *parts)
@@ -241,4 +351,10 @@ def open_storage(project: Project, spec: RemoteSpec) -> Storage:
         ) from None
     except (ValueError, TypeError) as exc:
         raise DataRemoteError(f"Cannot open remote '{spec.name}' ({spec.url}): {exc}; check its settings.") from None
-    return Storage(spec.name, spec.url, protocol, fs, root)
+    put_options = {}
+    if protocol in ("http", "https"):
+        method = (spec.options.get("method") or "POST").lower()
+        if method not in ("post", "put"):
+            raise RemoteConfigError(f"Remote '{spec.name}': method {method.upper()} cannot upload; use POST or PUT.")
+        put_options["method"] = method
+    return Storage(spec.name, spec.url, protocol, fs, root, put_options)

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 
 from ..pipeline.cache import Cache
 from ..pipeline.hashing import Hasher
-from ..pipeline.tracked import checkout
+from ..pipeline.tracked import checkout, collect_tracked
 from ..project import Project
 from . import runs, transfer
 from .config import RemoteSpec, resolve
 from .errors import DataRemoteError, RemoteConfigError
 from .objects import RemoteObjects, describe, is_storage_error
-from .storage import open_storage
+from .storage import failure_hint, open_storage
 from .used import Revisions, Selected, Wanted, selected_items, wanted_from
 
 
@@ -57,6 +57,9 @@ def storage_errors(name: str, url: str) -> Iterator[None]:
     except Exception as exc:
         if not is_storage_error(exc) or isinstance(exc, DataRemoteError):
             raise
+        hint = failure_hint(url, exc)
+        if hint is not None:
+            raise DataRemoteError(f"Remote '{name}' ({url}): {hint.replace('NAME', name)}.") from None
         raise DataRemoteError(
             f"Remote '{name}' ({url}) failed: {describe(exc)}; check its URL, your credentials and the network."
         ) from None
@@ -102,11 +105,14 @@ def _shown(paths: tuple[str, ...] | list[str]) -> str:
     return ", ".join(paths[:5]) + more
 
 
-def _raise_failures(verb: str, result: transfer.TransferResult, where: str, target: str) -> None:
+def _raise_failures(verb: str, result: transfer.TransferResult, where: str, target: str, spec: RemoteSpec) -> None:
     """One line for failed transfers (``target``: where the bytes were going)."""
     if not result.failed:
         return
     kept = f"the {result.transferred} object(s) that went through are kept" if result.transferred else "nothing changed"
+    hint = None if result.first_error is None else failure_hint(spec.url, result.first_error)
+    if hint is not None:  # a server that is not there, or refuses us: the same for every object
+        raise DataRemoteError(f"Remote '{spec.name}' ({spec.url}): {hint.replace('NAME', spec.name)} ({kept}).")
     if result.no_room is not None:
         raise DataRemoteError(
             f"Cannot write to {target}: {result.no_room}; free space there and {verb} again ({kept})."
@@ -130,7 +136,7 @@ def push_objects(
     cache = object_store(project)
     with storage_errors(spec.name, spec.url):
         result = transfer.push(cache, remote, wanted, jobs_for(spec, jobs))
-    _raise_failures("push", result, f"to remote '{spec.name}'", f"remote '{spec.name}' ({spec.url})")
+    _raise_failures("push", result, f"to remote '{spec.name}'", f"remote '{spec.name}' ({spec.url})", spec)
     return SyncReport(spec.name, result.transferred, result.nbytes, _paths(wanted, result.missing))
 
 
@@ -151,7 +157,7 @@ def fetch_objects(
     cache = object_store(project)
     with storage_errors(spec.name, spec.url):
         result = transfer.fetch(remote, cache, wanted, jobs_for(spec, jobs))
-    _raise_failures(verb, result, f"from remote '{spec.name}'", f"the cache at {cache.dir}")
+    _raise_failures(verb, result, f"from remote '{spec.name}'", f"the cache at {cache.dir}", spec)
     return SyncReport(spec.name, result.transferred, result.nbytes, _paths(wanted, result.missing))
 
 
@@ -186,6 +192,7 @@ def push(
     remote: str | None = None,
     jobs: int | None = None,
     recursive: bool = False,
+    with_deps: bool = False,
     run_cache: bool = False,
 ) -> SyncReport:
     """``push``: every object ``revisions`` need (what ``targets`` select; ``recursive``:
@@ -199,7 +206,7 @@ def push(
         DataRemoteError: a transfer failed.
     """
     with project.lock():
-        selected = selected_items(project, revisions, targets, recursive)
+        selected = selected_items(project, revisions, targets, recursive, with_deps)
         reports = []
         for name, part in _groups(selected, remote, pushing=True).items():
             spec, objects = open_remote(project, name)
@@ -223,6 +230,7 @@ def fetch(
     remote: str | None = None,
     jobs: int | None = None,
     recursive: bool = False,
+    with_deps: bool = False,
     run_cache: bool = False,
 ) -> SyncReport:
     """``fetch``: every object ``revisions`` need (what ``targets`` select) into the cache,
@@ -235,7 +243,7 @@ def fetch(
     with project.lock():
         if run_cache:
             _fetch_runs(project, remote)
-        report, spec = _fetch(project, revisions, targets, remote, jobs, recursive)
+        report, spec, _ = _fetch(project, revisions, targets, remote, jobs, recursive, with_deps)
     _raise_missing(report, spec)
     return report
 
@@ -254,9 +262,10 @@ def _fetch(
     remote: str | None,
     jobs: int | None,
     recursive: bool,
+    with_deps: bool,
     verb: str = "fetch",
-) -> tuple[SyncReport, RemoteSpec]:
-    selected = selected_items(project, revisions, targets, recursive)
+) -> tuple[SyncReport, RemoteSpec, Selected]:
+    selected = selected_items(project, revisions, targets, recursive, with_deps)
     reports = []
     spec = None
     for name, part in _groups(selected, remote, pushing=False).items():
@@ -265,7 +274,7 @@ def _fetch(
             wanted = wanted_from(part, [object_store(project), objects])
         reports.append(fetch_objects(project, spec, objects, wanted, jobs, verb))
     assert spec is not None  # _groups gives one group at least
-    return _merged(reports), spec
+    return _merged(reports), spec, selected
 
 
 def _raise_missing(report: SyncReport, spec: RemoteSpec) -> None:
@@ -286,6 +295,7 @@ def pull(
     force: bool = False,
     allow_missing: bool = False,
     recursive: bool = False,
+    with_deps: bool = False,
     run_cache: bool = False,
 ) -> SyncReport:
     """``pull``: :func:`fetch`, then check out the workspace's data (``targets``).
@@ -300,8 +310,14 @@ def pull(
     with project.lock():
         if run_cache:
             _fetch_runs(project, remote)
-        report, spec = _fetch(project, revisions, targets, remote, jobs, recursive, "pull")
-        changed = checkout(project, targets or None, force=force, allow_missing=True)
+        report, spec, selected = _fetch(project, revisions, targets, remote, jobs, recursive, with_deps, "pull")
+        # What the targets selected in the workspace is what is checked out (as DVC's
+        # pull checks out what it collected): a -R directory's .dvc files and stages, -d's stages.
+        paths = None
+        if targets:
+            here = {(t.path, t.source) for t in collect_tracked(project)}
+            paths = sorted({item.path for item, _ in selected if (item.path, item.source) in here})
+        changed = [] if paths == [] else checkout(project, paths, force=force, allow_missing=True)
     report = SyncReport(report.remote, report.transferred, report.nbytes, report.missing, tuple(changed))
     if not allow_missing:
         _raise_missing(report, spec)

@@ -1,7 +1,7 @@
 """Targets of data ``push``/``pull``/``fetch`` as DVC widens them: ``--glob`` expands
 shell wildcards against the work tree, ``-d/--with-deps`` adds every stage a target
-stage depends on, up the pipeline (``-R`` is applied when targets are matched, see
-:func:`.used.select_targets`).
+stage depends on, up the pipeline of each revision collected (``-R`` is applied when
+targets are matched, see :func:`.used.select_targets`).
 
 Every path a pattern expands to goes through the project's boundary: a match outside
 the project or in its machinery is refused in one line.
@@ -34,26 +34,65 @@ def expand_glob(project: Project, targets: list[str]) -> list[str]:
     return found
 
 
-def with_deps(project: Project, targets: list[str]) -> list[str]:
-    """``targets`` and every stage or ``.dvc`` file upstream of the stages and ``.dvc``
-    files among them, in the workspace's pipelines.
+def with_deps_at(project: Project, rev: str | None, targets: list[str], memo: dict) -> list[str]:
+    """The stages and ``.dvc`` files upstream of the stages and ``.dvc`` files among
+    ``targets`` (project-relative paths or stage addresses) in revision ``rev``'s own
+    pipelines (None: the workspace's), as DVC's ``-d`` widens them at each revision it
+    collects. An output's path selects that output alone, with or without ``-d``.
 
     Raises:
         YAMLFileError, PipelineError, PathError: a dvc.yaml or .dvc file that does not load.
     """
-    from ..pipeline.dag import collect_dag
+    if rev is None:
+        from ..pipeline.dag import collect_dag
 
-    dag = collect_dag(project)
-    start = []
-    for target in targets:
-        rel = target if ":" in target else project.relpath(os.path.abspath(target))
-        # An output's path selects that output alone, with or without -d (as DVC's).
-        start += [n for n in dict.fromkeys((target, rel)) if n in dag.nodes]
-    seen, todo = set(start), list(start)
+        dag = collect_dag(project)
+        nodes, edges = list(dag.nodes), list(dag.edges)
+    else:
+        nodes, edges = _dag_at(project, rev, memo)
+    seen = {t for t in targets if t in nodes}
+    todo = list(seen)
     while todo:
         node = todo.pop()
-        for a, b in dag.edges:
+        for a, b in edges:
             if a == node and b not in seen:
                 seen.add(b)
                 todo.append(b)
-    return list(dict.fromkeys([*targets, *(n for n in dag.nodes if n in seen)]))
+    return [n for n in nodes if n in seen and n not in targets]
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+def _dag_at(project: Project, rev: str, memo: dict) -> tuple[list[str], list[tuple[str, str]]]:
+    """Commit ``rev``'s stages and ``.dvc`` files (nodes) and what each depends on
+    (edges: node -> the node producing an output its dependency overlaps), read from
+    its tree."""
+    import posixpath
+
+    from ..pipeline.dvcfile import load_pipeline
+    from ..pipeline.tracked import read_dvc_file
+    from ..serialize import decode_text
+    from ..tree import GitTree
+
+    tree = GitTree(project.git, rev, memo=memo)
+    entries: list[tuple[str, list[str], list[str]]] = []  # (node, outs, deps)
+    for _mode, kind, _oid, name in project.git.tree_entries(rev):
+        if kind != "blob" or name.split("/", 1)[0] in (".dvc", ".git"):
+            continue
+        base = posixpath.basename(name)
+        if base == "dvc.yaml":
+            for stage in load_pipeline(project.root, name, tree=tree).stages:
+                entries.append((stage.address, [o.path for o in stage.outs], [d.path for d in stage.deps]))
+        elif name.endswith(".dvc") and base != ".dvc":
+            outs = [t.path for t in read_dvc_file(project, name, decode_text(tree.read(name) or b"", name))]
+            entries.append((name, outs, []))
+    producers = [(out, node) for node, outs, _ in entries for out in outs]
+    edges = []
+    for node, _, deps in entries:
+        for dep in deps:
+            for out, producer in producers:
+                if _overlaps(dep, out) and (node, producer) not in edges:
+                    edges.append((node, producer))
+    return [node for node, _, _ in entries], edges

@@ -49,6 +49,7 @@ class TransferResult:
     failed: dict[str, str] = field(default_factory=dict)
     skipped_dirs: list[str] = field(default_factory=list)  # manifests held back: files missing
     no_room: str | None = None  # the full disk's error, when the receiving side ran out of space
+    first_error: BaseException | None = None  # the first failure's exception, for its fix
 
 
 class _Stop(Exception):
@@ -65,6 +66,8 @@ def _failed(md5: str, exc: Exception, result: TransferResult, stop: threading.Ev
     if not is_storage_error(exc):
         raise exc
     result.failed[md5] = describe(exc)
+    if result.first_error is None:
+        result.first_error = exc
     if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
         result.no_room = exc.strerror or str(exc)
         stop.set()

@@ -193,69 +193,148 @@ def _dvcfile_of(source: str) -> str:
     return source.rpartition(":")[0] if ":" in source else "dvc.yaml"
 
 
-def _matches(item: Tracked, target: str, recursive: bool = False) -> tuple[bool, str | None]:
-    """Whether ``item`` is selected by ``target`` (a project-relative path, a ``.dvc`` or
-    ``dvc.yaml`` file, a stage address; with ``recursive`` also a directory holding its
-    ``.dvc`` or ``dvc.yaml`` file), and the file inside it ``target`` names if any."""
-    target = target.rstrip("/")
+def _matches(item: Tracked, target: str, in_dir: bool = False) -> tuple[bool, str | None]:
+    """Whether ``item`` is selected by ``target``, and the file inside it ``target`` names
+    if any. ``target`` is a project-relative path (an output, a file inside a directory
+    output, a ``.dvc`` or ``dvc.yaml`` file) or a stage address; ``in_dir`` (``-R`` on a
+    directory): what the ``.dvc`` and ``dvc.yaml`` files in that directory define, and
+    nothing else (an output directory holds none, so ``-R`` on it selects nothing, as in DVC)."""
+    target = target.rstrip("/") or "."
+    dvcfile = _dvcfile_of(item.source)
+    if in_dir:
+        return target == "." or dvcfile.startswith(target + "/"), None
     name = item.source.rpartition(":")[2]
-    if target in (item.path, item.source, _dvcfile_of(item.source)) or (
-        _dvcfile_of(item.source) == "dvc.yaml" and target == name
-    ):
-        return True, None
-    if item.path.startswith(target + "/") or target == ".":
-        return True, None
-    if recursive and _dvcfile_of(item.source).startswith(target + "/"):
+    if target in (item.path, item.source, dvcfile) or (dvcfile == "dvc.yaml" and target == name):
         return True, None
     if target.startswith(item.path + "/") and item.info.isdir:
         return True, target[len(item.path) + 1 :]
     return False, None
 
 
+@dataclass(frozen=True)
+class Target:
+    """A target as typed, and as the project-relative path or stage address it names."""
+
+    typed: str
+    rel: str
+    is_dir: bool  # a directory of the workspace (not a tracked file)
+
+
+def resolve_targets(project: Project, targets: list[str]) -> list[Target]:
+    """Each target made project-relative (a stage address kept as typed)."""
+    found = []
+    for typed in targets:
+        if ":" in typed and not (project.root / typed).exists():
+            found.append(Target(typed, typed, False))
+            continue
+        absolute = typed if typed.startswith("/") else str(Path.cwd() / typed)
+        rel = project.relpath(absolute).rstrip("/") or "."
+        found.append(Target(typed, rel, (project.root / rel).is_dir()))
+    return found
+
+
 def select_targets(
     project: Project, items: list[Tracked], targets: list[str] | None, recursive: bool = False
 ) -> list[tuple[Tracked, str | None]]:
     """``items`` the targets select (all when none), each with the file inside a
-    directory output a target names (None: the whole output)."""
+    directory output a target names (None: the whole output).
+
+    Raises:
+        CheckoutError: a target selects nothing: every target must name something, as
+            DVC collects them (a directory without ``-R`` names nothing).
+    """
     if not targets:
         return [(item, None) for item in items]
-    wanted = [project.relpath(Path.cwd() / t) if not t.startswith("/") else project.relpath(t) for t in targets]
-    wanted += [t for t in targets if ":" in t]  # stage addresses as typed
-    chosen = []
+    chosen, unmatched = _select(items, resolve_targets(project, targets), recursive)
+    if unmatched:
+        raise _unmatched_error(unmatched, recursive)
+    return chosen
+
+
+def _select(
+    items: list[Tracked], targets: list[Target], recursive: bool, upstream: Sequence[str] = ()
+) -> tuple[list[tuple[Tracked, str | None]], list[Target]]:
+    """What ``targets`` (and the ``upstream`` stages and ``.dvc`` files ``-d`` adds) select
+    from ``items``, and the targets that selected nothing (a directory under ``-R`` is
+    never one: an empty selection is what it names; nor is an upstream stage)."""
+    chosen: list[tuple[Tracked, str | None]] = []
+    hits: set[str] = set()
+    every = [*targets, *(Target(n, n, False) for n in upstream)]
     for item in items:
-        for target in wanted:
-            hit, inner = _matches(item, target, recursive)
+        for target in every:
+            hit, inner = _matches(item, target.rel, recursive and target.is_dir)
+            if not hit and target.typed != target.rel and not target.is_dir:  # a stage name as typed
+                hit, inner = _matches(item, target.typed)
             if hit:
                 chosen.append((item, inner))
+                hits.add(target.typed)
                 break
-    return chosen
+    missed = [t for t in targets if t.typed not in hits and not (recursive and t.is_dir)]
+    # An item may match an earlier target first: a later target naming it too is not missed.
+    missed = [t for t in missed if not any(_matches(item, t.rel)[0] or _matches(item, t.typed)[0] for item in items)]
+    return chosen, missed
+
+
+def _unmatched_error(unmatched: list[Target], recursive: bool) -> CheckoutError:
+    dirs = [t for t in unmatched if t.is_dir and not recursive]
+    if dirs:
+        return CheckoutError(
+            f"'{dirs[0].typed}' is a directory, not an output, .dvc file or stage; pass -R to take every "
+            ".dvc file and dvc.yaml in it, or name the outputs."
+        )
+    return CheckoutError(f"Nothing tracked matches {', '.join(t.typed for t in unmatched)}; check the names.")
 
 
 Selected = list[tuple[Tracked, str | None]]
 
 
 def selected_items(
-    project: Project, revisions: Revisions, targets: list[str] | None = None, recursive: bool = False
+    project: Project,
+    revisions: Revisions,
+    targets: list[str] | None = None,
+    recursive: bool = False,
+    with_deps: bool = False,
 ) -> Selected:
-    """What the revisions record that ``targets`` select (see :func:`select_targets`).
+    """What the revisions record that ``targets`` select (see :func:`select_targets`),
+    with ``with_deps`` widened in each revision by that revision's own pipelines.
+
+    As DVC collects them, a revision where a target selects nothing is skipped with a
+    warning, and that is an error only when no revision could be collected.
 
     Raises:
         JupyterExpError: a required revision records a malformed ``.dvc``, lock or
             manifest, or ``targets`` select nothing in any revision.
     """
+    from .targets import with_deps_at
+
     memo: dict = {}
     found: Selected = []
+    collected = 0
+    failures: list[tuple[str | None, CheckoutError]] = []
+    resolved = resolve_targets(project, targets) if targets else []
     for rev in revisions.all():
         try:
             items = tracked_at(project, rev, memo)
+            upstream = with_deps_at(project, rev, [t.rel for t in resolved], memo) if with_deps and targets else []
         except JupyterExpError as exc:
             if rev is WORKSPACE or rev in revisions.required:
                 raise
             warn(f"skipped commit {rev[:7]} ({exc})")
             continue
-        found += select_targets(project, items, targets, recursive)
-    if targets and not found:
-        raise CheckoutError(f"Nothing tracked matches {', '.join(targets)}; check the names.")
+        if not targets:
+            found += [(item, None) for item in items]
+            collected += 1
+            continue
+        chosen, unmatched = _select(items, resolved, recursive, upstream)
+        if unmatched:
+            failures.append((rev, _unmatched_error(unmatched, recursive)))
+            continue
+        found += chosen
+        collected += 1
+    if failures and not collected:
+        raise failures[0][1]
+    for rev, error in failures:
+        warn(f"skipped {'the workspace' if rev is WORKSPACE else 'commit ' + rev[:7]}: {error}")
     return found
 
 

@@ -1,0 +1,118 @@
+"""Which outputs a data verb's targets name, against DVC 3.67.1 on twin projects: a
+directory without ``-R`` names nothing (an error in both tools, nothing moved); ``-R``
+on a directory takes the ``.dvc`` files and stages in it (none in an output directory);
+a revision where a target names nothing is skipped; ``-d`` widens targets at each
+revision by that revision's own pipelines."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import git, jdvc_command
+from test_remote_flags import _remotes, _run, _twins, origin  # noqa: F401  (fixture)
+
+
+def _data_files(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".dvc" not in p.relative_to(root).parts[:1] and ".git" not in p.relative_to(root).parts[:1]
+    }
+
+
+def _cache(root: Path) -> set[str]:
+    base = root / ".dvc" / "cache" / "files" / "md5"
+    return {p.parent.name + p.name for p in base.glob("*/*") if p.is_file()} if base.exists() else set()
+
+
+TARGETS = [
+    ["data"],
+    ["data/"],
+    ["."],
+    [".", "-R"],
+    ["data", "-R"],
+    ["data/images", "-R"],  # an output directory holds no .dvc file: DVC moves nothing
+    ["data/table.csv", "nosuch"],  # one target naming nothing fails the revision
+    ["-a", "data"],
+]
+
+
+@pytest.mark.parametrize("args", TARGETS, ids=[" ".join(a) for a in TARGETS])
+def test_push_targets_name_what_dvcs_name(origin, tmp_path, dvc_exe, args):  # noqa: F811
+    ours, theirs = _twins(origin, tmp_path)
+    mine = _run([*jdvc_command(), "push", *args], ours)
+    real = _run([str(dvc_exe), "push", *args], theirs)
+    assert (mine.returncode == 0) == (real.returncode == 0), (mine.stderr, real.stderr)
+    assert _remotes(tmp_path, "ours") == _remotes(tmp_path, "theirs"), args
+    if real.returncode:
+        assert len(mine.stderr.strip().splitlines()) == 1 and mine.stderr.startswith("ERROR: "), mine.stderr
+        assert _remotes(tmp_path, "ours") == (set(), set())
+    else:
+        assert mine.stdout.splitlines()[-1] == real.stdout.splitlines()[-1]
+
+
+PULLED = [["data"], ["data", "-R"], ["data/images", "-R"], [".", "-R"], ["nosuch"]]
+
+
+@pytest.mark.parametrize("verb", ["fetch", "pull"])
+@pytest.mark.parametrize("args", PULLED, ids=[" ".join(a) for a in PULLED])
+def test_fetch_and_pull_targets_name_what_dvcs_name(origin, tmp_path, dvc_exe, verb, args):  # noqa: F811
+    """Each twin's remote holds everything (pushed by DVC); the cache and the tracked
+    data are gone; then the same fetch or pull in each: the same objects come, the same
+    files are checked out, and both fail alike."""
+    ours, theirs = _twins(origin, tmp_path)
+    for root in (ours, theirs):
+        assert _run([str(dvc_exe), "push"], root).returncode == 0
+        shutil.rmtree(root / ".dvc" / "cache")
+        for rel in ("data/images", "data/table.csv", "data/more.txt", "model.bin"):
+            path = root / rel
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    mine = _run([*jdvc_command(), verb, *args], ours)
+    real = _run([str(dvc_exe), verb, *args], theirs)
+    assert (mine.returncode == 0) == (real.returncode == 0), (mine.stderr, real.stderr)
+    assert _cache(ours) == _cache(theirs), args
+    assert _data_files(ours) == _data_files(theirs), args
+    if real.returncode:
+        assert len(mine.stderr.strip().splitlines()) == 1 and mine.stderr.startswith("ERROR: "), mine.stderr
+
+
+@pytest.fixture
+def history(origin, dvc):  # noqa: F811
+    """``origin`` with a first commit (tag ``v1``) where stage ``train`` also depends on
+    ``data/old.csv`` (tracked by ``data/old.csv.dvc``), and a head where neither is."""
+    root = origin
+    (root / "data" / "old.csv").write_text("old,1\n")
+    dvc("add", "-q", "data/old.csv")
+    yaml_text = (root / "dvc.yaml").read_text()
+    (root / "dvc.yaml").write_text(yaml_text.replace("    - train.py\n", "    - train.py\n    - data/old.csv\n"))
+    dvc("repro", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "train reads old.csv")
+    git(root, "tag", "v1")
+    git(root, "rm", "-q", "data/old.csv.dvc")
+    (root / "dvc.yaml").write_text(yaml_text)
+    dvc("repro", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "old.csv dropped")
+    return root
+
+
+WIDENED = [["-A", "-d", "train"], ["-T", "-d", "train"], ["-A", "train"], ["-T", "data/old.csv.dvc"]]
+
+
+@pytest.mark.parametrize("args", WIDENED, ids=[" ".join(a) for a in WIDENED])
+def test_with_deps_widens_at_each_revision_as_dvc_does(history, tmp_path, dvc_exe, args):
+    """At ``v1`` stage ``train`` depends on ``data/old.csv.dvc``, which the workspace no
+    longer has: ``-d train`` at ``-A``/``-T`` sends old.csv too, as DVC does (widening
+    from the workspace's pipelines alone would not); a target the workspace lacks skips
+    the workspace and is taken from the commits that have it."""
+    old = git(history, "show", "v1:data/old.csv.dvc").split("md5: ")[1].split()[0]
+    ours, theirs = _twins(history, tmp_path)
+    mine = _run([*jdvc_command(), "push", *args], ours)
+    real = _run([str(dvc_exe), "push", *args], theirs)
+    assert mine.returncode == real.returncode == 0, (mine.stderr, real.stderr)
+    assert _remotes(tmp_path, "ours") == _remotes(tmp_path, "theirs"), args
+    assert mine.stdout.splitlines()[-1] == real.stdout.splitlines()[-1]
+    assert (old in _remotes(tmp_path, "ours")[0]) == ("-d" in args or "data/old.csv.dvc" in args)
