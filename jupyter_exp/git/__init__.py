@@ -356,6 +356,20 @@ class Git(NotesCommands, BundleCommands):
             found.append((mode, kind, oid, path))
         return found
 
+    def top_tree_lines(self, rev: str) -> dict[str, str]:
+        """The entries of ``rev``'s top folder as ``ls-tree`` lines (``mode type oid\tname``),
+        by name: what :meth:`make_tree` takes back."""
+        listing = self.run("ls-tree", "-z", rev)
+        return {line.split("\t", 1)[1]: line for line in listing.split("\0") if "\t" in line}
+
+    def make_tree(self, lines: list[str]) -> str:
+        """A tree object of ``ls-tree`` lines (one folder's entries); returns its id."""
+        return self.run("mktree", "-z", input="".join(f"{line}\0" for line in lines).encode()).strip()
+
+    def write_blob(self, data: bytes) -> str:
+        """Store ``data`` as a blob object; returns its id."""
+        return self.run("hash-object", "-w", "--stdin", input=data).strip()
+
     def sized_tree_entries(
         self, rev: str, paths: tuple[str, ...] = (), recursive: bool = True
     ) -> list[tuple[str, str, str, str, str]]:

@@ -82,7 +82,7 @@ class Index:
 
     def set_blob(self, path: str, text: str) -> None:
         """Make ``path`` hold ``text`` (a regular file), whatever the work tree has."""
-        oid = self.git.run("hash-object", "-w", "--stdin", input=text.encode()).strip()
+        oid = self.git.write_blob(text.encode())
         self._run("update-index", "--add", "--cacheinfo", f"100644,{oid},{path}")
 
     def set_entries(self, lines: list[str]) -> None:

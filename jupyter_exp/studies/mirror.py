@@ -21,7 +21,7 @@ def mirrored(durable: Any, name: str) -> Any:
     memory, writing through to it. Only that study can be used through it."""
     storages = optuna().storages
 
-    class StudyMirror(storages.InMemoryStorage):  # type: ignore[misc, name-defined]
+    class StudyMirror(storages.InMemoryStorage):  # type: ignore[name-defined]
         def __init__(self) -> None:
             super().__init__()
             self.durable = durable

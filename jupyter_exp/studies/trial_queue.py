@@ -51,8 +51,7 @@ class TrialQueue:
         self.lock = threading.Lock()  # pool threads queue trials; the index below is shared
         # The snapshot's top folder (name -> ls-tree line): a trial whose params files are
         # all there gets its tree from one `git mktree`, without an index.
-        listing = project.git.run("ls-tree", "-z", self.tree)
-        self.top = {line.split("\t", 1)[1]: line for line in listing.split("\0") if "\t" in line}
+        self.top = project.git.top_tree_lines(self.tree)
         self.index_path: Path | None = None  # made for a params file in a subfolder
         self.written: set[str] = set()  # files the index holds a trial's text of
 
@@ -79,9 +78,8 @@ class TrialQueue:
         git = self.project.git
         lines = dict(self.top)
         for name, text in texts.items():
-            oid = git.run("hash-object", "-w", "--stdin", input=text.encode()).strip()
-            lines[name] = f"100644 blob {oid}\t{name}"
-        return git.run("mktree", "-z", input="".join(f"{line}\0" for line in lines.values()).encode()).strip()
+            lines[name] = f"100644 blob {git.write_blob(text.encode())}\t{name}"
+        return git.make_tree(list(lines.values()))
 
     def _index_tree(self, texts: dict[str, str]) -> str:
         """The snapshot's tree with files ``texts`` (path -> text) written over, built in
