@@ -188,9 +188,21 @@ def s3_objects(client, bucket: str, prefix: str = "store") -> dict[str, bytes]:
 
 def verify_s3(client, bucket: str, prefix: str = "store") -> set[str]:
     """Every object under the prefix hashes to its name; returns the md5s."""
+    return verify_objects(s3_objects(client, bucket, prefix))
+
+
+def tree_files(top: Path) -> dict[str, bytes]:
+    """Relative path -> bytes of every file under ``top`` (an upload's temporary name too)."""
+    return {p.relative_to(top).as_posix(): p.read_bytes() for p in sorted(top.rglob("*")) if p.is_file()}
+
+
+def verify_objects(files: dict[str, bytes], prefix: str = "") -> set[str]:
+    """Every file (path -> bytes, each path below ``prefix``) is an object whose bytes hash
+    to its name (a manifest too); no stray or temporary file. Returns the md5s."""
     found = set()
-    for rel, data in s3_objects(client, bucket, prefix).items():
-        assert OBJECT.match(rel), f"stray key {rel}"
+    for rel, data in files.items():
+        rel = rel.removeprefix(prefix)
+        assert OBJECT.match(rel), f"stray file {rel} on the remote"
         md5 = rel.replace("/", "")
         assert hashlib.md5(data).hexdigest() == md5.removesuffix(".dir"), f"{rel} is corrupt"
         found.add(md5)

@@ -6,14 +6,13 @@ there is one line that changes nothing."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import socket
 
 import pytest
 from conftest import git
 from http_server import http_server  # noqa: F401  (fixture)
-from remote_fixtures import OBJECT, cache_objects, data_files, make_data_project
+from remote_fixtures import cache_objects, data_files, make_data_project, tree_files, verify_objects
 
 
 @pytest.fixture
@@ -37,22 +36,6 @@ def _clone(tmp_path, name, monkeypatch):
     return clone
 
 
-def _files(top):
-    """Relative path -> bytes of every file under ``top`` (an upload's temporary name too)."""
-    return {p.relative_to(top).as_posix(): p.read_bytes() for p in sorted(top.rglob("*")) if p.is_file()}
-
-
-def _verified(files: dict[str, bytes]) -> set[str]:
-    """The md5s of a remote's files, each checked against its bytes."""
-    found = set()
-    for rel, data in files.items():
-        assert OBJECT.match(rel.removeprefix("files/md5/")), f"stray file {rel} on the remote"
-        md5 = rel.removeprefix("files/md5/").replace("/", "")
-        assert hashlib.md5(data).hexdigest() == md5.removesuffix(".dir"), f"{rel} is corrupt"
-        found.add(md5)
-    return found
-
-
 def _uploads(server, prefix):
     return {method for method, path in server.requests if path.startswith(prefix) and method in ("POST", "PUT")}
 
@@ -61,13 +44,13 @@ def test_our_http_push_is_dvcs_and_dvc_pulls_it(http_origin, tmp_path, monkeypat
     root, server = http_origin
     expected = data_files(root)
     assert jdvc("push").stdout == "8 files pushed\n"
-    ours = _files(server.root / "store")
-    assert len(_verified(ours)) == 8
+    ours = tree_files(server.root / "store")
+    assert len(verify_objects(ours, "files/md5/")) == 8
     assert _uploads(server, "/store/") == {"POST"}  # DVC's default upload method
     assert "in sync" in dvc("status", "-c").stdout
     dvc("remote", "add", "--local", "theirs", server.url("theirs"))
     dvc("push", "-r", "theirs")
-    assert _files(server.root / "theirs") == ours  # the same names and bytes whichever tool pushed
+    assert tree_files(server.root / "theirs") == ours  # the same names and bytes whichever tool pushed
     clone = _clone(tmp_path, "clone", monkeypatch)
     dvc("pull")
     assert data_files(clone) == expected
@@ -81,7 +64,7 @@ def test_dvcs_http_push_is_pulled_by_us(http_origin, tmp_path, monkeypatch, dvc,
     clone = _clone(tmp_path, "clone", monkeypatch)
     assert jdvc("pull").stdout.splitlines()[-1] == "8 files fetched and 3 files updated"
     assert data_files(clone) == expected
-    assert cache_objects(clone) == _verified(_files(server.root / "store"))
+    assert cache_objects(clone) == verify_objects(tree_files(server.root / "store"), "files/md5/")
     assert "up to date" in dvc("status").stdout
     before = list(server.requests)
     assert jdvc("push").stdout == "Everything is up to date.\n"
@@ -90,7 +73,7 @@ def test_dvcs_http_push_is_pulled_by_us(http_origin, tmp_path, monkeypatch, dvc,
     cached = cache_objects(clone)
     proc = jdvc("gc", "-w", "-c", "-f", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "cannot be listed" in proc.stderr, proc.stderr
-    assert cache_objects(clone) == cached and _verified(_files(server.root / "store")) == cached
+    assert cache_objects(clone) == cached and verify_objects(tree_files(server.root / "store"), "files/md5/") == cached
 
 
 def test_method_put_is_used_by_both_tools(http_origin, tmp_path, monkeypatch, dvc, jdvc):
@@ -104,7 +87,7 @@ def test_method_put_is_used_by_both_tools(http_origin, tmp_path, monkeypatch, dv
     dvc("remote", "modify", "--local", "theirs", "method", "PUT")
     dvc("push", "-r", "theirs")
     assert _uploads(server, "/theirs/") == {"PUT"}
-    assert _files(server.root / "theirs") == _files(server.root / "store")
+    assert tree_files(server.root / "theirs") == tree_files(server.root / "store")
     clone = _clone(tmp_path, "clone", monkeypatch)
     dvc("pull")
     assert data_files(clone) == data_files(root)
@@ -121,7 +104,7 @@ def test_a_server_that_is_not_there_is_one_line_and_changes_nothing(http_origin,
         sock.bind(("127.0.0.1", 0))
         closed = sock.getsockname()[1]
     jdvc("remote", "modify", "--local", "web", "url", f"http://127.0.0.1:{closed}/store")
-    remote_before, workspace = _files(server.root), data_files(root)
+    remote_before, workspace = tree_files(server.root), data_files(root)
     for verb in ("push", "fetch", "pull"):
         if verb == "fetch":
             shutil.rmtree(root / ".dvc" / "cache")
@@ -129,7 +112,7 @@ def test_a_server_that_is_not_there_is_one_line_and_changes_nothing(http_origin,
         assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
         assert proc.stderr.startswith("ERROR: ") and "'web'" in proc.stderr, proc.stderr
         assert "check the host and port" in proc.stderr, proc.stderr
-        assert _files(server.root) == remote_before
+        assert tree_files(server.root) == remote_before
         assert data_files(root) == workspace
     assert cache_objects(root) == set()
 
@@ -150,7 +133,7 @@ def test_basic_auth_both_ways_and_a_wrong_password_is_one_line(http_origin, tmp_
     proc = jdvc("push", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
     assert "401" in proc.stderr and "password" in proc.stderr, proc.stderr
-    assert _files(server.root) == {}
+    assert tree_files(server.root) == {}
     jdvc("remote", "modify", "--local", "web", "password", "s3cret")
     assert jdvc("push").stdout == "8 files pushed\n"
     clone = _clone(tmp_path, "clone", monkeypatch)

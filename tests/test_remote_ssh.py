@@ -5,12 +5,11 @@ bad host, port or key is one line that changes nothing."""
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 
 import pytest
 from conftest import git
-from remote_fixtures import OBJECT, cache_objects, data_files, make_data_project
+from remote_fixtures import cache_objects, data_files, make_data_project, tree_files, verify_objects
 from ssh_server import sftp_server  # noqa: F401  (fixture)
 
 
@@ -49,32 +48,18 @@ def _clone(tmp_path, name, monkeypatch, dvc, keyfile):
     return clone
 
 
-def _files(top):
-    """Relative path -> bytes of every file under ``top``."""
-    return {p.relative_to(top).as_posix(): p.read_bytes() for p in sorted(top.rglob("*")) if p.is_file()}
-
-
-def _verified(files: dict[str, bytes]) -> set[str]:
-    """The md5s of a remote's files (``_files``), each checked against its bytes."""
-    found = set()
-    for rel, data in files.items():
-        assert OBJECT.match(rel.removeprefix("files/md5/")), f"stray file {rel} on the remote"
-        md5 = rel.removeprefix("files/md5/").replace("/", "")
-        assert hashlib.md5(data).hexdigest() == md5.removesuffix(".dir"), f"{rel} is corrupt"
-        found.add(md5)
-    return found
-
-
 def test_our_ssh_push_is_dvcs_and_dvc_pulls_it(ssh_origin, tmp_path, monkeypatch, dvc, jdvc):
     root, server = ssh_origin
     expected = data_files(root)
     assert jdvc("push").stdout == "8 files pushed\n"
-    ours = _files(server.root / "store")
-    assert len(_verified(ours)) == 8  # whole objects only, each named by its md5, no temporary name left
+    ours = tree_files(server.root / "store")
+    assert (
+        len(verify_objects(ours, "files/md5/")) == 8
+    )  # whole objects only, each named by its md5, no temporary name left
     dvc("remote", "add", "--local", "theirs", server.url("theirs"))
     dvc("remote", "modify", "--local", "theirs", "keyfile", str(server.keyfile))
     dvc("push", "-r", "theirs")
-    assert _files(server.root / "theirs") == ours  # the same names and bytes whichever tool pushed
+    assert tree_files(server.root / "theirs") == ours  # the same names and bytes whichever tool pushed
     clone = _clone(tmp_path, "clone", monkeypatch, dvc, server.keyfile)
     dvc("pull")
     assert data_files(clone) == expected
@@ -88,7 +73,7 @@ def test_dvcs_ssh_push_is_pulled_by_us(ssh_origin, tmp_path, monkeypatch, dvc, j
     clone = _clone(tmp_path, "clone", monkeypatch, dvc, server.keyfile)
     assert jdvc("pull").stdout.splitlines()[-1] == "8 files fetched and 3 files updated"
     assert data_files(clone) == expected
-    assert cache_objects(clone) == _verified(_files(server.root / "store"))
+    assert cache_objects(clone) == verify_objects(tree_files(server.root / "store"), "files/md5/")
     assert "up to date" in dvc("status").stdout
     assert jdvc("push").stdout == "Everything is up to date.\n"
 
@@ -117,7 +102,7 @@ def test_a_bad_host_port_or_key_is_one_line_and_changes_nothing(ssh_origin, tmp_
         closed = sock.getsockname()[1]
     other = tmp_path / "other_key"
     asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(other))
-    remote_before, cache_before = _files(server.root / "store"), cache_objects(root)
+    remote_before, cache_before = tree_files(server.root / "store"), cache_objects(root)
     for option, value, fix in BAD:
         value = value.format(closed=closed, other_key=other, missing_key=tmp_path / "no_such_key")
         jdvc("remote", "modify", "--local", "ssh", option, value)
@@ -125,7 +110,7 @@ def test_a_bad_host_port_or_key_is_one_line_and_changes_nothing(ssh_origin, tmp_
             proc = jdvc(verb, check=False)
             assert proc.returncode == 1 and proc.stderr.count("\n") == 1, (option, proc.stderr)
             assert proc.stderr.startswith("ERROR: ") and "'ssh'" in proc.stderr and fix in proc.stderr, proc.stderr
-        assert _files(server.root / "store") == remote_before
+        assert tree_files(server.root / "store") == remote_before
         assert cache_objects(root) == cache_before
         jdvc("remote", "modify", "--local", "--unset", "ssh", option)
         jdvc("remote", "modify", "--local", "ssh", "keyfile", str(server.keyfile))
@@ -161,13 +146,15 @@ def test_a_push_killed_mid_upload_completes_on_the_next_push(ssh_origin, tmp_pat
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert caught, "the push finished before it could be interrupted"
-    after_kill = _verified({k: v for k, v in _files(store).items() if not k.rsplit("/", 1)[-1].startswith(".")})
+    whole = {k: v for k, v in tree_files(store).items() if not k.rsplit("/", 1)[-1].startswith(".")}
+    after_kill = verify_objects(whole, "files/md5/")
     big = git(root, "show", "HEAD:data/big.bin.dvc").split("md5: ")[1].split()[0]
     assert big not in after_kill
     out = jdvc("push").stdout
-    files = _files(store)
+    files = tree_files(store)
     assert not [k for k in files if k.rsplit("/", 1)[-1].startswith(".")], "a temporary upload was left behind"
-    assert big in _verified(files) and out == f"{len(_verified(files) - after_kill)} files pushed\n"
+    pushed = verify_objects(files, "files/md5/")
+    assert big in pushed and out == f"{len(pushed - after_kill)} files pushed\n"
     clone = _clone(tmp_path, "clone", monkeypatch, dvc, server.keyfile)
     dvc("pull")
     assert data_files(clone) == data_files(root)
