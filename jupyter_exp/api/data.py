@@ -154,6 +154,26 @@ def _targets(project: Project, targets: list[str] | str | None, glob: bool) -> l
     return found or None
 
 
+def _sync(verb: str, args: dict) -> SyncReport:
+    """``sync.<verb>`` with a public function's arguments (its ``locals()``): the revisions
+    and targets they choose, and the rest of them as they are."""
+    from ..remote import sync
+
+    args = dict(args)
+    project = project_at(args.pop("root"))
+    revisions = _revisions(
+        project,
+        all_branches=args.pop("all_branches"),
+        all_tags=args.pop("all_tags"),
+        all_commits=args.pop("all_commits"),
+        all_experiments=args.pop("all_experiments"),
+        experiments=as_list(args.pop("experiments")),
+    )
+    chosen = _targets(project, args.pop("targets"), args.pop("glob"))
+    report: SyncReport = getattr(sync, verb)(project, revisions, chosen, **args)
+    return report
+
+
 def data_push(
     targets: list[str] | str | None = None,
     *,
@@ -180,28 +200,7 @@ def data_push(
     Raises:
         JupyterExpError: a glob that matches nothing; see :func:`.remote.sync.push`.
     """
-    from ..remote import sync
-
-    project = project_at(root)
-    revisions = _revisions(
-        project,
-        all_branches=all_branches,
-        all_tags=all_tags,
-        all_commits=all_commits,
-        all_experiments=all_experiments,
-        experiments=as_list(experiments),
-    )
-    chosen = _targets(project, targets, glob)
-    return sync.push(
-        project,
-        revisions,
-        chosen,
-        remote=remote,
-        jobs=jobs,
-        recursive=recursive,
-        with_deps=with_deps,
-        run_cache=run_cache,
-    )
+    return _sync("push", locals())
 
 
 def data_fetch(
@@ -221,28 +220,7 @@ def data_fetch(
     root: str | None = None,
 ) -> SyncReport:
     """``dvc fetch``: bring into the cache what the chosen revisions need, verified."""
-    from ..remote import sync
-
-    project = project_at(root)
-    revisions = _revisions(
-        project,
-        all_branches=all_branches,
-        all_tags=all_tags,
-        all_commits=all_commits,
-        all_experiments=all_experiments,
-        experiments=as_list(experiments),
-    )
-    chosen = _targets(project, targets, glob)
-    return sync.fetch(
-        project,
-        revisions,
-        chosen,
-        remote=remote,
-        jobs=jobs,
-        recursive=recursive,
-        with_deps=with_deps,
-        run_cache=run_cache,
-    )
+    return _sync("fetch", locals())
 
 
 def data_pull(
@@ -266,30 +244,7 @@ def data_pull(
     """``dvc pull``: :func:`data_fetch`, then check the workspace's data out (``force``:
     replace workspace files no cache object holds; ``allow_missing``: no error for
     objects the remote lacks)."""
-    from ..remote import sync
-
-    project = project_at(root)
-    revisions = _revisions(
-        project,
-        all_branches=all_branches,
-        all_tags=all_tags,
-        all_commits=all_commits,
-        all_experiments=all_experiments,
-        experiments=as_list(experiments),
-    )
-    chosen = _targets(project, targets, glob)
-    return sync.pull(
-        project,
-        revisions,
-        chosen,
-        remote=remote,
-        jobs=jobs,
-        force=force,
-        allow_missing=allow_missing,
-        recursive=recursive,
-        with_deps=with_deps,
-        run_cache=run_cache,
-    )
+    return _sync("pull", locals())
 
 
 # -- gc --------------------------------------------------------------------------------
