@@ -102,6 +102,26 @@ def test_targets_choose_what_travels(origin, tmp_path, monkeypatch, cli, dvc, jd
     assert proc.returncode == 1 and proc.stderr == "ERROR: Nothing tracked matches nosuch; check the names.\n"
 
 
+def test_pulling_a_file_of_a_directory_leaves_the_rest_of_it_alone(origin, tmp_path, monkeypatch, dvc, jdvc):
+    """``pull [-f] data/images/1.png`` restores that file; an edit to another file of the
+    directory survives, with and without -f, as with DVC (twin clones)."""
+    jdvc("push")
+    results = {}
+    for tool, name in ((jdvc, "ours"), (dvc, "theirs")):
+        for force in ((), ("-f",)):
+            clone = _clone(tmp_path, origin, f"{name}{len(force)}", monkeypatch)
+            jdvc("pull")
+            (clone / "data" / "images" / "1.png").unlink()
+            (clone / "data" / "images" / "2.png").write_bytes(b"edited here")
+            tool("pull", *force, "data/images/1.png")
+            results[(name, force)] = _tree(clone / "data" / "images")
+            assert results[(name, force)]["2.png"][1] == b"edited here"
+            assert (clone / "data" / "images" / "1.png").read_bytes() == (origin / "data/images/1.png").read_bytes()
+    assert (
+        results[("ours", ())] == results[("theirs", ())] and results[("ours", ("-f",))] == results[("theirs", ("-f",))]
+    )
+
+
 def test_revisions_choose_what_travels(origin, tmp_path, monkeypatch, cli, dvc, jdvc):
     old_table = dvc_file_md5(origin, "data/table.csv.dvc")
     git(origin, "tag", "v1")

@@ -185,6 +185,7 @@ def checkout(
     """
     with project.lock():
         items = collect_tracked(project)
+        cache: Cache = open_cache(project)
         if targets:
             wanted = set()
             for target in targets:
@@ -193,10 +194,9 @@ def checkout(
                 t
                 for t in items
                 if t.path in wanted or t.source in wanted or any(t.path.startswith(w.rstrip("/") + "/") for w in wanted)
-            ]
+            ] + _inside_directories(cache, items, wanted)
             if not items:
                 raise CheckoutError(f"Nothing tracked matches {', '.join(targets)}; check the names.")
-        cache: Cache = open_cache(project)
         if not force:
             unsaved = [p for item in items for p in _unsaved(project, cache, item)]
             if unsaved:
@@ -221,6 +221,30 @@ def checkout(
             f"Missing from the cache: {', '.join(missing)}; pull them with `dvc pull` or reproduce their stages."
         )
     return changed
+
+
+def _inside_directories(cache: Cache, items: list[Tracked], wanted: set[str]) -> list[Tracked]:
+    """The files of tracked directories that targets inside them name (``data/a.txt``, or
+    a folder ``data/sub``), each as a file of its own: as DVC's, checking one out leaves
+    the rest of its directory alone. A manifest not in the cache gives nothing here."""
+    found: list[Tracked] = []
+    for item in items:
+        if not item.info.isdir:
+            continue
+        inner = {w.rstrip("/")[len(item.path) + 1 :] for w in wanted if w.startswith(item.path + "/")}
+        inner.discard("")
+        if not inner:
+            continue
+        try:
+            entries = cache.read_manifest(item.info.md5)
+        except JupyterExpError:
+            continue
+        for entry in entries:
+            rel = entry["relpath"]
+            if any(rel == w or rel.startswith(w + "/") for w in inner):
+                info = HashInfo(entry["md5"], int(entry.get("size") or 0))
+                found.append(Tracked(f"{item.path}/{rel}", info, item.source, item.push, item.remote))
+    return found
 
 
 def _unsaved(project: Project, cache: Cache, item: Tracked) -> list[str]:

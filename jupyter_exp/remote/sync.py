@@ -316,7 +316,14 @@ def pull(
         paths = None
         if targets:
             here = {(t.path, t.source) for t in collect_tracked(project)}
-            paths = sorted({item.path for item, _ in selected if (item.path, item.source) in here})
+            # (A target inside a directory output checks out that file or folder alone.)
+            paths = sorted(
+                {
+                    item.path if inner is None else f"{item.path}/{inner}"
+                    for item, inner in selected
+                    if (item.path, item.source) in here
+                }
+            )
         changed = [] if paths == [] else checkout(project, paths, force=force, allow_missing=True)
     report = SyncReport(report.remote, report.transferred, report.nbytes, report.missing, tuple(changed))
     if not allow_missing:
