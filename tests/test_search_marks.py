@@ -114,3 +114,71 @@ def test_a_study_file_of_another_schema_is_not_read_without_optuna(searched: Pat
             copy.execute(change)
         assert read_labels(other) is None, change  # trial_labels reads it through Optuna then
         other.unlink()
+
+
+def studies_of(table: TableController) -> list[dict]:
+    return table.state["table"]["studies"]
+
+
+def trial_cells(table: TableController) -> dict[str, str]:
+    """The Trial cell of each experiment row shown, by experiment name."""
+    state = table.state["table"]
+    at = [c["id"] for c in state["columns"]].index("trial")
+    return {r["cells"][0]: r["cells"][at] for r in state["rows"] if r["kind"] == "experiment"}
+
+
+def test_the_table_shows_a_line_per_study_read_again_only_when_a_trial_changes(searched: Path):
+    from jupyter_exp.experiments.annotations import study_progress
+    from jupyter_exp.studies.study import load, status_line
+
+    project = Project(searched)
+    table = TableController(project)
+    try:
+        [study] = studies_of(table)
+        assert study["name"] == "st" and study["line"] == status_line(project, "st")
+        assert study["line"].startswith("3 / 3 trials, 0 running, best 1 (")
+        best = next(r for r in table.state["table"]["rows"] if r["key"] == study["best_key"])
+        assert trial_cells(table)[best["cells"][0]].endswith(", best") and not study["filtered"]
+
+        read = study_progress(project)
+        table.refresh_live()  # nothing written to the study file: nothing read again
+        assert study_progress(project) is read and studies_of(table) == [study]
+
+        optuna_study, _ = load(project, "st")
+        trial = optuna_study.ask()  # a trial starts
+        table.refresh_live()
+        assert studies_of(table)[0]["line"] == status_line(project, "st")
+        assert studies_of(table)[0]["line"].startswith("3 / 3 trials, 1 running, best 1 (")
+        optuna_study.tell(trial, 2.0)  # ... and completes, the new best (of no experiment in the table)
+        table.refresh_live()
+        assert studies_of(table)[0]["line"] == status_line(project, "st") == "4 / 3 trials, 0 running, best 2 (st-4)"
+        assert studies_of(table)[0]["best_key"] is None
+    finally:
+        table.close()
+
+
+def test_clicking_a_study_line_shows_exactly_its_trials_as_a_filter(searched: Path):
+    space = ["train.depth=choice(2,4,8)"]
+    jupyter_exp.search(space, objective="metrics.json:acc", maximize=True, trials=1, name="st2", seed=2, quiet=True)
+    table = TableController(Project(searched))
+    try:
+        assert [s["name"] for s in studies_of(table)] == ["st", "st2"]
+        everything = trial_cells(table)
+        assert set(everything) == {"by-hand", "st-1", "st-2", "st-3", "st2-1"}
+        assert table.handle({"type": "study", "name": "st"}) == {"ok": True}
+        assert set(trial_cells(table)) == {"st-1", "st-2", "st-3"}
+        [chip] = table.state["table"]["filters"]
+        assert chip["text"] == "Trial of study st" and chip["active"]
+        assert [s["filtered"] for s in studies_of(table)] == [True, False]
+        assert table.handle({"type": "study", "name": "st2"}) == {"ok": True}  # another study instead
+        assert set(trial_cells(table)) == {"st2-1"} and len(table.state["table"]["filters"]) == 1
+        assert table.handle({"type": "study", "name": "st2"}) == {"ok": True}  # again: all
+        assert trial_cells(table) == everything and table.state["table"]["filters"] == []
+        table.handle({"type": "study", "name": "st"})  # cleared as any filter is
+        assert table.handle({"type": "unfilter", "index": 0}) == {"ok": True}
+        assert trial_cells(table) == everything and not any(s["filtered"] for s in studies_of(table))
+        # the study filter belongs to the Trial column
+        reply = table.handle({"type": "filter", "column": "experiment", "op": "study", "value": "st"})
+        assert reply["ok"] is False and "Trial column" in reply["error"]
+    finally:
+        table.close()
