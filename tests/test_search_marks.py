@@ -73,8 +73,13 @@ def test_trials_are_marked_in_show_the_dataframe_and_the_table(searched: Path, c
 SHOW_WITHOUT_OPTUNA = """
 import json, sys
 import jupyter_exp
+from jupyter_exp.project import Project
+from jupyter_exp.table import TableController
 labels = jupyter_exp.show().set_index("experiment")["trial"].dropna().to_dict()
-print(json.dumps({"optuna": "optuna" in sys.modules, "labels": labels}))
+table = TableController(Project.find("."))
+studies = table.state["table"]["studies"]
+table.close()
+print(json.dumps({"optuna": "optuna" in sys.modules, "labels": labels, "studies": studies}))
 """
 
 
@@ -83,6 +88,7 @@ def test_show_labels_trials_without_importing_optuna(searched: Path):
     import sys
 
     from jupyter_exp.experiments.annotations import _labels_through_optuna
+    from jupyter_exp.studies.study import status_line
 
     out = subprocess.run(
         [sys.executable, "-c", SHOW_WITHOUT_OPTUNA], cwd=searched, capture_output=True, text=True, check=True
@@ -92,16 +98,19 @@ def test_show_labels_trials_without_importing_optuna(searched: Path):
     trials = jupyter_exp.search_trials("st")
     expected = {t.experiment: f"st #{t.number}" + (", best" if t.best else "") for t in trials.values()}
     assert shown["labels"] == expected == _labels_through_optuna(Project(searched))
+    assert [(s["name"], s["line"]) for s in shown["studies"]] == [("st", status_line(Project(searched), "st"))]
 
 
 def test_a_study_file_of_another_schema_is_not_read_without_optuna(searched: Path, tmp_path: Path):
     import sqlite3
 
-    from jupyter_exp.experiments.annotations import _labels_through_optuna
+    from jupyter_exp.experiments.annotations import _labels_through_optuna, _progress_through_optuna
     from jupyter_exp.studies.labels import read_labels
+    from jupyter_exp.studies.progress import read_progress
 
     project = Project(searched)
     assert read_labels(project.search_dir / "studies.db") == _labels_through_optuna(project)
+    assert read_progress(project.search_dir / "studies.db") == _progress_through_optuna(project)
     # As if a later Optuna had changed its schema: a revision, or a column, it reads not.
     for change in (
         "UPDATE alembic_version SET version_num = 'v9.0.0.a'",
@@ -113,6 +122,7 @@ def test_a_study_file_of_another_schema_is_not_read_without_optuna(searched: Pat
             db.backup(copy)  # (the file itself may not hold what its -wal does yet)
             copy.execute(change)
         assert read_labels(other) is None, change  # trial_labels reads it through Optuna then
+        assert read_progress(other) is None, change  # and so does study_progress
         other.unlink()
 
 
