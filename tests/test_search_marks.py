@@ -4,6 +4,7 @@ of ``exp show`` (text, JSON meta), of ``jupyter_exp.show()`` and of the table.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -192,3 +193,41 @@ def test_clicking_a_study_line_shows_exactly_its_trials_as_a_filter(searched: Pa
         assert reply["ok"] is False and "Trial column" in reply["error"]
     finally:
         table.close()
+
+
+def test_the_study_line_best_row_and_study_filter_in_jupyterlab(searched: Path, tmp_path: Path):
+    """The notebook table in JupyterLab (Chromium): the line drawn above the rows, the best
+    row tinted unlike the others, a click on the line filters to the study and back."""
+    from playwright.sync_api import expect, sync_playwright
+    from test_browser import CHROMIUM, CHROMIUM_ARGS, labextension_build, open_table, running_lab, table_notebook
+
+    from jupyter_exp.studies.study import status_line
+
+    best = next(t.experiment for t in jupyter_exp.search_trials("st").values() if t.best)
+    line = status_line(Project(searched), "st")
+    table_notebook(searched)
+    with running_lab(searched, tmp_path, labextension_build()) as (base, token), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            table = open_table(page, base, token)
+            study = table.locator(".jx-studies button.jx-study")
+            expect(study).to_have_text(f"Study st: {line}")
+            expect(table.locator("tr.jx-best td.jx-name")).to_have_text(re.compile(rf"^{best}\b"))
+            colours = table.locator("tbody tr.jx-row.jx-experiment").evaluate_all(
+                "rows => rows.map(r => [r.classList.contains('jx-best'), getComputedStyle(r.cells[3]).backgroundColor])"
+            )
+            tints = {is_best: {c for b, c in colours if b == is_best} for is_best in (True, False)}
+            assert len(tints[True]) == 1 and not tints[True] & tints[False], colours
+            names = table.locator("tbody tr.jx-experiment td.jx-name")
+            expect(names).to_have_count(4)
+            study.click()
+            expect(table.locator(".jx-chip")).to_have_text("Trial of study st×")
+            expect(names).to_have_count(3)
+            expect(table.locator("tbody td.jx-name", has_text="by-hand")).to_have_count(0)
+            expect(study).to_have_class(re.compile(r"\bjx-study-on\b"))
+            study.click()
+            expect(table.locator(".jx-chip")).to_have_count(0)
+            expect(names).to_have_count(4)
+        finally:
+            browser.close()
