@@ -42,5 +42,14 @@ test('each study has a line above the rows; its best row is marked; a click asks
     await settle();
   }
   expect(server.seen.filter(r => r.method === 'POST').map(r => r.body)).toEqual([{ type: 'study', name: 'st' }]);
+
+  // A trial completes: the server's diff carries the new line and best row, rows unchanged.
+  const studies = [{ name: 'st', line: '3 / 4 trials, 0 running, best 0.95 (st-1)', best_key: 'abc1234/st-1', filtered: true }];
+  FakeSocket.instances[0].push({ type: 'table-diff', version: server.version + 1, rows: [], order: null, table: { studies } });
+  await settle();
+  expect(Array.from(el.querySelectorAll('.jx-study')).map(b => b.textContent)).toEqual([
+    'Study st: 3 / 4 trials, 0 running, best 0.95 (st-1)'
+  ]);
+  expect(Array.from(el.querySelectorAll('tr.jx-best')).map(tr => (tr as HTMLElement).dataset.key)).toEqual(['abc1234/st-1']);
   model.dispose();
 });
