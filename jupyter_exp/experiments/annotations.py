@@ -17,6 +17,7 @@ from ..project import Project
 from .notes import Note, read_notes
 
 if TYPE_CHECKING:
+    from ..studies.progress import Progress
     from .collect import ExpRow
 
 DEFAULT_MESSAGES = ("dvc: commit experiment ", "jupyter-exp queue: ")
@@ -139,6 +140,55 @@ def _labels_through_optuna(project: Project) -> dict[str, str] | None:
     except JupyterExpError:  # Optuna uninstalled since: the table shows no Trial column
         return None
     return labels
+
+
+# Each study's progress line, by the study file's stat, as the trial labels.
+_progress: dict[str, tuple[tuple, dict[str, Progress]]] = {}
+
+
+def study_progress(project: Project) -> dict[str, Progress]:
+    """Each search study's progress (``23 / 40 trials, 3 running, best 0.914 (st-17)``
+    and its best experiment), by study name; {} without a search. Read again only when
+    a search wrote to the study file (two stats otherwise), without importing Optuna
+    unless the file's tables are not the ones ``studies.progress`` knows."""
+    from ..studies.study import STUDY_FILE
+
+    path = project.search_dir / STUDY_FILE
+    stamp = (_stat(path), _stat(path.with_name(path.name + "-wal")))
+    if stamp[0] is None:
+        return {}
+    known = _progress.get(str(path))
+    if known is not None and known[0] == stamp:
+        return known[1]
+    from ..studies.progress import read_progress
+
+    found = read_progress(path)
+    if found is None:
+        found = _progress_through_optuna(project)
+        if found is None:
+            return {}
+    _progress[str(path)] = (stamp, found)
+    return found
+
+
+def _progress_through_optuna(project: Project) -> dict[str, Progress] | None:
+    """:func:`study_progress` read by Optuna; None when it is not installed."""
+    from ..errors import JupyterExpError
+    from ..studies.progress import Progress
+    from ..studies.study import status_line, study_names, trial_infos
+
+    found = {}
+    try:
+        names = study_names(project)
+    except JupyterExpError:  # Optuna uninstalled since
+        return None
+    for study in names:
+        try:
+            best = next((t.experiment for t in trial_infos(project, study) if t.best), None)
+            found[study] = Progress(status_line(project, study), best)
+        except JupyterExpError:  # not a study `exp run --search` started
+            continue
+    return found
 
 
 def _carried_notes(rows: list[ExpRow], noted: set[str]) -> dict[str, str]:

@@ -55,13 +55,20 @@ def read_labels(path: Path) -> dict[str, str] | None:
         return None
 
 
-def _labels(db: sqlite3.Connection) -> dict[str, str] | None:
+def known_schema(db: sqlite3.Connection) -> bool:
+    """Whether the file's tables are those read here (Optuna's schema revision and columns)."""
     if {row[0] for row in db.execute("SELECT version_num FROM alembic_version")} - REVISIONS:
-        return None  # a later Optuna's schema: its tables may mean something else
+        return False  # a later Optuna's schema: its tables may mean something else
     for table, needed in COLUMNS.items():
         have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}  # noqa: S608 - our own names
         if not needed <= have:
-            return None
+            return False
+    return True
+
+
+def _labels(db: sqlite3.Connection) -> dict[str, str] | None:
+    if not known_schema(db):
+        return None
     searches = {
         study_id
         for (study_id,) in db.execute("SELECT study_id FROM study_user_attributes WHERE key = ?", (SETUP_ATTR,))

@@ -29,7 +29,7 @@ from ..gc_pause import gc_paused
 from ..options import ShowOptions
 from ..project import Project
 from ..refs import NOTES_DIR
-from . import actions, export, view
+from . import actions, export, studies, view
 from .prefs import load_prefs, save_prefs
 from .view_memo import ViewMemo
 from .watcher import Watcher
@@ -98,6 +98,7 @@ class TableController:
         self.collected_in_full: tuple[float, float] = (time.monotonic(), 0.0)
         self._prefs = load_prefs(project)
         self._progress: dict[str, dict] = {}
+        self._studies: list[studies.StudyRows] = []  # the studies with trials among the rows
         self._workers = 0
         self._callbacks: list[Callable[[Patch], None]] = []
         self._lock = threading.RLock()
@@ -122,6 +123,7 @@ class TableController:
             "note": self._note,
             "tag": self._tag,
             "export": self._export,
+            "study": self._study,
         }
         self.refresh()
 
@@ -174,6 +176,7 @@ class TableController:
         self.annotations = self._annotate(self.rows)
         self._progress = live_state.running_progress(self.project, self.rows, running=self._collected.running)
         self._workers = live_state.worker_count(self.project)
+        self._studies = studies.among(self.project, self.rows)
         self._redraw()
 
     def _annotate(self, rows: list[ExpRow]) -> Annotations:
@@ -206,6 +209,8 @@ class TableController:
         rows = self._shown_rows()
         table = view.build(rows, self.cols, self._prefs, self._progress, self.annotations, memo=self._view_memo)
         table["counts"]["workers"] = self._workers
+        # (a copy: the view memo keeps the table it built)
+        table = dict(table, studies=studies.lines(self._studies, self._prefs))
         self._emit(table=table, prefs=self._prefs.to_json())
 
     def to_dataframe(self, visible: bool = False):
@@ -272,6 +277,11 @@ class TableController:
     def _unfilter(self, msg: dict) -> None:
         index, filters = int(msg["index"]), self._prefs.filters
         self.set_preferences(replace(self._prefs, filters=filters[:index] + filters[index + 1 :]))
+
+    def _study(self, msg: dict) -> None:
+        """``{"type": "study", "name"}``: show only that study's trials (a filter on the
+        Trial column, as the filter bar shows and removes any); again: show all."""
+        self.set_preferences(studies.toggle_filter(self._prefs, str(msg["name"]), self._column_types()))
 
     def _option(self, msg: dict) -> None:
         name, value = msg["name"], bool(msg["value"])

@@ -11,7 +11,10 @@ from typing import Any
 from ..errors import JupyterExpError
 from ..render.text import format_value
 
-OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "contains", "empty", "before", "after")
+OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "contains", "empty", "before", "after", "study")
+# "study": the trials of one search study, on the Trial column (``st #3, best``); the
+# table's study lines add it, so no column's menu offers it.
+STUDY_COLUMN = "trial"
 # What the filter menu offers for a column of each type (view.build hands it over).
 OPERATORS_BY_TYPE = {
     "number": ("=", "!=", "<", "<=", ">", ">=", "empty"),
@@ -33,7 +36,7 @@ class Filter:
 
     def describe(self, label: str | None = None) -> str:
         """The filter as its chip reads: ``lr > 0.1`` (``label``: the column's display name)."""
-        shown = "is empty" if self.op == "empty" else f"{self.op} {self.value}"
+        shown = {"empty": "is empty", "study": f"of study {self.value}"}.get(self.op, f"{self.op} {self.value}")
         return f"{label or self.column} {shown}".rstrip()
 
 
@@ -80,6 +83,8 @@ def matches(flt: Filter, v: Any, kind: str) -> bool:
     value = operand(flt, kind)
     if flt.op == "empty":
         return v is None or v == ""
+    if flt.op == "study":  # a trial label: "<study> #<number>[, best][, pruned]"
+        return isinstance(v, str) and v.rsplit(" #", 1)[0] == value
     if v is None:
         return flt.op == "!="
     if flt.op == "contains":
@@ -121,4 +126,6 @@ def check(flt: Filter, columns: dict[str, str]) -> None:
         raise FilterError(f"Unknown column '{flt.column}' for a filter; pick one of the table's columns.")
     if flt.op not in OPERATORS:
         raise FilterError(f"Unknown filter operator '{flt.op}'; use one of {', '.join(OPERATORS)}.")
+    if flt.op == "study" and flt.column != STUDY_COLUMN:
+        raise FilterError(f"'study' filters the Trial column; filter '{STUDY_COLUMN}' by study, not '{flt.column}'.")
     operand(flt, columns[flt.column])  # raises on a value that cannot be compared

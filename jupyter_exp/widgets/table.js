@@ -174,6 +174,7 @@ function render({ model, el, embed }) {
     <div class="jx-actions"></div>
     <div class="jx-pending" hidden></div>
     <div class="jx-message" role="status"><span class="jx-message-text"></span><button data-cmd="dismiss" title="dismiss">✕</button></div>
+    <div class="jx-studies"></div>
     <div class="jx-scroll"><table class="jx-table"><colgroup></colgroup><thead></thead><tbody></tbody></table></div>
     <div class="jx-panel" hidden><div class="jx-panel-head"><b></b>
       <button data-cmd="close-panel" title="close">×</button></div><div class="jx-panel-body"></div></div>`;
@@ -185,6 +186,7 @@ function render({ model, el, embed }) {
   let rowsAll = [];  // the table's rows, all of them; the DOM holds a window of them
   let drawn = [0, 0];  // the rows in the DOM: [first, end)
   let drawnHead = "";  // the header's HTML as last drawn
+  let studiesDrawn = "";  // the study lines' HTML as last drawn
   let rowHeight = 0;  // measured from a drawn row; 0 until then
   let rowHtml = () => "";
   let editing = null;  // the cell being edited: {key, column, value}
@@ -259,6 +261,7 @@ function render({ model, el, embed }) {
       return `<span class="jx-chip${f.active ? "" : " jx-inactive"}" title="${f.active ? esc(f.column) : "does not apply to the columns shown now"}">${esc(text)}` +
         `<button data-unfilter="${f.index}" title="remove this filter">×</button></span>`;
     }).join("");
+    drawStudies(t.studies || []);
     const note = $(".jx-filter-note");
     note.textContent = t.filter_note ? "ⓘ" : "";
     note.title = t.filter_note || "";
@@ -267,6 +270,16 @@ function render({ model, el, embed }) {
       ` ${esc(c.group === "info" ? c.label : `${c.group}: ${c.label}`)}</label>` +
       `<button data-move="${esc(c.id)}" data-by="-1" title="move left">←</button>` +
       `<button data-move="${esc(c.id)}" data-by="1" title="move right">→</button></div>`).join("");
+  }
+
+  // One line per search study with trials in the table; a click shows only its trials
+  // (a Trial-column filter, a chip like any), a second click all again.
+  function drawStudies(studies) {
+    const html = studies.map((s) =>
+      `<button class="jx-study${s.filtered ? " jx-study-on" : ""}" data-study="${esc(s.name)}" aria-pressed="${s.filtered}" ` +
+      `title="${s.filtered ? "show every experiment again" : "show only this study's trials"}">` +
+      `<b>Study ${esc(s.name)}:</b> ${esc(s.line)}</button>`).join("");
+    if (html !== studiesDrawn) $(".jx-studies").innerHTML = studiesDrawn = html;  // (a live refresh leaves a hovered line alone)
   }
 
   // The operators that fit the chosen column's type (all of them for an unknown type).
@@ -313,6 +326,7 @@ function render({ model, el, embed }) {
       $("thead").innerHTML = headHtml;
       drawnHead = headHtml;
     }
+    const bestKeys = new Set((t.studies || []).map((s) => s.best_key).filter(Boolean));
     rowHtml = (r) => {
       const isExp = r.kind === "experiment" || r.kind === "checkpoint";
       const cells = r.cells.map((v, i) => {
@@ -334,7 +348,8 @@ function render({ model, el, embed }) {
       const canStar = r.kind === "experiment" && r.can_star !== false;
       const canApply = isExp && r.can_apply !== false;
       const skip = r.filters_skip ? ` title="${esc(t.filter_note || "filters do not apply to this row")}"` : "";
-      return `<tr data-key="${esc(r.key)}" class="jx-row jx-${esc(r.kind)}${selected.has(r.key) ? " jx-selected" : ""}${r.filters_skip ? " jx-skip" : ""}"${skip}>` +
+      const best = bestKeys.has(r.key) ? " jx-best" : "";
+      return `<tr data-key="${esc(r.key)}" class="jx-row jx-${esc(r.kind)}${best}${selected.has(r.key) ? " jx-selected" : ""}${r.filters_skip ? " jx-skip" : ""}"${skip}>` +
         `<td><input type="checkbox" class="jx-select" aria-label="select ${esc(r.cells[0])}" ${selected.has(r.key) ? "checked" : ""}></td>` +
         `<td>${canStar ? `<button class="jx-star" data-star="${esc(r.key)}" title="star">${r.starred ? "★" : "☆"}</button>` : ""}</td>` +
         `<td>${canApply ? `<button class="jx-apply" data-row-action="apply" data-key="${esc(r.key)}" title="apply to the workspace">Apply</button>` : ""}</td>` +
@@ -620,6 +635,7 @@ function render({ model, el, embed }) {
     else if (d.star) send({ type: "star", key: d.star });
     else if (d.expand) send({ type: "expand", key: d.expand });
     else if (d.unfilter) send({ type: "unfilter", index: Number(d.unfilter) });
+    else if (d.study) send({ type: "study", name: d.study });
     else if (d.edit) startEdit(d.key, d.edit, false);
     else if (d.annotate) startEdit([...selected][0], d.annotate, true);
     else if (d.csv) {
