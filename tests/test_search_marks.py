@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import make_repo
+from helpers import exp_refs
 
 import jupyter_exp
 from jupyter_exp.project import Project
@@ -125,6 +126,49 @@ def test_a_study_file_of_another_schema_is_not_read_without_optuna(searched: Pat
         assert read_labels(other) is None, change  # trial_labels reads it through Optuna then
         assert read_progress(other) is None, change  # and so does study_progress
         other.unlink()
+
+
+def test_a_study_file_under_a_path_with_uri_characters_is_read_where_it_is(searched: Path, tmp_path: Path):
+    """``?``, ``#`` and ``%`` in a project's path: the study file is read there, read-only;
+    no file is made where a cut-short path would point."""
+    import sqlite3
+
+    from jupyter_exp.studies.labels import read_labels
+    from jupyter_exp.studies.progress import read_progress
+
+    project = Project(searched)
+    expected = (read_labels(project.search_dir / "studies.db"), read_progress(project.search_dir / "studies.db"))
+    odd = tmp_path / "odd" / "p?x#y%41"
+    odd.mkdir(parents=True)
+    with sqlite3.connect(project.search_dir / "studies.db") as db, sqlite3.connect(odd / "studies.db") as copy:
+        db.backup(copy)
+    assert (read_labels(odd / "studies.db"), read_progress(odd / "studies.db")) == expected
+    assert expected[0] and sorted(p.name for p in (tmp_path / "odd").iterdir()) == ["p?x#y%41"]
+    assert read_labels(tmp_path / "odd" / "missing.db") is None and not (tmp_path / "odd" / "missing.db").exists()
+
+
+def test_one_commit_that_is_two_trials_keeps_each_ones_label(searched: Path, cli, monkeypatch: pytest.MonkeyPatch):
+    """Two searches that sample the same params in the same second record one commit: the
+    Trial label belongs to each experiment, not to the commit."""
+    for variable in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):  # the same second, whatever the load
+        monkeypatch.setenv(variable, "2026-01-02T03:04:05+00:00")
+    for name in ("one", "again"):
+        space = ["train.depth=choice(5)"]
+        jupyter_exp.search(space, objective="metrics.json:acc", maximize=True, trials=1, name=name, quiet=True)
+    first = jupyter_exp.search_trials("one")["one-1"]
+    refs = exp_refs(searched)
+    assert refs["again-1"] == refs[first.experiment]  # one commit, two experiments
+    df = jupyter_exp.show().set_index("experiment")
+    assert df.loc["again-1", "trial"] == "again #1, best" and df.loc["one-1", "trial"] == "one #1, best"
+    listed = json.loads(cli("show", "--json").stdout)
+    metas = {e["name"]: e["revs"][0]["data"]["meta"] for b in listed for e in b.get("experiments") or []}
+    assert metas["again-1"]["trial"] == "again #1, best" and metas["one-1"]["trial"] == "one #1, best"
+    table = TableController(Project(searched))
+    try:
+        cells = trial_cells(table)
+        assert cells["again-1"] == "again #1, best" and cells["one-1"] == "one #1, best"
+    finally:
+        table.close()
 
 
 def studies_of(table: TableController) -> list[dict]:

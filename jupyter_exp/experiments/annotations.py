@@ -9,7 +9,7 @@ wrote, and show as no message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +44,16 @@ class Annotation:
         return {"note": self.note, "message": self.message, "trial": self.trial}[column] or None
 
 
-Annotations = dict[str, Annotation]  # by commit
+Annotations = dict[str, Annotation]  # by commit (and by "commit@name": see annotation_of)
+
+
+def annotation_of(annotations: Annotations | None, row: ExpRow) -> Annotation | None:
+    """The annotation of ``row``: its commit's, unless experiments of one commit are
+    different trials (two searches sampled the same params: one commit, two names); then
+    each experiment's own, kept under ``commit@name``. The workspace has none."""
+    if not annotations or row.kind == "workspace":
+        return None
+    return annotations.get(f"{row.rev}@{row.name}") or annotations.get(row.rev)
 
 
 # Messages by commit, for this process: a commit never changes, and its SHA names it in
@@ -93,6 +102,12 @@ def annotate(
             result[rev] = Annotation(message=message, trial=trial)
         else:
             result[rev] = Annotation(note.text, note.tags, message, note.error, trial)
+    # A commit that is two trials (two searches sampled the same params), or a trial and
+    # an experiment run by hand: each experiment's own label.
+    for row in rows if tried else []:
+        own = trials.get(row.name or "", "")
+        if row.kind == "experiment" and row.rev in tried and own != tried[row.rev]:
+            result[f"{row.rev}@{row.name}"] = replace(result[row.rev], trial=own)
     return result
 
 

@@ -25,6 +25,8 @@ def experiments(rows: list[ExpRow], cols: list[Column], annotations: Annotations
     (``params.<label>``, ``metrics.<label>``); a missing or unreadable value is None.
     With ``annotations``: ``note``, ``tags`` (comma-separated) and ``message`` columns
     after the info columns, and ``trial`` when an Optuna search ran some of them."""
+    from ..experiments.annotations import annotation_of
+
     notes = ["note", "tags", "message"] if annotations is not None else []
     if annotations and any(a.trial for a in annotations.values()):
         notes.append("trial")
@@ -41,7 +43,7 @@ def experiments(rows: list[ExpRow], cols: list[Column], annotations: Annotations
             "step": row.step,
         }
         if annotations is not None:
-            found = annotations.get(row.rev) if row.kind != "workspace" else None
+            found = annotation_of(annotations, row)
             record["note"] = found.note or None if found else None
             record["tags"] = ", ".join(found.tags) or None if found else None
             record["message"] = found.message or None if found else None

@@ -77,7 +77,9 @@ def _serializable(row: ExpRow, annotations: Annotations | None = None) -> dict:
 def _meta(row: ExpRow, annotations: Annotations | None) -> dict:
     """DVC's free-form ``meta`` (always ``{}`` from DVC): the row's note, tags and
     message when it has any, keys DVC's readers do not look for."""
-    found = annotations.get(row.rev) if annotations and row.kind != "workspace" else None
+    from ..experiments.annotations import annotation_of
+
+    found = annotation_of(annotations, row)
     if found is None:
         return {}
     meta: dict = {}

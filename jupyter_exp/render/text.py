@@ -262,13 +262,13 @@ def _annotation_cells(
 ) -> None:
     """Append the Note, Tags and Message columns some row has (a note's first line in a
     text table; whole in CSV), in place."""
-    from ..experiments.annotations import ANNOTATION_COLUMNS, HEADERS
+    from ..experiments.annotations import ANNOTATION_COLUMNS, HEADERS, annotation_of
 
     fill = "" if csv_mode else MISSING
     for column in ANNOTATION_COLUMNS:
         cells = []
         for row in rows:
-            found = annotations.get(row.rev) if row.kind != "workspace" else None
+            found = annotation_of(annotations, row)
             v = found.value(column) if found is not None else None
             if found is not None and found.error is not None and column == "note":
                 v = ERROR

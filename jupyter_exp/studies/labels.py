@@ -26,7 +26,9 @@ COLUMNS = {
 }
 # Optuna's schema revisions (alembic's) whose tables above are as read here: 3.2 to 5.0.
 REVISIONS = {"v3.2.0.a"}
-STATES = {"RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING"}
+# Optuna's trial states, and the word each is shown as.
+STATE_WORDS = {"RUNNING": "running", "COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "WAITING": "waiting"}
+STATES = set(STATE_WORDS)
 DIRECTIONS = {"MINIMIZE": "ASC", "MAXIMIZE": "DESC"}
 SETUP_ATTR = "jupyter_exp"  # the study user attribute a search's setup is kept in (study.Setup)
 
@@ -44,14 +46,22 @@ def read_labels(path: Path) -> dict[str, str] | None:
     """``study #3``, ``study #3, best`` or ``study #4, pruned`` for each trial of each
     search study in Optuna's SQLite file ``path``, by experiment name; None when the
     file is not laid out as expected (read it through Optuna then)."""
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-    except sqlite3.Error:
+    connection = connect_read_only(path)
+    if connection is None:
         return None
     try:
         with contextlib.closing(connection):
             return _labels(connection)
     except (sqlite3.Error, ValueError, TypeError):  # a schema or values not as expected
+        return None
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection | None:
+    """``path`` opened read-only (never created), or None. The URI is quoted: a ``?``,
+    ``#`` or ``%`` in the project's path must not cut it short or drop ``mode=ro``."""
+    try:
+        return sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, timeout=10)
+    except (sqlite3.Error, OSError, ValueError):
         return None
 
 

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from .labels import BEST_ORDER, DIRECTIONS, SETUP_ATTR, STATES, known_schema
+from .labels import BEST_ORDER, DIRECTIONS, SETUP_ATTR, STATE_WORDS, STATES, connect_read_only, known_schema
 
 INFINITE = {"INF_NEG": float("-inf"), "INF_POS": float("inf")}
 
@@ -38,18 +38,14 @@ def line_of(done: int, total: int, counts: dict[str, int], best: tuple[float, st
 def read_progress(path: Path) -> dict[str, Progress] | None:
     """The progress of each search study in Optuna's SQLite file ``path``, by study
     name; None when the file is not laid out as expected (read it through Optuna then)."""
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-    except sqlite3.Error:
+    connection = connect_read_only(path)
+    if connection is None:
         return None
     try:
         with contextlib.closing(connection):
             return _progress(connection)
     except (sqlite3.Error, ValueError, TypeError, KeyError):  # a schema or values not as expected
         return None
-
-
-WORDS = {"RUNNING": "running", "COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "WAITING": "waiting"}
 
 
 def _progress(db: sqlite3.Connection) -> dict[str, Progress] | None:
@@ -70,7 +66,7 @@ def _progress(db: sqlite3.Connection) -> dict[str, Progress] | None:
         ).fetchall():
             if state not in STATES:
                 return None
-            counts[WORDS[state]] = int(count)
+            counts[STATE_WORDS[state]] = int(count)
         done = sum(counts.get(s, 0) for s in ("complete", "pruned", "failed"))
         best = db.execute(BEST_ORDER.format(order=DIRECTIONS[directions[0][0]]), (study_id,)).fetchone()
         shown: tuple[float, str] | None = None

@@ -9,6 +9,7 @@ name its experiment and queue entry, and say why it failed.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -23,6 +24,7 @@ from ..errors import option
 from ..project import Project
 from ..serialize import temp_sibling
 from .exceptions import OptunaMissingError, SearchError, UnknownSamplerError, UnknownStudyError
+from .labels import STATE_WORDS
 from .space import SearchSpace, parse_space
 
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
@@ -236,9 +238,6 @@ class TrialInfo:
     error: str | None
 
 
-STATE_WORDS = {"RUNNING": "running", "COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "WAITING": "waiting"}
-
-
 def trial_infos(project: Project, name: str) -> list[TrialInfo]:
     """Every trial of study ``name``, in order."""
     study, _setup = load(project, name)
@@ -271,15 +270,13 @@ def status_line(project: Project, name: str) -> str:
     follow the running one when there are any."""
     study, setup = load(project, name)
     infos = trial_infos(project, name)
+    from .progress import line_of
+
     done = sum(1 for t in infos if t.state in ("complete", "pruned", "failed"))
-    parts = [f"{done} / {setup.trials} trials", f"{sum(1 for t in infos if t.state == 'running')} running"]
-    for state in ("pruned", "failed"):
-        count = sum(1 for t in infos if t.state == state)
-        if count:
-            parts.append(f"{count} {state}")
+    counts = collections.Counter(t.state for t in infos)
     best = next((t for t in infos if t.best), None)
-    parts.append(f"best {best.value:.6g} ({best.experiment})" if best and best.value is not None else "no best yet")
-    return ", ".join(parts)
+    shown = (best.value, best.experiment) if best is not None and best.value is not None else None
+    return line_of(done, setup.trials, counts, shown)
 
 
 def best_experiment(project: Project, name: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..experiments.annotations import ANNOTATION_COLUMNS, HEADERS, Annotations
+from ..experiments.annotations import ANNOTATION_COLUMNS, HEADERS, Annotations, annotation_of
 from ..experiments.collect import ExpRow
 from ..experiments.columns import ERROR, MISSING, Column, value
 from ..render.text import format_value
@@ -31,7 +31,7 @@ def cell(row: ExpRow, column: str, cols: dict[str, Column], annotations: Annotat
 
 
 def _annotation(row: ExpRow, column: str, annotations: Annotations | None) -> str | None:
-    found = (annotations or {}).get(row.rev) if row.kind != "workspace" else None
+    found = annotation_of(annotations, row)
     v = found.value(column) if found is not None else None
     return ", ".join(v) if isinstance(v, tuple) else v
 

@@ -197,7 +197,8 @@ class TableController:
         if not fresh and last is not None and last[1] == trials and not self._notes[1]:
             start, end = same_ends(last[0], rows)
             left, came = last[0][start : len(last[0]) - end], rows[start : len(rows) - end]
-            if not any(r.rev in self.annotations for r in left) and not annotate(self.project, came, {}, trials):
+            touched = left + came  # (a row that came may share a commit another row has)
+            if not any(r.rev in self.annotations for r in touched) and not annotate(self.project, came, {}, trials):
                 return self.annotations
         found = annotate(self.project, rows, self._notes[1], trials)
         return self.annotations if found == self.annotations else found
