@@ -631,6 +631,24 @@ def test_a_driver_killed_after_pruning_a_trial_leaves_it_pruned_for_resume(stepp
     assert not list(Project(root).search_dir.glob("pruned-*.json"))  # told: nothing left waiting
 
 
+def test_a_driver_killed_after_recording_a_pruned_trial_leaves_it_pruned_for_resume(stepped):
+    """Killed right after the pruned trial's experiment ref was written (the third record of
+    this driver: two trials ran to the end first), before Optuna was told: still pruned."""
+    root = stepped(0.5)  # a run takes 5 s
+    args = [*cli_command(), "run", "--search", "-S", "train.quality=choice(0.9,0.8,0.1)", "--sampler", "grid"]
+    args += ["--objective", "metrics.json:acc", "--maximize", "--prune", "median", "--trials", "3", "-j", "1"]
+    env = dict(os.environ, JUPYTER_EXP_KILL_AT="record.ref-written#3")
+    killed = subprocess.run([*args, "-n", "pr3", "--seed", "5"], env=env, capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    (number,) = _prune_decisions(root)
+    assert f"pr3-{number}" in exp_refs(root)  # recorded, not told
+    out = subprocess.run([*cli_command(), "run", "--search", "--resume", "pr3"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    trials = jupyter_exp.search_trials("pr3")
+    assert trials[f"pr3-{number}"].state == "pruned", trials[f"pr3-{number}"]
+    assert sorted(t.state for t in trials.values()) == ["complete", "complete", "pruned"]
+
+
 NESTED_SCORE = """import json, yaml
 depth = yaml.safe_load(open('conf/params.yaml'))['train']['depth']
 seed = yaml.safe_load(open('params.yaml'))['seed']

@@ -360,9 +360,17 @@ class Driver:
             if active.entry_id is not None:
                 seen_path(self.project, active.entry_id).unlink(missing_ok=True)
 
+    def _recorded_as_pruned(self, rev: str | None) -> bool:
+        """Whether ``rev`` is what :meth:`_record_pruned` wrote (a driver that died before
+        telling Optuna leaves a pruned trial's entry successful, or failed with that ref)."""
+        if rev is None:
+            return False
+        said = next((message for _, message in self.project.git.commit_messages([rev])), "")
+        return said.startswith(f"{self.name}: trial ") and " pruned at step " in said.split("\n", 1)[0]
+
     def _tell_trial(self, active: Active, state: str, rev: str | None, error: str | None) -> None:
         trial, experiment = active.trial, active.experiment
-        if active.pruned and state == "success":
+        if active.pruned and state == "success" and not self._recorded_as_pruned(rev):
             active.pruned = False  # the stop came after the run had ended: it ran to the end
         if active.pruned:
             trial.set_user_attr("pruned_at_step", active.last_step)
