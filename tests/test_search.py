@@ -16,6 +16,7 @@ from conftest import cli_command, git, make_repo
 from helpers import queue_states, wait_for
 
 import jupyter_exp
+from jupyter_exp.errors import ParamsError
 from jupyter_exp.experiments.queue_store import QueueStore
 from jupyter_exp.project import Project
 from jupyter_exp.studies.exceptions import (
@@ -647,6 +648,36 @@ def test_a_driver_killed_after_recording_a_pruned_trial_leaves_it_pruned_for_res
     trials = jupyter_exp.search_trials("pr3")
     assert trials[f"pr3-{number}"].state == "pruned", trials[f"pr3-{number}"]
     assert sorted(t.state for t in trials.values()) == ["complete", "complete", "pruned"]
+
+
+def test_a_symlinked_params_file_is_written_through_its_link(scored: Path):
+    """params.yaml a committed link to conf/params.yaml: each trial writes the file the link
+    names and keeps the link; a link out of the project fails its trials with one line."""
+    (scored / "conf").mkdir()
+    (scored / "params.yaml").rename(scored / "conf" / "params.yaml")
+    (scored / "params.yaml").symlink_to("conf/params.yaml")
+    git(scored, "add", "-A")
+    git(scored, "commit", "-qm", "params through a link")
+    jupyter_exp.search(["train.depth=choice(4,8)"], objective=OBJECTIVE, maximize=True, sampler="grid", name="ln")
+    trials = jupyter_exp.search_trials("ln")
+    assert sorted(t.state for t in trials.values()) == ["complete", "complete"]
+    for t in trials.values():
+        rev = exp_refs(scored)[t.experiment]
+        assert git(scored, "ls-tree", rev, "params.yaml").split()[0] == "120000"  # still a link
+        assert f"depth: {t.params['train.depth']}" in git(scored, "show", f"{rev}:conf/params.yaml")
+        assert t.value == pytest.approx(acc(0.001, t.params["train.depth"]))
+    (scored / "params.yaml").unlink()
+    (scored / "params.yaml").symlink_to("../outside.yaml")
+    git(scored, "commit", "-qam", "a link out of the project")
+    before = sorted(exp_refs(scored))
+    with pytest.raises(ParamsError, match="^Params file 'params.yaml' is a symlink to '../outside.yaml'") as caught:
+        jupyter_exp.search(["train.depth=choice(4,8)"], objective=OBJECTIVE, trials=1, name="out", quiet=True)
+    assert "\n" not in str(caught.value)
+    assert {n: (t.state, t.error) for n, t in jupyter_exp.search_trials("out").items()} == {
+        "out-1": ("failed", str(caught.value))  # the study keeps the trial, failed with the reason
+    }
+    assert sorted(exp_refs(scored)) == before and not (scored.parent / "outside.yaml").exists()
+    assert not [e for e in QueueStore(Project(scored)).entries() if e.name.startswith("out")]
 
 
 NESTED_SCORE = """import json, yaml

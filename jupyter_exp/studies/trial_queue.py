@@ -10,9 +10,11 @@ edit to the workspace while the study runs does not reach its later trials.
 
 from __future__ import annotations
 
+import posixpath
 import threading
 from pathlib import Path
 
+from ..errors import ParamsError
 from ..git.index import Index
 from ..options import ReproOptions
 from ..overrides import OverrideSet, overridden_texts
@@ -48,6 +50,7 @@ class TrialQueue:
                 e.name for e in self.store.entries() if e.baseline == baseline and e.state in ("queued", "running")
             }
         self.base_texts: dict[str, str | None] = {}  # params files as the snapshot has them
+        self.links: dict[str, str] = {}  # a params file's name -> the file it is (links followed)
         self.lock = threading.Lock()  # pool threads queue trials; the index below is shared
         # The snapshot's top folder (name -> ls-tree line): a trial whose params files are
         # all there gets its tree from one `git mktree`, without an index.
@@ -67,6 +70,7 @@ class TrialQueue:
         if name in self.taken and not self.options.force:
             raise ExperimentExistsError.taken(name, self.baseline)
         with self.lock:
+            overrides = self._through_links(overrides)
             texts = overridden_texts(self.project.root, overrides, read=self._base_text)
             tree = self._top_tree(texts) if not any("/" in path for path in texts) else self._index_tree(texts)
             entry = queue_tree(self.project, self.store, tree, self.baseline, name, self.targets, self.options)
@@ -95,6 +99,39 @@ class TrialQueue:
             index.set_blob(path, text)
         self.written |= set(texts)
         return index.write_tree()
+
+    def _through_links(self, overrides: OverrideSet) -> OverrideSet:
+        """``overrides`` by the file each names in the snapshot, a symlinked params file
+        followed to the file it names (as writing through the workspace's link would), so
+        the link stays a link.
+
+        Raises:
+            ParamsError: a link that leaves the project, or a loop of links.
+        """
+        found: OverrideSet = {}
+        for name, changes in overrides.items():
+            real = self._real_name(name)
+            found[real] = found.get(real, []) + list(changes)
+        return found
+
+    def _real_name(self, name: str) -> str:
+        if name not in self.links:
+            path, hops = posixpath.normpath(name), 0
+            while True:
+                entry = self.project.git.sized_tree_entries(self.tree, (path,), recursive=False)
+                if not entry or entry[0][0] != "120000":
+                    break
+                found = self.project.git.read_object(entry[0][2])
+                target = found[2].decode("utf-8", "replace") if found else ""
+                path = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+                hops += 1
+                if posixpath.isabs(target) or path == ".." or path.startswith("../") or hops > 40:
+                    raise ParamsError(
+                        f"Params file '{name}' is a symlink to '{target}', outside the project (or a loop of "
+                        "links); point it at a file inside the project."
+                    )
+            self.links[name] = path
+        return self.links[name]
 
     def _base_text(self, path: str) -> str | None:
         if path not in self.base_texts:
