@@ -122,6 +122,14 @@ async def test_the_sidebar_is_offered_trends_and_study_plots_and_gets_them_drawn
             [("plot", "trend:steps"), ("revisions", "sp-1")],
             'revisions must be a JSON list of "label=<commit id>" strings.',
         ),
+        (  # nested past the JSON parser's depth: still a 400, not a server error
+            [("plot", "trend:steps"), ("revisions", "[" * 5000)],
+            'revisions must be a JSON list of "label=<commit id>" strings.',
+        ),
+        (
+            [("plot", "trend:steps"), ("revisions", json.dumps(["sp-1=" + "f" * 40]))],
+            f"Commit id {'f' * 40} names no single commit of this project (for 'sp-1'); refresh the table.",
+        ),
     ):
         code, answer = await status(jp_fetch, [("project", "studied"), *params])
         assert code == 400 and answer["message"] == message, answer

@@ -79,7 +79,7 @@ def draw(project: Project, plot_id: str, revisions: str = "[]", metric: str | No
         UnknownStudyError: no study has that name.
     """
     if plot_id == STEPS:
-        return {"specs": _steps(project, _revisions(revisions), metric)}
+        return {"specs": _steps(project, _known(project, _revisions(revisions)), metric)}
     parts = plot_id.split(":")
     if len(parts) == 3 and parts[0] == "study" and parts[2] in STUDY_PLOTS:
         return {"specs": _study(project, parts[1], parts[2])}
@@ -89,8 +89,8 @@ def draw(project: Project, plot_id: str, revisions: str = "[]", metric: str | No
 def _revisions(text: str) -> list[Revision]:
     """A JSON list of ``label=rev`` pairs as revisions, each rev a commit id (the table's rows give them)."""
     try:
-        pairs = json.loads(text)
-    except ValueError:
+        pairs = json.loads(text) if len(text) <= 300 * MAX_REVISIONS else None
+    except (ValueError, RecursionError):  # (a deeply nested list is no list of pairs either)
         pairs = None
     if not isinstance(pairs, list) or not all(isinstance(p, str) for p in pairs):
         raise PlotRequestError('revisions must be a JSON list of "label=<commit id>" strings.')
@@ -106,6 +106,22 @@ def _revisions(text: str) -> list[Revision]:
         else:
             raise PlotRequestError(f"Bad revision '{pair[:80]}'; give label=<commit id> or workspace.")
     return found
+
+
+def _known(project: Project, revisions: list[Revision]) -> list[Revision]:
+    """``revisions``, each a commit of this project.
+
+    Raises:
+        PlotRequestError: a commit id names no commit here (or several).
+    """
+    asked = [r.rev for r in revisions if r.rev is not None]
+    found = {sha for sha, _ in project.git.commit_messages(asked)}
+    for r in revisions:
+        if r.rev is not None and not any(sha.startswith(r.rev) for sha in found):
+            raise PlotRequestError(
+                f"Commit id {r.rev} names no single commit of this project (for '{r.label[:80]}'); refresh the table."
+            )
+    return revisions
 
 
 def _entries(project: Project, found: PlotSet, kind: str, colours: dict[str, str] | None) -> list[dict[str, Any]]:
