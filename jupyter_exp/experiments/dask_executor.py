@@ -253,15 +253,16 @@ def _recorded(root: str | None, entry_id: str) -> Outcome | None:
     return Outcome(entry_id, entry.name, entry.state, exp_rev=entry.exp_rev, error=entry.error)
 
 
-def stop_worker_runs(root: str) -> int:
+def stop_worker_runs(root: str, ids: list[str] | None = None) -> int:
     """On a Dask worker: stop the stage commands of the entries this worker process runs
-    (SIGINT, SIGTERM, SIGKILL), marked to go back to the queue. Returns how many."""
+    (``ids``: of those entries only; another process's runs may share the worker),
+    marked to go back to the queue (SIGINT, SIGTERM, SIGKILL). Returns how many."""
     import os
 
     from ..project import Project
     from .queue import stop_running
 
-    return len(stop_running(Project(root), "requeue", pid=os.getpid()))
+    return len(stop_running(Project(root), "requeue", pid=os.getpid(), ids=set(ids) if ids is not None else None))
 
 
 def executor_for(spec: str | None) -> Executor:

@@ -207,21 +207,28 @@ def this_host() -> str:
     return socket.gethostname()
 
 
-def stop_running(project: Project, request: str, pid: int | None = None) -> list[tuple[str, Stopped]]:
-    """Mark every running entry of this host (``pid``: of that process only) with
-    ``request`` ("requeue": it goes back to the queue; "kill": it ends failed), then stop
-    their stages, all at once. Returns each entry's name and what happened to it."""
-    return stop_marked(mark_running(project, request, pid))
+def stop_running(
+    project: Project, request: str, pid: int | None = None, ids: set[str] | None = None
+) -> list[tuple[str, Stopped]]:
+    """Mark every running entry of this host (``pid``: of that process only; ``ids``: only
+    those entries) with ``request`` ("requeue": it goes back to the queue; "kill": it ends
+    failed), then stop their stages, all at once. Returns each entry's name and what
+    happened to it."""
+    return stop_marked(mark_running(project, request, pid, ids))
 
 
-def mark_running(project: Project, request: str, pid: int | None = None) -> list[QueueEntry]:
+def mark_running(
+    project: Project, request: str, pid: int | None = None, ids: set[str] | None = None
+) -> list[QueueEntry]:
     """Record ``request`` on every running entry of this host (``pid``: of that process
-    only) and return them. Done before anything interrupts their runs, so that a run
-    ending on the interrupt finds out why."""
+    only; ``ids``: only those entries) and return them. Done before anything interrupts
+    their runs, so that a run ending on the interrupt finds out why."""
     store = QueueStore(project)
     marked = []
     for entry in store.entries():
         if entry.state != "running" or entry.host not in (None, this_host()) or pid not in (None, entry.pid):
+            continue
+        if ids is not None and entry.id not in ids:
             continue
         try:
             marked.append(store.transition(entry.id, "running", ("running",), owner=entry.claim, stop_request=request))

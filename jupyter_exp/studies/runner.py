@@ -20,7 +20,7 @@ class Runner:
 
     def __init__(self, client: Any = None, cluster: Any = None) -> None:
         self.client, self.cluster = client, cluster
-        self.futures: set[Any] = set()  # the Dask tasks submitted and not yet ended
+        self.futures: dict[Any, str] = {}  # the Dask tasks submitted and not yet ended -> their entries
         self.lock = threading.Lock()
         self.stop_file: Path | None = None  # set (and the file made) when the search is interrupted
 
@@ -38,12 +38,12 @@ class Runner:
             # on its worker after the interrupt's stop has run there).
             should_stop = partial(os.path.exists, str(self.stop_file))
             future = self.client.submit(run_entry, root, entry_id, should_stop=should_stop, pure=False)
-            self.futures.add(future)
+            self.futures[future] = entry_id
         try:
             return future.result()
         finally:
             with self.lock:
-                self.futures.discard(future)
+                self.futures.pop(future, None)
 
     def stop(self, project: Project) -> None:
         """Stop the runs under way, their entries back in the queue (the search was
@@ -60,9 +60,10 @@ class Runner:
             if self.stop_file is not None:
                 self.stop_file.parent.mkdir(parents=True, exist_ok=True)
                 self.stop_file.touch()
-            futures = list(self.futures)
+            futures, ids = list(self.futures), list(self.futures.values())
         try:
-            self.client.run(stop_worker_runs, str(project.root))
+            # Only this search's runs: another process's may share the workers.
+            self.client.run(stop_worker_runs, str(project.root), ids)
             deadline = time.monotonic() + GRACE_SECONDS  # each task's entry back in the queue
             while any(not f.done() for f in futures) and time.monotonic() < deadline:
                 time.sleep(POLL_SECONDS)
