@@ -102,6 +102,18 @@ def test_targets_choose_what_travels(origin, tmp_path, monkeypatch, cli, dvc, jd
     assert proc.returncode == 1 and proc.stderr == "ERROR: Nothing tracked matches nosuch; check the names.\n"
 
 
+def test_a_stage_address_with_its_dvc_yaml_is_a_target(origin, tmp_path, dvc, jdvc):
+    """``push dvc.yaml:train`` (and ``-d``) sends what DVC's sends, as ``push train`` does."""
+    for flags in ((), ("-d",)):
+        pushed = {}
+        for tool, name in ((jdvc, "ours"), (dvc, "theirs")):
+            store = tmp_path / f"{name}{len(flags)}"
+            tool("remote", "add", "--local", "-f", name, str(store))
+            tool("push", "-r", name, *flags, "dvc.yaml:train")
+            pushed[name] = verify_local_remote(store)
+        assert pushed["ours"] == pushed["theirs"] and lock_md5(origin, "model.bin") in pushed["ours"]
+
+
 def test_pulling_a_file_of_a_directory_leaves_the_rest_of_it_alone(origin, tmp_path, monkeypatch, dvc, jdvc):
     """``pull [-f] data/images/1.png`` restores that file; an edit to another file of the
     directory survives, with and without -f, as with DVC (twin clones)."""

@@ -225,7 +225,13 @@ def resolve_targets(project: Project, targets: list[str]) -> list[Target]:
     found = []
     for typed in targets:
         if ":" in typed and not (project.root / typed).exists():
-            found.append(Target(typed, typed, False))
+            # A stage address: ``[path/]dvc.yaml:stage`` names it as the stage's address does.
+            file, _, stage = typed.rpartition(":")
+            if file and posixpath.basename(file) in ("dvc.yaml", "dvc.yml") and stage:
+                where = project.relpath(file if file.startswith("/") else str(Path.cwd() / file))
+                found.append(Target(typed, stage if where == "dvc.yaml" else f"{where}:{stage}", False))
+            else:
+                found.append(Target(typed, typed, False))
             continue
         absolute = typed if typed.startswith("/") else str(Path.cwd() / typed)
         rel = project.relpath(absolute).rstrip("/") or "."
