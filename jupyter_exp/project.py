@@ -320,8 +320,14 @@ class Project:
         if name in DVC_FILE_NAMES or name.endswith(".dvc"):
             raise PathError(f"{where}: DVC file '{path}' cannot be an output; use another name.")
 
-    def relpath(self, path: str | os.PathLike) -> str:
-        """``path`` relative to the root, with forward slashes."""
+    def relpath(self, path: str | os.PathLike, keep_link: bool = False) -> str:
+        """``path`` relative to the root, with forward slashes; ``keep_link``: a symlink
+        at the end is named, not followed (a target typed by the user names the link: with
+        ``cache.type: symlink`` a tracked file is a link into the cache)."""
+        if keep_link:
+            absolute = Path(os.path.abspath(path))
+            if absolute.name:
+                return Path(os.path.relpath(absolute.parent.resolve() / absolute.name, self.root)).as_posix()
         return Path(os.path.relpath(Path(path).resolve(), self.root)).as_posix()
 
     @contextlib.contextmanager

@@ -114,6 +114,23 @@ def test_a_stage_address_with_its_dvc_yaml_is_a_target(origin, tmp_path, dvc, jd
         assert pushed["ours"] == pushed["theirs"] and lock_md5(origin, "model.bin") in pushed["ours"]
 
 
+def test_a_target_that_is_a_link_into_the_cache_names_the_link(origin, tmp_path, monkeypatch, dvc, jdvc):
+    """With ``cache.type: symlink`` a tracked file is a link into the cache: ``./x``,
+    ``/abs/x`` and ``../x`` from a subfolder name the tracked file, as in DVC."""
+    dvc("config", "--local", "cache.type", "symlink")
+    dvc("checkout", "--relink", "-q")
+    table = origin / "data" / "table.csv"
+    assert table.is_symlink()
+    expected = {dvc_file_md5(origin, "data/table.csv.dvc")}
+    (origin / "sub").mkdir()
+    for where, typed in ((origin, "./data/table.csv"), (origin, str(table)), (origin / "sub", "../data/table.csv")):
+        store = tmp_path / f"store-{len(typed)}"
+        monkeypatch.chdir(where)
+        jdvc("remote", "add", "--local", "-f", "t", str(store))
+        jdvc("push", "-r", "t", typed)
+        assert verify_local_remote(store) == expected, typed
+
+
 def test_pulling_a_file_of_a_directory_leaves_the_rest_of_it_alone(origin, tmp_path, monkeypatch, dvc, jdvc):
     """``pull [-f] data/images/1.png`` restores that file; an edit to another file of the
     directory survives, with and without -f, as with DVC (twin clones)."""

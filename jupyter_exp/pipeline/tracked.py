@@ -189,7 +189,7 @@ def checkout(
         if targets:
             wanted = set()
             for target in targets:
-                wanted.update({target, project.relpath(Path.cwd() / target)})
+                wanted.update({target, project.relpath(Path.cwd() / target, keep_link=True)})
             items = [
                 t
                 for t in items

@@ -228,13 +228,13 @@ def resolve_targets(project: Project, targets: list[str]) -> list[Target]:
             # A stage address: ``[path/]dvc.yaml:stage`` names it as the stage's address does.
             file, _, stage = typed.rpartition(":")
             if file and posixpath.basename(file) in ("dvc.yaml", "dvc.yml") and stage:
-                where = project.relpath(file if file.startswith("/") else str(Path.cwd() / file))
+                where = project.relpath(file if file.startswith("/") else str(Path.cwd() / file), keep_link=True)
                 found.append(Target(typed, stage if where == "dvc.yaml" else f"{where}:{stage}", False))
             else:
                 found.append(Target(typed, typed, False))
             continue
         absolute = typed if typed.startswith("/") else str(Path.cwd() / typed)
-        rel = project.relpath(absolute).rstrip("/") or "."
+        rel = project.relpath(absolute, keep_link=True).rstrip("/") or "."
         found.append(Target(typed, rel, (project.root / rel).is_dir()))
     return found
 
