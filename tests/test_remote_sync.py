@@ -344,6 +344,18 @@ def test_a_remote_url_that_leads_somewhere_wrong_is_one_line(origin, tmp_path, c
     before.assert_unchanged()
 
 
+def test_a_target_outside_the_project_is_one_line(origin, tmp_path, jdvc):
+    jdvc("push")
+    before = Snapshot.take(origin, outside=[tmp_path])
+    for verb in ("push", "pull", "fetch"):
+        for target in ("..", str(tmp_path), "../origin/data/table.csv.dvc/../../.."):
+            proc = jdvc(verb, "-R", target, check=False)
+            assert proc.returncode == 1 and proc.stderr == (
+                f"ERROR: '{target}' is outside the project; name a path, .dvc file or stage inside it.\n"
+            ), proc.stderr
+    before.assert_unchanged()
+
+
 def test_a_missing_driver_is_one_line_naming_the_extra(origin, monkeypatch):
     import sys
 

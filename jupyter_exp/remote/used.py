@@ -221,7 +221,11 @@ class Target:
 
 
 def resolve_targets(project: Project, targets: list[str]) -> list[Target]:
-    """Each target made project-relative (a stage address kept as typed)."""
+    """Each target made project-relative (a stage address kept as typed).
+
+    Raises:
+        CheckoutError: a path outside the project.
+    """
     found = []
     for typed in targets:
         if ":" in typed and not (project.root / typed).exists():
@@ -235,6 +239,8 @@ def resolve_targets(project: Project, targets: list[str]) -> list[Target]:
             continue
         absolute = typed if typed.startswith("/") else str(Path.cwd() / typed)
         rel = project.relpath(absolute, keep_link=True).rstrip("/") or "."
+        if rel == ".." or rel.startswith("../"):
+            raise CheckoutError(f"'{typed}' is outside the project; name a path, .dvc file or stage inside it.")
         found.append(Target(typed, rel, (project.root / rel).is_dir()))
     return found
 
