@@ -210,6 +210,22 @@ def test_missing_objective_fails_the_trial_and_the_study_goes_on(scored: Path):
     trials = jupyter_exp.search_trials("miss")
     assert [t.state for t in trials.values()] == ["failed"] * 3
     assert all(t.error == f"metric 'val.loss' is not in metrics.json of {t.experiment}" for t in trials.values())
+    # A group of metrics, or a file no run writes: each says which, not "not in".
+    for objective, name, error in (
+        (
+            "metrics.json:val",
+            "grp",
+            "metric 'val' in metrics.json of grp-1 is a group, not a number; name one: val.acc",
+        ),
+        (
+            "nope.json:auc",
+            "nof",
+            "grp-1 has no metrics file nope.json (or it does not parse); check the objective FILE:KEY",
+        ),
+    ):
+        jupyter_exp.search(["train.depth=choice(2,4)"], objective=objective, trials=1, name=name, seed=0, quiet=True)
+        (trial,) = jupyter_exp.search_trials(name).values()
+        assert trial.state == "failed" and trial.error == error.replace("grp-1", trial.experiment), trial
     assert result.best_experiment is None
     assert jupyter_exp.search_status("miss") == "3 / 3 trials, 0 running, 3 failed, no best yet"
     with pytest.raises(StudyExistsError, match="continue it with resume='miss'"):

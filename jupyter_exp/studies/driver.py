@@ -23,10 +23,10 @@ from typing import Any
 
 from ..errors import JupyterExpError, option
 from ..options import ReproOptions
-from ..params import parse_params
 from ..project import Project
 from ..tree import GitTree
 from .exceptions import StudyExistsError
+from .objective import missing_objective, read_objective
 from .pruning import histories, kill_quietly, read_seen, seen_path, write_seen
 from .runner import make_runner
 from .space import SearchSpace, parse_space
@@ -382,10 +382,9 @@ class Driver:
         if state != "success" or rev is None:
             self._fail(trial, experiment, f"its experiment {state}: {error or 'no reason recorded'}")
             return
-        value = read_objective(self.project, rev, self.setup.objective)
+        value, data = read_objective(self.project, rev, self.setup.objective)
         if value is None:
-            objective = self.setup.objective
-            self._fail(trial, experiment, f"metric '{objective.key}' is not in {objective.file} of {experiment}")
+            self._fail(trial, experiment, missing_objective(self.setup.objective, data, experiment))
             return
         self.study.tell(trial, value)
         shown = ", ".join(f"{k}={v!r}" for k, v in trial.params.items())
@@ -459,18 +458,3 @@ class Driver:
             active.trial.set_user_attr(PRUNE_DECIDED, active.last_step)
             # kill waits a grace period per signal: not on the driver's thread.
             threading.Thread(target=kill_quietly, args=(self.project, active.experiment), daemon=True).start()
-
-
-def read_objective(project: Project, rev: str, objective: Objective) -> float | None:
-    """The objective's value in experiment commit ``rev`` (a metrics file in git, or an
-    output in the cache), or None when it is not there."""
-    blob = project.git.read_blob(rev, objective.file)
-    if blob is not None:
-        try:
-            return objective.value_in(parse_params(blob.decode("utf-8"), objective.file))
-        except (JupyterExpError, UnicodeDecodeError):
-            return None
-    from ..experiments.collect import read_data
-
-    values = read_data(project, GitTree(project.git, rev)).metrics.get(objective.file)
-    return objective.value_in(values.data) if values is not None else None
