@@ -95,6 +95,21 @@ def test_every_dvc_line_maps_by_substitution(line, dvc_exe):
         assert _parse("exp", words[1:]) is _parse("dvc", words)
 
 
+@pytest.mark.parametrize("line", DVC_LINES)
+def test_dvcs_global_quiet_and_verbose_flags_are_taken_by_every_line(line, dvc_exe):
+    """``dvc -q push``, ``dvc push -q``, ``dvc push -v``: DVC takes its global flags on every
+    command line, so the substitution holds with them too (each checked with real DVC's help)."""
+    words = line.split()
+    verb = words[:2] if words[0] in ("exp", "stage", "remote", "params", "metrics", "plots", "queue") else words[:1]
+    import subprocess
+
+    real = subprocess.run([str(dvc_exe), *verb, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "-q, --quiet" in real and "-v, --verbose" in real, real
+    for flags in (["-q"], ["-v"], ["--quiet"]):
+        at = len(verb)
+        assert callable(_parse("dvc", [*words[:at], *flags, *words[at:]]))
+
+
 def test_no_verb_means_two_things(dvc_exe):
     """Walk both parsers: a verb in both namespaces reaches the same handler, unless DVC
     itself has the pair (`dvc push` is data, `dvc exp push` experiments; `gc` as DVC 2's

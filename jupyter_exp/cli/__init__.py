@@ -166,6 +166,13 @@ def execute(argv: Sequence[str], prog: str = "jupyter exp", from_kernel: bool = 
     args.from_kernel = from_kernel
     handler: Callable[[argparse.Namespace], object] = args.func
     try:
+        if getattr(args, "dvc_quiet", False):  # DVC's -q: nothing printed but errors
+            import contextlib
+            import io
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                handler(args)
+            return None
         return handler(args)
     except JupyterExpError as exc:
         # The engine names options by the api's keywords: here they are this verb's flags.

@@ -32,6 +32,15 @@ class Text(str):
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse, with DVC's global ``-q``/``-v`` on every verb (``dvc push -q``); a verb
+    that gives them a meaning of its own (``repro -q``, ``status -q``) replaces them."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("conflict_handler", "resolve")
+        super().__init__(*args, **kwargs)
+        self.add_argument("-q", "--quiet", dest="dvc_quiet", action="store_true", help="print nothing but errors")
+        self.add_argument("-v", "--verbose", dest="dvc_verbose", action="count", default=0, help=argparse.SUPPRESS)
+
     def error(self, message: str) -> None:  # type: ignore[override]  # one line, no usage dump
         raise UsageError(f"{self.prog}: {message}; see `{self.prog} --help`.")
 

@@ -324,7 +324,7 @@ class Driver:
                 outcome = active.future.result()
             except JupyterExpError as exc:
                 # A trial that cannot even be queued means every one would fail: stop here.
-                self._fail(active.trial, active.experiment, str(exc))
+                self._fail(active.trial, active.experiment, str(exc), echo=False)
                 raise
             except Exception as exc:  # the executor itself failed (a lost Dask worker)
                 self._fail(active.trial, active.experiment, f"its run could not finish: {exc}")
@@ -390,10 +390,11 @@ class Driver:
         shown = ", ".join(f"{k}={v!r}" for k, v in trial.params.items())
         self.echo(f"{experiment}: {value:.6g} ({shown})\n")
 
-    def _fail(self, trial: Any, experiment: str, reason: str) -> None:
+    def _fail(self, trial: Any, experiment: str, reason: str, echo: bool = True) -> None:
         trial.set_user_attr("error", reason)
         self.study.tell(trial, state=self.TrialState.FAIL)
-        self.echo(f"{experiment}: failed: {reason}\n")
+        if echo:  # (not when the error is raised: its front end says it, in its own words)
+            self.echo(f"{experiment}: failed: {reason}\n")
 
     def _record_pruned(self, active: Active) -> None:
         """A pruned run that recorded nothing (a stage without checkpoints ends with
