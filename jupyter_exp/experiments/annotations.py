@@ -9,9 +9,10 @@ wrote, and show as no message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..project import Project
 from .notes import Note, read_notes
@@ -119,26 +120,33 @@ _trials: dict[str, tuple[tuple, dict[str, str]]] = {}
 def trial_labels(project: Project) -> dict[str, str]:
     """``study #3``, ``study #3, best`` or ``study #4, pruned`` for each experiment an
     Optuna search (``exp run --search``) ran, by experiment name; {} without a search."""
-    from ..studies.study import STUDY_FILE
-
-    path = project.search_dir / STUDY_FILE
-    stamp = (_stat(path), _stat(path.with_name(path.name + "-wal")))  # (SQLite writes to its -wal first)
-    if stamp[0] is None:
-        return {}
-    known = _trials.get(str(path))
-    if known is not None and known[0] == stamp:
-        return known[1]
     from ..studies.labels import read_labels
 
     # Straight from the file (no Optuna import, ~0.9 s of CPU); through Optuna only when
     # its tables are not the ones that reader knows.
-    labels = read_labels(path)
-    if labels is None:
-        labels = _labels_through_optuna(project)
-        if labels is None:
+    return _by_study_file(project, _trials, read_labels, _labels_through_optuna)
+
+
+def _by_study_file(project: Project, kept: dict, read: Callable[[Path], Any], through_optuna: Callable) -> Any:
+    """What ``read`` finds in the project's study file ({} without one), kept in ``kept``
+    by the file's stat (and its ``-wal``'s: SQLite writes there first) and read again only
+    when a search wrote to it; read by ``through_optuna`` when ``read`` cannot (None)."""
+    from ..studies.study import STUDY_FILE
+
+    path = project.search_dir / STUDY_FILE
+    stamp = (_stat(path), _stat(path.with_name(path.name + "-wal")))
+    if stamp[0] is None:
+        return {}
+    known = kept.get(str(path))
+    if known is not None and known[0] == stamp:
+        return known[1]
+    found = read(path)
+    if found is None:
+        found = through_optuna(project)
+        if found is None:
             return {}
-    _trials[str(path)] = (stamp, labels)
-    return labels
+    kept[str(path)] = (stamp, found)
+    return found
 
 
 def _labels_through_optuna(project: Project) -> dict[str, str] | None:
@@ -166,24 +174,9 @@ def study_progress(project: Project) -> dict[str, Progress]:
     and its best experiment), by study name; {} without a search. Read again only when
     a search wrote to the study file (two stats otherwise), without importing Optuna
     unless the file's tables are not the ones ``studies.progress`` knows."""
-    from ..studies.study import STUDY_FILE
-
-    path = project.search_dir / STUDY_FILE
-    stamp = (_stat(path), _stat(path.with_name(path.name + "-wal")))
-    if stamp[0] is None:
-        return {}
-    known = _progress.get(str(path))
-    if known is not None and known[0] == stamp:
-        return known[1]
     from ..studies.progress import read_progress
 
-    found = read_progress(path)
-    if found is None:
-        found = _progress_through_optuna(project)
-        if found is None:
-            return {}
-    _progress[str(path)] = (stamp, found)
-    return found
+    return _by_study_file(project, _progress, read_progress, _progress_through_optuna)
 
 
 def _progress_through_optuna(project: Project) -> dict[str, Progress] | None:
