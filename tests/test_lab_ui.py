@@ -194,6 +194,18 @@ def status_of(url: str, method: str = "GET", headers: dict | None = None, body: 
         return exc.code
 
 
+def open_tab(page, project: str, url: str | None = None):
+    """Load JupyterLab at ``url`` (None: reload the page) and open ``project``'s
+    Experiments tab from its command; returns the tab."""
+    if url is None:
+        page.reload()
+    else:
+        page.goto(url)
+    page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('jupyter-exp:open')")
+    page.evaluate(f"window.jupyterapp.commands.execute('jupyter-exp:open', {{project: {json.dumps(project)}}})")
+    return page.locator(f"#jupyter-exp-{project}")
+
+
 def submit(page, button: str) -> None:
     """Accept the run form; the server's refusal, if any, fails the test with its line."""
     from playwright.sync_api import expect
@@ -486,10 +498,7 @@ def test_the_sidebar_chooses_which_plots_the_tab_shows(tmp_path, monkeypatch, bu
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{base}/lab?reset&token={token}")
-            page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('jupyter-exp:open')")
-            page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:open', {project: 'plotted'})")
-            table = page.locator("#jupyter-exp-plotted")
+            table = open_tab(page, "plotted", f"{base}/lab?reset&token={token}")
             for name in ("p1", "p2"):
                 table.get_by_label(f"select {name}", exact=True).check(timeout=30_000)
             table.get_by_role("button", name="Plot").click()
@@ -539,9 +548,7 @@ def test_the_sidebar_starts_the_queue_on_a_local_dask_cluster(tmp_path, monkeypa
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
-            page.goto(f"{base}/lab?reset&token={token}")
-            page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('jupyter-exp:open')")
-            page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:open', {project: 'daskproj'})")
+            open_tab(page, "daskproj", f"{base}/lab?reset&token={token}")
             page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:show-sidebar')")
             queue = page.locator("#jupyter-exp-sidebar .jp-ExperimentsQueue")
             entry = queue.locator(".jp-ExperimentsQueue-entry", has_text="on-dask")
@@ -576,9 +583,7 @@ def test_the_sidebar_starts_the_queue_on_a_local_dask_cluster(tmp_path, monkeypa
             assert entry.locator(".jp-ExperimentsQueue-worker").text_content() == f"Dask worker, pid {recorded.pid}"
 
             # The choice is the project's, kept in the browser: a reload shows it.
-            page.reload()
-            page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('jupyter-exp:open')")
-            page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:open', {project: 'daskproj'})")
+            open_tab(page, "daskproj")
             page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:show-sidebar')")
             expect(queue.locator(".jp-ExperimentsQueue-entry", has_text="on-dask")).to_have_count(1, timeout=30_000)
             expect(queue.locator("select.jp-ExperimentsQueue-executor")).to_have_value("dask")

@@ -155,6 +155,7 @@ def test_the_sidebar_draws_a_study_plot_and_trends_over_steps_in_the_tab(tmp_pat
     Experiments tab's plots view; choosing trends over steps draws each plotted
     experiment's DVCLive history in the colour its row keeps."""
     from playwright.sync_api import expect, sync_playwright
+    from test_lab_ui import open_tab
     from test_lab_ui import running_lab as lab_running
     from test_plots_server import DVC_YAML, TRAIN
     from test_search import OBJECTIVE, SPACE
@@ -172,10 +173,7 @@ def test_the_sidebar_draws_a_study_plot_and_trends_over_steps_in_the_tab(tmp_pat
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{base}/lab?reset&token={token}")
-            page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('jupyter-exp:open')")
-            page.evaluate("window.jupyterapp.commands.execute('jupyter-exp:open', {project: 'studied'})")
-            table = page.locator("#jupyter-exp-studied")
+            table = open_tab(page, "studied", f"{base}/lab?reset&token={token}")
             for name in ("sp-1", "sp-2"):
                 table.get_by_label(f"select {name}", exact=True).check(timeout=30_000)
             table.get_by_role("button", name="Plot").click()
