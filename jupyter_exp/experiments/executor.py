@@ -320,7 +320,9 @@ def _finish_failed(
     )
     try:
         if stopped:
-            # Stopped on purpose: back in the queue, nothing lost.
+            # Stopped on purpose: back in the queue, nothing lost. Said in its log first: a
+            # `queue logs -f` ends when the entry leaves "running", and reads what is there.
+            out("Interrupted; the experiment is back in the queue.\n")
             store.transition(
                 entry.id,
                 "queued",
@@ -334,7 +336,6 @@ def _finish_failed(
                 claim=None,
                 stop_request=None,
             )
-            out("Interrupted; the experiment is back in the queue.\n")
             if isinstance(exc, KeyboardInterrupt):
                 raise exc
             return Outcome(entry.id, entry.name, "queued")
