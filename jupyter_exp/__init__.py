@@ -70,7 +70,7 @@ _BY_MODULE = {
     ".api.notes": "note",
     ".api.queue": "queue queue_kill queue_logs queue_remove queue_retry queue_start queue_status queue_stop "
     "queue_wait queue_with run_all",
-    ".api.search": "search search_best search_plots search_status search_trials",
+    ".api.search": "search search_best search_plots search_remove search_status search_trials",
     ".api.sharing": "pull push",
     ".api.data": "data_fetch data_gc data_pull data_push remote_add remote_default remote_list remote_modify "
     "remote_remove remote_rename",

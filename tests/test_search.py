@@ -805,3 +805,121 @@ def test_study_plots_history_and_importances_from_api_cli_and_a_kernel(scored: P
     NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(scored)}}).execute()
     vega = [o["data"] for o in nb.cells[1].outputs if "application/vnd.vegalite.v5+json" in o.get("data", {})]
     assert [d["application/vnd.vegalite.v5+json"] for d in vega] == list(view.specs.values())
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*cli_command(), *args], capture_output=True, text=True)
+
+
+def test_a_grid_smaller_than_the_trial_count_says_so_and_resume_has_nothing_to_run(scored: Path):
+    from jupyter_exp.studies.progress import read_progress
+
+    args = ["run", "--search", "-S", "train.depth=choice(2,4)", "--sampler", "grid", "--trials", "5"]
+    out = _cli(*args, "--objective", OBJECTIVE, "--maximize", "-n", "g")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "The grid has 2 points: study 'g' runs 2 trials, not 5."
+    best = jupyter_exp.search_best("g")
+    status = f"2 / 2 trials (a grid of 2 points; 5 asked), 0 running, best 0.75 ({best})"
+    assert lines[-1] == f"Study 'g': {status}"
+    assert jupyter_exp.search_status("g") == status
+    # The table reads the study file itself, without Optuna: the same words.
+    assert read_progress(Project(scored).search_dir / "studies.db")["g"].line == status
+    refs = exp_refs(scored)
+    resumed = _cli("run", "--search", "--resume", "g")
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.splitlines() == ["Study 'g' has all its 2 trials; nothing to run.", f"Study 'g': {status}"]
+    assert exp_refs(scored) == refs
+
+
+def test_a_doubtful_objective_and_a_prune_with_no_step_values_are_said(scored: Path):
+    subprocess.run([*cli_command(), "run", "-q"], check=True)  # the workspace's metrics.json: {"val": {"acc": ..}}
+    args = ["run", "--search", "-S", "train.depth=choice(2,4)", "--sampler", "grid", "--trials", "2"]
+    out = _cli(*args, "--objective", "metrics.json:val.ac", "-n", "typo")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == (
+        "Warning: metric 'val.ac' is not in metrics.json of the workspace; each trial fails unless its run writes it."
+    )
+    # A correct objective: no warning. --prune on runs that write no step values: said once.
+    out = _cli(*args, "--objective", OBJECTIVE, "--maximize", "--prune", "median", "-n", "np")
+    assert out.returncode == 0, out.stderr
+    assert "Warning" not in out.stdout
+    notice = (
+        "--prune median pruned nothing: no run wrote a step value of 'val.acc' to metrics.json "
+        "(DVCLive writes one at each next_step(); so does jupyter_exp.live)."
+    )
+    assert out.stdout.splitlines().count(notice) == 1, out.stdout
+
+
+def test_an_objective_outside_the_project_is_refused_before_the_study_exists(scored: Path):
+    outside = scored.parent / "elsewhere.json"
+    outside.write_text('{"acc": 1}')
+    (scored / "linked.json").symlink_to(outside)
+    for objective, why in (("../elsewhere.json:acc", "leaves the project"), ("linked.json:acc", "outside")):
+        line = one_line_error("run", "--search", "-S", "train.depth=choice(2,4)", "--objective", objective, "-n", "o")
+        assert line.startswith("ERROR: --objective:") and why in line, line
+    assert not (Project(scored).search_dir / "studies.db").exists() or "o" not in _cli(
+        "run", "--search", "--status"
+    ).stdout.split(":")
+    assert not exp_refs(scored) and not queue_states(scored)
+    assert outside.read_text() == '{"acc": 1}'
+
+
+def test_removing_a_study_keeps_its_experiments_and_waits_for_its_queued_trials(stepped):
+    root = stepped(0.3)  # a run takes 3 s
+    args = ["run", "--search", "-S", "train.quality=choice(0.2,0.4,0.6,0.8)", "--sampler", "grid"]
+    driver = subprocess.Popen(
+        [*cli_command(), *args, "--objective", "metrics.json:acc", "--trials", "4", "-j", "2", "-n", "rm"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def state() -> tuple:
+        return (
+            git(root, "status", "--porcelain", "--ignored"),
+            git(root, "for-each-ref"),
+            git(root, "rev-parse", "HEAD"),
+            sorted(jupyter_exp.search_trials("rm")),
+        )
+
+    try:
+        wait_for(lambda: list(queue_states(root).values()).count("running") == 2, "two trials running")
+        refused = one_line_error("run", "--remove", "rm")
+        assert refused.startswith("ERROR: Study 'rm' has trials in the queue (running: rm-"), refused
+        assert refused.endswith("stop or drop them first (`exp queue kill NAME`, `exp queue remove NAME...`).")
+        assert jupyter_exp.search_trials("rm")  # (its driver goes on writing: the rest is checked below)
+    finally:
+        driver.send_signal(signal.SIGINT)
+        driver.communicate(timeout=60)
+    # Interrupted: its trials are back in the queue, and still refused, changing nothing.
+    assert set(queue_states(root).values()) == {"queued"}
+    before = state()
+    assert "(queued: rm-" in one_line_error("run", "--remove", "rm")
+    assert state() == before
+    subprocess.run([*cli_command(), "queue", "remove", "--queued"], check=True, capture_output=True)
+    # A study whose trials ended: removed; the experiments it made stay, and DVC's view too.
+    space = ["train.quality=choice(0.2,0.4)"]
+    jupyter_exp.search(space, objective="metrics.json:acc", name="kept", trials=2, sampler="grid", quiet=True)
+    made = sorted(exp_refs(root))
+    assert made == ["kept-1", "kept-2"]
+    assert "kept-" in jupyter_exp.show().to_string()
+    out = _cli("run", "--remove", "kept")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "Removed study 'kept'; its 2 experiments stay (`exp remove kept-1 kept-2` removes them).\n"
+    assert sorted(exp_refs(root)) == made
+    assert sorted(jupyter_exp.search_trials()) == sorted(jupyter_exp.search_trials("rm"))  # only rm is left
+    assert "kept" not in _cli("run", "--search", "--status").stdout
+    assert "No study named 'kept'" in one_line_error("run", "--remove", "kept")
+    assert jupyter_exp.search_remove("rm")[:3] == ["rm-1", "rm-2", "rm-3"]  # (a 4th if it was asked already)
+    assert _cli("run", "--search", "--status").stdout == "No studies.\n"
+    # A new study of that name would name its trials as the experiments that stayed: refused
+    # before it exists; with them removed, the name is free.
+    assert one_line_error("run", "--search", "-S", space[0], "--objective", "metrics.json:acc", "-n", "kept") == (
+        "ERROR: Experiments kept-1, kept-2 on this baseline have the names study 'kept''s trials would get; "
+        "pick another -n OTHER, or remove them (`exp remove kept-1 kept-2`)."
+    )
+    assert _cli("run", "--search", "--status").stdout == "No studies.\n"
+    jupyter_exp.remove(["kept-1", "kept-2"])
+    jupyter_exp.search(space, objective="metrics.json:acc", name="kept", trials=1, quiet=True)
+    assert len(jupyter_exp.search_trials("kept")) == 1

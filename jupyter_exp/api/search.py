@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..studies.driver import SearchResult
     from ..studies.study import TrialInfo
 
-__all__ = ["search", "search_best", "search_plots", "search_status", "search_trials"]
+__all__ = ["search", "search_best", "search_plots", "search_remove", "search_status", "search_trials"]
 
 
 def search(
@@ -80,6 +80,19 @@ def search_status(name: str, *, root: str | None = None) -> str:
     from ..studies.study import status_line
 
     return status_line(project_at(root), name)
+
+
+def search_remove(name: str, *, root: str | None = None) -> list[str]:
+    """Delete study ``name`` (``exp run --remove NAME``); returns the names of its trials'
+    experiments, which stay: ``remove(...)`` removes them as any experiment.
+
+    Raises:
+        UnknownStudyError: no study has that name.
+        SearchError: some of its trials are queued or running.
+    """
+    from ..studies.study import remove_study
+
+    return remove_study(project_at(root), name)
 
 
 def search_best(name: str, *, root: str | None = None) -> str:

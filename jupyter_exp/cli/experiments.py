@@ -17,12 +17,12 @@ from ..errors import JupyterExpError
 from ..options import ShowOptions
 from .parser import Text, UsageError, selection_flags
 from .pipeline import add_repro_flags, repro_options
-from .search import check_search_flags, run_search, search_only
+from .search import check_search_flags, run_search, search_mode, search_only
 
 
 def _check_run_flags(args: argparse.Namespace) -> None:
     """The flags of one mode only, in the command line's words (exit status 1, as before)."""
-    if args.search or args.resume or args.status is not None:
+    if search_mode(args):
         check_search_flags(args)
         return
     if args.dry and (args.queue or args.temp or args.run_all):
@@ -44,7 +44,7 @@ def _cmd_exp_run(args: argparse.Namespace):
     _check_run_flags(args)
     targets, options = args.targets or None, repro_options(args)
     echo = silent if args.quiet else None
-    if args.search or args.resume or args.status is not None:
+    if search_mode(args):
         return run_search(args, targets, options)
     if args.dry:
         pipeline_api.reproduce(targets, options, dry=True, echo=echo)
@@ -337,6 +337,7 @@ def add_verbs(sub) -> None:
     search.add_argument("--prune", default=None, metavar="median|halving", help="stop trials whose step metrics lag")
     search.add_argument("--resume", metavar="NAME", help="continue study NAME to its trial count")
     search.add_argument("--status", nargs="?", const="", default=None, metavar="NAME", help="a study's progress")
+    search.add_argument("--remove", metavar="NAME", help="delete study NAME (its trials' experiments stay)")
     r.set_defaults(func=_cmd_exp_run)
 
     v = sub.add_parser("save", help="record the workspace as an experiment without running")

@@ -1,4 +1,4 @@
-"""``exp run --search`` / ``--resume`` / ``--status``: which flags a study takes, and
+"""``exp run --search`` / ``--resume`` / ``--status`` / ``--remove``: which flags a study takes, and
 running or reporting one (the rest of ``exp run`` is in ``experiments.py``)."""
 
 from __future__ import annotations
@@ -21,13 +21,23 @@ def search_only(args: argparse.Namespace) -> list[tuple[str, object]]:
     ]
 
 
+def _modes(args: argparse.Namespace) -> list[str]:
+    given = (args.search, args.resume, args.status is not None, args.remove)
+    return [mode for mode, on in zip(("--search", "--resume", "--status", "--remove"), given) if on]
+
+
+def search_mode(args: argparse.Namespace) -> bool:
+    """Whether ``exp run`` was asked for a study (to run, continue, report or remove)."""
+    return bool(_modes(args))
+
+
 def check_search_flags(args: argparse.Namespace) -> None:
     """Refuse what a study cannot honour, before anything is queued: its trials are
     queued and run by the study itself, from the workspace's HEAD."""
-    modes = ("--search", "--resume", "--status")
-    chosen = [m for m, given in zip(modes, (args.search, args.resume, args.status is not None)) if given]
-    if args.resume and args.status is not None:
-        raise JupyterExpError("--resume and --status exclude each other; pick one.")
+    chosen = _modes(args)
+    modes = [m for m in chosen if m != "--search"]
+    if len(modes) > 1:
+        raise JupyterExpError(f"{modes[0]} and {modes[1]} exclude each other; pick one.")
     others = [
         ("--queue", args.queue),
         ("--temp", args.temp),
@@ -43,25 +53,31 @@ def check_search_flags(args: argparse.Namespace) -> None:
     if clash is not None:
         fix = "its trials are queued and run by the study" if clash in ("--queue", "--run-all", "--temp") else ""
         raise JupyterExpError(f"{clash} does not apply to {chosen[0]}{f' ({fix})' if fix else ''}; drop {clash}.")
-    if args.resume or args.status is not None:
+    if modes:
         # A study keeps what it was started with; only -j and --executor are the run's.
         kept = [flag for flag, value in [("-S", args.set_param), *search_only(args), ("-n", args.name)] if value]
-        kept += ["TARGETS"] if args.targets and args.status is not None else []
-        if kept and args.status is not None:
-            raise JupyterExpError(f"{kept[0]} does not apply to --status; drop it.")
+        kept += ["TARGETS"] if args.targets and not args.resume else []
+        if kept and not args.resume:
+            raise JupyterExpError(f"{kept[0]} does not apply to {modes[0]}; drop it.")
         if kept:
             raise JupyterExpError(
                 f"{kept[0]} does not apply to --resume: study '{args.resume}' keeps what it was started with; "
                 f"drop {kept[0]}."
             )
-        if args.status is not None and (args.executor or args.jobs != 1):
-            raise JupyterExpError("-j/--executor do not apply to --status; drop them.")
+        if not args.resume and (args.executor or args.jobs != 1):
+            raise JupyterExpError(f"-j/--executor do not apply to {modes[0]}; drop them.")
 
 
 def run_search(args: argparse.Namespace, targets, options) -> Text:
     """``exp run --search`` (``--resume NAME``, ``--status [NAME]``): a hyperparameter study."""
     from ..api import search as search_api
 
+    if args.remove:
+        removed = search_api.search_remove(args.remove)
+        kept = (
+            f"; its {len(removed)} experiments stay (`exp remove {' '.join(removed)}` removes them)" if removed else ""
+        )
+        return Text(f"Removed study '{args.remove}'{kept}.\n")
     if args.status is not None:
         if args.status:
             return Text(search_api.search_status(args.status) + "\n")

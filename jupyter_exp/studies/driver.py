@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from ..options import ReproOptions
 from ..project import Project
 from ..tree import GitTree
 from .exceptions import StudyExistsError
-from .objective import missing_objective, read_objective
+from .objective import missing_objective, read_objective, workspace_doubt
 from .pruning import histories, kill_quietly, read_seen, seen_path, write_seen
 from .runner import make_runner
 from .space import SearchSpace, parse_space
@@ -98,7 +97,9 @@ def run_search(
         setup = _new_setup(set_params, objective, maximize, trials, sampler, seed, prune)
         space = setup.space
         make_sampler(setup, space)  # the grid sampler refuses intervals now, before the study exists
-        name = name or _free_name(project)
+        project.resolve_relpath(setup.objective.file, where=option("objective", label=True))  # and a path out
+        trial_names = _trial_names_taken(project)
+        name = name or _free_name(project, set(trial_names))
         if name in study_names(project):
             raise StudyExistsError(
                 f"Study '{name}' exists; continue it with {option('resume', name)} "
@@ -107,6 +108,12 @@ def run_search(
         from ..refs import check_name
 
         check_name(name)
+        if trial_names.get(name) and not options.force:  # (a removed study's, most often)
+            taken = trial_names[name]
+            raise StudyExistsError(
+                f"Experiments {', '.join(taken)} on this baseline have the names study '{name}''s trials "
+                f"would get; pick another {option('name', 'OTHER')}, or remove them (`exp remove {' '.join(taken)}`)."
+            )
         study = optuna().create_study(
             study_name=name,
             storage=_storage(project),
@@ -116,6 +123,10 @@ def run_search(
         )
         for key, value in setup.attrs().items():
             study.set_user_attr(key, value)
+        if setup.limit < setup.trials:
+            say(f"The grid has {setup.limit} points: study '{name}' runs {setup.limit} trials, not {setup.trials}.\n")
+        if (doubt := workspace_doubt(project, setup.objective)) is not None:
+            say(f"Warning: {doubt}; each trial fails unless its run writes it.\n")
     from .mirror import mirrored
 
     # Read from memory, written through to the file (see mirror.py): the driver's own.
@@ -143,13 +154,32 @@ def _new_setup(
 ) -> Setup:
     check_choices(trials, sampler, prune)
     parse_space(list(set_params or []))  # its errors before the objective's
-    return Setup(tuple(set_params or ()), Objective.parse(objective, maximize), trials, sampler, seed, prune)
+    setup = Setup(tuple(set_params or ()), Objective.parse(objective, maximize), trials, sampler, seed, prune)
+    return setup.with_points()
 
 
-def _free_name(project: Project) -> str:
+def _free_name(project: Project, trial_names: set[str]) -> str:
     from ..experiments.names import random_name
 
-    return random_name(set(study_names(project)))
+    return random_name(set(study_names(project)) | trial_names)
+
+
+def _trial_names_taken(project: Project) -> dict[str, list[str]]:
+    """The experiments on HEAD named as a study's trials are (``NAME-<n>``), by NAME."""
+    from ..experiments.catalog import list_experiments
+
+    head = project.git.head()
+    found: dict[str, list[str]] = {}
+    for exp in sorted(list_experiments(project), key=lambda e: _natural(e.name)):
+        study, dash, number = exp.name.rpartition("-")
+        if exp.baseline == head and dash and number.isdigit():
+            found.setdefault(study, []).append(exp.name)
+    return found
+
+
+def _natural(name: str) -> tuple[str, int]:
+    study, _dash, number = name.rpartition("-")
+    return (study, int(number)) if number.isdigit() else (name, -1)
 
 
 def result(project: Project, name: str) -> SearchResult:
@@ -182,9 +212,8 @@ class Driver:
         self.space: SearchSpace = setup.space
         self.distributions = {d.name: d.distribution() for d in self.space.dimensions}
         self.jobs, self.targets, self.options, self.echo = max(1, jobs), targets, options, echo
-        self.limit = setup.trials
-        if setup.sampler == "grid":  # each grid point once
-            self.limit = min(self.limit, math.prod(len(d.grid()) for d in self.space.dimensions))
+        self.limit = setup.limit  # (a grid tries each point once)
+        self.reported = False  # whether a run wrote a step value of the objective (pruning)
         self.runner = make_runner(executor, self.jobs)
         self.active: dict[int, Active] = {}
         self.progress_path = project.resolve_relpath(setup.objective.file, where=option("objective", label=True))
@@ -193,12 +222,15 @@ class Driver:
     # -- the loop --------------------------------------------------------------------
     def run(self) -> None:
         started = self._settle_left_over()
+        if started >= self.limit and not self.active:
+            self.echo(f"Study '{self.name}' has all its {self.limit} trials; nothing to run.\n")
         # One thread more than runs: it queues the next trial while the others run, then
         # waits for a slot (at most ``jobs`` run at once).
         self.pool = ThreadPoolExecutor(max_workers=self.jobs + 1, thread_name_prefix="jupyter-exp-search")
         self.slots = threading.Semaphore(self.jobs)
         self.stopping = threading.Event()
         self.trial_queue: TrialQueue | None = None
+        finished = 0  # trials this run saw end
         try:
             if started < self.limit:  # trials to queue: the workspace's snapshot they start from
                 self.trial_queue = TrialQueue(self.project, self.targets, self.options)
@@ -221,8 +253,15 @@ class Driver:
                 for number, active in list(self.active.items()):
                     if self._finished(active):
                         del self.active[number]
+                        finished += 1
                     elif self.setup.prune:
                         self._watch(active)
+            if self.setup.prune and finished and not self.reported:
+                file, key = self.setup.objective.file, self.setup.objective.key
+                self.echo(
+                    f"--prune {self.setup.prune} pruned nothing: no run wrote a step value of '{key}' to {file} "
+                    f"(DVCLive writes one at each next_step(); so does jupyter_exp.live).\n"
+                )
         except KeyboardInterrupt:
             # Before the pool waits for its threads: the runs are stopped and their entries
             # go back to the queue (a trial not started stays queued); --resume runs them.
@@ -447,7 +486,7 @@ class Driver:
         value = self.setup.objective.value_in(data)
         if not isinstance(step, int) or step <= active.last_step or value is None:
             return
-        active.last_step = step
+        active.last_step, self.reported = step, True
         active.trial.report(value, step)
         if active.trial.should_prune():
             active.pruned = True

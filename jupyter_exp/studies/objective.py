@@ -44,3 +44,17 @@ def missing_objective(objective: Objective, data: Any, experiment: str) -> str:
             f"metric '{objective.key}' in {objective.file} of {experiment} is a group, not a number; name one: {keys}"
         )
     return f"metric '{objective.key}' in {objective.file} of {experiment} is {str(found)[:40]!r}, not a number"
+
+
+def workspace_doubt(project: Project, objective: Objective) -> str | None:
+    """Why the workspace's copy of the objective's file has no value for it (a typo in
+    KEY, most often), or None: no such file yet, one that does not parse, or one with the
+    value. Only a doubt: the runs may write what the workspace's copy lacks."""
+    try:
+        text = (project.root / objective.file).read_text(encoding="utf-8")
+        data = parse_params(text, objective.file)
+    except (OSError, UnicodeDecodeError, JupyterExpError):
+        return None
+    if objective.value_in(data) is not None:
+        return None
+    return missing_objective(objective, data, "the workspace")

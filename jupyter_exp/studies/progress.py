@@ -26,10 +26,14 @@ class Progress:
     best: str | None
 
 
-def line_of(done: int, total: int, counts: dict[str, int], best: tuple[float, str] | None) -> str:
+def line_of(
+    done: int, total: int, counts: dict[str, int], best: tuple[float, str] | None, asked: int | None = None
+) -> str:
     """``23 / 40 trials, 3 running[, 2 pruned][, 1 failed], best 0.914 (st-17)``: the
-    words of ``study.status_line``. ``counts``: trials by state word."""
-    parts = [f"{done} / {total} trials", f"{counts.get('running', 0)} running"]
+    words of ``study.status_line``. ``counts``: trials by state word; ``asked``: the
+    trial count asked for, when a grid of fewer points made it ``total``."""
+    grid = f" (a grid of {total} points; {asked} asked)" if asked is not None and asked > total else ""
+    parts = [f"{done} / {total} trials{grid}", f"{counts.get('running', 0)} running"]
     parts += [f"{counts[state]} {state}" for state in ("pruned", "failed") if counts.get(state)]
     parts.append(f"best {best[0]:.6g} ({best[1]})" if best is not None else "no best yet")
     return ", ".join(parts)
@@ -56,7 +60,9 @@ def _progress(db: sqlite3.Connection) -> dict[str, Progress] | None:
     for study_id, name in db.execute("SELECT study_id, study_name FROM studies ORDER BY study_id").fetchall():
         if study_id not in setups:
             continue  # not a study `exp run --search` started
-        total = int(json.loads(json.loads(setups[study_id]))["trials"])  # (a JSON text kept as a JSON value)
+        setup = json.loads(json.loads(setups[study_id]))  # (a JSON text kept as a JSON value)
+        asked, points = int(setup["trials"]), setup.get("points")
+        total = min(asked, int(points)) if points is not None else asked
         directions = db.execute("SELECT direction FROM study_directions WHERE study_id = ?", (study_id,)).fetchall()
         if len(directions) != 1 or directions[0][0] not in DIRECTIONS:
             return None
@@ -81,5 +87,5 @@ def _progress(db: sqlite3.Connection) -> dict[str, Progress] | None:
             ).fetchone()
             experiment = str(json.loads(named[0])) if named else f"{name}-{number + 1}"
             shown = (INFINITE[kind] if kind in INFINITE else float(value), experiment)
-        found[name] = Progress(line_of(done, total, counts, shown), shown[1] if shown else None)
+        found[name] = Progress(line_of(done, total, counts, shown, asked), shown[1] if shown else None)
     return found

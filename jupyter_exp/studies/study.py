@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -70,6 +72,13 @@ class Setup:
     sampler: str
     seed: int | None
     prune: str | None
+    points: int | None = None  # the grid sampler's: how many points its grid has
+
+    @property
+    def limit(self) -> int:
+        """How many trials the study runs: its trial count, or fewer when a grid has fewer
+        points (each point is tried once)."""
+        return min(self.trials, self.points) if self.points is not None else self.trials
 
     def attrs(self) -> dict[str, Any]:
         return {
@@ -82,6 +91,7 @@ class Setup:
                     "sampler": self.sampler,
                     "seed": self.seed,
                     "prune": self.prune,
+                    "points": self.points,
                 }
             )
         }
@@ -90,16 +100,25 @@ class Setup:
     def of(cls, attrs: dict[str, Any], name: str) -> Setup:
         try:
             raw = json.loads(attrs["jupyter_exp"])
-            return cls(
+            setup = cls(
                 tuple(raw["set_params"]),
                 Objective.parse(raw["objective"], bool(raw["maximize"])),
                 int(raw["trials"]),
                 str(raw["sampler"]),
                 raw["seed"],
                 raw["prune"],
+                raw.get("points"),
             )
         except (KeyError, TypeError, ValueError):
             raise SearchError(f"Study '{name}' was not started by `exp run --search`; start a new one.") from None
+        # (a grid study kept before its points were: counted from its space)
+        return setup.with_points() if setup.sampler == "grid" and setup.points is None else setup
+
+    def with_points(self) -> Setup:
+        """This setup with its grid's point count (a grid sampler's; others have none)."""
+        if self.sampler != "grid":
+            return self
+        return dataclasses.replace(self, points=math.prod(len(d.grid()) for d in self.space.dimensions))
 
     @property
     def space(self) -> SearchSpace:
@@ -247,7 +266,7 @@ def trial_infos(project: Project, name: str) -> list[TrialInfo]:
         TrialInfo(
             name,
             t.number + 1,
-            str(t.user_attrs.get("experiment", f"{name}-{t.number + 1}")),
+            _experiment(name, t),
             STATE_WORDS.get(t.state.name, t.state.name.lower()),
             t.value,
             t.number == best,
@@ -276,7 +295,7 @@ def status_line(project: Project, name: str) -> str:
     counts = collections.Counter(t.state for t in infos)
     best = next((t for t in infos if t.best), None)
     shown = (best.value, best.experiment) if best is not None and best.value is not None else None
-    return line_of(done, setup.trials, counts, shown)
+    return line_of(done, setup.limit, counts, shown, setup.trials)
 
 
 def best_experiment(project: Project, name: str) -> str:
@@ -285,3 +304,31 @@ def best_experiment(project: Project, name: str) -> str:
     if best is None:
         raise SearchError(f"Study '{name}' has no complete trial yet; wait for one (`exp run --search --status`).")
     return best.experiment
+
+
+def remove_study(project: Project, name: str) -> list[str]:
+    """Delete study ``name`` from the project's storage; returns its trials' experiment
+    names, which stay (they are ordinary experiments: ``exp remove`` removes them).
+    Refused while one of its trials is queued or running: its driver would lose it."""
+    from ..experiments.queue_store import QueueStore
+
+    study, _setup = load(project, name)
+    trials = study.get_trials(deepcopy=False)
+    # A dead driver's trials read RUNNING too: their queue entries say whether one lives.
+    unfinished = {_experiment(name, t) for t in trials if t.state.name == "RUNNING"}
+    waiting: dict[str, list[str]] = {"running": [], "queued": []}
+    for entry in QueueStore(project).entries() if unfinished else []:
+        if entry.name in unfinished and entry.state in waiting:
+            waiting[entry.state].append(entry.name)
+    if waiting["running"] or waiting["queued"]:
+        listed = "; ".join(f"{state}: {', '.join(names)}" for state, names in waiting.items() if names)
+        raise SearchError(
+            f"Study '{name}' has trials in the queue ({listed}); stop or drop them first "
+            f"(`exp queue kill NAME`, `exp queue remove NAME...`)."
+        )
+    optuna().delete_study(study_name=name, storage=storage(project))
+    return [_experiment(name, t) for t in trials]
+
+
+def _experiment(study: str, trial: Any) -> str:
+    return str(trial.user_attrs.get("experiment", f"{study}-{trial.number + 1}"))
