@@ -454,6 +454,8 @@ def test_exp_magic_runs_and_reports_a_search(scored: Path):
     with pytest.raises(StudyExistsError) as caught:
         cli.execute([*line, "-n", "mg"], prog="%exp", from_kernel=True)
     assert "continue it with --resume mg or pick another -n OTHER" in str(caught.value)
+    removed = cli.execute(["run", "--remove", "mg"], prog="%exp", from_kernel=True)
+    assert str(removed) == "Removed study 'mg'; its 2 experiments stay (`exp remove mg-1 mg-2` removes them).\n"
 
 
 CHECKPOINTED = """import json, os, time, yaml
