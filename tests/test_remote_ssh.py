@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 from conftest import git
-from remote_fixtures import cache_objects, data_files, make_data_project, tree_files, verify_objects
+from remote_fixtures import cache_objects, data_files, dvc_file_md5, make_data_project, tree_files, verify_objects
 from ssh_server import sftp_server  # noqa: F401  (fixture)
 
 
@@ -159,3 +159,33 @@ def test_a_push_killed_mid_upload_completes_on_the_next_push(ssh_origin, tmp_pat
     dvc("pull")
     assert data_files(clone) == data_files(root)
     assert (clone / "data" / "big.bin").read_bytes() == (root / "data" / "big.bin").read_bytes()
+
+
+@pytest.mark.parametrize("size", [100, 20 << 20], ids=["small", "large"])
+def test_a_corrupted_cache_object_never_reaches_the_ssh_remote(ssh_origin, size, jdvc):
+    """A cache file whose bytes no longer hash to its name: one line, nothing of it on
+    the server under any name (a large one is hashed while it goes, under a temporary
+    name that is removed), every other object whole; fixed, the next push sends it."""
+    import os
+
+    import jupyter_exp
+
+    root, server = ssh_origin
+    (root / "data" / "blob.bin").write_bytes(os.urandom(size))
+    jupyter_exp.add(["data/blob.bin"])
+    blob = dvc_file_md5(root, "data/blob.bin.dvc")
+    obj = root / ".dvc" / "cache" / "files" / "md5" / blob[:2] / blob[2:]
+    good = obj.read_bytes()
+    obj.chmod(0o644)
+    obj.write_bytes(os.urandom(size))
+    proc = jdvc("push", check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"cache object {blob} is corrupted" in proc.stderr
+    store = server.root / "store"
+    files = tree_files(store)
+    assert not [k for k in files if k.rsplit("/", 1)[-1].startswith(".")], "a temporary upload was left behind"
+    pushed = verify_objects(files, "files/md5/")  # every object there is whole and named right
+    assert blob not in pushed and pushed
+    obj.write_bytes(good)
+    assert jdvc("push").stdout == "1 file pushed\n"
+    assert blob in verify_objects(tree_files(store), "files/md5/")

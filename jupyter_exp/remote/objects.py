@@ -17,10 +17,9 @@ import os
 import posixpath
 import re
 import shutil
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 from ..errors import CacheError
 from ..pipeline.cache import READONLY, check_manifest
 from ..pipeline.hashing import check_md5, md5_file
+from .copying import LARGE, copy_hashing, hash_alongside
 from .errors import DataRemoteError
 from .storage import Storage
 
@@ -65,51 +65,6 @@ def describe(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:300]
 
 
-CHUNK = 1 << 20
-LARGE = 16 << 20  # from this size a file is hashed on a thread beside its copy
-
-
-def hash_alongside(path: Path, copy: Callable[[], object]) -> str:
-    """Run ``copy`` (which reads ``path``) while another thread hashes ``path``; return
-    the md5. Remote and cache objects never change in place (they are renamed in), so
-    the bytes hashed are the bytes copied."""
-    found: dict[str, Any] = {}
-
-    def digest() -> None:
-        try:
-            found["md5"] = md5_file(path)
-        except BaseException as exc:  # handed to the caller's thread
-            found["error"] = exc
-
-    worker = threading.Thread(target=digest, daemon=True)
-    worker.start()
-    try:
-        copy()
-    finally:
-        worker.join()
-    if "error" in found:
-        raise found["error"]
-    return found["md5"]
-
-
-def copy_hashing(source: Any, target: Path, callback: Any = None) -> str:
-    """Copy the open binary ``source`` into the new file ``target`` in one pass; return
-    the md5 of what was copied. ``callback`` (fsspec's) hears of each chunk."""
-    digest = hashlib.md5(usedforsecurity=False)
-    buffer = bytearray(CHUNK)
-    view = memoryview(buffer)
-    with open(target, "xb") as out:
-        while True:
-            count = source.readinto(buffer)
-            if not count:
-                break
-            digest.update(view[:count])
-            out.write(view[:count])
-            if callback is not None:
-                callback.relative_update(count)
-    return digest.hexdigest()
-
-
 def _mtime(entry: dict) -> float | None:
     """A listing entry's modification time in seconds (fsspec drivers differ), or None."""
     value = entry.get("mtime", entry.get("created"))
@@ -123,7 +78,7 @@ def _mtime(entry: dict) -> float | None:
         return None
 
 
-_ASYNC = frozenset({"s3", "gcs", "az"})  # object stores whose fsspec driver is async
+_ASYNC = frozenset({"s3", "gcs", "az", "ssh"})  # storages whose fsspec driver is async (sshfs too)
 
 
 def _transfer_kwargs(fs: Any, callback: Any, parts: int | None) -> dict[str, Any]:
@@ -309,7 +264,7 @@ class RemoteObjects:
     def loop(self) -> Any:
         """The driver's event loop when transfers run on it as coroutines, else None.
 
-        An object store whose driver is async (s3fs, gcsfs, adlfs) is driven the way DVC
+        A storage whose driver is async (s3fs, gcsfs, adlfs, sshfs) is driven the way DVC
         drives it: every transfer a coroutine on the one loop, no thread per transfer.
         """
         if self.storage.protocol in _ASYNC and getattr(self.fs, "async_impl", False):
@@ -317,8 +272,8 @@ class RemoteObjects:
         return None
 
     async def upload_async(self, md5: str, source: Path, callback: Any = None, parts: int | None = None) -> None:
-        """:meth:`upload` on an object store's loop; ``parts``: how many parts of a large
-        file go at once (its multipart upload).
+        """:meth:`upload` on the driver's loop; ``parts``: how many parts of a large file
+        go at once (an object store's multipart upload).
 
         Raises:
             DataRemoteError: the cache file's bytes do not hash to ``md5``.
@@ -328,25 +283,53 @@ class RemoteObjects:
         final = self.path(md5)
         kwargs = _transfer_kwargs(self.fs, callback, parts)
         corrupt = f"cache object {md5} is corrupted (its bytes changed); it was not pushed"
-        if source.stat().st_size < LARGE:  # hashed first: a few KiB, quicker than any request
+        small = source.stat().st_size < LARGE
+        if small:  # hashed first: a few KiB, quicker than any request
             _check(md5, md5_file(source), corrupt)
-            await self.fs._put_file(os.fspath(source), final, **kwargs)
-            return
-        # MD5 on a thread while the loop sends the parts; the object a mismatch (or an
-        # unreadable file) left goes at once.
-        outcome: tuple[Any, ...] = await asyncio.gather(
-            asyncio.to_thread(md5_file, source),
-            self.fs._put_file(os.fspath(source), final, **kwargs),
-            return_exceptions=True,
-        )
-        digest, sent = outcome
-        if isinstance(sent, BaseException):
-            raise sent
-        if isinstance(digest, BaseException) or digest != md5.removesuffix(".dir"):
-            await self.fs._rm_file(final)
-            if isinstance(digest, BaseException):
-                raise digest
-            raise DataRemoteError(corrupt)
+        target = final
+        if self.storage.renames:  # (SSH) under a temporary name, renamed once whole and checked
+            parent = posixpath.dirname(final)
+            if parent not in self._made:  # one round trip per prefix directory, not per object
+                await self.fs._makedirs(parent, exist_ok=True)
+                self._made.add(parent)
+            target = f"{parent}/.{md5[2:]}.{uuid.uuid4().hex}.tmp"
+        # What a failure removes: a temporary name always; on an object store only an object
+        # whose bytes did not check (a failed upload made none; one there is another's).
+        remove = self.storage.renames
+        try:
+            if small:
+                await self._put_async(source, target, kwargs)
+            else:
+                # MD5 on a thread while the loop sends the parts.
+                outcome: tuple[Any, ...] = await asyncio.gather(
+                    asyncio.to_thread(md5_file, source), self._put_async(source, target, kwargs), return_exceptions=True
+                )
+                digest, sent = outcome
+                if isinstance(sent, BaseException):
+                    raise sent
+                remove = True
+                if isinstance(digest, BaseException):
+                    raise digest
+                if digest != md5.removesuffix(".dir"):
+                    raise DataRemoteError(corrupt)
+            if target != final:
+                try:
+                    await self.fs._mv(target, final)
+                except OSError:  # an SFTP server without posix-rename: a concurrent push's is there
+                    if not await self.fs._exists(final):
+                        raise
+            remove = False
+        finally:
+            if remove:
+                with contextlib.suppress(OSError):
+                    await self.fs._rm_file(target)
+
+    async def _put_async(self, source: Path, target: str, kwargs: dict[str, Any]) -> None:
+        if self.storage.protocol == "ssh":
+            from .sftp import put_file
+
+            return await put_file(self.fs, os.fspath(source), target, kwargs.get("callback"))
+        await self.fs._put_file(os.fspath(source), target, **kwargs)
 
     async def download_async(self, md5: str, target: Path, callback: Any = None, parts: int | None = None) -> str:
         """:meth:`download` on an object store's loop; ``parts``: how many ranges of a
