@@ -25,6 +25,7 @@ import colorsys
 import html
 import json
 import zlib
+from dataclasses import replace
 from typing import Any
 
 from ..errors import JupyterExpError
@@ -123,7 +124,7 @@ def dvc_plots(project: Project, chosen: list[ExpRow], colours: dict[str, str]) -
             except JupyterExpError as exc:  # a broken template spoils its plot, not the panel
                 entries.append(_entry("error", plot.id, message=str(exc)))
                 continue
-            entries.append(_entry("template", plot.id, recolour(spec, by_label)))
+            entries.append(_entry("template", plot.id, recolour(spec, by_label), revisions=list(plot.revisions)))
     return entries
 
 
@@ -351,13 +352,19 @@ def render(
     x: str | None = None,
     y: str | None = None,
     colours: dict[str, str] | None = None,
+    trend: str | None = None,
 ) -> dict[str, Any]:
     """The panel: DVC's plots of ``chosen`` (else their metrics over checkpoint
-    steps), the metric-vs-param scatter, parallel coordinates, the metric over the
-    table's commits (when it shows two or more); ``x``/``y`` the scatter's axes as
-    chosen (``y`` also the metric over commits)."""
+    steps), their DVCLive histories over steps that DVC's plots do not draw, the
+    metric-vs-param scatter, parallel coordinates, the metric over the table's commits
+    (when it shows two or more), and the optimization history and param importances
+    of each study with trials among ``chosen``; ``x``/``y`` the scatter's axes as chosen
+    (``y`` also the metric over commits), ``trend`` the history shown over steps
+    (None: the first; "": every one)."""
     colours = colours or {}
     entries = dvc_plots(project, chosen, colours) or step_plots(chosen, rows, cols, colours)
+    metrics, trend, over_steps = _trends(project, chosen, entries, trend, colours)
+    entries += over_steps
     x, y, points = scatter(chosen, cols, x, y, colours)
     if points is not None:
         entries.append(_entry("scatter", points["title"], points))
@@ -370,4 +377,43 @@ def render(
     metric, over = commit_trend(rows, cols, y, colour=lambda name: colour(name, colours))
     if over is not None:
         entries.append(_entry("commits", over["title"], over, metric=metric))
-    return {"specs": entries, "html": fallback_html(entries), "x": x, "y": y}
+    entries += _studies(project, chosen)
+    shown = {"specs": entries, "html": fallback_html(entries), "x": x, "y": y}
+    return {**shown, "trend_metrics": metrics, "trend_metric": trend}
+
+
+def _trends(
+    project: Project, chosen: list[ExpRow], shown: list[dict], trend: str | None, colours: dict[str, str]
+) -> tuple[list[str], str, list[dict]]:
+    """The DVCLive histories of ``chosen`` over steps (:mod:`.history_plots`) that the
+    panel does not draw already (a DVC plot of the same file with every experiment's
+    line; the checkpoint steps charts): the metrics they offer, the one shown and its
+    entries. No history, no entries and no metrics (the panel shows no picker)."""
+    from .history_plots import metric_of, revisions_of, step_trends, trend_entries
+
+    if any(e["kind"] == "steps" for e in shown):
+        return [], "", []  # checkpoint experiments: their steps charts are their trends
+    names = _labels(chosen)
+    found = step_trends(project, revisions_of(chosen, names))
+    drawn = {e["title"]: set(e.get("revisions", ())) for e in shown if e["kind"] == "template"}
+    fresh = tuple(p for p in found.plots if not set(p.revisions) <= drawn.get(p.id, set()) or p.source_errors)
+    metrics = [metric_of(p.id) for p in fresh]
+    if not metrics:
+        return [], "", []
+    if trend is None or (trend and trend not in metrics):
+        trend = metrics[0]
+    by_label = {n: colour(label(r), colours) for n, r in zip(names, chosen)}
+    return metrics, trend, trend_entries(project, replace(found, plots=fresh), trend, by_label)
+
+
+def _studies(project: Project, chosen: list[ExpRow]) -> list[dict]:
+    """The optimization history and param importances of each study with trials among ``chosen``."""
+    from .history_plots import studies_of, study_entries
+
+    entries = []
+    for name in studies_of(project, chosen):
+        try:
+            entries += study_entries(project, name)
+        except JupyterExpError as exc:  # a study removed since the table read its labels
+            entries.append(_entry("error", f"Study '{name}'", message=str(exc)))
+    return entries

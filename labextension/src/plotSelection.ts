@@ -243,6 +243,8 @@ export function selectPlots(panel: any, selection: PlotSelection, table: any, co
       specs.push({ id, kind: 'custom', title: spec.title, spec });
     }
   }
-  specs.push(...selection.drawn(panel, table));
+  // The panel draws a plotted trial's study itself: a chosen study plot it holds is not added twice.
+  const held = new Set(specs.map((s: any) => s.id));
+  specs.push(...selection.drawn(panel, table).filter((s: any) => !held.has(s.id)));
   return { ...panel, specs };
 }
