@@ -17,6 +17,7 @@ from test_exp_commits import (
     live_bin,  # noqa: F401
     live_path,  # noqa: F401 - the DVC venv's python with dvclive
 )
+from test_plots_table import entries, plot  # the controller driven as a host drives it
 
 import jupyter_exp
 from jupyter_exp.plots.display import static_svg
@@ -81,25 +82,6 @@ def table(live_project: Path):
     controller.close()
 
 
-def key(controller, name):
-    return next(r["key"] for r in controller.state["table"]["rows"] if r["cells"][0] == name)
-
-
-def plot(controller, names, arg=None) -> dict:
-    message = {"type": "action", "action": "plot", "keys": [key(controller, n) for n in names]}
-    if arg is not None:
-        message["arg"] = arg
-    reply = controller.handle(message)
-    assert "error" not in reply, reply
-    panel = controller.state["panel"]
-    assert panel["kind"] == "vega" and json.loads(json.dumps(panel)) == panel  # plain JSON for any host
-    return panel
-
-
-def kinds(panel, kind):
-    return [e for e in panel["specs"] if e["kind"] == kind]
-
-
 def line_colours(spec) -> dict[str, str]:
     """The colour each experiment's line gets in a DVC-template spec (``rev`` scale)."""
     found: dict[str, str] = {}
@@ -127,32 +109,32 @@ def repo_state(root: Path) -> str:
 def test_trends_over_steps_in_the_rows_colours_with_a_metric_picker(table):
     panel = plot(table, ["e1", "e2"])
     assert panel["trend_metrics"] == ["acc", "train/loss"] and panel["trend_metric"] == "acc"  # the first by default
-    (trend,) = kinds(panel, "trend")
+    (trend,) = entries(panel, "trend")
     assert trend["title"] == "acc" and trend["id"] == "trend:dvclive/plots/metrics/acc.tsv"
     points = trend["spec"]["data"]["values"]
     assert sorted({p["rev"] for p in points}) == ["e1", "e2"] and len(points) == 8  # 4 steps each
     # The table's colours: what the scatter gives each experiment, the trend gives its line.
-    (scatter,) = kinds(panel, "scatter")
+    (scatter,) = entries(panel, "scatter")
     scale = scatter["spec"]["encoding"]["color"]["scale"]
     assert line_colours(trend["spec"]) == dict(zip(scale["domain"], scale["range"]))
     kept = dict(table.state["prefs"]["colours"])
     assert line_colours(trend["spec"]) == {"e1": kept["e1"], "e2": kept["e2"]}
     svg = static_svg(trend["spec"])
     assert svg is not None and svg.count('aria-roledescription="line mark"') >= 2
-    assert not kinds(panel, "study")  # e1, e2 are no trials
+    assert not entries(panel, "study")  # e1, e2 are no trials
     # The picker: another metric, then every one; the scatter's axes stay as chosen.
     panel = plot(table, ["e1", "e2"], [panel["x"], panel["y"], "train/loss"])
-    assert [e["title"] for e in kinds(panel, "trend")] == ["train/loss"] and panel["trend_metric"] == "train/loss"
+    assert [e["title"] for e in entries(panel, "trend")] == ["train/loss"] and panel["trend_metric"] == "train/loss"
     panel = plot(table, ["e1", "e2"], [panel["x"], panel["y"], ""])
-    assert [e["title"] for e in kinds(panel, "trend")] == ["acc", "train/loss"] and panel["trend_metric"] == ""
+    assert [e["title"] for e in entries(panel, "trend")] == ["acc", "train/loss"] and panel["trend_metric"] == ""
     panel = plot(table, ["e1", "e2"], [panel["x"], panel["y"], "no/such"])  # a metric gone: the first again
-    assert [e["title"] for e in kinds(panel, "trend")] == ["acc"]
+    assert [e["title"] for e in entries(panel, "trend")] == ["acc"]
 
 
 def test_a_trial_shows_its_study_history_and_importances(table):
     trial = next(r["cells"][0] for r in table.state["table"]["rows"] if str(r["cells"][0]).startswith("st-"))
     panel = plot(table, ["e1", trial])
-    studies = kinds(panel, "study")
+    studies = entries(panel, "study")
     assert [e["id"] for e in studies] == ["study:st:history", "study:st:importances"]
     history = studies[0]["spec"]["data"]["values"]
     assert [p["trial"] for p in history] == [1, 2, 3] and trial in {p["experiment"] for p in history}
@@ -160,7 +142,7 @@ def test_a_trial_shows_its_study_history_and_importances(table):
     for entry in studies:
         svg = static_svg(entry["spec"])
         assert svg is not None and "mark" in svg
-    assert {p["rev"] for p in kinds(panel, "trend")[0]["spec"]["data"]["values"]} == {"e1", trial}
+    assert {p["rev"] for p in entries(panel, "trend")[0]["spec"]["data"]["values"]} == {"e1", trial}
     assert "study:st:history" in panel["html"]  # the static fallback has them too
 
 
@@ -169,7 +151,7 @@ def test_nothing_added_where_nothing_applies(exps):
     controller = TableController(Project(exps))
     try:
         panel = plot(controller, ["e1", "e2"])
-        assert not kinds(panel, "trend") and not kinds(panel, "study") and not kinds(panel, "error")
+        assert not entries(panel, "trend") and not entries(panel, "study") and not entries(panel, "error")
         assert panel["trend_metrics"] == [] and panel["trend_metric"] == ""
     finally:
         controller.close()
@@ -178,11 +160,11 @@ def test_nothing_added_where_nothing_applies(exps):
 def test_histories_dvc_plots_draw_already_are_not_drawn_twice(table, live_project):
     (live_project / "dvc.yaml").write_text(DVC_YAML + "plots:\n- dvclive/plots/metrics:\n    x: step\n")
     panel = plot(table, ["workspace"])
-    assert [e["title"] for e in kinds(panel, "template")] == [
+    assert [e["title"] for e in entries(panel, "template")] == [
         "dvclive/plots/metrics/acc.tsv",
         "dvclive/plots/metrics/train/loss.tsv",
     ]
-    assert not kinds(panel, "trend") and panel["trend_metrics"] == []
+    assert not entries(panel, "trend") and panel["trend_metrics"] == []
 
 
 @pytest.mark.parametrize(

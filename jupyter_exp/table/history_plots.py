@@ -33,7 +33,7 @@ def plot_entries(project: Project, found: PlotSet, kind: str, colours: dict[str,
     template that fails is an ``error`` entry with its reason, as is each revision whose
     file could not be read."""
     from ..plots.render import vega_spec
-    from .plots import recolour
+    from .colours import recolour
 
     entries: list[dict[str, Any]] = []
     for plot in found.plots:

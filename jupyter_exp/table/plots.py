@@ -10,7 +10,11 @@
   selected) across the params that vary and the metrics;
 - **commits** (trends over commits): the chosen metric (the scatter's y, else the first
   metric) across the baseline commits the table shows (``-n N`` / ``-A``), each
-  commit's experiments in their colours (:mod:`jupyter_exp.plots.commits`).
+  commit's experiments in their colours (:mod:`jupyter_exp.plots.commits`);
+- **trend** (trends over steps): the rows' DVCLive histories that DVC's plots do not
+  draw already, one metric (the first, or as picked; every one on request), and
+  **study**: the optimization history and param importances of each study with trials
+  among the rows (:mod:`jupyter_exp.table.history_plots`, shared with the lab server).
 
 Each experiment keeps its colour wherever it appears: the first time it is plotted
 it takes the first palette colour no other plotted experiment holds (past the
@@ -21,10 +25,8 @@ the same charts drawn as static SVG (vl-convert, when installed).
 
 from __future__ import annotations
 
-import colorsys
 import html
 import json
-import zlib
 from dataclasses import replace
 from typing import Any
 
@@ -33,44 +35,12 @@ from ..experiments.collect import ExpRow
 from ..experiments.show import Column, value
 from ..project import Project
 from .cells import cell
+from .colours import PALETTE, assign_colours, colour, recolour  # noqa: F401 - the panel's colours, as before
 from .view import column_id
 
-# Tableau 10: distinguishable, and readable on light and dark themes.
-PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 SIZE = 300
 MANY = 20  # past this many lines, parallel coordinates colour by a metric instead of a legend
-
-
-def _hue(index: int) -> str:
-    """The ``index``-th colour past the palette: hues a golden angle apart."""
-    r, g, b = colorsys.hls_to_rgb((index * 0.618034) % 1.0, 0.5, 0.55)
-    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
-
-
-def assign_colours(known: dict[str, str], names: list[str]) -> dict[str, str]:
-    """``known`` plus a colour for each new name: one that none of ``names`` holds
-    (palette colours first, the least used among all known experiments first; then
-    new hues, so any number of experiments stay distinct)."""
-    result = dict(known)
-    for name in names:
-        if name in result:
-            continue
-        taken = {result[n] for n in names if n in result}
-        used = list(result.values())
-        free = [c for c in PALETTE if c not in taken]
-        if free:
-            result[name] = min(free, key=lambda c: (used.count(c), PALETTE.index(c)))
-        else:
-            result[name] = next(_hue(i) for i in range(len(used) + 1) if _hue(i) not in taken)
-    return result
-
-
-def colour(name: str, colours: dict[str, str] | None = None) -> str:
-    """The experiment's assigned colour; unassigned ones get one from a hash of the name."""
-    if colours and name in colours:
-        return colours[name]
-    return PALETTE[zlib.crc32(name.encode("utf-8")) % len(PALETTE)]
 
 
 def label(row: ExpRow) -> str:
@@ -82,22 +52,6 @@ def _labels(rows: list[ExpRow]) -> list[str]:
     """Unique plot names: a name two rows share gets each row's commit."""
     names = [label(r) for r in rows]
     return [n if names.count(n) == 1 else f"{n}@{r.rev[:7]}" for n, r in zip(names, rows)]
-
-
-def recolour(spec: Any, colours: dict[str, str]) -> Any:
-    """``spec`` with every colour scale over revisions using the experiments' colours,
-    and step axes in whole steps."""
-    if isinstance(spec, list):
-        return [recolour(item, colours) for item in spec]
-    if not isinstance(spec, dict):
-        return spec
-    out = {k: recolour(v, colours) for k, v in spec.items()}
-    scale = out.get("scale")
-    if out.get("field") == "rev" and isinstance(scale, dict) and isinstance(scale.get("domain"), list):
-        out["scale"] = {**scale, "range": [colour(str(d), colours) for d in scale["domain"]]}
-    if out.get("field") == "step" and out.get("type") == "quantitative":
-        out["axis"] = {"tickMinStep": 1, "format": "d", **out.get("axis", {})}
-    return out
 
 
 def _entry(kind: str, title: str, spec: dict | None = None, **extra: Any) -> dict:
