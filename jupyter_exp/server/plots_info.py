@@ -19,12 +19,11 @@ import re
 from typing import Any
 
 from ..errors import JupyterExpError
-from ..plots.collect import WORKSPACE, PlotSet, Revision, collect_plots
+from ..plots.collect import WORKSPACE, Revision, collect_plots
 from ..project import Project
+from ..table.history_plots import LIVE_DIR, STUDY_PLOTS
 
-LIVE_DIR = "dvclive"
 STEPS = "trend:steps"
-STUDY_PLOTS = {"history": "optimization history", "importances": "param importances"}
 _HEX = re.compile(r"[0-9a-f]{4,40}")
 MAX_REVISIONS = 200  # one trend request draws at most this many experiments
 
@@ -124,48 +123,18 @@ def _known(project: Project, revisions: list[Revision]) -> list[Revision]:
     return revisions
 
 
-def _entries(project: Project, found: PlotSet, kind: str, colours: dict[str, str] | None) -> list[dict[str, Any]]:
-    from ..plots.render import vega_spec
-    from ..table.plots import recolour
-
-    entries: list[dict[str, Any]] = []
-    for plot in found.plots:
-        base = {"id": f"{kind}:{plot.id}", "kind": kind, "title": str(plot.props.get("title") or plot.id)}
-        if not plot.datapoints:
-            reasons = [e.msg for _, e in plot.definition_errors] or ["nothing to draw"]
-            entries.append({**base, "kind": "error", "message": "; ".join(reasons)})
-            continue
-        try:
-            spec = vega_spec(project, plot)[0]
-        except JupyterExpError as exc:  # one broken plot, not the panel
-            entries.append({**base, "kind": "error", "message": str(exc)})
-            continue
-        entries.append({**base, "spec": recolour(spec, colours) if colours is not None else spec})
-    return entries
-
-
 def _steps(project: Project, revisions: list[Revision], metric: str | None) -> list[dict[str, Any]]:
     """Each DVCLive history over the steps of ``revisions``, in their table colours."""
-    from dataclasses import replace
-
-    from ..plots.trends import METRICS, collect_trends
+    from ..table.history_plots import step_trends, trend_entries
     from ..table.plots import colour
     from ..table.prefs import load_prefs
 
-    if not revisions:
-        return []
-    found = collect_trends(project, revisions, LIVE_DIR)
-    if metric:
-        wanted = f"{LIVE_DIR}/{METRICS}/{metric}.tsv"
-        found = replace(found, plots=tuple(p for p in found.plots if p.id == wanted))
     kept = dict(load_prefs(project).colours)
     colours = {r.label: colour(r.label, kept) for r in revisions}
-    return _entries(project, found, "trend", colours)
+    return trend_entries(project, step_trends(project, revisions), metric, colours)
 
 
 def _study(project: Project, name: str, part: str) -> list[dict[str, Any]]:
-    from ..studies.plots import study_plots
+    from ..table.history_plots import study_entries
 
-    found = study_plots(project, name)
-    chosen = PlotSet(found.revisions, tuple(p for p in found.plots if p.id == STUDY_PLOTS[part]))
-    return [{**e, "id": f"study:{name}:{part}"} for e in _entries(project, chosen, "study", None)]
+    return study_entries(project, name, (part,))

@@ -247,7 +247,10 @@ def compare(req: Request) -> Outcome:
 
 
 def plot(req: Request) -> Outcome:
-    x, y = req.arg if isinstance(req.arg, list) and len(req.arg) == 2 else (None, None)
+    # arg: [x, y] the scatter's axes, or [x, y, trend] with the history over steps ("": every one)
+    arg = req.arg if isinstance(req.arg, list) and len(req.arg) in (2, 3) else [None, None]
+    x, y = (a if isinstance(a, str) else None for a in arg[:2])
+    trend = arg[2] if len(arg) == 3 and isinstance(arg[2], str) else None
     known = dict(req.state.colours)
     colours = plots.assign_colours(known, [plots.label(r) for r in req.chosen])
     from ..plots.commits import trend_experiments  # the trend over commits draws these too: each its own colour
@@ -256,7 +259,7 @@ def plot(req: Request) -> Outcome:
     state = None
     if colours != known:  # a newly plotted experiment keeps its colour from now on
         state = replace(req.state, colours=tuple(colours.items()))
-    shown = plots.render(req.project, req.chosen, req.rows, req.cols, x, y, colours)
+    shown = plots.render(req.project, req.chosen, req.rows, req.cols, x, y, colours, trend)
     params, metrics = plots.axes(req.chosen, req.cols)
     return Outcome(
         state=state,
@@ -270,6 +273,8 @@ def plot(req: Request) -> Outcome:
             "y": shown["y"],
             "params": params,
             "metrics": metrics,
+            "trend_metrics": shown["trend_metrics"],
+            "trend_metric": shown["trend_metric"],
         },
     )
 

@@ -10,7 +10,11 @@
   selected) across the params that vary and the metrics;
 - **commits** (trends over commits): the chosen metric (the scatter's y, else the first
   metric) across the baseline commits the table shows (``-n N`` / ``-A``), each
-  commit's experiments in their colours (:mod:`jupyter_exp.plots.commits`).
+  commit's experiments in their colours (:mod:`jupyter_exp.plots.commits`);
+- **trend** (trends over steps): the rows' DVCLive histories that DVC's plots do not
+  draw already, one metric (the first, or as picked; every one on request), and
+  **study**: the optimization history and param importances of each study with trials
+  among the rows (:mod:`jupyter_exp.table.history_plots`, shared with the lab server).
 
 Each experiment keeps its colour wherever it appears: the first time it is plotted
 it takes the first palette colour no other plotted experiment holds (past the
@@ -21,10 +25,9 @@ the same charts drawn as static SVG (vl-convert, when installed).
 
 from __future__ import annotations
 
-import colorsys
 import html
 import json
-import zlib
+from dataclasses import replace
 from typing import Any
 
 from ..errors import JupyterExpError
@@ -32,44 +35,12 @@ from ..experiments.collect import ExpRow
 from ..experiments.show import Column, value
 from ..project import Project
 from .cells import cell
+from .colours import PALETTE, assign_colours, colour, recolour  # noqa: F401 - the panel's colours, as before
 from .view import column_id
 
-# Tableau 10: distinguishable, and readable on light and dark themes.
-PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 SIZE = 300
 MANY = 20  # past this many lines, parallel coordinates colour by a metric instead of a legend
-
-
-def _hue(index: int) -> str:
-    """The ``index``-th colour past the palette: hues a golden angle apart."""
-    r, g, b = colorsys.hls_to_rgb((index * 0.618034) % 1.0, 0.5, 0.55)
-    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
-
-
-def assign_colours(known: dict[str, str], names: list[str]) -> dict[str, str]:
-    """``known`` plus a colour for each new name: one that none of ``names`` holds
-    (palette colours first, the least used among all known experiments first; then
-    new hues, so any number of experiments stay distinct)."""
-    result = dict(known)
-    for name in names:
-        if name in result:
-            continue
-        taken = {result[n] for n in names if n in result}
-        used = list(result.values())
-        free = [c for c in PALETTE if c not in taken]
-        if free:
-            result[name] = min(free, key=lambda c: (used.count(c), PALETTE.index(c)))
-        else:
-            result[name] = next(_hue(i) for i in range(len(used) + 1) if _hue(i) not in taken)
-    return result
-
-
-def colour(name: str, colours: dict[str, str] | None = None) -> str:
-    """The experiment's assigned colour; unassigned ones get one from a hash of the name."""
-    if colours and name in colours:
-        return colours[name]
-    return PALETTE[zlib.crc32(name.encode("utf-8")) % len(PALETTE)]
 
 
 def label(row: ExpRow) -> str:
@@ -81,22 +52,6 @@ def _labels(rows: list[ExpRow]) -> list[str]:
     """Unique plot names: a name two rows share gets each row's commit."""
     names = [label(r) for r in rows]
     return [n if names.count(n) == 1 else f"{n}@{r.rev[:7]}" for n, r in zip(names, rows)]
-
-
-def recolour(spec: Any, colours: dict[str, str]) -> Any:
-    """``spec`` with every colour scale over revisions using the experiments' colours,
-    and step axes in whole steps."""
-    if isinstance(spec, list):
-        return [recolour(item, colours) for item in spec]
-    if not isinstance(spec, dict):
-        return spec
-    out = {k: recolour(v, colours) for k, v in spec.items()}
-    scale = out.get("scale")
-    if out.get("field") == "rev" and isinstance(scale, dict) and isinstance(scale.get("domain"), list):
-        out["scale"] = {**scale, "range": [colour(str(d), colours) for d in scale["domain"]]}
-    if out.get("field") == "step" and out.get("type") == "quantitative":
-        out["axis"] = {"tickMinStep": 1, "format": "d", **out.get("axis", {})}
-    return out
 
 
 def _entry(kind: str, title: str, spec: dict | None = None, **extra: Any) -> dict:
@@ -123,7 +78,7 @@ def dvc_plots(project: Project, chosen: list[ExpRow], colours: dict[str, str]) -
             except JupyterExpError as exc:  # a broken template spoils its plot, not the panel
                 entries.append(_entry("error", plot.id, message=str(exc)))
                 continue
-            entries.append(_entry("template", plot.id, recolour(spec, by_label)))
+            entries.append(_entry("template", plot.id, recolour(spec, by_label), revisions=list(plot.revisions)))
     return entries
 
 
@@ -351,13 +306,19 @@ def render(
     x: str | None = None,
     y: str | None = None,
     colours: dict[str, str] | None = None,
+    trend: str | None = None,
 ) -> dict[str, Any]:
     """The panel: DVC's plots of ``chosen`` (else their metrics over checkpoint
-    steps), the metric-vs-param scatter, parallel coordinates, the metric over the
-    table's commits (when it shows two or more); ``x``/``y`` the scatter's axes as
-    chosen (``y`` also the metric over commits)."""
+    steps), their DVCLive histories over steps that DVC's plots do not draw, the
+    metric-vs-param scatter, parallel coordinates, the metric over the table's commits
+    (when it shows two or more), and the optimization history and param importances
+    of each study with trials among ``chosen``; ``x``/``y`` the scatter's axes as chosen
+    (``y`` also the metric over commits), ``trend`` the history shown over steps
+    (None: the first; "": every one)."""
     colours = colours or {}
     entries = dvc_plots(project, chosen, colours) or step_plots(chosen, rows, cols, colours)
+    metrics, trend, over_steps = _trends(project, chosen, entries, trend, colours)
+    entries += over_steps
     x, y, points = scatter(chosen, cols, x, y, colours)
     if points is not None:
         entries.append(_entry("scatter", points["title"], points))
@@ -370,4 +331,43 @@ def render(
     metric, over = commit_trend(rows, cols, y, colour=lambda name: colour(name, colours))
     if over is not None:
         entries.append(_entry("commits", over["title"], over, metric=metric))
-    return {"specs": entries, "html": fallback_html(entries), "x": x, "y": y}
+    entries += _studies(project, chosen)
+    shown = {"specs": entries, "html": fallback_html(entries), "x": x, "y": y}
+    return {**shown, "trend_metrics": metrics, "trend_metric": trend}
+
+
+def _trends(
+    project: Project, chosen: list[ExpRow], shown: list[dict], trend: str | None, colours: dict[str, str]
+) -> tuple[list[str], str, list[dict]]:
+    """The DVCLive histories of ``chosen`` over steps (:mod:`.history_plots`) that the
+    panel does not draw already (a DVC plot of the same file with every experiment's
+    line; the checkpoint steps charts): the metrics they offer, the one shown and its
+    entries. No history, no entries and no metrics (the panel shows no picker)."""
+    from .history_plots import metric_of, revisions_of, step_trends, trend_entries
+
+    if any(e["kind"] == "steps" for e in shown):
+        return [], "", []  # checkpoint experiments: their steps charts are their trends
+    names = _labels(chosen)
+    found = step_trends(project, revisions_of(chosen, names))
+    drawn = {e["title"]: set(e.get("revisions", ())) for e in shown if e["kind"] == "template"}
+    fresh = tuple(p for p in found.plots if not set(p.revisions) <= drawn.get(p.id, set()) or p.source_errors)
+    metrics = [metric_of(p.id) for p in fresh]
+    if not metrics:
+        return [], "", []
+    if trend is None or (trend and trend not in metrics):
+        trend = metrics[0]
+    by_label = {n: colour(label(r), colours) for n, r in zip(names, chosen)}
+    return metrics, trend, trend_entries(project, replace(found, plots=fresh), trend, by_label)
+
+
+def _studies(project: Project, chosen: list[ExpRow]) -> list[dict]:
+    """The optimization history and param importances of each study with trials among ``chosen``."""
+    from .history_plots import studies_of, study_entries
+
+    entries = []
+    for name in studies_of(project, chosen):
+        try:
+            entries += study_entries(project, name)
+        except JupyterExpError as exc:  # a study removed since the table read its labels
+            entries.append(_entry("error", f"Study '{name}'", message=str(exc)))
+    return entries

@@ -541,7 +541,17 @@ function render({ model, el, embed }) {
     const pick = (which, ids, chosen) => ids && ids.length > 1 ?
       `<label>${which} <select data-axis="${which}">${ids.map((id) =>
         `<option value="${esc(id)}" ${id === chosen ? "selected" : ""}>${esc(id.split(".").slice(1).join("."))}</option>`).join("")}</select></label> ` : "";
-    return pick("x", p.params, p.x) + pick("y", p.metrics, p.y);
+    return pick("x", p.params, p.x) + pick("y", p.metrics, p.y) + trendPicker(p);
+  }
+
+  // The DVCLive history the panel draws over steps: one (the first by default) or every one.
+  function trendPicker(p) {
+    const metrics = p.trend_metrics || [];
+    const drawn = (p.specs || []).some((s) => s.kind === "trend" || String(s.id).startsWith("trend:"));
+    if (metrics.length < 2 || !drawn) return "";  // a host that hides the trends hides its picker too
+    const options = [...metrics.map((m) => [m, m]), ["", "every metric"]].map(([v, l]) =>
+      `<option value="${esc(v)}" ${v === p.trend_metric ? "selected" : ""}>${esc(l)}</option>`).join("");
+    return `<label title="the DVCLive history drawn over steps">over steps <select data-trend-metric="1">${options}</select></label> `;
   }
 
   function compareHtml(p) {
@@ -573,7 +583,8 @@ function render({ model, el, embed }) {
     }
     plotGroups = imageGroups(images);
     const errors = p.specs.filter((s) => s.kind === "error");
-    const scatter = charts.some((s) => s.kind === "scatter" || s.kind === "commits");  // y: also the metric over commits
+    // y: also the metric over commits; the trend picker sits with the axes
+    const scatter = charts.some((s) => s.kind === "scatter" || s.kind === "commits" || s.kind === "trend");
     body.innerHTML = (scatter ? `<div class="jx-axes">${axisPickers(p)}</div>` : "") +
       `<div class="jx-plots">${charts.map((s) =>
         `<div class="jx-plot jx-plot-${esc(s.kind)}" data-plot="${esc(s.id)}"><div class="jx-plot-tools">` +
@@ -678,7 +689,10 @@ function render({ model, el, embed }) {
     if (d.axis) {
       const p = model.get("panel") || {};
       const x = d.axis === "x" ? ev.target.value : p.x, y = d.axis === "y" ? ev.target.value : p.y;
-      send({ type: "action", action: "plot", keys: p.keys, arg: [x, y] });
+      send({ type: "action", action: "plot", keys: p.keys, arg: [x, y, ...(typeof p.trend_metric === "string" ? [p.trend_metric] : [])] });
+    } else if (d.trendMetric) {
+      const p = model.get("panel") || {};
+      send({ type: "action", action: "plot", keys: p.keys, arg: [p.x || "", p.y || "", ev.target.value] });
     } else if (d.reference) {
       const p = model.get("panel") || {};
       send({ type: "action", action: "compare", keys: p.keys, arg: ev.target.value });

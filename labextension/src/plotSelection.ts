@@ -26,6 +26,9 @@ export const PLOT_KINDS: { kind: string; title: string }[] = [
   { kind: 'commits', title: 'Trend over commits' }
 ];
 
+/** The sidebar's choice of the trends over steps. */
+export const STEPS = 'trend:steps';
+
 /** Plot ids drawn on request rather than by the Plot panel: shown only once chosen. */
 export function isOnRequest(id: string): boolean {
   return id.startsWith('trend:') || id.startsWith('study:');
@@ -235,7 +238,9 @@ export function selectPlots(panel: any, selection: PlotSelection, table: any, co
   if (!panel || panel.kind !== 'vega' || !Array.isArray(panel.specs)) {
     return panel;
   }
-  const specs = panel.specs.filter((s: any) => selection.isShown(s.id) && selection.isShown(s.kind));
+  // The panel's own trends over steps show as the sidebar's "trend:steps" choice says (its study plots by their ids).
+  const shown = (s: any) => (String(s.id).startsWith('trend:') ? selection.isShown(STEPS) : selection.isShown(s.id));
+  const specs = panel.specs.filter((s: any) => shown(s) && selection.isShown(s.kind));
   for (const plot of selection.custom) {
     const id = customId(plot);
     const spec = selection.isShown(id) ? customSpec(plot, panel, table, colours) : null;
@@ -243,6 +248,8 @@ export function selectPlots(panel: any, selection: PlotSelection, table: any, co
       specs.push({ id, kind: 'custom', title: spec.title, spec });
     }
   }
-  specs.push(...selection.drawn(panel, table));
+  // The panel draws a plotted trial's study itself: a chosen study plot it holds is not added twice.
+  const held = new Set(specs.map((s: any) => s.id));
+  specs.push(...selection.drawn(panel, table).filter((s: any) => !held.has(s.id)));
   return { ...panel, specs };
 }

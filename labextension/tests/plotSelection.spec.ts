@@ -191,3 +191,31 @@ test('plots drawn on request (study plots, trends over steps) show once chosen, 
   selection.setShown('study:sp:history', false);
   expect(ids()).not.toContain('study:sp:history');
 });
+
+test("the panel's own trends and study plots show as the sidebar chooses, never twice", async () => {
+  const selection = new PlotSelection('own', new MemoryStore());
+  const drawn: string[] = [];
+  selection.drawer = async id => {
+    drawn.push(id);
+    return { specs: [{ id: 'study:st:history', kind: 'study', title: 'from the server', spec: { mark: 'point' } }] };
+  };
+  const panel = {
+    ...PANEL,
+    specs: [
+      ...PANEL.specs,
+      { id: 'trend:dvclive/plots/metrics/acc.tsv', kind: 'trend', title: 'acc', spec: { mark: 'line' } },
+      { id: 'study:st:history', kind: 'study', title: 'history', spec: { mark: 'point' } }
+    ]
+  };
+  const t = new FakeServer([row('e1', [0.1, 0.5]), row('e2', [0.2, 0.7])]).state.table;
+  const shown = () => selectPlots(panel, selection, t, {}).specs;
+  expect(shown().map((s: any) => s.id)).toEqual(PANEL.specs.map(s => s.id)); // off until chosen
+  selection.setShown('trend:steps', true);
+  selection.setShown('study:st:history', true);
+  shown();
+  await settle();
+  const ids = shown().map((s: any) => s.id);
+  expect(ids.filter((id: string) => id === 'study:st:history').length).toBe(1); // the panel's, not a second
+  expect(shown().find((s: any) => s.id === 'study:st:history').title).toBe('history');
+  expect(ids).toContain('trend:dvclive/plots/metrics/acc.tsv');
+});
