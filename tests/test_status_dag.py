@@ -3,6 +3,7 @@ byte for byte (issue 17)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -219,6 +220,109 @@ def test_status_cloud_after_a_partial_push_is_dvcs(twins, dvc_exe, tmp_path):
         assert _run([str(dvc_exe), "fetch", "-q"], root)[0] == 0
     _same(twins, dvc_exe, "status", "-c")
     assert both(twins, "status", "-c", dvc_exe=dvc_exe)[0][1] == "Cache and remote 'store' are in sync.\n"
+
+
+def _nested(root: Path, dvc_exe: Path) -> None:
+    """A second pipeline in ``sub/`` downstream of ``train``, and a ``.dvc`` file beside
+    it, committed; then the raw data and ``sub``'s data change and its output goes."""
+    sub = root / "sub"
+    sub.mkdir()
+    (sub / "dvc.yaml").write_text(
+        "stages:\n  inner:\n    cmd: cp ../model.pkl out.pkl\n    deps: [../model.pkl]\n    outs: [out.pkl]\n"
+    )
+    (sub / "x.txt").write_text("x\n")
+    for args in (["add", "-q", "sub/x.txt"], ["repro", "-q", "sub/dvc.yaml"]):
+        assert _run([str(dvc_exe), *args], root)[0] == 0
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "nested")
+    (root / "data.csv").write_text("2\n")
+    (sub / "x.txt").write_text("y\n")
+    (sub / "out.pkl").unlink()
+
+
+TARGETED = [
+    ["prep"],
+    ["-d", "train"],
+    ["dvc.yaml"],
+    ["sub/dvc.yaml"],
+    ["sub/dvc.yaml:inner"],
+    ["sub/dvc.yaml:inner", "prep"],
+    ["model.pkl"],
+    ["prepared.csv", "-d"],
+    ["imgs"],
+    ["imgs/1.png"],
+    ["-R", "sub"],
+    ["-R", "."],
+    ["-R", "imgs"],
+    ["--json", "-R", "."],
+    ["sub/x.txt.dvc", "-d"],
+]
+FROM_SUB = [[], ["--json"], ["inner"], ["x.txt.dvc"], ["-R", "."], ["../dvc.yaml:prep"], ["out.pkl"], ["-R", ".."]]
+
+
+def test_status_targets_and_flags_are_dvcs(twins, dvc_exe):
+    """Stages, dvc.yaml and .dvc files, outputs, -R directories and -d, as DVC collects
+    them: from the root and from a subdirectory (names and paths relative to it), byte
+    for byte; -d, whose order DVC draws from a set, as the same JSON."""
+    for root in twins:
+        _nested(root, dvc_exe)
+    ours, theirs = twins
+    for where, cases in (("", TARGETED), ("sub", FROM_SUB)):
+        for args in cases:
+            mine = _run([*jdvc_command(), "status", *args], ours / where)
+            real = _run([str(dvc_exe), "status", *args], theirs / where)
+            if "-d" in args and "--json" not in args:
+                mine = _run([*jdvc_command(), "status", "--json", *args], ours / where)
+                real = _run([str(dvc_exe), "status", "--json", *args], theirs / where)
+                assert mine[0] == real[0] == 0 and json.loads(mine[1]) == json.loads(real[1]), (args, mine, real)
+                continue
+            assert mine == real, (where, args, mine, real)
+    # Options DVC refuses without -c: refused the same way (its words, and the fix).
+    for flag, word in (("-a", "--all-branches"), ("-T", "--all-tags"), ("-A", "--all-commits"), ("-j", "--jobs")):
+        args = [flag, "2"] if flag == "-j" else [flag]
+        code, out, err = _run([*jdvc_command(), "status", *args], ours)
+        assert (
+            code == 1
+            and not out
+            and err
+            == (f"ERROR: The following options are meaningless for local status: {word}; add -c or drop them.\n")
+        )
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["nope"], "'nope' is not a stage, a dvc.yaml or .dvc file, or an output"),
+        (["sub"], "'sub' is not a stage"),  # a directory without -R
+        (["sub/dvc.yaml:nope"], "'sub/dvc.yaml:nope' is not a stage"),
+        (["missing.dvc"], "'missing.dvc' is not a stage"),
+        (["-R", ".git"], "'.git' is inside .git"),
+        (["-R", "../.."], "'../..' leaves the project"),
+        (["-R", "/etc"], "'/etc' is outside the project"),
+        (["-R", "-d", "--", "-x"], "'-x' is not a stage"),
+    ],
+)
+def test_a_bad_status_target_is_one_line_and_changes_nothing(twins, dvc_exe, args, words):
+    ours, _ = twins
+    _nested(ours, dvc_exe)
+    snap = Snapshot.take(ours, outside=[ours.parent])
+    code, out, err = _run([*jdvc_command(), "status", *args], ours)
+    assert code == 1 and not out and err.count("\n") == 1 and err.startswith("ERROR: ") and words in err, err
+    snap.assert_unchanged()
+
+
+def test_status_r_on_a_link_out_of_the_project_reads_nothing_there(twins, dvc_exe, tmp_path):
+    """A directory link out of the project holds no stage of it: DVC's answer, and
+    nothing there is read as a pipeline or changed."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "dvc.yaml").write_text("stages:\n  evil:\n    cmd: touch pwned\n    always_changed: true\n")
+    for root in twins:
+        (root / "outlink").symlink_to(elsewhere, target_is_directory=True)
+    snap = Snapshot.take(twins[0], outside=[elsewhere])
+    mine, real = both(twins, "status", "-R", "outlink", dvc_exe=dvc_exe)
+    assert mine == real == (0, "Data and pipelines are up to date.\n", ""), (mine, real)
+    snap.assert_unchanged()
 
 
 def _get_started(root: Path, dvc_exe: Path) -> None:

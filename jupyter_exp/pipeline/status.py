@@ -65,14 +65,20 @@ def status(
     targets: list[str] | None = None,
     warn: Callable[[str], None] | None = None,
     reads: Reads | None = None,
+    *,
+    recursive: bool = False,
+    with_deps: bool = False,
+    cwd: str = "",
 ) -> tuple[Status, bool]:
-    """Every stage's and ``.dvc`` file's changes (``targets``: only those named);
-    ``warn`` gets DVC's warning for each frozen stage. Returns the changes and whether
-    the project has any stage or ``.dvc`` file at all. ``reads``, when given, is filled
-    with what the answer was read from (for :mod:`.status_stamp`).
+    """Every stage's and ``.dvc`` file's changes (``targets``: only those they name, see
+    :mod:`.status_targets`, with ``recursive`` and ``with_deps`` as DVC's ``-R`` and
+    ``-d``, paths read from ``cwd``); ``warn`` gets DVC's warning for each frozen stage.
+    Returns the changes and whether the project has any stage or ``.dvc`` file at all.
+    ``reads``, when given, is filled with what the answer was read from (for
+    :mod:`.status_stamp`).
 
     Raises:
-        UnknownStageError: a target that is no stage or .dvc file.
+        UnknownStageError: a target that names nothing.
         YAMLFileError, PipelineError, PathError: a file that does not load.
     """
     from ..params import read_params
@@ -84,7 +90,8 @@ def status(
 
     pipelines = walk_pipelines(project)
     walked = pipelines.stages
-    order = collect_dag(project, stages=walked).nodes
+    dag = collect_dag(project, stages=walked)
+    order = dag.nodes
     stages = {s.address: s for s in walked}
     if reads is not None:
         root = project.root
@@ -96,13 +103,24 @@ def status(
         reads.files += [root / node for node in order if node not in stages]  # .dvc files
     if not order:
         return {}, False
+    only: dict[str, str | None] = {}  # a node reported for one output only: that output's path
     if targets:
-        from ..errors import UnknownStageError
+        from .status_targets import select
 
-        for target in targets:
-            if target not in order:
-                raise UnknownStageError(f"'{target}' is not a stage or .dvc file; see `jupyter dvc dag`.")
-        order = tuple(n for n in order if n in targets)
+        def outs_of(node: str) -> list[str]:
+            stage = stages.get(node)
+            return [o.path for o in stage.outs] if stage else [t.path for t in read_dvc_file(project, node)]
+
+        files = {node: stages[node].dvcfile if node in stages else node for node in order}
+        picks = select(project, dag, files, outs_of, targets, cwd=cwd, recursive=recursive, with_deps=with_deps)
+        order, only = tuple(p.node for p in picks), {p.node: p.only for p in picks}
+
+    def shown(path: str, node: str) -> bool:
+        narrowed = only.get(node)
+        return (
+            narrowed is None or path == narrowed or narrowed.startswith(path + "/") or path.startswith(narrowed + "/")
+        )
+
     cache = open_cache(project)
     hashes: dict[str, HashInfo | None] = {}
 
@@ -138,7 +156,9 @@ def status(
                 outs: dict[str, str] = {}
                 for out in data.get("outs") or []:
                     rel = posixpath.normpath(posixpath.join(base, out["path"]))
-                    state = _path_state(hash_of(rel), out, out.get("cache", True), has_all)
+                    state = (
+                        _path_state(hash_of(rel), out, out.get("cache", True), has_all) if shown(rel, node) else None
+                    )
                     if state:
                         outs[rel] = state
                 read_dvc_file(project, node, text)  # the same checks as everywhere
@@ -179,6 +199,8 @@ def status(
                 locked_outs = {o.get("path"): o for o in entry.get("outs") or []}
                 outs = {}
                 for out in stage.outs:
+                    if not shown(out.path, node):
+                        continue
                     state = _path_state(hash_of(out.path), locked_outs.get(out.def_path), out.cache, has_all)
                     if state:
                         outs[out.path] = state
@@ -192,11 +214,22 @@ def status(
                 found[node] = changes
     finally:
         cache.hasher.flush()
-    return found, True
+    from .status_targets import from_cwd
+
+    return from_cwd(found, cwd), True
 
 
 def cloud_status(
-    project: Project, targets: list[str] | None = None, remote: str | None = None, jobs: int | None = None
+    project: Project,
+    targets: list[str] | None = None,
+    remote: str | None = None,
+    jobs: int | None = None,
+    *,
+    recursive: bool = False,
+    with_deps: bool = False,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
 ) -> tuple[dict[str, str], str]:
     """``dvc status -c``: each object the workspace needs that is not both in the cache and
     on the remote: ``new`` (only in the cache), ``deleted`` (only on the remote), ``missing``
@@ -208,12 +241,14 @@ def cloud_status(
         DataRemoteError: the remote cannot be read.
     """
     from ..remote.sync import jobs_for, object_store, open_remote, storage_errors
-    from ..remote.used import WORKSPACE, Revisions, wanted_objects
+    from ..remote.used import select_revisions, selected_items, wanted_from
 
+    revisions = select_revisions(project, all_branches=all_branches, all_tags=all_tags, all_commits=all_commits)
     spec, objects = open_remote(project, remote)
     cache = object_store(project)
     with storage_errors(spec.name, spec.url):
-        wanted = wanted_objects(project, Revisions([WORKSPACE]), [cache, objects], targets)
+        chosen = selected_items(project, revisions, targets, recursive=recursive, with_deps=with_deps)
+        wanted = wanted_from(chosen, [cache, objects])
         on_remote = objects.present(list(wanted.paths), jobs_for(spec, jobs))
     states: dict[str, list[str]] = {"deleted": [], "new": [], "missing": []}
     for md5, path in wanted.paths.items():

@@ -20,12 +20,13 @@ from pathlib import Path
 
 from .stat_keys import current_dir, load_stamp, save_stamp, stats_of
 
-VERSION = 1
+VERSION = 2  # 2: targets in order, -R and -d
 
 
-def selection(targets: list[str] | None, root: Path) -> dict:
-    """What a status was asked: its targets, read from the project-relative current directory."""
-    return {"targets": sorted(targets or []), "cwd": current_dir(root)}
+def selection(targets: list[str] | None, root: Path, *, recursive: bool = False, with_deps: bool = False) -> dict:
+    """What a status was asked: its targets (in order: the order of its answer), how they
+    widen, and the project-relative current directory they are read from."""
+    return {"targets": list(targets or []), "recursive": recursive, "with_deps": with_deps, "cwd": current_dir(root)}
 
 
 def _path(own_tmp: Path, selected: dict) -> Path:
