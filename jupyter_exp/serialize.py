@@ -14,9 +14,12 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from .errors import YAMLFileError
+
+TYPE_CHECKING = False  # (typing's import is a twentieth of a stamped `status`)
+if TYPE_CHECKING:
+    from typing import Any
 
 _safe_yaml = None
 

@@ -3,9 +3,11 @@ stamp (:mod:`.status_stamp`) prints without loading the engine."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import JupyterExpError
+
+TYPE_CHECKING = False  # (typing's import is a twentieth of a stamped `status`)
+if TYPE_CHECKING:
+    from typing import Any
 
 Status = dict[str, list]
 
