@@ -5,6 +5,7 @@ interrupted push, a hostile remote or a full disk lose nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -94,10 +95,16 @@ def test_targets_choose_what_travels(origin, tmp_path, monkeypatch, cli, dvc, jd
     assert verify_local_remote(tmp_path / "store") == {dvc_file_md5(origin, "data/table.csv.dvc")}
     jdvc("push", "train")  # a stage name: its cached outputs
     assert lock_md5(origin, "model.bin") in verify_local_remote(tmp_path / "store")
-    jdvc("push", "data/images/2.png")  # a file inside a tracked directory: that file alone
-    assert images not in verify_local_remote(tmp_path / "store")
+    before = verify_local_remote(tmp_path / "store")
+    # A file inside a tracked directory: that file and the directory's manifest (as DVC
+    # sends them: a fresh clone finds the file through it), none of the other files.
+    assert jdvc("push", "data/images/2.png").stdout == "2 files pushed\n"
+    assert verify_local_remote(tmp_path / "store") - before == {
+        images,
+        hashlib.md5((origin / "data/images/2.png").read_bytes()).hexdigest(),
+    }
     jdvc("push", "data/images")
-    assert images in verify_local_remote(tmp_path / "store")
+    assert len(verify_local_remote(tmp_path / "store") - before) == 6  # the manifest and its 5 files
     proc = jdvc("push", "nosuch", check=False)
     assert proc.returncode == 1 and proc.stderr == "ERROR: Nothing tracked matches nosuch; check the names.\n"
 

@@ -36,6 +36,8 @@ TARGETS = [
     ["data/images", "-R"],  # an output directory holds no .dvc file: DVC moves nothing
     ["data/table.csv", "nosuch"],  # one target naming nothing fails the revision
     ["-a", "data"],
+    ["data/images/2.png"],  # a file inside a directory output: it and the manifest, as DVC sends them
+    ["data/images/1.png", "data/images/3.png"],
 ]
 
 
@@ -53,7 +55,7 @@ def test_push_targets_name_what_dvcs_name(origin, tmp_path, dvc_exe, args):  # n
         assert mine.stdout.splitlines()[-1] == real.stdout.splitlines()[-1]
 
 
-PULLED = [["data"], ["data", "-R"], ["data/images", "-R"], [".", "-R"], ["nosuch"]]
+PULLED = [["data"], ["data", "-R"], ["data/images", "-R"], [".", "-R"], ["nosuch"], ["data/images/2.png"]]
 
 
 @pytest.mark.parametrize("verb", ["fetch", "pull"])
@@ -116,3 +118,29 @@ def test_with_deps_widens_at_each_revision_as_dvc_does(history, tmp_path, dvc_ex
     assert _remotes(tmp_path, "ours") == _remotes(tmp_path, "theirs"), args
     assert mine.stdout.splitlines()[-1] == real.stdout.splitlines()[-1]
     assert (old in _remotes(tmp_path, "ours")[0]) == ("-d" in args or "data/old.csv.dvc" in args)
+
+
+@pytest.mark.parametrize("pusher", ["ours", "dvc"])
+def test_a_file_pushed_alone_from_a_directory_is_pulled_alone_by_a_fresh_clone(origin, tmp_path, dvc_exe, pusher):  # noqa: F811
+    """``push data/images/2.png`` then, in a fresh clone, ``pull data/images/2.png`` by
+    the other tool and by the same one: the manifest went with the file, so the clone
+    finds it; the other images stay unpulled, and our remote status still names them."""
+    ours, _ = _twins(origin, tmp_path)
+    push = [*jdvc_command(), "push"] if pusher == "ours" else [str(dvc_exe), "push"]
+    assert _run([*push, "data/images/2.png"], ours).returncode == 0
+    status = _run([*jdvc_command(), "status", "-c"], ours)
+    assert "\tnew:                data/images/1.png\n" in status.stdout, status.stdout
+    assert "data/images/2.png" not in status.stdout
+    for puller in ([*jdvc_command(), "pull"], [str(dvc_exe), "pull"]):
+        clone = tmp_path / f"clone-{len(list(tmp_path.glob('clone-*')))}"
+        shutil.copytree(origin, clone, symlinks=True)
+        shutil.rmtree(clone / ".dvc" / "cache")
+        for rel in ("data/images", "data/table.csv", "data/more.txt", "model.bin"):
+            path = clone / rel
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        shutil.copy(ours / ".dvc" / "config.local", clone / ".dvc" / "config.local")
+        pulled = _run([*puller, "data/images/2.png"], clone)
+        assert pulled.returncode == 0, (puller, pulled.stderr)
+        images = sorted(p.name for p in (clone / "data" / "images").iterdir())
+        assert images == ["2.png"], (puller, images)
+        assert (clone / "data/images/2.png").read_bytes() == (origin / "data/images/2.png").read_bytes()

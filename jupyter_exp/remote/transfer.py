@@ -13,7 +13,9 @@ final name, and running it again sends just what is still missing.
 
 Files go first and ``.dir`` manifests last, and a manifest only once every file it
 names is on the other side: a manifest present means its files are present (DVC's
-remote status reads a manifest that way).
+remote status reads a manifest that way). The exception is DVC's too: a directory
+selected only through files inside it sends its manifest once those files are there,
+so that the other side can find them.
 """
 
 from __future__ import annotations
@@ -253,8 +255,8 @@ def push(
         on_remote = present | sent
         ready = []
         for md5 in dirs:
-            entries = wanted.dirs.get(md5)
-            if entries is not None and all(m in on_remote for m, _ in entries):
+            needed = wanted.needed(md5)
+            if needed is not None and all(m in on_remote for m in needed):
                 ready.append(md5)
             else:
                 result.skipped_dirs.append(md5)
@@ -314,10 +316,10 @@ def fetch(
         in_cache = {m for m in wanted.paths if m not in todo} | got
         ready = []
         for md5 in dirs:
-            entries = wanted.dirs.get(md5)
-            if entries is None:
+            needed = wanted.needed(md5)
+            if needed is None:
                 result.missing.append(md5)  # no store had the manifest
-            elif all(m in in_cache for m, _ in entries):
+            elif all(m in in_cache for m in needed):
                 ready.append(md5)
             else:
                 result.skipped_dirs.append(md5)

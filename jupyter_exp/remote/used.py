@@ -46,13 +46,29 @@ class ManifestSource(Protocol):
 @dataclass
 class Wanted:
     """Objects to move: every md5 with a path that needs it (for messages), and each
-    directory's ``(md5, relpath)`` files (None when no store holds its manifest)."""
+    directory's ``(md5, relpath)`` files (None when no store holds its manifest).
+
+    A directory selected only through files inside it (``push data/dir/f1.txt``) is in
+    ``partial`` with the md5s of those files: its manifest travels with them, as DVC
+    sends it, so the other side can find them (a fresh clone's ``pull data/dir/f1.txt``)."""
 
     paths: dict[str, str] = field(default_factory=dict)
     dirs: dict[str, list[tuple[str, str]] | None] = field(default_factory=dict)
+    partial: dict[str, set[str]] = field(default_factory=dict)
+    whole: set[str] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def needed(self, manifest: str) -> list[str] | None:
+        """The files that must be on the other side before ``manifest`` goes: all it names,
+        or those selected of a directory selected only in part; None: no store holds it."""
+        entries = self.dirs.get(manifest)
+        if entries is None:
+            return None
+        if manifest in self.partial and manifest not in self.whole:
+            return sorted(self.partial[manifest])
+        return [md5 for md5, _ in entries]
 
 
 # -- revisions ----------------------------------------------------------------------
@@ -273,14 +289,16 @@ def _select(
     hits: set[str] = set()
     every = [*targets, *(Target(n, n, False) for n in upstream)]
     for item in items:
+        inners: list[str | None] = []  # what of the item the targets name (None: all of it)
         for target in every:
             hit, inner = _matches(item, target.rel, recursive and target.is_dir)
             if not hit and target.typed != target.rel and not target.is_dir:  # a stage name as typed
                 hit, inner = _matches(item, target.typed)
             if hit:
-                chosen.append((item, inner))
+                inners.append(inner)
                 hits.add(target.typed)
-                break
+        # Several files of one directory each count (push data/d/a data/d/b); the whole of it, once.
+        chosen += [(item, None)] if None in inners else [(item, i) for i in dict.fromkeys(inners)]
     missed = [t for t in targets if t.typed not in hits and not (recursive and t.is_dir)]
     # An item may match an earlier target first: a later target naming it too is not missed.
     missed = [t for t in missed if not any(_matches(item, t.rel)[0] or _matches(item, t.typed)[0] for item in items)]
@@ -375,10 +393,11 @@ def wanted_objects(
 
 def _add(wanted: Wanted, item: Tracked, inner: str | None, stores: list[ManifestSource]) -> None:
     info = item.info
-    if inner is None:
-        wanted.paths.setdefault(info.md5, item.path)
+    wanted.paths.setdefault(info.md5, item.path)  # (a directory's manifest, also for a file inside it)
     if not info.isdir:
         return
+    if inner is None:
+        wanted.whole.add(info.md5)
     if wanted.dirs.get(info.md5) is None:
         store = next((s for s in stores if s.exists(info.md5)), None)
         entries = store.read_manifest(info.md5) if store is not None else None
@@ -386,3 +405,5 @@ def _add(wanted: Wanted, item: Tracked, inner: str | None, stores: list[Manifest
     for md5, rel in wanted.dirs[info.md5] or []:
         if inner is None or rel == inner or rel.startswith(inner + "/"):
             wanted.paths.setdefault(md5, f"{item.path}/{rel}")
+            if inner is not None:
+                wanted.partial.setdefault(info.md5, set()).add(md5)
