@@ -126,6 +126,13 @@ def running_lab(root_dir: Path, built_labextension: Path, tmp_path: Path):
     data = tmp_path / "jupyter-data" / "labextensions"
     data.mkdir(parents=True)
     (data / "jupyter-exp").symlink_to(built_labextension)
+    # JupyterLab's news question, answered: its toast, coming late on a loaded machine,
+    # took the focus from the command palette (a modal that closes when it loses it).
+    notification = config / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
     env = dict(
         os.environ,
         JUPYTER_CONFIG_DIR=str(config),
@@ -248,7 +255,9 @@ def test_experiments_workbench_in_jupyterlab(lab_server):
             assert refused.status == 403
 
             def palette(label: str) -> None:
-                # The palette's own command (its key binding needs the page focused first).
+                # The palette's own command (its key binding needs the page focused first),
+                # once the layout is restored (restoring moves the focus).
+                page.evaluate("window.jupyterapp.restored")
                 page.evaluate("window.jupyterapp.commands.execute('apputils:activate-command-palette')")
                 box = page.locator(".lm-CommandPalette-input")
                 box.fill(label)

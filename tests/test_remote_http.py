@@ -62,7 +62,7 @@ def test_dvcs_http_push_is_pulled_by_us(http_origin, tmp_path, monkeypatch, dvc,
     expected = data_files(root)
     dvc("push")
     clone = _clone(tmp_path, "clone", monkeypatch)
-    assert jdvc("pull").stdout.splitlines()[-1] == "8 files fetched and 3 files updated"
+    assert jdvc("pull").stdout.splitlines()[-1] == "8 files fetched and 7 files added"
     assert data_files(clone) == expected
     assert cache_objects(clone) == verify_objects(tree_files(server.root / "store"), "files/md5/")
     assert "up to date" in dvc("status").stdout

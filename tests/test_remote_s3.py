@@ -77,7 +77,7 @@ def test_dvcs_s3_push_is_pulled_by_us(s3_origin, tmp_path, monkeypatch, cli, dvc
     expected = data_files(root)
     dvc("push")
     clone = _clone(tmp_path, "clone", monkeypatch)
-    assert jdvc("pull").stdout.splitlines()[-1] == "8 files fetched and 3 files updated"
+    assert jdvc("pull").stdout.splitlines()[-1] == "8 files fetched and 7 files added"
     assert data_files(clone) == expected
     assert cache_objects(clone) == verify_s3(client, bucket)
     assert "up to date" in dvc("status").stdout

@@ -71,7 +71,7 @@ def test_dvcs_ssh_push_is_pulled_by_us(ssh_origin, tmp_path, monkeypatch, dvc, j
     expected = data_files(root)
     dvc("push")
     clone = _clone(tmp_path, "clone", monkeypatch, dvc, server.keyfile)
-    assert jdvc("pull").stdout.splitlines()[-1] == "8 files fetched and 3 files updated"
+    assert jdvc("pull").stdout.splitlines()[-1] == "8 files fetched and 7 files added"
     assert data_files(clone) == expected
     assert cache_objects(clone) == verify_objects(tree_files(server.root / "store"), "files/md5/")
     assert "up to date" in dvc("status").stdout
@@ -138,17 +138,27 @@ def test_a_push_killed_mid_upload_completes_on_the_next_push(ssh_origin, tmp_pat
     git(root, "commit", "-qm", "big")
     git(root, "push", "-q", "origin", "main")
     store = server.root / "store"
+    big = git(root, "show", "HEAD:data/big.bin.dvc").split("md5: ")[1].split()[0]
+
+    def partly_sent() -> bool:  # the big object's temporary upload, with bytes in it
+        for path in store.glob(f"files/md5/{big[:2]}/.{big[2:]}.*.tmp"):
+            try:
+                if path.stat().st_size > 0:
+                    return True
+            except FileNotFoundError:  # renamed into place meanwhile
+                continue
+        return False
+
     proc = subprocess.Popen([*jdvc_command(), "push", "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     caught = False
     while not caught and time.monotonic() < deadline and proc.poll() is None:
-        caught = any(p.name.endswith(".tmp") and p.stat().st_size > 0 for p in store.rglob(".*"))
+        caught = partly_sent()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert caught, "the push finished before it could be interrupted"
     whole = {k: v for k, v in tree_files(store).items() if not k.rsplit("/", 1)[-1].startswith(".")}
     after_kill = verify_objects(whole, "files/md5/")
-    big = git(root, "show", "HEAD:data/big.bin.dvc").split("md5: ")[1].split()[0]
     assert big not in after_kill
     out = jdvc("push").stdout
     files = tree_files(store)

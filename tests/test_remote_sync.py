@@ -70,10 +70,18 @@ def test_our_push_is_byte_for_byte_dvcs_and_dvc_pulls_it(origin, tmp_path, monke
 def test_dvcs_push_is_pulled_by_us(origin, tmp_path, monkeypatch, cli, dvc, jdvc):
     expected = data_files(origin)
     dvc("push")
+    theirs = _clone(tmp_path, origin, "theirs", monkeypatch)
+    said = dvc("pull").stdout
+    assert data_files(theirs) == expected
     clone = _clone(tmp_path, origin, "clone", monkeypatch)
-    out = jdvc("pull").stdout.splitlines()
-    assert out[-1] == "8 files fetched and 3 files updated"
-    assert sorted(out[:-1]) == ["M\tdata/images", "M\tdata/table.csv", "M\tmodel.bin"]
+    out = jdvc("pull").stdout
+    assert out == said  # DVC's words, byte for byte
+    assert out.splitlines() == [
+        "A       data/images/",
+        "A       data/table.csv",
+        "A       model.bin",
+        "8 files fetched and 7 files added",
+    ]
     assert data_files(clone) == expected
     assert "up to date" in dvc("status").stdout
     assert jdvc("pull").stdout == "Everything is up to date.\n"
@@ -451,7 +459,7 @@ def test_an_http_remote_is_pulled_through_the_same_code_path_by_both_tools(
     git(root, "commit", "-qam", "web remote")
     expected = data_files(root)
     ours = _clone(tmp_path, root, "ours", monkeypatch)
-    assert jdvc("pull").stdout.splitlines()[-1] == "8 files fetched and 3 files updated"
+    assert jdvc("pull").stdout.splitlines()[-1] == "8 files fetched and 7 files added"
     assert data_files(ours) == expected
     theirs = _clone(tmp_path, root, "theirs", monkeypatch)
     dvc("pull")

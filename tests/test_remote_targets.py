@@ -144,3 +144,42 @@ def test_a_file_pushed_alone_from_a_directory_is_pulled_alone_by_a_fresh_clone(o
         images = sorted(p.name for p in (clone / "data" / "images").iterdir())
         assert images == ["2.png"], (puller, images)
         assert (clone / "data/images/2.png").read_bytes() == (origin / "data/images/2.png").read_bytes()
+
+
+CHECKOUTS = [
+    ([], ""),
+    (["data/images/2.png"], ""),
+    (["data/images"], ""),
+    (["--summary"], ""),
+    ([], "data"),  # from a subdirectory: paths relative to it
+    (["images/1.png"], "data"),
+]
+
+
+@pytest.mark.parametrize("args, where", CHECKOUTS, ids=[f"{' '.join(a)} in '{w}'" for a, w in CHECKOUTS])
+def test_checkout_and_pull_say_what_dvc_says(origin, tmp_path, dvc_exe, args, where):  # noqa: F811
+    """After an edit, a deleted file, a stray file in a tracked directory and a missing
+    output: ``checkout -f`` (and a fresh ``pull``) print DVC's lines, byte for byte:
+    ``M       data/images/``, ``A       model.bin``, and its summary words."""
+    ours, theirs = _twins(origin, tmp_path)
+    for root in (ours, theirs):
+        assert _run([str(dvc_exe), "push"], root).returncode == 0
+        (root / "data/images/1.png").chmod(0o644)
+        (root / "data/images/1.png").write_bytes(b"edited")
+        (root / "data/images/3.png").unlink()
+        (root / "data/images/stray.png").write_bytes(b"stray")
+        (root / "model.bin").unlink()
+    mine = _run([*jdvc_command(), "checkout", "-f", *args], ours / where)
+    real = _run([str(dvc_exe), "checkout", "-f", *args], theirs / where)
+    assert (mine.returncode, mine.stdout) == (real.returncode, real.stdout), (mine, real)
+    assert _data_files(ours) == _data_files(theirs)
+    if args and args[0] == "--summary":
+        return
+    for root in (ours, theirs):  # a fresh pull: everything added
+        shutil.rmtree(root / ".dvc" / "cache")
+        for rel in ("data/images", "data/table.csv", "data/more.txt", "model.bin"):
+            path = root / rel
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    mine = _run([*jdvc_command(), "pull", *args], ours / where)
+    real = _run([str(dvc_exe), "pull", *args], theirs / where)
+    assert (mine.returncode, mine.stdout) == (real.returncode, real.stdout), (mine, real)

@@ -97,11 +97,11 @@ def _add_remote(verbs) -> None:
 # -- data push / pull / fetch ------------------------------------------------------------
 
 
-def _summary(counts: list[tuple[int, str]]) -> str:
+def summary(counts: list[tuple[int, str]], nothing: str = "Everything is up to date.") -> str:
     """DVC's summary: ``3 files pushed``, ``2 files fetched and 1 file added``."""
     parts = [f"{n} file{'s' if n > 1 else ''} {what}" for n, what in counts if n]
     if not parts:
-        return "Everything is up to date."
+        return nothing
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -137,19 +137,34 @@ def _selection(args: argparse.Namespace) -> dict:
 def _cmd_push(args: argparse.Namespace) -> None:
     report = api.data_push(args.targets or None, **_selection(args))
     _warn_missing(report)
-    print(_summary([(report.transferred, "pushed")]))
+    print(summary([(report.transferred, "pushed")]))
 
 
 def _cmd_fetch(args: argparse.Namespace) -> None:
     report = api.data_fetch(args.targets or None, **_selection(args))
-    print(_summary([(report.transferred, "fetched")]))
+    print(summary([(report.transferred, "fetched")]))
+
+
+def print_changes(outputs: tuple[tuple[str, str], ...]) -> None:
+    """DVC's lines for the outputs a checkout changed: ``A       data/images/`` (its
+    letter, then a tab as DVC's console expands it), paths from the current directory."""
+    import os
+
+    from ..api import project_at
+
+    root, here = project_at(None).root, os.getcwd()
+    shown = [(kind, os.path.relpath(root / path, here) + ("/" if path.endswith("/") else "")) for kind, path in outputs]
+    # DVC's order: modified, added, deleted; in each, directories first, then as shown, sorted
+    order = ("modified", "added", "deleted")
+    for kind, path in sorted(shown, key=lambda c: (order.index(c[0]), not c[1].endswith("/"), c[1])):
+        print(f"{kind[0].upper():<8}{path}")
 
 
 def _cmd_pull(args: argparse.Namespace) -> None:
     report = api.data_pull(args.targets or None, force=args.force, allow_missing=args.allow_missing, **_selection(args))
-    for path in report.changed:
-        print(f"M\t{path}")
-    print(_summary([(report.transferred, "fetched"), (len(report.changed), "updated")]))
+    done = report.checked_out
+    print_changes(done.outputs if done else ())
+    print(summary([(report.transferred, "fetched"), *((n, kind) for kind, n in (done.counts if done else ()))]))
 
 
 def _sync_flags(p: argparse.ArgumentParser, verb: str) -> None:

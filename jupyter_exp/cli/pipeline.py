@@ -57,8 +57,15 @@ def _cmd_add(args: argparse.Namespace) -> None:
 
 
 def _cmd_checkout(args: argparse.Namespace) -> None:
-    for path in api.checkout(args.targets or None, force=args.force):
-        print(f"M\t{path}")
+    from ..api import project_at
+    from ..pipeline.tracked import checkout_report
+    from .data import print_changes, summary
+
+    done = checkout_report(project_at(None), args.targets or None, force=args.force)
+    if args.summary:
+        print(summary([(n, kind) for kind, n in done.counts], "No changes."))
+    else:
+        print_changes(done.outputs)
 
 
 def _cmd_repro(args: argparse.Namespace) -> None:
@@ -79,6 +86,7 @@ def add_verbs(verbs) -> None:
     p.add_argument(
         "-f", "--force", action="store_true", help="replace workspace files that no cache object holds (edits are lost)"
     )
+    p.add_argument("--summary", action="store_true", help="only how many files were added, modified and deleted")
     p.set_defaults(func=_cmd_checkout)
 
     p = verbs.add_parser("repro", help="reproduce the pipeline")

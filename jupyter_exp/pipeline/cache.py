@@ -223,10 +223,11 @@ class Cache:
         return "hardlink" in self.link_types or "symlink" in self.link_types
 
     # -- checking out -------------------------------------------------------------
-    def checkout(self, path: Path, info: HashInfo, copy: bool = False) -> bool:
+    def checkout(self, path: Path, info: HashInfo, copy: bool = False, counts: dict[str, int] | None = None) -> bool:
         """Make ``path`` hold ``info`` from the cache; return whether anything changed.
 
-        ``copy`` gives writable private copies instead of links.
+        ``copy`` gives writable private copies instead of links. ``counts``, when given,
+        gets the files added, modified and deleted (DVC's checkout statistics).
         """
         current = self.hasher.hash_path(path) if path.exists() else None
         if current is not None and current.md5 == info.md5:
@@ -238,6 +239,8 @@ class Cache:
                 f"'{path.name}' ({info.md5}) is not in the cache; "
                 "pull it with `dvc pull` or reproduce the stage that makes it."
             )
+        if counts is not None:
+            self._count(path, info, counts)
         remove(path)
         if info.isdir:
             path.mkdir(parents=True)
@@ -247,6 +250,19 @@ class Cache:
             self._checkout_file(path, info.md5, copy)
         self.hasher.flush()
         return True
+
+    def _count(self, path: Path, info: HashInfo, counts: dict[str, int]) -> None:
+        """Add to ``counts`` the files checking ``info`` out at ``path`` adds, modifies and deletes."""
+        found = self.hasher.hash_tree(path) if path.exists() or path.is_symlink() else None
+        before = {rel: md5 for rel, _, md5, _ in found[1]} if found and found[1] else {}
+        if found and not found[1] and not path.is_dir():
+            before = {"": found[0].md5}  # a file
+        after = {e["relpath"]: e["md5"] for e in self.read_manifest(info.md5)} if info.isdir else {"": info.md5}
+        counts["added"] = counts.get("added", 0) + sum(1 for rel in after if rel not in before)
+        counts["modified"] = counts.get("modified", 0) + sum(
+            1 for rel, md5 in after.items() if rel in before and before[rel] != md5
+        )
+        counts["deleted"] = counts.get("deleted", 0) + sum(1 for rel in before if rel not in after)
 
     def _checkout_file(self, dst: Path, md5: str, copy: bool) -> None:
         source = self.object_path(md5)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -170,10 +171,29 @@ def collect_tracked(project: Project, tree: GitTree | None = None) -> list[Track
     return found
 
 
+@dataclass(frozen=True)
+class CheckoutReport:
+    """What a checkout changed, as DVC reports it: each output changed (``outputs``:
+    ``(kind, path)``, kind ``added`` when it was not there, else ``modified``) and the
+    files added, modified and deleted inside them (``counts``)."""
+
+    paths: tuple[str, ...] = ()  # the tracked paths checked out (files inside directories as such)
+    outputs: tuple[tuple[str, str], ...] = ()
+    counts: tuple[tuple[str, int], ...] = ()
+
+
 def checkout(
     project: Project, targets: list[str] | None = None, force: bool = False, allow_missing: bool = False
 ) -> list[str]:
-    """Restore tracked data and stage outputs from the cache; return the paths changed.
+    """Restore tracked data and stage outputs from the cache; return the paths changed
+    (see :func:`checkout_report`)."""
+    return list(checkout_report(project, targets, force, allow_missing).paths)
+
+
+def checkout_report(
+    project: Project, targets: list[str] | None = None, force: bool = False, allow_missing: bool = False
+) -> CheckoutReport:
+    """Restore tracked data and stage outputs from the cache; report what changed.
 
     ``targets`` are stage names, ``.dvc`` files or tracked paths; all when empty. As
     DVC's, it does not replace a workspace file whose content is in no cache object
@@ -186,15 +206,18 @@ def checkout(
     with project.lock():
         items = collect_tracked(project)
         cache: Cache = open_cache(project)
+        owners: dict[str, str] = {}  # a file checked out from inside a directory -> the directory
         if targets:
             wanted = set()
             for target in targets:
                 wanted.update({target, project.relpath(Path.cwd() / target, keep_link=True)})
+            inside = _inside_directories(cache, items, wanted)
             items = [
                 t
                 for t in items
                 if t.path in wanted or t.source in wanted or any(t.path.startswith(w.rstrip("/") + "/") for w in wanted)
-            ] + _inside_directories(cache, items, wanted)
+            ] + [t for t, _ in inside]
+            owners = {t.path: owner for t, owner in inside}
             if not items:
                 raise CheckoutError(f"Nothing tracked matches {', '.join(targets)}; check the names.")
         if not force:
@@ -205,10 +228,15 @@ def checkout(
                     f"{', '.join(unsaved)}; copy them elsewhere or rerun with {option('force')}."
                 )
         changed, missing = [], []
+        counts: dict[str, int] = {}
+        kinds: dict[str, str] = {}  # output -> added | modified
         for item in items:
+            output = owners.get(item.path, item.path)
+            there = os.path.lexists(project.root / output)
             try:
-                if cache.checkout(project.root / item.path, item.info):
+                if cache.checkout(project.root / item.path, item.info, counts=counts):
                     changed.append(item.path)
+                    kinds.setdefault(output, "modified" if there else "added")
             except CheckoutError:
                 missing.append(item.path)
         cache.hasher.flush()
@@ -220,14 +248,18 @@ def checkout(
         raise CheckoutError(
             f"Missing from the cache: {', '.join(missing)}; pull them with `dvc pull` or reproduce their stages."
         )
-    return changed
+    # (a directory's path ends in '/', as DVC shows it)
+    outputs = [(kind, f"{o}/" if (project.root / o).is_dir() else o) for o, kind in kinds.items()]
+    order = ("modified", "added", "deleted")
+    return CheckoutReport(tuple(changed), tuple(outputs), tuple((k, counts[k]) for k in order if counts.get(k)))
 
 
-def _inside_directories(cache: Cache, items: list[Tracked], wanted: set[str]) -> list[Tracked]:
+def _inside_directories(cache: Cache, items: list[Tracked], wanted: set[str]) -> list[tuple[Tracked, str]]:
     """The files of tracked directories that targets inside them name (``data/a.txt``, or
-    a folder ``data/sub``), each as a file of its own: as DVC's, checking one out leaves
-    the rest of its directory alone. A manifest not in the cache gives nothing here."""
-    found: list[Tracked] = []
+    a folder ``data/sub``), each as a file of its own with the directory it is in: as
+    DVC's, checking one out leaves the rest of its directory alone. A manifest not in the
+    cache gives nothing here."""
+    found: list[tuple[Tracked, str]] = []
     for item in items:
         if not item.info.isdir:
             continue
@@ -243,7 +275,7 @@ def _inside_directories(cache: Cache, items: list[Tracked], wanted: set[str]) ->
             rel = entry["relpath"]
             if any(rel == w or rel.startswith(w + "/") for w in inner):
                 info = HashInfo(entry["md5"], int(entry.get("size") or 0))
-                found.append(Tracked(f"{item.path}/{rel}", info, item.source, item.push, item.remote))
+                found.append((Tracked(f"{item.path}/{rel}", info, item.source, item.push, item.remote), item.path))
     return found
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ..pipeline.cache import Cache
 from ..pipeline.hashing import Hasher
-from ..pipeline.tracked import checkout, collect_tracked
+from ..pipeline.tracked import CheckoutReport, checkout_report, collect_tracked
 from ..project import Project
 from . import runs, transfer
 from .config import RemoteSpec, resolve
@@ -40,6 +40,7 @@ class SyncReport:
     nbytes: int = 0
     missing: tuple[str, ...] = ()  # paths whose objects neither side holds
     changed: tuple[str, ...] = field(default_factory=tuple)  # pull: workspace paths checked out
+    checked_out: CheckoutReport | None = None  # pull: what changed, as DVC reports it
 
 
 def object_store(project: Project) -> Cache:
@@ -324,8 +325,8 @@ def pull(
                     if (item.path, item.source) in here
                 }
             )
-        changed = [] if paths == [] else checkout(project, paths, force=force, allow_missing=True)
-    report = SyncReport(report.remote, report.transferred, report.nbytes, report.missing, tuple(changed))
+        done = CheckoutReport() if paths == [] else checkout_report(project, paths, force=force, allow_missing=True)
+    report = SyncReport(report.remote, report.transferred, report.nbytes, report.missing, done.paths, done)
     if not allow_missing:
         _raise_missing(report, spec)
     return report
