@@ -34,7 +34,8 @@ DVC_STASHES = frozenset({f"{EXPS_NAMESPACE}/stash", f"{EXPS_NAMESPACE}/celery/st
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 # git check-ref-format rules for one component, plus DVC's: no "/".
 MAX_NAME_BYTES = 200
-_BAD_NAME = re.compile(r"(^[.-]|\.\.|[\x00-\x20\x7f~^:?*\[\\/]|@\{|\.lock$|\.$|^@$|^HEAD$)")
+# (and no undecodable byte: a command line's, as a lone surrogate, is no UTF-8 ref name)
+_BAD_NAME = re.compile(r"(^[.-]|\.\.|[\x00-\x20\x7f~^:?*\[\\/\ud800-\udfff]|@\{|\.lock$|\.$|^@$|^HEAD$)")
 
 
 class InvalidExpNameError(JupyterExpError):

@@ -199,3 +199,37 @@ def test_a_corrupted_cache_object_never_reaches_the_ssh_remote(ssh_origin, size,
     obj.write_bytes(good)
     assert jdvc("push").stdout == "1 file pushed\n"
     assert blob in verify_objects(tree_files(store), "files/md5/")
+
+
+def test_boundary_sizes_to_a_remote_path_with_spaces_are_dvcs(ssh_origin, tmp_path, monkeypatch, dvc, jdvc):
+    """Objects of 0 bytes, either side of 1 MiB (one SFTP write, or asyncssh's put) and
+    of 16 MiB (hashed before, or while, it goes), to a remote whose path has spaces: the
+    same names and bytes DVC pushes, and DVC pulls ours."""
+    import os
+
+    import jupyter_exp
+
+    root, server = ssh_origin
+    sizes = {"empty.bin": 0, "under.bin": (1 << 20) - 1, "mib.bin": 1 << 20, "over.bin": (1 << 20) + 1}
+    sizes |= {"large-1.bin": (16 << 20) - 1, "large.bin": 16 << 20}
+    for name, size in sizes.items():
+        (root / "data" / name).write_bytes(os.urandom(size))
+    jupyter_exp.add([f"data/{name}" for name in sizes])
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "sizes")
+    git(root, "push", "-q", "origin", "main")
+    spaced = "my store/dvc data"
+    jdvc("remote", "modify", "ssh", "url", server.url(spaced))
+    dvc("remote", "add", "--local", "theirs", server.url("their store/dvc data"))
+    dvc("remote", "modify", "--local", "theirs", "keyfile", str(server.keyfile))
+    assert jdvc("push").stdout == "14 files pushed\n"
+    dvc("push", "-r", "theirs")
+    ours = tree_files(server.root / spaced)
+    assert ours == tree_files(server.root / "their store" / "dvc data")
+    assert len(verify_objects(ours, "files/md5/")) == 14
+    git(root, "commit", "-qam", "spaced remote")
+    git(root, "push", "-q", "origin", "main")
+    clone = _clone(tmp_path, "clone", monkeypatch, dvc, server.keyfile)
+    dvc("pull")
+    assert data_files(clone) == data_files(root)
+    assert jdvc("push").stdout == "Everything is up to date.\n"

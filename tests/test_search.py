@@ -887,9 +887,11 @@ def test_removing_a_study_keeps_its_experiments_and_waits_for_its_queued_trials(
 
     try:
         wait_for(lambda: list(queue_states(root).values()).count("running") == 2, "two trials running")
-        refused = one_line_error("run", "--remove", "rm")
-        assert refused.startswith("ERROR: Study 'rm' has trials in the queue (running: rm-"), refused
-        assert refused.endswith("stop or drop them first (`exp queue kill NAME`, `exp queue remove NAME...`).")
+        refused = one_line_error("run", "--remove", "rm")  # (its driver holds it)
+        assert refused == (
+            f"ERROR: Study 'rm' is being run or removed by another process (pid {driver.pid}); "
+            "wait for it to end, or stop it, and retry."
+        ), refused
         assert jupyter_exp.search_trials("rm")  # (its driver goes on writing: the rest is checked below)
     finally:
         driver.send_signal(signal.SIGINT)
@@ -897,7 +899,9 @@ def test_removing_a_study_keeps_its_experiments_and_waits_for_its_queued_trials(
     # Interrupted: its trials are back in the queue, and still refused, changing nothing.
     assert set(queue_states(root).values()) == {"queued"}
     before = state()
-    assert "(queued: rm-" in one_line_error("run", "--remove", "rm")
+    refused = one_line_error("run", "--remove", "rm")
+    assert refused.startswith("ERROR: Study 'rm' has trials in the queue (queued: rm-"), refused
+    assert refused.endswith("stop or drop them first (`exp queue kill NAME`, `exp queue remove NAME...`).")
     assert state() == before
     subprocess.run([*cli_command(), "queue", "remove", "--queued"], check=True, capture_output=True)
     # A study whose trials ended: removed; the experiments it made stay, and DVC's view too.

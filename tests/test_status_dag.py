@@ -466,3 +466,58 @@ def test_a_hostile_stage_add_is_one_line_and_changes_nothing(project, tmp_path, 
     code, out, err = _run([*jdvc_command(), "stage", "add", *args], project)
     assert code in (1, 2) and out == "" and err.count("\n") == 1 and message in err, err
     before.assert_unchanged()
+
+
+def test_status_of_callback_stages_twice_named_targets_and_colon_keys_is_dvcs(twins, dvc_exe):
+    """Hostile-review regressions, byte for byte against DVC: a stage with a command and
+    nothing in or out is DVC's callback stage ('always changed', frozen too); a node named
+    twice is reported as DVC's last non-empty pair, in its first place, with a frozen
+    stage's warning once a pair; a foreach key holding ':' in a nested dvc.yaml is
+    addressed and printed whole, from the root and from the subdirectory."""
+    extra = (
+        "  ping:\n    cmd: echo hi\n"
+        "  cold:\n    cmd: echo hi\n    frozen: true\n"
+        "  tuned:\n    cmd: echo hi\n    params: [lr]\n"
+    )
+    sub = "stages:\n  fe:\n    foreach: ['a:b', c]\n    do:\n      cmd: echo ${item}\n      deps: [../data.csv]\n"
+    for root in twins:
+        (root / "sub").mkdir()
+        (root / "sub" / "dvc.yaml").write_text(sub)
+        assert _run([str(dvc_exe), "repro", "-q", "sub/dvc.yaml"], root)[0] == 0
+        (root / "dvc.yaml").write_text(TWO_STAGES.replace("  train:\n", "  train:\n    frozen: true\n") + extra)
+        (root / "data.csv").write_text("5\n")
+        (root / "m.json").write_text("{}\n")
+    for args in (
+        [],
+        ["--json"],
+        ["ping", "cold"],
+        ["train", "train"],
+        ["train", "model.pkl"],
+        ["model.pkl", "train"],
+        ["m.json", "model.pkl"],
+        ["sub/dvc.yaml:fe@a:b"],
+        ["-R", "sub"],
+    ):
+        _same(twins, dvc_exe, "status", *args)
+    ours, theirs = twins
+    for args in ([], ["fe@a:b"], ["fe"], ["-R", "."], ["--json"]):
+        mine = _run([*jdvc_command(), "status", *args], ours / "sub")
+        real = _run([str(dvc_exe), "status", *args], theirs / "sub")
+        assert mine == real, (args, mine, real)
+    assert "fe@a:b:\n" in _run([*jdvc_command(), "status"], ours / "sub")[1]
+
+
+def test_status_r_remote_without_c_prints_flush_left_as_dvc(twins, dvc_exe, tmp_path):
+    """``-r NAME`` alone compares with that remote as ``-c`` does, but DVC prints its
+    lines without the tab ``-c`` puts before them."""
+    for root, store in zip(twins, ("store-ours", "store-theirs")):
+        assert _run([str(dvc_exe), "remote", "add", "-q", "store", str(tmp_path / store)], root)[0] == 0
+        # (distinct contents: DVC names an object two outputs share by either)
+        (root / "dvc.yaml").write_text(
+            TWO_STAGES.replace("cp data.csv prepared.csv", "cp data.csv prepared.csv; echo p >> prepared.csv")
+        )
+        assert _run([str(dvc_exe), "repro", "-q"], root)[0] == 0
+    for args in (["-r", "store", "prep"], ["-r", "store", "data.csv.dvc"], ["-c", "-r", "store", "prep"]):
+        _same(twins, dvc_exe, "status", *args)
+    mine, real = both(twins, "status", "-r", "store", dvc_exe=dvc_exe)
+    assert sorted(mine[1].splitlines()) == sorted(real[1].splitlines()) and "\n\t" not in "\n" + mine[1], (mine, real)

@@ -22,7 +22,8 @@ def search_only(args: argparse.Namespace) -> list[tuple[str, object]]:
 
 
 def _modes(args: argparse.Namespace) -> list[str]:
-    given = (args.search, args.resume, args.status is not None, args.remove)
+    # (``--resume ''`` and ``--remove ''`` name a study too: never a plain run's go-ahead)
+    given = (args.search, args.resume is not None, args.status is not None, args.remove is not None)
     return [mode for mode, on in zip(("--search", "--resume", "--status", "--remove"), given) if on]
 
 
@@ -56,15 +57,15 @@ def check_search_flags(args: argparse.Namespace) -> None:
     if modes:
         # A study keeps what it was started with; only -j and --executor are the run's.
         kept = [flag for flag, value in [("-S", args.set_param), *search_only(args), ("-n", args.name)] if value]
-        kept += ["TARGETS"] if args.targets and not args.resume else []
-        if kept and not args.resume:
+        kept += ["TARGETS"] if args.targets and args.resume is None else []
+        if kept and args.resume is None:
             raise JupyterExpError(f"{kept[0]} does not apply to {modes[0]}; drop it.")
         if kept:
             raise JupyterExpError(
                 f"{kept[0]} does not apply to --resume: study '{args.resume}' keeps what it was started with; "
                 f"drop {kept[0]}."
             )
-        if not args.resume and (args.executor or args.jobs != 1):
+        if args.resume is None and (args.executor or args.jobs != 1):
             raise JupyterExpError(f"-j/--executor do not apply to {modes[0]}; drop them.")
 
 
@@ -72,7 +73,7 @@ def run_search(args: argparse.Namespace, targets, options) -> Text:
     """``exp run --search`` (``--resume NAME``, ``--status [NAME]``): a hyperparameter study."""
     from ..api import search as search_api
 
-    if args.remove:
+    if args.remove is not None:
         removed = search_api.search_remove(args.remove)
         kept = (
             f"; its {len(removed)} experiments stay (`exp remove {' '.join(removed)}` removes them)" if removed else ""

@@ -107,7 +107,9 @@ def _cmd_status(args: argparse.Namespace):
         return None
     cloud = bool(args.cloud or args.remote)
     empty = not found and not cloud and not anything
-    return Text(status_text(found, cloud=cloud, empty=empty, remote=remote))
+    # (DVC indents a remote's changes only under -c: `-r NAME` alone prints them flush left)
+    indented = cloud if not found else bool(args.cloud)
+    return Text(status_text(found, cloud=indented, empty=empty, remote=remote))
 
 
 def add_verbs(verbs) -> None:

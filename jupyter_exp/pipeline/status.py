@@ -86,6 +86,7 @@ def status(
     from .dag import collect_dag
     from .dvcfile import walk_pipelines
     from .lock import LockFiles, lock_path_for
+    from .status_targets import address_in, from_cwd
     from .tracked import read_dvc_file
 
     pipelines = walk_pipelines(project)
@@ -103,7 +104,10 @@ def status(
         reads.files += [root / node for node in order if node not in stages]  # .dvc files
     if not order:
         return {}, False
-    only: dict[str, str | None] = {}  # a node reported for one output only: that output's path
+    files = {node: stages[node].dvcfile if node in stages else node for node in order}
+    # (node, the output path it is narrowed to or None), as DVC's (stage, filter_info) pairs:
+    # a node named twice is computed twice, the last non-empty answer kept in the first place
+    pairs: list[tuple[str, str | None]] = [(node, None) for node in order]
     if targets:
         from .status_targets import select
 
@@ -111,12 +115,10 @@ def status(
             stage = stages.get(node)
             return [o.path for o in stage.outs] if stage else [t.path for t in read_dvc_file(project, node)]
 
-        files = {node: stages[node].dvcfile if node in stages else node for node in order}
         picks = select(project, dag, files, outs_of, targets, cwd=cwd, recursive=recursive, with_deps=with_deps)
-        order, only = tuple(p.node for p in picks), {p.node: p.only for p in picks}
+        pairs = [(p.node, p.only) for p in picks]
 
-    def shown(path: str, node: str) -> bool:
-        narrowed = only.get(node)
+    def shown(path: str, narrowed: str | None) -> bool:
         return (
             narrowed is None or path == narrowed or narrowed.startswith(path + "/") or path.startswith(narrowed + "/")
         )
@@ -144,7 +146,7 @@ def status(
     locks = LockFiles(project.root)
     found: Status = {}
     try:
-        for node in order:
+        for node, only in pairs:
             changes: list[Any] = []
             stage = stages.get(node)
             if stage is None:  # a .dvc file
@@ -157,7 +159,7 @@ def status(
                 for out in data.get("outs") or []:
                     rel = posixpath.normpath(posixpath.join(base, out["path"]))
                     state = (
-                        _path_state(hash_of(rel), out, out.get("cache", True), has_all) if shown(rel, node) else None
+                        _path_state(hash_of(rel), out, out.get("cache", True), has_all) if shown(rel, only) else None
                     )
                     if state:
                         outs[rel] = state
@@ -168,7 +170,7 @@ def status(
                 entry = locks.entry(stage) or {}
                 if stage.frozen and warn is not None:
                     warn(
-                        f"WARNING: stage: '{node}' is frozen. "
+                        f"WARNING: stage: '{address_in(node, cwd, files)}' is frozen. "
                         "Its dependencies are not going to be shown in the status output."
                     )
                 if not stage.frozen:
@@ -199,14 +201,15 @@ def status(
                 locked_outs = {o.get("path"): o for o in entry.get("outs") or []}
                 outs = {}
                 for out in stage.outs:
-                    if not shown(out.path, node):
+                    if not shown(out.path, only):
                         continue
                     state = _path_state(hash_of(out.path), locked_outs.get(out.def_path), out.cache, has_all)
                     if state:
                         outs[out.path] = state
                 if outs:
                     changes.append({"changed outs": outs})
-                if stage.always_changed:
+                # (a command with nothing in or out is DVC's "callback" stage: always changed)
+                if stage.always_changed or not (stage.deps or stage.params or stage.outs):
                     changes.append("always changed")
                 if entry and entry.get("cmd") != stage.lock_cmd:
                     changes.append("changed command")
@@ -214,9 +217,7 @@ def status(
                 found[node] = changes
     finally:
         cache.hasher.flush()
-    from .status_targets import from_cwd
-
-    return from_cwd(found, cwd), True
+    return from_cwd(found, cwd, files), True
 
 
 def cloud_status(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .stat_keys import current_dir, load_stamp, save_stamp, stats_of
 
-VERSION = 2  # 2: targets in order, -R and -d
+VERSION = 3  # 2: targets in order, -R and -d; 3: callback stages, a node named twice, foreach keys with ":"
 
 
 def selection(targets: list[str] | None, root: Path, *, recursive: bool = False, with_deps: bool = False) -> dict:

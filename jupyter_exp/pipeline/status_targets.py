@@ -11,6 +11,7 @@ are read from the current directory, as DVC reads them.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,9 @@ def select(
     recursive: bool = False,
     with_deps: bool = False,
 ) -> list[Pick]:
-    """The nodes ``targets`` name, in the order DVC reports them (each once).
+    """The nodes ``targets`` name, as DVC's ``(stage, filter_info)`` pairs in its order: a
+    node named twice comes twice (DVC computes each pair and keeps the last non-empty
+    answer in the first one's place; its frozen-stage warning comes once a pair).
 
     ``files``: each node's defining file (a stage's ``dvc.yaml``, a ``.dvc`` file itself);
     ``outs(node)``: its outputs' project-relative paths; ``cwd``: the current directory,
@@ -53,7 +56,7 @@ def select(
     """
     cwd = "" if cwd in ("", ".") else cwd
     upstream = _edges(dag)
-    picks: dict[str, Pick] = {}
+    picks: list[Pick] = []
     for target in targets:
         found = _one(project, dag, files, outs, target, cwd, recursive)
         if with_deps and not (recursive and _is_dir(project, target, cwd)):
@@ -61,11 +64,8 @@ def select(
             found = [
                 w for p in found for w in ([Pick(n) for n in _postorder([p.node], upstream)] if p.only is None else [p])
             ]
-        for pick in found:
-            held = picks.get(pick.node)
-            if held is None or (held.only is not None and pick.only is None):
-                picks[pick.node] = pick  # (first place kept; a whole node wins over one of its outputs)
-    return list(picks.values())
+        picks += found
+    return picks
 
 
 def _one(
@@ -80,37 +80,48 @@ def _one(
     file, name = _parse(target)
     if file is not None:
         rel = _rel(project, file, cwd)
-        if rel.endswith(".dvc") and posixpath.basename(rel) != ".dvc" and name is None:
-            if rel in dag.nodes:
+        if name is None:  # a .dvc file or a dvc.yaml
+            if rel.endswith(".dvc") and posixpath.basename(rel) != ".dvc" and rel in dag.nodes:
                 return [Pick(rel)]
-        elif posixpath.basename(rel) == PIPELINE_FILE:
             stages = [n for n in dag.nodes if files.get(n) == rel and n != rel]
-            if name is not None:
-                stages = [n for n in stages if _named(n, rel, name)]
+            if posixpath.basename(rel) == PIPELINE_FILE and stages:
+                return [Pick(n) for n in stages]
+            raise _unknown(target)
+        if posixpath.basename(rel) == PIPELINE_FILE:
+            stages = [n for n in dag.nodes if files.get(n) == rel and n != rel and _named(n, rel, name)]
             if stages:
                 return [Pick(n) for n in stages]
-        if name is not None or rel.endswith((".dvc", PIPELINE_FILE)):
             raise _unknown(target)
+        # (``path:name`` with no dvc.yaml as its path names no stage: only an output of that
+        # very name, as in DVC)
     rel = _rel(project, target, cwd)
     if recursive and (project.root / rel).is_dir():
         inside = [n for n in _postorder(list(dag.nodes), _edges(dag)) if _under(files.get(n, n), rel)]
         return [Pick(n) for n in inside]
     here = posixpath.join(cwd, PIPELINE_FILE)
-    named = [n for n in dag.nodes if files.get(n) == here and n != here and _named(n, here, target)]
-    if named:
-        return [Pick(n) for n in named]
+    if file is None:
+        named = [n for n in dag.nodes if files.get(n) == here and n != here and _named(n, here, target)]
+        if named:
+            return [Pick(n) for n in named]
     owners = [n for n in dag.nodes if any(rel == o or rel.startswith(o + "/") for o in outs(n))]
     if owners:
         return [Pick(n, rel) for n in owners]
     raise _unknown(target)
 
 
+# DVC's split of ``path:name`` (a name has no ``/``, ``\`` or ``:``), applied to what comes
+# before the first ``@`` (a foreach key after it may hold anything)
+_TARGET = re.compile(r"(?P<path>.*?)(:(?P<name>[^\\/:]*))??$")
+
+
 def _parse(target: str) -> tuple[str | None, str | None]:
-    """``(file, stage name)`` of ``path/dvc.yaml:name``, ``x.dvc``, ``path/dvc.yaml``; else (None, None)."""
-    if ":" in target:
-        file, _, name = target.rpartition(":")
-        if posixpath.basename(file) == PIPELINE_FILE and name:
-            return file, name
+    """``(file, stage name)`` of ``path:name`` (``path/dvc.yaml:name``), ``(file, None)`` of
+    ``x.dvc`` or ``path/dvc.yaml``; else ``(None, None)``: a stage name or a path."""
+    group, at, key = target.partition("@")
+    match = _TARGET.match(group)
+    path, name = (match.group("path"), match.group("name")) if match else (None, None)
+    if path and name:
+        return path, name + at + key
     if target.endswith(".dvc") or posixpath.basename(target) == PIPELINE_FILE:
         return target, None
     return None, None
@@ -118,7 +129,7 @@ def _parse(target: str) -> tuple[str | None, str | None]:
 
 def _named(node: str, dvcfile: str, name: str) -> bool:
     """Whether stage ``node`` of ``dvcfile`` is stage ``name``, or one a ``foreach`` group ``name`` made."""
-    own = node.split(":", 1)[1] if dvcfile != PIPELINE_FILE and ":" in node else node
+    own = node[len(dvcfile) + 1 :] if dvcfile != PIPELINE_FILE else node
     return own == name or own.startswith(name + "@")
 
 
@@ -165,29 +176,33 @@ def _unknown(target: str) -> UnknownStageError:
     )
 
 
-def from_cwd(found: dict[str, Any], cwd: str) -> dict[str, Any]:
+def address_in(node: str, cwd: str, files: dict[str, str]) -> str:
+    """Node ``node``'s address as DVC prints it in the current directory ``cwd``
+    (``../dvc.yaml:prep``, ``../data.csv.dvc``; a stage of ``cwd``'s own ``dvc.yaml`` by
+    name). ``files``: each node's defining file (a stage's ``dvc.yaml``, a ``.dvc`` file itself)."""
+    cwd = "" if cwd in ("", ".") else cwd
+    file = files.get(node, node)
+    if file == node:
+        return posixpath.relpath(file, cwd) if cwd else file  # a .dvc file
+    name = node if file == PIPELINE_FILE else node[len(file) + 1 :]
+    own = posixpath.relpath(file, cwd) if cwd else file
+    return name if own == PIPELINE_FILE else f"{own}:{name}"
+
+
+def from_cwd(found: dict[str, Any], cwd: str, files: dict[str, str]) -> dict[str, Any]:
     """A status answer (``{node: [changes]}``, paths from the project's root) as DVC
     gives it in the current directory ``cwd``: every file and stage address relative to it
-    (``../dvc.yaml:prep``, ``../data/raw.txt``; a stage of ``cwd``'s own ``dvc.yaml`` by name)."""
+    (see :func:`address_in`)."""
     cwd = "" if cwd in ("", ".") else cwd
     if not cwd:
         return found
 
-    def rel(path: str) -> str:
-        return posixpath.relpath(path, cwd)
-
-    def address(node: str) -> str:
-        file, name = _parse(node)
-        if file is None or name is None:
-            file, name = (PIPELINE_FILE, node) if file is None else (file, None)
-        if name is None:
-            return rel(file)  # a .dvc file
-        own = rel(file)
-        return name if own == PIPELINE_FILE else f"{own}:{name}"
-
     def changes(change: Any) -> Any:
         if not isinstance(change, dict):
             return change  # "always changed", "changed command"
-        return {kind: {rel(path): state for path, state in paths.items()} for kind, paths in change.items()}
+        return {
+            kind: {posixpath.relpath(path, cwd): state for path, state in paths.items()}
+            for kind, paths in change.items()
+        }
 
-    return {address(node): [changes(c) for c in listed] for node, listed in found.items()}
+    return {address_in(node, cwd, files): [changes(c) for c in listed] for node, listed in found.items()}

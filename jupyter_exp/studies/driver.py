@@ -29,7 +29,20 @@ from .objective import missing_objective, read_objective, workspace_doubt
 from .pruning import histories, kill_quietly, read_seen, seen_path, write_seen
 from .runner import make_runner
 from .space import SearchSpace, parse_space
-from .study import Objective, Setup, check_choices, load, make_pruner, make_sampler, optuna, status_line, study_names
+from .study import (
+    Objective,
+    Setup,
+    check_choices,
+    driving,
+    free_name,
+    load,
+    make_pruner,
+    make_sampler,
+    optuna,
+    status_line,
+    study_names,
+    trial_names_taken,
+)
 from .trial_queue import TrialQueue
 
 POLL_SECONDS = 0.1
@@ -91,50 +104,58 @@ def run_search(
     """
     say = echo or (lambda _text: None)
     if resume is not None:
-        study, setup = load(project, resume)
+        load(project, resume)  # (an unknown name: its error, before the lock)
         name = resume
     else:
         setup = _new_setup(set_params, objective, maximize, trials, sampler, seed, prune)
-        space = setup.space
-        make_sampler(setup, space)  # the grid sampler refuses intervals now, before the study exists
+        make_sampler(setup, setup.space)  # the grid sampler refuses intervals now, before the study exists
         project.resolve_relpath(setup.objective.file, where=option("objective", label=True))  # and a path out
-        trial_names = _trial_names_taken(project)
-        name = name or _free_name(project, set(trial_names))
-        if name in study_names(project):
-            raise StudyExistsError(
-                f"Study '{name}' exists; continue it with {option('resume', name)} "
-                f"or pick another {option('name', 'OTHER')}."
-            )
+        trial_names = trial_names_taken(project)
+        name = name or free_name(project, set(trial_names))
         from ..refs import check_name
 
         check_name(name)
-        if trial_names.get(name) and not options.force:  # (a removed study's, most often)
-            taken = trial_names[name]
-            raise StudyExistsError(
-                f"Experiments {', '.join(taken)} on this baseline have the names study '{name}''s trials "
-                f"would get; pick another {option('name', 'OTHER')}, or remove them (`exp remove {' '.join(taken)}`)."
-            )
-        study = optuna().create_study(
-            study_name=name,
-            storage=_storage(project),
-            sampler=make_sampler(setup, space),
-            pruner=make_pruner(setup.prune),
-            direction="maximize" if setup.objective.maximize else "minimize",
-        )
-        for key, value in setup.attrs().items():
-            study.set_user_attr(key, value)
-        if setup.limit < setup.trials:
-            say(f"The grid has {setup.limit} points: study '{name}' runs {setup.limit} trials, not {setup.trials}.\n")
-        if (doubt := workspace_doubt(project, setup.objective)) is not None:
-            say(f"Warning: {doubt}; each trial fails unless its run writes it.\n")
-    from .mirror import mirrored
+    with driving(project, name):  # (another driver of it, or its removal: refused)
+        if resume is not None:
+            study, setup = load(project, resume)
+        else:
+            study = _create(project, name, setup, trial_names.get(name), options.force, say)
+        from .mirror import mirrored
 
-    # Read from memory, written through to the file (see mirror.py): the driver's own.
-    study = optuna().load_study(
-        study_name=name, storage=mirrored(_storage(project), name), sampler=study.sampler, pruner=study.pruner
+        # Read from memory, written through to the file (see mirror.py): the driver's own.
+        study = optuna().load_study(
+            study_name=name, storage=mirrored(_storage(project), name), sampler=study.sampler, pruner=study.pruner
+        )
+        Driver(project, study, name, setup, jobs, executor, targets, options, say).run()
+        return result(project, name)
+
+
+def _create(project: Project, name: str, setup: Setup, taken: list[str] | None, force: bool, say) -> Any:
+    """New study ``name`` (under its driver lock); ``taken``: experiments named as its trials."""
+    if name in study_names(project):
+        raise StudyExistsError(
+            f"Study '{name}' exists; continue it with {option('resume', name)} "
+            f"or pick another {option('name', 'OTHER')}."
+        )
+    if taken and not force:  # (a removed study's, most often)
+        raise StudyExistsError(
+            f"Experiments {', '.join(taken)} on this baseline have the names study '{name}''s trials "
+            f"would get; pick another {option('name', 'OTHER')}, or remove them (`exp remove {' '.join(taken)}`)."
+        )
+    study = optuna().create_study(
+        study_name=name,
+        storage=_storage(project),
+        sampler=make_sampler(setup, setup.space),
+        pruner=make_pruner(setup.prune),
+        direction="maximize" if setup.objective.maximize else "minimize",
     )
-    Driver(project, study, name, setup, jobs, executor, targets, options, say).run()
-    return result(project, name)
+    for key, value in setup.attrs().items():
+        study.set_user_attr(key, value)
+    if setup.limit < setup.trials:
+        say(f"The grid has {setup.limit} points: study '{name}' runs {setup.limit} trials, not {setup.trials}.\n")
+    if (doubt := workspace_doubt(project, setup.objective)) is not None:
+        say(f"Warning: {doubt}; each trial fails unless its run writes it.\n")
+    return study
 
 
 def _storage(project: Project) -> Any:
@@ -156,30 +177,6 @@ def _new_setup(
     parse_space(list(set_params or []))  # its errors before the objective's
     setup = Setup(tuple(set_params or ()), Objective.parse(objective, maximize), trials, sampler, seed, prune)
     return setup.with_points()
-
-
-def _free_name(project: Project, trial_names: set[str]) -> str:
-    from ..experiments.names import random_name
-
-    return random_name(set(study_names(project)) | trial_names)
-
-
-def _trial_names_taken(project: Project) -> dict[str, list[str]]:
-    """The experiments on HEAD named as a study's trials are (``NAME-<n>``), by NAME."""
-    from ..experiments.catalog import list_experiments
-
-    head = project.git.head()
-    found: dict[str, list[str]] = {}
-    for exp in sorted(list_experiments(project), key=lambda e: _natural(e.name)):
-        study, dash, number = exp.name.rpartition("-")
-        if exp.baseline == head and dash and number.isdigit():
-            found.setdefault(study, []).append(exp.name)
-    return found
-
-
-def _natural(name: str) -> tuple[str, int]:
-    study, _dash, number = name.rpartition("-")
-    return (study, int(number)) if number.isdigit() else (name, -1)
 
 
 def result(project: Project, name: str) -> SearchResult:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import fcntl
+import hashlib
 import json
 import math
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -306,10 +309,47 @@ def best_experiment(project: Project, name: str) -> str:
     return best.experiment
 
 
+@contextlib.contextmanager
+def driving(project: Project, name: str) -> Iterator[None]:
+    """Hold study ``name``'s driver lock for the block: one process at a time drives or
+    removes a study (a driver's storage mirror takes it to be its study's one writer, and
+    a study removed under its driver would leave it writing to nothing). A killed holder
+    frees it.
+
+    Raises:
+        SearchError: another process holds it.
+    """
+    folder = project.search_dir / "drivers"
+    folder.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]  # (any name: no path)
+    fd = os.open(folder / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            raise SearchError(
+                f"Study '{name}' is being run or removed by another process{f' (pid {pid})' if pid else ''}; "
+                "wait for it to end, or stop it, and retry."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # (which frees the lock)
+
+
 def remove_study(project: Project, name: str) -> list[str]:
     """Delete study ``name`` from the project's storage; returns its trials' experiment
     names, which stay (they are ordinary experiments: ``exp remove`` removes them).
-    Refused while one of its trials is queued or running: its driver would lose it."""
+    Refused while its driver runs or one of its trials is queued or running: its driver
+    would lose it."""
+    load(project, name)  # (an unknown name: its error, and no lock file for it)
+    with driving(project, name):
+        return _remove(project, name)
+
+
+def _remove(project: Project, name: str) -> list[str]:
     from ..experiments.queue_store import QueueStore
 
     study, _setup = load(project, name)
@@ -328,6 +368,31 @@ def remove_study(project: Project, name: str) -> list[str]:
         )
     optuna().delete_study(study_name=name, storage=storage(project))
     return [_experiment(name, t) for t in trials]
+
+
+def free_name(project: Project, trial_names: set[str]) -> str:
+    """A random study name that is no study's and whose trials' names no experiment takes."""
+    from ..experiments.names import random_name
+
+    return random_name(set(study_names(project)) | trial_names)
+
+
+def trial_names_taken(project: Project) -> dict[str, list[str]]:
+    """The experiments on HEAD named as a study's trials are (``NAME-<n>``), by NAME."""
+    from ..experiments.catalog import list_experiments
+
+    head = project.git.head()
+    found: dict[str, list[str]] = {}
+    for exp in sorted(list_experiments(project), key=lambda e: _natural(e.name)):
+        study, dash, number = exp.name.rpartition("-")
+        if exp.baseline == head and dash and number.isdigit():
+            found.setdefault(study, []).append(exp.name)
+    return found
+
+
+def _natural(name: str) -> tuple[str, int]:
+    study, _dash, number = name.rpartition("-")
+    return (study, int(number)) if number.isdigit() else (name, -1)
 
 
 def _experiment(study: str, trial: Any) -> str:
