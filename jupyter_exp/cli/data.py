@@ -151,12 +151,12 @@ def print_changes(outputs: tuple[tuple[str, str], ...]) -> None:
     import os
 
     from ..api import project_at
+    from ..pipeline.tracked import CHANGE_KINDS
 
     root, here = project_at(None).root, os.getcwd()
     shown = [(kind, os.path.relpath(root / path, here) + ("/" if path.endswith("/") else "")) for kind, path in outputs]
-    # DVC's order: modified, added, deleted; in each, directories first, then as shown, sorted
-    order = ("modified", "added", "deleted")
-    for kind, path in sorted(shown, key=lambda c: (order.index(c[0]), not c[1].endswith("/"), c[1])):
+    # DVC's order: by kind; in each, directories first, then as shown, sorted
+    for kind, path in sorted(shown, key=lambda c: (CHANGE_KINDS.index(c[0]), not c[1].endswith("/"), c[1])):
         print(f"{kind[0].upper():<8}{path}")
 
 

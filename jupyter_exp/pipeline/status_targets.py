@@ -58,7 +58,7 @@ def select(
     upstream = _edges(dag)
     picks: list[Pick] = []
     for target in targets:
-        found = _one(project, dag, files, outs, target, cwd, recursive)
+        found = _one(project, dag, upstream, files, outs, target, cwd, recursive)
         if with_deps and not (recursive and _is_dir(project, target, cwd)):
             # (an output's path selects that output alone, with -d too: DVC's collect_granular)
             found = [
@@ -71,6 +71,7 @@ def select(
 def _one(
     project: Project,
     dag: Dag,
+    upstream: dict[str, list[str]],
     files: dict[str, str],
     outs: Callable[[str], list[str]],
     target: str,
@@ -96,7 +97,7 @@ def _one(
         # very name, as in DVC)
     rel = _rel(project, target, cwd)
     if recursive and (project.root / rel).is_dir():
-        inside = [n for n in _postorder(list(dag.nodes), _edges(dag)) if _under(files.get(n, n), rel)]
+        inside = [n for n in _postorder(list(dag.nodes), upstream) if _under(files.get(n, n), rel)]
         return [Pick(n) for n in inside]
     here = posixpath.join(cwd, PIPELINE_FILE)
     if file is None:

@@ -171,6 +171,9 @@ def collect_tracked(project: Project, tree: GitTree | None = None) -> list[Track
     return found
 
 
+CHANGE_KINDS = ("modified", "added", "deleted")  # DVC's order, in its lines and its summary
+
+
 @dataclass(frozen=True)
 class CheckoutReport:
     """What a checkout changed, as DVC reports it: each output changed (``outputs``:
@@ -250,8 +253,7 @@ def checkout_report(
         )
     # (a directory's path ends in '/', as DVC shows it)
     outputs = [(kind, f"{o}/" if (project.root / o).is_dir() else o) for o, kind in kinds.items()]
-    order = ("modified", "added", "deleted")
-    return CheckoutReport(tuple(changed), tuple(outputs), tuple((k, counts[k]) for k in order if counts.get(k)))
+    return CheckoutReport(tuple(changed), tuple(outputs), tuple((k, counts[k]) for k in CHANGE_KINDS if counts.get(k)))
 
 
 def _inside_directories(cache: Cache, items: list[Tracked], wanted: set[str]) -> list[tuple[Tracked, str]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..pipeline.cache import Cache
 from ..pipeline.hashing import Hasher
@@ -39,8 +39,12 @@ class SyncReport:
     transferred: int = 0
     nbytes: int = 0
     missing: tuple[str, ...] = ()  # paths whose objects neither side holds
-    changed: tuple[str, ...] = field(default_factory=tuple)  # pull: workspace paths checked out
     checked_out: CheckoutReport | None = None  # pull: what changed, as DVC reports it
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        """pull: the workspace paths checked out."""
+        return self.checked_out.paths if self.checked_out else ()
 
 
 def object_store(project: Project) -> Cache:
@@ -326,7 +330,7 @@ def pull(
                 }
             )
         done = CheckoutReport() if paths == [] else checkout_report(project, paths, force=force, allow_missing=True)
-    report = SyncReport(report.remote, report.transferred, report.nbytes, report.missing, done.paths, done)
+    report = SyncReport(report.remote, report.transferred, report.nbytes, report.missing, done)
     if not allow_missing:
         _raise_missing(report, spec)
     return report
